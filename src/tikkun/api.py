@@ -1,0 +1,183 @@
+"""The Python API, mirroring the CLI: load a scenario, run it, get metrics and souls as tables.
+
+>>> import tikkun
+>>> result = tikkun.run(preset="quick", seed=3)          # in memory, nothing written
+>>> result.metrics["cleansing_mean"][-1]
+>>> result = tikkun.run("my.toml", out="runs/mine")      # writes the run folder
+>>> result = tikkun.resume("runs/mine")                  # after a crash
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import __version__
+from .engine import Simulation, simulate
+from .outputs import run_folder as rf
+from .records import Recorder
+from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
+from .scenario.loading import build_scenario, _parse_toml
+
+
+class OutputError(ValueError):
+    """An output folder that would overwrite something; nothing is written."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run.
+
+    metrics: column -> array, one row per year run; souls: column -> array, one row per soul;
+    summary: the content of summary.json; folder: the run folder, or None for an in-memory run.
+    """
+
+    scenario: Scenario
+    metrics: dict[str, np.ndarray]
+    souls: dict[str, np.ndarray]
+    summary: dict[str, Any]
+    folder: Path | None
+    simulation: Simulation
+
+    def metrics_frame(self):
+        """The metrics as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.metrics)
+
+    def souls_frame(self):
+        """The souls as a pandas DataFrame (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.souls)
+
+
+def resolve_scenario(
+    scenario: Scenario | str | os.PathLike | None = None,
+    *,
+    preset: str | None = None,
+    seed: int | None = None,
+    years: int | None = None,
+    souls: int | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Scenario:
+    """A scenario from an object, a file or a preset, with the CLI's overrides applied."""
+    sets = dict(overrides or {})
+    if seed is not None:
+        sets["run.seed"] = seed
+    if souls is not None:
+        sets["souls.count"] = souls
+    if isinstance(scenario, Scenario):
+        if preset is not None:
+            raise ScenarioError("give a scenario or a preset, not both")
+        raw = scenario.model_dump(mode="json", exclude_none=True)
+        from .scenario.loading import apply_overrides, _with_horizon
+
+        raw = apply_overrides(raw, sets)
+        if years is not None:
+            raw = _with_horizon(raw, years)
+        return build_scenario(raw)
+    return load_scenario(scenario, preset=preset, overrides=sets, years=years)
+
+
+def prepare_folder(out: str | os.PathLike) -> Path:
+    """Create an empty run folder; refuse one that holds anything (nothing a user made is lost)."""
+    folder = Path(out)
+    if folder.exists():
+        if not folder.is_dir():
+            raise OutputError(f"--out {folder}: exists and is not a folder")
+        if any(folder.iterdir()):
+            raise OutputError(f"--out {folder}: exists and is not empty; choose a new folder "
+                              "(tikkun never writes over an earlier run)")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def default_folder(scenario: Scenario, root: str | os.PathLike = "runs") -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{scenario.name}-{stamp}"
+    folder, i = base, 1
+    while folder.exists():
+        folder = Path(f"{base}-{i}")
+        i += 1
+    return folder
+
+
+def run(
+    scenario: Scenario | str | os.PathLike | None = None,
+    *,
+    preset: str | None = None,
+    out: str | os.PathLike | None = None,
+    seed: int | None = None,
+    years: int | None = None,
+    souls: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    checkpoint_every: int | None = None,
+    progress: Callable | None = None,
+) -> RunResult:
+    """Run a scenario (object, TOML file, or preset; default the ``history`` preset).
+
+    With ``out`` the run folder is written (scenario.toml first, then checkpoints every
+    ``checkpoint_every`` years, then metrics.parquet, souls.parquet and summary.json).
+    """
+    sc = resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls, overrides=overrides)
+    if checkpoint_every is not None and checkpoint_every <= 0:
+        raise ScenarioError(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
+    folder = prepare_folder(out) if out is not None else None
+    if checkpoint_every and folder is None:
+        raise ScenarioError("--checkpoint-every needs an output folder (--out)")
+    if folder is not None:
+        rf.write_scenario(folder, sc)
+    return _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0)
+
+
+def resume(folder: str | os.PathLike, progress: Callable | None = None) -> RunResult:
+    """Continue a checkpointed run in its folder; the result equals an uninterrupted run."""
+    folder = Path(folder)
+    meta, state, metrics = rf.load_checkpoint(folder)
+    sc = build_scenario(_parse_toml(meta["scenario"], f"{folder}/checkpoint"), f"{folder}/checkpoint")
+    recorder = Recorder(sc.run.years)
+    recorder.restore(metrics)
+    return _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
+                  wall_before=float(meta.get("wall_seconds", 0.0)))
+
+
+def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, state, recorder,
+           wall_before: float) -> RunResult:
+    t0 = time.perf_counter()
+
+    def checkpoint(st, rec):
+        rf.save_checkpoint(folder, st, rec, sc, checkpoint_every, wall_before + time.perf_counter() - t0)
+
+    sim = simulate(sc, state=state, recorder=recorder, progress=progress,
+                   checkpoint=checkpoint if (folder is not None and checkpoint_every) else None,
+                   checkpoint_every=checkpoint_every)
+    souls_tab = rf.souls_table(sim.state, sc, sim.schedule)
+    summary = {
+        "end_year": sim.end_year,
+        "years_run": int(sim.state.year),
+        "stop_reason": sim.stop_reason.value,
+        "stop_message": sim.stop_reason.message,
+        "seed": sc.run.seed,
+        "souls": sim.state.n_souls,
+        "sparks": sim.state.n_sparks,
+        "complete": int(sim.state.complete.sum()),
+        "weakest_link": float(sim.state.weakest_link),
+        "cleansing_mean": float(sim.state.cleansing_mean),
+        "wall_seconds": round(wall_before + time.perf_counter() - t0, 3),
+        "tikkun_version": __version__,
+    }
+    if folder is not None:
+        rf.write_parquet(folder / "metrics.parquet", sim.metrics)
+        rf.write_parquet(folder / "souls.parquet", souls_tab)
+        rf.write_summary(folder, summary)
+        with contextlib.suppress(FileNotFoundError):
+            (folder / rf.CHECKPOINT_NAME).unlink()  # the run is finished; its checkpoint is spent
+    return RunResult(sc, sim.metrics, souls_tab, summary, folder, sim)

@@ -1,0 +1,176 @@
+"""The ``tikkun`` command line. Exit codes: 0 ok, 2 bad input, 1 anything else."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="tikkun: the common soul, its breaking into 600,000 souls and sparks, and its correction.",
+)
+err = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+
+class BadInput(Exception):
+    """Raised for input errors; main() turns it into exit code 2."""
+
+
+def _bad_input_types():
+    from .api import OutputError
+    from .outputs.run_folder import CheckpointError
+    from .scenario import ScenarioError
+
+    return (ScenarioError, OutputError, CheckpointError, BadInput)
+
+
+def _progress_bar(total_years: int, start_year: int, quiet: bool):
+    if quiet:
+        return None, None
+    progress = Progress(
+        TextColumn("year {task.fields[year]:>6}"),
+        BarColumn(),
+        TextColumn("G {task.fields[g]:6.2%}  C {task.fields[c]:6.2%}  complete {task.fields[done]:>9}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+    task = progress.add_task("run", total=total_years, completed=start_year, year=start_year, g=0.0, c=0.0, done=0)
+
+    def callback(state, row):
+        progress.update(task, completed=state.year, year=row["year"], g=row["weakest_link"],
+                        c=row["cleansing_mean"], done=row["complete"])
+
+    return progress, callback
+
+
+def _report(result) -> None:
+    s = result.summary
+    end = s["end_year"]
+    out.print(f"[bold]{result.scenario.name}[/]: {s['souls']:,} souls, {s['sparks']:,} sparks, "
+              f"{s['years_run']:,} years in {s['wall_seconds']:.1f} s")
+    out.print(f"stopped: {s['stop_message']}")
+    out.print("end of correction: " + (f"year {end}" if end is not None else
+                                       f"not reached (G = {s['weakest_link']:.4g}, C = {s['cleansing_mean']:.4g})"))
+    if result.folder is not None:
+        out.print(f"outputs: {result.folder}")
+
+
+@app.command()
+def run(
+    scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file (default: the history preset)"),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="run a shipped preset (see `tikkun presets`)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="run folder (default runs/<name>-<timestamp>)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="seed of the counter-based generator"),
+    years: Optional[int] = typer.Option(None, "--years", help="horizon in years (events past it are dropped)"),
+    souls: Optional[int] = typer.Option(None, "--souls", help="number of souls"),
+    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE override, e.g. light.alpha=0.02 (repeatable)"),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="save a resumable checkpoint every N years"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue the checkpointed run in this folder"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Run a scenario and write its run folder."""
+    from . import api
+    from .scenario import parse_set_options
+
+    if resume is not None:
+        if any(v is not None for v in (scenario, preset, out_dir, seed, years, souls, checkpoint_every)) or set_:
+            raise BadInput("--resume continues a run exactly as it was started; give no other options")
+        from .outputs.run_folder import load_checkpoint
+
+        meta, state, _ = load_checkpoint(resume)  # checks the folder before the bar appears
+        from .scenario.loading import _parse_toml
+
+        total = int(_parse_toml(meta["scenario"], "checkpoint")["run"]["years"])
+        progress, callback = _progress_bar(total, state.year, quiet)
+        with progress or _nullcontext():
+            result = api.resume(resume, progress=callback)
+        _report(result)
+        return
+    if years is not None and years <= 0:
+        raise BadInput(f"--years: must be a positive number of years (got {years})")
+    if souls is not None and souls <= 0:
+        raise BadInput(f"--souls: must be a positive number of souls (got {souls})")
+    sc = api.resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls,
+                              overrides=parse_set_options(set_))
+    if checkpoint_every is not None and checkpoint_every <= 0:
+        raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
+    folder = out_dir if out_dir is not None else api.default_folder(sc)
+    api.prepare_folder(folder)  # refuses a folder with anything in it, before any work
+    progress, callback = _progress_bar(sc.run.years, 0, quiet)
+    with progress or _nullcontext():
+        result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback)
+    _report(result)
+
+
+@app.command()
+def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
+    """Check a scenario file; print what it resolves to, or every problem with its key."""
+    from .scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    out.print(f"[green]ok[/]: {scenario} ({sc.name}: {sc.souls.count:,} souls, {sc.run.years:,} years, "
+              f"{len(sc.events)} events)")
+
+
+@app.command()
+def presets():
+    """List the scenarios shipped with tikkun."""
+    from .scenario import load_scenario, preset_names
+
+    table = Table("preset", "souls", "years", "description")
+    for name in preset_names():
+        sc = load_scenario(preset=name)
+        table.add_row(name, f"{sc.souls.count:,}", f"{sc.run.years:,}", sc.description)
+    out.print(table)
+
+
+@app.command()
+def version():
+    """Print the version."""
+    out.print(__version__)
+
+
+class _nullcontext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def main() -> None:
+    """Entry point: map input errors to exit code 2 with one clear message."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except _bad_input_types() as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except (typer.BadParameter, typer.Abort) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    except Exception as exc:
+        # Usage errors of the option parser (click's API, vendored by newer Typer releases).
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(2)
+        err.print(f"[red]error:[/] {type(exc).__name__}: {exc}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The engine: it owns the clock and the order of the rules.
+
+``build(scenario)`` returns ``(init_fn, step_fn)`` (JAX-MD's pattern):
+
+* ``init_fn() -> State``: the population of year 0;
+* ``step_fn(state) -> (state, row)``: one year, returning the next state and the year's
+  metrics row (a dict of numbers, see :data:`tikkun.records.METRIC_COLUMNS`).
+
+The order of a year:
+
+1. events on souls of this year (shepherds, resets, policies), global parameters of this year;
+2. the year's globals from last year's state: light, conductance ``W``, holiness ``J``,
+   ``C`` (what earlier correction prepared), whether any shepherd exists;
+3. the fused pass over souls (:mod:`tikkun.engine.year_kernel`);
+4. the weakest link ``G``, the end of correction.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..rules import events as ev
+from ..rules.illumination import illumination_mean
+from ..rules.light import holiness, light_gain
+from ..scenario.schema import Scenario
+from ..state import State, initial_state
+from . import year_kernel as yk
+
+
+class StopReason(enum.Enum):
+    """Why a run ended."""
+
+    END_OF_CORRECTION = "end_of_correction"
+    HORIZON = "horizon"
+
+    @property
+    def message(self) -> str:
+        return {
+            StopReason.END_OF_CORRECTION: "the end of correction: every spark of every soul is corrected (G = 1)",
+            StopReason.HORIZON: "the horizon was reached",
+        }[self]
+
+
+@dataclass(frozen=True)
+class YearGlobals:
+    """The numbers common to every soul in one year (all float unless noted)."""
+
+    year: int
+    light: float
+    conductance: float
+    holiness: float
+    gain: float
+    shepherd_light: float
+    n_shocks: int
+    messiah: bool
+
+
+def build(scenario: Scenario, unity_fn: Callable | None = None):
+    """Return ``(init_fn, step_fn)`` for a scenario. See the module docstring."""
+    schedule = ev.parameter_schedule(scenario)
+    soul_events = ev.soul_events_by_year(scenario)
+    seed = scenario.run.seed
+    degrees = scenario.sparks.degrees
+    no_neighbours = np.zeros((scenario.souls.count, 0), dtype=np.int32)
+
+    def init_fn() -> State:
+        return initial_state(scenario, unity_fn=unity_fn)
+
+    def year_globals(state: State) -> YearGlobals:
+        t = state.year
+        p = {k: float(v[t]) for k, v in schedule.items()}
+        lam = p["light.light"]
+        w = p["light.conductance"]
+        j = holiness(p["light.kappa0"], 0.0)
+        gain = light_gain(p["light.alpha"], lam, w, j, p["light.beta"], state.cleansing_mean)
+        shepherd_light = p["light.phi_s"] if state.shepherds > 0 else 0.0
+        return YearGlobals(t, lam, w, j, gain, shepherd_light, 0, False)
+
+    def step_fn(state: State) -> tuple[State, dict]:
+        t = state.year
+        if t in soul_events:
+            ev.apply_soul_events(state, soul_events[t], seed, t)
+            state = state.replace(shepherds=int(state.shepherd.sum()))
+        g = year_globals(state)
+        n = state.n_souls
+        partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)
+        yk.year_pass(
+            seed, t, g.gain, schedule["light.eps"][t], g.shepherd_light, degrees,
+            g.n_shocks, 0.0, g.messiah,
+            0.0, no_neighbours,
+            state.effort, state.effort, state.effort0, state.warmth, state.attachment,
+            state.hbd, state.steadiness, state.regain,
+            state.holding, state.shepherd, state.complete, state.cleansing,
+            state.size_total, state.spark_start,
+            state.size, state.unity, state.screen,
+            partials,
+        )
+        tot = yk.reduce_partials(partials)
+        c_mean = tot[yk.P_CLEANSING] / n
+        g_link = float(tot[yk.P_WEAKEST])
+        omega = schedule["light.omega"][t]
+        row = {
+            "year": t,
+            "light": g.light,
+            "conductance": g.conductance,
+            "holiness": g.holiness,
+            "cleansing_mean": c_mean,
+            "weakest_link": g_link,
+            "illumination_mean": illumination_mean(g.light, g.conductance, omega, c_mean, g_link),
+            "effort_mean": tot[yk.P_EFFORT] / n,
+            "complete": int(tot[yk.P_COMPLETE]),
+            "shepherds": int(tot[yk.P_SHEPHERDS]),
+            "holding_aim": int(tot[yk.P_HOLDING]),
+            "greater_desire": int(tot[yk.P_GREATER]),
+            "lost_aim": int(tot[yk.P_LOST_AIM]),
+            "stage_spark": int(tot[yk.P_STAGE_SPARK]),
+            "stage_particular": int(tot[yk.P_STAGE_PARTICULAR]),
+            "stage_common": int(tot[yk.P_STAGE_COMMON]),
+        }
+        new = state.replace(year=t + 1, cleansing_mean=c_mean, weakest_link=g_link,
+                            shepherds=int(tot[yk.P_SHEPHERDS]))
+        return new, row
+
+    step_fn.schedule = schedule  # for reports: the global parameters by year
+    return init_fn, step_fn

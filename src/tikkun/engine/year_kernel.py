@@ -1,0 +1,143 @@
+"""The fused yearly pass: every per-soul rule of a year in one sweep over memory.
+
+The rules live in ``tikkun.rules`` as small ``@njit`` functions; this driver calls them in
+the engine's order for each soul, so the arrays are read once and written once a year:
+
+    warm network (effort) -> regain aim -> shocks of impurity -> corrective light
+    -> screens of the sparks (cleansing, degrees, weakest link) -> keep aim on a greater desire
+    -> shepherds (Messiah era)
+
+Souls are processed in fixed blocks of ``BLOCK`` souls, each block by one thread, each block
+writing its own row of partial sums. The rows are then added in block order, so every figure
+is bit-identical whatever the number of threads (STUMPY's pattern: ``prange`` over the
+driver's own output slices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .. import random as rng
+from ..rules.aim import keep_aim, regain_aim
+from ..rules.cleansing import cleanse_sparks, soul_cleansing
+from ..rules.light import corrective_light
+from ..rules.network import warm_effort
+from ..rules.impurity import shock_keep
+from ..rules.stages import journey_of, stage_of
+
+BLOCK = 2048
+
+# Columns of the partial sums, one row per block.
+P_CLEANSING = 0      # sum of c_i
+P_WEAKEST = 1        # min of s_j / D_j
+P_COMPLETE = 2
+P_HOLDING = 3
+P_EFFORT = 4         # sum of e_i
+P_GREATER = 5        # souls that received a greater desire
+P_SHEPHERDS = 6
+P_STAGE_SPARK = 7
+P_STAGE_PARTICULAR = 8
+P_STAGE_COMMON = 9
+P_MOSES = 10
+P_JOSHUA = 11
+P_SOLOMON = 12
+P_DAVID = 13
+P_LOST = 14          # screen taken by shocks
+P_LOST_AIM = 15      # souls that lost aim this year
+N_PARTIALS = 16
+
+
+@njit(cache=True, parallel=True)
+def year_pass(
+    seed, year, gain, eps, shepherd_light, degrees,
+    n_shocks, shock_size, messiah,
+    theta_max, neighbours,
+    effort, effort_next, effort0, warmth, attachment, hbd, steadiness, regain,
+    holding, shepherd, complete, cleansing, size_total, spark_start,
+    size, unity, screen,
+    partials,
+):
+    """Run one year for every soul; fill ``partials`` float64 ``(n_blocks, N_PARTIALS)``.
+
+    Scalars: seed, year (int); gain = alpha lam W J (1 + beta C); eps; shepherd_light = phi_s
+    if any shepherd exists else 0; degrees L; n_shocks this year, shock_size K; messiah: 1 if
+    complete souls become shepherds this year; theta_max of the warm network.
+    neighbours: int32 ``(n, k)`` (``k = 0``: no network, effort is not touched).
+    effort: float32 ``(n,)`` read; effort_next: float32 ``(n,)`` written when ``k > 0``.
+    Other soul arrays ``(n,)`` and spark arrays ``(m,)`` as in :class:`tikkun.state.State`;
+    holding, shepherd, complete, cleansing and screen are updated in place.
+    """
+    n = effort.shape[0]
+    k = neighbours.shape[1]
+    n_blocks = partials.shape[0]
+    for b in prange(n_blocks):
+        lo = b * BLOCK
+        hi = min(n, lo + BLOCK)
+        acc = np.zeros(N_PARTIALS, dtype=np.float64)
+        acc[P_WEAKEST] = 1.0
+        for i in range(lo, hi):
+            # 1. warm network (004): Friedkin-Johnsen on last year's efforts.
+            if k > 0:
+                e = warm_effort(i, neighbours, effort, warmth, effort0[i], theta_max * warmth[i])
+                effort_next[i] = e
+            else:
+                e = effort[i]
+            # 2. regain the aim at the start of the year (000).
+            hold = holding[i]
+            if hold == 0:
+                hold = regain_aim(hold, regain[i], rng.uniform(seed, year, i, rng.PURPOSE_AIM, 0))
+            # 3. shocks of impurity take a share of each screen and may knock the aim out (004).
+            keep = 1.0
+            if n_shocks > 0:
+                keep = shock_keep(shock_size, attachment[i], n_shocks)
+                hold = keep_aim(hold, 1.0 - keep, rng.uniform(seed, year, i, rng.PURPOSE_SHOCK_AIM, 0))
+            # 4. the corrective light (002, 000).
+            ell = corrective_light(gain, hbd[i], hold, e, cleansing[i], eps, shepherd_light)
+            # 5. the screens of the soul's sparks.
+            total, min_frac, greater, done, lost = cleanse_sparks(
+                screen, size, unity, spark_start[i], spark_start[i + 1], ell, keep, degrees)
+            cleansing[i] = soul_cleansing(total, size_total[i], done)
+            c = float(cleansing[i])  # the stored float32 value, so C and the labels match souls.parquet
+            complete[i] = 1 if done else 0
+            # 6. a greater desire: catch the aim again or lose it (000).
+            if greater:
+                hold_after = keep_aim(hold, 1.0 - steadiness[i], rng.uniform(seed, year, i, rng.PURPOSE_AIM, 1))
+                acc[P_GREATER] += 1.0
+            else:
+                hold_after = hold
+            if holding[i] == 1 and hold_after == 0:
+                acc[P_LOST_AIM] += 1.0
+            holding[i] = hold_after
+            # 7. in the Messiah era a complete soul becomes a shepherd and stays one (002).
+            if messiah and done:
+                shepherd[i] = 1
+            acc[P_CLEANSING] += c
+            if min_frac < acc[P_WEAKEST]:
+                acc[P_WEAKEST] = min_frac
+            acc[P_COMPLETE] += 1.0 if done else 0.0
+            acc[P_HOLDING] += hold_after
+            acc[P_EFFORT] += e
+            acc[P_SHEPHERDS] += shepherd[i]
+            acc[P_STAGE_SPARK + stage_of(c, done, degrees)] += 1.0
+            acc[P_MOSES + journey_of(c, done)] += 1.0
+            acc[P_LOST] += lost
+        for q in range(N_PARTIALS):
+            partials[b, q] = acc[q]
+
+
+def n_blocks(n_souls: int) -> int:
+    return (n_souls + BLOCK - 1) // BLOCK
+
+
+def reduce_partials(partials: np.ndarray) -> np.ndarray:
+    """Add the blocks' rows in block order (sums) and take the minimum of the weakest link.
+
+    Sequential on purpose: a fixed order of float additions keeps results independent of the
+    thread count.
+    """
+    out = np.zeros(N_PARTIALS, dtype=np.float64)
+    for row in partials:
+        out += row
+    out[P_WEAKEST] = partials[:, P_WEAKEST].min() if partials.shape[0] else 1.0
+    return out

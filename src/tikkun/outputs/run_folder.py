@@ -1,0 +1,121 @@
+"""The run folder: scenario.toml, metrics.parquet, souls.parquet, summary.json, checkpoint.npz.
+
+Every file is written atomically (:mod:`tikkun.outputs.atomic`). A checkpoint is one file, so a
+``kill -9`` at any moment leaves either the previous checkpoint or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import __version__
+from ..records import Recorder
+from ..rules.illumination import illumination
+from ..rules.stages import stages
+from ..scenario import Scenario, scenario_to_toml
+from ..state import SOUL_ARRAYS, SPARK_ARRAYS, State
+from .atomic import write_text, write_with
+
+CHECKPOINT_FORMAT = 1
+CHECKPOINT_NAME = "checkpoint.npz"
+
+
+class CheckpointError(ValueError):
+    """A folder that cannot be resumed; the message says why."""
+
+
+def write_scenario(folder: Path, scenario: Scenario) -> None:
+    write_text(folder / "scenario.toml", scenario_to_toml(scenario))
+
+
+def write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
+    table = pa.table({k: pa.array(v) for k, v in columns.items()})
+    write_with(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def read_parquet(path: Path) -> dict[str, np.ndarray]:
+    table = pq.read_table(path)
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
+
+def souls_table(state: State, scenario: Scenario, schedule: dict) -> dict[str, np.ndarray]:
+    """One row per soul at the end of the run (illumination with the last year's light)."""
+    last = max(state.year - 1, 0)
+    lam = float(schedule["light.light"][last])
+    w = float(schedule["light.conductance"][last])
+    omega = float(schedule["light.omega"][last])
+    return {
+        "soul": np.arange(state.n_souls, dtype=np.int32),
+        "cleansing": state.cleansing.copy(),
+        "complete": state.complete.astype(bool),
+        "stage": stages(state.cleansing, state.complete, scenario.sparks.degrees).astype(str),
+        "hbd": state.hbd.copy(),
+        "effort": state.effort.copy(),
+        "warmth": state.warmth.copy(),
+        "attachment": state.attachment.copy(),
+        "illumination": illumination(lam, w, omega, state.cleansing, state.weakest_link),
+        "sparks": state.sparks_per_soul.astype(np.int32),
+    }
+
+
+def write_summary(folder: Path, summary: dict) -> None:
+    write_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+
+
+# ------------------------------------------------------------------ checkpoints
+def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Scenario,
+                    checkpoint_every: int, wall_seconds: float) -> None:
+    """Write the whole state, the metrics so far and the scenario's text into one file.
+
+    The generator has no state to save: every draw is a function of (seed, year, entity,
+    purpose), and the year is ``state.year``.
+    """
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "tikkun_version": __version__,
+        "checkpoint_every": checkpoint_every,
+        "wall_seconds": wall_seconds,
+        "scalars": state.scalars(),
+        "scenario": scenario_to_toml(scenario),
+    }
+    payload = {f"state_{k}": v for k, v in state.arrays().items()}
+    payload.update({f"metric_{k}": v for k, v in recorder.table().items()})
+    payload["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+
+    def writer(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **payload)
+
+    write_with(folder / CHECKPOINT_NAME, writer)
+
+
+def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
+    """Read ``folder/checkpoint.npz`` -> (meta, state, metrics table). Raises CheckpointError."""
+    path = Path(folder) / CHECKPOINT_NAME
+    if not Path(folder).is_dir():
+        raise CheckpointError(f"--resume {folder}: no such run folder")
+    if not path.exists():
+        raise CheckpointError(f"--resume {folder}: not a checkpointed run (no {CHECKPOINT_NAME}; "
+                              "run with --checkpoint-every YEARS to make one)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+            arrays = {k[6:]: data[k] for k in data.files if k.startswith("state_")}
+            metrics = {k[7:]: data[k] for k in data.files if k.startswith("metric_")}
+    except Exception as exc:  # a truncated or foreign file
+        raise CheckpointError(f"--resume {folder}: {CHECKPOINT_NAME} cannot be read ({exc})") from None
+    if meta.get("format") != CHECKPOINT_FORMAT or meta.get("tikkun_version") != __version__:
+        raise CheckpointError(
+            f"--resume {folder}: the checkpoint was written by tikkun {meta.get('tikkun_version')} "
+            f"(format {meta.get('format')}); this is tikkun {__version__} (format {CHECKPOINT_FORMAT}). "
+            "Resume it with that version, or start the run again.")
+    missing = [k for k in SOUL_ARRAYS + SPARK_ARRAYS if k not in arrays]
+    if missing:
+        raise CheckpointError(f"--resume {folder}: the checkpoint lacks {', '.join(missing)}")
+    state = State(**arrays, **meta["scalars"])
+    return meta, state, metrics

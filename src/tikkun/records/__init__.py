@@ -1,0 +1,59 @@
+"""What a run records: one row of metrics per year, and the souls at the end.
+
+Diffrax's ``SaveAt`` idea: the engine never decides what is kept; it hands each year's figures
+to a :class:`Recorder`, which owns the columns. Columns are preallocated for the horizon and
+cut to the years actually run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# name -> (dtype, meaning). The order is the order of the columns in metrics.parquet.
+METRIC_COLUMNS: dict[str, tuple[str, str]] = {
+    "year": ("int32", "the year from creation"),
+    "light": ("float64", "the Upper Light lam this year, after events"),
+    "conductance": ("float64", "W, the conductance of the four worlds"),
+    "holiness": ("float64", "J = kappa0 + (1 - kappa0) c_judge, the holiness of the time"),
+    "cleansing_mean": ("float64", "C, mean cleansing of the souls at the end of the year"),
+    "weakest_link": ("float64", "G, the least corrected share of any spark"),
+    "illumination_mean": ("float64", "mean illumination lam W ((1 - omega) C + omega G)"),
+    "effort_mean": ("float64", "mean effort of the souls this year"),
+    "complete": ("int64", "souls with every spark corrected"),
+    "shepherds": ("int64", "shepherds at the end of the year"),
+    "holding_aim": ("int64", "souls holding the aim at the end of the year"),
+    "greater_desire": ("int64", "souls that received a greater desire this year"),
+    "lost_aim": ("int64", "souls that lost the aim this year"),
+    "stage_spark": ("int64", "souls below one degree of cleansing"),
+    "stage_particular": ("int64", "souls from one degree until complete"),
+    "stage_common": ("int64", "complete souls"),
+}
+
+
+class Recorder:
+    """Per-year metrics, preallocated for ``years`` rows.
+
+    ``columns``: dict name -> (dtype, meaning), default :data:`METRIC_COLUMNS`.
+    """
+
+    def __init__(self, years: int, columns: dict[str, tuple[str, str]] | None = None):
+        self.columns = dict(columns or METRIC_COLUMNS)
+        self._data = {k: np.zeros(years, dtype=dt) for k, (dt, _) in self.columns.items()}
+        self.rows = 0
+
+    def record(self, row: dict[str, float]) -> None:
+        i = self.rows
+        for k, arr in self._data.items():
+            arr[i] = row[k]
+        self.rows = i + 1
+
+    def table(self) -> dict[str, np.ndarray]:
+        """The recorded rows, name -> array ``(rows,)``."""
+        return {k: v[: self.rows].copy() for k, v in self._data.items()}
+
+    def restore(self, table: dict[str, np.ndarray]) -> None:
+        """Refill from a checkpoint's table."""
+        rows = len(next(iter(table.values()))) if table else 0
+        for k, arr in self._data.items():
+            arr[:rows] = table[k]
+        self.rows = rows

@@ -1,0 +1,120 @@
+"""Events by year (MODEL.md, "Events"): the history is nothing but a list of them.
+
+Two kinds of effect:
+
+* global parameters (``set`` and ``scale``) over a span ``[year, until)``: light pulses of the
+  redemptions, shock rates. :func:`parameter_schedule` turns them into one value per year, so
+  the yearly step only looks a number up.
+* actions on groups of souls at one year (``shepherds``, ``reset``, ``policy``), applied by
+  :func:`apply_soul_events` at the start of that year with NumPy fancy indexing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from .. import random as rng
+from ..scenario.schema import GLOBAL_KEYS, Group, Scenario
+
+
+def base_parameters(scenario: Scenario) -> dict[str, float]:
+    """The scenario's value of every global parameter an event may change."""
+    out = {}
+    for key in GLOBAL_KEYS:
+        section, name = key.split(".")
+        out[key] = float(getattr(getattr(scenario, section), name))
+    return out
+
+
+def parameter_schedule(scenario: Scenario) -> dict[str, np.ndarray]:
+    """float64 ``(years,)`` per global key: its value in each year after the events.
+
+    Events act in the order listed; ``set`` replaces, ``scale`` multiplies, each over its span.
+    """
+    years = scenario.run.years
+    sched = {k: np.full(years, v, dtype=np.float64) for k, v in base_parameters(scenario).items()}
+    for ev in scenario.events:
+        if ev.kind not in ("set", "scale"):
+            continue
+        span = slice(ev.year, ev.until if ev.until is not None else years)
+        if ev.kind == "set":
+            sched[ev.key][span] = ev.value
+        else:
+            sched[ev.key][span] *= ev.factor
+    return sched
+
+
+def soul_events_by_year(scenario: Scenario) -> dict[int, list[tuple[int, object]]]:
+    """``year -> [(event index, event), ...]`` for the actions on souls."""
+    out: dict[int, list] = defaultdict(list)
+    for i, ev in enumerate(scenario.events):
+        if ev.kind in ("shepherds", "reset", "policy"):
+            out[ev.year].append((i, ev))
+    return dict(out)
+
+
+def select_group(group: Group, state, seed: int, year: int, event_index: int) -> np.ndarray:
+    """int64 indices of the souls a group names, at the moment the event acts."""
+    n = state.n_souls
+    if group.souls is not None:
+        return np.unique(np.asarray(group.souls, dtype=np.int64))
+    if group.first is not None:
+        return np.arange(group.first, min(n, group.first + group.count), dtype=np.int64)
+    if group.share is not None:
+        u = rng.uniforms(seed, year, np.arange(n, dtype=np.int64), rng.PURPOSE_GROUP, event_index)
+        return np.flatnonzero(u < group.share).astype(np.int64)
+    field = group.lowest or group.highest
+    values = getattr(state, "effort0" if field == "effort" else field).astype(np.float64)
+    key = values if group.lowest else -values
+    order = np.lexsort((np.arange(n), key))  # ties: lowest index first, deterministic
+    return np.sort(order[: group.count]).astype(np.int64)
+
+
+def _sparks_of(state, souls: np.ndarray) -> np.ndarray:
+    starts = state.spark_start[souls]
+    counts = state.spark_start[souls + 1] - starts
+    if counts.sum() == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    return np.arange(counts.sum(), dtype=np.int64) + offsets
+
+
+def apply_soul_events(state, events: list[tuple[int, object]], seed: int, year: int) -> None:
+    """Apply this year's actions on souls to the state's arrays, in place, in listed order.
+
+    shepherds: the souls become complete and shepherds (002, "when a single soul ... is purified
+      from all its filth ... through it all the souls of its generation will be corrected").
+    reset: a newcomer's fresh start: screens 0, aim held, effort back to baseline, not a shepherd.
+    policy: the group adopts new values of regain, steadiness, effort (baseline and current),
+      warmth, attachment or hbd.
+    """
+    for index, ev in events:
+        souls = select_group(ev.group, state, seed, year, index)
+        if souls.size == 0:
+            continue
+        sparks = _sparks_of(state, souls)
+        if ev.kind == "shepherds":
+            state.screen[sparks] = state.size[sparks]
+            state.cleansing[souls] = 1.0
+            state.complete[souls] = 1
+            state.shepherd[souls] = 1
+            state.holding[souls] = 1
+        elif ev.kind == "reset":
+            state.screen[sparks] = 0.0
+            state.cleansing[souls] = 0.0
+            state.complete[souls] = 0
+            state.shepherd[souls] = 0
+            state.holding[souls] = 1
+            state.effort[souls] = state.effort0[souls]
+            if ev.hbd is not None:
+                state.hbd[souls] = ev.hbd
+        else:  # policy
+            for name in ("regain", "steadiness", "warmth", "attachment", "hbd"):
+                value = getattr(ev, name)
+                if value is not None:
+                    getattr(state, name)[souls] = value
+            if ev.effort is not None:
+                state.effort0[souls] = ev.effort
+                state.effort[souls] = ev.effort

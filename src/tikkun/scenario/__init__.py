@@ -1,0 +1,25 @@
+"""Scenarios: TOML files parsed into frozen pydantic models, and the presets shipped with tikkun."""
+
+from .loading import (
+    ScenarioError,
+    apply_overrides,
+    build_scenario,
+    load_scenario,
+    parse_set_options,
+    preset_names,
+    read_scenario_file,
+    scenario_to_toml,
+)
+from .schema import Scenario
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "apply_overrides",
+    "build_scenario",
+    "load_scenario",
+    "parse_set_options",
+    "preset_names",
+    "read_scenario_file",
+    "scenario_to_toml",
+]

@@ -1,0 +1,278 @@
+"""Reading, overriding, validating and writing scenarios.
+
+Every way a scenario can be wrong ends in one :class:`ScenarioError` whose message names the
+key path and what is allowed; the CLI turns it into exit code 2 before anything is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel, ValidationError
+
+from .schema import Scenario
+
+
+class ScenarioError(ValueError):
+    """A scenario (file, preset, override) that cannot be run; the message says why."""
+
+
+def preset_names() -> list[str]:
+    """Names of the scenarios shipped in the package."""
+    folder = resources.files("tikkun.scenario") / "presets"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def preset_text(name: str) -> str:
+    names = preset_names()
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ScenarioError(f"preset: unknown preset {name!r}{hint}; allowed: {', '.join(names)}")
+    return (resources.files("tikkun.scenario") / "presets" / f"{name}.toml").read_text("utf-8")
+
+
+def _parse_toml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{origin}: not a valid TOML file: {exc}") from None
+
+
+def read_scenario_file(path: str | Path) -> dict[str, Any]:
+    """The raw table of a scenario file (not yet validated)."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError(f"{p}: no such scenario file")
+    if p.is_dir():
+        raise ScenarioError(f"{p}: is a folder, not a scenario file (a run folder holds scenario.toml)")
+    try:
+        text = p.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{p}: cannot be read as UTF-8 text: {exc}") from None
+    return _parse_toml(text, str(p))
+
+
+def _parse_value(text: str) -> Any:
+    """A ``--set`` value: TOML syntax if it parses (numbers, booleans, arrays), else a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with dotted ``key.path = value`` overrides applied."""
+    out = _deepcopy(raw)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        if not all(parts):
+            raise ScenarioError(f"--set {dotted}: a key is a dotted path such as light.alpha")
+        node = out
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ScenarioError(f"--set {dotted}: {part} is not a section")
+            node = child
+        node[parts[-1]] = _parse_value(value) if isinstance(value, str) else value
+    return out
+
+
+def parse_set_options(items: list[str]) -> dict[str, Any]:
+    """``["light.alpha=0.5", ...]`` -> ``{"light.alpha": "0.5"}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(f"--set {item!r}: expected KEY=VALUE, e.g. light.alpha=0.02")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _deepcopy(obj):
+    if isinstance(obj, dict):
+        return {k: _deepcopy(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_deepcopy(v) for v in obj]
+    return obj
+
+
+def _check_finite(obj, path: str) -> None:
+    # TOML allows nan/inf literals; refuse them with the key's name before pydantic does it
+    # with a less direct message.
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise ScenarioError(f"{path or 'scenario'}: {obj} is not allowed; give a finite number")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _check_finite(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _check_finite(v, f"{path}[{i}]")
+
+
+def _loc_path(loc: tuple, model: type[BaseModel] | None) -> tuple[str, type[BaseModel] | None, str | None]:
+    """Render a pydantic error location as ``a.b[0].c`` and find the model that holds its last key."""
+    text = ""
+    current: Any = model
+    parent_model: type[BaseModel] | None = None
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+            current = _list_item_type(current)
+            continue
+        fields = getattr(current, "model_fields", None) if isinstance(current, type) else None
+        if fields is None and isinstance(current, dict):
+            # A discriminated union: pydantic puts the tag in the location; skip it.
+            if part in current:
+                current = current[part]
+                continue
+        if fields is not None and part not in fields:
+            parent_model = current
+            text += f".{part}" if text else part
+            current = None
+            continue
+        parent_model = current if fields is not None else None
+        text += f".{part}" if text else part
+        current = _field_type(fields[part].annotation) if fields is not None else None
+    return text, parent_model, loc[-1] if loc and isinstance(loc[-1], str) else None
+
+
+def _field_type(annotation):
+    import typing
+
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _field_type(args[0])
+    if origin in (list,):
+        return ("list", _field_type(args[0]))
+    if origin in (typing.Union,) or str(origin) == "types.UnionType":
+        members = [a for a in args if a is not type(None)]
+        models = {}
+        for m in members:
+            m = _field_type(m)
+            if isinstance(m, type) and issubclass(m, BaseModel):
+                kind = m.model_fields.get("kind")
+                if kind is None:
+                    return m
+                for tag in typing.get_args(kind.annotation):
+                    models[tag] = m
+            else:
+                return m
+        if len(models) == 1:
+            return next(iter(models.values()))
+        return models
+    return annotation
+
+
+def _list_item_type(current):
+    if isinstance(current, tuple) and current and current[0] == "list":
+        return current[1]
+    return None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem: the key path, what was given, what is allowed."""
+    lines = []
+    for err in exc.errors():
+        path, parent, last = _loc_path(tuple(err["loc"]), Scenario)
+        if err["type"] == "extra_forbidden":
+            hint = ""
+            if parent is not None and last is not None:
+                close = difflib.get_close_matches(last, list(parent.model_fields), n=1)
+                if close:
+                    hint = f" (did you mean {close[0]!r}?)"
+                allowed = ", ".join(parent.model_fields)
+                lines.append(f"{path}: unknown key{hint}; allowed here: {allowed}")
+            else:
+                lines.append(f"{path}: unknown key{hint}")
+            continue
+        given = err.get("input")
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        where = path or "scenario"
+        if isinstance(given, (dict, list)) or err["type"] in ("missing",):
+            lines.append(f"{where}: {msg}")
+        else:
+            lines.append(f"{where}: {msg} (got {given!r})")
+    return "\n".join(lines)
+
+
+def build_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
+    """Validate a raw table into a :class:`Scenario` or raise :class:`ScenarioError`."""
+    _check_finite(raw, "")
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(f"{origin}: invalid scenario\n" + format_validation_error(exc)) from None
+
+
+def load_scenario(
+    source: str | Path | None = None,
+    *,
+    preset: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    years: int | None = None,
+) -> Scenario:
+    """Load a scenario from a file, or a preset (default ``history``), with dotted overrides.
+
+    ``years`` shortens (or lengthens) the horizon the way ``--years`` does: events that start
+    at or after the new horizon are dropped and spans are cut at it, so a long history can be
+    tried for a few hundred years. (Setting ``run.years`` as an override instead keeps the
+    strict check that no event lies past the horizon.)
+
+    >>> s = load_scenario(preset="quick", overrides={"run.seed": 3})
+    """
+    if source is not None and preset is not None:
+        raise ScenarioError("give a scenario file or a preset, not both")
+    if source is not None:
+        raw, origin = read_scenario_file(source), str(source)
+    else:
+        name = preset or "history"
+        raw, origin = _parse_toml(preset_text(name), f"preset {name}"), f"preset {name}"
+    if overrides:
+        raw = apply_overrides(raw, overrides)
+    if years is not None:
+        raw = _with_horizon(raw, years)
+    return build_scenario(raw, origin)
+
+
+def _with_horizon(raw: dict[str, Any], years: int) -> dict[str, Any]:
+    out = apply_overrides(raw, {"run.years": years})
+    if not isinstance(years, int) or years <= 0:
+        return out  # validation reports it
+    kept = []
+    for event in out.get("events", []) or []:
+        if not isinstance(event, dict) or not isinstance(event.get("year"), int):
+            kept.append(event)  # validation reports it
+            continue
+        if event["year"] >= years:
+            continue
+        if isinstance(event.get("until"), int) and event["until"] > years:
+            event = {**event, "until": years}
+        kept.append(event)
+    if "events" in out:
+        out["events"] = kept
+    return out
+
+
+def _drop_none(obj):
+    if isinstance(obj, dict):
+        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_drop_none(v) for v in obj]
+    return obj
+
+
+def scenario_to_toml(scenario: Scenario) -> str:
+    """The fully resolved scenario as TOML; loading it gives back an equal scenario."""
+    data = _drop_none(scenario.model_dump(mode="json"))
+    head = "# Fully resolved tikkun scenario: `tikkun run scenario.toml` reproduces this run.\n"
+    return head + tomli_w.dumps(data)

@@ -1,0 +1,254 @@
+"""The scenario: every number of MODEL.md's phase 2 as a key with its default, range and meaning.
+
+A scenario is a TOML file parsed into these frozen pydantic models. Unknown keys are errors
+(``extra="forbid"``); NaN and infinity are refused everywhere (``allow_inf_nan=False``).
+The one-line ``description`` of every field is the text ``tikkun explain`` shows.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+def _f(default, description: str, **kw):
+    return Field(default, description=description, **kw)
+
+
+class RunConfig(_Section):
+    """The clock: seed, horizon, and when to stop (002, "the 6,000 years")."""
+
+    seed: int = _f(20, "seed of the counter-based generator; every draw is a function of it", ge=0, le=2**62)
+    years: int = _f(6000, "horizon in years; one step is one year", gt=0, le=1_000_000)
+    stop_at_end: bool = _f(True, "stop at the end of correction (G = 1) instead of running on to the horizon")
+
+
+class SoulsConfig(_Section):
+    """The souls and their initial qualities (MODEL.md, phase 2, "State")."""
+
+    count: int = _f(600_000, "number of souls (002, '600,000 souls')", gt=0, le=50_000_000)
+    sparks_extra_mean: float = _f(3.0, "sparks per soul are 1 + Poisson(this) (002, 'each soul divides into several sparks')", ge=0, le=60)
+    effort_shape: float = _f(2.0, "baseline effort e0 ~ Gamma(shape, scale): engagement in Torah and Mitzva (002)", gt=0, le=1e3)
+    effort_scale: float = _f(0.5, "scale of the Gamma baseline effort", gt=0, le=1e3)
+    warmth_a: float = _f(2.0, "warmth ~ Beta(a, b): how warmly a soul relates to others (004)", gt=0, le=1e3)
+    warmth_b: float = _f(5.0, "second Beta parameter of warmth (a cold world)", gt=0, le=1e3)
+    attachment_a: float = _f(1.0, "attachment ~ Beta(a, b): holy coldness, cleaving to the source (004)", gt=0, le=1e3)
+    attachment_b: float = _f(4.0, "second Beta parameter of attachment", gt=0, le=1e3)
+    hbd_sigma: float = _f(0.3, "hbd ~ LogNormal(0, sigma): measure of mind, speed and never end state (002)", ge=0, le=5)
+    special_share: float = _f(0.01, "share of souls, highest in hbd, that are special: wise disciples, prophets, priests (002)", ge=0, le=1)
+    steadiness: float = _f(0.7, "chance to keep aim when a greater desire comes (000)", ge=0, le=1)
+    regain: float = _f(0.3, "chance a year to catch the goal again once lost; 1 is 'here and now' (000)", ge=0, le=1)
+
+
+class BetaDist(_Section):
+    kind: Literal["beta"] = "beta"
+    a: float = _f(8.0, "first Beta parameter", gt=0, le=1e4)
+    b: float = _f(2.0, "second Beta parameter", gt=0, le=1e4)
+
+
+class UniformDist(_Section):
+    kind: Literal["uniform"]
+    low: float = _f(0.0, "lower bound", ge=0, le=1)
+    high: float = _f(1.0, "upper bound", ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+
+class ConstantDist(_Section):
+    kind: Literal["constant"]
+    value: float = _f(1.0, "the unity of every spark", ge=0, le=1)
+
+
+UnityDist = Annotated[Union[BetaDist, UniformDist, ConstantDist], Field(discriminator="kind")]
+
+
+class SparksConfig(_Section):
+    """The sparks: sizes, unity and degrees (MODEL.md, "Shatter" and "Derived each year")."""
+
+    size_sigma: float = _f(1.0, "spark size D ~ LogNormal(0, sigma): shards of every size, many tiny ones (000)", ge=0, le=5)
+    degrees: int = _f(10, "degrees L of a spark; crossing one brings 'a greater desire' (000)", ge=1, le=10_000)
+    unity: UnityDist = _f(BetaDist(), "unity iota of a spark when genesis is off; a spark with no unity cannot be corrected (000)")
+
+
+class LightConfig(_Section):
+    """The corrective light ``ell_i`` and the illumination ``I_i`` (MODEL.md, "Light and correction")."""
+
+    alpha: float = _f(0.0163, "light a year, the one rate of the model: the only calibrated constant (see docs/calibration.md)", gt=0, le=1e6)
+    light: float = _f(1.0, "the Upper Light lam this year (000, 'the Upper Light maintains it')", ge=0, le=1e6)
+    conductance: float = _f(1.0, "conductance W of the four worlds while genesis and the worlds are off", ge=0, le=1)
+    beta: float = _f(1.0, "what earlier correction prepared: light grows by (1 + beta C) (002, 'buy his world in one hour')", ge=0, le=1e6)
+    eps: float = _f(0.01, "the first spark of light: a soul with no cleansing still gets eps (002)", ge=0, le=1e3)
+    phi_s: float = _f(0.5, "light each soul gets once a shepherd exists (002, 'Moses is equal to 600,000')", ge=0, le=1e6)
+    kappa0: float = _f(0.5, "holiness of a time with an uncleansed judge: J = kappa0 + (1 - kappa0) c_judge (002)", ge=0, le=1)
+    omega: float = _f(0.5, "share of illumination set by the weakest link G (002, 'deficient in every soul')", ge=0, le=1)
+
+
+# ---------------------------------------------------------------- events
+# Global parameters an event may set or scale, as "section.key".
+GLOBAL_KEYS: dict[str, tuple[float, float]] = {
+    "light.alpha": (0.0, 1e6),
+    "light.light": (0.0, 1e6),
+    "light.conductance": (0.0, 1.0),
+    "light.beta": (0.0, 1e6),
+    "light.eps": (0.0, 1e3),
+    "light.phi_s": (0.0, 1e6),
+    "light.kappa0": (0.0, 1.0),
+    "light.omega": (0.0, 1.0),
+}
+
+SOUL_FIELDS = ("regain", "steadiness", "effort", "warmth", "attachment", "hbd")
+
+
+class Group(_Section):
+    """Which souls an event touches: exactly one of the selectors."""
+
+    souls: list[Annotated[int, Field(ge=0)]] | None = _f(None, "explicit soul indices")
+    first: int | None = _f(None, "first soul of a contiguous range", ge=0)
+    count: int | None = _f(None, "number of souls (with first, or with lowest/highest)", gt=0)
+    share: float | None = _f(None, "a random share of all souls, drawn from the counter-based generator", gt=0, le=1)
+    lowest: Literal["hbd", "effort", "warmth", "attachment", "cleansing"] | None = _f(None, "the count souls lowest in this field")
+    highest: Literal["hbd", "effort", "warmth", "attachment", "cleansing"] | None = _f(None, "the count souls highest in this field")
+
+    @model_validator(mode="after")
+    def _one_selector(self):
+        chosen = [n for n in ("souls", "share", "lowest", "highest") if getattr(self, n) is not None]
+        if self.first is not None:
+            chosen.append("first")
+        if len(chosen) != 1:
+            raise ValueError("give exactly one of souls, first (with count), share, lowest, highest")
+        if chosen[0] in ("first", "lowest", "highest") and self.count is None:
+            raise ValueError(f"{chosen[0]} needs count")
+        if chosen[0] in ("souls", "share") and self.count is not None:
+            raise ValueError(f"count does not go with {chosen[0]}")
+        return self
+
+
+class SetEvent(_Section):
+    """Set a global parameter to ``value`` for the years ``[year, until)``."""
+
+    kind: Literal["set"]
+    year: int = _f(..., "first year of the span", ge=0)
+    until: int | None = _f(None, "first year after the span (default: the horizon)", gt=0)
+    key: str = _f(..., "the global parameter, e.g. light.light")
+    value: float = _f(..., "the value")
+
+    @model_validator(mode="after")
+    def _check(self):
+        _check_global(self.key, self.value, self.kind)
+        _check_span(self)
+        return self
+
+
+class ScaleEvent(_Section):
+    """Multiply a global parameter by ``factor`` for the years ``[year, until)`` (light pulses)."""
+
+    kind: Literal["scale"]
+    year: int = _f(..., "first year of the span", ge=0)
+    until: int | None = _f(None, "first year after the span (default: the horizon)", gt=0)
+    key: str = _f(..., "the global parameter, e.g. light.light")
+    factor: float = _f(..., "the factor", ge=0, le=1e6)
+    label: str = _f("", "a name for the event in reports, e.g. 'exodus'")
+
+    @model_validator(mode="after")
+    def _check(self):
+        _check_global(self.key, 0.0, self.kind)
+        _check_span(self)
+        return self
+
+
+class ShepherdsEvent(_Section):
+    """Make a group complete shepherds at ``year`` (002, 'one man came ... in complete repentance')."""
+
+    kind: Literal["shepherds"]
+    year: int = _f(..., "the year", ge=0)
+    group: Group = _f(..., "the souls")
+
+
+class ResetEvent(_Section):
+    """Give a group a fresh start at ``year``: screens 0, aim held, effort at baseline (a newcomer)."""
+
+    kind: Literal["reset"]
+    year: int = _f(..., "the year", ge=0)
+    group: Group = _f(..., "the souls")
+    hbd: float | None = _f(None, "optionally the newcomers' hbd", gt=0, le=1e3)
+
+
+class PolicyEvent(_Section):
+    """From ``year`` on, a group adopts a policy: new regain, steadiness, effort, warmth, attachment or hbd."""
+
+    kind: Literal["policy"]
+    year: int = _f(..., "the year", ge=0)
+    group: Group = _f(..., "the souls")
+    regain: float | None = _f(None, "chance a year to catch aim again", ge=0, le=1)
+    steadiness: float | None = _f(None, "chance to keep aim on a greater desire", ge=0, le=1)
+    effort: float | None = _f(None, "baseline effort e0 (effort restarts there)", ge=0, le=1e6)
+    warmth: float | None = _f(None, "warmth", ge=0, le=1)
+    attachment: float | None = _f(None, "attachment", ge=0, le=1)
+    hbd: float | None = _f(None, "measure of mind", gt=0, le=1e3)
+
+    @model_validator(mode="after")
+    def _some(self):
+        if all(getattr(self, f) is None for f in SOUL_FIELDS):
+            raise ValueError(f"a policy sets at least one of {', '.join(SOUL_FIELDS)}")
+        return self
+
+
+Event = Annotated[Union[SetEvent, ScaleEvent, ShepherdsEvent, ResetEvent, PolicyEvent], Field(discriminator="kind")]
+
+
+def _check_global(key: str, value: float, kind: str) -> None:
+    if key not in GLOBAL_KEYS:
+        import difflib
+
+        close = difflib.get_close_matches(key, GLOBAL_KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown global parameter {key!r}{hint}; allowed: {', '.join(GLOBAL_KEYS)}")
+    lo, hi = GLOBAL_KEYS[key]
+    if kind == "set" and not (lo <= value <= hi):
+        raise ValueError(f"value {value} for {key} is outside [{lo}, {hi}]")
+
+
+def _check_span(ev) -> None:
+    if ev.until is not None and ev.until <= ev.year:
+        raise ValueError(f"until ({ev.until}) must be after year ({ev.year})")
+
+
+class Scenario(_Section):
+    """A whole scenario: the sections of MODEL.md phase 2 plus the events of a history."""
+
+    name: str = _f("custom", "a name for the scenario")
+    description: str = _f("", "what the scenario is for")
+    run: RunConfig = RunConfig()
+    souls: SoulsConfig = SoulsConfig()
+    sparks: SparksConfig = SparksConfig()
+    light: LightConfig = LightConfig()
+    events: list[Event] = _f([], "events by year: set or scale a global parameter, shepherds, resets, policies")
+
+    @model_validator(mode="after")
+    def _events_in_horizon(self):
+        years = self.run.years
+        for i, ev in enumerate(self.events):
+            if ev.year >= years:
+                raise ValueError(f"events[{i}].year = {ev.year} is past the horizon (run.years = {years})")
+            until = getattr(ev, "until", None)
+            if until is not None and until > years:
+                raise ValueError(f"events[{i}].until = {until} is past the horizon (run.years = {years})")
+            group = getattr(ev, "group", None)
+            if group is not None:
+                idx = list(group.souls or [])
+                if group.first is not None:
+                    idx.append(group.first + group.count - 1)
+                if group.count is not None and group.first is None and group.count > self.souls.count:
+                    raise ValueError(f"events[{i}].group.count = {group.count} exceeds souls.count = {self.souls.count}")
+                if idx and max(idx) >= self.souls.count:
+                    raise ValueError(f"events[{i}].group names soul {max(idx)} but souls.count = {self.souls.count}")
+        return self

@@ -1,0 +1,191 @@
+"""The state of the correction: souls and their sparks as a struct of arrays.
+
+MODEL.md, phase 2, "State". Souls are rows ``i`` of arrays of length ``n``; the sparks of soul
+``i`` are the contiguous rows ``spark_start[i]:spark_start[i+1]`` of arrays of length ``m``
+(002, "each soul divides into several sparks"), so one soul's sparks share cache lines.
+
+The :class:`State` object is frozen; the yearly kernels update the *contents* of its arrays in
+place (copying 40 MB a year would cost more than the year itself) and the engine returns a
+new :class:`State` with the new scalars. Everything a resume needs is in here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from . import random as rng
+from .scenario.schema import Scenario
+
+SPARK_BITS = 16  # spark k of soul i is the entity (i << 16) | k in the counter-based generator
+MAX_SPARKS = 1 << SPARK_BITS
+
+SOUL_ARRAYS = (
+    "effort", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain",
+    "holding", "shepherd", "special", "complete", "cleansing", "size_total", "spark_start",
+)
+SPARK_ARRAYS = ("size", "unity", "screen")
+
+
+@dataclass(frozen=True)
+class State:
+    """Souls, sparks and the few numbers carried from one year to the next.
+
+    Souls, shape ``(n,)`` unless noted:
+      effort, effort0: float32, current and baseline engagement (002, Torah and Mitzva)
+      warmth, attachment, hbd, steadiness, regain: float32 (004, 002, 000)
+      holding: uint8, 1 while the soul holds the aim (000)
+      shepherd: uint8, 1 for a shepherd (002, "their faithful shepherd")
+      special: uint8, 1 for the wise disciples, prophets and priests (top ``special_share`` by hbd)
+      complete: uint8, 1 when every spark of the soul is corrected
+      cleansing: float32, ``sum_j s_j / sum_j D_j`` (002, "to the extent of its cleansing")
+      size_total: float64, ``sum_j D_j`` of the soul's sparks (constant)
+      spark_start: int64 ``(n + 1,)``, the soul's sparks are ``spark_start[i]:spark_start[i+1]``
+    Sparks, shape ``(m,)``:
+      size: float32 ``D_j``; unity: float32 ``iota_j``; screen: float32 ``s_j in [0, D_j]``
+    Scalars (after the last year run):
+      year: the next year to run (0 at creation)
+      cleansing_mean: ``C``; weakest_link: ``G``; shepherds: number of shepherds
+    """
+
+    year: int
+    effort: np.ndarray
+    effort0: np.ndarray
+    warmth: np.ndarray
+    attachment: np.ndarray
+    hbd: np.ndarray
+    steadiness: np.ndarray
+    regain: np.ndarray
+    holding: np.ndarray
+    shepherd: np.ndarray
+    special: np.ndarray
+    complete: np.ndarray
+    cleansing: np.ndarray
+    size_total: np.ndarray
+    spark_start: np.ndarray
+    size: np.ndarray
+    unity: np.ndarray
+    screen: np.ndarray
+    cleansing_mean: float = 0.0
+    weakest_link: float = 0.0
+    shepherds: int = 0
+
+    @property
+    def n_souls(self) -> int:
+        return int(self.effort.shape[0])
+
+    @property
+    def n_sparks(self) -> int:
+        return int(self.size.shape[0])
+
+    @property
+    def sparks_per_soul(self) -> np.ndarray:
+        """int64 ``(n,)``: how many sparks each soul has."""
+        return np.diff(self.spark_start)
+
+    def replace(self, **changes) -> "State":
+        return dataclasses.replace(self, **changes)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array of the state by name (for checkpoints)."""
+        return {name: getattr(self, name) for name in SOUL_ARRAYS + SPARK_ARRAYS}
+
+    def scalars(self) -> dict[str, float | int]:
+        return {"year": self.year, "cleansing_mean": self.cleansing_mean,
+                "weakest_link": self.weakest_link, "shepherds": self.shepherds}
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays().values())
+
+
+def _beta(u, a, b):
+    return special.betaincinv(a, b, u)
+
+
+def draw_unity(scenario: Scenario, entities: np.ndarray) -> np.ndarray:
+    """Unity ``iota_j`` of each spark from the scenario's distribution (when genesis is off)."""
+    dist = scenario.sparks.unity
+    seed = scenario.run.seed
+    if dist.kind == "constant":
+        return np.full(entities.shape[0], dist.value, dtype=np.float32)
+    u = rng.open_uniforms(seed, 0, entities, rng.PURPOSE_SPARK_UNITY)
+    if dist.kind == "uniform":
+        vals = dist.low + (dist.high - dist.low) * u
+    else:
+        vals = _beta(u, dist.a, dist.b)
+    return np.clip(vals, 0.0, 1.0).astype(np.float32)
+
+
+def initial_state(scenario: Scenario, unity_fn=None) -> State:
+    """Draw the population of year 0: every value a pure function of (seed, soul or spark, purpose).
+
+    Inverse CDFs of per-entity uniforms make each soul's draw independent of the population
+    size and of every other soul. ``unity_fn(entities) -> float32 (m,)`` replaces the
+    scenario's unity distribution (genesis' shatter uses it).
+    """
+    s = scenario.souls
+    seed = scenario.run.seed
+    n = s.count
+    souls = np.arange(n, dtype=np.int64)
+
+    def u(purpose):
+        return rng.open_uniforms(seed, 0, souls, purpose)
+
+    effort0 = (special.gammaincinv(s.effort_shape, u(rng.PURPOSE_EFFORT)) * s.effort_scale).astype(np.float32)
+    warmth = _beta(u(rng.PURPOSE_WARMTH), s.warmth_a, s.warmth_b).astype(np.float32)
+    attachment = _beta(u(rng.PURPOSE_ATTACHMENT), s.attachment_a, s.attachment_b).astype(np.float32)
+    hbd = np.exp(s.hbd_sigma * special.ndtri(u(rng.PURPOSE_HBD))).astype(np.float32)
+
+    extra = stats.poisson.ppf(u(rng.PURPOSE_SPARK_COUNT), s.sparks_extra_mean) if s.sparks_extra_mean > 0 else np.zeros(n)
+    counts = (1 + np.minimum(extra, MAX_SPARKS - 1)).astype(np.int64)
+    spark_start = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=spark_start[1:])
+    entities = _spark_entities(spark_start)
+
+    size = np.exp(scenario.sparks.size_sigma * special.ndtri(
+        rng.open_uniforms(seed, 0, entities, rng.PURPOSE_SPARK_SIZE))).astype(np.float32)
+    unity = (unity_fn or (lambda e: draw_unity(scenario, e)))(entities).astype(np.float32)
+    size_total = np.add.reduceat(size.astype(np.float64), spark_start[:-1])
+
+    special_mask = np.zeros(n, dtype=np.uint8)
+    n_special = int(round(s.special_share * n))
+    if n_special:
+        # Ties in hbd are broken by the soul's index so the choice is deterministic.
+        order = np.lexsort((souls, -hbd.astype(np.float64)))
+        special_mask[order[:n_special]] = 1
+
+    return State(
+        year=0,
+        effort=effort0.copy(),
+        effort0=effort0,
+        warmth=warmth,
+        attachment=attachment,
+        hbd=hbd,
+        steadiness=np.full(n, s.steadiness, dtype=np.float32),
+        regain=np.full(n, s.regain, dtype=np.float32),
+        holding=np.ones(n, dtype=np.uint8),
+        shepherd=np.zeros(n, dtype=np.uint8),
+        special=special_mask,
+        complete=np.zeros(n, dtype=np.uint8),
+        cleansing=np.zeros(n, dtype=np.float32),
+        size_total=size_total,
+        spark_start=spark_start,
+        size=size,
+        unity=unity,
+        screen=np.zeros(entities.shape[0], dtype=np.float32),
+    )
+
+
+def _spark_entities(spark_start: np.ndarray) -> np.ndarray:
+    counts = np.diff(spark_start)
+    owner = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)
+    local = np.arange(int(spark_start[-1]), dtype=np.int64) - spark_start[owner]
+    return (owner << SPARK_BITS) | local
+
+
+def spark_entities(state: State) -> np.ndarray:
+    """int64 ``(m,)``: the generator entity of each spark, ``(soul << 16) | k``."""
+    return _spark_entities(state.spark_start)

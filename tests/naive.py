@@ -1,0 +1,107 @@
+"""Slow, obviously correct NumPy twins of tikkun's kernels (STUMPY's tests/naive.py).
+
+Each twin follows MODEL.md's formula directly, one rule at a time over whole arrays, with no
+blocks, no fusion and no Numba; the kernels must agree with them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MASK = (1 << 64) - 1
+
+
+def mix(z: int) -> int:
+    """SplitMix64 finaliser on Python ints."""
+    z = (z + 0x9E3779B97F4A7C15) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def uniform(seed, year, entity, purpose, k=0) -> float:
+    h = mix(seed)
+    for part in (purpose, year, entity, k):
+        h = mix(h ^ part)
+    return (h >> 11) / 2.0**53
+
+
+def uniforms(seed, year, entities, purpose, k=0) -> np.ndarray:
+    return np.array([uniform(seed, year, int(e), purpose, k) for e in entities])
+
+
+def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s, degrees,
+         n_shocks=0, shock_size=0.0, messiah=False, neighbours=None, theta_max=0.0, judge_cleansing=0.0):
+    """One year of MODEL.md phase 2 on a dict of arrays (modified in place). Returns metrics."""
+    n = st["effort"].shape[0]
+    counts = np.diff(st["spark_start"])
+    owner = np.repeat(np.arange(n), counts)
+    souls = np.arange(n)
+    # warm network: Friedkin-Johnsen with warmth weights
+    e = st["effort"].astype(np.float64)
+    if neighbours is not None and neighbours.shape[1] > 0:
+        w = st["warmth"].astype(np.float64)
+        wn = w[neighbours]
+        den = wn.sum(axis=1)
+        num = (wn * e[neighbours]).sum(axis=1)
+        theta = theta_max * w
+        avg = np.divide(num, den, out=np.zeros(n), where=den > 0)
+        e = np.where(den > 0, theta * avg + (1 - theta) * st["effort0"], st["effort0"])
+        st["effort"][:] = e.astype(np.float32)
+        e = st["effort"].astype(np.float64)
+    # regain aim
+    hold = st["holding"].astype(bool)
+    u_regain = uniforms(seed, t, souls, 8, 0)
+    hold = hold | (u_regain < st["regain"])
+    # shocks
+    keep = np.ones(n)
+    if n_shocks > 0:
+        q = np.minimum(1.0, shock_size * (1.0 - st["attachment"].astype(np.float64)))
+        keep = (1.0 - q) ** n_shocks
+        u_shock = uniforms(seed, t, souls, 10, 0)
+        hold = hold & ~(u_shock < 1.0 - keep)
+    # light
+    c_mean = st["cleansing_mean"]
+    j = kappa0 + (1 - kappa0) * judge_cleansing
+    gain = alpha * lam * conductance * j * (1 + beta * c_mean)
+    shepherd_light = phi_s if st["shepherds"] > 0 else 0.0
+    ell = gain * st["hbd"] * (np.where(hold, e * (eps + st["cleansing"]), 0.0) + shepherd_light)
+    # screens
+    D = st["size"]
+    s_old = st["screen"].astype(np.float64)
+    lost = (s_old - s_old * keep[owner]).sum() if n_shocks > 0 else 0.0
+    s_sh = s_old * keep[owner] if n_shocks > 0 else s_old
+    s_new = np.minimum(D.astype(np.float64), s_sh + st["unity"].astype(np.float64) * ell[owner]).astype(np.float32)
+    s_new = np.minimum(s_new, D)
+    deg_old = np.floor(degrees * (s_sh.astype(np.float32) / D).astype(np.float64))
+    deg_new = np.floor(degrees * (s_new / D).astype(np.float64))
+    greater_spark = (deg_new > deg_old) & (s_new < D)
+    st["screen"][:] = s_new
+    complete = np.array([np.all(s_new[a:b] == D[a:b]) for a, b in zip(st["spark_start"][:-1], st["spark_start"][1:])])
+    sums = np.array([s_new[a:b].astype(np.float64).sum() for a, b in zip(st["spark_start"][:-1], st["spark_start"][1:])])
+    c = np.where(complete, 1.0, np.minimum(1.0, sums / st["size_total"]))
+    greater = np.array([greater_spark[a:b].any() for a, b in zip(st["spark_start"][:-1], st["spark_start"][1:])])
+    # greater desire: keep aim with steadiness
+    u_keep = uniforms(seed, t, souls, 8, 1)
+    lose = greater & hold & (u_keep < 1.0 - st["steadiness"])
+    hold_after = hold & ~lose
+    lost_aim = int((st["holding"].astype(bool) & ~hold_after).sum())
+    st["holding"][:] = hold_after
+    st["cleansing"][:] = c.astype(np.float32)
+    st["complete"][:] = complete
+    if messiah:
+        st["shepherd"][complete] = 1
+    G = float((s_new / D).min())
+    C = float(st["cleansing"].astype(np.float64).mean())
+    st["cleansing_mean"], st["weakest_link"], st["shepherds"] = C, G, int(st["shepherd"].sum())
+    cl = st["cleansing"].astype(np.float64)
+    return {
+        "cleansing_mean": C, "weakest_link": G, "complete": int(complete.sum()),
+        "holding_aim": int(hold_after.sum()), "greater_desire": int(greater.sum()), "lost_aim": lost_aim,
+        "effort_mean": float(e.mean()), "shepherds": int(st["shepherd"].sum()),
+        "stage_spark": int(((degrees * cl < 1) & ~complete).sum()),
+        "stage_common": int(complete.sum()),
+        "journey_moses": int(((cl < 1 / 3) & ~complete).sum()),
+        "journey_david": int(complete.sum()),
+        "screen_lost": lost,
+    }

@@ -1,0 +1,84 @@
+"""The command line end to end on the quick preset: outputs, exit codes, nothing half-written."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+METRICS = ["year", "light", "conductance", "holiness", "cleansing_mean", "weakest_link", "illumination_mean",
+           "effort_mean", "complete", "shepherds", "holding_aim", "stage_spark", "stage_particular", "stage_common"]
+SOULS = ["soul", "cleansing", "complete", "stage", "hbd", "effort", "warmth", "attachment", "illumination", "sparks"]
+
+
+def tikkun(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tikkun", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_run_quick_end_to_end(tmp_path):
+    r = tikkun("run", "--preset", "quick", "--out", "r1", "-q", "--years", "250", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    folder = tmp_path / "r1"
+    assert sorted(p.name for p in folder.iterdir()) == ["metrics.parquet", "scenario.toml", "souls.parquet", "summary.json"]
+    m = pq.read_table(folder / "metrics.parquet")
+    assert set(METRICS) <= set(m.column_names) and m.num_rows == 250
+    s = pq.read_table(folder / "souls.parquet")
+    assert set(SOULS) <= set(s.column_names) and s.num_rows == 4000
+    summary = json.loads((folder / "summary.json").read_text())
+    assert {"end_year", "years_run", "stop_reason", "seed", "wall_seconds", "tikkun_version"} <= set(summary)
+    assert summary["years_run"] == 250 and summary["stop_reason"] == "horizon"
+    # the resolved scenario reproduces the run exactly
+    r2 = tikkun("run", folder / "scenario.toml", "--out", "r2", "-q", cwd=tmp_path)
+    assert r2.returncode == 0, r2.stderr
+    m2 = pq.read_table(tmp_path / "r2" / "metrics.parquet")
+    assert m2.equals(m)
+    # the mean of souls.parquet's cleansing is the last row's C
+    c = s.column("cleansing").to_numpy().astype(np.float64)
+    assert m.column("cleansing_mean").to_numpy()[-1] == pytest.approx(c.mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "--preset", "quik"], "did you mean 'quick'"),
+    (["run", "missing.toml"], "no such scenario file"),
+    (["run", "--preset", "quick", "--set", "light.alfa=2"], "light.alfa"),
+    (["run", "--preset", "quick", "--set", "souls.count=-3"], "souls.count"),
+    (["run", "--preset", "quick", "--set", "light.alpha=nan"], "light.alpha"),
+    (["run", "--preset", "quick", "--souls", "0"], "--souls"),
+    (["run", "--preset", "quick", "--years", "-1"], "--years"),
+    (["run", "--preset", "quick", "--checkpoint-every", "0"], "--checkpoint-every"),
+    (["run", "--resume", "nowhere"], "no such run folder"),
+    (["run", "--preset", "quick", "--bogus"], "bogus"),
+    (["validate", "bad.toml"], "not a valid TOML"),
+])
+def test_bad_input_exit_2_and_nothing_written(tmp_path, args, needle):
+    (tmp_path / "bad.toml").write_text("x = = 1")
+    before = sorted(os.listdir(tmp_path))
+    r = tikkun(*args, cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert needle in r.stderr + r.stdout
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_never_overwrites_a_run_and_resume_refuses_non_checkpoint(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    r = tikkun("run", "--preset", "quick", "--out", "mine", "-q", cwd=tmp_path)
+    assert r.returncode == 2 and "not empty" in r.stderr
+    r = tikkun("run", "--resume", "mine", cwd=tmp_path)
+    assert r.returncode == 2 and "not a checkpointed run" in r.stderr
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path / "mine")) == ["notes.txt"]
+
+
+def test_validate_and_presets(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text('[souls]\ncount = 100\n[run]\nyears = 10\n')
+    r = tikkun("validate", good, cwd=tmp_path)
+    assert r.returncode == 0 and "ok" in r.stdout
+    r = tikkun("presets", cwd=tmp_path)
+    assert r.returncode == 0 and "history" in r.stdout and "quick" in r.stdout

@@ -1,0 +1,50 @@
+"""The population of year 0: distributions of MODEL.md, contiguity, purity of the draws."""
+
+import numpy as np
+from scipy import stats
+
+from conftest import make_scenario
+from tikkun.state import initial_state, spark_entities
+
+
+def test_distributions_follow_model():
+    st = initial_state(make_scenario(**{"souls.count": 40_000}))
+    assert stats.kstest(st.effort0, stats.gamma(2.0, scale=0.5).cdf).pvalue > 1e-3
+    assert stats.kstest(st.warmth, stats.beta(2, 5).cdf).pvalue > 1e-3
+    assert stats.kstest(st.attachment, stats.beta(1, 4).cdf).pvalue > 1e-3
+    assert stats.kstest(np.log(st.hbd), stats.norm(0, 0.3).cdf).pvalue > 1e-3
+    assert stats.kstest(np.log(st.size), stats.norm(0, 1).cdf).pvalue > 1e-3
+    assert stats.kstest(st.unity, stats.beta(8, 2).cdf).pvalue > 1e-3
+    counts = st.sparks_per_soul - 1
+    # 1 + Poisson(3) sparks a soul
+    assert abs(counts.mean() - 3.0) < 0.05 and abs(counts.var() - 3.0) < 0.1
+    assert counts.min() >= 0
+    for name in ("effort", "warmth", "hbd", "size", "screen", "cleansing"):
+        assert getattr(st, name).dtype == np.float32
+
+
+def test_sparks_contiguous_and_totals():
+    st = initial_state(make_scenario())
+    assert st.spark_start[0] == 0 and st.spark_start[-1] == st.n_sparks
+    assert (np.diff(st.spark_start) >= 1).all()
+    for i in (0, 7, 299):
+        a, b = st.spark_start[i], st.spark_start[i + 1]
+        assert np.isclose(st.size_total[i], st.size[a:b].astype(np.float64).sum())
+    ent = spark_entities(st)
+    assert (ent >> 16)[st.spark_start[5]] == 5
+
+
+def test_draws_do_not_depend_on_population_size():
+    small = initial_state(make_scenario(**{"souls.count": 100}))
+    large = initial_state(make_scenario(**{"souls.count": 1000}))
+    for name in ("effort0", "warmth", "attachment", "hbd"):
+        np.testing.assert_array_equal(getattr(small, name), getattr(large, name)[:100])
+    m = small.n_sparks
+    np.testing.assert_array_equal(small.size, large.size[:m])
+    np.testing.assert_array_equal(small.unity, large.unity[:m])
+
+
+def test_special_are_top_hbd():
+    st = initial_state(make_scenario(**{"souls.count": 5000}))
+    assert st.special.sum() == 50
+    assert st.hbd[st.special == 1].min() >= st.hbd[st.special == 0].max()
