@@ -104,4 +104,49 @@ def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s
         "journey_moses": int(((cl < 1 / 3) & ~complete).sum()),
         "journey_david": int(complete.sum()),
         "screen_lost": lost,
+        "shocks": n_shocks,
     }
+
+
+def shocks(seed, t, rate) -> int:
+    """Poisson(rate) shocks in year t from the generator's uniform (scipy's inverse CDF)."""
+    from scipy import stats
+
+    if rate <= 0:
+        return 0
+    return int(stats.poisson.ppf(uniform(seed, t, 0, 9, 0), rate))
+
+
+def judge_cleansing(rule, cleansing, special, messiah, seed, t) -> float:
+    """c_judge of the generation starting at t: the eligible soul chosen by the rule."""
+    n = cleansing.shape[0]
+    eligible = [i for i in range(n) if messiah or special[i]]
+    if not eligible:
+        return 0.0
+    if rule == "highest":
+        best = max(eligible, key=lambda i: (cleansing[i], -i))
+    elif rule == "lowest":
+        best = min(eligible, key=lambda i: (cleansing[i], i))
+    else:
+        best = eligible[int(uniform(seed, t, 0, 14, 0) * len(eligible))]
+    return float(cleansing[best])
+
+
+def rewire(seed, year, p, neighbours, cleansing, tries=64):
+    """Toward the good and pure, soul by soul in plain Python."""
+    nb = neighbours.copy()
+    n, k = nb.shape
+    cum = np.cumsum(cleansing.astype(np.float64))
+    total = cum[-1]
+    for i in range(n):
+        if uniform(seed, year, i, 11, 0) >= p:
+            continue
+        row = list(nb[i])
+        worst = min(range(k), key=lambda q: (cleansing[row[q]], q))
+        for attempt in range(tries):
+            x = uniform(seed, year, i, 12, attempt) * total
+            m = min(n - 1, int(np.searchsorted(cum, x, side="right")))
+            if m != i and m not in row:
+                nb[i, worst] = m
+                break
+    return nb

@@ -16,7 +16,9 @@ from conftest import make_scenario
 
 
 def test_results_do_not_depend_on_thread_count():
-    sc = make_scenario(**{"souls.count": 9000, "years": 80, "light.alpha": 0.2})  # 5 blocks
+    # every rule on: network, rewiring, shocks, judges, Messiah era with shepherds; 5 blocks
+    sc = make_scenario(**{"souls.count": 9000, "years": 80, "light.alpha": 0.2, "impurity.start_year": 30,
+                          "impurity.rate": 0.5, "generations.torah_from": 20, "generations.messiah_from": 40})
     runs = []
     for threads in (1, 2):
         numba.set_num_threads(threads)
@@ -27,12 +29,15 @@ def test_results_do_not_depend_on_thread_count():
     a, b = runs
     for k in a.metrics:
         np.testing.assert_array_equal(a.metrics[k], b.metrics[k], err_msg=k)
-    for k in ("cleansing", "effort", "illumination"):
+    assert a.metrics["shocks"].sum() > 0 and a.metrics["rewired"].sum() > 0 and a.metrics["shepherds"][-1] > 0
+    for k in ("cleansing", "effort", "illumination", "neighbours_mean_cleansing"):
         np.testing.assert_array_equal(a.souls[k], b.souls[k])
 
 
 def test_resume_after_kill_equals_uninterrupted(tmp_path):
-    args = ["--preset", "quick", "--souls", "60000", "--years", "300", "--set", "run.stop_at_end=false"]
+    args = ["--preset", "quick", "--souls", "60000", "--years", "300", "--set", "run.stop_at_end=false",
+            "--set", "impurity.start_year=100", "--set", "impurity.rate=0.3", "--set", "generations.torah_from=50",
+            "--set", "generations.messiah_from=150"]
     env = dict(os.environ, NUMBA_NUM_THREADS="2")
     full = subprocess.run([sys.executable, "-m", "tikkun", "run", *args, "--out", "full", "-q"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)

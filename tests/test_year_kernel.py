@@ -22,25 +22,32 @@ def _as_dict(state):
 
 @pytest.mark.parametrize("extra", [
     {},
-    {"sparks.unity": {"kind": "uniform", "low": 0.0, "high": 1.0}, "souls.regain": 0.05, "souls.steadiness": 0.3},
+    {"sparks.unity": {"kind": "uniform", "low": 0.0, "high": 1.0}, "souls.regain": 0.05, "souls.steadiness": 0.3,
+     "network.kind": "random", "network.k": 3, "generations.judge": "lowest", "souls.special_share": 0.1},
+    {"network.enabled": False, "generations.judge": "random"},
 ])
 def test_engine_matches_naive_year_by_year(extra):
-    sc = make_scenario(**extra)
-    raw = sc.model_dump(mode="json", exclude_none=True)
+    """Every rule on: warm network, shocks, judges, eras, shepherds, events."""
+    from tikkun.scenario import build_scenario
+
+    raw = make_scenario(**extra).model_dump(mode="json", exclude_none=True)
+    raw["impurity"] = {"rate": 0.7, "start_year": 25, "shock_size": 0.2}
+    raw["generations"] = {**raw["generations"], "length": 10, "torah_from": 20, "messiah_from": 40}
+    raw["network"] = {**raw["network"], "rewire_every": 7}
     raw["events"] = [
         {"kind": "shepherds", "year": 20, "group": {"highest": "hbd", "count": 1}},
         {"kind": "reset", "year": 30, "group": {"first": 0, "count": 10}, "hbd": 0.5},
         {"kind": "policy", "year": 35, "group": {"share": 0.3}, "regain": 1.0, "effort": 2.0},
         {"kind": "scale", "year": 40, "until": 45, "key": "light.light", "factor": 1.5},
     ]
-    from tikkun.scenario import build_scenario
-
     sc = build_scenario(raw)
     init, step = build(sc)
     st = init()
     sched = step.schedule
     soul_events = ev.soul_events_by_year(sc)
-    greater_total = lost_total = 0
+    gens = sc.generations
+    judge_c = 0.0
+    totals = dict.fromkeys(("greater_desire", "lost_aim", "shocks", "rewired"), 0)
     for t in range(sc.run.years):
         ref = _as_dict(st)
         if t in soul_events:
@@ -48,25 +55,40 @@ def test_engine_matches_naive_year_by_year(extra):
             ev.apply_soul_events(probe, soul_events[t], sc.run.seed, t)
             ref = _as_dict(probe)
             ref["shepherds"] = int(probe.shepherd.sum())
+        messiah = t >= gens.messiah_from
+        if t % gens.length == 0:
+            judge_c = naive.judge_cleansing(gens.judge, ref["cleansing"], ref["special"], messiah, sc.run.seed, t)
+        rate = sched["impurity.rate"][t] if t >= sc.impurity.start_year else 0.0
         st, row = step(st)
+        ref_neighbours = st.neighbours  # rewiring has its own naive test; the pass reads the rewired graph
         want = naive.year(
             ref, seed=sc.run.seed, t=t, alpha=sched["light.alpha"][t], lam=sched["light.light"][t],
             conductance=sched["light.conductance"][t], kappa0=sched["light.kappa0"][t],
             beta=sched["light.beta"][t], eps=sched["light.eps"][t], phi_s=sched["light.phi_s"][t],
-            degrees=sc.sparks.degrees)
+            degrees=sc.sparks.degrees, n_shocks=naive.shocks(sc.run.seed, t, rate),
+            shock_size=sc.impurity.shock_size, messiah=messiah,
+            neighbours=ref_neighbours if sc.network.enabled else None,
+            theta_max=sc.network.theta_max, judge_cleansing=judge_c)
         for name in FIELDS:
             np.testing.assert_allclose(getattr(st, name), ref[name], rtol=2e-6, atol=1e-7, err_msg=f"{name} year {t}")
-        for key in ("complete", "holding_aim", "greater_desire", "lost_aim", "shepherds", "stage_spark", "stage_common"):
+        for key in ("complete", "holding_aim", "greater_desire", "lost_aim", "shepherds", "stage_spark",
+                    "stage_common", "journey_moses", "journey_david"):
             assert row[key] == want[key], (key, t)
-        assert row["cleansing_mean"] == pytest.approx(want["cleansing_mean"], rel=1e-9)
+        assert row["shocks"] == want["shocks"]
+        assert row["judge_cleansing"] == judge_c
+        assert row["era"] == ("messiah" if messiah else "torah" if t >= gens.torah_from else "chaos")
+        assert row["cleansing_mean"] == pytest.approx(want["cleansing_mean"], rel=1e-6)  # float32 state
         assert row["weakest_link"] == pytest.approx(want["weakest_link"], rel=1e-6, abs=1e-9)
-        assert row["effort_mean"] == pytest.approx(want["effort_mean"], rel=1e-9)
+        assert row["effort_mean"] == pytest.approx(want["effort_mean"], rel=1e-6)
+        assert row["screen_lost"] == pytest.approx(want["screen_lost"], rel=1e-6, abs=1e-12)
         assert row["light"] == sched["light.light"][t]
-        greater_total += row["greater_desire"]
-        lost_total += row["lost_aim"]
+        for key in totals:
+            totals[key] += row[key]
     # the comparison is meaningful only if every rule acted
-    assert greater_total > 50 and lost_total > 10
+    assert totals["greater_desire"] > 50 and totals["lost_aim"] > 10 and totals["shocks"] > 3
     assert row["complete"] > 1 and row["shepherds"] >= 1
+    if sc.network.enabled:
+        assert totals["rewired"] > 0
 
 
 def test_block_reduction_is_sequential_and_exact():

@@ -18,13 +18,14 @@ import numpy as np
 from scipy import special, stats
 
 from . import random as rng
+from .rules.network import build_graph
 from .scenario.schema import Scenario
 
 SPARK_BITS = 16  # spark k of soul i is the entity (i << 16) | k in the counter-based generator
 MAX_SPARKS = 1 << SPARK_BITS
 
 SOUL_ARRAYS = (
-    "effort", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain",
+    "effort", "effort_next", "neighbours", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain",
     "holding", "shepherd", "special", "complete", "cleansing", "size_total", "spark_start",
 )
 SPARK_ARRAYS = ("size", "unity", "screen")
@@ -36,6 +37,8 @@ class State:
 
     Souls, shape ``(n,)`` unless noted:
       effort, effort0: float32, current and baseline engagement (002, Torah and Mitzva)
+      effort_next: float32, the buffer the warm network writes next year's effort into
+      neighbours: int32 ``(n, k)``, whom each soul listens to (``k = 0`` without a network)
       warmth, attachment, hbd, steadiness, regain: float32 (004, 002, 000)
       holding: uint8, 1 while the soul holds the aim (000)
       shepherd: uint8, 1 for a shepherd (002, "their faithful shepherd")
@@ -49,10 +52,13 @@ class State:
     Scalars (after the last year run):
       year: the next year to run (0 at creation)
       cleansing_mean: ``C``; weakest_link: ``G``; shepherds: number of shepherds
+      judge: index of this generation's judge (-1: none); judge_cleansing: its frozen ``c_judge``
     """
 
     year: int
     effort: np.ndarray
+    effort_next: np.ndarray
+    neighbours: np.ndarray
     effort0: np.ndarray
     warmth: np.ndarray
     attachment: np.ndarray
@@ -72,6 +78,8 @@ class State:
     cleansing_mean: float = 0.0
     weakest_link: float = 0.0
     shepherds: int = 0
+    judge: int = -1
+    judge_cleansing: float = 0.0
 
     @property
     def n_souls(self) -> int:
@@ -95,7 +103,8 @@ class State:
 
     def scalars(self) -> dict[str, float | int]:
         return {"year": self.year, "cleansing_mean": self.cleansing_mean,
-                "weakest_link": self.weakest_link, "shepherds": self.shepherds}
+                "weakest_link": self.weakest_link, "shepherds": self.shepherds,
+                "judge": self.judge, "judge_cleansing": self.judge_cleansing}
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in self.arrays().values())
@@ -157,9 +166,16 @@ def initial_state(scenario: Scenario, unity_fn=None) -> State:
         order = np.lexsort((souls, -hbd.astype(np.float64)))
         special_mask[order[:n_special]] = 1
 
+    net = scenario.network
+    if net.enabled:
+        neighbours = build_graph(net.kind, n, net.k, net.rewired_share, seed)
+    else:
+        neighbours = np.zeros((n, 0), dtype=np.int32)
     return State(
         year=0,
         effort=effort0.copy(),
+        effort_next=effort0.copy(),
+        neighbours=neighbours,
         effort0=effort0,
         warmth=warmth,
         attachment=attachment,

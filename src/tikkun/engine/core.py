@@ -8,11 +8,14 @@
 
 The order of a year:
 
-1. events on souls of this year (shepherds, resets, policies), global parameters of this year;
-2. the year's globals from last year's state: light, conductance ``W``, holiness ``J``,
-   ``C`` (what earlier correction prepared), whether any shepherd exists;
-3. the fused pass over souls (:mod:`tikkun.engine.year_kernel`);
-4. the weakest link ``G``, the end of correction.
+1. events on souls of this year (shepherds, resets, policies);
+2. at a generation's start, its judge (002);
+3. every ``R`` years, rewiring toward the good and pure (004);
+4. the year's globals from last year's state: light, conductance ``W``, holiness ``J``,
+   ``C`` (what earlier correction prepared), whether any shepherd exists, the shocks;
+5. the fused pass over souls (:mod:`tikkun.engine.year_kernel`): warm network, aim, shocks,
+   light, screens, greater desire, shepherds;
+6. the weakest link ``G``, the end of correction.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from ..rules import events as ev
+from ..rules import generations, good_and_pure, impurity, shepherds
 from ..rules.illumination import illumination_mean
 from ..rules.light import holiness, light_gain
 from ..scenario.schema import Scenario
@@ -50,22 +54,27 @@ class YearGlobals:
     """The numbers common to every soul in one year (all float unless noted)."""
 
     year: int
+    era: int
     light: float
     conductance: float
     holiness: float
     gain: float
     shepherd_light: float
     n_shocks: int
+    shock_size: float
+    theta_max: float
     messiah: bool
 
 
 def build(scenario: Scenario, unity_fn: Callable | None = None):
     """Return ``(init_fn, step_fn)`` for a scenario. See the module docstring."""
     schedule = ev.parameter_schedule(scenario)
+    schedule["impurity.rate"] = impurity.rate_schedule(schedule["impurity.rate"], scenario.impurity.start_year)
     soul_events = ev.soul_events_by_year(scenario)
     seed = scenario.run.seed
     degrees = scenario.sparks.degrees
-    no_neighbours = np.zeros((scenario.souls.count, 0), dtype=np.int32)
+    gens = scenario.generations
+    net = scenario.network
 
     def init_fn() -> State:
         return initial_state(scenario, unity_fn=unity_fn)
@@ -73,26 +82,44 @@ def build(scenario: Scenario, unity_fn: Callable | None = None):
     def year_globals(state: State) -> YearGlobals:
         t = state.year
         p = {k: float(v[t]) for k, v in schedule.items()}
+        era = generations.era_of(t, gens.torah_from, gens.messiah_from)
         lam = p["light.light"]
         w = p["light.conductance"]
-        j = holiness(p["light.kappa0"], 0.0)
+        j = holiness(p["light.kappa0"], state.judge_cleansing)
         gain = light_gain(p["light.alpha"], lam, w, j, p["light.beta"], state.cleansing_mean)
-        shepherd_light = p["light.phi_s"] if state.shepherds > 0 else 0.0
-        return YearGlobals(t, lam, w, j, gain, shepherd_light, 0, False)
+        return YearGlobals(
+            year=t, era=era, light=lam, conductance=w, holiness=j, gain=gain,
+            shepherd_light=shepherds.shepherd_light(p["light.phi_s"], state.shepherds),
+            n_shocks=impurity.shocks_this_year(seed, t, p["impurity.rate"]),
+            shock_size=p["impurity.shock_size"], theta_max=p["network.theta_max"],
+            messiah=era == 2,
+        )
 
     def step_fn(state: State) -> tuple[State, dict]:
         t = state.year
+        # 1. events on souls
         if t in soul_events:
             ev.apply_soul_events(state, soul_events[t], seed, t)
             state = state.replace(shepherds=int(state.shepherd.sum()))
+        # 2. a new generation chooses its judge (002)
+        if generations.is_generation_start(t, gens.length):
+            messiah = generations.era_of(t, gens.torah_from, gens.messiah_from) == 2
+            judge = generations.choose_judge(gens.judge, state.cleansing, state.special, messiah, seed, t)
+            state = state.replace(judge=judge,
+                                  judge_cleansing=float(state.cleansing[judge]) if judge >= 0 else 0.0)
+        # 3. toward the good and pure (004)
+        rewired = 0
+        if net.enabled and net.good_and_pure and t > 0 and t % net.rewire_every == 0:
+            rewired = good_and_pure.rewire(seed, t, schedule["network.p_rewire"][t], state.neighbours, state.cleansing)
+        # 4. the year's globals, 5. the fused pass
         g = year_globals(state)
         n = state.n_souls
         partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)
         yk.year_pass(
             seed, t, g.gain, schedule["light.eps"][t], g.shepherd_light, degrees,
-            g.n_shocks, 0.0, g.messiah,
-            0.0, no_neighbours,
-            state.effort, state.effort, state.effort0, state.warmth, state.attachment,
+            g.n_shocks, g.shock_size, g.messiah,
+            g.theta_max, state.neighbours,
+            state.effort, state.effort_next, state.effort0, state.warmth, state.attachment,
             state.hbd, state.steadiness, state.regain,
             state.holding, state.shepherd, state.complete, state.cleansing,
             state.size_total, state.spark_start,
@@ -105,9 +132,12 @@ def build(scenario: Scenario, unity_fn: Callable | None = None):
         omega = schedule["light.omega"][t]
         row = {
             "year": t,
+            "era": generations.ERAS[g.era],
             "light": g.light,
             "conductance": g.conductance,
             "holiness": g.holiness,
+            "judge": state.judge,
+            "judge_cleansing": state.judge_cleansing,
             "cleansing_mean": c_mean,
             "weakest_link": g_link,
             "illumination_mean": illumination_mean(g.light, g.conductance, omega, c_mean, g_link),
@@ -117,13 +147,21 @@ def build(scenario: Scenario, unity_fn: Callable | None = None):
             "holding_aim": int(tot[yk.P_HOLDING]),
             "greater_desire": int(tot[yk.P_GREATER]),
             "lost_aim": int(tot[yk.P_LOST_AIM]),
+            "shocks": g.n_shocks,
+            "screen_lost": tot[yk.P_LOST],
+            "rewired": rewired,
             "stage_spark": int(tot[yk.P_STAGE_SPARK]),
             "stage_particular": int(tot[yk.P_STAGE_PARTICULAR]),
             "stage_common": int(tot[yk.P_STAGE_COMMON]),
+            "journey_moses": int(tot[yk.P_MOSES]),
+            "journey_joshua": int(tot[yk.P_JOSHUA]),
+            "journey_solomon": int(tot[yk.P_SOLOMON]),
+            "journey_david": int(tot[yk.P_DAVID]),
         }
-        new = state.replace(year=t + 1, cleansing_mean=c_mean, weakest_link=g_link,
-                            shepherds=int(tot[yk.P_SHEPHERDS]))
-        return new, row
+        changes = dict(year=t + 1, cleansing_mean=c_mean, weakest_link=g_link, shepherds=int(tot[yk.P_SHEPHERDS]))
+        if state.neighbours.shape[1] > 0:  # the warm network wrote next year's effort: swap buffers
+            changes.update(effort=state.effort_next, effort_next=state.effort)
+        return state.replace(**changes), row
 
     step_fn.schedule = schedule  # for reports: the global parameters by year
     return init_fn, step_fn

@@ -22,8 +22,9 @@ from .. import random as rng
 from ..rules.aim import keep_aim, regain_aim
 from ..rules.cleansing import cleanse_sparks, soul_cleansing
 from ..rules.light import corrective_light
-from ..rules.network import warm_effort
 from ..rules.impurity import shock_keep
+from ..rules.network import warm_effort
+from ..rules.shepherds import becomes_shepherd
 from ..rules.stages import journey_of, stage_of
 
 BLOCK = 2048
@@ -79,8 +80,8 @@ def year_pass(
         for i in range(lo, hi):
             # 1. warm network (004): Friedkin-Johnsen on last year's efforts.
             if k > 0:
-                e = warm_effort(i, neighbours, effort, warmth, effort0[i], theta_max * warmth[i])
-                effort_next[i] = e
+                effort_next[i] = warm_effort(i, neighbours, effort, warmth, effort0[i], theta_max * warmth[i])
+                e = float(effort_next[i])  # the stored float32 value, the one next year reads
             else:
                 e = effort[i]
             # 2. regain the aim at the start of the year (000).
@@ -110,8 +111,7 @@ def year_pass(
                 acc[P_LOST_AIM] += 1.0
             holding[i] = hold_after
             # 7. in the Messiah era a complete soul becomes a shepherd and stays one (002).
-            if messiah and done:
-                shepherd[i] = 1
+            shepherd[i] = becomes_shepherd(shepherd[i], messiah, done)
             acc[P_CLEANSING] += c
             if min_frac < acc[P_WEAKEST]:
                 acc[P_WEAKEST] = min_frac

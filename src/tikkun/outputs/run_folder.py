@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from .. import __version__
 from ..records import Recorder
 from ..rules.illumination import illumination
-from ..rules.stages import stages
+from ..rules.stages import journeys, stages
 from ..scenario import Scenario, scenario_to_toml
 from ..state import SOUL_ARRAYS, SPARK_ARRAYS, State
 from .atomic import write_text, write_with
@@ -60,7 +60,17 @@ def souls_table(state: State, scenario: Scenario, schedule: dict) -> dict[str, n
         "attachment": state.attachment.copy(),
         "illumination": illumination(lam, w, omega, state.cleansing, state.weakest_link),
         "sparks": state.sparks_per_soul.astype(np.int32),
+        "special": state.special.astype(bool),
+        "journey": journeys(state.cleansing, state.complete).astype(str),
+        "neighbours_mean_cleansing": neighbours_mean_cleansing(state),
     }
+
+
+def neighbours_mean_cleansing(state: State) -> np.ndarray:
+    """float64 ``(n,)``: mean cleansing of the souls each soul listens to (NaN without a network)."""
+    if state.neighbours.shape[1] == 0:
+        return np.full(state.n_souls, np.nan)
+    return state.cleansing.astype(np.float64)[state.neighbours].mean(axis=1)
 
 
 def write_summary(folder: Path, summary: dict) -> None:

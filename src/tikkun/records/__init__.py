@@ -12,9 +12,12 @@ import numpy as np
 # name -> (dtype, meaning). The order is the order of the columns in metrics.parquet.
 METRIC_COLUMNS: dict[str, tuple[str, str]] = {
     "year": ("int32", "the year from creation"),
+    "era": ("U8", "chaos, torah or messiah"),
     "light": ("float64", "the Upper Light lam this year, after events"),
     "conductance": ("float64", "W, the conductance of the four worlds"),
     "holiness": ("float64", "J = kappa0 + (1 - kappa0) c_judge, the holiness of the time"),
+    "judge": ("int64", "the soul judging this generation (-1: none eligible)"),
+    "judge_cleansing": ("float64", "the judge's cleansing, frozen at the generation's start"),
     "cleansing_mean": ("float64", "C, mean cleansing of the souls at the end of the year"),
     "weakest_link": ("float64", "G, the least corrected share of any spark"),
     "illumination_mean": ("float64", "mean illumination lam W ((1 - omega) C + omega G)"),
@@ -24,9 +27,16 @@ METRIC_COLUMNS: dict[str, tuple[str, str]] = {
     "holding_aim": ("int64", "souls holding the aim at the end of the year"),
     "greater_desire": ("int64", "souls that received a greater desire this year"),
     "lost_aim": ("int64", "souls that lost the aim this year"),
+    "shocks": ("int64", "shocks of impurity this year"),
+    "screen_lost": ("float64", "screen taken by the shocks this year, summed over sparks"),
+    "rewired": ("int64", "souls that rewired toward the good and pure this year"),
     "stage_spark": ("int64", "souls below one degree of cleansing"),
     "stage_particular": ("int64", "souls from one degree until complete"),
     "stage_common": ("int64", "complete souls"),
+    "journey_moses": ("int64", "souls below 1/3 cleansing: exodus and Torah"),
+    "journey_joshua": ("int64", "souls below 2/3: the conquest"),
+    "journey_solomon": ("int64", "souls below 1, not complete: the Temple"),
+    "journey_david": ("int64", "complete souls, called King David"),
 }
 
 

@@ -9,6 +9,7 @@ he is protected from all harm") protects; warmth does not.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 
@@ -22,3 +23,28 @@ def shock_keep(shock_size, attachment, n_shocks):
     if q > 1.0:
         q = 1.0
     return (1.0 - q) ** n_shocks
+
+
+def shocks_this_year(seed: int, year: int, rate: float) -> int:
+    """How many shocks arrive in ``year``: Poisson(rate) by inverting its CDF at one uniform."""
+    if rate <= 0.0:
+        return 0
+    import math
+
+    from .. import random as rng
+
+    u = float(rng.uniforms(seed, year, np.zeros(1, dtype=np.int64), rng.PURPOSE_SHOCK_COUNT)[0])
+    k, p = 0, math.exp(-rate)
+    cdf = p
+    while u >= cdf and k < 10_000:
+        k += 1
+        p *= rate / k
+        cdf += p
+    return k
+
+
+def rate_schedule(rates: np.ndarray, start_year: int) -> np.ndarray:
+    """The shock rate by year: none before ``start_year`` (MODEL.md: none before 5,700)."""
+    out = rates.copy()
+    out[:start_year] = 0.0
+    return out

@@ -11,7 +11,10 @@ and a soul with no warm neighbour keeps ``e0_i``.
 
 from __future__ import annotations
 
-from numba import njit
+import numpy as np
+from numba import njit, prange
+
+from .. import random as rng
 
 
 @njit(cache=True, inline="always")
@@ -30,3 +33,50 @@ def warm_effort(i, neighbours, effort, warmth, effort0_i, theta_i):
     if den <= 0.0:
         return float(effort0_i)
     return theta_i * (num / den) + (1.0 - theta_i) * effort0_i
+
+
+# ------------------------------------------------------------------ the graph
+KIND_CODES = {"ring": 0, "small-world": 1, "random": 2}
+MAX_TRIES = 64  # redraws of a target that is the soul itself or already a neighbour
+
+
+@njit(cache=True, inline="always")
+def _in_row(row, q_skip, m):
+    for q in range(row.shape[0]):
+        if q != q_skip and row[q] == m:
+            return True
+    return False
+
+
+@njit(cache=True, parallel=True)
+def _build_graph(seed, n, k, share, neighbours):
+    for i in prange(n):
+        row = neighbours[i]
+        for q in range(k):  # ring lattice: +1, -1, +2, -2, ...
+            step = q // 2 + 1
+            row[q] = (i + step) % n if q % 2 == 0 else (i - step) % n
+        for q in range(k):
+            if share < 1.0 and rng.uniform(seed, 0, i, rng.PURPOSE_GRAPH, q) >= share:
+                continue
+            for attempt in range(MAX_TRIES):
+                u = rng.uniform(seed, 0, i, rng.PURPOSE_GRAPH, k + q * MAX_TRIES + attempt)
+                m = min(n - 1, int(u * n))
+                if m != i and not _in_row(row, q, m):
+                    row[q] = m
+                    break
+
+
+def build_graph(kind: str, n: int, k: int, rewired_share: float, seed: int) -> np.ndarray:
+    """int32 ``(n, k)``: whom each soul listens to.
+
+    ``ring``: the ``k`` nearest souls on a ring (+1, -1, +2, -2, ...); ``small-world``: that
+    ring with each edge rewired with probability ``rewired_share`` to a uniformly drawn soul
+    (never itself, never a duplicate; neighbours stay mostly close in memory); ``random``:
+    every edge drawn. Each row is a pure function of (seed, soul).
+    """
+    if k >= n:
+        raise ValueError(f"k = {k} needs more than {n} souls")
+    share = {"ring": 0.0, "small-world": rewired_share, "random": 1.0}[kind]
+    neighbours = np.empty((n, k), dtype=np.int32)
+    _build_graph(int(seed), int(n), int(k), float(share), neighbours)
+    return neighbours

@@ -92,6 +92,42 @@ class LightConfig(_Section):
     omega: float = _f(0.5, "share of illumination set by the weakest link G (002, 'deficient in every soul')", ge=0, le=1)
 
 
+class NetworkConfig(_Section):
+    """The warm network and the move toward the good and pure (004; MODEL.md, "The social network")."""
+
+    enabled: bool = _f(True, "effort spreads through warm connections (Friedkin-Johnsen)")
+    kind: Literal["small-world", "ring", "random"] = _f("small-world", "graph: ring lattice with a share rewired, plain ring, or random")
+    k: int = _f(8, "each soul listens to k others (fixed out-degree)", ge=1, le=256)
+    rewired_share: float = _f(0.1, "share of a small world's ring edges rewired to random souls", ge=0, le=1)
+    theta_max: float = _f(0.8, "susceptibility of the warmest soul: theta_i = theta_max * w_i", ge=0, le=1)
+    good_and_pure: bool = _f(True, "souls replace their least cleansed neighbour by one drawn in proportion to cleansing (004)")
+    rewire_every: int = _f(10, "R: years between rewirings toward the good and pure", ge=1, le=1_000_000)
+    p_rewire: float = _f(0.2, "chance a soul rewires at each rewiring", ge=0, le=1)
+
+
+class ImpurityConfig(_Section):
+    """Shocks of impurity, the kelipa, in the last era the media (004)."""
+
+    rate: float = _f(0.1, "shocks a year (Poisson rate) from start_year on", ge=0, le=1000)
+    start_year: int = _f(5700, "first year with shocks", ge=0)
+    shock_size: float = _f(0.05, "K: a shock takes K (1 - a_i) of each screen of soul i", ge=0, le=1)
+
+
+class GenerationsConfig(_Section):
+    """Generations, judges, eras and shepherds (002; MODEL.md, "Generations, judges, eras, shepherds")."""
+
+    length: int = _f(40, "years of a generation ('each generation behaves according to its judge')", ge=1, le=1_000_000)
+    judge: Literal["highest", "lowest", "random"] = _f("highest", "which eligible soul judges: highest or lowest cleansing, or random")
+    torah_from: int = _f(2000, "first year of the era of Torah (chaos before it)", ge=0)
+    messiah_from: int = _f(4000, "first year of the era of the Messiah: any soul may judge, complete souls become shepherds", ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.messiah_from < self.torah_from:
+            raise ValueError(f"messiah_from ({self.messiah_from}) must not come before torah_from ({self.torah_from})")
+        return self
+
+
 # ---------------------------------------------------------------- events
 # Global parameters an event may set or scale, as "section.key".
 GLOBAL_KEYS: dict[str, tuple[float, float]] = {
@@ -103,6 +139,10 @@ GLOBAL_KEYS: dict[str, tuple[float, float]] = {
     "light.phi_s": (0.0, 1e6),
     "light.kappa0": (0.0, 1.0),
     "light.omega": (0.0, 1.0),
+    "impurity.rate": (0.0, 1000.0),
+    "impurity.shock_size": (0.0, 1.0),
+    "network.theta_max": (0.0, 1.0),
+    "network.p_rewire": (0.0, 1.0),
 }
 
 SOUL_FIELDS = ("regain", "steadiness", "effort", "warmth", "attachment", "hbd")
@@ -231,11 +271,16 @@ class Scenario(_Section):
     souls: SoulsConfig = SoulsConfig()
     sparks: SparksConfig = SparksConfig()
     light: LightConfig = LightConfig()
+    network: NetworkConfig = NetworkConfig()
+    impurity: ImpurityConfig = ImpurityConfig()
+    generations: GenerationsConfig = GenerationsConfig()
     events: list[Event] = _f([], "events by year: set or scale a global parameter, shepherds, resets, policies")
 
     @model_validator(mode="after")
     def _events_in_horizon(self):
         years = self.run.years
+        if self.network.enabled and self.network.k >= self.souls.count:
+            raise ValueError(f"network.k = {self.network.k} needs more souls than that (souls.count = {self.souls.count})")
         for i, ev in enumerate(self.events):
             if ev.year >= years:
                 raise ValueError(f"events[{i}].year = {ev.year} is past the horizon (run.years = {years})")

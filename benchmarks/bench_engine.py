@@ -1,0 +1,120 @@
+"""Speed of the yearly step at the texts' own scale, next to the floor this machine allows.
+
+    python benchmarks/bench_engine.py [--years 300] [--souls 600000]
+
+Runs the ``history`` preset (600,000 souls) for a few hundred years and prints:
+souls, sparks, seconds per year (median after warm-up), soul-years per second, the bytes the
+yearly step must touch (from the arrays' sizes and the kernel's access pattern), the streaming
+bandwidth of this machine measured in the same run (a copy, single-threaded NumPy and a
+two-thread Numba copy, the better one), and the ratio of the achieved time to that floor.
+Also: the start-up time of a second run (compiled kernels come from Numba's cache) and the
+peak resident memory of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(parallel=True, cache=True)
+def _parallel_copy(dst, src):
+    n = src.shape[0]
+    chunk = (n + 63) // 64
+    for c in prange(64):
+        lo = c * chunk
+        hi = min(n, lo + chunk)
+        for i in range(lo, hi):
+            dst[i] = src[i]
+
+
+def stream_bandwidth(nbytes: int = 512 * 2**20, repeats: int = 7) -> float:
+    """Bytes per second moved by a large copy (read + write), best of NumPy and Numba."""
+    src = np.ones(nbytes // 8, dtype=np.float64)
+    dst = np.empty_like(src)
+    _parallel_copy(dst, src)
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t)
+        t = time.perf_counter()
+        _parallel_copy(dst, src)
+        best = min(best, time.perf_counter() - t)
+    return 2 * src.nbytes / best
+
+
+def bytes_per_year(state, scenario) -> int:
+    """Bytes the fused yearly pass must move: arrays read once, arrays written counted twice.
+
+    Only arrays the model needs every year count; per-soul arrays that are read only in rare
+    branches (steadiness on a greater desire, regain while aim is lost) are left out, which
+    makes the floor lower and the ratio stricter.
+    """
+    read = ["size", "unity", "hbd", "size_total", "spark_start", "effort"]
+    read_write = ["screen", "cleansing", "holding", "complete", "shepherd"]
+    total = sum(getattr(state, k).nbytes for k in read) + 2 * sum(getattr(state, k).nbytes for k in read_write)
+    return int(total)
+
+
+def second_start_seconds() -> float:
+    """Wall time of a whole tiny run in a fresh process, after one run has filled the cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "tikkun", "run", "--preset", "quick", "--years", "1", "-q"]
+        subprocess.run(cmd + ["--out", os.path.join(tmp, "a")], check=True, capture_output=True)
+        t = time.perf_counter()
+        subprocess.run(cmd + ["--out", os.path.join(tmp, "b")], check=True, capture_output=True)
+        return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--years", type=int, default=300)
+    ap.add_argument("--souls", type=int, default=600_000)
+    ap.add_argument("--warmup", type=int, default=20)
+    args = ap.parse_args()
+
+    from tikkun.engine import build
+    from tikkun.scenario import load_scenario
+
+    sc = load_scenario(preset="history", years=args.years,
+                       overrides={"souls.count": args.souls, "run.stop_at_end": False})
+    t = time.perf_counter()
+    init_fn, step_fn = build(sc)
+    state = init_fn()
+    init_s = time.perf_counter() - t
+    times = []
+    for _ in range(args.years):
+        t = time.perf_counter()
+        state, _row = step_fn(state)
+        times.append(time.perf_counter() - t)
+    per_year = float(np.median(times[args.warmup:]))
+    moved = bytes_per_year(state, sc)
+    bw = stream_bandwidth()
+    floor = moved / bw
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    start2 = second_start_seconds()
+    print(f"souls                    {state.n_souls:,}")
+    print(f"sparks                   {state.n_sparks:,}")
+    print(f"initial population       {init_s:.2f} s")
+    print(f"seconds per year         {per_year * 1e3:.2f} ms (median of {args.years - args.warmup} years after {args.warmup} warm-up)")
+    print(f"soul-years per second    {state.n_souls / per_year:,.0f}")
+    print(f"bytes touched per year   {moved / 1e6:.1f} MB")
+    print(f"stream bandwidth         {bw / 1e9:.2f} GB/s (copy, measured now)")
+    print(f"memory floor per year    {floor * 1e3:.2f} ms")
+    print(f"achieved / floor         {per_year / floor:.2f}x (target <= 1.5x)")
+    print(f"6,000 years at this rate {6000 * per_year:.0f} s")
+    print(f"peak resident memory     {peak / 2**30:.2f} GiB (target < 1.5 GB)")
+    print(f"second run start-up      {start2:.2f} s (whole 1-year quick run, cached kernels; target < 3 s)")
+
+
+if __name__ == "__main__":
+    main()

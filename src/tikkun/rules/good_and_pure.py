@@ -1,0 +1,54 @@
+"""Toward the good and pure (004, "to connect to people who are good and pure").
+
+Every ``R`` years each soul, with probability ``p_rewire``, replaces the neighbour with the
+lowest cleansing by a soul drawn with probability proportional to cleansing: never itself,
+never one it already hears. Rows are rewired in place, each by the thread that owns it, with
+draws from the counter-based generator, so the graph after any year is a pure function of
+the seed and the history.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .. import random as rng
+from .network import MAX_TRIES, _in_row
+
+
+@njit(cache=True, parallel=True)
+def _rewire(seed, year, p_rewire, neighbours, cleansing, cumulative, total, changed):
+    n, k = neighbours.shape
+    for i in prange(n):
+        changed[i] = 0
+        if rng.uniform(seed, year, i, rng.PURPOSE_REWIRE, 0) >= p_rewire:
+            continue
+        row = neighbours[i]
+        worst = 0
+        for q in range(1, k):  # the least cleansed neighbour; ties: the first
+            if cleansing[row[q]] < cleansing[row[worst]]:
+                worst = q
+        for attempt in range(MAX_TRIES):
+            x = rng.uniform(seed, year, i, rng.PURPOSE_REWIRE_PICK, attempt) * total
+            m = np.searchsorted(cumulative, x, side="right")
+            if m >= n:
+                m = n - 1
+            if m != i and not _in_row(row, worst, m) and m != row[worst]:
+                row[worst] = m
+                changed[i] = 1
+                break
+
+
+def rewire(seed: int, year: int, p_rewire: float, neighbours: np.ndarray, cleansing: np.ndarray) -> int:
+    """Rewire ``neighbours`` int32 ``(n, k)`` in place; return how many souls rewired.
+
+    The target is drawn by inverting the cumulative cleansing (float64, summed in order, so
+    the same on any thread count). With no cleansing anywhere nothing can be drawn.
+    """
+    cumulative = np.cumsum(cleansing, dtype=np.float64)
+    total = float(cumulative[-1]) if cumulative.size else 0.0
+    if total <= 0.0 or neighbours.shape[1] == 0:
+        return 0
+    changed = np.zeros(neighbours.shape[0], dtype=np.uint8)
+    _rewire(int(seed), int(year), float(p_rewire), neighbours, cleansing, cumulative, total, changed)
+    return int(changed.sum())

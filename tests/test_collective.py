@@ -1,0 +1,154 @@
+"""The collective rules: warm network, the good and pure, impurity, judges, eras, shepherds."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+import naive
+from conftest import make_scenario
+from tikkun.engine import build, simulate
+from tikkun.engine import year_kernel as yk
+from tikkun.rules import generations, good_and_pure
+from tikkun.rules.network import build_graph
+from tikkun.state import initial_state
+
+
+def _check_graph(nb, n, k):
+    assert nb.shape == (n, k) and nb.dtype == np.int32
+    assert (nb >= 0).all() and (nb < n).all()
+    assert not (nb == np.arange(n)[:, None]).any(), "self-loop"
+    s = np.sort(nb, axis=1)
+    assert not (s[:, 1:] == s[:, :-1]).any(), "duplicate neighbour"
+
+
+def test_graphs():
+    n, k = 5000, 8
+    ring = build_graph("ring", n, k, 0.1, seed=3)
+    _check_graph(ring, n, k)
+    want = np.stack([(np.arange(n) + d) % n for d in (1, -1, 2, -2, 3, -3, 4, -4)], axis=1)
+    np.testing.assert_array_equal(ring, want)
+    sw = build_graph("small-world", n, k, 0.1, seed=3)
+    _check_graph(sw, n, k)
+    share = (sw != ring).mean()
+    assert 0.09 < share < 0.11
+    rnd = build_graph("random", n, k, 0.1, seed=3)
+    _check_graph(rnd, n, k)
+    assert (rnd != ring).mean() > 0.99
+    np.testing.assert_array_equal(sw, build_graph("small-world", n, k, 0.1, seed=3))
+
+
+def test_friedkin_johnsen_steady_state():
+    """With every other rule frozen, effort converges to e* = (I - Theta P)^-1 (I - Theta) e0."""
+    sc = make_scenario(**{"souls.count": 3000, "network.kind": "small-world"})
+    st = initial_state(sc)
+    n = st.n_souls
+    partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS))
+    theta_max = sc.network.theta_max
+    e, e_next = st.effort.copy(), st.effort_next.copy()
+    for _ in range(150):  # contraction <= theta_max per step: 0.8^150 ~ 1e-15
+        yk.year_pass(sc.run.seed, 0, 0.0, 0.0, 0.0, 10, 0, 0.0, False, theta_max, st.neighbours,
+                     e, e_next, st.effort0, st.warmth, st.attachment, st.hbd, st.steadiness, st.regain,
+                     st.holding, st.shepherd, st.complete, st.cleansing, st.size_total, st.spark_start,
+                     st.size, st.unity, st.screen, partials)
+        e, e_next = e_next, e
+    w = st.warmth.astype(np.float64)
+    rows = np.repeat(np.arange(n), st.neighbours.shape[1])
+    cols = st.neighbours.ravel()
+    P = sp.csr_matrix((w[cols], (rows, cols)), shape=(n, n))
+    P = sp.diags(1.0 / np.asarray(P.sum(axis=1)).ravel()) @ P
+    theta = sp.diags(theta_max * w)
+    rhs = (1 - theta_max * w) * st.effort0.astype(np.float64)
+    exact = spla.spsolve((sp.identity(n) - theta @ P).tocsc(), rhs)
+    np.testing.assert_allclose(e, exact, rtol=1e-5)
+    assert np.abs(exact - st.effort0).max() > 0.1  # the network did move efforts
+
+
+def test_rewiring_matches_naive_and_moves_toward_the_pure():
+    n, k = 2000, 6
+    nb = build_graph("small-world", n, k, 0.1, seed=5)
+    cleansing = np.random.default_rng(1).random(n).astype(np.float32) ** 3
+    before = nb.copy()
+    count = good_and_pure.rewire(5, 30, 0.2, nb, cleansing)
+    want = naive.rewire(5, 30, 0.2, before, cleansing)
+    np.testing.assert_array_equal(nb, want)
+    _check_graph(nb, n, k)
+    changed = (nb != before).any(axis=1)
+    assert count == changed.sum() and 300 < count < 500
+    c = cleansing.astype(np.float64)
+    assert c[nb].mean() > c[before].mean()
+    new = nb[nb != before]
+    old = before[nb != before]
+    # targets are drawn in proportion to cleansing: their mean is E[c^2] / E[c]
+    assert c[new].mean() == pytest.approx((c**2).sum() / c.sum(), rel=0.1)
+    # and the one replaced was the least cleansed of the row
+    rows = np.nonzero(changed)[0]
+    np.testing.assert_array_equal(c[old], c[before[rows]].min(axis=1))
+
+
+def test_no_shocks_attachment_changes_nothing_and_shock_loss_formula():
+    quiet = {"impurity.rate": 0.0, "years": 40}
+    a = simulate(make_scenario(**quiet))
+    b = simulate(make_scenario(**quiet, **{"souls.attachment_a": 5.0, "souls.attachment_b": 1.0}))
+    for key in ("cleansing_mean", "weakest_link", "holding_aim", "complete"):
+        np.testing.assert_array_equal(a.metrics[key], b.metrics[key])
+    # with shocks: one year, every screen loses exactly 1 - (1 - K (1 - a))^N of itself
+    sc = make_scenario(**{"impurity.rate": 3.0, "impurity.start_year": 0, "impurity.shock_size": 0.1,
+                          "light.alpha": 1e-9, "years": 5})
+    init, step = build(sc)
+    st = init()
+    st.screen[:] = 0.5 * st.size
+    before = st.screen.astype(np.float64).copy()
+    owner = np.repeat(np.arange(st.n_souls), st.sparks_per_soul)
+    att = st.attachment.astype(np.float64)[owner]
+    st, row = step(st)
+    N = row["shocks"]
+    assert N == naive.shocks(sc.run.seed, 0, 3.0) and N > 0
+    expected_lost = (before * (1 - (1 - 0.1 * (1 - att)) ** N)).sum()
+    assert row["screen_lost"] == pytest.approx(expected_lost, rel=1e-6)
+    assert st.screen.astype(np.float64).sum() == pytest.approx(before.sum() - expected_lost, rel=1e-5)
+
+
+def test_judge_rules_on_a_hand_built_population():
+    c = np.array([0.9, 0.1, 0.5, 0.7, 0.2], dtype=np.float32)
+    special = np.array([0, 1, 1, 0, 0], dtype=np.uint8)
+    assert generations.choose_judge("highest", c, special, False, 1, 0) == 2  # only special souls
+    assert generations.choose_judge("lowest", c, special, False, 1, 0) == 1
+    assert generations.choose_judge("highest", c, special, True, 1, 0) == 0   # Messiah era: any soul
+    assert generations.choose_judge("lowest", c, special, True, 1, 0) == 1
+    assert generations.choose_judge("highest", c, np.zeros(5, np.uint8), False, 1, 0) == -1
+    picks = {generations.choose_judge("random", c, special, False, 1, t) for t in range(40)}
+    assert picks == {1, 2}
+    assert [generations.era_of(y, 2000, 4000) for y in (0, 1999, 2000, 3999, 4000)] == [0, 0, 1, 1, 2]
+
+
+def test_judge_frozen_for_the_generation_and_sets_holiness():
+    sc = make_scenario(**{"generations.length": 10, "years": 35})
+    sim = simulate(sc)
+    m = sim.metrics
+    for g0 in (0, 10, 20, 30):
+        gen = slice(g0, g0 + 10)
+        assert len(set(m["judge"][gen])) == 1 and len(set(m["judge_cleansing"][gen])) == 1
+    kappa0 = sc.light.kappa0
+    np.testing.assert_allclose(m["holiness"], kappa0 + (1 - kappa0) * m["judge_cleansing"])
+    assert m["judge_cleansing"][30] > 0
+
+
+def test_shepherds_only_in_the_messiah_era():
+    fast = {"light.alpha": 5.0, "souls.count": 200, "years": 60, "generations.torah_from": 10,
+            "generations.messiah_from": 40}
+    sim = simulate(make_scenario(**fast))
+    m = sim.metrics
+    assert m["complete"][:40].max() > 0, "souls completed before the Messiah era"
+    assert m["shepherds"][:40].max() == 0
+    assert m["shepherds"][40] == m["complete"][40]
+    assert (np.diff(m["shepherds"][40:]) >= 0).all()  # a shepherd stays one
+
+
+def test_labels_count_every_soul():
+    sim = simulate(make_scenario(**{"years": 60}))
+    m = sim.metrics
+    n = 300
+    np.testing.assert_array_equal(m["stage_spark"] + m["stage_particular"] + m["stage_common"], n)
+    np.testing.assert_array_equal(m["journey_moses"] + m["journey_joshua"] + m["journey_solomon"] + m["journey_david"], n)
+    np.testing.assert_array_equal(m["journey_david"], m["complete"])
