@@ -48,3 +48,11 @@ def test_special_are_top_hbd():
     st = initial_state(make_scenario(**{"souls.count": 5000}))
     assert st.special.sum() == 50
     assert st.hbd[st.special == 1].min() >= st.hbd[st.special == 0].max()
+
+
+def test_poisson_quantile_matches_scipy():
+    from tikkun.state import poisson_quantile
+
+    u = np.concatenate([np.linspace(1e-12, 1 - 1e-12, 20001), [0.049787068367863944, 0.5]])
+    for mean in (0.5, 3.0, 17.0):
+        np.testing.assert_array_equal(poisson_quantile(u, mean), stats.poisson.ppf(u, mean).astype(np.int64))

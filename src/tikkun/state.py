@@ -14,8 +14,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
-from scipy import special, stats
+from numba import njit
+from scipy import special
 
 from . import random as rng
 from .rules.network import build_graph
@@ -110,6 +113,29 @@ class State:
         return sum(a.nbytes for a in self.arrays().values())
 
 
+@njit(cache=True)
+def poisson_quantile(u, mean):
+    """int64 ``(n,)``: the smallest ``k`` with ``P(Poisson(mean) <= k) >= u`` (inverse CDF).
+
+    Sums the probabilities term by term in float64, as ``scipy.stats.poisson.ppf`` defines it
+    (tested against it), but fast enough for millions of souls.
+    """
+    out = np.zeros(u.shape[0], dtype=np.int64)
+    if mean <= 0.0:
+        return out
+    p0 = math.exp(-mean)
+    for i in range(u.shape[0]):
+        k = 0
+        p = p0
+        cdf = p0
+        while cdf < u[i] and k < MAX_SPARKS:
+            k += 1
+            p *= mean / k
+            cdf += p
+        out[i] = k
+    return out
+
+
 def _beta(u, a, b):
     return special.betaincinv(a, b, u)
 
@@ -148,8 +174,8 @@ def initial_state(scenario: Scenario, unity_fn=None) -> State:
     attachment = _beta(u(rng.PURPOSE_ATTACHMENT), s.attachment_a, s.attachment_b).astype(np.float32)
     hbd = np.exp(s.hbd_sigma * special.ndtri(u(rng.PURPOSE_HBD))).astype(np.float32)
 
-    extra = stats.poisson.ppf(u(rng.PURPOSE_SPARK_COUNT), s.sparks_extra_mean) if s.sparks_extra_mean > 0 else np.zeros(n)
-    counts = (1 + np.minimum(extra, MAX_SPARKS - 1)).astype(np.int64)
+    extra = poisson_quantile(u(rng.PURPOSE_SPARK_COUNT), s.sparks_extra_mean)
+    counts = 1 + np.minimum(extra, MAX_SPARKS - 1)
     spark_start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=spark_start[1:])
     entities = _spark_entities(spark_start)
