@@ -62,6 +62,8 @@ def bytes_per_year(state, scenario) -> int:
     """
     read = ["size", "unity", "hbd", "size_total", "spark_start", "effort"]
     read_write = ["screen", "cleansing", "holding", "complete", "shepherd"]
+    if state.neighbours.shape[1]:  # the warm network: the graph, its warmth, baseline, next effort
+        read += ["neighbours", "edge_warmth", "effort0", "warmth", "effort_next"]
     total = sum(getattr(state, k).nbytes for k in read) + 2 * sum(getattr(state, k).nbytes for k in read_write)
     return int(total)
 

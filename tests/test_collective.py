@@ -47,7 +47,7 @@ def test_friedkin_johnsen_steady_state():
     theta_max = sc.network.theta_max
     e, e_next = st.effort.copy(), st.effort_next.copy()
     for _ in range(150):  # contraction <= theta_max per step: 0.8^150 ~ 1e-15
-        yk.year_pass(sc.run.seed, 0, 0.0, 0.0, 0.0, 10, 0, 0.0, False, theta_max, st.neighbours,
+        yk.year_pass(sc.run.seed, 0, 0.0, 0.0, 0.0, 10, 0, 0.0, False, theta_max, st.neighbours, st.edge_warmth,
                      e, e_next, st.effort0, st.warmth, st.attachment, st.hbd, st.steadiness, st.regain,
                      st.holding, st.shepherd, st.complete, st.cleansing, st.size_total, st.spark_start,
                      st.size, st.unity, st.screen, partials)
@@ -69,7 +69,10 @@ def test_rewiring_matches_naive_and_moves_toward_the_pure():
     nb = build_graph("small-world", n, k, 0.1, seed=5)
     cleansing = np.random.default_rng(1).random(n).astype(np.float32) ** 3
     before = nb.copy()
-    count = good_and_pure.rewire(5, 30, 0.2, nb, cleansing)
+    warmth = np.random.default_rng(2).random(n).astype(np.float32)
+    edge_warmth = warmth[nb]
+    count = good_and_pure.rewire(5, 30, 0.2, nb, cleansing, edge_warmth, warmth)
+    np.testing.assert_array_equal(edge_warmth, warmth[nb])  # the edges' warmth follows the graph
     want = naive.rewire(5, 30, 0.2, before, cleansing)
     np.testing.assert_array_equal(nb, want)
     _check_graph(nb, n, k)

@@ -28,7 +28,7 @@ SPARK_BITS = 16  # spark k of soul i is the entity (i << 16) | k in the counter-
 MAX_SPARKS = 1 << SPARK_BITS
 
 SOUL_ARRAYS = (
-    "effort", "effort_next", "neighbours", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain",
+    "effort", "effort_next", "neighbours", "edge_warmth", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain",
     "holding", "shepherd", "special", "complete", "cleansing", "size_total", "spark_start",
 )
 SPARK_ARRAYS = ("size", "unity", "screen")
@@ -42,6 +42,8 @@ class State:
       effort, effort0: float32, current and baseline engagement (002, Torah and Mitzva)
       effort_next: float32, the buffer the warm network writes next year's effort into
       neighbours: int32 ``(n, k)``, whom each soul listens to (``k = 0`` without a network)
+      edge_warmth: float32 ``(n, k)``, ``warmth[neighbours]``, kept beside the graph for speed
+        (rewiring and warmth policies keep it in step)
       warmth, attachment, hbd, steadiness, regain: float32 (004, 002, 000)
       holding: uint8, 1 while the soul holds the aim (000)
       shepherd: uint8, 1 for a shepherd (002, "their faithful shepherd")
@@ -62,6 +64,7 @@ class State:
     effort: np.ndarray
     effort_next: np.ndarray
     neighbours: np.ndarray
+    edge_warmth: np.ndarray
     effort0: np.ndarray
     warmth: np.ndarray
     attachment: np.ndarray
@@ -202,6 +205,7 @@ def initial_state(scenario: Scenario, unity_fn=None) -> State:
         effort=effort0.copy(),
         effort_next=effort0.copy(),
         neighbours=neighbours,
+        edge_warmth=warmth[neighbours],
         effort0=effort0,
         warmth=warmth,
         attachment=attachment,

@@ -110,7 +110,8 @@ def build(scenario: Scenario, unity_fn: Callable | None = None):
         # 3. toward the good and pure (004)
         rewired = 0
         if net.enabled and net.good_and_pure and t > 0 and t % net.rewire_every == 0:
-            rewired = good_and_pure.rewire(seed, t, schedule["network.p_rewire"][t], state.neighbours, state.cleansing)
+            rewired = good_and_pure.rewire(seed, t, schedule["network.p_rewire"][t], state.neighbours,
+                                           state.cleansing, state.edge_warmth, state.warmth)
         # 4. the year's globals, 5. the fused pass
         g = year_globals(state)
         n = state.n_souls
@@ -118,7 +119,7 @@ def build(scenario: Scenario, unity_fn: Callable | None = None):
         yk.year_pass(
             seed, t, g.gain, schedule["light.eps"][t], g.shepherd_light, degrees,
             g.n_shocks, g.shock_size, g.messiah,
-            g.theta_max, state.neighbours,
+            g.theta_max, state.neighbours, state.edge_warmth,
             state.effort, state.effort_next, state.effort0, state.warmth, state.attachment,
             state.hbd, state.steadiness, state.regain,
             state.holding, state.shepherd, state.complete, state.cleansing,

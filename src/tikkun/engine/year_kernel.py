@@ -53,7 +53,7 @@ N_PARTIALS = 16
 def year_pass(
     seed, year, gain, eps, shepherd_light, degrees,
     n_shocks, shock_size, messiah,
-    theta_max, neighbours,
+    theta_max, neighbours, edge_warmth,
     effort, effort_next, effort0, warmth, attachment, hbd, steadiness, regain,
     holding, shepherd, complete, cleansing, size_total, spark_start,
     size, unity, screen,
@@ -64,7 +64,8 @@ def year_pass(
     Scalars: seed, year (int); gain = alpha lam W J (1 + beta C); eps; shepherd_light = phi_s
     if any shepherd exists else 0; degrees L; n_shocks this year, shock_size K; messiah: 1 if
     complete souls become shepherds this year; theta_max of the warm network.
-    neighbours: int32 ``(n, k)`` (``k = 0``: no network, effort is not touched).
+    neighbours: int32 ``(n, k)`` (``k = 0``: no network, effort is not touched);
+    edge_warmth: float32 ``(n, k)``, the warmth of each neighbour.
     effort: float32 ``(n,)`` read; effort_next: float32 ``(n,)`` written when ``k > 0``.
     Other soul arrays ``(n,)`` and spark arrays ``(m,)`` as in :class:`tikkun.state.State`;
     holding, shepherd, complete, cleansing and screen are updated in place.
@@ -80,7 +81,7 @@ def year_pass(
         for i in range(lo, hi):
             # 1. warm network (004): Friedkin-Johnsen on last year's efforts.
             if k > 0:
-                effort_next[i] = warm_effort(i, neighbours, effort, warmth, effort0[i], theta_max * warmth[i])
+                effort_next[i] = warm_effort(i, neighbours, edge_warmth, effort, effort0[i], theta_max * warmth[i])
                 e = float(effort_next[i])  # the stored float32 value, the one next year reads
             else:
                 e = effort[i]

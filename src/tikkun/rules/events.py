@@ -115,6 +115,8 @@ def apply_soul_events(state, events: list[tuple[int, object]], seed: int, year: 
                 value = getattr(ev, name)
                 if value is not None:
                     getattr(state, name)[souls] = value
+            if ev.warmth is not None:  # the edges that hear these souls carry their new warmth
+                state.edge_warmth[...] = state.warmth[state.neighbours]
             if ev.effort is not None:
                 state.effort0[souls] = ev.effort
                 state.effort[souls] = ev.effort

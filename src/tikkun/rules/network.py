@@ -18,17 +18,18 @@ from .. import random as rng
 
 
 @njit(cache=True, inline="always")
-def warm_effort(i, neighbours, effort, warmth, effort0_i, theta_i):
+def warm_effort(i, neighbours, edge_warmth, effort, effort0_i, theta_i):
     """Next effort of soul ``i`` (float64) from last year's ``effort`` float32 ``(n,)``.
 
-    neighbours: int32 ``(n, k)``; warmth float32 ``(n,)``; theta_i = theta_max * w_i.
+    neighbours: int32 ``(n, k)``; edge_warmth: float32 ``(n, k)``, the warmth ``w_m`` of each
+    neighbour (kept beside the graph so that a far neighbour costs one memory access, for its
+    effort, not two); theta_i = theta_max * w_i.
     """
     num = 0.0
     den = 0.0
     for q in range(neighbours.shape[1]):
-        m = neighbours[i, q]
-        w = float(warmth[m])
-        num += w * effort[m]
+        w = float(edge_warmth[i, q])
+        num += w * effort[neighbours[i, q]]
         den += w
     if den <= 0.0:
         return float(effort0_i)
