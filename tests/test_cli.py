@@ -82,3 +82,34 @@ def test_validate_and_presets(tmp_path):
     assert r.returncode == 0 and "ok" in r.stdout
     r = tikkun("presets", cwd=tmp_path)
     assert r.returncode == 0 and "history" in r.stdout and "quick" in r.stdout
+
+
+def test_resume_refuses_a_checkpoint_of_another_version(tmp_path):
+    import numpy as np
+
+    from conftest import make_scenario
+    from tikkun.engine import build
+    from tikkun.outputs import run_folder as rf
+    from tikkun.records import Recorder
+
+    sc = make_scenario(years=20)
+    init, step = build(sc)
+    st, row = step(init())
+    rec = Recorder(20)
+    rec.record(row)
+    folder = tmp_path / "old"
+    folder.mkdir()
+    rf.save_checkpoint(folder, st, rec, sc, 5, 0.0)
+    with np.load(folder / "checkpoint.npz") as data:
+        payload = {k: data[k] for k in data.files}
+    meta = json.loads(bytes(payload["meta"]).decode())
+    meta["tikkun_version"] = "0.0.1"
+    payload["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(folder / "checkpoint.npz", **payload)
+    before = (folder / "checkpoint.npz").read_bytes()
+    r = tikkun("run", "--resume", "old", cwd=tmp_path)
+    assert r.returncode == 2 and "written by tikkun 0.0.1" in r.stderr
+    assert (folder / "checkpoint.npz").read_bytes() == before
+    (folder / "checkpoint.npz").write_bytes(b"not a checkpoint")
+    r = tikkun("run", "--resume", "old", cwd=tmp_path)
+    assert r.returncode == 2 and "cannot be read" in r.stderr
