@@ -1,0 +1,38 @@
+"""Phase 1, genesis: the vessel of two qualities, its approach, stirring, strike and breaking.
+
+MODEL.md, "Phase 1: genesis"; seed 000, second essay ("Unity That Cannot Be Broken").
+
+Public API:
+
+- :class:`GenesisConfig`, :class:`Stage`: frozen configuration of the vessel and its script;
+- :func:`run_genesis` ``(config, seed, progress=None) -> GenesisResult``;
+- :func:`shatter_unity` ``(field, spark_entities, seed) -> float32 (m,)``;
+- :func:`write_genesis_outputs` ``(result, out_dir)``.
+"""
+
+from tikkun.genesis.config import DEFAULT_STAGES, GenesisConfig, Stage
+from tikkun.genesis.measures import coarse, mass, mixing, unity
+from tikkun.genesis.output import write_genesis_outputs
+from tikkun.genesis.run import GenesisResult, run_genesis, shatter_unity, spark_positions
+from tikkun.genesis.solver import CahnHilliard, Shear, SpectralState, free_energy, make_solver, relax
+
+__all__ = [
+    "DEFAULT_STAGES",
+    "GenesisConfig",
+    "Stage",
+    "GenesisResult",
+    "run_genesis",
+    "shatter_unity",
+    "spark_positions",
+    "write_genesis_outputs",
+    "unity",
+    "mixing",
+    "coarse",
+    "mass",
+    "free_energy",
+    "make_solver",
+    "relax",
+    "CahnHilliard",
+    "Shear",
+    "SpectralState",
+]

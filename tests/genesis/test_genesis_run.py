@@ -1,0 +1,193 @@
+"""run_genesis, shatter_unity and the files: records, determinism, atomic outputs."""
+
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from tikkun import random as trandom
+from tikkun.genesis import GenesisConfig, Stage, run_genesis, shatter_unity, spark_positions, write_genesis_outputs
+from tikkun.genesis.output import diverging_rgb, png_bytes
+from tikkun.genesis.run import RECORD_COLUMNS, _stir_flows
+
+sys.path.insert(0, str(Path(__file__).parent))
+import naive_genesis as naive  # noqa: E402
+
+SMALL = GenesisConfig(
+    n=32, record_every=5,
+    stages=[
+        Stage(kind="separate"),
+        Stage(kind="approach", duration=10.0),
+        Stage(kind="stir", duration=12.0, light=0.3, stir_amplitude=1.0, stir_period=5.0),
+        Stage(kind="fuse", duration=20.0, noise=0.1),
+        Stage(kind="strike", duration=300.0, light=1.5),
+        Stage(kind="maintain", duration=20.0, light=1.5),
+        Stage(kind="withdraw", duration=50.0),
+        Stage(kind="shatter"),
+    ],
+)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run_genesis(SMALL, seed=11)
+
+
+def test_records_shape_and_content(result):
+    rec = result.records
+    assert tuple(rec) == RECORD_COLUMNS
+    m = len(rec["time"])
+    assert all(len(v) == m for v in rec.values())
+    assert np.all(np.diff(rec["time"]) >= 0)
+    assert rec["time"][-1] == pytest.approx(sum(s.duration for s in SMALL.stages))
+    kinds = [s.kind for s in SMALL.stages]
+    seen = list(dict.fromkeys(rec["stage"].tolist()))
+    assert seen == kinds
+    # light column follows the script
+    for s in SMALL.stages:
+        assert np.all(rec["light"][rec["stage"] == s.kind] == s.light)
+    # mass conserved through every stage (stirring included)
+    np.testing.assert_allclose(rec["mass"], 0.0, atol=1e-13)
+    # unity and mixing in [0, 1]-ish and consistent with the final field
+    assert rec["unity"][-1] == pytest.approx(naive.unity(result.field), abs=1e-12)
+    assert result.final_unity == pytest.approx(rec["unity"][-1])
+    assert result.field.shape == (32, 32) and result.field.dtype == np.float64
+    assert [k for k, _ in result.stage_fields] == kinds
+    np.testing.assert_array_equal(result.stage_fields[-1][1], result.field)
+
+
+def test_energy_never_rises_within_a_relaxing_stage(result):
+    rec = result.records
+    for kind in ("approach", "fuse", "strike", "maintain", "withdraw"):
+        F = rec["free_energy"][rec["stage"] == kind]
+        assert np.all(np.diff(F) <= 1e-10 * np.abs(F[:-1])), kind
+
+
+def test_withdrawing_the_light_loses_the_unity(result):
+    """After the strike unity is ~1; 'only when the Upper Light maintains it': withdrawn,
+    it decays back towards separation."""
+    rec = result.records
+    u_strike = rec["unity"][rec["stage"] == "strike"][-1]
+    u_maintain = rec["unity"][rec["stage"] == "maintain"][-1]
+    u_withdraw = rec["unity"][rec["stage"] == "withdraw"][-1]
+    assert u_strike > 0.98 and u_maintain > 0.98
+    assert u_withdraw < u_maintain - 0.3
+
+
+def test_pure_function_of_seed(result):
+    again = run_genesis(SMALL, seed=11)
+    for c in RECORD_COLUMNS:
+        np.testing.assert_array_equal(again.records[c], result.records[c])
+    np.testing.assert_array_equal(again.field, result.field)
+    other = run_genesis(SMALL, seed=12)
+    assert not np.array_equal(other.field, result.field)
+
+
+def test_stir_phases_come_from_the_counter_rng():
+    st = Stage(kind="stir", duration=12.0, light=0.2, stir_amplitude=1.5, stir_period=5.0)
+    flows = _stir_flows(st, seed=5, stage_index=3)
+    assert [f.axis for f, _ in flows] == [0, 1, 0]
+    assert [length for _, length in flows] == pytest.approx([5.0, 5.0, 2.0])
+    for j, (f, _) in enumerate(flows):
+        u = trandom.uniform(5, j, 3, trandom.PURPOSE_GENESIS_STIR, 0)
+        assert f.phase == pytest.approx(2 * np.pi * u) and f.amplitude == 1.5
+
+
+def test_progress_is_called(result):
+    calls = []
+    run_genesis(GenesisConfig(n=16, stages=[Stage(kind="separate"), Stage(kind="approach", duration=5.0)]),
+                seed=1, progress=lambda t, total, kind: calls.append((t, total, kind)))
+    assert calls and calls[-1][0] == pytest.approx(5.0) and calls[-1][1] == 5.0
+
+
+def test_default_script_small_grid():
+    """The history's script (separate, approach, strike, shatter) on a small grid: the
+    struck vessel reaches iota_eq(1.5) = 1."""
+    cfg = GenesisConfig(n=32)
+    r = run_genesis(cfg, seed=0)
+    assert r.final_unity > 0.999
+    assert list(dict.fromkeys(r.records["stage"].tolist())) == ["separate", "approach", "strike", "shatter"]
+
+
+# -- shatter ------------------------------------------------------------------------
+
+
+def test_shatter_matches_naive():
+    rng = np.random.default_rng(0)
+    field = rng.uniform(-1.3, 1.3, (48, 48))  # |phi| > 1 somewhere: clipped to 0
+    ent = np.arange(1000, 3000, 7, dtype=np.int64)
+    got = shatter_unity(field, ent, seed=42)
+    assert got.dtype == np.float32 and got.shape == ent.shape
+    np.testing.assert_array_equal(got, naive.shatter_unity(field, ent, 42))
+    assert got.min() >= 0.0 and got.max() <= 1.0 and np.any(got == 0.0)
+
+
+def test_spark_positions_uniform_and_seeded():
+    ent = np.arange(200_000, dtype=np.int64)
+    x, y = spark_positions(64, ent, seed=3)
+    assert x.min() == 0 and x.max() == 63 and y.min() == 0 and y.max() == 63
+    counts = np.bincount(x * 64 + y, minlength=64 * 64)
+    # uniform: chi-square of 4096 cells with ~49 each
+    chi2 = float(np.sum((counts - counts.mean()) ** 2 / counts.mean()))
+    assert 3700 < chi2 < 4500
+    x2, _ = spark_positions(64, ent, seed=4)
+    assert not np.array_equal(x, x2)
+
+
+# -- files -------------------------------------------------------------------------
+
+
+def _read_png(data: bytes):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        tag = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert crc == zlib.crc32(tag + body) & 0xFFFFFFFF
+        chunks[tag] = chunks.get(tag, b"") + body
+        pos += 12 + length
+    w, h, depth, ctype = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    raw = zlib.decompress(chunks[b"IDAT"])
+    rows = np.frombuffer(raw, dtype=np.uint8).reshape(h, 1 + 3 * w)
+    assert np.all(rows[:, 0] == 0)
+    return rows[:, 1:].reshape(h, w, 3), depth, ctype
+
+
+def test_colormap_and_png_roundtrip():
+    phi = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.5, np.nan]])
+    rgb = diverging_rgb(phi)
+    assert tuple(rgb[0, 1]) == (255, 255, 255)
+    assert rgb[0, 0, 2] > rgb[0, 0, 0]  # blue for reception
+    assert rgb[0, 2, 0] > rgb[0, 2, 2]  # red for bestowal
+    assert tuple(rgb[1, 0]) == tuple(rgb[0, 0])  # clipped
+    img, depth, ctype = _read_png(png_bytes(rgb))
+    assert depth == 8 and ctype == 2
+    np.testing.assert_array_equal(img, rgb)
+
+
+def test_write_outputs(result, tmp_path):
+    out = tmp_path / "genesis"
+    paths = write_genesis_outputs(result, out)
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if n.startswith(".")], "temporary files left behind"
+    expected_png = [f"genesis_{i}_{s.kind}.png" for i, s in enumerate(SMALL.stages)]
+    assert set(names) == {"genesis.parquet", "field.npy", *expected_png}
+    assert len(paths) == 2 + len(expected_png)
+    table = pq.read_table(out / "genesis.parquet")
+    assert table.column_names == list(RECORD_COLUMNS)
+    np.testing.assert_array_equal(table.column("unity").to_numpy(), result.records["unity"])
+    assert table.column("stage").to_pylist() == result.records["stage"].tolist()
+    np.testing.assert_array_equal(np.load(out / "field.npy"), result.field)
+    img, _, _ = _read_png((out / "genesis_0_separate.png").read_bytes())
+    assert img.shape == (32, 32, 3)
+    assert tuple(img[0, 0]) == tuple(diverging_rgb(np.array([[-1.0]]))[0, 0])  # left: reception
+    assert tuple(img[0, -1]) == tuple(diverging_rgb(np.array([[1.0]]))[0, 0])  # right: bestowal
+    # rewriting replaces atomically
+    write_genesis_outputs(result, out)
+    assert sorted(p.name for p in out.iterdir()) == names

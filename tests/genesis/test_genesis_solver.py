@@ -1,0 +1,230 @@
+"""The Cahn-Hilliard solver against independent references.
+
+- PFHub benchmark 1a (Jokisaari et al. 2017) up to t = 100: F(1) against the published
+  318.85, free energy never increasing, mass conserved;
+- linear stability around phi = 0: growth rate omega(k) = -M k^2 (lam - A + kappa k^2);
+- equilibrium under constant light: wells at phi^2 = 1 - lam/A (iota_eq = min(1, lam/A))
+  and the analytic excess of a tanh interface;
+- one step against a naive full-FFT transcription of the scheme; exact shear advection.
+"""
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tikkun.genesis.solver import CahnHilliard, Shear, free_energy, make_solver, relax
+
+sys.path.insert(0, str(Path(__file__).parent))
+import naive_genesis as naive  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import pfhub_bm1a  # noqa: E402
+
+
+# -- PFHub benchmark 1a ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bm1a_to_100():
+    return pfhub_bm1a.run(t_end=100.0, tol=3e-4)
+
+
+def test_pfhub_mapping_is_exact():
+    """F_c[c] (benchmark units, c-form) equals F[phi] for c = 0.5 + 0.2 phi, A = 0.032,
+    kappa = 0.08: checked on the benchmark's initial condition with the c-form written out."""
+    c = pfhub_bm1a.initial_c()
+    phi = (c - 0.5) / 0.2
+    n = c.shape[0]
+    k = naive.wavenumbers(n)
+    C = np.fft.fft2(c)
+    grad2_c = float(np.sum((k[:, None] ** 2 + k[None, :] ** 2) * np.abs(C) ** 2)) / n ** 2
+    F_c = float(np.sum(5.0 * (c - 0.3) ** 2 * (0.7 - c) ** 2)) + 2.0 / 2.0 * grad2_c
+    F_phi = free_energy(phi, pfhub_bm1a.A, pfhub_bm1a.KAPPA, 0.0)
+    assert F_phi == pytest.approx(F_c, rel=1e-12)
+    # The t = 0 value is about 319 whatever the gradient stencil.
+    for g in ("spectral", "central", "forward"):
+        assert free_energy(phi, pfhub_bm1a.A, pfhub_bm1a.KAPPA, 0.0, gradient=g) == pytest.approx(319.0, rel=1e-3)
+
+
+def test_pfhub_1a_early_curve(bm1a_to_100):
+    times, F, m0, m1, steps, rej = bm1a_to_100
+    assert times[0] == 0.0 and times[-1] == 100.0
+    # Published (Jokisaari et al. 2017 / PFHub): F(t = 1) = 318.85.
+    F1 = float(F[np.searchsorted(times, 1.0)])
+    assert times[np.searchsorted(times, 1.0)] == 1.0
+    assert F1 == pytest.approx(318.85, rel=1e-3)
+    # Free energy never increases (to summation round-off).
+    assert np.all(np.diff(F) <= 1e-12 * F[:-1])
+    # Mass to round-off.
+    assert abs(m1 - m0) < 1e-13
+    # Spinodal decomposition has happened by t = 100 (F has dropped by more than half).
+    assert F[-1] < 0.5 * F[0]
+
+
+def test_pfhub_energy_stencils_agree_at_t1():
+    """F(1) with the spectral, central-difference and forward-difference gradients: the
+    field is smooth by t = 1, so the stencil barely matters (all within 0.1% of 318.85)."""
+    ch = CahnHilliard(200, pfhub_bm1a.A, pfhub_bm1a.KAPPA, pfhub_bm1a.M)
+    st = ch.init((pfhub_bm1a.initial_c() - 0.5) / 0.2)
+    st, *_ = relax(ch, st, 1.0, 0.0, dt=0.01, dt_min=1e-8, dt_max=1.0, tol=1e-4)
+    for g in ("spectral", "central", "forward"):
+        assert free_energy(st.phi, pfhub_bm1a.A, pfhub_bm1a.KAPPA, 0.0, gradient=g) == pytest.approx(318.85, rel=1e-3)
+
+
+# -- linear stability -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, 1.5, 3.0])
+@pytest.mark.parametrize("mode", [(0, 4), (3, 3), (6, 0)])
+def test_linear_growth_rate(lam, mode):
+    n, A, kappa, M = 64, 1.0, 1.0, 1.0
+    my, mx = mode
+    y, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    eps = 1e-7
+    phi0 = eps * np.cos(2 * math.pi * (mx * x + my * y) / n)
+    k2 = (2 * math.pi / n) ** 2 * (mx ** 2 + my ** 2)
+    omega = -M * k2 * (lam - A + kappa * k2)
+    init, step = make_solver(n, A, kappa, M)
+    st = init(phi0)
+    T, dt = 8.0, 2e-3
+    for _ in range(int(round(T / dt))):
+        st = step(st, dt, lam)
+    amp = float(np.sum(st.phi * phi0) / np.sum(phi0 * phi0))  # projection on the mode
+    rate = math.log(amp) / T
+    assert rate == pytest.approx(omega, rel=1e-2, abs=1e-6)
+    # The mode stays alone: nothing else was excited.
+    assert np.max(np.abs(st.phi - amp * phi0)) < 1e-6 * eps
+
+
+def test_growth_sign_flips_at_threshold():
+    """Below A the mixed state phi = 0 is unstable at long wavelengths, above A stable."""
+    k2 = (2 * math.pi / 64) ** 2 * 4
+    for lam, sign in [(0.9, 1), (1.1, -1)]:
+        assert math.copysign(1, -k2 * (lam - 1.0 + k2)) == sign
+
+
+# -- equilibrium under constant light --------------------------------------------------
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, 0.8])
+def test_two_wells_at_iota_eq(lam):
+    """A separated vessel under light lam < A relaxes to bulk phi = -/+ p with
+    p^2 = 1 - lam/A, and its unity to iota_eq(lam) + the excess of two tanh interfaces per
+    row, 4 p^2 xi / n with xi = sqrt(2 kappa / (A - lam)) (computed, not fitted)."""
+    n, A, kappa, M = 64, 1.0, 1.0, 1.0
+    ch = CahnHilliard(n, A, kappa, M)
+    phi = np.ones((n, n))
+    phi[:, : n // 2] = -1.0
+    st, *_ = relax(ch, ch.init(phi), 3000.0, lam, dt=0.01, dt_min=1e-8, dt_max=200.0, tol=1e-5)
+    p = math.sqrt(1.0 - lam / A)
+    assert st.phi[:, n // 4].mean() == pytest.approx(-p, abs=1e-4)
+    assert st.phi[:, 3 * n // 4].mean() == pytest.approx(p, abs=1e-4)
+    xi = math.sqrt(2.0 * kappa / (A - lam))
+    iota_eq = min(1.0, lam / A)
+    expected = iota_eq + 4.0 * p * p * xi / n
+    got = 1.0 - float(np.mean(st.phi ** 2))
+    assert got == pytest.approx(expected, rel=1e-2)
+
+
+@pytest.mark.parametrize("lam", [1.2, 2.0])
+def test_light_above_threshold_melts_to_unity(lam):
+    """Above A the wells merge: noise around 0 relaxes to phi = 0, unity iota_eq = 1."""
+    n = 32
+    rng = np.random.default_rng(0)  # test input only
+    phi = 0.1 * rng.standard_normal((n, n))
+    phi -= phi.mean()
+    ch = CahnHilliard(n, 1.0, 1.0, 1.0)
+    st, *_ = relax(ch, ch.init(phi), 4000.0, lam, dt=0.01, dt_min=1e-8, dt_max=200.0, tol=1e-5)
+    assert 1.0 - float(np.mean(st.phi ** 2)) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_noise_below_threshold_separates_into_the_wells():
+    """Noise slightly off 0 with lam < A: spinodal decomposition into domains whose bulk
+    sits at |phi| = p = sqrt(1 - lam/A), up to the Gibbs-Thomson shift of small curved
+    domains (a few per cent here; the flat-interface test above is the exact one)."""
+    n, lam = 64, 0.5
+    rng = np.random.default_rng(1)
+    phi = 0.02 * rng.standard_normal((n, n))
+    phi -= phi.mean()
+    ch = CahnHilliard(n, 1.0, 1.0, 1.0)
+    st, *_ = relax(ch, ch.init(phi), 2000.0, lam, dt=0.01, dt_min=1e-8, dt_max=100.0, tol=1e-4)
+    p = math.sqrt(0.5)
+    bulk = np.percentile(np.abs(st.phi), 90)
+    assert bulk == pytest.approx(p, rel=4e-2)
+    u = 1.0 - float(np.mean(st.phi ** 2))
+    assert 0.5 < u < 0.5 + 0.3  # iota_eq plus what the interfaces add
+
+
+# -- implementation checks ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.5])
+def test_one_step_matches_naive_scheme(lam):
+    n = 32
+    rng = np.random.default_rng(2)
+    phi = rng.uniform(-1, 1, (n, n))
+    init, step = make_solver(n, 1.0, 0.7, 1.3, stabilization=1.0)
+    for h in (0.01, 1.0, 50.0):
+        got = step(init(phi), h, lam).phi
+        want = naive.ch_step(phi, h, lam, 1.0, 0.7, 1.3, 1.0)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_free_energy_matches_naive():
+    n = 24
+    rng = np.random.default_rng(3)
+    phi = rng.uniform(-1.2, 1.2, (n, n))
+    assert free_energy(phi, 1.3, 0.8, 0.4) == pytest.approx(naive.free_energy_spectral(phi, 1.3, 0.8, 0.4), rel=1e-12)
+    assert free_energy(phi, 1.3, 0.8, 0.4, gradient="central") == pytest.approx(
+        naive.free_energy_central(phi, 1.3, 0.8, 0.4), rel=1e-12)
+
+
+def test_large_steps_are_energy_stable():
+    """The stabiliser S = A makes even huge steps dissipate the free energy."""
+    n = 64
+    rng = np.random.default_rng(4)
+    phi = 0.05 * rng.standard_normal((n, n))
+    ch = CahnHilliard(n, 1.0, 1.0, 1.0, stabilization=1.0)
+    st = ch.init(phi)
+    F = [ch.free_energy(st, 0.0)]
+    for _ in range(200):
+        st = ch.step(st, 20.0, 0.0)
+        F.append(ch.free_energy(st, 0.0))
+    assert np.all(np.diff(F) <= 1e-10 * np.abs(F[:-1]))
+    assert abs(st.phi.mean() - phi.mean()) < 1e-14
+
+
+def test_shear_advection_is_exact():
+    n = 32
+    y, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    f = np.sin(2 * math.pi * 3 * x / n) + 0.5 * np.cos(2 * math.pi * (2 * x + y) / n)
+    ch = CahnHilliard(n, 1.0, 1.0, 1.0)
+    U, phase, h = 1.7, 0.4, 2.3
+    out = ch.advect(f, h, Shear(axis=0, amplitude=U, phase=phase))
+    s = U * np.sin(2 * math.pi * y / n + phase) * h  # u_x(y) h
+    exact = np.sin(2 * math.pi * 3 * (x - s) / n) + 0.5 * np.cos(2 * math.pi * (2 * (x - s) + y) / n)
+    np.testing.assert_allclose(out, exact, atol=1e-12)
+    # y-shear: the transpose
+    out_y = ch.advect(f.T.copy(), h, Shear(axis=1, amplitude=U, phase=phase))
+    np.testing.assert_allclose(out_y, exact.T, atol=1e-12)
+    # a rough field against the naive band-limited shift, row by row
+    rng = np.random.default_rng(5)
+    g = rng.standard_normal((8, 16))
+    ch16 = CahnHilliard(16, 1.0, 1.0, 1.0)
+    g16 = np.vstack([g, g])
+    shifts = U * np.sin(2 * math.pi * np.arange(16) / 16 + phase) * h
+    np.testing.assert_allclose(ch16.advect(g16, h, Shear(0, U, phase)), naive.shift_rows(g16, shifts), atol=1e-12)
+
+
+def test_stirred_relax_conserves_mass():
+    n = 32
+    rng = np.random.default_rng(6)
+    phi = rng.uniform(-1, 1, (n, n)) + 0.1
+    ch = CahnHilliard(n, 1.0, 1.0, 1.0)
+    st, _, acc, _ = relax(ch, ch.init(phi), 10.0, 0.3, dt=0.01, dt_min=1e-8, dt_max=1.0, tol=1e-3,
+                          flow=Shear(0, 2.0, 0.3))
+    assert acc > 0
+    assert abs(st.phi.mean() - phi.mean()) < 1e-14
