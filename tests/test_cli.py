@@ -113,3 +113,19 @@ def test_resume_refuses_a_checkpoint_of_another_version(tmp_path):
     (folder / "checkpoint.npz").write_bytes(b"not a checkpoint")
     r = tikkun("run", "--resume", "old", cwd=tmp_path)
     assert r.returncode == 2 and "cannot be read" in r.stderr
+
+
+def test_genesis_command(tmp_path):
+    scen = tmp_path / "g.toml"
+    scen.write_text('[genesis]\nn = 32\nblock = 4\n[[genesis.stages]]\nkind = "fuse"\n'
+                    '[[genesis.stages]]\nkind = "approach"\nduration = 30.0\n[[genesis.stages]]\nkind = "shatter"\n')
+    r = tikkun("genesis", scen, "--out", "g", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    names = sorted(p.name for p in (tmp_path / "g").iterdir())
+    assert "genesis.parquet" in names and "field.npy" in names and any(n.endswith(".png") for n in names)
+    (tmp_path / "bad.toml").write_text('[genesis]\nn = 8\n')
+    r = tikkun("genesis", "bad.toml", "--out", "b", cwd=tmp_path)
+    assert r.returncode == 2 and "genesis.n" in r.stderr and not (tmp_path / "b").exists()
+    (tmp_path / "none.toml").write_text('[souls]\ncount = 10\n')
+    r = tikkun("genesis", "none.toml", "--out", "c", cwd=tmp_path)
+    assert r.returncode == 2 and "no [genesis] section" in r.stderr and not (tmp_path / "c").exists()

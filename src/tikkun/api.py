@@ -25,6 +25,7 @@ from .outputs import run_folder as rf
 from .records import Recorder
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from .scenario.loading import build_scenario, _parse_toml
+from .genesis.run import shatter_unity
 
 
 class OutputError(ValueError):
@@ -135,7 +136,26 @@ def run(
         raise ScenarioError("--checkpoint-every needs an output folder (--out)")
     if folder is not None:
         rf.write_scenario(folder, sc)
-    return _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0)
+    unity_fn = world_unity = None
+    if sc.genesis is not None:
+        vessel = genesis(sc, out=folder)
+        unity_fn = lambda entities: shatter_unity(vessel.field, entities, sc.run.seed)  # noqa: E731
+        world_unity = vessel.final_unity
+    return _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
+                  unity_fn=unity_fn, world_unity=world_unity)
+
+
+def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: Callable | None = None):
+    """Phase 1 alone: run the scenario's genesis script; with ``out``, write genesis.parquet,
+    field.npy and a PNG of the vessel at each stage's end. Returns the GenesisResult."""
+    from .genesis import run_genesis, write_genesis_outputs
+
+    if scenario.genesis is None:
+        raise ScenarioError("genesis: the scenario has no [genesis] section")
+    result = run_genesis(scenario.genesis, scenario.run.seed, progress)
+    if out is not None:
+        write_genesis_outputs(result, Path(out))
+    return result
 
 
 def resume(folder: str | os.PathLike, progress: Callable | None = None) -> RunResult:
@@ -150,7 +170,7 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None) -> RunRe
 
 
 def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, state, recorder,
-           wall_before: float) -> RunResult:
+           wall_before: float, unity_fn=None, world_unity=None) -> RunResult:
     t0 = time.perf_counter()
 
     def checkpoint(st, rec):
@@ -158,7 +178,7 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
 
     sim = simulate(sc, state=state, recorder=recorder, progress=progress,
                    checkpoint=checkpoint if (folder is not None and checkpoint_every) else None,
-                   checkpoint_every=checkpoint_every)
+                   checkpoint_every=checkpoint_every, unity_fn=unity_fn, world_unity=world_unity)
     souls_tab = rf.souls_table(sim.state, sc, sim.schedule)
     summary = {
         "end_year": sim.end_year,

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -19,7 +20,7 @@ app = typer.Typer(
     help="tikkun: the common soul, its breaking into 600,000 souls and sparks, and its correction.",
 )
 err = Console(stderr=True, soft_wrap=True)
-out = Console()
+out = Console(soft_wrap=True)
 
 
 class BadInput(Exception):
@@ -116,6 +117,30 @@ def run(
 
 
 @app.command()
+def genesis(
+    scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file with a [genesis] section (default: the history preset)"),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="a shipped preset"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default runs/<name>-genesis-<timestamp>)"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="seed of the counter-based generator"),
+    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE override, e.g. genesis.n=128 (repeatable)"),
+):
+    """Run phase 1 alone: the vessel, its stages and its breaking."""
+    from . import api
+    from .scenario import parse_set_options
+
+    sc = api.resolve_scenario(scenario, preset=preset, seed=seed, overrides=parse_set_options(set_))
+    if sc.genesis is None:
+        raise BadInput("genesis: the scenario has no [genesis] section; add one (see docs/genesis.md)")
+    folder = out_dir if out_dir is not None else api.default_folder(sc.model_copy(update={"name": f"{sc.name}-genesis"}))
+    api.prepare_folder(folder)
+    result = api.genesis(sc, out=folder)
+    r = result.records
+    out.print(f"genesis: {len(sc.genesis.stages)} stages on a {sc.genesis.n} x {sc.genesis.n} vessel, "
+              f"{result.n_steps:,} steps; final unity {result.final_unity:.5f}, mixing {r['mixing'][-1]:.5f}")
+    out.print(f"outputs: {folder}")
+
+
+@app.command()
 def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
     """Check a scenario file; print what it resolves to, or every problem with its key."""
     from .scenario import load_scenario
@@ -158,17 +183,17 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except _bad_input_types() as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except (typer.BadParameter, typer.Abort) as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(2)
     except Exception as exc:
         # Usage errors of the option parser (click's API, vendored by newer Typer releases).
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(2)
-        err.print(f"[red]error:[/] {type(exc).__name__}: {exc}")
+        err.print(f"[red]error:[/] {type(exc).__name__}: {escape(str(exc))}")
         sys.exit(1)
 
 

@@ -32,6 +32,7 @@ SOUL_ARRAYS = (
     "holding", "shepherd", "special", "complete", "cleansing", "size_total", "spark_start",
 )
 SPARK_ARRAYS = ("size", "unity", "screen")
+GLOBAL_ARRAYS = ("worlds",)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class State:
       spark_start: int64 ``(n + 1,)``, the soul's sparks are ``spark_start[i]:spark_start[i+1]``
     Sparks, shape ``(m,)``:
       size: float32 ``D_j``; unity: float32 ``iota_j``; screen: float32 ``s_j in [0, D_j]``
+    Worlds, shape ``(4,)`` float64: unity ``u_w`` of Atzilut, Beria, Yetzira, Assiya
     Scalars (after the last year run):
       year: the next year to run (0 at creation)
       cleansing_mean: ``C``; weakest_link: ``G``; shepherds: number of shepherds
@@ -81,6 +83,7 @@ class State:
     size: np.ndarray
     unity: np.ndarray
     screen: np.ndarray
+    worlds: np.ndarray
     cleansing_mean: float = 0.0
     weakest_link: float = 0.0
     shepherds: int = 0
@@ -105,7 +108,7 @@ class State:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array of the state by name (for checkpoints)."""
-        return {name: getattr(self, name) for name in SOUL_ARRAYS + SPARK_ARRAYS}
+        return {name: getattr(self, name) for name in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS}
 
     def scalars(self) -> dict[str, float | int]:
         return {"year": self.year, "cleansing_mean": self.cleansing_mean,
@@ -157,12 +160,13 @@ def draw_unity(scenario: Scenario, entities: np.ndarray) -> np.ndarray:
     return np.clip(vals, 0.0, 1.0).astype(np.float32)
 
 
-def initial_state(scenario: Scenario, unity_fn=None) -> State:
+def initial_state(scenario: Scenario, unity_fn=None, world_unity: float | None = None) -> State:
     """Draw the population of year 0: every value a pure function of (seed, soul or spark, purpose).
 
     Inverse CDFs of per-entity uniforms make each soul's draw independent of the population
     size and of every other soul. ``unity_fn(entities) -> float32 (m,)`` replaces the
-    scenario's unity distribution (genesis' shatter uses it).
+    scenario's unity distribution (genesis' shatter uses it); ``world_unity`` is where the
+    four worlds start (the vessel's final unity; default ``worlds.initial_unity``).
     """
     s = scenario.souls
     seed = scenario.run.seed
@@ -222,6 +226,7 @@ def initial_state(scenario: Scenario, unity_fn=None) -> State:
         size=size,
         unity=unity,
         screen=np.zeros(entities.shape[0], dtype=np.float32),
+        worlds=np.full(4, scenario.worlds.initial_unity if world_unity is None else world_unity, dtype=np.float64),
     )
 
 

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from ..rules import events as ev
-from ..rules import generations, good_and_pure, impurity, shepherds
+from ..rules import generations, good_and_pure, impurity, shepherds, worlds
 from ..rules.illumination import illumination_mean
 from ..rules.light import holiness, light_gain
 from ..scenario.schema import Scenario
@@ -66,8 +66,11 @@ class YearGlobals:
     messiah: bool
 
 
-def build(scenario: Scenario, unity_fn: Callable | None = None):
-    """Return ``(init_fn, step_fn)`` for a scenario. See the module docstring."""
+def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: float | None = None):
+    """Return ``(init_fn, step_fn)`` for a scenario. See the module docstring.
+
+    ``unity_fn`` and ``world_unity`` come from genesis' shatter when the scenario has one.
+    """
     schedule = ev.parameter_schedule(scenario)
     schedule["impurity.rate"] = impurity.rate_schedule(schedule["impurity.rate"], scenario.impurity.start_year)
     soul_events = ev.soul_events_by_year(scenario)
@@ -75,16 +78,22 @@ def build(scenario: Scenario, unity_fn: Callable | None = None):
     degrees = scenario.sparks.degrees
     gens = scenario.generations
     net = scenario.network
+    threshold = scenario.genesis.A if scenario.genesis is not None else 1.0  # the light's threshold A
 
     def init_fn() -> State:
-        return initial_state(scenario, unity_fn=unity_fn)
+        return initial_state(scenario, unity_fn=unity_fn, world_unity=world_unity)
 
     def year_globals(state: State) -> YearGlobals:
         t = state.year
         p = {k: float(v[t]) for k, v in schedule.items()}
         era = generations.era_of(t, gens.torah_from, gens.messiah_from)
         lam = p["light.light"]
-        w = p["light.conductance"]
+        if scenario.worlds.enabled:
+            # the worlds carry this year's light down; their new unity sets the conductance
+            state.worlds[:] = worlds.step_worlds(state.worlds, lam, threshold, scenario.worlds.rho)
+            w = worlds.conductance(state.worlds)
+        else:
+            w = p["light.conductance"]
         j = holiness(p["light.kappa0"], state.judge_cleansing)
         gain = light_gain(p["light.alpha"], lam, w, j, p["light.beta"], state.cleansing_mean)
         return YearGlobals(
@@ -136,6 +145,10 @@ def build(scenario: Scenario, unity_fn: Callable | None = None):
             "era": generations.ERAS[g.era],
             "light": g.light,
             "conductance": g.conductance,
+            "u_atzilut": float(state.worlds[0]),
+            "u_beria": float(state.worlds[1]),
+            "u_yetzira": float(state.worlds[2]),
+            "u_assiya": float(state.worlds[3]),
             "holiness": g.holiness,
             "judge": state.judge,
             "judge_cleansing": state.judge_cleansing,

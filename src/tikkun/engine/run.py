@@ -43,9 +43,13 @@ def simulate(
     checkpoint: Callable[[State, Recorder], None] | None = None,
     checkpoint_every: int | None = None,
     unity_fn: Callable | None = None,
+    world_unity: float | None = None,
 ) -> Simulation:
-    """Run ``scenario`` from year 0, or from ``state`` with its ``recorder`` (a resume)."""
-    init_fn, step_fn = build(scenario, unity_fn=unity_fn)
+    """Run ``scenario`` from year 0, or from ``state`` with its ``recorder`` (a resume).
+
+    ``unity_fn`` and ``world_unity``: the sparks' unity and the worlds' start from genesis.
+    """
+    init_fn, step_fn = build(scenario, unity_fn=unity_fn, world_unity=world_unity)
     if state is None:
         state = init_fn()
         recorder = Recorder(scenario.run.years)

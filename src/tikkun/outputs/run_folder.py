@@ -18,7 +18,7 @@ from ..records import Recorder
 from ..rules.illumination import illumination
 from ..rules.stages import journeys, stages
 from ..scenario import Scenario, scenario_to_toml
-from ..state import SOUL_ARRAYS, SPARK_ARRAYS, State
+from ..state import GLOBAL_ARRAYS, SOUL_ARRAYS, SPARK_ARRAYS, State
 from .atomic import write_text, write_with
 
 CHECKPOINT_FORMAT = 1
@@ -124,7 +124,7 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
             f"--resume {folder}: the checkpoint was written by tikkun {meta.get('tikkun_version')} "
             f"(format {meta.get('format')}); this is tikkun {__version__} (format {CHECKPOINT_FORMAT}). "
             "Resume it with that version, or start the run again.")
-    missing = [k for k in SOUL_ARRAYS + SPARK_ARRAYS if k not in arrays]
+    missing = [k for k in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS if k not in arrays]
     if missing:
         raise CheckpointError(f"--resume {folder}: the checkpoint lacks {', '.join(missing)}")
     state = State(**arrays, **meta["scalars"])

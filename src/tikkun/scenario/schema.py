@@ -11,6 +11,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..genesis.config import GenesisConfig
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
@@ -84,7 +86,7 @@ class LightConfig(_Section):
 
     alpha: float = _f(0.0807604, "light a year, the one rate of the model: the only calibrated constant (see docs/calibration.md)", gt=0, le=1e6)
     light: float = _f(1.0, "the Upper Light lam this year (000, 'the Upper Light maintains it')", ge=0, le=1e6)
-    conductance: float = _f(1.0, "conductance W of the four worlds while genesis and the worlds are off", ge=0, le=1)
+    conductance: float = _f(1.0, "conductance W of the four worlds when worlds.enabled is false", ge=0, le=1)
     beta: float = _f(1.0, "what earlier correction prepared: light grows by (1 + beta C) (002, 'buy his world in one hour')", ge=0, le=1e6)
     eps: float = _f(0.01, "the first spark of light: a soul with no cleansing still gets eps (002)", ge=0, le=1e3)
     phi_s: float = _f(0.5, "light each soul gets once a shepherd exists (002, 'Moses is equal to 600,000')", ge=0, le=1e6)
@@ -126,6 +128,14 @@ class GenerationsConfig(_Section):
         if self.messiah_from < self.torah_from:
             raise ValueError(f"messiah_from ({self.messiah_from}) must not come before torah_from ({self.torah_from})")
         return self
+
+
+class WorldsConfig(_Section):
+    """The four worlds that carry light to the souls (000, last paragraph; MODEL.md, "The four worlds")."""
+
+    enabled: bool = _f(True, "the conductance W comes from the worlds; off: W is light.conductance")
+    rho: float = _f(0.1, "each year u_w moves this share of the way to iota_eq(lam_w)", ge=0, le=1)
+    initial_unity: float = _f(1.0, "unity of every world at creation when there is no genesis (with genesis: the vessel's final unity)", ge=0, le=1)
 
 
 # ---------------------------------------------------------------- events
@@ -274,6 +284,8 @@ class Scenario(_Section):
     network: NetworkConfig = NetworkConfig()
     impurity: ImpurityConfig = ImpurityConfig()
     generations: GenerationsConfig = GenerationsConfig()
+    worlds: WorldsConfig = WorldsConfig()
+    genesis: GenesisConfig | None = _f(None, "phase 1: the vessel, its stages and its breaking; absent: spark unity from sparks.unity")
     events: list[Event] = _f([], "events by year: set or scale a global parameter, shepherds, resets, policies")
 
     @model_validator(mode="after")

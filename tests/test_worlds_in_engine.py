@@ -1,0 +1,44 @@
+"""Genesis and the four worlds inside a run: the sparks' unity comes from the broken vessel,
+the conductance from the worlds."""
+
+import numpy as np
+import pytest
+
+import tikkun
+from conftest import make_scenario
+from tikkun.genesis import run_genesis, shatter_unity
+from tikkun.rules import worlds
+from tikkun.state import spark_entities
+
+
+def test_conductance_follows_the_worlds_under_dim_light():
+    sc = make_scenario(**{"light.light": 0.8, "years": 30})
+    res = tikkun.run(sc)
+    m = res.metrics
+    u = np.full(4, 1.0)
+    for t in range(30):  # naive loop of MODEL.md's world rule
+        lam_w = 0.8 * np.concatenate(([1.0], np.cumprod(u[:-1])))
+        u = u + 0.1 * (np.minimum(1.0, lam_w / 1.0) - u)
+        assert m["u_atzilut"][t] == pytest.approx(u[0]) and m["u_assiya"][t] == pytest.approx(u[3])
+        assert m["conductance"][t] == pytest.approx(np.prod(u))
+    assert m["u_assiya"][-1] < m["u_atzilut"][-1] < 1.0  # the chain falls further at the bottom
+    full = tikkun.run(make_scenario(**{"years": 30}))
+    np.testing.assert_array_equal(full.metrics["conductance"], 1.0)  # lam >= A: all hold at 1
+    assert res.metrics["cleansing_mean"][-1] < full.metrics["cleansing_mean"][-1]
+
+
+def test_run_with_genesis_draws_unity_from_the_broken_vessel(tmp_path):
+    raw = make_scenario(**{"years": 5}).model_dump(mode="json", exclude_none=True)
+    raw["genesis"] = {"n": 32, "block": 4, "stages": [
+        {"kind": "separate"}, {"kind": "approach", "duration": 20.0},
+        {"kind": "strike", "duration": 50.0, "light": 1.5}, {"kind": "shatter"}]}
+    sc = tikkun.scenario.build_scenario(raw)
+    res = tikkun.run(sc, out=tmp_path / "g")
+    files = {p.name for p in (tmp_path / "g").iterdir()}
+    assert {"genesis.parquet", "field.npy", "metrics.parquet"} <= files
+    vessel = run_genesis(sc.genesis, sc.run.seed)
+    st = res.simulation.state
+    np.testing.assert_array_equal(st.unity, shatter_unity(vessel.field, spark_entities(st), sc.run.seed))
+    # the worlds start at the vessel's final unity and relax toward iota_eq(1) = 1
+    u0 = worlds.step_worlds(np.full(4, vessel.final_unity), 1.0, 1.0, 0.1)
+    assert res.metrics["u_atzilut"][0] == pytest.approx(u0[0])
