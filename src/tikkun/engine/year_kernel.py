@@ -49,7 +49,7 @@ P_LOST_AIM = 15      # souls that lost aim this year
 N_PARTIALS = 16
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def year_pass(
     seed, year, gain, eps, shepherd_light, degrees,
     n_shocks, shock_size, messiah,
@@ -69,6 +69,9 @@ def year_pass(
     effort: float32 ``(n,)`` read; effort_next: float32 ``(n,)`` written when ``k > 0``.
     Other soul arrays ``(n,)`` and spark arrays ``(m,)`` as in :class:`tikkun.state.State`;
     holding, shepherd, complete, cleansing and screen are updated in place.
+
+    ``error_model="numpy"``: no divisor here can be zero (sizes are positive, an empty warm
+    neighbourhood is tested first), so the per-division Python checks are left out.
     """
     n = effort.shape[0]
     k = neighbours.shape[1]
@@ -76,8 +79,19 @@ def year_pass(
     for b in prange(n_blocks):
         lo = b * BLOCK
         hi = min(n, lo + BLOCK)
-        acc = np.zeros(N_PARTIALS, dtype=np.float64)
-        acc[P_WEAKEST] = 1.0
+        # the block's sums in scalars (registers), written to its row at the end
+        s_cleansing = 0.0
+        weakest = 1.0
+        n_complete = 0.0
+        n_holding = 0.0
+        s_effort = 0.0
+        n_greater = 0.0
+        n_shepherds = 0.0
+        n_spark_stage = 0.0
+        n_moses = 0.0
+        n_below_two_thirds = 0.0
+        s_lost = 0.0
+        n_lost_aim = 0.0
         for i in range(lo, hi):
             # 1. warm network (004): Friedkin-Johnsen on last year's efforts.
             if k > 0:
@@ -105,26 +119,46 @@ def year_pass(
             # 6. a greater desire: catch the aim again or lose it (000).
             if greater:
                 hold_after = keep_aim(hold, 1.0 - steadiness[i], rng.uniform(seed, year, i, rng.PURPOSE_AIM, 1))
-                acc[P_GREATER] += 1.0
+                n_greater += 1.0
             else:
                 hold_after = hold
             if holding[i] == 1 and hold_after == 0:
-                acc[P_LOST_AIM] += 1.0
+                n_lost_aim += 1.0
             holding[i] = hold_after
             # 7. in the Messiah era a complete soul becomes a shepherd and stays one (002).
             shepherd[i] = becomes_shepherd(shepherd[i], messiah, done)
-            acc[P_CLEANSING] += c
-            if min_frac < acc[P_WEAKEST]:
-                acc[P_WEAKEST] = min_frac
-            acc[P_COMPLETE] += 1.0 if done else 0.0
-            acc[P_HOLDING] += hold_after
-            acc[P_EFFORT] += e
-            acc[P_SHEPHERDS] += shepherd[i]
-            acc[P_STAGE_SPARK + stage_of(c, done, degrees)] += 1.0
-            acc[P_MOSES + journey_of(c, done)] += 1.0
-            acc[P_LOST] += lost
-        for q in range(N_PARTIALS):
-            partials[b, q] = acc[q]
+            s_cleansing += c
+            weakest = min(weakest, min_frac)
+            n_holding += hold_after
+            s_effort += e
+            n_shepherds += shepherd[i]
+            s_lost += lost
+            # labels without branches (their thresholds are crossed at random): counts of the
+            # incomplete souls below each threshold; the rest follow by difference below
+            if done:
+                n_complete += 1.0
+            else:
+                n_spark_stage += 1.0 if stage_of(c, False, degrees) == 0 else 0.0
+                n_moses += 1.0 if journey_of(c, False) == 0 else 0.0
+                n_below_two_thirds += 1.0 if journey_of(c, False) <= 1 else 0.0
+        incomplete = (hi - lo) - n_complete
+        row = partials[b]
+        row[P_CLEANSING] = s_cleansing
+        row[P_WEAKEST] = weakest
+        row[P_COMPLETE] = n_complete
+        row[P_HOLDING] = n_holding
+        row[P_EFFORT] = s_effort
+        row[P_GREATER] = n_greater
+        row[P_SHEPHERDS] = n_shepherds
+        row[P_STAGE_SPARK] = n_spark_stage
+        row[P_STAGE_PARTICULAR] = incomplete - n_spark_stage
+        row[P_STAGE_COMMON] = n_complete
+        row[P_MOSES] = n_moses
+        row[P_JOSHUA] = n_below_two_thirds - n_moses
+        row[P_SOLOMON] = incomplete - n_below_two_thirds
+        row[P_DAVID] = n_complete
+        row[P_LOST] = s_lost
+        row[P_LOST_AIM] = n_lost_aim
 
 
 def n_blocks(n_souls: int) -> int:

@@ -43,12 +43,8 @@ def cleanse_sparks(screen, size, unity, lo, hi, ell, keep, degrees):
             s_shock = s_old * keep
             lost += s_old - s_shock
             s_old = s_shock
-        s_new = s_old + unity[j] * ell
-        if s_new >= d:
-            s_new = d
-        s32 = np.float32(s_new)
-        if s32 > d:  # rounding to float32 must not overshoot the cap
-            s32 = d
+        # capped at D in float64; rounding to float32 cannot then pass D (D is a float32)
+        s32 = np.float32(min(s_old + unity[j] * ell, d))
         screen[j] = s32
         if s32 < d:
             complete = False
@@ -56,9 +52,7 @@ def cleanse_sparks(screen, size, unity, lo, hi, ell, keep, degrees):
             if k_new > degree(np.float32(s_old), d, degrees):
                 greater = True
         total += s32
-        frac = s32 / d
-        if frac < min_frac:
-            min_frac = frac
+        min_frac = min(min_frac, s32 / d)
     return total, min_frac, greater, complete, lost
 
 
