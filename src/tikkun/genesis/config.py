@@ -91,8 +91,8 @@ class GenesisConfig(BaseModel):
     dt_initial: float = Field(0.01, gt=0.0, description="First time step of every stage (the controller adapts it).")
     dt_min: float = Field(1e-6, gt=0.0, description="Smallest time step; a step this small is accepted whatever its error.")
     dt_max: float = Field(500.0, gt=0.0, description="Largest time step.")
-    tolerance: float = Field(1e-3, gt=0.0, le=0.1, description="Local error allowed per step (RMS of phi, step-doubling estimate).")
-    stabilization: float = Field(1.0, ge=0.0, description="Stabilising constant S in units of A (S >= A keeps large steps energy-stable).")
+    tolerance: float = Field(1e-3, gt=0.0, le=0.1, description="Local error allowed per step (RMS of phi): the SBDF step's own estimate when relaxing, the first-order step's (step doubling) while starting or stirring.")
+    stabilization: float = Field(2.0, ge=0.0, description="Stabilising constant S in units of A (S >= A keeps the one-step scheme energy-stable; S = 2A keeps the SBDF steps stable at large h).")
     record_every: int = Field(10, ge=1, description="Record the measures every this many accepted steps (and at every stage start and end).")
     stages: tuple[Stage, ...] = Field(DEFAULT_STAGES, min_length=1, description="The genesis script, run in order; must open with separate or fuse.")
 
