@@ -7,7 +7,9 @@ souls, sparks, seconds per year (median after warm-up), soul-years per second, t
 yearly step must touch (from the arrays' sizes and the kernel's access pattern), the streaming
 bandwidth of this machine measured in the same run (a copy, single-threaded NumPy and a
 two-thread Numba copy, the better one), and the ratio of the achieved time to that floor.
-Also: the start-up time of a second run (compiled kernels come from Numba's cache) and the
+Also: the same step on a population small enough to stay in cache (what the step costs when
+memory is not the limit: the compute floor of this kernel, next to the memory floor), the
+start-up time of a second run (compiled kernels come from Numba's cache) and the
 peak resident memory of a default run (measured in a child process, so the benchmark's own
 arrays do not count).
 """
@@ -87,6 +89,24 @@ def second_start_seconds() -> float:
         return time.perf_counter() - t
 
 
+def in_cache_seconds_per_soul_year(unity_fn, world_unity, souls: int = 16_384, years: int = 200) -> float:
+    """The same yearly step on a population whose arrays fit in cache: what the step costs
+    when memory is not the limit (its fixed per-year overhead included, so an upper bound)."""
+    from tikkun.engine import build
+    from tikkun.scenario import load_scenario
+
+    sc = load_scenario(preset="history", years=years + 20,
+                       overrides={"souls.count": souls, "run.stop_at_end": False})
+    init_fn, step_fn = build(sc, unity_fn=unity_fn, world_unity=world_unity)
+    state = init_fn()
+    times = []
+    for _ in range(years + 20):
+        t = time.perf_counter()
+        state, _row = step_fn(state)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times[20:])) / souls
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--years", type=int, default=300)
@@ -94,13 +114,17 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=20)
     args = ap.parse_args()
 
+    from tikkun.api import vessel_inputs
     from tikkun.engine import build
     from tikkun.scenario import load_scenario
 
     sc = load_scenario(preset="history", years=args.years,
                        overrides={"souls.count": args.souls, "run.stop_at_end": False})
     t = time.perf_counter()
-    init_fn, step_fn = build(sc)
+    unity_fn, world_unity = vessel_inputs(sc)  # the default history breaks the vessel first
+    genesis_s = time.perf_counter() - t
+    t = time.perf_counter()
+    init_fn, step_fn = build(sc, unity_fn=unity_fn, world_unity=world_unity)
     state = init_fn()
     init_s = time.perf_counter() - t
     times = []
@@ -112,10 +136,12 @@ def main() -> None:
     moved = bytes_per_year(state, sc)
     bw = stream_bandwidth()
     floor = moved / bw
+    in_cache = in_cache_seconds_per_soul_year(unity_fn, world_unity)
     peak = default_run_peak_bytes()
     start2 = second_start_seconds()
     print(f"souls                    {state.n_souls:,}")
     print(f"sparks                   {state.n_sparks:,}")
+    print(f"genesis (256 x 256)      {genesis_s:.2f} s")
     print(f"initial population       {init_s:.2f} s")
     print(f"seconds per year         {per_year * 1e3:.2f} ms (median of {args.years - args.warmup} years after {args.warmup} warm-up)")
     print(f"soul-years per second    {state.n_souls / per_year:,.0f}")
@@ -123,6 +149,8 @@ def main() -> None:
     print(f"stream bandwidth         {bw / 1e9:.2f} GB/s (copy, measured now)")
     print(f"memory floor per year    {floor * 1e3:.2f} ms")
     print(f"achieved / floor         {per_year / floor:.2f}x (target <= 1.5x)")
+    print(f"in cache (16,384 souls)  {in_cache * 1e9:.1f} ns per soul-year: {in_cache * state.n_souls * 1e3:.2f} ms a year"
+          f" at {state.n_souls:,} souls if memory cost nothing ({in_cache * state.n_souls / floor:.1f}x the memory floor)")
     print(f"6,000 years at this rate {6000 * per_year:.0f} s")
     print(f"peak memory, default run {peak / 1e9:.2f} GB (history preset in a child process; target < 1.5 GB)")
     print(f"second run start-up      {start2:.2f} s (whole 1-year quick run, cached kernels; target < 3 s)")

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tikkun.genesis.solver import CahnHilliard, relax
+from tikkun.genesis.solver import CahnHilliard, free_energy, relax
 from tikkun.outputs.atomic import write_text
 
 N = 200
@@ -89,6 +89,33 @@ def run(t_end: float = 100_000.0, tol: float = TOL, workers: int | None = None,
     return np.array(times), np.array(energies), mass0, float(state.phi.mean()), steps, rejected
 
 
+#: The one PFHub upload of 1a whose data is published inline (usnistgov/pfhub,
+#: ``_data/simulations/fipy_1a_travis/meta.yaml``: FiPy 3.1, finite volume on the same 200 x 200
+#: grid, backward Euler with 2 sweeps, dt from 0.01 growing 1.1x a step up to 1, free energy
+#: with FiPy's cell-centred gradient; stopped at t ~ 53 by a CI time limit). (time, F) pairs.
+FIPY_UPLOAD = ((0.0, 319.09096487896744), (0.9834705943388384, 318.83057833279986),
+               (10.432280700761654, 283.6148043822506), (20.81378117476748, 207.903541306264),
+               (27.567792571902892, 197.39411290020013), (33.79300496867283, 188.64120084392533),
+               (40.24119682471971, 178.87382145157355), (46.746063504583994, 169.26132300018622),
+               (52.746625481564735, 162.25546973386005))
+
+
+def compare_fipy(tol: float = TOL, workers: int | None = None):
+    """Our F at the FiPy upload's times, measured two ways. Returns rows
+    ``(t, F_fipy, F_spectral, F_central)``; the run stops exactly at each of those times.
+    ``F_central`` takes the gradient by central differences over two cells, as FiPy's
+    ``c.grad`` does, so it is the like-for-like figure."""
+    ch = CahnHilliard(N, A, KAPPA, M, stabilization=STABILIZATION, workers=workers)
+    state = ch.init((initial_c() - 0.5) / 0.2)
+    rows, t0, dt = [], 0.0, 0.01
+    for t, f_fipy in FIPY_UPLOAD:
+        if t > t0:
+            state, dt, _, _ = relax(ch, state, t - t0, 0.0, dt=dt, dt_min=1e-8, dt_max=1_000.0, tol=tol)
+            t0 = t
+        rows.append((t, f_fipy, ch.free_energy(state, 0.0), free_energy(state.phi, A, KAPPA, 0.0, gradient="central")))
+    return rows
+
+
 def level_off_time(times: np.ndarray, F: np.ndarray, rel: float = 0.01) -> float:
     """First time after which F stays within ``rel`` of its final value."""
     above = np.nonzero(F > F[-1] * (1.0 + rel))[0]
@@ -101,7 +128,16 @@ def main(argv=None) -> None:
     ap.add_argument("--t-end", type=float, default=100_000.0, help="final time (default 100000)")
     ap.add_argument("--tol", type=float, default=TOL, help=f"local error tolerance per step (RMS phi, default {TOL:g})")
     ap.add_argument("--workers", type=int, default=None, help="FFT threads (default: 1 for this grid size)")
+    ap.add_argument("--compare-fipy", action="store_true",
+                    help="only compare with the FiPy upload at its times (t <= 53) and exit")
     args = ap.parse_args(argv)
+
+    if args.compare_fipy:
+        print("t        FiPy upload   ours, spectral grad      ours, central grad (as FiPy)")
+        for t, ff, fs, fc in compare_fipy(args.tol, args.workers):
+            print(f"{t:8.3f} {ff:10.3f}   {fs:10.3f} ({100 * (ff / fs - 1):+6.2f}%)"
+                  f"   {fc:10.3f} ({100 * (ff / fc - 1):+6.2f}%)")
+        return
 
     start = time.perf_counter()
     times, F, m0, m1, steps, rej = run(args.t_end, args.tol, args.workers)

@@ -21,14 +21,13 @@ import time
 
 
 def end_year(alpha: float, seed: int | None = None) -> int | None:
-    from tikkun.engine import simulate
-    from tikkun.scenario import load_scenario
+    import tikkun
 
     overrides = {"light.alpha": alpha, "run.stop_at_end": True}
     if seed is not None:
         overrides["run.seed"] = seed
-    sc = load_scenario(preset="history", overrides=overrides)
-    return simulate(sc).end_year
+    # tikkun.run, not the bare engine: the preset breaks the vessel first (genesis)
+    return tikkun.run(preset="history", overrides=overrides).summary["end_year"]
 
 
 def main() -> None:

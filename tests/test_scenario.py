@@ -69,3 +69,29 @@ def test_years_override_trims_events():
     sc = load_scenario(preset="history", years=2460)
     assert [e.year for e in sc.events] == [2448]
     assert sc.events[0].until == 2460
+
+
+def test_history_breaks_the_vessel_first():
+    """MODEL.md phase 1 / issue: the history preset runs separate, approach, strike, shatter
+    on a 256 x 256 vessel before the correction."""
+    h = load_scenario(preset="history")
+    assert h.genesis is not None and h.genesis.n == 256
+    assert [s.kind for s in h.genesis.stages] == ["separate", "approach", "strike", "shatter"]
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_runs(name, tmp_path):
+    """Smoke test: every shipped scenario runs end to end (shrunk: few souls, few years, a
+    small vessel), writes its folder and reports its genesis when it has one."""
+    import tikkun
+
+    sc = load_scenario(preset=name)
+    overrides = {"souls.count": 2000}
+    if sc.genesis is not None:
+        overrides["genesis.n"] = 32
+    res = tikkun.run(preset=name, years=5, overrides=overrides, out=tmp_path / name)
+    assert res.summary["years_run"] == 5 and len(res.metrics["year"]) == 5
+    assert (tmp_path / name / "metrics.parquet").exists()
+    if sc.genesis is not None:
+        assert (tmp_path / name / "genesis.parquet").exists()
+        assert 0.0 < res.metrics["u_assiya"][0] <= 1.0

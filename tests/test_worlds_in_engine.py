@@ -42,3 +42,20 @@ def test_run_with_genesis_draws_unity_from_the_broken_vessel(tmp_path):
     # the worlds start at the vessel's final unity and relax toward iota_eq(1) = 1
     u0 = worlds.step_worlds(np.full(4, vessel.final_unity), 1.0, 1.0, 0.1)
     assert res.metrics["u_atzilut"][0] == pytest.approx(u0[0])
+
+
+def test_engine_refuses_a_genesis_scenario_without_the_vessel():
+    """A scenario with [genesis] must get its sparks' unity from the vessel, never silently
+    from the distribution the vessel replaces; vessel_inputs supplies it."""
+    from tikkun.api import vessel_inputs
+    from tikkun.engine import build
+
+    sc = tikkun.load_scenario(preset="history", years=3,
+                              overrides={"souls.count": 500, "genesis.n": 32, "run.stop_at_end": False})
+    with pytest.raises(ValueError, match="genesis"):
+        build(sc)
+    unity_fn, world_unity = vessel_inputs(sc)
+    init_fn, _ = build(sc, unity_fn=unity_fn, world_unity=world_unity)
+    st = init_fn()
+    np.testing.assert_array_equal(st.unity, unity_fn(spark_entities(st)))
+    assert st.worlds[0] == world_unity

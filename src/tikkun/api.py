@@ -136,13 +136,23 @@ def run(
         raise ScenarioError("--checkpoint-every needs an output folder (--out)")
     if folder is not None:
         rf.write_scenario(folder, sc)
-    unity_fn = world_unity = None
-    if sc.genesis is not None:
-        vessel = genesis(sc, out=folder)
-        unity_fn = lambda entities: shatter_unity(vessel.field, entities, sc.run.seed)  # noqa: E731
-        world_unity = vessel.final_unity
+    unity_fn, world_unity = vessel_inputs(sc, out=folder)
     return _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
                   unity_fn=unity_fn, world_unity=world_unity)
+
+
+def vessel_inputs(scenario: Scenario, out: str | os.PathLike | None = None):
+    """What phase 1 hands to phase 2: ``(unity_fn, world_unity)`` for :func:`tikkun.engine.build`.
+
+    With a ``[genesis]`` section the vessel is run (and its files written into ``out``); each
+    spark's unity is drawn from the broken vessel and the worlds start at its final unity.
+    Without one: ``(None, None)``, the scenario's unity distribution and ``worlds.initial_unity``.
+    """
+    if scenario.genesis is None:
+        return None, None
+    vessel = genesis(scenario, out=out)
+    field, seed = vessel.field, scenario.run.seed
+    return (lambda entities: shatter_unity(field, entities, seed)), vessel.final_unity
 
 
 def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: Callable | None = None):

@@ -66,6 +66,23 @@ def test_pfhub_1a_early_curve(bm1a_to_100):
     assert F[-1] < 0.5 * F[0]
 
 
+def test_pfhub_1a_matches_the_fipy_upload():
+    """Against the one PFHub upload of 1a with inline data (FiPy, fipy_1a_travis), measured
+    as FiPy measures it (central-difference gradient): the start within 0.05%, and from t = 20
+    on, once sharp interfaces have formed, within 1% (measured: 0.2-0.8%). The point at
+    t = 10.4, in the steep spinodal drop, differs by 3.6% and is reported in docs/genesis.md,
+    not asserted."""
+    rows = pfhub_bm1a.compare_fipy()
+    assert [r[0] for r in rows] == [t for t, _ in pfhub_bm1a.FIPY_UPLOAD]
+    for t, f_fipy, f_spectral, f_central in rows:
+        if t < 1.0:
+            assert f_central == pytest.approx(f_fipy, rel=5e-4)
+        elif t > 20.0:
+            assert f_central == pytest.approx(f_fipy, rel=1e-2)
+            # the spectral measure sees more gradient energy once interfaces are sharp
+            assert f_spectral > f_central
+
+
 def test_pfhub_energy_stencils_agree_at_t1():
     """F(1) with the spectral, central-difference and forward-difference gradients: the
     field is smooth by t = 1, so the stencil barely matters (all within 0.1% of 318.85)."""

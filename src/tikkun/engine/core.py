@@ -69,8 +69,13 @@ class YearGlobals:
 def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: float | None = None):
     """Return ``(init_fn, step_fn)`` for a scenario. See the module docstring.
 
-    ``unity_fn`` and ``world_unity`` come from genesis' shatter when the scenario has one.
+    ``unity_fn`` and ``world_unity`` come from genesis' shatter when the scenario has one
+    (:func:`tikkun.api.vessel_inputs`); a scenario with ``[genesis]`` and no ``unity_fn`` is
+    refused rather than silently drawing unity from the distribution the vessel replaces.
     """
+    if scenario.genesis is not None and unity_fn is None:
+        raise ValueError("the scenario has a [genesis] section: pass unity_fn and world_unity from "
+                         "tikkun.api.vessel_inputs(scenario), or run it with tikkun.run")
     schedule = ev.parameter_schedule(scenario)
     schedule["impurity.rate"] = impurity.rate_schedule(schedule["impurity.rate"], scenario.impurity.start_year)
     soul_events = ev.soul_events_by_year(scenario)

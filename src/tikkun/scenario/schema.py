@@ -84,7 +84,7 @@ class SparksConfig(_Section):
 class LightConfig(_Section):
     """The corrective light ``ell_i`` and the illumination ``I_i`` (MODEL.md, "Light and correction")."""
 
-    alpha: float = _f(0.0807604, "light a year, the one rate of the model: the only calibrated constant (see docs/calibration.md)", gt=0, le=1e6)
+    alpha: float = _f(0.069, "light a year, the one rate of the model: the only calibrated constant (see docs/calibration.md)", gt=0, le=1e6)
     light: float = _f(1.0, "the Upper Light lam this year (000, 'the Upper Light maintains it')", ge=0, le=1e6)
     conductance: float = _f(1.0, "conductance W of the four worlds when worlds.enabled is false", ge=0, le=1)
     beta: float = _f(1.0, "what earlier correction prepared: light grows by (1 + beta C) (002, 'buy his world in one hour')", ge=0, le=1e6)
