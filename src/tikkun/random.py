@@ -76,6 +76,23 @@ def uniform(seed, year, entity, purpose, k):
     return float(draw_bits(seed, year, entity, purpose, k) >> _S11) * _TWO_M53
 
 
+@njit(cache=True, inline="always")
+def year_key(seed, year, purpose):
+    """The hash of ``(seed, purpose, year)``, the part of :func:`draw_bits` shared by every
+    entity of a year (uint64). With it, :func:`uniform_at` makes a draw in two mixes instead
+    of five, and gives exactly the bits of :func:`uniform` (the chain is the same)."""
+    h = _mix(np.uint64(seed))
+    h = _mix(h ^ np.uint64(purpose))
+    return _mix(h ^ np.uint64(year))
+
+
+@njit(cache=True, inline="always")
+def uniform_at(key, entity, k):
+    """``uniform(seed, year, entity, purpose, k)`` for ``key = year_key(seed, year, purpose)``."""
+    h = _mix(key ^ np.uint64(entity))
+    return float(_mix(h ^ np.uint64(k)) >> _S11) * _TWO_M53
+
+
 @njit(cache=True)
 def _uniforms(seed, year, entities, purpose, k):
     out = np.empty(entities.shape[0], dtype=np.float64)

@@ -76,6 +76,9 @@ def year_pass(
     n = effort.shape[0]
     k = neighbours.shape[1]
     n_blocks = partials.shape[0]
+    # the (seed, purpose, year) part of each draw's hash, once a year instead of once a draw
+    key_aim = rng.year_key(seed, year, rng.PURPOSE_AIM)
+    key_shock_aim = rng.year_key(seed, year, rng.PURPOSE_SHOCK_AIM)
     for b in prange(n_blocks):
         lo = b * BLOCK
         hi = min(n, lo + BLOCK)
@@ -102,12 +105,12 @@ def year_pass(
             # 2. regain the aim at the start of the year (000).
             hold = holding[i]
             if hold == 0:
-                hold = regain_aim(hold, regain[i], rng.uniform(seed, year, i, rng.PURPOSE_AIM, 0))
+                hold = regain_aim(hold, regain[i], rng.uniform_at(key_aim, i, 0))
             # 3. shocks of impurity take a share of each screen and may knock the aim out (004).
             keep = 1.0
             if n_shocks > 0:
                 keep = shock_keep(shock_size, attachment[i], n_shocks)
-                hold = keep_aim(hold, 1.0 - keep, rng.uniform(seed, year, i, rng.PURPOSE_SHOCK_AIM, 0))
+                hold = keep_aim(hold, 1.0 - keep, rng.uniform_at(key_shock_aim, i, 0))
             # 4. the corrective light (002, 000).
             ell = corrective_light(gain, hbd[i], hold, e, cleansing[i], eps, shepherd_light)
             # 5. the screens of the soul's sparks.
@@ -118,7 +121,7 @@ def year_pass(
             complete[i] = 1 if done else 0
             # 6. a greater desire: catch the aim again or lose it (000).
             if greater:
-                hold_after = keep_aim(hold, 1.0 - steadiness[i], rng.uniform(seed, year, i, rng.PURPOSE_AIM, 1))
+                hold_after = keep_aim(hold, 1.0 - steadiness[i], rng.uniform_at(key_aim, i, 1))
                 n_greater += 1.0
             else:
                 hold_after = hold
