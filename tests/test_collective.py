@@ -8,9 +8,8 @@ import scipy.sparse.linalg as spla
 import naive
 from conftest import make_scenario
 from tikkun.engine import build, simulate
-from tikkun.engine import year_kernel as yk
 from tikkun.rules import generations, good_and_pure
-from tikkun.rules.network import build_graph
+from tikkun.rules.network import build_graph, warm_network
 from tikkun.state import initial_state
 
 
@@ -43,14 +42,10 @@ def test_friedkin_johnsen_steady_state():
     sc = make_scenario(**{"souls.count": 3000, "network.kind": "small-world"})
     st = initial_state(sc)
     n = st.n_souls
-    partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS))
     theta_max = sc.network.theta_max
     e, e_next = st.effort.copy(), st.effort_next.copy()
     for _ in range(150):  # contraction <= theta_max per step: 0.8^150 ~ 1e-15
-        yk.year_pass(sc.run.seed, 0, 0.0, 0.0, 0.0, 10, 0, 0.0, False, theta_max, st.neighbours, st.edge_warmth,
-                     e, e_next, st.effort0, st.warmth, st.attachment, st.hbd, st.steadiness, st.regain,
-                     st.holding, st.shepherd, st.complete, st.cleansing, st.size_total, st.spark_start,
-                     st.size, st.unity, st.screen, partials)
+        warm_network(theta_max, st.neighbours, st.edge_warmth, e, e_next, st.effort0, st.warmth)
         e, e_next = e_next, e
     w = st.warmth.astype(np.float64)
     rows = np.repeat(np.arange(n), st.neighbours.shape[1])

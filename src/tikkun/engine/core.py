@@ -13,9 +13,11 @@ The order of a year:
 3. every ``R`` years, rewiring toward the good and pure (004);
 4. the year's globals from last year's state: light, conductance ``W``, holiness ``J``,
    ``C`` (what earlier correction prepared), whether any shepherd exists, the shocks;
-5. the fused pass over souls (:mod:`tikkun.engine.year_kernel`): warm network, aim, shocks,
-   light, screens, greater desire, shepherds;
-6. the weakest link ``G``, the end of correction.
+5. the warm network (004): this year's effort from last year's
+   (:func:`tikkun.rules.network.warm_network`);
+6. the fused pass over souls (:mod:`tikkun.engine.year_kernel`): aim, shocks, light, screens,
+   greater desire, shepherds;
+7. the weakest link ``G``, the end of correction.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Callable
 import numpy as np
 
 from ..rules import events as ev
-from ..rules import generations, good_and_pure, impurity, shepherds, worlds
+from ..rules import generations, good_and_pure, impurity, network, shepherds, worlds
 from ..rules.illumination import illumination_mean
 from ..rules.light import holiness, light_gain
 from ..scenario.schema import Scenario
@@ -126,15 +128,20 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
         if net.enabled and net.good_and_pure and t > 0 and t % net.rewire_every == 0:
             rewired = good_and_pure.rewire(seed, t, schedule["network.p_rewire"][t], state.neighbours,
                                            state.cleansing, state.edge_warmth, state.warmth)
-        # 4. the year's globals, 5. the fused pass
+        # 4. the year's globals
         g = year_globals(state)
         n = state.n_souls
+        # 5. the warm network (004): this year's effort from last year's, then swap the buffers
+        if state.neighbours.shape[1] > 0:
+            network.warm_network(g.theta_max, state.neighbours, state.edge_warmth, state.effort,
+                                 state.effort_next, state.effort0, state.warmth)
+            state = state.replace(effort=state.effort_next, effort_next=state.effort)
+        # 6. the fused pass over souls and sparks
         partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)
         yk.year_pass(
             seed, t, g.gain, schedule["light.eps"][t], g.shepherd_light, degrees,
             g.n_shocks, g.shock_size, g.messiah,
-            g.theta_max, state.neighbours, state.edge_warmth,
-            state.effort, state.effort_next, state.effort0, state.warmth, state.attachment,
+            state.effort, state.attachment,
             state.hbd, state.steadiness, state.regain,
             state.holding, state.shepherd, state.complete, state.cleansing,
             state.size_total, state.spark_start,
@@ -178,8 +185,6 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             "journey_david": int(tot[yk.P_DAVID]),
         }
         changes = dict(year=t + 1, cleansing_mean=c_mean, weakest_link=g_link, shepherds=int(tot[yk.P_SHEPHERDS]))
-        if state.neighbours.shape[1] > 0:  # the warm network wrote next year's effort: swap buffers
-            changes.update(effort=state.effort_next, effort_next=state.effort)
         return state.replace(**changes), row
 
     step_fn.schedule = schedule  # for reports: the global parameters by year

@@ -1,11 +1,13 @@
-"""The fused yearly pass: every per-soul rule of a year in one sweep over memory.
+"""The fused yearly pass: every per-soul rule of a year but the network in one sweep over memory.
 
 The rules live in ``tikkun.rules`` as small ``@njit`` functions; this driver calls them in
 the engine's order for each soul, so the arrays are read once and written once a year:
 
-    warm network (effort) -> regain aim -> shocks of impurity -> corrective light
-    -> screens of the sparks (cleansing, degrees, weakest link) -> keep aim on a greater desire
-    -> shepherds (Messiah era)
+    regain aim -> shocks of impurity -> corrective light -> screens of the sparks (cleansing,
+    degrees, weakest link) -> keep aim on a greater desire -> shepherds (Messiah era)
+
+The warm network runs just before, as a pass of its own
+(:func:`tikkun.rules.network.warm_network`, which says why).
 
 Souls are processed in fixed blocks of ``BLOCK`` souls, each block by one thread, each block
 writing its own row of partial sums. The rows are then added in block order, so every figure
@@ -23,7 +25,6 @@ from ..rules.aim import keep_aim, regain_aim
 from ..rules.cleansing import cleanse_sparks, soul_cleansing
 from ..rules.light import corrective_light
 from ..rules.impurity import shock_keep
-from ..rules.network import warm_effort
 from ..rules.shepherds import becomes_shepherd
 from ..rules.stages import journey_of, stage_of
 
@@ -53,8 +54,7 @@ N_PARTIALS = 16
 def year_pass(
     seed, year, gain, eps, shepherd_light, degrees,
     n_shocks, shock_size, messiah,
-    theta_max, neighbours, edge_warmth,
-    effort, effort_next, effort0, warmth, attachment, hbd, steadiness, regain,
+    effort, attachment, hbd, steadiness, regain,
     holding, shepherd, complete, cleansing, size_total, spark_start,
     size, unity, screen,
     partials,
@@ -63,18 +63,16 @@ def year_pass(
 
     Scalars: seed, year (int); gain = alpha lam W J (1 + beta C); eps; shepherd_light = phi_s
     if any shepherd exists else 0; degrees L; n_shocks this year, shock_size K; messiah: 1 if
-    complete souls become shepherds this year; theta_max of the warm network.
-    neighbours: int32 ``(n, k)`` (``k = 0``: no network, effort is not touched);
-    edge_warmth: float32 ``(n, k)``, the warmth of each neighbour.
-    effort: float32 ``(n,)`` read; effort_next: float32 ``(n,)`` written when ``k > 0``.
+    complete souls become shepherds this year.
+    effort: float32 ``(n,)``, this year's effort (the warm network's pass has already run).
     Other soul arrays ``(n,)`` and spark arrays ``(m,)`` as in :class:`tikkun.state.State`;
     holding, shepherd, complete, cleansing and screen are updated in place.
 
     ``error_model="numpy"``: no divisor here can be zero (sizes are positive, an empty warm
-    neighbourhood is tested first), so the per-division Python checks are left out.
+    neighbourhood is tested first, in the network's pass), so the per-division Python checks are
+    left out.
     """
     n = effort.shape[0]
-    k = neighbours.shape[1]
     n_blocks = partials.shape[0]
     # the (seed, purpose, year) part of each draw's hash, once a year instead of once a draw
     key_aim = rng.year_key(seed, year, rng.PURPOSE_AIM)
@@ -96,12 +94,8 @@ def year_pass(
         s_lost = 0.0
         n_lost_aim = 0.0
         for i in range(lo, hi):
-            # 1. warm network (004): Friedkin-Johnsen on last year's efforts.
-            if k > 0:
-                effort_next[i] = warm_effort(i, neighbours, edge_warmth, effort, effort0[i], theta_max * warmth[i])
-                e = float(effort_next[i])  # the stored float32 value, the one next year reads
-            else:
-                e = effort[i]
+            # 1. this year's effort (the warm network of 004 has updated it)
+            e = float(effort[i])
             # 2. regain the aim at the start of the year (000).
             hold = holding[i]
             if hold == 0:

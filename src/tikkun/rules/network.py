@@ -36,6 +36,24 @@ def warm_effort(i, neighbours, edge_warmth, effort, effort0_i, theta_i):
     return theta_i * (num / den) + (1.0 - theta_i) * effort0_i
 
 
+@njit(cache=True, parallel=True, error_model="numpy")
+def warm_network(theta_max, neighbours, edge_warmth, effort, effort_next, effort0, warmth):
+    """One year of the warm network for every soul: ``effort_next[i] = warm_effort(i, ...)``.
+
+    theta_max: float; neighbours int32 ``(n, k)``; edge_warmth float32 ``(n, k)``; effort
+    (read), effort_next (written), effort0, warmth: float32 ``(n,)``. Each soul's value depends
+    only on last year's efforts, so the result is the same for any split over threads.
+
+    A pass of its own rather than a step of the fused soul pass: measured on the history
+    preset at 600,000 souls, the two passes take ~16 ms a year against ~21 ms fused (the
+    gather loop and the spark loop compete for registers and cache when interleaved); the
+    extra traffic is one float32 array written and read (2.4 MB).
+    """
+    n = effort.shape[0]
+    for i in prange(n):
+        effort_next[i] = warm_effort(i, neighbours, edge_warmth, effort, effort0[i], theta_max * warmth[i])
+
+
 # ------------------------------------------------------------------ the graph
 KIND_CODES = {"ring": 0, "small-world": 1, "random": 2}
 MAX_TRIES = 64  # redraws of a target that is the soul itself or already a neighbour
