@@ -107,9 +107,15 @@ def year_pass(
                 hold = keep_aim(hold, 1.0 - keep, rng.uniform_at(key_shock_aim, i, 0))
             # 4. the corrective light (002, 000).
             ell = corrective_light(gain, hbd[i], hold, e, cleansing[i], eps, shepherd_light)
-            # 5. the screens of the soul's sparks.
-            total, min_frac, greater, done, lost = cleanse_sparks(
-                screen, size, unity, spark_start[i], spark_start[i + 1], ell, keep, degrees)
+            # 5. the screens of the soul's sparks. A complete soul without shocks this year has
+            # every screen at its size already: the loop would change nothing and return
+            # (sum of sizes, 1, no greater desire, complete, nothing lost), so it is skipped
+            # (its sparks' memory is not touched; the sum is unused for a complete soul).
+            if complete[i] == 1 and keep == 1.0:
+                total, min_frac, greater, done, lost = 0.0, 1.0, False, True, 0.0
+            else:
+                total, min_frac, greater, done, lost = cleanse_sparks(
+                    screen, size, unity, spark_start[i], spark_start[i + 1], ell, keep, degrees)
             cleansing[i] = soul_cleansing(total, size_total[i], done)
             c = float(cleansing[i])  # the stored float32 value, so C and the labels match souls.parquet
             complete[i] = 1 if done else 0
