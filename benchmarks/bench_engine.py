@@ -7,8 +7,9 @@ souls, sparks, seconds per year (median after warm-up), soul-years per second, t
 yearly step must touch (from the arrays' sizes and the kernel's access pattern), the streaming
 bandwidth of this machine measured in the same run (a copy, single-threaded NumPy and a
 two-thread Numba copy, the better one), and the ratio of the achieved time to that floor.
-Also: the same step on a population small enough to stay in cache (what the step costs when
-memory is not the limit: the compute floor of this kernel, next to the memory floor), the
+Also: the split of a year between the warm network's pass, the fused soul pass and Python;
+the two passes on a population small enough to stay in cache (what they cost when memory is
+not the limit: the compute floor of this kernel, next to the memory floor), the
 start-up time of a second run (compiled kernels come from Numba's cache) and the
 peak resident memory of a default run (measured in a child process, so the benchmark's own
 arrays do not count).
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -89,9 +91,43 @@ def second_start_seconds() -> float:
         return time.perf_counter() - t
 
 
-def in_cache_seconds_per_soul_year(unity_fn, world_unity, souls: int = 16_384, years: int = 200) -> float:
-    """The same yearly step on a population whose arrays fit in cache: what the step costs
-    when memory is not the limit (its fixed per-year overhead included, so an upper bound)."""
+class KernelTimer:
+    """Wall time of each call of the two compiled passes of a year (the warm network and the
+    fused soul pass), by wrapping them where the engine looks them up; ``with`` restores them."""
+
+    def __enter__(self):
+        import tikkun.engine.year_kernel as yk
+        import tikkun.rules.network as network
+
+        self.times = {"network": [], "souls": []}
+        self._saved = [(network, "warm_network"), (yk, "year_pass")]
+        self._orig = [getattr(m, name) for m, name in self._saved]
+        for (mod, name), f, key in zip(self._saved, self._orig, ("network", "souls")):
+            setattr(mod, name, self._wrap(f, self.times[key]))
+        return self
+
+    @staticmethod
+    def _wrap(f, out):
+        def timed(*args):
+            t = time.perf_counter()
+            f(*args)
+            out.append(time.perf_counter() - t)
+        return timed
+
+    def __exit__(self, *exc):
+        for (mod, name), f in zip(self._saved, self._orig):
+            setattr(mod, name, f)
+
+    def median(self, key: str, skip: int) -> float:
+        return float(np.median(self.times[key][skip:]))
+
+
+def in_cache_kernel_seconds_per_soul_year(unity_fn, world_unity, souls: int = 16_384, years: int = 200) -> float:
+    """The two compiled passes on a population whose arrays fit in cache (about 2.5 MB), on
+    ONE thread: core-seconds per soul and year when memory is not the limit (the compute floor
+    of this kernel). One thread because at this size two threads mostly measure how long a
+    parked thread takes to wake (medians twice the minima). Python's per-year work is not
+    included."""
     from tikkun.engine import build
     from tikkun.scenario import load_scenario
 
@@ -99,12 +135,15 @@ def in_cache_seconds_per_soul_year(unity_fn, world_unity, souls: int = 16_384, y
                        overrides={"souls.count": souls, "run.stop_at_end": False})
     init_fn, step_fn = build(sc, unity_fn=unity_fn, world_unity=world_unity)
     state = init_fn()
-    times = []
-    for _ in range(years + 20):
-        t = time.perf_counter()
-        state, _row = step_fn(state)
-        times.append(time.perf_counter() - t)
-    return float(np.median(times[20:])) / souls
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with KernelTimer() as kt:
+            for _ in range(years + 20):
+                state, _row = step_fn(state)
+    finally:
+        numba.set_num_threads(threads)
+    return (kt.median("network", 20) + kt.median("souls", 20)) / souls
 
 
 def main() -> None:
@@ -128,15 +167,17 @@ def main() -> None:
     state = init_fn()
     init_s = time.perf_counter() - t
     times = []
-    for _ in range(args.years):
-        t = time.perf_counter()
-        state, _row = step_fn(state)
-        times.append(time.perf_counter() - t)
+    with KernelTimer() as kt:
+        for _ in range(args.years):
+            t = time.perf_counter()
+            state, _row = step_fn(state)
+            times.append(time.perf_counter() - t)
     per_year = float(np.median(times[args.warmup:]))
+    net_s, souls_s = kt.median("network", args.warmup), kt.median("souls", args.warmup)
     moved = bytes_per_year(state, sc)
     bw = stream_bandwidth()
     floor = moved / bw
-    in_cache = in_cache_seconds_per_soul_year(unity_fn, world_unity)
+    in_cache = in_cache_kernel_seconds_per_soul_year(unity_fn, world_unity)
     peak = default_run_peak_bytes()
     start2 = second_start_seconds()
     print(f"souls                    {state.n_souls:,}")
@@ -144,13 +185,18 @@ def main() -> None:
     print(f"genesis (256 x 256)      {genesis_s:.2f} s")
     print(f"initial population       {init_s:.2f} s")
     print(f"seconds per year         {per_year * 1e3:.2f} ms (median of {args.years - args.warmup} years after {args.warmup} warm-up)")
+    print(f"  of which: warm network {net_s * 1e3:.2f} ms, soul pass {souls_s * 1e3:.2f} ms (medians), "
+          f"the rest {max(0.0, per_year - net_s - souls_s) * 1e3:.2f} ms (Python: globals, events, judge, rewiring, row)")
     print(f"soul-years per second    {state.n_souls / per_year:,.0f}")
     print(f"bytes touched per year   {moved / 1e6:.1f} MB")
     print(f"stream bandwidth         {bw / 1e9:.2f} GB/s (copy, measured now)")
     print(f"memory floor per year    {floor * 1e3:.2f} ms")
     print(f"achieved / floor         {per_year / floor:.2f}x (target <= 1.5x)")
-    print(f"in cache (16,384 souls)  {in_cache * 1e9:.1f} ns per soul-year: {in_cache * state.n_souls * 1e3:.2f} ms a year"
-          f" at {state.n_souls:,} souls if memory cost nothing ({in_cache * state.n_souls / floor:.1f}x the memory floor)")
+    cores = numba.get_num_threads()
+    compute = in_cache * state.n_souls / cores
+    print(f"in cache (16,384 souls)  {in_cache * 1e9:.1f} ns per soul-year on one core in the two passes: "
+          f"{compute * 1e3:.2f} ms a year at {state.n_souls:,} souls on {cores} threads if memory cost nothing "
+          f"({compute / floor:.1f}x the memory floor)")
     print(f"6,000 years at this rate {6000 * per_year:.0f} s")
     print(f"peak memory, default run {peak / 1e9:.2f} GB (history preset in a child process; target < 1.5 GB)")
     print(f"second run start-up      {start2:.2f} s (whole 1-year quick run, cached kernels; target < 3 s)")
