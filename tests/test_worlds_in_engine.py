@@ -52,10 +52,36 @@ def test_engine_refuses_a_genesis_scenario_without_the_vessel():
 
     sc = tikkun.load_scenario(preset="history", years=3,
                               overrides={"souls.count": 500, "genesis.n": 32, "run.stop_at_end": False})
+    init_without_vessel, _ = build(sc)
     with pytest.raises(ValueError, match="genesis"):
-        build(sc)
+        init_without_vessel()
     unity_fn, world_unity = vessel_inputs(sc)
     init_fn, _ = build(sc, unity_fn=unity_fn, world_unity=world_unity)
     st = init_fn()
     np.testing.assert_array_equal(st.unity, unity_fn(spark_entities(st)))
     assert st.worlds[0] == world_unity
+
+
+def test_resume_of_a_run_with_genesis_equals_uninterrupted(tmp_path):
+    """A resumed history steps its saved state (unity and worlds already drawn from the vessel):
+    it must neither need the vessel again nor differ from the run that was never cut."""
+    kw = dict(preset="history", years=10, overrides={"souls.count": 2000, "genesis.n": 32,
+                                                     "run.stop_at_end": False})
+    full = tikkun.run(out=tmp_path / "full", **kw)
+
+    class Cut(Exception):
+        pass
+
+    def crash_after_year_5(state, row):
+        if state.year == 5:
+            raise Cut  # as if killed: the checkpoint of year 4 is on disk, no summary
+    with pytest.raises(Cut):
+        tikkun.run(out=tmp_path / "cut", checkpoint_every=2, progress=crash_after_year_5, **kw)
+    assert (tmp_path / "cut" / "checkpoint.npz").exists()
+    assert not (tmp_path / "cut" / "summary.json").exists()
+    resumed = tikkun.resume(tmp_path / "cut")
+    for k in full.metrics:
+        np.testing.assert_array_equal(full.metrics[k], resumed.metrics[k], err_msg=k)
+    for k in ("cleansing", "effort", "illumination"):
+        np.testing.assert_array_equal(full.souls[k], resumed.souls[k], err_msg=k)
+    assert resumed.summary["years_run"] == 10

@@ -72,12 +72,10 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
     """Return ``(init_fn, step_fn)`` for a scenario. See the module docstring.
 
     ``unity_fn`` and ``world_unity`` come from genesis' shatter when the scenario has one
-    (:func:`tikkun.api.vessel_inputs`); a scenario with ``[genesis]`` and no ``unity_fn`` is
-    refused rather than silently drawing unity from the distribution the vessel replaces.
+    (:func:`tikkun.api.vessel_inputs`); ``init_fn`` refuses a scenario with ``[genesis]`` and no
+    ``unity_fn`` rather than silently drawing unity from the distribution the vessel replaces
+    (``step_fn`` alone, as a resume uses it, needs neither).
     """
-    if scenario.genesis is not None and unity_fn is None:
-        raise ValueError("the scenario has a [genesis] section: pass unity_fn and world_unity from "
-                         "tikkun.api.vessel_inputs(scenario), or run it with tikkun.run")
     schedule = ev.parameter_schedule(scenario)
     schedule["impurity.rate"] = impurity.rate_schedule(schedule["impurity.rate"], scenario.impurity.start_year)
     soul_events = ev.soul_events_by_year(scenario)
@@ -88,6 +86,10 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
     threshold = scenario.genesis.A if scenario.genesis is not None else 1.0  # the light's threshold A
 
     def init_fn() -> State:
+        # checked here, not in build: a resumed run steps a saved state and needs no vessel
+        if scenario.genesis is not None and unity_fn is None:
+            raise ValueError("the scenario has a [genesis] section: pass unity_fn and world_unity from "
+                             "tikkun.api.vessel_inputs(scenario), or run it with tikkun.run")
         return initial_state(scenario, unity_fn=unity_fn, world_unity=world_unity)
 
     def year_globals(state: State) -> YearGlobals:
