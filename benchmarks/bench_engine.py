@@ -66,8 +66,12 @@ def bytes_per_year(state, scenario) -> int:
     """
     read = ["size", "unity", "hbd", "size_total", "spark_start", "effort"]
     read_write = ["screen", "cleansing", "holding", "complete", "shepherd"]
-    if state.neighbours.shape[1]:  # the warm network: the graph, its warmth, baseline, next effort
-        read += ["neighbours", "edge_warmth", "effort0", "warmth", "effort_next"]
+    if state.neighbours.shape[1]:
+        # the warm network is its own pass: it reads the graph, its warmth, the baseline and
+        # last year's effort and writes this year's (effort_next, counted twice), which the
+        # soul pass then reads again (the "effort" above)
+        read += ["neighbours", "edge_warmth", "effort0", "warmth", "effort"]
+        read_write += ["effort_next"]
     total = sum(getattr(state, k).nbytes for k in read) + 2 * sum(getattr(state, k).nbytes for k in read_write)
     return int(total)
 
