@@ -129,3 +129,10 @@ def test_genesis_command(tmp_path):
     (tmp_path / "none.toml").write_text('[souls]\ncount = 10\n')
     r = tikkun("genesis", "none.toml", "--out", "c", cwd=tmp_path)
     assert r.returncode == 2 and "no [genesis] section" in r.stderr and not (tmp_path / "c").exists()
+
+
+def test_help_keeps_the_section_names(tmp_path):
+    # Rich markup would swallow an unescaped "[genesis]" and leave "with a  section"
+    r = tikkun("genesis", "--help", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "[genesis]" in r.stdout

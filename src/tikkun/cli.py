@@ -118,7 +118,7 @@ def run(
 
 @app.command()
 def genesis(
-    scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file with a [genesis] section (default: the history preset)"),
+    scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file with a \\[genesis] section (default: the history preset)"),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="a shipped preset"),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default runs/<name>-genesis-<timestamp>)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="seed of the counter-based generator"),
