@@ -113,6 +113,13 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             messiah=era == 2,
         )
 
+    owners = {}  # the kernel's spark -> soul-in-block index, derived once per spark layout
+
+    def spark_owners(state: State) -> np.ndarray:
+        if owners.get("start") is not state.spark_start:
+            owners["start"], owners["owner"] = state.spark_start, yk.spark_owners(state.spark_start)
+        return owners["owner"]
+
     def step_fn(state: State) -> tuple[State, dict]:
         t = state.year
         # 1. events on souls
@@ -146,7 +153,7 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             state.effort, state.attachment,
             state.hbd, state.steadiness, state.regain,
             state.holding, state.shepherd, state.complete, state.cleansing,
-            state.size_total, state.spark_start,
+            state.size_total, state.spark_start, spark_owners(state),
             state.size, state.unity, state.screen,
             partials,
         )

@@ -1,7 +1,8 @@
 """The fused yearly pass: every per-soul rule of a year but the network in one sweep over memory.
 
 The rules live in ``tikkun.rules`` as small ``@njit`` functions; this driver calls them in
-the engine's order for each soul, so the arrays are read once and written once a year:
+the engine's order, block of souls by block, so the arrays are read once and written once a
+year:
 
     regain aim -> shocks of impurity -> corrective light -> screens of the sparks (cleansing,
     degrees, weakest link) -> keep aim on a greater desire -> shepherds (Messiah era)
@@ -22,13 +23,13 @@ from numba import njit, prange
 
 from .. import random as rng
 from ..rules.aim import keep_aim, regain_aim
-from ..rules.cleansing import cleanse_sparks, soul_cleansing
+from ..rules.cleansing import GREATER, OPEN, cleanse_flat, cleanse_sparks, soul_cleansing, soul_sums
 from ..rules.light import corrective_light
 from ..rules.impurity import shock_keep
 from ..rules.shepherds import becomes_shepherd
 from ..rules.stages import journey_of, stage_of
 
-BLOCK = 2048
+BLOCK = 2048  # souls a block; at most 65,536 (a spark's soul within its block is a uint16)
 
 # Columns of the partial sums, one row per block.
 P_CLEANSING = 0      # sum of c_i
@@ -55,7 +56,7 @@ def year_pass(
     seed, year, gain, eps, shepherd_light, degrees,
     n_shocks, shock_size, messiah,
     effort, attachment, hbd, steadiness, regain,
-    holding, shepherd, complete, cleansing, size_total, spark_start,
+    holding, shepherd, complete, cleansing, size_total, spark_start, spark_owner,
     size, unity, screen,
     partials,
 ):
@@ -65,12 +66,22 @@ def year_pass(
     if any shepherd exists else 0; degrees L; n_shocks this year, shock_size K; messiah: 1 if
     complete souls become shepherds this year.
     effort: float32 ``(n,)``, this year's effort (the warm network's pass has already run).
+    spark_owner: uint16 ``(m,)``, each spark's soul within its block (:func:`spark_owners`).
     Other soul arrays ``(n,)`` and spark arrays ``(m,)`` as in :class:`tikkun.state.State`;
     holding, shepherd, complete, cleansing and screen are updated in place.
 
-    ``error_model="numpy"``: no divisor here can be zero (sizes are positive, an empty warm
-    neighbourhood is tested first, in the network's pass), so the per-division Python checks are
-    left out.
+    A block is done in three loops: its souls (aim, shocks, light), its sparks (screens,
+    degrees, the weakest link), its souls again (cleansing, greater desire, shepherds, labels,
+    sums). The sparks' loop is flat over the block's sparks (:func:`cleanse_flat`, vectorised,
+    then :func:`soul_sums`), because a loop per soul, with its random number of sparks, costs a
+    mispredicted branch at nearly every soul's end and cannot be vectorised. In years with
+    shocks, and in blocks whose souls are mostly complete, the loop per soul
+    (:func:`cleanse_sparks`) is used instead: it applies the shocks and skips complete souls'
+    sparks (late in the history most sparks need no memory traffic at all). Both give the same
+    bits, so which one ran never shows in a result.
+
+    ``error_model="numpy"``: no divisor here can be zero (sizes are positive), so the
+    per-division Python checks are left out.
     """
     n = effort.shape[0]
     n_blocks = partials.shape[0]
@@ -80,71 +91,99 @@ def year_pass(
     for b in prange(n_blocks):
         lo = b * BLOCK
         hi = min(n, lo + BLOCK)
-        # the block's sums in scalars (registers), written to its row at the end
-        s_cleansing = 0.0
-        weakest = 1.0
-        n_complete = 0.0
-        n_holding = 0.0
-        s_effort = 0.0
-        n_greater = 0.0
-        n_shepherds = 0.0
-        n_spark_stage = 0.0
-        n_moses = 0.0
-        n_below_two_thirds = 0.0
-        s_lost = 0.0
-        n_lost_aim = 0.0
-        for i in range(lo, hi):
-            # 1. this year's effort (the warm network of 004 has updated it)
-            e = float(effort[i])
-            # 2. regain the aim at the start of the year (000).
-            hold = holding[i]
-            if hold == 0:
-                hold = regain_aim(hold, regain[i], rng.uniform_at(key_aim, i, 0))
-            # 3. shocks of impurity take a share of each screen and may knock the aim out (004).
-            keep = 1.0
+        nb = hi - lo
+        jlo = spark_start[lo]
+        jhi = spark_start[hi]
+        ell = np.empty(nb, dtype=np.float64)
+        keep = np.empty(nb, dtype=np.float64)
+        hold = np.empty(nb, dtype=np.uint8)
+        total = np.empty(nb, dtype=np.float64)
+        flags = np.empty(nb, dtype=np.uint8)
+        # 1. souls: regain the aim at the start of the year (000); shocks of impurity take a
+        # share of each screen and may knock the aim out (004); the corrective light (002, 000).
+        n_open = 0
+        for t in range(nb):
+            i = lo + t
+            h = holding[i]
+            if h == 0:
+                h = regain_aim(h, regain[i], rng.uniform_at(key_aim, i, 0))
+            k = 1.0
             if n_shocks > 0:
-                keep = shock_keep(shock_size, attachment[i], n_shocks)
-                hold = keep_aim(hold, 1.0 - keep, rng.uniform_at(key_shock_aim, i, 0))
-            # 4. the corrective light (002, 000).
-            ell = corrective_light(gain, hbd[i], hold, e, cleansing[i], eps, shepherd_light)
-            # 5. the screens of the soul's sparks. A complete soul without shocks this year has
-            # every screen at its size already: the loop would change nothing and return
-            # (sum of sizes, 1, no greater desire, complete, nothing lost), so it is skipped
-            # (its sparks' memory is not touched; the sum is unused for a complete soul).
-            if complete[i] == 1 and keep == 1.0:
-                total, min_frac, greater, done, lost = 0.0, 1.0, False, True, 0.0
-            else:
-                total, min_frac, greater, done, lost = cleanse_sparks(
-                    screen, size, unity, spark_start[i], spark_start[i + 1], ell, keep, degrees)
-            cleansing[i] = soul_cleansing(total, size_total[i], done)
+                k = shock_keep(shock_size, attachment[i], n_shocks)
+                h = keep_aim(h, 1.0 - k, rng.uniform_at(key_shock_aim, i, 0))
+            keep[t] = k
+            hold[t] = h
+            ell[t] = corrective_light(gain, hbd[i], h, float(effort[i]), cleansing[i], eps, shepherd_light)
+            n_open += 1 - complete[i]
+        # 2. sparks: screens grow by unity times the light, capped at their size.
+        lost = 0.0
+        if n_shocks == 0 and 2 * n_open >= nb:
+            m = jhi - jlo
+            owner = spark_owner[jlo:jhi]
+            ell_spark = np.empty(m, dtype=np.float64)
+            for j in range(m):
+                ell_spark[j] = ell[owner[j]]
+            flag = np.empty(m, dtype=np.uint8)
+            frac = np.empty(m, dtype=np.float32)
+            bits = cleanse_flat(screen[jlo:jhi], size[jlo:jhi], unity[jlo:jhi], ell_spark, flag, frac, degrees)
+            frac.view(np.int32)[0] = bits
+            weakest = np.float64(frac[0])
+            soul_sums(screen[jlo:jhi], flag, owner, total, flags)
+        else:
+            weakest = 1.0
+            for t in range(nb):
+                i = lo + t
+                # A complete soul without shocks this year has every screen at its size: the
+                # loop would change nothing, so its sparks are not touched.
+                if complete[i] == 1 and keep[t] == 1.0:
+                    total[t] = 0.0
+                    flags[t] = 0
+                    continue
+                tot, min_frac, greater, done, l = cleanse_sparks(
+                    screen, size, unity, spark_start[i], spark_start[i + 1], ell[t], keep[t], degrees)
+                total[t] = tot
+                flags[t] = (0 if done else OPEN) | (GREATER if greater else 0)
+                weakest = min(weakest, min_frac)
+                lost += l
+        # 3. souls: cleansing; a greater desire: catch the aim again or lose it (000); in the
+        # Messiah era a complete soul becomes a shepherd and stays one (002); labels and sums.
+        s_cleansing = 0.0
+        n_complete = 0
+        n_holding = 0
+        s_effort = 0.0
+        n_greater = 0
+        n_shepherds = 0
+        n_spark_stage = 0
+        n_moses = 0
+        n_below_two_thirds = 0
+        n_lost_aim = 0
+        for t in range(nb):
+            i = lo + t
+            done = (flags[t] & OPEN) == 0
+            cleansing[i] = soul_cleansing(total[t], size_total[i], done)
             c = float(cleansing[i])  # the stored float32 value, so C and the labels match souls.parquet
             complete[i] = 1 if done else 0
-            # 6. a greater desire: catch the aim again or lose it (000).
-            if greater:
-                hold_after = keep_aim(hold, 1.0 - steadiness[i], rng.uniform_at(key_aim, i, 1))
-                n_greater += 1.0
-            else:
-                hold_after = hold
-            if holding[i] == 1 and hold_after == 0:
-                n_lost_aim += 1.0
-            holding[i] = hold_after
-            # 7. in the Messiah era a complete soul becomes a shepherd and stays one (002).
+            h = hold[t]
+            if flags[t] & GREATER:
+                h = keep_aim(h, 1.0 - steadiness[i], rng.uniform_at(key_aim, i, 1))
+                n_greater += 1
+            if holding[i] == 1 and h == 0:
+                n_lost_aim += 1
+            holding[i] = h
             shepherd[i] = becomes_shepherd(shepherd[i], messiah, done)
             s_cleansing += c
-            weakest = min(weakest, min_frac)
-            n_holding += hold_after
-            s_effort += e
+            s_effort += float(effort[i])
+            n_holding += h
             n_shepherds += shepherd[i]
-            s_lost += lost
             # labels without branches (their thresholds are crossed at random): counts of the
             # incomplete souls below each threshold; the rest follow by difference below
             if done:
-                n_complete += 1.0
+                n_complete += 1
             else:
-                n_spark_stage += 1.0 if stage_of(c, False, degrees) == 0 else 0.0
-                n_moses += 1.0 if journey_of(c, False) == 0 else 0.0
-                n_below_two_thirds += 1.0 if journey_of(c, False) <= 1 else 0.0
-        incomplete = (hi - lo) - n_complete
+                n_spark_stage += 1 if stage_of(c, False, degrees) == 0 else 0
+                n_moses += 1 if journey_of(c, False) == 0 else 0
+                n_below_two_thirds += 1 if journey_of(c, False) <= 1 else 0
+        incomplete = nb - n_complete
         row = partials[b]
         row[P_CLEANSING] = s_cleansing
         row[P_WEAKEST] = weakest
@@ -160,8 +199,26 @@ def year_pass(
         row[P_JOSHUA] = n_below_two_thirds - n_moses
         row[P_SOLOMON] = incomplete - n_below_two_thirds
         row[P_DAVID] = n_complete
-        row[P_LOST] = s_lost
+        row[P_LOST] = lost
         row[P_LOST_AIM] = n_lost_aim
+
+
+@njit(cache=True)
+def _spark_owners(spark_start, block, out):
+    for i in range(spark_start.shape[0] - 1):
+        for j in range(spark_start[i], spark_start[i + 1]):
+            out[j] = i % block
+
+
+def spark_owners(spark_start: np.ndarray) -> np.ndarray:
+    """uint16 ``(m,)``: the soul of each spark, counted within its block of :data:`BLOCK` souls.
+
+    Derived from ``spark_start`` (which never changes), so it is not part of the state or of a
+    checkpoint; the engine builds it once per run.
+    """
+    out = np.empty(int(spark_start[-1]), dtype=np.uint16)
+    _spark_owners(spark_start, BLOCK, out)
+    return out
 
 
 def n_blocks(n_souls: int) -> int:
