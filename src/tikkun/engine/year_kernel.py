@@ -51,6 +51,77 @@ P_LOST_AIM = 15      # souls that lost aim this year
 N_PARTIALS = 16
 
 
+@njit(cache=True, inline="always")
+def _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, lo,
+                  effort, attachment, hbd, regain, holding, complete, cleansing, ell, keep, hold):
+    """Pass 1 over a block's souls (all arrays are the block's views, ``lo`` its first soul):
+    regain the aim at the start of the year (000); shocks of impurity take a share of each
+    screen and may knock the aim out (004); the corrective light (002, 000). Fills ``ell``,
+    ``keep`` and ``hold``; returns how many of the souls are not complete.
+
+    Written without branches (every soul's draw is made, and used only if the aim is lost: a
+    draw is a pure function of its coordinates, so making it changes nothing) so that the loop
+    vectorises; which souls lost the aim is random, so a branch on it would be mispredicted.
+    """
+    n_open = 0
+    for t in range(ell.shape[0]):
+        h = regain_aim(holding[t], regain[t], rng.uniform_at(key_aim, lo + t, 0))
+        k = 1.0
+        if n_shocks > 0:
+            k = shock_keep(shock_size, attachment[t], n_shocks)
+            h = keep_aim(h, 1.0 - k, rng.uniform_at(key_shock_aim, lo + t, 0))
+        keep[t] = k
+        hold[t] = h
+        ell[t] = corrective_light(gain, hbd[t], h, float(effort[t]), cleansing[t], eps, shepherd_light)
+        n_open += 1 - complete[t]
+    return n_open
+
+
+@njit(cache=True, inline="always")
+def _souls_after(key_aim, messiah, degrees, lo, total, flags, hold, size_total, steadiness,
+                 holding, complete, cleansing, shepherd, c_stored):
+    """Pass 3 over a block's souls (block views, as in :func:`_souls_before`): cleansing and
+    completion from the sparks' sums and flags; on a greater desire, catch the aim again or lose
+    it (000); in the Messiah era a complete soul becomes a shepherd and stays one (002); the
+    labels (002). Writes ``c_stored`` float64, the stored float32 cleansing of each soul (so C
+    and the labels match souls.parquet). Returns the block's counts. Without branches, as pass 1.
+    """
+    n_complete = 0
+    n_holding = 0
+    n_greater = 0
+    n_lost_aim = 0
+    n_shepherds = 0
+    n_spark_stage = 0
+    n_moses = 0
+    n_below_two_thirds = 0
+    for t in range(total.shape[0]):
+        done = (flags[t] & OPEN) == 0
+        greater = (flags[t] & GREATER) != 0
+        c32 = np.float32(soul_cleansing(total[t], size_total[t], done))
+        cleansing[t] = c32
+        c = np.float64(c32)
+        c_stored[t] = c
+        complete[t] = np.uint8(done)
+        h = hold[t]
+        h_kept = keep_aim(h, 1.0 - steadiness[t], rng.uniform_at(key_aim, lo + t, 1))
+        h_after = h_kept if greater else h
+        n_lost_aim += 1 if (holding[t] == 1 and h_after == 0) else 0
+        holding[t] = h_after
+        sh = becomes_shepherd(shepherd[t], messiah, done)
+        shepherd[t] = sh
+        n_holding += h_after
+        n_shepherds += sh
+        n_greater += 1 if greater else 0
+        n_complete += 1 if done else 0
+        # the incomplete souls below each threshold; the rest follow by difference
+        is_open = 0 if done else 1
+        n_spark_stage += is_open if stage_of(c, False, degrees) == 0 else 0
+        n_moses += is_open if journey_of(c, False) == 0 else 0
+        n_below_two_thirds += is_open if journey_of(c, False) <= 1 else 0
+    return (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
+            n_below_two_thirds)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def year_pass(
     seed, year, gain, eps, shepherd_light, degrees,
@@ -99,22 +170,10 @@ def year_pass(
         hold = np.empty(nb, dtype=np.uint8)
         total = np.empty(nb, dtype=np.float64)
         flags = np.empty(nb, dtype=np.uint8)
-        # 1. souls: regain the aim at the start of the year (000); shocks of impurity take a
-        # share of each screen and may knock the aim out (004); the corrective light (002, 000).
-        n_open = 0
-        for t in range(nb):
-            i = lo + t
-            h = holding[i]
-            if h == 0:
-                h = regain_aim(h, regain[i], rng.uniform_at(key_aim, i, 0))
-            k = 1.0
-            if n_shocks > 0:
-                k = shock_keep(shock_size, attachment[i], n_shocks)
-                h = keep_aim(h, 1.0 - k, rng.uniform_at(key_shock_aim, i, 0))
-            keep[t] = k
-            hold[t] = h
-            ell[t] = corrective_light(gain, hbd[i], h, float(effort[i]), cleansing[i], eps, shepherd_light)
-            n_open += 1 - complete[i]
+        # 1. souls: aim, shocks and the light of each
+        n_open = _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, lo,
+                               effort[lo:hi], attachment[lo:hi], hbd[lo:hi], regain[lo:hi], holding[lo:hi],
+                               complete[lo:hi], cleansing[lo:hi], ell, keep, hold)
         # 2. sparks: screens grow by unity times the light, capped at their size.
         lost = 0.0
         if n_shocks == 0 and 2 * n_open >= nb:
@@ -145,44 +204,18 @@ def year_pass(
                 flags[t] = (0 if done else OPEN) | (GREATER if greater else 0)
                 weakest = min(weakest, min_frac)
                 lost += l
-        # 3. souls: cleansing; a greater desire: catch the aim again or lose it (000); in the
-        # Messiah era a complete soul becomes a shepherd and stays one (002); labels and sums.
+        # 3. souls: cleansing, greater desire, shepherds, labels
+        c_stored = np.empty(nb, dtype=np.float64)
+        (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
+         n_below_two_thirds) = _souls_after(key_aim, messiah, degrees, lo, total, flags, hold, size_total[lo:hi],
+                                            steadiness[lo:hi], holding[lo:hi], complete[lo:hi], cleansing[lo:hi],
+                                            shepherd[lo:hi], c_stored)
+        # the block's sums in soul order (a fixed order: the same bits on any thread count)
         s_cleansing = 0.0
-        n_complete = 0
-        n_holding = 0
         s_effort = 0.0
-        n_greater = 0
-        n_shepherds = 0
-        n_spark_stage = 0
-        n_moses = 0
-        n_below_two_thirds = 0
-        n_lost_aim = 0
         for t in range(nb):
-            i = lo + t
-            done = (flags[t] & OPEN) == 0
-            cleansing[i] = soul_cleansing(total[t], size_total[i], done)
-            c = float(cleansing[i])  # the stored float32 value, so C and the labels match souls.parquet
-            complete[i] = 1 if done else 0
-            h = hold[t]
-            if flags[t] & GREATER:
-                h = keep_aim(h, 1.0 - steadiness[i], rng.uniform_at(key_aim, i, 1))
-                n_greater += 1
-            if holding[i] == 1 and h == 0:
-                n_lost_aim += 1
-            holding[i] = h
-            shepherd[i] = becomes_shepherd(shepherd[i], messiah, done)
-            s_cleansing += c
-            s_effort += float(effort[i])
-            n_holding += h
-            n_shepherds += shepherd[i]
-            # labels without branches (their thresholds are crossed at random): counts of the
-            # incomplete souls below each threshold; the rest follow by difference below
-            if done:
-                n_complete += 1
-            else:
-                n_spark_stage += 1 if stage_of(c, False, degrees) == 0 else 0
-                n_moses += 1 if journey_of(c, False) == 0 else 0
-                n_below_two_thirds += 1 if journey_of(c, False) <= 1 else 0
+            s_cleansing += c_stored[t]
+            s_effort += float(effort[lo + t])
         incomplete = nb - n_complete
         row = partials[b]
         row[P_CLEANSING] = s_cleansing
