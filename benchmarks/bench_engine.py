@@ -70,7 +70,7 @@ def bytes_per_year(state, scenario) -> int:
         # the warm network is its own pass: it reads the graph, its warmth, the baseline and
         # last year's effort and writes this year's (effort_next, counted twice), which the
         # soul pass then reads again (the "effort" above)
-        read += ["neighbours", "edge_warmth", "effort0", "warmth", "effort"]
+        read += ["neighbours", "edge_weight", "effort0", "effort"]
         read_write += ["effort_next"]
     total = sum(getattr(state, k).nbytes for k in read) + 2 * sum(getattr(state, k).nbytes for k in read_write)
     return int(total)

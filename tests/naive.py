@@ -108,6 +108,14 @@ def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s
     }
 
 
+def edge_weights(neighbours, warmth) -> np.ndarray:
+    """float64 ``(n, k)``: ``w_i w_m / sum_q w_m`` of each edge ``i <- m`` (0 with no warm neighbour)."""
+    w = warmth.astype(np.float64)
+    wn = w[neighbours]
+    den = wn.sum(axis=1, keepdims=True)
+    return np.divide(w[:, None] * wn, den, out=np.zeros_like(wn), where=den > 0)
+
+
 def shocks(seed, t, rate) -> int:
     """Poisson(rate) shocks in year t from the generator's uniform (scipy's inverse CDF)."""
     from scipy import stats

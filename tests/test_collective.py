@@ -9,7 +9,7 @@ import naive
 from conftest import make_scenario
 from tikkun.engine import build, simulate
 from tikkun.rules import generations, good_and_pure
-from tikkun.rules.network import build_graph, warm_network
+from tikkun.rules.network import build_graph, edge_weights, warm_network
 from tikkun.state import initial_state
 
 
@@ -45,7 +45,7 @@ def test_friedkin_johnsen_steady_state():
     theta_max = sc.network.theta_max
     e, e_next = st.effort.copy(), st.effort_next.copy()
     for _ in range(150):  # contraction <= theta_max per step: 0.8^150 ~ 1e-15
-        warm_network(theta_max, st.neighbours, st.edge_warmth, e, e_next, st.effort0, st.warmth)
+        warm_network(theta_max, st.neighbours, st.edge_weight, e, e_next, st.effort0)
         e, e_next = e_next, e
     w = st.warmth.astype(np.float64)
     rows = np.repeat(np.arange(n), st.neighbours.shape[1])
@@ -65,9 +65,11 @@ def test_rewiring_matches_naive_and_moves_toward_the_pure():
     cleansing = np.random.default_rng(1).random(n).astype(np.float32) ** 3
     before = nb.copy()
     warmth = np.random.default_rng(2).random(n).astype(np.float32)
-    edge_warmth = warmth[nb]
-    count = good_and_pure.rewire(5, 30, 0.2, nb, cleansing, edge_warmth, warmth)
-    np.testing.assert_array_equal(edge_warmth, warmth[nb])  # the edges' warmth follows the graph
+    edge_weight = edge_weights(nb, warmth)
+    np.testing.assert_allclose(edge_weight, naive.edge_weights(nb, warmth), rtol=1e-6)
+    count = good_and_pure.rewire(5, 30, 0.2, nb, cleansing, edge_weight, warmth)
+    # the edges' weights follow the graph
+    np.testing.assert_allclose(edge_weight, naive.edge_weights(nb, warmth), rtol=1e-6)
     want = naive.rewire(5, 30, 0.2, before, cleansing)
     np.testing.assert_array_equal(nb, want)
     _check_graph(nb, n, k)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import naive
 from conftest import make_scenario
 from tikkun.rules import events as ev
 from tikkun.scenario import build_scenario
@@ -61,7 +62,8 @@ def test_shepherds_reset_policy_act_on_the_group_only():
     assert (st.screen[a:b] == st.size[a:b]).all() and st.complete[4] and st.shepherd[4] and st.cleansing[4] == 1
     a, b = st.spark_start[7], st.spark_start[8]
     assert (st.screen[a:b] == 0).all() and st.cleansing[7] == 0 and st.hbd[7] == np.float32(0.25)
-    np.testing.assert_array_equal(st.edge_warmth, st.warmth[st.neighbours])
+    # the edges that hear souls 9 and 10 carry their new warmth
+    np.testing.assert_allclose(st.edge_weight, naive.edge_weights(st.neighbours, st.warmth), rtol=1e-6)
     assert st.regain[9] == 1.0 and st.warmth[10] == np.float32(0.9) and st.effort0[9] == 3.0 and st.effort[10] == 3.0
     untouched = np.setdiff1d(np.arange(st.n_souls), [4, 7, 9, 10])
     for name in ("cleansing", "hbd", "regain", "warmth", "effort0", "shepherd"):

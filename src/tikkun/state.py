@@ -21,14 +21,14 @@ from numba import njit
 from scipy import special
 
 from . import random as rng
-from .rules.network import build_graph
+from .rules.network import build_graph, edge_weights
 from .scenario.schema import Scenario
 
 SPARK_BITS = 16  # spark k of soul i is the entity (i << 16) | k in the counter-based generator
 MAX_SPARKS = 1 << SPARK_BITS
 
 SOUL_ARRAYS = (
-    "effort", "effort_next", "neighbours", "edge_warmth", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain",
+    "effort", "effort_next", "neighbours", "edge_weight", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain",
     "holding", "shepherd", "special", "complete", "cleansing", "size_total", "spark_start",
 )
 SPARK_ARRAYS = ("size", "unity", "screen")
@@ -43,8 +43,9 @@ class State:
       effort, effort0: float32, current and baseline engagement (002, Torah and Mitzva)
       effort_next: float32, the buffer the warm network writes next year's effort into
       neighbours: int32 ``(n, k)``, whom each soul listens to (``k = 0`` without a network)
-      edge_warmth: float32 ``(n, k)``, ``warmth[neighbours]``, kept beside the graph for speed
-        (rewiring and warmth policies keep it in step)
+      edge_weight: float32 ``(n, k)``, each edge's warm weight ``w_i w_m / sum w_m``
+        (:func:`tikkun.rules.network.edge_weights`), kept beside the graph for speed (rewiring
+        and warmth policies keep it in step)
       warmth, attachment, hbd, steadiness, regain: float32 (004, 002, 000)
       holding: uint8, 1 while the soul holds the aim (000)
       shepherd: uint8, 1 for a shepherd (002, "their faithful shepherd")
@@ -66,7 +67,7 @@ class State:
     effort: np.ndarray
     effort_next: np.ndarray
     neighbours: np.ndarray
-    edge_warmth: np.ndarray
+    edge_weight: np.ndarray
     effort0: np.ndarray
     warmth: np.ndarray
     attachment: np.ndarray
@@ -209,7 +210,7 @@ def initial_state(scenario: Scenario, unity_fn=None, world_unity: float | None =
         effort=effort0.copy(),
         effort_next=effort0.copy(),
         neighbours=neighbours,
-        edge_warmth=warmth[neighbours],
+        edge_weight=edge_weights(neighbours, warmth),
         effort0=effort0,
         warmth=warmth,
         attachment=attachment,

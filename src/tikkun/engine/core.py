@@ -136,14 +136,14 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
         rewired = 0
         if net.enabled and net.good_and_pure and t > 0 and t % net.rewire_every == 0:
             rewired = good_and_pure.rewire(seed, t, schedule["network.p_rewire"][t], state.neighbours,
-                                           state.cleansing, state.edge_warmth, state.warmth)
+                                           state.cleansing, state.edge_weight, state.warmth)
         # 4. the year's globals
         g = year_globals(state)
         n = state.n_souls
         # 5. the warm network (004): this year's effort from last year's, then swap the buffers
         if state.neighbours.shape[1] > 0:
-            network.warm_network(g.theta_max, state.neighbours, state.edge_warmth, state.effort,
-                                 state.effort_next, state.effort0, state.warmth)
+            network.warm_network(g.theta_max, state.neighbours, state.edge_weight, state.effort,
+                                 state.effort_next, state.effort0)
             state = state.replace(effort=state.effort_next, effort_next=state.effort)
         # 6. the fused pass over souls and sparks
         partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)

@@ -21,7 +21,7 @@ from ..scenario import Scenario, scenario_to_toml
 from ..state import GLOBAL_ARRAYS, SOUL_ARRAYS, SPARK_ARRAYS, State
 from .atomic import write_text, write_with
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: the graph's edge_weight replaces edge_warmth
 CHECKPOINT_NAME = "checkpoint.npz"
 
 

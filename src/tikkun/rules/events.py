@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import random as rng
 from ..scenario.schema import GLOBAL_KEYS, Group, Scenario
+from .network import edge_weights
 
 
 def base_parameters(scenario: Scenario) -> dict[str, float]:
@@ -116,7 +117,7 @@ def apply_soul_events(state, events: list[tuple[int, object]], seed: int, year: 
                 if value is not None:
                     getattr(state, name)[souls] = value
             if ev.warmth is not None:  # the edges that hear these souls carry their new warmth
-                state.edge_warmth[...] = state.warmth[state.neighbours]
+                state.edge_weight[...] = edge_weights(state.neighbours, state.warmth)
             if ev.effort is not None:
                 state.effort0[souls] = ev.effort
                 state.effort[souls] = ev.effort

@@ -13,11 +13,11 @@ import numpy as np
 from numba import njit, prange
 
 from .. import random as rng
-from .network import MAX_TRIES, _in_row
+from .network import MAX_TRIES, _in_row, row_weights
 
 
 @njit(cache=True, parallel=True)
-def _rewire(seed, year, p_rewire, neighbours, edge_warmth, warmth, cleansing, cumulative, total, changed):
+def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cumulative, total, changed):
     n, k = neighbours.shape
     for i in prange(n):
         changed[i] = 0
@@ -35,17 +35,17 @@ def _rewire(seed, year, p_rewire, neighbours, edge_warmth, warmth, cleansing, cu
                 m = n - 1
             if m != i and not _in_row(row, worst, m) and m != row[worst]:
                 row[worst] = m
-                edge_warmth[i, worst] = warmth[m]
+                row_weights(row, warmth, warmth[i], edge_weight[i])
                 changed[i] = 1
                 break
 
 
 def rewire(seed: int, year: int, p_rewire: float, neighbours: np.ndarray, cleansing: np.ndarray,
-           edge_warmth: np.ndarray | None = None, warmth: np.ndarray | None = None) -> int:
+           edge_weight: np.ndarray | None = None, warmth: np.ndarray | None = None) -> int:
     """Rewire ``neighbours`` int32 ``(n, k)`` in place; return how many souls rewired.
 
-    ``edge_warmth`` float32 ``(n, k)``, if given, follows the graph: a new neighbour ``m``
-    brings its warmth ``warmth[m]``.
+    ``edge_weight`` float32 ``(n, k)``, if given, follows the graph: a rewired row gets its
+    weights again from ``warmth`` (:func:`tikkun.rules.network.row_weights`).
 
     The target is drawn by inverting the cumulative cleansing (float64, summed in order, so
     the same on any thread count). With no cleansing anywhere nothing can be drawn.
@@ -55,8 +55,8 @@ def rewire(seed: int, year: int, p_rewire: float, neighbours: np.ndarray, cleans
     if total <= 0.0 or neighbours.shape[1] == 0:
         return 0
     changed = np.zeros(neighbours.shape[0], dtype=np.uint8)
-    if edge_warmth is None:
-        edge_warmth = np.zeros(neighbours.shape, dtype=np.float32)
+    if edge_weight is None:
+        edge_weight = np.zeros(neighbours.shape, dtype=np.float32)
         warmth = np.zeros(neighbours.shape[0], dtype=np.float32)
-    _rewire(int(seed), int(year), float(p_rewire), neighbours, edge_warmth, warmth, cleansing, cumulative, total, changed)
+    _rewire(int(seed), int(year), float(p_rewire), neighbours, edge_weight, warmth, cleansing, cumulative, total, changed)
     return int(changed.sum())
