@@ -66,14 +66,17 @@ def _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, s
     n_open = 0
     for t in range(ell.shape[0]):
         h = regain_aim(holding[t], regain[t], rng.uniform_at(key_aim, lo + t, 0))
-        k = 1.0
-        if n_shocks > 0:
-            k = shock_keep(shock_size, attachment[t], n_shocks)
-            h = keep_aim(h, 1.0 - k, rng.uniform_at(key_shock_aim, lo + t, 0))
-        keep[t] = k
+        keep[t] = 1.0
         hold[t] = h
         ell[t] = corrective_light(gain, hbd[t], h, float(effort[t]), cleansing[t], eps, shepherd_light)
         n_open += 1 - complete[t]
+    if n_shocks > 0:  # a loop of its own, so that the common loop above has no power in it
+        for t in range(ell.shape[0]):
+            k = shock_keep(shock_size, attachment[t], n_shocks)
+            h = keep_aim(hold[t], 1.0 - k, rng.uniform_at(key_shock_aim, lo + t, 0))
+            keep[t] = k
+            hold[t] = h
+            ell[t] = corrective_light(gain, hbd[t], h, float(effort[t]), cleansing[t], eps, shepherd_light)
     return n_open
 
 
