@@ -66,15 +66,17 @@ def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s
     gain = alpha * lam * conductance * j * (1 + beta * c_mean)
     shepherd_light = phi_s if st["shepherds"] > 0 else 0.0
     ell = gain * st["hbd"] * (np.where(hold, e * (eps + st["cleansing"]), 0.0) + shepherd_light)
-    # screens
+    # screens, in float32 like the state: s <- min(s + iota * ell, D)
     D = st["size"]
-    s_old = st["screen"].astype(np.float64)
-    lost = (s_old - s_old * keep[owner]).sum() if n_shocks > 0 else 0.0
-    s_sh = s_old * keep[owner] if n_shocks > 0 else s_old
-    s_new = np.minimum(D.astype(np.float64), s_sh + st["unity"].astype(np.float64) * ell[owner]).astype(np.float32)
-    s_new = np.minimum(s_new, D)
-    deg_old = np.floor(degrees * (s_sh.astype(np.float32) / D).astype(np.float64))
-    deg_new = np.floor(degrees * (s_new / D).astype(np.float64))
+    ell32 = ell.astype(np.float32)
+    s_old = st["screen"]
+    s_sh = (s_old.astype(np.float64) * keep[owner]).astype(np.float32) if n_shocks > 0 else s_old
+    lost = (s_old.astype(np.float64) - s_sh.astype(np.float64)).sum() if n_shocks > 0 else 0.0
+    s_new = np.minimum(s_sh + st["unity"] * ell32[owner], D)
+    assert s_new.dtype == np.float32
+    L = np.float32(degrees)
+    deg_old = np.floor(L * (s_sh / D))
+    deg_new = np.floor(L * (s_new / D))
     greater_spark = (deg_new > deg_old) & (s_new < D)
     st["screen"][:] = s_new
     complete = np.array([np.all(s_new[a:b] == D[a:b]) for a, b in zip(st["spark_start"][:-1], st["spark_start"][1:])])

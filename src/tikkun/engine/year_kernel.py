@@ -168,7 +168,7 @@ def year_pass(
         nb = hi - lo
         jlo = spark_start[lo]
         jhi = spark_start[hi]
-        ell = np.empty(nb, dtype=np.float64)
+        ell = np.empty(nb, dtype=np.float32)
         keep = np.empty(nb, dtype=np.float64)
         hold = np.empty(nb, dtype=np.uint8)
         total = np.empty(nb, dtype=np.float64)
@@ -182,7 +182,7 @@ def year_pass(
         if n_shocks == 0 and 2 * n_open >= nb:
             m = jhi - jlo
             owner = spark_owner[jlo:jhi]
-            ell_spark = np.empty(m, dtype=np.float64)
+            ell_spark = np.empty(m, dtype=np.float32)
             for j in range(m):
                 ell_spark[j] = ell[owner[j]]
             flag = np.empty(m, dtype=np.uint8)

@@ -10,8 +10,6 @@ reveals nothing further, so it is not a greater desire.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from numba import njit
@@ -23,17 +21,23 @@ GREATER = 2    # it entered a new degree this year (and is still open): a greate
 
 @njit(cache=True, inline="always")
 def degree(screen, size, degrees):
-    """``floor(L s / D)`` of one spark (int)."""
-    return math.floor(degrees * (screen / size))
+    """``floor(L s / D)`` of one spark, in float32 like the state (a float holding an integer)."""
+    return np.floor(np.float32(degrees) * (screen / size))
+
+
+@njit(cache=True, inline="always")
+def grow(screen, size, unity, ell):
+    """A spark's new screen: ``min(s + iota ell, D)``, float32 (all arguments float32)."""
+    return min(screen + unity * ell, size)
 
 
 @njit(cache=True, inline="always")
 def cleanse_sparks(screen, size, unity, lo, hi, ell, keep, degrees):
     """Correct the sparks ``lo:hi`` of one soul for one year, writing ``screen[lo:hi]``.
 
-    keep: the share of each screen left after this year's shocks of impurity (1 without shocks).
-    Returns ``(sum_screen float64, min_fraction float64, greater_desire bool, complete bool,
-    screen_lost float64)``.
+    ell: float32, the soul's light; keep: the share of each screen left after this year's
+    shocks of impurity (1 without shocks). Returns ``(sum_screen float64, min_fraction float64,
+    greater_desire bool, complete bool, screen_lost float64)``.
     """
     total = 0.0
     min_frac = 1.0
@@ -44,19 +48,17 @@ def cleanse_sparks(screen, size, unity, lo, hi, ell, keep, degrees):
         d = size[j]
         s_old = screen[j]
         if keep < 1.0:
-            s_shock = s_old * keep
-            lost += s_old - s_shock
+            s_shock = np.float32(s_old * keep)
+            lost += np.float64(s_old) - np.float64(s_shock)
             s_old = s_shock
-        # capped at D in float64; rounding to float32 cannot then pass D (D is a float32)
-        s32 = np.float32(min(s_old + unity[j] * ell, d))
-        screen[j] = s32
-        if s32 < d:
+        s_new = grow(s_old, d, unity[j], ell)
+        screen[j] = s_new
+        if s_new < d:
             complete = False
-            k_new = degree(s32, d, degrees)
-            if k_new > degree(np.float32(s_old), d, degrees):
+            if degree(s_new, d, degrees) > degree(s_old, d, degrees):
                 greater = True
-        total += s32
-        min_frac = min(min_frac, s32 / d)
+        total += np.float64(s_new)
+        min_frac = min(min_frac, np.float64(s_new / d))
     return total, min_frac, greater, complete, lost
 
 
@@ -65,7 +67,7 @@ def cleanse_flat(screen, size, unity, ell, flag, frac, degrees):
     """The same rule as :func:`cleanse_sparks` for a run of sparks of several souls, in one flat
     loop that the compiler vectorises (no shocks: ``keep = 1``).
 
-    screen, size, unity: float32 ``(m,)`` views of the sparks; ell: float64 ``(m,)``, the light
+    screen, size, unity: float32 ``(m,)`` views of the sparks; ell: float32 ``(m,)``, the light
     of each spark's soul; writes ``screen``, ``flag`` uint8 ``(m,)`` (:data:`OPEN`,
     :data:`GREATER`) and ``frac`` float32 ``(m,)`` (scratch, ``s_j / D_j``). Returns the
     smallest ``s_j / D_j`` as the int32 bit pattern of its float32 value (that of +inf for no
@@ -74,19 +76,15 @@ def cleanse_flat(screen, size, unity, ell, flag, frac, degrees):
 
     Every spark's arithmetic is exactly :func:`cleanse_sparks`'s, so the two agree bit for bit.
     """
-    L = np.float64(degrees)
     for j in range(screen.shape[0]):
         d = size[j]
         s_old = screen[j]
-        s32 = np.float32(min(np.float64(s_old) + np.float64(unity[j]) * ell[j], np.float64(d)))
-        screen[j] = s32
-        f = s32 / d
-        frac[j] = f
-        # floor as float (not int) so the loop stays vectorisable; same comparison
-        k_new = np.floor(L * np.float64(f))
-        k_old = np.floor(L * np.float64(s_old / d))
-        is_open = s32 < d
-        flag[j] = np.uint8(is_open) | (np.uint8(is_open & (k_new > k_old)) << np.uint8(1))
+        s_new = grow(s_old, d, unity[j], ell[j])
+        screen[j] = s_new
+        frac[j] = s_new / d
+        is_open = s_new < d
+        crossed = degree(s_new, d, degrees) > degree(s_old, d, degrees)
+        flag[j] = np.uint8(is_open) | (np.uint8(is_open & crossed) << np.uint8(1))
     bits = frac.view(np.int32)
     smallest = np.int32(0x7F800000)  # +inf
     for j in range(bits.shape[0]):
