@@ -152,3 +152,28 @@ def test_labels_count_every_soul():
     np.testing.assert_array_equal(m["stage_spark"] + m["stage_particular"] + m["stage_common"], n)
     np.testing.assert_array_equal(m["journey_moses"] + m["journey_joshua"] + m["journey_solomon"] + m["journey_david"], n)
     np.testing.assert_array_equal(m["journey_david"], m["complete"])
+
+
+def test_warm_network_any_k_and_the_unrolled_k8_agree():
+    """The unrolled kernel of the default k = 8 gives the bits of the general loop, and every k
+    follows the formula (checked against the twin's float64 arithmetic)."""
+    from tikkun.rules import network
+
+    rs = np.random.default_rng(3)
+    n = 4000
+    warmth = rs.beta(2, 5, n).astype(np.float32)
+    warmth[:50] = 0.0  # cold souls: carry nothing, and are moved by nothing
+    effort = rs.gamma(2, 0.5, n).astype(np.float32)
+    effort0 = rs.gamma(2, 0.5, n).astype(np.float32)
+    for k in (3, 8, 11, 16):
+        nb = build_graph("random", n, k, 0.1, seed=k)
+        ew = edge_weights(nb, warmth)
+        got = np.empty(n, np.float32)
+        warm_network(0.8, nb, ew, effort, got, effort0)
+        P = naive.edge_weights(nb, warmth)
+        e, e0 = effort.astype(np.float64), effort0.astype(np.float64)
+        want = e0 + 0.8 * (P * (e[nb] - e0[:, None])).sum(axis=1)
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
+        if k == 8:
+            loop = np.array([network.warm_effort(nb, ew, i, effort, effort0[i], 0.8) for i in range(n)], np.float32)
+            np.testing.assert_array_equal(got, loop)

@@ -50,33 +50,49 @@ def edge_weights(neighbours: np.ndarray, warmth: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
-def warm_effort(neighbours_i, weights_i, effort, effort0_i, theta_max):
-    """Next effort of one soul (float32) from last year's ``effort`` float32 ``(n,)``.
+def _pair(w0, w1, e0_, e1_, e0):
+    """``w0 (e0_ - e0) + w1 (e1_ - e0)``: two edges of a soul (float32)."""
+    return w0 * (e0_ - e0) + w1 * (e1_ - e0)
+
+
+@njit(cache=True, inline="always")
+def warm_effort(neighbours, edge_weight, i, effort, effort0_i, theta_max):
+    """Next effort of soul ``i`` (float32) from last year's ``effort`` float32 ``(n,)``.
 
     With the row weights ``P_iq`` of :func:`row_weights` (``sum_q P_iq = w_i``, or 0 with no
     warm neighbour), Friedkin-Johnsen's ``theta_i avg_i + (1 - theta_i) e0_i`` is
 
         e_i = e0_i + theta_max * sum_q P_iq (e_m - e0_i),
 
-    which needs no division and gives ``e0_i`` to a soul with no warm neighbour. The sum runs
-    in four interleaved partial sums added in a fixed order (the same bits on any thread
-    count), so four gathers are in flight at once instead of one long chain of additions.
+    which needs no division and gives ``e0_i`` to a soul with no warm neighbour. The edges are
+    added eight at a time in a fixed tree, ``((p01 + p23) + (p45 + p67))``, then the rest one by
+    one: the same bits on any thread count, and independent gathers in flight instead of one
+    long chain of additions.
     """
-    k = neighbours_i.shape[0]
+    k = neighbours.shape[1]
     e0 = effort0_i
-    a0 = np.float32(0.0)
-    a1 = np.float32(0.0)
-    a2 = np.float32(0.0)
-    a3 = np.float32(0.0)
-    k4 = k - k % 4
-    for q in range(0, k4, 4):
-        a0 += weights_i[q] * (effort[neighbours_i[q]] - e0)
-        a1 += weights_i[q + 1] * (effort[neighbours_i[q + 1]] - e0)
-        a2 += weights_i[q + 2] * (effort[neighbours_i[q + 2]] - e0)
-        a3 += weights_i[q + 3] * (effort[neighbours_i[q + 3]] - e0)
-    for q in range(k4, k):
-        a0 += weights_i[q] * (effort[neighbours_i[q]] - e0)
-    return e0 + np.float32(theta_max) * ((a0 + a1) + (a2 + a3))
+    acc = np.float32(0.0)
+    for q in range(0, k - k % 8, 8):
+        acc += ((_pair(edge_weight[i, q], edge_weight[i, q + 1], effort[neighbours[i, q]], effort[neighbours[i, q + 1]], e0)
+                 + _pair(edge_weight[i, q + 2], edge_weight[i, q + 3], effort[neighbours[i, q + 2]], effort[neighbours[i, q + 3]], e0))
+                + (_pair(edge_weight[i, q + 4], edge_weight[i, q + 5], effort[neighbours[i, q + 4]], effort[neighbours[i, q + 5]], e0)
+                   + _pair(edge_weight[i, q + 6], edge_weight[i, q + 7], effort[neighbours[i, q + 6]], effort[neighbours[i, q + 7]], e0)))
+    for q in range(k - k % 8, k):
+        acc += edge_weight[i, q] * (effort[neighbours[i, q]] - e0)
+    return e0 + np.float32(theta_max) * acc
+
+
+@njit(cache=True, inline="always")
+def warm_effort_8(neighbours, edge_weight, i, effort, effort0_i, theta_max):
+    """:func:`warm_effort` for exactly eight neighbours (the default ``k``), bit for bit the same,
+    with every index a constant: the compiler then keeps the row in registers, which the loop
+    does not allow (measured: 3.8-4.2 against 4.8-5.2 ms a year at 600,000 souls)."""
+    e0 = effort0_i
+    acc = ((_pair(edge_weight[i, 0], edge_weight[i, 1], effort[neighbours[i, 0]], effort[neighbours[i, 1]], e0)
+            + _pair(edge_weight[i, 2], edge_weight[i, 3], effort[neighbours[i, 2]], effort[neighbours[i, 3]], e0))
+           + (_pair(edge_weight[i, 4], edge_weight[i, 5], effort[neighbours[i, 4]], effort[neighbours[i, 5]], e0)
+              + _pair(edge_weight[i, 6], edge_weight[i, 7], effort[neighbours[i, 6]], effort[neighbours[i, 7]], e0)))
+    return e0 + np.float32(theta_max) * acc
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -94,8 +110,12 @@ def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort
     extra traffic is one float32 array written and read (2.4 MB).
     """
     n = effort.shape[0]
-    for i in prange(n):
-        effort_next[i] = warm_effort(neighbours[i], edge_weight[i], effort, effort0[i], theta_max)
+    if neighbours.shape[1] == 8:
+        for i in prange(n):
+            effort_next[i] = warm_effort_8(neighbours, edge_weight, i, effort, effort0[i], theta_max)
+    else:
+        for i in prange(n):
+            effort_next[i] = warm_effort(neighbours, edge_weight, i, effort, effort0[i], theta_max)
 
 
 # ------------------------------------------------------------------ the graph
