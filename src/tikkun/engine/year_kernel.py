@@ -261,14 +261,20 @@ def n_blocks(n_souls: int) -> int:
     return (n_souls + BLOCK - 1) // BLOCK
 
 
-def reduce_partials(partials: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def reduce_partials(partials):
     """Add the blocks' rows in block order (sums) and take the minimum of the weakest link.
 
+    partials: float64 ``(n_blocks, N_PARTIALS)``; returns float64 ``(N_PARTIALS,)``.
     Sequential on purpose: a fixed order of float additions keeps results independent of the
-    thread count.
+    thread count. (Compiled: a Python loop over the 293 blocks of 600,000 souls cost 0.3 ms a
+    year.)
     """
-    out = np.zeros(N_PARTIALS, dtype=np.float64)
-    for row in partials:
-        out += row
-    out[P_WEAKEST] = partials[:, P_WEAKEST].min() if partials.shape[0] else 1.0
+    out = np.zeros(partials.shape[1], dtype=np.float64)
+    weakest = 1.0
+    for b in range(partials.shape[0]):
+        for p in range(partials.shape[1]):
+            out[p] += partials[b, p]
+        weakest = min(weakest, partials[b, P_WEAKEST])
+    out[P_WEAKEST] = weakest
     return out
