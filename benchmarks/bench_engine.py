@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -58,31 +57,55 @@ def stream_bandwidth(nbytes: int = 512 * 2**20, repeats: int = 7) -> float:
 
 
 def bytes_per_year(state, scenario) -> int:
-    """Bytes the fused yearly pass must move: arrays read once, arrays written counted twice.
+    """Bytes the yearly passes must move: arrays read once, arrays written counted twice.
 
-    Only arrays the model needs every year count; per-soul arrays that are read only in rare
-    branches (steadiness on a greater desire, regain while aim is lost) are left out, which
-    makes the floor lower and the ratio stricter.
+    Only arrays the model needs every year count: the soul pass reads regain and steadiness
+    for every soul (its loops make every soul's draws, without branches) and the index of each
+    spark's soul (:func:`tikkun.engine.year_kernel.spark_owners`); attachment is read only in
+    years with shocks and is left out, which makes the floor lower and the ratio stricter.
     """
-    read = ["size", "unity", "hbd", "size_total", "spark_start", "effort"]
+    from tikkun.engine.year_kernel import spark_owners
+
+    read = ["size", "unity", "hbd", "size_total", "spark_start", "effort", "regain", "steadiness"]
     read_write = ["screen", "cleansing", "holding", "complete", "shepherd"]
     if state.neighbours.shape[1]:
-        # the warm network is its own pass: it reads the graph, its warmth, the baseline and
+        # the warm network is its own pass: it reads the graph, its weights, the baseline and
         # last year's effort and writes this year's (effort_next, counted twice), which the
         # soul pass then reads again (the "effort" above)
         read += ["neighbours", "edge_weight", "effort0", "effort"]
         read_write += ["effort_next"]
     total = sum(getattr(state, k).nbytes for k in read) + 2 * sum(getattr(state, k).nbytes for k in read_write)
-    return int(total)
+    return int(total + spark_owners(state.spark_start).nbytes)
+
+
+_PEAK_CHILD = """
+import resource, runpy, sys
+sys.argv = ["tikkun"] + sys.argv[1:]
+try:
+    runpy.run_module("tikkun", run_name="__main__", alter_sys=True)
+except SystemExit as stop:
+    if stop.code:
+        raise
+try:  # the peak of this process's own memory since exec (Linux)
+    status = open("/proc/self/status").read()
+    print(int(status.split("VmHWM:")[1].split()[0]) * 1024)
+except OSError:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
 
 
 def default_run_peak_bytes(years: int = 60) -> int:
-    """Peak resident memory of a ``tikkun run`` of the history preset (a child process)."""
+    """Peak resident memory of a ``tikkun run`` of the history preset, read by the child itself.
+
+    Not ``getrusage(RUSAGE_CHILDREN)`` in this process: Linux counts in a child's maximum the
+    pages it shared with its parent between fork and exec, so that figure is this benchmark's
+    own size (1.4-1.6 GB, which earlier versions of this benchmark reported), not the run's.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "tikkun", "run", "--preset", "history", "--years", str(years), "-q",
+        cmd = [sys.executable, "-c", _PEAK_CHILD, "run", "--preset", "history", "--years", str(years), "-q",
                "--out", os.path.join(tmp, "h")]
-        subprocess.run(cmd, check=True, capture_output=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return int(out.strip().splitlines()[-1])
 
 
 def second_start_seconds() -> float:
@@ -126,11 +149,32 @@ class KernelTimer:
         return float(np.median(self.times[key][skip:]))
 
 
-def in_cache_kernel_seconds_per_soul_year(unity_fn, world_unity, souls: int = 16_384, years: int = 200) -> float:
-    """The two compiled passes on a population whose arrays fit in cache (about 2.5 MB), on
-    ONE thread: core-seconds per soul and year when memory is not the limit (the compute floor
-    of this kernel). One thread because at this size two threads mostly measure how long a
-    parked thread takes to wake (medians twice the minima). Python's per-year work is not
+@njit(parallel=True, cache=True)
+def _launch(out):
+    for b in prange(out.shape[0]):
+        out[b] = b
+
+
+def launch_seconds(repeats: int = 200) -> float:
+    """Median wall time of starting a parallel loop that does nothing (its threading layer's
+    fixed cost, paid twice a year)."""
+    out = np.empty(8)
+    _launch(out)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        _launch(out)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def in_cache_kernel_seconds_per_soul_year(unity_fn, world_unity, souls: int = 16_384, years: int = 200):
+    """The two compiled passes on a population whose arrays fit in cache (about 3 MB), on ONE
+    thread: core-seconds per soul and year when memory is not the limit (the compute floor of
+    this kernel), without the fixed cost of starting each parallel loop (measured with an empty
+    one and subtracted; at this size it would otherwise be most of the figure). Returns
+    ``(seconds per soul-year, launch seconds)``. One thread because at this size two threads
+    mostly measure how long a parked thread takes to wake. Python's per-year work is not
     included."""
     from tikkun.engine import build
     from tikkun.scenario import load_scenario
@@ -145,9 +189,10 @@ def in_cache_kernel_seconds_per_soul_year(unity_fn, world_unity, souls: int = 16
         with KernelTimer() as kt:
             for _ in range(years + 20):
                 state, _row = step_fn(state)
+        launch = launch_seconds()
     finally:
         numba.set_num_threads(threads)
-    return (kt.median("network", 20) + kt.median("souls", 20)) / souls
+    return (kt.median("network", 20) + kt.median("souls", 20) - 2 * launch) / souls, launch
 
 
 def main() -> None:
@@ -181,7 +226,7 @@ def main() -> None:
     moved = bytes_per_year(state, sc)
     bw = stream_bandwidth()
     floor = moved / bw
-    in_cache = in_cache_kernel_seconds_per_soul_year(unity_fn, world_unity)
+    in_cache, launch = in_cache_kernel_seconds_per_soul_year(unity_fn, world_unity)
     peak = default_run_peak_bytes()
     start2 = second_start_seconds()
     print(f"souls                    {state.n_souls:,}")
@@ -198,6 +243,7 @@ def main() -> None:
     print(f"achieved / floor         {per_year / floor:.2f}x (target <= 1.5x)")
     cores = numba.get_num_threads()
     compute = in_cache * state.n_souls / cores
+    print(f"parallel loop start      {launch * 1e6:.0f} us on one thread ({numba.threading_layer()} layer; twice a year)")
     print(f"in cache (16,384 souls)  {in_cache * 1e9:.1f} ns per soul-year on one core in the two passes: "
           f"{compute * 1e3:.2f} ms a year at {state.n_souls:,} souls on {cores} threads if memory cost nothing "
           f"({compute / floor:.1f}x the memory floor)")
