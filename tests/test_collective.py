@@ -177,3 +177,17 @@ def test_warm_network_any_k_and_the_unrolled_k8_agree():
         if k == 8:
             loop = np.array([network.warm_effort(nb, ew, i, effort, effort0[i], 0.8) for i in range(n)], np.float32)
             np.testing.assert_array_equal(got, loop)
+
+
+def test_guide_table_inverts_the_cumulative_like_searchsorted():
+    """The rewiring's draw by guide table is exactly NumPy's searchsorted(side='right')."""
+    rs = np.random.default_rng(11)
+    c = rs.random(5000).astype(np.float32) ** 4
+    c[rs.random(5000) < 0.3] = 0.0  # runs of equal cumulative values
+    cum = np.cumsum(c, dtype=np.float64)
+    total = float(cum[-1])
+    x = np.concatenate((rs.random(20000) * total, cum[:200], [0.0, np.nextafter(total, 0)]))
+    for buckets in (1, 7, 5000, 20000):
+        guide = good_and_pure.guide_table(cum, total, buckets)
+        got = np.array([good_and_pure.draw_index(v, cum, total, guide) for v in x])
+        np.testing.assert_array_equal(got, np.searchsorted(cum, x, side="right"))
