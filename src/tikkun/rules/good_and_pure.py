@@ -52,6 +52,7 @@ def draw_index(x, cumulative, total, guide):
 def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cumulative, total, guide, changed):
     n, k = neighbours.shape
     key = rng.year_key(seed, year, rng.PURPOSE_REWIRE)
+    key_pick = rng.year_key(seed, year, rng.PURPOSE_REWIRE_PICK)
     for i in prange(n):
         changed[i] = 0
         if rng.uniform_at(key, i, 0) >= p_rewire:
@@ -62,7 +63,7 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
             if cleansing[row[q]] < cleansing[row[worst]]:
                 worst = q
         for attempt in range(MAX_TRIES):
-            x = rng.uniform(seed, year, i, rng.PURPOSE_REWIRE_PICK, attempt) * total
+            x = rng.uniform_at(key_pick, i, attempt) * total
             m = draw_index(x, cumulative, total, guide)
             if m >= n:
                 m = n - 1
