@@ -99,16 +99,27 @@ def soul_sums(screen, flag, owner, total, flags):
     :func:`cleanse_sparks` adds them) and ``flags[t]`` = OR of its sparks' flags.
 
     screen float32 ``(m,)``, flag uint8 ``(m,)``, owner uint16 ``(m,)`` (each spark's soul within
-    the block); total float64 ``(nb,)`` and flags uint8 ``(nb,)`` are overwritten. One flat loop
-    over sparks, without a branch on where a soul ends.
+    the block, non-decreasing, every soul with at least one spark); total float64 ``(nb,)`` and
+    flags uint8 ``(nb,)`` are overwritten. One flat loop over sparks keeping the current soul's
+    sums in registers (measured faster than adding into ``total[owner[j]]``, whose every step
+    waits on the store of the one before).
     """
-    for t in range(total.shape[0]):
-        total[t] = 0.0
-        flags[t] = 0
+    t = 0
+    acc = 0.0
+    f = np.uint8(0)
     for j in range(screen.shape[0]):
-        t = owner[j]
-        total[t] += np.float64(screen[j])
-        flags[t] |= flag[j]
+        o = owner[j]
+        if o != t:
+            total[t] = acc
+            flags[t] = f
+            t = o
+            acc = 0.0
+            f = np.uint8(0)
+        acc += np.float64(screen[j])
+        f |= flag[j]
+    if screen.shape[0]:
+        total[t] = acc
+        flags[t] = f
 
 
 @njit(cache=True, inline="always")
