@@ -3,16 +3,20 @@
     python benchmarks/bench_engine.py [--years 300] [--souls 600000]
 
 Runs the ``history`` preset (600,000 souls) for a few hundred years and prints:
-souls, sparks, seconds per year (median after warm-up), soul-years per second, the bytes the
-yearly step must touch (from the arrays' sizes and the kernel's access pattern), the streaming
-bandwidth of this machine measured in the same run (a copy, single-threaded NumPy and a
-two-thread Numba copy, the better one), and the ratio of the achieved time to that floor.
-Also: the split of a year between the warm network's pass, the fused soul pass and Python;
-the two passes on a population small enough to stay in cache (what they cost when memory is
-not the limit: the compute floor of this kernel, next to the memory floor), the
-start-up time of a second run (compiled kernels come from Numba's cache) and the
-peak resident memory of a default run (measured in a child process, so the benchmark's own
-arrays do not count).
+souls, sparks, seconds per year (median after warm-up, and the mean, which carries the
+rewiring every 10 years), soul-years per second, the bytes the yearly step must touch (from
+the arrays' sizes and the kernels' access pattern), the streaming bandwidth of this machine
+measured in the same run (a copy, single-threaded NumPy and a two-thread Numba copy, the
+better one), and the ratio of the achieved time to that floor.
+Also, each measured in the same run: two passes that move exactly those bytes in the kernels'
+pattern with no work (the floor for this access pattern rather than for a single copy); the
+warm network on this year's graph and on a ring (what the small world's far edges cost); the
+split of a year between the warm network's pass, the soul pass and Python; the fixed cost of
+starting a parallel loop; the two passes on a population small enough to stay in cache (what
+they cost when memory is not the limit: the compute floor of these kernels); the start-up
+time of a second run (compiled kernels come from Numba's cache) and the peak resident memory
+of a default run (read by the child process itself, so the benchmark's own arrays do not
+count).
 """
 
 from __future__ import annotations
@@ -142,6 +146,31 @@ def traffic_floor_seconds(state, repeats: int = 9) -> float:
                        s["unity"], s["screen"])
         times.append(time.perf_counter() - t)
     return float(np.median(times[1:]))
+
+
+def network_graph_seconds(state, repeats: int = 9) -> tuple[float, float]:
+    """The warm network's pass on the state's own graph and on a ring of the same size and
+    degree (no far edges), each after a soul-sized pass that leaves the caches as a year does:
+    what the far edges of the small world (random gathers of last year's effort) cost."""
+    from tikkun.engine.year_kernel import spark_owners
+    from tikkun.rules.network import build_graph, edge_weights, warm_network
+
+    s = {k: v.copy() for k, v in state.arrays().items()}
+    owner = spark_owners(s["spark_start"])
+    ring = build_graph("ring", state.n_souls, s["neighbours"].shape[1], 0.0, 0)
+    graphs = [(s["neighbours"], s["edge_weight"]), (ring, edge_weights(ring, s["warmth"]))]
+    out = []
+    for neighbours, weights in graphs:
+        times = []
+        for _ in range(repeats + 1):
+            _traffic_souls(s["effort_next"], s["hbd"], s["regain"], s["steadiness"], s["holding"], s["complete"],
+                           s["shepherd"], s["cleansing"], s["size_total"], s["spark_start"], owner, s["size"],
+                           s["unity"], s["screen"])
+            t = time.perf_counter()
+            warm_network(0.8, neighbours, weights, s["effort"], s["effort_next"], s["effort0"])
+            times.append(time.perf_counter() - t)
+        out.append(float(np.median(times[1:])))
+    return out[0], out[1]
 
 
 def default_run_peak_bytes(years: int = 60) -> int:
@@ -278,6 +307,7 @@ def main() -> None:
     bw = stream_bandwidth()
     floor = moved / bw
     traffic = traffic_floor_seconds(state)
+    net_own, net_ring = network_graph_seconds(state) if state.neighbours.shape[1] else (0.0, 0.0)
     in_cache, launch = in_cache_kernel_seconds_per_soul_year(unity_fn, world_unity)
     peak = default_run_peak_bytes()
     start2 = second_start_seconds()
@@ -296,6 +326,8 @@ def main() -> None:
     print(f"achieved / floor         {per_year / floor:.2f}x (target <= 1.5x)")
     print(f"same traffic, no work    {traffic * 1e3:.2f} ms ({traffic / floor:.2f}x the floor: two passes moving these "
           f"bytes in the kernels' pattern); achieved / that {per_year / traffic:.2f}x")
+    print(f"far edges                warm network {net_own * 1e3:.2f} ms on this year's graph, {net_ring * 1e3:.2f} ms "
+          f"on a ring of the same degree (no far edges)")
     cores = numba.get_num_threads()
     compute = in_cache * state.n_souls / cores
     print(f"parallel loop start      {launch * 1e6:.0f} us on one thread ({numba.threading_layer()} layer; twice a year)")
