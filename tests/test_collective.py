@@ -155,28 +155,51 @@ def test_labels_count_every_soul():
 
 
 def test_warm_network_any_k_and_the_unrolled_k8_agree():
-    """The unrolled kernel of the default k = 8 gives the bits of the general loop, and every k
-    follows the formula (checked against the twin's float64 arithmetic)."""
+    """Every k follows MODEL.md's Friedkin-Johnsen step as written, theta_i avg_i + (1 - theta_i)
+    e0_i with warmth-weighted averages and e0_i for a soul with no warm neighbour (float64 here);
+    the unrolled kernel of the default k = 8 gives the bits of the general loop."""
     from tikkun.rules import network
 
     rs = np.random.default_rng(3)
     n = 4000
-    warmth = rs.beta(2, 5, n).astype(np.float32)
-    warmth[:50] = 0.0  # cold souls: carry nothing, and are moved by nothing
     effort = rs.gamma(2, 0.5, n).astype(np.float32)
     effort0 = rs.gamma(2, 0.5, n).astype(np.float32)
     for k in (3, 8, 11, 16):
         nb = build_graph("random", n, k, 0.1, seed=k)
+        warmth = rs.beta(2, 5, n).astype(np.float32)
+        warmth[:50] = 0.0  # cold souls: they carry nothing and are moved by nothing
+        warmth[nb[50:80].ravel()] = 0.0  # souls 50-79 hear only cold souls: no warm neighbour
+        assert (warmth[nb[50:80]] == 0).all() and (warmth[50:80] > 0).any()
         ew = edge_weights(nb, warmth)
         got = np.empty(n, np.float32)
         warm_network(0.8, nb, ew, effort, got, effort0)
-        P = naive.edge_weights(nb, warmth)
-        e, e0 = effort.astype(np.float64), effort0.astype(np.float64)
-        want = e0 + 0.8 * (P * (e[nb] - e0[:, None])).sum(axis=1)
+        w, e, e0 = warmth.astype(np.float64), effort.astype(np.float64), effort0.astype(np.float64)
+        den = w[nb].sum(axis=1)
+        avg = np.divide((w[nb] * e[nb]).sum(axis=1), den, out=np.zeros(n), where=den > 0)
+        theta = 0.8 * w
+        want = np.where(den > 0, theta * avg + (1 - theta) * e0, e0)
         np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
+        np.testing.assert_array_equal(got[50:80], effort0[50:80])  # exactly their baseline
         if k == 8:
             loop = np.array([network.warm_effort(nb, ew, i, effort, effort0[i], 0.8) for i in range(n)], np.float32)
             np.testing.assert_array_equal(got, loop)
+
+
+def test_warm_effort_never_negative():
+    """theta_max w_i = 1 and silent neighbours: the exact value is 0; float32 rounding of the
+    weights must not make it negative (a negative effort would be a negative light)."""
+    rs = np.random.default_rng(5)
+    n, k = 10_000, 8
+    nb = build_graph("random", n, k, 0.1, seed=5)
+    warmth = np.ones(n, np.float32)
+    warmth[rs.random(n) < 0.5] = np.float32(0.37)
+    effort = np.zeros(n, np.float32)
+    effort0 = rs.gamma(2, 0.5, n).astype(np.float32)
+    out = np.empty(n, np.float32)
+    warm_network(1.0, nb, edge_weights(nb, warmth), effort, out, effort0)
+    assert (out >= 0).all()
+    w = warmth.astype(np.float64)
+    np.testing.assert_allclose(out, (1 - w) * effort0, atol=1e-6)
 
 
 def test_guide_table_inverts_the_cumulative_like_searchsorted():

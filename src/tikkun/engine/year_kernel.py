@@ -1,8 +1,8 @@
 """The fused yearly pass: every per-soul rule of a year but the network in one sweep over memory.
 
 The rules live in ``tikkun.rules`` as small ``@njit`` functions; this driver calls them in
-the engine's order, block of souls by block, so the arrays are read once and written once a
-year:
+the engine's order, block of souls by block, so the state's arrays are read from memory once
+and written once a year (a block's second loop over its souls finds them in cache):
 
     regain aim -> shocks of impurity -> corrective light -> screens of the sparks (cleansing,
     degrees, weakest link) -> keep aim on a greater desire -> shepherds (Messiah era)
@@ -30,6 +30,7 @@ from ..rules.shepherds import becomes_shepherd
 from ..rules.stages import journey_of, stage_of
 
 BLOCK = 2048  # souls a block; at most 65,536 (a spark's soul within its block is a uint16)
+assert 0 < BLOCK <= 1 << 16
 
 # Columns of the partial sums, one row per block.
 P_CLEANSING = 0      # sum of c_i

@@ -1,0 +1,42 @@
+"""A hint to the processor to start loading memory that a kernel will read soon.
+
+The yearly passes stream through arrays far larger than the caches. The hardware's own
+prefetcher follows such streams, but not far enough ahead of a loop that also computes: at
+600,000 souls, asking for each soul's row of the graph 128 souls ahead made the warm network's
+pass ~25% faster (measured; see the README's Performance). Asking for the next block of the
+soul pass in bulk made that pass slower (5.4 against 4.6 ms), so only the network uses it. A
+prefetch changes no result, only when data arrive.
+"""
+
+from __future__ import annotations
+
+import llvmlite.binding as _llvm
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# LLVM names its prefetch by the pointer type: opaque pointers from LLVM 15 on
+_PREFETCH = "llvm.prefetch.p0" if _llvm.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Ask for the cache line holding ``array[index]`` (1-D, contiguous; ``index`` an integer
+    inside the array), for reading, into every cache level. Returns nothing."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and isinstance(index, types.Integer)):
+        return None
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        data = cgutils.create_struct_proxy(signature.args[0])(context, builder, value=args[0]).data
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), _PREFETCH)
+        address = builder.bitcast(builder.gep(data, [args[1]]), i8p)
+        # read (0), keep in every cache level (3), data (1)
+        builder.call(fn, [address, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
