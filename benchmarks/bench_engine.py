@@ -65,12 +65,14 @@ def bytes_per_year(state, scenario) -> int:
 
     Only arrays the model needs every year count: the soul pass reads regain and steadiness
     for every soul (its loops make every soul's draws, without branches) and the index of each
-    spark's soul (:func:`tikkun.engine.year_kernel.spark_owners`); attachment is read only in
-    years with shocks and is left out, which makes the floor lower and the ratio stricter.
+    spark's soul (:func:`tikkun.engine.year_kernel.spark_owners`), but of ``spark_start`` only
+    each block's two ends (its flat loop over sparks needs no soul's start); attachment is read
+    only in years with shocks. Both are left out, which makes the floor lower and the ratio
+    stricter.
     """
     from tikkun.engine.year_kernel import spark_owners
 
-    read = ["size", "unity", "hbd", "size_total", "spark_start", "effort", "regain", "steadiness"]
+    read = ["size", "unity", "hbd", "size_total", "effort", "regain", "steadiness"]
     read_write = ["screen", "cleansing", "holding", "complete", "shepherd"]
     if state.neighbours.shape[1]:
         # the warm network is its own pass: it reads the graph, its weights, the baseline and
@@ -119,7 +121,7 @@ def _traffic_souls(effort, hbd, regain, steadiness, holding, complete, shepherd,
         hi = min(n, lo + block)
         for i in range(lo, hi):
             zero = (effort[i] + hbd[i] + regain[i] + steadiness[i]) * np.float32(0.0)
-            cleansing[i] = cleansing[i] + zero + np.float32(size_total[i] * 0.0) + np.float32(spark_start[i]) * np.float32(0.0)
+            cleansing[i] = cleansing[i] + zero + np.float32(size_total[i] * 0.0)
             holding[i] = holding[i] | complete[i]
             complete[i] = complete[i] & holding[i]
             shepherd[i] = shepherd[i] | complete[i]
