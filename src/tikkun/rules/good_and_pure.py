@@ -13,7 +13,10 @@ import numpy as np
 from numba import njit, prange
 
 from .. import random as rng
+from ..prefetch import prefetch
 from .network import MAX_TRIES, _in_row, row_weights
+
+PREFETCH_AHEAD = 8  # rewiring souls
 
 
 @njit(cache=True)
@@ -49,14 +52,33 @@ def draw_index(x, cumulative, total, guide):
 
 
 @njit(cache=True, parallel=True)
+def _choose(key, p_rewire, chosen):
+    for i in prange(chosen.shape[0]):
+        chosen[i] = rng.uniform_at(key, i, 0) < p_rewire
+
+
+@njit(cache=True, parallel=True)
 def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cumulative, total, guide, changed):
+    """The souls that rewire this time are listed first, then rewired from the list, each
+    asking ahead (``PREFETCH_AHEAD`` places down the list) for the random reads of a later
+    one: its neighbours' cleansing and the cumulative where its first draw lands. A soul's
+    row is touched only by the thread rewiring it, so the order changes nothing."""
     n, k = neighbours.shape
     key = rng.year_key(seed, year, rng.PURPOSE_REWIRE)
     key_pick = rng.year_key(seed, year, rng.PURPOSE_REWIRE_PICK)
-    for i in prange(n):
-        changed[i] = 0
-        if rng.uniform_at(key, i, 0) >= p_rewire:
-            continue
+    chosen = np.empty(n, dtype=np.bool_)
+    _choose(key, p_rewire, chosen)
+    souls = np.flatnonzero(chosen)
+    changed[:] = 0
+    buckets = guide.shape[0]
+    count = souls.shape[0]
+    for r in prange(count):
+        later = souls[min(r + PREFETCH_AHEAD, count - 1)]
+        for q in range(k):
+            prefetch(cleansing, np.uint32(neighbours[later, q]))
+        x = rng.uniform_at(key_pick, later, 0) * total
+        prefetch(cumulative, guide[min(buckets - 1, int(x * buckets / total))])
+        i = souls[r]
         row = neighbours[i]
         worst = 0
         for q in range(1, k):  # the least cleansed neighbour; ties: the first
