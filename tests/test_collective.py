@@ -214,3 +214,8 @@ def test_guide_table_inverts_the_cumulative_like_searchsorted():
         guide = good_and_pure.guide_table(cum, total, buckets)
         got = np.array([good_and_pure.draw_index(v, cum, total, guide) for v in x])
         np.testing.assert_array_equal(got, np.searchsorted(cum, x, side="right"))
+
+
+def test_cumulative_cleansing_is_numpys_cumsum():
+    c = np.random.default_rng(2).random(100_000).astype(np.float32) ** 3
+    np.testing.assert_array_equal(good_and_pure._cumulative(c), np.cumsum(c, dtype=np.float64))

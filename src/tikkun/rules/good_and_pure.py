@@ -20,6 +20,19 @@ PREFETCH_AHEAD = 8  # rewiring souls
 
 
 @njit(cache=True)
+def _cumulative(cleansing):
+    """float64 ``(n,)``: the running sum of cleansing, in soul order (``np.cumsum`` in float64
+    gives the same bits; compiled, it does not convert the float32 array in buffers first:
+    0.34 against 2.6 ms at 600,000 souls)."""
+    out = np.empty(cleansing.shape[0], dtype=np.float64)
+    acc = 0.0
+    for i in range(cleansing.shape[0]):
+        acc += np.float64(cleansing[i])
+        out[i] = acc
+    return out
+
+
+@njit(cache=True)
 def guide_table(cumulative, total, buckets):
     """int64 ``(buckets,)``: ``guide[g]``, the first ``m`` with ``cumulative[m] > g total / buckets``.
 
@@ -106,7 +119,7 @@ def rewire(seed: int, year: int, p_rewire: float, neighbours: np.ndarray, cleans
     The target is drawn by inverting the cumulative cleansing (float64, summed in order, so
     the same on any thread count). With no cleansing anywhere nothing can be drawn.
     """
-    cumulative = np.cumsum(cleansing, dtype=np.float64)
+    cumulative = _cumulative(cleansing)
     total = float(cumulative[-1]) if cumulative.size else 0.0
     if total <= 0.0 or neighbours.shape[1] == 0:
         return 0
