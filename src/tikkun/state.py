@@ -33,6 +33,8 @@ SOUL_ARRAYS = (
 )
 SPARK_ARRAYS = ("size", "unity", "screen")
 GLOBAL_ARRAYS = ("worlds",)
+# kept for speed, but a function of other arrays: not written into checkpoints, rebuilt on load
+DERIVED_ARRAYS = ("edge_weight",)
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,20 @@ class State:
         return dataclasses.replace(self, **changes)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Every array of the state by name (for checkpoints)."""
+        """Every array of the state by name."""
         return {name: getattr(self, name) for name in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS}
+
+    def saved_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays a checkpoint holds: all but :data:`DERIVED_ARRAYS`."""
+        return {k: v for k, v in self.arrays().items() if k not in DERIVED_ARRAYS}
+
+    @classmethod
+    def from_saved(cls, arrays: dict[str, np.ndarray], scalars: dict) -> "State":
+        """The state of :meth:`saved_arrays` and :meth:`scalars`, its derived arrays rebuilt: the
+        same bits as before saving, since rewiring and warmth policies compute each row's
+        weights with the same function (:func:`tikkun.rules.network.row_weights`)."""
+        saved = {k: v for k, v in arrays.items() if k not in DERIVED_ARRAYS}
+        return cls(**saved, edge_weight=edge_weights(saved["neighbours"], saved["warmth"]), **scalars)
 
     def scalars(self) -> dict[str, float | int]:
         return {"year": self.year, "cleansing_mean": self.cleansing_mean,

@@ -18,10 +18,10 @@ from ..records import Recorder
 from ..rules.illumination import illumination
 from ..rules.stages import journeys, stages
 from ..scenario import Scenario, scenario_to_toml
-from ..state import GLOBAL_ARRAYS, SOUL_ARRAYS, SPARK_ARRAYS, State
+from ..state import DERIVED_ARRAYS, GLOBAL_ARRAYS, SOUL_ARRAYS, SPARK_ARRAYS, State
 from .atomic import write_text, write_with
 
-CHECKPOINT_FORMAT = 2  # 2: the graph's edge_weight replaces edge_warmth
+CHECKPOINT_FORMAT = 2  # 2: no edge_warmth; the graph's edge_weight is rebuilt on load
 CHECKPOINT_NAME = "checkpoint.npz"
 
 
@@ -93,7 +93,7 @@ def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Sc
         "scalars": state.scalars(),
         "scenario": scenario_to_toml(scenario),
     }
-    payload = {f"state_{k}": v for k, v in state.arrays().items()}
+    payload = {f"state_{k}": v for k, v in state.saved_arrays().items()}
     payload.update({f"metric_{k}": v for k, v in recorder.table().items()})
     payload["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
 
@@ -124,8 +124,8 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
             f"--resume {folder}: the checkpoint was written by tikkun {meta.get('tikkun_version')} "
             f"(format {meta.get('format')}); this is tikkun {__version__} (format {CHECKPOINT_FORMAT}). "
             "Resume it with that version, or start the run again.")
-    missing = [k for k in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS if k not in arrays]
+    missing = [k for k in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS if k not in arrays and k not in DERIVED_ARRAYS]
     if missing:
         raise CheckpointError(f"--resume {folder}: the checkpoint lacks {', '.join(missing)}")
-    state = State(**arrays, **meta["scalars"])
+    state = State.from_saved(arrays, meta["scalars"])
     return meta, state, metrics
