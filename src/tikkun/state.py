@@ -47,7 +47,7 @@ class State:
       neighbours: int32 ``(n, k)``, whom each soul listens to (``k = 0`` without a network)
       edge_weight: float32 ``(n, k)``, each edge's warm weight ``w_i w_m / sum w_m``
         (:func:`tikkun.rules.network.edge_weights`), kept beside the graph for speed (rewiring
-        and warmth policies keep it in step)
+        and warmth policies keep it in step; derived, so checkpoints leave it out)
       warmth, attachment, hbd, steadiness, regain: float32 (004, 002, 000)
       holding: uint8, 1 while the soul holds the aim (000)
       shepherd: uint8, 1 for a shepherd (002, "their faithful shepherd")
