@@ -93,6 +93,19 @@ def uniform_at(key, entity, k):
     return float(_mix(h ^ np.uint64(k)) >> _S11) * _TWO_M53
 
 
+@njit(cache=True, inline="always")
+def entity_key(key, entity):
+    """The hash of ``(seed, purpose, year, entity)`` for ``key = year_key(seed, year, purpose)``:
+    the part of :func:`uniform_at` shared by an entity's draws ``k = 0, 1, ...`` (uint64)."""
+    return _mix(key ^ np.uint64(entity))
+
+
+@njit(cache=True, inline="always")
+def uniform_from(entity_key_, k):
+    """``uniform_at(key, entity, k)`` for ``entity_key_ = entity_key(key, entity)``: one mix."""
+    return float(_mix(entity_key_ ^ np.uint64(k)) >> _S11) * _TWO_M53
+
+
 @njit(cache=True)
 def _uniforms(seed, year, entities, purpose, k):
     out = np.empty(entities.shape[0], dtype=np.float64)

@@ -54,11 +54,13 @@ N_PARTIALS = 16
 
 @njit(cache=True, inline="always")
 def _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, lo,
-                  effort, attachment, hbd, regain, holding, complete, cleansing, ell, keep, hold):
+                  effort, attachment, hbd, regain, holding, complete, cleansing, ell, keep, hold, soul_key):
     """Pass 1 over a block's souls (all arrays are the block's views, ``lo`` its first soul):
     regain the aim at the start of the year (000); shocks of impurity take a share of each
     screen and may knock the aim out (004); the corrective light (002, 000). Fills ``ell``,
-    ``keep`` and ``hold``; returns how many of the souls are not complete.
+    ``keep``, ``hold`` and ``soul_key`` (uint64, the hash of each soul's coordinates this year,
+    shared by its two draws of the year: one mix less a soul, the same bits); returns how many
+    of the souls are not complete.
 
     Written without branches (every soul's draw is made, and used only if the aim is lost: a
     draw is a pure function of its coordinates, so making it changes nothing) so that the loop
@@ -66,7 +68,9 @@ def _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, s
     """
     n_open = 0
     for t in range(ell.shape[0]):
-        h = regain_aim(holding[t], regain[t], rng.uniform_at(key_aim, lo + t, 0))
+        sk = rng.entity_key(key_aim, lo + t)
+        soul_key[t] = sk
+        h = regain_aim(holding[t], regain[t], rng.uniform_from(sk, 0))
         keep[t] = 1.0
         hold[t] = h
         ell[t] = corrective_light(gain, hbd[t], h, float(effort[t]), cleansing[t], eps, shepherd_light)
@@ -82,9 +86,10 @@ def _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, s
 
 
 @njit(cache=True, inline="always")
-def _souls_after(key_aim, messiah, degrees, lo, total, flags, hold, size_total, steadiness,
+def _souls_after(soul_key, messiah, degrees, lo, total, flags, hold, size_total, steadiness,
                  holding, complete, cleansing, shepherd, c_stored):
-    """Pass 3 over a block's souls (block views, as in :func:`_souls_before`): cleansing and
+    """Pass 3 over a block's souls (block views, as in :func:`_souls_before`, whose
+    ``soul_key`` gives the draw of a greater desire): cleansing and
     completion from the sparks' sums and flags; on a greater desire, catch the aim again or lose
     it (000); in the Messiah era a complete soul becomes a shepherd and stays one (002); the
     labels (002). Writes ``c_stored`` float64, the stored float32 cleansing of each soul (so C
@@ -107,7 +112,7 @@ def _souls_after(key_aim, messiah, degrees, lo, total, flags, hold, size_total, 
         c_stored[t] = c
         complete[t] = np.uint8(done)
         h = hold[t]
-        h_kept = keep_aim(h, 1.0 - steadiness[t], rng.uniform_at(key_aim, lo + t, 1))
+        h_kept = keep_aim(h, 1.0 - steadiness[t], rng.uniform_from(soul_key[t], 1))
         h_after = h_kept if greater else h
         n_lost_aim += 1 if (holding[t] == 1 and h_after == 0) else 0
         holding[t] = h_after
@@ -174,10 +179,11 @@ def year_pass(
         hold = np.empty(nb, dtype=np.uint8)
         total = np.empty(nb, dtype=np.float64)
         flags = np.empty(nb, dtype=np.uint8)
+        soul_key = np.empty(nb, dtype=np.uint64)
         # 1. souls: aim, shocks and the light of each
         n_open = _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, lo,
                                effort[lo:hi], attachment[lo:hi], hbd[lo:hi], regain[lo:hi], holding[lo:hi],
-                               complete[lo:hi], cleansing[lo:hi], ell, keep, hold)
+                               complete[lo:hi], cleansing[lo:hi], ell, keep, hold, soul_key)
         # 2. sparks: screens grow by unity times the light, capped at their size.
         lost = 0.0
         if n_shocks == 0 and 2 * n_open >= nb:
@@ -211,7 +217,7 @@ def year_pass(
         # 3. souls: cleansing, greater desire, shepherds, labels
         c_stored = np.empty(nb, dtype=np.float64)
         (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
-         n_below_two_thirds) = _souls_after(key_aim, messiah, degrees, lo, total, flags, hold, size_total[lo:hi],
+         n_below_two_thirds) = _souls_after(soul_key, messiah, degrees, lo, total, flags, hold, size_total[lo:hi],
                                             steadiness[lo:hi], holding[lo:hi], complete[lo:hi], cleansing[lo:hi],
                                             shepherd[lo:hi], c_stored)
         # the block's sums in soul order (a fixed order: the same bits on any thread count)

@@ -1,0 +1,284 @@
+"""The fused yearly pass: every per-soul rule of a year but the network in one sweep over memory.
+
+The rules live in ``tikkun.rules`` as small ``@njit`` functions; this driver calls them in
+the engine's order, block of souls by block, so the state's arrays are read from memory once
+and written once a year (a block's second loop over its souls finds them in cache):
+
+    regain aim -> shocks of impurity -> corrective light -> screens of the sparks (cleansing,
+    degrees, weakest link) -> keep aim on a greater desire -> shepherds (Messiah era)
+
+The warm network runs just before, as a pass of its own
+(:func:`tikkun.rules.network.warm_network`, which says why).
+
+Souls are processed in fixed blocks of ``BLOCK`` souls, each block by one thread, each block
+writing its own row of partial sums. The rows are then added in block order, so every figure
+is bit-identical whatever the number of threads (STUMPY's pattern: ``prange`` over the
+driver's own output slices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .. import random as rng
+from ..rules.aim import keep_aim, regain_aim
+from ..rules.cleansing import GREATER, OPEN, cleanse_flat, cleanse_sparks, soul_cleansing, soul_sums
+from ..rules.light import corrective_light
+from ..rules.impurity import shock_keep
+from ..rules.shepherds import becomes_shepherd
+from ..rules.stages import journey_of, stage_of
+
+BLOCK = 2048  # souls a block; at most 65,536 (a spark's soul within its block is a uint16)
+assert 0 < BLOCK <= 1 << 16
+
+# Columns of the partial sums, one row per block.
+P_CLEANSING = 0      # sum of c_i
+P_WEAKEST = 1        # min of s_j / D_j
+P_COMPLETE = 2
+P_HOLDING = 3
+P_EFFORT = 4         # sum of e_i
+P_GREATER = 5        # souls that received a greater desire
+P_SHEPHERDS = 6
+P_STAGE_SPARK = 7
+P_STAGE_PARTICULAR = 8
+P_STAGE_COMMON = 9
+P_MOSES = 10
+P_JOSHUA = 11
+P_SOLOMON = 12
+P_DAVID = 13
+P_LOST = 14          # screen taken by shocks
+P_LOST_AIM = 15      # souls that lost aim this year
+N_PARTIALS = 16
+
+
+@njit(cache=True, inline="always")
+def _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, lo,
+                  effort, attachment, hbd, regain, holding, complete, cleansing, ell, keep, hold, soul_key):
+    """Pass 1 over a block's souls (all arrays are the block's views, ``lo`` its first soul):
+    regain the aim at the start of the year (000); shocks of impurity take a share of each
+    screen and may knock the aim out (004); the corrective light (002, 000). Fills ``ell``,
+    ``keep`` and ``hold``; returns how many of the souls are not complete.
+
+    Written without branches (every soul's draw is made, and used only if the aim is lost: a
+    draw is a pure function of its coordinates, so making it changes nothing) so that the loop
+    vectorises; which souls lost the aim is random, so a branch on it would be mispredicted.
+    """
+    n_open = 0
+    for t in range(ell.shape[0]):
+        sk = rng.entity_key(key_aim, lo + t)
+        soul_key[t] = sk
+        h = regain_aim(holding[t], regain[t], rng.uniform_from(sk, 0))
+        keep[t] = 1.0
+        hold[t] = h
+        ell[t] = corrective_light(gain, hbd[t], h, float(effort[t]), cleansing[t], eps, shepherd_light)
+        n_open += 1 - complete[t]
+    if n_shocks > 0:  # a loop of its own, so that the common loop above has no power in it
+        for t in range(ell.shape[0]):
+            k = shock_keep(shock_size, attachment[t], n_shocks)
+            h = keep_aim(hold[t], 1.0 - k, rng.uniform_at(key_shock_aim, lo + t, 0))
+            keep[t] = k
+            hold[t] = h
+            ell[t] = corrective_light(gain, hbd[t], h, float(effort[t]), cleansing[t], eps, shepherd_light)
+    return n_open
+
+
+@njit(cache=True, inline="always")
+def _souls_after(soul_key, messiah, degrees, lo, total, flags, hold, size_total, steadiness,
+                 holding, complete, cleansing, shepherd, c_stored):
+    """Pass 3 over a block's souls (block views, as in :func:`_souls_before`): cleansing and
+    completion from the sparks' sums and flags; on a greater desire, catch the aim again or lose
+    it (000); in the Messiah era a complete soul becomes a shepherd and stays one (002); the
+    labels (002). Writes ``c_stored`` float64, the stored float32 cleansing of each soul (so C
+    and the labels match souls.parquet). Returns the block's counts. Without branches, as pass 1.
+    """
+    n_complete = 0
+    n_holding = 0
+    n_greater = 0
+    n_lost_aim = 0
+    n_shepherds = 0
+    n_spark_stage = 0
+    n_moses = 0
+    n_below_two_thirds = 0
+    for t in range(total.shape[0]):
+        done = (flags[t] & OPEN) == 0
+        greater = (flags[t] & GREATER) != 0
+        c32 = np.float32(soul_cleansing(total[t], size_total[t], done))
+        cleansing[t] = c32
+        c = np.float64(c32)
+        c_stored[t] = c
+        complete[t] = np.uint8(done)
+        h = hold[t]
+        h_kept = keep_aim(h, 1.0 - steadiness[t], rng.uniform_from(soul_key[t], 1))
+        h_after = h_kept if greater else h
+        n_lost_aim += 1 if (holding[t] == 1 and h_after == 0) else 0
+        holding[t] = h_after
+        sh = becomes_shepherd(shepherd[t], messiah, done)
+        shepherd[t] = sh
+        n_holding += h_after
+        n_shepherds += sh
+        n_greater += 1 if greater else 0
+        n_complete += 1 if done else 0
+        # the incomplete souls below each threshold; the rest follow by difference
+        is_open = 0 if done else 1
+        n_spark_stage += is_open if stage_of(c, False, degrees) == 0 else 0
+        n_moses += is_open if journey_of(c, False) == 0 else 0
+        n_below_two_thirds += is_open if journey_of(c, False) <= 1 else 0
+    return (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
+            n_below_two_thirds)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def year_pass(
+    seed, year, gain, eps, shepherd_light, degrees,
+    n_shocks, shock_size, messiah,
+    effort, attachment, hbd, steadiness, regain,
+    holding, shepherd, complete, cleansing, size_total, spark_start, spark_owner,
+    size, unity, screen,
+    partials,
+):
+    """Run one year for every soul; fill ``partials`` float64 ``(n_blocks, N_PARTIALS)``.
+
+    Scalars: seed, year (int); gain = alpha lam W J (1 + beta C); eps; shepherd_light = phi_s
+    if any shepherd exists else 0; degrees L; n_shocks this year, shock_size K; messiah: 1 if
+    complete souls become shepherds this year.
+    effort: float32 ``(n,)``, this year's effort (the warm network's pass has already run).
+    spark_owner: uint16 ``(m,)``, each spark's soul within its block (:func:`spark_owners`).
+    Other soul arrays ``(n,)`` and spark arrays ``(m,)`` as in :class:`tikkun.state.State`;
+    holding, shepherd, complete, cleansing and screen are updated in place.
+
+    A block is done in three loops: its souls (aim, shocks, light), its sparks (screens,
+    degrees, the weakest link), its souls again (cleansing, greater desire, shepherds, labels,
+    sums). The sparks' loop is flat over the block's sparks (:func:`cleanse_flat`, vectorised,
+    then :func:`soul_sums`), because a loop per soul, with its random number of sparks, costs a
+    mispredicted branch at nearly every soul's end and cannot be vectorised. In years with
+    shocks, and in blocks whose souls are mostly complete, the loop per soul
+    (:func:`cleanse_sparks`) is used instead: it applies the shocks and skips complete souls'
+    sparks (late in the history most sparks need no memory traffic at all). Both give the same
+    bits, so which one ran never shows in a result.
+
+    ``error_model="numpy"``: no divisor here can be zero (sizes are positive), so the
+    per-division Python checks are left out.
+    """
+    n = effort.shape[0]
+    n_blocks = partials.shape[0]
+    # the (seed, purpose, year) part of each draw's hash, once a year instead of once a draw
+    key_aim = rng.year_key(seed, year, rng.PURPOSE_AIM)
+    key_shock_aim = rng.year_key(seed, year, rng.PURPOSE_SHOCK_AIM)
+    for b in prange(n_blocks):
+        lo = b * BLOCK
+        hi = min(n, lo + BLOCK)
+        nb = hi - lo
+        jlo = spark_start[lo]
+        jhi = spark_start[hi]
+        ell = np.empty(nb, dtype=np.float32)
+        keep = np.empty(nb, dtype=np.float64)
+        hold = np.empty(nb, dtype=np.uint8)
+        total = np.empty(nb, dtype=np.float64)
+        flags = np.empty(nb, dtype=np.uint8)
+        soul_key = np.empty(nb, dtype=np.uint64)
+        # 1. souls: aim, shocks and the light of each
+        n_open = _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, lo,
+                               effort[lo:hi], attachment[lo:hi], hbd[lo:hi], regain[lo:hi], holding[lo:hi],
+                               complete[lo:hi], cleansing[lo:hi], ell, keep, hold, soul_key)
+        # 2. sparks: screens grow by unity times the light, capped at their size.
+        lost = 0.0
+        if n_shocks == 0 and 2 * n_open >= nb:
+            m = jhi - jlo
+            owner = spark_owner[jlo:jhi]
+            ell_spark = np.empty(m, dtype=np.float32)
+            for j in range(m):
+                ell_spark[j] = ell[owner[j]]
+            flag = np.empty(m, dtype=np.uint8)
+            frac = np.empty(m, dtype=np.float32)
+            bits = cleanse_flat(screen[jlo:jhi], size[jlo:jhi], unity[jlo:jhi], ell_spark, flag, frac, degrees)
+            frac.view(np.int32)[0] = bits
+            weakest = np.float64(frac[0])
+            soul_sums(screen[jlo:jhi], flag, owner, total, flags)
+        else:
+            weakest = 1.0
+            for t in range(nb):
+                i = lo + t
+                # A complete soul without shocks this year has every screen at its size: the
+                # loop would change nothing, so its sparks are not touched.
+                if complete[i] == 1 and keep[t] == 1.0:
+                    total[t] = 0.0
+                    flags[t] = 0
+                    continue
+                tot, min_frac, greater, done, l = cleanse_sparks(
+                    screen, size, unity, spark_start[i], spark_start[i + 1], ell[t], keep[t], degrees)
+                total[t] = tot
+                flags[t] = (0 if done else OPEN) | (GREATER if greater else 0)
+                weakest = min(weakest, min_frac)
+                lost += l
+        # 3. souls: cleansing, greater desire, shepherds, labels
+        c_stored = np.empty(nb, dtype=np.float64)
+        (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
+         n_below_two_thirds) = _souls_after(soul_key, messiah, degrees, lo, total, flags, hold, size_total[lo:hi],
+                                            steadiness[lo:hi], holding[lo:hi], complete[lo:hi], cleansing[lo:hi],
+                                            shepherd[lo:hi], c_stored)
+        # the block's sums in soul order (a fixed order: the same bits on any thread count)
+        s_cleansing = 0.0
+        s_effort = 0.0
+        for t in range(nb):
+            s_cleansing += c_stored[t]
+            s_effort += float(effort[lo + t])
+        incomplete = nb - n_complete
+        row = partials[b]
+        row[P_CLEANSING] = s_cleansing
+        row[P_WEAKEST] = weakest
+        row[P_COMPLETE] = n_complete
+        row[P_HOLDING] = n_holding
+        row[P_EFFORT] = s_effort
+        row[P_GREATER] = n_greater
+        row[P_SHEPHERDS] = n_shepherds
+        row[P_STAGE_SPARK] = n_spark_stage
+        row[P_STAGE_PARTICULAR] = incomplete - n_spark_stage
+        row[P_STAGE_COMMON] = n_complete
+        row[P_MOSES] = n_moses
+        row[P_JOSHUA] = n_below_two_thirds - n_moses
+        row[P_SOLOMON] = incomplete - n_below_two_thirds
+        row[P_DAVID] = n_complete
+        row[P_LOST] = lost
+        row[P_LOST_AIM] = n_lost_aim
+
+
+@njit(cache=True)
+def _spark_owners(spark_start, block, out):
+    for i in range(spark_start.shape[0] - 1):
+        for j in range(spark_start[i], spark_start[i + 1]):
+            out[j] = i % block
+
+
+def spark_owners(spark_start: np.ndarray) -> np.ndarray:
+    """uint16 ``(m,)``: the soul of each spark, counted within its block of :data:`BLOCK` souls.
+
+    Derived from ``spark_start`` (which never changes), so it is not part of the state or of a
+    checkpoint; the engine builds it once per run.
+    """
+    out = np.empty(int(spark_start[-1]), dtype=np.uint16)
+    _spark_owners(spark_start, BLOCK, out)
+    return out
+
+
+def n_blocks(n_souls: int) -> int:
+    return (n_souls + BLOCK - 1) // BLOCK
+
+
+@njit(cache=True)
+def reduce_partials(partials):
+    """Add the blocks' rows in block order (sums) and take the minimum of the weakest link.
+
+    partials: float64 ``(n_blocks, N_PARTIALS)``; returns float64 ``(N_PARTIALS,)``.
+    Sequential on purpose: a fixed order of float additions keeps results independent of the
+    thread count. (Compiled: a Python loop over the 293 blocks of 600,000 souls cost 0.3 ms a
+    year.)
+    """
+    out = np.zeros(partials.shape[1], dtype=np.float64)
+    weakest = 1.0
+    for b in range(partials.shape[0]):
+        for p in range(partials.shape[1]):
+            out[p] += partials[b, p]
+        weakest = min(weakest, partials[b, P_WEAKEST])
+    out[P_WEAKEST] = weakest
+    return out
