@@ -113,7 +113,9 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             messiah=era == 2,
         )
 
-    owners = {}  # the kernel's spark -> soul-in-block index, derived once per spark layout
+    # the kernel's spark -> soul-in-block index, derived once per spark layout; and last year's
+    # block sums, which say where settled souls may be (neither changes any result)
+    owners = {}
 
     def spark_owners(state: State) -> np.ndarray:
         if owners.get("start") is not state.spark_start:
@@ -146,6 +148,7 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
                                  state.effort_next, state.effort0)
             state = state.replace(effort=state.effort_next, effort_next=state.effort)
         # 6. the fused pass over souls and sparks
+        look = yk.may_hold_settled(owners.get("partials"), yk.n_blocks(n))
         partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)
         yk.year_pass(
             seed, t, g.gain, schedule["light.eps"][t], g.shepherd_light, degrees,
@@ -155,8 +158,9 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             state.holding, state.shepherd, state.complete, state.cleansing,
             state.size_total, state.spark_start, spark_owners(state),
             state.size, state.unity, state.screen,
-            partials,
+            look, partials,
         )
+        owners["partials"] = partials  # only where to look for settled souls next year (speed)
         tot = yk.reduce_partials(partials)
         c_mean = tot[yk.P_CLEANSING] / n
         g_link = float(tot[yk.P_WEAKEST])
