@@ -74,7 +74,9 @@ def _choose(key, p_rewire, chosen):
 def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cumulative, total, guide, changed):
     """The souls that rewire this time are listed first, then rewired from the list, each
     asking ahead (``PREFETCH_AHEAD`` places down the list) for the random reads of a later
-    one: its neighbours' cleansing and the cumulative where its first draw lands. A soul's
+    one: its neighbours' cleansing and warmth, its row of weights and the cumulative where its
+    first draw lands; and twice as far ahead for the row of the graph those reads start from
+    (measured on a graph rewired 200 times: 13.2 -> 10.7 ms a rewiring at 600,000 souls). A soul's
     row is touched only by the thread rewiring it, so the order changes nothing."""
     n, k = neighbours.shape
     key = rng.year_key(seed, year, rng.PURPOSE_REWIRE)
@@ -85,10 +87,18 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
     changed[:] = 0
     buckets = guide.shape[0]
     count = souls.shape[0]
+    weights = edge_weight.ravel()
+    rows = neighbours.ravel()
     for r in prange(count):
+        # the row of a soul further down the list, so that its entries are at hand when the
+        # reads it points to are asked for
+        prefetch(rows, souls[min(r + 2 * PREFETCH_AHEAD, count - 1)] * k)
         later = souls[min(r + PREFETCH_AHEAD, count - 1)]
         for q in range(k):
-            prefetch(cleansing, np.uint32(neighbours[later, q]))
+            m_later = np.uint32(neighbours[later, q])
+            prefetch(cleansing, m_later)
+            prefetch(warmth, m_later)
+        prefetch(weights, later * k)  # the row of weights it will write
         x = rng.uniform_at(key_pick, later, 0) * total
         prefetch(cumulative, guide[min(buckets - 1, int(x * buckets / total))])
         i = souls[r]
