@@ -204,3 +204,17 @@ def test_settled_segments_give_what_the_loops_give(messiah):
         np.testing.assert_array_equal(loops[k], passed[k], err_msg=k)
     if messiah:  # complete souls became shepherds on either way
         assert loops["shepherd"][loops["complete"] == 1].all()
+
+
+def test_where_settled_souls_are_looked_for():
+    """Blocks are looked at when at most one soul a segment was unsettled last year (counted
+    against the block's own size: the last block is smaller), and everywhere without last
+    year's sums (the first year, a resume)."""
+    n = 3 * yk.BLOCK - 100
+    assert yk.may_hold_settled(None, n).tolist() == [1, 1, 1]
+    partials = np.zeros((3, yk.N_PARTIALS))
+    few = yk.BLOCK // yk.SEGMENT
+    partials[0, [yk.P_COMPLETE, yk.P_HOLDING]] = [yk.BLOCK - few, yk.BLOCK]      # few unsettled
+    partials[1, [yk.P_COMPLETE, yk.P_HOLDING]] = [yk.BLOCK - few, yk.BLOCK - 1]  # one too many
+    partials[2, [yk.P_COMPLETE, yk.P_HOLDING]] = [yk.BLOCK - 100, yk.BLOCK - 100]  # all settled
+    assert yk.may_hold_settled(partials, n).tolist() == [1, 0, 1]

@@ -148,7 +148,7 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
                                  state.effort_next, state.effort0)
             state = state.replace(effort=state.effort_next, effort_next=state.effort)
         # 6. the fused pass over souls and sparks
-        look = yk.may_hold_settled(owners.get("partials"), yk.n_blocks(n))
+        look = yk.may_hold_settled(owners.get("partials"), n)
         partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)
         yk.year_pass(
             seed, t, g.gain, schedule["light.eps"][t], g.shepherd_light, degrees,

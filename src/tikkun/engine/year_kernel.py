@@ -166,6 +166,88 @@ def _settled_souls(messiah, lo, hi, effort, shepherd, row):
     row[P_HOLDING] += hi - lo
 
 
+@njit(cache=True, inline="always")
+def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row):
+    """Souls ``lo + r0 : lo + r1`` of the block that starts at soul ``lo``, in three loops: their
+    souls (aim, shocks, light), their sparks (screens, degrees, the weakest link), their souls
+    again (cleansing, greater desire, shepherds, labels). The block's scratch arrays are indexed
+    from ``lo``; ``row`` gets the counts, and its running sums go on in soul order. The
+    arguments come in tuples (see :func:`year_pass`) because Numba inlines no function of more
+    than about 30 arguments, and inlined, a run of the whole block (``r0 = 0``) compiles with
+    its bounds known: 4% faster at 600,000 souls than with bounds known only at run time."""
+    key_aim, key_shock_aim, gain, eps, shepherd_light, degrees, n_shocks, shock_size, messiah = year_scalars
+    (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
+     size_total) = soul_arrays
+    spark_start, spark_owner, size, unity, screen = spark_arrays
+    ell, keep, hold, total, flags, soul_key, c_stored = scratch
+    a = lo + r0
+    z = lo + r1
+    nr = r1 - r0
+    jlo = spark_start[a]
+    jhi = spark_start[z]
+    # 1. souls: aim, shocks and the light of each
+    n_open = _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, a,
+                           effort[a:z], attachment[a:z], hbd[a:z], regain[a:z], holding[a:z],
+                           complete[a:z], cleansing[a:z], ell[r0:r1], keep[r0:r1], hold[r0:r1],
+                           soul_key[r0:r1])
+    # 2. sparks: screens grow by unity times the light, capped at their size.
+    lost = row[P_LOST]
+    if n_shocks == 0 and 2 * n_open >= nr:
+        m = jhi - jlo
+        owner = spark_owner[jlo:jhi]  # soul within the block: the block's scratch is indexed by it
+        ell_spark = np.empty(m, dtype=np.float32)
+        for j in range(m):
+            ell_spark[j] = ell[owner[j]]
+        flag = np.empty(m, dtype=np.uint8)
+        frac = np.empty(m, dtype=np.float32)
+        bits = cleanse_flat(screen[jlo:jhi], size[jlo:jhi], unity[jlo:jhi], ell_spark, flag, frac, degrees)
+        frac.view(np.int32)[0] = bits
+        weakest = np.float64(frac[0])
+        for t in range(r0, r1):
+            total[t] = 0.0
+            flags[t] = 0
+        soul_sums(screen[jlo:jhi], flag, owner, total, flags)
+    else:
+        weakest = 1.0
+        for t in range(r0, r1):
+            i = lo + t
+            # A complete soul without shocks this year has every screen at its size: the
+            # loop would change nothing, so its sparks are not touched.
+            if complete[i] == 1 and keep[t] == 1.0:
+                total[t] = 0.0
+                flags[t] = 0
+                continue
+            tot, min_frac, greater, done, l = cleanse_sparks(
+                screen, size, unity, spark_start[i], spark_start[i + 1], ell[t], keep[t], degrees)
+            total[t] = tot
+            flags[t] = (0 if done else OPEN) | (GREATER if greater else 0)
+            weakest = min(weakest, min_frac)
+            lost += l
+    # 3. souls: cleansing, greater desire, shepherds, labels
+    (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
+     n_below_two_thirds) = _souls_after(soul_key[r0:r1], messiah, degrees, a, total[r0:r1], flags[r0:r1],
+                                        hold[r0:r1], size_total[a:z], steadiness[a:z], holding[a:z],
+                                        complete[a:z], cleansing[a:z], shepherd[a:z], c_stored[r0:r1])
+    # the sums in soul order (a fixed order: the same bits on any thread count)
+    s_cleansing = row[P_CLEANSING]
+    s_effort = row[P_EFFORT]
+    for t in range(r0, r1):
+        s_cleansing += c_stored[t]
+        s_effort += float(effort[lo + t])
+    row[P_CLEANSING] = s_cleansing
+    row[P_EFFORT] = s_effort
+    row[P_WEAKEST] = min(row[P_WEAKEST], weakest)
+    row[P_LOST] = lost
+    row[P_COMPLETE] += n_complete
+    row[P_HOLDING] += n_holding
+    row[P_GREATER] += n_greater
+    row[P_SHEPHERDS] += n_shepherds
+    row[P_STAGE_SPARK] += n_spark_stage
+    row[P_MOSES] += n_moses
+    row[P_JOSHUA] += n_below_two_thirds  # until the block's end: then less Moses
+    row[P_LOST_AIM] += n_lost_aim
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def year_pass(
     seed, year, gain, eps, shepherd_light, degrees,
@@ -237,85 +319,28 @@ def year_pass(
                 e = min(hi, s + SEGMENT)
                 if _settled(complete[s:e], holding[s:e], cleansing[s:e]):
                     settled |= np.uint64(1) << np.uint64(g)
-        g = 0
-        while g < n_seg:
-            if (settled >> np.uint64(g)) & np.uint64(1):
-                _settled_souls(messiah, lo + g * SEGMENT, min(hi, lo + (g + 1) * SEGMENT), effort, shepherd, row)
-                g += 1
-                continue
-            g1 = g + 1
-            while g1 < n_seg and not (settled >> np.uint64(g1)) & np.uint64(1):
-                g1 += 1
-            # a run of souls a:z (r0:r1 within the block) that go through the three loops
-            r0 = g * SEGMENT
-            r1 = min(nb, g1 * SEGMENT)
-            g = g1
-            a = lo + r0
-            z = lo + r1
-            nr = r1 - r0
-            jlo = spark_start[a]
-            jhi = spark_start[z]
-            # 1. souls: aim, shocks and the light of each
-            n_open = _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, a,
-                                   effort[a:z], attachment[a:z], hbd[a:z], regain[a:z], holding[a:z],
-                                   complete[a:z], cleansing[a:z], ell[r0:r1], keep[r0:r1], hold[r0:r1],
-                                   soul_key[r0:r1])
-            # 2. sparks: screens grow by unity times the light, capped at their size.
-            lost = row[P_LOST]
-            if n_shocks == 0 and 2 * n_open >= nr:
-                m = jhi - jlo
-                owner = spark_owner[jlo:jhi]  # soul within the block: the block's scratch is indexed by it
-                ell_spark = np.empty(m, dtype=np.float32)
-                for j in range(m):
-                    ell_spark[j] = ell[owner[j]]
-                flag = np.empty(m, dtype=np.uint8)
-                frac = np.empty(m, dtype=np.float32)
-                bits = cleanse_flat(screen[jlo:jhi], size[jlo:jhi], unity[jlo:jhi], ell_spark, flag, frac, degrees)
-                frac.view(np.int32)[0] = bits
-                weakest = np.float64(frac[0])
-                for t in range(r0, r1):
-                    total[t] = 0.0
-                    flags[t] = 0
-                soul_sums(screen[jlo:jhi], flag, owner, total, flags)
-            else:
-                weakest = 1.0
-                for t in range(r0, r1):
-                    i = lo + t
-                    # A complete soul without shocks this year has every screen at its size: the
-                    # loop would change nothing, so its sparks are not touched.
-                    if complete[i] == 1 and keep[t] == 1.0:
-                        total[t] = 0.0
-                        flags[t] = 0
-                        continue
-                    tot, min_frac, greater, done, l = cleanse_sparks(
-                        screen, size, unity, spark_start[i], spark_start[i + 1], ell[t], keep[t], degrees)
-                    total[t] = tot
-                    flags[t] = (0 if done else OPEN) | (GREATER if greater else 0)
-                    weakest = min(weakest, min_frac)
-                    lost += l
-            # 3. souls: cleansing, greater desire, shepherds, labels
-            (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
-             n_below_two_thirds) = _souls_after(soul_key[r0:r1], messiah, degrees, a, total[r0:r1], flags[r0:r1],
-                                                hold[r0:r1], size_total[a:z], steadiness[a:z], holding[a:z],
-                                                complete[a:z], cleansing[a:z], shepherd[a:z], c_stored[r0:r1])
-            # the sums in soul order (a fixed order: the same bits on any thread count)
-            s_cleansing = row[P_CLEANSING]
-            s_effort = row[P_EFFORT]
-            for t in range(r0, r1):
-                s_cleansing += c_stored[t]
-                s_effort += float(effort[lo + t])
-            row[P_CLEANSING] = s_cleansing
-            row[P_EFFORT] = s_effort
-            row[P_WEAKEST] = min(row[P_WEAKEST], weakest)
-            row[P_LOST] = lost
-            row[P_COMPLETE] += n_complete
-            row[P_HOLDING] += n_holding
-            row[P_GREATER] += n_greater
-            row[P_SHEPHERDS] += n_shepherds
-            row[P_STAGE_SPARK] += n_spark_stage
-            row[P_MOSES] += n_moses
-            row[P_JOSHUA] += n_below_two_thirds  # until the block's end: then less Moses
-            row[P_LOST_AIM] += n_lost_aim
+        year_scalars = (key_aim, key_shock_aim, gain, eps, shepherd_light, degrees, n_shocks, shock_size, messiah)
+        soul_arrays = (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
+                       size_total)
+        spark_arrays = (spark_start, spark_owner, size, unity, screen)
+        scratch = (ell, keep, hold, total, flags, soul_key, c_stored)
+        if settled == 0:  # the whole block in one run (nearly every block before late in the history)
+            _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, 0, nb, row)
+        else:
+            g = 0
+            while g < n_seg:
+                if (settled >> np.uint64(g)) & np.uint64(1):
+                    _settled_souls(messiah, lo + g * SEGMENT, min(hi, lo + (g + 1) * SEGMENT), effort, shepherd,
+                                   row)
+                    g += 1
+                    continue
+                g1 = g + 1
+                while g1 < n_seg and not (settled >> np.uint64(g1)) & np.uint64(1):
+                    g1 += 1
+                # a run of unsettled souls
+                _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, g * SEGMENT,
+                           min(nb, g1 * SEGMENT), row)
+                g = g1
         # the labels that follow by difference
         n_complete = row[P_COMPLETE]
         incomplete = nb - n_complete
@@ -345,12 +370,24 @@ def spark_owners(spark_start: np.ndarray) -> np.ndarray:
     return out
 
 
-def may_hold_settled(partials: np.ndarray | None, n_blocks_: int) -> np.ndarray:
+def may_hold_settled(partials: np.ndarray | None, n_souls: int) -> np.ndarray:
     """uint8 ``(n_blocks,)`` for :func:`year_pass`'s ``look_for_settled``: 1 where last year's
-    ``partials`` count at least ``SEGMENT`` complete souls, everywhere without them."""
-    if partials is None or partials.shape[0] != n_blocks_:
-        return np.ones(n_blocks_, dtype=np.uint8)
-    return (partials[:, P_COMPLETE] >= SEGMENT).astype(np.uint8)
+    ``partials`` say that the block is worth the look, everywhere without them.
+
+    A block is worth it when at most one soul a segment is unsettled (by last year's counts of
+    souls not complete and not holding aim, an upper bound): then, the unsettled souls lying
+    where they may, on average more than a third of its segments are settled and passing them
+    by saves more than the look costs (a sweep over three arrays, 10% of the block's time). A
+    block with more unsettled souls rarely has a settled segment (measured: with the look at
+    every block with 64 complete souls, the pass was 15% slower at year 120).
+    """
+    nbl = n_blocks(n_souls)
+    if partials is None or partials.shape[0] != nbl:
+        return np.ones(nbl, dtype=np.uint8)
+    sizes = np.full(nbl, BLOCK, dtype=np.float64)
+    sizes[-1] = n_souls - BLOCK * (nbl - 1)
+    unsettled = (sizes - partials[:, P_COMPLETE]) + (sizes - partials[:, P_HOLDING])
+    return (unsettled <= BLOCK // SEGMENT).astype(np.uint8)
 
 
 def n_blocks(n_souls: int) -> int:
