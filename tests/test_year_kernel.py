@@ -184,6 +184,8 @@ def test_settled_segments_give_what_the_loops_give(messiah):
     
     # a few souls lose their aim or are not complete, so segments of both kinds sit in one block
     st.holding[::997] = 0
+    # efforts of very different sizes, so that adding them in another order would change the sums
+    st.effort[:] = np.random.default_rng(5).lognormal(0.0, 6.0, st.n_souls).astype(np.float32)
     seg = yk.SEGMENT
     kinds = [yk._settled(st.complete[s:s + seg], st.holding[s:s + seg], st.cleansing[s:s + seg])
              for s in range(0, st.n_souls, seg)]
