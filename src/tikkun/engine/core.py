@@ -113,14 +113,15 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             messiah=era == 2,
         )
 
-    # the kernel's spark -> soul-in-block index, derived once per spark layout; and last year's
-    # block sums, which say where settled souls may be (neither changes any result)
-    owners = {}
+    # kept between years for speed only (neither changes any result): the kernel's spark ->
+    # soul-in-block index, derived once per spark layout; last year's block sums, which say
+    # where settled souls may be (a resumed run starts without them and looks everywhere)
+    kept = {}
 
     def spark_owners(state: State) -> np.ndarray:
-        if owners.get("start") is not state.spark_start:
-            owners["start"], owners["owner"] = state.spark_start, yk.spark_owners(state.spark_start)
-        return owners["owner"]
+        if kept.get("start") is not state.spark_start:
+            kept["start"], kept["owner"] = state.spark_start, yk.spark_owners(state.spark_start)
+        return kept["owner"]
 
     def step_fn(state: State) -> tuple[State, dict]:
         t = state.year
@@ -148,7 +149,7 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
                                  state.effort_next, state.effort0)
             state = state.replace(effort=state.effort_next, effort_next=state.effort)
         # 6. the fused pass over souls and sparks
-        look = yk.may_hold_settled(owners.get("partials"), n)
+        look = yk.may_hold_settled(kept.get("partials"), n)
         partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)
         yk.year_pass(
             seed, t, g.gain, schedule["light.eps"][t], g.shepherd_light, degrees,
@@ -160,7 +161,7 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             state.size, state.unity, state.screen,
             look, partials,
         )
-        owners["partials"] = partials  # only where to look for settled souls next year (speed)
+        kept["partials"] = partials
         tot = yk.reduce_partials(partials)
         c_mean = tot[yk.P_CLEANSING] / n
         g_link = float(tot[yk.P_WEAKEST])

@@ -88,7 +88,7 @@ def _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, s
 
 
 @njit(cache=True, inline="always")
-def _souls_after(soul_key, messiah, degrees, lo, total, flags, hold, size_total, steadiness,
+def _souls_after(soul_key, messiah, degrees, total, flags, hold, size_total, steadiness,
                  holding, complete, cleansing, shepherd, c_stored):
     """Pass 3 over a block's souls (block views, as in :func:`_souls_before`, whose
     ``soul_key`` gives the draw of a greater desire): cleansing and
@@ -225,7 +225,7 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
             lost += l
     # 3. souls: cleansing, greater desire, shepherds, labels
     (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
-     n_below_two_thirds) = _souls_after(soul_key[r0:r1], messiah, degrees, a, total[r0:r1], flags[r0:r1],
+     n_below_two_thirds) = _souls_after(soul_key[r0:r1], messiah, degrees, total[r0:r1], flags[r0:r1],
                                         hold[r0:r1], size_total[a:z], steadiness[a:z], holding[a:z],
                                         complete[a:z], cleansing[a:z], shepherd[a:z], c_stored[r0:r1])
     # the sums in soul order (a fixed order: the same bits on any thread count)
