@@ -219,3 +219,30 @@ def test_guide_table_inverts_the_cumulative_like_searchsorted():
 def test_cumulative_cleansing_is_numpys_cumsum():
     c = np.random.default_rng(2).random(100_000).astype(np.float32) ** 3
     np.testing.assert_array_equal(good_and_pure._cumulative(c), np.cumsum(c, dtype=np.float64))
+
+
+def test_warm_network_block_sums_are_the_plain_sums_in_soul_order():
+    """The pass adds each block's new efforts as it writes them (the year's mean effort is made
+    of these sums): bit for bit the float64 sum in soul order from 0.0, the last block smaller,
+    for the unrolled k = 8 and the general loop; without a network, ``block_sums`` gives the
+    same."""
+    from tikkun.engine import year_kernel as yk
+
+    rs = np.random.default_rng(11)
+    n = 3 * yk.BLOCK + 123
+    effort = rs.lognormal(0.0, 4.0, n).astype(np.float32)  # many scales: another order would differ
+    effort0 = rs.lognormal(0.0, 4.0, n).astype(np.float32)
+    for k in (8, 5):
+        nb = build_graph("small-world", n, k, 0.3, seed=k)
+        ew = edge_weights(nb, rs.beta(2, 5, n).astype(np.float32))
+        out = np.empty(n, np.float32)
+        sums = np.full(yk.n_blocks(n), np.nan)
+        warm_network(0.8, nb, ew, effort, out, effort0, sums, yk.BLOCK)
+        want = []
+        for b in range(yk.n_blocks(n)):
+            s = 0.0
+            for x in out[b * yk.BLOCK:(b + 1) * yk.BLOCK]:
+                s += float(x)
+            want.append(s)
+        np.testing.assert_array_equal(sums.view(np.int64), np.array(want).view(np.int64))
+        np.testing.assert_array_equal(yk.block_sums(out).view(np.int64), np.array(want).view(np.int64))

@@ -198,7 +198,8 @@ def test_settled_segments_give_what_the_loops_give(messiah):
         partials = np.empty((nb, yk.N_PARTIALS))
         yk.year_pass(3, st.year, 0.05, 0.1, 0.01, 10, 0, 0.0, messiah, s["effort"], s["attachment"], s["hbd"],
                      s["steadiness"], s["regain"], s["holding"], s["shepherd"], s["complete"], s["cleansing"],
-                     s["size_total"], s["spark_start"], owner, s["size"], s["unity"], s["screen"], look, partials)
+                     s["size_total"], s["spark_start"], owner, s["size"], s["unity"], s["screen"], look,
+                     yk.block_sums(s["effort"]), partials)
         out.append((s, partials))
     (loops, p_loops), (passed, p_passed) = out
     np.testing.assert_array_equal(p_loops.view(np.int64), p_passed.view(np.int64))

@@ -145,9 +145,12 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
         n = state.n_souls
         # 5. the warm network (004): this year's effort from last year's, then swap the buffers
         if state.neighbours.shape[1] > 0:
+            effort_sums = np.empty(yk.n_blocks(n), dtype=np.float64)
             network.warm_network(g.theta_max, state.neighbours, state.edge_weight, state.effort,
-                                 state.effort_next, state.effort0)
+                                 state.effort_next, state.effort0, effort_sums, yk.BLOCK)
             state = state.replace(effort=state.effort_next, effort_next=state.effort)
+        else:
+            effort_sums = yk.block_sums(state.effort)
         # 6. the fused pass over souls and sparks
         look = yk.may_hold_settled(kept.get("partials"), n)
         partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)
@@ -159,7 +162,7 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             state.holding, state.shepherd, state.complete, state.cleansing,
             state.size_total, state.spark_start, spark_owners(state),
             state.size, state.unity, state.screen,
-            look, partials,
+            look, effort_sums, partials,
         )
         kept["partials"] = partials
         tot = yk.reduce_partials(partials)

@@ -145,17 +145,14 @@ def _settled(complete, holding, cleansing):
 
 
 @njit(cache=True, inline="always")
-def _settled_souls(messiah, lo, hi, effort, shepherd, row):
+def _settled_souls(messiah, lo, hi, shepherd, row):
     """Souls ``lo:hi`` (all settled, see :func:`_settled`) for one year: exactly what the three
-    loops would give them, without their draws, light and sparks. The running sums of ``row``
-    go on in soul order (the same additions as the loops make, so the same bits)."""
+    loops would give them, without their draws, light and sparks. The running sum of cleansing
+    in ``row`` goes on in soul order (the same additions as the loops make, so the same bits)."""
     s_cleansing = row[P_CLEANSING]
-    s_effort = row[P_EFFORT]
     for i in range(lo, hi):
         s_cleansing += 1.0
-        s_effort += float(effort[i])
     row[P_CLEANSING] = s_cleansing
-    row[P_EFFORT] = s_effort
     n_shepherds = 0
     for i in range(lo, hi):
         sh = becomes_shepherd(shepherd[i], messiah, True)
@@ -230,12 +227,9 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
                                         complete[a:z], cleansing[a:z], shepherd[a:z], c_stored[r0:r1])
     # the sums in soul order (a fixed order: the same bits on any thread count)
     s_cleansing = row[P_CLEANSING]
-    s_effort = row[P_EFFORT]
     for t in range(r0, r1):
         s_cleansing += c_stored[t]
-        s_effort += float(effort[lo + t])
     row[P_CLEANSING] = s_cleansing
-    row[P_EFFORT] = s_effort
     row[P_WEAKEST] = min(row[P_WEAKEST], weakest)
     row[P_LOST] = lost
     row[P_COMPLETE] += n_complete
@@ -255,7 +249,7 @@ def year_pass(
     effort, attachment, hbd, steadiness, regain,
     holding, shepherd, complete, cleansing, size_total, spark_start, spark_owner,
     size, unity, screen,
-    look_for_settled, partials,
+    look_for_settled, effort_sums, partials,
 ):
     """Run one year for every soul; fill ``partials`` float64 ``(n_blocks, N_PARTIALS)``.
 
@@ -267,6 +261,9 @@ def year_pass(
     look_for_settled: uint8 ``(n_blocks,)``, 1 where a block may hold settled segments (see
     below; :func:`may_hold_settled`). Only speed depends on it: a 0 sends every soul of the
     block through the loops, which give the same results.
+    effort_sums: float64 ``(n_blocks,)``, each block's sum of ``effort`` in soul order from 0.0,
+    made by the warm network's pass as it writes the efforts (:func:`block_sums` without a
+    network); it becomes the block's effort column.
     Other soul arrays ``(n,)`` and spark arrays ``(m,)`` as in :class:`tikkun.state.State`;
     holding, shepherd, complete, cleansing and screen are updated in place.
 
@@ -310,6 +307,7 @@ def year_pass(
         row = partials[b]
         row[:] = 0.0
         row[P_WEAKEST] = 1.0
+        row[P_EFFORT] = effort_sums[b]
         # the block's segments of settled souls (none in a year with shocks)
         n_seg = (nb + SEGMENT - 1) // SEGMENT
         settled = np.uint64(0)  # bit g: segment g is settled
@@ -330,8 +328,7 @@ def year_pass(
             g = 0
             while g < n_seg:
                 if (settled >> np.uint64(g)) & np.uint64(1):
-                    _settled_souls(messiah, lo + g * SEGMENT, min(hi, lo + (g + 1) * SEGMENT), effort, shepherd,
-                                   row)
+                    _settled_souls(messiah, lo + g * SEGMENT, min(hi, lo + (g + 1) * SEGMENT), shepherd, row)
                     g += 1
                     continue
                 g1 = g + 1
@@ -350,6 +347,24 @@ def year_pass(
         row[P_JOSHUA] = below_two_thirds - row[P_MOSES]
         row[P_SOLOMON] = incomplete - below_two_thirds
         row[P_DAVID] = n_complete
+
+
+@njit(cache=True, parallel=True)
+def _block_sums(x, out):
+    n = x.shape[0]
+    for b in prange(out.shape[0]):
+        s = 0.0
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            s += float(x[i])
+        out[b] = s
+
+
+def block_sums(x: np.ndarray) -> np.ndarray:
+    """float64 ``(n_blocks,)``: the sum of float32 ``x`` ``(n,)`` over each block of souls, in
+    soul order from 0.0 (what the warm network's pass gives for the efforts it writes)."""
+    out = np.empty(n_blocks(x.shape[0]), dtype=np.float64)
+    _block_sums(x, out)
+    return out
 
 
 @njit(cache=True)

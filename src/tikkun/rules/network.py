@@ -138,13 +138,18 @@ def _ask_ahead(i, n, k, rows, weights, effort):
         prefetch(effort, np.uint32(rows[soon + np.uint64(q)]))
 
 
-def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort0):
+def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block_sums=None, block=2048):
     """One year of the warm network for every soul: ``effort_next[i] = warm_effort(...)``.
 
     theta_max: float; neighbours int32 ``(n, k)``; edge_weight float32 ``(n, k)``
     (:func:`edge_weights`); effort (read), effort_next (written), effort0: float32 ``(n,)``.
     Each soul's value depends only on last year's efforts, so the result is the same for any
     split over threads.
+
+    block_sums: float64 ``(ceil(n / block),)``, if given, gets the sum of the new efforts over
+    each block of ``block`` souls, added in soul order from 0.0 (the year's mean effort is made
+    of them: the soul pass then need not read the efforts again, nor wait on a chain of
+    additions, for souls it passes by).
 
     Memory is asked for ahead of need (:func:`_ask_ahead`): the rows of the graph, which the
     hardware's prefetcher does not fetch far enough ahead of this loop, and the efforts of far
@@ -162,31 +167,43 @@ def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort
     block by block inside the soul pass; the extra traffic is one float32 array written and
     read (2.4 MB).
     """
+    if block_sums is None:
+        block_sums = np.empty((neighbours.shape[0] + block - 1) // block, dtype=np.float64)
     if neighbours.shape[1] == 8:
-        _warm_network_8(theta_max, neighbours, edge_weight, effort, effort_next, effort0)
+        _warm_network_8(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block, block_sums)
     else:
-        _warm_network_k(theta_max, neighbours, edge_weight, effort, effort_next, effort0)
+        _warm_network_k(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block, block_sums)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _warm_network_8(theta_max, neighbours, edge_weight, effort, effort_next, effort0):
+def _warm_network_8(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block, block_sums):
     n = neighbours.shape[0]
     rows = neighbours.ravel()
     weights = edge_weight.ravel()
-    for i in prange(n):
-        _ask_ahead(i, n, 8, rows, weights, effort)
-        effort_next[i] = _warm_effort_8(rows, weights, i, effort, effort0[i], theta_max)
+    for b in prange(block_sums.shape[0]):
+        s = 0.0
+        for i in range(b * block, min(n, (b + 1) * block)):
+            _ask_ahead(i, n, 8, rows, weights, effort)
+            e = _warm_effort_8(rows, weights, i, effort, effort0[i], theta_max)
+            effort_next[i] = e
+            s += float(e)
+        block_sums[b] = s
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _warm_network_k(theta_max, neighbours, edge_weight, effort, effort_next, effort0):
+def _warm_network_k(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block, block_sums):
     n = neighbours.shape[0]
     k = neighbours.shape[1]
     rows = neighbours.ravel()
     weights = edge_weight.ravel()
-    for i in prange(n):
-        _ask_ahead(i, n, k, rows, weights, effort)
-        effort_next[i] = _warm_effort_k(rows, weights, k, i, effort, effort0[i], theta_max)
+    for b in prange(block_sums.shape[0]):
+        s = 0.0
+        for i in range(b * block, min(n, (b + 1) * block)):
+            _ask_ahead(i, n, k, rows, weights, effort)
+            e = _warm_effort_k(rows, weights, k, i, effort, effort0[i], theta_max)
+            effort_next[i] = e
+            s += float(e)
+        block_sums[b] = s
 
 
 # ------------------------------------------------------------------ the graph
