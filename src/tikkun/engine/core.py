@@ -75,6 +75,13 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
     (:func:`tikkun.api.vessel_inputs`); ``init_fn`` refuses a scenario with ``[genesis]`` and no
     ``unity_fn`` rather than silently drawing unity from the distribution the vessel replaces
     (``step_fn`` alone, as a resume uses it, needs neither).
+
+    ``step_fn`` remembers, for speed only, which segments of souls it found settled last year
+    and does not look at them again: it does so only for the state it returned (the same
+    arrays, the next year), and not in a year with events on souls. A state's arrays change
+    between years through the step and its events; to change them by hand, hand the step a
+    copy (``state.replace(**{k: v.copy() for k, v in state.arrays().items()})``): new arrays
+    are looked at everywhere.
     """
     schedule = ev.parameter_schedule(scenario)
     schedule["impurity.rate"] = impurity.rate_schedule(schedule["impurity.rate"], scenario.impurity.start_year)
@@ -113,9 +120,10 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             messiah=era == 2,
         )
 
-    # kept between years for speed only (neither changes any result): the kernel's spark ->
+    # kept between years for speed only (none changes any result): the kernel's spark ->
     # soul-in-block index, derived once per spark layout; last year's block sums, which say
-    # where settled souls may be (a resumed run starts without them and looks everywhere)
+    # where settled souls may be, and the segments found settled (a resumed run starts without
+    # them and looks everywhere)
     kept = {}
 
     def spark_owners(state: State) -> np.ndarray:
@@ -153,6 +161,13 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             effort_sums = yk.block_sums(state.effort)
         # 6. the fused pass over souls and sparks
         look = yk.may_hold_settled(kept.get("partials"), n)
+        last = kept.get("settled")  # (masks, the arrays they were found in, the year after)
+        if (last is not None and last[1] is state.complete and last[2] is state.holding
+                and last[3] is state.cleansing and last[4] == t and t not in soul_events):  # events may unsettle
+            settled_before = last[0]
+        else:
+            settled_before = np.zeros(yk.n_blocks(n), dtype=np.uint64)
+        settled_now = np.empty(yk.n_blocks(n), dtype=np.uint64)
         partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)
         yk.year_pass(
             seed, t, g.gain, schedule["light.eps"][t], g.shepherd_light, degrees,
@@ -162,9 +177,10 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             state.holding, state.shepherd, state.complete, state.cleansing,
             state.size_total, state.spark_start, spark_owners(state),
             state.size, state.unity, state.screen,
-            look, effort_sums, partials,
+            look, effort_sums, settled_before, settled_now, partials,
         )
         kept["partials"] = partials
+        kept["settled"] = (settled_now, state.complete, state.holding, state.cleansing, t + 1)
         tot = yk.reduce_partials(partials)
         c_mean = tot[yk.P_CLEANSING] / n
         g_link = float(tot[yk.P_WEAKEST])
@@ -205,4 +221,5 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
         return state.replace(**changes), row
 
     step_fn.schedule = schedule  # for reports: the global parameters by year
+    step_fn.kept = kept  # what it remembers between years (for tests: nothing of it is a result)
     return init_fn, step_fn

@@ -150,8 +150,13 @@ def _settled_souls(messiah, lo, hi, shepherd, row):
     loops would give them, without their draws, light and sparks. The running sum of cleansing
     in ``row`` goes on in soul order (the same additions as the loops make, so the same bits)."""
     s_cleansing = row[P_CLEANSING]
-    for i in range(lo, hi):
-        s_cleansing += 1.0
+    if s_cleansing == np.floor(s_cleansing):
+        # a whole number (below 2**53) plus 1.0, again and again: every addition is exact, so
+        # adding the count at once gives the same bits without a chain of additions
+        s_cleansing += float(hi - lo)
+    else:
+        for i in range(lo, hi):
+            s_cleansing += 1.0
     row[P_CLEANSING] = s_cleansing
     n_shepherds = 0
     for i in range(lo, hi):
@@ -249,7 +254,7 @@ def year_pass(
     effort, attachment, hbd, steadiness, regain,
     holding, shepherd, complete, cleansing, size_total, spark_start, spark_owner,
     size, unity, screen,
-    look_for_settled, effort_sums, partials,
+    look_for_settled, effort_sums, settled_before, settled_now, partials,
 ):
     """Run one year for every soul; fill ``partials`` float64 ``(n_blocks, N_PARTIALS)``.
 
@@ -264,6 +269,11 @@ def year_pass(
     effort_sums: float64 ``(n_blocks,)``, each block's sum of ``effort`` in soul order from 0.0,
     made by the warm network's pass as it writes the efforts (:func:`block_sums` without a
     network); it becomes the block's effort column.
+    settled_before: uint64 ``(n_blocks,)``, bit ``g`` of a block set where segment ``g`` was
+    found settled at last year's look (zeros where that is not known: the first year, a
+    resume, a year after shocks or with events on souls); settled_now gets this year's (all
+    zeros in a year with shocks). A settled segment passed by stays settled, so it is not
+    looked at again.
     Other soul arrays ``(n,)`` and spark arrays ``(m,)`` as in :class:`tikkun.state.State`;
     holding, shepherd, complete, cleansing and screen are updated in place.
 
@@ -310,13 +320,19 @@ def year_pass(
         row[P_EFFORT] = effort_sums[b]
         # the block's segments of settled souls (none in a year with shocks)
         n_seg = (nb + SEGMENT - 1) // SEGMENT
-        settled = np.uint64(0)  # bit g: segment g is settled
+        # bit g: segment g is settled; those that were at last year's look still are (passed by,
+        # nothing of theirs changed), so only the others are looked at
+        settled = settled_before[b] if n_shocks == 0 else np.uint64(0)
         if n_shocks == 0 and look_for_settled[b]:
             for g in range(n_seg):
+                bit = np.uint64(1) << np.uint64(g)
+                if settled & bit:
+                    continue
                 s = lo + g * SEGMENT
                 e = min(hi, s + SEGMENT)
                 if _settled(complete[s:e], holding[s:e], cleansing[s:e]):
-                    settled |= np.uint64(1) << np.uint64(g)
+                    settled |= bit
+        settled_now[b] = settled
         year_scalars = (key_aim, key_shock_aim, gain, eps, shepherd_light, degrees, n_shocks, shock_size, messiah)
         soul_arrays = (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
                        size_total)
