@@ -312,6 +312,7 @@ def main() -> None:
     floor = moved / bw
     traffic = traffic_floor_seconds(state)
     net_own, net_ring = network_graph_seconds(state) if state.neighbours.shape[1] else (0.0, 0.0)
+    launch_all = launch_seconds()  # on every thread, as the yearly passes start
     in_cache, launch = in_cache_kernel_seconds_per_soul_year(unity_fn, world_unity)
     peak = default_run_peak_bytes()
     start2 = second_start_seconds()
@@ -334,7 +335,8 @@ def main() -> None:
           f"on a ring of the same degree (no far edges)")
     cores = numba.get_num_threads()
     compute = in_cache * state.n_souls / cores
-    print(f"parallel loop start      {launch * 1e6:.0f} us on one thread ({numba.threading_layer()} layer; twice a year)")
+    print(f"parallel loop start      {launch_all * 1e6:.0f} us on {cores} threads, {launch * 1e6:.0f} us on one "
+          f"({numba.threading_layer()} layer; twice a year)")
     print(f"in cache (16,384 souls)  {in_cache * 1e9:.1f} ns per soul-year on one core in the two passes: "
           f"{compute * 1e3:.2f} ms a year at {state.n_souls:,} souls on {cores} threads if memory cost nothing "
           f"({compute / floor:.1f}x the memory floor)")
