@@ -8,6 +8,7 @@ import sys
 import time
 
 import numba
+import pytest
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -67,3 +68,37 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
     for key in ("end_year", "years_run", "stop_reason", "seed"):
         assert sa[key] == sb[key]
     assert not (tmp_path / "cut" / "checkpoint.npz").exists()
+
+
+_FORK_CHILD = """
+import multiprocessing as mp
+import numba
+import pytest
+import tikkun
+from tikkun import api
+
+def one(seed):
+    return float(api.run(preset="quick", years=20, seed=seed).metrics["cleansing_mean"][-1])
+
+if __name__ == "__main__":
+    parent = one(1)  # the parent runs the compiled parallel loops first
+    with mp.get_context("fork").Pool(2) as pool:
+        children = pool.map_async(one, [1, 2]).get(timeout=120)  # a stopped child never answers
+    assert children[0] == parent, (children, parent)
+    print(numba.threading_layer())
+"""
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and os.uname().machine == "x86_64"),
+                    reason="tikkun depends on TBB only on Linux x86-64; elsewhere the layer may be GNU OpenMP")
+def test_a_process_forked_after_a_run_can_run_again(tmp_path):
+    """The default threading layer (TBB where tikkun installs it) survives a fork: a child
+    forked after the parent ran its parallel loops runs them too, to the same result (GNU
+    OpenMP would stop the child). A sweep with multiprocessing's default start method on
+    Linux does just that."""
+    script = tmp_path / "fork_child.py"
+    script.write_text(_FORK_CHILD)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")}
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "tbb"

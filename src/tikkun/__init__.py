@@ -8,19 +8,46 @@ __version__ = "0.2.0"
 
 import os as _os
 
+
+def _load_tbb() -> None:
+    """Make pip's TBB visible to Numba. The ``tbb`` wheel puts ``libtbb.so.12`` in the
+    environment's ``lib`` folder, where the dynamic loader does not look (conda's layout it
+    finds), so Numba's TBB layer would fail to load; loaded here first, by its path, it is
+    found by name. Nothing happens without the wheel or off Linux."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        from importlib.metadata import PackageNotFoundError, files
+
+        for f in files("tbb") or ():
+            if f.name == "libtbb.so.12":
+                path = f.locate()
+                if _os.path.exists(path):
+                    ctypes.CDLL(str(path), mode=_os.RTLD_GLOBAL)
+                return
+    except (PackageNotFoundError, OSError):
+        return
+
+
+_load_tbb()
+
 if "NUMBA_THREADING_LAYER" not in _os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in _os.environ:
     # Measured at 600,000 souls on 2 cores (history preset, genesis and the first 2,000 years;
-    # README, Performance): Numba's OpenMP layer with idle threads that sleep rather than spin
-    # took 14.4 s on a quiet machine and 25.8 s beside one busy process; the workqueue layer
-    # 17.1 and 27.9 s; OpenMP's default, spinning, 13.3 and 37.8 s. The whole history: 28.7-30.0
-    # against 36.6-37.0 s with the workqueue. So OpenMP first where this machine has it, with
-    # OMP_WAIT_POLICY=passive unless already set (it is read when OpenMP starts, at the first
-    # parallel loop); NUMBA_THREADING_LAYER or NUMBA_THREADING_LAYER_PRIORITY choose otherwise.
-    # Results do not depend on the layer.
+    # README, Performance): Numba's TBB layer took 14.7 s on a quiet machine and 26.4 s beside
+    # one busy process, its OpenMP layer with idle threads sleeping 14.4-14.7 and 25.8-28.2 s,
+    # its workqueue layer 17.1-17.3 and 27.9-29.5 s, OpenMP with spinning threads (its default)
+    # 13.3 and 37.8 s. TBB is also safe in a process forked after a run (GNU OpenMP is not:
+    # Numba stops such a child). So TBB first (a dependency on Linux x86-64), then OpenMP with
+    # OMP_WAIT_POLICY=passive unless already set (read when OpenMP starts, at the first
+    # parallel loop), then the workqueue. NUMBA_THREADING_LAYER or
+    # NUMBA_THREADING_LAYER_PRIORITY choose otherwise. Results do not depend on the layer.
     _os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     import numba as _numba
 
-    _numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
+    _numba.config.THREADING_LAYER_PRIORITY = ["tbb", "omp", "workqueue"]
 
 from .api import RunResult, resume, run  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
