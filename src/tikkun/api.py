@@ -127,6 +127,8 @@ def run(
 
     With ``out`` the run folder is written (scenario.toml first, then checkpoints every
     ``checkpoint_every`` years, then metrics.parquet, souls.parquet and summary.json).
+    ``progress(state, row)`` is called after each year; it may read the state but not change
+    it (the step remembers which souls it found settled: to change souls, use events).
     """
     sc = resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls, overrides=overrides)
     if checkpoint_every is not None and checkpoint_every <= 0:

@@ -150,7 +150,7 @@ def _settled_souls(messiah, lo, hi, shepherd, row):
     loops would give them, without their draws, light and sparks. The running sum of cleansing
     in ``row`` goes on in soul order (the same additions as the loops make, so the same bits)."""
     s_cleansing = row[P_CLEANSING]
-    if s_cleansing == np.floor(s_cleansing):
+    if s_cleansing == np.floor(s_cleansing) and 0.0 <= s_cleansing <= 2.0 ** 52:
         # a whole number (below 2**53) plus 1.0, again and again: every addition is exact, so
         # adding the count at once gives the same bits without a chain of additions
         s_cleansing += float(hi - lo)
@@ -265,7 +265,8 @@ def year_pass(
     spark_owner: uint16 ``(m,)``, each spark's soul within its block (:func:`spark_owners`).
     look_for_settled: uint8 ``(n_blocks,)``, 1 where a block may hold settled segments (see
     below; :func:`may_hold_settled`). Only speed depends on it: a 0 sends every soul of the
-    block through the loops, which give the same results.
+    block through the loops but those of segments in ``settled_before``, which gives the same
+    results.
     effort_sums: float64 ``(n_blocks,)``, each block's sum of ``effort`` in soul order from 0.0,
     made by the warm network's pass as it writes the efforts (:func:`block_sums` without a
     network); it becomes the block's effort column.
@@ -289,11 +290,13 @@ def year_pass(
     In a year without shocks, a segment of ``SEGMENT`` souls that are all settled (complete,
     holding their aim, cleansing 1: :func:`_settled`) is not run through the loops at all:
     nothing of theirs can change but shepherds, and :func:`_settled_souls` gives exactly what the
-    loops would. Late in the history nearly every segment is settled. The block's sums still go
-    soul by soul in soul order, so the bits are the same whichever way a soul went. Only blocks
-    that ``look_for_settled`` marks (:func:`may_hold_settled`: at most one unsettled soul a
-    segment last year) are looked at: the look is a sweep over three arrays before the loops,
-    which costs memory time the loops would otherwise overlap with their work.
+    loops would. Late in the history nearly every segment is settled. The block's sum of
+    cleansing still goes in soul order (a settled run's ones added at once where that is exact),
+    and its sum of effort comes from the network's pass, so the bits are the same whichever way
+    a soul went. Only blocks that ``look_for_settled`` marks (:func:`may_hold_settled`: at most
+    one unsettled soul a segment last year) are looked at, and in them only the segments not
+    already in ``settled_before``: the look is a sweep over three arrays before the loops, which
+    costs memory time the loops would otherwise overlap with their work.
 
     ``error_model="numpy"``: no divisor here can be zero (sizes are positive), so the
     per-division Python checks are left out.

@@ -167,8 +167,13 @@ def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort
     block by block inside the soul pass; the extra traffic is one float32 array written and
     read (2.4 MB).
     """
+    if block <= 0:
+        raise ValueError(f"block must be positive, got {block}")
+    n_blocks = (neighbours.shape[0] + block - 1) // block
     if block_sums is None:
-        block_sums = np.empty((neighbours.shape[0] + block - 1) // block, dtype=np.float64)
+        block_sums = np.empty(n_blocks, dtype=np.float64)
+    elif block_sums.shape != (n_blocks,) or block_sums.dtype != np.float64:
+        raise ValueError(f"block_sums must be float64 ({n_blocks},), got {block_sums.dtype} {block_sums.shape}")
     if neighbours.shape[1] == 8:
         _warm_network_8(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block, block_sums)
     else:
