@@ -181,35 +181,39 @@ def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort
         _warm_network_k(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block, block_sums)
 
 
+@njit(cache=True, inline="always")
+def _network_block(theta_max, rows, weights, k, n, effort, effort_next, effort0, lo, hi):
+    """Souls ``lo:hi`` of the warm network; returns the sum of their new efforts, added in
+    soul order from 0.0 (float64). Passed the literal 8 as ``k``, the branch and every index
+    fold to constants (:func:`_warm_effort_8`)."""
+    s = 0.0
+    for i in range(lo, hi):
+        _ask_ahead(i, n, k, rows, weights, effort)
+        if k == 8:
+            e = _warm_effort_8(rows, weights, i, effort, effort0[i], theta_max)
+        else:
+            e = _warm_effort_k(rows, weights, k, i, effort, effort0[i], theta_max)
+        effort_next[i] = e
+        s += float(e)
+    return s
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _warm_network_8(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block, block_sums):
     n = neighbours.shape[0]
-    rows = neighbours.ravel()
-    weights = edge_weight.ravel()
+    rows, weights = neighbours.ravel(), edge_weight.ravel()
     for b in prange(block_sums.shape[0]):
-        s = 0.0
-        for i in range(b * block, min(n, (b + 1) * block)):
-            _ask_ahead(i, n, 8, rows, weights, effort)
-            e = _warm_effort_8(rows, weights, i, effort, effort0[i], theta_max)
-            effort_next[i] = e
-            s += float(e)
-        block_sums[b] = s
+        block_sums[b] = _network_block(theta_max, rows, weights, 8, n, effort, effort_next, effort0, b * block,
+                                       min(n, (b + 1) * block))
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _warm_network_k(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block, block_sums):
     n = neighbours.shape[0]
-    k = neighbours.shape[1]
-    rows = neighbours.ravel()
-    weights = edge_weight.ravel()
+    rows, weights = neighbours.ravel(), edge_weight.ravel()
     for b in prange(block_sums.shape[0]):
-        s = 0.0
-        for i in range(b * block, min(n, (b + 1) * block)):
-            _ask_ahead(i, n, k, rows, weights, effort)
-            e = _warm_effort_k(rows, weights, k, i, effort, effort0[i], theta_max)
-            effort_next[i] = e
-            s += float(e)
-        block_sums[b] = s
+        block_sums[b] = _network_block(theta_max, rows, weights, neighbours.shape[1], n, effort, effort_next,
+                                       effort0, b * block, min(n, (b + 1) * block))
 
 
 # ------------------------------------------------------------------ the graph
