@@ -156,11 +156,13 @@ def network_graph_seconds(state, repeats: int = 15) -> tuple[float, float]:
     degree (no far edges), each after a soul-sized pass that leaves the caches as a year does:
     what the far edges of the small world (random gathers of last year's effort) cost. The
     best of several runs of each, as for the floors."""
+    from tikkun.engine import year_kernel as yk
     from tikkun.engine.year_kernel import spark_owners
     from tikkun.rules.network import build_graph, edge_weights, warm_network
 
     s = {k: v.copy() for k, v in state.arrays().items()}
     owner = spark_owners(s["spark_start"])
+    sums = np.empty(yk.n_blocks(state.n_souls), dtype=np.float64)  # as the engine asks for them
     ring = build_graph("ring", state.n_souls, s["neighbours"].shape[1], 0.0, 0)
     graphs = [(s["neighbours"], s["edge_weight"]), (ring, edge_weights(ring, s["warmth"]))]
     out = []
@@ -171,7 +173,7 @@ def network_graph_seconds(state, repeats: int = 15) -> tuple[float, float]:
                            s["shepherd"], s["cleansing"], s["size_total"], s["spark_start"], owner, s["size"],
                            s["unity"], s["screen"])
             t = time.perf_counter()
-            warm_network(0.8, neighbours, weights, s["effort"], s["effort_next"], s["effort0"])
+            warm_network(0.8, neighbours, weights, s["effort"], s["effort_next"], s["effort0"], sums, yk.BLOCK)
             times.append(time.perf_counter() - t)
         out.append(float(np.min(times[1:])))
     return out[0], out[1]

@@ -139,7 +139,7 @@ def _ask_ahead(i, n, k, rows, weights, effort):
         prefetch(effort, np.uint32(rows[soon + np.uint64(q)]))
 
 
-def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block_sums=None, block=2048):
+def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block_sums=None, block=None):
     """One year of the warm network for every soul: ``effort_next[i] = warm_effort(...)``.
 
     theta_max: float; neighbours int32 ``(n, k)``; edge_weight float32 ``(n, k)``
@@ -147,8 +147,9 @@ def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort
     Each soul's value depends only on last year's efforts, so the result is the same for any
     split over threads.
 
-    block_sums: float64 ``(ceil(n / block),)``, if given, gets the sum of the new efforts over
-    each block of ``block`` souls, added in soul order from 0.0 (the year's mean effort is made
+    block_sums: float64 ``(ceil(n / block),)``, if given (with ``block``, the engine's block of
+    souls), gets the sum of the new efforts over each block of ``block`` souls, added in soul
+    order from 0.0 (the year's mean effort is made
     of them: the soul pass then need not read the efforts again, nor wait on a chain of
     additions, for souls it passes by).
 
@@ -168,12 +169,13 @@ def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort
     block by block inside the soul pass; the extra traffic is one float32 array written and
     read (2.4 MB).
     """
-    if block <= 0:
-        raise ValueError(f"block must be positive, got {block}")
+    if block_sums is None:  # nobody wants the sums: 256 blocks, enough to share among threads
+        block = max(1, -(-neighbours.shape[0] // 256))
+        block_sums = np.empty(-(-neighbours.shape[0] // block), dtype=np.float64)
+    if block is None or block <= 0:
+        raise ValueError(f"block must be a positive number of souls with block_sums, got {block}")
     n_blocks = (neighbours.shape[0] + block - 1) // block
-    if block_sums is None:
-        block_sums = np.empty(n_blocks, dtype=np.float64)
-    elif block_sums.shape != (n_blocks,) or block_sums.dtype != np.float64:
+    if block_sums.shape != (n_blocks,) or block_sums.dtype != np.float64:
         raise ValueError(f"block_sums must be float64 ({n_blocks},), got {block_sums.dtype} {block_sums.shape}")
     if neighbours.shape[1] == 8:
         _warm_network_8(theta_max, neighbours, edge_weight, effort, effort_next, effort0, block, block_sums)
