@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import random as rng
+from ..prefetch import prefetch
 from ..rules.aim import keep_aim, regain_aim
 from ..rules.cleansing import GREATER, OPEN, cleanse_flat, cleanse_sparks, soul_cleansing, soul_sums
 from ..rules.light import corrective_light
@@ -33,6 +34,8 @@ BLOCK = 2048  # souls a block; at most 65,536 (a spark's soul within its block i
 assert 0 < BLOCK <= 1 << 16
 SEGMENT = 64  # souls: the unit in which settled souls are recognised and passed by
 assert BLOCK // SEGMENT <= 64  # a block's settled segments are the bits of a uint64
+SPARK_CHUNK = 128  # sparks: the flat loops over a run's sparks go chunk by chunk (scratch stays in L1)
+SPARK_AHEAD = 2048  # sparks: how far ahead of its chunk the loop asks for screens, sizes and unities
 
 # Columns of the partial sums, one row per block.
 P_CLEANSING = 0      # sum of c_i
@@ -169,6 +172,34 @@ def _settled_souls(messiah, lo, hi, shepherd, row):
 
 
 @njit(cache=True, inline="always")
+def _ask_for_sparks(screen, size, unity, lo, hi):
+    """Ask for the lines of sparks ``lo:hi`` (cut at the arrays' end) of the three spark arrays
+    the flat loop reads first (:func:`tikkun.prefetch.prefetch`; 16 float32 a line). Past the
+    run's end the next run's sparks are asked for: a thread's next block follows its current
+    one."""
+    hi = min(hi, screen.shape[0])
+    for j in range(max(lo, 0), hi, 16):
+        prefetch(screen, j)
+        prefetch(size, j)
+        prefetch(unity, j)
+
+
+@njit(cache=True, inline="always")
+def _sparks_chunk(screen, size, unity, owner, ell, total, flags, spark_ell, spark_flag, spark_frac, degrees):
+    """One chunk of a run's sparks (views ``(w,)``, ``w <= SPARK_CHUNK``; ``owner`` their souls
+    within the block): each spark gets its soul's light, grows (:func:`cleanse_flat`), and is
+    added to its soul's ``total`` and ``flags`` (:func:`soul_sums`; a soul cut by a chunk's end
+    goes on in the next chunk, in spark order). The scratch ``spark_*`` ``(SPARK_CHUNK,)`` stays
+    in the core's first cache. Returns the bits of the chunk's smallest ``s_j / D_j``."""
+    w = screen.shape[0]
+    for j in range(w):
+        spark_ell[j] = ell[owner[j]]
+    bits = cleanse_flat(screen, size, unity, spark_ell[:w], spark_flag[:w], spark_frac[:w], degrees)
+    soul_sums(screen, spark_flag[:w], owner, total, flags)
+    return bits
+
+
+@njit(cache=True, inline="always")
 def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row):
     """Souls ``lo + r0 : lo + r1`` of the block that starts at soul ``lo``, in three loops: their
     souls (aim, shocks, light), their sparks (screens, degrees, the weakest link), their souls
@@ -181,7 +212,7 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
     (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
      size_total) = soul_arrays
     spark_start, spark_owner, size, unity, screen = spark_arrays
-    ell, keep, hold, total, flags, soul_key, c_stored = scratch
+    ell, keep, hold, total, flags, soul_key, c_stored, spark_ell, spark_flag, spark_frac = scratch
     a = lo + r0
     z = lo + r1
     nr = r1 - r0
@@ -195,20 +226,19 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
     # 2. sparks: screens grow by unity times the light, capped at their size.
     lost = row[P_LOST]
     if n_shocks == 0 and 2 * n_open >= nr:
-        m = jhi - jlo
         owner = spark_owner[jlo:jhi]  # soul within the block: the block's scratch is indexed by it
-        ell_spark = np.empty(m, dtype=np.float32)
-        for j in range(m):
-            ell_spark[j] = ell[owner[j]]
-        flag = np.empty(m, dtype=np.uint8)
-        frac = np.empty(m, dtype=np.float32)
-        bits = cleanse_flat(screen[jlo:jhi], size[jlo:jhi], unity[jlo:jhi], ell_spark, flag, frac, degrees)
-        frac.view(np.int32)[0] = bits
-        weakest = np.float64(frac[0])
         for t in range(r0, r1):
             total[t] = 0.0
             flags[t] = 0
-        soul_sums(screen[jlo:jhi], flag, owner, total, flags)
+        smallest = np.int32(0x7F800000)  # the bits of +inf
+        for c0 in range(jlo, jhi, SPARK_CHUNK):
+            c1 = min(jhi, c0 + SPARK_CHUNK)
+            _ask_for_sparks(screen, size, unity, c1 + SPARK_AHEAD - SPARK_CHUNK, c1 + SPARK_AHEAD)
+            bits = _sparks_chunk(screen[c0:c1], size[c0:c1], unity[c0:c1], owner[c0 - jlo:c1 - jlo], ell,
+                                 total, flags, spark_ell, spark_flag, spark_frac, degrees)
+            smallest = bits if bits < smallest else smallest
+        spark_frac.view(np.int32)[0] = smallest
+        weakest = np.float64(spark_frac[0])
     else:
         weakest = 1.0
         for t in range(r0, r1):
@@ -340,7 +370,8 @@ def year_pass(
         soul_arrays = (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
                        size_total)
         spark_arrays = (spark_start, spark_owner, size, unity, screen)
-        scratch = (ell, keep, hold, total, flags, soul_key, c_stored)
+        scratch = (ell, keep, hold, total, flags, soul_key, c_stored, np.empty(SPARK_CHUNK, dtype=np.float32),
+                   np.empty(SPARK_CHUNK, dtype=np.uint8), np.empty(SPARK_CHUNK, dtype=np.float32))
         if settled == 0:  # the whole block in one run (nearly every block before late in the history)
             _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, 0, nb, row)
         else:
