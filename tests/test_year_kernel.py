@@ -167,6 +167,51 @@ def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
     assert 0 < (flags & OPEN == 0).sum() < n and 0 < (flags & GREATER != 0).sum() < n
 
 
+@pytest.mark.parametrize("first, last", [(0, 2100), (37, 1500), (1999, 2100)])
+def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last):
+    """The kernel's flat spark loop goes chunk by chunk of ``SPARK_CHUNK`` sparks, cutting souls
+    at chunk ends: screens, each soul's sum and flags, and the smallest fraction must be bit for
+    bit those of :func:`cleanse_flat` and :func:`soul_sums` over the whole run at once, and no
+    spark outside the run may change."""
+    from tikkun.rules.cleansing import cleanse_flat, soul_sums
+
+    rs = np.random.default_rng(11)
+    n = 2100
+    counts = 1 + rs.poisson(3, n)
+    start = np.concatenate(([0], np.cumsum(counts)))
+    m = int(start[-1])
+    size = rs.lognormal(0, 1, m).astype(np.float32)
+    unity = rs.random(m).astype(np.float32)
+    screen = (size * rs.random(m) ** 3).astype(np.float32)
+    ell = (rs.random(n) * 0.3).astype(np.float32)
+    jlo, jhi = int(start[first]), int(start[last])
+    assert (jhi - jlo) % yk.SPARK_CHUNK != 0 and jhi - jlo > 2 * yk.SPARK_CHUNK
+    # souls counted from the run's first soul, as within a block
+    owner = (np.repeat(np.arange(n), counts)[jlo:jhi] - first).astype(np.uint16)
+    ell_run = ell[first:last]
+
+    whole = screen.copy()
+    flag = np.empty(jhi - jlo, np.uint8)
+    frac = np.empty(jhi - jlo, np.float32)
+    want_bits = cleanse_flat(whole[jlo:jhi], size[jlo:jhi], unity[jlo:jhi], ell_run[owner], flag, frac, 10)
+    want_total, want_flags = np.zeros(last - first), np.zeros(last - first, np.uint8)
+    soul_sums(whole[jlo:jhi], flag, owner, want_total, want_flags)
+
+    chunked = screen.copy()
+    total, flags = np.zeros(last - first), np.zeros(last - first, np.uint8)
+    scratch = (np.empty(yk.SPARK_CHUNK, np.float32), np.empty(yk.SPARK_CHUNK, np.uint8),
+               np.empty(yk.SPARK_CHUNK, np.float32))
+    bits = yk.flat_sparks(chunked, size, unity, owner, ell_run, total, flags, *scratch, jlo, jhi, 10)
+
+    assert chunked.tobytes() == whole.tobytes()
+    assert (chunked[:jlo] == screen[:jlo]).all() and (chunked[jhi:] == screen[jhi:]).all()
+    assert total.tobytes() == want_total.tobytes() and (flags == want_flags).all()
+    assert bits == want_bits
+    # souls cut by a chunk's end exist, and some sparks grew
+    assert set(range(jlo + yk.SPARK_CHUNK, jhi, yk.SPARK_CHUNK)) - set(start.tolist())
+    assert (chunked[jlo:jhi] > screen[jlo:jhi]).any()
+
+
 @pytest.mark.parametrize("messiah", [False, True])
 def test_settled_segments_give_what_the_loops_give(messiah):
     """Late in a history most segments of souls are settled (complete, holding aim) and the
