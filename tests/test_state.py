@@ -78,3 +78,26 @@ def test_checkpoint_leaves_out_the_edge_weights_and_rebuilds_them_bit_for_bit():
     np.testing.assert_array_equal(back.edge_weight, st.edge_weight)
     for k, v in st.saved_arrays().items():
         np.testing.assert_array_equal(getattr(back, k), v)
+
+
+def test_replace_is_what_dataclasses_replace_gives():
+    """``State.replace`` skips ``__init__`` for speed: it must give what ``dataclasses.replace``
+    gives (every field, the arrays shared, not copied), leave the original as it was, and refuse
+    a name that is not a field."""
+    import dataclasses
+
+    import pytest
+
+    st = initial_state(make_scenario(**{"souls.count": 50}))
+    before = dict(st.__dict__)
+    got = st.replace(year=7, effort=st.effort_next, effort_next=st.effort)
+    want = dataclasses.replace(st, year=7, effort=st.effort_next, effort_next=st.effort)
+    assert type(got) is type(want)
+    fields = [f.name for f in dataclasses.fields(st)]
+    assert all(getattr(got, k) is getattr(want, k) for k in fields)
+    assert got.year == 7 and got.effort is st.effort_next and got.screen is st.screen
+    assert st.__dict__ == before and st.year == 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        got.year = 8
+    with pytest.raises(TypeError, match="efort"):
+        st.replace(efort=st.effort)
