@@ -35,6 +35,20 @@ def test_step_matches_naive_loop(lam, rho):
         u = new
 
 
+def test_step_is_bit_for_bit_the_numpy_form():
+    """``step_worlds`` works in Python floats for speed; it must give exactly the bits of its
+    NumPy form (the engine's results depend on them), NaN included."""
+    rng = np.random.default_rng(3)
+    for _ in range(3000):
+        u = rng.uniform(0, 1, 4) ** rng.uniform(0.2, 4.0)
+        lam, A, rho = rng.uniform(0, 3), rng.uniform(0.05, 2), rng.uniform(0, 1)
+        want = u + rho * (np.minimum(1.0, light_reaching(u, lam) / A) - u)
+        assert step_worlds(u, lam, A, rho).tobytes() == want.tobytes()
+    u = np.array([0.5, np.nan, 1.0, 0.25])
+    want = u + 0.1 * (np.minimum(1.0, light_reaching(u, 0.7) / 1.0) - u)
+    np.testing.assert_array_equal(step_worlds(u, 0.7, 1.0, 0.1), want)
+
+
 def test_light_reaching_and_conductance():
     u = np.array([0.5, 0.8, 1.0, 0.25])
     np.testing.assert_allclose(light_reaching(u, 2.0), [2.0, 1.0, 0.8, 0.8])

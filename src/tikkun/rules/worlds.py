@@ -16,7 +16,7 @@ the same in the first year (none receives more than ``lam``), and from then on t
 cascades down: what a world loses dims the light of all below it, so each lower world falls
 further, towards ``u_w = (lam / A)^(2^w)`` (w = 0 for Atzilut) and ``W = (lam / A)^15``.
 
-Pure NumPy functions, called once a year by the engine.
+Small functions of NumPy arrays, called once a year by the engine.
 """
 
 from __future__ import annotations
@@ -57,8 +57,18 @@ def step_worlds(u: np.ndarray, lam: float, A: float, rho: float) -> np.ndarray:
         raise ValueError(f"u must have shape ({len(WORLDS)},), got {u.shape}")
     if not 0.0 <= rho <= 1.0:
         raise ValueError("rho must lie in [0, 1]")
-    target = np.minimum(1.0, light_reaching(u, lam) / A)
-    return u + rho * (target - u)
+    # In Python floats, one world after the other: the same IEEE operations in the same order
+    # as ``u + rho * (minimum(1, light_reaching(u, lam) / A) - u)`` (tested against it bit for
+    # bit), without a dozen NumPy calls on four numbers (~40 us a year at 600,000 souls, where
+    # the interpreter's caches are cold after the soul pass).
+    new = []
+    above = 1.0  # the product of the unities above this world (cumprod's order)
+    for u_w in u.tolist():
+        x = (lam * above) / A
+        target = 1.0 if x > 1.0 else x  # np.minimum(1, x), NaN kept
+        new.append(u_w + rho * (target - u_w))
+        above = above * u_w
+    return np.array(new)
 
 
 def conductance(u: np.ndarray) -> float:
