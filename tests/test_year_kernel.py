@@ -129,22 +129,32 @@ def test_end_of_correction_when_every_spark_is_complete():
     assert sim.metrics["illumination_mean"][-1] == pytest.approx(1.0)
 
 
-def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
-    """The kernel's two spark loops (flat over a block, or soul by soul with shocks and skips)
-    must give the same bits, so that which one ran never shows in a result."""
-    from tikkun.rules.cleansing import GREATER, OPEN, cleanse_flat, cleanse_sparks, soul_sums
-
-    rs = np.random.default_rng(7)
-    n = 300
+def _random_sparks(seed, n, full_share=0.0):
+    """``1 + Poisson(3)`` sparks for each of ``n`` souls with random sizes, unities and screens
+    (a share of them complete) and a light per soul: ``(counts, start, size, unity, screen,
+    ell)``, float32 where the state is."""
+    rs = np.random.default_rng(seed)
     counts = 1 + rs.poisson(3, n)
     start = np.concatenate(([0], np.cumsum(counts)))
     m = int(start[-1])
     size = rs.lognormal(0, 1, m).astype(np.float32)
     unity = rs.random(m).astype(np.float32)
     screen = (size * rs.random(m) ** 3).astype(np.float32)
-    full = rs.random(m) < 0.2
-    screen[full] = size[full]
+    if full_share > 0:
+        full = rs.random(m) < full_share
+        screen[full] = size[full]
     ell = (rs.random(n) * 0.3).astype(np.float32)
+    return counts, start, size, unity, screen, ell
+
+
+def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
+    """The kernel's two spark loops (flat over a block, or soul by soul with shocks and skips)
+    must give the same bits, so that which one ran never shows in a result."""
+    from tikkun.rules.cleansing import GREATER, OPEN, cleanse_flat, cleanse_sparks, soul_sums
+
+    n = 300
+    counts, start, size, unity, screen, ell = _random_sparks(7, n, full_share=0.2)
+    m = int(start[-1])
     owner = np.repeat(np.arange(n), counts).astype(np.uint16)
 
     flat_screen = screen.copy()
@@ -176,15 +186,8 @@ def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last):
     spark outside the run may change."""
     from tikkun.rules.cleansing import cleanse_flat, soul_sums
 
-    rs = np.random.default_rng(11)
     n = 2100
-    counts = 1 + rs.poisson(3, n)
-    start = np.concatenate(([0], np.cumsum(counts)))
-    m = int(start[-1])
-    size = rs.lognormal(0, 1, m).astype(np.float32)
-    unity = rs.random(m).astype(np.float32)
-    screen = (size * rs.random(m) ** 3).astype(np.float32)
-    ell = (rs.random(n) * 0.3).astype(np.float32)
+    counts, start, size, unity, screen, ell = _random_sparks(11, n)
     jlo, jhi = int(start[first]), int(start[last])
     assert (jhi - jlo) % yk.SPARK_CHUNK != 0 and jhi - jlo > 2 * yk.SPARK_CHUNK
     # souls counted from the run's first soul, as within a block
