@@ -8,6 +8,7 @@ import scipy.sparse.linalg as spla
 import naive
 from conftest import make_scenario
 from tikkun.engine import build, simulate
+from tikkun import gather
 from tikkun.rules import generations, good_and_pure
 from tikkun.rules.network import build_graph, edge_weights, warm_network
 from tikkun.state import initial_state
@@ -183,6 +184,43 @@ def test_warm_network_any_k_and_the_unrolled_k8_agree():
         if k == 8:
             loop = np.array([network.warm_effort(nb, ew, i, effort, effort0[i], 0.8) for i in range(n)], np.float32)
             np.testing.assert_array_equal(got, loop)
+
+
+@pytest.mark.skipif(not gather.AVAILABLE, reason="this processor has no AVX2 gather (the scalar tree runs)")
+def test_the_gathered_row_is_the_scalar_tree_bit_for_bit():
+    """The vector row (one gather, pairwise sums) against the scalar tree of eight edges, on
+    rows with neighbours at both ends of the array, zero weights, differences of both signs and
+    of very different sizes (where the order of additions shows in the bits)."""
+    from numba import njit
+
+    from tikkun.rules import network
+
+    @njit
+    def both(rows, weights, effort, e0):
+        n = e0.shape[0]
+        out = np.empty((n, 2), np.float32)
+        for i in range(n):
+            j = np.uint64(i) * np.uint64(8)
+            out[i, 0] = gather.edge_sum8(rows, weights, effort, j, e0[i])
+            out[i, 1] = network._eight(rows, weights, effort, j, e0[i])
+        return out
+
+    rs = np.random.default_rng(11)
+    n = 5000
+    rows = rs.integers(0, n, (n, 8)).astype(np.int32)
+    rows[0] = [0, n - 1, 0, n - 1, 1, n - 2, 2, n - 3]
+    effort = (rs.gamma(2, 0.5, n) * 10.0 ** rs.integers(-6, 6, n)).astype(np.float32)
+    weights = rs.random((n, 8)).astype(np.float32)
+    weights[rs.random((n, 8)) < 0.2] = 0.0
+    e0 = (rs.gamma(2, 0.5, n) * 10.0 ** rs.integers(-6, 6, n)).astype(np.float32)
+    out = both(rows.ravel(), weights.ravel(), effort, e0)
+    np.testing.assert_array_equal(out[:, 0].view(np.int32), out[:, 1].view(np.int32))
+    # the order of additions shows: a left-to-right sum differs from the tree in many rows
+    terms = weights * (effort[rows] - e0[:, None])
+    chain = np.zeros(n, np.float32)
+    for q in range(8):
+        chain += terms[:, q]
+    assert (chain != out[:, 1]).sum() > n // 20
 
 
 def test_warm_effort_never_negative():

@@ -1,0 +1,90 @@
+"""One soul's eight edges of the warm network as one vector, with the processor's gather.
+
+The warm network's step for a soul of the default degree 8 is ``sum_q P_iq (e_m - e0_i)``,
+added in the fixed tree ``((01 + 23) + (45 + 67))`` (:mod:`tikkun.rules.network`). Written
+with scalars, that is eight loads of neighbours' numbers, eight gathered efforts, eight loads of
+weights and the arithmetic, one by one. Here the row's eight neighbours and eight weights are
+each one load, the efforts one hardware gather (x86 AVX2 ``vgatherdps``), and the tree is the
+vector's pairwise sums: lanes (0, 1), (2, 3), (4, 5), (6, 7), then their pairs, then the two
+halves. Float addition is commutative, so this is the same tree and gives the same bits
+(tested against the scalar tree).
+
+Measured at 600,000 souls on the history's state of year 150, after a soul pass, interleaved
+runs: the warm network's pass 2.35 against 2.53 ms a year. The gather needs AVX2;
+:data:`AVAILABLE` says whether the machine that compiles has it, and the network falls back to
+the scalar tree where it does not (the same bits either way).
+"""
+
+from __future__ import annotations
+
+import platform
+
+import llvmlite.binding as _llvm
+from llvmlite import ir
+from numba import config, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+def _host_has_avx2() -> bool:
+    """True if Numba compiles for this machine's processor and that processor has AVX2."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    if config.CPU_NAME not in (None, "host") or (config.CPU_FEATURES and "+avx2" not in config.CPU_FEATURES):
+        return False  # compiling for another processor (a portable cache): no assumption
+    try:
+        return bool(_llvm.get_host_cpu_features().get("avx2", False))
+    except RuntimeError:  # features unknown to LLVM on this host
+        return False
+
+
+AVAILABLE = _host_has_avx2()
+
+
+@intrinsic
+def edge_sum8(typingctx, rows, weights, effort, j, e0):
+    """``sum_q weights[j + q] * (effort[rows[j + q]] - e0)`` for ``q = 0..7`` in the tree
+    ``((01 + 23) + (45 + 67))``, float32.
+
+    rows: int32 ``(n k,)``, the raveled graph; weights: float32 ``(n k,)``, its raveled
+    weights; effort: float32 ``(n,)``; j: unsigned integer, the row's first edge; e0: float32.
+    Only where :data:`AVAILABLE` (x86 with AVX2); the row's indices must lie inside ``effort``.
+    """
+    ok = (isinstance(rows, types.Array) and rows.ndim == 1 and rows.dtype == types.int32
+          and isinstance(weights, types.Array) and weights.ndim == 1 and weights.dtype == types.float32
+          and isinstance(effort, types.Array) and effort.ndim == 1 and effort.dtype == types.float32
+          and isinstance(j, types.Integer) and e0 == types.float32)
+    if not ok:
+        return None
+    sig = types.float32(rows, weights, effort, j, e0)
+
+    def codegen(context, builder, signature, args):
+        def data(k):
+            return cgutils.create_struct_proxy(signature.args[k])(context, builder, value=args[k]).data
+
+        f32, i32, i8 = ir.FloatType(), ir.IntType(32), ir.IntType(8)
+        v8f, v8i = ir.VectorType(f32, 8), ir.VectorType(i32, 8)
+        first = args[3]
+        neighbours = builder.load(builder.bitcast(builder.gep(data(0), [first]), v8i.as_pointer()), align=4)
+        weight = builder.load(builder.bitcast(builder.gep(data(1), [first]), v8f.as_pointer()), align=4)
+        gather = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(v8f, [v8f, i8.as_pointer(), v8i, v8f, i8]),
+            "llvm.x86.avx2.gather.d.ps.256")
+        every_lane = builder.bitcast(ir.Constant(v8i, [-1] * 8), v8f)  # the mask: sign bit of each lane
+        theirs = builder.call(gather, [ir.Constant(v8f, [0.0] * 8), builder.bitcast(data(2), i8.as_pointer()),
+                                       neighbours, every_lane, ir.Constant(i8, 4)])
+        own = builder.insert_element(ir.Constant(v8f, ir.Undefined), args[4], ir.Constant(i32, 0))
+        own = builder.shuffle_vector(own, own, ir.Constant(v8i, [0] * 8))
+        terms = builder.fmul(weight, builder.fsub(theirs, own))
+
+        def pairwise(v, width):  # lanes (0, 1), (2, 3), ... added: half as many lanes
+            kind = ir.VectorType(i32, width // 2)
+            even = builder.shuffle_vector(v, v, ir.Constant(kind, list(range(0, width, 2))))
+            odd = builder.shuffle_vector(v, v, ir.Constant(kind, list(range(1, width, 2))))
+            return builder.fadd(even, odd)
+
+        halves = pairwise(pairwise(terms, 8), 4)  # (01 + 23), (45 + 67)
+        return builder.fadd(builder.extract_element(halves, ir.Constant(i32, 0)),
+                            builder.extract_element(halves, ir.Constant(i32, 1)))
+
+    return sig, codegen
