@@ -223,6 +223,16 @@ def test_the_gathered_row_is_the_scalar_tree_bit_for_bit():
     assert (chain != out[:, 1]).sum() > n // 20
 
 
+def test_warm_network_refuses_strided_arrays():
+    """The kernels read rows as vectors from the arrays' memory: a strided view is refused by name."""
+    n, k = 100, 8
+    nb = build_graph("ring", n, k, 0.0, seed=1)
+    ew = edge_weights(nb, np.ones(n, np.float32))
+    effort = np.ones(2 * n, np.float32)
+    with pytest.raises(ValueError, match="effort must be C-contiguous"):
+        warm_network(0.8, nb, ew, effort[::2], np.empty(n, np.float32), np.ones(n, np.float32))
+
+
 def test_warm_effort_never_negative():
     """theta_max w_i = 1 and silent neighbours: the exact value is 0; float32 rounding of the
     weights must not make it negative (a negative effort would be a negative light)."""

@@ -61,12 +61,14 @@ def edge_sum8(typingctx, rows, weights, effort, j, e0):
     ``((01 + 23) + (45 + 67))``, float32.
 
     rows: int32 ``(n k,)``, the raveled graph; weights: float32 ``(n k,)``, its raveled
-    weights; effort: float32 ``(n,)``; j: unsigned integer, the row's first edge; e0: float32.
+    weights; effort: float32 ``(n,)`` (all three C-contiguous); j: unsigned integer, the row's first
+    edge; e0: float32.
     Only where :data:`AVAILABLE` (x86 with AVX2); the row's indices must lie inside ``effort``.
     """
-    ok = (isinstance(rows, types.Array) and rows.ndim == 1 and rows.dtype == types.int32
-          and isinstance(weights, types.Array) and weights.ndim == 1 and weights.dtype == types.float32
-          and isinstance(effort, types.Array) and effort.ndim == 1 and effort.dtype == types.float32
+    def flat(a, dtype):  # the row is read as a vector from the array's memory
+        return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == dtype
+
+    ok = (flat(rows, types.int32) and flat(weights, types.float32) and flat(effort, types.float32)
           and isinstance(j, types.Integer) and e0 == types.float32)
     if not ok:
         return None

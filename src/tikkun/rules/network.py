@@ -185,6 +185,10 @@ def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort
     block by block inside the soul pass; the extra traffic is one float32 array written and
     read (2.4 MB).
     """
+    for name, a in (("neighbours", neighbours), ("edge_weight", edge_weight), ("effort", effort),
+                    ("effort_next", effort_next), ("effort0", effort0)):
+        if not a.flags.c_contiguous:  # the kernels read rows as vectors from the arrays' memory
+            raise ValueError(f"{name} must be C-contiguous")
     if block_sums is None:  # nobody wants the sums: 256 blocks, enough to share among threads
         block = max(1, -(-neighbours.shape[0] // 256))
         block_sums = np.empty(-(-neighbours.shape[0] // block), dtype=np.float64)
