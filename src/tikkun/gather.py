@@ -34,25 +34,28 @@ from numba.extending import intrinsic
 _GATHER_DATA_SAMPLING = Path("/sys/devices/system/cpu/vulnerabilities/gather_data_sampling")
 
 
-def _fast_gather_here() -> bool:
-    """True if Numba compiles for this machine's processor, that processor has AVX2, and its
-    gathers are not slowed by a mitigation (where the system says so)."""
+def _gather_here() -> bool:
+    """True if Numba compiles for this machine's processor and that processor has AVX2."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
     if config.CPU_NAME not in (None, "host") or (config.CPU_FEATURES and "+avx2" not in config.CPU_FEATURES):
         return False  # compiling for another processor (a portable cache): no assumption
     try:
-        if not _llvm.get_host_cpu_features().get("avx2", False):
-            return False
+        return bool(_llvm.get_host_cpu_features().get("avx2", False))
     except RuntimeError:  # features unknown to LLVM on this host
         return False
+
+
+def _gather_slowed() -> bool:
+    """True where the system says that a mitigation slows the processor's gathers."""
     try:
-        return "mitigation" not in _GATHER_DATA_SAMPLING.read_text().lower()
+        return "mitigation" in _GATHER_DATA_SAMPLING.read_text().lower()
     except OSError:  # not Linux, or an older kernel: nothing reported
-        return True
+        return False
 
 
-AVAILABLE = _fast_gather_here()
+HARDWARE = _gather_here()  # the gather can run here (what its test needs)
+AVAILABLE = HARDWARE and not _gather_slowed()  # ... and is fast: the network uses it
 
 
 @intrinsic
@@ -63,7 +66,7 @@ def edge_sum8(typingctx, rows, weights, effort, j, e0):
     rows: int32 ``(n k,)``, the raveled graph; weights: float32 ``(n k,)``, its raveled
     weights; effort: float32 ``(n,)`` (all three C-contiguous); j: unsigned integer, the row's first
     edge; e0: float32.
-    Only where :data:`AVAILABLE` (x86 with AVX2); the row's indices must lie inside ``effort``.
+    Runs only where :data:`HARDWARE` (x86 with AVX2); the row's indices must lie inside ``effort``.
     """
     def flat(a, dtype):  # the row is read as a vector from the array's memory
         return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == dtype
