@@ -4,9 +4,11 @@ import copy
 
 import numpy as np
 import pytest
+from numba import njit
 
 import naive
 from conftest import make_scenario
+from tikkun import gather
 from tikkun.engine import build
 from tikkun.engine import year_kernel as yk
 from tikkun.rules import events as ev
@@ -312,3 +314,38 @@ def test_segments_remembered_settled_change_nothing():
     assert repr(rows_a) == repr(rows_b)  # repr: exact digits, and -0.0 is not 0.0
     for k, v in a.arrays().items():
         np.testing.assert_array_equal(v.view(np.uint8), b.arrays()[k].view(np.uint8), err_msg=k)
+
+
+def test_each_spark_gets_its_souls_light():
+    """The sparks' light, spread eight at a time where it can be, one by one elsewhere, must be
+    exactly ``ell[owner]``: with every soul holding sparks (the eight-at-a-time path), with souls
+    holding none (owners jump by more than one: that path must not be taken), near the end of
+    the souls' light (the load of eight souls would leave it), and for lengths that are not
+    multiples of eight."""
+    rs = np.random.default_rng(5)
+    n = 300
+    ell = rs.random(n).astype(np.float32)
+    for counts in (1 + rs.poisson(3, n), rs.poisson(1, n), np.r_[np.zeros(n - 3, int), 40, 1, 60]):
+        owner = np.repeat(np.arange(n), counts).astype(np.uint16)
+        for w in (owner.size, owner.size - 5, min(owner.size, 13), min(owner.size, 7)):
+            out = np.full(w, np.nan, np.float32)
+            yk.spread_light(ell, owner, w, out)
+            assert out.tobytes() == ell[owner[:w]].tobytes()
+
+
+@pytest.mark.skipif(not gather.HARDWARE, reason="no AVX2 on this processor: the sparks' light goes one by one")
+def test_the_light_of_eight_sparks_is_their_souls_light():
+    """The vector form (one load of eight souls' light, one permutation) against indexing, for
+    every arrangement of eight sparks over at most eight consecutive souls that a block has."""
+    @njit
+    def light_of_eight(ell, owner, out):
+        gather.light_of_eight(ell, owner, np.uint64(0), out)
+
+    rs = np.random.default_rng(6)
+    ell = rs.random(64).astype(np.float32)
+    for _ in range(500):
+        steps = rs.integers(0, 2, 7)  # each next spark: the same soul or the next one
+        owner = (rs.integers(0, 50) + np.r_[0, np.cumsum(steps)]).astype(np.uint16)
+        out = np.full(8, np.nan, np.float32)
+        light_of_eight(ell, owner, out)
+        assert out.tobytes() == ell[owner].tobytes()

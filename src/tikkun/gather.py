@@ -14,6 +14,11 @@ runs: the warm network's pass 2.35 against 2.53 ms a year. The gather needs AVX2
 slow where the microcode mitigates Gather Data Sampling; :data:`AVAILABLE` says whether the
 machine that compiles has a fast one, and the network falls back to the scalar tree where it
 does not (the same bits either way).
+
+The soul pass gives each spark its soul's light (:func:`light_of_eight`): eight sparks belong
+to at most eight consecutive souls, so their lights are one load of eight souls' lights and
+one permutation of its lanes (x86 AVX2 ``vpermps``), instead of eight dependent loads. Only
+values are copied, so the bits cannot change.
 """
 
 from __future__ import annotations
@@ -105,5 +110,47 @@ def edge_sum8(typingctx, rows, weights, effort, j, e0):
         halves = pairwise(pairwise(terms, 8), 4)  # (01 + 23), (45 + 67)
         return builder.fadd(builder.extract_element(halves, ir.Constant(i32, 0)),
                             builder.extract_element(halves, ir.Constant(i32, 1)))
+
+    return sig, codegen
+
+
+@intrinsic
+def light_of_eight(typingctx, ell, owner, j, out):
+    """``out[j + q] = ell[owner[j + q]]`` for ``q = 0..7``, with one load and one permutation.
+
+    ell: float32 ``(n,)``, the souls' light; owner: uint16 ``(m,)``, each spark's soul; out:
+    float32 ``(m,)`` (all three 1-D and contiguous); j: unsigned integer. The caller must know
+    that ``owner[j + 7] - owner[j] < 8`` (so the lanes' souls are ``owner[j] + 0..7``) and that
+    ``owner[j] + 8 <= n`` (the load of eight souls stays inside ``ell``).
+    Runs only where :data:`HARDWARE` (x86 with AVX2).
+    """
+    def flat(a, dtype):
+        return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == dtype
+
+    if not (flat(ell, types.float32) and flat(owner, types.uint16) and flat(out, types.float32)
+            and isinstance(j, types.Integer)):
+        return None
+    sig = types.void(ell, owner, j, out)
+
+    def codegen(context, builder, signature, args):
+        def data(k):
+            return cgutils.create_struct_proxy(signature.args[k])(context, builder, value=args[k]).data
+
+        f32, i16, i32, i64 = ir.FloatType(), ir.IntType(16), ir.IntType(32), ir.IntType(64)
+        v8f, v8i, v8s = ir.VectorType(f32, 8), ir.VectorType(i32, 8), ir.VectorType(i16, 8)
+        first = args[2]
+        souls = builder.load(builder.bitcast(builder.gep(data(1), [first]), v8s.as_pointer()), align=2)
+        souls = builder.zext(souls, v8i)
+        base = builder.extract_element(souls, ir.Constant(i32, 0))
+        bases = builder.insert_element(ir.Constant(v8i, ir.Undefined), base, ir.Constant(i32, 0))
+        bases = builder.shuffle_vector(bases, bases, ir.Constant(v8i, [0] * 8))
+        lane = builder.sub(souls, bases)  # 0..7: which of the eight souls each spark belongs to
+        lights = builder.load(builder.bitcast(builder.gep(data(0), [builder.zext(base, i64)]), v8f.as_pointer()),
+                              align=4)
+        permute = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8f, [v8f, v8i]),
+                                                 "llvm.x86.avx2.permps")
+        builder.store(builder.call(permute, [lights, lane]),
+                      builder.bitcast(builder.gep(data(3), [first]), v8f.as_pointer()), align=4)
+        return context.get_dummy_value()
 
     return sig, codegen

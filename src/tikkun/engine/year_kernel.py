@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .. import gather
 from .. import random as rng
 from ..prefetch import prefetch
 from ..rules.aim import keep_aim, regain_aim
@@ -185,6 +186,34 @@ def _ask_for_sparks(screen, size, unity, lo, hi):
         prefetch(unity, j)
 
 
+LIGHT_BY_EIGHT = gather.HARDWARE  # the sparks' light eight at a time (x86 with AVX2), else one by one
+
+
+@njit(cache=True, inline="always")
+def spread_light(ell, owner, w, out):
+    """``out[j] = ell[owner[j]]`` for the first ``w`` sparks: each spark gets its soul's light.
+
+    ell float32 ``(nb,)``, the block's souls' light; owner uint16, each spark's soul within the
+    block (non-decreasing); out float32. Eight sparks at a time where their souls lie within
+    eight of the first (always, when every soul has a spark) and the load of eight souls stays
+    inside ``ell`` (:func:`tikkun.gather.light_of_eight`; measured at 600,000 souls, interleaved
+    runs: the soul pass 2% faster); otherwise, and at the end, one by one. Values are only
+    copied, so the bits are the same either way.
+    """
+    j = 0
+    if LIGHT_BY_EIGHT:
+        while j + 8 <= w:
+            first = np.int64(owner[j])
+            if np.int64(owner[j + 7]) - first < 8 and first + 8 <= ell.shape[0]:
+                gather.light_of_eight(ell, owner, np.uint64(j), out)
+            else:
+                for q in range(j, j + 8):
+                    out[q] = ell[owner[q]]
+            j += 8
+    for q in range(j, w):
+        out[q] = ell[owner[q]]
+
+
 @njit(cache=True, inline="always")
 def flat_sparks(screen, size, unity, owner, ell, total, flags, spark_ell, spark_flag, spark_frac, jlo, jhi, degrees):
     """Sparks ``jlo:jhi`` of a run (no shocks), chunk by chunk of :data:`SPARK_CHUNK`: each spark
@@ -206,8 +235,7 @@ def flat_sparks(screen, size, unity, owner, ell, total, flags, spark_ell, spark_
         _ask_for_sparks(screen, size, unity, c1 + SPARK_AHEAD - SPARK_CHUNK, c1 + SPARK_AHEAD)
         w = c1 - c0
         own = owner[c0 - jlo:c1 - jlo]
-        for j in range(w):
-            spark_ell[j] = ell[own[j]]
+        spread_light(ell, own, w, spark_ell)
         bits = cleanse_flat(screen[c0:c1], size[c0:c1], unity[c0:c1], spark_ell[:w], spark_flag[:w],
                             spark_frac[:w], degrees)
         soul_sums(screen[c0:c1], spark_flag[:w], own, total, flags)
@@ -355,7 +383,7 @@ def year_pass(
         lo = b * BLOCK
         hi = min(n, lo + BLOCK)
         nb = hi - lo
-        ell = np.empty(nb, dtype=np.float32)
+        ell = np.empty(nb + 8, dtype=np.float32)  # 8 more: sparks' light is read eight souls at a time
         keep = np.empty(nb, dtype=np.float64)
         hold = np.empty(nb, dtype=np.uint8)
         total = np.empty(nb, dtype=np.float64)
