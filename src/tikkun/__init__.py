@@ -49,6 +49,11 @@ if "NUMBA_THREADING_LAYER" not in _os.environ and "NUMBA_THREADING_LAYER_PRIORIT
 
     _numba.config.THREADING_LAYER_PRIORITY = ["tbb", "omp", "workqueue"]
 
+from . import kernel_cache as _kernel_cache  # noqa: E402
+
+# before any kernel is decorated: a change to any of tikkun's sources renews their cache
+_kernel_cache.register(_os.path.dirname(_os.path.abspath(__file__)))
+
 from .api import RunResult, resume, run  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
