@@ -180,21 +180,31 @@ def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
     assert 0 < (flags & OPEN == 0).sum() < n and 0 < (flags & GREATER != 0).sum() < n
 
 
+@pytest.mark.parametrize("open_only", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not gather.AVX512, reason="no AVX-512 on this processor: the souls' sums take every spark"))])
 @pytest.mark.parametrize("first, last", [(0, 2100), (37, 1500), (1999, 2100)])
-def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last):
+def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last, open_only):
     """The kernel's flat spark loop goes chunk by chunk of ``SPARK_CHUNK`` sparks, cutting souls
     at chunk ends: screens, each soul's sum and flags, and the smallest fraction must be bit for
     bit those of :func:`cleanse_flat` and :func:`soul_sums` over the whole run at once, and no
-    spark outside the run may change."""
+    spark outside the run may change. With ``open_only`` the complete souls (every screen at its
+    size, their light marked by its sign, 0.0 among them) are left out of the sums: their
+    screens, flags and the smallest fraction must still be the same, and their sums zero."""
     from tikkun.rules.cleansing import cleanse_flat, soul_sums
 
     n = 2100
     counts, start, size, unity, screen, ell = _random_sparks(11, n)
+    complete = np.zeros(n, bool)
+    if open_only:
+        complete = np.random.default_rng(12).random(n) < 0.7
+        for i in np.nonzero(complete)[0]:
+            screen[start[i]:start[i + 1]] = size[start[i]:start[i + 1]]
+        ell[np.nonzero(complete)[0][::5]] = 0.0  # -0.0 once marked: still a complete soul's
     jlo, jhi = int(start[first]), int(start[last])
     assert (jhi - jlo) % yk.SPARK_CHUNK != 0 and jhi - jlo > 2 * yk.SPARK_CHUNK
     # souls counted from the run's first soul, as within a block
     owner = (np.repeat(np.arange(n), counts)[jlo:jhi] - first).astype(np.uint16)
-    ell_run = ell[first:last]
+    ell_run = ell[first:last].copy()
 
     whole = screen.copy()
     flag = np.empty(jhi - jlo, np.uint8)
@@ -207,15 +217,21 @@ def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last):
     total, flags = np.zeros(last - first), np.zeros(last - first, np.uint8)
     scratch = (np.empty(yk.SPARK_CHUNK, np.float32), np.empty(yk.SPARK_CHUNK, np.uint8),
                np.empty(yk.SPARK_CHUNK, np.float32))
-    bits = yk.flat_sparks(chunked, size, unity, owner, ell_run, total, flags, *scratch, jlo, jhi, 10)
+    marked = np.where(complete[first:last], -ell_run, ell_run).astype(np.float32)
+    bits = yk.flat_sparks(chunked, size, unity, owner, marked if open_only else ell_run, total, flags, *scratch,
+                          jlo, jhi, 10, np.empty(yk.SPARK_CHUNK + 8, np.int32), open_only)
 
     assert chunked.tobytes() == whole.tobytes()
     assert (chunked[:jlo] == screen[:jlo]).all() and (chunked[jhi:] == screen[jhi:]).all()
-    assert total.tobytes() == want_total.tobytes() and (flags == want_flags).all()
+    done = complete[first:last]
+    assert total[~done].tobytes() == want_total[~done].tobytes() and (total[done] == 0.0).all()
+    assert (flags == want_flags).all()
     assert bits == want_bits
     # souls cut by a chunk's end exist, and some sparks grew
     assert set(range(jlo + yk.SPARK_CHUNK, jhi, yk.SPARK_CHUNK)) - set(start.tolist())
     assert (chunked[jlo:jhi] > screen[jlo:jhi]).any()
+    if open_only:  # complete and open souls both present, and complete souls with sums to skip
+        assert 0 < done.sum() < done.size and (want_total[done] > 0).all()
 
 
 @pytest.mark.parametrize("messiah", [False, True])

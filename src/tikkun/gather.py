@@ -18,7 +18,8 @@ does not (the same bits either way).
 The soul pass gives each spark its soul's light (:func:`light_of_eight`): eight sparks belong
 to at most eight consecutive souls, so their lights are one load of eight souls' lights and
 one permutation of its lanes (x86 AVX2 ``vpermps``), instead of eight dependent loads. Only
-values are copied, so the bits cannot change.
+values are copied, so the bits cannot change. Where most souls are complete, the souls' sums
+skip their sparks (:func:`open_of_eight`, AVX-512's ``vpcompressd``).
 """
 
 from __future__ import annotations
@@ -39,16 +40,23 @@ from numba.extending import intrinsic
 _GATHER_DATA_SAMPLING = Path("/sys/devices/system/cpu/vulnerabilities/gather_data_sampling")
 
 
-def _gather_here() -> bool:
-    """True if Numba compiles for this machine's processor and that processor has AVX2."""
+def _host_has(*features: str) -> bool:
+    """True if Numba compiles for this machine's processor, an x86-64 with all ``features``."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
-    if config.CPU_NAME not in (None, "host") or (config.CPU_FEATURES and "+avx2" not in config.CPU_FEATURES):
+    if config.CPU_NAME not in (None, "host") or (
+            config.CPU_FEATURES and not all("+" + f in config.CPU_FEATURES for f in features)):
         return False  # compiling for another processor (a portable cache): no assumption
     try:
-        return bool(_llvm.get_host_cpu_features().get("avx2", False))
+        host = _llvm.get_host_cpu_features()
+        return all(bool(host.get(f, False)) for f in features)
     except RuntimeError:  # features unknown to LLVM on this host
         return False
+
+
+def _gather_here() -> bool:
+    """True if Numba compiles for this machine's processor and that processor has AVX2."""
+    return _host_has("avx2")
 
 
 def _gather_slowed() -> bool:
@@ -61,6 +69,7 @@ def _gather_slowed() -> bool:
 
 HARDWARE = _gather_here()  # the gather can run here (what its test needs)
 AVAILABLE = HARDWARE and not _gather_slowed()  # ... and is fast: the network uses it
+AVX512 = HARDWARE and _host_has("avx512f", "avx512vl")  # :func:`open_of_eight` can run here
 
 
 @intrinsic
@@ -152,5 +161,46 @@ def light_of_eight(typingctx, ell, owner, j, out):
         builder.store(builder.call(permute, [lights, lane]),
                       builder.bitcast(builder.gep(data(3), [first]), v8f.as_pointer()), align=4)
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def open_of_eight(typingctx, light, j, idx, k):
+    """Sparks ``j .. j+7`` of a chunk: a set sign bit of ``light[j + q]`` marks a spark of a complete
+    soul. Clears the eight signs in place, writes the positions ``j + q`` of the other sparks, in
+    order, to ``idx[k:]``, and returns ``k`` plus their number (int64).
+
+    light: float32 ``(w,)``, the sparks' light (C-contiguous); idx: int32, at least ``k + 8``
+    long (all eight lanes are stored; those past the count are overwritten next); j, k: int64.
+    Runs only where :data:`AVX512` (``vpcompressd`` on eight 32-bit lanes).
+    """
+    def flat(a, dtype):
+        return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == dtype
+
+    if not (flat(light, types.float32) and flat(idx, types.int32) and isinstance(j, types.Integer)
+            and isinstance(k, types.Integer)):
+        return None
+    sig = types.int64(light, types.int64, idx, types.int64)
+
+    def codegen(context, builder, signature, args):
+        def data(i):
+            return cgutils.create_struct_proxy(signature.args[i])(context, builder, value=args[i]).data
+
+        i1, i8, i32, i64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+        v8i, v8b = ir.VectorType(i32, 8), ir.VectorType(i1, 8)
+        first, count = args[1], args[3]
+        lanes = builder.bitcast(builder.gep(data(0), [first]), v8i.as_pointer())
+        bits = builder.load(lanes, align=4)
+        kept = builder.icmp_signed(">=", bits, ir.Constant(v8i, [0] * 8))  # sign clear: an open soul's spark
+        builder.store(builder.and_(bits, ir.Constant(v8i, [0x7FFFFFFF] * 8)), lanes, align=4)
+        at = builder.insert_element(ir.Constant(v8i, ir.Undefined), builder.trunc(first, i32), ir.Constant(i32, 0))
+        at = builder.add(builder.shuffle_vector(at, at, ir.Constant(v8i, [0] * 8)), ir.Constant(v8i, list(range(8))))
+        compress = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v8i, [v8i, v8i, v8b]),
+                                                  "llvm.x86.avx512.mask.compress.v8i32")
+        packed = builder.call(compress, [at, ir.Constant(v8i, [0] * 8), kept])
+        builder.store(packed, builder.bitcast(builder.gep(data(2), [count]), v8i.as_pointer()), align=4)
+        popcount = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i8, [i8]), "llvm.ctpop.i8")
+        return builder.add(count, builder.zext(builder.call(popcount, [builder.bitcast(kept, i8)]), i64))
 
     return sig, codegen

@@ -112,6 +112,17 @@ def soul_sums(screen, flag, owner, total, flags):
 
 
 @njit(cache=True, inline="always")
+def soul_sums_at(screen, flag, owner, at, total, flags):
+    """:func:`soul_sums` over the sparks at positions ``at`` (int32, increasing) only: the sums of
+    the souls that own them, in spark order."""
+    for q in range(at.shape[0]):
+        j = np.uint64(at[q])
+        t = owner[j]
+        total[t] += np.float64(screen[j])
+        flags[t] |= flag[j]
+
+
+@njit(cache=True, inline="always")
 def soul_cleansing(sum_screen, size_total, complete):
     """``c_i = sum_j s_j / sum_j D_j``; exactly 1 for a complete soul (float64)."""
     if complete:
