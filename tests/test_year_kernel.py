@@ -200,6 +200,7 @@ def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last, open_only):
         for i in np.nonzero(complete)[0]:
             screen[start[i]:start[i + 1]] = size[start[i]:start[i + 1]]
         ell[np.nonzero(complete)[0][::5]] = 0.0  # -0.0 once marked: still a complete soul's
+        ell[np.nonzero(~complete)[0][::7]] = 0.0  # +0.0: an open soul's (one that lost its aim)
     jlo, jhi = int(start[first]), int(start[last])
     assert (jhi - jlo) % yk.SPARK_CHUNK != 0 and jhi - jlo > 2 * yk.SPARK_CHUNK
     # souls counted from the run's first soul, as within a block
@@ -334,10 +335,9 @@ def test_segments_remembered_settled_change_nothing():
 
 def test_each_spark_gets_its_souls_light():
     """The sparks' light, spread eight at a time where it can be, one by one elsewhere, must be
-    exactly ``ell[owner]``: with every soul holding sparks (the eight-at-a-time path), with souls
-    holding none (owners jump by more than one: that path must not be taken), near the end of
-    the souls' light (the load of eight souls would leave it), and for lengths that are not
-    multiples of eight."""
+    exactly ``ell[owner]``: with every soul holding sparks (eight at a time throughout), with
+    souls holding none (eight sparks whose souls span more than eight must go one by one), near
+    the end of the souls' light, and for lengths that are not multiples of eight."""
     rs = np.random.default_rng(5)
     n = 300
     ell = rs.random(n).astype(np.float32)
@@ -347,6 +347,26 @@ def test_each_spark_gets_its_souls_light():
             out = np.full(w, np.nan, np.float32)
             yk.spread_light(ell, owner, w, out)
             assert out.tobytes() == ell[owner[:w]].tobytes()
+
+
+@pytest.mark.skipif(not gather.AVX512, reason="no AVX-512 on this processor: the souls' sums take every spark")
+def test_the_sparks_of_open_souls_are_listed_in_order():
+    """Eight at a time and in a chunk's tail: the positions of the sparks whose light has its
+    sign clear (an open soul's, 0.0 included), in order, and every light's sign cleared (a
+    complete soul's, -0.0 included)."""
+    rs = np.random.default_rng(8)
+    for w in (21, 16, 5, 0):  # lanes 0-15 go eight at a time, 16-20 one by one
+        light = (rs.random(w) + 0.1).astype(np.float32)
+        light[rs.random(w) < 0.5] *= -1  # complete souls' sparks
+        for q, zero in ((1, 0.0), (2, -0.0), (17, 0.0), (18, -0.0)):  # both zeros on both paths
+            if q < w:
+                light[q] = zero
+        want = np.nonzero(~np.signbit(light))[0]
+        idx = np.full(yk.SPARK_CHUNK + 8, -1, np.int32)
+        out = light.copy()
+        k = yk._sparks_of_open_souls(out, w, idx)
+        assert k == want.size and (idx[:k] == want).all()
+        assert out.tobytes() == np.abs(light).tobytes()
 
 
 @pytest.mark.skipif(not gather.HARDWARE, reason="no AVX2 on this processor: the sparks' light goes one by one")

@@ -85,7 +85,11 @@ def register(root: str | os.PathLike) -> bool:
     classes = getattr(impl, "_locator_classes", None)
     if not isinstance(classes, list) or not all(hasattr(c, "from_function") for c in classes):
         return False
-    _ROOTS[os.path.normcase(os.path.abspath(root))] = sources_hash(root)
+    try:
+        stamp = sources_hash(root)
+    except OSError:  # a source that cannot be read: Numba's own caching, as without tikkun
+        return False
+    _ROOTS[os.path.normcase(os.path.abspath(root))] = stamp
     if not any(getattr(c, "_tikkun_stamped", False) for c in classes):
         stamped = []
         for base in classes:
