@@ -72,6 +72,17 @@ AVAILABLE = HARDWARE and not _gather_slowed()  # ... and is fast: the network us
 AVX512 = HARDWARE and _host_has("avx512f", "avx512vl")  # :func:`open_of_eight` can run here
 
 
+def _flat(a, dtype) -> bool:
+    """True for a 1-D C-contiguous array of ``dtype``: the intrinsics read and write whole vectors
+    straight from an array's memory."""
+    return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == dtype
+
+
+def _data(context, builder, signature, args, k):
+    """The data pointer of array argument ``k`` of an intrinsic's call."""
+    return cgutils.create_struct_proxy(signature.args[k])(context, builder, value=args[k]).data
+
+
 @intrinsic
 def edge_sum8(typingctx, rows, weights, effort, j, e0):
     """``sum_q weights[j + q] * (effort[rows[j + q]] - e0)`` for ``q = 0..7`` in the tree
@@ -82,10 +93,7 @@ def edge_sum8(typingctx, rows, weights, effort, j, e0):
     edge; e0: float32.
     Runs only where :data:`HARDWARE` (x86 with AVX2); the row's indices must lie inside ``effort``.
     """
-    def flat(a, dtype):  # the row is read as a vector from the array's memory
-        return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == dtype
-
-    ok = (flat(rows, types.int32) and flat(weights, types.float32) and flat(effort, types.float32)
+    ok = (_flat(rows, types.int32) and _flat(weights, types.float32) and _flat(effort, types.float32)
           and isinstance(j, types.Integer) and e0 == types.float32)
     if not ok:
         return None
@@ -93,7 +101,7 @@ def edge_sum8(typingctx, rows, weights, effort, j, e0):
 
     def codegen(context, builder, signature, args):
         def data(k):
-            return cgutils.create_struct_proxy(signature.args[k])(context, builder, value=args[k]).data
+            return _data(context, builder, signature, args, k)
 
         f32, i32, i8 = ir.FloatType(), ir.IntType(32), ir.IntType(8)
         v8f, v8i = ir.VectorType(f32, 8), ir.VectorType(i32, 8)
@@ -133,17 +141,14 @@ def light_of_eight(typingctx, ell, owner, j, out):
     ``owner[j] + 8 <= n`` (the load of eight souls stays inside ``ell``).
     Runs only where :data:`HARDWARE` (x86 with AVX2).
     """
-    def flat(a, dtype):
-        return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == dtype
-
-    if not (flat(ell, types.float32) and flat(owner, types.uint16) and flat(out, types.float32)
+    if not (_flat(ell, types.float32) and _flat(owner, types.uint16) and _flat(out, types.float32)
             and isinstance(j, types.Integer)):
         return None
     sig = types.void(ell, owner, j, out)
 
     def codegen(context, builder, signature, args):
         def data(k):
-            return cgutils.create_struct_proxy(signature.args[k])(context, builder, value=args[k]).data
+            return _data(context, builder, signature, args, k)
 
         f32, i16, i32, i64 = ir.FloatType(), ir.IntType(16), ir.IntType(32), ir.IntType(64)
         v8f, v8i, v8s = ir.VectorType(f32, 8), ir.VectorType(i32, 8), ir.VectorType(i16, 8)
@@ -175,17 +180,14 @@ def open_of_eight(typingctx, light, j, idx, k):
     long (all eight lanes are stored; those past the count are overwritten next); j, k: int64.
     Runs only where :data:`AVX512` (``vpcompressd`` on eight 32-bit lanes).
     """
-    def flat(a, dtype):
-        return isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C" and a.dtype == dtype
-
-    if not (flat(light, types.float32) and flat(idx, types.int32) and isinstance(j, types.Integer)
+    if not (_flat(light, types.float32) and _flat(idx, types.int32) and isinstance(j, types.Integer)
             and isinstance(k, types.Integer)):
         return None
     sig = types.int64(light, types.int64, idx, types.int64)
 
     def codegen(context, builder, signature, args):
-        def data(i):
-            return cgutils.create_struct_proxy(signature.args[i])(context, builder, value=args[i]).data
+        def data(k):
+            return _data(context, builder, signature, args, k)
 
         i1, i8, i32, i64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
         v8i, v8b = ir.VectorType(i32, 8), ir.VectorType(i1, 8)
