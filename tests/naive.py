@@ -31,8 +31,12 @@ def uniforms(seed, year, entities, purpose, k=0) -> np.ndarray:
 
 
 def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s, degrees,
-         n_shocks=0, shock_size=0.0, messiah=False, neighbours=None, theta_max=0.0, judge_cleansing=0.0):
-    """One year of MODEL.md phase 2 on a dict of arrays (modified in place). Returns metrics."""
+         practice=1.0, inclusion=True, n_shocks=0, shock_size=0.0, messiah=False, neighbours=None,
+         theta_max=0.0, judge_cleansing=0.0):
+    """One year of MODEL.md phase 2 on a dict of arrays (modified in place). Returns metrics.
+
+    ``messiah``: complete souls become shepherds this year (the Messiah era, automatic
+    shepherds)."""
     n = st["effort"].shape[0]
     counts = np.diff(st["spark_start"])
     owner = np.repeat(np.arange(n), counts)
@@ -53,26 +57,32 @@ def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s
     hold = st["holding"].astype(bool)
     u_regain = uniforms(seed, t, souls, 8, 0)
     hold = hold | (u_regain < st["regain"])
-    # shocks
+    # shocks: they do not reach a complete soul (r2)
     keep = np.ones(n)
+    lost_to_shocks = 0
     if n_shocks > 0:
         q = np.minimum(1.0, shock_size * (1.0 - st["attachment"].astype(np.float64)))
-        keep = (1.0 - q) ** n_shocks
+        keep = np.where(st["complete"] == 1, 1.0, (1.0 - q) ** n_shocks)
         u_shock = uniforms(seed, t, souls, 10, 0)
-        hold = hold & ~(u_shock < 1.0 - keep)
+        hold_after = hold & ~(u_shock < 1.0 - keep)
+        lost_to_shocks = int((hold & ~hold_after).sum())
+        hold = hold_after
     # light
     c_mean = st["cleansing_mean"]
     j = kappa0 + (1 - kappa0) * judge_cleansing
     gain = alpha * lam * conductance * j * (1 + beta * c_mean)
     shepherd_light = phi_s if st["shepherds"] > 0 else 0.0
-    ell = gain * st["hbd"] * (np.where(hold, e * (eps + st["cleansing"]), 0.0) + shepherd_light)
-    # screens, in float32 like the state: s <- min(s + iota * ell, D)
+    own = practice * (e * (eps + st["cleansing"].astype(np.float64)))
+    ell = gain * st["hbd"].astype(np.float64) * (np.where(hold, own, 0.0) + shepherd_light)
+    # screens, in float32 like the state: s <- min(s + u * ell, D), u = iota + (1 - iota) C (r2)
     D = st["size"]
     ell32 = ell.astype(np.float32)
     s_old = st["screen"]
     s_sh = (s_old.astype(np.float64) * keep[owner]).astype(np.float32) if n_shocks > 0 else s_old
     lost = (s_old.astype(np.float64) - s_sh.astype(np.float64)).sum() if n_shocks > 0 else 0.0
-    s_new = np.minimum(s_sh + st["unity"] * ell32[owner], D)
+    level = np.float32(c_mean if inclusion else 0.0)
+    u = st["unity"] + (np.float32(1.0) - st["unity"]) * level
+    s_new = np.minimum(s_sh + u * ell32[owner], D)
     assert s_new.dtype == np.float32
     L = np.float32(degrees)
     deg_old = np.floor(L * (s_sh / D))
@@ -87,20 +97,21 @@ def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s
     u_keep = uniforms(seed, t, souls, 8, 1)
     lose = greater & hold & (u_keep < 1.0 - st["steadiness"])
     hold_after = hold & ~lose
-    lost_aim = int((st["holding"].astype(bool) & ~hold_after).sum())
+    lost_aim = lost_to_shocks + int(lose.sum())  # every loss, to shocks and to a greater desire
     st["holding"][:] = hold_after
     st["cleansing"][:] = c.astype(np.float32)
+    st["completed_year"][:] = np.where(complete & (st["completed_year"] < 0), t, st["completed_year"])
     st["complete"][:] = complete
     if messiah:
         st["shepherd"][complete] = 1
     G = float((s_new / D).min())
     C = float(st["cleansing"].astype(np.float64).mean())
-    st["cleansing_mean"], st["weakest_link"], st["shepherds"] = C, G, int(st["shepherd"].sum())
+    st["cleansing_mean"], st["weakest_link"], st["shepherds"] = C, G, int((st["shepherd"] > 0).sum())
     cl = st["cleansing"].astype(np.float64)
     return {
         "cleansing_mean": C, "weakest_link": G, "complete": int(complete.sum()),
         "holding_aim": int(hold_after.sum()), "greater_desire": int(greater.sum()), "lost_aim": lost_aim,
-        "effort_mean": float(e.mean()), "shepherds": int(st["shepherd"].sum()),
+        "effort_mean": float(e.mean()), "shepherds": int((st["shepherd"] > 0).sum()),
         "stage_spark": int(((degrees * cl < 1) & ~complete).sum()),
         "stage_common": int(complete.sum()),
         "journey_moses": int(((cl < 1 / 3) & ~complete).sum()),

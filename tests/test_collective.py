@@ -94,7 +94,7 @@ def test_no_shocks_attachment_changes_nothing_and_shock_loss_formula():
     for key in ("cleansing_mean", "weakest_link", "holding_aim", "complete"):
         np.testing.assert_array_equal(a.metrics[key], b.metrics[key])
     # with shocks: one year, every screen loses exactly 1 - (1 - K (1 - a))^N of itself
-    sc = make_scenario(**{"impurity.rate": 3.0, "impurity.start_year": 0, "impurity.shock_size": 0.1,
+    sc = make_scenario(**{"impurity.rate": 3.0, "impurity.shock_size": 0.1,
                           "light.alpha": 1e-9, "years": 5})
     init, step = build(sc)
     st = init()

@@ -18,7 +18,7 @@ from conftest import make_scenario
 
 def test_results_do_not_depend_on_thread_count():
     # every rule on: network, rewiring, shocks, judges, Messiah era with shepherds; 5 blocks
-    sc = make_scenario(**{"souls.count": 9000, "years": 80, "light.alpha": 0.2, "impurity.start_year": 30,
+    sc = make_scenario(**{"souls.count": 9000, "years": 80, "light.alpha": 0.2,
                           "impurity.rate": 0.5, "generations.torah_from": 20, "generations.messiah_from": 40})
     runs = []
     for threads in (1, 2):
@@ -37,7 +37,7 @@ def test_results_do_not_depend_on_thread_count():
 
 def test_resume_after_kill_equals_uninterrupted(tmp_path):
     args = ["--preset", "quick", "--souls", "60000", "--years", "300", "--set", "run.stop_at_end=false",
-            "--set", "impurity.start_year=100", "--set", "impurity.rate=0.3", "--set", "generations.torah_from=50",
+            "--event", '{kind = "set", year = 100, key = "impurity.rate", value = 0.3}', "--set", "generations.torah_from=50",
             "--set", "generations.messiah_from=150"]
     env = dict(os.environ, NUMBA_NUM_THREADS="2")
     full = subprocess.run([sys.executable, "-m", "tikkun", "run", *args, "--out", "full", "-q"],

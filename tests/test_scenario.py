@@ -67,16 +67,17 @@ def test_bad_files(tmp_path):
 
 def test_years_override_trims_events():
     sc = load_scenario(preset="history", years=2460)
-    assert [e.year for e in sc.events] == [2448]
-    assert sc.events[0].until == 2460
+    assert [(e.label, e.year, e.until) for e in sc.events] == [("before the Torah", 0, 2448), ("exodus", 2448, 2460)]
+    sc = load_scenario(preset="history", years=5800)
+    assert [(e.label, e.until) for e in sc.events][-1] == ("the media", None)  # to the horizon, as before
 
 
 def test_history_breaks_the_vessel_first():
-    """MODEL.md phase 1 / issue: the history preset runs separate, approach, strike, shatter
-    on a 256 x 256 vessel before the correction."""
+    """MODEL.md phase 1 (r2): the history's vessel is struck, and breaks when the light leaves
+    it: separate, approach, strike, withdraw, shatter on a 256 x 256 vessel."""
     h = load_scenario(preset="history")
     assert h.genesis is not None and h.genesis.n == 256
-    assert [s.kind for s in h.genesis.stages] == ["separate", "approach", "strike", "shatter"]
+    assert [s.kind for s in h.genesis.stages] == ["separate", "approach", "strike", "withdraw", "shatter"]
 
 
 @pytest.mark.parametrize("name", preset_names())

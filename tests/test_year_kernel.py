@@ -13,7 +13,7 @@ from tikkun.engine import build
 from tikkun.engine import year_kernel as yk
 from tikkun.rules import events as ev
 
-FIELDS = ("effort", "holding", "shepherd", "complete", "cleansing", "screen")
+FIELDS = ("effort", "holding", "shepherd", "complete", "completed_year", "cleansing", "screen")
 
 
 def _as_dict(state):
@@ -38,10 +38,12 @@ def test_engine_matches_naive_year_by_year(extra):
     from tikkun.scenario import build_scenario
 
     raw = make_scenario(**extra).model_dump(mode="json", exclude_none=True)
-    raw["impurity"] = {"rate": 0.7, "start_year": 25, "shock_size": 0.2}
+    raw["impurity"] = {"rate": 0.0, "shock_size": 0.2}
     raw["generations"] = {**raw["generations"], "length": 10, "torah_from": 20, "messiah_from": 40}
     raw["network"] = {**raw["network"], "rewire_every": 7}
     raw["events"] = [
+        {"kind": "set", "year": 25, "key": "impurity.rate", "value": 0.7},
+        {"kind": "set", "year": 0, "until": 15, "key": "light.practice", "value": 0.3},
         {"kind": "shepherds", "year": 20, "group": {"highest": "hbd", "count": 1}},
         {"kind": "reset", "year": 30, "group": {"first": 0, "count": 10}, "hbd": 0.5},
         {"kind": "policy", "year": 35, "group": {"share": 0.3}, "regain": 1.0, "effort": 2.0},
@@ -57,22 +59,26 @@ def test_engine_matches_naive_year_by_year(extra):
     totals = dict.fromkeys(("greater_desire", "lost_aim", "shocks", "rewired"), 0)
     for t in range(sc.run.years):
         ref = _as_dict(st)
+        if t % gens.length == 0:  # shepherds made before the Messiah era step down with their generation
+            ref["shepherd"][ref["shepherd"] == 2] = 0
+            ref["shepherds"] = int((ref["shepherd"] > 0).sum())
         if t in soul_events:
             probe = copy.deepcopy(st)  # events on a twin copy, then count shepherds like the engine
-            ev.apply_soul_events(probe, soul_events[t], sc.run.seed, t)
+            probe.shepherd[:] = ref["shepherd"]
+            ev.apply_soul_events(probe, soul_events[t], sc.run.seed, t, shepherd_flag=1 if t >= gens.messiah_from else 2)
             ref = _as_dict(probe)
-            ref["shepherds"] = int(probe.shepherd.sum())
+            ref["shepherds"] = int((probe.shepherd > 0).sum())
         messiah = t >= gens.messiah_from
         if t % gens.length == 0:
             judge_c = naive.judge_cleansing(gens.judge, ref["cleansing"], ref["special"], messiah, sc.run.seed, t)
-        rate = sched["impurity.rate"][t] if t >= sc.impurity.start_year else 0.0
+        rate = sched["impurity.rate"][t]
         st, row = step(st)
         ref_neighbours = st.neighbours  # rewiring has its own naive test; the pass reads the rewired graph
         want = naive.year(
             ref, seed=sc.run.seed, t=t, alpha=sched["light.alpha"][t], lam=sched["light.light"][t],
             conductance=sched["light.conductance"][t], kappa0=sched["light.kappa0"][t],
             beta=sched["light.beta"][t], eps=sched["light.eps"][t], phi_s=sched["light.phi_s"][t],
-            degrees=sc.sparks.degrees, n_shocks=naive.shocks(sc.run.seed, t, rate),
+            degrees=sc.sparks.degrees, practice=sched["light.practice"][t], n_shocks=naive.shocks(sc.run.seed, t, rate),
             shock_size=sc.impurity.shock_size, messiah=messiah,
             neighbours=ref_neighbours if sc.network.enabled else None,
             theta_max=sc.network.theta_max, judge_cleansing=judge_c)
@@ -162,7 +168,8 @@ def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
     flat_screen = screen.copy()
     flag = np.empty(m, np.uint8)
     frac = np.empty(m, np.float32)
-    bits = cleanse_flat(flat_screen, size, unity, ell[owner], flag, frac, 10)
+    level = np.float32(0.37)  # the year's inclusion level C(t-1)
+    bits = cleanse_flat(flat_screen, size, unity, level, ell[owner], flag, frac, 10)
     total = np.zeros(n)
     flags = np.zeros(n, np.uint8)
     soul_sums(flat_screen, flag, owner, total, flags)
@@ -170,7 +177,8 @@ def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
     soul_screen = screen.copy()
     weakest = 1.0
     for i in range(n):
-        tot, mf, greater, done, lost = cleanse_sparks(soul_screen, size, unity, start[i], start[i + 1], ell[i], 1.0, 10)
+        tot, mf, greater, done, lost = cleanse_sparks(soul_screen, size, unity, level, start[i], start[i + 1], ell[i],
+                                                      1.0, 10)
         assert tot == total[i] and lost == 0.0
         assert done == (flags[i] & OPEN == 0) and greater == bool(flags[i] & GREATER)
         weakest = min(weakest, mf)
@@ -210,7 +218,8 @@ def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last, open_only):
     whole = screen.copy()
     flag = np.empty(jhi - jlo, np.uint8)
     frac = np.empty(jhi - jlo, np.float32)
-    want_bits = cleanse_flat(whole[jlo:jhi], size[jlo:jhi], unity[jlo:jhi], ell_run[owner], flag, frac, 10)
+    level = np.float32(0.21)
+    want_bits = cleanse_flat(whole[jlo:jhi], size[jlo:jhi], unity[jlo:jhi], level, ell_run[owner], flag, frac, 10)
     want_total, want_flags = np.zeros(last - first), np.zeros(last - first, np.uint8)
     soul_sums(whole[jlo:jhi], flag, owner, want_total, want_flags)
 
@@ -219,7 +228,7 @@ def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last, open_only):
     scratch = (np.empty(yk.SPARK_CHUNK, np.float32), np.empty(yk.SPARK_CHUNK, np.uint8),
                np.empty(yk.SPARK_CHUNK, np.float32))
     marked = np.where(complete[first:last], -ell_run, ell_run).astype(np.float32)
-    bits = yk.flat_sparks(chunked, size, unity, owner, marked if open_only else ell_run, total, flags, *scratch,
+    bits = yk.flat_sparks(chunked, size, unity, level, owner, marked if open_only else ell_run, total, flags, *scratch,
                           jlo, jhi, 10, np.empty(yk.SPARK_CHUNK + 8, np.int32), open_only)
 
     assert chunked.tobytes() == whole.tobytes()
@@ -244,7 +253,7 @@ def test_settled_segments_give_what_the_loops_give(messiah):
 
     raw = make_scenario(**{"souls.count": 4500, "light.alpha": 0.8, "years": 400}).model_dump(mode="json",
                                                                                            exclude_none=True)
-    raw["impurity"] = {"rate": 0.0, "start_year": 0, "shock_size": 0.2}
+    raw["impurity"] = {"rate": 0.0, "shock_size": 0.2}
     init, step = build(build_scenario(raw))
     st = init()
     while st.complete.mean() < 0.97 and st.year < 399:
@@ -268,7 +277,7 @@ def test_settled_segments_give_what_the_loops_give(messiah):
         s = {k: v.copy() for k, v in st.arrays().items()}
         partials = np.empty((nb, yk.N_PARTIALS))
         now = np.empty(nb, np.uint64)
-        yk.year_pass(3, st.year, 0.05, 0.1, 0.01, 10, 0, 0.0, messiah, s["effort"], s["attachment"], s["hbd"],
+        yk.year_pass(3, st.year, 0.05, 1.0, np.float32(st.cleansing_mean), 0.1, 0.01, 10, 0, 0.0, messiah, s["effort"], s["attachment"], s["hbd"],
                      s["steadiness"], s["regain"], s["holding"], s["shepherd"], s["complete"], s["cleansing"],
                      s["size_total"], s["spark_start"], owner, s["size"], s["unity"], s["screen"], look,
                      yk.block_sums(s["effort"]), np.zeros(nb, np.uint64) if known is None else known, now, partials)
@@ -308,8 +317,9 @@ def test_segments_remembered_settled_change_nothing():
 
     raw = make_scenario(**{"souls.count": 4500, "light.alpha": 0.8, "years": 320}).model_dump(mode="json",
                                                                                            exclude_none=True)
-    raw["impurity"] = {"rate": 0.02, "start_year": 150, "shock_size": 0.2}
-    raw["events"] = [{"kind": "reset", "year": 260, "group": {"souls": list(range(0, 4500, 7))}, "hbd": 0.3}]
+    raw["impurity"] = {"rate": 0.0, "shock_size": 0.2}
+    raw["events"] = [{"kind": "set", "year": 150, "key": "impurity.rate", "value": 0.02},
+                     {"kind": "reset", "year": 260, "group": {"souls": list(range(0, 4500, 7))}, "hbd": 0.3}]
     init, step = build(build_scenario(raw))
     runs = []
     for copy_each_year in (False, True):

@@ -68,8 +68,10 @@ def resolve_scenario(
     years: int | None = None,
     souls: int | None = None,
     overrides: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> Scenario:
-    """A scenario from an object, a file or a preset, with the CLI's overrides applied."""
+    """A scenario from an object, a file or a preset, with the CLI's overrides applied and
+    ``events`` (tables as in a scenario file) appended to its own."""
     sets = dict(overrides or {})
     if seed is not None:
         sets["run.seed"] = seed
@@ -79,13 +81,15 @@ def resolve_scenario(
         if preset is not None:
             raise ScenarioError("give a scenario or a preset, not both")
         raw = scenario.model_dump(mode="json", exclude_none=True)
-        from .scenario.loading import apply_overrides, _with_horizon
+        from .scenario.loading import add_events, apply_overrides, _with_horizon
 
         raw = apply_overrides(raw, sets)
+        if events:
+            raw = add_events(raw, events)
         if years is not None:
             raw = _with_horizon(raw, years)
         return build_scenario(raw)
-    return load_scenario(scenario, preset=preset, overrides=sets, years=years)
+    return load_scenario(scenario, preset=preset, overrides=sets, years=years, events=events)
 
 
 def prepare_folder(out: str | os.PathLike) -> Path:
@@ -120,6 +124,7 @@ def run(
     years: int | None = None,
     souls: int | None = None,
     overrides: dict[str, Any] | None = None,
+    events: list[dict[str, Any]] | None = None,
     checkpoint_every: int | None = None,
     progress: Callable | None = None,
 ) -> RunResult:
@@ -130,7 +135,8 @@ def run(
     ``progress(state, row)`` is called after each year; it may read the state but not change
     it (the step remembers which souls it found settled: to change souls, use events).
     """
-    sc = resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls, overrides=overrides)
+    sc = resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls, overrides=overrides,
+                          events=events)
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise ScenarioError(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     folder = prepare_folder(out) if out is not None else None
@@ -138,21 +144,24 @@ def run(
         raise ScenarioError("--checkpoint-every needs an output folder (--out)")
     if folder is not None:
         rf.write_scenario(folder, sc)
-    unity_fn, world_unity = vessel_inputs(sc, out=folder)
+    vessel = genesis(sc, out=folder) if sc.genesis is not None else None
+    unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
     return _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
-                  unity_fn=unity_fn, world_unity=world_unity)
+                  unity_fn=unity_fn, world_unity=world_unity, vessel=vessel)
 
 
-def vessel_inputs(scenario: Scenario, out: str | os.PathLike | None = None):
+def vessel_inputs(scenario: Scenario, out: str | os.PathLike | None = None, vessel=None):
     """What phase 1 hands to phase 2: ``(unity_fn, world_unity)`` for :func:`tikkun.engine.build`.
 
-    With a ``[genesis]`` section the vessel is run (and its files written into ``out``); each
-    spark's unity is drawn from the broken vessel and the worlds start at its final unity.
-    Without one: ``(None, None)``, the scenario's unity distribution and ``worlds.initial_unity``.
+    With a ``[genesis]`` section the vessel is run (and its files written into ``out``), unless
+    its result ``vessel`` is given; each spark's unity is drawn from the broken vessel and the
+    worlds start at its final unity. Without one: ``(None, None)``, the scenario's unity
+    distribution and ``worlds.initial_unity``.
     """
     if scenario.genesis is None:
         return None, None
-    vessel = genesis(scenario, out=out)
+    if vessel is None:
+        vessel = genesis(scenario, out=out)
     field, seed = vessel.field, scenario.run.seed
     return (lambda entities: shatter_unity(field, entities, seed)), vessel.final_unity
 
@@ -181,8 +190,15 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None) -> RunRe
                   wall_before=float(meta.get("wall_seconds", 0.0)))
 
 
+def events_not_reached(scenario: Scenario, years_run: int) -> list[dict[str, Any]]:
+    """The scenario's events that never came: scheduled at or after ``years_run`` (a run that
+    stopped at the end of correction before them). One dict per event: index, kind, label, year."""
+    return [{"index": i, "kind": ev.kind, "label": ev.label, "year": ev.year}
+            for i, ev in enumerate(scenario.events) if ev.year >= years_run]
+
+
 def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, state, recorder,
-           wall_before: float, unity_fn=None, world_unity=None) -> RunResult:
+           wall_before: float, unity_fn=None, world_unity=None, vessel=None) -> RunResult:
     t0 = time.perf_counter()
 
     def checkpoint(st, rec):
@@ -191,7 +207,7 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
     sim = simulate(sc, state=state, recorder=recorder, progress=progress,
                    checkpoint=checkpoint if (folder is not None and checkpoint_every) else None,
                    checkpoint_every=checkpoint_every, unity_fn=unity_fn, world_unity=world_unity)
-    souls_tab = rf.souls_table(sim.state, sc, sim.schedule)
+    souls_tab = rf.souls_table(sim.state, sc, sim.schedule, sim.metrics)
     summary = {
         "end_year": sim.end_year,
         "years_run": int(sim.state.year),
@@ -205,7 +221,15 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
         "cleansing_mean": float(sim.state.cleansing_mean),
         "wall_seconds": round(wall_before + time.perf_counter() - t0, 3),
         "tikkun_version": __version__,
+        "sparks_unity_mean": float(sim.state.unity.astype(np.float64).mean()) if sim.state.n_sparks else None,
+        "events_not_reached": events_not_reached(sc, int(sim.state.year)),
     }
+    if vessel is not None:
+        summary["genesis"] = {"final_unity": float(vessel.records["unity"][-1]),
+                              "final_mixing": float(vessel.records["mixing"][-1])}
+    elif folder is not None and (folder / "genesis.parquet").exists():  # a resumed run: from its file
+        rec = rf.read_parquet(folder / "genesis.parquet")
+        summary["genesis"] = {"final_unity": float(rec["unity"][-1]), "final_mixing": float(rec["mixing"][-1])}
     if folder is not None:
         rf.write_parquet(folder / "metrics.parquet", sim.metrics)
         rf.write_parquet(folder / "souls.parquet", souls_tab)

@@ -65,6 +65,10 @@ def _report(result) -> None:
     out.print(f"stopped: {s['stop_message']}")
     out.print("end of correction: " + (f"year {end}" if end is not None else
                                        f"not reached (G = {s['weakest_link']:.4g}, C = {s['cleansing_mean']:.4g})"))
+    missed = s.get("events_not_reached") or []
+    if missed:
+        names = ", ".join(f"{e['label'] or e['kind']} ({e['year']})" for e in missed)
+        out.print(f"events never reached (the run ended first): {names}")
     if result.folder is not None:
         out.print(f"outputs: {result.folder}")
 
@@ -78,16 +82,18 @@ def run(
     years: Optional[int] = typer.Option(None, "--years", help="horizon in years (events past it are dropped)"),
     souls: Optional[int] = typer.Option(None, "--souls", help="number of souls"),
     set_: list[str] = typer.Option([], "--set", help="KEY=VALUE override, e.g. light.alpha=0.02 (repeatable)"),
+    event: list[str] = typer.Option([], "--event", help="an event appended to the scenario's, as a TOML inline table, "
+                                    "e.g. '{kind = \"reset\", year = 500, group = {first = 0, count = 1}}' (repeatable)"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="save a resumable checkpoint every N years"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the checkpointed run in this folder"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Run a scenario and write its run folder."""
     from . import api
-    from .scenario import parse_set_options
+    from .scenario import parse_event_options, parse_set_options
 
     if resume is not None:
-        if any(v is not None for v in (scenario, preset, out_dir, seed, years, souls, checkpoint_every)) or set_:
+        if any(v is not None for v in (scenario, preset, out_dir, seed, years, souls, checkpoint_every)) or set_ or event:
             raise BadInput("--resume continues a run exactly as it was started; give no other options")
         from .outputs.run_folder import load_checkpoint
 
@@ -105,7 +111,7 @@ def run(
     if souls is not None and souls <= 0:
         raise BadInput(f"--souls: must be a positive number of souls (got {souls})")
     sc = api.resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls,
-                              overrides=parse_set_options(set_))
+                              overrides=parse_set_options(set_), events=parse_event_options(event))
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     folder = out_dir if out_dir is not None else api.default_folder(sc)

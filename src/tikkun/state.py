@@ -28,7 +28,7 @@ MAX_SPARKS = 1 << SPARK_BITS
 
 SOUL_ARRAYS = (
     "effort", "effort_next", "neighbours", "edge_weight", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain",
-    "holding", "shepherd", "special", "complete", "cleansing", "size_total", "spark_start",
+    "holding", "shepherd", "special", "complete", "completed_year", "cleansing", "size_total", "spark_start",
 )
 SPARK_ARRAYS = ("size", "unity", "screen")
 GLOBAL_ARRAYS = ("worlds",)
@@ -49,9 +49,11 @@ class State:
         and warmth policies keep it in step; derived, so checkpoints leave it out)
       warmth, attachment, hbd, steadiness, regain: float32 (004, 002, 000)
       holding: uint8, 1 while the soul holds the aim (000)
-      shepherd: uint8, 1 for a shepherd (002, "their faithful shepherd")
+      shepherd: uint8, 0 none, 1 a shepherd for good, 2 a shepherd until its generation ends
+        (002, "their faithful shepherd"; :mod:`tikkun.rules.shepherds`)
       special: uint8, 1 for the wise disciples, prophets and priests (top ``special_share`` by hbd)
       complete: uint8, 1 when every spark of the soul is corrected
+      completed_year: int32, the year the soul became complete (-1: not complete)
       cleansing: float32, ``sum_j s_j / sum_j D_j`` (002, "to the extent of its cleansing")
       size_total: float64, ``sum_j D_j`` of the soul's sparks (constant)
       spark_start: int64 ``(n + 1,)``, the soul's sparks are ``spark_start[i]:spark_start[i+1]``
@@ -79,6 +81,7 @@ class State:
     shepherd: np.ndarray
     special: np.ndarray
     complete: np.ndarray
+    completed_year: np.ndarray
     cleansing: np.ndarray
     size_total: np.ndarray
     spark_start: np.ndarray
@@ -246,6 +249,7 @@ def initial_state(scenario: Scenario, unity_fn=None, world_unity: float | None =
         shepherd=np.zeros(n, dtype=np.uint8),
         special=special_mask,
         complete=np.zeros(n, dtype=np.uint8),
+        completed_year=np.full(n, -1, dtype=np.int32),
         cleansing=np.zeros(n, dtype=np.float32),
         size_total=size_total,
         spark_start=spark_start,

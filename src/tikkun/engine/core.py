@@ -8,16 +8,18 @@
 
 The order of a year:
 
+0. at a generation's start, the shepherds of the generation that ended step down (002);
 1. events on souls of this year (shepherds, resets, policies);
 2. at a generation's start, its judge (002);
 3. every ``R`` years, rewiring toward the good and pure (004);
-4. the year's globals from last year's state: light, conductance ``W``, holiness ``J``,
-   ``C`` (what earlier correction prepared), whether any shepherd exists, the shocks;
+4. the year's globals from last year's state: light, practice ``P``, conductance ``W``,
+   holiness ``J``, ``C`` (what earlier correction prepared, and the sparks' inclusion), whether
+   any shepherd exists, the shocks;
 5. the warm network (004): this year's effort from last year's
    (:func:`tikkun.rules.network.warm_network`);
 6. the fused pass over souls (:mod:`tikkun.engine.year_kernel`): aim, shocks, light, screens,
    greater desire, shepherds;
-7. the weakest link ``G``, the end of correction.
+7. the weakest link ``G``, the end of correction; the year each newly complete soul completed.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 from ..rules import events as ev
 from ..rules import generations, good_and_pure, impurity, network, shepherds, worlds
 from ..rules.illumination import illumination_mean
+from ..rules.inclusion import inclusion_level
 from ..rules.light import holiness, light_gain
 from ..scenario.schema import Scenario
 from ..state import State, initial_state
@@ -58,6 +61,8 @@ class YearGlobals:
     year: int
     era: int
     light: float
+    practice: float
+    inclusion: np.float32
     conductance: float
     holiness: float
     gain: float
@@ -84,7 +89,6 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
     are looked at everywhere.
     """
     schedule = ev.parameter_schedule(scenario)
-    schedule["impurity.rate"] = impurity.rate_schedule(schedule["impurity.rate"], scenario.impurity.start_year)
     soul_events = ev.soul_events_by_year(scenario)
     seed = scenario.run.seed
     degrees = scenario.sparks.degrees
@@ -113,11 +117,13 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
         j = holiness(p["light.kappa0"], state.judge_cleansing)
         gain = light_gain(p["light.alpha"], lam, w, j, p["light.beta"], state.cleansing_mean)
         return YearGlobals(
-            year=t, era=era, light=lam, conductance=w, holiness=j, gain=gain,
+            year=t, era=era, light=lam, practice=p["light.practice"],
+            inclusion=inclusion_level(scenario.sparks.inclusion, state.cleansing_mean),
+            conductance=w, holiness=j, gain=gain,
             shepherd_light=shepherds.shepherd_light(p["light.phi_s"], state.shepherds),
             n_shocks=impurity.shocks_this_year(seed, t, p["impurity.rate"]),
             shock_size=p["impurity.shock_size"], theta_max=p["network.theta_max"],
-            messiah=era == 2,
+            messiah=era == 2 and gens.shepherds == "auto",
         )
 
     # kept between years for speed only (none changes any result): the kernel's spark ->
@@ -133,10 +139,15 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
 
     def step_fn(state: State) -> tuple[State, dict]:
         t = state.year
+        # 0. a generation's redemption ends with it (002): its shepherds step down
+        if generations.is_generation_start(t, gens.length) and state.shepherds > 0:
+            if shepherds.end_generation(state.shepherd):
+                state = state.replace(shepherds=int(np.count_nonzero(state.shepherd)))
         # 1. events on souls
         if t in soul_events:
-            ev.apply_soul_events(state, soul_events[t], seed, t)
-            state = state.replace(shepherds=int(state.shepherd.sum()))
+            flag = shepherds.FOREVER if t >= gens.messiah_from else shepherds.THIS_GENERATION
+            ev.apply_soul_events(state, soul_events[t], seed, t, shepherd_flag=flag)
+            state = state.replace(shepherds=int(np.count_nonzero(state.shepherd)))
         # 2. a new generation chooses its judge (002)
         if generations.is_generation_start(t, gens.length):
             messiah = generations.era_of(t, gens.torah_from, gens.messiah_from) == 2
@@ -170,7 +181,7 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
         settled_now = np.empty(yk.n_blocks(n), dtype=np.uint64)
         partials = np.empty((yk.n_blocks(n), yk.N_PARTIALS), dtype=np.float64)
         yk.year_pass(
-            seed, t, g.gain, schedule["light.eps"][t], g.shepherd_light, degrees,
+            seed, t, g.gain, g.practice, g.inclusion, schedule["light.eps"][t], g.shepherd_light, degrees,
             g.n_shocks, g.shock_size, g.messiah,
             state.effort, state.attachment,
             state.hbd, state.steadiness, state.regain,
@@ -179,6 +190,15 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             state.size, state.unity, state.screen,
             look, effort_sums, settled_before, settled_now, partials,
         )
+        # the year of completion of the souls completed this year: looked for only in blocks
+        # whose count of complete souls moved (everywhere after events, which may undo one)
+        last_partials = kept.get("partials")
+        if last_partials is None or t in soul_events:
+            moved = np.ones(yk.n_blocks(n), dtype=np.uint8)
+        else:
+            moved = (partials[:, yk.P_COMPLETE] != last_partials[:, yk.P_COMPLETE]).astype(np.uint8)
+        if moved.any():
+            yk.mark_completed(state.complete, state.completed_year, t, moved)
         kept["partials"] = partials
         kept["settled"] = (settled_now, state.complete, state.holding, state.cleansing, t + 1)
         tot = yk.reduce_partials(partials)
@@ -189,6 +209,8 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
             "year": t,
             "era": generations.ERAS[g.era],
             "light": g.light,
+            "practice": g.practice,
+            "shock_rate": float(schedule["impurity.rate"][t]),
             "conductance": g.conductance,
             "u_atzilut": float(state.worlds[0]),
             "u_beria": float(state.worlds[1]),

@@ -62,14 +62,15 @@ N_PARTIALS = 16
 
 
 @njit(cache=True, inline="always")
-def _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, lo,
+def _souls_before(key_aim, key_shock_aim, gain, practice, eps, shepherd_light, n_shocks, shock_size, lo,
                   effort, attachment, hbd, regain, holding, complete, cleansing, ell, keep, hold, soul_key):
     """Pass 1 over a block's souls (all arrays are the block's views, ``lo`` its first soul):
     regain the aim at the start of the year (000); shocks of impurity take a share of each
-    screen and may knock the aim out (004); the corrective light (002, 000). Fills ``ell``,
-    ``keep``, ``hold`` and ``soul_key`` (uint64, the hash of each soul's coordinates this year,
-    shared by its two draws of the year: one mix less a soul, the same bits); returns how many
-    of the souls are not complete.
+    screen of an incomplete soul and may knock its aim out (004); the corrective light (002,
+    000). Fills ``ell``, ``keep``, ``hold`` and ``soul_key`` (uint64, the hash of each soul's
+    coordinates this year, shared by its two draws of the year: one mix less a soul, the same
+    bits); returns how many of the souls are not complete and how many lost the aim to shocks
+    (those that caught it at the year's start included).
 
     Written without branches (every soul's draw is made, and used only if the aim is lost: a
     draw is a pure function of its coordinates, so making it changes nothing) so that the loop
@@ -82,16 +83,18 @@ def _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, s
         h = regain_aim(holding[t], regain[t], rng.uniform_from(sk, 0))
         keep[t] = 1.0
         hold[t] = h
-        ell[t] = corrective_light(gain, hbd[t], h, float(effort[t]), cleansing[t], eps, shepherd_light)
+        ell[t] = corrective_light(gain, hbd[t], h, practice, float(effort[t]), cleansing[t], eps, shepherd_light)
         n_open += 1 - complete[t]
+    n_lost = 0
     if n_shocks > 0:  # a loop of its own, so that the common loop above has no power in it
         for t in range(ell.shape[0]):
-            k = shock_keep(shock_size, attachment[t], n_shocks)
+            k = shock_keep(shock_size, attachment[t], complete[t], n_shocks)
             h = keep_aim(hold[t], 1.0 - k, rng.uniform_at(key_shock_aim, lo + t, 0))
+            n_lost += np.int64(hold[t]) - np.int64(h)
             keep[t] = k
             hold[t] = h
-            ell[t] = corrective_light(gain, hbd[t], h, float(effort[t]), cleansing[t], eps, shepherd_light)
-    return n_open
+            ell[t] = corrective_light(gain, hbd[t], h, practice, float(effort[t]), cleansing[t], eps, shepherd_light)
+    return n_open, n_lost
 
 
 @njit(cache=True, inline="always")
@@ -102,7 +105,8 @@ def _souls_after(soul_key, messiah, degrees, total, flags, hold, size_total, ste
     completion from the sparks' sums and flags; on a greater desire, catch the aim again or lose
     it (000); in the Messiah era a complete soul becomes a shepherd and stays one (002); the
     labels (002). Writes ``c_stored`` float64, the stored float32 cleansing of each soul (so C
-    and the labels match souls.parquet). Returns the block's counts. Without branches, as pass 1.
+    and the labels match souls.parquet). Returns the block's counts (losses of the aim: those
+    on a greater desire; pass 1 counts those to shocks). Without branches, as pass 1.
     """
     n_complete = 0
     n_holding = 0
@@ -123,12 +127,12 @@ def _souls_after(soul_key, messiah, degrees, total, flags, hold, size_total, ste
         h = hold[t]
         h_kept = keep_aim(h, 1.0 - steadiness[t], rng.uniform_from(soul_key[t], 1))
         h_after = h_kept if greater else h
-        n_lost_aim += 1 if (holding[t] == 1 and h_after == 0) else 0
+        n_lost_aim += np.int64(h) - np.int64(h_after)
         holding[t] = h_after
         sh = becomes_shepherd(shepherd[t], messiah, done)
         shepherd[t] = sh
         n_holding += h_after
-        n_shepherds += sh
+        n_shepherds += 1 if sh != 0 else 0
         n_greater += 1 if greater else 0
         n_complete += 1 if done else 0
         # the incomplete souls below each threshold; the rest follow by difference
@@ -142,9 +146,9 @@ def _souls_after(soul_key, messiah, degrees, total, flags, hold, size_total, ste
 
 @njit(cache=True, inline="always")
 def _settled(complete, holding, cleansing):
-    """True if every soul of these views is complete, holds its aim and has cleansing 1: in a
-    year without shocks nothing of such a soul can change but its becoming a shepherd (every
-    screen is at its size, no greater desire can come, so the aim stays; 000, 002)."""
+    """True if every soul of these views is complete, holds its aim and has cleansing 1: nothing
+    of such a soul can change but its becoming a shepherd (every screen is at its size, no
+    greater desire can come, so the aim stays, and shocks do not reach it; 000, 002, 004)."""
     ok = np.uint8(1)
     for t in range(complete.shape[0]):
         ok &= np.uint8(complete[t] == 1) & np.uint8(holding[t] == 1) & np.uint8(cleansing[t] == np.float32(1.0))
@@ -169,7 +173,7 @@ def _settled_souls(messiah, lo, hi, shepherd, row):
     for i in range(lo, hi):
         sh = becomes_shepherd(shepherd[i], messiah, True)
         shepherd[i] = sh
-        n_shepherds += sh
+        n_shepherds += 1 if sh != 0 else 0
     row[P_SHEPHERDS] += n_shepherds
     row[P_COMPLETE] += hi - lo
     row[P_HOLDING] += hi - lo
@@ -239,14 +243,15 @@ def spread_light(ell, owner, w, out):
 
 
 @njit(cache=True, inline="always")
-def flat_sparks(screen, size, unity, owner, ell, total, flags, spark_ell, spark_flag, spark_frac, jlo, jhi, degrees,
-                spark_open, open_only):
+def flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell, spark_flag, spark_frac, jlo, jhi,
+                degrees, spark_open, open_only):
     """Sparks ``jlo:jhi`` of a run (no shocks), chunk by chunk of :data:`SPARK_CHUNK`: each spark
     gets its soul's light, grows (:func:`cleanse_flat`) and is added to its soul's ``total`` and
     ``flags`` (:func:`soul_sums`; a soul cut by a chunk's end goes on in the next chunk, in spark
     order), so the bits are those of the two functions over the whole run.
 
-    screen, size, unity: float32 ``(m,)``, all sparks; owner: uint16 ``(jhi - jlo,)``, the run's
+    screen, size, unity: float32 ``(m,)``, all sparks; level: float32, the year's inclusion
+    level (:mod:`tikkun.rules.inclusion`); owner: uint16 ``(jhi - jlo,)``, the run's
     sparks' souls within the block, which index ``ell`` float32, ``total`` float64 and ``flags``
     uint8 (zeroed by the caller for the run's souls). spark_ell, spark_flag, spark_frac: scratch
     ``(SPARK_CHUNK,)``, small enough to stay in a core's first cache between the three loops of
@@ -278,7 +283,7 @@ def flat_sparks(screen, size, unity, owner, ell, total, flags, spark_ell, spark_
         k = np.int64(0)
         if SUMS_OF_OPEN_SOULS and open_only:
             k = _sparks_of_open_souls(spark_ell, w, spark_open)
-        bits = cleanse_flat(screen[c0:c1], size[c0:c1], unity[c0:c1], spark_ell[:w], spark_flag[:w],
+        bits = cleanse_flat(screen[c0:c1], size[c0:c1], unity[c0:c1], level, spark_ell[:w], spark_flag[:w],
                             spark_frac[:w], degrees)
         if SUMS_OF_OPEN_SOULS and open_only:
             soul_sums_at(screen[c0:c1], spark_flag[:w], own, spark_open[:k], total, flags)
@@ -297,7 +302,8 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
     arguments come in tuples (see :func:`year_pass`) because Numba inlines no function of more
     than about 30 arguments, and inlined, a run of the whole block (``r0 = 0``) compiles with
     its bounds known: 4% faster at 600,000 souls than with bounds known only at run time."""
-    key_aim, key_shock_aim, gain, eps, shepherd_light, degrees, n_shocks, shock_size, messiah = year_scalars
+    key_aim, key_shock_aim, gain, practice, level, eps, shepherd_light, degrees, n_shocks, shock_size, messiah = \
+        year_scalars
     (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
      size_total) = soul_arrays
     spark_start, spark_owner, size, unity, screen = spark_arrays
@@ -308,11 +314,12 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
     jlo = spark_start[a]
     jhi = spark_start[z]
     # 1. souls: aim, shocks and the light of each
-    n_open = _souls_before(key_aim, key_shock_aim, gain, eps, shepherd_light, n_shocks, shock_size, a,
-                           effort[a:z], attachment[a:z], hbd[a:z], regain[a:z], holding[a:z],
-                           complete[a:z], cleansing[a:z], ell[r0:r1], keep[r0:r1], hold[r0:r1],
-                           soul_key[r0:r1])
-    # 2. sparks: screens grow by unity times the light, capped at their size.
+    n_open, n_lost_to_shocks = _souls_before(key_aim, key_shock_aim, gain, practice, eps, shepherd_light, n_shocks,
+                                             shock_size, a,
+                                             effort[a:z], attachment[a:z], hbd[a:z], regain[a:z], holding[a:z],
+                                             complete[a:z], cleansing[a:z], ell[r0:r1], keep[r0:r1], hold[r0:r1],
+                                             soul_key[r0:r1])
+    # 2. sparks: screens grow by their included unity times the light, capped at their size.
     lost = row[P_LOST]
     if n_shocks == 0 and FLAT_MIN_OPEN * n_open >= nr:
         owner = spark_owner[jlo:jhi]  # soul within the block: the block's scratch is indexed by it
@@ -323,22 +330,22 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
         if open_only:  # a complete soul's light is marked by its sign (-0.0 for none)
             for t in range(r0, r1):
                 ell[t] = np.float32(-ell[t]) if complete[lo + t] == 1 else ell[t]
-        smallest = flat_sparks(screen, size, unity, owner, ell, total, flags, spark_ell, spark_flag, spark_frac,
-                               jlo, jhi, degrees, spark_open, open_only)
+        smallest = flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell, spark_flag,
+                               spark_frac, jlo, jhi, degrees, spark_open, open_only)
         spark_frac.view(np.int32)[0] = smallest
         weakest = np.float64(spark_frac[0])
     else:
         weakest = 1.0
         for t in range(r0, r1):
             i = lo + t
-            # A complete soul without shocks this year has every screen at its size: the
+            # A complete soul has every screen at its size and the shocks do not reach it: the
             # loop would change nothing, so its sparks are not touched.
-            if complete[i] == 1 and keep[t] == 1.0:
+            if complete[i] == 1:
                 total[t] = 0.0
                 flags[t] = 0
                 continue
             tot, min_frac, greater, done, l = cleanse_sparks(
-                screen, size, unity, spark_start[i], spark_start[i + 1], ell[t], keep[t], degrees)
+                screen, size, unity, level, spark_start[i], spark_start[i + 1], ell[t], keep[t], degrees)
             total[t] = tot
             flags[t] = (0 if done else OPEN) | (GREATER if greater else 0)
             weakest = min(weakest, min_frac)
@@ -362,12 +369,12 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
     row[P_STAGE_SPARK] += n_spark_stage
     row[P_MOSES] += n_moses
     row[P_JOSHUA] += n_below_two_thirds  # until the block's end: then less Moses
-    row[P_LOST_AIM] += n_lost_aim
+    row[P_LOST_AIM] += n_lost_aim + n_lost_to_shocks
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def year_pass(
-    seed, year, gain, eps, shepherd_light, degrees,
+    seed, year, gain, practice, level, eps, shepherd_light, degrees,
     n_shocks, shock_size, messiah,
     effort, attachment, hbd, steadiness, regain,
     holding, shepherd, complete, cleansing, size_total, spark_start, spark_owner,
@@ -376,9 +383,10 @@ def year_pass(
 ):
     """Run one year for every soul; fill ``partials`` float64 ``(n_blocks, N_PARTIALS)``.
 
-    Scalars: seed, year (int); gain = alpha lam W J (1 + beta C); eps; shepherd_light = phi_s
-    if any shepherd exists else 0; degrees L; n_shocks this year, shock_size K; messiah: 1 if
-    complete souls become shepherds this year.
+    Scalars: seed, year (int); gain = alpha lam W J (1 + beta C); practice P; level: float32,
+    the inclusion level C(t-1) (0 without inclusion); eps; shepherd_light = phi_s if any
+    shepherd exists else 0; degrees L; n_shocks this year, shock_size K; messiah: 1 if complete
+    souls become shepherds this year.
     effort: float32 ``(n,)``, this year's effort (the warm network's pass has already run).
     spark_owner: uint16 ``(m,)``, each spark's soul within its block (:func:`spark_owners`).
     look_for_settled: uint8 ``(n_blocks,)``, 1 where a block may hold settled segments (see
@@ -390,9 +398,8 @@ def year_pass(
     network); it becomes the block's effort column.
     settled_before: uint64 ``(n_blocks,)``, bit ``g`` of a block set where segment ``g`` was
     found settled at last year's look (zeros where that is not known: the first year, a
-    resume, a year after shocks or with events on souls); settled_now gets this year's (all
-    zeros in a year with shocks). A settled segment passed by stays settled, so it is not
-    looked at again.
+    resume, a year with events on souls); settled_now gets this year's. A settled segment
+    passed by stays settled (shocks do not reach complete souls), so it is not looked at again.
     Other soul arrays ``(n,)`` and spark arrays ``(m,)`` as in :class:`tikkun.state.State`;
     holding, shepherd, complete, cleansing and screen are updated in place.
 
@@ -409,7 +416,7 @@ def year_pass(
     against 6.4 at year 200, 72%; 4.0 against 4.4 at year 300, 89%; even at year 500, 97%; the
     loop per soul faster only from about 97%. The switch was at one open soul in two before.)
 
-    In a year without shocks, a segment of ``SEGMENT`` souls that are all settled (complete,
+    A segment of ``SEGMENT`` souls that are all settled (complete,
     holding their aim, cleansing 1: :func:`_settled`) is not run through the loops at all:
     nothing of theirs can change but shepherds, and :func:`_settled_souls` gives exactly what the
     loops would. Late in the history nearly every segment is settled. The block's sum of
@@ -443,12 +450,12 @@ def year_pass(
         row[:] = 0.0
         row[P_WEAKEST] = 1.0
         row[P_EFFORT] = effort_sums[b]
-        # the block's segments of settled souls (none in a year with shocks)
+        # the block's segments of settled souls
         n_seg = (nb + SEGMENT - 1) // SEGMENT
         # bit g: segment g is settled; those that were at last year's look still are (passed by,
         # nothing of theirs changed), so only the others are looked at
-        settled = settled_before[b] if n_shocks == 0 else np.uint64(0)
-        if n_shocks == 0 and look_for_settled[b]:
+        settled = settled_before[b]
+        if look_for_settled[b]:
             for g in range(n_seg):
                 bit = np.uint64(1) << np.uint64(g)
                 if settled & bit:
@@ -458,7 +465,8 @@ def year_pass(
                 if _settled(complete[s:e], holding[s:e], cleansing[s:e]):
                     settled |= bit
         settled_now[b] = settled
-        year_scalars = (key_aim, key_shock_aim, gain, eps, shepherd_light, degrees, n_shocks, shock_size, messiah)
+        year_scalars = (key_aim, key_shock_aim, gain, practice, level, eps, shepherd_light, degrees, n_shocks,
+                        shock_size, messiah)
         soul_arrays = (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
                        size_total)
         spark_arrays = (spark_start, spark_owner, size, unity, screen)
@@ -490,6 +498,19 @@ def year_pass(
         row[P_JOSHUA] = below_two_thirds - row[P_MOSES]
         row[P_SOLOMON] = incomplete - below_two_thirds
         row[P_DAVID] = n_complete
+
+
+@njit(cache=True)
+def mark_completed(complete, completed_year, year, look):
+    """``completed_year[i] = year`` for every soul complete and without a year yet, in the
+    blocks where ``look`` (uint8 ``(n_blocks,)``) is 1. complete uint8 ``(n,)``, completed_year
+    int32 ``(n,)`` (-1: not complete), changed in place."""
+    n = complete.shape[0]
+    for b in range(look.shape[0]):
+        if look[b]:
+            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+                if complete[i] and completed_year[i] < 0:
+                    completed_year[i] = year
 
 
 @njit(cache=True, parallel=True)

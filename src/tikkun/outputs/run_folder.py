@@ -21,7 +21,7 @@ from ..scenario import Scenario, scenario_to_toml
 from ..state import DERIVED_ARRAYS, GLOBAL_ARRAYS, SOUL_ARRAYS, SPARK_ARRAYS, State
 from .atomic import write_text, write_with
 
-CHECKPOINT_FORMAT = 2  # 2: no edge_warmth; the graph's edge_weight is rebuilt on load
+CHECKPOINT_FORMAT = 3  # 3: completed_year (model revision 2); 2: no edge_warmth, edge_weight rebuilt on load
 CHECKPOINT_NAME = "checkpoint.npz"
 
 
@@ -33,8 +33,12 @@ def write_scenario(folder: Path, scenario: Scenario) -> None:
     write_text(folder / "scenario.toml", scenario_to_toml(scenario))
 
 
+# integer columns whose negative values mean "none": null in the Parquet file
+NULL_IF_NEGATIVE = ("completed_year",)
+
+
 def write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
-    table = pa.table({k: pa.array(v) for k, v in columns.items()})
+    table = pa.table({k: pa.array(v, mask=(v < 0) if k in NULL_IF_NEGATIVE else None) for k, v in columns.items()})
     write_with(path, lambda tmp: pq.write_table(table, tmp))
 
 
@@ -43,23 +47,31 @@ def read_parquet(path: Path) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
 
 
-def souls_table(state: State, scenario: Scenario, schedule: dict) -> dict[str, np.ndarray]:
-    """One row per soul at the end of the run (illumination with the last year's light)."""
+def souls_table(state: State, scenario: Scenario, schedule: dict, metrics: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One row per soul at the end of the run: illumination with the last year's light and
+    conductance (the worlds' ``W`` of that year, as in ``metrics``), the year each soul
+    completed, and its sparks' mean unity from the breaking."""
     last = max(state.year - 1, 0)
     lam = float(schedule["light.light"][last])
-    w = float(schedule["light.conductance"][last])
+    w = float(metrics["conductance"][-1]) if len(metrics["conductance"]) else float(schedule["light.conductance"][0])
     omega = float(schedule["light.omega"][last])
+    counts = state.sparks_per_soul
+    unity_sum = np.add.reduceat(state.unity.astype(np.float64), state.spark_start[:-1]) if state.n_sparks else \
+        np.zeros(state.n_souls)
+    unity_sum[counts == 0] = np.nan
     return {
         "soul": np.arange(state.n_souls, dtype=np.int32),
         "cleansing": state.cleansing.copy(),
         "complete": state.complete.astype(bool),
+        "completed_year": state.completed_year.copy(),
         "stage": stages(state.cleansing, state.complete, scenario.sparks.degrees).astype(str),
         "hbd": state.hbd.copy(),
         "effort": state.effort.copy(),
         "warmth": state.warmth.copy(),
         "attachment": state.attachment.copy(),
         "illumination": illumination(lam, w, omega, state.cleansing, state.weakest_link),
-        "sparks": state.sparks_per_soul.astype(np.int32),
+        "sparks": counts.astype(np.int32),
+        "unity_mean": unity_sum / np.maximum(counts, 1),
         "special": state.special.astype(bool),
         "journey": journeys(state.cleansing, state.complete).astype(str),
         "neighbours_mean_cleansing": neighbours_mean_cleansing(state),

@@ -1,7 +1,8 @@
 """Screens, cleansing, degrees and the greater desire (MODEL.md, "Derived each year").
 
-Each spark's screen grows by ``iota_j * ell_i``, capped at its size ``D_j``: a spark with no
-unity (000: never struck, never truly united) cannot be corrected. The cleansing of a soul is
+Each spark's screen grows by ``u_j * ell_i``, capped at its size ``D_j``, where ``u_j`` is the
+spark's unity included in the whole (:mod:`.inclusion`): what the breaking left it (000) and
+what the whole's correction lends it (002). The cleansing of a soul is
 ``sum_j s_j / sum_j D_j`` (002, "to the extent of its cleansing"). A spark has ``L`` degrees,
 ``floor(L s_j / D_j)``; entering a new degree reveals the next share of its desire, "a greater
 desire to enjoy" (000), after which the aim must be caught again. Completion (``s_j = D_j``)
@@ -13,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from numba import njit
+
+from .inclusion import included_unity
 
 # Bits of a spark's (and, OR-ed over its sparks, a soul's) flag after a year's cleansing.
 OPEN = 1       # the spark is not yet corrected: s_j < D_j
@@ -26,16 +29,18 @@ def degree(screen, size, degrees):
 
 
 @njit(cache=True, inline="always")
-def grow(screen, size, unity, ell):
-    """A spark's new screen: ``min(s + iota ell, D)``, float32 (all arguments float32)."""
-    return min(screen + unity * ell, size)
+def grow(screen, size, unity, level, ell):
+    """A spark's new screen: ``min(s + u ell, D)`` with ``u = iota + (1 - iota) C``, float32 (all
+    arguments float32; ``level`` is the year's ``C(t-1)``, 0 without inclusion)."""
+    return min(screen + included_unity(unity, level) * ell, size)
 
 
 @njit(cache=True, inline="always")
-def cleanse_sparks(screen, size, unity, lo, hi, ell, keep, degrees):
+def cleanse_sparks(screen, size, unity, level, lo, hi, ell, keep, degrees):
     """Correct the sparks ``lo:hi`` of one soul for one year, writing ``screen[lo:hi]``.
 
-    ell: float32, the soul's light; keep: the share of each screen left after this year's
+    level: float32, the year's inclusion level ``C(t-1)`` (:mod:`.inclusion`); ell: float32, the
+    soul's light; keep: the share of each screen left after this year's
     shocks of impurity (1 without shocks). Returns ``(sum_screen float64, min_fraction float64,
     greater_desire bool, complete bool, screen_lost float64)``.
     """
@@ -51,7 +56,7 @@ def cleanse_sparks(screen, size, unity, lo, hi, ell, keep, degrees):
             s_shock = np.float32(s_old * keep)
             lost += np.float64(s_old) - np.float64(s_shock)
             s_old = s_shock
-        s_new = grow(s_old, d, unity[j], ell)
+        s_new = grow(s_old, d, unity[j], level, ell)
         screen[j] = s_new
         if s_new < d:
             complete = False
@@ -63,11 +68,12 @@ def cleanse_sparks(screen, size, unity, lo, hi, ell, keep, degrees):
 
 
 @njit(cache=True, inline="always")
-def cleanse_flat(screen, size, unity, ell, flag, frac, degrees):
+def cleanse_flat(screen, size, unity, level, ell, flag, frac, degrees):
     """The same rule as :func:`cleanse_sparks` for a run of sparks of several souls, in one flat
     loop that the compiler vectorises (no shocks: ``keep = 1``).
 
-    screen, size, unity: float32 ``(m,)`` views of the sparks; ell: float32 ``(m,)``, the light
+    screen, size, unity: float32 ``(m,)`` views of the sparks; level: float32, the year's
+    inclusion level (as in :func:`cleanse_sparks`); ell: float32 ``(m,)``, the light
     of each spark's soul; writes ``screen``, ``flag`` uint8 ``(m,)`` (:data:`OPEN`,
     :data:`GREATER`) and ``frac`` float32 ``(m,)`` (scratch, ``s_j / D_j``). Returns the
     smallest ``s_j / D_j`` as the int32 bit pattern of its float32 value (that of +inf for no
@@ -79,7 +85,7 @@ def cleanse_flat(screen, size, unity, ell, flag, frac, degrees):
     for j in range(screen.shape[0]):
         d = size[j]
         s_old = screen[j]
-        s_new = grow(s_old, d, unity[j], ell[j])
+        s_new = grow(s_old, d, unity[j], level, ell[j])
         screen[j] = s_new
         frac[j] = s_new / d
         is_open = s_new < d

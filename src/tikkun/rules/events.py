@@ -82,12 +82,15 @@ def _sparks_of(state, souls: np.ndarray) -> np.ndarray:
     return np.arange(counts.sum(), dtype=np.int64) + offsets
 
 
-def apply_soul_events(state, events: list[tuple[int, object]], seed: int, year: int) -> None:
+def apply_soul_events(state, events: list[tuple[int, object]], seed: int, year: int, shepherd_flag: int = 1) -> None:
     """Apply this year's actions on souls to the state's arrays, in place, in listed order.
 
     shepherds: the souls become complete and shepherds (002, "when a single soul ... is purified
-      from all its filth ... through it all the souls of its generation will be corrected").
-    reset: a newcomer's fresh start: screens 0, aim held, effort back to baseline, not a shepherd.
+      from all its filth ... through it all the souls of its generation will be corrected"),
+      with the flag ``shepherd_flag`` (:mod:`tikkun.rules.shepherds`: for good in the Messiah
+      era, until the generation's end before it); souls not yet complete complete this year.
+    reset: a newcomer's fresh start: screens 0, aim held, effort back to baseline, not a shepherd,
+      not complete.
     policy: the group adopts new values of regain, steadiness, effort (baseline and current),
       warmth, attachment or hbd.
     """
@@ -99,13 +102,16 @@ def apply_soul_events(state, events: list[tuple[int, object]], seed: int, year: 
         if ev.kind == "shepherds":
             state.screen[sparks] = state.size[sparks]
             state.cleansing[souls] = 1.0
+            state.completed_year[souls] = np.where(state.complete[souls] == 1, state.completed_year[souls], year)
             state.complete[souls] = 1
-            state.shepherd[souls] = 1
+            # a shepherd for good stays one; otherwise the event's flag
+            state.shepherd[souls] = np.where((state.shepherd[souls] == 1) | (shepherd_flag == 1), 1, shepherd_flag)
             state.holding[souls] = 1
         elif ev.kind == "reset":
             state.screen[sparks] = 0.0
             state.cleansing[souls] = 0.0
             state.complete[souls] = 0
+            state.completed_year[souls] = -1
             state.shepherd[souls] = 0
             state.holding[souls] = 1
             state.effort[souls] = state.effort0[souls]

@@ -1,10 +1,13 @@
 """Shocks of impurity and holy coldness (004; MODEL.md, "Impurity and holy coldness").
 
 "The kelipa ... has become physically manifest throughout the world", and in this generation
-it is "the media". Shocks arrive as a Poisson process with a rate scheduled by year; each takes
-from every spark of soul ``i`` the share ``K (1 - a_i)`` of its screen and makes the soul lose
-aim with that probability. Attachment ``a_i`` ("attach his soul to Hashem ... a sense of bitul ...
-he is protected from all harm") protects; warmth does not.
+it is "the media". Shocks arrive as a Poisson process with a rate scheduled by year (an
+ordinary global: ``impurity.rate`` and events on it; the history schedules the exiles); each
+takes from every spark of an incomplete soul ``i`` the share ``K (1 - a_i)`` of its screen and
+makes the soul lose aim with that probability. Attachment ``a_i`` ("attach his soul to Hashem
+... a sense of bitul ... he is protected from all harm") protects; warmth does not. A complete
+soul is beyond the shocks' reach (002: the particular soul "is permanently completed"): what
+was fully corrected is not lost.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from numba import njit
 
 
 @njit(cache=True, inline="always")
-def shock_keep(shock_size, attachment, n_shocks):
-    """Share of each screen left after ``n_shocks`` shocks: ``(1 - K (1 - a_i))^N`` (float64).
+def shock_keep(shock_size, attachment, complete, n_shocks):
+    """Share of each screen left after ``n_shocks`` shocks: ``(1 - K (1 - a_i))^N`` (float64),
+    exactly 1 for a complete soul.
 
     It is also the chance that the aim survives them all (one independent chance per shock).
     """
+    if complete:
+        return 1.0
     q = shock_size * (1.0 - attachment)
     if q > 1.0:
         q = 1.0
@@ -41,10 +47,3 @@ def shocks_this_year(seed: int, year: int, rate: float) -> int:
         p *= rate / k
         cdf += p
     return k
-
-
-def rate_schedule(rates: np.ndarray, start_year: int) -> np.ndarray:
-    """The shock rate by year: none before ``start_year`` (MODEL.md: none before 5,700)."""
-    out = rates.copy()
-    out[:start_year] = 0.0
-    return out

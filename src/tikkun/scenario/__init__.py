@@ -2,9 +2,11 @@
 
 from .loading import (
     ScenarioError,
+    add_events,
     apply_overrides,
     build_scenario,
     load_scenario,
+    parse_event_options,
     parse_set_options,
     preset_names,
     read_scenario_file,
@@ -15,9 +17,11 @@ from .schema import Scenario
 __all__ = [
     "Scenario",
     "ScenarioError",
+    "add_events",
     "apply_overrides",
     "build_scenario",
     "load_scenario",
+    "parse_event_options",
     "parse_set_options",
     "preset_names",
     "read_scenario_file",

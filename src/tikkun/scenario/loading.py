@@ -95,6 +95,29 @@ def parse_set_options(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def parse_event_options(items: list[str]) -> list[dict[str, Any]]:
+    """``['{kind = "reset", year = 500, group = {first = 0, count = 1}}', ...]`` -> event tables
+    (TOML inline tables, as an event is written in a scenario file)."""
+    out = []
+    for item in items:
+        try:
+            table = tomllib.loads(f"e = {item}")["e"]
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"--event {item!r}: not a TOML inline table ({exc}); e.g. "
+                                "'{kind = \"scale\", year = 100, until = 140, key = \"light.light\", factor = 1.5}'") from None
+        if not isinstance(table, dict):
+            raise ScenarioError(f"--event {item!r}: expected an inline table {{kind = ..., year = ..., ...}}")
+        out.append(table)
+    return out
+
+
+def add_events(raw: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """A copy of ``raw`` with ``events`` appended to its list of events (validated later)."""
+    out = _deepcopy(raw)
+    out["events"] = list(out.get("events", []) or []) + _deepcopy(list(events))
+    return out
+
+
 def _deepcopy(obj):
     if isinstance(obj, dict):
         return {k: _deepcopy(v) for k, v in obj.items()}
@@ -220,8 +243,10 @@ def load_scenario(
     preset: str | None = None,
     overrides: dict[str, Any] | None = None,
     years: int | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> Scenario:
-    """Load a scenario from a file, or a preset (default ``history``), with dotted overrides.
+    """Load a scenario from a file, or a preset (default ``history``), with dotted overrides and
+    ``events`` appended to its own (``--event``).
 
     ``years`` shortens (or lengthens) the horizon the way ``--years`` does: events that start
     at or after the new horizon are dropped and spans are cut at it, so a long history can be
@@ -239,6 +264,8 @@ def load_scenario(
         raw, origin = _parse_toml(preset_text(name), f"preset {name}"), f"preset {name}"
     if overrides:
         raw = apply_overrides(raw, overrides)
+    if events:
+        raw = add_events(raw, events)
     if years is not None:
         raw = _with_horizon(raw, years)
     return build_scenario(raw, origin)

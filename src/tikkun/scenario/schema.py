@@ -78,7 +78,8 @@ class SparksConfig(_Section):
 
     size_sigma: float = _f(1.0, "spark size D ~ LogNormal(0, sigma): shards of every size, many tiny ones (000)", ge=0, le=5)
     degrees: int = _f(10, "degrees L of a spark; crossing one brings 'a greater desire' (000)", ge=1, le=10_000)
-    unity: UnityDist = _f(BetaDist(), "unity iota of a spark when genesis is off; a spark with no unity cannot be corrected (000)")
+    unity: UnityDist = _f(BetaDist(), "unity iota of a spark when genesis is off: what it kept from the breaking (000)")
+    inclusion: bool = _f(True, "a spark corrects by u = iota + (1 - iota) C(t-1): its own unity and its inclusion in the whole as the whole corrects (002, 'the whole is found within each item'); off: u = iota")
 
 
 class LightConfig(_Section):
@@ -86,6 +87,7 @@ class LightConfig(_Section):
 
     alpha: float = _f(0.069, "light a year, the one rate of the model: the only calibrated constant (see docs/calibration.md)", gt=0, le=1e6)
     light: float = _f(1.0, "the Upper Light lam this year (000, 'the Upper Light maintains it')", ge=0, le=1e6)
+    practice: float = _f(1.0, "P, the practice of Torah and Mitzva this year: a soul's own light is P e_i (eps + c_i) (002, 'by the force of the Torah and the Mitzva the body is cleansed')", ge=0, le=1e6)
     conductance: float = _f(1.0, "conductance W of the four worlds when worlds.enabled is false", ge=0, le=1)
     beta: float = _f(1.0, "what earlier correction prepared: light grows by (1 + beta C) (002, 'buy his world in one hour')", ge=0, le=1e6)
     eps: float = _f(0.01, "the first spark of light: a soul with no cleansing still gets eps (002)", ge=0, le=1e3)
@@ -108,11 +110,20 @@ class NetworkConfig(_Section):
 
 
 class ImpurityConfig(_Section):
-    """Shocks of impurity, the kelipa, in the last era the media (004)."""
+    """Shocks of impurity, the kelipa, in the last era the media (004). The rate is a scheduled
+    global like any other: none unless the scenario or its events set it."""
 
-    rate: float = _f(0.1, "shocks a year (Poisson rate) from start_year on", ge=0, le=1000)
-    start_year: int = _f(5700, "first year with shocks", ge=0)
-    shock_size: float = _f(0.05, "K: a shock takes K (1 - a_i) of each screen of soul i", ge=0, le=1)
+    rate: float = _f(0.0, "shocks a year (Poisson rate); events set it by era, e.g. the exiles (004, 'the kelipa ... physically manifest')", ge=0, le=1000)
+    shock_size: float = _f(0.05, "K: a shock takes K (1 - a_i) of each screen of an incomplete soul i (004)", ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_start_year(cls, data):
+        if isinstance(data, dict) and "start_year" in data:
+            raise ValueError("impurity.start_year no longer exists (model revision 2): the shock rate is an "
+                             "ordinary scheduled global; give impurity.rate for all years, or a set event "
+                             "on impurity.rate from the first year with shocks")
+        return data
 
 
 class GenerationsConfig(_Section):
@@ -122,6 +133,7 @@ class GenerationsConfig(_Section):
     judge: Literal["highest", "lowest", "random"] = _f("highest", "which eligible soul judges: highest or lowest cleansing, or random")
     torah_from: int = _f(2000, "first year of the era of Torah (chaos before it)", ge=0)
     messiah_from: int = _f(4000, "first year of the era of the Messiah: any soul may judge, complete souls become shepherds", ge=0)
+    shepherds: Literal["auto", "events"] = _f("auto", "auto: in the Messiah era a complete soul becomes a shepherd (002, 'the Messiah is ready for each and every generation'); events: only souls that shepherds events name")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -143,6 +155,7 @@ class WorldsConfig(_Section):
 GLOBAL_KEYS: dict[str, tuple[float, float]] = {
     "light.alpha": (0.0, 1e6),
     "light.light": (0.0, 1e6),
+    "light.practice": (0.0, 1e6),
     "light.conductance": (0.0, 1.0),
     "light.beta": (0.0, 1e6),
     "light.eps": (0.0, 1e3),
@@ -190,6 +203,7 @@ class SetEvent(_Section):
     until: int | None = _f(None, "first year after the span (default: the horizon)", gt=0)
     key: str = _f(..., "the global parameter, e.g. light.light")
     value: float = _f(..., "the value")
+    label: str = _f("", "a name for the event in reports, e.g. 'long exile'")
 
     @model_validator(mode="after")
     def _check(self):
@@ -216,11 +230,16 @@ class ScaleEvent(_Section):
 
 
 class ShepherdsEvent(_Section):
-    """Make a group complete shepherds at ``year`` (002, 'one man came ... in complete repentance')."""
+    """Make a group complete shepherds at ``year`` (002, 'one man came ... in complete repentance').
+
+    Before the Messiah era a redemption belongs to one generation (002, 'the giving of the
+    Torah belonged specifically to the generation of the desert'): the souls stay complete, and
+    are shepherds until the end of that generation. From the Messiah era on, for ever."""
 
     kind: Literal["shepherds"]
     year: int = _f(..., "the year", ge=0)
     group: Group = _f(..., "the souls")
+    label: str = _f("", "a name for the event in reports")
 
 
 class ResetEvent(_Section):
@@ -229,6 +248,7 @@ class ResetEvent(_Section):
     kind: Literal["reset"]
     year: int = _f(..., "the year", ge=0)
     group: Group = _f(..., "the souls")
+    label: str = _f("", "a name for the event in reports, e.g. 'latecomer'")
     hbd: float | None = _f(None, "optionally the newcomers' hbd", gt=0, le=1e3)
 
 
@@ -238,6 +258,7 @@ class PolicyEvent(_Section):
     kind: Literal["policy"]
     year: int = _f(..., "the year", ge=0)
     group: Group = _f(..., "the souls")
+    label: str = _f("", "a name for the event in reports")
     regain: float | None = _f(None, "chance a year to catch aim again", ge=0, le=1)
     steadiness: float | None = _f(None, "chance to keep aim on a greater desire", ge=0, le=1)
     effort: float | None = _f(None, "baseline effort e0 (effort restarts there)", ge=0, le=1e6)
