@@ -227,3 +227,31 @@ def test_event_option_appends_to_the_history(tmp_path):
     bad = subprocess.run([*env_args, "--out", str(tmp_path / "bad"), "--event", "{kind = 'set', year = }"],
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "--event" in bad.stderr and not (tmp_path / "bad").exists()
+
+
+def test_complete_event_spares_the_smallest_spark():
+    """A ``complete`` event with spare = "smallest": every soul complete but the owner of the
+    smallest spark (found here by a plain argmin), none a shepherd; G is that spark's share;
+    every complete soul shines lam W ((1 - omega) + omega G), short of full (002: deficient in
+    every soul while a tiny part of a tiny spark is missing)."""
+    raw = _raw(years=12, **{"light.alpha": 1e-3, "network.enabled": False})
+    raw["events"] = [{"kind": "complete", "year": 10, "group": {"share": 1.0}, "spare": "smallest", "label": "all but one"}]
+    init, step = build(build_scenario(raw))
+    st = init()
+    for _ in range(10):
+        st, row = step(st)
+    smallest = int(np.argmin(st.size))
+    owner = int(np.nonzero(st.spark_start <= smallest)[0][-1])
+    st, row = step(st)  # year 10: the event, then the year's growth
+    assert row["complete"] == 299 and row["shepherds"] == 0 and st.complete[owner] == 0
+    frac = float(st.screen[smallest]) / float(st.size[smallest])
+    assert row["weakest_link"] == pytest.approx(frac, rel=1e-6) and 0 < frac < 1
+    assert st.completed_year[owner] == -1 and (np.delete(st.completed_year, owner) == 10).all()
+    from tikkun.outputs.run_folder import souls_table
+
+    metrics = {"conductance": np.array([row["conductance"]])}
+    lam, W = row["light"], row["conductance"]
+    ill = souls_table(st, build_scenario(raw), step.schedule, metrics)["illumination"]
+    done = np.delete(np.arange(300), owner)
+    np.testing.assert_allclose(ill[done], lam * W * (0.5 + 0.5 * row["weakest_link"]), rtol=1e-12)
+    assert (ill < lam * W).all()

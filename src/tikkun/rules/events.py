@@ -5,7 +5,7 @@ Two kinds of effect:
 * global parameters (``set`` and ``scale``) over a span ``[year, until)``: light pulses of the
   redemptions, shock rates. :func:`parameter_schedule` turns them into one value per year, so
   the yearly step only looks a number up.
-* actions on groups of souls at one year (``shepherds``, ``reset``, ``policy``), applied by
+* actions on groups of souls at one year (``shepherds``, ``complete``, ``reset``, ``policy``), applied by
   :func:`apply_soul_events` at the start of that year with NumPy fancy indexing.
 """
 
@@ -51,7 +51,7 @@ def soul_events_by_year(scenario: Scenario) -> dict[int, list[tuple[int, object]
     """``year -> [(event index, event), ...]`` for the actions on souls."""
     out: dict[int, list] = defaultdict(list)
     for i, ev in enumerate(scenario.events):
-        if ev.kind in ("shepherds", "reset", "policy"):
+        if ev.kind in ("shepherds", "complete", "reset", "policy"):
             out[ev.year].append((i, ev))
     return dict(out)
 
@@ -89,6 +89,9 @@ def apply_soul_events(state, events: list[tuple[int, object]], seed: int, year: 
       from all its filth ... through it all the souls of its generation will be corrected"),
       with the flag ``shepherd_flag`` (:mod:`tikkun.rules.shepherds`: for good in the Messiah
       era, until the generation's end before it); souls not yet complete complete this year.
+    complete: the souls become complete without becoming shepherds; with ``spare = "smallest"``
+      the smallest of their sparks (the first in order among equals) is left at screen 0 and its
+      soul incomplete.
     reset: a newcomer's fresh start: screens 0, aim held, effort back to baseline, not a shepherd,
       not complete.
     policy: the group adopts new values of regain, steadiness, effort (baseline and current),
@@ -107,6 +110,23 @@ def apply_soul_events(state, events: list[tuple[int, object]], seed: int, year: 
             # a shepherd for good stays one; otherwise the event's flag
             state.shepherd[souls] = np.where((state.shepherd[souls] == 1) | (shepherd_flag == 1), 1, shepherd_flag)
             state.holding[souls] = 1
+        elif ev.kind == "complete":
+            state.screen[sparks] = state.size[sparks]
+            done = souls
+            if ev.spare == "smallest" and sparks.size:
+                spared = sparks[int(np.argmin(state.size[sparks]))]
+                state.screen[spared] = 0.0
+                owner = int(np.searchsorted(state.spark_start, spared, side="right") - 1)
+                done = souls[souls != owner]
+                state.complete[owner] = 0
+                state.completed_year[owner] = -1
+                lo, hi = state.spark_start[owner], state.spark_start[owner + 1]
+                state.cleansing[owner] = np.float32(min(1.0, state.screen[lo:hi].astype(np.float64).sum()
+                                                        / state.size_total[owner]))
+            state.cleansing[done] = 1.0
+            state.completed_year[done] = np.where(state.complete[done] == 1, state.completed_year[done], year)
+            state.complete[done] = 1
+            state.holding[done] = 1
         elif ev.kind == "reset":
             state.screen[sparks] = 0.0
             state.cleansing[souls] = 0.0

@@ -85,7 +85,7 @@ class SparksConfig(_Section):
 class LightConfig(_Section):
     """The corrective light ``ell_i`` and the illumination ``I_i`` (MODEL.md, "Light and correction")."""
 
-    alpha: float = _f(0.069, "light a year, the one rate of the model: the only calibrated constant (see docs/calibration.md)", gt=0, le=1e6)
+    alpha: float = _f(0.3125, "light a year, the one rate of the model: calibrated with the practice before the Torah so that the history ends in years 5,500-6,000 (docs/calibration.md)", gt=0, le=1e6)
     light: float = _f(1.0, "the Upper Light lam this year (000, 'the Upper Light maintains it')", ge=0, le=1e6)
     practice: float = _f(1.0, "P, the practice of Torah and Mitzva this year: a soul's own light is P e_i (eps + c_i) (002, 'by the force of the Torah and the Mitzva the body is cleansed')", ge=0, le=1e6)
     conductance: float = _f(1.0, "conductance W of the four worlds when worlds.enabled is false", ge=0, le=1)
@@ -242,6 +242,19 @@ class ShepherdsEvent(_Section):
     label: str = _f("", "a name for the event in reports")
 
 
+class CompleteEvent(_Section):
+    """Make a group complete at ``year`` without making them shepherds (002, "when a single soul
+    from Israel is purified from all its filth"): every screen at its size. ``spare = "smallest"``
+    leaves the smallest spark of the group's sparks uncorrected (002, "when a tiny part of a tiny
+    spark is missing"), so its soul stays incomplete."""
+
+    kind: Literal["complete"]
+    year: int = _f(..., "the year", ge=0)
+    group: Group = _f(..., "the souls")
+    spare: Literal["none", "smallest"] = _f("none", "none, or leave the group's smallest spark uncorrected (its screen 0)")
+    label: str = _f("", "a name for the event in reports")
+
+
 class ResetEvent(_Section):
     """Give a group a fresh start at ``year``: screens 0, aim held, effort at baseline (a newcomer)."""
 
@@ -273,7 +286,8 @@ class PolicyEvent(_Section):
         return self
 
 
-Event = Annotated[Union[SetEvent, ScaleEvent, ShepherdsEvent, ResetEvent, PolicyEvent], Field(discriminator="kind")]
+Event = Annotated[Union[SetEvent, ScaleEvent, ShepherdsEvent, CompleteEvent, ResetEvent, PolicyEvent],
+                  Field(discriminator="kind")]
 
 
 def _check_global(key: str, value: float, kind: str) -> None:
@@ -307,7 +321,7 @@ class Scenario(_Section):
     generations: GenerationsConfig = GenerationsConfig()
     worlds: WorldsConfig = WorldsConfig()
     genesis: GenesisConfig | None = _f(None, "phase 1: the vessel, its stages and its breaking; absent: spark unity from sparks.unity")
-    events: list[Event] = _f([], "events by year: set or scale a global parameter, shepherds, resets, policies")
+    events: list[Event] = _f([], "events by year: set or scale a global parameter, shepherds, complete, resets, policies")
 
     @model_validator(mode="after")
     def _events_in_horizon(self):

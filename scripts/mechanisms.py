@@ -1,0 +1,313 @@
+"""Does every mechanism act? Switch each of MODEL.md's mechanisms off in turn and measure.
+
+MODEL.md, "The default history": "switched off one at a time ..., each moves the end year or
+the C curve by more than the spread between seeds, or the docs show that it does not and say
+why." This script runs the ``history`` preset and one variant per mechanism over the seeds
+(default 20-24) at full scale, and writes ``docs/mechanisms.md`` with, for each mechanism, the
+end year (mean, spread, runs that never end), the areas between its ``C`` and ``G`` curves and
+the default's (paired by seed), whether any effect exceeds the spread between seeds, and a
+figure of the ``C`` and ``G`` curves of every variant (``docs/figures/mechanisms.png``):
+
+    python scripts/mechanisms.py [--seeds 20 21 22 23 24] [--workers 2] [--souls 600000]
+
+Runs are spread over ``--workers`` processes, one Numba thread each (all cores by default).
+Each finished run is kept in ``runs/mechanisms/`` (metrics only), so an interrupted
+measurement resumes where it stopped; ``--fresh`` starts over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import copy
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+PULSES = ("exodus", "conquest", "temple")
+
+
+def _drop_events(raw, keep):
+    raw["events"] = [e for e in raw.get("events", []) if keep(e)]
+    return raw
+
+
+def _unity_one(raw):
+    raw.pop("genesis", None)  # no vessel: every spark keeps all its unity, the worlds start whole
+    raw["sparks"] = {**raw.get("sparks", {}), "unity": {"kind": "constant", "value": 1.0}}
+    return raw
+
+
+def _set(path, value):
+    def f(raw):
+        section, key = path.split(".")
+        raw[section] = {**raw.get(section, {}), key: value}
+        return raw
+    return f
+
+
+def _both(*fs):
+    def f(raw):
+        for g in fs:
+            raw = g(raw)
+        return raw
+    return f
+
+
+def _no_attachment(raw):
+    raw["events"] = [{"kind": "policy", "year": 0, "group": {"share": 1.0}, "attachment": 0.0,
+                      "label": "no attachment"}] + raw.get("events", [])
+    return raw
+
+
+#: name -> (what is switched off, how): MODEL.md's list, in its order.
+MECHANISMS = {
+    "breaking": ("the breaking: every spark keeps unity 1 (no vessel)", _unity_one),
+    "inclusion": ("inclusion: u = iota (sparks.inclusion = false)", _set("sparks.inclusion", False)),
+    "worlds": ("the four worlds: W = 1 (worlds.enabled = false)", _set("worlds.enabled", False)),
+    "judges": ("judges: J = 1 (light.kappa0 = 1)", _set("light.kappa0", 1.0)),
+    "preparation": ("preparation: beta = 0", _set("light.beta", 0.0)),
+    "aim": ("aim: steadiness = regain = 1", _both(_set("souls.steadiness", 1.0), _set("souls.regain", 1.0))),
+    "warm-network": ("the warm network: theta_max = 0 (efforts stay at baseline)", _set("network.theta_max", 0.0)),
+    "good-and-pure": ("the good and pure: no rewiring", _set("network.good_and_pure", False)),
+    "shocks": ("shocks: none (the exiles' and the media's rate events dropped)",
+               lambda raw: _drop_events(raw, lambda e: e.get("key") != "impurity.rate")),
+    "attachment": ("attachment: every a = 0 (a policy at year 0)", _no_attachment),
+    "shepherds": ("shepherds: none (generations.shepherds = events, no events)", _set("generations.shepherds", "events")),
+    "hbd-spread": ("the spread of hbd: hbd_sigma = 0", _set("souls.hbd_sigma", 0.0)),
+    "pulses": ("the redemption pulses: the exodus, conquest and Temple pulses dropped",
+               lambda raw: _drop_events(raw, lambda e: e.get("label") not in PULSES)),
+}
+
+
+def scenario_raw(variant: str, seed: int, souls: int) -> dict:
+    from tikkun.scenario import load_scenario
+
+    raw = load_scenario(preset="history").model_dump(mode="json", exclude_none=True)
+    raw["run"] = {**raw["run"], "seed": seed, "stop_at_end": True}
+    raw["souls"] = {**raw["souls"], "count": souls}
+    if variant != "default":
+        raw = MECHANISMS[variant][1](copy.deepcopy(raw))
+    return raw
+
+
+def run_one(variant: str, seed: int, souls: int, cache: str) -> dict:
+    """One run in a worker process; its metrics are kept in ``cache`` (atomically)."""
+    path = Path(cache) / f"{variant}-{seed}.npz"
+    if path.exists():
+        with np.load(path) as d:
+            return {k: d[k] for k in d.files}
+    import tikkun
+    from tikkun.outputs.atomic import write_with
+    from tikkun.scenario import build_scenario
+
+    t = time.perf_counter()
+    res = tikkun.run(build_scenario(scenario_raw(variant, seed, souls), f"{variant} seed {seed}"))
+    m = res.metrics
+    out = {"year": m["year"], "C": m["cleansing_mean"], "G": m["weakest_link"], "complete": m["complete"],
+           "end_year": np.int64(-1 if res.summary["end_year"] is None else res.summary["end_year"]),
+           "seconds": np.float64(time.perf_counter() - t)}
+
+    def writer(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **out)
+
+    write_with(path, writer)
+    return out
+
+
+def _curve(run: dict, horizon: int, key: str) -> np.ndarray:
+    """The yearly curve over the whole horizon; after the end of correction it stays at 1."""
+    y = np.ones(horizon)
+    y[: len(run[key])] = run[key]
+    return y
+
+
+def analyse(results: dict, seeds: list[int], horizon: int) -> list[dict]:
+    """Per variant: end years, the mean areas between its C and G curves and the default's
+    (paired by seed, in C-years and G-years), and the spreads between seeds they are measured
+    against (the mean over pairs of seeds of the default's own areas)."""
+    pairs = [(a, b) for i, a in enumerate(seeds) for b in seeds[i + 1:]]
+    spread, base = {}, {}
+    for key in ("C", "G"):
+        base[key] = {s: _curve(results[("default", s)], horizon, key) for s in seeds}
+        spread[key] = float(np.mean([np.abs(base[key][a] - base[key][b]).sum() for a, b in pairs])) if pairs else 0.0
+    spread_area = spread["C"]
+    base_ends = np.array([int(results[("default", s)]["end_year"]) for s in seeds])
+    rows = []
+    for variant in ["default", *MECHANISMS]:
+        ends = np.array([int(results[(variant, s)]["end_year"]) for s in seeds])
+        ended = ends[ends >= 0]
+        area = {key: float(np.mean([np.abs(_curve(results[(variant, s)], horizon, key) - base[key][s]).sum()
+                                    for s in seeds])) for key in ("C", "G")}
+        rows.append({"variant": variant, "ends": ends, "ended": ended, "area": area["C"], "area_G": area["G"]})
+    b_ended = base_ends[base_ends >= 0]
+    end_spread = float(b_ended.max() - b_ended.min()) if b_ended.size > 1 else float("nan")
+    for r in rows:
+        # end-year effect: the variant's mean end against the default's, beyond the default's range
+        if r["ended"].size and b_ended.size:
+            r["end_shift"] = float(r["ended"].mean() - b_ended.mean())
+        else:
+            r["end_shift"] = float("nan")
+        never_diff = (r["ends"] < 0).sum() != (base_ends < 0).sum()
+        r["end_acts"] = bool(never_diff or (np.isfinite(r["end_shift"]) and abs(r["end_shift"]) > end_spread))
+        r["c_acts"] = r["area"] > spread_area
+        r["g_acts"] = r["area_G"] > spread["G"]
+        r["spread_area"], r["spread_area_G"], r["end_spread"] = spread_area, spread["G"], end_spread
+    return rows
+
+
+def figure(results, seeds, horizon, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(MECHANISMS)
+    cols = 4
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), sharex=True, sharey=True)
+    years = np.arange(horizon)
+    base_c = np.array([_curve(results[("default", s)], horizon, "C") for s in seeds])
+    base_g = np.array([_curve(results[("default", s)], horizon, "G") for s in seeds])
+    for ax, name in zip(axes.flat, names):
+        var_c = np.array([_curve(results[(name, s)], horizon, "C") for s in seeds])
+        var_g = np.array([_curve(results[(name, s)], horizon, "G") for s in seeds])
+        for arr, colour, style, label in ((base_c, "0.55", "-", "C, default"), (base_g, "0.55", "--", "G, default"),
+                                          (var_c, "tab:red", "-", "C, switched off"),
+                                          (var_g, "tab:red", "--", "G, switched off")):
+            ax.fill_between(years, arr.min(0), arr.max(0), color=colour, alpha=0.25, lw=0)
+            ax.plot(years, arr.mean(0), color=colour, ls=style, lw=1.2, label=label)
+        ax.set_title(name, fontsize=10)
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("year from creation")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("C (solid), G (dashed)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower right", ncol=2, fontsize=9, frameon=False)
+    fig.suptitle(f"Each mechanism switched off: mean over seeds {seeds[0]}-{seeds[-1]} (band: min to max)", fontsize=12)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _fmt_ends(ends: np.ndarray) -> str:
+    ended = ends[ends >= 0]
+    never = int((ends < 0).sum())
+    if not ended.size:
+        return f"never ({never} of {ends.size})"
+    s = f"{ended.mean():,.0f} ± {ended.std(ddof=1) if ended.size > 1 else 0:,.0f} ({ended.min():,}-{ended.max():,})"
+    return s + (f"; never in {never} of {ends.size}" if never else "")
+
+
+def write_doc(rows, seeds, souls, minutes, workers, path: Path) -> None:
+    from tikkun import __version__
+
+    base = rows[0]
+    lines = [
+        "# Every mechanism, switched off in turn",
+        "",
+        "Generated by `python scripts/mechanisms.py` (do not edit by hand). MODEL.md, \"The default",
+        "history\": every mechanism must matter in the history, measured. Each variant is the",
+        f"`history` preset with one mechanism switched off, run over seeds {', '.join(map(str, seeds))} "
+        f"at {souls:,} souls (tikkun {__version__}; {len(rows) * len(seeds)} runs in {minutes:.0f} minutes on "
+        f"{workers} worker processes).",
+        "",
+        "- **End year**: mean ± standard deviation over the seeds that end (range in brackets); a",
+        "  seed that never ends by year 6,000 is counted apart.",
+        "- **Area**: the area between the variant's `C` curve and the default's, paired by seed,",
+        "  in C-years (after the end of correction `C` stays 1), mean over seeds.",
+        f"- **Spread between seeds**: the default's own end years range over "
+        f"{base['end_spread']:,.0f} years, and two seeds' `C` curves differ by {base['spread_area']:,.1f} "
+        f"C-years, their `G` curves by {base['spread_area_G']:,.1f} G-years on average (mean over pairs). A "
+        "mechanism **acts** when its shift of the mean end year exceeds that range, or it changes how many "
+        "seeds end, or one of its areas exceeds the matching spread.",
+        "",
+        "| mechanism | switched off | end year | shift of the mean end | area between C curves (C-years) "
+        "| area between G curves (G-years) | acts |",
+        "|---|---|---|---|---|---|---|",
+        f"| default | nothing | {_fmt_ends(base['ends'])} | | | | |",
+    ]
+    for r in rows[1:]:
+        what = MECHANISMS[r["variant"]][0]
+        shift = "" if not np.isfinite(r["end_shift"]) else f"{r['end_shift']:+,.0f}"
+        why = [k for k, flag in (("end", r["end_acts"]), ("C", r["c_acts"]), ("G", r["g_acts"])) if flag]
+        acts = "yes" if why else "**no**"
+        if len(seeds) < 2:  # no spread between seeds to measure an effect against
+            why, acts = [], "not decided (one seed: no spread)"
+        lines.append(f"| {r['variant']} | {what} | {_fmt_ends(r['ends'])} | {shift} | {r['area']:,.1f} | "
+                     f"{r['area_G']:,.1f} | {acts}{' (' + ', '.join(why) + ')' if why else ''} |")
+    lines += ["", "![C and G of every variant](figures/mechanisms.png)", ""]
+    inert = [r["variant"] for r in rows[1:] if not (r["end_acts"] or r["c_acts"] or r["g_acts"])]
+    if len(seeds) < 2:
+        lines += [f"**Incomplete**: only seed {seeds[0]} has every variant finished, so the effects above cannot "
+                  "be set against the spread between seeds yet; `python scripts/mechanisms.py` runs the rest.", ""]
+    elif inert:
+        lines += ["Mechanisms that do not act by this measure: " + ", ".join(f"`{v}`" for v in inert)
+                  + ". Why, for each, is discussed in docs/calibration.md (\"What the history shows\").", ""]
+    else:
+        lines += ["Every mechanism acts by this measure.", ""]
+    path.write_text("\n".join(lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[20, 21, 22, 23, 24])
+    ap.add_argument("--souls", type=int, default=600_000)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--cache", default=str(ROOT / "runs" / "mechanisms"))
+    ap.add_argument("--doc", default=str(ROOT / "docs" / "mechanisms.md"))
+    ap.add_argument("--only", nargs="*", default=None, help="run only these variants (and the default)")
+    ap.add_argument("--fresh", action="store_true", help="forget the kept runs")
+    ap.add_argument("--partial", action="store_true",
+                    help="run nothing: write the doc from the kept runs of the seeds for which every variant has finished")
+    args = ap.parse_args()
+
+    cache = Path(args.cache) / f"souls-{args.souls}"
+    cache.mkdir(parents=True, exist_ok=True)
+    if args.fresh:
+        for p in cache.glob("*.npz"):
+            p.unlink()
+    variants = ["default", *(args.only if args.only else MECHANISMS)]
+    if args.partial:
+        kept = [s for s in args.seeds if all((cache / f"{v}-{s}.npz").exists() for v in variants)]
+        if not kept:
+            raise SystemExit(f"no seed has every variant finished in {cache}")
+        args.seeds = kept
+    jobs = [(v, s) for s in args.seeds for v in variants]
+    os.environ["NUMBA_NUM_THREADS"] = "1"  # each worker one thread: all cores busy with whole runs
+    t0 = time.perf_counter()
+    results = {}
+    with cf.ProcessPoolExecutor(max_workers=args.workers) as pool:
+        futures = {pool.submit(run_one, v, s, args.souls, str(cache)): (v, s) for v, s in jobs}
+        for i, fut in enumerate(cf.as_completed(futures), 1):
+            key = futures[fut]
+            results[key] = fut.result()
+            end = int(results[key]["end_year"])
+            print(f"[{i}/{len(jobs)}] {key[0]:>14} seed {key[1]}: end {end if end >= 0 else 'never'} "
+                  f"({float(results[key]['seconds']):.0f} s)", flush=True)
+    minutes = (time.perf_counter() - t0) / 60
+    if args.partial:
+        minutes = sum(float(r["seconds"]) for r in results.values()) / 60 / max(args.workers, 1)
+    if args.only:
+        return
+    from tikkun.scenario import load_scenario
+
+    horizon = load_scenario(preset="history").run.years
+    rows = analyse(results, args.seeds, horizon)
+    doc = Path(args.doc)
+    figure(results, args.seeds, horizon, doc.parent / "figures" / "mechanisms.png")
+    write_doc(rows, args.seeds, args.souls, minutes, args.workers, doc)
+    print(f"wrote {doc} and {doc.parent / 'figures' / 'mechanisms.png'} ({minutes:.1f} minutes)")
+
+
+if __name__ == "__main__":
+    main()
