@@ -8,7 +8,7 @@ import scipy.sparse.linalg as spla
 import naive
 from conftest import make_scenario
 from tikkun.engine import build, simulate
-from tikkun import gather
+from tikkun.engine.native import gather
 from tikkun.rules import generations, good_and_pure
 from tikkun.rules.network import build_graph, edge_weights, warm_network
 from tikkun.state import initial_state

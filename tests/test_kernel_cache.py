@@ -1,4 +1,4 @@
-"""The kernels' cache is renewed when any of tikkun's sources changes (tikkun.kernel_cache).
+"""The kernels' cache is renewed when any of tikkun's sources changes (tikkun.engine.native.kernel_cache).
 
 Numba would otherwise load a cached kernel while its own file is unchanged, even after a rule
 it inlines from another module has changed."""
@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from tikkun import kernel_cache
+from tikkun.engine.native import kernel_cache
 
 # settings under which Numba places or skips caches its own way (then tikkun's stamp is not used)
 _NUMBA_OWN_WAY = ("NUMBA_CACHE_DIR", "NUMBA_CACHE_LOCATOR_CLASSES", "NUMBA_DISABLE_JIT")
@@ -49,7 +49,7 @@ def test_tikkun_kernels_carry_the_stamp_of_all_its_sources():
 _RUN = """
 import sys
 sys.path.insert(0, {parent!r})
-from tikkun import kernel_cache
+from tikkun.engine.native import kernel_cache
 assert kernel_cache.register({root!r})
 from pkg.outer import twice_inner
 print(twice_inner(5))

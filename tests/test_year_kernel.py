@@ -8,9 +8,9 @@ from numba import njit
 
 import naive
 from conftest import make_scenario
-from tikkun import gather
 from tikkun.engine import build
 from tikkun.engine import year_kernel as yk
+from tikkun.engine.native import gather
 from tikkun.rules import events as ev
 
 FIELDS = ("effort", "holding", "shepherd", "complete", "completed_year", "cleansing", "screen")

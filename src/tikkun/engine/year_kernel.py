@@ -23,15 +23,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .. import gather
 from .. import random as rng
-from ..prefetch import prefetch
 from ..rules.aim import keep_aim, regain_aim
 from ..rules.cleansing import GREATER, OPEN, cleanse_flat, cleanse_sparks, soul_cleansing, soul_sums, soul_sums_at
 from ..rules.light import corrective_light
 from ..rules.impurity import shock_keep
 from ..rules.shepherds import becomes_shepherd
 from ..rules.stages import journey_of, stage_of
+from .native import gather
+from .native.prefetch import prefetch
 
 BLOCK = 2048  # souls a block; at most 65,536 (a spark's soul within its block is a uint16)
 assert 0 < BLOCK <= 1 << 16
@@ -182,7 +182,7 @@ def _settled_souls(messiah, lo, hi, shepherd, row):
 @njit(cache=True, inline="always")
 def _ask_for_sparks(screen, size, unity, lo, hi):
     """Ask for the lines of sparks ``lo:hi`` (cut at the arrays' end) of the three spark arrays
-    the flat loop reads first (:func:`tikkun.prefetch.prefetch`; 16 float32 a line). Past the
+    the flat loop reads first (:func:`tikkun.engine.native.prefetch.prefetch`; 16 float32 a line). Past the
     run's end the next run's sparks are asked for: a thread's next block follows its current
     one."""
     hi = min(hi, screen.shape[0])
@@ -224,7 +224,7 @@ def spread_light(ell, owner, w, out):
     load of eight souls never has to stop at the end); owner uint16, each spark's soul within
     the block (non-decreasing); out float32. Eight sparks at a time where their souls lie within
     eight of the first (always, when every soul has a spark) and the load of eight souls stays
-    inside ``ell`` (:func:`tikkun.gather.light_of_eight`; measured at 600,000 souls, interleaved
+    inside ``ell`` (:func:`tikkun.engine.native.gather.light_of_eight`; measured at 600,000 souls, interleaved
     runs: the soul pass 2% faster); otherwise, and at the end, one by one. Values are only
     copied, so the bits are the same either way.
     """

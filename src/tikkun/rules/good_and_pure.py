@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import random as rng
-from ..prefetch import prefetch
+from ..engine.native.prefetch import prefetch
 from .network import MAX_TRIES, _in_row, row_weights
 
 PREFETCH_AHEAD = 8  # rewiring souls

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .. import gather
 from .. import random as rng
-from ..prefetch import prefetch
+from ..engine.native import gather
+from ..engine.native.prefetch import prefetch
 
 
 @njit(cache=True, inline="always")
@@ -120,7 +120,7 @@ def _warm_effort_8(rows, weights, i, effort, effort0_i, theta_max):
     with every index a constant offset: the compiler then keeps the row in registers, which the
     loop does not allow (measured at 600,000 souls, year 40, before the prefetches of
     :func:`warm_network`: 3.8-4.2 against 4.8-5.2 ms a year). Where the processor has a gather,
-    the row is one vector (:func:`tikkun.gather.edge_sum8`)."""
+    the row is one vector (:func:`tikkun.engine.native.gather.edge_sum8`)."""
     j = np.uint64(i) * np.uint64(8)
     return _not_below_zero(effort0_i + np.float32(theta_max) * _row_of_eight(rows, weights, effort, j, effort0_i))
 
@@ -133,7 +133,7 @@ PREFETCH_GATHERS = 16  # souls: how far ahead the efforts a row points to are as
 @njit(cache=True, inline="always")
 def _ask_ahead(i, n, k, rows, weights, effort, pairs):
     """Ask for the row of soul ``i + PREFETCH_ROWS`` and its weights, and for the efforts that
-    soul ``i + PREFETCH_GATHERS`` will gather (:func:`tikkun.prefetch.prefetch`). ``k`` is the
+    soul ``i + PREFETCH_GATHERS`` will gather (:func:`tikkun.engine.native.prefetch.prefetch`). ``k`` is the
     graph's degree, passed as the constant 8 for the default graph: its loop of eight asks is
     then unrolled (measured: the pass 5-8% faster than with the degree read from the array),
     and its neighbours are read two at a time from ``pairs``, the graph seen as uint64 (both
