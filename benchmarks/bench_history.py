@@ -226,8 +226,10 @@ def main() -> None:
     floor_full = years * full / bw
     floor_touched = float(touched.sum()) / bw
     print(f"processor                {processor()}")
+    end = summary["end_year"]
     print(f"history                  {summary['souls']:,} souls, {summary['sparks']:,} sparks, genesis + "
-          f"{years:,} years (end of correction in year {summary['end_year']})")
+          f"{years:,} years (" + (f"end of correction in year {end:,})" if end is not None else
+                                  "the end of correction not reached)"))
     print(f"wall time (tikkun run)   {wall:.1f} s, {wall / years * 1e3:.2f} ms a year on average "
           f"(the run's own stepping: {summary['wall_seconds']:.1f} s)")
     print(f"stream bandwidth         {bw_before / 1e9:.2f} GB/s before, {bw_after / 1e9:.2f} GB/s after (copy)")
