@@ -8,7 +8,7 @@ import scipy.sparse.linalg as spla
 import naive
 from conftest import make_scenario
 from tikkun.engine import build, simulate
-from tikkun import gather
+from tikkun.engine.native import gather
 from tikkun.rules import generations, good_and_pure
 from tikkun.rules.network import build_graph, edge_weights, warm_network
 from tikkun.state import initial_state
@@ -186,7 +186,7 @@ def test_warm_network_any_k_and_the_unrolled_k8_agree():
             np.testing.assert_array_equal(got, loop)
 
 
-@pytest.mark.skipif(not gather.HARDWARE, reason="no AVX2 gather on this processor: the scalar tree runs "
+@pytest.mark.skipif(not gather.HARDWARE, reason="AVX2 not on this processor, or off (TIKKUN_PORTABLE=1): the scalar tree runs "
                     "(the k = 8 test checks it)")
 def test_the_gathered_row_is_the_scalar_tree_bit_for_bit():
     """The vector row (one gather, pairwise sums) against the scalar tree of eight edges (run

@@ -8,9 +8,9 @@ from numba import njit
 
 import naive
 from conftest import make_scenario
-from tikkun import gather
 from tikkun.engine import build
 from tikkun.engine import year_kernel as yk
+from tikkun.engine.native import gather
 from tikkun.rules import events as ev
 
 FIELDS = ("effort", "holding", "shepherd", "complete", "completed_year", "cleansing", "screen")
@@ -189,7 +189,7 @@ def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
 
 
 @pytest.mark.parametrize("open_only", [False, pytest.param(True, marks=pytest.mark.skipif(
-    not gather.AVX512, reason="no AVX-512 on this processor: the souls' sums take every spark"))])
+    not gather.AVX512, reason="AVX-512 not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums take every spark"))])
 @pytest.mark.parametrize("first, last", [(0, 2100), (37, 1500), (1999, 2100)])
 def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last, open_only):
     """The kernel's flat spark loop goes chunk by chunk of ``SPARK_CHUNK`` sparks, cutting souls
@@ -359,7 +359,7 @@ def test_each_spark_gets_its_souls_light():
             assert out.tobytes() == ell[owner[:w]].tobytes()
 
 
-@pytest.mark.skipif(not gather.AVX512, reason="no AVX-512 on this processor: the souls' sums take every spark")
+@pytest.mark.skipif(not gather.AVX512, reason="AVX-512 not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums take every spark")
 def test_the_sparks_of_open_souls_are_listed_in_order():
     """Eight at a time and in a chunk's tail: the positions of the sparks whose light has its
     sign clear (an open soul's, 0.0 included), in order, and every light's sign cleared (a
@@ -379,7 +379,7 @@ def test_the_sparks_of_open_souls_are_listed_in_order():
         assert out.tobytes() == np.abs(light).tobytes()
 
 
-@pytest.mark.skipif(not gather.HARDWARE, reason="no AVX2 on this processor: the sparks' light goes one by one")
+@pytest.mark.skipif(not gather.HARDWARE, reason="AVX2 not on this processor, or off (TIKKUN_PORTABLE=1): the sparks' light goes one by one")
 def test_the_light_of_eight_sparks_is_their_souls_light():
     """The vector form (one load of eight souls' light, one permutation) against indexing, for
     every arrangement of eight sparks over at most eight consecutive souls that a block has."""

@@ -35,24 +35,22 @@ def _load_tbb() -> None:
 _load_tbb()
 
 if "NUMBA_THREADING_LAYER" not in _os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in _os.environ:
-    # Measured at 600,000 souls on 2 cores (history preset, genesis and the first 2,000 years;
-    # README, Performance): Numba's TBB layer took 14.7 s on a quiet machine and 26.4 s beside
-    # one busy process, its OpenMP layer with idle threads sleeping 14.4-14.7 and 25.8-28.2 s,
-    # its workqueue layer 17.1-17.3 and 27.9-29.5 s, OpenMP with spinning threads (its default)
-    # 13.3 and 37.8 s. TBB is also safe in a process forked after a run (GNU OpenMP is not:
-    # Numba stops such a child). So TBB first (a dependency on Linux x86-64), then OpenMP with
-    # OMP_WAIT_POLICY=passive unless already set (read when OpenMP starts, at the first
-    # parallel loop), then the workqueue. NUMBA_THREADING_LAYER or
-    # NUMBA_THREADING_LAYER_PRIORITY choose otherwise. Results do not depend on the layer.
+    # TBB first (a dependency on Linux x86-64): about as fast as OpenMP with sleeping threads,
+    # quiet or beside a busy process, faster than the workqueue, and safe in a process forked
+    # after a run (GNU OpenMP is not: Numba stops such a child). Then OpenMP with idle threads
+    # sleeping (OMP_WAIT_POLICY=passive unless already set; read when OpenMP starts, at the
+    # first parallel loop): spinning threads win alone and lose most beside another process.
+    # Then the workqueue. NUMBA_THREADING_LAYER or NUMBA_THREADING_LAYER_PRIORITY choose
+    # otherwise. Results do not depend on the layer; the measurements: docs/performance.md.
     _os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     import numba as _numba
 
     _numba.config.THREADING_LAYER_PRIORITY = ["tbb", "omp", "workqueue"]
 
-from . import kernel_cache as _kernel_cache  # noqa: E402
+from .engine.native import kernel_cache as _kernel_cache  # noqa: E402
 
-# before any kernel is decorated: a change to any of tikkun's sources renews their cache
-_kernel_cache.register(_os.path.dirname(_os.path.abspath(__file__)))
+# before any kernel is decorated: a change to a source kernels are built from renews their cache
+_kernel_cache.register(_os.path.dirname(_os.path.abspath(__file__)), _kernel_cache.KERNEL_SOURCES)
 
 from .api import RunResult, resume, run  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402

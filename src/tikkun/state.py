@@ -5,7 +5,7 @@ MODEL.md, phase 2, "State". Souls are rows ``i`` of arrays of length ``n``; the 
 (002, "each soul divides into several sparks"), so one soul's sparks share cache lines.
 
 The :class:`State` object is frozen; the yearly kernels update the *contents* of its arrays in
-place (copying 40 MB a year would cost more than the year itself) and the engine returns a
+place (copying them every year would cost more than the year itself) and the engine returns a
 new :class:`State` with the new scalars. Everything a resume needs is in here.
 """
 
@@ -112,9 +112,8 @@ class State:
         """A new state with ``changes`` (field -> value), sharing every other array.
 
         What ``dataclasses.replace`` gives (a frozen state without ``__post_init__``), without
-        calling ``__init__`` over its 30-odd fields: the engine replaces twice a year (measured:
-        1.3 against 5.9 us warm; several times more with the interpreter's caches cold after a
-        pass at 600,000 souls)."""
+        calling ``__init__`` over its 30-odd fields: the engine replaces twice a year, and
+        ``__init__`` costs several times more."""
         unknown = changes.keys() - self.__dataclass_fields__.keys()
         if unknown:
             raise TypeError(f"State has no field {sorted(unknown)[0]!r}")

@@ -1,6 +1,19 @@
-"""The engine: the clock, the order of the rules, the fused yearly pass."""
+"""The engine: the clock and the order of the rules (core), the fused yearly pass (year_kernel),
+the run loop (run), and beside them the processor-specific machinery (native).
 
-from .core import StopReason, YearGlobals, build
-from .run import Simulation, simulate
+Its names are imported on first use, so that :mod:`tikkun.engine.native` can be imported, and
+the kernels' cache set up (:mod:`tikkun.engine.native.kernel_cache`), before any kernel is
+compiled.
+"""
+
+from importlib import import_module
+
+_WHERE = {"StopReason": "core", "YearGlobals": "core", "build": "core", "Simulation": "run", "simulate": "run"}
 
 __all__ = ["StopReason", "YearGlobals", "build", "Simulation", "simulate"]
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,15 +23,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .. import gather
 from .. import random as rng
-from ..prefetch import prefetch
 from ..rules.aim import keep_aim, regain_aim
 from ..rules.cleansing import GREATER, OPEN, cleanse_flat, cleanse_sparks, soul_cleansing, soul_sums, soul_sums_at
 from ..rules.light import corrective_light
 from ..rules.impurity import shock_keep
 from ..rules.shepherds import becomes_shepherd
 from ..rules.stages import journey_of, stage_of
+from .native import gather
+from .native.prefetch import prefetch
 
 BLOCK = 2048  # souls a block; at most 65,536 (a spark's soul within its block is a uint16)
 assert 0 < BLOCK <= 1 << 16
@@ -182,7 +182,7 @@ def _settled_souls(messiah, lo, hi, shepherd, row):
 @njit(cache=True, inline="always")
 def _ask_for_sparks(screen, size, unity, lo, hi):
     """Ask for the lines of sparks ``lo:hi`` (cut at the arrays' end) of the three spark arrays
-    the flat loop reads first (:func:`tikkun.prefetch.prefetch`; 16 float32 a line). Past the
+    the flat loop reads first (:func:`tikkun.engine.native.prefetch.prefetch`; 16 float32 a line). Past the
     run's end the next run's sparks are asked for: a thread's next block follows its current
     one."""
     hi = min(hi, screen.shape[0])
@@ -224,9 +224,9 @@ def spread_light(ell, owner, w, out):
     load of eight souls never has to stop at the end); owner uint16, each spark's soul within
     the block (non-decreasing); out float32. Eight sparks at a time where their souls lie within
     eight of the first (always, when every soul has a spark) and the load of eight souls stays
-    inside ``ell`` (:func:`tikkun.gather.light_of_eight`; measured at 600,000 souls, interleaved
-    runs: the soul pass 2% faster); otherwise, and at the end, one by one. Values are only
-    copied, so the bits are the same either way.
+    inside ``ell`` (:func:`tikkun.engine.native.gather.light_of_eight`: one load and one
+    permutation instead of eight dependent loads); otherwise, and at the end, one by one.
+    Values are only copied, so the bits are the same either way.
     """
     j = 0
     if LIGHT_BY_EIGHT:
@@ -255,8 +255,8 @@ def flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell,
     sparks' souls within the block, which index ``ell`` float32, ``total`` float64 and ``flags``
     uint8 (zeroed by the caller for the run's souls). spark_ell, spark_flag, spark_frac: scratch
     ``(SPARK_CHUNK,)``, small enough to stay in a core's first cache between the three loops of
-    a chunk (measured at 600,000 souls, year 100: the soul pass 13% faster than with the
-    three loops over a block's ~8,000 sparks, with the asks ahead below). Returns the bits of
+    a chunk (three loops over a whole block's sparks would keep their scratch in L2; see
+    docs/performance.md). Returns the bits of
     the smallest ``s_j / D_j`` (those of +inf for no sparks; see :func:`cleanse_flat`).
 
     open_only (with :data:`SUMS_OF_OPEN_SOULS`): the caller has marked each complete soul's
@@ -268,10 +268,9 @@ def flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell,
     not undo itself); its sums stay at the caller's zeros, which is what its sparks would give
     to the flags (none open, so no greater desire), and its cleansing is exactly 1 whatever its
     sum (:func:`tikkun.rules.cleansing.soul_cleansing`). An open soul's light is never negative,
-    nor -0.0, nor NaN (every factor of it is validated non-negative). Measured in cache on the history's
-    states, interleaved: 8.4-8.8 against 9.8-10.1 ns a soul at year 300 (89% complete), 9.2
-    against 10.0 at year 200 (72%), even at year 150 (54%), 9-10% slower at year 100 (26%):
-    hence only in runs where at least :data:`SKIP_COMPLETE_FROM` of the souls are complete.
+    nor -0.0, nor NaN (every factor of it is validated non-negative). The listing costs more
+    than it saves where few souls are complete, hence only in runs where at least
+    :data:`SKIP_COMPLETE_FROM` of the souls are complete (measured: docs/performance.md).
     """
     smallest = np.int32(0x7F800000)
     for c0 in range(jlo, jhi, SPARK_CHUNK):
@@ -301,7 +300,7 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
     from ``lo``; ``row`` gets the counts, and its running sums go on in soul order. The
     arguments come in tuples (see :func:`year_pass`) because Numba inlines no function of more
     than about 30 arguments, and inlined, a run of the whole block (``r0 = 0``) compiles with
-    its bounds known: 4% faster at 600,000 souls than with bounds known only at run time."""
+    its bounds known, which is faster than bounds known only at run time."""
     key_aim, key_shock_aim, gain, practice, level, eps, shepherd_light, degrees, n_shocks, shock_size, messiah = \
         year_scalars
     (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
@@ -411,10 +410,8 @@ def year_pass(
     end and cannot be vectorised. In years with shocks, and in runs with fewer than one
     open soul in :data:`FLAT_MIN_OPEN`, the loop per soul (:func:`cleanse_sparks`) is used
     instead: it applies the shocks and skips complete souls' sparks. Both give the same bits, so
-    which one ran never shows. (Measured at 600,000 souls from the default history's states,
-    interleaved: the flat loop 4.0 against 8.2 ms at year 150, 54% of souls complete; 4.2
-    against 6.4 at year 200, 72%; 4.0 against 4.4 at year 300, 89%; even at year 500, 97%; the
-    loop per soul faster only from about 97%. The switch was at one open soul in two before.)
+    which one ran never shows. (The loop per soul is faster only where nearly every soul is
+    complete, hence the switch; measured: docs/performance.md.)
 
     A segment of ``SEGMENT`` souls that are all settled (complete,
     holding their aim, cleansing 1: :func:`_settled`) is not run through the loops at all:
@@ -556,9 +553,9 @@ def may_hold_settled(partials: np.ndarray | None, n_souls: int) -> np.ndarray:
     A block is worth it when at most one soul a segment is unsettled (by last year's counts of
     souls not complete and not holding aim, an upper bound): then, the unsettled souls lying
     where they may, on average more than a third of its segments are settled and passing them
-    by saves more than the look costs (a sweep over three arrays, 10% of the block's time). A
-    block with more unsettled souls rarely has a settled segment (measured: with the look at
-    every block with 64 complete souls, the pass was 15% slower at year 120).
+    by saves more than the look costs (a sweep over three arrays). A block with more unsettled
+    souls rarely has a settled segment, and looking there costs more than it saves
+    (docs/performance.md).
     """
     nbl = n_blocks(n_souls)
     if partials is None or partials.shape[0] != nbl:
@@ -570,8 +567,8 @@ def may_hold_settled(partials: np.ndarray | None, n_souls: int) -> np.ndarray:
 
 @njit(cache=True)
 def _may_hold_settled(partials, n_souls, out):
-    # compiled: the same few array operations in NumPy cost ~40 us a year at 600,000 souls
-    # (Python's caches are cold after the soul pass)
+    # compiled: the same few array operations in NumPy cost more than this loop, with
+    # Python's caches cold after the soul pass
     nbl = out.shape[0]
     for b in range(nbl):
         size = float(BLOCK if b < nbl - 1 else n_souls - BLOCK * (nbl - 1))
@@ -589,7 +586,7 @@ def reduce_partials(partials):
 
     partials: float64 ``(n_blocks, N_PARTIALS)``; returns float64 ``(N_PARTIALS,)``.
     Sequential on purpose: a fixed order of float additions keeps results independent of the
-    thread count. (Compiled: a Python loop over the 293 blocks of 600,000 souls cost 0.3 ms a
+    thread count. (Compiled: a Python loop over the blocks would cost a noticeable share of a
     year.)
     """
     out = np.zeros(partials.shape[1], dtype=np.float64)

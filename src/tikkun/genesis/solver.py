@@ -29,9 +29,9 @@ with ``phi* = 2 phi_n - phi_(n-1)``). One forward and one inverse FFT per step. 
 error is estimated for free with Milne's device: the distance between the new field and the
 polynomial extrapolation of the last q + 1 fields (the predictor), times the ratio of the
 two error constants. ``S = 2A`` (the default) equals ``f''`` in the bulk phases, so there the
-explicit part vanishes to first order; with ``S = A`` SBDF2 went unstable at steps above ~2
-on PFHub 1a. SBDF3 is taken while ``h M A^2 / kappa <= SBDF3_MAX_THETA`` (beyond, it goes
-unstable, measured), SBDF2 above; step ratios are capped at ``MAX_STEP_RATIO``. The first
+explicit part vanishes to first order; with ``S = A`` SBDF2 goes unstable at large steps on
+PFHub 1a. SBDF3 is taken while ``h M A^2 / kappa <= SBDF3_MAX_THETA`` (beyond, it goes
+unstable), SBDF2 above (measurements: docs/genesis.md); step ratios are capped at ``MAX_STEP_RATIO``. The first
 two steps of a history, which SBDF cannot take, are the one-step scheme below with step
 doubling. A step that would raise the free energy is rejected and retried shorter, never
 kept.
@@ -84,17 +84,15 @@ __all__ = [
 #: and BDF3 (stable below 2.553, Li & Liao 2022).
 MAX_STEP_RATIO = 1.5
 
-#: SBDF3 is used while ``h M A^2 / kappa`` stays at or below this, SBDF2 above. Measured with
-#: constant steps on coarsening fields (S = 2A): SBDF3 stable at 1.0 and unstable (slowly
-#: growing interface modes) from 1.5-3.2 on, depending on kappa and the light; SBDF2 stable
-#: at every step tried (up to 60 in these units).
+#: SBDF3 is used while ``h M A^2 / kappa`` stays at or below this, SBDF2 above: SBDF3 is stable
+#: there on coarsening fields and turns unstable a little beyond, while SBDF2 stays stable
+#: (measured with constant steps; docs/genesis.md, "Order").
 SBDF3_MAX_THETA = 1.0
 
 # PI step-size controller (Gustafsson, Lundh & Soderlind 1988), gains 0.3/k and 0.4/k
 # (Soderlind's "PI.3.4"), k = order + 1: h' = h SAFETY (tol/err)^(0.3/k) (err_prev/err)^(0.4/k).
-# It keeps the step sequence smooth, which multistep formulas need: with the plain
-# controller (tol/err)^(1/k), 39% of the attempts on PFHub 1a were rejected (SBDF2 alone,
-# to t = 5,000), with this one 3.5%.
+# It keeps the step sequence smooth, which multistep formulas need: the plain controller
+# (tol/err)^(1/k) has many more steps rejected (docs/genesis.md, "Controller").
 SAFETY = 0.9
 _PI_I, _PI_P = 0.3, 0.4
 
@@ -127,7 +125,7 @@ def _sbdf_update(x0, x1, x2, x3, nl, L, D0, h, S, a0, r0, r1, r2, r3, e0, e1, e2
     out = np.empty_like(x0)
     acc = 0.0
     ny, nx = x0.shape
-    # Real and imaginary parts written out: numba's complex arithmetic here was 2x slower.
+    # Real and imaginary parts written out: faster than Numba's complex arithmetic here.
     for i in range(ny):
         row = 0.0
         for j in range(nx):
@@ -251,8 +249,8 @@ def _weighted_power(ph, wk):
 
 
 def default_workers(n: int) -> int:
-    """FFT threads for an ``n x n`` grid: 1 below 512 (measured: threads cost more than they
-    save on 200^2 and 256^2 transforms), all cores (-1) above."""
+    """FFT threads for an ``n x n`` grid: 1 below 512 (on small grids threads cost more than
+    they save; docs/genesis.md), all cores (-1) above."""
     return 1 if n < 512 else -1
 
 

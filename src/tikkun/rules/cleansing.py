@@ -107,9 +107,9 @@ def soul_sums(screen, flag, owner, total, flags):
     screen float32 ``(m,)``, flag uint8 ``(m,)``, owner uint16 ``(m,)`` (each spark's soul within
     the block); total float64 ``(nb,)`` and flags uint8 ``(nb,)``, which the caller zeroes for
     the souls of these sparks (a run of a block's souls: the rest are left alone). One flat loop
-    over sparks, without a branch on where a soul ends (measured on 64 blocks of random spark
-    counts: 0.83 ns a spark; keeping the current soul's sums in registers and branching at its
-    end, 2.1 ns, the end of nearly every soul being a mispredicted branch).
+    over sparks, without a branch on where a soul ends (keeping the current soul's sums in
+    registers and branching at its end was slower: the end of nearly every soul is a
+    mispredicted branch).
     """
     for j in range(screen.shape[0]):
         t = owner[j]

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import random as rng
-from ..prefetch import prefetch
+from ..engine.native.prefetch import prefetch
 from .network import MAX_TRIES, _in_row, row_weights
 
 PREFETCH_AHEAD = 8  # rewiring souls
@@ -22,8 +22,7 @@ PREFETCH_AHEAD = 8  # rewiring souls
 @njit(cache=True)
 def _cumulative(cleansing):
     """float64 ``(n,)``: the running sum of cleansing, in soul order (``np.cumsum`` in float64
-    gives the same bits; compiled, it does not convert the float32 array in buffers first:
-    0.34 against 2.6 ms at 600,000 souls)."""
+    gives the same bits; compiled, it does not convert the float32 array in buffers first)."""
     out = np.empty(cleansing.shape[0], dtype=np.float64)
     acc = 0.0
     for i in range(cleansing.shape[0]):
@@ -70,12 +69,12 @@ N_CHUNKS = 64  # stretches of souls, each listed and rewired by one thread
 @njit(cache=True, parallel=True)
 def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cumulative, total, guide, counts):
     """In each of ``counts.shape[0]`` stretches of souls, the souls that rewire this time are
-    listed first (one loop, no branch, no array over all souls: measured 5-9% faster than
-    listing all of them with a pass of its own), then rewired from the list, each asking ahead
+    listed first (one loop, no branch, no array over all souls: faster than listing all of
+    them with a pass of its own), then rewired from the list, each asking ahead
     (``PREFETCH_AHEAD`` places down the list) for the random reads of a later one: its
     neighbours' cleansing and warmth, its row of weights and the cumulative where its first
     draw lands; and twice as far ahead for the row of the graph those reads start from
-    (measured on a graph rewired 200 times: 13.2 -> 10.7 ms a rewiring at 600,000 souls). A
+    (docs/performance.md). A
     soul's row is touched only by the thread rewiring it, so the order changes nothing.
     ``counts`` int64: the souls rewired in each stretch."""
     n, k = neighbours.shape

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .. import gather
 from .. import random as rng
-from ..prefetch import prefetch
+from ..engine.native import gather
+from ..engine.native.prefetch import prefetch
 
 
 @njit(cache=True, inline="always")
@@ -55,7 +55,7 @@ def edge_weights(neighbours: np.ndarray, warmth: np.ndarray) -> np.ndarray:
 def _edge(rows, weights, effort, j, e0):
     """``P_iq (e_m - e0_i)`` of the edge at ``j = i k + q`` of the raveled graph ``rows`` and its
     raveled ``weights`` (float32). The neighbour's index is read as unsigned, so the gather pays
-    for no negative-index wraparound (measured: 11% of the pass)."""
+    for no negative-index wraparound."""
     return weights[j] * (effort[np.uint32(rows[j])] - e0)
 
 
@@ -118,27 +118,25 @@ _row_of_eight = gather.edge_sum8 if gather.AVAILABLE else _eight
 def _warm_effort_8(rows, weights, i, effort, effort0_i, theta_max):
     """:func:`warm_effort` for exactly eight neighbours (the default ``k``), bit for bit the same,
     with every index a constant offset: the compiler then keeps the row in registers, which the
-    loop does not allow (measured at 600,000 souls, year 40, before the prefetches of
-    :func:`warm_network`: 3.8-4.2 against 4.8-5.2 ms a year). Where the processor has a gather,
-    the row is one vector (:func:`tikkun.gather.edge_sum8`)."""
+    loop does not allow. Where the processor has a fast gather, the row is one vector
+    (:func:`tikkun.engine.native.gather.edge_sum8`)."""
     j = np.uint64(i) * np.uint64(8)
     return _not_below_zero(effort0_i + np.float32(theta_max) * _row_of_eight(rows, weights, effort, j, effort0_i))
 
 
 PREFETCH_ROWS = 128  # souls: how far ahead each soul's row of the graph is asked for
-PREFETCH_GATHERS = 16  # souls: how far ahead the efforts a row points to are asked for (16: 2-4% faster
-# than 32 at years 100 and 3,000 with the TBB layer, interleaved runs; 64: no better)
+PREFETCH_GATHERS = 16  # souls: how far ahead the efforts a row points to are asked for (the best
+# distance measured; docs/performance.md)
 
 
 @njit(cache=True, inline="always")
 def _ask_ahead(i, n, k, rows, weights, effort, pairs):
     """Ask for the row of soul ``i + PREFETCH_ROWS`` and its weights, and for the efforts that
-    soul ``i + PREFETCH_GATHERS`` will gather (:func:`tikkun.prefetch.prefetch`). ``k`` is the
-    graph's degree, passed as the constant 8 for the default graph: its loop of eight asks is
-    then unrolled (measured: the pass 5-8% faster than with the degree read from the array),
-    and its neighbours are read two at a time from ``pairs``, the graph seen as uint64 (both
-    halves are asked for, so which is which does not matter; measured with the gathered row,
-    interleaved at 600,000 souls, year 150: the pass 2.50 against 2.58 ms)."""
+    soul ``i + PREFETCH_GATHERS`` will gather (:func:`tikkun.engine.native.prefetch.prefetch`).
+    ``k`` is the graph's degree, passed as the constant 8 for the default graph: its loop of
+    eight asks is then unrolled, and its neighbours are read two at a time from ``pairs``, the
+    graph seen as uint64 (both halves are asked for, so which is which does not matter): one
+    load for two asks."""
     last = np.uint64(n - 1)
     ahead = min(np.uint64(i + PREFETCH_ROWS), last) * np.uint64(k)
     prefetch(rows, ahead)  # a row of k > 16 spans more lines: the hardware follows the rest
@@ -171,19 +169,16 @@ def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort
 
     Memory is asked for ahead of need (:func:`_ask_ahead`): the rows of the graph, which the
     hardware's prefetcher does not fetch far enough ahead of this loop, and the efforts of far
-    neighbours, random reads in an array (2.4 MB) larger than a core's cache. Measured at
-    600,000 souls after a soul pass (history preset, year 40): 2.1 ms a year with both, 2.9-3.1
-    with the rows only, 3.9-4.3 with neither.
+    neighbours, random reads in an array larger than a core's L2 cache at 600,000 souls.
 
     The default degree ``k = 8`` has a compiled loop of its own (:func:`_warm_network_8`):
-    with the degree a constant, its asks and its additions unroll (measured at 600,000 souls,
-    year 100, interleaved runs: 2.7 against 2.9-3.0 ms a year with both loops behind a branch
-    in one compiled function).
+    with the degree a constant, its asks and its additions unroll (faster than both loops
+    behind a branch in one compiled function).
 
-    A pass of its own rather than a step of the soul pass: measured at 600,000 souls (history
-    preset, year 40), the two passes took 7.9 ms a year against 9.5 ms with the network done
-    block by block inside the soul pass; the extra traffic is one float32 array written and
-    read (2.4 MB).
+    A pass of its own rather than a step of the soul pass: done block by block inside the soul
+    pass, the network was slower, its far reads pushed out of a core's cache by the soul
+    pass's streams; the extra traffic is one float32 array written and read. (Measurements:
+    docs/performance.md.)
     """
     for name, a in (("neighbours", neighbours), ("edge_weight", edge_weight), ("effort", effort),
                     ("effort_next", effort_next), ("effort0", effort0)):

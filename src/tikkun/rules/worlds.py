@@ -59,8 +59,8 @@ def step_worlds(u: np.ndarray, lam: float, A: float, rho: float) -> np.ndarray:
         raise ValueError("rho must lie in [0, 1]")
     # In Python floats, one world after the other: the same IEEE operations in the same order
     # as ``u + rho * (minimum(1, light_reaching(u, lam) / A) - u)`` (tested against it bit for
-    # bit), without a dozen NumPy calls on four numbers (~40 us a year at 600,000 souls, where
-    # the interpreter's caches are cold after the soul pass).
+    # bit), without a dozen NumPy calls on four numbers (slow where the interpreter's caches
+    # are cold after the soul pass).
     new = []
     above = 1.0  # the product of the unities above this world (cumprod's order)
     for u_w in u.tolist():

@@ -1,25 +1,23 @@
-"""One soul's eight edges of the warm network as one vector, with the processor's gather.
+"""Hand-written vector instructions for three inner steps of the kernels (x86 AVX2, AVX-512).
 
-The warm network's step for a soul of the default degree 8 is ``sum_q P_iq (e_m - e0_i)``,
-added in the fixed tree ``((01 + 23) + (45 + 67))`` (:mod:`tikkun.rules.network`). Written
-with scalars, that is eight loads of neighbours' numbers, eight gathered efforts, eight loads of
-weights and the arithmetic, one by one. Here the row's eight neighbours and eight weights are
-each one load, the efforts one hardware gather (x86 AVX2 ``vgatherdps``), and the tree is the
-vector's pairwise sums: lanes (0, 1), (2, 3), (4, 5), (6, 7), then their pairs, then the two
-halves. Float addition is commutative, so this is the same tree and gives the same bits
-(tested against the scalar tree).
+Used when Numba compiles for this machine's processor, that processor has the instruction,
+and ``TIKKUN_PORTABLE`` is not set (:mod:`tikkun.engine.native`); everywhere else the kernels
+take their scalar paths, which give the same bits (each intrinsic is tested against its
+scalar twin). Why they exist: each replaces eight dependent scalar steps of a hot loop by one
+or two vector instructions (measured effects: docs/performance.md).
 
-Measured at 600,000 souls on the history's state of year 150, after a soul pass, interleaved
-runs: the warm network's pass 2.35 against 2.53 ms a year. The gather needs AVX2 and is
-slow where the microcode mitigates Gather Data Sampling; :data:`AVAILABLE` says whether the
-machine that compiles has a fast one, and the network falls back to the scalar tree where it
-does not (the same bits either way).
-
-The soul pass gives each spark its soul's light (:func:`light_of_eight`): eight sparks belong
-to at most eight consecutive souls, so their lights are one load of eight souls' lights and
-one permutation of its lanes (x86 AVX2 ``vpermps``), instead of eight dependent loads. Only
-values are copied, so the bits cannot change. Where most souls are complete, the souls' sums
-skip their sparks (:func:`open_of_eight`, AVX-512's ``vpcompressd``).
+* :func:`edge_sum8`, the warm network's row of eight edges, ``sum_q P_iq (e_m - e0_i)`` in the
+  fixed tree ``((01 + 23) + (45 + 67))`` (:mod:`tikkun.rules.network`): the row's neighbours and
+  weights are one load each, the efforts one hardware gather (``vgatherdps``), and the tree is
+  the vector's pairwise sums, lanes (0, 1), (2, 3), (4, 5), (6, 7), then their pairs, then the
+  two halves. Float addition is commutative, so this is the same tree and the same bits. Used
+  only where the gather is fast (:data:`AVAILABLE`): not where the microcode that mitigates
+  Gather Data Sampling slows it.
+* :func:`light_of_eight`, each of eight sparks given its soul's light: eight sparks belong to
+  at most eight consecutive souls, so their lights are one load of eight souls' lights and one
+  permutation of its lanes (``vpermps``). Only values are copied.
+* :func:`open_of_eight`, the positions of the sparks of open souls among eight
+  (AVX-512 ``vpcompressd``), so that the souls' sums can skip complete souls' sparks.
 """
 
 from __future__ import annotations
@@ -32,6 +30,8 @@ from llvmlite import ir
 from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from . import PORTABLE
 
 
 # Linux reports here whether the processor's gathers are slowed by the microcode that mitigates
@@ -67,8 +67,8 @@ def _gather_slowed() -> bool:
         return False
 
 
-HARDWARE = _gather_here()  # the gather can run here (what its test needs)
-AVAILABLE = HARDWARE and not _gather_slowed()  # ... and is fast: the network uses it
+HARDWARE = not PORTABLE and _gather_here()  # AVX2 can run here: the gather and the permutation
+AVAILABLE = HARDWARE and not _gather_slowed()  # ... and the gather is fast: the network uses it
 AVX512 = HARDWARE and _host_has("avx512f", "avx512vl")  # :func:`open_of_eight` can run here
 
 

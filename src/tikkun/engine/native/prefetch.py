@@ -1,13 +1,12 @@
-"""A hint to the processor to start loading memory that a kernel will read soon.
+"""A hint that asks the processor to start loading memory a kernel will read soon.
 
-The yearly passes stream through arrays far larger than the caches. The hardware's own
-prefetcher follows such streams, but not far enough ahead of a loop that also computes: at
-600,000 souls, asking for each soul's row of the graph 128 souls ahead made the warm network's
-pass ~25% faster (measured; see the README's Performance). The soul pass asks for its sparks'
-screens, sizes and unities 2,048 sparks ahead of the chunk it works on (with its chunks of 128
-sparks: 13% faster at year 100); asking for the next block in bulk made it slower (5.4 against
-4.6 ms), and so did asking for the souls' arrays ahead. A prefetch changes no result, only when
-data arrive.
+The yearly passes stream through arrays far larger than the caches, and the warm network
+reads its far neighbours' efforts at random. The hardware's own prefetcher follows streams,
+but not far enough ahead of a loop that also computes, and cannot guess random reads; the
+kernels therefore ask for the graph's rows, the far efforts, and the sparks' arrays some
+distance ahead (the distances are constants beside each use; measured effects:
+docs/performance.md). A prefetch changes no result, only when data arrive. With
+``TIKKUN_PORTABLE=1`` (:mod:`tikkun.engine.native`) it emits nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from . import PORTABLE
+
 # LLVM names its prefetch by the pointer type: opaque pointers from LLVM 15 on
 _PREFETCH = "llvm.prefetch.p0" if _llvm.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
 
@@ -25,12 +26,15 @@ _PREFETCH = "llvm.prefetch.p0" if _llvm.llvm_version_info[0] >= 15 else "llvm.pr
 @intrinsic
 def prefetch(typingctx, array, index):
     """Ask for the cache line holding ``array[index]`` (1-D, contiguous; ``index`` an integer
-    inside the array), for reading, into every cache level. Returns nothing."""
+    inside the array), for reading, into every cache level. Returns nothing; does nothing
+    with ``TIKKUN_PORTABLE=1``."""
     if not (isinstance(array, types.Array) and array.ndim == 1 and isinstance(index, types.Integer)):
         return None
     sig = types.void(array, index)
 
     def codegen(context, builder, signature, args):
+        if PORTABLE:
+            return context.get_dummy_value()
         data = cgutils.create_struct_proxy(signature.args[0])(context, builder, value=args[0]).data
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)

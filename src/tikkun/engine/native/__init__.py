@@ -1,0 +1,34 @@
+"""Processor-specific machinery of the kernels, off with ``TIKKUN_PORTABLE=1``.
+
+Nothing here is part of the model: these modules change how fast the kernels run and never
+what they compute (every path they open has a scalar twin that gives the same bits, tested).
+
+* :mod:`.gather`: hand-written vector instructions (x86 AVX2 and AVX-512) for the warm
+  network's row of eight edges and the soul pass's sparks, used where the processor has them;
+* :mod:`.prefetch`: a hint that asks the processor to start loading memory a kernel reads soon;
+* :mod:`.kernel_cache`: Numba's cache of the compiled kernels, renewed whenever a source a
+  kernel can be compiled from changes, and kept apart for the portable switch.
+
+``TIKKUN_PORTABLE=1`` in the environment, read once when tikkun is imported, turns every
+processor-specific path off: no hand-written vector instruction is used (:data:`.gather.HARDWARE`,
+:data:`.gather.AVAILABLE` and :data:`.gather.AVX512` are False) and the prefetch emits nothing.
+The kernels then run their scalar paths, which give the same bits. Unset, empty or ``0``
+leaves the paths on where the processor has them; any other value is refused.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def _portable(value: str | None) -> bool:
+    """The portable switch from the value of ``TIKKUN_PORTABLE`` (None when unset)."""
+    if value is None or value.strip() in ("", "0"):
+        return False
+    if value.strip() == "1":
+        return True
+    raise ValueError(f"TIKKUN_PORTABLE must be 1 (processor-specific paths off) or 0 / unset (on where "
+                     f"the processor has them), got {value!r}")
+
+
+PORTABLE = _portable(os.environ.get("TIKKUN_PORTABLE"))

@@ -1,0 +1,82 @@
+"""TIKKUN_PORTABLE=1 turns every processor-specific path off, and the results keep every bit."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+_CHILD = """
+import json, sys
+import numpy as np
+from numba import njit
+
+import tikkun
+from tikkun.engine import year_kernel as yk
+from tikkun.engine.native import PORTABLE, gather
+from tikkun.engine.native.prefetch import prefetch
+from tikkun.rules import network
+from tikkun.scenario import load_scenario
+
+sc = load_scenario(preset="quick", years=120, overrides={{
+    "souls.count": 9000, "light.alpha": 0.2, "run.stop_at_end": False, "generations.torah_from": 20,
+    "generations.messiah_from": 40}}, events=[{{"kind": "set", "year": 30, "key": "impurity.rate", "value": 0.5}}])
+r = tikkun.run(sc)
+arrays = {{"metric_" + k: v for k, v in r.metrics.items()}}
+arrays.update({{"state_" + k: v for k, v in r.simulation.state.arrays().items()}})
+np.savez({out!r}, **arrays)
+
+
+@njit
+def ask(a):
+    prefetch(a, 3)
+
+
+ask(np.zeros(8))
+print(json.dumps({{
+    "portable": PORTABLE, "hardware": gather.HARDWARE, "available": gather.AVAILABLE, "avx512": gather.AVX512,
+    "light_by_eight": yk.LIGHT_BY_EIGHT, "sums_of_open_souls": yk.SUMS_OF_OPEN_SOULS,
+    "gathered_row": network._row_of_eight is gather.edge_sum8,
+    "prefetch_emitted": "llvm.prefetch" in ask.inspect_llvm(ask.signatures[0]),
+}}))
+"""
+
+
+def _run(tmp_path, portable: str):
+    out = tmp_path / f"run_{portable}.npz"
+    script = _CHILD.format(out=str(out))
+    env = dict(os.environ, TIKKUN_PORTABLE=portable)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    with np.load(out) as z:
+        arrays = {k: z[k] for k in z.files}
+    return json.loads(r.stdout.strip().splitlines()[-1]), arrays
+
+
+def test_the_portable_switch_turns_every_native_path_off_and_keeps_every_bit(tmp_path):
+    """The same run (network of degree 8 with rewiring, shocks, the Messiah era, years where
+    most souls are complete and the souls' sums may skip their sparks) with the switch off and
+    on: in the portable process every processor-specific flag is off and no prefetch is
+    emitted; the metrics and the final state are the same bit for bit."""
+    native_flags, native = _run(tmp_path, "0")
+    portable_flags, portable = _run(tmp_path, "1")
+    assert native_flags["portable"] is False and native_flags["prefetch_emitted"] is True
+    assert native_flags["light_by_eight"] == native_flags["hardware"]
+    assert native_flags["sums_of_open_souls"] == native_flags["avx512"]
+    assert native_flags["gathered_row"] == native_flags["available"]
+    assert portable_flags == {"portable": True, "hardware": False, "available": False, "avx512": False,
+                              "light_by_eight": False, "sums_of_open_souls": False, "gathered_row": False,
+                              "prefetch_emitted": False}
+    # the run reaches the paths the switch turns off: shocks, rewiring, shepherds, and years
+    # without shocks where 5 to 15 souls in 16 are complete (the souls' sums of open souls only)
+    n = native["state_cleansing"].shape[0]
+    complete = native["metric_complete"] / n
+    calm = native["metric_shocks"] == 0
+    assert ((complete >= 5 / 8) & (complete <= 15 / 16) & calm).sum() >= 10
+    assert native["metric_shocks"].sum() > 0 and native["metric_rewired"].sum() > 0
+    assert native["metric_shepherds"][-1] > 0
+    assert native.keys() == portable.keys()
+    for key in native:
+        a, b = native[key], portable[key]
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), key
