@@ -31,8 +31,9 @@ def _bad_input_types():
     from .api import OutputError
     from .outputs.run_folder import CheckpointError
     from .scenario import ScenarioError
+    from .sweep import SweepError
 
-    return (ScenarioError, OutputError, CheckpointError, BadInput)
+    return (ScenarioError, OutputError, CheckpointError, SweepError, BadInput)
 
 
 def _progress_bar(total_years: int, start_year: int, quiet: bool):
@@ -146,6 +147,74 @@ def genesis(
     out.print(f"outputs: {folder}")
 
 
+def _sweep_progress(quiet: bool):
+    """A Rich bar of runs done, failed and left, with what the workers are doing."""
+    if quiet:
+        return None, None
+    progress = Progress(
+        TextColumn("runs"), BarColumn(),
+        TextColumn("done {task.fields[done]}  failed {task.fields[failed]}  left {task.fields[left]}  {task.fields[note]}"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False)
+    task = progress.add_task("sweep", total=None, done=0, failed=0, left="?", note="starting the cluster")
+    shown = set()
+
+    def callback(p):
+        if p.dashboard and "dashboard" not in shown:
+            shown.add("dashboard")
+            progress.console.print(f"Dask dashboard: {p.dashboard}")
+        note = "" if not p.workers else f"{p.workers} workers" + (
+            f" x {p.numba_threads[0]} Numba thread{'s' if p.numba_threads[0] > 1 else ''}" if len(p.numba_threads) == 1 else "")
+        if p.compiling:
+            note += f", {len(p.compiling)} compiling the kernels"
+        progress.update(task, total=p.total, completed=p.done + p.failed, done=p.done, failed=p.failed, left=p.left,
+                        note=note)
+        if p.last is not None and p.last["status"] == "failed":
+            progress.console.print(f"[red]failed[/] {escape(p.last['run_id'])}: {escape(p.last['error'] or '')}",
+                                   highlight=False)
+
+    return progress, callback
+
+
+def _sweep_report(result) -> None:
+    runs = result.runs
+    done = int((runs["status"] == "done").sum())
+    reused = int(runs["reused"].sum())
+    out.print(f"[bold]{len(runs)} runs[/]: {done} done ({reused} from an earlier sweep), {len(result.failed)} failed")
+    out.print(f"tables: {result.folder / 'sweep.parquet'}, {result.folder / 'sweep-metrics.parquet'}")
+    for row in result.failed.head(10).itertuples():
+        out.print(f"[red]failed[/] {escape(row.run_id)}: {escape(str(row.error))}", highlight=False)
+
+
+def _run_sweep_command(fn, quiet: bool, **kwargs):
+    from .sweep import SweepInterrupted
+
+    progress, callback = _sweep_progress(quiet)
+    try:
+        with progress or _nullcontext():
+            return fn(progress=callback, **kwargs)
+    except SweepInterrupted as exc:
+        err.print(f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in {exc.folder}; "
+                  "run the same command again to go on")
+        raise typer.Exit(130)
+
+
+@app.command()
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="sweep file (TOML): base, seeds, set, grid, variants"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler tcp://HOST:PORT (default: DASK_SCHEDULER_ADDRESS, else a local cluster)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes of the local cluster (default: one per core)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="sweep folder (default sweeps/<sweep file name>); run again to go on"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Run every run of a sweep file on Dask; write each run folder and the sweep's tables."""
+    from . import sweep as sweeps
+
+    result = _run_sweep_command(sweeps.run_sweep, quiet, sweep=sweep_file, out=out_dir, scheduler=scheduler, workers=workers)
+    _sweep_report(result)
+    if len(result.failed):
+        raise typer.Exit(1)
+
+
 @app.command()
 def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
     """Check a scenario file; print what it resolves to, or every problem with its key."""
@@ -185,13 +254,18 @@ class _nullcontext:
 def main() -> None:
     """Entry point: map input errors to exit code 2 with one clear message."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back as its return value
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except _bad_input_types() as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
-    except (typer.BadParameter, typer.Abort) as exc:
+    except typer.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.BadParameter as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(2)
     except Exception as exc:

@@ -116,6 +116,18 @@ def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Sc
     write_with(folder / CHECKPOINT_NAME, writer)
 
 
+def checkpoint_meta(folder: Path) -> dict | None:
+    """The meta of ``folder/checkpoint.npz`` (format, tikkun_version, checkpoint_every,
+    wall_seconds, scalars with the year, the scenario's text) without reading its arrays;
+    None if there is no readable checkpoint."""
+    path = Path(folder) / CHECKPOINT_NAME
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return json.loads(bytes(data["meta"]).decode("utf-8"))
+    except Exception:  # absent, truncated or foreign: not a checkpoint to resume
+        return None
+
+
 def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
     """Read ``folder/checkpoint.npz`` -> (meta, state, metrics table). Raises CheckpointError."""
     path = Path(folder) / CHECKPOINT_NAME

@@ -1,0 +1,35 @@
+"""Sweeps and ensembles on Dask distributed (the optional extra ``tikkun[sweep]``).
+
+>>> import tikkun
+>>> result = tikkun.sweep("betas.toml", out="sweeps/betas")     # a local cluster, one worker per core
+>>> result.runs            # sweep.parquet: one row per run
+>>> result.metrics         # sweep-metrics.parquet: every run's yearly metrics with its run id
+
+``tikkun.sweep(...)`` is :func:`run_sweep`. The modules: :mod:`.spec` (sweep files, run ids),
+:mod:`.task` (one run as a Dask task), :mod:`.tables` (the Parquet tables), :mod:`.driver`
+(the cluster and the filing of results). Dask is imported only when a sweep runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from .driver import SweepInterrupted, SweepProgress, SweepResult, connect, local_cluster, run_sweep
+from .spec import RunSpec, SweepError, SweepSpec, load_sweep, make_run_id, parse_sweep, plan
+
+__all__ = [
+    "RunSpec", "SweepError", "SweepInterrupted", "SweepProgress", "SweepResult", "SweepSpec",
+    "connect", "load_sweep", "local_cluster", "make_run_id", "parse_sweep", "plan", "run_sweep",
+]
+
+
+class _CallableModule(types.ModuleType):
+    """``tikkun.sweep`` is both this package and the function :func:`run_sweep` (Python sets a
+    package's submodule as its attribute, so a plain function of that name would not stay)."""
+
+    def __call__(self, *args, **kwargs):
+        return run_sweep(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,407 @@
+"""The sweep on Dask distributed: plan the runs, skip the finished ones, send the rest to a
+cluster, file each result as it arrives.
+
+With no scheduler address, a ``LocalCluster`` of one worker process per core, one thread
+each, with Numba's threads set to the cores per worker *before* the worker imports Numba
+(Dask's nanny caps the OpenMP and BLAS threads but not Numba's, dask/distributed issue 9075;
+``distributed.nanny.pre-spawn-environ`` carries ``NUMBA_NUM_THREADS`` into the new process).
+With an address (``scheduler=`` or ``DASK_SCHEDULER_ADDRESS``), an existing cluster; the
+sweep folder must then be on a file system that the workers share.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import tomllib
+
+from ..scenario import ScenarioError, scenario_to_toml
+from . import tables
+from .spec import RunSpec, SweepError, SweepSpec, checkpoint_every, load_sweep, plan, resolve_run, value_at
+from .task import EVENT_TOPIC, PARTIAL, RUNS, RunTask, digest, done_record, execute, failed_record, finished_run
+
+SPEC = "sweep.toml"
+TABLE_EVERY = 1.0  # seconds between rewrites of sweep.parquet while runs finish
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: the finished runs are filed, the others left to a re-run."""
+
+    def __init__(self, folder: Path, done: int, failed: int, left: int):
+        super().__init__(f"{folder}: interrupted with {done} runs done, {failed} failed, {left} left")
+        self.folder, self.done, self.failed, self.left = folder, done, failed, left
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    """What the sweep is doing, handed to ``progress`` after every change.
+
+    ``compiling``: the workers warming up (compiling or loading Numba's kernels);
+    ``numba_threads``: Numba's threads in the workers, as they report them;
+    ``last``: the row of the run that just finished, or None.
+    """
+
+    total: int
+    done: int
+    failed: int
+    left: int
+    workers: int
+    compiling: tuple[str, ...] = ()
+    numba_threads: tuple[int, ...] = ()
+    dashboard: str | None = None
+    last: dict | None = None
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A finished sweep: ``runs`` (sweep.parquet) and ``metrics`` (sweep-metrics.parquet) as
+    pandas DataFrames, and the sweep folder."""
+
+    folder: Path
+    runs: Any
+    metrics: Any
+    spec: SweepSpec = field(repr=False)
+
+    @property
+    def failed(self):
+        return self.runs[self.runs["status"] == "failed"]
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def local_cluster(workers: int | None = None, **kwargs):
+    """A ``distributed.LocalCluster`` for sweeps: ``workers`` processes (default one per core),
+    one thread each, Numba's threads in each set to ``cores // workers`` (at least 1) before the
+    worker starts. An exported ``NUMBA_NUM_THREADS`` wins (Dask's rule: the environment over its
+    configuration). Other keyword arguments go to ``LocalCluster``."""
+    import dask
+    from distributed import LocalCluster
+
+    cores = available_cores()
+    n = workers or cores
+    numba_threads = max(1, cores // n)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": str(numba_threads)}):
+        return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **kwargs)
+
+
+@contextlib.contextmanager
+def connect(scheduler: str | None = None, workers: int | None = None):
+    """A Dask client: to ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``), else to a new
+    :func:`local_cluster`, closed on exit."""
+    import dask
+    from distributed import Client
+
+    address = scheduler or dask.config.get("scheduler-address", None)
+    if address:
+        if workers is not None:
+            raise SweepError("--workers: sets the size of the local cluster; with a scheduler address "
+                             "the cluster's own workers run (start more with `dask worker ADDRESS`)")
+        try:
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"--scheduler {address}: cannot reach the scheduler ({exc})") from None
+        with client:
+            yield client
+        return
+    # the nanny sets these in this process too before it starts a worker: put them back after
+    saved = {k: os.environ.get(k) for k in (*dask.config.get("distributed.nanny.pre-spawn-environ"), "NUMBA_NUM_THREADS")}
+    try:
+        # the workers' own warnings (a task cancelled at Ctrl-C, a slow close) are not the user's concern
+        with local_cluster(workers, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def default_folder(spec: SweepSpec, suffix: str = "") -> Path:
+    """``sweeps/<sweep file's name><suffix>``: the same folder for the same command, so that
+    running it again goes on where it stopped."""
+    return Path("sweeps") / f"{spec.stem}{suffix}"
+
+
+# ---------------------------------------------------------------- the sweep
+def run_sweep(
+    sweep: SweepSpec | str | os.PathLike,
+    *,
+    out: str | os.PathLike | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    client=None,
+    progress: Callable[[SweepProgress], None] | None = None,
+) -> SweepResult:
+    """Run every run of a sweep file (or :class:`SweepSpec`) and return its tables.
+
+    ``out``: the sweep folder (default ``sweeps/<name of the sweep file>``); running the same
+    sweep into it again skips the finished runs and resumes the others from their checkpoints.
+    ``client``: a ``distributed.Client`` to use (left open); else ``scheduler`` /
+    ``DASK_SCHEDULER_ADDRESS``; else a local cluster of ``workers`` processes (default: one per core).
+    ``progress(SweepProgress)`` is called as runs finish and workers warm up.
+    Raises :class:`SweepError` (bad input: nothing written) and :class:`SweepInterrupted` (Ctrl-C).
+    """
+    spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
+    if workers is not None and workers <= 0:
+        raise SweepError(f"--workers: must be a positive number of worker processes (got {workers})")
+    folder = Path(out) if out is not None else default_folder(spec)
+    filing = Filing.open(spec, folder)
+    todo = filing.todo()
+    if todo and client is None:
+        with connect(scheduler, workers) as own:  # a bad address is found before anything is written
+            filing.start()
+            filing.dispatch(own, todo, progress)
+    else:
+        filing.start()
+        if todo:
+            filing.dispatch(client, todo, progress)
+        elif progress is not None:
+            progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0))
+    filing.tidy()
+    return filing.result()
+
+
+@dataclass
+class Filing:
+    """The sweep folder while a sweep runs: what is planned, what has finished, the tables."""
+
+    spec: SweepSpec
+    folder: Path
+    runs: list[RunSpec]
+    texts: dict[str, str]                 # run id -> resolved scenario (TOML), valid runs only
+    every: dict[str, int]                 # run id -> years between its checkpoints
+    overrides: dict[str, dict]            # run id -> override key -> value in its scenario
+    records: dict[str, dict]              # run id -> record (finished runs)
+    override_keys: list[str]
+    written: float = 0.0                  # when sweep.parquet was last written (monotonic)
+    dirty: bool = False
+
+    @classmethod
+    def open(cls, spec: SweepSpec, folder: Path) -> "Filing":
+        """Plan the runs and check the folder and every run's scenario; nothing is written
+        (a sweep file or folder that cannot be used changes nothing)."""
+        folder = folder.absolute()
+        runs = plan(spec)
+        _check_folder(folder, spec)
+        keys: list[str] = []
+        for run in runs:
+            for k, _ in run.overrides:
+                if k not in keys:
+                    keys.append(k)
+        texts, every, overrides, records, conflicts = {}, {}, {}, {}, []
+        for run in runs:
+            try:
+                sc = resolve_run(spec.base, run.overrides, run.seed, spec.years)
+            except ScenarioError as exc:
+                records[run.run_id] = failed_record(run.run_id, str(exc))
+                overrides[run.run_id] = dict(run.overrides)
+                continue
+            text = scenario_to_toml(sc)
+            texts[run.run_id] = text
+            every[run.run_id] = checkpoint_every(spec, sc)
+            dumped = sc.model_dump(mode="json")
+            overrides[run.run_id] = {k: value_at(dumped, k) for k in keys}
+            final = folder / RUNS / run.run_id
+            if final.exists():
+                summary = finished_run(final, text)
+                if summary is None:
+                    conflicts.append(_conflict(final, text))
+                else:
+                    records[run.run_id] = done_record(run.run_id, final, summary, reused=True, resumed_from=None)
+        if conflicts:
+            more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""
+            raise SweepError("; ".join(conflicts[:3]) + more)
+        return cls(spec, folder, runs, texts, every, overrides, records, keys)
+
+    def start(self) -> None:
+        """Write ``sweep.toml`` and the tables of the runs already finished or invalid."""
+        from ..outputs import run_folder as rf
+        from ..outputs.atomic import write_text
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not (self.folder / SPEC).exists():
+            write_text(self.folder / SPEC, self.spec.canonical_toml())
+        seeds = {r.run_id: r.seed for r in self.runs}
+        for rid, rec in self.records.items():
+            if rec["status"] == "done" and not tables.has_metrics_part(self.folder, rid):
+                metrics = rf.read_parquet(self.folder / RUNS / rid / "metrics.parquet")
+                tables.write_metrics_part(self.folder, rid, metrics, scenario_text=self.texts[rid], seed=seeds[rid])
+        self.write()
+
+    def todo(self) -> list[RunSpec]:
+        return [r for r in self.runs if r.run_id not in self.records]
+
+    def task(self, run: RunSpec) -> RunTask:
+        return RunTask(run.run_id, self.spec.base, run.overrides, run.seed, self.spec.years,
+                       self.every[run.run_id], str(self.folder), digest(self.texts[run.run_id]))
+
+    def file(self, run_id: str, record: dict) -> None:
+        """File a run's record; sweep.parquet is rewritten at most once a second (a row not yet
+        in it is not lost: the run's folder is finished, and the next sweep files it again)."""
+        self.records[run_id] = record
+        self.dirty = True
+        if time.monotonic() - self.written >= TABLE_EVERY:
+            self.write()
+
+    def write(self) -> None:
+        self.written, self.dirty = time.monotonic(), False
+        order = [r for r in self.runs if r.run_id in self.records]
+        rows = [{"run_id": r.run_id, "variant": r.variant, "seed": r.seed, "overrides": self.overrides[r.run_id],
+                 "record": self.records[r.run_id]} for r in order]
+        table = tables.sweep_table(rows, self.override_keys, with_variant=bool(self.spec.variants))
+        scenarios = {r.run_id: self.texts[r.run_id] for r in order if r.run_id in self.texts}
+        tables.write_sweep_table(self.folder, table, sweep_toml=self.spec.canonical_toml(), scenarios=scenarios)
+
+    def counts(self) -> tuple[int, int, int]:
+        done = sum(1 for r in self.records.values() if r["status"] == "done")
+        failed = len(self.records) - done
+        return done, failed, len(self.runs) - len(self.records)
+
+    def dispatch(self, client, todo: list[RunSpec], progress: Callable[[SweepProgress], None] | None) -> None:
+        """Send ``todo`` to the cluster and file each result as it arrives."""
+        from distributed import as_completed
+
+        lock = threading.Lock()
+        compiling: dict[str, bool] = {}
+        threads: dict[str, int] = {}
+        last_workers = [0, 0.0]  # count, time asked
+        try:
+            dashboard = client.dashboard_link or None
+        except Exception:  # a scheduler without a dashboard (bokeh not installed)
+            dashboard = None
+
+        def count_workers() -> None:  # from this thread only: the client's own calls block
+            if time.monotonic() - last_workers[1] > 1.0:
+                with contextlib.suppress(Exception):
+                    last_workers[0] = len(client.nthreads())
+                last_workers[1] = time.monotonic()
+
+        def report(last=None) -> None:
+            if progress is None:
+                return
+            done, failed, left = self.counts()
+            with lock:
+                now = tuple(sorted(w for w, c in compiling.items() if c))
+                nthreads = tuple(sorted(set(threads.values())))
+            progress(SweepProgress(len(self.runs), done, failed, left, last_workers[0], now, nthreads, dashboard, last))
+
+        def on_event(event) -> None:
+            _, msg = event
+            if not isinstance(msg, dict) or "worker" not in msg:
+                return
+            with lock:
+                compiling[msg["worker"]] = bool(msg.get("compiling"))
+                if "numba_threads" in msg:
+                    threads[msg["worker"]] = int(msg["numba_threads"])
+            with contextlib.suppress(Exception):
+                report()
+
+        client.subscribe_topic(EVENT_TOPIC, on_event)
+        tag = digest(str(self.folder))[:8]
+        futures = {}
+        try:
+            for run in todo:
+                fut = client.submit(execute, self.task(run), key=f"tikkun-run-{tag}-{run.run_id}", pure=False)
+                futures[fut] = run
+            count_workers()
+            report()
+            for fut in as_completed(list(futures)):
+                run = futures.pop(fut)
+                try:
+                    record = fut.result()
+                except Exception as exc:  # e.g. KilledWorker: its worker died too often
+                    record = failed_record(run.run_id, f"{type(exc).__name__}: {exc}")
+                self.file(run.run_id, record)
+                with lock:  # a worker that died while warming up is not compiling any more
+                    alive = set(client.nthreads()) if any(compiling.values()) else set()
+                    for w in [w for w, c in compiling.items() if c and w not in alive]:
+                        compiling[w] = False
+                count_workers()
+                report(last=self.records[run.run_id])
+        except KeyboardInterrupt:
+            with contextlib.suppress(Exception):
+                client.cancel(list(futures))
+            done, failed, left = self.counts()
+            raise SweepInterrupted(self.folder, done, failed, left) from None
+        finally:
+            if self.dirty:
+                self.write()
+            with contextlib.suppress(Exception):
+                client.unsubscribe_topic(EVENT_TOPIC)
+
+    def tidy(self) -> None:
+        """Once every run is filed: remove the run locks and the empty ``partial`` folder (the
+        partial folders of failed runs stay, to be looked at)."""
+        if len(self.records) < len(self.runs):
+            return
+        partial = self.folder / PARTIAL
+        if not partial.is_dir():
+            return
+        for lock in partial.glob("*.lock"):
+            lock.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.rmdir()
+
+    def result(self) -> SweepResult:
+        import pyarrow.parquet as pq
+
+        runs = pq.read_table(self.folder / tables.TABLE).to_pandas()
+        metrics = tables.read_metrics(self.folder)
+        if metrics is None:
+            import pandas as pd
+
+            metrics = pd.DataFrame({"run_id": []})
+        else:
+            metrics = metrics.to_pandas()
+        return SweepResult(self.folder, runs, metrics, self.spec)
+
+
+def _check_folder(folder: Path, spec: SweepSpec) -> None:
+    """Refuse a folder that holds anything but this very sweep (nothing a user made is touched)."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise SweepError(f"--out {folder}: exists and is not a folder")
+    marker = folder / SPEC
+    if marker.exists():
+        held = marker.read_text("utf-8")
+        if held != spec.canonical_toml():
+            where = _first_difference(tomllib.loads(held), spec.canonical())
+            raise SweepError(f"--out {folder}: holds the runs of another sweep (they differ at {where}); "
+                             f"choose a new folder, or run the sweep it holds ({marker})")
+    elif any(folder.iterdir()):
+        raise SweepError(f"--out {folder}: exists, is not empty and holds no sweep; choose a new folder "
+                         "(tikkun never writes over what is there)")
+
+
+def _conflict(final: Path, text: str) -> str:
+    try:
+        held = (final / "scenario.toml").read_text("utf-8")
+    except OSError:
+        held = None
+    if held is not None and held != text:
+        where = _first_difference(tomllib.loads(held), tomllib.loads(text))
+        return (f"{final}: holds a run of another scenario (it differs at {where}); move it away or choose "
+                "a new --out")
+    return f"{final}: is not a finished run (no valid summary.json); move it away or choose a new --out"
+
+
+def _first_difference(a, b, path: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(a) + [k for k in b if k not in a]:
+            if k not in a or k not in b or a[k] != b[k]:
+                return _first_difference(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
+    return path or "the top"

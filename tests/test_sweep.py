@@ -1,0 +1,300 @@
+"""Sweeps on a real Dask LocalCluster of 2 worker processes: results, run ids, nothing lost.
+
+One cluster serves the module (starting worker processes and loading Numba's kernels in them
+is the main cost; the kernels are compiled once, in this process, and the workers read Numba's
+on-disk cache). Runs are the quick preset at 500 to 20,000 souls.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import tikkun
+from tikkun.sweep import SweepError, make_run_id, parse_sweep, plan
+from tikkun.sweep.driver import available_cores
+
+pytest.importorskip("distributed")  # the extra tikkun[sweep]; the test extra pulls it
+
+GRID12 = """
+base = "quick"
+seeds = [20, 21, 22]
+years = 100
+set = { "souls.count" = 1000 }
+[grid]
+"light.beta" = [0.5, 1.0]
+"network.good_and_pure" = [true, false]
+"""
+RUN_FILES = ["metrics.parquet", "scenario.toml", "souls.parquet", "summary.json"]
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client
+
+    from tikkun.sweep import local_cluster
+
+    # compile the kernels here once (or load them): the workers then read Numba's cache
+    tikkun.run(preset="quick", souls=300, years=250)
+    saved = os.environ.pop("NUMBA_NUM_THREADS", None)  # the cluster, not the environment, sets it
+    cluster = local_cluster(2, dashboard_address=None)
+    c = Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+        if saved is None:
+            os.environ.pop("NUMBA_NUM_THREADS", None)
+        else:
+            os.environ["NUMBA_NUM_THREADS"] = saved
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def tikkun_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tikkun", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def reference(souls, years, seed, **overrides):
+    """The same run by `tikkun.run`, in this process."""
+    return tikkun.run(preset="quick", souls=souls, years=years, seed=seed, overrides=overrides)
+
+
+def assert_same_run(folder: Path, ref) -> None:
+    m = pq.read_table(folder / "metrics.parquet")
+    s = pq.read_table(folder / "souls.parquet")
+    for k, v in ref.metrics.items():
+        np.testing.assert_array_equal(m.column(k).to_numpy(zero_copy_only=False), v, err_msg=k)
+    for k, v in ref.souls.items():
+        np.testing.assert_array_equal(s.column(k).to_numpy(zero_copy_only=False), v, err_msg=k)
+
+
+def mtimes(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in [folder, *folder.rglob("*")]}
+
+
+# ---------------------------------------------------------------- without a cluster
+def test_run_ids_readable_stable_and_short():
+    spec = parse_sweep({"base": "quick", "seeds": [20], "grid": {"network.good_and_pure": [False], "light.beta": [0.5]}})
+    (run,) = plan(spec)
+    assert run.run_id == "light.beta=0.5,network.good_and_pure=false,seed=20"
+    # the order of the grid's keys in the file does not change the id
+    again = parse_sweep({"base": "quick", "seeds": [20], "grid": {"light.beta": [0.5], "network.good_and_pure": [False]}})
+    assert plan(again)[0].run_id == run.run_id
+    assert make_run_id(["name with/slash", "seed=1"]) == "name_with_slash,seed=1"
+    long_parts = [f"light.alpha={0.1 + i / 3}" for i in range(6)]
+    a, b = make_run_id(long_parts), make_run_id(long_parts[:-1] + ["light.alpha=9"])
+    assert len(a) <= 96 and a != b and a[:60] == b[:60] and "~" in a
+
+
+def test_variants_times_grid_times_seeds():
+    spec = parse_sweep({"base": "quick", "seeds": {"start": 5, "count": 2}, "set": {"souls.count": 500},
+                        "grid": {"light.beta": [0.0, 1.0]},
+                        "variants": [{"name": "plain"}, {"name": "cold", "set": {"network": {"enabled": False}}}]})
+    runs = plan(spec)
+    assert len(runs) == 2 * 2 * 2
+    cold = [r for r in runs if r.variant == "cold"][0]
+    assert cold.run_id == "cold,light.beta=0.0,seed=5"
+    assert dict(cold.overrides) == {"souls.count": 500, "network.enabled": False, "light.beta": 0.0}
+
+
+def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
+    from tikkun.sweep.task import RunTask, execute
+
+    spec = parse_sweep({"base": "quick", "years": 10})
+    run = plan(spec)[0]
+    record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64))
+    assert record["status"] == "failed" and "resolves the run's scenario otherwise" in record["error"]
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('base = "quick"\nseed = [1]', "seed: unknown key (did you mean 'seeds'?)"),
+    ('seeds = [1]', "base: missing"),
+    ('base = "quik"', "did you mean 'quick'"),
+    ('base = "quick"\n[grid]\n"light.betta" = [1.0]', "grid.light.betta: unknown key 'betta' (did you mean 'beta'?)"),
+    ('base = "quick"\n[grid]\n"light.beta" = []', "grid.light.beta: empty list"),
+    ('base = "quick"\n[grid]\n', "grid: empty"),
+    ('base = "quick"\n[grid]\n"light.beta" = [0.5, 0.50]', "grid.light.beta: the value 0.5 is given twice"),
+    ('base = "quick"\nseeds = [3, 3]', "seeds: seed 3 is given twice"),
+    ('base = "quick"\nset = { "run.seed" = 4 }', "set.run.seed: the seed is given by seeds"),
+    ('base = "quick"\nset = { "light.beta" = 1.0 }\n[grid]\n"light.beta" = [0.5]', "grid.light.beta: also in set"),
+    ('base = "quick"\n[[variants]]\nname = "a"\n[[variants]]\nname = "a"', "two variants are named 'a'"),
+])
+def test_bad_sweep_file_exit_2_names_the_key(tmp_path, monkeypatch, capsys, text, needle):
+    from tikkun.cli import main
+
+    f = write(tmp_path / "bad.toml", text)
+    command = "sensitivity" if "sensitivity" in text else "sweep"
+    monkeypatch.setattr(sys, "argv", ["tikkun", command, str(f), "--out", str(tmp_path / "out"), "--workers", "1"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    assert needle in capsys.readouterr().err.replace("\n", " ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_refuses_a_folder_it_did_not_make(tmp_path, monkeypatch, capsys):
+    from tikkun.cli import main
+
+    f = write(tmp_path / "s.toml", GRID12)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    monkeypatch.setattr(sys, "argv", ["tikkun", "sweep", str(f), "--out", str(tmp_path / "mine")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2 and "holds no sweep" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path / "mine")) == ["notes.txt"]
+
+
+# ---------------------------------------------------------------- on the cluster
+def test_local_cluster_has_a_thread_per_worker_and_numba_to_match(client):
+    nthreads = client.nthreads()
+    assert len(nthreads) == 2 and set(nthreads.values()) == {1}
+    numba_threads = client.run(lambda: __import__("numba").config.NUMBA_NUM_THREADS)
+    assert set(numba_threads.values()) == {max(1, available_cores() // 2)}
+
+
+def test_twelve_runs_equal_tikkun_run_and_rerun_redoes_nothing(client, tmp_path):
+    f = write(tmp_path / "grid.toml", GRID12)
+    out = tmp_path / "sw"
+    result = tikkun.sweep(f, out=out, client=client)
+    runs = result.runs
+    assert len(runs) == 12 and set(runs["status"]) == {"done"} and not runs["reused"].any()
+    assert sorted(os.listdir(out / "runs")) == sorted(runs["run_id"])
+    assert "light.beta=0.5,network.good_and_pure=false,seed=21" in set(runs["run_id"])
+    assert {"light.beta", "network.good_and_pure", "souls.count", "seed", "end_year", "stop_reason", "wall_seconds",
+            "final_cleansing_mean"} <= set(runs.columns)
+    for row in runs.to_dict("records"):
+        folder = out / "runs" / row["run_id"]
+        assert sorted(os.listdir(folder)) == RUN_FILES
+        assert row["souls.count"] == 1000
+        ref = reference(1000, 100, row["seed"], **{"light.beta": row["light.beta"],
+                                                   "network.good_and_pure": row["network.good_and_pure"]})
+        assert_same_run(folder, ref)
+        mine = result.metrics[result.metrics["run_id"] == row["run_id"]]
+        np.testing.assert_array_equal(mine["cleansing_mean"].to_numpy(), ref.metrics["cleansing_mean"])
+        assert row["final_cleansing_mean"] == ref.metrics["cleansing_mean"][-1]
+        assert row["stop_reason"] == ref.summary["stop_reason"] and row["years_run"] == 100
+    # provenance: each table names its version and the runs' resolved scenarios
+    meta = pq.read_schema(out / "sweep.parquet").metadata
+    assert meta[b"tikkun.version"].decode() == tikkun.__version__
+    scenarios = json.loads(meta[b"tikkun.scenarios"])
+    rid = "light.beta=1.0,network.good_and_pure=true,seed=22"
+    assert scenarios[rid] == (out / "runs" / rid / "scenario.toml").read_text()
+    part = pq.read_schema(out / "sweep-metrics.parquet" / f"{rid}.parquet").metadata
+    assert part[b"tikkun.seed"] == b"22" and part[b"tikkun.scenario"].decode() == scenarios[rid]
+
+    # bit for bit the same as `tikkun run` on the command line
+    cli = tikkun_cli("run", "--preset", "quick", "--souls", 1000, "--years", 100, "--seed", 21,
+                     "--set", "light.beta=0.5", "--set", "network.good_and_pure=false", "--out", "ref", "-q", cwd=tmp_path)
+    assert cli.returncode == 0, cli.stderr
+    mine = out / "runs" / "light.beta=0.5,network.good_and_pure=false,seed=21"
+    for name in ("metrics.parquet", "souls.parquet"):
+        assert pq.read_table(mine / name).equals(pq.read_table(tmp_path / "ref" / name)), name
+    assert (mine / "scenario.toml").read_text() == (tmp_path / "ref" / "scenario.toml").read_text()
+
+    # the same sweep again: nothing is redone, nothing is touched
+    before = mtimes(out / "runs")
+    again = tikkun.sweep(f, out=out, client=client)
+    assert len(again.runs) == 12 and again.runs["reused"].all()
+    assert mtimes(out / "runs") == before
+    # another sweep into the same folder is refused, naming what differs
+    g = write(tmp_path / "other.toml", GRID12.replace("1000", "1200"))
+    with pytest.raises(SweepError, match=r"another sweep \(they differ at set.souls.count\)"):
+        tikkun.sweep(g, out=out, client=client)
+
+
+def test_a_run_with_an_invalid_scenario_is_recorded_failed(client, tmp_path):
+    f = write(tmp_path / "bad.toml", 'base = "quick"\nyears = 50\nset = { "souls.count" = 500 }\n'
+                                     '[grid]\n"light.beta" = [0.5, -1.0]\n')
+    result = tikkun.sweep(f, out=tmp_path / "sw", client=client)
+    runs = result.runs.set_index("run_id")
+    assert runs.loc["light.beta=0.5,seed=20", "status"] == "done"
+    failed = runs.loc["light.beta=-1.0,seed=20"]
+    assert failed["status"] == "failed" and "light.beta" in failed["error"] and "greater than or equal to 0" in failed["error"]
+    assert sorted(os.listdir(tmp_path / "sw" / "runs")) == ["light.beta=0.5,seed=20"]
+
+
+def test_a_killed_worker_loses_no_run_and_its_run_resumes_from_its_checkpoint(client, tmp_path):
+    # 10,000 souls for 600 years: long enough (most of a second) to be killed mid-run
+    text = ('base = "quick"\nseeds = [30, 31, 32, 33, 34, 35]\nyears = 600\ncheckpoint_every = 30\n'
+            'set = { "souls.count" = 10000 }\n[grid]\n"light.alpha" = [0.05, 0.069]\n')
+    f = write(tmp_path / "long.toml", text)
+    out = tmp_path / "sw"
+    box = {}
+    worker = threading.Thread(target=lambda: box.setdefault("result", tikkun.sweep(f, out=out, client=client)))
+    worker.start()
+    killed = None
+    deadline = time.time() + 300
+    while killed is None and time.time() < deadline and worker.is_alive():
+        for ckpt in (out / "partial").glob("*/checkpoint.npz"):
+            holder = (out / "partial" / f"{ckpt.parent.name}.lock").read_text().split()
+            if len(holder) != 2:
+                continue
+            os.kill(int(holder[1]), signal.SIGKILL)
+            killed = ckpt.parent.name
+            break
+        time.sleep(0.01)
+    worker.join(timeout=300)
+    assert killed is not None, "no run was seen under way"
+    runs = box["result"].runs.set_index("run_id")
+    assert len(runs) == 12 and set(runs["status"]) == {"done"}
+    resumed = runs[runs["resumed_from"].notna()]
+    assert killed in resumed.index
+    year = int(resumed.loc[killed, "resumed_from"])
+    assert year > 0 and year % 30 == 0
+    alpha, seed = runs.loc[killed, "light.alpha"], int(runs.loc[killed, "seed"])
+    assert_same_run(out / "runs" / killed, reference(10000, 600, seed, **{"light.alpha": alpha}))
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_goes_on(client, tmp_path):
+    # the command's own local cluster (no --scheduler); Ctrl-C is SIGINT to the command
+    text = ('base = "quick"\nseeds = [40, 41, 42, 43, 44, 45]\nyears = 600\ncheckpoint_every = 50\n'
+            'set = { "souls.count" = 5000 }\n[grid]\n"light.beta" = [0.5, 1.0]\n')
+    write(tmp_path / "long.toml", text)
+    cmd = [sys.executable, "-m", "tikkun", "sweep", "long.toml", "--workers", "2", "--out", "sw", "-q"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = tmp_path / "sw"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        finished = len(os.listdir(out / "runs")) if (out / "runs").exists() else 0
+        if finished >= 2 and any((out / "partial").glob("*/checkpoint.npz")):
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "run the same command again" in err
+    first = set(os.listdir(out / "runs"))
+    assert 2 <= len(first) < 12
+    before = {rid: mtimes(out / "runs" / rid) for rid in first}
+    # runs under way when the cluster closed are cut at their last checkpoint (the nanny gives
+    # them a few seconds to finish: short runs may finish instead)
+    cut = {p.parent.name for p in (out / "partial").glob("*/checkpoint.npz")}
+
+    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    runs = pq.read_table(out / "sweep.parquet").to_pandas().set_index("run_id")
+    assert len(runs) == 12 and set(runs["status"]) == {"done"}
+    assert set(runs.index[runs["reused"]]) == first
+    assert {rid: mtimes(out / "runs" / rid) for rid in first} == before
+    resumed = runs[runs["resumed_from"].notna()]
+    assert set(resumed.index) == cut
+    for rid in sorted(cut)[:1]:
+        assert_same_run(out / "runs" / rid, reference(5000, 600, int(runs.loc[rid, "seed"]),
+                                                      **{"light.beta": runs.loc[rid, "light.beta"]}))
+    assert not (out / "partial").exists()
