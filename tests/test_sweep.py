@@ -133,6 +133,7 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
     ('base = "quick"\nset = { "run.seed" = 4 }', "set.run.seed: the seed is given by seeds"),
     ('base = "quick"\nset = { "light.beta" = 1.0 }\n[grid]\n"light.beta" = [0.5]', "grid.light.beta: also in set"),
     ('base = "quick"\n[[variants]]\nname = "a"\n[[variants]]\nname = "a"', "two variants are named 'a'"),
+    ('base = "quick"\n[sensitivity.parameters]\n"souls.count" = [10, 20]', "souls.count: not a real-valued key"),
 ])
 def test_bad_sweep_file_exit_2_names_the_key(tmp_path, monkeypatch, capsys, text, needle):
     from tikkun.cli import main
@@ -298,3 +299,97 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_goes_on(client, tmp_path):
         assert_same_run(out / "runs" / rid, reference(5000, 600, int(runs.loc[rid, "seed"]),
                                                       **{"light.beta": runs.loc[rid, "light.beta"]}))
     assert not (out / "partial").exists()
+
+
+# ---------------------------------------------------------------- sensitivity
+def _on_cluster(client, fn, X, blocks=8):
+    """Evaluate ``fn`` on the rows of ``X`` in Dask tasks."""
+    parts = client.gather(client.map(fn, np.array_split(X, blocks), pure=False))
+    return np.concatenate(parts)
+
+
+def test_morris_on_a_linear_function_gives_its_slopes(client):
+    from tikkun.sweep import analyse, design
+
+    slopes = np.array([2.0, -0.5, 0.0, 7.0])
+    bounds = [[0.0, 1.0], [-2.0, 2.0], [0.0, 3.0], [1.0, 1.5]]
+    problem = {"num_vars": 4, "names": ["a", "b", "c", "d"], "bounds": bounds}
+    X = design(problem, "morris", 20, levels=4, seed=3)
+    Y = _on_cluster(client, lambda x: x @ np.array([2.0, -0.5, 0.0, 7.0]), X)
+    si = analyse(problem, X, Y, "morris", levels=4, seed=3)
+    # an elementary effect of a linear function is its slope times the range: mu* exactly, sigma 0
+    widths = np.array([hi - lo for lo, hi in bounds])
+    np.testing.assert_allclose(si["mu_star"], np.abs(slopes) * widths, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(si["mu"], slopes * widths, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(si["sigma"], 0.0, atol=1e-9)
+
+
+def test_morris_ranks_the_sobol_g_function_by_its_coefficients(client):
+    from SALib.test_functions import Sobol_G
+
+    from tikkun.sweep import analyse, design
+
+    problem = {"num_vars": 8, "names": [f"x{i}" for i in range(8)], "bounds": [[0.0, 1.0]] * 8}
+    X = design(problem, "morris", 50, levels=4, seed=1)
+    si = analyse(problem, X, _on_cluster(client, Sobol_G.evaluate, X), "morris", levels=4, seed=1)
+    # a = [0, 1, 4.5, 9, 99, 99, 99, 99]: the smaller a_i, the more x_i matters
+    assert list(np.argsort(-si["mu_star"])[:4]) == [0, 1, 2, 3]
+    assert si["mu_star"][4:].max() < 0.1 * si["mu_star"][3]
+
+
+def test_sobol_on_ishigami_matches_the_analytic_indices(client):
+    from SALib.test_functions import Ishigami
+
+    from tikkun.sweep import analyse, design
+
+    problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
+    X = design(problem, "sobol", 1024, seed=2)
+    si = analyse(problem, X, _on_cluster(client, Ishigami.evaluate, X), "sobol", seed=2)
+    # Ishigami (a = 7, b = 0.1): S1 = 0.3139, 0.4424, 0; ST = 0.5576, 0.4424, 0.2437
+    np.testing.assert_allclose(si["S1"], [0.3139, 0.4424, 0.0], atol=0.05)
+    np.testing.assert_allclose(si["ST"], [0.5576, 0.4424, 0.2437], atol=0.05)
+
+
+def test_sensitivity_command_on_quick(client, tmp_path, monkeypatch, capsys):
+    from tikkun.cli import main
+
+    f = write(tmp_path / "sens.toml", 'base = "quick"\nyears = 100\nset = { "souls.count" = 500 }\n'
+                                      '[sensitivity]\nsamples = 4\nyears = [50, 99]\nseed = 5\n'
+                                      '[sensitivity.parameters]\n"light.alpha" = [0.03, 0.3]\n"light.beta" = [0.0, 2.0]\n')
+    monkeypatch.setattr(sys, "argv", ["tikkun", "sensitivity", str(f), "--scheduler", client.scheduler.address,
+                                      "--out", str(tmp_path / "sens"), "-q"])
+    main_exit = None
+    try:
+        main()
+    except SystemExit as exc:
+        main_exit = exc.code
+    assert main_exit in (None, 0), capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "mu_star" in printed and "light.alpha" in printed
+
+    indices = pq.read_table(tmp_path / "sens" / "sensitivity.parquet").to_pandas()
+    runs = pq.read_table(tmp_path / "sens" / "sweep.parquet").to_pandas()
+    metrics = pq.read_table(tmp_path / "sens" / "sweep-metrics.parquet").to_pandas()
+    assert (tmp_path / "sens" / "sensitivity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert set(runs["status"]) == {"done"}
+    # mu* recomputed by hand: the trajectories' elementary effects on C at year 99
+    from tikkun.sweep import design
+
+    problem = {"num_vars": 2, "names": ["light.alpha", "light.beta"], "bounds": [[0.03, 0.3], [0.0, 2.0]]}
+    X = design(problem, "morris", 4, levels=4, seed=5)
+    c99 = metrics[metrics["year"] == 99].set_index("run_id")["cleansing_mean"]
+    by_point = {(r["light.alpha"], r["light.beta"]): c99[r["run_id"]] for _, r in runs.iterrows()}
+    Y = np.array([by_point[(a, b)] for a, b in X])
+    effects = {0: [], 1: []}
+    for t in range(4):
+        rows = X[t * 3:(t + 1) * 3]
+        for i in range(2):
+            dx = np.diff(rows, axis=0)
+            step = np.nonzero(dx[:, i])[0][0]
+            delta = dx[step, i] / (problem["bounds"][i][1] - problem["bounds"][i][0])
+            effects[i].append((Y[t * 3 + step + 1] - Y[t * 3 + step]) / delta)
+    mine = indices[indices["output"] == "C_at_99"].set_index("parameter")
+    for i, name in enumerate(problem["names"]):
+        assert mine.loc[name, "mu_star"] == pytest.approx(np.mean(np.abs(effects[i])), rel=1e-12)
+    # more light a year, more cleansing: alpha's effect on C is positive in every trajectory
+    assert min(effects[0]) > 0 and mine.loc["light.alpha", "mu"] > 0

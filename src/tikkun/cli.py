@@ -216,6 +216,30 @@ def sweep(
 
 
 @app.command()
+def sensitivity(
+    sweep_file: Path = typer.Argument(..., help="sweep file with a \\[sensitivity] table of parameter ranges"),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="morris (default) or sobol"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler tcp://HOST:PORT (default: DASK_SCHEDULER_ADDRESS, else a local cluster)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes of the local cluster (default: one per core)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="folder (default sweeps/<sweep file name>-<method>)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+):
+    """Global sensitivity (SALib) of the end year and of C at chosen years; a table and a figure."""
+    from . import sweep as sweeps
+
+    result = _run_sweep_command(sweeps.sensitivity, quiet, sweep=sweep_file, method=method, out=out_dir,
+                                scheduler=scheduler, workers=workers)
+    cols = ["mu_star", "mu_star_conf", "sigma"] if result.plan.method == "morris" else ["S1", "S1_conf", "ST", "ST_conf"]
+    table = Table("output", "parameter", *cols)
+    for row in result.indices.itertuples(index=False):
+        table.add_row(row.output, row.parameter, *(f"{getattr(row, c):.4g}" for c in cols))
+    out.print(table)
+    for note in result.notes:
+        out.print(f"note: {escape(note)}")
+    out.print(f"outputs: {result.folder / 'sensitivity.parquet'}, {result.figure}")
+
+
+@app.command()
 def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
     """Check a scenario file; print what it resolves to, or every problem with its key."""
     from .scenario import load_scenario

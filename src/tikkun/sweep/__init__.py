@@ -1,13 +1,15 @@
-"""Sweeps and ensembles on Dask distributed (the optional extra ``tikkun[sweep]``).
+"""Sweeps, ensembles and sensitivity on Dask distributed (the optional extra ``tikkun[sweep]``).
 
 >>> import tikkun
 >>> result = tikkun.sweep("betas.toml", out="sweeps/betas")     # a local cluster, one worker per core
 >>> result.runs            # sweep.parquet: one row per run
 >>> result.metrics         # sweep-metrics.parquet: every run's yearly metrics with its run id
+>>> tikkun.sweep.sensitivity("betas.toml", method="sobol")
 
 ``tikkun.sweep(...)`` is :func:`run_sweep`. The modules: :mod:`.spec` (sweep files, run ids),
 :mod:`.task` (one run as a Dask task), :mod:`.tables` (the Parquet tables), :mod:`.driver`
-(the cluster and the filing of results). Dask is imported only when a sweep runs.
+(the cluster and the filing of results), :mod:`.sensitivity` (SALib). Dask and SALib are
+imported only when a sweep runs.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import sys
 import types
 
 from .driver import SweepInterrupted, SweepProgress, SweepResult, connect, local_cluster, run_sweep
+from .sensitivity import SensitivityResult, analyse, design, sensitivity
 from .spec import RunSpec, SweepError, SweepSpec, load_sweep, make_run_id, parse_sweep, plan
 
 __all__ = [
-    "RunSpec", "SweepError", "SweepInterrupted", "SweepProgress", "SweepResult", "SweepSpec",
-    "connect", "load_sweep", "local_cluster", "make_run_id", "parse_sweep", "plan", "run_sweep",
+    "RunSpec", "SensitivityResult", "SweepError", "SweepInterrupted", "SweepProgress", "SweepResult", "SweepSpec",
+    "analyse", "connect", "design", "load_sweep", "local_cluster", "make_run_id", "parse_sweep", "plan",
+    "run_sweep", "sensitivity",
 ]
 
 
