@@ -68,18 +68,16 @@ def tikkun_cli(*args, cwd):
                           text=True, timeout=600)
 
 
-def reference(souls, years, seed, **overrides):
-    """The same run by `tikkun.run`, in this process."""
-    return tikkun.run(preset="quick", souls=souls, years=years, seed=seed, overrides=overrides)
+def reference(out, souls, years, seed, **overrides):
+    """The same run by `tikkun.run`, in this process, into the run folder ``out``."""
+    return tikkun.run(preset="quick", souls=souls, years=years, seed=seed, overrides=overrides, out=out)
 
 
 def assert_same_run(folder: Path, ref) -> None:
-    m = pq.read_table(folder / "metrics.parquet")
-    s = pq.read_table(folder / "souls.parquet")
-    for k, v in ref.metrics.items():
-        np.testing.assert_array_equal(m.column(k).to_numpy(zero_copy_only=False), v, err_msg=k)
-    for k, v in ref.souls.items():
-        np.testing.assert_array_equal(s.column(k).to_numpy(zero_copy_only=False), v, err_msg=k)
+    """The run folder holds the same metrics and souls as the reference's folder, bit for bit."""
+    for name in ("metrics.parquet", "souls.parquet"):
+        assert pq.read_table(folder / name).equals(pq.read_table(ref.folder / name)), name
+    assert (folder / "scenario.toml").read_text() == (ref.folder / "scenario.toml").read_text()
 
 
 def mtimes(folder: Path) -> dict:
@@ -183,8 +181,8 @@ def test_twelve_runs_equal_tikkun_run_and_rerun_redoes_nothing(client, tmp_path)
         folder = out / "runs" / row["run_id"]
         assert sorted(os.listdir(folder)) == RUN_FILES
         assert row["souls.count"] == 1000
-        ref = reference(1000, 100, row["seed"], **{"light.beta": row["light.beta"],
-                                                   "network.good_and_pure": row["network.good_and_pure"]})
+        ref = reference(tmp_path / "refs" / row["run_id"], 1000, 100, row["seed"],
+                        **{"light.beta": row["light.beta"], "network.good_and_pure": row["network.good_and_pure"]})
         assert_same_run(folder, ref)
         mine = result.metrics[result.metrics["run_id"] == row["run_id"]]
         np.testing.assert_array_equal(mine["cleansing_mean"].to_numpy(), ref.metrics["cleansing_mean"])
@@ -259,14 +257,14 @@ def test_a_killed_worker_loses_no_run_and_its_run_resumes_from_its_checkpoint(cl
     year = int(resumed.loc[killed, "resumed_from"])
     assert year > 0 and year % 30 == 0
     alpha, seed = runs.loc[killed, "light.alpha"], int(runs.loc[killed, "seed"])
-    assert_same_run(out / "runs" / killed, reference(10000, 600, seed, **{"light.alpha": alpha}))
+    assert_same_run(out / "runs" / killed, reference(tmp_path / "ref", 10000, 600, seed, **{"light.alpha": alpha}))
 
 
-def test_ctrl_c_stops_cleanly_and_the_same_command_goes_on(client, tmp_path):
-    # the command's own local cluster (no --scheduler); Ctrl-C is SIGINT to the command
+def test_ctrl_c_stops_cleanly_and_running_again_goes_on(client, tmp_path):
+    # the command with its own local cluster (no --scheduler); Ctrl-C is SIGINT to the command
     text = ('base = "quick"\nseeds = [40, 41, 42, 43, 44, 45]\nyears = 600\ncheckpoint_every = 50\n'
             'set = { "souls.count" = 5000 }\n[grid]\n"light.beta" = [0.5, 1.0]\n')
-    write(tmp_path / "long.toml", text)
+    f = write(tmp_path / "long.toml", text)
     cmd = [sys.executable, "-m", "tikkun", "sweep", "long.toml", "--workers", "2", "--out", "sw", "-q"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = tmp_path / "sw"
@@ -287,16 +285,15 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_goes_on(client, tmp_path):
     # them a few seconds to finish: short runs may finish instead)
     cut = {p.parent.name for p in (out / "partial").glob("*/checkpoint.npz")}
 
-    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr
-    runs = pq.read_table(out / "sweep.parquet").to_pandas().set_index("run_id")
+    # the same sweep again (on the module's cluster, to spare a second start of one)
+    runs = tikkun.sweep(f, out=out, client=client).runs.set_index("run_id")
     assert len(runs) == 12 and set(runs["status"]) == {"done"}
     assert set(runs.index[runs["reused"]]) == first
     assert {rid: mtimes(out / "runs" / rid) for rid in first} == before
     resumed = runs[runs["resumed_from"].notna()]
     assert set(resumed.index) == cut
     for rid in sorted(cut)[:1]:
-        assert_same_run(out / "runs" / rid, reference(5000, 600, int(runs.loc[rid, "seed"]),
+        assert_same_run(out / "runs" / rid, reference(tmp_path / "ref", 5000, 600, int(runs.loc[rid, "seed"]),
                                                       **{"light.beta": runs.loc[rid, "light.beta"]}))
     assert not (out / "partial").exists()
 

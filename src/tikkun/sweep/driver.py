@@ -228,7 +228,6 @@ class Filing:
 
     def start(self) -> None:
         """Write ``sweep.toml`` and the tables of the runs already finished or invalid."""
-        from ..outputs import run_folder as rf
         from ..outputs.atomic import write_text
 
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -237,7 +236,7 @@ class Filing:
         seeds = {r.run_id: r.seed for r in self.runs}
         for rid, rec in self.records.items():
             if rec["status"] == "done" and not tables.has_metrics_part(self.folder, rid):
-                metrics = rf.read_parquet(self.folder / RUNS / rid / "metrics.parquet")
+                metrics = tables.read_run_metrics(self.folder / RUNS / rid)
                 tables.write_metrics_part(self.folder, rid, metrics, scenario_text=self.texts[rid], seed=seeds[rid])
         self.write()
 

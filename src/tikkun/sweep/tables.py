@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -24,13 +23,17 @@ METRICS = "sweep-metrics.parquet"
 SUMMARY_COLUMNS = ("end_year", "stop_reason", "years_run", "wall_seconds", "tikkun_version")
 
 
-def final_row(metrics: dict[str, np.ndarray]) -> dict[str, Any]:
-    """The last year's metrics as plain Python values."""
-    return {k: (_plain(v[-1]) if len(v) else None) for k, v in metrics.items()}
+def final_row(metrics: pa.Table) -> dict[str, Any]:
+    """The last year's metrics as plain Python values (None where the file has a null)."""
+    if metrics.num_rows == 0:
+        return {}
+    last = metrics.slice(metrics.num_rows - 1, 1).to_pylist()[0]
+    return dict(last)
 
 
-def _plain(x):
-    return x.item() if hasattr(x, "item") else x
+def read_run_metrics(folder: Path) -> pa.Table:
+    """A run folder's metrics.parquet as it is (its own types and nulls)."""
+    return pq.read_table(Path(folder) / "metrics.parquet").replace_schema_metadata(None)
 
 
 def write_parquet(path: Path, table: pa.Table, metadata: dict[str, str]) -> None:
@@ -41,12 +44,10 @@ def write_parquet(path: Path, table: pa.Table, metadata: dict[str, str]) -> None
     write_with(path, lambda tmp: pq.write_table(table, tmp))
 
 
-def write_metrics_part(root: Path, run_id: str, metrics: dict[str, np.ndarray], *, scenario_text: str, seed: int) -> None:
-    """``DIR/sweep-metrics.parquet/<run-id>.parquet``: the run's yearly metrics with its id."""
-    n = len(next(iter(metrics.values()))) if metrics else 0
-    columns = {"run_id": pa.array([run_id] * n, pa.string())}
-    columns.update({k: pa.array(v) for k, v in metrics.items()})
-    write_parquet(Path(root) / METRICS / f"{run_id}.parquet", pa.table(columns), {
+def write_metrics_part(root: Path, run_id: str, metrics: pa.Table, *, scenario_text: str, seed: int) -> None:
+    """``DIR/sweep-metrics.parquet/<run-id>.parquet``: the run's metrics.parquet with its id in front."""
+    table = metrics.add_column(0, "run_id", pa.array([run_id] * metrics.num_rows, pa.string()))
+    write_parquet(Path(root) / METRICS / f"{run_id}.parquet", table, {
         "tikkun.version": __version__, "tikkun.run_id": run_id, "tikkun.seed": str(seed),
         "tikkun.scenario": scenario_text})
 

@@ -32,7 +32,7 @@ from .. import __version__
 from ..outputs import run_folder as rf
 from ..scenario import Scenario, ScenarioError, scenario_to_toml
 from .spec import Base, resolve_run
-from .tables import final_row, write_metrics_part
+from .tables import final_row, read_run_metrics, write_metrics_part
 
 RUNS = "runs"
 PARTIAL = "partial"
@@ -85,10 +85,11 @@ def finished_run(folder: Path, scenario_text: str) -> dict | None:
 
 
 def done_record(run_id: str, folder: Path, summary: dict, *, reused: bool, resumed_from: int | None,
-                metrics: dict | None = None) -> dict:
-    """The result of a finished run as the sweep's table wants it."""
+                metrics=None) -> dict:
+    """The result of a finished run as the sweep's table wants it (``metrics``: its
+    metrics.parquet as an Arrow table, if already read)."""
     if metrics is None:
-        metrics = rf.read_parquet(folder / "metrics.parquet")
+        metrics = read_run_metrics(folder)
     return {"run_id": run_id, "status": "done", "error": None, "reused": reused, "resumed_from": resumed_from,
             "summary": summary, "final": final_row(metrics)}
 
@@ -142,7 +143,7 @@ def _execute(task: RunTask) -> dict:
         summary = finished_run(partial, text)
         if summary is None:
             raise RuntimeError(f"{partial}: the run ended without its files")
-        metrics = rf.read_parquet(partial / "metrics.parquet")
+        metrics = read_run_metrics(partial)
         write_metrics_part(root, task.run_id, metrics, scenario_text=text, seed=task.seed)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(partial, final)
