@@ -155,7 +155,7 @@ def _sweep_progress(quiet: bool):
         TextColumn("runs"), BarColumn(),
         TextColumn("done {task.fields[done]}  failed {task.fields[failed]}  left {task.fields[left]}  {task.fields[note]}"),
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False)
-    task = progress.add_task("sweep", total=None, done=0, failed=0, left="?", note="starting the cluster")
+    task = progress.add_task("sweep", total=None, done=0, failed=0, left="?", note="waiting for the cluster")
     shown = set()
 
     def callback(p):

@@ -75,10 +75,10 @@ class SweepResult:
 
 
 def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    """The cores this process may use, as Dask counts them (affinity and cgroup quotas)."""
+    from dask.system import CPU_COUNT
+
+    return CPU_COUNT
 
 
 def local_cluster(workers: int | None = None, **kwargs):
@@ -157,6 +157,8 @@ def run_sweep(
     spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
     if workers is not None and workers <= 0:
         raise SweepError(f"--workers: must be a positive number of worker processes (got {workers})")
+    if client is not None and (scheduler or workers):
+        raise SweepError("client: give a Dask client, or a scheduler address or a number of workers, not both")
     folder = Path(out) if out is not None else default_folder(spec)
     filing = Filing.open(spec, folder)
     todo = filing.todo()
