@@ -24,7 +24,7 @@ import tomllib
 
 from ..scenario import ScenarioError, scenario_to_toml
 from . import tables
-from .spec import RunSpec, SweepError, SweepSpec, checkpoint_every, load_sweep, plan, resolve_run, value_at
+from .spec import EVENTS, RunSpec, SweepError, SweepSpec, checkpoint_every, load_sweep, plan, resolve_run, value_at
 from .task import EVENT_TOPIC, PARTIAL, RUNS, RunTask, digest, done_record, execute, failed_record, finished_run
 
 SPEC = "sweep.toml"
@@ -201,7 +201,7 @@ class Filing:
         keys: list[str] = []
         for run in runs:
             for k, _ in run.overrides:
-                if k not in keys:
+                if k not in keys and k != EVENTS:  # a variant's events: told by its name, not a column
                     keys.append(k)
         texts, every, overrides, records, conflicts = {}, {}, {}, {}, []
         for run in runs:

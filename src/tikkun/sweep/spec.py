@@ -13,6 +13,9 @@ A sweep file is TOML::
     [[variants]]                          # named variants, each with its own overrides
     name = "no-network"
     set = { "network.enabled" = false }
+    [[variants]]                          # ... and events appended to the base's (as `tikkun run --event`)
+    name = "a-shepherd"
+    events = [{ kind = "shepherds", year = 50, group = { first = 0, count = 1 } }]
 
 The runs are variants x grid points x seeds. Each run's scenario is the base with the shared
 overrides, then the variant's, then the grid point's, then ``run.seed``, applied exactly as
@@ -38,11 +41,12 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel
 
-from ..scenario import Scenario, ScenarioError, apply_overrides, build_scenario, preset_names, read_scenario_file
+from ..scenario import Scenario, ScenarioError, add_events, apply_overrides, build_scenario, preset_names, read_scenario_file
 from ..scenario.loading import _parse_toml, _with_horizon, preset_text
 
 TOP_KEYS = ("base", "description", "seeds", "years", "checkpoint_every", "set", "grid", "variants", "sensitivity")
-VARIANT_KEYS = ("name", "set")
+VARIANT_KEYS = ("name", "set", "events")
+EVENTS = "events+"  # the overrides' entry that carries a variant's events (appended, not set)
 ID_MAX = 96  # longer run ids are cut and end in a hash of the whole id
 _ID_CHARS = re.compile(r"[^A-Za-z0-9._=,+-]")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
@@ -70,6 +74,7 @@ class Base:
 class Variant:
     name: str
     set: dict
+    events: tuple = ()  # event tables appended to the base's
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,8 @@ class SweepSpec:
         if self.grid:
             out["grid"] = {k: list(v) for k, v in self.grid.items()}
         if self.variants:
-            out["variants"] = [{"name": v.name, "set": dict(v.set)} for v in self.variants]
+            out["variants"] = [{"name": v.name, "set": dict(v.set), **({"events": list(v.events)} if v.events else {})}
+                               for v in self.variants]
         if self.points is not None:
             out["points"] = [dict(p) for p in self.points]
         return out
@@ -206,7 +212,10 @@ def parse_sweep(raw: dict, *, origin: str = "sweep", folder: str | Path = ".", s
         for key in sets:
             if key in grid:
                 raise bad(f"{where}.set.{key}", "also in grid; give each key in one place")
-        parsed_variants.append(Variant(name, sets))
+        events = v.get("events", [])
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            raise bad(f"{where}.events", "must be a list of event tables, as in a scenario file")
+        parsed_variants.append(Variant(name, sets, tuple(events)))
     names = [v.name for v in parsed_variants]
     for name in names:
         if names.count(name) > 1:
@@ -404,6 +413,8 @@ def plan(spec: SweepSpec) -> list[RunSpec]:
                 if variant:
                     overrides.update(variant.set)
                 overrides.update(dict(point))
+                if variant and variant.events:
+                    overrides[EVENTS] = variant.events
                 run = RunSpec(rid, tuple(overrides.items()), point, seed, variant.name if variant else None)
                 if rid in seen:
                     other = seen[rid]
@@ -443,8 +454,11 @@ def resolve_run(base: Base, overrides, seed: int, years: int | None) -> Scenario
     """The scenario of one run: the base, the overrides in order, the seed, the horizon; the
     same steps as ``load_scenario(..., overrides=..., years=...)`` for ``tikkun run``."""
     sets = dict(overrides)
+    events = sets.pop(EVENTS, ())
     sets["run.seed"] = seed
     raw = apply_overrides(base.raw, sets)
+    if events:
+        raw = add_events(raw, list(events))
     if years is not None:
         raw = _with_horizon(raw, years)
     return build_scenario(raw, base.origin)
