@@ -147,6 +147,31 @@ def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
 
 
 @app.command()
+def explain(
+    rule: Optional[str] = typer.Argument(None, help="a rule's name (without one: the list of rules)"),
+    write: Optional[Path] = typer.Option(None, "--write", help="write every rule's text, as Markdown, to this file "
+                                         "(docs/model.md is made this way)"),
+):
+    """The rules of the model: their equations, parameters (defaults, ranges), the state they
+    read and write, and their sources in the texts."""
+    from . import explain as ex
+    from .outputs.atomic import write_text
+
+    if write is not None:
+        if rule is not None:
+            raise BadInput("--write writes every rule; give no RULE with it")
+        write_text(write, ex.model_markdown())
+        out.print(f"wrote {write}")
+        return
+    if rule is None:
+        print(ex.rule_list(), end="")
+        return
+    if rule not in ex.RULES_BY_NAME:
+        raise BadInput(ex.unknown_rule_message(rule))
+    print(ex.rule_text(rule), end="")
+
+
+@app.command()
 def genesis(
     scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file with a \\[genesis] section (default: the history preset)"),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="a shipped preset"),
