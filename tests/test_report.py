@@ -376,7 +376,7 @@ def test_a_column_no_section_draws_gets_a_figure_of_its_own():
     run = _folder(metrics={"practice": np.full(100, 0.004), "new_measure": np.arange(100.0)})
     assert F.other_columns(run) == ["new_measure"]  # practice is drawn with the effort
     fig = F.other_figure(run, F.timeline(run), F.other_columns(run))
-    assert [ax.get_ylabel() for ax in fig.axes[1:]] == ["new_measure"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["new_measure"]
 
 
 def test_report_html_escapes_the_scenario():
@@ -387,3 +387,25 @@ def test_report_html_escapes_the_scenario():
                     run.souls, None, ())
     text = render(run)
     assert "<b>x</b>" not in text and html.escape("<b>x</b>") in text and "a &amp; b" in text
+
+
+def test_the_strip_lines_up_with_the_years_of_the_panels():
+    """The strip is drawn once and placed as pixels: the era of Torah must sit over the panels'
+    years torah_from .. messiah_from."""
+    import matplotlib
+    from matplotlib.colors import to_rgb
+    from PIL import Image
+
+    sc = {"generations": {"torah_from": 30, "messiah_from": 70}}
+    run = _folder(scenario=sc)
+    tl = F.timeline(run)
+    with matplotlib.rc_context(F.RC):
+        fig = F.section_figure(run, tl, F.SECTIONS[0])
+        rgb = np.asarray(Image.open(io.BytesIO(F.png(fig))).convert("RGB")).astype(int)
+    box = fig.axes[0].get_window_extent()  # the top panel, in pixels from the bottom left
+    above = rgb[: rgb.shape[0] - int(box.y1) - 2]  # rows over the top panel
+    torah = np.rint(255 * (0.35 * np.array(to_rgb(F.ERA_COLOURS["torah"])) + 0.65)).astype(int)
+    cols = np.flatnonzero(np.all(np.abs(above - torah) <= 2, axis=2).any(axis=0))
+    assert cols.size
+    scale = (box.x1 - box.x0) / tl.horizon
+    assert abs(cols.min() - (box.x0 + 30 * scale)) <= 2 and abs(cols.max() - (box.x0 + 70 * scale)) <= 2

@@ -10,10 +10,13 @@ panel and every event's first year is a dotted line.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -176,6 +179,23 @@ def _mark_panel(ax, tl: Timeline) -> None:
                                          colors=END_COLOUR, lw=1.0, linestyles="--"), autolim=False)
 
 
+@functools.lru_cache(maxsize=8)
+def strip_image(tl: Timeline, width_px: int, height_px: int, rc: tuple) -> np.ndarray:
+    """The time axis' strip drawn once, uint8 RGBA ``(height_px, width_px, 4)`` on a
+    transparent ground: every figure of a report shows the same strip, and drawing it (its
+    labels, bars and eras) is a quarter of a yearly figure's cost. ``rc``: the rcParams it is
+    drawn under, as sorted items (part of the cache's key)."""
+    with matplotlib.rc_context(dict(rc)):
+        fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
+        fig.patch.set_alpha(0.0)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.patch.set_alpha(0.0)
+        _draw_strip(ax, tl, _lanes(tl, width_px))
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba()).copy()
+
+
 def time_figure(tl: Timeline, title: str, n_panels: int, panel_h: float = 1.75):
     """A figure with the strip on top and ``n_panels`` panels sharing the time axis.
 
@@ -189,8 +209,13 @@ def time_figure(tl: Timeline, title: str, n_panels: int, panel_h: float = 1.75):
     fig = Figure(figsize=(WIDTH, total), dpi=DPI)
     gs = fig.add_gridspec(n_panels + 1, 1, height_ratios=heights, left=LEFT / WIDTH, right=1 - RIGHT / WIDTH,
                           top=1 - top / total, bottom=bottom / total, hspace=gap / np.mean(heights))
-    strip = fig.add_subplot(gs[0])
-    _draw_strip(strip, tl, lanes)
+    # The strip, as pixels, where its axes would be (figimage places them unscaled).
+    box = gs[0].get_position(fig)
+    w_px, h_px = WIDTH * DPI, total * DPI
+    x0, y0 = int(round(box.x0 * w_px)), int(round(box.y0 * h_px))
+    rgba = strip_image(tl, int(round(box.x1 * w_px)) - x0, int(round(box.y1 * h_px)) - y0,
+                       tuple(sorted((k, matplotlib.rcParams[k]) for k in RC)))
+    fig.figimage(rgba, xo=x0, yo=y0, origin="upper")
     axes = []
     for i in range(n_panels):
         ax = fig.add_subplot(gs[i + 1])
@@ -312,8 +337,9 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                 y = _values(run, s)
                 if panel.log:
                     y = np.where(y > 0, y, np.nan)
-                ax.plot(year, y, label=s.label, color=c, ls=ls, lw=lw,
-                        drawstyle="steps-post" if panel.kind == "steps" else "default")
+                steps = panel.kind == "steps"  # a value a year: thin, or the years run together
+                ax.plot(year, y, label=s.label, color=c, ls=ls, lw=min(lw, 1.0) if steps else lw,
+                        drawstyle="steps-post" if steps else "default")
             if all(not np.any(_values(run, s)) for s in present):
                 ax.text(0.5, 0.5, "zero throughout this run", transform=ax.transAxes, ha="center", va="center",
                         color="0.4")
@@ -368,14 +394,17 @@ def _group_quantiles(group: np.ndarray, n: int, values: np.ndarray, lo: float, h
     CDF's: the smallest value with at least that share at or below it), read from a histogram
     of ``bins`` bins over ``[lo, hi]`` to half a bin's width; NaN for an empty group. One pass
     over the souls instead of a sort of them."""
-    counts, edges = np.histogramdd((group, values), bins=(n, bins), range=((-0.5, n - 0.5), (lo, hi)))
+    edges = np.linspace(lo, hi, bins + 1)
+    # the bin of each value, as np.histogram counts them (the last bin closed on the right)
+    b = np.clip(((np.asarray(values, dtype=np.float64) - lo) * (bins / (hi - lo))).astype(np.int64), 0, bins - 1)
+    counts = np.bincount(np.asarray(group, dtype=np.int64) * bins + b, minlength=n * bins).reshape(n, bins)
     cum = np.cumsum(counts, axis=1)
     out = np.full((n, len(qs)), np.nan)
     for g in range(n):
         total = cum[g, -1]
         if total > 0:
             k = np.searchsorted(cum[g], np.asarray(qs) * total, side="left")
-            out[g] = 0.5 * (edges[1][k] + edges[1][k + 1])
+            out[g] = 0.5 * (edges[k] + edges[k + 1])
     return out
 
 
@@ -399,7 +428,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
         cy = np.asarray(souls["completed_year"], dtype=np.float64)
         done_y = np.isfinite(cy) & (cy >= 0)
     fig = Figure(figsize=(WIDTH, 6.6), dpi=DPI)
-    gs = fig.add_gridspec(2, 2, left=0.08, right=0.98, top=0.9, bottom=0.09, hspace=0.5, wspace=0.3)
+    gs = fig.add_gridspec(2, 2, left=0.1, right=0.98, top=0.9, bottom=0.09, hspace=0.5, wspace=0.3)
     ax = fig.add_subplot(gs[0, 0])
     counts, edges = np.histogram(c, bins=50, range=(0.0, 1.0))
     ax.stairs(np.where(counts > 0, counts, np.nan), edges, fill=True, color=LINE_COLOURS[0], baseline=0.5)
@@ -459,7 +488,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
         why = "no soul completed" if has_year else "souls.parquet has no completed_year column"
         ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", color="0.4")
         ax.set_yticks([])
-    fig.suptitle("The souls at the end of the run", x=0.08, ha="left", fontsize=11, fontweight="bold")
+    fig.suptitle("The souls at the end of the run", x=0.1, ha="left", fontsize=11, fontweight="bold")
     return fig
 
 
