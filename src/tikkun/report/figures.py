@@ -1,7 +1,7 @@
 """The report's figures, drawn with matplotlib from a :class:`~tikkun.report.folder.RunFolder`.
 
 Every figure is a ``matplotlib.figure.Figure`` made without pyplot (no global state, no
-display), laid out by hand (constrained layout costs twice the drawing) and returned as PNG
+display), laid out by hand (constrained layout is slower to draw) and returned as PNG
 bytes. The yearly figures share one time axis, years from creation, with a strip on top that
 marks the eras (from the scenario's ``generations.torah_from`` and ``messiah_from``), the
 scenario's events (label, year, until) and the end of correction; the same eras shade every
@@ -28,7 +28,7 @@ LEFT, RIGHT = 0.85, 2.45  # inches: the legends sit right of the panels
 ERA_COLOURS = {"chaos": "#9a9a9a", "torah": "#d9a400", "messiah": "#2f7fd0"}
 ERA_NAMES = {"chaos": "chaos", "torah": "Torah", "messiah": "Messiah"}
 END_COLOUR = "#b2182b"
-# Colours for up to six lines of a panel (Okabe-Ito, readable by colour-blind readers).
+# Colours for up to seven lines of a panel (Okabe-Ito, readable by colour-blind readers).
 LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 # Line style and width for the lines of a panel, so lines lying on each other stay visible.
 LINE_STYLES = (("-", 2.2), ("--", 1.7), ("-.", 1.5), (":", 1.6), ("-", 0.9), ("--", 0.9), ("-", 0.7))
@@ -182,9 +182,9 @@ def _mark_panel(ax, tl: Timeline) -> None:
 @functools.lru_cache(maxsize=8)
 def strip_image(tl: Timeline, width_px: int, height_px: int, rc: tuple) -> np.ndarray:
     """The time axis' strip drawn once, uint8 RGBA ``(height_px, width_px, 4)`` on a
-    transparent ground: every figure of a report shows the same strip, and drawing it (its
-    labels, bars and eras) is a quarter of a yearly figure's cost. ``rc``: the rcParams it is
-    drawn under, as sorted items (part of the cache's key)."""
+    transparent ground: every yearly figure of a report shows the same strip, and its labels,
+    bars and eras are a good part of a figure's drawing. ``rc``: the rcParams it is drawn
+    under, as sorted items (part of the cache's key)."""
     with matplotlib.rc_context(dict(rc)):
         fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI)
         fig.patch.set_alpha(0.0)
@@ -200,8 +200,7 @@ def time_figure(tl: Timeline, title: str, n_panels: int, panel_h: float = 1.75):
     """A figure with the strip on top and ``n_panels`` panels sharing the time axis.
 
     Returns ``(fig, [panel axes])``; the bottom panel carries the year labels."""
-    axes_px = (WIDTH - LEFT - RIGHT) * DPI
-    lanes = _lanes(tl, axes_px)
+    lanes = _lanes(tl, round((WIDTH - LEFT - RIGHT) * DPI))  # as strip_image will find them
     strip_h = 0.3 + 0.2 * (max((lane for lane, _ in lanes), default=-1) + 1) + (0.16 if tl.end_year is not None else 0.0)
     gap, top, bottom = 0.22, 0.42, 0.5
     heights = [strip_h] + [panel_h] * n_panels
@@ -275,12 +274,13 @@ SECTIONS: tuple[Section, ...] = (
                                       Series("illumination_mean", "illumination (mean)"),
                                       Series("complete", "complete souls", True))),
              Panel("weakest link G\n(log scale)", (Series("weakest_link", "weakest link G"),), log=True))),
-    Section("effort-and-aim", "Effort and aim", "The souls' mean effort (practice, in the units of the "
-            "baseline effort e0), and their aim: the share holding the goal, the share that lost it this year, "
-            "and the share that received a greater desire this year.",
-            (Panel("mean effort e", (Series("effort_mean", "effort (mean)"), Series("practice", "practice P"))),
+    Section("effort-and-aim", "Effort and aim", "The souls' mean effort e (how much a soul engages; "
+            "its baseline e0 is drawn from a Gamma law) and the practice P of Torah and Mitzva this year (what "
+            "there is to engage in); their aim: the share holding the goal, the losses of the aim this year (to "
+            "shocks or a greater desire) and the souls that received a greater desire this year, per soul.",
+            (Panel("effort e, practice P", (Series("effort_mean", "effort (mean)"), Series("practice", "practice P"))),
              Panel("share of souls", (Series("holding_aim", "holding the aim", True),
-                                      Series("lost_aim", "lost the aim this year", True),
+                                      Series("lost_aim", "losses of the aim this year", True),
                                       Series("greater_desire", "greater desire this year", True)), ylim=(0, 1.02)))),
     Section("stages-and-journeys", "Stages and journeys", "The share of souls in each stage "
             "(spark: below one degree; particular: from one degree until complete; common: complete) and in "
@@ -345,7 +345,7 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                         color="0.4")
         if panel.log and present and np.isfinite(ax.dataLim.y0) and np.any(_values(run, present[0]) > 0):
             ax.set_yscale("log")
-            # Plain numbers: mathtext's powers of ten cost a parser (0.4 s) for four labels.
+            # Plain numbers: mathtext's powers of ten would load its parser for a few labels.
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.yaxis.set_minor_locator(NullLocator())
         if panel.ylim is not None:
