@@ -257,6 +257,23 @@ def test_no_report_and_the_api_without_matplotlib(tmp_path):
     assert not (tmp_path / "a" / "report.html").exists() and (tmp_path / "b" / "report.html").is_file()
 
 
+def test_figures_drawn_in_two_processes_are_the_same(run, monkeypatch):
+    from tikkun.report import read_run_folder, render
+
+    root, _ = run
+    folder = read_run_folder(root / "r")
+    one = render(folder, workers=1)
+    assert render(folder, workers=2) == one
+    # the figures are drawn in other processes, when there are two workers
+    with monkeypatch.context() as m:
+        m.setattr(F, "draw", lambda run, tl, name: str(os.getpid()).encode())
+        pids = set(F.draw_all(folder, F.timeline(folder), F.figure_names(folder), workers=2).values())
+    assert str(os.getpid()).encode() not in pids and len(pids) >= 1
+    # workers that fail leave the drawing to the report's own process
+    monkeypatch.setattr(F, "_draw_inherited", lambda name: 1 / 0)
+    assert render(folder, workers=2) == one
+
+
 def test_report_refuses_what_it_cannot_describe_and_keeps_a_users_file(run, tmp_path):
     root, _ = run
     r = tikkun("report", "nowhere", cwd=tmp_path)

@@ -534,3 +534,66 @@ def genesis_figure(run) -> Figure:
     ax2.set_xlabel("stage of the genesis script (its duration in time units below; each stage drawn the same width)")
     fig.suptitle("The vessel through the genesis", x=LEFT / WIDTH, ha="left", fontsize=11, fontweight="bold")
     return fig
+
+
+# ------------------------------------------------------------------ all the figures of a report
+def figure_names(run) -> list[str]:
+    """The figures a report of ``run`` holds, by name: each section's id, ``other`` (when a
+    metrics column is drawn by no section), ``souls``, ``genesis`` (after a genesis)."""
+    names = [s.id for s in SECTIONS]
+    if other_columns(run):
+        names.append("other")
+    names.append("souls")
+    if run.genesis is not None:
+        names.append("genesis")
+    return names
+
+
+def draw(run, tl: Timeline, name: str) -> bytes:
+    """The PNG of one figure of :func:`figure_names`."""
+    with matplotlib.rc_context(RC):
+        if name == "souls":
+            fig = souls_figure(run, tl)
+        elif name == "genesis":
+            fig = genesis_figure(run)
+        elif name == "other":
+            fig = other_figure(run, tl, other_columns(run))
+        else:
+            fig = section_figure(run, tl, next(s for s in SECTIONS if s.id == name))
+        return png(fig)
+
+
+_INHERITED = None  # (run, timeline) for the forked workers of draw_all, which inherit it
+
+
+def _draw_inherited(name: str) -> bytes:
+    return draw(*_INHERITED, name)
+
+
+def draw_all(run, tl: Timeline, names: list[str], workers: int | None = None) -> dict[str, bytes]:
+    """The PNG of every figure in ``names``, drawn by ``workers`` processes (default: two where
+    the machine has two cores, else one).
+
+    Drawing is pure Python work under one lock, so two figures are drawn at once only in two
+    processes. They are forked (they inherit the folder already read and matplotlib already
+    imported, so they start at once) where the system forks; the figures are the same bytes
+    either way. A worker that fails or hangs (120 s) leaves the drawing to this process."""
+    import multiprocessing
+    import os
+
+    global _INHERITED
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1)
+    if workers > 1 and len(names) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _INHERITED = (run, tl)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                # the largest figure first, then one figure at a time: the two stay busy
+                order = sorted(names, key=lambda n: n != "souls")
+                pngs = pool.map_async(_draw_inherited, order, chunksize=1).get(timeout=120)
+                return dict(zip(order, pngs))
+        except Exception:  # noqa: BLE001 - any failure of the workers: draw here instead
+            pass
+        finally:
+            _INHERITED = None
+    return {name: draw(run, tl, name) for name in names}

@@ -12,8 +12,6 @@ import json
 import time
 from pathlib import Path
 
-import matplotlib
-
 from .. import __version__
 from ..outputs.atomic import write_text
 from . import figures as F
@@ -80,36 +78,36 @@ def _summary_table(summary: dict) -> str:
         for k, v in summary.items()) + "</table>"
 
 
-def render(run: RunFolder) -> str:
-    """The HTML text of the report of ``run`` (figures drawn here)."""
+def render(run: RunFolder, workers: int | None = None) -> str:
+    """The HTML text of the report of ``run``; its figures are drawn by ``workers`` processes
+    (:func:`tikkun.report.figures.draw_all`)."""
     tl = F.timeline(run)
+    pngs = F.draw_all(run, tl, F.figure_names(run), workers)
     parts: list[tuple[str, str, str]] = []  # (id, title, body)
-    with matplotlib.rc_context(F.RC):
-        for sec in F.SECTIONS:
-            body = (f"<figure>{_img(F.png(F.section_figure(run, tl, sec)), sec.title)}"
-                    f"<figcaption>{html.escape(sec.caption)} Eras shaded; dotted lines: the scenario's events; "
-                    f"dashed red: the end of correction.</figcaption></figure>")
-            parts.append((sec.id, sec.title, body))
-        others = F.other_columns(run)
-        if others:
-            parts.append(("other", "Other recorded columns",
-                          f"<figure>{_img(F.png(F.other_figure(run, tl, others)), 'other columns')}"
-                          "<figcaption>Columns of metrics.parquet that no section above draws.</figcaption></figure>"))
-        parts.append(("souls", "The souls at the end",
-                      f"<figure>{_img(F.png(F.souls_figure(run, tl)), 'souls at the end')}<figcaption>"
-                      "From souls.parquet: the distribution of cleansing, the years in which souls completed, "
-                      "and both against hbd, the measure of mind (a speed, never the end state)."
-                      "</figcaption></figure>"))
-        if run.genesis is not None:
-            vessels = "".join(
-                f'<figure>{_img(png, f"stage {i}, {kind}")}<figcaption>stage {i}: {html.escape(kind)}</figcaption></figure>'
-                for i, kind, png in run.vessel_pngs)
-            body = (f"<figure>{_img(F.png(F.genesis_figure(run)), 'genesis measures')}<figcaption>From "
-                    "genesis.parquet: unity (every point holds both qualities) and mixing (coarse blocks hold "
-                    "both) of the vessel through each stage, and the light held.</figcaption></figure>"
-                    + (f'<p>The vessel at the end of each stage (blue: reception, phi = -1; white: the melted, '
-                       f'mutual quality; red: bestowal, +1):</p><div class="vessels">{vessels}</div>' if vessels else ""))
-            parts.append(("genesis", "The vessel: genesis", body))
+    for sec in F.SECTIONS:
+        body = (f"<figure>{_img(pngs[sec.id], sec.title)}"
+                f"<figcaption>{html.escape(sec.caption)} Eras shaded; dotted lines: the scenario's events; "
+                f"dashed red: the end of correction.</figcaption></figure>")
+        parts.append((sec.id, sec.title, body))
+    if "other" in pngs:
+        parts.append(("other", "Other recorded columns",
+                      f"<figure>{_img(pngs['other'], 'other columns')}"
+                      "<figcaption>Columns of metrics.parquet that no section above draws.</figcaption></figure>"))
+    parts.append(("souls", "The souls at the end",
+                  f"<figure>{_img(pngs['souls'], 'souls at the end')}<figcaption>"
+                  "From souls.parquet: the distribution of cleansing, the years in which souls completed, "
+                  "and both against hbd, the measure of mind (a speed, never the end state)."
+                  "</figcaption></figure>"))
+    if "genesis" in pngs:
+        vessels = "".join(
+            f'<figure>{_img(png, f"stage {i}, {kind}")}<figcaption>stage {i}: {html.escape(kind)}</figcaption></figure>'
+            for i, kind, png in run.vessel_pngs)
+        body = (f"<figure>{_img(pngs['genesis'], 'genesis measures')}<figcaption>From "
+                "genesis.parquet: unity (every point holds both qualities) and mixing (coarse blocks hold "
+                "both) of the vessel through each stage, and the light held.</figcaption></figure>"
+                + (f'<p>The vessel at the end of each stage (blue: reception, phi = -1; white: the melted, '
+                   f'mutual quality; red: bestowal, +1):</p><div class="vessels">{vessels}</div>' if vessels else ""))
+        parts.append(("genesis", "The vessel: genesis", body))
     parts.append(("summary", "Summary", _summary_table(run.summary)))
     parts.append(("scenario", "The resolved scenario",
                   "<p>scenario.toml as the run wrote it: <code>tikkun run scenario.toml</code> reproduces the run.</p>"
