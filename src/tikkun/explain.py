@@ -84,7 +84,7 @@ RULES: tuple[Rule, ...] = (
         "clock", "One step a year, until the horizon or the end of correction", "tikkun.engine.core",
         "t = 0, 1, ..., years - 1;  stop after year t if stop_at_end and G(t) = 1",
         ("run",), ("weakest_link",), ("year",),
-        "002: the 6,000 years; the end cannot appear while a tiny part of a tiny spark is missing.",
+        "002: the 6,000 years; the end cannot come while the smallest part of any spark is missing.",
         "The order of a year: at a generation's start its shepherds step down; events on souls; "
         "the judge; the good and pure; the year's globals (light, practice, worlds, holiness, "
         "inclusion, shocks); the warm network; then one pass over the souls: aim, shocks, light, "
@@ -110,9 +110,9 @@ RULES: tuple[Rule, ...] = (
         "eligible: special souls before the Messiah era, every soul in it",
         ("generations.length", "generations.judge", "generations.torah_from", "generations.messiah_from",
          "light.kappa0"), ("cleansing", "special"), ("judge", "judge_cleansing"),
-        "002: each generation behaves according to its judge, receiving from the holiness of its "
-        "time; before the end special vessels (Moses, Samuel) anointed the judges, while the vessel "
-        "of King David is in every soul.",
+        "002: a generation follows its judge and receives from the holiness of its time; before "
+        "the end, special vessels (Moses, Samuel) were needed to anoint judges, while King David's "
+        "vessel is in every soul.",
         "Ties in cleansing go to the lowest index; a random judge is a counter-based draw."),
     Rule(
         "good_and_pure", "Toward the good and pure", "tikkun.rules.good_and_pure",
@@ -138,8 +138,8 @@ RULES: tuple[Rule, ...] = (
         "(m over the k souls i listens to; a soul with no warm neighbour keeps e0_i)",
         ("network.enabled", "network.kind", "network.k", "network.rewired_share", "network.theta_max"),
         ("effort", "effort0", "warmth", "neighbours", "edge_weight"), ("effort", "effort_next", "neighbours"),
-        "004: build warm relationships with other people to counter the cold ones; cold "
-        "neighbours carry nothing.",
+        "004: warm relationships with others counter the cold ones in the world; a cold "
+        "neighbour carries nothing.",
         "The graph is built once (small world: a ring lattice with a share of edges rewired); the "
         "out-degree k stays fixed so rewiring happens in place."),
     Rule(
@@ -148,8 +148,8 @@ RULES: tuple[Rule, ...] = (
         "on a greater desire: a holding soul keeps aim with probability p_i\n"
         "hold_i = 1 while the aim is held (its own effort corrects nothing without it)",
         ("souls.steadiness", "souls.regain"), ("holding", "regain", "steadiness"), ("holding",),
-        "000, first essay: a moment later a greater desire to enjoy comes and the goal must be "
-        "caught again; attain it right here and now (regain r = 1).",
+        "000, first essay: each moment brings a greater desire, and the goal must be caught anew; "
+        "it is to be reached now, not later (regain r = 1).",
         "The regain draw comes before the light, so r = 1 loses no year."),
     Rule(
         "impurity", "Shocks of impurity and holy coldness", "tikkun.rules.impurity",
@@ -168,26 +168,26 @@ RULES: tuple[Rule, ...] = (
         "(lam, P: this year's light and practice; W: the worlds; J: the judge; C: last year's mean cleansing)",
         ("light.alpha", "light.light", "light.beta", "light.eps"),
         ("effort", "hbd", "holding", "cleansing", "cleansing_mean", "judge_cleansing", "shepherds", "worlds"), (),
-        "002: by the force of the Torah and the Mitzva the body is cleansed, and to the extent of "
-        "its cleansing the common soul shines on it; a late soul buys its world in one hour by "
-        "the ability of its generation; division only in the HBD, a speed.",
+        "002: Torah and Mitzva cleanse the body, and the common soul shines on it in proportion "
+        "to that cleansing; a late soul gains its world in an hour through what its generation "
+        "can draw; souls differ only in their HBD, a speed.",
         "alpha is the one calibrated rate (docs/calibration.md). The light of a year is used "
         "at once and not kept in the state."),
     Rule(
         "practice", "The practice of Torah and Mitzva", "tikkun.rules.practice",
         "own light of a holding soul: P * e_i * (eps + c_i)     (P: light.practice this year, by events)",
         ("light.practice",), ("effort", "cleansing"), (),
-        "002: by the force of the Torah and the Mitzva the body is cleansed; the giving of the "
-        "Torah belonged to the generation of the desert (before it, few practised).",
+        "002: Torah and Mitzva cleanse the body; the giving of the Torah belonged to the "
+        "generation of the desert (before it, few practised).",
         "The shepherds' light does not pass through P. The history sets P low before the exodus "
         "(year 2,448) and 1 from then on."),
     Rule(
         "inclusion", "A spark included in the whole", "tikkun.rules.inclusion",
         "u_j(t) = iota_j + (1 - iota_j) * C(t-1)     (off: u_j = iota_j)",
         ("sparks.inclusion",), ("unity", "cleansing_mean"), (),
-        "002: the whole is found within each item, since in the end all the souls unite into one; "
-        "the good soul draws from all the holiness before it and after it. 000: what the light "
-        "united can be corrected.",
+        "002: each part holds the whole, for all souls are to unite into one; a good soul draws "
+        "on all the holiness before and after it. 000: only what the light has united can be "
+        "corrected.",
         "A spark with no unity of its own (iota = 0) corrects only through the others: nothing "
         "while C = 0, ever faster as they correct."),
     Rule(
@@ -198,8 +198,8 @@ RULES: tuple[Rule, ...] = (
         "complete_i: s_j = D_j for every spark j of soul i (completed_year_i: the year it happened)",
         ("sparks.degrees",), ("size", "unity", "screen", "size_total", "spark_start", "cleansing_mean"),
         ("screen", "cleansing", "complete", "completed_year", "cleansing_mean", "weakest_link"),
-        "002: to the extent of its cleansing the soul shines; the end cannot appear while a tiny "
-        "part of a tiny spark is missing. 000: each step brings a greater desire.",
+        "002: the soul shines in proportion to its cleansing; the end cannot come while the "
+        "smallest part of any spark is missing. 000: each step brings a greater desire.",
         "Completion reveals nothing further, so it is not a greater desire."),
     Rule(
         "shepherds", "Shepherds", "tikkun.rules.shepherds",
@@ -207,19 +207,18 @@ RULES: tuple[Rule, ...] = (
         "events: only the souls that shepherds events name (before the Messiah era, to the end of their generation)\n"
         "shepherd = 1 once any shepherd exists: every soul receives phi_s in its light",
         ("light.phi_s", "generations.shepherds"), ("complete", "shepherd"), ("shepherd", "shepherds"),
-        "002: Moses is equal to 600,000, their faithful shepherd; when a single soul is purified "
-        "from all its filth, all the souls of its generation are corrected through it; the "
-        "giving of the Torah belonged to the generation of the desert; the Messiah is ready for "
-        "every generation.",
+        "002: Moses equals the 600,000 as their faithful shepherd; one soul wholly purified "
+        "corrects its whole generation through it; the Torah was given to the desert generation "
+        "alone; the Messiah is ready in every generation.",
         "A shepherds event before the Messiah era makes its souls complete for good, and shepherds "
         "until their generation ends."),
     Rule(
         "illumination", "Illumination (reported, never fed back)", "tikkun.rules.illumination",
         "I_i = lam * W * [ (1 - omega) * c_i + omega * G ]",
         ("light.omega",), ("cleansing", "weakest_link", "worlds"), (),
-        "002: while even a single soul lacks complete purity, the holiness is deficient in every "
-        "soul; it was fitting for the Shechina to rest on him, but his generation was unworthy; "
-        "at the end all are equal (no HBD here)."),
+        "002: while one soul is not wholly pure, the holiness of every soul falls short; one "
+        "worthy of the Shechina went without it because his generation was not; at the end all "
+        "are equal (no HBD here)."),
     Rule(
         "stages", "Stages and journeys of a soul (reported labels)", "tikkun.rules.stages",
         "stage: spark if floor(L c_i) < 1; particular until complete; common once complete\n"
