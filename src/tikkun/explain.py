@@ -93,13 +93,15 @@ RULES: tuple[Rule, ...] = (
         "events", "Events by year: the history is a list of them", "tikkun.rules.events",
         "set:   p(t) = value           for year <= t < until\n"
         "scale: p(t) = factor * p(t)   for year <= t < until   (in the order listed)\n"
-        "shepherds / reset / policy: applied to a group of souls at the start of `year`",
+        "shepherds / complete / reset / policy: applied to a group of souls at the start of `year`",
         ("events",), ("cleansing", "hbd", "effort", "warmth", "attachment"),
         ("shepherd", "complete", "completed_year", "screen", "cleansing", "holding", "effort", "effort0", "regain",
          "steadiness", "warmth", "attachment", "hbd", "edge_weight"),
         "002: the redemptions before the Messiah belonged to their generation (the Torah to the "
         "generation of the desert), light pulses of one generation; one man's complete repentance "
-        "(a shepherd); the latecomer who buys his world in one hour (a reset).",
+        "(a shepherd, or a soul made complete); the end withheld while a tiny part of a spark "
+        "is missing (complete, sparing the smallest spark); the latecomer who gains his world in "
+        "an hour (a reset).",
         "Global keys an event may set or scale are those of GLOBAL_KEYS in the schema; a group is "
         "explicit souls, a range, a random share, or the lowest or highest in a field."),
     Rule(
