@@ -24,7 +24,8 @@ def test_run_quick_end_to_end(tmp_path):
     r = tikkun("run", "--preset", "quick", "--out", "r1", "-q", "--years", "250", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     folder = tmp_path / "r1"
-    assert sorted(p.name for p in folder.iterdir()) == ["metrics.parquet", "scenario.toml", "souls.parquet", "summary.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["metrics.parquet", "report.html", "scenario.toml",
+                                                        "souls.parquet", "summary.json"]
     m = pq.read_table(folder / "metrics.parquet")
     assert set(METRICS) <= set(m.column_names) and m.num_rows == 250
     s = pq.read_table(folder / "souls.parquet")

@@ -68,6 +68,7 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
     for key in ("end_year", "years_run", "stop_reason", "seed"):
         assert sa[key] == sb[key]
     assert not (tmp_path / "cut" / "checkpoint.npz").exists()
+    assert (tmp_path / "cut" / "report.html").is_file()  # a resumed run ends as any run does
 
 
 _FORK_CHILD = """

@@ -49,7 +49,7 @@ def test_the_stamp_follows_the_kernel_sources_only(tmp_path):
     outside = ["cli.py", "api.py", "__init__.py", "__main__.py", "outputs/atomic.py", "records/__init__.py"]
     for rel in outside:
         (root / rel).write_text((root / rel).read_text() + "\n# edited\n")
-    (root / "report").mkdir()
+    (root / "report").mkdir(exist_ok=True)
     (root / "report" / "figures.py").write_text("x = 1\n")
     (root / "explain.py").write_text("y = 2\n")
     assert kernel_cache.stamp(root, kernel_cache.KERNEL_SOURCES) == first

@@ -46,6 +46,7 @@ class RunResult:
     summary: dict[str, Any]
     folder: Path | None
     simulation: Simulation
+    report: Path | None = None
 
     def metrics_frame(self):
         """The metrics as a pandas DataFrame (needs pandas)."""
@@ -127,11 +128,13 @@ def run(
     events: list[dict[str, Any]] | None = None,
     checkpoint_every: int | None = None,
     progress: Callable | None = None,
+    report: bool = False,
 ) -> RunResult:
     """Run a scenario (object, TOML file, or preset; default the ``history`` preset).
 
     With ``out`` the run folder is written (scenario.toml first, then checkpoints every
-    ``checkpoint_every`` years, then metrics.parquet, souls.parquet and summary.json).
+    ``checkpoint_every`` years, then metrics.parquet, souls.parquet and summary.json; with
+    ``report``, then report.html, as ``tikkun run`` does: see :func:`report`).
     ``progress(state, row)`` is called after each year; it may read the state but not change
     it (the step remembers which souls it found settled: to change souls, use events).
     """
@@ -144,10 +147,28 @@ def run(
         raise ScenarioError("--checkpoint-every needs an output folder (--out)")
     if folder is not None:
         rf.write_scenario(folder, sc)
+    if report and folder is None:
+        raise ScenarioError("report=True needs an output folder (out)")
     vessel = genesis(sc, out=folder) if sc.genesis is not None else None
     unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
-    return _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
-                  unity_fn=unity_fn, world_unity=world_unity, vessel=vessel)
+    result = _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
+                    unity_fn=unity_fn, world_unity=world_unity, vessel=vessel)
+    return _with_report(result) if report else result
+
+
+def report(folder: str | os.PathLike) -> Path:
+    """Write ``folder/report.html`` for a finished run folder and return its path: one
+    self-contained page of the run's figures and tables (:mod:`tikkun.report`; matplotlib is
+    imported here, never by a run without a report)."""
+    from .report import write_report
+
+    return write_report(folder)
+
+
+def _with_report(result: RunResult) -> RunResult:
+    import dataclasses
+
+    return dataclasses.replace(result, report=report(result.folder))
 
 
 def vessel_inputs(scenario: Scenario, out: str | os.PathLike | None = None, vessel=None):
@@ -179,15 +200,17 @@ def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: 
     return result
 
 
-def resume(folder: str | os.PathLike, progress: Callable | None = None) -> RunResult:
-    """Continue a checkpointed run in its folder; the result equals an uninterrupted run."""
+def resume(folder: str | os.PathLike, progress: Callable | None = None, report: bool = False) -> RunResult:
+    """Continue a checkpointed run in its folder; the result equals an uninterrupted run.
+    With ``report``, then write report.html (:func:`report`)."""
     folder = Path(folder)
     meta, state, metrics = rf.load_checkpoint(folder)
     sc = build_scenario(_parse_toml(meta["scenario"], f"{folder}/checkpoint"), f"{folder}/checkpoint")
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)
-    return _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
-                  wall_before=float(meta.get("wall_seconds", 0.0)))
+    result = _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
+                    wall_before=float(meta.get("wall_seconds", 0.0)))
+    return _with_report(result) if report else result
 
 
 def events_not_reached(scenario: Scenario, years_run: int) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -30,10 +31,11 @@ class BadInput(Exception):
 def _bad_input_types():
     from .api import OutputError
     from .outputs.run_folder import CheckpointError
+    from .report.folder import ReportError
     from .scenario import ScenarioError
     from .sweep import SweepError
 
-    return (ScenarioError, OutputError, CheckpointError, SweepError, BadInput)
+    return (ScenarioError, OutputError, CheckpointError, SweepError, ReportError, BadInput)
 
 
 def _progress_bar(total_years: int, start_year: int, quiet: bool):
@@ -74,6 +76,14 @@ def _report(result) -> None:
         out.print(f"outputs: {result.folder}")
 
 
+def _write_report(folder: Path) -> None:
+    from . import api
+
+    t0 = time.perf_counter()
+    path = api.report(folder)
+    out.print(f"report: {path} ({time.perf_counter() - t0:.1f} s)")
+
+
 @app.command()
 def run(
     scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file (default: the history preset)"),
@@ -88,8 +98,9 @@ def run(
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="save a resumable checkpoint every N years"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the checkpointed run in this folder"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    no_report: bool = typer.Option(False, "--no-report", help="do not write report.html at the end"),
 ):
-    """Run a scenario and write its run folder."""
+    """Run a scenario and write its run folder, then its report.html (see `tikkun report`)."""
     from . import api
     from .scenario import parse_event_options, parse_set_options
 
@@ -106,6 +117,8 @@ def run(
         with progress or _nullcontext():
             result = api.resume(resume, progress=callback)
         _report(result)
+        if not no_report:
+            _write_report(result.folder)
         return
     if years is not None and years <= 0:
         raise BadInput(f"--years: must be a positive number of years (got {years})")
@@ -121,6 +134,41 @@ def run(
     with progress or _nullcontext():
         result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback)
     _report(result)
+    if not no_report:
+        _write_report(result.folder)
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
+    """Write RUN_DIR/report.html: one self-contained page (figures inside, no network needed)
+    of the run's yearly trajectories, its souls at the end, its vessel, scenario and summary.
+    An earlier report there is replaced; no other file is touched."""
+    _write_report(run_dir)
+
+
+@app.command()
+def explain(
+    rule: Optional[str] = typer.Argument(None, help="a rule's name (without one: the list of rules)"),
+    write: Optional[Path] = typer.Option(None, "--write", help="write every rule's text, as Markdown, to this file "
+                                         "(docs/model.md is made this way)"),
+):
+    """The rules of the model: their equations, parameters (defaults, ranges), the state they
+    read and write, and their sources in the texts."""
+    from . import explain as ex
+    from .outputs.atomic import write_text
+
+    if write is not None:
+        if rule is not None:
+            raise BadInput("--write writes every rule; give no RULE with it")
+        write_text(write, ex.model_markdown())
+        out.print(f"wrote {write}")
+        return
+    if rule is None:
+        print(ex.rule_list(), end="")
+        return
+    if rule not in ex.RULES_BY_NAME:
+        raise BadInput(ex.unknown_rule_message(rule))
+    print(ex.rule_text(rule), end="")
 
 
 @app.command()

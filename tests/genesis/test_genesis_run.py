@@ -1,8 +1,7 @@
 """run_genesis, shatter_unity and the files: records, determinism, atomic outputs."""
 
-import struct
+import io
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from tikkun import random as trandom
 from tikkun.genesis import GenesisConfig, Stage, run_genesis, shatter_unity, spark_positions, write_genesis_outputs
-from tikkun.genesis.output import diverging_rgb, png_bytes
+from tikkun.genesis.output import VESSEL_CMAP, vessel_figure, write_vessel_png
 from tikkun.genesis.run import RECORD_COLUMNS, _stir_flows
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -141,34 +140,55 @@ def test_spark_positions_uniform_and_seeded():
 # -- files -------------------------------------------------------------------------
 
 
-def _read_png(data: bytes):
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks = 8, {}
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        tag = data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
-        assert crc == zlib.crc32(tag + body) & 0xFFFFFFFF
-        chunks[tag] = chunks.get(tag, b"") + body
-        pos += 12 + length
-    w, h, depth, ctype = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
-    raw = zlib.decompress(chunks[b"IDAT"])
-    rows = np.frombuffer(raw, dtype=np.uint8).reshape(h, 1 + 3 * w)
-    assert np.all(rows[:, 0] == 0)
-    return rows[:, 1:].reshape(h, w, 3), depth, ctype
+def _read_png(data: bytes) -> np.ndarray:
+    """uint8 RGBA (h, w, 4) of a PNG, read by Pillow (an independent decoder)."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "PNG"
+    return np.asarray(img.convert("RGBA"))
 
 
-def test_colormap_and_png_roundtrip():
-    phi = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.5, np.nan]])
-    rgb = diverging_rgb(phi)
-    assert tuple(rgb[0, 1]) == (255, 255, 255)
-    assert rgb[0, 0, 2] > rgb[0, 0, 0]  # blue for reception
-    assert rgb[0, 2, 0] > rgb[0, 2, 2]  # red for bestowal
-    assert tuple(rgb[1, 0]) == tuple(rgb[0, 0])  # clipped
-    img, depth, ctype = _read_png(png_bytes(rgb))
-    assert depth == 8 and ctype == 2
-    np.testing.assert_array_equal(img, rgb)
+def _colour(value: float) -> np.ndarray:
+    """uint8 RGB that the colour map gives ``value`` on [-1, 1]."""
+    import matplotlib
+
+    return np.rint(255 * np.array(matplotlib.colormaps[VESSEL_CMAP]((value + 1.0) / 2.0)[:3])).astype(int)
+
+
+def _vessel_pixels(phi, title, tmp_path):
+    """The PNG of ``phi`` read back, and the image's box in it: (rgba, x0, x1, y0, y1), rows from the top."""
+    p = tmp_path / "v.png"
+    write_vessel_png(p, phi, title)
+    rgba = _read_png(p.read_bytes())
+    fig = vessel_figure(phi, title)
+    fig.canvas.draw()  # lays the figure out as savefig does
+    box = fig.axes[0].get_window_extent()
+    h = rgba.shape[0]
+    return rgba, box.x0, box.x1, h - box.y1, h - box.y0, fig
+
+
+def test_vessel_png_is_a_figure_of_the_field(tmp_path):
+    n = 32
+    phi = np.ones((n, n))
+    phi[:, : n // 2] = -1.0
+    title = "stage 0, separate: unity 0.000, mixing 0.000"
+    rgba, x0, x1, y0, y1, fig = _vessel_pixels(phi, title, tmp_path)
+    w, h = fig.get_size_inches() * fig.dpi
+    assert rgba.shape == (round(h), round(w), 4)
+    assert fig.axes[0].get_title() == title
+    assert fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()
+    assert "reception" in fig.axes[1].get_ylabel() and "bestowal" in fig.axes[1].get_ylabel()  # the colour bar
+    ym = int((y0 + y1) / 2)
+    left = rgba[ym, int(x0 + 0.25 * (x1 - x0)), :3].astype(int)
+    right = rgba[ym, int(x0 + 0.75 * (x1 - x0)), :3].astype(int)
+    np.testing.assert_allclose(left, _colour(-1.0), atol=2)   # reception on the left, blue
+    np.testing.assert_allclose(right, _colour(1.0), atol=2)   # bestowal on the right, red
+    assert left[2] > left[0] and right[0] > right[2]
+    # the melted vessel is white
+    rgba, x0, x1, y0, y1, _ = _vessel_pixels(np.zeros((n, n)), "melted", tmp_path)
+    np.testing.assert_allclose(rgba[int((y0 + y1) / 2), int((x0 + x1) / 2), :3], _colour(0.0), atol=2)
+    assert np.all(_colour(0.0) > 240)
 
 
 def test_write_outputs(result, tmp_path):
@@ -184,10 +204,17 @@ def test_write_outputs(result, tmp_path):
     np.testing.assert_array_equal(table.column("unity").to_numpy(), result.records["unity"])
     assert table.column("stage").to_pylist() == result.records["stage"].tolist()
     np.testing.assert_array_equal(np.load(out / "field.npy"), result.field)
-    img, _, _ = _read_png((out / "genesis_0_separate.png").read_bytes())
-    assert img.shape == (32, 32, 3)
-    assert tuple(img[0, 0]) == tuple(diverging_rgb(np.array([[-1.0]]))[0, 0])  # left: reception
-    assert tuple(img[0, -1]) == tuple(diverging_rgb(np.array([[1.0]]))[0, 0])  # right: bestowal
+    # each stage's figure: a PNG named by the stage, titled with its unity and mixing
+    for i, (kind, phi) in enumerate(result.stage_fields):
+        img = _read_png((out / f"genesis_{i}_{kind}.png").read_bytes())
+        assert img.shape[0] > 300 and img.shape[1] > 300
+        fig = vessel_figure(phi, "")
+        assert fig.axes[0].get_images()[0].get_array().shape == (32, 32)
+    from tikkun.genesis.output import stage_title
+
+    phi0 = result.stage_fields[0][1]
+    assert stage_title(0, "separate", phi0, SMALL.block) == (
+        f"stage 0, separate: unity {naive.unity(phi0):.3f}, mixing {naive.mixing(phi0, SMALL.block):.3f}")
     # rewriting replaces atomically
     write_genesis_outputs(result, out)
     assert sorted(p.name for p in out.iterdir()) == names

@@ -1,62 +1,58 @@
-"""Files of the genesis: the measures, the final field and a picture of every stage.
+"""Files of the genesis: the measures, the final field and a figure of every stage.
 
 Everything goes through :mod:`tikkun.outputs.atomic` (a reader sees the old file or the new
-one, never half). Pictures use a tiny PNG writer (zlib + struct) and a diverging colour
-map: blue for reception (``phi = -1``), white for the melted, mutual quality (0), red for
-bestowal (+1).
+one, never half). Each stage's figure is drawn with matplotlib (imported here, when a figure
+is written, and never by the engine): the vessel in a diverging colour map, blue for
+reception (``phi = -1``), white for the melted, mutual quality (0), red for bestowal (+1),
+with a colour bar, the grid's axes and a title naming the stage with its unity and mixing.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tikkun.genesis.measures import mixing, unity
 from tikkun.outputs.atomic import write_bytes, write_with
 
-__all__ = ["png_bytes", "diverging_rgb", "write_png", "write_genesis_outputs"]
+__all__ = ["VESSEL_CMAP", "vessel_figure", "write_vessel_png", "write_genesis_outputs"]
 
-_BLUE = np.array([33.0, 102.0, 172.0])   # phi = -1
-_WHITE = np.array([255.0, 255.0, 255.0])  # phi = 0
-_RED = np.array([178.0, 24.0, 43.0])     # phi = +1
-
-
-def diverging_rgb(phi: np.ndarray) -> np.ndarray:
-    """Map ``phi`` (h, w) to uint8 RGB (h, w, 3): blue -1, white 0, red +1 (clipped)."""
-    v = np.clip(np.nan_to_num(np.asarray(phi, dtype=np.float64)), -1.0, 1.0)[..., None]
-    neg = _WHITE + (-v) * (_BLUE - _WHITE)
-    pos = _WHITE + v * (_RED - _WHITE)
-    rgb = np.where(v < 0.0, neg, pos)
-    return np.rint(rgb).astype(np.uint8)
+#: Matplotlib's diverging map: blue at phi = -1 (reception), white at 0, red at +1 (bestowal).
+VESSEL_CMAP = "RdBu_r"
 
 
-def _chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+def vessel_figure(phi: np.ndarray, title: str):
+    """A matplotlib Figure (no pyplot state) of the field ``phi`` (n, n) float, indexed
+    ``[y, x]``, row 0 at the top, coloured over [-1, 1] with a colour bar."""
+    from matplotlib.figure import Figure
+
+    phi = np.asarray(phi, dtype=np.float64)
+    fig = Figure(figsize=(5.4, 4.6), dpi=100, layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(phi, cmap=VESSEL_CMAP, vmin=-1.0, vmax=1.0, interpolation="nearest", origin="upper")
+    ax.set_xlabel("x (grid cells)")
+    ax.set_ylabel("y (grid cells)")
+    ax.set_title(title, fontsize=10)
+    bar = fig.colorbar(im, ax=ax, shrink=0.9)
+    bar.set_label("composition $\\phi$:  -1 reception,  +1 bestowal")
+    bar.set_ticks([-1.0, -0.5, 0.0, 0.5, 1.0])
+    return fig
 
 
-def png_bytes(rgb: np.ndarray) -> bytes:
-    """Encode uint8 RGB (h, w, 3) as a PNG (8-bit truecolour, no filtering)."""
-    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"rgb must have shape (h, w, 3), got {rgb.shape}")
-    h, w, _ = rgb.shape
-    raw = np.concatenate([np.zeros((h, 1), dtype=np.uint8), rgb.reshape(h, w * 3)], axis=1)  # filter 0 per row
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
-            + _chunk(b"IEND", b""))
+def stage_title(index: int, kind: str, phi: np.ndarray, block: int) -> str:
+    """``stage 2, strike: unity 0.998, mixing 0.999`` (the measures of MODEL.md, phase 1)."""
+    return f"stage {index}, {kind}: unity {unity(phi):.3f}, mixing {mixing(phi, block):.3f}"
 
 
-def write_png(target, phi: np.ndarray, scale: int = 1) -> None:
-    """Atomically write the field ``phi`` (n, n) as a PNG, row 0 at the top, each cell
-    ``scale x scale`` pixels."""
-    rgb = diverging_rgb(phi)
-    if scale > 1:
-        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
-    write_bytes(target, png_bytes(rgb))
+def write_vessel_png(target, phi: np.ndarray, title: str) -> None:
+    """Atomically write :func:`vessel_figure` of ``phi`` as a PNG."""
+    buf = io.BytesIO()
+    vessel_figure(phi, title).savefig(buf, format="png")
+    write_bytes(target, buf.getvalue())
 
 
 def write_genesis_outputs(result, out_dir) -> list[Path]:
@@ -84,8 +80,9 @@ def write_genesis_outputs(result, out_dir) -> list[Path]:
             np.save(fh, np.asarray(result.field, dtype=np.float64))
 
     write_with(paths[1], _save)
+    block = result.config.block if result.config is not None else 8
     for i, (kind, phi) in enumerate(result.stage_fields):
         p = out / f"genesis_{i}_{kind}.png"
-        write_png(p, phi)
+        write_vessel_png(p, phi, stage_title(i, kind, phi, block))
         paths.append(p)
     return paths

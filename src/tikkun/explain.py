@@ -1,0 +1,481 @@
+"""The rules of the model as text: equation, parameters, state, source (``tikkun explain``).
+
+One :class:`Rule` for each rule of MODEL.md (a module of :mod:`tikkun.rules`, or the genesis,
+the creation of the souls, the clock). A rule names its scenario keys; their defaults, ranges
+and meanings are read from the scenario's pydantic schema (:mod:`tikkun.scenario.schema`), so
+the text cannot drift from the code, and ``docs/model.md`` is this text
+(``tikkun explain --write docs/model.md``; a test checks that the file is current).
+
+A parameter's **source** is the source of the rule that lists it: every key of the schema is
+listed by at least one rule (a test fails for a key that is not, and for a key without a
+description), and every rule cites the seed file and passage it expresses, paraphrased.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Iterator, Literal, Union
+
+import annotated_types as at
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from .scenario.schema import GLOBAL_KEYS, Scenario
+
+#: Keys of the schema that label a scenario and parametrise no rule.
+LABELS = ("name", "description")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the model.
+
+    name: what ``tikkun explain NAME`` takes; title: a line; module: where the code is;
+    equation: the rule in symbols (lines of text); parameters: scenario keys or prefixes of
+    keys (``"genesis"`` covers every ``genesis.`` key); reads / writes: fields of
+    :class:`tikkun.state.State`; source: seed file and passage, paraphrased (at most a few
+    words quoted); note: what the code decides where the texts are silent, if anything.
+    """
+
+    name: str
+    title: str
+    module: str
+    equation: str
+    parameters: tuple[str, ...]
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    source: str
+    note: str = ""
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "genesis", "The vessel, its stages and its breaking (phase 1)", "tikkun.genesis",
+        "F[phi] = sum_x [ A (phi^2 - 1)^2 / 4 + lam phi^2 / 2 + kappa / 2 |grad phi|^2 ]\n"
+        "d phi / dt = M laplacian(A (phi^3 - phi) + lam phi - kappa laplacian(phi)) - u . grad(phi)\n"
+        "unity  = 1 - mean(phi^2)            mixing = 1 - mean(coarse_w(phi)^2)\n"
+        "spark j: iota_j = clip(1 - phi(x_j)^2, 0, 1), x_j uniform on the grid",
+        ("genesis",), (), ("unity", "worlds"),
+        "000, second essay: two qualities that repel each other come to a common boundary; "
+        "stirring or fusing them only sets them side by side; struck by the most powerful light "
+        "they melt into a mutual quality and break; that unity holds only while the upper light "
+        "maintains it.",
+        "The grid's composition phi runs from -1 (reception, Malchut) to +1 (bestowal, Bina). Each "
+        "stage of the script (separate, approach, stir, fuse, strike, maintain, withdraw, shatter) "
+        "relaxes the field under its light; the broken vessel gives every spark its unity and the "
+        "worlds their first unity."),
+    Rule(
+        "creation", "The souls and their sparks at year 0", "tikkun.state",
+        "e0_i ~ Gamma(effort_shape, effort_scale)     w_i ~ Beta(warmth_a, warmth_b)\n"
+        "a_i ~ Beta(attachment_a, attachment_b)       h_i ~ LogNormal(0, hbd_sigma)\n"
+        "sparks of soul i: 1 + Poisson(sparks_extra_mean);  D_j ~ LogNormal(0, size_sigma);  s_j = 0\n"
+        "iota_j from the genesis, else ~ sparks.unity;  special: the top special_share of souls by h_i",
+        ("souls", "sparks.size_sigma", "sparks.unity"), (),
+        ("effort", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain", "holding", "special",
+         "complete", "completed_year", "shepherd", "spark_start", "size", "size_total", "unity", "screen"),
+        "002: one soul, divided as if by the bodies into 600,000 souls, each into several sparks; "
+        "the division is only in their measure of mind (HBD); the soul of Moses is found only in "
+        "the wise, the prophets and the priests (the special souls).",
+        "Every draw is an inverse CDF of a counter-based uniform of (seed, soul or spark, purpose), "
+        "so a soul's values do not depend on the population's size."),
+    Rule(
+        "clock", "One step a year, until the horizon or the end of correction", "tikkun.engine.core",
+        "t = 0, 1, ..., years - 1;  stop after year t if stop_at_end and G(t) = 1",
+        ("run",), ("weakest_link",), ("year",),
+        "002: the 6,000 years; the end cannot come while the smallest part of any spark is missing.",
+        "The order of a year: at a generation's start its shepherds step down; events on souls; "
+        "the judge; the good and pure; the year's globals (light, practice, worlds, holiness, "
+        "inclusion, shocks); the warm network; then one pass over the souls: aim, shocks, light, "
+        "screens, greater desire, shepherds; last, the weakest link and the end of correction."),
+    Rule(
+        "events", "Events by year: the history is a list of them", "tikkun.rules.events",
+        "set:   p(t) = value           for year <= t < until\n"
+        "scale: p(t) = factor * p(t)   for year <= t < until   (in the order listed)\n"
+        "shepherds / complete / reset / policy: applied to a group of souls at the start of `year`",
+        ("events",), ("cleansing", "hbd", "effort", "warmth", "attachment"),
+        ("shepherd", "complete", "completed_year", "screen", "cleansing", "holding", "effort", "effort0", "regain",
+         "steadiness", "warmth", "attachment", "hbd", "edge_weight"),
+        "002: the redemptions before the Messiah belonged to their generation (the Torah to the "
+        "generation of the desert), light pulses of one generation; one man's complete repentance "
+        "(a shepherd, or a soul made complete); the end withheld while a tiny part of a spark "
+        "is missing (complete, sparing the smallest spark); the latecomer who gains his world in "
+        "an hour (a reset).",
+        "Global keys an event may set or scale are those of GLOBAL_KEYS in the schema; a group is "
+        "explicit souls, a range, a random share, or the lowest or highest in a field."),
+    Rule(
+        "generations", "Generations, judges and eras", "tikkun.rules.generations",
+        "at t = 0, length, 2 length, ...: judge = the eligible soul of highest (or lowest, or random) c_i\n"
+        "J = kappa0 + (1 - kappa0) * c_judge     (c_judge frozen for the generation)\n"
+        "era: chaos before torah_from, Torah before messiah_from, then Messiah;\n"
+        "eligible: special souls before the Messiah era, every soul in it",
+        ("generations.length", "generations.judge", "generations.torah_from", "generations.messiah_from",
+         "light.kappa0"), ("cleansing", "special"), ("judge", "judge_cleansing"),
+        "002: a generation follows its judge and receives from the holiness of its time; before "
+        "the end, special vessels (Moses, Samuel) were needed to anoint judges, while King David's "
+        "vessel is in every soul.",
+        "Ties in cleansing go to the lowest index; a random judge is a counter-based draw."),
+    Rule(
+        "good_and_pure", "Toward the good and pure", "tikkun.rules.good_and_pure",
+        "every R years, each soul with probability p_rewire:\n"
+        "  its neighbour of lowest c_m  ->  a soul drawn with probability c_m / sum(c)  (not itself, not a duplicate)",
+        ("network.good_and_pure", "network.rewire_every", "network.p_rewire"),
+        ("cleansing", "neighbours", "warmth"), ("neighbours", "edge_weight"),
+        "004: besides warm relationships, connect to people who are good and pure."),
+    Rule(
+        "worlds", "The four worlds that carry the light", "tikkun.rules.worlds",
+        "lam_w = lam * prod_{w' above w} u_w'       iota_eq(lam) = min(1, lam / A)\n"
+        "u_w <- u_w + rho * (iota_eq(lam_w) - u_w)  (Atzilut, Beria, Yetzira, Assiya)\n"
+        "W = prod_w u_w                             (W = light.conductance when the worlds are off)",
+        ("worlds", "light.conductance"), ("worlds",), ("worlds",),
+        "000, end of the second essay: the worlds of ABYA, in which Bina and Malchut act as one, "
+        "conduct the light that corrects the broken soul; that unity holds only while the upper "
+        "light maintains it.",
+        "A is the genesis' threshold (1 without a genesis); the worlds start at the broken "
+        "vessel's unity, or at worlds.initial_unity."),
+    Rule(
+        "network", "The warm network (Friedkin-Johnsen)", "tikkun.rules.network",
+        "e_i <- theta_i * sum_m w_m e_m / sum_m w_m + (1 - theta_i) * e0_i,   theta_i = theta_max * w_i\n"
+        "(m over the k souls i listens to; a soul with no warm neighbour keeps e0_i)",
+        ("network.enabled", "network.kind", "network.k", "network.rewired_share", "network.theta_max"),
+        ("effort", "effort0", "warmth", "neighbours", "edge_weight"), ("effort", "effort_next", "neighbours"),
+        "004: warm relationships with others counter the cold ones in the world; a cold "
+        "neighbour carries nothing.",
+        "The graph is built once (small world: a ring lattice with a share of edges rewired); the "
+        "out-degree k stays fixed so rewiring happens in place."),
+    Rule(
+        "aim", "Keeping and catching the aim", "tikkun.rules.aim",
+        "start of year: a soul without aim catches it again with probability r_i\n"
+        "on a greater desire: a holding soul keeps aim with probability p_i\n"
+        "hold_i = 1 while the aim is held (its own effort corrects nothing without it)",
+        ("souls.steadiness", "souls.regain"), ("holding", "regain", "steadiness"), ("holding",),
+        "000, first essay: each moment brings a greater desire, and the goal must be caught anew; "
+        "it is to be reached now, not later (regain r = 1).",
+        "The regain draw comes before the light, so r = 1 loses no year."),
+    Rule(
+        "impurity", "Shocks of impurity and holy coldness", "tikkun.rules.impurity",
+        "N(t) ~ Poisson(rate(t)) shocks this year (rate: impurity.rate, scheduled by events)\n"
+        "each spark of a soul that is not complete keeps (1 - K (1 - a_i))^N of its screen\n"
+        "the soul keeps its aim with probability (1 - K (1 - a_i))^N; a complete soul loses nothing",
+        ("impurity",), ("attachment", "screen", "holding", "complete"), ("screen", "holding"),
+        "004: the kelipa, in this generation the media, manifest throughout the world; one who "
+        "cleaves to the Creator with a sense of nullification is protected from all harm; warmth "
+        "alone does not protect. 002: the particular soul is permanently completed (a complete "
+        "soul is beyond the shocks).",
+        "The shocks' count is one counter-based draw a year, common to every soul."),
+    Rule(
+        "light", "The corrective light", "tikkun.rules.light",
+        "ell_i = alpha * lam * W * J * (1 + beta * C) * h_i * [ hold_i * P * e_i * (eps + c_i) + phi_s * shepherd ]\n"
+        "(lam, P: this year's light and practice; W: the worlds; J: the judge; C: last year's mean cleansing)",
+        ("light.alpha", "light.light", "light.beta", "light.eps"),
+        ("effort", "hbd", "holding", "cleansing", "cleansing_mean", "judge_cleansing", "shepherds", "worlds"), (),
+        "002: Torah and Mitzva cleanse the body, and the common soul shines on it in proportion "
+        "to that cleansing; a late soul gains its world in an hour through what its generation "
+        "can draw; souls differ only in their HBD, a speed.",
+        "alpha is the one calibrated rate (docs/calibration.md). The light of a year is used "
+        "at once and not kept in the state."),
+    Rule(
+        "practice", "The practice of Torah and Mitzva", "tikkun.rules.practice",
+        "own light of a holding soul: P * e_i * (eps + c_i)     (P: light.practice this year, by events)",
+        ("light.practice",), ("effort", "cleansing"), (),
+        "002: Torah and Mitzva cleanse the body; the giving of the Torah belonged to the "
+        "generation of the desert (before it, few practised).",
+        "The shepherds' light does not pass through P. The history sets P low before the exodus "
+        "(year 2,448) and 1 from then on."),
+    Rule(
+        "inclusion", "A spark included in the whole", "tikkun.rules.inclusion",
+        "u_j(t) = iota_j + (1 - iota_j) * C(t-1)     (off: u_j = iota_j)",
+        ("sparks.inclusion",), ("unity", "cleansing_mean"), (),
+        "002: each part holds the whole, for all souls are to unite into one; a good soul draws "
+        "on all the holiness before and after it. 000: only what the light has united can be "
+        "corrected.",
+        "A spark with no unity of its own (iota = 0) corrects only through the others: nothing "
+        "while C = 0, ever faster as they correct."),
+    Rule(
+        "cleansing", "Screens, cleansing, degrees and the weakest link", "tikkun.rules.cleansing",
+        "s_j <- min(s_j + u_j * ell_i, D_j)          (u_j: the spark's included unity, rule inclusion)\n"
+        "c_i = sum_j s_j / sum_j D_j          C = mean_i c_i          G = min_j s_j / D_j\n"
+        "degree_j = floor(L s_j / D_j); entering a new degree below L is a greater desire\n"
+        "complete_i: s_j = D_j for every spark j of soul i (completed_year_i: the year it happened)",
+        ("sparks.degrees",), ("size", "unity", "screen", "size_total", "spark_start", "cleansing_mean"),
+        ("screen", "cleansing", "complete", "completed_year", "cleansing_mean", "weakest_link"),
+        "002: the soul shines in proportion to its cleansing; the end cannot come while the "
+        "smallest part of any spark is missing. 000: each step brings a greater desire.",
+        "Completion reveals nothing further, so it is not a greater desire."),
+    Rule(
+        "shepherds", "Shepherds", "tikkun.rules.shepherds",
+        "auto: in the Messiah era a complete soul becomes a shepherd and stays one\n"
+        "events: only the souls that shepherds events name (before the Messiah era, to the end of their generation)\n"
+        "shepherd = 1 once any shepherd exists: every soul receives phi_s in its light",
+        ("light.phi_s", "generations.shepherds"), ("complete", "shepherd"), ("shepherd", "shepherds"),
+        "002: Moses equals the 600,000 as their faithful shepherd; one soul wholly purified "
+        "corrects its whole generation through it; the Torah was given to the desert generation "
+        "alone; the Messiah is ready in every generation.",
+        "A shepherds event before the Messiah era makes its souls complete for good, and shepherds "
+        "until their generation ends."),
+    Rule(
+        "illumination", "Illumination (reported, never fed back)", "tikkun.rules.illumination",
+        "I_i = lam * W * [ (1 - omega) * c_i + omega * G ]",
+        ("light.omega",), ("cleansing", "weakest_link", "worlds"), (),
+        "002: while one soul is not wholly pure, the holiness of every soul falls short; one "
+        "worthy of the Shechina went without it because his generation was not; at the end all "
+        "are equal (no HBD here)."),
+    Rule(
+        "stages", "Stages and journeys of a soul (reported labels)", "tikkun.rules.stages",
+        "stage: spark if floor(L c_i) < 1; particular until complete; common once complete\n"
+        "journey: Moses below c = 1/3, Joshua below 2/3, Solomon below 1, David once complete",
+        ("sparks.degrees",), ("cleansing", "complete"), (),
+        "002: the three times of a person (a spark, a particular soul, the common soul); in the "
+        "exodus the soul of Moses appears on him, in the conquest Joshua, in the Temple Solomon; "
+        "whoever purifies his soul is called King David."),
+)
+
+RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
+
+
+# ------------------------------------------------------------------ the schema's keys
+@dataclass(frozen=True)
+class Parameter:
+    """A leaf key of the scenario schema: ``key`` (``light.alpha``,
+    ``events[scale].factor``, ``sparks.unity[beta].a``), its default (``PydanticUndefined``
+    when required), its range and its description."""
+
+    key: str
+    default: Any
+    range: str
+    description: str
+
+
+def _models_in(annotation) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds: itself, the members of a union, the items of
+    a list or tuple (Optional and Annotated unwrapped)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _models_in(typing.get_args(annotation)[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    if origin in (Union, types.UnionType, list, tuple):
+        return [m for a in typing.get_args(annotation) if a is not Ellipsis for m in _models_in(a)]
+    return []
+
+
+def _union_tag(model: type[BaseModel]) -> str | None:
+    """The ``kind`` a member of a discriminated union is chosen by, or None."""
+    f = model.model_fields.get("kind")
+    if f is not None and typing.get_origin(f.annotation) is Literal and len(typing.get_args(f.annotation)) == 1:
+        return typing.get_args(f.annotation)[0]
+    return None
+
+
+def _num(v) -> str:
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v >= 2**20 and v & (v - 1) == 0:
+            return f"2^{v.bit_length() - 1}"
+        return f"{v:_}" if abs(v) >= 100_000 else str(v)
+    return f"{v:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def _range(field) -> str:
+    """The values the schema accepts, from the field's type and its ge/gt/le/lt constraints."""
+    ann = field.annotation
+    options = [a for a in (typing.get_args(ann) if typing.get_origin(ann) in (Union, types.UnionType) else (ann,))
+               if a is not type(None)]
+    if len(options) == 1:
+        ann = options[0]
+    if typing.get_origin(ann) is Literal:
+        return "one of " + ", ".join(str(v) for v in typing.get_args(ann))
+    if ann is bool:
+        return "true or false"
+    if ann is str:
+        return "text"
+    if typing.get_origin(ann) in (list, tuple):
+        return "a list"
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in field.metadata:
+        if isinstance(m, at.Ge):
+            lo = m.ge
+        elif isinstance(m, at.Gt):
+            lo, lo_open = m.gt, True
+        elif isinstance(m, at.Le):
+            hi = m.le
+        elif isinstance(m, at.Lt):
+            hi, hi_open = m.lt, True
+    if lo is None and hi is None:
+        return "any number" if ann in (int, float) else ""
+    if hi is None:
+        return f"{'>' if lo_open else '>='} {_num(lo)}"
+    if lo is None:
+        return f"{'<' if hi_open else '<='} {_num(hi)}"
+    return f"{'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open else ']'}"
+
+
+def _default(field):
+    return field.default if field.default_factory is None else field.default_factory()
+
+
+def parameters(model: type[BaseModel] = Scenario, prefix: str = "") -> Iterator[Parameter]:
+    """Every key of the schema under ``model``, in the schema's order.
+
+    Sections are walked into. A field holding a choice of models (a union: the events, a
+    spark unity distribution), a list of them (the genesis stages) or an optional one (the
+    genesis) is a key of its own, then its members' keys follow, a union's named by their kind
+    in brackets (``events[scale].factor``; the ``kind`` that names them is not repeated)."""
+    tag_of_model = _union_tag(model)
+    for name, field in model.model_fields.items():
+        if name == "kind" and tag_of_model is not None and prefix.endswith(f"[{tag_of_model}]"):
+            continue
+        key = f"{prefix}.{name}" if prefix else name
+        inner = _models_in(field.annotation)
+        if not inner:
+            yield Parameter(key, _default(field), _range(field), (field.description or "").strip())
+            continue
+        plain_section = len(inner) == 1 and field.annotation is inner[0]
+        tags = [_union_tag(m) for m in inner]
+        union = len(inner) > 1 and all(tags)
+        if not plain_section:
+            listed = typing.get_origin(field.annotation) in (list, tuple)
+            if union:
+                what = ("a list, each one of " if listed else "one of ") + ", ".join(tags)
+            else:
+                what = "a list" if listed else "a section, or none"
+            yield Parameter(key, _default(field), what, (field.description or "").strip())
+        for m, tag in zip(inner, tags):
+            yield from parameters(m, f"{key}[{tag}]" if union else key)
+
+
+def covers(pattern: str, key: str) -> bool:
+    """Whether a rule's ``pattern`` (a key or a prefix of keys) covers ``key``."""
+    return key == pattern or key.startswith(pattern + ".") or key.startswith(pattern + "[")
+
+
+def rules_of(key: str) -> list[Rule]:
+    """The rules that list ``key`` among their parameters."""
+    return [r for r in RULES if any(covers(p, key) for p in r.parameters)]
+
+
+def problems(schema: type[BaseModel] = Scenario) -> list[str]:
+    """What keeps the text from covering ``schema``: a key without a description, a key no
+    rule lists (so without a source), a rule pattern that matches no key, a state field that
+    does not exist. Empty when all is well."""
+    from .state import State
+
+    out = []
+    keys = list(parameters(schema))
+    for p in keys:
+        if not p.description:
+            out.append(f"{p.key}: no description in the schema (add description= to its Field)")
+        if p.key not in LABELS and not rules_of(p.key):
+            out.append(f"{p.key}: no rule in tikkun/explain.py lists it, so it has no source "
+                       "(add it to the parameters of the rule it belongs to)")
+    fields = set(State.__dataclass_fields__)
+    for r in RULES:
+        for pattern in r.parameters:
+            if not any(covers(pattern, p.key) for p in keys):
+                out.append(f"rule {r.name}: parameter {pattern!r} is no key of the schema")
+        for f in r.reads + r.writes:
+            if f not in fields:
+                out.append(f"rule {r.name}: {f!r} is no field of tikkun.state.State")
+        if not r.source.strip():
+            out.append(f"rule {r.name}: no source")
+    return out
+
+
+# ------------------------------------------------------------------ text
+def _fmt_default(v) -> str:
+    if v is PydanticUndefined:
+        return "required"
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, BaseModel):
+        d = v.model_dump(mode="json")
+        if "kind" in d and len(d) > 1:
+            kind = d.pop("kind")
+            return f"{kind}(" + ", ".join(f"{k}={_fmt_default(x)}" for k, x in d.items()) + ")"
+        return "{" + ", ".join(f"{k}={_fmt_default(x)}" for k, x in d.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_fmt_item(x) for x in v) if v else "[]"
+    if isinstance(v, (int, float)):
+        return _num(v)
+    return str(v)
+
+
+def _fmt_item(x) -> str:
+    """A model in a list by its kind and what differs from its defaults: ``strike(duration=12000, light=1.5)``."""
+    if not isinstance(x, BaseModel):
+        return _fmt_default(x)
+    kind = getattr(x, "kind", type(x).__name__)
+    changed = {k: v for k, v in x.model_dump().items() if k != "kind" and v != _default(type(x).model_fields[k])}
+    return kind + (f"({', '.join(f'{k}={_fmt_default(v)}' for k, v in changed.items())})" if changed else "")
+
+
+def _cell(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def rule_list() -> str:
+    """The rules, one a line (``tikkun explain`` without an argument)."""
+    width = max(len(r.name) for r in RULES)
+    return "\n".join(f"{r.name:<{width}}  {r.title}" for r in RULES) + "\n"
+
+
+def rule_text(name: str) -> str:
+    """The whole text of one rule, in Markdown (``tikkun explain NAME``)."""
+    r = RULES_BY_NAME[name]
+    keys = [p for p in parameters() if any(covers(pat, p.key) for pat in r.parameters)]
+    lines = [f"## {r.name}: {r.title}", "", f"Code: `{r.module}`", "", "```"]
+    lines += r.equation.splitlines()
+    lines += ["```", "", f"**Source.** {r.source}", ""]
+    if r.note:
+        lines += [r.note, ""]
+    lines += [f"- **Reads** (state): {', '.join(f'`{f}`' for f in r.reads) or 'nothing'}.",
+              f"- **Writes** (state): {', '.join(f'`{f}`' for f in r.writes) or 'nothing (reported or used within the year)'}.",
+              "", "| parameter | default | range | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{p.key}` | {_cell(_fmt_default(p.default))} | {_cell(p.range)} | {_cell(p.description)} |"
+              for p in keys]
+    if r.name == "events":
+        lines += ["", "The global parameters a `set` or `scale` event may change, and the range a `set` value "
+                  "must keep:", "", "| key | range |", "|---|---|"]
+        lines += [f"| `{k}` | [{_num(lo)}, {_num(hi)}] |" for k, (lo, hi) in GLOBAL_KEYS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def model_markdown() -> str:
+    """docs/model.md: every rule's text, after a list of the rules."""
+    head = [
+        "# The model, rule by rule",
+        "",
+        "Generated by `tikkun explain --write docs/model.md` from the code (`src/tikkun/explain.py` and",
+        "the scenario schema): do not edit by hand; a test checks that this file is current.",
+        "`tikkun explain RULE` prints one rule. The sources are the three seed texts: **000** (keeping",
+        "aim of the goal; unity through the breaking), **002** (the essay on 600,000 souls), **004**",
+        "(warmth, purity and holy coldness). A parameter's source is the source of the rule that lists it;",
+        "ranges are those the scenario validates, in interval notation.",
+        "",
+        "| rule | what it is | code |",
+        "|---|---|---|",
+    ]
+    head += [f"| [{r.name}](#{_anchor(f'{r.name}: {r.title}')}) | {r.title} | `{r.module}` |"
+             for r in RULES]
+    return "\n".join(head) + "\n\n" + "\n".join(rule_text(r.name) for r in RULES)
+
+
+def _anchor(title: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    keep = "".join(ch for ch in title.lower() if ch.isalnum() or ch in " -_")
+    return keep.replace(" ", "-")
+
+
+def unknown_rule_message(name: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, RULES_BY_NAME, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"no rule {name!r}{hint}; the rules: {', '.join(RULES_BY_NAME)}"
+
+
+__all__ = ["RULES", "RULES_BY_NAME", "Rule", "Parameter", "parameters", "problems", "rule_list", "rule_text",
+           "model_markdown", "rules_of", "covers", "unknown_rule_message"]

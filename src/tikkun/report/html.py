@@ -1,0 +1,149 @@
+"""report.html: one self-contained file describing a run folder.
+
+Every figure is a PNG inside the file (a ``data:`` URI); the page has no script, loads nothing
+(its content security policy forbids any request but ``data:`` images), and opens offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from pathlib import Path
+
+from .. import __version__
+from ..outputs.atomic import write_text
+from . import figures as F
+from .folder import ReportError, RunFolder, read_run_folder
+
+REPORT_NAME = "report.html"
+GENERATOR = "tikkun report"  # in the page's head: how a report tikkun wrote is told from a user's file
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;max-width:1060px;
+margin:1.5em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
+.lead{color:#444;margin-top:0}nav a{margin-right:1em}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;display:block}
+figcaption{color:#444;font-size:.92em;margin-top:.3em}
+table{border-collapse:collapse;font-size:.92em}td,th{border-bottom:1px solid #ddd;padding:.2em .8em;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}
+.vessels{display:flex;flex-wrap:wrap;gap:.5em}.vessels figure{flex:0 1 49%;margin:0}
+"""
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+
+
+def _fmt(v) -> str:
+    """A value of summary.json as text: numbers with separators, lists and tables spelled out."""
+    if isinstance(v, float):
+        return f"{v:,.6g}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_fmt(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return "; ".join(_fmt(x) for x in v) if v else "none"
+    return "none" if v is None else str(v)
+
+
+def _headline(run: RunFolder) -> str:
+    s = run.summary
+    end = s.get("end_year")
+    rows = [
+        ("end of correction", f"year {end:,}" if end is not None else "not reached"),
+        ("stopped", s.get("stop_message", s.get("stop_reason", ""))),
+        ("years run", _fmt(s.get("years_run"))),
+        ("souls, sparks", f"{_fmt(s.get('souls'))}, {_fmt(s.get('sparks'))}"),
+        ("complete souls at the end", _fmt(s.get("complete"))),
+        ("collective correction C at the end", _fmt(s.get("cleansing_mean"))),
+        ("weakest link G at the end", _fmt(s.get("weakest_link"))),
+        ("seed", _fmt(s.get("seed"))),
+    ]
+    if s.get("events_not_reached"):
+        rows.append(("events never reached (the run ended first)",
+                     "; ".join(f"{e.get('label') or e.get('kind')} ({e.get('year'):,})" for e in s["events_not_reached"])))
+    return "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                               for k, v in rows) + "</table>"
+
+
+def _summary_table(summary: dict) -> str:
+    return "<table>" + "".join(
+        f'<tr><th>{html.escape(str(k))}</th><td class="n">{html.escape(_fmt(v))}</td></tr>'
+        for k, v in summary.items()) + "</table>"
+
+
+def render(run: RunFolder, workers: int | None = None) -> str:
+    """The HTML text of the report of ``run``; its figures are drawn by ``workers`` processes
+    (:func:`tikkun.report.figures.draw_all`)."""
+    tl = F.timeline(run)
+    pngs = F.draw_all(run, tl, F.figure_names(run), workers)
+    parts: list[tuple[str, str, str]] = []  # (id, title, body)
+    for sec in F.SECTIONS:
+        body = (f"<figure>{_img(pngs[sec.id], sec.title)}"
+                f"<figcaption>{html.escape(sec.caption)} Eras shaded; dotted lines: the scenario's events; "
+                f"dashed red: the end of correction.</figcaption></figure>")
+        parts.append((sec.id, sec.title, body))
+    if "other" in pngs:
+        parts.append(("other", "Other recorded columns",
+                      f"<figure>{_img(pngs['other'], 'other columns')}"
+                      "<figcaption>Columns of metrics.parquet that no section above draws.</figcaption></figure>"))
+    parts.append(("souls", "The souls at the end",
+                  f"<figure>{_img(pngs['souls'], 'souls at the end')}<figcaption>"
+                  "From souls.parquet: the distribution of cleansing, the years in which souls completed, "
+                  "and both against hbd, the measure of mind (a speed, never the end state)."
+                  "</figcaption></figure>"))
+    if "genesis" in pngs:
+        vessels = "".join(
+            f'<figure>{_img(png, f"stage {i}, {kind}")}<figcaption>stage {i}: {html.escape(kind)}</figcaption></figure>'
+            for i, kind, png in run.vessel_pngs)
+        body = (f"<figure>{_img(pngs['genesis'], 'genesis measures')}<figcaption>From "
+                "genesis.parquet: unity (every point holds both qualities) and mixing (coarse blocks hold "
+                "both) of the vessel through each stage, and the light held.</figcaption></figure>"
+                + (f'<p>The vessel at the end of each stage (blue: reception, phi = -1; white: the melted, '
+                   f'mutual quality; red: bestowal, +1):</p><div class="vessels">{vessels}</div>' if vessels else ""))
+        parts.append(("genesis", "The vessel: genesis", body))
+    parts.append(("summary", "Summary", _summary_table(run.summary)))
+    parts.append(("scenario", "The resolved scenario",
+                  "<p>scenario.toml as the run wrote it: <code>tikkun run scenario.toml</code> reproduces the run.</p>"
+                  f"<pre>{html.escape(run.scenario_text)}</pre>"))
+    nav = "".join(f'<a href="#{i}">{html.escape(t)}</a>' for i, t, _ in parts)
+    sections = "".join(f'<section id="{i}"><h2>{html.escape(t)}</h2>{b}</section>' for i, t, b in parts)
+    title = f"tikkun report: {run.name}"
+    desc = run.scenario.get("description", "")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
+        f"<meta name=\"generator\" content=\"{GENERATOR} {html.escape(__version__)}\">"
+        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+        f"<p class=\"lead\">{html.escape(desc)}</p>{_headline(run)}<nav>{nav}</nav>{sections}"
+        f"<p class=\"lead\">Written by tikkun {html.escape(__version__)} from the run folder "
+        f"{html.escape(run.folder.name)}.</p></body></html>\n")
+
+
+def write_report(folder, out=None) -> Path:
+    """Write the report of the run ``folder`` to ``out`` (default ``folder/report.html``),
+    atomically; returns its path. An earlier report there is replaced; any other file is not.
+    Raises :class:`~tikkun.report.folder.ReportError` for a folder that is not a finished run."""
+    run = read_run_folder(folder)
+    target = Path(out) if out is not None else run.folder / REPORT_NAME
+    if target.exists() and not _written_by_tikkun(target):
+        raise ReportError(f"{target}: exists and is not a report tikkun wrote; move it away first "
+                          "(tikkun replaces only its own reports)")
+    write_text(target, render(run))
+    return target
+
+
+def _written_by_tikkun(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2048)
+    except OSError:
+        return False
+    return f'<meta name="generator" content="{GENERATOR} '.encode() in head

@@ -1,0 +1,138 @@
+"""tikkun explain: every rule and every key of the schema, with a description and a source;
+docs/model.md is the command's text; the ranges it states are the ones the scenario enforces."""
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, Field
+
+from tikkun import explain as ex
+from tikkun.scenario import ScenarioError, load_scenario
+from tikkun.scenario.schema import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ("000", "002", "004")
+
+
+def tikkun(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tikkun", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_every_key_has_a_description_and_a_source():
+    problems = ex.problems()
+    assert not problems, "\n".join(problems)
+
+
+def test_the_check_names_the_key_and_what_it_lacks(monkeypatch):
+    """The check above fails, naming the key, for a key without a description and for one no
+    rule lists (the schema grows while the rules are written)."""
+
+    class Extra(BaseModel):
+        quiet: float = Field(1.0, ge=0)
+        orphan: float = Field(2.0, description="a key no rule lists")
+
+    class Grown(Scenario):
+        extra: Extra = Extra()
+
+    problems = ex.problems(Grown)
+    assert "extra.quiet: no description in the schema (add description= to its Field)" in problems
+    assert any(p.startswith("extra.orphan: no rule in tikkun/explain.py lists it, so it has no source")
+               for p in problems)
+    assert any(p.startswith("extra.quiet: no rule") for p in problems)
+    monkeypatch.setattr(ex, "RULES", ex.RULES + (ex.Rule("ghost", "t", "m", "e", ("light.alfa",), ("hbd", "mood"), (),
+                                                          ""),))
+    problems = ex.problems()
+    assert "rule ghost: parameter 'light.alfa' is no key of the schema" in problems
+    assert "rule ghost: 'mood' is no field of tikkun.state.State" in problems
+    assert "rule ghost: no source" in problems
+
+
+def test_every_rule_cites_a_seed_and_its_module_exists():
+    for r in ex.RULES:
+        assert any(r.source.startswith(s) or f". {s}:" in r.source for s in SEEDS), r.name
+        importlib.import_module(r.module)
+        assert r.equation.strip() and r.title.strip()
+
+
+def test_every_rule_module_is_explained():
+    """One rule of MODEL.md is one module of tikkun/rules: a new module needs its rule here."""
+    modules = {f"tikkun.rules.{p.stem}" for p in (ROOT / "src" / "tikkun" / "rules").glob("*.py")
+               if p.stem != "__init__"}
+    explained = {r.module for r in ex.RULES}
+    assert modules <= explained, f"rules without an explanation: {sorted(modules - explained)}"
+
+
+def test_parameters_walk_the_whole_schema():
+    keys = [p.key for p in ex.parameters()]
+    assert len(keys) == len(set(keys))
+    for section in ("run", "souls", "sparks", "light", "network", "impurity", "generations", "worlds"):
+        model = type(getattr(Scenario(), section))
+        for name, field in model.model_fields.items():
+            if isinstance(getattr(getattr(Scenario(), section), name), BaseModel):
+                continue  # a nested choice (sparks.unity): its own keys follow
+            assert f"{section}.{name}" in keys
+    assert "events[scale].factor" in keys and "events[shepherds].group.highest" in keys
+    assert "genesis.stages.kind" in keys and "sparks.unity[beta].a" in keys
+    assert not [k for k in keys if k.endswith("].kind")]  # the kind names the bracket
+
+
+def _bounds(r: str):
+    """``(lo, lo_open, hi, hi_open)`` of a stated range (None where unbounded)."""
+    def num(x):
+        return 2 ** int(x[2:]) if x.startswith("2^") else float(x.replace("_", ""))
+
+    if r[0] in "[(":
+        lo, hi = r[1:-1].split(", ")
+        return num(lo), r[0] == "(", num(hi), r[-1] == ")"
+    if r.startswith(">="):
+        return num(r[3:]), False, None, False
+    return num(r[2:]), True, None, False
+
+
+@pytest.mark.parametrize("p", [p for p in ex.parameters() if "." in p.key and "[" not in p.key
+                               and not p.key.startswith(("genesis", "events"))
+                               and p.range and p.range[0] in "[(>"], ids=lambda p: p.key)
+def test_stated_range_is_the_range_the_scenario_enforces(p):
+    """A value just outside the range explain states is refused, naming the key."""
+    lo, lo_open, hi, hi_open = _bounds(p.range)
+    whole = isinstance(p.default, int) and not isinstance(p.default, bool)
+    step = 1 if whole else 1e-9
+    outside = [lo if lo_open else lo - step * max(1, abs(lo))]
+    if hi is not None:
+        outside.append(hi if hi_open else hi + step * max(1, abs(hi)))
+    for bad in outside:
+        bad = int(bad) if whole else float(bad)
+        with pytest.raises(ScenarioError, match=p.key.replace(".", r"\.")):
+            load_scenario(preset="quick", overrides={p.key: bad})
+    load_scenario(preset="quick", overrides={p.key: p.default})  # the stated default is accepted
+
+
+def test_defaults_are_the_schemas():
+    light = {p.key: p for p in ex.parameters() if p.key.startswith("light.")}
+    assert light["light.alpha"].default == Scenario().light.alpha
+    text = ex.rule_text("light")
+    assert f"| `light.alpha` | {Scenario().light.alpha:g} |" in text
+    assert "ell_i = alpha" in text and "002" in text
+
+
+def test_docs_model_md_is_current():
+    path = ROOT / "docs" / "model.md"
+    assert path.read_text() == ex.model_markdown(), "docs/model.md is stale: run `tikkun explain --write docs/model.md`"
+
+
+def test_command_line(tmp_path):
+    r = tikkun("explain", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert [line.split()[0] for line in r.stdout.splitlines()] == [x.name for x in ex.RULES]
+    r = tikkun("explain", "worlds", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == ex.rule_text("worlds")
+    r = tikkun("explain", "wolrds", cwd=tmp_path)
+    assert r.returncode == 2 and "did you mean 'worlds'" in r.stderr
+    r = tikkun("explain", "--write", "m.md", cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "m.md").read_text() == ex.model_markdown()
+    r = tikkun("explain", "light", "--write", "n.md", cwd=tmp_path)
+    assert r.returncode == 2 and not (tmp_path / "n.md").exists()

@@ -1,0 +1,428 @@
+"""report.html: every figure inside the file, no address outside it, opens in a headless browser.
+
+One small run with a genesis, eras, labelled events and shocks is made with the command line;
+the report it writes is read back with independent tools: the standard library's HTML parser,
+Pillow for the images, and Debian's Chromium (driven by Playwright, never a downloaded browser).
+"""
+
+import base64
+import html
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tikkun.report import figures as F
+from tikkun.report.folder import RunFolder
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# A few thousand souls for 200 years, with every kind of mark the time axis shows: three eras,
+# a labelled light pulse, a span without a label, a shepherd, shocks, and a genesis of five stages.
+SCENARIO = """
+name = "report-test"
+description = "a small run with eras, events, shocks and a genesis"
+
+[run]
+seed = 20
+years = 200
+stop_at_end = false
+
+[souls]
+count = 2000
+
+[generations]
+torah_from = 60
+messiah_from = 120
+
+[[events]]
+kind = "scale"
+label = "exodus"
+year = 50
+until = 90
+key = "light.light"
+factor = 1.5
+
+[[events]]
+kind = "set"
+year = 100
+until = 140
+key = "light.light"
+value = 0.9
+
+[[events]]
+kind = "set"
+label = "shocks"
+year = 150
+key = "impurity.rate"
+value = 0.5
+
+[[events]]
+kind = "shepherds"
+year = 130
+group = { highest = "hbd", count = 1 }
+
+[genesis]
+n = 32
+block = 4
+
+[[genesis.stages]]
+kind = "separate"
+
+[[genesis.stages]]
+kind = "approach"
+duration = 10.0
+
+[[genesis.stages]]
+kind = "strike"
+duration = 300.0
+light = 1.5
+
+[[genesis.stages]]
+kind = "withdraw"
+duration = 30.0
+
+[[genesis.stages]]
+kind = "shatter"
+"""
+N_STAGES = 5
+FIGURE_SECTIONS = [s.id for s in F.SECTIONS] + ["souls", "genesis"]
+
+
+def tikkun(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tikkun", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("report")
+    (root / "s.toml").write_text(SCENARIO)
+    r = tikkun("run", "s.toml", "--out", "r", "-q", cwd=root)
+    assert r.returncode == 0, r.stderr
+    return root, r.stdout
+
+
+class _Page(HTMLParser):
+    """Sections by id, the images in each, every attribute value, every script tag."""
+
+    def __init__(self):
+        super().__init__()
+        self.section = None
+        self.images: dict[str, list[str]] = {}
+        self.attrs: list[tuple[str, str, str]] = []
+        self.tags: set[str] = set()
+        self.pre: list[str] = []
+        self._in_pre = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        a = dict(attrs)
+        self.attrs += [(tag, k, v or "") for k, v in attrs]
+        if tag == "section":
+            self.section = a.get("id")
+            self.images.setdefault(self.section, [])
+        if tag == "img":
+            self.images.setdefault(self.section, []).append(a["src"])
+        if tag == "pre":
+            self._in_pre = True
+
+    def handle_endtag(self, tag):
+        if tag == "pre":
+            self._in_pre = False
+
+    def handle_data(self, data):
+        if self._in_pre:
+            self.pre.append(data)
+
+
+def _png(src: str):
+    from PIL import Image
+
+    assert src.startswith("data:image/png;base64,")
+    img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1], validate=True)))
+    img.load()
+    assert img.format == "PNG"
+    return img
+
+
+def test_run_writes_the_report_and_prints_its_path(run):
+    root, stdout = run
+    assert (root / "r" / "report.html").is_file()
+    assert re.search(r"report: r/report\.html \(\d+\.\d s\)", stdout), stdout
+    names = sorted(p.name for p in (root / "r").iterdir())
+    assert not [n for n in names if n.startswith(".")], "temporary files left behind"
+
+
+def test_every_figure_is_inside_the_file(run):
+    root, _ = run
+    text = (root / "r" / "report.html").read_text()
+    page = _Page()
+    page.feed(text)
+    for sid in FIGURE_SECTIONS:
+        assert page.images.get(sid), f"section {sid!r} has no figure"
+    for sid, srcs in page.images.items():
+        for src in srcs:
+            img = _png(src)
+            assert img.size[0] >= 400 and img.size[1] >= 250, (sid, img.size)
+    # the genesis: one figure of its measures, then the vessel at the end of each stage
+    assert len(page.images["genesis"]) == 1 + N_STAGES
+    vessels = sorted((root / "r").glob("genesis_*.png"))
+    assert len(vessels) == N_STAGES
+    embedded = {base64.b64decode(s.split(",", 1)[1]) for s in page.images["genesis"]}
+    assert {p.read_bytes() for p in vessels} <= embedded
+
+
+def test_nothing_outside_the_file(run):
+    root, _ = run
+    text = (root / "r" / "report.html").read_text()
+    assert "http://" not in text.lower() and "https://" not in text.lower()
+    page = _Page()
+    page.feed(text)
+    assert not page.tags & {"script", "link", "iframe", "object", "embed"}
+    for tag, name, value in page.attrs:
+        if name in ("src", "href", "srcset", "poster", "action"):
+            assert value.startswith(("data:", "#")), (tag, name, value[:60])
+    assert "url(" not in text and "@import" not in text
+    # the page forbids any request but data: images
+    assert "default-src 'none'; img-src data:" in text
+
+
+def test_the_report_shows_the_runs_own_numbers(run):
+    root, _ = run
+    folder = root / "r"
+    text = (folder / "report.html").read_text()
+    page = _Page()
+    page.feed(text)
+    assert "".join(page.pre) == (folder / "scenario.toml").read_text()
+    summary = json.loads((folder / "summary.json").read_text())
+    for key in ("years_run", "souls", "sparks", "complete"):
+        assert f"<th>{key}</th><td class=\"n\">{summary[key]:,}</td>" in text
+    assert f"<th>seed</th><td class=\"n\">{summary['seed']}</td>" in text
+
+
+def test_report_opens_in_headless_chromium(run, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: apt-get install -y chromium (as .ci/run does)"
+    root, _ = run
+    path = (root / "r" / "report.html").resolve()
+    n_images = (root / "r" / "report.html").read_text().count("<img ")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            messages, errors, requests = [], [], []
+            page.on("console", lambda m: messages.append((m.type, m.text)))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(path.as_uri(), wait_until="load")
+            loaded = page.evaluate("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+            shot = page.screenshot(full_page=True)
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert not [m for m in messages if m[0] in ("error", "warning")], messages
+    assert len(loaded) == n_images and all(loaded)
+    assert [u for u in requests if not u.startswith("data:")] == [path.as_uri()]
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(shot)).convert("L"))
+    assert img.shape[0] > 3000 and img.min() < 50  # a long page with dark ink on it
+
+
+def test_no_report_and_the_api_without_matplotlib(tmp_path):
+    r = tikkun("run", "--preset", "quick", "--souls", "300", "--years", "5", "--out", "n", "-q", "--no-report",
+               cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "n" / "report.html").exists() and "report:" not in r.stdout
+    code = ("import sys, tikkun\n"
+            "r = tikkun.run(preset='quick', souls=300, years=5, out='a')\n"
+            "assert r.report is None\n"
+            "print('matplotlib' in sys.modules)\n"
+            "r = tikkun.run(preset='quick', souls=300, years=5, out='b', report=True)\n"
+            "print(r.report)\n")
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["False", "b/report.html"]
+    assert not (tmp_path / "a" / "report.html").exists() and (tmp_path / "b" / "report.html").is_file()
+
+
+def test_figures_drawn_in_two_processes_are_the_same(run, monkeypatch):
+    from tikkun.report import read_run_folder, render
+
+    root, _ = run
+    folder = read_run_folder(root / "r")
+    one = render(folder, workers=1)
+    assert render(folder, workers=2) == one
+    # the figures are drawn in other processes, when there are two workers
+    with monkeypatch.context() as m:
+        m.setattr(F, "draw", lambda run, tl, name: str(os.getpid()).encode())
+        pids = set(F.draw_all(folder, F.timeline(folder), F.figure_names(folder), workers=2).values())
+    assert str(os.getpid()).encode() not in pids and len(pids) >= 1
+    # workers that fail leave the drawing to the report's own process
+    monkeypatch.setattr(F, "_draw_inherited", lambda name: 1 / 0)
+    assert render(folder, workers=2) == one
+
+
+def test_report_refuses_what_it_cannot_describe_and_keeps_a_users_file(run, tmp_path):
+    root, _ = run
+    r = tikkun("report", "nowhere", cwd=tmp_path)
+    assert r.returncode == 2 and "no such run folder" in r.stderr
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "scenario.toml").write_text("")
+    r = tikkun("report", "half", cwd=tmp_path)
+    assert r.returncode == 2 and "not a finished run folder" in r.stderr and "metrics.parquet" in r.stderr
+    assert sorted(os.listdir(tmp_path / "half")) == ["scenario.toml"]
+    # a user's own report.html is never replaced; tikkun's own is
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for f in ("scenario.toml", "summary.json", "metrics.parquet", "souls.parquet"):
+        (mine / f).write_bytes((root / "r" / f).read_bytes())
+    (mine / "report.html").write_text("<p>my notes</p>")
+    r = tikkun("report", "mine", cwd=tmp_path)
+    assert r.returncode == 2 and "not a report tikkun wrote" in r.stderr
+    assert (mine / "report.html").read_text() == "<p>my notes</p>"
+    (mine / "report.html").unlink()
+    for _ in range(2):
+        r = tikkun("report", "mine", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(mine)) == ["metrics.parquet", "report.html", "scenario.toml", "souls.parquet",
+                                        "summary.json"]
+    page = _Page()
+    page.feed((mine / "report.html").read_text())
+    assert "genesis" not in page.images  # this folder has no genesis files
+    assert all(page.images.get(s) for s in FIGURE_SECTIONS if s != "genesis")
+
+
+# ------------------------------------------------------------------ the figures' parts
+def _folder(years=100, metrics=None, souls=None, scenario=None, summary=None):
+    n = 1000
+    rng = np.random.default_rng(0)
+    m = {"year": np.arange(years, dtype=np.int32), "cleansing_mean": np.linspace(0, 1, years),
+         "complete": np.linspace(0, n, years).astype(np.int64)}
+    m.update(metrics or {})
+    s = {"cleansing": rng.random(n), "complete": rng.random(n) < 0.5, "hbd": rng.lognormal(0, 0.3, n)}
+    s.update(souls or {})
+    return RunFolder(Path("x"), "", scenario or {}, summary or {"souls": n}, m, s, None, ())
+
+
+def test_timeline_eras_and_events_from_the_scenario():
+    sc = {"run": {"years": 6000}, "generations": {"torah_from": 2000, "messiah_from": 4000},
+          "events": [{"kind": "scale", "label": "exodus", "year": 2448, "until": 2488, "key": "light.light", "factor": 1.5},
+                     {"kind": "set", "year": 3830, "key": "impurity.rate", "value": 0.05},
+                     {"kind": "shepherds", "year": 20},
+                     {"kind": "set", "label": "exodus", "year": 2448, "until": 2488, "key": "light.practice", "value": 1},
+                     {"kind": "reset", "year": 5000}]}
+    tl = F.timeline(_folder(years=4500, scenario=sc, summary={"souls": 1000, "end_year": 4400}))
+    assert tl.horizon == 4500 and tl.end_year == 4400
+    assert tl.eras == (("chaos", 0, 2000), ("torah", 2000, 4000), ("messiah", 4000, 4500))
+    assert tl.marks == (F.Mark("shepherds", 20, None), F.Mark("exodus", 2448, 2488),
+                        F.Mark("impurity.rate = 0.05", 3830, 4500))  # the reset at 5000 is past the years run
+    # without the keys, the eras the engine recorded
+    era = np.array(["chaos"] * 30 + ["torah"] * 50 + ["messiah"] * 20)
+    tl = F.timeline(_folder(metrics={"era": era}))
+    assert tl.eras == (("chaos", 0, 30), ("torah", 30, 80), ("messiah", 80, 100))
+
+
+def test_event_labels_never_overlap():
+    rng = np.random.default_rng(3)
+    for trial in range(20):
+        years = rng.integers(0, 6000, 15)
+        marks = tuple(sorted((F.Mark("x" * int(rng.integers(3, 20)), int(y), None) for y in years),
+                             key=lambda m: m.year))
+        tl = F.Timeline(6000, (), marks, None)
+        lanes = F._lanes(tl, 670.0)
+        per_px = 6000 / 670.0
+        spans = []
+        for m, (lane, left) in zip(marks, lanes):
+            w = (5.2 * len(m.label) + 24.0) * per_px
+            lo, hi = (m.year - w, m.year) if left else (m.year, m.year + w)
+            assert left or hi <= 6000  # a label on the right of its tick stays within the years
+            spans.append((lane, lo, hi))
+        for i, (la, a0, a1) in enumerate(spans):
+            for lb, b0, b1 in spans[i + 1:]:
+                assert la != lb or a1 < b0 or b1 < a0
+
+
+def test_group_quantiles_match_numpy():
+    rng = np.random.default_rng(5)
+    hbd = rng.lognormal(0, 0.3, 50_000)
+    c = rng.beta(2, 1, hbd.size)
+    group, n = F._hbd_groups(hbd)
+    sizes = np.bincount(group, minlength=n)
+    assert sizes.sum() == hbd.size and np.all(np.abs(sizes - hbd.size / n) <= 1)  # equal groups, no ties
+    q = F._group_quantiles(group, n, c, 0.0, 1.0, 1000)
+    for g in range(n):
+        exact = np.quantile(c[group == g], (0.1, 0.5, 0.9), method="inverted_cdf")
+        np.testing.assert_allclose(q[g], exact, rtol=0, atol=0.5e-3 + 1e-12)  # half a bin's width
+    # souls of equal hbd share a group, whatever the quantiles say
+    group, n = F._hbd_groups(np.ones(100))
+    assert np.unique(group).size == 1
+
+
+def _texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts + [ax.title, ax.xaxis.label, ax.yaxis.label]]
+
+
+def test_souls_figure_with_and_without_completion_years():
+    run = _folder()
+    tl = F.timeline(run)
+    assert "souls.parquet has no completed_year column" in _texts(F.souls_figure(run, tl))
+    done = run.souls["complete"]
+    years = np.where(done, np.random.default_rng(1).integers(0, 100, done.size), -1)
+    run = _folder(souls={"completed_year": years})
+    fig = F.souls_figure(run, tl)
+    assert "souls.parquet has no completed_year column" not in _texts(fig)
+    assert "year of completion" in _texts(fig)
+    bars = fig.axes[1].patches[0]  # the histogram of completion years, one bar a year here
+    heights = bars.get_path().vertices[:, 1]
+    assert heights.max() == np.bincount(years[done]).max()
+
+
+def test_a_column_no_section_draws_gets_a_figure_of_its_own():
+    run = _folder(metrics={"practice": np.full(100, 0.004), "new_measure": np.arange(100.0)})
+    assert F.other_columns(run) == ["new_measure"]  # practice is drawn with the effort
+    fig = F.other_figure(run, F.timeline(run), F.other_columns(run))
+    assert [ax.get_ylabel() for ax in fig.axes] == ["new_measure"]
+
+
+def test_report_html_escapes_the_scenario():
+    from tikkun.report.html import render
+
+    run = _folder(scenario={"name": "<b>x</b>", "description": "a & b"})
+    run = RunFolder(run.folder, 'name = "<b>x</b>"\n', run.scenario, {"souls": 1000, "seed": 1}, run.metrics,
+                    run.souls, None, ())
+    text = render(run)
+    assert "<b>x</b>" not in text and html.escape("<b>x</b>") in text and "a &amp; b" in text
+
+
+def test_the_strip_lines_up_with_the_years_of_the_panels():
+    """The strip is drawn once and placed as pixels: the era of Torah must sit over the panels'
+    years torah_from .. messiah_from."""
+    import matplotlib
+    from matplotlib.colors import to_rgb
+    from PIL import Image
+
+    sc = {"generations": {"torah_from": 30, "messiah_from": 70}}
+    run = _folder(scenario=sc)
+    tl = F.timeline(run)
+    with matplotlib.rc_context(F.RC):
+        fig = F.section_figure(run, tl, F.SECTIONS[0])
+        rgb = np.asarray(Image.open(io.BytesIO(F.png(fig))).convert("RGB")).astype(int)
+    box = fig.axes[0].get_window_extent()  # the top panel, in pixels from the bottom left
+    above = rgb[: rgb.shape[0] - int(box.y1) - 2]  # rows over the top panel
+    torah = np.rint(255 * (0.35 * np.array(to_rgb(F.ERA_COLOURS["torah"])) + 0.65)).astype(int)
+    cols = np.flatnonzero(np.all(np.abs(above - torah) <= 2, axis=2).any(axis=0))
+    assert cols.size
+    scale = (box.x1 - box.x0) / tl.horizon
+    assert abs(cols.min() - (box.x0 + 30 * scale)) <= 2 and abs(cols.max() - (box.x0 + 70 * scale)) <= 2
