@@ -62,6 +62,17 @@ def test_stage_and_journey_of_each_soul():
         assert stages.JOURNEYS[stages.journey_of(x64, complete)] == journey
 
 
+def test_labels_at_their_thresholds_exactly():
+    """At exactly 1/3 a soul is Joshua's, at exactly 2/3 Solomon's ("below 1/3", "below 2/3"),
+    and at exactly one degree (L c = 1) particular: thresholds met in float64 (no float32 is
+    1/3 or 2/3; 0.25 with L = 4 is one degree exactly)."""
+    c = np.array([1 / 3, 2 / 3, np.nextafter(1 / 3, 0), np.nextafter(2 / 3, 0)])
+    assert list(stages.journeys(c, np.zeros(4, np.uint8))) == ["joshua", "solomon", "moses", "joshua"]
+    assert [stages.journey_of(x, False) for x in c] == [1, 2, 0, 1]
+    assert list(stages.stages(np.array([0.25, np.nextafter(0.25, 0)]), np.zeros(2, np.uint8), 4)) == [
+        "particular", "spark"]
+
+
 def test_stage_follows_the_degrees():
     """One degree is 1 / L of cleansing: with L = 4 a soul at 0.2 is still a spark, at 0.25 not."""
     c = np.array([0.2, 0.25], dtype=np.float32)

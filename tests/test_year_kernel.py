@@ -50,7 +50,7 @@ DIM_EVENTS = [
     {"kind": "set", "year": 0, "until": 44, "key": "light.conductance", "value": 0.6},
     {"kind": "shepherds", "year": 17, "group": {"lowest": "cleansing", "count": 2}},
     {"kind": "policy", "year": 22, "group": {"share": 0.3}, "warmth": 0.95, "attachment": 0.9},
-    {"kind": "reset", "year": 31, "group": {"souls": [5, 3, 5, 200]}},
+    {"kind": "reset", "year": 31, "group": {"souls": [5, 3, 5, 140]}},
     {"kind": "policy", "year": 37, "group": {"highest": "warmth", "count": 40}, "effort": 1.5, "steadiness": 0.2},
     {"kind": "shepherds", "year": 45, "group": {"first": 100, "count": 3}},
 ]
@@ -76,6 +76,8 @@ def _twin_cases():
                      id="dim-light-no-worlds"),
         pytest.param({"generations.shepherds": "events", "sparks.inclusion": False}, dim,
                      id="dim-light-shepherds-by-events"),
+        # the same at 150 souls: the quickest case with every rule acting (scripts/mutation.py runs it first)
+        pytest.param({}, {**dim, "souls.count": 150}, id="dim-light-150-souls"),
     ]
 
 
