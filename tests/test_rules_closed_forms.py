@@ -92,7 +92,9 @@ def test_gain_holiness_and_a_souls_light_by_hand():
     # without aim only the shepherds' light: 0.1 * 1.5 * 0.25
     assert light.corrective_light(0.1, 1.5, 0, 0.5, 2.0, 0.3, 0.01, 0.25) == pytest.approx(0.0375, rel=1e-14)
     assert practice.own_light(0.5, 2.0, 0.3, 0.01) == pytest.approx(0.31, rel=1e-14)
-    assert shepherds.shepherd_light(0.25, 0) == 0.0 and shepherds.shepherd_light(0.25, 3) == 0.25
+    # one shepherd is enough (002, "Moses is equal to 600,000")
+    assert shepherds.shepherd_light(0.25, 0) == 0.0 and shepherds.shepherd_light(0.25, 1) == 0.25
+    assert shepherds.shepherd_light(0.25, 3) == 0.25
 
 
 # ----------------------------------------------------------------- sparks
@@ -205,3 +207,16 @@ def test_worlds_by_hand():
     np.testing.assert_allclose(worlds.step_worlds(u, 0.5, 1.0, 0.1), [0.95, 0.77, 0.49, 0.92], rtol=1e-14)
     assert worlds.conductance(u) == pytest.approx(0.4, rel=1e-15)
     assert worlds.iota_eq(0.5, 2.0) == 0.25 and worlds.iota_eq(3.0, 2.0) == 1.0
+
+
+def test_worlds_refuse_rates_and_thresholds_out_of_range():
+    """rho is a share of the way, in [0, 1] (0 and 1 allowed); the threshold A is positive."""
+    u = np.array([1.0, 0.8, 0.5, 1.0])
+    for rho in (-0.1, -1e-12, 1.0 + 1e-12, 1.5):
+        with pytest.raises(ValueError, match="rho"):
+            worlds.step_worlds(u, 0.5, 1.0, rho)
+    np.testing.assert_array_equal(worlds.step_worlds(u, 0.5, 1.0, 0.0), u)
+    np.testing.assert_allclose(worlds.step_worlds(u, 0.5, 1.0, 1.0), [0.5, 0.5, 0.4, 0.2], rtol=1e-15)
+    for A in (0.0, -1.0):
+        with pytest.raises(ValueError, match="A"):
+            worlds.iota_eq(0.5, A)
