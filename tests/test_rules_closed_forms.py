@@ -207,6 +207,7 @@ def test_worlds_by_hand():
     np.testing.assert_allclose(worlds.step_worlds(u, 0.5, 1.0, 0.1), [0.95, 0.77, 0.49, 0.92], rtol=1e-14)
     assert worlds.conductance(u) == pytest.approx(0.4, rel=1e-15)
     assert worlds.iota_eq(0.5, 2.0) == 0.25 and worlds.iota_eq(3.0, 2.0) == 1.0
+    assert worlds.iota_eq(0.5) == 0.5  # the default threshold A = 1 (MODEL.md, phase 1)
 
 
 def test_worlds_refuse_rates_and_thresholds_out_of_range():
