@@ -101,7 +101,7 @@ GROUPS = {
         # the small rules first, then the engine, the events, and the network's and rewiring's long kernels
         "order": ["rules/light.py", "rules/practice.py", "rules/inclusion.py", "rules/aim.py",
                   "rules/illumination.py", "rules/stages.py", "rules/shepherds.py", "rules/impurity.py",
-                  "rules/worlds.py", "rules/cleansing.py", "rules/generations.py", "engine/core.py",
+                  "rules/worlds.py", "rules/cleansing.py", "engine/core.py", "rules/generations.py",
                   "rules/events.py", "rules/good_and_pure.py", "rules/network.py"],
         "wide": WIDE_RULES,
     },
@@ -478,25 +478,28 @@ def cmd_report(group: str) -> dict:
     return summary
 
 
-def cmd_recheck(group: str) -> None:
-    """Every survivor again, against the wider selection and the tests as they are now."""
+def cmd_recheck(group: str, jobs: list[str] | None = None, wide: bool = True) -> None:
+    """Every survivor (or those of ``jobs``) again, against the wider selection (or the fast
+    one) and the tests as they are now."""
     copy = WORK / group
     _copy_tree(copy)  # the tests as they are now (and the sources, unmutated)
-    command = PYTEST + " " + " ".join(GROUPS[group]["wide"])
+    command = PYTEST + " " + " ".join(GROUPS[group]["wide" if wide else "fast"])
     rechecked = {}
     for r in _results(copy):
-        if r["worker"] != "normal" or r["test"] != "survived":
+        if (r["worker"] or "").lower() != "normal" or (r["test"] or "").lower() != "survived":
+            continue
+        if jobs and r["job"] not in jobs:
             continue
         proc = _run(["cosmic-ray", "mutate-and-test", r["module"], r["operator"], str(r["occurrence"]), command],
                     copy, capture_output=True, text=True, timeout=3600)
         outcome = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
-        test = outcome.get("test_outcome") or outcome.get("worker_outcome") or "unknown"
+        test = str(outcome.get("test_outcome") or outcome.get("worker_outcome") or "unknown").lower()
         rechecked[r["job"]] = {"module": r["module"], "row": r["row"], "operator": r["operator"],
                                "occurrence": r["occurrence"], "outcome": test}
         print(f"  {r['module']}:{r['row']} {r['operator']} #{r['occurrence']}: {test}", flush=True)
         if test == "killed":  # record it in the session, so that report counts it
             con = sqlite3.connect(copy / "session.sqlite")
-            con.execute("update work_results set test_outcome = 'killed', output = 'killed on recheck' "
+            con.execute("update work_results set test_outcome = 'KILLED', output = 'killed on recheck' "
                         "where job_id = ?", (r["job"],))
             con.commit()
             con.close()
@@ -509,6 +512,8 @@ def main() -> None:
     parser.add_argument("command", choices=("run", "report", "recheck", "_worker"))
     parser.add_argument("group", choices=sorted(GROUPS))
     parser.add_argument("--fresh", action="store_true", help="start the group's session again from scratch")
+    parser.add_argument("--jobs", default="", help="recheck: only these job ids (comma-separated)")
+    parser.add_argument("--fast", action="store_true", help="recheck: against the fast selection")
     args = parser.parse_args()
     if args.command == "run":
         cmd_run(args.group, args.fresh)
@@ -517,7 +522,7 @@ def main() -> None:
     elif args.command == "report":
         cmd_report(args.group)
     else:
-        cmd_recheck(args.group)
+        cmd_recheck(args.group, [j for j in args.jobs.split(",") if j], wide=not args.fast)
 
 
 if __name__ == "__main__":

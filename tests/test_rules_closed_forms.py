@@ -208,6 +208,7 @@ def test_worlds_by_hand():
     assert worlds.conductance(u) == pytest.approx(0.4, rel=1e-15)
     assert worlds.iota_eq(0.5, 2.0) == 0.25 and worlds.iota_eq(3.0, 2.0) == 1.0
     assert worlds.iota_eq(0.5) == 0.5  # the default threshold A = 1 (MODEL.md, phase 1)
+    assert type(worlds.iota_eq(0.5)) is float and worlds.iota_eq(np.array([0.5, 2.0])).tolist() == [0.5, 1.0]
 
 
 def test_worlds_refuse_rates_and_thresholds_out_of_range():
@@ -221,3 +222,13 @@ def test_worlds_refuse_rates_and_thresholds_out_of_range():
     for A in (0.0, -1.0):
         with pytest.raises(ValueError, match="A"):
             worlds.iota_eq(0.5, A)
+
+
+def test_flat_cleansing_of_no_sparks_gives_the_bits_of_infinity():
+    """The smallest fraction over no sparks is +inf (its int32 bits), as documented: the
+    minimum's neutral element, so that a run without sparks never lowers G."""
+    f = np.float32
+    empty = np.zeros(0, np.float32)
+    bits = cleansing.cleanse_flat(empty, empty.copy(), empty.copy(), f(0.0), empty.copy(), np.zeros(0, np.uint8),
+                                  empty.copy(), 10)
+    assert np.array([bits], np.int32).view(np.float32)[0] == np.inf
