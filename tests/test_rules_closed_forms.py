@@ -232,3 +232,15 @@ def test_flat_cleansing_of_no_sparks_gives_the_bits_of_infinity():
     bits = cleansing.cleanse_flat(empty, empty.copy(), empty.copy(), f(0.0), empty.copy(), np.zeros(0, np.uint8),
                                   empty.copy(), 10)
     assert np.array([bits], np.int32).view(np.float32)[0] == np.inf
+
+
+def test_soul_sums_at_chosen_sparks():
+    """The souls' sums over the sparks at the listed positions only: sparks 0, 2, 3 of souls
+    (0, 0, 1, 1) give soul 0 the screen 1.0 and flag 1, soul 1 the screens 3.0 + 4.0 and flags
+    2 | 1; spark 1 is left out."""
+    screen = np.array([1.0, 2.0, 3.0, 4.0], dtype=np.float32)
+    flag = np.array([1, 2, 2, 1], dtype=np.uint8)
+    total, flags = np.zeros(2), np.zeros(2, np.uint8)
+    cleansing.soul_sums_at(screen, flag, np.array([0, 0, 1, 1], np.uint16), np.array([0, 2, 3], np.int32), total,
+                           flags)
+    assert total.tolist() == [1.0, 7.0] and flags.tolist() == [1, 3]
