@@ -219,6 +219,9 @@ def test_worlds_refuse_rates_and_thresholds_out_of_range():
             worlds.step_worlds(u, 0.5, 1.0, rho)
     np.testing.assert_array_equal(worlds.step_worlds(u, 0.5, 1.0, 0.0), u)
     np.testing.assert_allclose(worlds.step_worlds(u, 0.5, 1.0, 1.0), [0.5, 0.5, 0.4, 0.2], rtol=1e-15)
+    for shape in (3, 5):  # four worlds, no more, no fewer
+        with pytest.raises(ValueError, match="shape"):
+            worlds.step_worlds(np.ones(shape), 0.5, 1.0, 0.1)
     for A in (0.0, -1.0):
         with pytest.raises(ValueError, match="A"):
             worlds.iota_eq(0.5, A)
