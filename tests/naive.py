@@ -237,6 +237,27 @@ def soul_events(st, events, seed, t, forever):
     (the Messiah era); before it they are shepherds to the end of their generation (flag 2)."""
     for index, ev in events:
         souls = select_group(ev.group, st, seed, t, index)
+        if ev.kind == "complete":
+            spared_soul = -1
+            if ev.spare == "smallest" and souls:  # the group's smallest spark, the first among equals
+                sparks = [j for i in souls for j in range(st["spark_start"][i], st["spark_start"][i + 1])]
+                spared = min(sparks, key=lambda j: (st["size"][j], j))
+                spared_soul = next(i for i in souls if st["spark_start"][i] <= spared < st["spark_start"][i + 1])
+            for i in souls:
+                a, b = st["spark_start"][i], st["spark_start"][i + 1]
+                st["screen"][a:b] = st["size"][a:b]
+                if i == spared_soul:
+                    st["screen"][spared] = 0.0
+                    st["complete"][i] = 0
+                    st["completed_year"][i] = -1
+                    st["cleansing"][i] = min(1.0, st["screen"][a:b].astype(np.float64).sum() / st["size_total"][i])
+                    continue
+                st["cleansing"][i] = 1.0
+                if not st["complete"][i]:
+                    st["completed_year"][i] = t
+                st["complete"][i] = 1
+                st["holding"][i] = 1
+            continue
         for i in souls:
             a, b = st["spark_start"][i], st["spark_start"][i + 1]
             if ev.kind == "shepherds":

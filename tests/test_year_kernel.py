@@ -53,6 +53,8 @@ DIM_EVENTS = [
     {"kind": "reset", "year": 31, "group": {"souls": [5, 3, 5, 140]}},
     {"kind": "policy", "year": 37, "group": {"highest": "warmth", "count": 40}, "effort": 1.5, "steadiness": 0.2},
     {"kind": "shepherds", "year": 45, "group": {"first": 100, "count": 3}},
+    {"kind": "complete", "year": 26, "group": {"first": 60, "count": 6}, "spare": "smallest"},
+    {"kind": "complete", "year": 52, "group": {"highest": "hbd", "count": 4}},
 ]
 
 
@@ -113,7 +115,8 @@ def test_engine_matches_naive_year_by_year(extra, case):
         ref = _as_dict(st)  # the engine's state at the start of the year: the twin's of last year's end
         if t % gens.length == 0:  # shepherds made before the Messiah era step down with their generation
             ref["shepherd"][ref["shepherd"] == 2] = 0
-        today = [(i, e) for i, e in enumerate(sc.events) if e.kind in ("shepherds", "reset", "policy") and e.year == t]
+        today = [(i, e) for i, e in enumerate(sc.events)
+                 if e.kind in ("shepherds", "complete", "reset", "policy") and e.year == t]
         naive.soul_events(ref, today, seed, t, forever=t >= gens.messiah_from)
         ref["shepherds"] = int((ref["shepherd"] > 0).sum())
         messiah_era = t >= gens.messiah_from
