@@ -113,8 +113,11 @@ def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s
         "holding_aim": int(hold_after.sum()), "greater_desire": int(greater.sum()), "lost_aim": lost_aim,
         "effort_mean": float(e.mean()), "shepherds": int((st["shepherd"] > 0).sum()),
         "stage_spark": int(((degrees * cl < 1) & ~complete).sum()),
+        "stage_particular": int(((degrees * cl >= 1) & ~complete).sum()),
         "stage_common": int(complete.sum()),
         "journey_moses": int(((cl < 1 / 3) & ~complete).sum()),
+        "journey_joshua": int(((cl >= 1 / 3) & (cl < 2 / 3) & ~complete).sum()),
+        "journey_solomon": int(((cl >= 2 / 3) & ~complete).sum()),
         "journey_david": int(complete.sum()),
         "screen_lost": lost,
         "shocks": n_shocks,
@@ -171,3 +174,114 @@ def rewire(seed, year, p, neighbours, cleansing, tries=64):
                 nb[i, worst] = m
                 break
     return nb
+
+
+# ------------------------------------------------------------------ the year's globals, from the scenario
+def schedule(scenario) -> dict[str, np.ndarray]:
+    """float64 ``(years,)`` of every global an event may change, year by year from the scenario:
+    the section's value, then each ``set``/``scale`` event whose span holds the year, in the
+    order listed (MODEL.md, "Events"). The keys are written out here, not read from tikkun."""
+    keys = ("light.alpha", "light.light", "light.practice", "light.conductance", "light.beta", "light.eps",
+            "light.phi_s", "light.kappa0", "light.omega", "impurity.rate", "impurity.shock_size",
+            "network.theta_max", "network.p_rewire")
+    years = scenario.run.years
+    out = {}
+    for key in keys:
+        section, name = key.split(".")
+        values = []
+        for t in range(years):
+            v = float(getattr(getattr(scenario, section), name))
+            for ev in scenario.events:
+                if ev.kind in ("set", "scale") and ev.key == key:
+                    until = years if ev.until is None else ev.until
+                    if ev.year <= t < until:
+                        v = ev.value if ev.kind == "set" else v * ev.factor
+            values.append(v)
+        out[key] = np.array(values)
+    return out
+
+
+def worlds_year(u, lam, A=1.0, rho=0.1) -> np.ndarray:
+    """One year of the four worlds (MODEL.md, "The four worlds"), Atzilut first, all four from
+    last year's unities: ``lam_w = lam * prod of the unities above``,
+    ``u_w += rho (min(1, lam_w / A) - u_w)``."""
+    new = np.empty(4)
+    for w in range(4):
+        lam_w = lam
+        for above in range(w):
+            lam_w *= u[above]
+        new[w] = u[w] + rho * (min(1.0, lam_w / A) - u[w])
+    return new
+
+
+# ------------------------------------------------------------------ events on souls
+def select_group(group, st, seed, t, index) -> list[int]:
+    """The souls a group names (MODEL.md, "Events"), as sorted indices."""
+    n = st["effort"].shape[0]
+    if group.souls is not None:
+        return sorted(set(group.souls))
+    if group.first is not None:
+        return list(range(group.first, min(n, group.first + group.count)))
+    if group.share is not None:
+        return [i for i in range(n) if uniform(seed, t, i, 15, index) < group.share]
+    field = group.lowest or group.highest
+    values = st["effort0" if field == "effort" else field].astype(np.float64)
+    sign = 1.0 if group.lowest else -1.0
+    ranked = sorted(range(n), key=lambda i: (sign * values[i], i))  # ties: the lower index first
+    return sorted(ranked[: group.count])
+
+
+def soul_events(st, events, seed, t, forever):
+    """Apply the year's events on souls to the dict ``st`` in listed order. ``events``: pairs
+    ``(index in the scenario's list, event)``. ``forever``: shepherds made now stay shepherds
+    (the Messiah era); before it they are shepherds to the end of their generation (flag 2)."""
+    for index, ev in events:
+        souls = select_group(ev.group, st, seed, t, index)
+        if ev.kind == "complete":
+            spared_soul = -1
+            if ev.spare == "smallest" and souls:  # the group's smallest spark, the first among equals
+                sparks = [j for i in souls for j in range(st["spark_start"][i], st["spark_start"][i + 1])]
+                spared = min(sparks, key=lambda j: (st["size"][j], j))
+                spared_soul = next(i for i in souls if st["spark_start"][i] <= spared < st["spark_start"][i + 1])
+            for i in souls:
+                a, b = st["spark_start"][i], st["spark_start"][i + 1]
+                st["screen"][a:b] = st["size"][a:b]
+                if i == spared_soul:
+                    st["screen"][spared] = 0.0
+                    st["complete"][i] = 0
+                    st["completed_year"][i] = -1
+                    st["cleansing"][i] = min(1.0, st["screen"][a:b].astype(np.float64).sum() / st["size_total"][i])
+                    continue
+                st["cleansing"][i] = 1.0
+                if not st["complete"][i]:
+                    st["completed_year"][i] = t
+                st["complete"][i] = 1
+                st["holding"][i] = 1
+            continue
+        for i in souls:
+            a, b = st["spark_start"][i], st["spark_start"][i + 1]
+            if ev.kind == "shepherds":
+                st["screen"][a:b] = st["size"][a:b]
+                st["cleansing"][i] = 1.0
+                if not st["complete"][i]:
+                    st["completed_year"][i] = t
+                st["complete"][i] = 1
+                st["shepherd"][i] = 1 if (forever or st["shepherd"][i] == 1) else 2
+                st["holding"][i] = 1
+            elif ev.kind == "reset":
+                st["screen"][a:b] = 0.0
+                st["cleansing"][i] = 0.0
+                st["complete"][i] = 0
+                st["completed_year"][i] = -1
+                st["shepherd"][i] = 0
+                st["holding"][i] = 1
+                st["effort"][i] = st["effort0"][i]
+                if ev.hbd is not None:
+                    st["hbd"][i] = ev.hbd
+            else:
+                for name in ("regain", "steadiness", "warmth", "attachment", "hbd"):
+                    if getattr(ev, name) is not None:
+                        st[name][i] = getattr(ev, name)
+                if ev.effort is not None:
+                    st["effort0"][i] = ev.effort
+                    st["effort"][i] = ev.effort

@@ -23,6 +23,7 @@ def tikkun(*args, cwd):
 def test_run_quick_end_to_end(tmp_path):
     r = tikkun("run", "--preset", "quick", "--out", "r1", "-q", "--years", "250", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+    assert "year" not in r.stderr and "ETA" not in r.stderr  # -q: no progress bar
     folder = tmp_path / "r1"
     assert sorted(p.name for p in folder.iterdir()) == ["metrics.parquet", "report.html", "scenario.toml",
                                                         "souls.parquet", "summary.json"]
@@ -137,3 +138,114 @@ def test_help_keeps_the_section_names(tmp_path):
     r = tikkun("genesis", "--help", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "[genesis]" in r.stdout
+
+
+def test_bare_run_writes_the_history_into_a_timestamped_folder(tmp_path):
+    """`tikkun run` with no scenario runs the history preset into runs/history-<YYYYmmdd-HHMMSS>
+    (a small vessel, few souls and years, so it is quick)."""
+    import datetime as dt
+    import re
+
+    before = dt.datetime.now().replace(microsecond=0)
+    r = tikkun("run", "--souls", "500", "--years", "3", "--set", "genesis.n=32", "-q", cwd=tmp_path)
+    after = dt.datetime.now()
+    assert r.returncode == 0, r.stderr
+    folders = list((tmp_path / "runs").iterdir())
+    assert len(folders) == 1
+    match = re.fullmatch(r"history-(\d{8}-\d{6})", folders[0].name)
+    assert match, folders[0].name
+    assert before <= dt.datetime.strptime(match.group(1), "%Y%m%d-%H%M%S") <= after
+    names = {p.name for p in folders[0].iterdir()}
+    assert {"scenario.toml", "metrics.parquet", "souls.parquet", "summary.json", "genesis.parquet"} <= names
+    summary = json.loads((folders[0] / "summary.json").read_text())
+    assert summary["years_run"] == 3 and summary["souls"] == 500 and summary["seed"] == 20
+    assert f"outputs: runs/{folders[0].name}" in r.stdout.replace("\n", "")
+
+
+def test_seed_option_changes_the_draws(tmp_path):
+    """--seed reaches the generator: the souls' hbd of seed 7 are those of year 0 drawn with
+    seed 7 (the state's own draw, from the counter-based generator), not seed 20's."""
+    from conftest import make_scenario
+    from tikkun.state import initial_state
+
+    r = tikkun("run", "--preset", "quick", "--seed", "7", "--souls", "300", "--years", "5", "--out", "s7", "-q",
+               cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    hbd = pq.read_table(tmp_path / "s7" / "souls.parquet").column("hbd").to_numpy()
+    assert json.loads((tmp_path / "s7" / "summary.json").read_text())["seed"] == 7
+    np.testing.assert_array_equal(hbd, initial_state(make_scenario(**{"run.seed": 7})).hbd)
+    assert not np.array_equal(hbd, initial_state(make_scenario()).hbd)
+
+
+def test_version_is_the_installed_distributions(tmp_path):
+    from importlib.metadata import version
+
+    r = tikkun("version", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.strip() == version("tikkun")
+
+
+def test_genesis_with_preset_and_set(tmp_path):
+    """`tikkun genesis --preset history --set genesis.n=32`: the history's five stages on a
+    32 x 32 vessel; a bad --set is refused with its key, nothing written."""
+    r = tikkun("genesis", "--preset", "history", "--set", "genesis.n=32", "--out", "g", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert np.load(tmp_path / "g" / "field.npy").shape == (32, 32)
+    g = pq.read_table(tmp_path / "g" / "genesis.parquet").to_pydict()
+    assert "5 stages on a 32 x 32 vessel" in r.stdout
+    assert 0.0 < g["unity"][-1] < 1.0
+    r = tikkun("genesis", "--preset", "history", "--set", "genesis.n=7", "--out", "bad", cwd=tmp_path)
+    assert r.returncode == 2 and "genesis.n" in r.stderr and not (tmp_path / "bad").exists()
+
+
+def test_progress_bar_on_stderr_without_quiet(tmp_path):
+    """Without -q the bar is drawn on stderr: the last year, G and C of the run (with -q there
+    is none: test_run_quick_end_to_end)."""
+    r = tikkun("run", "--preset", "quick", "--souls", "300", "--years", "12", "--out", "p", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    m = pq.read_table(tmp_path / "p" / "metrics.parquet").to_pydict()
+    assert "year     11" in r.stderr
+    assert f"C {m['cleansing_mean'][-1]:6.2%}" in r.stderr and f"G {m['weakest_link'][-1]:6.2%}" in r.stderr
+
+
+def test_resume_with_other_options_is_refused(tmp_path):
+    import tikkun as tk
+
+    class Cut(Exception):
+        pass
+
+    def crash(state, row):
+        if state.year == 15:
+            raise Cut
+    with pytest.raises(Cut):
+        tk.run(preset="quick", souls=300, years=30, checkpoint_every=10, out=tmp_path / "c", progress=crash)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "c").iterdir()}
+    assert "checkpoint.npz" in before
+    for extra in (["--seed", "3"], ["--set", "light.alpha=1", "--years", "50"]):
+        r = tikkun("run", "--resume", "c", *extra, cwd=tmp_path)
+        assert r.returncode == 2 and "--resume continues a run exactly as it was started" in r.stderr, extra
+    assert {p.name: p.read_bytes() for p in (tmp_path / "c").iterdir()} == before
+
+
+def test_out_naming_an_existing_file_is_refused(tmp_path):
+    (tmp_path / "taken").write_text("mine")
+    r = tikkun("run", "--preset", "quick", "--souls", "300", "--years", "5", "--out", "taken", "-q", cwd=tmp_path)
+    assert r.returncode == 2 and "taken" in r.stderr and "not a folder" in r.stderr
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
+def test_an_unexpected_error_exits_1_with_one_line(tmp_path):
+    """Anything that is not bad input ends with exit code 1 and its type and message, no
+    traceback: here the run itself fails inside the API."""
+    script = tmp_path / "boom.py"
+    script.write_text(
+        "import sys\n"
+        "import tikkun.api\n"
+        "def boom(*a, **k):\n"
+        "    raise RuntimeError('disk on fire')\n"
+        "tikkun.api.run = boom\n"
+        "from tikkun import cli\n"
+        "sys.argv = ['tikkun', 'run', '--preset', 'quick', '--souls', '300', '--years', '5', '--out', 'r', '-q']\n"
+        "cli.main()\n")
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1
+    assert "RuntimeError: disk on fire" in r.stderr and "Traceback" not in r.stderr

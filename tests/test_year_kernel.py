@@ -1,7 +1,5 @@
 """The fused yearly pass against the naive NumPy twin, year by year."""
 
-import copy
-
 import numpy as np
 import pytest
 from numba import njit
@@ -11,7 +9,6 @@ from conftest import make_scenario
 from tikkun.engine import build
 from tikkun.engine import year_kernel as yk
 from tikkun.engine.native import gather
-from tikkun.rules import events as ev
 
 FIELDS = ("effort", "holding", "shepherd", "complete", "completed_year", "cleansing", "screen")
 
@@ -22,86 +19,173 @@ def _as_dict(state):
     return d
 
 
-@pytest.mark.parametrize("extra", [
-    {},
-    {"sparks.unity": {"kind": "uniform", "low": 0.0, "high": 1.0}, "souls.regain": 0.05, "souls.steadiness": 0.3,
-     "network.kind": "random", "network.k": 3, "generations.judge": "lowest", "souls.special_share": 0.1},
-    {"network.enabled": False, "generations.judge": "random"},
-    # several blocks of 2,048 souls and a small last one; then souls nearly all complete early
-    # (runs with fewer than one open soul in 16), so the kernel's per-soul spark loop runs in
-    # years without shocks too (in years 19-26 and 42-59 of this case, checked)
-    {"souls.count": 4500},
-    {"souls.count": 2100, "light.alpha": 3.0},
-])
-def test_engine_matches_naive_year_by_year(extra):
-    """Every rule on: warm network, shocks, judges, eras, shepherds, events."""
-    from tikkun.scenario import build_scenario
+# Events of the first five cases: one of each kind on souls, and globals set and scaled.
+EVENTS = [
+    {"kind": "set", "year": 25, "key": "impurity.rate", "value": 0.7},
+    {"kind": "set", "year": 0, "until": 15, "key": "light.practice", "value": 0.3},
+    {"kind": "shepherds", "year": 20, "group": {"highest": "hbd", "count": 1}},
+    {"kind": "reset", "year": 30, "group": {"first": 0, "count": 10}, "hbd": 0.5},
+    {"kind": "policy", "year": 35, "group": {"share": 0.3}, "regain": 1.0, "effort": 2.0},
+    {"kind": "scale", "year": 40, "until": 45, "key": "light.light", "factor": 1.5},
+]
+# Under a dim light: the worlds sink (W well below 1) while shocks come, every global key is
+# set or scaled by an event (light.conductance acts only with the worlds off), the graph is
+# rewired, a shepherd serves one generation before the Messiah era, and warmth, effort and
+# attachment policies change the network's weights and the shocks' bite.
+DIM_EVENTS = [
+    {"kind": "set", "year": 3, "until": 50, "key": "light.light", "value": 0.8},
+    {"kind": "scale", "year": 50, "until": 55, "key": "light.light", "factor": 1.5},
+    {"kind": "scale", "year": 0, "until": 30, "key": "light.alpha", "factor": 1.6},
+    {"kind": "set", "year": 0, "until": 12, "key": "light.practice", "value": 0.5},
+    {"kind": "set", "year": 6, "until": 60, "key": "impurity.rate", "value": 0.9},
+    {"kind": "set", "year": 18, "until": 40, "key": "impurity.shock_size", "value": 0.35},
+    {"kind": "set", "year": 12, "until": 36, "key": "network.theta_max", "value": 0.3},
+    {"kind": "set", "year": 0, "key": "network.p_rewire", "value": 0.5},
+    {"kind": "scale", "year": 30, "until": 60, "key": "network.p_rewire", "factor": 0.4},
+    {"kind": "set", "year": 25, "key": "light.kappa0", "value": 0.2},
+    {"kind": "set", "year": 15, "until": 55, "key": "light.beta", "value": 3.0},
+    {"kind": "set", "year": 8, "until": 28, "key": "light.eps", "value": 0.05},
+    {"kind": "set", "year": 21, "key": "light.phi_s", "value": 0.2},
+    {"kind": "set", "year": 33, "key": "light.omega", "value": 0.8},
+    {"kind": "set", "year": 0, "until": 44, "key": "light.conductance", "value": 0.6},
+    {"kind": "shepherds", "year": 17, "group": {"lowest": "cleansing", "count": 2}},
+    {"kind": "policy", "year": 22, "group": {"share": 0.3}, "warmth": 0.95, "attachment": 0.9},
+    {"kind": "reset", "year": 31, "group": {"souls": [5, 3, 5, 140]}},
+    {"kind": "policy", "year": 37, "group": {"highest": "warmth", "count": 40}, "effort": 1.5, "steadiness": 0.2},
+    {"kind": "shepherds", "year": 45, "group": {"first": 100, "count": 3}},
+    {"kind": "complete", "year": 26, "group": {"first": 60, "count": 6}, "spare": "smallest"},
+    {"kind": "complete", "year": 52, "group": {"highest": "hbd", "count": 4}},
+]
 
-    raw = make_scenario(**extra).model_dump(mode="json", exclude_none=True)
-    raw["impurity"] = {"rate": 0.0, "shock_size": 0.2}
-    raw["generations"] = {**raw["generations"], "length": 10, "torah_from": 20, "messiah_from": 40}
-    raw["network"] = {**raw["network"], "rewire_every": 7}
-    raw["events"] = [
-        {"kind": "set", "year": 25, "key": "impurity.rate", "value": 0.7},
-        {"kind": "set", "year": 0, "until": 15, "key": "light.practice", "value": 0.3},
-        {"kind": "shepherds", "year": 20, "group": {"highest": "hbd", "count": 1}},
-        {"kind": "reset", "year": 30, "group": {"first": 0, "count": 10}, "hbd": 0.5},
-        {"kind": "policy", "year": 35, "group": {"share": 0.3}, "regain": 1.0, "effort": 2.0},
-        {"kind": "scale", "year": 40, "until": 45, "key": "light.light", "factor": 1.5},
+
+def _twin_cases():
+    plain = {"impurity": {"rate": 0.0, "shock_size": 0.2}, "events": EVENTS, "rewire_every": 7}
+    dim = {"impurity": {"rate": 0.0, "shock_size": 0.1}, "events": DIM_EVENTS, "rewire_every": 5, "years": 60,
+           "light.alpha": 0.8, "souls.count": 600}
+    return [
+        pytest.param({}, plain, id="defaults"),
+        pytest.param({"sparks.unity": {"kind": "uniform", "low": 0.0, "high": 1.0}, "souls.regain": 0.05,
+                      "souls.steadiness": 0.3, "network.kind": "random", "network.k": 3,
+                      "generations.judge": "lowest", "souls.special_share": 0.1}, plain, id="random-graph"),
+        pytest.param({"network.enabled": False, "generations.judge": "random"}, plain, id="no-network"),
+        # several blocks of 2,048 souls and a small last one; then souls nearly all complete early
+        # (runs with fewer than one open soul in 16), so the kernel's per-soul spark loop runs in
+        # years without shocks too (in years 19-26 and 42-59 of this case, checked)
+        pytest.param({"souls.count": 4500}, plain, id="4500-souls"),
+        pytest.param({"souls.count": 2100, "light.alpha": 3.0}, plain, id="fast-light"),
+        pytest.param({}, dim, id="dim-light"),
+        pytest.param({"worlds.enabled": False, "generations.judge": "random", "network.k": 5}, dim,
+                     id="dim-light-no-worlds"),
+        pytest.param({"generations.shepherds": "events", "sparks.inclusion": False}, dim,
+                     id="dim-light-shepherds-by-events"),
+        # the same at 150 souls: the quickest case with every rule acting (scripts/mutation.py runs it first)
+        pytest.param({}, {**dim, "souls.count": 150}, id="dim-light-150-souls"),
     ]
+
+
+@pytest.mark.parametrize("extra, case", _twin_cases())
+def test_engine_matches_naive_year_by_year(extra, case):
+    """Every rule on: warm network and rewiring, shocks, judges, eras, shepherds, events, the
+    worlds. The twin (tests/naive.py) takes nothing from the engine but the state at the start
+    of each year (which it checked at the end of the last): the schedule of every global, the
+    four worlds' conductance, the shocks' count, the judge, the graph it rewires itself, the
+    events on souls, all from the scenario."""
+    from tikkun.scenario import build_scenario
+    from tikkun.scenario.schema import GLOBAL_KEYS
+
+    extra = {**extra, **{k: v for k, v in case.items() if "." in k or k == "years"}}
+    raw = make_scenario(**extra).model_dump(mode="json", exclude_none=True)
+    raw["impurity"] = case["impurity"]
+    raw["generations"] = {**raw["generations"], "length": 10, "torah_from": 20, "messiah_from": 40}
+    raw["network"] = {**raw["network"], "rewire_every": case["rewire_every"]}
+    raw["events"] = case["events"]
     sc = build_scenario(raw)
+    if case["events"] is DIM_EVENTS:  # an event on every global key
+        assert {e["key"] for e in DIM_EVENTS if "key" in e} == set(GLOBAL_KEYS)
     init, step = build(sc)
     st = init()
-    sched = step.schedule
-    soul_events = ev.soul_events_by_year(sc)
-    gens = sc.generations
+    sched = naive.schedule(sc)
+    gens, net, seed = sc.generations, sc.network, sc.run.seed
+    u = np.full(4, sc.worlds.initial_unity)
+    graph = st.neighbours.copy()
     judge_c = 0.0
     totals = dict.fromkeys(("greater_desire", "lost_aim", "shocks", "rewired"), 0)
+    low_w = 1.0
     for t in range(sc.run.years):
-        ref = _as_dict(st)
+        ref = _as_dict(st)  # the engine's state at the start of the year: the twin's of last year's end
         if t % gens.length == 0:  # shepherds made before the Messiah era step down with their generation
             ref["shepherd"][ref["shepherd"] == 2] = 0
-            ref["shepherds"] = int((ref["shepherd"] > 0).sum())
-        if t in soul_events:
-            probe = copy.deepcopy(st)  # events on a twin copy, then count shepherds like the engine
-            probe.shepherd[:] = ref["shepherd"]
-            ev.apply_soul_events(probe, soul_events[t], sc.run.seed, t, shepherd_flag=1 if t >= gens.messiah_from else 2)
-            ref = _as_dict(probe)
-            ref["shepherds"] = int((probe.shepherd > 0).sum())
-        messiah = t >= gens.messiah_from
+        today = [(i, e) for i, e in enumerate(sc.events)
+                 if e.kind in ("shepherds", "complete", "reset", "policy") and e.year == t]
+        naive.soul_events(ref, today, seed, t, forever=t >= gens.messiah_from)
+        ref["shepherds"] = int((ref["shepherd"] > 0).sum())
+        messiah_era = t >= gens.messiah_from
         if t % gens.length == 0:
-            judge_c = naive.judge_cleansing(gens.judge, ref["cleansing"], ref["special"], messiah, sc.run.seed, t)
-        rate = sched["impurity.rate"][t]
+            judge_c = naive.judge_cleansing(gens.judge, ref["cleansing"], ref["special"], messiah_era, seed, t)
+        rewired = 0
+        if net.enabled and net.good_and_pure and t > 0 and t % net.rewire_every == 0:
+            new = naive.rewire(seed, t, sched["network.p_rewire"][t], graph, ref["cleansing"])
+            rewired = int((new != graph).any(axis=1).sum())
+            graph = new
+        lam = sched["light.light"][t]
+        if sc.worlds.enabled:
+            u = naive.worlds_year(u, lam, 1.0, sc.worlds.rho)
+            W = float(np.prod(u))
+        else:
+            W = sched["light.conductance"][t]
+        low_w = min(low_w, W)
+        kappa0 = sched["light.kappa0"][t]
+        n_shocks = naive.shocks(seed, t, sched["impurity.rate"][t])
+
         st, row = step(st)
-        ref_neighbours = st.neighbours  # rewiring has its own naive test; the pass reads the rewired graph
+
         want = naive.year(
-            ref, seed=sc.run.seed, t=t, alpha=sched["light.alpha"][t], lam=sched["light.light"][t],
-            conductance=sched["light.conductance"][t], kappa0=sched["light.kappa0"][t],
+            ref, seed=seed, t=t, alpha=sched["light.alpha"][t], lam=lam, conductance=W, kappa0=kappa0,
             beta=sched["light.beta"][t], eps=sched["light.eps"][t], phi_s=sched["light.phi_s"][t],
-            degrees=sc.sparks.degrees, practice=sched["light.practice"][t], n_shocks=naive.shocks(sc.run.seed, t, rate),
-            shock_size=sc.impurity.shock_size, messiah=messiah,
-            neighbours=ref_neighbours if sc.network.enabled else None,
-            theta_max=sc.network.theta_max, judge_cleansing=judge_c)
-        for name in FIELDS:
+            degrees=sc.sparks.degrees, practice=sched["light.practice"][t], inclusion=sc.sparks.inclusion,
+            n_shocks=n_shocks, shock_size=sched["impurity.shock_size"][t],
+            messiah=messiah_era and gens.shepherds == "auto",
+            neighbours=graph if net.enabled else None, theta_max=sched["network.theta_max"][t],
+            judge_cleansing=judge_c)
+        for name in FIELDS + ("warmth", "attachment", "hbd", "regain", "steadiness", "effort0"):
             np.testing.assert_allclose(getattr(st, name), ref[name], rtol=2e-6, atol=1e-7, err_msg=f"{name} year {t}")
+        if net.enabled:
+            np.testing.assert_array_equal(st.neighbours, graph, err_msg=f"graph year {t}")
+            np.testing.assert_allclose(st.edge_weight, naive.edge_weights(graph, ref["warmth"]), rtol=1e-6,
+                                       atol=1e-7, err_msg=f"edge weights year {t}")
         for key in ("complete", "holding_aim", "greater_desire", "lost_aim", "shepherds", "stage_spark",
-                    "stage_common", "journey_moses", "journey_david"):
+                    "stage_particular", "stage_common", "journey_moses", "journey_joshua", "journey_solomon",
+                    "journey_david"):
             assert row[key] == want[key], (key, t)
-        assert row["shocks"] == want["shocks"]
+        assert row["shocks"] == want["shocks"] and row["rewired"] == rewired, t
         assert row["judge_cleansing"] == judge_c
-        assert row["era"] == ("messiah" if messiah else "torah" if t >= gens.torah_from else "chaos")
+        assert row["era"] == ("messiah" if messiah_era else "torah" if t >= gens.torah_from else "chaos")
         assert row["cleansing_mean"] == pytest.approx(want["cleansing_mean"], rel=1e-6)  # float32 state
         assert row["weakest_link"] == pytest.approx(want["weakest_link"], rel=1e-6, abs=1e-9)
         assert row["effort_mean"] == pytest.approx(want["effort_mean"], rel=1e-6)
         assert row["screen_lost"] == pytest.approx(want["screen_lost"], rel=1e-6, abs=1e-12)
-        assert row["light"] == sched["light.light"][t]
+        # the year's globals as reported
+        assert row["light"] == lam and row["practice"] == sched["light.practice"][t]
+        assert row["shock_rate"] == sched["impurity.rate"][t]
+        assert row["conductance"] == pytest.approx(W, rel=1e-12)
+        if sc.worlds.enabled:
+            got_u = [row["u_atzilut"], row["u_beria"], row["u_yetzira"], row["u_assiya"]]
+            np.testing.assert_allclose(got_u, u, rtol=1e-12)
+        assert row["holiness"] == pytest.approx(kappa0 + (1 - kappa0) * judge_c, rel=1e-12)
+        omega = sched["light.omega"][t]
+        illumination = lam * W * ((1 - omega) * want["cleansing_mean"] + omega * want["weakest_link"])
+        assert row["illumination_mean"] == pytest.approx(illumination, rel=1e-6, abs=1e-12)
         for key in totals:
             totals[key] += row[key]
     # the comparison is meaningful only if every rule acted
     assert totals["greater_desire"] > 50 and totals["lost_aim"] > 10 and totals["shocks"] > 3
-    assert row["complete"] > 1 and row["shepherds"] >= 1
-    if sc.network.enabled:
+    assert row["complete"] > 1
+    if gens.shepherds == "auto" or case["events"] is EVENTS:
+        assert row["shepherds"] >= 1
+    if net.enabled:
         assert totals["rewired"] > 0
+    if case["events"] is DIM_EVENTS:
+        assert low_w <= 0.6  # the light's gain really carried a W well below 1
 
 
 def test_block_reduction_is_sequential_and_exact():

@@ -118,11 +118,25 @@ def test_linear_growth_rate(lam, mode):
     assert np.max(np.abs(st.phi - amp * phi0)) < 1e-6 * eps
 
 
-def test_growth_sign_flips_at_threshold():
-    """Below A the mixed state phi = 0 is unstable at long wavelengths, above A stable."""
-    k2 = (2 * math.pi / 64) ** 2 * 4
-    for lam, sign in [(0.9, 1), (1.1, -1)]:
-        assert math.copysign(1, -k2 * (lam - 1.0 + k2)) == sign
+@pytest.mark.parametrize("lam", [0.9, 0.99, 1.01, 1.1])
+def test_growth_sign_flips_at_threshold(lam):
+    """Below A the mixed state phi = 0 is unstable at long wavelengths, above A stable: the
+    solver's longest mode grows for lam < A and decays for lam > A, as the sign of
+    omega(k) = -M k^2 (lam - A + kappa k^2) says (k^2 = (2 pi / 64)^2 ~ 0.0096, below A - lam
+    for lam = 0.99 too)."""
+    n, A, kappa, M = 64, 1.0, 1.0, 1.0
+    x = np.arange(n)[None, :] * np.ones((n, 1))
+    phi0 = 1e-6 * np.cos(2 * math.pi * x / n)
+    k2 = (2 * math.pi / n) ** 2
+    omega = -M * k2 * (lam - A + kappa * k2)
+    init, step = make_solver(n, A, kappa, M)
+    st = init(phi0)
+    T, dt = 200.0, 0.5
+    for _ in range(int(T / dt)):
+        st = step(st, dt, lam)
+    amp = float(np.sum(st.phi * phi0) / np.sum(phi0 * phi0))
+    assert math.copysign(1.0, math.log(amp)) == math.copysign(1.0, omega)
+    assert math.log(amp) / T == pytest.approx(omega, rel=0.05)
 
 
 # -- equilibrium under constant light --------------------------------------------------

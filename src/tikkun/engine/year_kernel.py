@@ -84,7 +84,7 @@ def _souls_before(key_aim, key_shock_aim, gain, practice, eps, shepherd_light, n
         keep[t] = 1.0
         hold[t] = h
         ell[t] = corrective_light(gain, hbd[t], h, practice, float(effort[t]), cleansing[t], eps, shepherd_light)
-        n_open += 1 - complete[t]
+        n_open += 1 - np.int64(complete[t])  # int64: a uint8 sum would wrap in pure Python
     n_lost = 0
     if n_shocks > 0:  # a loop of its own, so that the common loop above has no power in it
         for t in range(ell.shape[0]):
@@ -131,7 +131,7 @@ def _souls_after(soul_key, messiah, degrees, total, flags, hold, size_total, ste
         holding[t] = h_after
         sh = becomes_shepherd(shepherd[t], messiah, done)
         shepherd[t] = sh
-        n_holding += h_after
+        n_holding += np.int64(h_after)
         n_shepherds += 1 if sh != 0 else 0
         n_greater += 1 if greater else 0
         n_complete += 1 if done else 0

@@ -25,7 +25,7 @@ def shock_keep(shock_size, attachment, complete, n_shocks):
     """
     if complete:
         return 1.0
-    q = shock_size * (1.0 - attachment)
+    q = shock_size * (1.0 - np.float64(attachment))  # float64 in pure Python too (NumPy keeps float32)
     if q > 1.0:
         q = 1.0
     return (1.0 - q) ** n_shocks

@@ -67,7 +67,9 @@ def _gather_slowed() -> bool:
         return False
 
 
-HARDWARE = not PORTABLE and _gather_here()  # AVX2 can run here: the gather and the permutation
+# Intrinsics exist only in compiled code: with NUMBA_DISABLE_JIT (pure Python, as mutation
+# testing runs the rules) the kernels take their scalar paths, which give the same bits.
+HARDWARE = not PORTABLE and not config.DISABLE_JIT and _gather_here()  # AVX2 can run here: the gather and the permutation
 AVAILABLE = HARDWARE and not _gather_slowed()  # ... and the gather is fast: the network uses it
 AVX512 = HARDWARE and _host_has("avx512f", "avx512vl")  # :func:`open_of_eight` can run here
 

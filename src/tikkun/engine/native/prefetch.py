@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import llvmlite.binding as _llvm
 from llvmlite import ir
-from numba import types
+from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -46,3 +46,9 @@ def prefetch(typingctx, array, index):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+if config.DISABLE_JIT:  # pure Python (NUMBA_DISABLE_JIT, as mutation testing runs the rules)
+    def prefetch(array, index):  # noqa: F811
+        """No cache to warm in pure Python: nothing to do (a prefetch changes no result)."""
+        return None

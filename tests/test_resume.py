@@ -1,0 +1,115 @@
+"""Resume in the cases the plain crash-and-resume test does not meet: the end of correction
+reached before the checkpoint, a kill between summary.json and the checkpoint's removal, and
+the wall time of a run that was cut."""
+
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+import tikkun
+from tikkun.outputs import run_folder as rf
+from tikkun.scenario import scenario_to_toml
+
+
+class Cut(Exception):
+    pass
+
+
+def _crash_after(year):
+    def progress(state, row):
+        if state.year == year:
+            raise Cut  # as if killed: the last checkpoint is on disk, no summary
+    return progress
+
+
+# fast light: the end of correction (G = 1) comes near year 30, the horizon is 60
+KW = dict(preset="quick", souls=400, years=60, overrides={"light.alpha": 20.0, "run.stop_at_end": False})
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("resume") / "full"
+    return tikkun.run(out=folder, **KW)
+
+
+def test_resume_after_the_end_of_correction_was_reached(full, tmp_path):
+    """The end comes before the checkpoint (stop_at_end false): the resumed run reports the
+    year in which G first reached 1, read from the uninterrupted run's metrics."""
+    g = full.metrics["weakest_link"]
+    end = int(np.flatnonzero(g >= 1.0)[0])
+    assert 5 < end < 40 and full.summary["end_year"] == end
+    with pytest.raises(Cut):
+        tikkun.run(out=tmp_path / "cut", checkpoint_every=10, progress=_crash_after(45), **KW)
+    meta, state, _ = rf.load_checkpoint(tmp_path / "cut")
+    assert state.year == 40 > end
+    resumed = tikkun.resume(tmp_path / "cut")
+    assert resumed.summary["end_year"] == end and resumed.summary["stop_reason"] == "horizon"
+    assert resumed.summary["years_run"] == 60
+    for k in full.metrics:
+        np.testing.assert_array_equal(full.metrics[k], resumed.metrics[k], err_msg=k)
+    for k in full.souls:
+        np.testing.assert_array_equal(full.souls[k], resumed.souls[k], err_msg=k)
+    assert not (tmp_path / "cut" / rf.CHECKPOINT_NAME).exists()
+
+
+def test_resume_of_a_checkpoint_past_the_end_with_stop_at_end(full, tmp_path):
+    """A checkpoint whose metrics already hold the end, resumed under stop_at_end = true, runs
+    no further year: it stops with the end of correction in the year G first reached 1."""
+    with pytest.raises(Cut):
+        tikkun.run(out=tmp_path / "cut", checkpoint_every=10, progress=_crash_after(45), **KW)
+    path = tmp_path / "cut" / rf.CHECKPOINT_NAME
+    with np.load(path) as data:
+        payload = {k: data[k] for k in data.files}
+    meta = json.loads(bytes(payload["meta"]).decode())
+    sc = tikkun.load_scenario(preset="quick", overrides={**KW["overrides"], "souls.count": 400, "run.stop_at_end": True},
+                              years=60)
+    meta["scenario"] = scenario_to_toml(sc)
+    payload["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **payload)
+    resumed = tikkun.resume(tmp_path / "cut")
+    end = int(np.flatnonzero(full.metrics["weakest_link"] >= 1.0)[0])
+    assert resumed.summary["stop_reason"] == "end_of_correction" and resumed.summary["end_year"] == end
+    assert resumed.summary["years_run"] == 40 and len(resumed.metrics["year"]) == 40
+    np.testing.assert_array_equal(resumed.metrics["cleansing_mean"], full.metrics["cleansing_mean"][:40])
+
+
+def test_kill_between_the_summary_and_the_checkpoints_removal(full, tmp_path):
+    """Killed after summary.json was written and before checkpoint.npz was removed, the folder
+    holds a finished run and a checkpoint. Resuming it finishes the run again, to the same
+    files, and leaves no checkpoint."""
+    with pytest.raises(Cut):
+        tikkun.run(out=tmp_path / "cut", checkpoint_every=20, progress=_crash_after(50), **KW)
+    folder = tmp_path / "cut"
+    for name in ("metrics.parquet", "souls.parquet", "summary.json"):  # what the finished run had written
+        shutil.copy2(full.folder / name, folder / name)
+    assert (folder / rf.CHECKPOINT_NAME).exists()
+    resumed = tikkun.resume(folder)
+    assert not (folder / rf.CHECKPOINT_NAME).exists()
+    a, b = rf.read_parquet(full.folder / "metrics.parquet"), rf.read_parquet(folder / "metrics.parquet")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    sa = json.loads((full.folder / "summary.json").read_text())
+    sb = json.loads((folder / "summary.json").read_text())
+    for key in ("end_year", "years_run", "stop_reason", "complete", "cleansing_mean", "weakest_link"):
+        assert sa[key] == sb[key], key
+    assert resumed.summary["years_run"] == 60
+
+
+def test_wall_seconds_add_up_across_a_resume(tmp_path):
+    """summary.json's wall_seconds of a resumed run is the checkpoint's time plus the resumed
+    part's, timed here from outside: at least the first, at most both."""
+    kw = dict(preset="quick", souls=2000, years=80, overrides={"run.stop_at_end": False})
+    with pytest.raises(Cut):
+        tikkun.run(out=tmp_path / "cut", checkpoint_every=40, progress=_crash_after(50), **kw)
+    meta, _, _ = rf.load_checkpoint(tmp_path / "cut")
+    before = meta["wall_seconds"]
+    assert before > 0
+    t0 = time.perf_counter()
+    resumed = tikkun.resume(tmp_path / "cut")
+    elapsed = time.perf_counter() - t0
+    wall = json.loads((tmp_path / "cut" / "summary.json").read_text())["wall_seconds"]
+    assert wall == resumed.summary["wall_seconds"]
+    assert before < wall <= before + elapsed + 0.001  # rounded to the millisecond
