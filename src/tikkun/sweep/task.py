@@ -213,6 +213,6 @@ def _event(**msg) -> None:
         worker = get_worker()
     except (ImportError, ValueError):  # not inside a Dask worker
         return
-    import numba
+    from ..engine.native import numba_threads
 
-    worker.log_event(EVENT_TOPIC, {**msg, "worker": worker.address, "numba_threads": int(numba.config.NUMBA_NUM_THREADS)})
+    worker.log_event(EVENT_TOPIC, {**msg, "worker": worker.address, "numba_threads": numba_threads()})
