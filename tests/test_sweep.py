@@ -45,7 +45,7 @@ def client():
     # compile the kernels here once (or load them): the workers then read Numba's cache
     tikkun.run(preset="quick", souls=300, years=250)
     saved = os.environ.pop("NUMBA_NUM_THREADS", None)  # the cluster, not the environment, sets it
-    cluster = local_cluster(2, dashboard_address=None)
+    cluster = local_cluster(2, dashboard_address=":0")  # any free port
     c = Client(cluster)
     try:
         yield c

@@ -210,8 +210,10 @@ def _sweep_progress(quiet: bool):
         if p.dashboard and "dashboard" not in shown:
             shown.add("dashboard")
             progress.console.print(f"Dask dashboard: {p.dashboard}")
+        threads = p.numba_threads[0] if len(p.numba_threads) == 1 else None
         note = "" if not p.workers else f"{p.workers} workers" + (
-            f" x {p.numba_threads[0]} Numba thread{'s' if p.numba_threads[0] > 1 else ''}" if len(p.numba_threads) == 1 else "")
+            "" if threads is None else " x all cores' Numba threads (NUMBA_NUM_THREADS not set)" if threads == 0 else
+            f" x {threads} Numba thread{'s' if threads > 1 else ''}")
         if p.compiling:
             note += f", {len(p.compiling)} compiling the kernels"
         progress.update(task, total=p.total, completed=p.done + p.failed, done=p.done, failed=p.failed, left=p.left,

@@ -44,7 +44,8 @@ class SweepProgress:
     """What the sweep is doing, handed to ``progress`` after every change.
 
     ``compiling``: the workers warming up (compiling or loading Numba's kernels);
-    ``numba_threads``: Numba's threads in the workers, as they report them;
+    ``numba_threads``: the workers' ``NUMBA_NUM_THREADS`` as they report it (0: not set, so
+    Numba takes every core);
     ``last``: the row of the run that just finished, or None.
     """
 

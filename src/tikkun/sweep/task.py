@@ -213,6 +213,8 @@ def _event(**msg) -> None:
         worker = get_worker()
     except (ImportError, ValueError):  # not inside a Dask worker
         return
-    from ..engine.native import numba_threads
-
-    worker.log_event(EVENT_TOPIC, {**msg, "worker": worker.address, "numba_threads": numba_threads()})
+    # the NUMBA_NUM_THREADS the worker started with (Numba read it at import); 0: not set, so
+    # Numba takes every core
+    threads = os.environ.get("NUMBA_NUM_THREADS", "")
+    worker.log_event(EVENT_TOPIC, {**msg, "worker": worker.address,
+                                   "numba_threads": int(threads) if threads.isdigit() else 0})
