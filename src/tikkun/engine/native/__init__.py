@@ -33,9 +33,3 @@ def _portable(value: str | None) -> bool:
 
 PORTABLE = _portable(os.environ.get("TIKKUN_PORTABLE"))
 
-
-def numba_threads() -> int:
-    """Numba's threads in this process (a sweep's worker reports it; the sweep sets it)."""
-    import numba
-
-    return int(numba.config.NUMBA_NUM_THREADS)
