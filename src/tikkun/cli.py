@@ -325,6 +325,60 @@ class _nullcontext:
         return False
 
 
+@app.command()
+def experiment(
+    name: Optional[str] = typer.Argument(None, help="the claim, e.g. one-for-all (see `tikkun experiment --list`)"),
+    all_: bool = typer.Option(False, "--all", help="every claim; writes claims.md with the table of verdicts"),
+    list_: bool = typer.Option(False, "--list", help="list the claims and exit"),
+    seeds: int = typer.Option(5, "--seeds", help="seeds 20, 21, ... (the spread over them is reported)"),
+    souls: Optional[int] = typer.Option(None, "--souls", help="population (default: each claim's own, see its JSON)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="a Dask scheduler tcp://HOST:PORT (default: this machine)"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes on this machine (default: one per core)"),
+    out_dir: Path = typer.Option(Path("claims"), "--out", "-o", help="where NAME.json, NAME.png (and claims.md) go"),
+    runs_dir: Path = typer.Option(Path("runs/experiments"), "--runs", help="the sweeps' run folders"),
+):
+    """Test a claim of the texts: its arms over seeds, a measured verdict, a figure."""
+    from .experiments import EXPERIMENTS
+
+    if list_:
+        for exp in EXPERIMENTS.values():
+            out.print(f"[bold]{exp.name}[/]: {exp.claim} ({exp.source})")
+        return
+    if all_ == (name is not None):
+        raise BadInput("give one claim's name or --all (see `tikkun experiment --list`)")
+    if name is not None and name not in EXPERIMENTS:
+        import difflib
+
+        close = difflib.get_close_matches(name, EXPERIMENTS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise BadInput(f"unknown claim {name!r}{hint}; allowed: {', '.join(EXPERIMENTS)}")
+    if seeds <= 0:
+        raise BadInput(f"--seeds: must be a positive number of seeds (got {seeds})")
+    if souls is not None and souls <= 0:
+        raise BadInput(f"--souls: must be a positive number of souls (got {souls})")
+    from .experiments import claims, core
+
+    seed_list = list(range(20, 20 + seeds))
+
+    def line(rec):
+        colour = "green" if rec["verdict"] == "holds" else "red"
+        out.print(f"[bold]{rec['name']}[/]: [{colour}]{rec['verdict']}[/] ({rec['summary']}; {rec['seconds']:.0f} s)")
+
+    if all_:
+        records = claims.run_all(EXPERIMENTS.values(), seeds=seed_list, souls=souls, out=out_dir, runs=runs_dir,
+                                 scheduler=scheduler, workers=workers, on_done=line)
+        table = Table("claim", "verdict", "seconds")
+        for rec in records:
+            table.add_row(rec["name"], rec["verdict"], f"{rec['seconds']:.0f}")
+        out.print(table)
+        out.print(f"claims: {out_dir / 'claims.md'}")
+        return
+    rec = core.run(EXPERIMENTS[name], seeds=seed_list, souls=souls, out=out_dir, runs=runs_dir, scheduler=scheduler,
+                   workers=workers)
+    line(rec)
+    out.print(f"outputs: {out_dir / (name + '.json')}, {out_dir / (name + '.png')}")
+
+
 def main() -> None:
     """Entry point: map input errors to exit code 2 with one clear message."""
     try:

@@ -1,0 +1,80 @@
+"""``all-equal`` (002, "division only in their HBD ... from the minister to the one who sits
+behind the grindstone, all are equal"): hbd is speed, never the end state.
+
+Measure (one arm, the default spread of hbd, run to the end of correction): the mean year of
+completion of the quarter of souls highest in hbd and of the quarter lowest; the spread of
+every soul's illumination at the end. Verdict: holds if in every seed the run ends, the top
+quarter completes earlier on average than the bottom quarter, and at the end every soul's
+illumination is the same number.
+
+By construction: illumination has no hbd in it, so at the end of correction (every c_i = 1,
+G = 1) it is lam W for every soul; what the model decides is that the speed differs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Arm, Experiment, Verdict
+
+
+def measure(by_arm):
+    out = {}
+    for r in by_arm["spread"]:
+        s = r.souls()
+        hbd = np.asarray(s["hbd"], float)
+        cy = np.asarray(s["completed_year"], float)
+        q1, q3 = np.quantile(hbd, [0.25, 0.75])
+        ill = np.asarray(s["illumination"], float)
+        out[r.seed] = {"ended": r.summary.get("end_year") is not None,
+                       "completion_top_quarter": float(np.nanmean(cy[hbd >= q3])),
+                       "completion_bottom_quarter": float(np.nanmean(cy[hbd <= q1])),
+                       "corr_hbd_completion": float(np.corrcoef(hbd, np.nan_to_num(cy, nan=np.nanmax(cy)))[0, 1]),
+                       "illumination_range_at_end": float(ill.max() - ill.min())}
+    return out
+
+
+def verdict(m):
+    ok = all(v["ended"] and v["completion_top_quarter"] < v["completion_bottom_quarter"]
+             and v["illumination_range_at_end"] == 0.0 for v in m.values())
+    gaps = [v["completion_bottom_quarter"] - v["completion_top_quarter"] for v in m.values()]
+    rng = max(v["illumination_range_at_end"] for v in m.values())
+    return Verdict(bool(ok), "the run ends; the top quarter by hbd completes earlier on average than the bottom quarter; "
+                   "the final illumination is identical for every soul; every seed",
+                   {"completion_gap_years": gaps, "illumination_range_at_end": rng},
+                   f"the top quarter by hbd completes {min(gaps):.1f}-{max(gaps):.1f} years earlier on average; "
+                   f"final illumination range across souls {rng:.3g}")
+
+
+def figure(fig, by_arm, m, v):
+    ax1 = fig.add_subplot(1, 2, 1)
+    ax2 = fig.add_subplot(1, 2, 2)
+    r = by_arm["spread"][0]
+    s = r.souls()
+    hbd = np.asarray(s["hbd"], float)
+    cy = np.asarray(s["completed_year"], float)
+    ax1.scatter(hbd, cy, s=2, alpha=0.3, color="tab:blue")
+    ax1.set_xlabel("measure of mind hbd")
+    ax1.set_ylabel("year the soul became complete")
+    ax1.set_title(f"speed differs (seed {r.seed})", fontsize=10)
+    ill = np.asarray(s["illumination"], float)
+    ax2.hist(ill, bins=20, color="tab:green")
+    ax2.set_xlabel("illumination at the end of correction")
+    ax2.set_ylabel("souls")
+    ax2.set_title("the end is the same for all", fontsize=10)
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+
+
+EXPERIMENT = Experiment(
+    name="all-equal",
+    claim="The spread of hbd makes the speed differ, and the final illumination identical.",
+    source="002, 'division only in their HBD'; 'all are equal'",
+    arms=(Arm("spread", label="hbd ~ LogNormal(0, 0.3)"),),
+    base="quick", souls=20_000, years=2000, set={"run.stop_at_end": True},
+    why_size="quarters of 5,000 souls each give the mean completion year to a fraction of a year; the quick world "
+             "ends within its 2,000 years",
+    construction="illumination lam W ((1 - omega) c_i + omega G) has no hbd in it: identical at the end by construction; "
+                 "the measured part is that the speed differs",
+    measure=measure, verdict=verdict, figure=figure,
+)

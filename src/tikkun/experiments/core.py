@@ -1,0 +1,236 @@
+"""What an experiment is, and how one is run: arms x seeds through the sweep layer, then the
+measure, the verdict, a figure and a JSON record.
+
+An :class:`Experiment` is declarative: its arms (overrides and events that differ in one
+thing), the base scenario, the default population and horizon (and why), the measure, the
+verdict rule and the passage of the source it tests. :func:`run` builds a sweep from it
+(:mod:`tikkun.sweep`: one Dask task per arm and seed, on a local cluster or a cluster by
+address), reads each run's folder, and writes ``NAME.json`` and ``NAME.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+VERDICTS = ("holds", "does not hold")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm: a name, scenario overrides (``{"key.path": value}``) and events appended to the
+    base's own (tables as in a scenario file)."""
+
+    name: str
+    set: dict = field(default_factory=dict)
+    events: tuple[dict, ...] = ()
+    label: str = ""  # for figures and tables; the name when empty
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
+
+
+@dataclass
+class RunData:
+    """What one finished run left: metrics (column -> array), summary.json, and its folder (for
+    souls.parquet and genesis.parquet, read on demand)."""
+
+    arm: str
+    seed: int
+    folder: Path
+    metrics: dict[str, np.ndarray]
+    summary: dict
+
+    def souls(self) -> dict[str, np.ndarray]:
+        from ..outputs.run_folder import read_parquet
+
+        return read_parquet(self.folder / "souls.parquet")
+
+    def genesis(self) -> dict[str, np.ndarray]:
+        from ..outputs.run_folder import read_parquet
+
+        return read_parquet(self.folder / "genesis.parquet")
+
+    def at(self, key: str, year: int) -> float:
+        """A metric at a year; after a run that stopped at the end of correction, its last value
+        (nothing changes after the end)."""
+        years = self.metrics["year"]
+        i = int(np.searchsorted(years, year))
+        return float(self.metrics[key][min(i, len(years) - 1)])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``holds`` or ``does not hold``, the rule that decided it, the numbers it rests on, and a
+    one-line summary."""
+
+    holds: bool
+    rule: str
+    numbers: dict
+    line: str
+
+    @property
+    def word(self) -> str:
+        return VERDICTS[0] if self.holds else VERDICTS[1]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A claim of the texts as an experiment (MODEL.md, "The claims")."""
+
+    name: str
+    claim: str          # what the texts say, as MODEL.md's table states it
+    source: str         # seed file and a few words of the passage
+    arms: tuple[Arm, ...]
+    base: str           # a preset
+    souls: int          # default population
+    years: int          # horizon
+    why_size: str       # why this population and horizon suffice
+    measure: Callable[[dict[str, list[RunData]]], dict]   # runs by arm -> per-seed and summary numbers
+    verdict: Callable[[dict], Verdict]                     # numbers -> verdict
+    figure: Callable[[Any, dict[str, list[RunData]], dict, Verdict], None]  # (matplotlib Figure, runs, numbers, verdict)
+    set: dict = field(default_factory=dict)               # overrides shared by every arm
+    construction: str = ""  # what holds by construction (an identity of the equations), if anything
+
+    def sweep_table(self, seeds: list[int], souls: int | None = None) -> dict:
+        """The sweep file, as a table, that runs this experiment (:func:`tikkun.sweep.parse_sweep`)."""
+        shared = {"souls.count": souls or self.souls, **self.set}
+        return {
+            "base": self.base,
+            "description": f"experiment {self.name}",
+            "seeds": list(seeds),
+            "years": self.years,
+            "set": shared,
+            "variants": [{"name": a.name, "set": dict(a.set), **({"events": list(a.events)} if a.events else {})}
+                         for a in self.arms],
+        }
+
+
+def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Path, runs: Path,
+        scheduler: str | None = None, workers: int | None = None, client=None, progress=None) -> dict:
+    """Run an experiment: its sweep into ``runs/NAME``, then ``out/NAME.json`` and ``out/NAME.png``.
+    Returns the record written to the JSON file."""
+    import time
+
+    from .. import __version__
+    from ..outputs.atomic import write_text, write_with
+    from ..sweep import parse_sweep, plan, run_sweep
+
+    t0 = time.perf_counter()
+    spec = parse_sweep(exp.sweep_table(seeds, souls), origin=f"experiment {exp.name}", stem=exp.name)
+    folder = Path(runs) / exp.name
+    result = run_sweep(spec, out=folder, scheduler=scheduler, workers=workers, client=client, progress=progress)
+    failed = result.failed
+    if len(failed):
+        first = failed.iloc[0]
+        raise RuntimeError(f"experiment {exp.name}: {len(failed)} run(s) failed, e.g. {first['run_id']}: "
+                           f"{first.get('error', '')}")
+    by_arm: dict[str, list[RunData]] = {a.name: [] for a in exp.arms}
+    from ..outputs.run_folder import read_parquet
+
+    for r in plan(spec):
+        rdir = folder / "runs" / r.run_id
+        summary = json.loads((rdir / "summary.json").read_text())
+        by_arm[r.variant].append(RunData(r.variant, r.seed, rdir, read_parquet(rdir / "metrics.parquet"), summary))
+    numbers = exp.measure(by_arm)
+    verdict = exp.verdict(numbers)
+    record = {
+        "name": exp.name,
+        "claim": exp.claim,
+        "source": exp.source,
+        "verdict": verdict.word,
+        "rule": verdict.rule,
+        "summary": verdict.line,
+        "numbers": _plain(verdict.numbers),
+        "measures": _plain(numbers),
+        "construction": exp.construction,
+        "arms": [{"name": a.name, "label": a.title, "set": a.set, "events": list(a.events)} for a in exp.arms],
+        "shared": {"souls.count": souls or exp.souls, **exp.set},
+        "base": exp.base,
+        "years": exp.years,
+        "why_size": exp.why_size,
+        "seeds": list(seeds),
+        "tikkun_version": __version__,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / f"{exp.name}.json", json.dumps(record, indent=2) + "\n")
+    fig = _figure(exp, by_arm, numbers, verdict)
+    write_with(out / f"{exp.name}.png", lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return record
+
+
+def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(9.5, 4.8))
+    exp.figure(fig, by_arm, numbers, verdict)
+    fig.suptitle(f"{exp.name}: {verdict.word}. {exp.claim}", fontsize=10.5, wrap=True)
+    fig.text(0.01, 0.005, f"{exp.source}. {verdict.line}", fontsize=7.5, color="0.3", wrap=True)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.93))
+    return fig
+
+
+def _plain(obj):
+    """JSON-ready: NumPy scalars and arrays as Python numbers and lists, NaN as None."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_plain(v) for v in obj.tolist()]
+    if isinstance(obj, (np.floating, float)):
+        x = float(obj)
+        return None if math.isnan(x) else x
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+# ------------------------------------------------------------ helpers for measures and figures
+def curve(run: RunData, key: str, years: int, after_end: float | None = None) -> np.ndarray:
+    """A metric over years ``0..years-1``; past a run's last year, its last value (or
+    ``after_end``)."""
+    y = np.full(years, np.nan)
+    v = run.metrics[key]
+    n = min(years, len(v))
+    y[:n] = v[:n]
+    if n < years:
+        y[n:] = v[-1] if after_end is None else after_end
+    return y
+
+
+def band(ax, x, arrays: np.ndarray, colour, label: str, style: str = "-") -> None:
+    """Mean line and min-max band over seeds (rows of ``arrays``)."""
+    ax.fill_between(x, np.nanmin(arrays, 0), np.nanmax(arrays, 0), color=colour, alpha=0.2, lw=0)
+    ax.plot(x, np.nanmean(arrays, 0), color=colour, ls=style, lw=1.5, label=label)
+
+
+def mean_sd(values) -> tuple[float, float]:
+    a = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], float)
+    if not a.size:
+        return float("nan"), float("nan")
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+
+
+def end_year(run: RunData) -> int | None:
+    e = run.summary.get("end_year")
+    return None if e is None else int(e)
+
+
+COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange")

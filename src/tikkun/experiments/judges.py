@@ -1,0 +1,70 @@
+"""``judges`` (002, "each generation behaves according to its judge"): the judge chosen with the
+highest cleansing against the lowest.
+
+Measure: the year C first reaches one half, and the mean of C over the history's years. Verdict:
+holds if in every seed C reaches one half no later under the highest judge and its mean C over
+the years is higher.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Arm, Experiment, Verdict, band, curve
+
+HORIZON = 6000
+
+
+def _half(r):
+    c = r.metrics["cleansing_mean"]
+    hit = np.nonzero(c >= 0.5)[0]
+    return int(r.metrics["year"][hit[0]]) if hit.size else None
+
+
+def measure(by_arm):
+    out = {}
+    for arm in ("highest", "lowest"):
+        out[arm] = {r.seed: {"half_year": _half(r), "C_mean": float(np.nanmean(curve(r, "cleansing_mean", HORIZON, 1.0))),
+                             "J_mean": float(np.mean(r.metrics["holiness"]))} for r in by_arm[arm]}
+    return out
+
+
+def verdict(m):
+    ok = True
+    for s, hi in m["highest"].items():
+        lo = m["lowest"][s]
+        ok &= hi["half_year"] is not None and (lo["half_year"] is None or hi["half_year"] <= lo["half_year"])
+        ok &= hi["C_mean"] > lo["C_mean"]
+    hy = [v["half_year"] for v in m["highest"].values()]
+    ly = [v["half_year"] for v in m["lowest"].values()]
+    dc = [m["highest"][s]["C_mean"] - m["lowest"][s]["C_mean"] for s in m["highest"]]
+    return Verdict(bool(ok), "under the highest judge C reaches 1/2 no later and its mean over the years is higher; every seed",
+                   {"half_year_highest": hy, "half_year_lowest": ly, "C_mean_difference": dc},
+                   f"C reaches 1/2 in {hy} (highest) against {ly} (lowest); mean C higher by {min(dc):.4f}-{max(dc):.4f}")
+
+
+def figure(fig, by_arm, m, v):
+    ax1 = fig.add_subplot(1, 2, 1)
+    ax2 = fig.add_subplot(1, 2, 2)
+    x = np.arange(HORIZON)
+    for arm, colour in (("highest", "tab:blue"), ("lowest", "tab:red")):
+        band(ax1, x, np.array([curve(r, "cleansing_mean", HORIZON, 1.0) for r in by_arm[arm]]), colour, f"judge: {arm} cleansing")
+        band(ax2, x, np.array([curve(r, "holiness", HORIZON) for r in by_arm[arm]]), colour, f"judge: {arm} cleansing")
+    ax1.set_ylabel("collective correction C")
+    ax2.set_ylabel("holiness of the time J")
+    for ax in (ax1, ax2):
+        ax.set_xlabel("year from creation")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+
+
+EXPERIMENT = Experiment(
+    name="judges",
+    claim="Correction is faster under a judge with the highest cleansing than under the lowest.",
+    source="002, 'each generation behaves according to its judge'",
+    arms=(Arm("highest", {"generations.judge": "highest"}), Arm("lowest", {"generations.judge": "lowest"})),
+    base="history", souls=60_000, years=HORIZON,
+    why_size="a claim about the pace of C, a mean over souls: 60,000 souls (600 of them special, who judge before the "
+             "Messiah era) give it to about 0.1%",
+    measure=measure, verdict=verdict, figure=figure,
+)

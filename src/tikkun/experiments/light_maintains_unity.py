@@ -1,0 +1,83 @@
+"""``light-maintains-unity`` (000, "this unity is possible only when the Upper Light maintains
+it"): after the strike, the light held (lam = 1.5) against the light withdrawn (lam = 0); and
+the worlds that carry the light down, under a light held at the threshold against none.
+
+Measure: the vessel's unity at the end of the maintain or withdraw stage (200 time units,
+n = 64); the worlds' conductance W at year 100 of phase 2, where the maintain arm keeps the
+light at 1 (= A) and the withdraw arm sets it to 0. Verdict: holds if in every seed the
+maintained vessel keeps unity >= 0.95 and the withdrawn one falls below 0.7, and W stays >= 0.95
+under the light and falls below 0.05 without it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Arm, Experiment, Verdict
+
+_STRUCK = [{"kind": "separate"}, {"kind": "approach", "duration": 20.0},
+           {"kind": "strike", "duration": 3000.0, "light": 1.5}]
+STAGES = {
+    "maintain": _STRUCK + [{"kind": "maintain", "duration": 200.0, "light": 1.5}, {"kind": "shatter"}],
+    "withdraw": _STRUCK + [{"kind": "withdraw", "duration": 200.0}, {"kind": "shatter"}],
+}
+
+
+def measure(by_arm):
+    out = {}
+    for arm in ("maintain", "withdraw"):
+        out[arm] = {r.seed: {"unity": float(r.genesis()["unity"][-1]), "W_100": r.at("conductance", 99)}
+                    for r in by_arm[arm]}
+    return out
+
+
+def verdict(m):
+    keep = min(v["unity"] for v in m["maintain"].values())
+    lose = max(v["unity"] for v in m["withdraw"].values())
+    w_keep = min(v["W_100"] for v in m["maintain"].values())
+    w_lose = max(v["W_100"] for v in m["withdraw"].values())
+    ok = keep >= 0.95 and lose < 0.7 and w_keep >= 0.95 and w_lose < 0.05
+    nums = {"maintained_unity_min": keep, "withdrawn_unity_max": lose, "W_100_maintained_min": w_keep,
+            "W_100_withdrawn_max": w_lose}
+    return Verdict(ok, "maintained unity >= 0.95, withdrawn < 0.7; W(100) >= 0.95 under the light, < 0.05 without; every seed",
+                   nums, f"vessel's unity: maintained >= {keep:.3f}, withdrawn <= {lose:.3f}; worlds' W at year 100: "
+                         f">= {w_keep:.3f} against <= {w_lose:.2g}")
+
+
+def figure(fig, by_arm, m, v):
+    ax1 = fig.add_subplot(1, 2, 1)
+    ax2 = fig.add_subplot(1, 2, 2)
+    for arm, colour in (("maintain", "tab:blue"), ("withdraw", "tab:red")):
+        for i, r in enumerate(by_arm[arm]):
+            g = r.genesis()
+            stage = np.asarray(g["stage"])
+            keep = stage == arm
+            t = np.asarray(g["time"])[keep]
+            ax1.plot(t - t[0], np.asarray(g["unity"])[keep], color=colour, lw=1.2, alpha=0.8,
+                     label=("light held at 1.5" if arm == "maintain" else "light withdrawn (0)") if i == 0 else None)
+            ax2.plot(r.metrics["year"], r.metrics["conductance"], color=colour, lw=1.2, alpha=0.8,
+                     label=("light 1 (= A)" if arm == "maintain" else "light 0") if i == 0 else None)
+    ax1.set_xlabel("time after the strike (solver's time units)")
+    ax1.set_ylabel("vessel's unity 1 - mean(phi^2)")
+    ax1.set_ylim(0, 1.05)
+    ax1.set_title("the vessel", fontsize=10)
+    ax2.set_xlabel("year of phase 2")
+    ax2.set_ylabel("conductance W of the four worlds")
+    ax2.set_yscale("log")
+    ax2.set_title("the worlds", fontsize=10)
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+
+
+EXPERIMENT = Experiment(
+    name="light-maintains-unity",
+    claim="After the strike, unity stays near 1 while the light holds it and decays when it withdraws; the worlds' conductance likewise.",
+    source="000, 'only when the Upper Light maintains it and does not let it disappear'",
+    arms=(Arm("maintain", {"genesis.n": 64, "genesis.stages": STAGES["maintain"]}, label="light held"),
+          Arm("withdraw", {"genesis.n": 64, "genesis.stages": STAGES["withdraw"], "light.light": 0.0},
+              label="light withdrawn")),
+    base="quick", souls=2000, years=100,
+    why_size="the vessel alone and the four worlds, which do not depend on the population: 64 x 64 and 2,000 souls",
+    measure=measure, verdict=verdict, figure=figure,
+)

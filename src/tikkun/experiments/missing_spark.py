@@ -1,0 +1,96 @@
+"""``missing-spark`` (002, "when a tiny part of a tiny spark is missing"; "while even a single
+soul is denied complete purity ... deficient in every soul"): every soul completed at once,
+against every soul but the smallest spark of all.
+
+Measure: in the year of the event, G and each complete soul's share of full illumination
+(the metrics' illumination_mean gives lam W ((1 - omega) C + omega G)); the years until the end
+of correction after the event. Verdict: holds if in every seed the end does not come in the
+year the spark is missing (G < 1), every complete soul then shines below full by omega (1 - G),
+and the end waits for the spark (it comes later than in the arm with nothing missing).
+
+By construction: illumination is lam W ((1 - omega) c_i + omega G), so a complete soul's deficit
+is omega (1 - G) whatever the model does; what the model decides is how long the end waits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Arm, Experiment, Verdict, end_year
+
+EVENT = 30
+YEARS = 400
+
+
+def measure(by_arm):
+    out = {}
+    for arm in ("nothing-missing", "one-spark-missing"):
+        out[arm] = {}
+        for r in by_arm[arm]:
+            lam, w = r.at("light", EVENT), r.at("conductance", EVENT)
+            c, g, ill = r.at("cleansing_mean", EVENT), r.at("weakest_link", EVENT), r.at("illumination_mean", EVENT)
+            complete_share = 1.0 - 0.5 * (1.0 - g)  # lam W (1 - omega + omega G) / (lam W), omega = 0.5
+            # the identity, checked on the recorded numbers: mean illumination = lam W ((1 - w) C + w G)
+            identity = abs(ill - lam * w * (0.5 * c + 0.5 * g))
+            e = end_year(r)
+            out[arm][r.seed] = {"G_at_event": g, "complete_soul_share_of_full": complete_share, "identity_error": identity,
+                                "end_year": e, "years_after_event": None if e is None else e - EVENT}
+    return out
+
+
+def verdict(m):
+    miss, full = m["one-spark-missing"], m["nothing-missing"]
+    ok = all(v["G_at_event"] < 1.0 and v["identity_error"] < 1e-9 for v in miss.values())
+    waits = []
+    for s, v in miss.items():
+        a, b = full[s]["end_year"], v["end_year"]
+        waits.append(None if b is None else b - (a if a is not None else EVENT))
+        ok &= b is None or (a is not None and b > a)
+    g = [v["G_at_event"] for v in miss.values()]
+    return Verdict(bool(ok), "with one spark missing: G < 1 in the event's year, every complete soul's illumination short "
+                   "of full by omega (1 - G) (identity to 1e-9), and a later end than with nothing missing; every seed",
+                   {"G_at_event": g, "end_waits_years": waits},
+                   f"G in the event's year {min(g):.3g}-{max(g):.3g}: every complete soul shines at "
+                   f"{1 - 0.5 * (1 - max(g)):.4f}-{1 - 0.5 * (1 - min(g)):.4f} of full; the end waits "
+                   + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
+
+
+def figure(fig, by_arm, m, v):
+    ax1 = fig.add_subplot(1, 2, 1)
+    ax2 = fig.add_subplot(1, 2, 2)
+    for arm, colour, label in (("nothing-missing", "tab:blue", "every spark corrected"),
+                               ("one-spark-missing", "tab:red", "all but the smallest spark")):
+        for i, r in enumerate(by_arm[arm]):
+            yrs = r.metrics["year"]
+            keep = yrs >= EVENT - 3
+            ax1.plot(yrs[keep], r.metrics["weakest_link"][keep], color=colour, marker="o", ms=3, lw=1,
+                     label=label if i == 0 else None)
+        share = [d["complete_soul_share_of_full"] for d in m[arm].values()]
+        ax2.bar(0 if arm == "nothing-missing" else 1, np.mean(share), 0.6, color=colour, alpha=0.8)
+        ax2.scatter(np.full(len(share), 0 if arm == "nothing-missing" else 1), share, color="k", s=10, zorder=3)
+    ax1.set_xlabel("year")
+    ax1.set_ylabel("weakest link G")
+    ax1.set_title(f"the event at year {EVENT}", fontsize=10)
+    ax1.grid(alpha=0.3)
+    ax1.legend(fontsize=8)
+    ax2.set_xticks([0, 1], ["every spark", "one spark missing"])
+    ax2.set_ylabel("a complete soul's illumination / full")
+    lo = min(min(d["complete_soul_share_of_full"] for d in m[a].values()) for a in m)
+    ax2.set_ylim(max(0.0, lo - 0.05), 1.01)
+    ax2.set_title(f"in the year {EVENT}", fontsize=10)
+    ax2.grid(alpha=0.3, axis="y")
+
+
+EXPERIMENT = Experiment(
+    name="missing-spark",
+    claim="All complete but one tiny spark: no end of correction; every soul's illumination below full by omega (1 - G).",
+    source="002, 'when a tiny part of a tiny spark is missing'; 'deficient in every soul'",
+    arms=(Arm("nothing-missing", events=({"kind": "complete", "year": EVENT, "group": {"share": 1.0}, "label": "all complete"},)),
+          Arm("one-spark-missing", events=({"kind": "complete", "year": EVENT, "group": {"share": 1.0}, "spare": "smallest",
+                                            "label": "all but one spark"},))),
+    base="quick", souls=2000, years=YEARS, set={"run.stop_at_end": True},
+    why_size="one spark against all the others: 2,000 souls (about 8,000 sparks) make the smallest spark tiny",
+    construction="a complete soul's illumination is lam W (1 - omega + omega G): its deficit omega (1 - G) is an "
+                 "identity of the equations; the measured part is how long the end waits for the spark",
+    measure=measure, verdict=verdict, figure=figure,
+)

@@ -1,0 +1,75 @@
+"""``mixing-is-not-unity`` (000, "Unity That Cannot Be Broken"): a vessel stirred (vibration)
+or fused (melted metals) looks mixed at a coarse scale but is not one at each point; struck by
+the light above the threshold it is both.
+
+Measure: the vessel's unity (1 - mean phi^2) and coarse mixing at the end of each arm's genesis
+(genesis.parquet), n = 64. Verdict: holds if in every seed stir and fuse have mixing above
+unity by at least 0.15 and unity below 0.6, and strike has both at least 0.95.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Arm, Experiment, Verdict
+
+ARMS = ("stir", "fuse", "strike")
+_OPEN = [{"kind": "separate"}, {"kind": "approach", "duration": 20.0}]
+STAGES = {
+    "stir": _OPEN + [{"kind": "stir", "duration": 128.0, "light": 0.0, "stir_amplitude": 2.0, "stir_period": 8.0},
+                     {"kind": "shatter"}],
+    "fuse": [{"kind": "fuse", "duration": 100.0}, {"kind": "shatter"}],
+    "strike": _OPEN + [{"kind": "strike", "duration": 3000.0, "light": 1.5}, {"kind": "shatter"}],
+}
+
+
+def measure(by_arm):
+    out = {}
+    for arm in ARMS:
+        finals = {r.seed: r.genesis() for r in by_arm[arm]}
+        out[arm] = {s: {"unity": float(g["unity"][-1]), "mixing": float(g["mixing"][-1])} for s, g in finals.items()}
+    return out
+
+
+def verdict(m):
+    ok = True
+    worst = {}
+    for arm in ("stir", "fuse"):
+        gaps = [v["mixing"] - v["unity"] for v in m[arm].values()]
+        unities = [v["unity"] for v in m[arm].values()]
+        worst[arm] = {"smallest_gap": min(gaps), "largest_unity": max(unities)}
+        ok &= min(gaps) >= 0.15 and max(unities) < 0.6
+    lows = [min(v["unity"], v["mixing"]) for v in m["strike"].values()]
+    worst["strike"] = {"smallest_of_unity_and_mixing": min(lows)}
+    ok &= min(lows) >= 0.95
+    mean = {a: (np.mean([v["unity"] for v in m[a].values()]), np.mean([v["mixing"] for v in m[a].values()])) for a in ARMS}
+    return Verdict(bool(ok), "stir and fuse: mixing - unity >= 0.15 and unity < 0.6; strike: unity and mixing >= 0.95; every seed",
+                   worst, "mean unity / mixing: " + "; ".join(f"{a} {u:.2f} / {x:.2f}" for a, (u, x) in mean.items()))
+
+
+def figure(fig, by_arm, m, v):
+    ax = fig.add_subplot(1, 1, 1)
+    w = 0.35
+    for i, arm in enumerate(ARMS):
+        for j, (key, colour) in enumerate((("unity", "tab:blue"), ("mixing", "tab:orange"))):
+            vals = [d[key] for d in m[arm].values()]
+            ax.bar(i + (j - 0.5) * w, np.mean(vals), w, color=colour, alpha=0.8,
+                   label=("unity (pointwise, 1 - mean phi^2)" if key == "unity" else "mixing (8 x 8 blocks)") if i == 0 else None)
+            ax.scatter(np.full(len(vals), i + (j - 0.5) * w), vals, color="k", s=10, zorder=3)
+    ax.set_xticks(range(len(ARMS)), ["stir (vibration)", "fuse (melted metals)", "strike (light 1.5 > A)"])
+    ax.set_ylabel("measure of the vessel at the end (0 to 1)")
+    ax.set_ylim(0, 1.05)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(loc="upper left", fontsize=9)
+
+
+EXPERIMENT = Experiment(
+    name="mixing-is-not-unity",
+    claim="Stir and fuse: mixing high, unity low; strike: both high.",
+    source="000, 'mix liquids by way of vibration ... metals merge by way of fusion'; 'the most powerful Light'",
+    arms=tuple(Arm(a, {"genesis.n": 64, "genesis.stages": STAGES[a]}) for a in ARMS),
+    base="quick", souls=100, years=1,
+    why_size="a claim about the vessel alone: a 64 x 64 vessel shows it in seconds (docs/genesis.md); the phase 2 "
+             "run that carries it through the sweep is one year of 100 souls",
+    measure=measure, verdict=verdict, figure=figure,
+)

@@ -1,0 +1,77 @@
+"""``one-for-all`` (002, "when a single soul from Israel is purified from all its filth ...
+through it all the souls of its generation will be corrected"; "Moses is equal to 600,000"):
+with shepherds by events only (r2), no shepherd at all against one soul made complete and a
+shepherd early in the Messiah era.
+
+Measure: the end of correction of the history. Verdict: holds if in every seed the end comes
+with the shepherd, and sooner than without it by more than a tenth of the years from the
+event to the horizon (or the arm without never ends).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Arm, Experiment, Verdict, band, curve, end_year
+
+YEAR = 4040
+HORIZON = 6000
+
+
+def measure(by_arm):
+    out = {}
+    for arm in ("none", "one"):
+        out[arm] = {r.seed: {"end_year": end_year(r), "G_6000": float(r.metrics["weakest_link"][-1]),
+                             "C_5000": r.at("cleansing_mean", 5000)} for r in by_arm[arm]}
+    return out
+
+
+def verdict(m):
+    ok, gains = True, []
+    for s, v in m["one"].items():
+        a, b = v["end_year"], m["none"][s]["end_year"]
+        if a is None:
+            ok = False
+            gains.append(None)
+            continue
+        gain = (b if b is not None else HORIZON) - a
+        gains.append(gain if b is not None else f">{gain}")
+        ok &= b is None or gain > 0.1 * (HORIZON - YEAR)
+    ends = [v["end_year"] for v in m["one"].values()]
+    none = [v["end_year"] for v in m["none"].values()]
+    fmt = lambda xs: ", ".join("never" if x is None else f"{x:,}" for x in xs)  # noqa: E731
+    return Verdict(bool(ok), f"with the shepherd the end comes, sooner by more than {0.1 * (HORIZON - YEAR):.0f} years "
+                   "(a tenth of the years from the event to 6,000), or the arm without never ends; every seed",
+                   {"end_with_shepherd": ends, "end_without": none, "years_sooner": gains},
+                   f"end with one shepherd: {fmt(ends)}; without: {fmt(none)}")
+
+
+def figure(fig, by_arm, m, v):
+    ax = fig.add_subplot(1, 1, 1)
+    x = np.arange(HORIZON)
+    for arm, colour, label in (("none", "tab:red", "no shepherd"), ("one", "tab:blue", f"one soul a shepherd from {YEAR:,}")):
+        band(ax, x, np.array([curve(r, "weakest_link", HORIZON, after_end=1.0) for r in by_arm[arm]]), colour, f"G, {label}")
+        band(ax, x, np.array([curve(r, "cleansing_mean", HORIZON, after_end=1.0) for r in by_arm[arm]]), colour,
+             f"C, {label}", style="--")
+    ax.axvline(YEAR, color="0.5", ls=":", lw=1)
+    ax.set_xlabel("year from creation")
+    ax.set_ylabel("weakest link G (solid), collective correction C (dashed)")
+    ax.set_xlim(3000, HORIZON)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+
+
+EXPERIMENT = Experiment(
+    name="one-for-all",
+    claim="With shepherds by events only: one soul made complete early in the Messiah era brings the end of correction, and much sooner.",
+    source="002, 'Moses is equal to 600,000'; 'through it all the souls of its generation will be corrected'",
+    arms=(Arm("none", label="no shepherd"),
+          Arm("one", events=({"kind": "shepherds", "year": YEAR, "group": {"first": 0, "count": 1}, "label": "one shepherd"},),
+              label="one shepherd")),
+    base="history", souls=100_000, years=HORIZON, set={"generations.shepherds": "events"},
+    why_size="the end year depends on the population (its largest sparks decide it): 100,000 souls end earlier than "
+             "600,000 would, but both arms share one population per seed, and the claim compares them; the full "
+             "population takes six times as long",
+    measure=measure, verdict=verdict, figure=figure,
+)

@@ -1,0 +1,123 @@
+"""The claims as experiments: the declarations, and each verdict rule against numbers made by
+hand on both sides of its threshold."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tikkun.experiments import EXPERIMENTS
+from tikkun.experiments import core
+
+def test_every_claim_of_model_md_is_an_experiment():
+    assert list(EXPERIMENTS) == ["here-and-now", "mixing-is-not-unity", "light-maintains-unity",
+                                 "no-unity-no-correction", "missing-spark", "one-for-all", "judges", "latecomer",
+                                 "warmth-and-coldness", "good-and-pure", "all-equal"]
+    for exp in EXPERIMENTS.values():
+        assert exp.source[:3] in ("000", "002", "004") and exp.why_size and exp.claim
+        names = [a.name for a in exp.arms]
+        assert len(set(names)) == len(names)
+
+
+# ------------------------------------------------------------------ the rules, by hand
+def _v(name, m):
+    return EXPERIMENTS[name].verdict(m).holds
+
+
+def test_here_and_now_rule():
+    base = {"compared": 10, "smallest_gap_year": 2500, "smallest_gap_seed": 20, "C_2600_here_and_now": 0.9,
+            "C_2600_slowly": 0.8}
+    assert _v("here-and-now", {**base, "smallest_gap": 0.01})
+    assert not _v("here-and-now", {**base, "smallest_gap": -0.001})
+    assert not _v("here-and-now", {**base, "compared": 0, "smallest_gap": None})
+
+
+def test_mixing_is_not_unity_rule():
+    good = {"stir": {20: {"unity": 0.4, "mixing": 0.7}}, "fuse": {20: {"unity": 0.45, "mixing": 0.8}},
+            "strike": {20: {"unity": 0.99, "mixing": 0.99}}}
+    assert _v("mixing-is-not-unity", good)
+    assert not _v("mixing-is-not-unity", {**good, "stir": {20: {"unity": 0.6, "mixing": 0.7}}})
+    assert not _v("mixing-is-not-unity", {**good, "strike": {20: {"unity": 0.9, "mixing": 0.99}}})
+
+
+def test_light_maintains_unity_rule():
+    good = {"maintain": {20: {"unity": 0.99, "W_100": 0.99}}, "withdraw": {20: {"unity": 0.3, "W_100": 0.001}}}
+    assert _v("light-maintains-unity", good)
+    assert not _v("light-maintains-unity", {**good, "withdraw": {20: {"unity": 0.8, "W_100": 0.001}}})
+    assert not _v("light-maintains-unity", {**good, "maintain": {20: {"unity": 0.99, "W_100": 0.5}}})
+
+
+def test_no_unity_no_correction_rule():
+    seed = {"T": 120, "unity_mean_stirred": 0.4, "unity_mean_struck": 0.99, "C_end_stirred": 0.5, "C_end_struck": 1.0}
+    assert _v("no-unity-no-correction", {"seeds": {20: {**seed, "C_stirred_at_T": 0.05}}})
+    assert not _v("no-unity-no-correction", {"seeds": {20: {**seed, "C_stirred_at_T": 0.3}}})
+
+
+def test_missing_spark_rule():
+    full = {20: {"G_at_event": 1.0, "complete_soul_share_of_full": 1.0, "identity_error": 0.0, "end_year": 30,
+                 "years_after_event": 0}}
+    miss = {20: {"G_at_event": 0.2, "complete_soul_share_of_full": 0.6, "identity_error": 0.0, "end_year": 34,
+                 "years_after_event": 4}}
+    assert _v("missing-spark", {"nothing-missing": full, "one-spark-missing": miss})
+    assert not _v("missing-spark", {"nothing-missing": full,
+                                    "one-spark-missing": {20: {**miss[20], "G_at_event": 1.0, "end_year": 30}}})
+
+
+def test_one_for_all_rule():
+    assert _v("one-for-all", {"one": {20: {"end_year": 4500}}, "none": {20: {"end_year": None}}})
+    assert _v("one-for-all", {"one": {20: {"end_year": 4500}}, "none": {20: {"end_year": 5900}}})
+    assert not _v("one-for-all", {"one": {20: {"end_year": 5850}}, "none": {20: {"end_year": 5900}}})
+    assert not _v("one-for-all", {"one": {20: {"end_year": None}}, "none": {20: {"end_year": None}}})
+
+
+def test_judges_rule():
+    hi = {20: {"half_year": 2480, "C_mean": 0.6, "J_mean": 0.9}}
+    assert _v("judges", {"highest": hi, "lowest": {20: {"half_year": 2490, "C_mean": 0.59, "J_mean": 0.6}}})
+    assert not _v("judges", {"highest": hi, "lowest": {20: {"half_year": 2470, "C_mean": 0.59, "J_mean": 0.6}}})
+
+
+def test_latecomer_rule():
+    assert _v("latecomer", {"early": {20: {"years": 2000}}, "late": {20: {"years": 50}}})
+    assert not _v("latecomer", {"early": {20: {"years": 100}}, "late": {20: {"years": 60}}})
+
+
+def test_warmth_and_coldness_rule():
+    c = {"neither": 0.5, "warmth": 0.52, "attachment": 0.7, "both": 0.75}
+    m = {a: {20: {"C_end": x}} for a, x in c.items()}
+    assert _v("warmth-and-coldness", m)
+    assert not _v("warmth-and-coldness", {**m, "both": {20: {"C_end": 0.69}}})
+    assert not _v("warmth-and-coldness", {**m, "warmth": {20: {"C_end": 0.71}}})
+
+
+def test_good_and_pure_rule():
+    assert _v("good-and-pure", {"rewiring": {20: {"end_year": 5600}}, "no-rewiring": {20: {"end_year": 5700}}})
+    assert not _v("good-and-pure", {"rewiring": {20: {"end_year": 5800}}, "no-rewiring": {20: {"end_year": 5700}}})
+
+
+def test_all_equal_rule():
+    seed = {"ended": True, "completion_top_quarter": 100.0, "completion_bottom_quarter": 140.0,
+            "corr_hbd_completion": -0.5, "illumination_range_at_end": 0.0}
+    assert _v("all-equal", {20: seed})
+    assert not _v("all-equal", {20: {**seed, "illumination_range_at_end": 1e-7}})
+    assert not _v("all-equal", {20: {**seed, "completion_top_quarter": 150.0}})
+
+
+def test_experiment_command_refuses_bad_input(tmp_path):
+    import subprocess
+    import sys
+
+    for args, words in ((["experiment", "one-for-al"], "did you mean 'one-for-all'"),
+                        (["experiment"], "--all"), (["experiment", "judges", "--seeds", "0"], "--seeds")):
+        p = subprocess.run([sys.executable, "-m", "tikkun", *args, "--out", str(tmp_path / "o")],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 2 and words in p.stderr, p.stderr
+        assert not (tmp_path / "o").exists()
+    p = subprocess.run([sys.executable, "-m", "tikkun", "experiment", "--list"], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0 and all(name in p.stdout for name in EXPERIMENTS)
+
+
+def test_curve_holds_the_last_value_past_a_runs_end(tmp_path):
+    run = core.RunData("a", 20, tmp_path, {"year": np.arange(3), "x": np.array([0.1, 0.5, 1.0])}, {})
+    np.testing.assert_array_equal(core.curve(run, "x", 5), [0.1, 0.5, 1.0, 1.0, 1.0])
+    assert run.at("x", 1) == 0.5 and run.at("x", 10) == 1.0
