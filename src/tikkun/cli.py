@@ -312,6 +312,25 @@ def presets():
 
 
 @app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (default: this machine only)"),
+    port: int = typer.Option(8050, "--port", help="port to listen on"),
+    max_souls: int = typer.Option(600_000, "--max-souls", help="the largest population a run on the page may have"),
+    show: bool = typer.Option(False, "--show", help="open the page in a browser"),
+):
+    """Open the dashboard: pick a scenario, move its knobs and watch the years go by in a browser."""
+    try:
+        from .dash import ServeError, serve as serve_dashboard
+    except ImportError as exc:
+        raise BadInput(f"tikkun serve needs the dashboard's packages: pip install \"tikkun[dash]\" ({exc})") from None
+    try:
+        serve_dashboard(host=host, port=port, max_souls=max_souls, show=show,
+                        echo=lambda line: err.print(escape(line), highlight=False))
+    except ServeError as exc:
+        raise BadInput(str(exc)) from None
+
+
+@app.command()
 def version():
     """Print the version."""
     out.print(__version__)

@@ -1,0 +1,496 @@
+"""The dashboard's page: one per browser session, with its own scenario and its own run.
+
+The run goes on in a worker thread (:class:`tikkun.dash.live.LiveRun`); a periodic callback on
+the server's event loop (``pn.state.add_periodic_callback``) takes the new yearly rows several
+times a second and streams them into the figures, so the page never waits for the engine.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import panel as pn
+
+from tikkun import api
+from tikkun.scenario import ScenarioError, preset_names
+from tikkun.scenario.loading import _parse_toml, apply_overrides, build_scenario, preset_text
+
+from . import plots
+from .claims import ClaimsView
+from .genesis_view import GenesisView
+from .live import LiveRun, Phase
+from .sweep_view import SweepView
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 200          # the figures follow the run five times a second
+SWEEP_POLL_MS = 2000   # a sweep's folder is read every two seconds
+DEFAULT_PRESET = "history"
+
+#: key -> (label, slider start, end, step); a value typed beyond the slider's ends moves them.
+SLIDERS: dict[str, tuple[str, float, float, float]] = {
+    "light.alpha": ("alpha, light a year", 0.0, 1.0, 0.001),
+    "light.practice": ("P, practice of Torah and Mitzva", 0.0, 2.0, 0.001),
+    "light.phi_s": ("phi_s, light once a shepherd exists", 0.0, 2.0, 0.01),
+    "light.beta": ("beta, what earlier correction prepared", 0.0, 5.0, 0.05),
+    "light.light": ("lam, the Upper Light", 0.0, 3.0, 0.01),
+    "impurity.rate": ("shocks a year (rate)", 0.0, 1.0, 0.005),
+}
+#: mean of a Beta(a, b) quality: the slider moves a / (a + b), keeping a + b
+MEANS: dict[str, str] = {"warmth": "mean warmth (004)", "attachment": "mean attachment, holy coldness (004)"}
+SPEEDS: dict[str, float | None] = {"as fast as it runs": None, "1,000 years a second": 1000.0,
+                                   "300 years a second": 300.0, "100 years a second": 100.0,
+                                   "30 years a second": 30.0, "10 years a second": 10.0, "3 years a second": 3.0}
+
+
+def _get(sc, key: str):
+    section, name = key.split(".")
+    return getattr(getattr(sc, section), name)
+
+
+class Dashboard:
+    """One browser session's page. ``max_souls``: the largest population a run may have."""
+
+    def __init__(self, max_souls: int):
+        self.max_souls = max_souls
+        self.live: LiveRun | None = None
+        self.vessels: dict[str, object] = {}  # genesis key -> GenesisResult, so a Reset does not run it again
+        self._vessel_in: object | None = None  # handed over by a worker thread
+        self._genesis_thread = None
+        self._loading = False
+        self._shown = None
+        self._snapshot_year = -1
+        self.base_raw: dict = {}
+        self.base_origin = ""
+        self.base = None
+
+        # ---- the scenario and its knobs
+        self.source = pn.widgets.Select(name="scenario", options=preset_names(), value=DEFAULT_PRESET, width=280,
+                                        css_classes=["tk-scenario"])
+        self.upload = pn.widgets.FileInput(accept=".toml", multiple=False, width=280)
+        self.souls = pn.widgets.IntInput(name=f"souls (at most {max_souls:,})", value=2, step=1000, width=135,
+                                         css_classes=["tk-souls"])
+        self.seed = pn.widgets.IntInput(name="seed", value=0, width=135, css_classes=["tk-seed"])
+        self.sliders = {k: pn.widgets.EditableFloatSlider(name=label, start=a, end=b, step=s, value=a, width=280,
+                                                          format="0[.]000", css_classes=[_css(k)])
+                        for k, (label, a, b, s) in SLIDERS.items()}
+        self.means = {q: pn.widgets.EditableFloatSlider(name=label, start=0.0, end=1.0, step=0.01, value=0.5,
+                                                        width=280, format="0[.]00",
+                                                        css_classes=[f"tk-mean-{q}"])
+                      for q, label in MEANS.items()}
+        self.speed = pn.widgets.Select(name="speed", options=list(SPEEDS), value="as fast as it runs", width=280,
+                                       css_classes=["tk-speed"])
+        self.run_button = pn.widgets.Button(name="Run", button_type="primary", width=135, css_classes=["tk-run"])
+        self.pause_button = pn.widgets.Button(name="Pause", width=135, css_classes=["tk-pause"])
+        self.step_button = pn.widgets.Button(name="Step one year", width=135, css_classes=["tk-step"])
+        self.reset_button = pn.widgets.Button(name="Reset", button_type="warning", width=135,
+                                              css_classes=["tk-reset"])
+        self.download = pn.widgets.FileDownload(callback=self._zip, filename="tikkun-run.zip", width=280,
+                                                label="Download the run folder (.zip)", button_type="success",
+                                                embed=False)
+        self.error = pn.pane.HTML("", visible=False, sizing_mode="stretch_width")
+        self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["tk-status"])
+
+        # ---- the figures
+        self.live_figures: plots.LiveFigures | None = None
+        self._last_row: dict | None = None
+        self.figures = pn.GridBox(ncols=2, sizing_mode="stretch_width")
+        self.genesis = GenesisView()
+        self.genesis_button = pn.widgets.Button(name="Run the genesis of this scenario", width=260,
+                                                css_classes=["tk-genesis-run"])
+        self.claims = ClaimsView(max_souls)
+        self.sweep = SweepView()
+
+        self.source.param.watch(lambda e: self._load_base(), "value")
+        self.upload.param.watch(self._uploaded, "value")
+        for w in (self.souls, self.seed, *self.sliders.values(), *self.means.values()):
+            w.param.watch(lambda e: self._changed(), "value")
+        self.speed.param.watch(self._set_speed, "value")
+        self.run_button.on_click(on_loop(self._run))
+        self.pause_button.on_click(on_loop(self._pause))
+        self.step_button.on_click(on_loop(self._step))
+        self.reset_button.on_click(on_loop(self._reset))
+        self.genesis_button.on_click(on_loop(self._run_genesis))
+        self._load_base()
+
+    # ---------------------------------------------------------------- the page
+    def view(self):
+        sidebar = pn.Column(
+            pn.pane.HTML("<h2 style='margin:4px 0'>tikkun</h2><p style='margin:0'>the common soul, its breaking "
+                         "and its correction</p>"),
+            self.source, pn.pane.HTML("<small>or a scenario file (.toml):</small>", margin=(0, 10)), self.upload,
+            pn.Row(self.souls, self.seed), *self.sliders.values(), *self.means.values(), self.speed,
+            pn.Row(self.run_button, self.pause_button), pn.Row(self.step_button, self.reset_button),
+            self.download, width=310)
+        tabs = pn.Tabs(
+            ("Run", pn.Column(self.status, self.figures, sizing_mode="stretch_width")),
+            ("Genesis", pn.Column(self.genesis_button, self.genesis.view, sizing_mode="stretch_width")),
+            ("Claims", self.claims.view),
+            ("Sweep", self.sweep.view),
+            dynamic=False, sizing_mode="stretch_width")
+        return pn.Row(sidebar, pn.Column(self.error, tabs, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+
+    # ---------------------------------------------------------------- the scenario
+    def _load_base(self) -> None:
+        """Read the chosen preset (an uploaded file is read by :meth:`_uploaded`) and set the knobs to it."""
+        name = self.source.value
+        if name.startswith("file: "):
+            return
+        self._set_base(_parse_toml(preset_text(name), f"preset {name}"), f"preset {name}")
+
+    def _uploaded(self, event) -> None:
+        data, name = event.new, self.upload.filename or "uploaded.toml"
+        if not data:
+            return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._show_error(f"{name}: cannot be read as UTF-8 text: {exc}")
+            return
+        try:
+            raw = _parse_toml(text, name)
+            build_scenario(raw, name)  # the command line's validation and message
+        except ScenarioError as exc:
+            self._show_error(str(exc))
+            return
+        label = f"file: {name}"
+        self._loading = True
+        try:
+            self.source.options = [*preset_names(), label]
+            self.source.value = label
+        finally:
+            self._loading = False
+        self._set_base(raw, name)
+
+    def _set_base(self, raw: dict, origin: str) -> None:
+        try:
+            base = build_scenario(raw, origin)
+        except ScenarioError as exc:
+            self._show_error(str(exc))
+            return
+        self.base_raw, self.base_origin, self.base = raw, origin, base
+        self._loading = True
+        try:
+            self.souls.value = min(base.souls.count, self.max_souls)
+            self.seed.value = base.run.seed
+            for k, w in self.sliders.items():
+                v = float(_get(base, k))
+                w.end = max(w.end, v)
+                w.value = v
+            for q, w in self.means.items():
+                a, b = getattr(base.souls, f"{q}_a"), getattr(base.souls, f"{q}_b")
+                w.value = a / (a + b)
+        finally:
+            self._loading = False
+        self._changed()
+        if self.live is None:
+            self._describe_genesis(base)
+
+    def overrides(self) -> dict:
+        """The knobs that differ from the scenario, as ``--set`` keys and values."""
+        b = self.base
+        out: dict = {}
+        if self.souls.value != b.souls.count:
+            out["souls.count"] = self.souls.value
+        if self.seed.value != b.run.seed:
+            out["run.seed"] = self.seed.value
+        for k, w in self.sliders.items():
+            if w.value != _get(b, k):
+                out[k] = w.value
+        for q, w in self.means.items():
+            a, bb = getattr(b.souls, f"{q}_a"), getattr(b.souls, f"{q}_b")
+            if w.value != a / (a + bb):
+                out[f"souls.{q}_a"] = w.value * (a + bb)
+                out[f"souls.{q}_b"] = (1.0 - w.value) * (a + bb)
+        return out
+
+    def scenario(self):
+        """The scenario the knobs describe; ScenarioError with the command line's message if it is not one."""
+        if self.base is None:
+            raise ScenarioError("no scenario: choose a preset or a valid scenario file")
+        ov = self.overrides()
+        souls = self.souls.value
+        if souls is None or souls > self.max_souls:
+            raise ScenarioError(f"souls: at most {self.max_souls:,} in this dashboard (got {souls}); "
+                                f"tikkun serve --max-souls sets the cap")
+        return build_scenario(apply_overrides(self.base_raw, ov), self.base_origin)
+
+    def _changed(self) -> None:
+        if self._loading:
+            return
+        try:
+            self.scenario()
+        except ScenarioError as exc:
+            self._show_error(str(exc))
+            return
+        self.error.visible = False
+        self._status()
+
+    def _show_error(self, message: str) -> None:
+        """One message, as the command line prints it, in a red box above the tabs (never a traceback)."""
+        lines = "<br>".join(html.escape(ln) for ln in message.splitlines())
+        self.error.object = (f"<div id='tk-error' role='alert' style='color:#842029;background:#f8d7da;"
+                             f"border:1px solid #f5c2c7;border-radius:4px;padding:8px 12px'>error: {lines}</div>")
+        self.error.visible = True
+
+    # ---------------------------------------------------------------- commands
+    def _current(self):
+        """The live run to command: the current one if its scenario is what the knobs say, else a new one."""
+        try:
+            sc = self.scenario()
+        except ScenarioError as exc:
+            self._show_error(str(exc))
+            return None
+        self.error.visible = False
+        live = self.live
+        if live is not None and live.scenario == sc and live.phase not in (Phase.FAILED, Phase.CLOSED):
+            return live
+        return self._new_run(sc)
+
+    def _new_run(self, sc) -> LiveRun:
+        if self.live is not None:
+            self.live.close()
+        key = _vessel_key(sc)
+        self.live = LiveRun(sc, vessel=self.vessels.get(key), on_vessel=self._vessel_ready,
+                            years_per_second=SPEEDS[self.speed.value])
+        self._clear_figures()
+        self._shown, self._snapshot_year = None, -1
+        self.download.filename = f"{sc.name}-seed{sc.run.seed}.zip"
+        if key in self.vessels:
+            self.genesis.show(self.vessels[key])
+        else:
+            self._describe_genesis(sc)
+        return self.live
+
+    def _run(self, _event=None) -> None:
+        live = self._current()
+        if live is None:
+            return
+        if live.phase is Phase.FINISHED:
+            self._status("this run is finished; Reset (or change a knob) for a new one")
+            return
+        live.years_per_second = SPEEDS[self.speed.value]
+        live.run()
+
+    def _pause(self, _event=None) -> None:
+        if self.live is not None:
+            self.live.pause()
+
+    def _step(self, _event=None) -> None:
+        live = self._current()
+        if live is not None and live.phase is not Phase.FINISHED:
+            live.step()
+
+    def _reset(self, _event=None) -> None:
+        if self.live is not None:
+            self.live.close()
+        self.live = None
+        self._clear_figures()
+        self._changed()
+
+    def _set_speed(self, event) -> None:
+        if self.live is not None:
+            self.live.years_per_second = SPEEDS[event.new]
+
+    # ---------------------------------------------------------------- the genesis
+    def _describe_genesis(self, sc) -> None:
+        key = _vessel_key(sc)
+        if sc.genesis is None:
+            self.genesis_button.disabled = True
+            self.genesis.clear("This scenario has no [genesis] section: its sparks' unity is drawn from "
+                               "sparks.unity. The history preset has one.")
+        elif key in self.vessels:
+            self.genesis_button.disabled = True
+            self.genesis.show(self.vessels[key])
+        else:
+            self.genesis_button.disabled = False
+            self.genesis.clear(f"The genesis of this scenario ({sc.genesis.n} x {sc.genesis.n} vessel, "
+                               f"{len(sc.genesis.stages)} stages) runs with the first year of a run, or now "
+                               f"with the button above.")
+
+    def _vessel_ready(self, vessel) -> None:
+        """From a worker thread: hand the vessel to the loop."""
+        self._vessel_in = vessel
+
+    def _run_genesis(self, _event=None) -> None:
+        import threading
+
+        try:
+            sc = self.scenario()
+        except ScenarioError as exc:
+            self._show_error(str(exc))
+            return
+        if sc.genesis is None or (self._genesis_thread is not None and self._genesis_thread.is_alive()):
+            return
+        self.genesis_button.disabled = True
+        self.genesis.clear(f"running the genesis: a {sc.genesis.n} x {sc.genesis.n} vessel through "
+                           f"{len(sc.genesis.stages)} stages ...")
+
+        def work():
+            try:
+                self._vessel_in = api.genesis(sc)
+            except Exception as exc:
+                log.exception("genesis failed")
+                self._vessel_in = exc
+
+        self._genesis_thread = threading.Thread(target=work, daemon=True, name="tikkun-dash-genesis")
+        self._genesis_thread.start()
+
+    # ---------------------------------------------------------------- the loop's callbacks
+    def poll(self) -> None:
+        """Move the page to where the run is (on the server's loop, every :data:`POLL_MS`)."""
+        vessel, self._vessel_in = self._vessel_in, None
+        if isinstance(vessel, Exception):
+            self.genesis.clear(f"error: {type(vessel).__name__}: {html.escape(str(vessel))}")
+        elif vessel is not None:
+            self.vessels[_vessel_key_of(vessel)] = vessel
+            self.genesis.show(vessel)
+            self.genesis_button.disabled = True
+        self.claims.poll()
+        live = self.live
+        if live is None:
+            return
+        rows = live.take_rows()
+        snap = live.snapshot()
+        if rows:
+            self._last_row = rows[-1]
+        if rows and self.live_figures is None and snap is not None:
+            # drawn with their first data: a figure drawn empty cannot set its ranges, and new
+            # sources travel to the browser with the figures that use them
+            self.live_figures = plots.LiveFigures(live.scenario, rows, snap)
+            self.figures.objects = [pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.live_figures.figures]
+            self._snapshot_year = snap.year
+        elif self.live_figures is not None:
+            if rows:
+                self.live_figures.add_rows(rows)
+            if snap is not None and snap.year != self._snapshot_year:
+                self._snapshot_year = snap.year
+                self.live_figures.show_souls(snap)
+        shown = (live.year, live.phase, live.message)
+        if shown != self._shown:
+            self._shown = shown
+            self._status()
+
+    def _clear_figures(self) -> None:
+        self.live_figures = None
+        self._last_row = None
+        self.figures.objects = []
+
+    def _status(self, note: str = "") -> None:
+        live = self.live
+        if live is None:
+            try:
+                sc = self.scenario()
+            except ScenarioError:
+                return
+            changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides().items()) or "none"
+            self.status.object = (f"<p id='tk-status'><span id='tk-year' data-year='-1' data-phase='ready'>ready</span>: "
+                                  f"{html.escape(sc.name)}, {sc.souls.count:,} souls, seed {sc.run.seed}, horizon "
+                                  f"{sc.run.years:,} years; changed from the scenario: "
+                                  f"<span id='tk-changed'>{html.escape(changed)}</span>. Press Run.</p>")
+            return
+        sc = live.scenario
+        st = live.state
+        row = self._last_row
+        c = float(row["cleansing_mean"]) if row else (float(st.cleansing_mean) if st is not None else 0.0)
+        g = float(row["weakest_link"]) if row else 0.0
+        last = int(row["year"]) if row else -1  # the last year computed (years run - 1)
+        shown = f"year {last:,}" if row else "year 0 not yet run"
+        end = f"; the end of correction in year {live.end_year:,}" if live.end_year is not None else ""
+        msg = live.message if live.phase in (Phase.PREPARING, Phase.FAILED, Phase.FINISHED) else live.phase.value
+        if live.phase is Phase.RUNNING and live.rate is not None:
+            msg += f", {live.rate:,.0f} years a second"
+        colour = "#b00" if live.phase is Phase.FAILED else "#222"
+        changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides().items()) or "none"
+        self.status.object = (
+            f"<p id='tk-status' style='color:{colour}'><b><span id='tk-year' data-year='{last}' data-phase='{live.phase.value}'>"
+            f"{shown}</span></b> (horizon {sc.run.years:,} years): C = <span id='tk-c'>{c:.6g}</span>, "
+            f"G = {g:.4g}{end}. <i>{html.escape(msg)}</i>{(' ' + html.escape(note)) if note else ''}<br>"
+            f"<small>{html.escape(sc.name)}, {sc.souls.count:,} souls, seed {sc.run.seed}; changed from the "
+            f"scenario: <span id='tk-changed'>{html.escape(changed)}</span></small></p>")
+
+    # ---------------------------------------------------------------- download
+    def _zip(self):
+        """The run so far as a zip of its run folder (FileDownload's callback)."""
+        live = self.live
+        if live is None or live.state is None:
+            self._show_error("download: there is no run yet; press Run or Step one year first")
+            return None
+        sc = live.scenario
+        stem = f"{sc.name}-seed{sc.run.seed}-year{live.year}"
+        tmp = Path(tempfile.mkdtemp(prefix="tikkun-dash-"))
+        try:
+            folder = tmp / stem
+            live.write_folder(folder)
+            why = _add_report(folder)
+            if why:
+                self._show_error(f"download: the run folder has no report.html ({why})")
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                for p in sorted(folder.rglob("*")):
+                    if p.is_file():
+                        zf.write(p, f"{stem}/{p.relative_to(folder).as_posix()}")
+            buf.seek(0)
+            self.download.filename = f"{stem}.zip"
+            return buf
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def close(self) -> None:
+        """The browser went away: end this session's run and remove its files."""
+        if self.live is not None:
+            self.live.close()
+        self.claims.close()
+
+
+def on_loop(handler):
+    """A button's click handler that runs ``handler()`` at the loop's next tick with the page's
+    document lock held (``pn.state.execute(..., schedule=True)``): Panel hands a click to its
+    handler without Bokeh's lock, and the handlers here change Bokeh models (figures' data)."""
+    return lambda _event=None: pn.state.execute(handler, schedule=True)
+
+
+def _add_report(folder: Path) -> str | None:
+    """report.html beside the run's files, when this tikkun has ``tikkun report``
+    (:func:`tikkun.api.report`); the reason as one line if it cannot be written."""
+    write = getattr(api, "report", None)
+    if write is None:
+        return None
+    try:
+        write(folder)
+    except Exception as exc:  # the folder still downloads; the page says why it has no report
+        log.exception("report of %s", folder)
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _css(key: str) -> str:
+    """The CSS class of a knob's widget: ``light.alpha`` -> ``tk-light-alpha``."""
+    return "tk-" + key.replace(".", "-").replace("_", "-")
+
+
+def _fmt(v) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _vessel_key(sc) -> str:
+    return "" if sc.genesis is None else f"{sc.run.seed}:{sc.genesis.model_dump_json()}"
+
+
+def _vessel_key_of(vessel) -> str:
+    return "" if vessel.config is None else f"{vessel.seed}:{vessel.config.model_dump_json()}"
+
+
+def page(max_souls: int):
+    """A new page for a new browser session (what ``pn.serve`` calls for each one)."""
+    dash = Dashboard(max_souls)
+    pn.state.add_periodic_callback(dash.poll, period=POLL_MS)
+    pn.state.add_periodic_callback(dash.sweep.poll, period=SWEEP_POLL_MS)
+    pn.state.on_session_destroyed(lambda session_context: dash.close())
+    return dash.view()

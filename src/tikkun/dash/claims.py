@@ -1,0 +1,130 @@
+"""The claims panel: pick an experiment of MODEL.md's claims, run it small, see its figure
+and verdict. The same code as ``tikkun experiment NAME``
+(:func:`tikkun.experiments.core.run`), in a worker thread, into a folder of the session's own."""
+
+from __future__ import annotations
+
+import html
+import logging
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import panel as pn
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SOULS = 2_000
+DEFAULT_SEEDS = "20, 21"
+
+
+def load_experiments():
+    """``tikkun.experiments.EXPERIMENTS`` (name -> Experiment), or the reason it cannot be had."""
+    try:
+        from tikkun.experiments import EXPERIMENTS
+    except ImportError as exc:
+        return None, (f"The claims need tikkun.experiments and its packages, which this installation "
+                      f"cannot import ({exc}). Install them with pip install \"tikkun[dash]\".")
+    return EXPERIMENTS, None
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"20, 21"`` -> ``[20, 21]``; ValueError naming the field otherwise."""
+    parts = [p for p in text.replace(",", " ").split() if p]
+    try:
+        seeds = [int(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"seeds: give whole numbers separated by commas, e.g. 20, 21 (got {text!r})") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise ValueError(f"seeds: give one or more seeds, each 0 or more (got {text!r})")
+    return seeds
+
+
+class ClaimsView:
+    """Pick, run and show one experiment at a time; ``max_souls`` caps the population."""
+
+    def __init__(self, max_souls: int):
+        self.max_souls = max_souls
+        self.experiments, why_not = load_experiments()
+        self._folder = Path(tempfile.mkdtemp(prefix="tikkun-dash-claims-"))
+        self._thread: threading.Thread | None = None
+        self._done: tuple | None = None  # (record, png path) or (None, message), from the worker
+        self.status = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.figure = pn.pane.PNG(None, sizing_mode="stretch_width", max_width=1000)
+        self.verdict = pn.pane.HTML("", sizing_mode="stretch_width")
+        if self.experiments is None:
+            self.view = pn.Column(pn.pane.Alert(why_not, alert_type="warning"), sizing_mode="stretch_width")
+            return
+        names = list(self.experiments)
+        self.select = pn.widgets.Select(name="experiment", options=names, value=names[0], width=260)
+        self.souls = pn.widgets.IntInput(name="souls", value=min(DEFAULT_SOULS, max_souls), step=1000, width=120)
+        self.seeds = pn.widgets.TextInput(name="seeds", value=DEFAULT_SEEDS, width=120)
+        self.button = pn.widgets.Button(name="Run the experiment", button_type="primary", width=180)
+        self.button.on_click(lambda _e: pn.state.execute(self._run, schedule=True))
+        self.claim = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.select.param.watch(lambda e: self._describe(), "value")
+        self._describe()
+        self.view = pn.Column(
+            pn.Row(self.select, self.souls, self.seeds, self.button),
+            self.claim, self.status, self.verdict, self.figure, sizing_mode="stretch_width")
+
+    def _describe(self) -> None:
+        exp = self.experiments[self.select.value]
+        arms = ", ".join(a.name for a in exp.arms)
+        self.claim.object = (f"<p><b>{html.escape(exp.name)}</b>: {html.escape(exp.claim)} "
+                             f"<i>({html.escape(exp.source)})</i><br>arms: {html.escape(arms)}; "
+                             f"by default {exp.souls:,} souls over {exp.years:,} years "
+                             f"({html.escape(exp.why_size)})</p>")
+
+    def _run(self, _event=None) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        try:
+            seeds = parse_seeds(self.seeds.value)
+            souls = int(self.souls.value)
+            if not 0 < souls <= self.max_souls:
+                raise ValueError(f"souls: between 1 and {self.max_souls:,} in this dashboard (got {souls:,})")
+        except (TypeError, ValueError) as exc:
+            self.status.object = f"<p class='tk-error' style='color:#b00'>error: {html.escape(str(exc))}</p>"
+            return
+        exp = self.experiments[self.select.value]
+        self.status.object = (f"<p>running <b>{html.escape(exp.name)}</b>: {len(exp.arms)} arms x {len(seeds)} seeds "
+                              f"of {souls:,} souls ...</p>")
+        self.verdict.object = ""
+        self.figure.object = None
+        self.button.disabled = True
+        self._thread = threading.Thread(target=self._work, args=(exp, seeds, souls), daemon=True,
+                                        name="tikkun-dash-claim")
+        self._thread.start()
+
+    def _work(self, exp, seeds: list[int], souls: int) -> None:
+        from tikkun.experiments.core import run
+
+        out = self._folder / "out"
+        runs = Path(tempfile.mkdtemp(prefix=f"{exp.name}-", dir=self._folder))  # a fresh sweep folder each time
+        try:
+            record = run(exp, seeds=seeds, souls=souls, out=out, runs=runs, workers=1)
+            self._done = (record, out / f"{exp.name}.png")
+        except Exception as exc:  # one line on the page; the traceback in the server's log
+            log.exception("experiment %s failed", exp.name)
+            self._done = (None, f"{type(exc).__name__}: {exc}")
+
+    def poll(self) -> None:
+        """Show a finished experiment (called on the server's loop)."""
+        done, self._done = self._done, None
+        if done is None:
+            return
+        self.button.disabled = False
+        record, what = done
+        if record is None:
+            self.status.object = f"<p class='tk-error' style='color:#b00'>error: {html.escape(what)}</p>"
+            return
+        self.status.object = f"<p>finished in {record.get('seconds', 0):.0f} s</p>"
+        colour = "#2a7d2a" if str(record["verdict"]).lower().startswith("hold") else "#b35900"
+        self.verdict.object = (f"<p id='tk-verdict'>verdict: <b style='color:{colour}'>{html.escape(str(record['verdict']))}"
+                               f"</b>. {html.escape(str(record['summary']))}</p>")
+        self.figure.object = what.read_bytes()
+
+    def close(self) -> None:
+        shutil.rmtree(self._folder, ignore_errors=True)

@@ -1,0 +1,181 @@
+"""The sweep panel: follow a sweep's folder (``tikkun sweep --out DIR``) while it runs elsewhere.
+
+It only reads what the sweep writes as its runs finish (each file written atomically):
+``DIR/sweep.parquet``, one row per finished run (``run_id``, ``status`` done or failed,
+``end_year``, ...); ``DIR/sweep-metrics.parquet/``, one Parquet file per finished run with its
+yearly metrics; and ``DIR/sweep.toml``, the sweep itself, from which the planned runs are
+counted when :mod:`tikkun.sweep` can be imported.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import panel as pn
+import pyarrow.parquet as pq
+from bokeh.models import ColumnDataSource, Range1d
+from bokeh.plotting import figure
+
+TABLE = "sweep.parquet"
+METRICS = "sweep-metrics.parquet"
+SPEC = "sweep.toml"
+
+
+@dataclass(frozen=True)
+class SweepStatus:
+    """What a sweep folder says now. ``planned`` None: not known (no sweep.toml, or it cannot be
+    read here); ``left`` is then None too. ``end_years``: the end year of every finished run that
+    reached the end of correction; ``never_ended``: finished runs that did not."""
+
+    done: int
+    failed: int
+    planned: int | None
+    end_years: np.ndarray
+    never_ended: int
+
+    @property
+    def left(self) -> int | None:
+        return None if self.planned is None else max(self.planned - self.done - self.failed, 0)
+
+
+def planned_runs(folder: Path) -> int | None:
+    """The number of runs ``DIR/sweep.toml`` plans, or None if it is absent or unreadable here."""
+    spec = folder / SPEC
+    if not spec.is_file():
+        return None
+    try:
+        from tikkun.sweep import load_sweep, plan
+    except ImportError:
+        return None
+    try:
+        return len(plan(load_sweep(spec)))
+    except Exception:  # a sweep file of another version: the counts of finished runs still stand
+        return None
+
+
+def read_status(folder: Path, planned: int | None = None) -> SweepStatus:
+    """Read ``DIR/sweep.parquet`` (FileNotFoundError if the sweep has not written it yet)."""
+    table = pq.read_table(folder / TABLE)
+    cols = table.column_names
+    status = np.asarray(table.column("status").to_pylist(), dtype=object) if "status" in cols else \
+        np.full(table.num_rows, "done", dtype=object)
+    done = int((status == "done").sum())
+    failed = int((status == "failed").sum())
+    if "end_year" in cols:
+        ends = np.asarray([np.nan if v is None else float(v) for v in table.column("end_year").to_pylist()])
+        ends = ends[status == "done"]
+    else:
+        ends = np.zeros(0)
+    reached = ends[np.isfinite(ends)]
+    return SweepStatus(done, failed, planned, reached, int(np.isnan(ends).sum()))
+
+
+class MetricsReader:
+    """The yearly ``cleansing_mean`` of each finished run, read once per file."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def update(self) -> bool:
+        """Read the files not read yet; True if any was new."""
+        root = self.folder / METRICS
+        if not root.is_dir():
+            return False
+        new = False
+        for path in sorted(root.glob("*.parquet")):
+            if path.stem in self.curves:
+                continue
+            try:
+                t = pq.read_table(path, columns=["year", "cleansing_mean"])
+            except (OSError, ValueError):  # written by another version, or not Parquet: skipped
+                continue
+            self.curves[path.stem] = (np.asarray(t.column("year").to_numpy(), float),
+                                      np.asarray(t.column("cleansing_mean").to_numpy(), float))
+            new = True
+        return new
+
+
+class SweepView:
+    """A folder field and what the folder says, read again every few seconds."""
+
+    def __init__(self):
+        self.path = pn.widgets.TextInput(name="sweep folder (tikkun sweep --out DIR)", placeholder="sweeps/my-sweep",
+                                         width=420)
+        self.button = pn.widgets.Button(name="Follow", button_type="primary", width=100)
+        self.button.on_click(lambda _e: pn.state.execute(lambda: self.follow(self.path.value), schedule=True))
+        self.counts = pn.pane.HTML("<p>Give a sweep's folder to follow it while it runs.</p>",
+                                   sizing_mode="stretch_width")
+        self.folder: Path | None = None
+        self.reader: MetricsReader | None = None
+        self.planned: int | None = None
+        self.hist = ColumnDataSource({"left": [], "right": [], "count": []})
+        self.lines = ColumnDataSource({"xs": [], "ys": []})
+        h = figure(title="End of correction across the finished runs", height=300, sizing_mode="stretch_width",
+                   x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="save", toolbar_location="above", name="sweep-end-years")
+        h.quad(left="left", right="right", bottom=0, top="count", source=self.hist, fill_color="#1f77b4",
+               line_color="white")
+        h.xaxis.axis_label = "end year (G = 1)"
+        h.yaxis.axis_label = "runs"
+        c = figure(title="C, mean cleansing, of the finished runs", height=300, sizing_mode="stretch_width",
+                   x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="pan,xwheel_zoom,reset,save", toolbar_location="above",
+                   name="sweep-curves")
+        c.multi_line("xs", "ys", source=self.lines, line_alpha=0.5, line_width=1.5, color="#1f77b4")
+        c.xaxis.axis_label = "year from creation"
+        c.yaxis.axis_label = "C, mean cleansing (0 to 1)"
+        self.hist_fig, self.curve_fig = h, c
+        self.view = pn.Column(pn.Row(self.path, self.button), self.counts,
+                              pn.Row(pn.pane.Bokeh(h, sizing_mode="stretch_width"),
+                                     pn.pane.Bokeh(c, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+                              sizing_mode="stretch_width")
+
+    def follow(self, text: str) -> None:
+        folder = Path(text.strip()).expanduser()
+        if not text.strip() or not folder.is_dir():
+            self.folder = None
+            self.counts.object = (f"<p class='tk-error' style='color:#b00'>error: sweep folder: "
+                                  f"{html.escape(text.strip() or '(empty)')} is not a folder</p>")
+            return
+        self.folder = folder
+        self.reader = MetricsReader(folder)
+        self.planned = planned_runs(folder)
+        self.lines.data = {"xs": [], "ys": []}
+        self.poll()
+
+    def poll(self) -> None:
+        """Read the folder again (called on the server's loop every few seconds)."""
+        if self.folder is None:
+            return
+        if self.planned is None:
+            self.planned = planned_runs(self.folder)
+        try:
+            st = read_status(self.folder, self.planned)
+        except FileNotFoundError:
+            self.counts.object = (f"<p>{html.escape(str(self.folder))}: no finished run yet "
+                                  f"(waiting for {TABLE})</p>")
+            return
+        except Exception as exc:  # caught mid-write by a foreign writer, or not a sweep folder
+            self.counts.object = f"<p class='tk-error' style='color:#b00'>error: {html.escape(str(exc))}</p>"
+            return
+        left = "unknown (no sweep.toml here)" if st.left is None else f"{st.left:,}"
+        self.counts.object = (
+            f"<p id='tk-sweep-counts' data-done='{st.done}' data-failed='{st.failed}' "
+            f"data-left='{'' if st.left is None else st.left}'>"
+            f"<b>{st.done:,}</b> runs done, <b>{st.failed:,}</b> failed, <b>{left}</b> left"
+            f"{'' if st.planned is None else f' of {st.planned:,} planned'}; "
+            f"{len(st.end_years):,} reached the end of correction, {st.never_ended:,} did not.</p>")
+        if len(st.end_years):
+            lo, hi = float(st.end_years.min()), float(st.end_years.max())
+            bins = max(1, min(30, len(st.end_years)))
+            counts, edges = np.histogram(st.end_years, bins=bins, range=(lo - 0.5, hi + 0.5))
+            self.hist.data = {"left": edges[:-1], "right": edges[1:], "count": counts}
+            self.hist_fig.x_range.start, self.hist_fig.x_range.end = float(edges[0]) - 0.5, float(edges[-1]) + 0.5
+            self.hist_fig.y_range.end = float(counts.max()) * 1.1
+        if self.reader is not None and self.reader.update():
+            curves = [self.reader.curves[k] for k in sorted(self.reader.curves)]
+            self.lines.data = {"xs": [x for x, _ in curves], "ys": [y for _, y in curves]}
+            self.curve_fig.x_range.end = max(float(x[-1]) for x, _ in curves if len(x)) if any(
+                len(x) for x, _ in curves) else 1.0

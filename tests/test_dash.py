@@ -1,0 +1,473 @@
+"""The dashboard (``tikkun serve``, extra ``tikkun[dash]``).
+
+Without a browser: the live run against ``tikkun.run`` year by year, its run folder, the
+markers of eras and events against the preset's own file, the sweep panel's reading of a
+sweep folder, the server's host and port checks. With one: Debian's Chromium, headless, driven
+by Playwright, on a server started with ``python -m tikkun serve`` on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("panel", reason="the dashboard's packages: pip install \"tikkun[dash]\"")
+
+from tikkun import api  # noqa: E402
+from tikkun.dash import live as live_mod  # noqa: E402
+from tikkun.dash import plots, sweep_view  # noqa: E402
+from tikkun.dash.genesis_view import PHI_PALETTE, stage_spans  # noqa: E402
+from tikkun.dash.server import ServeError, check_port, host_warning, is_loopback  # noqa: E402
+from tikkun.records import METRIC_COLUMNS  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SOULS = 2_000
+FIRST_YEAR_TIMEOUT = 300  # s: the server compiles the engine's kernels if no test has yet
+
+
+def _wait(pred, timeout: float, what: str, every: float = 0.1):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        value = pred()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+# ====================================================================== without a browser
+def test_core_never_imports_the_dashboard():
+    code = ("import sys, tikkun, tikkun.api, tikkun.cli, tikkun.engine, tikkun.records, tikkun.outputs\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('panel', 'bokeh', 'tornado')"
+            " or m.startswith('tikkun.dash')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _finish(run: live_mod.LiveRun, timeout: float = FIRST_YEAR_TIMEOUT) -> list[dict]:
+    rows: list[dict] = []
+
+    def done():
+        rows.extend(run.take_rows())
+        return run.phase in (live_mod.Phase.FINISHED, live_mod.Phase.FAILED)
+
+    _wait(done, timeout, "the live run to finish")
+    rows.extend(run.take_rows())
+    assert run.phase is live_mod.Phase.FINISHED, run.message
+    return rows
+
+
+def test_live_run_is_tikkun_run_year_by_year(tmp_path):
+    """Stepped, paused and run on in its thread, a live run gives the rows of tikkun.run."""
+    sc = api.resolve_scenario(preset="quick", souls=SOULS, overrides={"light.alpha": 0.09, "run.seed": 7})
+    run = live_mod.LiveRun(sc)
+    run.step()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED and run.year == 1, FIRST_YEAR_TIMEOUT, "one year")
+    rows = run.take_rows()
+    assert [r["year"] for r in rows] == [0]
+    run.step()
+    run.step()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED and run.year == 3, 30, "two more years")
+    time.sleep(0.3)
+    assert run.year == 3  # a step is one year, then the run waits
+    run.years_per_second = 200.0
+    run.run()
+    _wait(lambda: run.year >= 20, 30, "the run to go on")
+    run.pause()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED, 10, "the pause")
+    paused_at = run.year
+    time.sleep(0.5)
+    assert run.year == paused_at < sc.run.years
+    run.years_per_second = None
+    run.run()
+    rows += _finish(run)
+    ref = api.run(sc)
+    assert len(rows) == sc.run.years == len(ref.metrics["year"])
+    for col, (dtype, _) in METRIC_COLUMNS.items():
+        got = np.array([r[col] for r in rows], dtype=dtype)
+        np.testing.assert_array_equal(got, ref.metrics[col], err_msg=col)
+    assert run.stop_reason.value == ref.summary["stop_reason"]
+
+    # the run folder of the dashboard's download: the files of tikkun run, equal to its own
+    written = {p.name for p in run.write_folder(tmp_path / "live")}
+    assert {"scenario.toml", "metrics.parquet", "souls.parquet", "summary.json"} <= written
+    again = api.load_scenario(tmp_path / "live" / "scenario.toml")
+    assert again == sc
+    metrics = pq.read_table(tmp_path / "live" / "metrics.parquet").to_pydict()
+    np.testing.assert_array_equal(metrics["cleansing_mean"], ref.metrics["cleansing_mean"])
+    souls = pq.read_table(tmp_path / "live" / "souls.parquet").to_pydict()
+    np.testing.assert_array_equal(souls["cleansing"], ref.souls["cleansing"])
+    with pytest.raises(Exception, match="not empty"):
+        run.write_folder(tmp_path / "live")  # never over a folder that holds anything
+
+
+def test_snapshot_is_the_souls_state():
+    sc = api.resolve_scenario(preset="quick", souls=SOULS, years=30)
+    run = live_mod.LiveRun(sc, sample=300)
+    run.run()
+    _finish(run)
+    snap = run.snapshot()
+    st = run.state
+    assert snap.year == st.year == 30
+    c = st.cleansing.astype(np.float64)
+    # the histogram against a count by hand over the same 40 bins of [0, 1]
+    b = np.minimum((c * 40).astype(int), 39)
+    np.testing.assert_array_equal(snap.counts, np.bincount(b, minlength=40))
+    idx = live_mod.sample_indices(sc.souls.count, 300)
+    assert len(idx) == 300 and idx[0] == 0 and idx[-1] == sc.souls.count - 1
+    np.testing.assert_array_equal(snap.cleansing, c[idx])
+    L = sc.sparks.degrees
+    want = np.where(st.complete[idx], "common", np.where(L * c[idx] < 1.0, "spark", "particular"))
+    np.testing.assert_array_equal(snap.stage, want)
+
+
+def test_markers_are_the_presets_events():
+    sc = api.load_scenario(preset="history")
+    raw = tomllib.loads((resources.files("tikkun.scenario") / "presets" / "history.toml").read_text("utf-8"))
+    spans = {(e["label"], e["year"], e.get("until", raw["run"]["years"])) for e in raw["events"]}
+    got = {(m.label, m.year, m.until) for m in plots.markers(sc)}
+    assert got == spans  # one marker per span, though the exiles set two keys each
+    assert plots.eras(sc) == [("Torah era", sc.generations.torah_from), ("Messiah era", sc.generations.messiah_from)]
+    groups = plots.label_groups(sc)
+    joined = [t for _, t in groups if " / " in t]
+    assert joined == ["exodus / conquest"]  # 40 years apart at 6,000: one label
+    short = api.load_scenario(preset="quick")
+    assert plots.eras(short) == []  # the eras begin after its horizon
+
+
+def test_stage_spans_of_genesis_records():
+    rec = {"stage": np.array(["separate", "approach", "approach", "strike", "strike", "strike", "shatter"]),
+           "time": np.arange(7.0)}
+    assert stage_spans(rec, ["separate", "approach", "strike", "withdraw", "shatter"]) == \
+        [(0, 0), (1, 2), (3, 5), (5, 5), (6, 6)]
+
+
+def _write_sweep(folder: Path, runs: list[tuple[str, str, int | None]], curves: dict[str, np.ndarray]):
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"run_id": [r for r, _, _ in runs], "status": [s for _, s, _ in runs],
+                             "end_year": pa.array([e for _, _, e in runs], pa.int64())}), folder / "sweep.parquet")
+    (folder / "sweep-metrics.parquet").mkdir(exist_ok=True)
+    for rid, c in curves.items():
+        pq.write_table(pa.table({"run_id": [rid] * len(c), "year": np.arange(len(c), dtype=np.int32),
+                                 "cleansing_mean": c}), folder / "sweep-metrics.parquet" / f"{rid}.parquet")
+
+
+def test_sweep_folder_is_followed(tmp_path):
+    folder = tmp_path / "sweep"
+    with pytest.raises(FileNotFoundError):
+        sweep_view.read_status(folder)
+    _write_sweep(folder, [("a", "done", 120), ("b", "failed", None)], {"a": np.linspace(0, 1, 121)})
+    st = sweep_view.read_status(folder)
+    assert (st.done, st.failed, st.planned, st.left, st.never_ended) == (1, 1, None, None, 0)
+    np.testing.assert_array_equal(st.end_years, [120.0])
+    reader = sweep_view.MetricsReader(folder)
+    assert reader.update() and list(reader.curves) == ["a"]
+    assert not reader.update()  # nothing new
+    # the sweep goes on: two more runs, one that never reached the end
+    _write_sweep(folder, [("a", "done", 120), ("b", "failed", None), ("c", "done", 90), ("d", "done", None)],
+                 {"a": np.linspace(0, 1, 121), "c": np.linspace(0, 1, 91), "d": np.full(200, 0.5)})
+    st = sweep_view.read_status(folder, planned=6)
+    assert (st.done, st.failed, st.left, st.never_ended) == (3, 1, 2, 1)
+    assert sorted(st.end_years) == [90.0, 120.0]
+    assert reader.update() and sorted(reader.curves) == ["a", "c", "d"]
+    np.testing.assert_array_equal(reader.curves["c"][1], np.linspace(0, 1, 91))
+
+
+def test_host_and_port_checks():
+    for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
+        assert is_loopback(host) and host_warning(host, 8050) is None
+    for host in ("0.0.0.0", "192.168.1.5", "::", "example.org"):
+        assert not is_loopback(host)
+        assert host in host_warning(host, 8050) and "warning" in host_warning(host, 8050)
+    with pytest.raises(ServeError, match="--port: must be between 1 and 65535"):
+        check_port("127.0.0.1", 70000)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        with pytest.raises(ServeError, match="cannot listen there"):
+            check_port("127.0.0.1", s.getsockname()[1])
+
+
+def test_serve_refuses_bad_options_with_exit_code_2():
+    out = subprocess.run([sys.executable, "-m", "tikkun", "serve", "--port", "0"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2
+    assert "--port: must be between 1 and 65535 (got 0)" in out.stderr
+
+
+# ====================================================================== in a browser
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "tikkun", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+
+    def up():  # listening (a GET of the page would open a session each time)
+        if proc.poll() is not None:
+            raise AssertionError(f"tikkun serve ended: {proc.stdout.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return True
+        except OSError:
+            return False
+
+    try:
+        _wait(up, 120, "tikkun serve to answer", every=0.25)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Debian's Chromium is missing at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A dashboard page in a browser tab, with the console's errors collected."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(url)
+        self.page.wait_for_selector("#tk-year", timeout=60_000)
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
+
+    def year(self) -> int:
+        return int(self.page.locator("#tk-year").get_attribute("data-year"))
+
+    def phase(self) -> str:
+        return self.page.locator("#tk-year").get_attribute("data-phase")
+
+    def set_number(self, css: str, value) -> None:
+        self.page.bring_to_front()
+        box = self.page.locator(f"{css} input").first
+        box.fill(str(value))
+        box.press("Enter")
+
+    def scenario(self, name: str) -> None:
+        self.page.bring_to_front()
+        self.page.locator(".tk-scenario select").select_option(name)
+
+    def speed(self, label: str) -> None:
+        self.page.bring_to_front()
+        self.page.locator(".tk-speed select").select_option(label)
+
+    def press(self, css: str) -> None:
+        self.page.bring_to_front()  # a tab behind another gets few animation frames: clicks wait for them
+        self.page.locator(f"{css} button").click()
+
+    def text(self, css: str) -> str:
+        return self.page.locator(css).inner_text()
+
+    def wait(self, pred, timeout: float, what: str):
+        return _wait(pred, timeout, what, every=0.2)
+
+
+def _small_quick(p: Page, seed: int | None = None) -> None:
+    p.scenario("quick")
+    p.wait(lambda: "ready: quick," in p.text("#tk-status"), 10, "the quick preset")
+    p.set_number(".tk-souls", SOULS)
+    p.wait(lambda: f"souls.count = {SOULS:,}" in p.text("#tk-changed"), 10, "the souls")
+    if seed is not None:
+        p.set_number(".tk-seed", seed)
+        p.wait(lambda: f"run.seed = {seed}" in p.text("#tk-changed"), 10, "the seed")
+
+
+def test_page_loads_without_errors(server, browser):
+    p = Page(browser, server)
+    try:
+        assert p.phase() == "ready"
+        for label in ("Run", "Pause", "Step one year", "Reset"):
+            assert p.locator("button", has_text=label).count() >= 1
+        for tab in ("Run", "Genesis", "Claims", "Sweep"):
+            assert p.locator(".bk-tab", has_text=tab).count() == 1
+        p.wait_for_timeout(1500)  # the periodic callbacks have run a few times
+        assert p.errors == []
+    finally:
+        p.close()
+
+
+def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):
+    p = Page(browser, server)
+    try:
+        _small_quick(p)
+        handle = p.locator(".tk-light-alpha .noUi-handle")
+        handle.focus()
+        for _ in range(5):
+            handle.press("ArrowRight")  # five steps of 0.001 from the preset's 0.069
+        p.wait(lambda: "light.alpha = 0.074" in p.text("#tk-changed"), 10, "the slider's value on the page")
+        p.speed("10 years a second")
+        p.press(".tk-run")
+        first = p.wait(lambda: p.year() >= 3 and p.year(), FIRST_YEAR_TIMEOUT, "the first years on the page")
+        later = p.wait(lambda: p.year() > first + 5 and p.year(), 30, "more years")
+        assert later > first
+        n_points = p.evaluate("""() => {
+            const doc = Bokeh.documents[Bokeh.documents.length - 1];
+            const fig = doc.get_model_by_name('series-0');
+            return fig.renderers[0].data_source.data['year'].length; }""")
+        assert n_points >= later  # the figure holds the years the page says
+        p.press(".tk-pause")
+        p.wait(lambda: p.phase() == "paused", 30, "the pause")
+        stopped = p.year()
+        p.wait_for_timeout(1500)
+        assert p.year() == stopped  # Pause stops the plots
+        # what the page shows is tikkun.run's year with the same knobs
+        sc = api.resolve_scenario(preset="quick", souls=SOULS, overrides={"light.alpha": 0.074})
+        ref = api.run(sc)
+        shown = float(p.text("#tk-c"))
+        assert shown == pytest.approx(float(ref.metrics["cleansing_mean"][stopped]), rel=1e-5)
+        # Step one year: exactly one more
+        p.press(".tk-step")
+        p.wait(lambda: p.year() == stopped + 1 and p.phase() == "paused", 20, "one year more")
+        # the download is the run folder so far
+        with p.expect_download() as info:
+            p.locator(".bk-btn", has_text="Download the run folder").click()
+        data = Path(info.value.path()).read_bytes()
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = zf.namelist()
+            stem = names[0].split("/")[0]
+            assert {f"{stem}/{f}" for f in ("scenario.toml", "metrics.parquet", "souls.parquet", "summary.json")} \
+                <= set(names)
+            metrics = pq.read_table(io.BytesIO(zf.read(f"{stem}/metrics.parquet"))).to_pydict()
+            assert len(metrics["year"]) == stopped + 2
+            np.testing.assert_array_equal(metrics["cleansing_mean"], ref.metrics["cleansing_mean"][: stopped + 2])
+        assert p.errors == []
+    finally:
+        p.close()
+
+
+def test_bad_value_shows_the_error_on_the_page(server, browser, tmp_path):
+    p = Page(browser, server)
+    try:
+        _small_quick(p)
+        p.set_number(".tk-light-alpha", -0.5)
+        alert = p.locator("#tk-error")
+        p.wait(lambda: alert.count() == 1 and alert.is_visible() and "light.alpha" in alert.inner_text(), 10,
+               "the error")
+        assert "greater than 0" in alert.inner_text() and "Traceback" not in alert.inner_text()
+        p.press(".tk-run")
+        p.wait_for_timeout(1000)
+        assert p.phase() == "ready"  # nothing ran
+        # an uploaded scenario file: the command line's own message
+        bad = tmp_path / "bad.toml"
+        bad.write_text('[souls]\ncount = 1000\nwarmth_a = -2.0\n[light]\nalpah = 0.1\n')
+        cli = subprocess.run([sys.executable, "-m", "tikkun", "validate", str(bad)], capture_output=True, text=True)
+        assert cli.returncode == 2
+        cli_lines = [ln.strip() for ln in cli.stderr.splitlines()[1:] if ln.strip()]
+        assert len(cli_lines) == 2  # the key of each problem, on its own line
+        p.locator("input[type=file]").set_input_files(str(bad))
+        p.wait(lambda: "bad.toml: invalid scenario" in alert.inner_text(), 10, "the file's error")
+        shown = alert.inner_text()
+        for line in cli_lines:
+            assert line in shown
+        assert p.errors == []
+    finally:
+        p.close()
+
+
+def test_genesis_panel_shows_the_vessel(server, browser):
+    from PIL import Image
+
+    p = Page(browser, server)
+    try:
+        p.scenario("history")
+        p.set_number(".tk-souls", SOULS)
+        p.locator(".bk-tab", has_text="Genesis").click()
+        p.press(".tk-genesis-run")
+        stage = p.locator("#tk-genesis-stage")
+        p.wait(lambda: stage.count() == 1 and stage.inner_text() == "separate", 180, "the genesis")
+        p.wait_for_timeout(500)
+
+        def frame():
+            shot = p.locator(".tk-genesis-image").screenshot()
+            return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"), dtype=np.float64)
+
+        # "separate": reception (phi = -1) on the left half, bestowal (+1) on the right (MODEL.md)
+        img = frame()
+        h, w, _ = img.shape
+        rows = slice(int(h * 0.3), int(h * 0.7))
+        left, right = img[rows, int(w * 0.15):int(w * 0.3)], img[rows, int(w * 0.5):int(w * 0.65)]
+        assert left.std(axis=(0, 1)).max() < 10 and right.std(axis=(0, 1)).max() < 10  # each half one colour
+
+        def rgb(hex_colour):
+            return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+
+        # the colour bar's ends: phi = -1 is the palette's first colour, +1 its last
+        np.testing.assert_allclose(left.mean(axis=(0, 1)), rgb(PHI_PALETTE[0]), atol=4)
+        np.testing.assert_allclose(right.mean(axis=(0, 1)), rgb(PHI_PALETTE[-1]), atol=4)
+        p.locator(".tk-player button.last").click()  # the last stage
+        p.wait(lambda: stage.inner_text() == "shatter", 20, "the last stage")
+        p.wait_for_timeout(500)
+        broken = frame()[rows, int(w * 0.15):int(w * 0.65)]
+        assert broken.std(axis=(0, 1)).max() > 20  # the broken vessel is no longer two halves
+        caption = p.text("#tk-genesis-caption")
+        unity = float(re.search(r"unity ([0-9.]+)", caption).group(1))
+        assert 0.0 < unity < 1.0
+        assert p.errors == []
+    finally:
+        p.close()
+
+
+def test_two_tabs_do_not_share_a_run(server, browser):
+    a, b = Page(browser, server), Page(browser, server)
+    try:
+        _small_quick(a)
+        _small_quick(b, seed=99)
+        a.speed("3 years a second")
+        a.press(".tk-run")
+        a.wait(lambda: a.year() >= 5, FIRST_YEAR_TIMEOUT, "the first tab's run")
+        assert b.phase() == "ready" and b.year() == -1  # the other tab has no run
+        b.speed("3 years a second")
+        b.press(".tk-run")
+        b.wait(lambda: b.year() >= 3, 60, "the second tab's run")
+        a.press(".tk-pause")
+        a.wait(lambda: a.phase() == "paused", 30, "the first tab's pause")
+        at_a, at_b = a.year(), b.year()
+        a.wait_for_timeout(2500)
+        assert a.year() == at_a and b.year() > at_b  # pausing one leaves the other running
+        assert "run.seed = 99" in b.text("#tk-changed") and "run.seed" not in a.text("#tk-changed")
+        assert a.errors == [] and b.errors == []
+    finally:
+        a.close()
+        b.close()
