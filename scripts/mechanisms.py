@@ -219,12 +219,13 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path) -> None:
         "history\": every mechanism must matter in the history, measured. Each variant is the",
         f"`history` preset with one mechanism switched off, run over seeds {', '.join(map(str, seeds))} "
         f"at {souls:,} souls (tikkun {__version__}; {len(rows) * len(seeds)} runs in {minutes:.0f} minutes on "
-        f"{workers} worker processes).",
+        f"{workers} worker processes of one thread each, on a machine shared with other work).",
         "",
         "- **End year**: mean ± standard deviation over the seeds that end (range in brackets); a",
         "  seed that never ends by year 6,000 is counted apart.",
         "- **Area**: the area between the variant's `C` curve and the default's, paired by seed,",
         "  in C-years (after the end of correction `C` stays 1), mean over seeds.",
+        "- **Spread between seeds**: not measured yet (one seed)." if len(seeds) < 2 else
         f"- **Spread between seeds**: the default's own end years range over "
         f"{base['end_spread']:,.0f} years, and two seeds' `C` curves differ by {base['spread_area']:,.1f} "
         f"C-years, their `G` curves by {base['spread_area_G']:,.1f} G-years on average (mean over pairs). A "
