@@ -95,6 +95,12 @@ def test_live_run_is_tikkun_run_year_by_year(tmp_path):
     paused_at = run.year
     time.sleep(0.5)
     assert run.year == paused_at < sc.run.years
+    run.pause_after = paused_at + 7  # the page's "pause after year": years 0 .. paused_at + 7 computed
+    run.run()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED and run.year == paused_at + 8, 30, "the pause after a year")
+    time.sleep(0.3)
+    assert run.year == paused_at + 8
+    run.pause_after = None
     run.years_per_second = None
     run.run()
     rows += _finish(run)
@@ -188,6 +194,51 @@ def test_sweep_folder_is_followed(tmp_path):
     assert sorted(st.end_years) == [90.0, 120.0]
     assert reader.update() and sorted(reader.curves) == ["a", "c", "d"]
     np.testing.assert_array_equal(reader.curves["c"][1], np.linspace(0, 1, 91))
+
+
+@pytest.fixture(scope="module")
+def real_sweep(tmp_path_factory):
+    """A sweep folder written by tikkun sweep itself: quick, 40 years, 500 souls, two seeds, one
+    good and one invalid value of light.beta (2 runs done, 2 failed)."""
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    import tikkun
+
+    root = tmp_path_factory.mktemp("sweep")
+    spec = root / "small.toml"
+    spec.write_text('base = "quick"\nseeds = [20, 21]\nyears = 40\nset = { "souls.count" = 500 }\n'
+                    '[grid]\n"light.beta" = [0.5, -1.0]\n')
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        result = tikkun.sweep(spec, out=root / "out", client=client)
+    return root / "out", result
+
+
+def test_sweep_panel_reads_what_tikkun_sweep_writes(real_sweep):
+    folder, result = real_sweep
+    assert sweep_view.planned_runs(folder) == 4  # 2 seeds x 2 values of light.beta
+    st = sweep_view.read_status(folder, sweep_view.planned_runs(folder))
+    assert (st.done, st.failed, st.left) == (2, 2, 0)
+    runs = result.runs
+    ends = runs.loc[runs["status"] == "done", "end_year"]
+    assert st.never_ended == int(ends.isna().sum()) and len(st.end_years) == int(ends.notna().sum())
+    reader = sweep_view.MetricsReader(folder)
+    assert reader.update()
+    assert sorted(reader.curves) == sorted(runs.loc[runs["status"] == "done", "run_id"])
+    for rid, (years, c) in reader.curves.items():
+        m = result.metrics[result.metrics["run_id"] == rid]
+        np.testing.assert_array_equal(years, m["year"].to_numpy())
+        np.testing.assert_array_equal(c, m["cleansing_mean"].to_numpy())
+
+
+def test_claims_seeds_field():
+    from tikkun.dash.claims import parse_seeds
+
+    assert parse_seeds("20, 21") == [20, 21] and parse_seeds(" 7 8,9 ") == [7, 8, 9]
+    for bad in ("", "20, x", "-1"):
+        with pytest.raises(ValueError, match="seeds:"):
+            parse_seeds(bad)
 
 
 def test_host_and_port_checks():
@@ -345,7 +396,8 @@ def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):
         n_points = p.evaluate("""() => {
             const doc = Bokeh.documents[Bokeh.documents.length - 1];
             const fig = doc.get_model_by_name('series-0');
-            return fig.renderers[0].data_source.data['year'].length; }""")
+            const line = fig.renderers.find(r => r.data_source.data['year'] !== undefined);
+            return line.data_source.data['year'].length; }""")
         assert n_points >= later  # the figure holds the years the page says
         p.press(".tk-pause")
         p.wait(lambda: p.phase() == "paused", 30, "the pause")
@@ -471,3 +523,25 @@ def test_two_tabs_do_not_share_a_run(server, browser):
     finally:
         a.close()
         b.close()
+
+
+def test_sweep_tab_follows_a_sweep_folder(server, browser, real_sweep):
+    folder, _ = real_sweep
+    p = Page(browser, server)
+    try:
+        p.locator(".bk-tab", has_text="Sweep").click()
+        box = p.locator(".tk-sweep-path input").first
+        box.fill(str(folder))
+        box.press("Enter")
+        p.press(".tk-sweep-follow")
+        counts = p.locator("#tk-sweep-counts")
+        p.wait(lambda: counts.count() == 1, 20, "the sweep's counts")
+        assert (counts.get_attribute("data-done"), counts.get_attribute("data-failed"),
+                counts.get_attribute("data-left")) == ("2", "2", "0")
+        n_curves = p.evaluate("""() => {
+            const doc = Bokeh.documents[Bokeh.documents.length - 1];
+            return doc.get_model_by_name('sweep-curves').renderers[0].data_source.data['xs'].length; }""")
+        assert n_curves == 2
+        assert p.errors == []
+    finally:
+        p.close()

@@ -84,8 +84,10 @@ class Dashboard:
                                                         width=280, format="0[.]00",
                                                         css_classes=[f"tk-mean-{q}"])
                       for q, label in MEANS.items()}
-        self.speed = pn.widgets.Select(name="speed", options=list(SPEEDS), value="as fast as it runs", width=280,
+        self.speed = pn.widgets.Select(name="speed", options=list(SPEEDS), value="as fast as it runs", width=175,
                                        css_classes=["tk-speed"])
+        self.pause_after = pn.widgets.IntInput(name="pause after year", value=None, start=0, width=95,
+                                               placeholder="never", css_classes=["tk-pause-after"])
         self.run_button = pn.widgets.Button(name="Run", button_type="primary", width=135, css_classes=["tk-run"])
         self.pause_button = pn.widgets.Button(name="Pause", width=135, css_classes=["tk-pause"])
         self.step_button = pn.widgets.Button(name="Step one year", width=135, css_classes=["tk-step"])
@@ -98,9 +100,10 @@ class Dashboard:
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["tk-status"])
 
         # ---- the figures
-        self.live_figures: plots.LiveFigures | None = None
+        self.live_figures = plots.LiveFigures()
         self._last_row: dict | None = None
-        self.figures = pn.GridBox(ncols=2, sizing_mode="stretch_width")
+        self.figures = pn.GridBox(*[pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.live_figures.figures],
+                                  ncols=2, sizing_mode="stretch_width")
         self.genesis = GenesisView()
         self.genesis_button = pn.widgets.Button(name="Run the genesis of this scenario", width=260,
                                                 css_classes=["tk-genesis-run"])
@@ -112,6 +115,7 @@ class Dashboard:
         for w in (self.souls, self.seed, *self.sliders.values(), *self.means.values()):
             w.param.watch(lambda e: self._changed(), "value")
         self.speed.param.watch(self._set_speed, "value")
+        self.pause_after.param.watch(self._set_pause_after, "value")
         self.run_button.on_click(on_loop(self._run))
         self.pause_button.on_click(on_loop(self._pause))
         self.step_button.on_click(on_loop(self._step))
@@ -125,7 +129,8 @@ class Dashboard:
             pn.pane.HTML("<h2 style='margin:4px 0'>tikkun</h2><p style='margin:0'>the common soul, its breaking "
                          "and its correction</p>"),
             self.source, pn.pane.HTML("<small>or a scenario file (.toml):</small>", margin=(0, 10)), self.upload,
-            pn.Row(self.souls, self.seed), *self.sliders.values(), *self.means.values(), self.speed,
+            pn.Row(self.souls, self.seed), *self.sliders.values(), *self.means.values(),
+            pn.Row(self.speed, self.pause_after),
             pn.Row(self.run_button, self.pause_button), pn.Row(self.step_button, self.reset_button),
             self.download, width=310)
         tabs = pn.Tabs(
@@ -258,8 +263,8 @@ class Dashboard:
             self.live.close()
         key = _vessel_key(sc)
         self.live = LiveRun(sc, vessel=self.vessels.get(key), on_vessel=self._vessel_ready,
-                            years_per_second=SPEEDS[self.speed.value])
-        self._clear_figures()
+                            years_per_second=SPEEDS[self.speed.value], pause_after=self.pause_after.value)
+        self._clear_figures(sc)
         self._shown, self._snapshot_year = None, -1
         self.download.filename = f"{sc.name}-seed{sc.run.seed}.zip"
         if key in self.vessels:
@@ -290,13 +295,17 @@ class Dashboard:
     def _reset(self, _event=None) -> None:
         if self.live is not None:
             self.live.close()
+            self._clear_figures(self.live.scenario)
         self.live = None
-        self._clear_figures()
         self._changed()
 
     def _set_speed(self, event) -> None:
         if self.live is not None:
             self.live.years_per_second = SPEEDS[event.new]
+
+    def _set_pause_after(self, event) -> None:
+        if self.live is not None:
+            self.live.pause_after = event.new
 
     # ---------------------------------------------------------------- the genesis
     def _describe_genesis(self, sc) -> None:
@@ -360,27 +369,21 @@ class Dashboard:
         snap = live.snapshot()
         if rows:
             self._last_row = rows[-1]
-        if rows and self.live_figures is None and snap is not None:
-            # drawn with their first data: a figure drawn empty cannot set its ranges, and new
-            # sources travel to the browser with the figures that use them
-            self.live_figures = plots.LiveFigures(live.scenario, rows, snap)
-            self.figures.objects = [pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.live_figures.figures]
+        if rows:
+            self.live_figures.add_rows(rows)
+        if snap is not None and snap.year != self._snapshot_year:
             self._snapshot_year = snap.year
-        elif self.live_figures is not None:
-            if rows:
-                self.live_figures.add_rows(rows)
-            if snap is not None and snap.year != self._snapshot_year:
-                self._snapshot_year = snap.year
-                self.live_figures.show_souls(snap)
-        shown = (live.year, live.phase, live.message)
+            self.live_figures.show_souls(snap)
+        # the rows taken and the phase read are not one instant: both decide what the status shows
+        shown = (self._last_row["year"] if self._last_row else None, live.year, live.phase, live.message)
         if shown != self._shown:
             self._shown = shown
             self._status()
 
-    def _clear_figures(self) -> None:
-        self.live_figures = None
+    def _clear_figures(self, sc) -> None:
+        """Empty the figures for a run of ``sc`` (in a handler on the loop, the page's lock held)."""
+        self.live_figures.start(sc)
         self._last_row = None
-        self.figures.objects = []
 
     def _status(self, note: str = "") -> None:
         live = self.live
@@ -406,6 +409,8 @@ class Dashboard:
         msg = live.message if live.phase in (Phase.PREPARING, Phase.FAILED, Phase.FINISHED) else live.phase.value
         if live.phase is Phase.RUNNING and live.rate is not None:
             msg += f", {live.rate:,.0f} years a second"
+        if live.phase is Phase.RUNNING and live.pause_after is not None:
+            msg += f"; pausing after year {live.pause_after:,}"
         colour = "#b00" if live.phase is Phase.FAILED else "#222"
         changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides().items()) or "none"
         self.status.object = (

@@ -86,17 +86,19 @@ class LiveRun:
 
     ``vessel``: a :class:`tikkun.genesis.GenesisResult` already computed for this scenario's
     genesis and seed (else the thread runs the genesis first and hands it to ``on_vessel``).
-    ``years_per_second``: at most this many years a second (None: as fast as the engine runs).
+    ``years_per_second``: at most this many years a second (None: as fast as the engine runs);
+    ``pause_after``: pause by itself once this year is computed (None: never).
     Commands (:meth:`run`, :meth:`pause`, :meth:`step`, :meth:`close`) return at once; the
     thread starts with the first of them.
     """
 
     def __init__(self, scenario: Scenario, *, vessel=None, on_vessel: Callable | None = None,
-                 years_per_second: float | None = None, sample: int = 1500):
+                 years_per_second: float | None = None, pause_after: int | None = None, sample: int = 1500):
         self.scenario = scenario
         self.vessel = vessel
         self._on_vessel = on_vessel
         self.years_per_second = years_per_second
+        self.pause_after = pause_after
         self._sample_size = sample
         self._cond = threading.Condition()
         self._state_lock = threading.Lock()  # held while the state changes or is written out
@@ -236,7 +238,7 @@ class LiveRun:
         while True:
             with self._cond:
                 if not self._closed and not (self._running or self._steps):
-                    self._set(Phase.PAUSED, f"paused at year {self.year:,}")
+                    self._set(Phase.PAUSED, f"paused after year {self.year - 1:,}" if self.year else "paused before year 0")
                 while not self._closed and not (self._running or self._steps):
                     self._cond.wait()
                     next_due = time.perf_counter()
@@ -260,8 +262,13 @@ class LiveRun:
                 self._rows.append(row)
             self._marks.append((time.perf_counter(), self.year))
             stop = self._finished()
+            pause_here = self.pause_after is not None and int(row["year"]) >= self.pause_after
+            if pause_here and stop is None:
+                with self._cond:  # as if Pause were pressed after this year
+                    self._running = False
+                    self._steps = 0
             now = time.perf_counter()
-            if stop is not None or one or now - last_picture >= SNAPSHOT_EVERY:
+            if stop is not None or one or pause_here or now - last_picture >= SNAPSHOT_EVERY:
                 self._snapshot = picture(self.state, sc.sparks.degrees, self._sample)
                 last_picture = now
             if stop is not None:
@@ -269,10 +276,10 @@ class LiveRun:
                 with self._cond:
                     self._running = False
                     self._steps = 0
-                self._set(Phase.FINISHED, f"year {self.year:,}: {stop.message}")
+                self._set(Phase.FINISHED, f"after year {self.year - 1:,}: {stop.message}")
                 return
             yps = self.years_per_second
-            if yps and not one:
+            if yps and not one and not pause_here:
                 next_due += 1.0 / yps
                 delay = next_due - time.perf_counter()
                 if delay > 0:

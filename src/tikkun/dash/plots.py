@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from bokeh.models import BoxAnnotation, ColumnDataSource, Label, Legend, Range1d, Span
+from bokeh.models import ColumnDataSource, LabelSet, Legend, Range1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 from bokeh.transform import factor_cmap
@@ -20,24 +20,26 @@ from tikkun.records import METRIC_COLUMNS
 from tikkun.rules.stages import STAGES
 from tikkun.scenario import Scenario
 
-#: (title, y-axis label, y range or None, [(metric column, legend label)])
-SERIES: tuple[tuple[str, str, tuple[float, float] | None, tuple[tuple[str, str], ...]], ...] = (
+#: (title, y-axis label, y range: fixed (low, high), "zero" (from 0 up to the data) or None (the
+#: data's), [(metric column, legend label)])
+SERIES: tuple[tuple[str, str, tuple[float, float] | str | None, tuple[tuple[str, str], ...]], ...] = (
     ("Correction", "share of the whole (0 to 1)", (0.0, 1.0),
      (("cleansing_mean", "C, mean cleansing"), ("weakest_link", "G, weakest link"),
       ("illumination_mean", "mean illumination"))),
-    ("Stages of the souls (002)", "souls", None,
+    ("Stages of the souls (002)", "souls", "zero",
      (("stage_spark", "spark"), ("stage_particular", "particular"), ("stage_common", "common"))),
-    ("Journeys (002)", "souls", None,
+    ("Journeys (002)", "souls", "zero",
      (("journey_moses", "Moses, c < 1/3"), ("journey_joshua", "Joshua, c < 2/3"),
       ("journey_solomon", "Solomon, c < 1"), ("journey_david", "David, complete"))),
-    ("Aim (000)", "souls", None,
+    ("Aim (000)", "souls", "zero",
      (("holding_aim", "holding the aim"), ("lost_aim", "losses of aim this year"))),
     ("The four worlds (000)", "unity, conductance (0 to 1)", None,
      (("u_atzilut", "Atzilut"), ("u_beria", "Beria"), ("u_yetzira", "Yetzira"), ("u_assiya", "Assiya"),
       ("conductance", "conductance W"))),
-    ("Shocks of impurity (004)", "shocks in the year", None, (("shocks", "shocks"),)),
+    ("Shocks of impurity (004)", "shocks in the year", "zero", (("shocks", "shocks"),)),
 )
 
+WORLDS = 4  # the index of the four worlds' figure in SERIES
 #: The metric columns the figures read (numbers only), with the year.
 COLUMNS: tuple[str, ...] = ("year",) + tuple(dict.fromkeys(c for *_, lines in SERIES for c, _ in lines))
 STAGE_COLOURS = ("#d62728", "#ff7f0e", "#2ca02c")  # spark, particular, common
@@ -106,74 +108,138 @@ def label_groups(scenario: Scenario, gap: float = 0.015) -> list[tuple[int, str]
     return out
 
 
-def _mark(fig, scenario: Scenario, labels: bool) -> None:
-    for name, y in eras(scenario):
-        fig.add_layout(Span(location=y, dimension="height", line_color="#444444", line_width=1.5))
-        if labels:
-            fig.add_layout(Label(x=y, y=8, y_units="screen", x_offset=3, text=name, text_font_size="8pt",
-                                 text_color="#222222", text_font_style="bold", background_fill_color="white",
-                                 background_fill_alpha=0.7, y_offset=0, text_baseline="bottom"))
+def marker_data(scenario: Scenario) -> dict[str, dict[str, list]]:
+    """The eras and events of a scenario as the data of the figures' marks: ``strips`` (spans of
+    years: left, right), ``lines`` (single years: x), ``eras`` (x, text) and ``labels`` (x, text)."""
+    strips, lines = {"left": [], "right": []}, {"x": []}
     for m in markers(scenario):
         if m.until is not None and m.until > m.year + 1:
-            fig.add_layout(BoxAnnotation(left=m.year, right=m.until, fill_color="#7f7f7f", fill_alpha=0.10,
-                                         line_alpha=0))
+            strips["left"].append(m.year)
+            strips["right"].append(m.until)
         else:
-            fig.add_layout(Span(location=m.year, dimension="height", line_color="#7f7f7f", line_dash="dashed"))
-    if labels:  # read upward along the event's first year, from the foot of the frame, on its right
-        for year, text in label_groups(scenario):
-            fig.add_layout(Label(x=year, y=30, y_units="screen", x_offset=1, angle=math.pi / 2, text=text,
-                                 text_font_size="7.5pt", text_color="#444444", text_baseline="top"))
+            lines["x"].append(m.year)
+    era = eras(scenario)
+    groups = label_groups(scenario)
+    return {"strips": strips, "lines": lines, "eras": {"x": [y for _, y in era], "text": [n for n, _ in era]},
+            "labels": {"x": [y for y, _ in groups], "text": [t for _, t in groups]}}
 
 
-def series_figures(scenario: Scenario, source: ColumnDataSource) -> list:
-    """One figure per entry of :data:`SERIES`, sharing the years' axis (0 to the horizon)."""
-    x_range = Range1d(0, scenario.run.years, bounds=(0, scenario.run.years))
-    figs = []
-    for i, (title, ylabel, yr, lines) in enumerate(SERIES):
-        fig = figure(title=title, height=HEIGHT, sizing_mode="stretch_width", x_range=x_range,
-                     tools="pan,xwheel_zoom,box_zoom,reset,save", toolbar_location="above", name=f"series-{i}",
-                     **({"y_range": Range1d(*yr)} if yr else {}))
+def _souls_end(n_souls: int) -> float:
+    return max(1.0, n_souls * 1.03)
+
+
+class LiveFigures:
+    """The live run's figures, made once per page and fed with data: a new run sets their
+    ranges and marks (:meth:`start`), its years are streamed in (:meth:`add_rows`: only the new
+    years travel to the browser) and the souls' picture replaced (:meth:`show_souls`). No figure
+    or source is made after the page is drawn, so the browser never hears of one late."""
+
+    def __init__(self):
+        self.series = ColumnDataSource({c: [] for c in COLUMNS})
+        self.hist = ColumnDataSource({"left": [], "right": [], "count": []})
+        self.sample = ColumnDataSource({"hbd": [], "cleansing": [], "stage": []})
+        self.marks = {k: ColumnDataSource(v) for k, v in
+                      {"strips": {"left": [], "right": []}, "lines": {"x": []}, "eras": {"x": [], "text": []},
+                       "labels": {"x": [], "text": []}}.items()}
+        self.x_range = Range1d(0, 1)
+        self.series_figures = [self._series_figure(i, *entry) for i, entry in enumerate(SERIES)]
+        self.histogram = self._histogram()
+        self.souls = self._sample()
+        self.figures = self.series_figures + [self.histogram, self.souls]
+        self._shock_max = 0
+        self._worlds_low = np.inf
+
+    def _series_figure(self, i, title, ylabel, yr, lines):
+        fig = figure(title=title, height=HEIGHT, sizing_mode="stretch_width", x_range=self.x_range,
+                     y_range=Range1d(*yr) if isinstance(yr, tuple) else Range1d(0, 1),
+                     tools="pan,xwheel_zoom,box_zoom,reset,save", toolbar_location="above", name=f"series-{i}")
         fig.xaxis.axis_label = YEAR_LABEL
         fig.yaxis.axis_label = ylabel
         fig.title.text_font_size = "11pt"
+        fig.vstrip(x0="left", x1="right", source=self.marks["strips"], fill_color="#7f7f7f", fill_alpha=0.10,
+                   line_alpha=0)
+        fig.vspan(x="x", source=self.marks["lines"], line_color="#7f7f7f", line_dash="dashed")
+        fig.vspan(x="x", source=self.marks["eras"], line_color="#444444", line_width=1.5)
         items = []
         for j, (col, label) in enumerate(lines):
-            r = fig.line("year", col, source=source, line_width=2, color=Category10_10[j])
+            r = fig.line("year", col, source=self.series, line_width=2, color=Category10_10[j])
             items.append((label, [r]))
-        legend = Legend(items=items, label_text_font_size="8pt", click_policy="hide", spacing=0, padding=2,
-                        label_width=10, glyph_width=14, margin=4)
-        fig.add_layout(legend, "right")  # beside the frame: never over a curve
-        _mark(fig, scenario, labels=(i == 0))
-        figs.append(fig)
-    return figs
+        fig.add_layout(Legend(items=items, label_text_font_size="8pt", click_policy="hide", spacing=0, padding=2,
+                              label_width=10, glyph_width=14, margin=4), "right")  # beside the frame: never over a curve
+        if i == 0:  # the names: eras along the foot, events read upward from it, right of their first year
+            fig.add_layout(LabelSet(x="x", y=8, y_units="screen", x_offset=3, text="text", source=self.marks["eras"],
+                                    text_font_size="8pt", text_color="#222222", text_font_style="bold",
+                                    background_fill_color="white", background_fill_alpha=0.7))
+            fig.add_layout(LabelSet(x="x", y=30, y_units="screen", x_offset=1, angle=math.pi / 2, text="text",
+                                    source=self.marks["labels"], text_font_size="7.5pt", text_color="#444444",
+                                    text_baseline="top"))
+        return fig
 
+    def _histogram(self):
+        fig = figure(title="Cleansing across the souls", height=HEIGHT, sizing_mode="stretch_width",
+                     x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="save", toolbar_location="above",
+                     name="histogram")
+        fig.quad(left="left", right="right", bottom=0, top="count", source=self.hist, fill_color="#1f77b4",
+                 line_color="white")
+        fig.xaxis.axis_label = "cleansing c of a soul (0 to 1)"
+        fig.yaxis.axis_label = "souls"
+        fig.title.text_font_size = "11pt"
+        return fig
 
-def histogram_figure(source: ColumnDataSource):
-    """Souls per bin of cleansing; ``source`` has left, right, count."""
-    fig = figure(title="Cleansing across the souls", height=HEIGHT, sizing_mode="stretch_width",
-                 x_range=Range1d(0, 1), tools="save", toolbar_location="above", name="histogram")
-    fig.quad(left="left", right="right", bottom=0, top="count", source=source, fill_color="#1f77b4",
-             line_color="white")
-    fig.xaxis.axis_label = "cleansing c of a soul (0 to 1)"
-    fig.yaxis.axis_label = "souls"
-    fig.title.text_font_size = "11pt"
-    return fig
+    def _sample(self):
+        fig = figure(title="A sample of souls by stage", height=HEIGHT, sizing_mode="stretch_width",
+                     x_range=Range1d(0, 3), y_range=Range1d(-0.02, 1.02), tools="pan,wheel_zoom,reset,save",
+                     toolbar_location="above", name="sample")
+        fig.scatter("hbd", "cleansing", source=self.sample, size=4, alpha=0.6, legend_field="stage",
+                    color=factor_cmap("stage", STAGE_COLOURS, STAGES))
+        fig.xaxis.axis_label = "measure of mind, hbd (speed, never the end)"
+        fig.yaxis.axis_label = "cleansing c of a soul (0 to 1)"
+        fig.legend.location = "top_left"
+        fig.legend.label_text_font_size = "8pt"
+        fig.legend.background_fill_alpha = 0.7
+        fig.title.text_font_size = "11pt"
+        return fig
 
+    def start(self, scenario: Scenario) -> None:
+        """Empty the figures for a new run of ``scenario``: the years' axis to its horizon, the
+        counts' axes to its souls, its eras and events marked."""
+        years = scenario.run.years
+        self.x_range.update(start=0, end=years, bounds=(0, years))
+        self.series.data = {c: [] for c in COLUMNS}
+        for k, v in marker_data(scenario).items():
+            self.marks[k].data = v
+        n = scenario.souls.count
+        for fig, (_, _, yr, _) in zip(self.series_figures, SERIES):
+            if yr == "zero":
+                fig.y_range.update(start=0, end=_souls_end(n))
+        self.series_figures[-1].y_range.update(start=0, end=1)  # shocks: grows with the run's
+        self._shock_max = 0
+        self._worlds_low = np.inf
+        self.hist.data = {"left": [], "right": [], "count": []}
+        self.sample.data = {"hbd": [], "cleansing": [], "stage": []}
+        self.histogram.y_range.update(start=0, end=_souls_end(n))
 
-def sample_figure(source: ColumnDataSource, n: int):
-    """A sample of souls: measure of mind against cleansing, coloured by stage."""
-    fig = figure(title=f"A sample of {n:,} souls by stage", height=HEIGHT, sizing_mode="stretch_width",
-                 y_range=Range1d(-0.02, 1.02), tools="pan,wheel_zoom,reset,save", toolbar_location="above",
-                 name="sample")
-    fig.scatter("hbd", "cleansing", source=source, size=4, alpha=0.6, legend_field="stage",
-                color=factor_cmap("stage", STAGE_COLOURS, STAGES))
-    fig.xaxis.axis_label = "measure of mind, hbd (speed, never the end)"
-    fig.yaxis.axis_label = "cleansing c of a soul (0 to 1)"
-    fig.legend.location = "top_left"
-    fig.legend.label_text_font_size = "8pt"
-    fig.legend.background_fill_alpha = 0.7
-    fig.title.text_font_size = "11pt"
-    return fig
+    def add_rows(self, rows: list[dict]) -> None:
+        cols = rows_to_columns(rows)
+        self.series.stream(cols)
+        top = max(cols["shocks"])
+        if top > self._shock_max:
+            self._shock_max = top
+            self.series_figures[-1].y_range.end = top * 1.1
+        low = min(min(cols[c]) for c, _ in SERIES[WORLDS][3])
+        if low < self._worlds_low:  # the worlds' axis follows their lowest unity so far, up to 1
+            self._worlds_low = low
+            self.series_figures[WORLDS].y_range.update(start=low - 0.05 * (1.0 - low) - 1e-6, end=1.0 + 0.02 * (1.0 - low) + 1e-6)
+
+    def show_souls(self, snap) -> None:
+        self.hist.data = histogram_data(snap)
+        self.histogram.y_range.end = max(1.0, float(snap.counts.max()) * 1.05)
+        self.sample.data = sample_data(snap)
+        if len(snap.hbd):
+            lo, hi = float(snap.hbd.min()), float(snap.hbd.max())
+            pad = 0.03 * (hi - lo) if hi > lo else 0.5
+            self.souls.x_range.update(start=lo - pad, end=hi + pad)
+        self.souls.title.text = f"A sample of {len(snap.hbd):,} souls by stage"
 
 
 def histogram_data(snap) -> dict[str, np.ndarray]:
@@ -182,22 +248,3 @@ def histogram_data(snap) -> dict[str, np.ndarray]:
 
 def sample_data(snap) -> dict[str, np.ndarray]:
     return {"hbd": snap.hbd, "cleansing": snap.cleansing, "stage": np.asarray(snap.stage, dtype=str)}
-
-
-class LiveFigures:
-    """The live run's figures with their own sources, drawn from the first rows and picture of
-    the souls, then fed (``add_rows``: streamed, only the new years travel; ``show_souls``)."""
-
-    def __init__(self, scenario: Scenario, rows: list[dict], snap):
-        self.series = ColumnDataSource(rows_to_columns(rows))
-        self.hist = ColumnDataSource(histogram_data(snap))
-        self.sample = ColumnDataSource(sample_data(snap))
-        self.figures = series_figures(scenario, self.series) + [
-            histogram_figure(self.hist), sample_figure(self.sample, len(snap.hbd))]
-
-    def add_rows(self, rows: list[dict]) -> None:
-        self.series.stream(rows_to_columns(rows))
-
-    def show_souls(self, snap) -> None:
-        self.hist.data = histogram_data(snap)
-        self.sample.data = sample_data(snap)

@@ -10,6 +10,7 @@ counted when :mod:`tikkun.sweep` can be imported.
 from __future__ import annotations
 
 import html
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,17 +43,28 @@ class SweepStatus:
 
 
 def planned_runs(folder: Path) -> int | None:
-    """The number of runs ``DIR/sweep.toml`` plans, or None if it is absent or unreadable here."""
-    spec = folder / SPEC
-    if not spec.is_file():
+    """The number of runs ``DIR/sweep.toml`` plans, or None if it is absent or cannot be read here.
+
+    The folder's sweep.toml is the sweep's canonical table (:meth:`tikkun.sweep.SweepSpec.canonical`:
+    the base scenario inlined), so it is read back into a ``SweepSpec`` and planned by
+    :func:`tikkun.sweep.plan`, the sweep's own count."""
+    path = folder / SPEC
+    if not path.is_file():
         return None
     try:
-        from tikkun.sweep import load_sweep, plan
+        from tikkun.sweep.spec import Base, SweepSpec, Variant, plan
     except ImportError:
         return None
     try:
-        return len(plan(load_sweep(spec)))
-    except Exception:  # a sweep file of another version: the counts of finished runs still stand
+        raw = tomllib.loads(path.read_text("utf-8"))
+        base = raw["base"]
+        spec = SweepSpec(
+            base=Base(base["kind"], base["name"], base.get("scenario", {})),
+            seeds=tuple(raw["seeds"]) if "seeds" in raw else None, set=raw.get("set", {}), grid=raw.get("grid", {}),
+            variants=tuple(Variant(v["name"], v.get("set", {})) for v in raw.get("variants", [])),
+            years=raw.get("years"), points=tuple(raw["points"]) if "points" in raw else None)
+        return len(plan(spec))
+    except Exception:  # written by another version: the counts of finished runs still stand
         return None
 
 
@@ -104,8 +116,9 @@ class SweepView:
 
     def __init__(self):
         self.path = pn.widgets.TextInput(name="sweep folder (tikkun sweep --out DIR)", placeholder="sweeps/my-sweep",
-                                         width=420)
-        self.button = pn.widgets.Button(name="Follow", button_type="primary", width=100)
+                                         width=420, css_classes=["tk-sweep-path"])
+        self.button = pn.widgets.Button(name="Follow", button_type="primary", width=100,
+                                        css_classes=["tk-sweep-follow"])
         self.button.on_click(lambda _e: pn.state.execute(lambda: self.follow(self.path.value), schedule=True))
         self.counts = pn.pane.HTML("<p>Give a sweep's folder to follow it while it runs.</p>",
                                    sizing_mode="stretch_width")
