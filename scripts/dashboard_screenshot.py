@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +25,7 @@ def main() -> None:
     ap.add_argument("--souls", type=int, default=20_000)
     ap.add_argument("--year", type=int, default=2_470, help="pause after this year (0: run to the end)")
     ap.add_argument("--out", type=Path, default=Path("docs/figures/dashboard.png"))
-    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
