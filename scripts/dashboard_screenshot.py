@@ -59,7 +59,7 @@ def main() -> None:
             year = page.locator("#tk-year")
             t0 = time.monotonic()
             while time.monotonic() - t0 < 1800:
-                phase, y = year.get_attribute("data-phase"), int(year.get_attribute("data-year"))
+                phase = year.get_attribute("data-phase")
                 if phase in ("finished", "failed", "paused"):
                     break
                 time.sleep(0.2)

@@ -545,3 +545,31 @@ def test_sweep_tab_follows_a_sweep_folder(server, browser, real_sweep):
         assert p.errors == []
     finally:
         p.close()
+
+
+def test_claims_tab_runs_an_experiment_as_tikkun_experiment_does(server, browser, tmp_path):
+    experiments = pytest.importorskip("tikkun.experiments")
+    from tikkun.experiments.core import run
+
+    name, souls, seed = "light-maintains-unity", 300, 20
+    p = Page(browser, server)
+    try:
+        p.locator(".bk-tab", has_text="Claims").click()
+        p.locator(".tk-claim select").select_option(name)
+        p.set_number(".tk-claim-souls", souls)
+        seeds = p.locator(".tk-claim-seeds input").first
+        seeds.fill(str(seed))
+        seeds.press("Enter")
+        p.wait_for_timeout(500)
+        p.press(".tk-claim-run")
+        verdict = p.locator("#tk-verdict")
+        p.wait(lambda: verdict.count() == 1, 240, "the experiment's verdict")
+        shown = verdict.inner_text()
+        figure = p.locator(".tk-claim-figure img")
+        p.wait(lambda: figure.count() == 1 and figure.evaluate("i => i.naturalWidth") > 0, 20, "the figure")
+        assert p.errors == []
+    finally:
+        p.close()
+    record = run(experiments.EXPERIMENTS[name], seeds=[seed], souls=souls, out=tmp_path / "out", runs=tmp_path / "runs",
+                 workers=1)
+    assert f"verdict: {record['verdict']}." in shown and record["summary"] in shown
