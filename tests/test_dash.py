@@ -8,6 +8,7 @@ by Playwright, on a server started with ``python -m tikkun serve`` on a free loo
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import re
@@ -421,6 +422,9 @@ def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):
             stem = names[0].split("/")[0]
             assert {f"{stem}/{f}" for f in ("scenario.toml", "metrics.parquet", "souls.parquet", "summary.json")} \
                 <= set(names)
+            if importlib.util.find_spec("tikkun.report") is not None:
+                page = zf.read(f"{stem}/report.html").decode("utf-8")
+                assert "<html" in page.lower() and "data:image/png;base64," in page  # figures embedded
             metrics = pq.read_table(io.BytesIO(zf.read(f"{stem}/metrics.parquet"))).to_pydict()
             assert len(metrics["year"]) == stopped + 2
             np.testing.assert_array_equal(metrics["cleansing_mean"], ref.metrics["cleansing_mean"][: stopped + 2])

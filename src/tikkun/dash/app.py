@@ -95,7 +95,7 @@ class Dashboard:
                                               css_classes=["tk-reset"])
         self.download = pn.widgets.FileDownload(callback=self._zip, filename="tikkun-run.zip", width=280,
                                                 label="Download the run folder (.zip)", button_type="success",
-                                                embed=False)
+                                                embed=False, disabled=True)  # until a run has its year 0
         self.error = pn.pane.HTML("", visible=False, sizing_mode="stretch_width")
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["tk-status"])
 
@@ -297,6 +297,7 @@ class Dashboard:
             self.live.close()
             self._clear_figures(self.live.scenario)
         self.live = None
+        self.download.disabled = True
         self._changed()
 
     def _set_speed(self, event) -> None:
@@ -379,6 +380,7 @@ class Dashboard:
         if shown != self._shown:
             self._shown = shown
             self._status()
+            self.download.disabled = live.state is None
 
     def _clear_figures(self, sc) -> None:
         """Empty the figures for a run of ``sc`` (in a handler on the loop, the page's lock held)."""
@@ -462,13 +464,18 @@ def on_loop(handler):
 
 
 def _add_report(folder: Path) -> str | None:
-    """report.html beside the run's files, when this tikkun has ``tikkun report``
-    (:func:`tikkun.api.report`); the reason as one line if it cannot be written."""
-    write = getattr(api, "report", None)
-    if write is None:
-        return None
+    """report.html beside the run's files, as ``tikkun report`` writes it, when this tikkun has
+    :mod:`tikkun.report`; the reason as one line if it cannot be written. Its figures are drawn
+    in this process (``workers=1``): the report's forked drawing processes are for a command
+    line, not for a server with threads running."""
     try:
-        write(folder)
+        from tikkun.report import REPORT_NAME, read_run_folder, render
+    except ImportError:
+        return None
+    from tikkun.outputs.atomic import write_text
+
+    try:
+        write_text(folder / REPORT_NAME, render(read_run_folder(folder), workers=1))
     except Exception as exc:  # the folder still downloads; the page says why it has no report
         log.exception("report of %s", folder)
         return f"{type(exc).__name__}: {exc}"
