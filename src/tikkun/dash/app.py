@@ -450,7 +450,7 @@ class Dashboard:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def close(self) -> None:
-        """The browser went away: end this session's run and remove its files."""
+        """The browser went away: end this page's run and remove its files."""
         if self.live is not None:
             self.live.close()
         self.claims.close()

@@ -228,6 +228,11 @@ def mean_sd(values) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
 
 
+def years_text(years) -> str:
+    """``[5883, None]`` -> ``"5,883, never"``: years as the verdicts print them."""
+    return ", ".join("never" if y is None else f"{y:,}" for y in years)
+
+
 def end_year(run: RunData) -> int | None:
     e = run.summary.get("end_year")
     return None if e is None else int(e)

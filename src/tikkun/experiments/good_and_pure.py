@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve, end_year
+from .core import Arm, Experiment, Verdict, band, curve, end_year, years_text
 
 HORIZON = 6000
 
@@ -27,11 +27,10 @@ def verdict(m):
     for s, on in m["rewiring"].items():
         off = m["no-rewiring"][s]
         ok &= on["end_year"] is not None and (off["end_year"] is None or on["end_year"] < off["end_year"])
-    fmt = lambda xs: ", ".join("never" if x is None else f"{x:,}" for x in xs)  # noqa: E731
     on = [v["end_year"] for v in m["rewiring"].values()]
     off = [v["end_year"] for v in m["no-rewiring"].values()]
     return Verdict(bool(ok), "the end of correction comes sooner with rewiring (or only with it); every seed",
-                   {"end_rewiring": on, "end_no_rewiring": off}, f"end with rewiring: {fmt(on)}; without: {fmt(off)}")
+                   {"end_rewiring": on, "end_no_rewiring": off}, f"end with rewiring: {years_text(on)}; without: {years_text(off)}")
 
 
 def figure(fig, by_arm, m, v):

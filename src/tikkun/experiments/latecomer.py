@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict
+from .core import Arm, Experiment, Verdict, years_text
 
 STARTS = {"early": 500, "late": 5500}
 
@@ -34,9 +34,8 @@ def verdict(m):
         ok &= late["years"] is not None and (early["years"] is None or late["years"] < 0.5 * early["years"])
     ey = [v["years"] for v in m["early"].values()]
     ly = [v["years"] for v in m["late"].values()]
-    fmt = lambda xs: ", ".join("never" if x is None else f"{x:,}" for x in xs)  # noqa: E731
     return Verdict(bool(ok), "the late newcomer completes in fewer than half the early one's years; every seed",
-                   {"years_early": ey, "years_late": ly}, f"years to complete: from 500, {fmt(ey)}; from 5,500, {fmt(ly)}")
+                   {"years_early": ey, "years_late": ly}, f"years to complete: from 500, {years_text(ey)}; from 5,500, {years_text(ly)}")
 
 
 def figure(fig, by_arm, m, v):

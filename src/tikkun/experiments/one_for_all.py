@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve, end_year
+from .core import Arm, Experiment, Verdict, band, curve, end_year, years_text
 
 YEAR = 4040
 HORIZON = 6000
@@ -39,11 +39,10 @@ def verdict(m):
         ok &= b is None or gain > 0.1 * (HORIZON - YEAR)
     ends = [v["end_year"] for v in m["one"].values()]
     none = [v["end_year"] for v in m["none"].values()]
-    fmt = lambda xs: ", ".join("never" if x is None else f"{x:,}" for x in xs)  # noqa: E731
     return Verdict(bool(ok), f"with the shepherd the end comes, sooner by more than {0.1 * (HORIZON - YEAR):.0f} years "
                    "(a tenth of the years from the event to 6,000), or the arm without never ends; every seed",
                    {"end_with_shepherd": ends, "end_without": none, "years_sooner": gains},
-                   f"end with one shepherd: {fmt(ends)}; without: {fmt(none)}")
+                   f"end with one shepherd: {years_text(ends)}; without: {years_text(none)}")
 
 
 def figure(fig, by_arm, m, v):
