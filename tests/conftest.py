@@ -18,3 +18,29 @@ def make_scenario(**overrides):
 @pytest.fixture
 def small_scenario():
     return make_scenario()
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A local Dask cluster of 2 worker processes, shared by the sweep and experiment tests."""
+    import os
+
+    import tikkun
+    from distributed import Client
+
+    from tikkun.sweep import local_cluster
+
+    # compile the kernels here once (or load them): the workers then read Numba's cache
+    tikkun.run(preset="quick", souls=300, years=250)
+    saved = os.environ.pop("NUMBA_NUM_THREADS", None)  # the cluster, not the environment, sets it
+    try:
+        cluster = local_cluster(2, dashboard_address=":0")  # any free port; the workers start here
+    finally:
+        if saved is not None:
+            os.environ["NUMBA_NUM_THREADS"] = saved
+    c = Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()

@@ -36,28 +36,6 @@ set = { "souls.count" = 1000 }
 RUN_FILES = ["metrics.parquet", "scenario.toml", "souls.parquet", "summary.json"]
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client
-
-    from tikkun.sweep import local_cluster
-
-    # compile the kernels here once (or load them): the workers then read Numba's cache
-    tikkun.run(preset="quick", souls=300, years=250)
-    saved = os.environ.pop("NUMBA_NUM_THREADS", None)  # the cluster, not the environment, sets it
-    cluster = local_cluster(2, dashboard_address=":0")  # any free port
-    c = Client(cluster)
-    try:
-        yield c
-    finally:
-        c.close()
-        cluster.close()
-        if saved is None:
-            os.environ.pop("NUMBA_NUM_THREADS", None)
-        else:
-            os.environ["NUMBA_NUM_THREADS"] = saved
-
-
 def write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path

@@ -51,8 +51,9 @@ EXPERIMENT = Experiment(
     claim="Rewiring toward the good and pure brings the end of correction sooner.",
     source="004, 'connect to people who are good and pure'",
     arms=(Arm("rewiring", {"network.good_and_pure": True}), Arm("no-rewiring", {"network.good_and_pure": False})),
-    base="history", souls=100_000, years=HORIZON,
-    why_size="the end year depends on the population (its largest sparks decide it): 100,000 souls end earlier than "
-             "600,000 would, but both arms share one population per seed, and the claim compares them",
+    base="history", souls=600_000, years=HORIZON,
+    why_size="the end year depends on the population (its largest sparks decide it) and the history's light is "
+             "calibrated for 600,000 souls: at 100,000 the end can come millennia earlier (seed 20 in 3,565), so the "
+             "claim about the end is tested at the texts' own scale",
     measure=measure, verdict=verdict, figure=figure,
 )
