@@ -51,7 +51,7 @@ def verdict(m):
                    "of full by omega (1 - G) (identity to 1e-9), and a later end than with nothing missing; every seed",
                    {"G_at_event": g, "end_waits_years": waits},
                    f"G in the event's year {min(g):.3g}-{max(g):.3g}: every complete soul shines at "
-                   f"{1 - 0.5 * (1 - max(g)):.4f}-{1 - 0.5 * (1 - min(g)):.4f} of full; the end waits "
+                   f"{1 - 0.5 * (1 - min(g)):.4f}-{1 - 0.5 * (1 - max(g)):.4f} of full; the end waits "
                    + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
 
 
