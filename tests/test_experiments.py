@@ -188,3 +188,21 @@ def test_measures_read_the_runs(fast_runs):
     t = pq.read_table(runs / "all-equal" / "runs" / "spread,seed=20" / "souls.parquet").to_pandas()
     top = t[t["hbd"] >= t["hbd"].quantile(0.75)]["completed_year"].mean()
     assert records["all-equal"]["measures"]["20"]["completion_top_quarter"] == pytest.approx(top, rel=1e-12)
+
+
+# ------------------------------------------------------------------ the published verdicts
+DOCS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_published_verdicts_are_the_rules_on_the_published_measures(name):
+    """docs/claims/NAME.json (written by `tikkun experiment --all --out docs`): its verdict is the
+    rule applied to its measures, and the README's table and docs/claims.md say the same."""
+    rec = json.loads((DOCS / "claims" / f"{name}.json").read_text())
+    v = EXPERIMENTS[name].verdict(_keys_back(rec["measures"]))
+    assert (v.word, v.line) == (rec["verdict"], rec["summary"]), (
+        f"{name}: the rule no longer gives the published verdict; run `tikkun experiment --all --out docs`")
+    row = next(line for line in (DOCS.parent / "README.md").read_text().splitlines() if line.startswith(f"| `{name}` |"))
+    assert row.split("|")[3].strip().startswith(rec["verdict"]) and not (
+        rec["verdict"] == "holds" and "does not hold" in row), row
+    assert f"| [`{name}`](#{name}) | **{rec['verdict']}** |" in (DOCS / "claims.md").read_text()
