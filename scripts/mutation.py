@@ -105,6 +105,18 @@ GROUPS = {
                   "rules/events.py", "rules/good_and_pure.py", "rules/network.py"],
         "wide": WIDE_RULES,
     },
+    # what rules-core's first session did not reach, on the sources as they are now (events.py,
+    # good_and_pure.py and network.py changed since that session's copy, so its positions for
+    # them are stale; core.py and generations.py did not change)
+    "rules-rest": {
+        "modules": ["src/tikkun/engine/core.py", "src/tikkun/rules/generations.py", "src/tikkun/rules/events.py",
+                    "src/tikkun/rules/good_and_pure.py", "src/tikkun/rules/network.py"],
+        "fast": FAST_RULES,
+        "stages": [CLOSED_FORMS, UNIT_RULES, TINY_TWIN],
+        "order": ["engine/core.py", "rules/generations.py", "rules/events.py", "rules/good_and_pure.py",
+                  "rules/network.py"],
+        "wide": WIDE_RULES,
+    },
     "scenario": {
         "modules": ["src/tikkun/scenario"],
         "fast": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py::test_schedule_set_and_scale_in_order"],
