@@ -1,6 +1,6 @@
 """Speed of the yearly step at the texts' own scale, next to the floor this machine allows.
 
-    python benchmarks/bench_engine.py [--years 300] [--souls 600000]
+    python benchmarks/bench_engine.py [--years 300] [--souls 600000] [--set KEY=VALUE ...]
 
 Runs the ``history`` preset (600,000 souls) for a few hundred years and prints: the processor
 and which of its specific paths the kernels use, souls, sparks, seconds per year after the
@@ -321,14 +321,19 @@ def main() -> None:
     ap.add_argument("--years", type=int, default=300)
     ap.add_argument("--souls", type=int, default=600_000)
     ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a scenario override, as for tikkun run (e.g. sparks.inclusion=false: the year without "
+                         "revision 2's inclusion)")
     args = ap.parse_args()
 
     from tikkun.api import vessel_inputs
     from tikkun.engine import build
     from tikkun.scenario import load_scenario
+    from tikkun.scenario.loading import parse_set_options
 
     sc = load_scenario(preset="history", years=args.years,
-                       overrides={"souls.count": args.souls, "run.stop_at_end": False})
+                       overrides={"souls.count": args.souls, "run.stop_at_end": False,
+                                  **parse_set_options(args.set)})
     t = time.perf_counter()
     unity_fn, world_unity = vessel_inputs(sc)  # the default history breaks the vessel first
     genesis_s = time.perf_counter() - t
@@ -358,7 +363,7 @@ def main() -> None:
     first, last = args.warmup, args.years - 1
     print(f"processor                {processor()}")
     print(f"native paths             {native_paths()}; {cores} threads ({numba.threading_layer()} layer)")
-    print(f"souls                    {state.n_souls:,}")
+    print(f"souls                    {state.n_souls:,}" + (f" (with {', '.join(args.set)})" if args.set else ""))
     print(f"sparks                   {state.n_sparks:,}")
     print(f"genesis (256 x 256)      {genesis_s:.2f} s")
     print(f"initial population       {init_s:.2f} s")
