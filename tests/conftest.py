@@ -20,9 +20,9 @@ def small_scenario():
     return make_scenario()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def client():
-    """A local Dask cluster of 2 worker processes, shared by the sweep and experiment tests."""
+    """A local Dask cluster of 2 worker processes, one per test module that asks for it."""
     import os
 
     import tikkun
@@ -32,11 +32,16 @@ def client():
 
     # compile the kernels here once (or load them): the workers then read Numba's cache
     tikkun.run(preset="quick", souls=300, years=250)
-    saved = os.environ.pop("NUMBA_NUM_THREADS", None)  # the cluster, not the environment, sets it
+    # The cluster, not the environment, sets the workers' threads; the nanny sets them through
+    # this process's environment as it starts the workers. Put it back as it was at once: a
+    # Numba that sees another NUMBA_NUM_THREADS here after launching its threads refuses to run.
+    saved = os.environ.pop("NUMBA_NUM_THREADS", None)
     try:
         cluster = local_cluster(2, dashboard_address=":0")  # any free port; the workers start here
     finally:
-        if saved is not None:
+        if saved is None:
+            os.environ.pop("NUMBA_NUM_THREADS", None)
+        else:
             os.environ["NUMBA_NUM_THREADS"] = saved
     c = Client(cluster)
     try:
@@ -44,3 +49,8 @@ def client():
     finally:
         c.close()
         cluster.close()
+        # a nanny that restarts a killed worker sets the environment again
+        if saved is None:
+            os.environ.pop("NUMBA_NUM_THREADS", None)
+        else:
+            os.environ["NUMBA_NUM_THREADS"] = saved
