@@ -56,6 +56,7 @@ TWIN = "tests/test_year_kernel.py::test_engine_matches_naive_year_by_year"
 CLOSED_FORMS = ["tests/test_rules_closed_forms.py"]
 UNIT_RULES = [
     "tests/genesis/test_genesis_worlds.py",
+    "tests/test_engine_events.py",
     "tests/test_events.py::test_schedule_set_and_scale_in_order",
     "tests/test_events.py::test_group_selectors",
     "tests/test_events.py::test_shepherds_reset_policy_act_on_the_group_only",
