@@ -106,9 +106,9 @@ GROUPS = {
                   "rules/events.py", "rules/good_and_pure.py", "rules/network.py"],
         "wide": WIDE_RULES,
     },
-    # what rules-core's first session did not reach, on the sources as they are now (events.py,
-    # good_and_pure.py and network.py changed since that session's copy, so its positions for
-    # them are stale; core.py and generations.py did not change)
+    # the files rules-core's recorded run did not reach, mutated as they are now (events.py,
+    # good_and_pure.py and network.py differ from that run's copy of the sources, so its
+    # positions for them would be wrong; core.py and generations.py are the same)
     "rules-rest": {
         "modules": ["src/tikkun/engine/core.py", "src/tikkun/rules/generations.py", "src/tikkun/rules/events.py",
                     "src/tikkun/rules/good_and_pure.py", "src/tikkun/rules/network.py"],
