@@ -63,6 +63,54 @@ def test_a_complete_event_leaves_its_souls_at_cleansing_one():
         assert st.cleansing[i] == np.float32(1.0)
 
 
+
+def test_a_shepherds_event_leaves_its_souls_holding_the_aim():
+    """The aim is a 0/1 flag (MODEL.md, "Aim"): a shepherd holds it, as 1 exactly (the soul pass
+    counts holders by adding the flags)."""
+    st = initial_state(make_scenario(**SMALL))
+    st.holding[[4, 5]] = 0
+    events = _with_events([{"kind": "shepherds", "year": 7, "group": {"souls": [4, 5]}}]).events
+    ev.apply_soul_events(st, list(enumerate(events)), 1, 7)
+    assert st.holding[[4, 5]].tolist() == [1, 1]
+    assert st.shepherd[[4, 5]].tolist() == [1, 1]
+
+
+def test_a_complete_event_dates_only_the_souls_not_yet_complete():
+    """As for shepherds: souls completed by the event get its year; one complete since year 3 keeps 3."""
+    st = initial_state(make_scenario(**SMALL))
+    a, b = st.spark_start[5], st.spark_start[6]
+    st.screen[a:b] = st.size[a:b]
+    st.cleansing[5], st.complete[5], st.completed_year[5] = 1.0, 1, 3
+    st.holding[4] = 0
+    events = _with_events([{"kind": "complete", "year": 9, "group": {"souls": [4, 5]}}]).events
+    ev.apply_soul_events(st, list(enumerate(events)), 1, 9)
+    assert st.complete[[4, 5]].tolist() == [1, 1]
+    assert st.completed_year[[4, 5]].tolist() == [9, 3]
+    assert st.holding[[4, 5]].tolist() == [1, 1]
+    assert st.shepherd[[4, 5]].tolist() == [0, 0]  # complete, not a shepherd
+
+
+def test_a_complete_event_that_spares_the_smallest_spark_leaves_its_soul_open():
+    """spare = "smallest" (the missing spark): the group's smallest spark stays at screen 0, so its
+    soul is not complete, has no year of completion, and its cleansing is its other sparks'
+    sizes over all its sizes, computed here by hand; the group's other souls complete."""
+    st = initial_state(make_scenario(**SMALL))
+    group = [10, 11, 12]
+    sparks = np.concatenate([np.arange(st.spark_start[i], st.spark_start[i + 1]) for i in group])
+    smallest = sparks[np.argmin(st.size[sparks])]
+    owner = next(i for i in group if st.spark_start[i] <= smallest < st.spark_start[i + 1])
+    events = _with_events([{"kind": "complete", "year": 4, "group": {"souls": group},
+                            "spare": "smallest"}]).events
+    ev.apply_soul_events(st, list(enumerate(events)), 1, 4)
+    assert st.screen[smallest] == 0.0
+    assert st.complete[owner] == 0 and st.completed_year[owner] == -1
+    a, b = st.spark_start[owner], st.spark_start[owner + 1]
+    others = [j for j in range(a, b) if j != smallest]
+    by_hand = sum(float(st.size[j]) for j in others) / sum(float(st.size[j]) for j in range(a, b))
+    assert float(st.cleansing[owner]) == pytest.approx(by_hand, rel=1e-6)
+    rest = [i for i in group if i != owner]
+    assert st.complete[rest].tolist() == [1, 1] and st.completed_year[rest].tolist() == [4, 4]
+
 # ------------------------------------------------------------ engine/core.py
 def test_no_automatic_shepherds_when_shepherds_come_by_events():
     """generations.shepherds = "events" (r2): complete souls in the Messiah era do not become shepherds."""
