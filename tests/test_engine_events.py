@@ -96,9 +96,12 @@ def test_a_complete_event_that_spares_the_smallest_spark_leaves_its_soul_open():
     sizes over all its sizes, computed here by hand; the group's other souls complete."""
     st = initial_state(make_scenario(**SMALL))
     group = [10, 11, 12]
+    # the group's smallest spark made the middle soul's, so that souls lie on both sides of it
     sparks = np.concatenate([np.arange(st.spark_start[i], st.spark_start[i + 1]) for i in group])
-    smallest = sparks[np.argmin(st.size[sparks])]
-    owner = next(i for i in group if st.spark_start[i] <= smallest < st.spark_start[i + 1])
+    smallest = int(st.spark_start[11])
+    st.size[smallest] = np.float32(st.size[sparks].min() / 2)
+    st.size_total[11] = st.size[st.spark_start[11]:st.spark_start[12]].astype(np.float64).sum()
+    owner = 11
     events = _with_events([{"kind": "complete", "year": 4, "group": {"souls": group},
                             "spare": "smallest"}]).events
     ev.apply_soul_events(st, list(enumerate(events)), 1, 4)
@@ -110,6 +113,62 @@ def test_a_complete_event_that_spares_the_smallest_spark_leaves_its_soul_open():
     assert float(st.cleansing[owner]) == pytest.approx(by_hand, rel=1e-6)
     rest = [i for i in group if i != owner]
     assert st.complete[rest].tolist() == [1, 1] and st.completed_year[rest].tolist() == [4, 4]
+
+
+@pytest.mark.parametrize("before, flag, after", [(0, 2, 2), (0, 1, 1), (2, 2, 2), (2, 1, 1), (1, 2, 1), (1, 1, 1)])
+def test_a_shepherds_event_keeps_a_shepherd_for_good(before, flag, after):
+    """Flags (rules/shepherds.py): 1 for good (the Messiah era), 2 until the generation ends. An
+    event gives its own flag, except that a shepherd for good stays one (002: "permanently")."""
+    st = initial_state(make_scenario(**SMALL))
+    st.shepherd[3] = before
+    events = _with_events([{"kind": "shepherds", "year": 2, "group": {"souls": [3]}}]).events
+    ev.apply_soul_events(st, list(enumerate(events)), 1, 2, shepherd_flag=flag)
+    assert st.shepherd[3] == after
+
+
+def test_a_reset_gives_a_fresh_start_holding_the_aim():
+    """reset (MODEL.md, "Events"): screens 0, cleansing 0, not complete, no year of completion, not
+    a shepherd, the aim held (1), effort back to its baseline."""
+    st = initial_state(make_scenario(**SMALL))
+    a, b = st.spark_start[8], st.spark_start[9]
+    st.screen[a:b] = st.size[a:b]
+    st.cleansing[8], st.complete[8], st.completed_year[8], st.shepherd[8], st.holding[8] = 1.0, 1, 5, 1, 0
+    st.effort[8] = st.effort0[8] + 1.0
+    events = _with_events([{"kind": "reset", "year": 9, "group": {"souls": [8]}}]).events
+    ev.apply_soul_events(st, list(enumerate(events)), 1, 9)
+    assert st.screen[a:b].tolist() == [0.0] * (b - a)
+    assert (st.cleansing[8], st.complete[8], st.completed_year[8], st.shepherd[8], st.holding[8]) == (0.0, 0, -1, 0, 1)
+    assert st.effort[8] == st.effort0[8]
+
+
+def test_an_event_on_a_soul_of_one_spark_corrects_that_spark():
+    """A soul's sparks are 1 + Poisson: a soul with exactly one spark has it set to its size too."""
+    st = initial_state(make_scenario(**SMALL))
+    counts = np.diff(st.spark_start)
+    one = int(np.flatnonzero(counts == 1)[0])
+    j = int(st.spark_start[one])
+    st.screen[j] = 0.0
+    events = _with_events([{"kind": "complete", "year": 1, "group": {"souls": [one]}}]).events
+    ev.apply_soul_events(st, list(enumerate(events)), 1, 1)
+    assert st.screen[j] == st.size[j]
+
+
+def test_an_event_that_names_nobody_does_not_stop_the_next():
+    """A group may be empty (a share that draws no soul); the year's later events still act."""
+    sc = _with_events([{"kind": "reset", "year": 3, "group": {"share": 1e-12}},
+                       {"kind": "complete", "year": 3, "group": {"souls": [6]}}])
+    st = initial_state(sc)
+    assert ev.select_group(sc.events[0].group, st, sc.run.seed, 3, 0).size == 0
+    ev.apply_soul_events(st, ev.soul_events_by_year(sc)[3], sc.run.seed, 3)
+    assert st.complete[6] == 1
+
+
+def test_a_global_event_listed_after_a_soul_event_still_acts():
+    """parameter_schedule reads every set and scale event, wherever the soul events lie in the list."""
+    sc = _with_events([{"kind": "reset", "year": 5, "group": {"souls": [1]}},
+                       {"kind": "set", "year": 10, "key": "light.light", "value": 2.5}])
+    lam = ev.parameter_schedule(sc)["light.light"]
+    assert lam[9] == sc.light.light and lam[10:].tolist() == [2.5] * (sc.run.years - 10)
 
 # ------------------------------------------------------------ engine/core.py
 def test_no_automatic_shepherds_when_shepherds_come_by_events():
