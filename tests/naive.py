@@ -156,6 +156,27 @@ def judge_cleansing(rule, cleansing, special, messiah, seed, t) -> float:
     return float(cleansing[best])
 
 
+def build_graph(kind, n, k, rewired_share, seed, tries=64):
+    """Whom each soul hears, in plain Python: the ring's k nearest souls (+1, -1, +2, -2, ...);
+    for a small world each edge, with probability rewired_share (draw q of the soul, year 0,
+    purpose 13), goes instead to a soul drawn uniformly (draw k + q tries + attempt), never the
+    soul itself nor one already in its row; for a random graph every edge is drawn."""
+    share = {"ring": 0.0, "small-world": rewired_share, "random": 1.0}[kind]
+    nb = np.empty((n, k), dtype=np.int64)
+    for i in range(n):
+        row = [(i + (q // 2 + 1)) % n if q % 2 == 0 else (i - (q // 2 + 1)) % n for q in range(k)]
+        for q in range(k):
+            if share < 1.0 and uniform(seed, 0, i, 13, q) >= share:
+                continue
+            for attempt in range(tries):
+                m = min(n - 1, int(uniform(seed, 0, i, 13, k + q * tries + attempt) * n))
+                if m != i and m not in row[:q] + row[q + 1:]:
+                    row[q] = m
+                    break
+        nb[i] = row
+    return nb
+
+
 def rewire(seed, year, p, neighbours, cleansing, tries=64):
     """Toward the good and pure, soul by soul in plain Python."""
     nb = neighbours.copy()

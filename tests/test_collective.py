@@ -225,6 +225,26 @@ def test_the_gathered_row_is_the_scalar_tree_bit_for_bit():
     assert (chain != out[:, 1]).sum() > n // 20
 
 
+@pytest.mark.parametrize("kind, share", [("ring", 0.0), ("small-world", 0.1), ("small-world", 0.5), ("random", 0.1)])
+def test_graphs_match_naive(kind, share):
+    """Every row is the twin's, built edge by edge from the same draws (tests/naive.py): the
+    kernel's graph is a pure function of (seed, soul) with the documented counters."""
+    n, k = 300, 6
+    np.testing.assert_array_equal(build_graph(kind, n, k, share, seed=9), naive.build_graph(kind, n, k, share, 9))
+
+
+def test_warm_network_refuses_block_sums_of_another_shape():
+    """block_sums must hold one float64 per block of souls: longer, shorter or float32 is refused."""
+    n, k, block = 100, 8, 16
+    nb = build_graph("ring", n, k, 0.0, seed=1)
+    ew = edge_weights(nb, np.ones(n, np.float32))
+    args = (0.8, nb, ew, np.ones(n, np.float32), np.empty(n, np.float32), np.ones(n, np.float32))
+    warm_network(*args, np.empty(7, np.float64), block)  # ceil(100 / 16) = 7
+    for bad in (np.empty(8, np.float64), np.empty(6, np.float64), np.empty(7, np.float32)):
+        with pytest.raises(ValueError, match="block_sums must be float64"):
+            warm_network(*args, bad, block)
+
+
 def test_warm_network_refuses_strided_arrays():
     """The kernels read rows as vectors from the arrays' memory: a strided view is refused by name."""
     n, k = 100, 8
