@@ -286,6 +286,79 @@ def test_guide_table_inverts_the_cumulative_like_searchsorted():
         np.testing.assert_array_equal(got, np.searchsorted(cum, x, side="right"))
 
 
+def test_guide_table_keeps_its_contract_and_draws_below_a_bucket_bound():
+    """guide[g] is the first m with cumulative[m] > g total / buckets (its docstring), for every
+    bucket count; and a draw just below a bucket's bound, where x buckets / total may round up
+    to the next bucket, or exactly on a cumulative value, is still searchsorted(side='right').
+    Cumulative values 1..n on bounds g n / buckets make those cases exact."""
+    n = 3000
+    cum = np.arange(1, n + 1, dtype=np.float64)
+    total = float(cum[-1])
+    for buckets in (1, 16, n // 16, 1000, n):
+        guide = good_and_pure.guide_table(cum, total, buckets)
+        bounds = np.arange(buckets) * total / buckets
+        np.testing.assert_array_equal(guide, np.searchsorted(cum, bounds, side="right"))
+        x = np.concatenate((np.nextafter(bounds[1:], 0.0), cum[:-1], [0.0]))
+        got = np.array([good_and_pure.draw_index(v, cum, total, guide) for v in x])
+        np.testing.assert_array_equal(got, np.searchsorted(cum, x, side="right"))
+    # where the rounding happens (cases found by a search over totals and bucket counts): x just
+    # below bucket g's bound, x buckets / total rounds to g; a cumulative value on that bound is
+    # the answer, and bucket g's guide starts past it. The first bucket above 0, and a total
+    # above the bucket count, included.
+    for total, buckets, g in ((6.369616873214543, 13490, 65), (78.70969415548011, 87334, 1),
+                              (25160.78757803694, 1771, 9)):
+        bound = g * total / buckets
+        x = float(np.nextafter(bound, 0.0))
+        assert int(x * buckets / total) == g
+        cum = np.array([bound, total])
+        guide = good_and_pure.guide_table(cum, total, buckets)
+        assert guide[g] == 1 and good_and_pure.draw_index(x, cum, total, guide) == 0
+
+
+def _ties(n):
+    return (np.random.default_rng(3).integers(0, 3, n) / 2).astype(np.float32)  # 0, 0.5, 1: many ties
+
+
+def _one_pure(n):
+    c = np.zeros(n, np.float32)
+    c[7] = 0.5  # the whole population's cleansing below 1
+    return c
+
+
+@pytest.mark.parametrize("n, k, p, cleansing, weights", [
+    (2049, 6, 1.0, lambda n: np.random.default_rng(1).random(n).astype(np.float32), True),  # a last stretch of one soul
+    (400, 6, 0.5, _ties, True),       # ties: the first least cleansed neighbour goes
+    (400, 6, 1.0, _one_pure, True),   # sum of cleansing 0.5: still drawn toward the one
+    (300, 1, 0.5, lambda n: np.random.default_rng(2).random(n).astype(np.float32), True),  # one neighbour
+    (300, 4, 0.5, lambda n: np.random.default_rng(2).random(n).astype(np.float32), False),  # no weights kept
+    (12, 4, 1.0, lambda n: np.random.default_rng(4).random(n).astype(np.float32), True),  # fewer than 16 souls
+])
+def test_rewiring_matches_naive_at_its_edges(n, k, p, cleansing, weights):
+    """The rewiring against its plain-Python twin where its chunks, guide and ties are tested hardest."""
+    nb = build_graph("small-world", n, k, 0.1, seed=5)
+    c = cleansing(n)
+    before = nb.copy()
+    warmth = np.random.default_rng(2).random(n).astype(np.float32)
+    if weights:
+        ew = edge_weights(nb, warmth)
+        count = good_and_pure.rewire(5, 30, p, nb, c, ew, warmth)
+        np.testing.assert_allclose(ew, naive.edge_weights(nb, warmth), rtol=1e-6)
+    else:
+        count = good_and_pure.rewire(5, 30, p, nb, c)
+    want = naive.rewire(5, 30, p, before, c)
+    np.testing.assert_array_equal(nb, want)
+    assert count == int((want != before).any(axis=1).sum()) > 0
+
+
+def test_no_rewiring_without_cleansing_or_without_neighbours():
+    """Nothing to draw toward (no cleansing anywhere) or no edge to replace: 0 souls rewired."""
+    nb = build_graph("small-world", 200, 4, 0.1, seed=5)
+    before = nb.copy()
+    assert good_and_pure.rewire(5, 30, 1.0, nb, np.zeros(200, np.float32)) == 0
+    np.testing.assert_array_equal(nb, before)
+    assert good_and_pure.rewire(5, 30, 1.0, np.empty((200, 0), np.int32), np.ones(200, np.float32)) == 0
+
+
 def test_cumulative_cleansing_is_numpys_cumsum():
     c = np.random.default_rng(2).random(100_000).astype(np.float32) ** 3
     np.testing.assert_array_equal(good_and_pure._cumulative(c), np.cumsum(c, dtype=np.float64))
