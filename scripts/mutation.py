@@ -520,22 +520,26 @@ def cmd_report(group: str) -> dict:
     return summary
 
 
-def cmd_recheck(group: str, jobs: list[str] | None = None, wide: bool = True) -> None:
+def cmd_recheck(group: str, jobs: list[str] | None = None, wide: bool = True, tests: list[str] | None = None) -> None:
     """Every survivor (or those of ``jobs``) again, against the wider selection (or the fast
-    one) and the tests as they are now."""
+    one, or ``tests``: the new tests a survivor called for) and the tests as they are now."""
     copy = WORK / group
     _copy_tree(copy)  # the tests as they are now (and the sources, unmutated)
-    command = PYTEST + " " + " ".join(GROUPS[group]["wide" if wide else "fast"])
+    command = PYTEST + " " + " ".join(tests or GROUPS[group]["wide" if wide else "fast"])
     rechecked = {}
     for r in _results(copy):
         if (r["worker"] or "").lower() != "normal" or (r["test"] or "").lower() != "survived":
             continue
         if jobs and r["job"] not in jobs:
             continue
-        proc = _run(["cosmic-ray", "mutate-and-test", r["module"], r["operator"], str(r["occurrence"]), command],
-                    copy, capture_output=True, text=True, timeout=3600)
-        outcome = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
-        test = str(outcome.get("test_outcome") or outcome.get("worker_outcome") or "unknown").lower()
+        try:
+            proc = _run(["cosmic-ray", "mutate-and-test", r["module"], r["operator"], str(r["occurrence"]), command],
+                        copy, capture_output=True, text=True, timeout=300)
+            outcome = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else {}
+            test = str(outcome.get("test_outcome") or outcome.get("worker_outcome") or "unknown").lower()
+        except subprocess.TimeoutExpired:  # a mutant that never ends (a loop that never stops) is killed, as in run
+            test = "killed"
+            _copy_tree(copy)  # the killed process left its mutant on disk
         rechecked[r["job"]] = {"module": r["module"], "row": r["row"], "operator": r["operator"],
                                "occurrence": r["occurrence"], "outcome": test}
         print(f"  {r['module']}:{r['row']} {r['operator']} #{r['occurrence']}: {test}", flush=True)
@@ -556,6 +560,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="start the group's session again from scratch")
     parser.add_argument("--jobs", default="", help="recheck: only these job ids (comma-separated)")
     parser.add_argument("--fast", action="store_true", help="recheck: against the fast selection")
+    parser.add_argument("--tests", default="", help="recheck: against these tests only (space-separated node ids)")
     args = parser.parse_args()
     if args.command == "run":
         cmd_run(args.group, args.fresh)
@@ -564,7 +569,7 @@ def main() -> None:
     elif args.command == "report":
         cmd_report(args.group)
     else:
-        cmd_recheck(args.group, [j for j in args.jobs.split(",") if j], wide=not args.fast)
+        cmd_recheck(args.group, [j for j in args.jobs.split(",") if j], wide=not args.fast, tests=args.tests.split())
 
 
 if __name__ == "__main__":
