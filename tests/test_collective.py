@@ -165,7 +165,7 @@ def test_warm_network_any_k_and_the_unrolled_k8_agree():
     n = 4000
     effort = rs.gamma(2, 0.5, n).astype(np.float32)
     effort0 = rs.gamma(2, 0.5, n).astype(np.float32)
-    for k in (3, 8, 11, 16):
+    for k in (3, 7, 8, 9, 11, 14, 16):  # below, at and above 8, and 14: 8 + 6 (the rest after one row of eight)
         nb = build_graph("random", n, k, 0.1, seed=k)
         warmth = rs.beta(2, 5, n).astype(np.float32)
         warmth[:50] = 0.0  # cold souls: they carry nothing and are moved by nothing
@@ -240,9 +240,14 @@ def test_warm_network_refuses_block_sums_of_another_shape():
     ew = edge_weights(nb, np.ones(n, np.float32))
     args = (0.8, nb, ew, np.ones(n, np.float32), np.empty(n, np.float32), np.ones(n, np.float32))
     warm_network(*args, np.empty(7, np.float64), block)  # ceil(100 / 16) = 7
-    for bad in (np.empty(8, np.float64), np.empty(6, np.float64), np.empty(7, np.float32)):
+    warm_network(*args, np.empty(n, np.float64), 1)  # a block of one soul is a block
+    for bad in (np.empty(8, np.float64), np.empty(6, np.float64), np.empty(7, np.float32),
+                np.empty(7, np.complex128)):
         with pytest.raises(ValueError, match="block_sums must be float64"):
             warm_network(*args, bad, block)
+    for bad_block in (None, 0, -1):
+        with pytest.raises(ValueError, match="block must be a positive number"):
+            warm_network(*args, np.empty(7, np.float64), bad_block)
 
 
 def test_warm_network_refuses_strided_arrays():

@@ -236,7 +236,6 @@ def _warm_network_k(theta_max, neighbours, edge_weight, effort, effort_next, eff
 
 
 # ------------------------------------------------------------------ the graph
-KIND_CODES = {"ring": 0, "small-world": 1, "random": 2}
 MAX_TRIES = 64  # redraws of a target that is the soul itself or already a neighbour
 
 
