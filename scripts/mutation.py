@@ -150,6 +150,13 @@ GROUPS = {
     "scenario": {
         "modules": ["src/tikkun/scenario"],
         "fast": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py::test_schedule_set_and_scale_in_order"],
+        # the validation's tests first (a fraction of a second each); the presets' runs only for
+        # what they leave
+        "stages": [["tests/test_properties.py"] + [f"tests/test_scenario.py::{t}" for t in (
+            "test_presets_load_and_round_trip", "test_every_field_has_a_description", "test_bad_input_names_the_key",
+            "test_bad_files", "test_years_override_trims_events", "test_history_breaks_the_vessel_first")]
+            + ["tests/test_events.py::test_schedule_set_and_scale_in_order"],
+                   ["tests/test_scenario.py::test_every_preset_runs"]],
         "wide": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py", "tests/test_revision2.py"],
     },
     "outputs": {
@@ -316,9 +323,23 @@ def _skip_performance_only(copy: Path, session: Path) -> int:
     return skipped
 
 
-def _run(cmd: list[str], copy: Path, **kw) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], copy: Path, timeout: float | None = None, **kw) -> subprocess.CompletedProcess:
+    """``cmd`` in the copy, with :func:`_env`; on ``timeout`` the whole process group is killed
+    (cosmic-ray's test command runs in a child of its own, which would outlive it)."""
     print("$", " ".join(cmd), flush=True)
-    return subprocess.run(cmd, cwd=copy, env=_env(copy), **kw)
+    proc = subprocess.Popen(cmd, cwd=copy, env=_env(copy), start_new_session=timeout is not None,
+                            stdout=kw.get("stdout", subprocess.PIPE if kw.get("capture_output") else None),
+                            stderr=kw.get("stderr", subprocess.PIPE if kw.get("capture_output") else None),
+                            text=kw.get("text", False))
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.communicate()
+        raise
+    if kw.get("check") and proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def _sanity(copy: Path) -> None:
