@@ -100,7 +100,8 @@ NETWORK_FAST = [f"tests/test_collective.py::{t}" for t in (
     "test_warm_network_block_sums_are_the_plain_sums_in_soul_order", "test_warm_network_any_k_and_the_unrolled_k8_agree",
     "test_graphs", "test_graphs_match_naive", "test_warm_network_refuses_block_sums_of_another_shape",
     "test_guide_table_keeps_its_contract_and_draws_below_a_bucket_bound", "test_rewiring_matches_naive_at_its_edges",
-    "test_no_rewiring_without_cleansing_or_without_neighbours", "test_warm_network_with_an_odd_number_of_edges")]
+    "test_no_rewiring_without_cleansing_or_without_neighbours", "test_warm_network_with_an_odd_number_of_edges",
+    "test_warm_network_on_eight_souls", "test_a_graph_needs_more_souls_than_neighbours")]
 # 20 s each in pure Python: met by a survivor of the rest on ``recheck``
 NETWORK_SLOW = [f"tests/test_collective.py::{t}" for t in (
     "test_guide_table_inverts_the_cumulative_like_searchsorted", "test_friedkin_johnsen_steady_state")]

@@ -265,6 +265,29 @@ def test_warm_network_with_an_odd_number_of_edges():
     np.testing.assert_allclose(got, 0.8 * w * avg + (1 - 0.8 * w) * e0, rtol=2e-6)
 
 
+def test_warm_network_on_eight_souls():
+    """Eight souls of three neighbours: the pass for eight neighbours is chosen by the degree,
+    never by the number of souls (MODEL.md's step, as in the test of any k)."""
+    n, k = 8, 3
+    nb = build_graph("random", n, k, 0.1, seed=4)
+    warmth = np.random.default_rng(5).beta(2, 5, n).astype(np.float32)
+    effort = np.random.default_rng(6).gamma(2, 0.5, n).astype(np.float32)
+    effort0 = np.random.default_rng(7).gamma(2, 0.5, n).astype(np.float32)
+    got = np.empty(n, np.float32)
+    warm_network(0.8, nb, edge_weights(nb, warmth), effort, got, effort0)
+    w, e, e0 = warmth.astype(np.float64), effort.astype(np.float64), effort0.astype(np.float64)
+    avg = (w[nb] * e[nb]).sum(axis=1) / w[nb].sum(axis=1)
+    np.testing.assert_allclose(got, 0.8 * w * avg + (1 - 0.8 * w) * e0, rtol=2e-6)
+
+
+def test_a_graph_needs_more_souls_than_neighbours():
+    """A soul hears k others, never itself and never one twice: k = n or more is refused."""
+    for k in (5, 6):
+        with pytest.raises(ValueError, match="needs more than 5 souls"):
+            build_graph("ring", 5, k, 0.0, seed=1)
+    assert build_graph("ring", 5, 4, 0.0, seed=1).shape == (5, 4)
+
+
 def test_warm_network_refuses_strided_arrays():
     """The kernels read rows as vectors from the arrays' memory: a strided view is refused by name."""
     n, k = 100, 8
