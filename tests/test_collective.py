@@ -250,26 +250,13 @@ def test_warm_network_refuses_block_sums_of_another_shape():
             warm_network(*args, np.empty(7, np.float64), bad_block)
 
 
-def test_warm_network_with_an_odd_number_of_edges():
-    """101 souls of 9 neighbours: 909 edges, which no 64-bit view of the graph can hold; the
-    general loop runs and gives MODEL.md's Friedkin-Johnsen step (as in the test of any k)."""
-    n, k = 101, 9
-    nb = build_graph("random", n, k, 0.1, seed=2)
-    warmth = np.random.default_rng(5).beta(2, 5, n).astype(np.float32)
-    effort = np.random.default_rng(6).gamma(2, 0.5, n).astype(np.float32)
-    effort0 = np.random.default_rng(7).gamma(2, 0.5, n).astype(np.float32)
-    got = np.empty(n, np.float32)
-    warm_network(0.8, nb, edge_weights(nb, warmth), effort, got, effort0)
-    w, e, e0 = warmth.astype(np.float64), effort.astype(np.float64), effort0.astype(np.float64)
-    avg = (w[nb] * e[nb]).sum(axis=1) / w[nb].sum(axis=1)
-    np.testing.assert_allclose(got, 0.8 * w * avg + (1 - 0.8 * w) * e0, rtol=2e-6)
-
-
-def test_warm_network_on_eight_souls():
-    """Eight souls of three neighbours: the pass for eight neighbours is chosen by the degree,
-    never by the number of souls (MODEL.md's step, as in the test of any k)."""
-    n, k = 8, 3
-    nb = build_graph("random", n, k, 0.1, seed=4)
+@pytest.mark.parametrize("n, k", [(101, 9), (8, 3)])
+def test_warm_network_on_small_graphs(n, k):
+    """MODEL.md's Friedkin-Johnsen step (as in the test of any k) on graphs the default pass must
+    not take: 101 souls of 9 neighbours (909 edges, which no 64-bit view of the graph can hold),
+    and 8 souls of 3 (the pass for eight neighbours is chosen by the degree, never by the number
+    of souls)."""
+    nb = build_graph("random", n, k, 0.1, seed=k)
     warmth = np.random.default_rng(5).beta(2, 5, n).astype(np.float32)
     effort = np.random.default_rng(6).gamma(2, 0.5, n).astype(np.float32)
     effort0 = np.random.default_rng(7).gamma(2, 0.5, n).astype(np.float32)

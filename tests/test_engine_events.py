@@ -22,6 +22,18 @@ def _with_events(events, **kw):
     return build_scenario(raw)
 
 
+def _apply(st, events, year, **kw):
+    """The rule on its own: ``events`` (dicts as in a scenario) applied to ``st`` in ``year``."""
+    ev.apply_soul_events(st, list(enumerate(_with_events(events).events)), 1, year, **kw)
+
+
+def _complete_since(st, i, year):
+    """Soul ``i`` made complete by hand in ``year``: every screen at its size."""
+    a, b = st.spark_start[i], st.spark_start[i + 1]
+    st.screen[a:b] = st.size[a:b]
+    st.cleansing[i], st.complete[i], st.completed_year[i] = 1.0, 1, year
+
+
 # ------------------------------------------------------------ rules/events.py
 def test_lowest_and_highest_rank_by_the_field_they_name():
     """A group ranks souls by the field it names: attachment and cleansing as they are, effort by
@@ -42,11 +54,8 @@ def test_lowest_and_highest_rank_by_the_field_they_name():
 def test_a_shepherds_event_dates_only_the_souls_not_yet_complete():
     """Souls not yet complete complete in the event's year; a soul complete since year 3 keeps 3."""
     st = initial_state(make_scenario(**SMALL))
-    a, b = st.spark_start[5], st.spark_start[6]
-    st.screen[a:b] = st.size[a:b]
-    st.cleansing[5], st.complete[5], st.completed_year[5] = 1.0, 1, 3
-    events = _with_events([{"kind": "shepherds", "year": 7, "group": {"souls": [4, 5]}}]).events
-    ev.apply_soul_events(st, list(enumerate(events)), 1, 7)
+    _complete_since(st, 5, 3)
+    _apply(st, [{"kind": "shepherds", "year": 7, "group": {"souls": [4, 5]}}], 7)
     assert st.complete[[4, 5]].tolist() == [1, 1]
     assert st.completed_year[[4, 5]].tolist() == [7, 3]
 
@@ -54,8 +63,7 @@ def test_a_shepherds_event_dates_only_the_souls_not_yet_complete():
 def test_a_complete_event_leaves_its_souls_at_cleansing_one():
     """Every screen at its size, so c_i = sum_j s_j / sum_j D_j = 1 (002), computed here by hand."""
     st = initial_state(make_scenario(**SMALL))
-    events = _with_events([{"kind": "complete", "year": 1, "group": {"souls": [2, 6]}}]).events
-    ev.apply_soul_events(st, list(enumerate(events)), 1, 1)
+    _apply(st, [{"kind": "complete", "year": 1, "group": {"souls": [2, 6]}}], 1)
     for i in (2, 6):
         a, b = st.spark_start[i], st.spark_start[i + 1]
         by_hand = st.screen[a:b].astype(np.float64).sum() / st.size_total[i]
@@ -69,8 +77,7 @@ def test_a_shepherds_event_leaves_its_souls_holding_the_aim():
     counts holders by adding the flags)."""
     st = initial_state(make_scenario(**SMALL))
     st.holding[[4, 5]] = 0
-    events = _with_events([{"kind": "shepherds", "year": 7, "group": {"souls": [4, 5]}}]).events
-    ev.apply_soul_events(st, list(enumerate(events)), 1, 7)
+    _apply(st, [{"kind": "shepherds", "year": 7, "group": {"souls": [4, 5]}}], 7)
     assert st.holding[[4, 5]].tolist() == [1, 1]
     assert st.shepherd[[4, 5]].tolist() == [1, 1]
 
@@ -78,12 +85,9 @@ def test_a_shepherds_event_leaves_its_souls_holding_the_aim():
 def test_a_complete_event_dates_only_the_souls_not_yet_complete():
     """As for shepherds: souls completed by the event get its year; one complete since year 3 keeps 3."""
     st = initial_state(make_scenario(**SMALL))
-    a, b = st.spark_start[5], st.spark_start[6]
-    st.screen[a:b] = st.size[a:b]
-    st.cleansing[5], st.complete[5], st.completed_year[5] = 1.0, 1, 3
+    _complete_since(st, 5, 3)
     st.holding[4] = 0
-    events = _with_events([{"kind": "complete", "year": 9, "group": {"souls": [4, 5]}}]).events
-    ev.apply_soul_events(st, list(enumerate(events)), 1, 9)
+    _apply(st, [{"kind": "complete", "year": 9, "group": {"souls": [4, 5]}}], 9)
     assert st.complete[[4, 5]].tolist() == [1, 1]
     assert st.completed_year[[4, 5]].tolist() == [9, 3]
     assert st.holding[[4, 5]].tolist() == [1, 1]
@@ -102,9 +106,7 @@ def test_a_complete_event_that_spares_the_smallest_spark_leaves_its_soul_open():
     st.size[smallest] = np.float32(st.size[sparks].min() / 2)
     st.size_total[11] = st.size[st.spark_start[11]:st.spark_start[12]].astype(np.float64).sum()
     owner = 11
-    events = _with_events([{"kind": "complete", "year": 4, "group": {"souls": group},
-                            "spare": "smallest"}]).events
-    ev.apply_soul_events(st, list(enumerate(events)), 1, 4)
+    _apply(st, [{"kind": "complete", "year": 4, "group": {"souls": group}, "spare": "smallest"}], 4)
     assert st.screen[smallest] == 0.0
     assert st.complete[owner] == 0 and st.completed_year[owner] == -1
     a, b = st.spark_start[owner], st.spark_start[owner + 1]
@@ -121,8 +123,7 @@ def test_a_shepherds_event_keeps_a_shepherd_for_good(before, flag, after):
     event gives its own flag, except that a shepherd for good stays one (002: "permanently")."""
     st = initial_state(make_scenario(**SMALL))
     st.shepherd[3] = before
-    events = _with_events([{"kind": "shepherds", "year": 2, "group": {"souls": [3]}}]).events
-    ev.apply_soul_events(st, list(enumerate(events)), 1, 2, shepherd_flag=flag)
+    _apply(st, [{"kind": "shepherds", "year": 2, "group": {"souls": [3]}}], 2, shepherd_flag=flag)
     assert st.shepherd[3] == after
 
 
@@ -134,8 +135,7 @@ def test_a_reset_gives_a_fresh_start_holding_the_aim():
     st.screen[a:b] = st.size[a:b]
     st.cleansing[8], st.complete[8], st.completed_year[8], st.shepherd[8], st.holding[8] = 1.0, 1, 5, 1, 0
     st.effort[8] = st.effort0[8] + 1.0
-    events = _with_events([{"kind": "reset", "year": 9, "group": {"souls": [8]}}]).events
-    ev.apply_soul_events(st, list(enumerate(events)), 1, 9)
+    _apply(st, [{"kind": "reset", "year": 9, "group": {"souls": [8]}}], 9)
     assert st.screen[a:b].tolist() == [0.0] * (b - a)
     assert (st.cleansing[8], st.complete[8], st.completed_year[8], st.shepherd[8], st.holding[8]) == (0.0, 0, -1, 0, 1)
     assert st.effort[8] == st.effort0[8]
@@ -148,8 +148,7 @@ def test_an_event_on_a_soul_of_one_spark_corrects_that_spark():
     one = int(np.flatnonzero(counts == 1)[0])
     j = int(st.spark_start[one])
     st.screen[j] = 0.0
-    events = _with_events([{"kind": "complete", "year": 1, "group": {"souls": [one]}}]).events
-    ev.apply_soul_events(st, list(enumerate(events)), 1, 1)
+    _apply(st, [{"kind": "complete", "year": 1, "group": {"souls": [one]}}], 1)
     assert st.screen[j] == st.size[j]
 
 
