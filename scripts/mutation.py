@@ -106,6 +106,12 @@ NETWORK_FAST = [f"tests/test_collective.py::{t}" for t in (
 NETWORK_SLOW = [f"tests/test_collective.py::{t}" for t in (
     "test_guide_table_inverts_the_cumulative_like_searchsorted", "test_friedkin_johnsen_steady_state")]
 
+# test_explain.py but its command line (5 s in pure Python): a fraction of a second in all
+EXPLAIN_FAST = ["test_every_key_has_a_description_and_a_source", "test_the_check_names_the_key_and_what_it_lacks",
+                "test_every_rule_cites_a_seed_and_its_module_exists", "test_every_rule_module_is_explained",
+                "test_parameters_walk_the_whole_schema", "test_stated_range_is_the_range_the_scenario_enforces",
+                "test_defaults_are_the_schemas", "test_docs_model_md_is_current"]
+
 
 def _rules_part(*files: str, first: list[str] = (), slow: list[str] = ()) -> dict:
     """A group over some of rules-core's files (under ``src/tikkun/``), in that order: the tests
@@ -138,15 +144,19 @@ GROUPS = {
     "network": _rules_part("rules/network.py", first=NETWORK_FAST, slow=NETWORK_SLOW),
     "scenario": {
         "modules": ["src/tikkun/scenario"],
-        "fast": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py::test_schedule_set_and_scale_in_order"],
+        "fast": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py::test_schedule_set_and_scale_in_order",
+                 "tests/test_explain.py"],
         # the validation's tests first (a fraction of a second each); the presets' runs only for
         # what they leave
         "stages": [["tests/test_properties.py"] + [f"tests/test_scenario.py::{t}" for t in (
             "test_presets_load_and_round_trip", "test_every_field_has_a_description", "test_bad_input_names_the_key",
             "test_bad_files", "test_years_override_trims_events", "test_history_breaks_the_vessel_first")]
-            + ["tests/test_events.py::test_schedule_set_and_scale_in_order"],
-                   ["tests/test_scenario.py::test_every_preset_runs"]],
-        "wide": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py", "tests/test_revision2.py"],
+            + ["tests/test_events.py::test_schedule_set_and_scale_in_order"]
+            # docs/model.md, generated from the schema and committed, pins every key's default and range
+            + [f"tests/test_explain.py::{t}" for t in EXPLAIN_FAST],
+                   ["tests/test_scenario.py::test_every_preset_runs", "tests/test_explain.py::test_command_line"]],
+        "wide": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py", "tests/test_revision2.py",
+                 "tests/test_explain.py"],
     },
     "outputs": {
         "modules": ["src/tikkun/outputs"],

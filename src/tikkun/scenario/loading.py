@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
+import types
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -167,15 +169,13 @@ def _loc_path(loc: tuple, model: type[BaseModel] | None) -> tuple[str, type[Base
 
 
 def _field_type(annotation):
-    import typing
-
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
         return _field_type(args[0])
-    if origin in (list,):
+    if origin in (list, tuple):  # list[X] or tuple[X, ...]: an index, then an X
         return ("list", _field_type(args[0]))
-    if origin in (typing.Union,) or str(origin) == "types.UnionType":
+    if origin in (typing.Union, types.UnionType):  # Union[X, Y] or X | None
         members = [a for a in args if a is not type(None)]
         models = {}
         for m in members:

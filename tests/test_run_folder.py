@@ -1,0 +1,202 @@
+"""The run folder's files and the writing beneath them: atomic writes with the usual file mode,
+souls.parquet at a run's last year, and checkpoints that refuse what they cannot resume.
+
+Each value is worked out here from its definition (MODEL.md, the Standards' "outputs are
+written atomically", the checkpoint's documented format), not read from the code under test.
+"""
+
+import json
+import os
+import pickle
+import stat
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import tikkun
+from tikkun.outputs import atomic
+from tikkun.outputs import run_folder as rf
+
+
+# ---------------------------------------------------------------- atomic writes
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_written_file_has_the_usual_mode_for_the_umask(tmp_path, umask, mode):
+    """A new file gets 0o666 less the umask, as ``open(..., "w")`` would give it (the temporary
+    file it comes from is made 0o600)."""
+    old = os.umask(umask)
+    try:
+        atomic.write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == mode
+
+
+def test_a_write_makes_the_folders_it_needs(tmp_path):
+    target = tmp_path / "a" / "b" / "c.txt"
+    atomic.write_text(target, "hello")
+    assert target.read_text() == "hello"
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "keep.txt"
+    target.write_text("old")
+
+    def writer(tmp):
+        tmp.write_text("half of the ne")
+        raise KeyboardInterrupt  # a BaseException, as a Ctrl-C mid-write
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic.write_with(target, writer)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+# ---------------------------------------------------------------- souls.parquet
+@pytest.mark.parametrize("k", [1, 3])
+def test_neighbours_mean_cleansing_is_the_mean_over_the_row(k):
+    rng = np.random.default_rng(k)
+    cleansing = rng.random(7).astype(np.float32)
+    neighbours = rng.integers(0, 7, size=(7, k)).astype(np.int32)
+    state = SimpleNamespace(neighbours=neighbours, cleansing=cleansing, n_souls=7)
+    want = [sum(float(cleansing[m]) for m in row) / k for row in neighbours]
+    np.testing.assert_allclose(rf.neighbours_mean_cleansing(state), want, rtol=1e-15)
+
+
+def test_neighbours_mean_cleansing_without_a_network_is_nan_and_quiet():
+    """No network (k = 0): NaN for every soul, with no warning (a mean over an empty row would
+    print NumPy's "Mean of empty slice" into the user's run)."""
+    state = SimpleNamespace(neighbours=np.zeros((5, 0), dtype=np.int32), cleansing=np.ones(5, np.float32), n_souls=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = rf.neighbours_mean_cleansing(state)
+    assert got.shape == (5,) and np.isnan(got).all()
+
+
+def test_souls_table_uses_the_last_years_light_and_omega(tmp_path):
+    """A light and an omega set for the last year alone: ``I_i = lam W ((1 - omega) c_i + omega
+    G)`` with that year's values (0.5 and 0.9), the last year's W and G from metrics.parquet.
+    Souls completed by an event in year 0 have completed_year 0 (not null); the others, never
+    complete here, null. unity_mean is each soul's sparks' mean unity."""
+    years = 12
+    res = tikkun.run(preset="quick", souls=200, years=years, out=tmp_path / "r",
+                     overrides={"run.stop_at_end": False, "network.enabled": False},
+                     events=[{"kind": "set", "year": years - 1, "key": "light.light", "value": 0.5},
+                             {"kind": "set", "year": years - 1, "key": "light.omega", "value": 0.9},
+                             {"kind": "complete", "year": 0, "group": {"first": 0, "count": 3}}])
+    souls = pq.read_table(tmp_path / "r" / "souls.parquet").to_pydict()
+    m = res.metrics
+    W, G = float(m["conductance"][-1]), float(m["weakest_link"][-1])
+    c = np.asarray(souls["cleansing"], dtype=np.float64)
+    np.testing.assert_allclose(souls["illumination"], 0.5 * W * (0.1 * c + 0.9 * G), rtol=1e-9)
+    done = np.asarray(souls["complete"], dtype=bool)
+    assert done[:3].all() and souls["completed_year"][:3] == [0, 0, 0]
+    assert all(y is None for y, d in zip(souls["completed_year"], done) if not d)
+    state = res.simulation.state
+    start = state.spark_start
+    want = [float(np.mean(state.unity[start[i]:start[i + 1]].astype(np.float64))) for i in range(state.n_souls)]
+    np.testing.assert_allclose(souls["unity_mean"], want, rtol=1e-12)
+    assert all(np.isnan(souls["neighbours_mean_cleansing"]))
+
+
+def test_a_run_of_one_year_writes_its_souls(tmp_path):
+    res = tikkun.run(preset="quick", souls=100, years=1, out=tmp_path / "r", overrides={"light.light": 0.7})
+    souls = pq.read_table(tmp_path / "r" / "souls.parquet").to_pydict()
+    W, G = float(res.metrics["conductance"][0]), float(res.metrics["weakest_link"][0])
+    c = np.asarray(souls["cleansing"], dtype=np.float64)
+    np.testing.assert_allclose(souls["illumination"], 0.7 * W * (0.5 * c + 0.5 * G), rtol=1e-9)
+
+
+# ---------------------------------------------------------------- checkpoints
+class Cut(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def cut_run(tmp_path_factory):
+    """A run stopped after year 10 with a checkpoint every 5 years: its checkpoint is year 10's."""
+    folder = tmp_path_factory.mktemp("ckpt") / "cut"
+
+    def progress(state, row):
+        if state.year == 11:
+            raise Cut
+
+    with pytest.raises(Cut):
+        tikkun.run(preset="quick", souls=150, years=40, out=folder, checkpoint_every=5, progress=progress,
+                   overrides={"run.stop_at_end": False})
+    return folder
+
+
+def _rewrite_meta(src, dst, **changes):
+    with np.load(src / rf.CHECKPOINT_NAME, allow_pickle=False) as data:
+        payload = {k: data[k] for k in data.files}
+    meta = json.loads(bytes(payload["meta"]).decode("utf-8"))
+    meta.update(changes)
+    payload["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    dst.mkdir()
+    with open(dst / rf.CHECKPOINT_NAME, "wb") as fh:
+        np.savez(fh, **payload)
+    return dst
+
+
+def test_checkpoint_meta_reads_the_year_without_the_arrays(cut_run, tmp_path):
+    meta = rf.checkpoint_meta(cut_run)
+    assert meta["scalars"]["year"] == 10 and meta["checkpoint_every"] == 5
+    assert meta["tikkun_version"] == tikkun.__version__
+    assert rf.checkpoint_meta(tmp_path) is None  # no checkpoint
+    (tmp_path / rf.CHECKPOINT_NAME).write_bytes(b"PK\x03\x04 not a zip at all")
+    assert rf.checkpoint_meta(tmp_path) is None  # a truncated or foreign file
+
+
+# format 3 is revision 2's (completed_year); 2 and anything newer cannot be resumed here
+@pytest.mark.parametrize("changes", [{"format": 2}, {"format": 4}, {"tikkun_version": "0.0.1"},
+                                     {"tikkun_version": "99.0"}, {"format": 2, "tikkun_version": "0.0.1"}])
+def test_a_checkpoint_of_another_format_or_version_is_refused(cut_run, tmp_path, changes):
+    folder = _rewrite_meta(cut_run, tmp_path / "other", **changes)
+    with pytest.raises(rf.CheckpointError, match="the checkpoint was written by tikkun"):
+        rf.load_checkpoint(folder)
+
+
+def test_the_checkpoint_as_written_loads(cut_run, tmp_path):
+    meta, state, metrics = rf.load_checkpoint(_rewrite_meta(cut_run, tmp_path / "same"))
+    assert meta["format"] == 3 and state.year == 10 and len(metrics["year"]) == 10
+
+
+def test_a_truncated_checkpoint_is_refused_by_name(cut_run, tmp_path):
+    folder = tmp_path / "trunc"
+    folder.mkdir()
+    data = (cut_run / rf.CHECKPOINT_NAME).read_bytes()
+    (folder / rf.CHECKPOINT_NAME).write_bytes(data[: len(data) // 2])
+    with pytest.raises(rf.CheckpointError, match="cannot be read"):
+        rf.load_checkpoint(folder)
+
+
+class _Marker:
+    """Unpickling this writes a file: a checkpoint must never run code from the file."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+def test_a_checkpoint_never_unpickles(cut_run, tmp_path):
+    marker = tmp_path / "ran"
+    folder = tmp_path / "foreign"
+    folder.mkdir()
+    with np.load(cut_run / rf.CHECKPOINT_NAME, allow_pickle=False) as data:
+        payload = {k: data[k] for k in data.files}
+    evil = np.empty(1, dtype=object)
+    evil[0] = _Marker(marker)
+    payload["meta"] = evil
+    payload["state_effort"] = evil
+    with open(folder / rf.CHECKPOINT_NAME, "wb") as fh:
+        np.savez(fh, **payload)
+    pickle.dumps(evil)  # it is picklable: the file really holds a pickle
+    assert rf.checkpoint_meta(folder) is None
+    with pytest.raises(rf.CheckpointError, match="cannot be read"):
+        rf.load_checkpoint(folder)
+    assert not marker.exists()
