@@ -106,12 +106,6 @@ NETWORK_FAST = [f"tests/test_collective.py::{t}" for t in (
 NETWORK_SLOW = [f"tests/test_collective.py::{t}" for t in (
     "test_guide_table_inverts_the_cumulative_like_searchsorted", "test_friedkin_johnsen_steady_state")]
 
-# test_explain.py but its command line (5 s in pure Python): a fraction of a second in all
-EXPLAIN_FAST = ["test_every_key_has_a_description_and_a_source", "test_the_check_names_the_key_and_what_it_lacks",
-                "test_every_rule_cites_a_seed_and_its_module_exists", "test_every_rule_module_is_explained",
-                "test_parameters_walk_the_whole_schema", "test_stated_range_is_the_range_the_scenario_enforces",
-                "test_defaults_are_the_schemas", "test_docs_model_md_is_current"]
-
 
 def _rules_part(*files: str, first: list[str] = (), slow: list[str] = ()) -> dict:
     """A group over some of rules-core's files (under ``src/tikkun/``), in that order: the tests
@@ -120,6 +114,23 @@ def _rules_part(*files: str, first: list[str] = (), slow: list[str] = ()) -> dic
     return {"modules": [f"src/tikkun/{f}" for f in files], "fast": first + FAST_RULES,
             "stages": ([first] if first else []) + [CLOSED_FORMS, UNIT_RULES, TINY_TWIN],
             "order": list(files), "wide": WIDE_RULES + list(slow)}
+
+
+# the scenario's own tests, docs/model.md's check (generated from the schema and committed, it
+# pins every key's default and range) and the schedule's: a fraction of a second each
+SCENARIO_FAST = ["tests/test_properties.py", "tests/test_scenario.py", "--deselect",
+                 "tests/test_scenario.py::test_every_preset_runs", "tests/test_events.py::test_schedule_set_and_scale_in_order",
+                 "tests/test_explain.py", "--deselect", "tests/test_explain.py::test_command_line"]
+
+
+def _scenario_part(*modules: str) -> dict:
+    """A group over the scenario's files: its fast tests, then, for what they leave, the presets'
+    runs and the command line of ``tikkun explain``."""
+    return {"modules": list(modules), "fast": SCENARIO_FAST,
+            "stages": [SCENARIO_FAST, ["tests/test_scenario.py::test_every_preset_runs",
+                                       "tests/test_explain.py::test_command_line"]],
+            "wide": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py",
+                     "tests/test_revision2.py", "tests/test_explain.py"]}
 
 
 GROUPS = {
@@ -142,22 +153,9 @@ GROUPS = {
     # the network's own tests first (a second or a few each in pure Python)
     "rewiring": _rules_part("rules/good_and_pure.py", first=NETWORK_FAST, slow=NETWORK_SLOW),
     "network": _rules_part("rules/network.py", first=NETWORK_FAST, slow=NETWORK_SLOW),
-    "scenario": {
-        "modules": ["src/tikkun/scenario"],
-        "fast": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py::test_schedule_set_and_scale_in_order",
-                 "tests/test_explain.py"],
-        # the validation's tests first (a fraction of a second each); the presets' runs only for
-        # what they leave
-        "stages": [["tests/test_properties.py"] + [f"tests/test_scenario.py::{t}" for t in (
-            "test_presets_load_and_round_trip", "test_every_field_has_a_description", "test_bad_input_names_the_key",
-            "test_bad_files", "test_years_override_trims_events", "test_history_breaks_the_vessel_first")]
-            + ["tests/test_events.py::test_schedule_set_and_scale_in_order"]
-            # docs/model.md, generated from the schema and committed, pins every key's default and range
-            + [f"tests/test_explain.py::{t}" for t in EXPLAIN_FAST],
-                   ["tests/test_scenario.py::test_every_preset_runs", "tests/test_explain.py::test_command_line"]],
-        "wide": ["tests/test_scenario.py", "tests/test_properties.py", "tests/test_events.py", "tests/test_revision2.py",
-                 "tests/test_explain.py"],
-    },
+    "scenario": _scenario_part("src/tikkun/scenario"),
+    # loading.py again, whole, after a change (its rows replace scenario's for that file)
+    "scenario-loading": _scenario_part("src/tikkun/scenario/loading.py"),
     "outputs": {
         "modules": ["src/tikkun/outputs"],
         "compiled": True,  # the outputs hold no kernel, and the kernels' cache does not depend on them
@@ -195,9 +193,10 @@ def _env(copy: Path) -> dict:
 
 
 def _copy_tree(copy: Path) -> None:
-    """The sources and tests as they are now, into ``copy`` (tests replaced, sources too)."""
+    """The sources, tests and docs as they are now, into ``copy`` (each replaced): some tests
+    compare the docs with what the code generates (docs/model.md)."""
     copy.mkdir(parents=True, exist_ok=True)
-    for name in ("src", "tests"):
+    for name in ("src", "tests", "docs"):
         if (copy / name).exists():
             shutil.rmtree(copy / name)
         shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))

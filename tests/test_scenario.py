@@ -181,3 +181,135 @@ def test_years_override_keeps_every_event_before_the_horizon_in_any_order():
     assert [(e.year, e.until) for e in sc.events] == [(5, 20), (0, 20), (0, 2)]
     sc = build_scenario(_with_horizon(raw, 1))
     assert sc.run.years == 1 and [(e.year, e.until) for e in sc.events] == [(0, 1), (0, 1)]
+
+
+def _accepted(raw):
+    return build_scenario({"souls": {"count": 10}, "network": {"k": 2}, "run": {"years": 100}, **raw})
+
+
+def _refused(raw, needle):
+    with pytest.raises(ScenarioError) as info:
+        _accepted(raw)
+    assert needle in str(info.value)
+
+
+def test_a_scenario_cannot_be_changed_once_built():
+    """A run reads its scenario for all its years: every section is frozen."""
+    sc = _accepted({})
+    for section, key, value in (("light", "alpha", 2.0), ("souls", "count", 5), ("run", "seed", 1)):
+        with pytest.raises(Exception, match="frozen"):
+            setattr(getattr(sc, section), key, value)
+    with pytest.raises(Exception, match="frozen"):
+        sc.name = "other"
+
+
+def test_the_edges_of_each_cross_check():
+    """Each check between keys at its edge: equal bounds are fine where the text allows them,
+    one step past them is refused with the key named."""
+    _accepted({"sparks": {"unity": {"kind": "uniform", "low": 0.4, "high": 0.4}}})  # every spark 0.4
+    _refused({"sparks": {"unity": {"kind": "uniform", "low": 0.4, "high": 0.3}}}, "high (0.3) must be >= low (0.4)")
+    _accepted({"generations": {"torah_from": 300, "messiah_from": 300}})  # no era of Torah alone
+    _refused({"generations": {"torah_from": 300, "messiah_from": 299}}, "must not come before torah_from")
+    _refused({"impurity": {"start_year": 10}}, "impurity.start_year no longer exists")
+    _refused({"events": [{"kind": "set", "year": 5, "until": 4, "key": "light.light", "value": 1}]},
+             "until (4) must be after year (5)")
+    _accepted({"events": [{"kind": "set", "year": 99, "until": 100, "key": "light.light", "value": 1}]})
+    _refused({"events": [{"kind": "set", "year": 100, "key": "light.light", "value": 1}]}, "past the horizon")
+    _refused({"events": [{"kind": "set", "year": 9, "until": 101, "key": "light.light", "value": 1}]},
+             "events[0].until = 101 is past the horizon")
+    # a scale event's factor is checked by its own range, never by the key's
+    _accepted({"events": [{"kind": "scale", "year": 1, "key": "light.kappa0", "factor": 50.0}]})
+    # groups: exactly one selector; a range of souls must end inside the population
+    _accepted({"events": [{"kind": "reset", "year": 1, "group": {"first": 5, "count": 5}}]})
+    _refused({"events": [{"kind": "reset", "year": 1, "group": {"first": 5, "count": 6}}]},
+             "events[0].group names soul 10 but souls.count = 10")
+    _refused({"events": [{"kind": "reset", "year": 1, "group": {"first": 0, "count": 11}}]}, "names soul 10")
+    _accepted({"events": [{"kind": "reset", "year": 1, "group": {"lowest": "hbd", "count": 10}}]})
+    _refused({"events": [{"kind": "reset", "year": 1, "group": {"lowest": "hbd", "count": 11}}]},
+             "events[0].group.count = 11 exceeds souls.count = 10")
+    _accepted({"events": [{"kind": "reset", "year": 1, "group": {"souls": [0, 9]}}]})
+    _refused({"events": [{"kind": "reset", "year": 1, "group": {"souls": [0, 10]}}]}, "names soul 10")
+    for group in ({"souls": [1], "share": 0.5}, {"first": 0, "count": 2, "lowest": "hbd"}, {}):
+        _refused({"events": [{"kind": "reset", "year": 1, "group": group}]}, "give exactly one of")
+    _refused({"events": [{"kind": "reset", "year": 1, "group": {"share": 0.5, "count": 2}}]}, "count does not go with share")
+    _refused({"events": [{"kind": "reset", "year": 1, "group": {"highest": "warmth"}}]}, "highest needs count")
+    _accepted({"network": {"k": 9}})
+    _refused({"network": {"k": 10}}, "network.k = 10 needs more souls than that")
+    _accepted({"network": {"enabled": False, "k": 10}})  # no graph, no need
+
+
+def test_a_scenario_file_is_read_by_keyword_or_refused_by_name(tmp_path, monkeypatch):
+    good = tmp_path / "s.toml"
+    good.write_text('[souls]\ncount = 50\n[network]\nk = 4\n')
+    assert load_scenario(source=good).souls.count == 50 and load_scenario(good).network.k == 4
+    with pytest.raises(ScenarioError, match="a scenario file or a preset, not both"):
+        load_scenario(good, preset="quick")
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "Tikkún"\n'.encode("latin-1"))
+    with pytest.raises(ScenarioError, match="latin.toml: cannot be read as UTF-8 text"):
+        load_scenario(latin)
+    with pytest.raises(ScenarioError, match="is a folder, not a scenario file"):
+        load_scenario(tmp_path)
+
+    def failing_read(self, *args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(type(good), "read_text", failing_read)
+    with pytest.raises(ScenarioError, match="s.toml: cannot be read as UTF-8 text: .*Input/output error"):
+        load_scenario(good)
+
+
+def test_nan_and_infinity_are_named_wherever_they_are():
+    """TOML allows nan and inf; a scenario refuses them with the key's full path, in a list too."""
+    for raw, needle in (({"events": [{"kind": "set", "year": 1, "key": "light.light", "value": float("nan")}]},
+                         "events[0].value: nan is not allowed"),
+                        ({"genesis": {"stages": [{"kind": "separate"}, {"kind": "strike", "light": float("inf")}]}},
+                         "genesis.stages[1].light: inf is not allowed"),
+                        ({"events": [{"kind": "reset", "year": 1, "group": {"souls": [1]}, "hbd": float("-inf")}]},
+                         "events[0].hbd: -inf is not allowed")):
+        with pytest.raises(ScenarioError) as info:
+            build_scenario(raw)
+        assert needle in str(info.value)
+
+
+def test_years_override_leaves_malformed_events_to_validation():
+    """A horizon override never trips on an event it cannot read: the validation names it. An
+    event of year 5.0 (valid: a whole number) is kept with those after it, an event at the new
+    horizon dropped."""
+    ev = {"kind": "set", "key": "light.light", "value": 2.0}
+    raw = {"run": {"years": 100}, "events": [{**ev, "year": 5.0}, {**ev, "year": 20}, {**ev, "year": 7}]}
+    assert [e.year for e in build_scenario(_with_horizon(raw, 20)).events] == [5, 7]
+    for bad, needle in ((5, "events[0]: Input should be a valid dictionary"), ({**ev, "year": "x"}, "events[0].year")):
+        with pytest.raises(ScenarioError) as info:
+            build_scenario(_with_horizon({"events": [bad, {**ev, "year": 50}]}, 20))
+        assert needle in str(info.value)
+
+
+def test_every_problem_is_reported_not_only_the_first():
+    with pytest.raises(ScenarioError) as info:
+        build_scenario({"souls": {"cuont": 5, "count": -1}, "light": {"alpah": 1.0}})
+    assert str(info.value).splitlines()[1:] == [
+        "souls.count: Input should be greater than 0 (got -1)",
+        "souls.cuont: unknown key (did you mean 'count'?); allowed here: count, sparks_extra_mean, effort_shape, "
+        "effort_scale, warmth_a, warmth_b, attachment_a, attachment_b, hbd_sigma, special_share, steadiness, regain",
+        "light.alpah: unknown key (did you mean 'alpha'?); allowed here: alpha, light, practice, conductance, beta, "
+        "eps, phi_s, kappa0, omega"]
+
+
+def test_ranges_hold_their_edges():
+    """A range's ends are allowed, a step past them refused: a set event at the top of its key's
+    range, a uniform unity of any width, and the largest factor or effort (1e6) an event may
+    give; a graph of more neighbours than souls is refused as one of as many."""
+    _accepted({"events": [{"kind": "set", "year": 1, "key": "light.kappa0", "value": 1.0},
+                          {"kind": "set", "year": 1, "key": "light.eps", "value": 1e3}]})
+    _refused({"events": [{"kind": "set", "year": 1, "key": "light.kappa0", "value": 1.0000001}]},
+             "value 1.0000001 for light.kappa0 is outside [0.0, 1.0]")
+    _accepted({"sparks": {"unity": {"kind": "uniform", "low": 0.4, "high": 0.5}}})
+    _accepted({"events": [{"kind": "scale", "year": 1, "key": "light.light", "factor": 1e6},
+                          {"kind": "policy", "year": 1, "group": {"souls": [1]}, "effort": 1e6}]})
+    _refused({"events": [{"kind": "scale", "year": 1, "key": "light.light", "factor": 1e6 + 0.5}]},
+             "events[0].factor: Input should be less than or equal to 1000000")
+    _refused({"events": [{"kind": "policy", "year": 1, "group": {"souls": [1]}, "effort": 1e6 + 0.5}]},
+             "events[0].effort: Input should be less than or equal to 1000000")
+    _refused({"network": {"k": 11}}, "network.k = 11 needs more souls than that")
+
