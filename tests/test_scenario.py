@@ -313,3 +313,13 @@ def test_ranges_hold_their_edges():
              "events[0].effort: Input should be less than or equal to 1000000")
     _refused({"network": {"k": 11}}, "network.k = 11 needs more souls than that")
 
+
+
+@pytest.mark.parametrize("years, needle", [("40", "past the horizon"), (2.5, "run.years"), (0, "run.years"),
+                                           (-3, "run.years")])
+def test_a_horizon_that_is_not_a_positive_whole_number_is_named(years, needle):
+    """``years`` from Python (a form, a notebook) that is not a positive int: nothing is trimmed,
+    and the validation says what is wrong, never a TypeError."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(preset="history", years=years)
+    assert needle in str(info.value)
