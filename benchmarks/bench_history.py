@@ -1,6 +1,6 @@
 """The whole default history, as a user runs it, next to the memory floor measured in the same run.
 
-    python benchmarks/bench_history.py [--split]
+    python benchmarks/bench_history.py [--split] [--graph]
 
 Runs ``tikkun run`` on the ``history`` preset (600,000 souls; genesis first, then the years to
 the end of correction) in a fresh process, as a user does, and prints: the processor, the
@@ -20,7 +20,13 @@ the wall time against two floors, each labelled:
 
 ``--split`` runs the history a second time in this process, with the yearly passes and the
 rewiring timed, and prints where the time goes: the warm network, the soul pass, the
-rewiring, and the rest (Python, genesis, the initial population).
+rewiring, and the rest (Python, genesis, the initial population); and the rewirings' median
+time before and after year 1,000 (by then the graph is nearly random: ``--graph``).
+
+``--graph`` runs the history once more, untimed, and prints the share of the graph's edges
+that are far (farther than the ring's k/2 places, and than 4,096 souls) at a few years: the
+warm network's far reads, which no numbering of the souls can bring near once the graph is
+random.
 """
 
 from __future__ import annotations
@@ -186,15 +192,16 @@ def split_seconds() -> dict:
     import tikkun.rules.good_and_pure as good_and_pure
     from tikkun import api
 
-    rewire = []
+    rewire, years = [], []
     orig = good_and_pure.rewire
 
-    def timed(*args, **kwargs):
+    def timed(seed, year, *args, **kwargs):
         t = time.perf_counter()
         try:
-            return orig(*args, **kwargs)
+            return orig(seed, year, *args, **kwargs)
         finally:
             rewire.append(time.perf_counter() - t)
+            years.append(year)
 
     good_and_pure.rewire = timed
     try:
@@ -205,13 +212,39 @@ def split_seconds() -> dict:
     finally:
         good_and_pure.rewire = orig
     net, souls, rew = sum(kt.times["network"]), sum(kt.times["souls"]), sum(rewire)
+    rewire, years = np.array(rewire), np.array(years)
     return {"wall": wall, "network": net, "souls": souls, "rewiring": rew, "rewirings": len(rewire),
-            "rest": wall - net - souls - rew}
+            "rest": wall - net - souls - rew,
+            "rewiring_early": float(np.median(rewire[years < 1000])) if (years < 1000).any() else float("nan"),
+            "rewiring_late": float(np.median(rewire[years >= 1000])) if (years >= 1000).any() else float("nan")}
+
+
+GRAPH_YEARS = (0, 100, 300, 1000, 2000, 3000, 4000, 5000)
+
+
+def far_edges() -> dict:
+    """The history in this process, untimed: at each of ``GRAPH_YEARS`` it reaches, the share of
+    edges farther than the ring's ``k/2`` places and than 4,096 souls (around the ring)."""
+    from tikkun import api
+
+    shares = {}
+
+    def progress(state, row):
+        if row["year"] in GRAPH_YEARS:
+            nb = state.neighbours
+            n, k = nb.shape
+            d = np.abs(nb.astype(np.int64) - np.arange(n)[:, None])
+            d = np.minimum(d, n - d)
+            shares[row["year"]] = (float(np.mean(d > k // 2)), float(np.mean(d > 4096)))
+
+    api.run(preset="history", progress=progress)
+    return shares
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", action="store_true", help="also time the parts of the history in this process")
+    ap.add_argument("--graph", action="store_true", help="also print the share of far edges through the history")
     args = ap.parse_args()
 
     history_wall("--years", "1")  # fills Numba's cache if empty: the timed run starts as a second run does
@@ -244,6 +277,12 @@ def main() -> None:
         print(f"in this process          {s['wall']:.1f} s: warm network {s['network']:.1f} s, soul pass "
               f"{s['souls']:.1f} s, {s['rewirings']} rewirings {s['rewiring']:.1f} s, the rest {s['rest']:.1f} s "
               f"(genesis, initial population, Python)")
+        print(f"a rewiring (median)      {s['rewiring_early'] * 1e3:.1f} ms before year 1,000, "
+              f"{s['rewiring_late'] * 1e3:.1f} ms from it on")
+    if args.graph:
+        for year, (near_ring, far) in sorted(far_edges().items()):
+            print(f"far edges, year {year:>5,}   {near_ring:.1%} farther than the ring's places, "
+                  f"{far:.1%} farther than 4,096 souls")
 
 
 if __name__ == "__main__":
