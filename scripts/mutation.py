@@ -159,8 +159,9 @@ GROUPS = {
     "outputs": {
         "modules": ["src/tikkun/outputs"],
         "compiled": True,  # the outputs hold no kernel, and the kernels' cache does not depend on them
-        "fast": ["tests/test_labels_and_outputs.py", "tests/test_resume.py"],
-        "wide": ["tests/test_labels_and_outputs.py", "tests/test_resume.py", "tests/test_revision2.py"],
+        "fast": ["tests/test_run_folder.py", "tests/test_labels_and_outputs.py", "tests/test_resume.py"],
+        "wide": ["tests/test_run_folder.py", "tests/test_labels_and_outputs.py", "tests/test_resume.py",
+                 "tests/test_revision2.py"],
     },
 }
 

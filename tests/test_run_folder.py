@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from test_resume import Cut, _crash_after  # a run killed after a year, as test_resume.py kills its runs
 
 import tikkun
 from tikkun.outputs import atomic
@@ -110,21 +111,12 @@ def test_a_run_of_one_year_writes_its_souls(tmp_path):
 
 
 # ---------------------------------------------------------------- checkpoints
-class Cut(Exception):
-    pass
-
-
 @pytest.fixture(scope="module")
 def cut_run(tmp_path_factory):
     """A run stopped after year 10 with a checkpoint every 5 years: its checkpoint is year 10's."""
     folder = tmp_path_factory.mktemp("ckpt") / "cut"
-
-    def progress(state, row):
-        if state.year == 11:
-            raise Cut
-
     with pytest.raises(Cut):
-        tikkun.run(preset="quick", souls=150, years=40, out=folder, checkpoint_every=5, progress=progress,
+        tikkun.run(preset="quick", souls=150, years=40, out=folder, checkpoint_every=5, progress=_crash_after(11),
                    overrides={"run.stop_at_end": False})
     return folder
 

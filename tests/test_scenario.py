@@ -103,15 +103,15 @@ def test_every_preset_runs(name, tmp_path):
 # ---------------------------------------------------------------- the messages of bad input, to the letter
 @pytest.mark.parametrize("raw, lines", [
     # an unknown key is named by its full path, with the nearest known key and the keys allowed there
-    ({"sould": {}}, ["sould: unknown key (did you mean 'souls'?); allowed here: name, description, run, souls, "
-                     "sparks, light, network, impurity, generations, worlds, genesis, events"]),
+    ({"sould": {}}, [("sould: unknown key (did you mean 'souls'?); allowed here: name, description, run, souls, "
+                      "sparks, light, network, impurity, generations, worlds, genesis, events")]),
     ({"sparks": {"unity": {"kind": "beta", "aa": 3}}},
      ["sparks.unity.aa: unknown key (did you mean 'a'?); allowed here: kind, a, b"]),
-    ({"genesis": {"nn": 3}}, ["genesis.nn: unknown key (did you mean 'n'?); allowed here: n, A, kappa, M, block, "
-                              "dt_initial, dt_min, dt_max, tolerance, stabilization, record_every, stages"]),
+    ({"genesis": {"nn": 3}}, [("genesis.nn: unknown key (did you mean 'n'?); allowed here: n, A, kappa, M, block, "
+                               "dt_initial, dt_min, dt_max, tolerance, stabilization, record_every, stages")]),
     ({"genesis": {"stages": [{"kind": "separate"}, {"kind": "approach", "duraton": 5}]}},
-     ["genesis.stages[1].duraton: unknown key (did you mean 'duration'?); allowed here: kind, duration, light, "
-      "stir_amplitude, stir_period, noise"]),
+     [("genesis.stages[1].duraton: unknown key (did you mean 'duration'?); allowed here: kind, duration, light, "
+       "stir_amplitude, stir_period, noise")]),
     ({"events": [{"kind": "set", "year": 1, "key": "light.light", "value": 1},
                  {"kind": "reset", "year": 1, "group": {"first": 0, "count": 0, "sould": 3}}]},
      ["events[1].group.count: Input should be greater than 0 (got 0)",
@@ -290,10 +290,10 @@ def test_every_problem_is_reported_not_only_the_first():
         build_scenario({"souls": {"cuont": 5, "count": -1}, "light": {"alpah": 1.0}})
     assert str(info.value).splitlines()[1:] == [
         "souls.count: Input should be greater than 0 (got -1)",
-        "souls.cuont: unknown key (did you mean 'count'?); allowed here: count, sparks_extra_mean, effort_shape, "
-        "effort_scale, warmth_a, warmth_b, attachment_a, attachment_b, hbd_sigma, special_share, steadiness, regain",
-        "light.alpah: unknown key (did you mean 'alpha'?); allowed here: alpha, light, practice, conductance, beta, "
-        "eps, phi_s, kappa0, omega"]
+        ("souls.cuont: unknown key (did you mean 'count'?); allowed here: count, sparks_extra_mean, effort_shape, "
+         "effort_scale, warmth_a, warmth_b, attachment_a, attachment_b, hbd_sigma, special_share, steadiness, regain"),
+        ("light.alpah: unknown key (did you mean 'alpha'?); allowed here: alpha, light, practice, conductance, beta, "
+         "eps, phi_s, kappa0, omega")]
 
 
 def test_ranges_hold_their_edges():
