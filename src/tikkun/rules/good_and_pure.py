@@ -74,9 +74,10 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
     (``PREFETCH_AHEAD`` places down the list) for the random reads of a later one: its
     neighbours' cleansing and warmth, its row of weights and the cumulative where its first
     draw lands; and twice as far ahead for the row of the graph those reads start from
-    (docs/performance.md). A
-    soul's row is touched only by the thread rewiring it, so the order changes nothing.
-    ``counts`` int64: the souls rewired in each stretch."""
+    (docs/performance.md). A soul's row is touched only by the thread rewiring it, so the
+    order changes nothing. The graph and its weights are read raveled, with unsigned indices:
+    a row taken as a view costs a view and its reference counts at every soul (measured:
+    docs/performance.md). ``counts`` int64: the souls rewired in each stretch."""
     n, k = neighbours.shape
     key = rng.year_key(seed, year, rng.PURPOSE_REWIRE)
     key_pick = rng.year_key(seed, year, rng.PURPOSE_REWIRE_PICK)
@@ -99,27 +100,32 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
             # reads it points to are asked for
             prefetch(rows, souls[min(r + 2 * PREFETCH_AHEAD, count - 1)] * k)
             later = souls[min(r + PREFETCH_AHEAD, count - 1)]
+            later_base = np.uint64(later * k)
             for q in range(k):
-                m_later = np.uint32(neighbours[later, q])
+                m_later = np.uint32(rows[later_base + np.uint64(q)])
                 prefetch(cleansing, m_later)
                 prefetch(warmth, m_later)
-            prefetch(weights, later * k)  # the row of weights it will write
+            prefetch(weights, later_base)  # the row of weights it will write
             x = rng.uniform_at(key_pick, later, 0) * total
             prefetch(cumulative, guide[min(buckets - 1, int(x * buckets / total))])
             i = souls[r]
-            row = neighbours[i]
-            worst = 0
-            for q in range(1, k):  # the least cleansed neighbour; ties: the first
-                if cleansing[row[q]] < cleansing[row[worst]]:
+            base = np.uint64(i * k)
+            worst = 0  # the least cleansed neighbour; ties: the first
+            c_worst = cleansing[np.uint32(rows[base])]
+            for q in range(1, k):
+                c_q = cleansing[np.uint32(rows[base + np.uint64(q)])]
+                if c_q < c_worst:
                     worst = q
+                    c_worst = c_q
+            old = rows[base + np.uint64(worst)]
             for attempt in range(MAX_TRIES):
                 x = rng.uniform_at(key_pick, i, attempt) * total
                 m = draw_index(x, cumulative, total, guide)
                 if m >= n:
                     m = n - 1
-                if m != i and not _in_row(row, worst, m) and m != row[worst]:
-                    row[worst] = m
-                    row_weights(row, warmth, warmth[i], edge_weight[i])
+                if m != i and m != old and not _in_row(rows, base, k, worst, m):
+                    rows[base + np.uint64(worst)] = m
+                    row_weights(rows, weights, base, k, warmth, warmth[i])
                     done += 1
                     break
         counts[c] = done

@@ -22,25 +22,33 @@ from ..engine.native.prefetch import prefetch
 
 
 @njit(cache=True, inline="always")
-def row_weights(neighbours_i, warmth, warmth_i, out):
-    """The weights ``P_iq = w_i w_m / sum_q' w_m'`` of one soul's edges, float32 into ``out``.
+def row_weights(rows, weights, base, k, warmth, warmth_i):
+    """The weights ``P_iq = w_i w_m / sum_q' w_m'`` of one soul's edges, float32 into
+    ``weights[base:base + k]``.
 
-    neighbours_i: int32 ``(k,)``, whom soul ``i`` hears; warmth float32 ``(n,)``; warmth_i = w_i.
-    Edge ``i <- m`` carries ``w_m`` normalised over the row, times the soul's own warmth (its
-    susceptibility ``theta_i = theta_max w_i`` without ``theta_max``, which a scenario may
-    schedule by year). A soul with no warm neighbour gets a row of zeros.
+    rows: int32 ``(n k,)``, the raveled graph, soul ``i``'s row from ``base = i k`` (uint64);
+    weights: float32, raveled like it; warmth float32 ``(n,)``; warmth_i = w_i. Edge ``i <- m``
+    carries ``w_m`` normalised over the row, times the soul's own warmth (its susceptibility
+    ``theta_i = theta_max w_i`` without ``theta_max``, which a scenario may schedule by year).
+    A soul with no warm neighbour gets a row of zeros. On raveled arrays, as the passes over
+    souls read them: a row taken as a view costs a view and its reference counts at every
+    soul (measured in the rewiring: docs/performance.md).
     """
     den = 0.0
-    for q in range(neighbours_i.shape[0]):
-        den += float(warmth[neighbours_i[q]])
-    for q in range(neighbours_i.shape[0]):
-        out[q] = float(warmth_i) * float(warmth[neighbours_i[q]]) / den if den > 0.0 else 0.0
+    for q in range(k):
+        den += float(warmth[np.uint32(rows[base + np.uint64(q)])])
+    for q in range(k):
+        j = base + np.uint64(q)
+        weights[j] = float(warmth_i) * float(warmth[np.uint32(rows[j])]) / den if den > 0.0 else 0.0
 
 
 @njit(cache=True, parallel=True)
 def _edge_weights(neighbours, warmth, out):
+    k = neighbours.shape[1]
+    rows = neighbours.ravel()
+    weights = out.ravel()
     for i in prange(neighbours.shape[0]):
-        row_weights(neighbours[i], warmth, warmth[i], out[i])
+        row_weights(rows, weights, np.uint64(i * k), k, warmth, warmth[i])
 
 
 def edge_weights(neighbours: np.ndarray, warmth: np.ndarray) -> np.ndarray:
@@ -240,28 +248,31 @@ MAX_TRIES = 64  # redraws of a target that is the soul itself or already a neigh
 
 
 @njit(cache=True, inline="always")
-def _in_row(row, q_skip, m):
-    for q in range(row.shape[0]):
-        if q != q_skip and row[q] == m:
+def _in_row(rows, base, k, q_skip, m):
+    """True if soul ``m`` is in the row from ``base`` (uint64) of the raveled graph ``rows``,
+    at a place other than ``q_skip``."""
+    for q in range(k):
+        if q != q_skip and rows[base + np.uint64(q)] == m:
             return True
     return False
 
 
 @njit(cache=True, parallel=True)
 def _build_graph(seed, n, k, share, neighbours):
+    rows = neighbours.ravel()
     for i in prange(n):
-        row = neighbours[i]
+        base = np.uint64(i * k)
         for q in range(k):  # ring lattice: +1, -1, +2, -2, ...
             step = q // 2 + 1
-            row[q] = (i + step) % n if q % 2 == 0 else (i - step) % n
+            rows[base + np.uint64(q)] = (i + step) % n if q % 2 == 0 else (i - step) % n
         for q in range(k):
             if share < 1.0 and rng.uniform(seed, 0, i, rng.PURPOSE_GRAPH, q) >= share:
                 continue
             for attempt in range(MAX_TRIES):
                 u = rng.uniform(seed, 0, i, rng.PURPOSE_GRAPH, k + q * MAX_TRIES + attempt)
                 m = min(n - 1, int(u * n))
-                if m != i and not _in_row(row, q, m):
-                    row[q] = m
+                if m != i and not _in_row(rows, base, k, q, m):
+                    rows[base + np.uint64(q)] = m
                     break
 
 
