@@ -12,7 +12,8 @@ or two vector instructions (measured effects: docs/performance.md).
   the vector's pairwise sums, lanes (0, 1), (2, 3), (4, 5), (6, 7), then their pairs, then the
   two halves. Float addition is commutative, so this is the same tree and the same bits. Used
   only where the gather is fast (:data:`AVAILABLE`): not where the microcode that mitigates
-  Gather Data Sampling slows it.
+  Gather Data Sampling slows it, nor on AMD's Zen cores up to Zen 4, whose gather of eight
+  lanes is slower than the eight loads it replaces.
 * :func:`light_of_eight`, each of eight sparks given its soul's light: eight sparks belong to
   at most eight consecutive souls, so their lights are one load of eight souls' lights and one
   permutation of its lanes (``vpermps``). Only values are copied.
@@ -59,8 +60,20 @@ def _gather_here() -> bool:
     return _host_has("avx2")
 
 
+# Processors, as LLVM names them, whose gathers are slower than scalar loads: AMD's Zen 1 to 4
+# carry out a gather as a long sequence of micro-operations (measured on Zen 4: the warm
+# network a tenth to a sixth faster without it, docs/performance.md). Zen 5 is not measured.
+_SLOW_GATHER_CPUS = ("znver1", "znver2", "znver3", "znver4")
+
+
 def _gather_slowed() -> bool:
-    """True where the system says that a mitigation slows the processor's gathers."""
+    """True where the processor's gathers cost more than the loads they replace: where the
+    system says that a mitigation slows them, or on a processor of :data:`_SLOW_GATHER_CPUS`."""
+    try:
+        if _llvm.get_host_cpu_name() in _SLOW_GATHER_CPUS:
+            return True
+    except RuntimeError:
+        pass
     try:
         return "mitigation" in _GATHER_DATA_SAMPLING.read_text().lower()
     except OSError:  # not Linux, or an older kernel: nothing reported
