@@ -389,6 +389,22 @@ def test_no_rewiring_without_cleansing_or_without_neighbours():
     assert good_and_pure.rewire(5, 30, 1.0, np.empty((200, 0), np.int32), np.ones(200, np.float32)) == 0
 
 
+def test_rewiring_refuses_a_graph_or_weights_it_could_not_write_in_place():
+    """The kernel writes the graph and its weights raveled: a Fortran-ordered or strided array
+    would be copied and the rewiring lost, so it is refused, and nothing is changed."""
+    nb = build_graph("small-world", 200, 4, 0.1, seed=5)
+    warmth = np.ones(200, np.float32)
+    weights = edge_weights(nb, warmth)
+    cleansing = np.ones(200, np.float32)
+    fortran = np.asfortranarray(nb)
+    with pytest.raises(ValueError, match="neighbours must be C-contiguous"):
+        good_and_pure.rewire(5, 30, 1.0, fortran, cleansing, weights, warmth)
+    np.testing.assert_array_equal(fortran, nb)
+    wide = np.zeros((200, 8), np.float32)
+    with pytest.raises(ValueError, match="edge_weight must be C-contiguous"):
+        good_and_pure.rewire(5, 30, 1.0, nb.copy(), cleansing, wide[:, ::2], warmth)
+
+
 def test_cumulative_cleansing_is_numpys_cumsum():
     c = np.random.default_rng(2).random(100_000).astype(np.float32) ** 3
     np.testing.assert_array_equal(good_and_pure._cumulative(c), np.cumsum(c, dtype=np.float64))

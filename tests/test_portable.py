@@ -80,3 +80,22 @@ def test_the_portable_switch_turns_every_native_path_off_and_keeps_every_bit(tmp
     for key in native:
         a, b = native[key], portable[key]
         assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), key
+
+
+def test_the_gather_is_left_out_where_it_is_slower_than_loads(monkeypatch, tmp_path):
+    """The network's row is gathered only where the gather is fast: not on AMD's Zen 1 to 4
+    (measured slower on Zen 4, docs/performance.md), nor where Linux reports that a mitigation
+    of Gather Data Sampling slows it; elsewhere, and where nothing is reported, it is used."""
+    from tikkun.engine.native import gather
+
+    report = tmp_path / "gather_data_sampling"
+    monkeypatch.setattr(gather, "_GATHER_DATA_SAMPLING", report)
+    report.write_text("Not affected\n")
+    for cpu, slowed in (("znver1", True), ("znver3", True), ("znver4", True), ("znver5", False),
+                        ("sapphirerapids", False), ("skylake-avx512", False)):
+        monkeypatch.setattr(gather._llvm, "get_host_cpu_name", lambda cpu=cpu: cpu)
+        assert gather._gather_slowed() is slowed, cpu
+    report.write_text("Mitigation: Microcode\n")
+    assert gather._gather_slowed() is True
+    report.unlink()
+    assert gather._gather_slowed() is False

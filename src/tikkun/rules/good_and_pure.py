@@ -139,8 +139,13 @@ def rewire(seed: int, year: int, p_rewire: float, neighbours: np.ndarray, cleans
     weights again from ``warmth`` (:func:`tikkun.rules.network.row_weights`).
 
     The target is drawn by inverting the cumulative cleansing (float64, summed in order, so
-    the same on any thread count). With no cleansing anywhere nothing can be drawn.
+    the same on any thread count). With no cleansing anywhere nothing can be drawn. Both
+    arrays must be C-contiguous: the kernel writes them raveled, and a raveled copy of another
+    layout would take the writes.
     """
+    for name, a in (("neighbours", neighbours), ("edge_weight", edge_weight)):
+        if a is not None and not a.flags.c_contiguous:
+            raise ValueError(f"{name} must be C-contiguous")
     cumulative = _cumulative(cleansing)
     total = float(cumulative[-1]) if cumulative.size else 0.0
     if total <= 0.0 or neighbours.shape[1] == 0:
