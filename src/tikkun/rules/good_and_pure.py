@@ -31,21 +31,33 @@ def _cumulative(cleansing):
     return out
 
 
-@njit(cache=True)
+GUIDE_PARTS = 16  # stretches of the guide table, each built by one thread from a binary search
+
+
+@njit(cache=True, parallel=True)
 def guide_table(cumulative, total, buckets):
     """int64 ``(buckets,)``: ``guide[g]``, the first ``m`` with ``cumulative[m] > g total / buckets``.
 
     With it, :func:`draw_index` inverts the cumulative in a step or two on average instead of a
-    binary search through 600,000 values (Chen's guide table); one pass to build.
+    binary search through 600,000 values (Chen's guide table). Built in ``GUIDE_PARTS``
+    stretches of buckets in parallel, each starting from a binary search for its first bound
+    and walking on: every entry is defined alone, so the split changes no value.
     """
     guide = np.empty(buckets, dtype=np.int64)
     n = cumulative.shape[0]
-    m = 0
-    for g in range(buckets):
-        bound = g * total / buckets
-        while m < n and cumulative[m] <= bound:
-            m += 1
-        guide[g] = m
+    parts = min(buckets, GUIDE_PARTS)
+    per = (buckets + parts - 1) // parts
+    for p in prange(parts):
+        lo = p * per
+        hi = min(buckets, lo + per)
+        if lo >= hi:
+            continue
+        m = np.searchsorted(cumulative, lo * total / buckets, side="right")
+        for g in range(lo, hi):
+            bound = g * total / buckets
+            while m < n and cumulative[m] <= bound:
+                m += 1
+            guide[g] = m
     return guide
 
 
@@ -69,15 +81,17 @@ N_CHUNKS = 64  # stretches of souls, each listed and rewired by one thread
 @njit(cache=True, parallel=True)
 def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cumulative, total, guide, counts):
     """In each of ``counts.shape[0]`` stretches of souls, the souls that rewire this time are
-    listed first (one loop, no branch, no array over all souls: faster than listing all of
-    them with a pass of its own), then rewired from the list, each asking ahead
-    (``PREFETCH_AHEAD`` places down the list) for the random reads of a later one: its
-    neighbours' cleansing and warmth, its row of weights and the cumulative where its first
-    draw lands; and twice as far ahead for the row of the graph those reads start from
+    listed first (their draws in a loop the compiler vectorises, then the list without a
+    branch; no array over all souls: faster than listing all of them with a pass of its own),
+    then rewired from the list, each asking ahead (``PREFETCH_AHEAD`` places down the list)
+    for the random reads of a later one: its neighbours' cleansing and warmth, its row of
+    weights and the first two lines of the cumulative where its first draw lands; twice as
+    far ahead for the row of the graph those reads start from; and half as far ahead its
+    first draw is made, and the warmth of the neighbour it gives asked for
     (docs/performance.md). A soul's row is touched only by the thread rewiring it, so the
-    order changes nothing. The graph and its weights are read raveled, with unsigned indices:
-    a row taken as a view costs a view and its reference counts at every soul (measured:
-    docs/performance.md). ``counts`` int64: the souls rewired in each stretch."""
+    order changes nothing. The graph and its weights are read raveled, with unsigned
+    indices: a row taken as a view costs a view and its reference counts at every soul
+    (measured: docs/performance.md). ``counts`` int64: the souls rewired in each stretch."""
     n, k = neighbours.shape
     key = rng.year_key(seed, year, rng.PURPOSE_REWIRE)
     key_pick = rng.year_key(seed, year, rng.PURPOSE_REWIRE_PICK)
@@ -89,12 +103,22 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
     for c in prange(n_chunks):
         lo = min(n, c * chunk)
         hi = min(n, lo + chunk)
+        # the draws first, in a loop of their own that the compiler vectorises, then the list
+        rewires = np.empty(hi - lo, dtype=np.uint8)
+        for i in range(lo, hi):
+            rewires[i - lo] = rng.uniform_at(key, i, 0) < p_rewire
         souls = np.empty(hi - lo, dtype=np.int64)
         count = 0
         for i in range(lo, hi):
             souls[count] = i  # kept only if the soul rewires
-            count += 1 if rng.uniform_at(key, i, 0) < p_rewire else 0
+            count += rewires[i - lo]
         done = 0
+        # each soul's first draw is made half the distance ahead, once the cumulative it reads
+        # has come, so that the warmth of the neighbour it gives can be asked for in time
+        half = PREFETCH_AHEAD // 2
+        first = np.empty(count, dtype=np.int64)
+        for r in range(min(half, count)):
+            first[r] = draw_index(rng.uniform_at(key_pick, souls[r], 0) * total, cumulative, total, guide)
         for r in range(count):
             # the row of a soul further down the list, so that its entries are at hand when the
             # reads it points to are asked for
@@ -107,7 +131,13 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
                 prefetch(warmth, m_later)
             prefetch(weights, later_base)  # the row of weights it will write
             x = rng.uniform_at(key_pick, later, 0) * total
-            prefetch(cumulative, guide[min(buckets - 1, int(x * buckets / total))])
+            start = guide[min(buckets - 1, int(x * buckets / total))]
+            prefetch(cumulative, start)
+            prefetch(cumulative, min(start + 8, n - 1))  # a draw walks on past the first line as often as not
+            if r + half < count:
+                m_s = draw_index(rng.uniform_at(key_pick, souls[r + half], 0) * total, cumulative, total, guide)
+                first[r + half] = m_s
+                prefetch(warmth, min(m_s, n - 1))
             i = souls[r]
             base = np.uint64(i * k)
             worst = 0  # the least cleansed neighbour; ties: the first
@@ -119,8 +149,10 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
                     c_worst = c_q
             old = rows[base + np.uint64(worst)]
             for attempt in range(MAX_TRIES):
-                x = rng.uniform_at(key_pick, i, attempt) * total
-                m = draw_index(x, cumulative, total, guide)
+                if attempt == 0:
+                    m = first[r]
+                else:
+                    m = draw_index(rng.uniform_at(key_pick, i, attempt) * total, cumulative, total, guide)
                 if m >= n:
                     m = n - 1
                 if m != i and m != old and not _in_row(rows, base, k, worst, m):
