@@ -62,17 +62,29 @@ def guide_table(cumulative, total, buckets):
 
 
 @njit(cache=True, inline="always")
-def draw_index(x, cumulative, total, guide):
-    """``searchsorted(cumulative, x, side="right")``, exactly, by the guide table: indices below
-    ``guide[g]`` have ``cumulative <= g total / buckets <= x``, so the search starts there."""
+def draw_start(x, total, guide):
+    """Where :func:`draw_index` starts its walk: ``guide[g]`` for the bucket ``g`` of ``x``
+    (indices below it have ``cumulative <= g total / buckets <= x``)."""
     buckets = guide.shape[0]
     g = min(buckets - 1, int(x * buckets / total))
     while g > 0 and g * total / buckets > x:  # rounding may put x just below its bucket
         g -= 1
-    m = guide[g]
+    return guide[g]
+
+
+@njit(cache=True, inline="always")
+def draw_walk(x, cumulative, m):
+    """The first index from ``m`` on with ``cumulative > x``."""
     while m < cumulative.shape[0] and cumulative[m] <= x:
         m += 1
     return m
+
+
+@njit(cache=True, inline="always")
+def draw_index(x, cumulative, total, guide):
+    """``searchsorted(cumulative, x, side="right")``, exactly, by the guide table: the walk of
+    :func:`draw_walk` from :func:`draw_start`."""
+    return draw_walk(x, cumulative, draw_start(x, total, guide))
 
 
 N_CHUNKS = 64  # stretches of souls, each listed and rewired by one thread
@@ -85,17 +97,16 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
     branch; no array over all souls: faster than listing all of them with a pass of its own),
     then rewired from the list, each asking ahead (``PREFETCH_AHEAD`` places down the list)
     for the random reads of a later one: its neighbours' cleansing and warmth, its row of
-    weights and the first two lines of the cumulative where its first draw lands; twice as
-    far ahead for the row of the graph those reads start from; and half as far ahead its
-    first draw is made, and the warmth of the neighbour it gives asked for
-    (docs/performance.md). A soul's row is touched only by the thread rewiring it, so the
+    weights and the first two lines of the cumulative where its first draw starts (kept with
+    the draw); twice as far ahead for the row of the graph those reads start from; and half
+    as far ahead its first draw walks the cumulative and the warmth of the neighbour it gives
+    is asked for (docs/performance.md). A soul's row is touched only by the thread rewiring it, so the
     order changes nothing. The graph and its weights are read raveled, with unsigned
     indices: a row taken as a view costs a view and its reference counts at every soul
     (measured: docs/performance.md). ``counts`` int64: the souls rewired in each stretch."""
     n, k = neighbours.shape
     key = rng.year_key(seed, year, rng.PURPOSE_REWIRE)
     key_pick = rng.year_key(seed, year, rng.PURPOSE_REWIRE_PICK)
-    buckets = guide.shape[0]
     weights = edge_weight.ravel()
     rows = neighbours.ravel()
     n_chunks = counts.shape[0]
@@ -113,29 +124,38 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
             souls[count] = i  # kept only if the soul rewires
             count += rewires[i - lo]
         done = 0
-        # each soul's first draw is made half the distance ahead, once the cumulative it reads
-        # has come, so that the warmth of the neighbour it gives can be asked for in time
+        # a soul's first draw: its place in the guide when its reads are asked for, its walk
+        # through the cumulative half the distance ahead, once those lines have come, so that
+        # the warmth of the neighbour it gives can be asked for in time
         half = PREFETCH_AHEAD // 2
+        xs = np.empty(count, dtype=np.float64)
+        starts = np.empty(count, dtype=np.int64)
         first = np.empty(count, dtype=np.int64)
+        for r in range(min(PREFETCH_AHEAD, count)):
+            xs[r] = rng.uniform_at(key_pick, souls[r], 0) * total
+            starts[r] = draw_start(xs[r], total, guide)
         for r in range(min(half, count)):
-            first[r] = draw_index(rng.uniform_at(key_pick, souls[r], 0) * total, cumulative, total, guide)
+            first[r] = draw_walk(xs[r], cumulative, starts[r])
         for r in range(count):
             # the row of a soul further down the list, so that its entries are at hand when the
             # reads it points to are asked for
             prefetch(rows, souls[min(r + 2 * PREFETCH_AHEAD, count - 1)] * k)
-            later = souls[min(r + PREFETCH_AHEAD, count - 1)]
-            later_base = np.uint64(later * k)
-            for q in range(k):
-                m_later = np.uint32(rows[later_base + np.uint64(q)])
-                prefetch(cleansing, m_later)
-                prefetch(warmth, m_later)
-            prefetch(weights, later_base)  # the row of weights it will write
-            x = rng.uniform_at(key_pick, later, 0) * total
-            start = guide[min(buckets - 1, int(x * buckets / total))]
-            prefetch(cumulative, start)
-            prefetch(cumulative, min(start + 8, n - 1))  # a draw walks on past the first line as often as not
+            if r + PREFETCH_AHEAD < count:
+                s = r + PREFETCH_AHEAD  # a later soul
+                later_base = np.uint64(souls[s] * k)
+                for q in range(k):
+                    m_later = np.uint32(rows[later_base + np.uint64(q)])
+                    prefetch(cleansing, m_later)
+                    prefetch(warmth, m_later)
+                prefetch(weights, later_base)  # the row of weights it will write
+                x = rng.uniform_at(key_pick, souls[s], 0) * total
+                start = draw_start(x, total, guide)
+                xs[s] = x
+                starts[s] = start
+                prefetch(cumulative, start)
+                prefetch(cumulative, min(start + 8, n - 1))  # a walk passes the first line as often as not
             if r + half < count:
-                m_s = draw_index(rng.uniform_at(key_pick, souls[r + half], 0) * total, cumulative, total, guide)
+                m_s = draw_walk(xs[r + half], cumulative, starts[r + half])
                 first[r + half] = m_s
                 prefetch(warmth, min(m_s, n - 1))
             i = souls[r]
