@@ -100,10 +100,10 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
     weights and the first two lines of the cumulative where its first draw starts (kept with
     the draw); twice as far ahead for the row of the graph those reads start from; and half
     as far ahead its first draw walks the cumulative and the warmth of the neighbour it gives
-    is asked for (docs/performance.md). A soul's row is touched only by the thread rewiring it, so the
-    order changes nothing. The graph and its weights are read raveled, with unsigned
-    indices: a row taken as a view costs a view and its reference counts at every soul
-    (measured: docs/performance.md). ``counts`` int64: the souls rewired in each stretch."""
+    is asked for (docs/performance.md). A soul's row is touched only by the thread rewiring
+    it, so the order changes nothing. The graph and its weights are read raveled, with
+    unsigned indices: a row taken as a view costs a view and its reference counts at every
+    soul (measured: docs/performance.md). ``counts`` int64: the souls rewired in each stretch."""
     n, k = neighbours.shape
     key = rng.year_key(seed, year, rng.PURPOSE_REWIRE)
     key_pick = rng.year_key(seed, year, rng.PURPOSE_REWIRE_PICK)
