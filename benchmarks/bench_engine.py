@@ -78,7 +78,8 @@ def native_paths() -> str:
     if PORTABLE:
         return "none (TIKKUN_PORTABLE=1)"
     used = [name for name, on in (("gathered network row", gather.AVAILABLE), ("sparks' light by eight", gather.HARDWARE),
-                                  ("open souls' sums", gather.AVX512), ("prefetch", True)) if on]
+                                  ("souls' sums by eight", gather.AVX512_VBMI),
+                                  ("open souls' sums", gather.AVX512 and not gather.AVX512_VBMI), ("prefetch", True)) if on]
     return ", ".join(used)
 
 
@@ -103,14 +104,17 @@ def bytes_per_year(state, scenario) -> int:
 
     Only arrays the model needs every year count: the soul pass reads regain and steadiness
     for every soul (its loops make every soul's draws, without branches) and the index of each
-    spark's soul (:func:`tikkun.engine.year_kernel.spark_owners`), but of ``spark_start`` only
-    each block's two ends (its flat loop over sparks needs no soul's start); attachment is read
-    only in years with shocks. Both are left out, which makes the floor lower and the ratio
-    stricter.
+    spark's soul (:func:`tikkun.engine.year_kernel.spark_owners`), and ``spark_start`` where the
+    souls' sums go eight souls at a time (:data:`tikkun.engine.year_kernel.SUMS_BY_EIGHT`: each
+    soul's first spark and count), elsewhere only each block's two ends (its flat loop over
+    sparks needs no soul's start); attachment is read only in years with shocks. Those left out
+    make the floor lower and the ratio stricter.
     """
-    from tikkun.engine.year_kernel import spark_owners
+    from tikkun.engine.year_kernel import SUMS_BY_EIGHT, spark_owners
 
     read = ["size", "unity", "hbd", "size_total", "effort", "regain", "steadiness"]
+    if SUMS_BY_EIGHT:
+        read += ["spark_start"]
     read_write = ["screen", "cleansing", "holding", "complete", "shepherd"]
     if state.neighbours.shape[1]:
         # the warm network is its own pass: it reads the graph, its weights, the baseline and
@@ -150,7 +154,7 @@ def _traffic_network(neighbours, edge_weight_bits, effort, effort0, effort_next)
 
 @njit(parallel=True, cache=True)
 def _traffic_souls(effort, hbd, regain, steadiness, holding, complete, shepherd, cleansing, size_total,
-                   spark_start, owner, size, unity, screen):
+                   spark_start, owner, size, unity, screen, read_starts):
     # times zero and not removed: the compiler may not drop a float product that could be NaN
     n = effort.shape[0]
     block = 2048
@@ -159,6 +163,8 @@ def _traffic_souls(effort, hbd, regain, steadiness, holding, complete, shepherd,
         hi = min(n, lo + block)
         for i in range(lo, hi):
             zero = (effort[i] + hbd[i] + regain[i] + steadiness[i]) * np.float32(0.0)
+            if read_starts:  # the souls' sums by eight read each soul's first spark
+                zero += np.float32(spark_start[i] & 1) * np.float32(0.0)
             cleansing[i] = cleansing[i] + zero + np.float32(size_total[i] * 0.0)
             holding[i] = holding[i] | complete[i]
             complete[i] = complete[i] & holding[i]
@@ -173,7 +179,7 @@ def traffic_floor_seconds(state, repeats: int = 15) -> float:
     row over the graph, block by block over souls and their sparks), with next to no
     arithmetic and no gathers: what the memory system delivers for this access pattern, a
     floor that is not a single copy. Works on copies."""
-    from tikkun.engine.year_kernel import spark_owners
+    from tikkun.engine.year_kernel import SUMS_BY_EIGHT, spark_owners
 
     s = {k: v.copy() for k, v in state.arrays().items()}
     owner = spark_owners(s["spark_start"])
@@ -184,7 +190,7 @@ def traffic_floor_seconds(state, repeats: int = 15) -> float:
             _traffic_network(s["neighbours"], s["edge_weight"].view(np.int32), s["effort"], s["effort0"], s["effort_next"])
         _traffic_souls(s["effort_next"], s["hbd"], s["regain"], s["steadiness"], s["holding"], s["complete"],
                        s["shepherd"], s["cleansing"], s["size_total"], s["spark_start"], owner, s["size"],
-                       s["unity"], s["screen"])
+                       s["unity"], s["screen"], SUMS_BY_EIGHT)
         times.append(time.perf_counter() - t)
     return float(np.min(times[1:]))
 
@@ -209,7 +215,7 @@ def network_graph_seconds(state, repeats: int = 15) -> tuple[float, float]:
         for _ in range(repeats + 1):
             _traffic_souls(s["effort_next"], s["hbd"], s["regain"], s["steadiness"], s["holding"], s["complete"],
                            s["shepherd"], s["cleansing"], s["size_total"], s["spark_start"], owner, s["size"],
-                           s["unity"], s["screen"])
+                           s["unity"], s["screen"], yk.SUMS_BY_EIGHT)
             t = time.perf_counter()
             warm_network(0.8, neighbours, weights, s["effort"], s["effort_next"], s["effort0"], sums, yk.BLOCK)
             times.append(time.perf_counter() - t)

@@ -70,8 +70,10 @@ class TouchedBytes:
       ``shepherd`` read and written);
     * a run of such souls with the flat spark loop (no shocks, at least one soul in 16 open)
       costs all of its sparks (``size``, ``unity`` and ``spark_owner`` read, ``screen`` read and
-      written); a run with the loop per soul costs its souls' ``spark_start`` and the sparks of
-      its open souls (shocks do not reach a complete soul, so the loop skips its sparks).
+      written), and its souls' ``spark_start`` where the souls' sums go eight at a time
+      (:data:`tikkun.engine.year_kernel.SUMS_BY_EIGHT`); a run with the loop per soul costs its
+      souls' ``spark_start`` and the sparks of its open souls (shocks do not reach a complete
+      soul, so the loop skips its sparks).
 
     Every array charged by the line; ``attachment`` (read only in years with shocks) and the
     look for the year of completion after the pass are left out, as in ``bench_engine.py``
@@ -137,7 +139,7 @@ class TouchedBytes:
                    (sparks, ("size", "unity"), 1),
                    (sparks, ("screen",), 2),
                    (flat_sparks, ("spark_owner",), 1),
-                   (np.r_[per_soul, False], ("spark_start",), 1)]
+                   (np.r_[per_soul | (flat & yk.SUMS_BY_EIGHT), False], ("spark_start",), 1)]
         total = 0
         for mask, names, times in charges:
             lines = {}

@@ -272,22 +272,32 @@ def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
     assert 0 < (flags & OPEN == 0).sum() < n and 0 < (flags & GREATER != 0).sum() < n
 
 
-@pytest.mark.parametrize("open_only", [False, pytest.param(True, marks=pytest.mark.skipif(
-    not gather.AVX512, reason="AVX-512 not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums take every spark"))])
+_NO_AVX512 = "AVX-512 not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums take every spark"
+_NO_VBMI = "AVX-512 VBMI not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums go spark by spark"
+
+
+@pytest.mark.parametrize("mode", [
+    "every spark",
+    pytest.param("open only", marks=pytest.mark.skipif(not gather.AVX512, reason=_NO_AVX512)),
+    "by eight",  # the one-by-one twin where the processor lacks the vector form
+])
 @pytest.mark.parametrize("first, last", [(0, 2100), (37, 1500), (1999, 2100)])
-def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last, open_only):
+def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last, mode):
     """The kernel's flat spark loop goes chunk by chunk of ``SPARK_CHUNK`` sparks, cutting souls
     at chunk ends: screens, each soul's sum and flags, and the smallest fraction must be bit for
     bit those of :func:`cleanse_flat` and :func:`soul_sums` over the whole run at once, and no
-    spark outside the run may change. With ``open_only`` the complete souls (every screen at its
+    spark outside the run may change. With ``open only`` the complete souls (every screen at its
     size, their light marked by its sign, 0.0 among them) are left out of the sums: their
-    screens, flags and the smallest fraction must still be the same, and their sums zero."""
+    screens, flags and the smallest fraction must still be the same, and their sums zero.
+    ``by eight``: the sums are made after the run (:func:`sums_by_eight`), complete souls given
+    0.0 and no flag, the same way."""
+    open_only = mode == "open only"
     from tikkun.rules.cleansing import cleanse_flat, soul_sums
 
     n = 2100
     counts, start, size, unity, screen, ell = _random_sparks(11, n)
     complete = np.zeros(n, bool)
-    if open_only:
+    if mode != "every spark":
         complete = np.random.default_rng(12).random(n) < 0.7
         for i in np.nonzero(complete)[0]:
             screen[start[i]:start[i + 1]] = size[start[i]:start[i + 1]]
@@ -312,8 +322,14 @@ def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last, open_only):
     scratch = (np.empty(yk.SPARK_CHUNK, np.float32), np.empty(yk.SPARK_CHUNK, np.uint8),
                np.empty(yk.SPARK_CHUNK, np.float32))
     marked = np.where(complete[first:last], -ell_run, ell_run).astype(np.float32)
+    by_eight = mode == "by eight"
+    run_flag = np.full(jhi - jlo, 0xFF, np.uint8)
     bits = yk.flat_sparks(chunked, size, unity, level, owner, marked if open_only else ell_run, total, flags, *scratch,
-                          jlo, jhi, 10, np.empty(yk.SPARK_CHUNK + 8, np.int32), open_only)
+                          jlo, jhi, 10, np.empty(yk.SPARK_CHUNK + 8, np.int32), open_only, run_flag, by_eight)
+    if by_eight:
+        assert (total == 0.0).all() and (flags == 0).all()  # nothing summed yet
+        _sums_by_eight(chunked, run_flag, jlo, jhi, start.astype(np.int64), complete.astype(np.uint8), total, flags,
+                       first, 0, last - first)
 
     assert chunked.tobytes() == whole.tobytes()
     assert (chunked[:jlo] == screen[:jlo]).all() and (chunked[jhi:] == screen[jhi:]).all()
@@ -326,6 +342,78 @@ def test_flat_sparks_chunk_by_chunk_give_the_whole_run(first, last, open_only):
     assert (chunked[jlo:jhi] > screen[jlo:jhi]).any()
     if open_only:  # complete and open souls both present, and complete souls with sums to skip
         assert 0 < done.sum() < done.size and (want_total[done] > 0).all()
+
+
+@njit
+def _sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flags, lo, r0, r1):
+    yk.sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flags, lo, r0, r1)
+
+
+@njit
+def _sums_of_eight(screen, run_flag, jlo, spark_start, complete, total, flags, i, t):
+    gather.sums_of_eight(screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
+
+
+@njit
+def _souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, count):
+    yk.souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, count)
+
+
+def _sums_in_numpy(screen, run_flag, jlo, spark_start, complete, i, count):
+    """Each soul's screens added in spark order from 0.0 in float64 (Python floats), its flags
+    OR-ed; 0.0 and 0 for a complete soul."""
+    total, flags = np.zeros(count), np.zeros(count, np.uint8)
+    for k in range(count):
+        if not complete[i + k]:
+            for j in range(spark_start[i + k], spark_start[i + k + 1]):
+                total[k] += float(screen[j])
+                flags[k] |= run_flag[j - jlo]
+    return total, flags
+
+
+def test_souls_sums_one_by_one_are_the_sums_in_spark_order():
+    """The scalar twin of the sums eight at a time, against NumPy, with complete souls, souls of
+    one spark and of many, and screens of very different sizes (so that the order of the
+    additions shows in the bits)."""
+    rs = np.random.default_rng(31)
+    counts = rs.integers(1, 14, 200)
+    start = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    m = int(start[-1])
+    screen = (rs.random(m) * 10.0 ** rs.integers(-9, 2, m)).astype(np.float32)
+    jlo = 5
+    run_flag = rs.integers(0, 4, m).astype(np.uint8)
+    complete = (rs.random(200) < 0.3).astype(np.uint8)
+    total, flags = np.full(200, np.nan), np.full(200, 9, np.uint8)
+    _souls_sums(screen, run_flag, jlo, start, complete, total, flags, 3, 0, 190)
+    want_total, want_flags = _sums_in_numpy(screen, run_flag, jlo, start, complete, 3, 190)
+    assert total[:190].tobytes() == want_total.tobytes() and (flags[:190] == want_flags).all()
+    assert np.isnan(total[190:]).all()  # nothing past the souls asked for
+
+
+@pytest.mark.skipif(not gather.AVX512_VBMI, reason=_NO_VBMI)
+def test_the_sums_of_eight_souls_are_their_sums_in_spark_order():
+    """The vector form (a lane a soul, rank by rank, the ranks picked by permutations from 64
+    sparks) against NumPy's sums in spark order, bit for bit: groups of 8 to 64 sparks, souls of
+    one spark and of up to 57, complete souls (0.0 and no flag, however many sparks), all eight
+    complete, a group not at the arrays' start; and nothing written outside the eight souls."""
+    rs = np.random.default_rng(32)
+    shapes = [np.ones(8, int), np.full(8, 8), np.r_[57, np.ones(7, int)], np.r_[np.ones(7, int), 57]]
+    shapes += [rs.integers(1, 9, 8) for _ in range(300)]
+    for case, counts in enumerate(shapes):
+        lead = int(rs.integers(0, 5))  # souls before the group
+        counts = np.r_[rs.integers(1, 5, lead), counts, rs.integers(1, 5, 3)]
+        start = np.r_[0, np.cumsum(counts)].astype(np.int64)
+        m = int(start[-1]) + 64  # 64 values readable from the group's first spark
+        screen = (rs.random(m) * 10.0 ** rs.integers(-9, 2, m)).astype(np.float32)
+        jlo = int(rs.integers(0, start[lead] + 1))
+        run_flag = rs.integers(0, 4, m - jlo).astype(np.uint8)
+        complete = (rs.random(counts.size) < (1.0 if case == 1 else 0.3)).astype(np.uint8)
+        total, flags = np.full(20, np.nan), np.full(20, 9, np.uint8)
+        _sums_of_eight(screen, run_flag, jlo, start, complete, total, flags, lead, 4)
+        want_total, want_flags = _sums_in_numpy(screen, run_flag, jlo, start, complete, lead, 8)
+        assert total[4:12].tobytes() == want_total.tobytes(), case
+        assert (flags[4:12] == want_flags).all(), case
+        assert np.isnan(total[:4]).all() and np.isnan(total[12:]).all() and (flags[:4] == 9).all()
 
 
 @pytest.mark.parametrize("messiah", [False, True])

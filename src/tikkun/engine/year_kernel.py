@@ -195,6 +195,7 @@ def _ask_for_sparks(screen, size, unity, lo, hi):
 LIGHT_BY_EIGHT = gather.HARDWARE  # the sparks' light eight at a time (x86 with AVX2), else one by one
 SUMS_OF_OPEN_SOULS = gather.AVX512  # the souls' sums may skip complete souls' sparks (below)
 SKIP_COMPLETE_FROM = (5, 8)  # ... in runs where at least 5 souls in 8 are complete
+SUMS_BY_EIGHT = gather.AVX512_VBMI  # the souls' sums eight souls at a time, after a run's sparks (AVX-512 VBMI)
 
 
 @njit(cache=True, inline="always")
@@ -244,7 +245,7 @@ def spread_light(ell, owner, w, out):
 
 @njit(cache=True, inline="always")
 def flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell, spark_flag, spark_frac, jlo, jhi,
-                degrees, spark_open, open_only):
+                degrees, spark_open, open_only, run_flag, sums_later):
     """Sparks ``jlo:jhi`` of a run (no shocks), chunk by chunk of :data:`SPARK_CHUNK`: each spark
     gets its soul's light, grows (:func:`cleanse_flat`) and is added to its soul's ``total`` and
     ``flags`` (:func:`soul_sums`; a soul cut by a chunk's end goes on in the next chunk, in spark
@@ -271,6 +272,10 @@ def flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell,
     nor -0.0, nor NaN (every factor of it is validated non-negative). The listing costs more
     than it saves where few souls are complete, hence only in runs where at least
     :data:`SKIP_COMPLETE_FROM` of the souls are complete (measured: docs/performance.md).
+
+    sums_later (with :data:`SUMS_BY_EIGHT`; open_only is then False): the sparks' flags go to
+    ``run_flag`` uint8 ``(jhi - jlo,)`` and no sums are made: the caller makes them after the
+    run, eight souls at a time (:func:`sums_by_eight`).
     """
     smallest = np.int32(0x7F800000)
     for c0 in range(jlo, jhi, SPARK_CHUNK):
@@ -282,14 +287,55 @@ def flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell,
         k = np.int64(0)
         if SUMS_OF_OPEN_SOULS and open_only:
             k = _sparks_of_open_souls(spark_ell, w, spark_open)
-        bits = cleanse_flat(screen[c0:c1], size[c0:c1], unity[c0:c1], level, spark_ell[:w], spark_flag[:w],
-                            spark_frac[:w], degrees)
+        flag = run_flag[c0 - jlo:c1 - jlo] if sums_later else spark_flag[:w]
+        bits = cleanse_flat(screen[c0:c1], size[c0:c1], unity[c0:c1], level, spark_ell[:w], flag, spark_frac[:w],
+                            degrees)
         if SUMS_OF_OPEN_SOULS and open_only:
             soul_sums_at(screen[c0:c1], spark_flag[:w], own, spark_open[:k], total, flags)
-        else:
+        elif not sums_later:
             soul_sums(screen[c0:c1], spark_flag[:w], own, total, flags)
         smallest = bits if bits < smallest else smallest
     return smallest
+
+
+@njit(cache=True, inline="always")
+def souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, count):
+    """Souls ``i .. i+count-1`` one by one: what :func:`tikkun.engine.native.gather.sums_of_eight`
+    gives eight at a time (its scalar twin; see :func:`sums_by_eight`)."""
+    for k in range(count):
+        s = 0.0
+        f = np.uint8(0)
+        if complete[i + k] == 0:
+            for j in range(spark_start[i + k], spark_start[i + k + 1]):
+                s += np.float64(screen[j])
+                f |= run_flag[j - jlo]
+        total[t + k] = s
+        flags[t + k] = f
+
+
+@njit(cache=True, inline="always")
+def sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flags, lo, r0, r1):
+    """The sums and flags of a run's souls ``lo + r0 : lo + r1`` after its sparks have grown
+    (:func:`flat_sparks` with ``sums_later``), eight souls at a time
+    (:func:`tikkun.engine.native.gather.sums_of_eight`): each soul's screens added in spark
+    order from 0.0 and its sparks' flags OR-ed, as :func:`tikkun.rules.cleansing.soul_sums`
+    does, so the bits are the same; a complete soul gets 0.0 and no flag, what its sparks give
+    to the flags, and its cleansing is 1 whatever its sum (:func:`flat_sparks`). The scalar
+    loop's chain through memory (each spark's sum waits for the last) becomes a lane's chain in
+    a register. Groups whose sparks are more than 64, or within 64 places of the run's end (the
+    vector loads would read past it), and the run's last souls short of eight, go one by one
+    (:func:`souls_sums`). ``run_flag`` holds the flags of sparks ``jlo:jhi``.
+    """
+    t = r0
+    while t + 8 <= r1:
+        i = lo + t
+        first = spark_start[i]
+        if spark_start[i + 8] - first <= 64 and first + 64 <= jhi:
+            gather.sums_of_eight(screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
+        else:
+            souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, 8)
+        t += 8
+    souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, lo + t, t, r1 - t)
 
 
 @njit(cache=True, inline="always")
@@ -306,7 +352,7 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
     (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
      size_total) = soul_arrays
     spark_start, spark_owner, size, unity, screen = spark_arrays
-    ell, keep, hold, total, flags, soul_key, c_stored, spark_ell, spark_flag, spark_frac, spark_open = scratch
+    ell, keep, hold, total, flags, soul_key, c_stored, spark_ell, spark_flag, spark_frac, spark_open, run_flag = scratch
     a = lo + r0
     z = lo + r1
     nr = r1 - r0
@@ -325,12 +371,15 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
         for t in range(r0, r1):
             total[t] = 0.0
             flags[t] = 0
-        open_only = SUMS_OF_OPEN_SOULS and SKIP_COMPLETE_FROM[1] * (nr - n_open) >= SKIP_COMPLETE_FROM[0] * nr
+        open_only = (not SUMS_BY_EIGHT and SUMS_OF_OPEN_SOULS
+                     and SKIP_COMPLETE_FROM[1] * (nr - n_open) >= SKIP_COMPLETE_FROM[0] * nr)
         if open_only:  # a complete soul's light is marked by its sign (-0.0 for none)
             for t in range(r0, r1):
                 ell[t] = np.float32(-ell[t]) if complete[lo + t] == 1 else ell[t]
         smallest = flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell, spark_flag,
-                               spark_frac, jlo, jhi, degrees, spark_open, open_only)
+                               spark_frac, jlo, jhi, degrees, spark_open, open_only, run_flag, SUMS_BY_EIGHT)
+        if SUMS_BY_EIGHT:
+            sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flags, lo, r0, r1)
         spark_frac.view(np.int32)[0] = smallest
         weakest = np.float64(spark_frac[0])
     else:
@@ -410,7 +459,9 @@ def year_pass(
     end and cannot be vectorised. In years with shocks, and in runs with fewer than one
     open soul in :data:`FLAT_MIN_OPEN`, the loop per soul (:func:`cleanse_sparks`) is used
     instead: it applies the shocks and skips complete souls' sparks. Both give the same bits, so
-    which one ran never shows. (The loop per soul is faster only where nearly every soul is
+    which one ran never shows. Where the processor has AVX-512 VBMI (:data:`SUMS_BY_EIGHT`), the
+    flat loop leaves the souls' sums to one pass after the run's sparks, eight souls at a time
+    (:func:`sums_by_eight`), again with the same bits. (The loop per soul is faster only where nearly every soul is
     complete, hence the switch; measured: docs/performance.md.)
 
     A segment of ``SEGMENT`` souls that are all settled (complete,
@@ -467,9 +518,11 @@ def year_pass(
         soul_arrays = (effort, attachment, hbd, steadiness, regain, holding, shepherd, complete, cleansing,
                        size_total)
         spark_arrays = (spark_start, spark_owner, size, unity, screen)
+        # the flags of the block's sparks, where the souls' sums are made after each run's sparks
+        run_flag = np.empty(spark_start[hi] - spark_start[lo] if SUMS_BY_EIGHT else 0, dtype=np.uint8)
         scratch = (ell, keep, hold, total, flags, soul_key, c_stored, np.empty(SPARK_CHUNK, dtype=np.float32),
                    np.empty(SPARK_CHUNK, dtype=np.uint8), np.empty(SPARK_CHUNK, dtype=np.float32),
-                   np.empty(SPARK_CHUNK + 8, dtype=np.int32))
+                   np.empty(SPARK_CHUNK + 8, dtype=np.int32), run_flag)
         if settled == 0:  # the whole block in one run (nearly every block before late in the history)
             _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, 0, nb, row)
         else:

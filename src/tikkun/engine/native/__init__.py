@@ -4,14 +4,16 @@ Nothing here is part of the model: these modules change how fast the kernels run
 what they compute (every path they open has a scalar twin that gives the same bits, tested).
 
 * :mod:`.gather`: hand-written vector instructions (x86 AVX2 and AVX-512) for the warm
-  network's row of eight edges and the soul pass's sparks, used where the processor has them;
+  network's row of eight edges and the soul pass's sparks and sums, used where the processor
+  has them;
 * :mod:`.prefetch`: a hint that asks the processor to start loading memory a kernel reads soon;
 * :mod:`.kernel_cache`: Numba's cache of the compiled kernels, renewed whenever a source a
   kernel can be compiled from changes, and kept apart for the portable switch.
 
 ``TIKKUN_PORTABLE=1`` in the environment, read once when tikkun is imported, turns every
 processor-specific path off: no hand-written vector instruction is used (:data:`.gather.HARDWARE`,
-:data:`.gather.AVAILABLE` and :data:`.gather.AVX512` are False) and the prefetch emits nothing.
+:data:`.gather.AVAILABLE`, :data:`.gather.AVX512` and :data:`.gather.AVX512_VBMI` are False) and
+the prefetch emits nothing.
 The kernels then run their scalar paths, which give the same bits. Unset, empty or ``0``
 leaves the paths on where the processor has them; any other value is refused.
 """

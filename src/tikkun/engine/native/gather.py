@@ -1,4 +1,4 @@
-"""Hand-written vector instructions for three inner steps of the kernels (x86 AVX2, AVX-512).
+"""Hand-written vector instructions for four inner steps of the kernels (x86 AVX2, AVX-512).
 
 Used when Numba compiles for this machine's processor, that processor has the instruction,
 and ``TIKKUN_PORTABLE`` is not set (:mod:`tikkun.engine.native`); everywhere else the kernels
@@ -19,6 +19,10 @@ or two vector instructions (measured effects: docs/performance.md).
   permutation of its lanes (``vpermps``). Only values are copied.
 * :func:`open_of_eight`, the positions of the sparks of open souls among eight
   (AVX-512 ``vpcompressd``), so that the souls' sums can skip complete souls' sparks.
+* :func:`sums_of_eight`, the sums and flags of eight souls at once, a lane a soul, rank by
+  rank (each soul's first sparks, then its second, ...): every lane adds its own soul's sparks
+  in spark order, as the scalar loop does, so the bits are the same; a rank's eight sparks are
+  picked from the group's 64 sparks in registers by permutations (``vpermi2ps``, ``vpermb``).
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ def _gather_slowed() -> bool:
 HARDWARE = not PORTABLE and not config.DISABLE_JIT and _gather_here()  # AVX2 can run here: the gather and the permutation
 AVAILABLE = HARDWARE and not _gather_slowed()  # ... and the gather is fast: the network uses it
 AVX512 = HARDWARE and _host_has("avx512f", "avx512vl")  # :func:`open_of_eight` can run here
+AVX512_VBMI = AVX512 and _host_has("avx512bw", "avx512vbmi")  # :func:`sums_of_eight` can run here
 
 
 def _flat(a, dtype) -> bool:
@@ -219,5 +224,104 @@ def open_of_eight(typingctx, light, j, idx, k):
         builder.store(packed, builder.bitcast(builder.gep(data(2), [count]), v8i.as_pointer()), align=4)
         popcount = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i8, [i8]), "llvm.ctpop.i8")
         return builder.add(count, builder.zext(builder.call(popcount, [builder.bitcast(kept, i8)]), i64))
+
+    return sig, codegen
+
+
+@intrinsic
+def sums_of_eight(typingctx, screen, run_flag, jlo, spark_start, complete, total, flags, i, t):
+    """The sums of souls ``i .. i+7`` into ``total[t .. t+7]`` (float64: ``0.0 + s_0 + s_1 + ...``
+    in spark order, each float32 screen widened) and the OR of their sparks' flags into
+    ``flags[t .. t+7]`` (uint8); a complete soul (``complete`` nonzero) gets 0.0 and 0.
+
+    screen: float32 ``(m,)``, every spark; run_flag: uint8, the flags of a run's sparks from
+    spark ``jlo`` (int64) on; spark_start: int64 ``(n + 1,)``; complete: uint8 ``(n,)``; total,
+    flags: a block's scratch; i, t: int64. Eight souls' sparks lie in at most 64 consecutive
+    places, so the screens are four vector loads and a rank's eight screens two permutations of
+    them and a blend; the flags one load and one permutation; each lane's running sum stays in a
+    register for as many ranks as the group's largest open soul has sparks. The caller must know
+    that the group's sparks number at most 64 and that 64 values from its first spark can be
+    read in ``screen`` and in ``run_flag`` (those past the group are never used).
+    Runs only where :data:`AVX512_VBMI`.
+    """
+    if not (_flat(screen, types.float32) and _flat(run_flag, types.uint8) and _flat(spark_start, types.int64)
+            and _flat(complete, types.uint8) and _flat(total, types.float64) and _flat(flags, types.uint8)
+            and isinstance(jlo, types.Integer) and isinstance(i, types.Integer) and isinstance(t, types.Integer)):
+        return None
+    sig = types.void(screen, run_flag, types.int64, spark_start, complete, total, flags, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        def data(k):
+            return _data(context, builder, signature, args, k)
+
+        f32, f64, i8, i32, i64 = ir.FloatType(), ir.DoubleType(), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+        v8i, v16i, v8l = ir.VectorType(i32, 8), ir.VectorType(i32, 16), ir.VectorType(i64, 8)
+        v16f, v8d, v8b, v64b = ir.VectorType(f32, 16), ir.VectorType(f64, 8), ir.VectorType(i8, 8), ir.VectorType(i8, 64)
+        first, soul, lane0 = args[2], args[7], args[8]
+
+        def splat(x, kind, n):
+            v = builder.insert_element(ir.Constant(kind, ir.Undefined), x, ir.Constant(i32, 0))
+            return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, n), [0] * n))
+
+        def load(k, at, kind, align):
+            return builder.load(builder.bitcast(builder.gep(data(k), [at]), kind.as_pointer()), align=align)
+
+        starts = load(3, soul, v8l, 8)
+        ends = load(3, builder.add(soul, ir.Constant(i64, 1)), v8l, 8)
+        base = builder.extract_element(starts, ir.Constant(i32, 0))
+        rel = builder.trunc(builder.sub(starts, splat(base, v8l, 8)), v8i)  # 0..63: each soul's first spark
+        done = builder.icmp_unsigned("!=", load(4, soul, v8b, 1), ir.Constant(v8b, [0] * 8))
+        counts = builder.select(done, ir.Constant(v8i, [0] * 8), builder.trunc(builder.sub(ends, starts), v8i))
+        umax = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i32, [v8i]), "llvm.vector.reduce.umax.v8i32")
+        ranks = builder.call(umax, [counts])
+        at = builder.gep(data(0), [base])
+        quarter = [builder.load(builder.bitcast(builder.gep(at, [ir.Constant(i64, 16 * h)]), v16f.as_pointer()), align=4)
+                   for h in range(4)]
+        flag_table = load(1, builder.sub(base, first), v64b, 1)
+        perm = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v16f, [v16f, v16i, v16f]),
+                                              "llvm.x86.avx512.vpermi2var.ps.512")
+        permb = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v64b, [v64b, v64b]),
+                                               "llvm.x86.avx512.permvar.qi.512")
+        entry = builder.block
+        loop = builder.append_basic_block("ranks")
+        after = builder.append_basic_block("ranks_done")
+        builder.cbranch(builder.icmp_unsigned(">", ranks, ir.Constant(i32, 0)), loop, after)
+        builder.position_at_end(loop)
+        q = builder.phi(i32)
+        acc = builder.phi(v8d)
+        acc_flag = builder.phi(v8b)
+        qs = splat(q, v8i, 8)
+        idx = builder.add(rel, qs)  # each lane's spark of this rank, 0..63
+        live = builder.icmp_unsigned("<", qs, counts)
+        idx16 = builder.shuffle_vector(idx, idx, ir.Constant(v16i, list(range(8)) * 2))
+        low = builder.call(perm, [quarter[0], idx16, quarter[1]])  # from places 0..31 (index bits 0-4)
+        high = builder.call(perm, [quarter[2], idx16, quarter[3]])  # from places 32..63
+        upper = builder.icmp_unsigned(">=", idx, ir.Constant(v8i, [32] * 8))
+        pick8 = ir.Constant(v8i, list(range(8)))
+        rank = builder.select(upper, builder.shuffle_vector(high, high, pick8), builder.shuffle_vector(low, low, pick8))
+        acc_next = builder.select(live, builder.fadd(acc, builder.fpext(rank, v8d)), acc)
+        idx64 = builder.trunc(builder.shuffle_vector(idx, idx, ir.Constant(ir.VectorType(i32, 64), list(range(8)) * 8)),
+                              v64b)
+        their_flags = builder.call(permb, [flag_table, idx64])
+        flag_next = builder.select(live, builder.or_(acc_flag, builder.shuffle_vector(their_flags, their_flags, pick8)),
+                                   acc_flag)
+        q_next = builder.add(q, ir.Constant(i32, 1))
+        q.add_incoming(ir.Constant(i32, 0), entry)
+        q.add_incoming(q_next, loop)
+        acc.add_incoming(ir.Constant(v8d, [0.0] * 8), entry)
+        acc.add_incoming(acc_next, loop)
+        acc_flag.add_incoming(ir.Constant(v8b, [0] * 8), entry)
+        acc_flag.add_incoming(flag_next, loop)
+        builder.cbranch(builder.icmp_unsigned("<", q_next, ranks), loop, after)
+        builder.position_at_end(after)
+        sums = builder.phi(v8d)
+        sums.add_incoming(ir.Constant(v8d, [0.0] * 8), entry)
+        sums.add_incoming(acc_next, loop)
+        ors = builder.phi(v8b)
+        ors.add_incoming(ir.Constant(v8b, [0] * 8), entry)
+        ors.add_incoming(flag_next, loop)
+        builder.store(sums, builder.bitcast(builder.gep(data(5), [lane0]), v8d.as_pointer()), align=8)
+        builder.store(ors, builder.bitcast(builder.gep(data(6), [lane0]), v8b.as_pointer()), align=1)
+        return context.get_dummy_value()
 
     return sig, codegen
