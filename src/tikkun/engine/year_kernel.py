@@ -324,13 +324,15 @@ def sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flag
     loop's chain through memory (each spark's sum waits for the last) becomes a lane's chain in
     a register. Groups whose sparks are more than 64, or within 64 places of the run's end (the
     vector loads would read past it), and the run's last souls short of eight, go one by one
-    (:func:`souls_sums`). ``run_flag`` holds the flags of sparks ``jlo:jhi``.
+    (:func:`souls_sums`), as every soul does where the processor lacks AVX-512 VBMI.
+    ``run_flag`` holds the flags of sparks ``jlo:jhi``. Every soul of the run gets its sum and
+    flags written: the caller need not zero them.
     """
     t = r0
     while t + 8 <= r1:
         i = lo + t
         first = spark_start[i]
-        if spark_start[i + 8] - first <= 64 and first + 64 <= jhi:
+        if SUMS_BY_EIGHT and spark_start[i + 8] - first <= 64 and first + 64 <= jhi:
             gather.sums_of_eight(screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
         else:
             souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, 8)
@@ -368,9 +370,10 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
     lost = row[P_LOST]
     if n_shocks == 0 and FLAT_MIN_OPEN * n_open >= nr:
         owner = spark_owner[jlo:jhi]  # soul within the block: the block's scratch is indexed by it
-        for t in range(r0, r1):
-            total[t] = 0.0
-            flags[t] = 0
+        if not SUMS_BY_EIGHT:  # the sums by eight write every soul's; the others add to zeros
+            for t in range(r0, r1):
+                total[t] = 0.0
+                flags[t] = 0
         open_only = (not SUMS_BY_EIGHT and SUMS_OF_OPEN_SOULS
                      and SKIP_COMPLETE_FROM[1] * (nr - n_open) >= SKIP_COMPLETE_FROM[0] * nr)
         if open_only:  # a complete soul's light is marked by its sign (-0.0 for none)
