@@ -1,6 +1,9 @@
 """The population of year 0: distributions of MODEL.md, contiguity, purity of the draws."""
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from scipy import stats
 
 from conftest import make_scenario
@@ -114,3 +117,28 @@ def test_replace_is_what_dataclasses_replace_gives():
         got.year = 8
     with pytest.raises(TypeError, match="efort"):
         st.replace(efort=st.effort)
+
+
+def _pages_not_own(a: np.ndarray) -> int:
+    """How many of the pages under ``a`` are not the process's own: absent, or present but
+    not exclusively mapped (the system's shared page of zeros is mapped by every reader), from
+    Linux's /proc/self/pagemap (bit 63: present; bit 56: exclusively mapped)."""
+    first, last = a.ctypes.data // 4096, (a.ctypes.data + a.nbytes - 1) // 4096
+    with open("/proc/self/pagemap", "rb") as f:
+        f.seek(first * 8)
+        entries = np.frombuffer(f.read((last - first + 1) * 8), dtype=np.uint64)
+    own = ((entries >> np.uint64(63)) & np.uint64(1)) & ((entries >> np.uint64(56)) & np.uint64(1))
+    return int((own == 0).sum())
+
+
+@pytest.mark.skipif(not Path("/proc/self/pagemap").exists(), reason="the page map is Linux's")
+def test_initial_arrays_own_every_page():
+    """Every array of year 0 is written where it is made, so none reads the system's shared
+    page of zeros: an array the passes only read (``shepherd``, all zeros until the Messiah
+    era) on that page made the soul pass twice as slow on AMD Zen 4 (docs/performance.md).
+    Large enough (1 MB of ``shepherd``) that ``np.zeros`` takes fresh pages from the system."""
+    st = initial_state(make_scenario(**{"souls.count": 1_000_000, "network.enabled": False}))
+    for name, a in st.arrays().items():
+        if a.nbytes >= 4096:
+            int(a.view(np.uint8)[::4096].sum())  # reading maps an untouched page to the shared one
+            assert _pages_not_own(a) == 0, name

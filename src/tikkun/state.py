@@ -220,7 +220,7 @@ def initial_state(scenario: Scenario, unity_fn=None, world_unity: float | None =
     unity = (unity_fn or (lambda e: draw_unity(scenario, e)))(entities).astype(np.float32)
     size_total = np.add.reduceat(size.astype(np.float64), spark_start[:-1])
 
-    special_mask = np.zeros(n, dtype=np.uint8)
+    special_mask = written_zeros(n, np.uint8)
     n_special = int(round(s.special_share * n))
     if n_special:
         # Ties in hbd are broken by the soul's index so the choice is deterministic.
@@ -245,18 +245,30 @@ def initial_state(scenario: Scenario, unity_fn=None, world_unity: float | None =
         steadiness=np.full(n, s.steadiness, dtype=np.float32),
         regain=np.full(n, s.regain, dtype=np.float32),
         holding=np.ones(n, dtype=np.uint8),
-        shepherd=np.zeros(n, dtype=np.uint8),
+        shepherd=written_zeros(n, np.uint8),
         special=special_mask,
-        complete=np.zeros(n, dtype=np.uint8),
+        complete=written_zeros(n, np.uint8),
         completed_year=np.full(n, -1, dtype=np.int32),
-        cleansing=np.zeros(n, dtype=np.float32),
+        cleansing=written_zeros(n, np.float32),
         size_total=size_total,
         spark_start=spark_start,
         size=size,
         unity=unity,
-        screen=np.zeros(entities.shape[0], dtype=np.float32),
+        screen=written_zeros(entities.shape[0], np.float32),
         worlds=np.full(4, scenario.worlds.initial_unity if world_unity is None else world_unity, dtype=np.float64),
     )
+
+
+def written_zeros(n: int, dtype) -> np.ndarray:
+    """An array of ``n`` zeros whose every page is written, unlike ``np.zeros``'s.
+
+    ``np.zeros`` may get memory the system has not touched, and until a page is written, every
+    page of it reads the system's one shared page of zeros. An array the passes only read
+    would then stay hundreds of virtual pages over one physical page: ``shepherd`` is all
+    zeros until the Messiah era, and the soul pass stores to it only where it changes. On
+    AMD's Zen 4 (machine B) the soul pass then took more than twice as long
+    (docs/performance.md). Writing the zeros gives each page its own memory."""
+    return np.full(n, 0, dtype=dtype)
 
 
 def _spark_entities(spark_start: np.ndarray) -> np.ndarray:
