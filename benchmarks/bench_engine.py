@@ -12,9 +12,9 @@ the best; the higher of the two moments sets the floor), and the ratio of
 the achieved time to that floor: the mean year's ratio is the headline (what a user's run
 takes), the median's stands beside it.
 Also, each measured in the same run: two passes that move exactly those bytes in the kernels'
-pattern with no work (the floor for this access pattern rather than for a single copy), each
-pass beside its own; the
-warm network on this year's graph and on a ring (what the small world's far edges cost); the
+pattern with no work (the floor for this access pattern rather than for a single copy), and
+each of the year's passes against its own; the warm network on this year's graph and on a ring
+(what the small world's far edges cost); the
 split of a year between the warm network's pass, the soul pass and Python; the fixed cost of
 starting a parallel loop; the two passes on a population small enough to stay in cache (what
 they cost when memory is not the limit: the compute floor of these kernels, each pass apart);

@@ -1,5 +1,6 @@
 """The population of year 0: distributions of MODEL.md, contiguity, purity of the draws."""
 
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +124,8 @@ def _pages_not_own(a: np.ndarray) -> int:
     """How many of the pages under ``a`` are not the process's own: absent, or present but
     not exclusively mapped (the system's shared page of zeros is mapped by every reader), from
     Linux's /proc/self/pagemap (bit 63: present; bit 56: exclusively mapped)."""
-    first, last = a.ctypes.data // 4096, (a.ctypes.data + a.nbytes - 1) // 4096
+    page = mmap.PAGESIZE
+    first, last = a.ctypes.data // page, (a.ctypes.data + a.nbytes - 1) // page
     with open("/proc/self/pagemap", "rb") as f:
         f.seek(first * 8)
         entries = np.frombuffer(f.read((last - first + 1) * 8), dtype=np.uint64)
@@ -139,6 +141,6 @@ def test_initial_arrays_own_every_page():
     Large enough (1 MB of ``shepherd``) that ``np.zeros`` takes fresh pages from the system."""
     st = initial_state(make_scenario(**{"souls.count": 1_000_000, "network.enabled": False}))
     for name, a in st.arrays().items():
-        if a.nbytes >= 4096:
-            int(a.view(np.uint8)[::4096].sum())  # reading maps an untouched page to the shared one
+        if a.nbytes >= mmap.PAGESIZE:
+            int(a.view(np.uint8)[::mmap.PAGESIZE].sum())  # reading maps an untouched page to the shared one
             assert _pages_not_own(a) == 0, name
