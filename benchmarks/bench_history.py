@@ -21,7 +21,13 @@ the wall time against two floors, each labelled:
 ``--split`` runs the history a second time in this process, with the yearly passes and the
 rewiring timed, and prints where the time goes: the warm network, the soul pass, the
 rewiring, and the rest (Python, genesis, the initial population); and the rewirings' median
-time before and after year 1,000 (by then the graph is nearly random: ``--graph``).
+time before and after year 1,000 (by then the graph is nearly random: ``--graph``). Last, the
+history's **lower bound** with the kernels' instructions as they are, as ``bench_engine.py``
+gives the mean year's: the warm network at its in-cache rate (``bench_engine.py``'s compute
+floor, on every thread) for every soul every year, the soul pass at its in-cache rate for
+the souls still open at the start of each year (settled and complete souls cost it less, so
+they are not charged), and the rewirings and the rest as measured. Where it is above 1.5x
+the touched floor, no memory layout can meet the target.
 
 ``--graph`` runs the history once more, untimed, and prints the share of the graph's edges
 that are far (farther than the ring's k/2 places, and than 4,096 souls) at a few years: the
@@ -40,10 +46,12 @@ import sys
 import tempfile
 import time
 
+import numba
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_engine import KernelTimer, bytes_per_year, processor, stream_bandwidth  # noqa: E402
+from bench_engine import (KernelTimer, bytes_per_year, in_cache_kernel_seconds_per_soul_year,  # noqa: E402
+                          processor, stream_bandwidth)
 
 LINE = 64  # bytes: memory moves by cache lines
 
@@ -189,6 +197,14 @@ def history_wall(*extra: str) -> tuple[float, dict]:
             return wall, json.load(f)
 
 
+def open_soul_years(complete, n: int) -> int:
+    """The souls not yet complete at the start of each year, summed over the years: ``complete``
+    is the metrics' count at the end of each year, and no soul is complete at the start of year
+    0 (the soul pass's full work, charged by the history's lower bound)."""
+    complete = np.asarray(complete, dtype=np.int64)
+    return int(n * complete.shape[0] - complete[:-1].sum())
+
+
 def split_seconds() -> dict:
     """The history in this process with its parts timed (seconds)."""
     import tikkun.rules.good_and_pure as good_and_pure
@@ -209,14 +225,16 @@ def split_seconds() -> dict:
     try:
         with KernelTimer() as kt:
             t = time.perf_counter()
-            api.run(preset="history")
+            result = api.run(preset="history")
             wall = time.perf_counter() - t
     finally:
         good_and_pure.rewire = orig
+    n = int(result.summary["souls"])
     net, souls, rew = sum(kt.times["network"]), sum(kt.times["souls"]), sum(rewire)
     rewire, years = np.array(rewire), np.array(years)
     return {"wall": wall, "network": net, "souls": souls, "rewiring": rew, "rewirings": len(rewire),
-            "rest": wall - net - souls - rew,
+            "rest": wall - net - souls - rew, "years": len(kt.times["network"]), "souls_n": n,
+            "open_soul_years": open_soul_years(result.metrics["complete"], n),
             "rewiring_early": float(np.median(rewire[years < 1000])) if (years < 1000).any() else float("nan"),
             "rewiring_late": float(np.median(rewire[years >= 1000])) if (years >= 1000).any() else float("nan")}
 
@@ -281,6 +299,23 @@ def main() -> None:
               f"(genesis, initial population, Python)")
         print(f"a rewiring (median)      {s['rewiring_early'] * 1e3:.1f} ms before year 1,000, "
               f"{s['rewiring_late'] * 1e3:.1f} ms from it on")
+        # what the history cannot go below with these instructions: the warm network in cache for
+        # every soul every year, the soul pass in cache for the souls still open (a settled or
+        # complete soul costs it less), and the time outside the passes as measured
+        from tikkun import api
+        from tikkun.scenario import load_scenario
+
+        net_ns, souls_ns, _launch = in_cache_kernel_seconds_per_soul_year(
+            *api.vessel_inputs(load_scenario(preset="history")))
+        cores = numba.get_num_threads()
+        net_c = s["years"] * s["souls_n"] * net_ns / cores
+        souls_c = s["open_soul_years"] * souls_ns / cores
+        bound = net_c + souls_c + s["rewiring"] + s["rest"]
+        print(f"history's lower bound    {bound:.1f} s ({bound / floor_touched:.2f}x the touched bytes' floor): the "
+              f"warm network in cache {net_c:.1f} s ({net_ns * 1e9:.1f} ns a soul-year on one core, every soul), the "
+              f"soul pass in cache {souls_c:.1f} s ({souls_ns * 1e9:.1f} ns, {s['open_soul_years'] / 1e6:,.0f} "
+              f"million open soul-years), the rewirings and the rest as measured; the target needs fewer "
+              f"instructions or a cheaper rewiring where this is above 1.5x")
     if args.graph:
         for year, (near_ring, far) in sorted(far_edges().items()):
             print(f"far edges, year {year:>5,}   {near_ring:.1%} farther than the ring's places, "

@@ -1,7 +1,8 @@
-"""The benchmarks' own instruments: the copy that sets the floor, and the passes that move a
-year's bytes with no work. Their speed is the benchmarks' business; here, that they do what
-they claim: the copy copies every element, and the no-work passes read and write back every
-array they are charged for without changing a bit."""
+"""The benchmarks' own instruments: the copy that sets the floor, the passes that move a
+year's bytes with no work, and the count of open souls the history's lower bound charges.
+Their speed is the benchmarks' business; here, that they do what they claim: the copy copies
+every element, the no-work passes read and write back every array they are charged for
+without changing a bit, and the open soul-years are those the soul pass finds."""
 
 from __future__ import annotations
 
@@ -49,3 +50,30 @@ def small_state():
     for _ in range(3):
         state, _row = step_fn(state)
     return state
+
+
+def test_open_soul_years_counts_what_the_soul_pass_finds(monkeypatch):
+    """The history's lower bound charges the soul pass for the souls open at the start of each
+    year, derived from the metrics' end-of-year counts; here against the souls the soul pass
+    itself finds open, watched year by year, in a run where souls complete."""
+    import inspect
+
+    import bench_history
+
+    import tikkun.engine.year_kernel as yk
+    from tikkun import api
+
+    orig = yk.year_pass
+    names = list(inspect.signature(orig.py_func).parameters)
+    found = []
+
+    def watched(*args):
+        found.append(int(np.count_nonzero(dict(zip(names, args))["complete"] == 0)))
+        return orig(*args)
+
+    monkeypatch.setattr(yk, "year_pass", watched)
+    result = api.run(preset="quick")
+    complete = result.metrics["complete"]
+    assert complete[-1] > 0 and len(found) == len(complete)  # souls did complete: the shift matters
+    n = int(result.summary["souls"])
+    assert bench_history.open_soul_years(complete, n) == sum(found)
