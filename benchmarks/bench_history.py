@@ -21,7 +21,9 @@ the wall time against two floors, each labelled:
 ``--split`` runs the history a second time in this process, with the yearly passes and the
 rewiring timed, and prints where the time goes: the warm network, the soul pass, the
 rewiring, and the rest (Python, genesis, the initial population); and the rewirings' median
-time before and after year 1,000 (by then the graph is nearly random: ``--graph``). Last, the
+time before and after year 1,000 (by then the graph is nearly random: ``--graph``); the two
+passes' mean year in eras of the history (late in it the soul pass passes most souls by and
+the year is the warm network's). Last, the
 history's **lower bound** with the kernels' instructions as they are, as ``bench_engine.py``
 gives the mean year's: the warm network at its in-cache rate (``bench_engine.py``'s compute
 floor, on every thread) for every soul every year, the soul pass at its in-cache rate for
@@ -205,6 +207,21 @@ def open_soul_years(complete, n: int) -> int:
     return int(n * complete.shape[0] - complete[:-1].sum())
 
 
+ERAS = (20, 300, 1000, 2000, 3000, 4000, 5000)  # years where the eras of the time split begin
+
+
+def era_means(network: np.ndarray, souls: np.ndarray) -> list[tuple[int, int, float, float]]:
+    """``(first, last, network, soul pass)``: the two passes' mean seconds a year in each era
+    from year 20 (the first years' kernels warm up) that the history reaches; ``network`` and
+    ``souls`` give each year's seconds, year 0 first."""
+    years = network.shape[0]
+    out = []
+    for a, b in zip(ERAS, ERAS[1:] + (years,)):
+        if a < min(b, years):
+            out.append((a, min(b, years) - 1, float(network[a:b].mean()), float(souls[a:b].mean())))
+    return out
+
+
 def split_seconds() -> dict:
     """The history in this process with its parts timed (seconds)."""
     import tikkun.rules.good_and_pure as good_and_pure
@@ -235,6 +252,7 @@ def split_seconds() -> dict:
     return {"wall": wall, "network": net, "souls": souls, "rewiring": rew, "rewirings": len(rewire),
             "rest": wall - net - souls - rew, "years": len(kt.times["network"]), "souls_n": n,
             "open_soul_years": open_soul_years(result.metrics["complete"], n),
+            "eras": era_means(np.array(kt.times["network"]), np.array(kt.times["souls"])),
             "rewiring_early": float(np.median(rewire[years < 1000])) if (years < 1000).any() else float("nan"),
             "rewiring_late": float(np.median(rewire[years >= 1000])) if (years >= 1000).any() else float("nan")}
 
@@ -299,6 +317,9 @@ def main() -> None:
               f"(genesis, initial population, Python)")
         print(f"a rewiring (median)      {s['rewiring_early'] * 1e3:.1f} ms before year 1,000, "
               f"{s['rewiring_late'] * 1e3:.1f} ms from it on")
+        print("the passes by era         " + "; ".join(
+            f"{a:,}-{b:,}: {net * 1e3:.2f} / {souls * 1e3:.2f}" for a, b, net, souls in s["eras"])
+              + " ms a year (warm network / soul pass, means)")
         # what the history cannot go below with these instructions: the warm network in cache for
         # every soul every year, the soul pass in cache for the souls still open (a settled or
         # complete soul costs it less), and the time outside the passes as measured

@@ -77,3 +77,15 @@ def test_open_soul_years_counts_what_the_soul_pass_finds(monkeypatch):
     assert complete[-1] > 0 and len(found) == len(complete)  # souls did complete: the shift matters
     n = int(result.summary["souls"])
     assert bench_history.open_soul_years(complete, n) == sum(found)
+
+
+def test_era_means_split_the_years_where_the_eras_begin():
+    import bench_history
+
+    years = 2500
+    net, souls = np.arange(years, dtype=float), 2.0 * np.arange(years, dtype=float)
+    eras = bench_history.era_means(net, souls)
+    assert [(a, b) for a, b, _, _ in eras] == [(20, 299), (300, 999), (1000, 1999), (2000, 2499)]
+    for a, b, n_mean, s_mean in eras:
+        assert n_mean == (a + b) / 2 and s_mean == a + b  # the mean of a run of integers
+    assert bench_history.era_means(net[:10], souls[:10]) == []  # no era reached
