@@ -20,8 +20,9 @@ the wall time against two floors, each labelled:
 
 ``--split`` runs the history a second time in this process, with the yearly passes and the
 rewiring timed, and prints where the time goes: the warm network, the soul pass, the
-rewiring, and the rest (Python, genesis, the initial population); and the rewirings' median
-time before and after year 1,000 (by then the graph is nearly random: ``--graph``); the two
+rewiring, and the rest (Python, genesis, the initial population); the rewirings with the
+dense cumulative and with the cumulative as runs of ones (where nearly every soul's cleansing
+is 1), their number, time and median, and the rewirings' share of the time; the two
 passes' mean year in eras of the history (late in it the soul pass passes most souls by and
 the year is the warm network's). Last, the
 history's **lower bound** with the kernels' instructions as they are, as ``bench_engine.py``
@@ -227,13 +228,15 @@ def split_seconds() -> dict:
     import tikkun.rules.good_and_pure as good_and_pure
     from tikkun import api
 
-    rewire, years = [], []
+    rewire, years, runs = [], [], []
     orig = good_and_pure.rewire
 
-    def timed(seed, year, *args, **kwargs):
+    def timed(seed, year, p_rewire, neighbours, cleansing, *args, **kwargs):
+        # which cumulative the rewiring draws from (outside the time: the rewiring decides alike)
+        runs.append(rewires_from_runs(cleansing))
         t = time.perf_counter()
         try:
-            return orig(seed, year, *args, **kwargs)
+            return orig(seed, year, p_rewire, neighbours, cleansing, *args, **kwargs)
         finally:
             rewire.append(time.perf_counter() - t)
             years.append(year)
@@ -248,13 +251,32 @@ def split_seconds() -> dict:
         good_and_pure.rewire = orig
     n = int(result.summary["souls"])
     net, souls, rew = sum(kt.times["network"]), sum(kt.times["souls"]), sum(rewire)
-    rewire, years = np.array(rewire), np.array(years)
+    rewire, runs = np.array(rewire), np.array(runs, dtype=bool)
     return {"wall": wall, "network": net, "souls": souls, "rewiring": rew, "rewirings": len(rewire),
             "rest": wall - net - souls - rew, "years": len(kt.times["network"]), "souls_n": n,
             "open_soul_years": open_soul_years(result.metrics["complete"], n),
             "eras": era_means(np.array(kt.times["network"]), np.array(kt.times["souls"])),
-            "rewiring_early": float(np.median(rewire[years < 1000])) if (years < 1000).any() else float("nan"),
-            "rewiring_late": float(np.median(rewire[years >= 1000])) if (years >= 1000).any() else float("nan")}
+            "by_cumulative": rewirings_by_cumulative(rewire, runs, np.array(years))}
+
+
+def rewires_from_runs(cleansing: np.ndarray) -> bool:
+    """True where the rewiring draws from the cumulative as runs of ones: fewer than one soul in
+    ``SPARSE_SHARE`` with cleansing other than 1 (:func:`tikkun.rules.good_and_pure.rewire`)."""
+    from tikkun.rules.good_and_pure import SPARSE_SHARE
+
+    return int(np.count_nonzero(cleansing != np.float32(1.0))) <= cleansing.shape[0] // SPARSE_SHARE
+
+
+def rewirings_by_cumulative(seconds: np.ndarray, runs: np.ndarray, years: np.ndarray) -> dict:
+    """The rewirings with the dense cumulative and with the runs of ones: for each, how many,
+    their total and median time (seconds) and the first year of the kind (None for none)."""
+    out = {}
+    for kind, mask in (("dense", ~runs), ("runs", runs)):
+        t = seconds[mask]
+        out[kind] = {"count": int(mask.sum()), "total": float(t.sum()),
+                     "median": float(np.median(t)) if t.size else float("nan"),
+                     "first_year": int(years[mask][0]) if t.size else None}
+    return out
 
 
 GRAPH_YEARS = (0, 100, 300, 1000, 2000, 3000, 4000, 5000)
@@ -315,8 +337,11 @@ def main() -> None:
         print(f"in this process          {s['wall']:.1f} s: warm network {s['network']:.1f} s, soul pass "
               f"{s['souls']:.1f} s, {s['rewirings']} rewirings {s['rewiring']:.1f} s, the rest {s['rest']:.1f} s "
               f"(genesis, initial population, Python)")
-        print(f"a rewiring (median)      {s['rewiring_early'] * 1e3:.1f} ms before year 1,000, "
-              f"{s['rewiring_late'] * 1e3:.1f} ms from it on")
+        d, r = s["by_cumulative"]["dense"], s["by_cumulative"]["runs"]
+        print(f"the rewirings            {d['count']} with the dense cumulative, {d['total']:.1f} s (median "
+              f"{d['median'] * 1e3:.1f} ms); {r['count']} with the cumulative as runs of ones, {r['total']:.1f} s "
+              f"(median {r['median'] * 1e3:.1f} ms" + (f", from year {r['first_year']:,})" if r["count"] else ")")
+              + f"; the rewirings {s['rewiring'] / s['wall']:.1%} of the time in this process (target <= 10%)")
         print("the passes by era         " + "; ".join(
             f"{a:,}-{b:,}: {net * 1e3:.2f} / {souls * 1e3:.2f}" for a, b, net, souls in s["eras"])
               + " ms a year (warm network / soul pass, means)")

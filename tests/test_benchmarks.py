@@ -1,8 +1,10 @@
 """The benchmarks' own instruments: the copy that sets the floor, the passes that move a
-year's bytes with no work, and the count of open souls the history's lower bound charges.
-Their speed is the benchmarks' business; here, that they do what they claim: the copy copies
-every element, the no-work passes read and write back every array they are charged for
-without changing a bit, and the open soul-years are those the soul pass finds."""
+year's bytes with no work, the count of open souls the history's lower bound charges, and the
+split of the rewirings by the cumulative they draw from. Their speed is the benchmarks'
+business; here, that they do what they claim: the copy copies every element, the no-work
+passes read and write back every array they are charged for without changing a bit, the open
+soul-years are those the soul pass finds, and a rewiring is counted with the runs of ones where
+the rewiring builds them."""
 
 from __future__ import annotations
 
@@ -89,3 +91,26 @@ def test_era_means_split_the_years_where_the_eras_begin():
     for a, b, n_mean, s_mean in eras:
         assert n_mean == (a + b) / 2 and s_mean == a + b  # the mean of a run of integers
     assert bench_history.era_means(net[:10], souls[:10]) == []  # no era reached
+
+
+def test_the_split_tells_the_rewirings_by_the_cumulative_they_drew_from():
+    """``--split`` counts a rewiring as drawn from the runs of ones exactly where the rewiring
+    itself builds them (at the limit of other souls and one past it), and sums and takes the
+    medians of each kind's times as closed forms give them."""
+    import bench_history
+    from tikkun.rules import good_and_pure
+
+    n = 6400
+    limit = n // good_and_pure.SPARSE_SHARE
+    for others in (0, 1, limit, limit + 1, n):
+        c = np.ones(n, np.float32)
+        c[np.random.default_rng(others).choice(n, others, replace=False)] = 0.5
+        builds = good_and_pure.sparse_cumulative(c, limit)[0] is not None
+        assert bench_history.rewires_from_runs(c) == builds == (others <= limit)
+    seconds = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    runs = np.array([False, False, True, True, True])
+    got = bench_history.rewirings_by_cumulative(seconds, runs, np.array([10, 20, 30, 40, 50]))
+    assert got["dense"] == {"count": 2, "total": 3.0, "median": 1.5, "first_year": 10}
+    assert got["runs"] == {"count": 3, "total": 12.0, "median": 4.0, "first_year": 30}
+    none = bench_history.rewirings_by_cumulative(seconds[:2], runs[:2], np.array([10, 20]))["runs"]
+    assert none["count"] == 0 and none["first_year"] is None

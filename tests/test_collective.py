@@ -6,6 +6,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import naive
+from numba import njit
 from conftest import make_scenario
 from tikkun.engine import build, simulate
 from tikkun.engine.native import gather
@@ -408,6 +409,98 @@ def test_rewiring_refuses_a_graph_or_weights_it_could_not_write_in_place():
 def test_cumulative_cleansing_is_numpys_cumsum():
     c = np.random.default_rng(2).random(100_000).astype(np.float32) ** 3
     np.testing.assert_array_equal(good_and_pure._cumulative(c), np.cumsum(c, dtype=np.float64))
+
+
+@njit(cache=False)
+def _sparse_draw(x, seg, total, n):
+    return good_and_pure.sparse_draw(x, seg, total, n)
+
+
+def _segment_sums(seg, n):
+    """The running sum at every soul, read back from the segments as their docstring says."""
+    out = np.empty(n)
+    for s in range(seg.last.shape[0]):
+        f = seg.first[s]
+        end = seg.first[s + 1] if s + 1 < seg.last.shape[0] else n
+        out[f:end] = seg.last[s] if seg.single[s] else seg.before[s] + np.arange(1, end - f + 1)
+        assert out[end - 1] == seg.last[s]
+    return out
+
+
+def _mostly_ones(n, others=10, seed=4):
+    rs = np.random.default_rng(seed)
+    c = np.ones(n, np.float32)
+    at = rs.choice(n, others, replace=False)
+    c[at] = (rs.random(others) ** rs.choice([1, 8, 40], others)).astype(np.float32)
+    return c
+
+
+@pytest.mark.parametrize("c", [
+    np.ones(1, np.float32), np.ones(200, np.float32), np.ones(2049, np.float32),  # a last word of one soul
+    _mostly_ones(5000), _mostly_ones(3000, others=1), _mostly_ones(63, others=2),
+    np.concatenate(([2.0 ** -45], np.ones(299))).astype(np.float32),  # the run's sum rounds where it passes 256
+    np.concatenate(([0.0, 1e-30, 0.75], np.ones(1000), [0.0])).astype(np.float32),
+    _mostly_ones(2_100_000, others=300, seed=5),  # past 2**21, where fine fractions round
+])
+def test_sparse_cumulative_gives_the_sums_and_draws_of_the_dense_one(c):
+    """The cumulative as runs of ones gives, bit for bit, the running sum of ``_cumulative``
+    (NumPy's float64 cumsum) at every soul, including where a run's addition crosses a power of
+    two and rounds; the bits mark exactly the souls whose cleansing is not 1; and a draw is
+    ``searchsorted(side='right')`` on the dense array, for random values, values on the sums
+    and just below them."""
+    n = c.shape[0]
+    want = np.cumsum(c, dtype=np.float64)
+    seg, not_one = good_and_pure.sparse_cumulative(c, n)
+    np.testing.assert_array_equal(_segment_sums(seg, n).view(np.int64), want.view(np.int64))
+    marked = np.unpackbits(not_one.view(np.uint8), bitorder="little")[:n].astype(bool)
+    np.testing.assert_array_equal(marked, c != 1)
+    rs = np.random.default_rng(9)
+    total = float(want[-1])
+    on = want[rs.integers(0, n, 300)]
+    x = np.concatenate((rs.random(2000) * total, on, np.nextafter(on, 0.0), [0.0, np.nextafter(total, 0.0)]))
+    got = np.array([_sparse_draw(v, seg, total, n) for v in x])
+    np.testing.assert_array_equal(got, np.searchsorted(want, x, side="right"))
+
+
+def test_sparse_cumulative_rounds_where_the_dense_one_does():
+    """The case the segments exist for: a sum with a fine fraction (2**-45) plus ones is exact
+    below 256; the addition that passes 256, where the unit in the last place grows past the
+    fraction, rounds it away. Each addition that passes a power of two is a segment of its own,
+    made as the loop makes it; past 256 the sum is whole and the run goes on to the end."""
+    c = np.concatenate(([2.0 ** -45], np.ones(299))).astype(np.float32)
+    want = np.cumsum(c, dtype=np.float64)
+    assert want[255] == 255 + 2.0 ** -45 and want[256] == 256.0  # the fraction is kept, then rounded away
+    seg, _ = good_and_pure.sparse_cumulative(c, 1)
+    np.testing.assert_array_equal(_segment_sums(seg, 300), want)
+    crossing = [s for s in range(seg.last.shape[0]) if seg.single[s] and c[seg.first[s]] == 1]
+    assert [seg.first[s] for s in crossing] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    assert not seg.single[-1] and seg.first[-1] == 257
+
+
+def test_sparse_cumulative_only_for_few_other_souls():
+    """More souls with cleansing other than 1 than the limit: no segments (the dense path)."""
+    c = _mostly_ones(3000, others=20)
+    assert good_and_pure.sparse_cumulative(c, 19) == (None, None)
+    assert good_and_pure.sparse_cumulative(c, 20)[0] is not None
+    assert good_and_pure.sparse_cumulative(np.empty(0, np.float32), 5) == (None, None)
+
+
+@pytest.mark.parametrize("n, k, others", [(3000, 8, 10), (3000, 8, 0), (2049, 6, 30), (640, 4, 1)])
+def test_rewiring_with_cleansing_nearly_all_one_matches_naive(n, k, others):
+    """Where nearly every soul's cleansing is 1 the rewiring draws from the cumulative as runs
+    and reads a neighbour's cleansing only where it is marked: the same graph and weights as
+    the plain-Python twin (ties among the ones included: the first neighbour goes)."""
+    c = _mostly_ones(n, others=others) if others else np.ones(n, np.float32)
+    assert good_and_pure.sparse_cumulative(c, n // good_and_pure.SPARSE_SHARE)[0] is not None  # the runs' path
+    nb = build_graph("small-world", n, k, 0.1, seed=5)
+    before = nb.copy()
+    warmth = np.random.default_rng(2).random(n).astype(np.float32)
+    ew = edge_weights(nb, warmth)
+    count = good_and_pure.rewire(5, 30, 0.6, nb, c, ew, warmth)
+    want = naive.rewire(5, 30, 0.6, before, c)
+    np.testing.assert_array_equal(nb, want)
+    np.testing.assert_allclose(ew, naive.edge_weights(nb, warmth), rtol=1e-6)
+    assert count == int((want != before).any(axis=1).sum()) > 0
 
 
 def test_warm_network_block_sums_are_the_plain_sums_in_soul_order():

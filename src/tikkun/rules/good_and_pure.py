@@ -9,6 +9,9 @@ the seed and the history.
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
@@ -87,11 +90,178 @@ def draw_index(x, cumulative, total, guide):
     return draw_walk(x, cumulative, draw_start(x, total, guide))
 
 
-N_CHUNKS = 64  # stretches of souls, each listed and rewired by one thread
+# ------------------------------------------------------------------ the cumulative as runs of ones
+SPARSE_SHARE = 64  # the cumulative is kept as runs when fewer than one soul in 64 has cleansing other than 1
+
+
+class SparseCumulative(NamedTuple):
+    """The running sum of cleansing as segments (:func:`_sparse_cumulative`): segment ``s``
+    starts at soul ``first[s]`` (int64); the sum before it is ``before[s]`` and at its last soul
+    ``last[s]`` (float64); ``single[s]`` (uint8) is 1 for a segment of one soul, 0 for a run of
+    ones, whose souls' sums are ``before[s] + 1, before[s] + 2, ...``; ``guide`` (int64) is
+    :func:`guide_table` over ``last``."""
+
+    first: np.ndarray
+    before: np.ndarray
+    last: np.ndarray
+    single: np.ndarray
+    guide: np.ndarray
+
+
+@njit(cache=True, inline="always")
+def _push(seg, count, first, before, last, single):
+    seg.first[count] = first
+    seg.before[count] = before
+    seg.last[count] = last
+    seg.single[count] = single
+    return count + 1
+
+
+@njit(cache=True, inline="always")
+def _other_than_one_bits(cleansing, lo, m):
+    """The bits of souls ``lo .. lo + m - 1`` (``m <= 64``) whose cleansing is not 1 (uint64)."""
+    bits = np.uint64(0)
+    for b in range(m):
+        bits |= np.uint64(cleansing[lo + b] != np.float32(1.0)) << np.uint64(b)
+    return bits
 
 
 @njit(cache=True, parallel=True)
-def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cumulative, total, guide, counts):
+def _mark_other_than_one(cleansing, not_one):
+    """Bit ``i % 64`` of ``not_one[i // 64]`` (uint64) set where soul ``i``'s cleansing is not 1."""
+    n = cleansing.shape[0]
+    full = n // 64
+    for w in prange(full):
+        lo = 64 * w
+        ones = 0
+        for b in range(64):  # a fixed count, an unsigned index: the compiler vectorises it
+            ones += np.int32(cleansing[np.uint64(lo + b)] == np.float32(1.0))
+        not_one[w] = np.uint64(0) if ones == 64 else _other_than_one_bits(cleansing, lo, 64)
+    if full < not_one.shape[0]:
+        not_one[full] = _other_than_one_bits(cleansing, 64 * full, n - 64 * full)
+
+
+@njit(cache=True, inline="always")
+def _run_of_ones(seg, count, acc, i, j):
+    """Souls ``i .. j - 1``, whose cleansing is 1, added to the running sum ``acc`` as the
+    loop of :func:`_cumulative` adds them; returns the segments' new count and the sum. Every
+    addition of 1.0 is exact (its result a whole multiple of the sum's unit in the last place)
+    as long as the sum stays below the next power of two, so the run is ``acc + 1, acc + 2,
+    ...`` exactly up to the addition that crosses one: that one may round, so it is made as
+    the loop makes it, as a segment of its own, and the run goes on. A whole number below
+    2**53 plus ones never rounds."""
+    while i < j:
+        if acc == np.floor(acc):
+            exact = j - i
+        else:
+            _, e = math.frexp(acc)  # acc in [2**(e-1), 2**e)
+            exact = min(j - i, int(math.ceil(math.ldexp(1.0, e) - acc)) - 1)  # the difference is exact
+        if exact > 0:
+            count = _push(seg, count, i, acc, acc + exact, 0)
+            acc += exact
+            i += exact
+        if i < j:  # the addition that crosses a power of two, as the loop makes it
+            b = acc
+            acc += 1.0
+            count = _push(seg, count, i, b, acc, 1)
+            i += 1
+    return count, acc
+
+
+@njit(cache=True)
+def _sparse_cumulative(cleansing, limit, seg, not_one):
+    """Fill ``seg`` (:class:`SparseCumulative`'s arrays but the guide) with the running sum of
+    ``cleansing`` as segments; return their number, or -1 if more than ``limit`` souls have
+    cleansing other than 1 (``seg`` then holds nothing of use). ``not_one`` (uint64
+    ``(ceil(n / 64),)``) holds the bits of those souls (:func:`_mark_other_than_one`).
+
+    The sums are those of :func:`_cumulative`, addition by addition in float64: a soul whose
+    cleansing is not 1 is a segment of its own, its value that addition's result, and the
+    runs of ones between them are added as :func:`_run_of_ones` says."""
+    n = cleansing.shape[0]
+    count = 0
+    acc = 0.0
+    i = 0  # the next soul to add
+    n_other = 0
+    for w in range(not_one.shape[0]):
+        bits = not_one[w]
+        b = 0
+        while bits != np.uint64(0):
+            while not bits & np.uint64(1):
+                bits >>= np.uint64(1)
+                b += 1
+            other = 64 * w + b
+            n_other += 1
+            if n_other > limit:
+                return -1
+            count, acc = _run_of_ones(seg, count, acc, i, other)
+            before = acc
+            acc += np.float64(cleansing[other])
+            count = _push(seg, count, other, before, acc, 1)
+            i = other + 1
+            bits >>= np.uint64(1)
+            b += 1
+    count, acc = _run_of_ones(seg, count, acc, i, n)
+    return count
+
+
+@njit(cache=True, inline="always")
+def sparse_draw(x, seg, total, n):
+    """``searchsorted(cumulative, x, side="right")``, exactly, from the cumulative as segments
+    (:func:`sparse_cumulative`): the first segment whose last sum exceeds ``x``, by the guide
+    table over the segments' last sums (:func:`draw_index`), then, in a run, the first place
+    ``j`` with ``before + j + 1 > x`` (those sums are exact by construction, so the comparisons
+    are the dense array's)."""
+    s = draw_index(x, seg.last, total, seg.guide)
+    if s >= seg.last.shape[0]:
+        return np.int64(n)
+    if seg.single[s]:
+        return seg.first[s]
+    a = seg.before[s]
+    j = np.int64(x - a) if x > a else np.int64(0)  # x - a may round: the loops settle it exactly
+    while j > 0 and a + j > x:
+        j -= 1
+    while a + (j + 1) <= x:
+        j += 1
+    return seg.first[s] + j
+
+
+def sparse_cumulative(cleansing: np.ndarray, limit: int):
+    """``(segments, not_one)`` where at most ``limit`` souls have cleansing other than 1, else
+    ``(None, None)``: the running sum of cleansing as :class:`SparseCumulative` (with a guide
+    table over the segments' last sums, four buckets a segment) and the bits (uint64
+    ``(ceil(n / 64),)``) marking the other souls (:func:`_sparse_cumulative`)."""
+    n = cleansing.shape[0]
+    size = 2 * limit + 130  # each other soul and the run before it; each power of two crossed at most once
+    seg = SparseCumulative(np.empty(size, np.int64), np.empty(size, np.float64), np.empty(size, np.float64),
+                           np.empty(size, np.uint8), np.empty(0, np.int64))
+    not_one = np.empty((n + 63) // 64, dtype=np.uint64)
+    if n == 0:
+        return None, None
+    _mark_other_than_one(cleansing, not_one)  # in parallel; the segments then follow the marked souls
+    count = _sparse_cumulative(cleansing, limit, seg, not_one)
+    if count < 0:
+        return None, None
+    last = seg.last[:count]
+    total = float(last[-1]) if count else 0.0
+    guide = guide_table(last, total, 4 * count) if total > 0.0 else np.zeros(1, np.int64)
+    return SparseCumulative(seg.first[:count], seg.before[:count], last, seg.single[:count], guide), not_one
+
+
+N_CHUNKS = 64  # stretches of souls, each listed and rewired by one thread
+
+
+@njit(cache=True, inline="always")
+def _cleansing_of(cleansing, runs, not_one, m):
+    """Soul ``m``'s cleansing; with ``runs``, read only where ``not_one`` marks it other than 1."""
+    if runs and not (not_one[m >> np.uint32(6)] >> np.uint64(m & np.uint32(63))) & np.uint64(1):
+        return np.float32(1.0)
+    return cleansing[m]
+
+
+@njit(cache=True, parallel=True)
+def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cumulative, total, guide, runs, seg,
+            not_one, counts):
     """In each of ``counts.shape[0]`` stretches of souls, the souls that rewire this time are
     listed first (their draws in a loop the compiler vectorises, then the list without a
     branch; no array over all souls: faster than listing all of them with a pass of its own),
@@ -103,7 +273,13 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
     is asked for (docs/performance.md). A soul's row is touched only by the thread rewiring
     it, so the order changes nothing. The graph and its weights are read raveled, with
     unsigned indices: a row taken as a view costs a view and its reference counts at every
-    soul (measured: docs/performance.md). ``counts`` int64: the souls rewired in each stretch."""
+    soul (measured: docs/performance.md). ``counts`` int64: the souls rewired in each stretch.
+
+    With ``runs`` the draws come from the cumulative as segments ``seg``
+    (:func:`sparse_draw`) and a neighbour's cleansing is read only where ``not_one`` marks it
+    other than 1 (a bit a soul, 75 KB at 600,000 souls, in a core's cache); ``cumulative`` and
+    ``guide`` are then not read. Late in the history nearly every soul's cleansing is 1: the
+    random reads of a rewired soul are then its neighbours' warmth alone (docs/performance.md)."""
     n, k = neighbours.shape
     key = rng.year_key(seed, year, rng.PURPOSE_REWIRE)
     key_pick = rng.year_key(seed, year, rng.PURPOSE_REWIRE_PICK)
@@ -133,9 +309,9 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
         first = np.empty(count, dtype=np.int64)
         for r in range(min(PREFETCH_AHEAD, count)):
             xs[r] = rng.uniform_at(key_pick, souls[r], 0) * total
-            starts[r] = draw_start(xs[r], total, guide)
+            starts[r] = 0 if runs else draw_start(xs[r], total, guide)
         for r in range(min(half, count)):
-            first[r] = draw_walk(xs[r], cumulative, starts[r])
+            first[r] = sparse_draw(xs[r], seg, total, n) if runs else draw_walk(xs[r], cumulative, starts[r])
         for r in range(count):
             # the row of a soul further down the list, so that its entries are at hand when the
             # reads it points to are asked for
@@ -145,25 +321,30 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
                 later_base = np.uint64(souls[s] * k)
                 for q in range(k):
                     m_later = np.uint32(rows[later_base + np.uint64(q)])
-                    prefetch(cleansing, m_later)
+                    if not runs:
+                        prefetch(cleansing, m_later)
                     prefetch(warmth, m_later)
                 prefetch(weights, later_base)  # the row of weights it will write
                 x = rng.uniform_at(key_pick, souls[s], 0) * total
-                start = draw_start(x, total, guide)
                 xs[s] = x
-                starts[s] = start
-                prefetch(cumulative, start)
-                prefetch(cumulative, min(start + 8, n - 1))  # a walk passes the first line as often as not
+                if not runs:
+                    start = draw_start(x, total, guide)
+                    starts[s] = start
+                    prefetch(cumulative, start)
+                    prefetch(cumulative, min(start + 8, n - 1))  # a walk passes the first line as often as not
             if r + half < count:
-                m_s = draw_walk(xs[r + half], cumulative, starts[r + half])
+                if runs:
+                    m_s = sparse_draw(xs[r + half], seg, total, n)
+                else:
+                    m_s = draw_walk(xs[r + half], cumulative, starts[r + half])
                 first[r + half] = m_s
                 prefetch(warmth, min(m_s, n - 1))
             i = souls[r]
             base = np.uint64(i * k)
             worst = 0  # the least cleansed neighbour; ties: the first
-            c_worst = cleansing[np.uint32(rows[base])]
+            c_worst = _cleansing_of(cleansing, runs, not_one, np.uint32(rows[base]))
             for q in range(1, k):
-                c_q = cleansing[np.uint32(rows[base + np.uint64(q)])]
+                c_q = _cleansing_of(cleansing, runs, not_one, np.uint32(rows[base + np.uint64(q)]))
                 if c_q < c_worst:
                     worst = q
                     c_worst = c_q
@@ -172,7 +353,8 @@ def _rewire(seed, year, p_rewire, neighbours, edge_weight, warmth, cleansing, cu
                 if attempt == 0:
                     m = first[r]
                 else:
-                    m = draw_index(rng.uniform_at(key_pick, i, attempt) * total, cumulative, total, guide)
+                    x = rng.uniform_at(key_pick, i, attempt) * total
+                    m = sparse_draw(x, seg, total, n) if runs else draw_index(x, cumulative, total, guide)
                 if m >= n:
                     m = n - 1
                 if m != i and m != old and not _in_row(rows, base, k, worst, m):
@@ -191,15 +373,27 @@ def rewire(seed: int, year: int, p_rewire: float, neighbours: np.ndarray, cleans
     weights again from ``warmth`` (:func:`tikkun.rules.network.row_weights`).
 
     The target is drawn by inverting the cumulative cleansing (float64, summed in order, so
-    the same on any thread count). With no cleansing anywhere nothing can be drawn. Both
+    the same on any thread count); where fewer than one soul in :data:`SPARSE_SHARE` has
+    cleansing other than 1, the cumulative is kept as runs of ones (:func:`_sparse_cumulative`),
+    which gives the same sums and the same draws. With no cleansing anywhere nothing can be
+    drawn. Both
     arrays must be C-contiguous: the kernel writes them raveled, and a raveled copy of another
     layout would take the writes.
     """
     for name, a in (("neighbours", neighbours), ("edge_weight", edge_weight)):
         if a is not None and not a.flags.c_contiguous:
             raise ValueError(f"{name} must be C-contiguous")
-    cumulative = _cumulative(cleansing)
-    total = float(cumulative[-1]) if cumulative.size else 0.0
+    n = cleansing.shape[0]
+    seg, not_one = sparse_cumulative(cleansing, n // SPARSE_SHARE)
+    runs = seg is not None  # nearly every soul's cleansing is 1: the cumulative as runs, no array over all souls
+    if runs:
+        cumulative = np.empty(0, dtype=np.float64)
+        total = float(seg.last[-1]) if seg.last.size else 0.0
+    else:
+        cumulative = _cumulative(cleansing)
+        total = float(cumulative[-1]) if cumulative.size else 0.0
+        seg = SparseCumulative(*(np.empty(0, dt) for dt in (np.int64, np.float64, np.float64, np.uint8, np.int64)))
+        not_one = np.empty(0, dtype=np.uint64)
     if total <= 0.0 or neighbours.shape[1] == 0:
         return 0
     counts = np.zeros(N_CHUNKS, dtype=np.int64)
@@ -207,7 +401,7 @@ def rewire(seed: int, year: int, p_rewire: float, neighbours: np.ndarray, cleans
         edge_weight = np.zeros(neighbours.shape, dtype=np.float32)
         warmth = np.zeros(neighbours.shape[0], dtype=np.float32)
     # a bucket per 16 souls: the table is cheap to build and a draw scans ~8 values in cache
-    guide = guide_table(cumulative, total, max(1, cumulative.shape[0] // 16))
+    guide = np.empty(0, dtype=np.int64) if runs else guide_table(cumulative, total, max(1, n // 16))
     _rewire(int(seed), int(year), float(p_rewire), neighbours, edge_weight, warmth, cleansing, cumulative, total, guide,
-            counts)
+            runs, seg, not_one, counts)
     return int(counts.sum())
