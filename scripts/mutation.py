@@ -102,6 +102,11 @@ NETWORK_FAST = [f"tests/test_collective.py::{t}" for t in (
     "test_guide_table_keeps_its_contract_and_draws_below_a_bucket_bound", "test_rewiring_matches_naive_at_its_edges",
     "test_no_rewiring_without_cleansing_or_without_neighbours", "test_warm_network_on_small_graphs",
     "test_a_graph_needs_more_souls_than_neighbours")]
+# the rewiring's own tests beyond the network's: the cumulative as runs of ones
+REWIRING_FAST = NETWORK_FAST + [f"tests/test_collective.py::{t}" for t in (
+    "test_sparse_cumulative_gives_the_sums_and_draws_of_the_dense_one",
+    "test_sparse_cumulative_rounds_where_the_dense_one_does", "test_sparse_cumulative_only_for_few_other_souls",
+    "test_rewiring_with_cleansing_nearly_all_one_matches_naive")]
 # 20 s each in pure Python: met by a survivor of the rest on ``recheck``
 NETWORK_SLOW = [f"tests/test_collective.py::{t}" for t in (
     "test_guide_table_inverts_the_cumulative_like_searchsorted", "test_friedkin_johnsen_steady_state")]
@@ -151,7 +156,7 @@ GROUPS = {
     "rules-rest": _rules_part("engine/core.py", "rules/generations.py"),
     "sparks-events": _rules_part("rules/cleansing.py", "rules/events.py"),
     # the network's own tests first (a second or a few each in pure Python)
-    "rewiring": _rules_part("rules/good_and_pure.py", first=NETWORK_FAST, slow=NETWORK_SLOW),
+    "rewiring": _rules_part("rules/good_and_pure.py", first=REWIRING_FAST, slow=NETWORK_SLOW),
     "network": _rules_part("rules/network.py", first=NETWORK_FAST, slow=NETWORK_SLOW),
     "scenario": _scenario_part("src/tikkun/scenario"),
     # loading.py again, whole, after a change (its rows replace scenario's for that file)
