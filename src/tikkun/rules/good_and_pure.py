@@ -209,21 +209,17 @@ def _sparse_cumulative(cleansing, limit, seg, not_one):
 def sparse_draw(x, seg, total, n):
     """``searchsorted(cumulative, x, side="right")``, exactly, from the cumulative as segments
     (:func:`sparse_cumulative`): the first segment whose last sum exceeds ``x``, by the guide
-    table over the segments' last sums (:func:`draw_index`), then, in a run, the first place
-    ``j`` with ``before + j + 1 > x`` (those sums are exact by construction, so the comparisons
-    are the dense array's)."""
+    table over the segments' last sums (:func:`draw_index`); in a run, whose sums are
+    ``a + 1, a + 2, ...`` from the sum ``a <= x`` before it, the first place ``j`` with
+    ``a + j + 1 > x``, that is ``floor(x - a)``. The difference is exact: a run either lies
+    within one power of two, so ``x`` and ``a`` lie within a factor of two (Sterbenz's lemma),
+    or starts from a whole ``a``, so ``x - a`` keeps ``x``'s fraction."""
     s = draw_index(x, seg.last, total, seg.guide)
     if s >= seg.last.shape[0]:
         return np.int64(n)
     if seg.single[s]:
         return seg.first[s]
-    a = seg.before[s]
-    j = np.int64(x - a) if x > a else np.int64(0)  # x - a may round: the loops settle it exactly
-    while j > 0 and a + j > x:
-        j -= 1
-    while a + (j + 1) <= x:
-        j += 1
-    return seg.first[s] + j
+    return seg.first[s] + np.int64(x - seg.before[s])
 
 
 def sparse_cumulative(cleansing: np.ndarray, limit: int):
