@@ -110,6 +110,7 @@ class SparseCumulative(NamedTuple):
 
 @njit(cache=True, inline="always")
 def _push(seg, count, first, before, last, single):
+    """Write segment ``count`` of ``seg``; return the new count."""
     seg.first[count] = first
     seg.before[count] = before
     seg.last[count] = last
