@@ -260,11 +260,11 @@ def split_seconds() -> dict:
 
 
 def rewires_from_runs(cleansing: np.ndarray) -> bool:
-    """True where the rewiring draws from the cumulative as runs of ones: fewer than one soul in
-    ``SPARSE_SHARE`` with cleansing other than 1 (:func:`tikkun.rules.good_and_pure.rewire`)."""
-    from tikkun.rules.good_and_pure import SPARSE_SHARE
+    """True where the rewiring draws from the cumulative as runs of ones, decided as
+    :func:`tikkun.rules.good_and_pure.rewire` decides it."""
+    from tikkun.rules.good_and_pure import SPARSE_SHARE, sparse_cumulative
 
-    return int(np.count_nonzero(cleansing != np.float32(1.0))) <= cleansing.shape[0] // SPARSE_SHARE
+    return sparse_cumulative(cleansing, cleansing.shape[0] // SPARSE_SHARE)[0] is not None
 
 
 def rewirings_by_cumulative(seconds: np.ndarray, runs: np.ndarray, years: np.ndarray) -> dict:

@@ -411,7 +411,7 @@ def test_cumulative_cleansing_is_numpys_cumsum():
     np.testing.assert_array_equal(good_and_pure._cumulative(c), np.cumsum(c, dtype=np.float64))
 
 
-@njit(cache=False)
+@njit
 def _sparse_draw(x, seg, total, n):
     return good_and_pure.sparse_draw(x, seg, total, n)
 

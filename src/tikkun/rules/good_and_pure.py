@@ -108,6 +108,12 @@ class SparseCumulative(NamedTuple):
     guide: np.ndarray
 
 
+def _segments(size: int) -> SparseCumulative:
+    """Room for ``size`` segments (the guide empty: it is made once the segments are known)."""
+    return SparseCumulative(np.empty(size, np.int64), np.empty(size, np.float64), np.empty(size, np.float64),
+                            np.empty(size, np.uint8), np.empty(0, np.int64))
+
+
 @njit(cache=True, inline="always")
 def _push(seg, count, first, before, last, single):
     """Write segment ``count`` of ``seg``; return the new count."""
@@ -229,12 +235,10 @@ def sparse_cumulative(cleansing: np.ndarray, limit: int):
     table over the segments' last sums, four buckets a segment) and the bits (uint64
     ``(ceil(n / 64),)``) marking the other souls (:func:`_sparse_cumulative`)."""
     n = cleansing.shape[0]
-    size = 2 * limit + 130  # each other soul and the run before it; each power of two crossed at most once
-    seg = SparseCumulative(np.empty(size, np.int64), np.empty(size, np.float64), np.empty(size, np.float64),
-                           np.empty(size, np.uint8), np.empty(0, np.int64))
-    not_one = np.empty((n + 63) // 64, dtype=np.uint64)
     if n == 0:
         return None, None
+    seg = _segments(2 * limit + 130)  # each other soul and the run before it; each power of two crossed at most once
+    not_one = np.empty((n + 63) // 64, dtype=np.uint64)
     _mark_other_than_one(cleansing, not_one)  # in parallel; the segments then follow the marked souls
     count = _sparse_cumulative(cleansing, limit, seg, not_one)
     if count < 0:
@@ -371,11 +375,10 @@ def rewire(seed: int, year: int, p_rewire: float, neighbours: np.ndarray, cleans
 
     The target is drawn by inverting the cumulative cleansing (float64, summed in order, so
     the same on any thread count); where fewer than one soul in :data:`SPARSE_SHARE` has
-    cleansing other than 1, the cumulative is kept as runs of ones (:func:`_sparse_cumulative`),
+    cleansing other than 1, the cumulative is kept as runs of ones (:func:`sparse_cumulative`),
     which gives the same sums and the same draws. With no cleansing anywhere nothing can be
-    drawn. Both
-    arrays must be C-contiguous: the kernel writes them raveled, and a raveled copy of another
-    layout would take the writes.
+    drawn. Both arrays must be C-contiguous: the kernel writes them raveled, and a raveled copy
+    of another layout would take the writes.
     """
     for name, a in (("neighbours", neighbours), ("edge_weight", edge_weight)):
         if a is not None and not a.flags.c_contiguous:
@@ -389,7 +392,7 @@ def rewire(seed: int, year: int, p_rewire: float, neighbours: np.ndarray, cleans
     else:
         cumulative = _cumulative(cleansing)
         total = float(cumulative[-1]) if cumulative.size else 0.0
-        seg = SparseCumulative(*(np.empty(0, dt) for dt in (np.int64, np.float64, np.float64, np.uint8, np.int64)))
+        seg = _segments(0)  # not read
         not_one = np.empty(0, dtype=np.uint64)
     if total <= 0.0 or neighbours.shape[1] == 0:
         return 0
