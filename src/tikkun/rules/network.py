@@ -138,18 +138,17 @@ PREFETCH_GATHERS = 16  # souls: how far ahead the efforts a row points to are as
 
 
 @njit(cache=True, inline="always")
-def _ask_ahead(i, n, k, rows, weights, effort, pairs):
-    """Ask for the row of soul ``i + PREFETCH_ROWS`` and its weights, and for the efforts that
-    soul ``i + PREFETCH_GATHERS`` will gather (:func:`tikkun.engine.native.prefetch.prefetch`).
-    ``k`` is the graph's degree, passed as the constant 8 for the default graph: its loop of
-    eight asks is then unrolled, and its neighbours are read two at a time from ``pairs``, the
-    graph seen as uint64 (both halves are asked for, so which is which does not matter): one
-    load for two asks."""
-    last = np.uint64(n - 1)
-    ahead = min(np.uint64(i + PREFETCH_ROWS), last) * np.uint64(k)
+def _ask_ahead(row_soul, gather_soul, k, rows, weights, effort, pairs):
+    """Ask for the row of soul ``row_soul`` and its weights, and for the efforts that soul
+    ``gather_soul`` will gather (:func:`tikkun.engine.native.prefetch.prefetch`); both are
+    unsigned and inside the graph. ``k`` is the graph's degree, passed as the constant 8 for
+    the default graph: its loop of eight asks is then unrolled, and its neighbours are read two
+    at a time from ``pairs``, the graph seen as uint64 (both halves are asked for, so which is
+    which does not matter): one load for two asks."""
+    ahead = row_soul * np.uint64(k)
     prefetch(rows, ahead)  # a row of k > 16 spans more lines: the hardware follows the rest
     prefetch(weights, ahead)
-    soon = min(np.uint64(i + PREFETCH_GATHERS), last) * np.uint64(k)
+    soon = gather_soul * np.uint64(k)
     if k == 8:
         half = soon // np.uint64(2)
         for p in range(4):
@@ -207,21 +206,38 @@ def warm_network(theta_max, neighbours, edge_weight, effort, effort_next, effort
 
 
 @njit(cache=True, inline="always")
+def _network_soul(theta_max, rows, weights, k, effort, effort_next, effort0, i):
+    """Soul ``i``'s new effort, written to ``effort_next[i]`` and returned (float32). Passed the
+    literal 8 as ``k``, the branch and every index fold to constants (:func:`_warm_effort_8`)."""
+    if k == 8:
+        e = _warm_effort_8(rows, weights, i, effort, effort0[i], theta_max)
+    else:
+        e = _warm_effort_k(rows, weights, k, i, effort, effort0[i], theta_max)
+    effort_next[i] = e
+    return e
+
+
+@njit(cache=True, inline="always")
 def _network_block(theta_max, rows, weights, k, n, effort, effort_next, effort0, lo, hi):
     """Souls ``lo:hi`` of the warm network; returns the sum of their new efforts, added in
-    soul order from 0.0 (float64). Passed the literal 8 as ``k``, the branch and every index
-    fold to constants (:func:`_warm_effort_8`)."""
+    soul order from 0.0 (float64).
+
+    The souls whose asks ahead stay inside the graph (all but the last ``PREFETCH_ROWS``)
+    have a loop of their own, with unsigned indices: no bound to clamp the asks to and no
+    negative index to wrap, a sixth of the loop's instructions (docs/performance.md)."""
     s = 0.0
     # the graph two neighbours at a time, for the asks ahead (k = 8 only: a row is four pairs)
     pairs = rows.view(np.uint64) if k == 8 else np.empty(0, dtype=np.uint64)
-    for i in range(lo, hi):
-        _ask_ahead(i, n, k, rows, weights, effort, pairs)
-        if k == 8:
-            e = _warm_effort_8(rows, weights, i, effort, effort0[i], theta_max)
-        else:
-            e = _warm_effort_k(rows, weights, k, i, effort, effort0[i], theta_max)
-        effort_next[i] = e
-        s += float(e)
+    u = np.uint64
+    inside = max(lo, min(hi, n - PREFETCH_ROWS))
+    for i in range(u(lo), u(inside)):
+        _ask_ahead(i + u(PREFETCH_ROWS), i + u(PREFETCH_GATHERS), k, rows, weights, effort, pairs)
+        s += float(_network_soul(theta_max, rows, weights, k, effort, effort_next, effort0, i))
+    last = u(n - 1)
+    for i in range(u(inside), u(hi)):
+        _ask_ahead(min(i + u(PREFETCH_ROWS), last), min(i + u(PREFETCH_GATHERS), last), k, rows, weights, effort,
+                   pairs)
+        s += float(_network_soul(theta_max, rows, weights, k, effort, effort_next, effort0, i))
     return s
 
 
