@@ -224,7 +224,7 @@ def _network_block(theta_max, rows, weights, k, n, effort, effort_next, effort0,
 
     The souls whose asks ahead stay inside the graph (all but the last ``PREFETCH_ROWS``)
     have a loop of their own, with unsigned indices: no bound to clamp the asks to and no
-    negative index to wrap, a sixth of the loop's instructions (docs/performance.md)."""
+    negative index to wrap, fewer instructions a soul (docs/performance.md)."""
     s = 0.0
     # the graph two neighbours at a time, for the asks ahead (k = 8 only: a row is four pairs)
     pairs = rows.view(np.uint64) if k == 8 else np.empty(0, dtype=np.uint64)
