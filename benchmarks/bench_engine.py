@@ -10,12 +10,12 @@ the kernels' access pattern), the streaming bandwidth of this machine measured i
 before and after the years (a copy, NumPy's on one thread and a compiled one on every thread,
 the best; the higher of the two moments counts), two passes that move exactly those bytes in
 the kernels' pattern with no work, and the ratio of the achieved time to the floor: the
-shorter of the two, the copy's time for those bytes and the no-work passes' (:func:`memory_floor`:
-where the year's bytes stay in the last-level cache between years, the copy of 512 MB measures
-a slower memory than the one they come from). The mean year's ratio is the headline (what a
-user's run takes), the median's stands beside it.
-Also, each measured in the same run: each of the year's passes against its own no-work pass; the warm network on this year's graph and on a ring
-(what the small world's far edges cost); the
+shorter of the two, the copy's time for those bytes and the no-work passes'
+(:func:`memory_floor`: where the year's bytes stay in the last-level cache between years, the
+copy of 512 MB measures a slower memory than the one they come from). The mean year's ratio
+is the headline (what a user's run takes), the median's stands beside it.
+Also, each measured in the same run: each of the year's passes against its own no-work pass;
+the warm network on this year's graph and on a ring (what the small world's far edges cost); the
 split of a year between the warm network's pass, the soul pass and Python; the fixed cost of
 starting a parallel loop; the two passes on a population small enough to stay in cache (what
 they cost when memory is not the limit: the compute floor of these kernels, each pass apart);
