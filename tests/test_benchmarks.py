@@ -1,10 +1,10 @@
 """The benchmarks' own instruments: the copy and the passes that move a year's bytes with no
 work, the shorter of which sets the floor, the count of open souls the history's lower bound
-charges, and the split of the rewirings by the cumulative they draw from. Their speed is the benchmarks'
-business; here, that they do what they claim: the copy copies every element, the no-work
-passes read and write back every array they are charged for without changing a bit, the open
-soul-years are those the soul pass finds, and a rewiring is counted with the runs of ones where
-the rewiring builds them."""
+charges, and the split of the rewirings by the cumulative they draw from. Their speed is the
+benchmarks' business; here, that they do what they claim: the copy copies every element, the
+no-work passes read and write back every array they are charged for without changing a bit,
+the open soul-years are those the soul pass finds, and a rewiring is counted with the runs of
+ones where the rewiring builds them."""
 
 from __future__ import annotations
 

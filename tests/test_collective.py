@@ -503,6 +503,32 @@ def test_rewiring_with_cleansing_nearly_all_one_matches_naive(n, k, others):
     assert count == int((want != before).any(axis=1).sum()) > 0
 
 
+@pytest.mark.parametrize("n", [40, 129, 1000])
+def test_warm_network_near_the_graph_end_is_each_soul_alone(n):
+    """The pass runs the souls whose asks ahead stay inside the graph in a loop of their own and
+    the last ``PREFETCH_ROWS`` in another: every soul's effort is the one soul's step
+    (``warm_effort``, bit for bit) and each block's sum is that of its souls in order, where a
+    block of 7 souls straddles the switch, where the graph is shorter than the asks' distance
+    (40), and one soul past it (129)."""
+    from tikkun.rules import network
+
+    rs = np.random.default_rng(n)
+    effort = rs.lognormal(0.0, 2.0, n).astype(np.float32)
+    effort0 = rs.lognormal(0.0, 2.0, n).astype(np.float32)
+    block = 7
+    assert (n - network.PREFETCH_ROWS) % block != 0 or n < network.PREFETCH_ROWS
+    for k in (8, 5):
+        nb = build_graph("random", n, k, 1.0, seed=k)
+        ew = edge_weights(nb, rs.beta(2, 5, n).astype(np.float32))
+        out = np.full(n, np.nan, np.float32)
+        sums = np.full(-(-n // block), np.nan)
+        warm_network(0.8, nb, ew, effort, out, effort0, sums, block)
+        want = np.array([network.warm_effort(nb, ew, i, effort, effort0[i], 0.8) for i in range(n)], np.float32)
+        np.testing.assert_array_equal(out.view(np.int32), want.view(np.int32))
+        plain = [sum((float(x) for x in want[b:b + block]), 0.0) for b in range(0, n, block)]
+        np.testing.assert_array_equal(sums.view(np.int64), np.array(plain).view(np.int64))
+
+
 def test_warm_network_block_sums_are_the_plain_sums_in_soul_order():
     """The pass adds each block's new efforts as it writes them (the year's mean effort is made
     of these sums): bit for bit the float64 sum in soul order from 0.0, the last block smaller,
