@@ -8,7 +8,10 @@ import naive
 from conftest import make_scenario
 from tikkun.engine import build
 from tikkun.engine import year_kernel as yk
+from tikkun import random as rng
 from tikkun.engine.native import gather
+from tikkun.rules.cleansing import GREATER, OPEN
+from tikkun.rules.light import corrective_light
 
 FIELDS = ("effort", "holding", "shepherd", "complete", "completed_year", "cleansing", "screen")
 
@@ -568,3 +571,92 @@ def test_the_light_of_eight_sparks_is_their_souls_light():
         out = np.full(8, np.nan, np.float32)
         light_of_eight(ell, owner, out)
         assert out.tobytes() == ell[owner].tobytes()
+
+
+@njit
+def _souls_before(key_aim, lo, gain, effort, attachment, hbd, regain, holding, complete, cleansing, ell, keep, hold,
+                  soul_key):
+    return yk._souls_before(key_aim, np.uint64(0), gain, 1.0, 0.01, 0.0, 0, 0.0, lo, effort, attachment, hbd,
+                            regain, holding, complete, cleansing, ell, keep, hold, soul_key)
+
+
+@njit
+def _souls_after(keys_made, key_aim, lo, soul_key, total, flags, hold, size_total, steadiness, holding, complete,
+                 cleansing, shepherd, c_stored):
+    return yk._souls_after_either(keys_made, key_aim, lo, soul_key, False, 10, total, flags, hold, size_total,
+                                  steadiness, holding, complete, cleansing, shepherd, c_stored)
+
+
+@njit
+def _entity_keys(key, lo, n):
+    out = np.empty(n, np.uint64)
+    for t in range(n):
+        out[t] = rng.entity_key(key, lo + t)
+    return out
+
+
+@pytest.mark.parametrize("missing", [0, 1, 2, 150])
+def test_the_aim_is_drawn_for_at_the_years_start_exactly_by_the_souls_without_it(missing):
+    """Pass 1 makes the regain draw (000) only for souls without the aim where they are few (at
+    most one in ``SPARSE_DRAWS``: 0, 1 or 2 of 300), and for every soul where they are many
+    (150): either way each soul's aim and light are those of its own draw,
+    ``uniform(seed, year, soul, PURPOSE_AIM, 0) < r_i``, made here by the vectorised
+    ``uniforms``, and the count of open souls is the same."""
+    n, lo, seed, year = 300, 4096, 20, 77
+    g = np.random.default_rng(missing)
+    holding = np.ones(n, np.uint8)
+    holding[g.choice(n, missing, replace=False)] = 0
+    effort, hbd, cleansing = (g.random(n).astype(np.float32) for _ in range(3))
+    regain = np.full(n, 0.5, np.float32)
+    complete = (g.random(n) < 0.2).astype(np.uint8)
+    ell, keep, hold = np.empty(n + 8, np.float32), np.empty(n), np.empty(n, np.uint8)
+    soul_key = np.zeros(n, np.uint64)
+    key = np.uint64(rng.year_key(seed, year, rng.PURPOSE_AIM))  # uint64, as the kernel has it
+    n_open, n_lost, every = _souls_before(key, lo, 0.7, effort, effort, hbd, regain, holding, complete, cleansing,
+                                          ell[:n], keep, hold, soul_key)
+    u = rng.uniforms(seed, year, np.arange(lo, lo + n), rng.PURPOSE_AIM, 0)
+    want = np.where(holding == 1, 1, (u < regain).astype(np.uint8))
+    np.testing.assert_array_equal(hold, want)
+    light = [corrective_light.py_func(0.7, float(hbd[t]), int(want[t]), 1.0, float(effort[t]), float(cleansing[t]), 0.01, 0.0)
+             for t in range(n)]  # in float64, as the kernel computes it
+    np.testing.assert_array_equal(ell[:n], np.float32(light))
+    assert (n_open, n_lost) == (n - complete.sum(), 0)
+    assert every == (missing * yk.SPARSE_DRAWS > n)
+    if every:  # the hashes a greater desire's draw shares
+        np.testing.assert_array_equal(soul_key, _entity_keys(key, lo, n))
+    if missing > 100:
+        assert 0 < (want[holding == 0]).sum() < missing  # some caught the aim, some did not
+
+
+@pytest.mark.parametrize("greater", [0, 1, 3, 120])
+@pytest.mark.parametrize("keys_made", [False, True])
+def test_a_greater_desire_draws_for_the_aim_exactly_where_it_comes(greater, keys_made):
+    """Pass 3's draw of keeping the aim on a greater desire (000): with the draws in its loop
+    (pass 1 made every soul's hash) or after it, one by one (few greater desires: 0, 1 or 3 of
+    300) or for every soul (120), a holding soul with a greater desire keeps the aim exactly when
+    ``uniform(seed, year, soul, PURPOSE_AIM, 1) >= 1 - p_i``; the others keep what they had,
+    and the counts of holding souls and of losses agree."""
+    n, lo, seed, year = 300, 2048, 21, 140
+    g = np.random.default_rng(greater)
+    flags = np.full(n, OPEN, np.uint8)
+    got_one = np.zeros(n, bool)
+    got_one[g.choice(n, greater, replace=False)] = True
+    flags[got_one] |= GREATER
+    hold = (g.random(n) < 0.9).astype(np.uint8)
+    steadiness = np.full(n, 0.3, np.float32)
+    size_total = 1.0 + g.random(n)
+    total = 0.5 * size_total
+    key = np.uint64(rng.year_key(seed, year, rng.PURPOSE_AIM))  # uint64, as the kernel has it
+    soul_key = _entity_keys(key, lo, n) if keys_made else np.zeros(n, np.uint64)
+    holding, complete = np.empty(n, np.uint8), np.empty(n, np.uint8)
+    cleansing, shepherd, c_stored = np.empty(n, np.float32), np.zeros(n, np.uint8), np.empty(n)
+    counts = _souls_after(keys_made, key, lo, soul_key, total, flags, hold, size_total, steadiness, holding, complete,
+                          cleansing, shepherd, c_stored)
+    u = rng.uniforms(seed, year, np.arange(lo, lo + n), rng.PURPOSE_AIM, 1)
+    lose = got_one & (hold == 1) & (u < 1.0 - steadiness.astype(np.float64))
+    want = np.where(lose, 0, hold).astype(np.uint8)
+    np.testing.assert_array_equal(holding, want)
+    n_holding, n_greater, n_lost = counts[1], counts[2], counts[3]
+    assert (n_holding, n_greater, n_lost) == (want.sum(), greater, lose.sum())
+    if greater >= 3:
+        assert 0 < lose.sum() < got_one.sum()  # some kept the aim, some lost it

@@ -37,6 +37,7 @@ BLOCK = 2048  # souls a block; at most 65,536 (a spark's soul within its block i
 assert 0 < BLOCK <= 1 << 16
 SEGMENT = 64  # souls: the unit in which settled souls are recognised and passed by
 assert BLOCK // SEGMENT <= 64  # a block's settled segments are the bits of a uint64
+SPARSE_DRAWS = 32  # souls: the aim's draws are made one by one where at most one soul in 32 needs one
 FLAT_MIN_OPEN = 16  # the flat spark loop runs when at least one soul in 16 of a run is open (below)
 SPARK_CHUNK = 128  # sparks: the flat loops over a run's sparks go chunk by chunk (scratch stays in L1)
 SPARK_AHEAD = 2048  # sparks: how far ahead of its chunk the loop asks for screens, sizes and unities
@@ -67,24 +68,42 @@ def _souls_before(key_aim, key_shock_aim, gain, practice, eps, shepherd_light, n
     """Pass 1 over a block's souls (all arrays are the block's views, ``lo`` its first soul):
     regain the aim at the start of the year (000); shocks of impurity take a share of each
     screen of an incomplete soul and may knock its aim out (004); the corrective light (002,
-    000). Fills ``ell``, ``keep``, ``hold`` and ``soul_key`` (uint64, the hash of each soul's
-    coordinates this year, shared by its two draws of the year: one mix less a soul, the same
-    bits); returns how many of the souls are not complete and how many lost the aim to shocks
-    (those that caught it at the year's start included).
+    000). Fills ``ell``, ``keep`` and ``hold``; returns how many of the souls are not complete,
+    how many lost the aim to shocks (those that caught it at the year's start included), and
+    whether every soul drew: then ``soul_key`` (uint64) holds the hash of each soul's
+    coordinates this year, which its draw of a greater desire shares (one mix less a soul).
 
-    Written without branches (every soul's draw is made, and used only if the aim is lost: a
-    draw is a pure function of its coordinates, so making it changes nothing) so that the loop
-    vectorises; which souls lost the aim is random, so a branch on it would be mispredicted.
+    A soul that holds the aim needs no draw at the year's start, and in a history nearly every
+    soul holds it: where at most one soul in :data:`SPARSE_DRAWS` of the run lacks it, the
+    common loop makes no draw and those souls draw afterwards (:func:`_aim_regained`); where
+    more lack it, every soul draws in the loop. Both loops are without branches, so that they
+    vectorise. A draw is a pure function of its coordinates, so where it is made changes
+    nothing.
     """
+    n = ell.shape[0]
     n_open = 0
-    for t in range(ell.shape[0]):
-        sk = rng.entity_key(key_aim, lo + t)
-        soul_key[t] = sk
-        h = regain_aim(holding[t], regain[t], rng.uniform_from(sk, 0))
-        keep[t] = 1.0
-        hold[t] = h
-        ell[t] = corrective_light(gain, hbd[t], h, practice, float(effort[t]), cleansing[t], eps, shepherd_light)
+    missing = 0
+    for t in range(n):
         n_open += 1 - np.int64(complete[t])  # int64: a uint8 sum would wrap in pure Python
+        missing += np.int64(holding[t] == 0)
+    every_soul_drew = missing * SPARSE_DRAWS > n
+    if not every_soul_drew:
+        for t in range(n):
+            h = holding[t]
+            keep[t] = 1.0
+            hold[t] = h
+            ell[t] = corrective_light(gain, hbd[t], h, practice, float(effort[t]), cleansing[t], eps, shepherd_light)
+        if missing > 0:
+            _aim_regained(key_aim, gain, practice, eps, shepherd_light, lo, effort, hbd, regain, holding, cleansing,
+                          ell, hold)
+    else:
+        for t in range(n):
+            sk = rng.entity_key(key_aim, lo + t)
+            soul_key[t] = sk
+            h = regain_aim(holding[t], regain[t], rng.uniform_from(sk, 0))
+            keep[t] = 1.0
+            hold[t] = h
+            ell[t] = corrective_light(gain, hbd[t], h, practice, float(effort[t]), cleansing[t], eps, shepherd_light)
     n_lost = 0
     if n_shocks > 0:  # a loop of its own, so that the common loop above has no power in it
         for t in range(ell.shape[0]):
@@ -94,19 +113,49 @@ def _souls_before(key_aim, key_shock_aim, gain, practice, eps, shepherd_light, n
             keep[t] = k
             hold[t] = h
             ell[t] = corrective_light(gain, hbd[t], h, practice, float(effort[t]), cleansing[t], eps, shepherd_light)
-    return n_open, n_lost
+    return n_open, n_lost, every_soul_drew
 
 
 @njit(cache=True, inline="always")
-def _souls_after(soul_key, messiah, degrees, total, flags, hold, size_total, steadiness,
+def _aim_regained(key_aim, gain, practice, eps, shepherd_light, lo, effort, hbd, regain, holding, cleansing, ell,
+                  hold):
+    """The souls (block views, from soul ``lo``) without the aim at the year's start draw whether
+    they catch it again (000, :func:`tikkun.rules.aim.regain_aim`); one that does gets its
+    light again, with the aim. 64 souls are counted at a time in a loop the compiler
+    vectorises, and only the stretches with such a soul are looked through one by one."""
+    n = ell.shape[0]
+    for w in range(0, n, 64):
+        e = min(n, w + 64)
+        missing = 0
+        for t in range(w, e):
+            missing += np.int64(holding[t] == 0)
+        if missing == 0:
+            continue
+        for t in range(w, e):
+            if holding[t] == 0:
+                h = regain_aim(holding[t], regain[t], rng.uniform_from(rng.entity_key(key_aim, lo + t), 0))
+                hold[t] = h
+                ell[t] = corrective_light(gain, hbd[t], h, practice, float(effort[t]), cleansing[t], eps,
+                                          shepherd_light)
+
+
+@njit(cache=True, inline="always")
+def _souls_after(key_aim, lo, soul_key, draw_here, messiah, degrees, total, flags, hold, size_total, steadiness,
                  holding, complete, cleansing, shepherd, c_stored):
-    """Pass 3 over a block's souls (block views, as in :func:`_souls_before`, whose
-    ``soul_key`` gives the draw of a greater desire): cleansing and
-    completion from the sparks' sums and flags; on a greater desire, catch the aim again or lose
-    it (000); in the Messiah era a complete soul becomes a shepherd and stays one (002); the
-    labels (002). Writes ``c_stored`` float64, the stored float32 cleansing of each soul (so C
-    and the labels match souls.parquet). Returns the block's counts (losses of the aim: those
-    on a greater desire; pass 1 counts those to shocks). Without branches, as pass 1.
+    """Pass 3 over a block's souls (block views from soul ``lo``, as in :func:`_souls_before`):
+    cleansing and completion from the sparks' sums and flags; on a greater desire, keep the
+    aim or lose it (000); in the Messiah era a complete soul becomes a shepherd and stays one
+    (002); the labels (002). Writes ``c_stored`` float64, the stored float32 cleansing of each
+    soul (so C and the labels match souls.parquet). Returns the block's counts (losses of the
+    aim: those on a greater desire; pass 1 counts those to shocks). Without branches, as pass
+    1.
+
+    ``draw_here`` (passed as a constant, so that each call compiles its own loop): every soul
+    draws in the loop from its hash in ``soul_key`` (uint64, made by pass 1 where every soul
+    drew there), the draw used only on a greater desire. Otherwise the loop makes no draw and
+    the souls that hold the aim on a greater desire draw afterwards: one by one where at most
+    one soul in :data:`SPARSE_DRAWS` received one (:func:`_aim_kept`), else all of them in a
+    loop without branches (:func:`_aim_kept_every`).
     """
     n_complete = 0
     n_holding = 0
@@ -125,8 +174,11 @@ def _souls_after(soul_key, messiah, degrees, total, flags, hold, size_total, ste
         c_stored[t] = c
         complete[t] = np.uint8(done)
         h = hold[t]
-        h_kept = keep_aim(h, 1.0 - steadiness[t], rng.uniform_from(soul_key[t], 1))
-        h_after = h_kept if greater else h
+        if draw_here:
+            h_kept = keep_aim(h, 1.0 - steadiness[t], rng.uniform_from(soul_key[t], 1))
+            h_after = h_kept if greater else h
+        else:
+            h_after = h
         n_lost_aim += np.int64(h) - np.int64(h_after)
         holding[t] = h_after
         sh = becomes_shepherd(shepherd[t], messiah, done)
@@ -140,8 +192,68 @@ def _souls_after(soul_key, messiah, degrees, total, flags, hold, size_total, ste
         n_spark_stage += is_open if stage_of(c, False, degrees) == 0 else 0
         n_moses += is_open if journey_of(c, False) == 0 else 0
         n_below_two_thirds += is_open if journey_of(c, False) <= 1 else 0
+    if not draw_here and n_greater > 0:
+        if n_greater * SPARSE_DRAWS <= total.shape[0]:
+            lost = _aim_kept(key_aim, lo, flags, hold, steadiness, holding)
+        else:
+            for t in range(total.shape[0]):
+                soul_key[t] = rng.entity_key(key_aim, lo + t)
+            lost = _aim_kept_every(soul_key, flags, hold, steadiness, holding)
+        n_lost_aim += lost
+        n_holding -= lost
     return (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
             n_below_two_thirds)
+
+
+@njit(cache=True, inline="always")
+def _souls_after_either(keys_made, key_aim, lo, soul_key, messiah, degrees, total, flags, hold, size_total,
+                        steadiness, holding, complete, cleansing, shepherd, c_stored):
+    """:func:`_souls_after` with its draws in the loop where pass 1 made every soul's hash
+    (``keys_made``: many souls lacked the aim, and then as a rule many receive a greater
+    desire too), else after it; the constant ``draw_here`` gives each call its own loop."""
+    if keys_made:
+        return _souls_after(key_aim, lo, soul_key, True, messiah, degrees, total, flags, hold, size_total,
+                            steadiness, holding, complete, cleansing, shepherd, c_stored)
+    return _souls_after(key_aim, lo, soul_key, False, messiah, degrees, total, flags, hold, size_total, steadiness,
+                        holding, complete, cleansing, shepherd, c_stored)
+
+
+@njit(cache=True, inline="always")
+def _aim_kept(key_aim, lo, flags, hold, steadiness, holding):
+    """The souls (block views, from soul ``lo``) that hold the aim and received a greater desire
+    draw whether they keep it (000, :func:`tikkun.rules.aim.keep_aim` with ``1 - p_i``); one
+    that loses it gets ``holding = 0``. Returns how many lost it. Stretches of 64 souls are
+    counted first, as in :func:`_aim_regained`."""
+    n = hold.shape[0]
+    lost = 0
+    for w in range(0, n, 64):
+        e = min(n, w + 64)
+        drawing = 0
+        for t in range(w, e):
+            drawing += np.int64((flags[t] & GREATER) != 0) & np.int64(hold[t])
+        if drawing == 0:
+            continue
+        for t in range(w, e):
+            if (flags[t] & GREATER) != 0 and hold[t] != 0:
+                h = keep_aim(hold[t], 1.0 - steadiness[t], rng.uniform_from(rng.entity_key(key_aim, lo + t), 1))
+                holding[t] = h
+                lost += np.int64(hold[t]) - np.int64(h)
+    return lost
+
+
+@njit(cache=True, inline="always")
+def _aim_kept_every(soul_key, flags, hold, steadiness, holding):
+    """:func:`_aim_kept` for every soul, without a branch (every soul draws from its hash
+    ``soul_key``, uint64; the draw is used only on a greater desire), for runs where many souls
+    received one."""
+    lost = 0
+    for t in range(hold.shape[0]):
+        h = hold[t]
+        h_kept = keep_aim(h, 1.0 - steadiness[t], rng.uniform_from(soul_key[t], 1))
+        h_after = h_kept if (flags[t] & GREATER) != 0 else h
+        holding[t] = h_after
+        lost += np.int64(h) - np.int64(h_after)
+    return lost
 
 
 @njit(cache=True, inline="always")
@@ -361,11 +473,10 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
     jlo = spark_start[a]
     jhi = spark_start[z]
     # 1. souls: aim, shocks and the light of each
-    n_open, n_lost_to_shocks = _souls_before(key_aim, key_shock_aim, gain, practice, eps, shepherd_light, n_shocks,
-                                             shock_size, a,
-                                             effort[a:z], attachment[a:z], hbd[a:z], regain[a:z], holding[a:z],
-                                             complete[a:z], cleansing[a:z], ell[r0:r1], keep[r0:r1], hold[r0:r1],
-                                             soul_key[r0:r1])
+    n_open, n_lost_to_shocks, keys_made = _souls_before(
+        key_aim, key_shock_aim, gain, practice, eps, shepherd_light, n_shocks, shock_size, a,
+        effort[a:z], attachment[a:z], hbd[a:z], regain[a:z], holding[a:z], complete[a:z], cleansing[a:z],
+        ell[r0:r1], keep[r0:r1], hold[r0:r1], soul_key[r0:r1])
     # 2. sparks: screens grow by their included unity times the light, capped at their size.
     lost = row[P_LOST]
     if n_shocks == 0 and FLAT_MIN_OPEN * n_open >= nr:
@@ -403,9 +514,10 @@ def _souls_run(year_scalars, soul_arrays, spark_arrays, scratch, lo, r0, r1, row
             lost += l
     # 3. souls: cleansing, greater desire, shepherds, labels
     (n_complete, n_holding, n_greater, n_lost_aim, n_shepherds, n_spark_stage, n_moses,
-     n_below_two_thirds) = _souls_after(soul_key[r0:r1], messiah, degrees, total[r0:r1], flags[r0:r1],
-                                        hold[r0:r1], size_total[a:z], steadiness[a:z], holding[a:z],
-                                        complete[a:z], cleansing[a:z], shepherd[a:z], c_stored[r0:r1])
+     n_below_two_thirds) = _souls_after_either(keys_made, key_aim, a, soul_key[r0:r1], messiah, degrees,
+                                               total[r0:r1], flags[r0:r1], hold[r0:r1], size_total[a:z],
+                                               steadiness[a:z], holding[a:z], complete[a:z], cleansing[a:z],
+                                               shepherd[a:z], c_stored[r0:r1])
     # the sums in soul order (a fixed order: the same bits on any thread count)
     s_cleansing = row[P_CLEANSING]
     for t in range(r0, r1):
