@@ -86,8 +86,8 @@ def native_paths() -> str:
     if PORTABLE:
         return "none (TIKKUN_PORTABLE=1)"
     used = [name for name, on in (("gathered network row", gather.AVAILABLE), ("sparks' light by eight", gather.HARDWARE),
-                                  ("souls' sums by eight", gather.AVX512_VBMI),
-                                  ("open souls' sums", gather.AVX512 and not gather.AVX512_VBMI), ("prefetch", True)) if on]
+                                  ("souls' sums by eight", gather.AVX512_BW),
+                                  ("open souls' sums", gather.AVX512 and not gather.AVX512_BW), ("prefetch", True)) if on]
     return ", ".join(used)
 
 

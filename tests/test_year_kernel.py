@@ -276,7 +276,7 @@ def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
 
 
 _NO_AVX512 = "AVX-512 not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums take every spark"
-_NO_VBMI = "AVX-512 VBMI not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums go spark by spark"
+_NO_BW = "AVX-512 BW not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums go spark by spark"
 
 
 @pytest.mark.parametrize("mode", [
@@ -394,7 +394,7 @@ def test_souls_sums_one_by_one_are_the_sums_in_spark_order():
     assert np.isnan(total[190:]).all()  # nothing past the souls asked for
 
 
-@pytest.mark.skipif(not gather.AVX512_VBMI, reason=_NO_VBMI)
+@pytest.mark.skipif(not gather.AVX512_BW, reason=_NO_BW)
 def test_the_sums_of_eight_souls_are_their_sums_in_spark_order():
     """The vector form (a lane a soul, rank by rank, the ranks picked by permutations from 64
     sparks) against NumPy's sums in spark order, bit for bit: groups of 8 to 64 sparks, souls of

@@ -307,7 +307,8 @@ def _ask_for_sparks(screen, size, unity, lo, hi):
 LIGHT_BY_EIGHT = gather.HARDWARE  # the sparks' light eight at a time (x86 with AVX2), else one by one
 SUMS_OF_OPEN_SOULS = gather.AVX512  # the souls' sums may skip complete souls' sparks (below)
 SKIP_COMPLETE_FROM = (5, 8)  # ... in runs where at least 5 souls in 8 are complete
-SUMS_BY_EIGHT = gather.AVX512_VBMI  # the souls' sums eight souls at a time, after a run's sparks (AVX-512 VBMI)
+SUMS_BY_EIGHT = gather.AVX512_BW  # the souls' sums eight souls at a time, after a run's sparks (AVX-512 BW)
+assert (OPEN | GREATER) < 1 << gather.FLAG_BITS  # every bit of a spark's flag reaches its soul's
 
 
 @njit(cache=True, inline="always")
@@ -436,7 +437,7 @@ def sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flag
     loop's chain through memory (each spark's sum waits for the last) becomes a lane's chain in
     a register. Groups whose sparks are more than 64, or within 64 places of the run's end (the
     vector loads would read past it), and the run's last souls short of eight, go one by one
-    (:func:`souls_sums`), as every soul does where the processor lacks AVX-512 VBMI.
+    (:func:`souls_sums`), as every soul does where the processor lacks AVX-512 BW.
     ``run_flag`` holds the flags of sparks ``jlo:jhi``. Every soul of the run gets its sum and
     flags written: the caller need not zero them.
     """
@@ -574,7 +575,7 @@ def year_pass(
     end and cannot be vectorised. In years with shocks, and in runs with fewer than one
     open soul in :data:`FLAT_MIN_OPEN`, the loop per soul (:func:`cleanse_sparks`) is used
     instead: it applies the shocks and skips complete souls' sparks. Both give the same bits, so
-    which one ran never shows. Where the processor has AVX-512 VBMI (:data:`SUMS_BY_EIGHT`), the
+    which one ran never shows. Where the processor has AVX-512 BW (:data:`SUMS_BY_EIGHT`), the
     flat loop leaves the souls' sums to one pass after the run's sparks, eight souls at a time
     (:func:`sums_by_eight`), again with the same bits. (The loop per soul is faster only where nearly every soul is
     complete, hence the switch; measured: docs/performance.md.)

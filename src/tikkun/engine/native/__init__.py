@@ -12,7 +12,7 @@ what they compute (every path they open has a scalar twin that gives the same bi
 
 ``TIKKUN_PORTABLE=1`` in the environment, read once when tikkun is imported, turns every
 processor-specific path off: no hand-written vector instruction is used (:data:`.gather.HARDWARE`,
-:data:`.gather.AVAILABLE`, :data:`.gather.AVX512` and :data:`.gather.AVX512_VBMI` are False) and
+:data:`.gather.AVAILABLE`, :data:`.gather.AVX512` and :data:`.gather.AVX512_BW` are False) and
 the prefetch emits nothing.
 The kernels then run their scalar paths, which give the same bits. Unset, empty or ``0``
 leaves the paths on where the processor has them; any other value is refused.

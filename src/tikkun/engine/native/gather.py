@@ -22,7 +22,8 @@ or two vector instructions (measured effects: docs/performance.md).
 * :func:`sums_of_eight`, the sums and flags of eight souls at once, a lane a soul, rank by
   rank (each soul's first sparks, then its second, ...): every lane adds its own soul's sparks
   in spark order, as the scalar loop does, so the bits are the same; a rank's eight sparks are
-  picked from the group's 64 sparks in registers by permutations (``vpermi2ps``, ``vpermb``).
+  picked from the group's 64 sparks in registers by permutations (``vpermi2ps``); the flags
+  by bit masks (AVX-512 BW).
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def _gather_slowed() -> bool:
 HARDWARE = not PORTABLE and not config.DISABLE_JIT and _gather_here()  # AVX2 can run here: the gather and the permutation
 AVAILABLE = HARDWARE and not _gather_slowed()  # ... and the gather is fast: the network uses it
 AVX512 = HARDWARE and _host_has("avx512f", "avx512vl")  # :func:`open_of_eight` can run here
-AVX512_VBMI = AVX512 and _host_has("avx512bw", "avx512vbmi")  # :func:`sums_of_eight` can run here
+AVX512_BW = AVX512 and _host_has("avx512bw")  # :func:`sums_of_eight` can run here
+FLAG_BITS = 2  # the low bits of a spark's flag that :func:`sums_of_eight` ORs (the growth loop sets no other)
 
 
 def _flat(a, dtype) -> bool:
@@ -238,11 +240,14 @@ def sums_of_eight(typingctx, screen, run_flag, jlo, spark_start, complete, total
     spark ``jlo`` (int64) on; spark_start: int64 ``(n + 1,)``; complete: uint8 ``(n,)``; total,
     flags: a block's scratch; i, t: int64. Eight souls' sparks lie in at most 64 consecutive
     places, so the screens are four vector loads and a rank's eight screens two permutations of
-    them and a blend; the flags one load and one permutation; each lane's running sum stays in a
-    register for as many ranks as the group's largest open soul has sparks. The caller must know
+    them and a blend, the lanes' places one vector that each rank moves on by one; each lane's
+    running sum stays in a register for as many ranks as the group's largest open soul has
+    sparks. The flags are made without the ranks: for each of their :data:`FLAG_BITS` low bits,
+    the group's 64 flags as the bits of one integer, and a soul has the bit where that integer
+    shares one with its sparks' mask of consecutive bits. The caller must know
     that the group's sparks number at most 64 and that 64 values from its first spark can be
     read in ``screen`` and in ``run_flag`` (those past the group are never used).
-    Runs only where :data:`AVX512_VBMI`.
+    Runs only where :data:`AVX512_BW`.
     """
     if not (_flat(screen, types.float32) and _flat(run_flag, types.uint8) and _flat(spark_start, types.int64)
             and _flat(complete, types.uint8) and _flat(total, types.float64) and _flat(flags, types.uint8)
@@ -272,16 +277,30 @@ def sums_of_eight(typingctx, screen, run_flag, jlo, spark_start, complete, total
         rel = builder.trunc(builder.sub(starts, splat(base, v8l, 8)), v8i)  # 0..63: each soul's first spark
         done = builder.icmp_unsigned("!=", load(4, soul, v8b, 1), ir.Constant(v8b, [0] * 8))
         counts = builder.select(done, ir.Constant(v8i, [0] * 8), builder.trunc(builder.sub(ends, starts), v8i))
+        rel_end = builder.add(rel, counts)  # past each open soul's last spark (its first for a complete one)
         umax = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i32, [v8i]), "llvm.vector.reduce.umax.v8i32")
         ranks = builder.call(umax, [counts])
+        # the flags: for each of the two bits, the group's 64 sparks as the bits of one integer,
+        # and each soul's sparks as a mask of consecutive bits ((2**count - 1) << first)
+        flag_table = load(1, builder.sub(base, first), v64b, 1)
+        rel64, counts64 = builder.zext(rel, v8l), builder.zext(counts, v8l)
+        shift = builder.and_(builder.sub(ir.Constant(v8l, [64] * 8), counts64), ir.Constant(v8l, [63] * 8))
+        ones = builder.lshr(ir.Constant(v8l, [-1] * 8), shift)
+        mine = builder.select(builder.icmp_unsigned("==", counts64, ir.Constant(v8l, [0] * 8)),
+                              ir.Constant(v8l, [0] * 8), builder.shl(ones, rel64))
+        ors = ir.Constant(v8b, [0] * 8)
+        for bit in range(FLAG_BITS):
+            marked = builder.icmp_unsigned("!=", builder.and_(flag_table, ir.Constant(v64b, [1 << bit] * 64)),
+                                           ir.Constant(v64b, [0] * 64))
+            sparks = builder.bitcast(marked, i64)  # bit p: the group's spark p has the flag
+            hit = builder.icmp_unsigned("!=", builder.and_(mine, splat(sparks, v8l, 8)), ir.Constant(v8l, [0] * 8))
+            ors = builder.or_(ors, builder.shl(builder.zext(hit, v8b), ir.Constant(v8b, [bit] * 8)))
         at = builder.gep(data(0), [base])
         quarter = [builder.load(builder.bitcast(builder.gep(at, [ir.Constant(i64, 16 * h)]), v16f.as_pointer()), align=4)
                    for h in range(4)]
-        flag_table = load(1, builder.sub(base, first), v64b, 1)
         perm = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v16f, [v16f, v16i, v16f]),
                                               "llvm.x86.avx512.vpermi2var.ps.512")
-        permb = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v64b, [v64b, v64b]),
-                                               "llvm.x86.avx512.permvar.qi.512")
+        idx16_first = builder.shuffle_vector(rel, rel, ir.Constant(v16i, list(range(8)) * 2))
         entry = builder.block
         loop = builder.append_basic_block("ranks")
         after = builder.append_basic_block("ranks_done")
@@ -289,37 +308,27 @@ def sums_of_eight(typingctx, screen, run_flag, jlo, spark_start, complete, total
         builder.position_at_end(loop)
         q = builder.phi(i32)
         acc = builder.phi(v8d)
-        acc_flag = builder.phi(v8b)
-        qs = splat(q, v8i, 8)
-        idx = builder.add(rel, qs)  # each lane's spark of this rank, 0..63
-        live = builder.icmp_unsigned("<", qs, counts)
-        idx16 = builder.shuffle_vector(idx, idx, ir.Constant(v16i, list(range(8)) * 2))
+        idx16 = builder.phi(v16i)  # each lane's spark of this rank (0..63) in both halves, one more a rank
+        pick8 = ir.Constant(v8i, list(range(8)))
+        idx = builder.shuffle_vector(idx16, idx16, pick8)
+        live = builder.icmp_unsigned("<", idx, rel_end)
         low = builder.call(perm, [quarter[0], idx16, quarter[1]])  # from places 0..31 (index bits 0-4)
         high = builder.call(perm, [quarter[2], idx16, quarter[3]])  # from places 32..63
         upper = builder.icmp_unsigned(">=", idx, ir.Constant(v8i, [32] * 8))
-        pick8 = ir.Constant(v8i, list(range(8)))
         rank = builder.select(upper, builder.shuffle_vector(high, high, pick8), builder.shuffle_vector(low, low, pick8))
         acc_next = builder.select(live, builder.fadd(acc, builder.fpext(rank, v8d)), acc)
-        idx64 = builder.trunc(builder.shuffle_vector(idx, idx, ir.Constant(ir.VectorType(i32, 64), list(range(8)) * 8)),
-                              v64b)
-        their_flags = builder.call(permb, [flag_table, idx64])
-        flag_next = builder.select(live, builder.or_(acc_flag, builder.shuffle_vector(their_flags, their_flags, pick8)),
-                                   acc_flag)
         q_next = builder.add(q, ir.Constant(i32, 1))
         q.add_incoming(ir.Constant(i32, 0), entry)
         q.add_incoming(q_next, loop)
         acc.add_incoming(ir.Constant(v8d, [0.0] * 8), entry)
         acc.add_incoming(acc_next, loop)
-        acc_flag.add_incoming(ir.Constant(v8b, [0] * 8), entry)
-        acc_flag.add_incoming(flag_next, loop)
+        idx16.add_incoming(idx16_first, entry)
+        idx16.add_incoming(builder.add(idx16, ir.Constant(v16i, [1] * 16)), loop)
         builder.cbranch(builder.icmp_unsigned("<", q_next, ranks), loop, after)
         builder.position_at_end(after)
         sums = builder.phi(v8d)
         sums.add_incoming(ir.Constant(v8d, [0.0] * 8), entry)
         sums.add_incoming(acc_next, loop)
-        ors = builder.phi(v8b)
-        ors.add_incoming(ir.Constant(v8b, [0] * 8), entry)
-        ors.add_incoming(flag_next, loop)
         builder.store(sums, builder.bitcast(builder.gep(data(5), [lane0]), v8d.as_pointer()), align=8)
         builder.store(ors, builder.bitcast(builder.gep(data(6), [lane0]), v8b.as_pointer()), align=1)
         return context.get_dummy_value()
