@@ -13,9 +13,11 @@ import io
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import zipfile
@@ -257,6 +259,26 @@ def test_host_and_port_checks():
             check_port("127.0.0.1", s.getsockname()[1])
 
 
+def test_claims_view_makes_its_folder_only_to_run_and_removes_it(monkeypatch, tmp_path):
+    import atexit
+
+    import tikkun.dash.claims as claims
+
+    monkeypatch.setattr(claims.tempfile, "tempdir", str(tmp_path))
+    view = claims.ClaimsView(2_000)
+    assert list(tmp_path.iterdir()) == []  # a page that runs no experiment makes no folder
+    registered = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(threading.Thread, "start", lambda self: None)  # the folder, not the run
+    view.seeds.value, view.souls.value = "20", 300
+    view._run()
+    (folder,) = tmp_path.iterdir()
+    assert folder.name.startswith("tikkun-dash-claims-") and registered == [view.close]
+    view.close()
+    assert list(tmp_path.iterdir()) == []
+    view.close()  # a second close (the session ends after the server's exit began) is harmless
+
+
 def test_serve_refuses_bad_options_with_exit_code_2():
     out = subprocess.run([sys.executable, "-m", "tikkun", "serve", "--port", "0"], capture_output=True, text=True,
                          timeout=120)
@@ -272,9 +294,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     port = _free_port()
-    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    tmp = tmp_path_factory.mktemp("serve-tmp")  # the server's temporary folder, checked when it stops
+    env = dict(os.environ, NUMBA_NUM_THREADS="1", TMPDIR=str(tmp))
     proc = subprocess.Popen([sys.executable, "-m", "tikkun", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
@@ -298,6 +321,9 @@ def server():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # stopped by SIGTERM with pages still open (the claims tab ran an experiment): nothing left behind
+    assert proc.returncode == 128 + signal.SIGTERM, proc.stdout.read()
+    assert sorted(p.name for p in tmp.glob("tikkun-dash*")) == []
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ and verdict. The same code as ``tikkun experiment NAME``
 
 from __future__ import annotations
 
+import atexit
 import html
 import logging
 import shutil
@@ -47,7 +48,7 @@ class ClaimsView:
     def __init__(self, max_souls: int):
         self.max_souls = max_souls
         self.experiments, why_not = load_experiments()
-        self._folder = Path(tempfile.mkdtemp(prefix="tikkun-dash-claims-"))
+        self._folder: Path | None = None  # made by the first experiment run (most pages run none)
         self._thread: threading.Thread | None = None
         self._done: tuple | None = None  # (record, png path) or (None, message), from the worker
         self.status = pn.pane.HTML("", sizing_mode="stretch_width")
@@ -97,15 +98,18 @@ class ClaimsView:
         self.verdict.object = ""
         self.figure.object = None
         self.button.disabled = True
-        self._thread = threading.Thread(target=self._work, args=(exp, seeds, souls), daemon=True,
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="tikkun-dash-claims-"))
+            atexit.register(self.close)  # a server stopped before the page closes leaves nothing behind
+        self._thread = threading.Thread(target=self._work, args=(exp, seeds, souls, self._folder), daemon=True,
                                         name="tikkun-dash-claim")
         self._thread.start()
 
-    def _work(self, exp, seeds: list[int], souls: int) -> None:
+    def _work(self, exp, seeds: list[int], souls: int, folder: Path) -> None:
         from tikkun.experiments.core import run
 
-        out = self._folder / "out"
-        runs = Path(tempfile.mkdtemp(prefix=f"{exp.name}-", dir=self._folder))  # a fresh sweep folder each time
+        out = folder / "out"
+        runs = Path(tempfile.mkdtemp(prefix=f"{exp.name}-", dir=folder))  # a fresh sweep folder each time
         try:
             record = run(exp, seeds=seeds, souls=souls, out=out, runs=runs, workers=1)
             self._done = (record, out / f"{exp.name}.png")
@@ -130,4 +134,8 @@ class ClaimsView:
         self.figure.object = what.read_bytes()
 
     def close(self) -> None:
-        shutil.rmtree(self._folder, ignore_errors=True)
+        """Remove the page's experiment folder (the page closed, or the server stops)."""
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            atexit.unregister(self.close)
+            self._folder = None
