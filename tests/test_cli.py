@@ -56,6 +56,11 @@ def test_run_quick_end_to_end(tmp_path):
     (["run", "--resume", "nowhere"], "no such run folder"),
     (["run", "--preset", "quick", "--bogus"], "bogus"),
     (["validate", "bad.toml"], "not a valid TOML"),
+    (["run", "--preset", "quick", "--out", "bad.toml/sub"], "--out bad.toml/sub: cannot be made"),
+    (["explain", "--write", "."], "--write .: is a folder"),
+    (["explain", "--write", "bad.toml/model.md"], "--write bad.toml/model.md: cannot be written"),
+    (["experiment", "one-for-all", "--out", "bad.toml"], "--out bad.toml: exists and is not a folder"),
+    (["experiment", "one-for-all", "--runs", "bad.toml/x"], "--runs bad.toml/x: cannot be made: bad.toml is a file"),
 ])
 def test_bad_input_exit_2_and_nothing_written(tmp_path, args, needle):
     (tmp_path / "bad.toml").write_text("x = = 1")
@@ -64,6 +69,27 @@ def test_bad_input_exit_2_and_nothing_written(tmp_path, args, needle):
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert needle in r.stderr + r.stdout
     assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_default_folders_made_in_the_same_second_are_each_their_own(tmp_path, monkeypatch):
+    """Two runs started in one second with no --out: each claims a new, empty folder."""
+    import datetime
+
+    from conftest import make_scenario
+    from tikkun import api
+
+    class Frozen(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return cls(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(api._dt, "datetime", Frozen)
+    sc = make_scenario(years=5)
+    folders = [api.default_folder(sc, tmp_path / "runs") for _ in range(3)]
+    stem = f"{sc.name}-20260102-030405"
+    assert [f.name for f in folders] == [stem, f"{stem}-1", f"{stem}-2"]
+    assert all(f.is_dir() and not any(f.iterdir()) for f in folders)
+    api.prepare_folder(folders[0])  # the run then takes the empty folder it claimed
 
 
 def test_never_overwrites_a_run_and_resume_refuses_non_checkpoint(tmp_path):

@@ -55,6 +55,56 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
 
 
+_TERMINATED_MID_WRITE = """
+import os, signal, sys, time
+from pathlib import Path
+import typer
+from tikkun import cli
+from tikkun.outputs.atomic import atomic_path
+
+app = typer.Typer()
+
+@app.command()
+def write(folder: Path):
+    with atomic_path(folder / "out.bin") as tmp:
+        tmp.write_bytes(b"half of it")
+        os.kill(os.getpid(), signal.SIGTERM)  # as a job's time limit would, in the middle of a write
+        time.sleep(60)
+
+cli.app = app  # the command line's own entry point, with this one command
+cli.main()
+"""
+
+
+def test_a_command_terminated_mid_write_leaves_no_temporary(tmp_path):
+    """SIGTERM (a batch system's time limit, ``timeout``) ends a command as Ctrl-C does: the
+    half-written file is removed, the target never appears, the exit code is Ctrl-C's."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    done = subprocess.run([sys.executable, "-c", _TERMINATED_MID_WRITE, str(folder)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 130, done.stderr
+    assert list(folder.iterdir()) == []
+
+
+def test_leftovers_of_atomic_writes_are_removed_and_nothing_else(tmp_path):
+    """What a killed process's ``atomic_path`` leaves (``.NAME.`` + mkstemp's eight characters +
+    ``.tmp``) goes; a user's files, hidden or named ``.tmp``, and subfolders stay."""
+    import tempfile
+
+    fd, left = tempfile.mkstemp(prefix=".metrics.parquet.", suffix=".tmp", dir=tmp_path)  # as atomic_path makes it
+    os.close(fd)
+    keep = [".notes.tmp", "draft.tmp", ".metrics.parquet.short.tmp", "metrics.parquet"]
+    for name in keep:
+        (tmp_path / name).write_text("mine")
+    (tmp_path / ".sub.abcdefgh.tmp").mkdir()  # a folder is never an atomic write's
+    assert atomic.remove_leftovers(tmp_path) == [tmp_path / os.path.basename(left)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep + [".sub.abcdefgh.tmp"])
+
+
 # ---------------------------------------------------------------- souls.parquet
 @pytest.mark.parametrize("k", [1, 3])
 def test_neighbours_mean_cleansing_is_the_mean_over_the_row(k):

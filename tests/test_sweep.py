@@ -193,6 +193,25 @@ def test_twelve_runs_equal_tikkun_run_and_rerun_redoes_nothing(client, tmp_path)
     g = write(tmp_path / "other.toml", GRID12.replace("1000", "1200"))
     with pytest.raises(SweepError, match=r"another sweep \(they differ at set.souls.count\)"):
         tikkun.sweep(g, out=out, client=client)
+    # its sweep.toml edited by hand into invalid TOML: refused with that said, nothing touched
+    marker = out / "sweep.toml"
+    held = marker.read_text()
+    marker.write_text(held + "\n[[[\n")
+    with pytest.raises(SweepError, match=r"--out .*another sweep \(its file is not valid TOML"):
+        tikkun.sweep(f, out=out, client=client)
+    marker.write_text(held)
+    assert mtimes(out / "runs") == before
+
+
+def test_a_folder_refused_is_named_by_the_option_that_gave_it(tmp_path):
+    """``tikkun experiment`` gives its sweeps' folder with --runs (its --out is the claims' folder)."""
+    from tikkun.sweep import run_sweep
+
+    f = write(tmp_path / "s.toml", GRID12)
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(SweepError, match=r"^--runs .*afile: exists and is not a folder"):
+        run_sweep(f, out=tmp_path / "afile", out_option="--runs")
+    assert (tmp_path / "afile").read_text() == "mine"
 
 
 def test_a_run_with_an_invalid_scenario_is_recorded_failed(client, tmp_path):

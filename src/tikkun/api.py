@@ -22,6 +22,7 @@ import numpy as np
 from . import __version__
 from .engine import Simulation, simulate
 from .outputs import run_folder as rf
+from .outputs.atomic import remove_leftovers
 from .records import Recorder
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from .scenario.loading import build_scenario, _parse_toml
@@ -102,18 +103,29 @@ def prepare_folder(out: str | os.PathLike) -> Path:
         if any(folder.iterdir()):
             raise OutputError(f"--out {folder}: exists and is not empty; choose a new folder "
                               "(tikkun never writes over an earlier run)")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a parent folder should be, no permission, ...
+        raise OutputError(f"--out {folder}: cannot be made ({exc.strerror or exc}); choose another folder") from None
     return folder
 
 
 def default_folder(scenario: Scenario, root: str | os.PathLike = "runs") -> Path:
+    """A new, empty folder ``root/NAME-YYYYmmdd-HHMMSS[-i]``, made here: two runs started in the
+    same second each get their own (the first free name is claimed by ``mkdir``, which fails
+    where another process got there first)."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(root) / f"{scenario.name}-{stamp}"
-    folder, i = base, 1
-    while folder.exists():
-        folder = Path(f"{base}-{i}")
-        i += 1
-    return folder
+    for i in range(10_000):
+        folder = base if i == 0 else Path(f"{base}-{i}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as exc:  # a file named like the root, no permission, ...
+            raise OutputError(f"{folder}: cannot be made ({exc.strerror or exc}); give --out") from None
+    raise OutputError(f"{base}: 10,000 runs of this name this second; give --out")
 
 
 def run(
@@ -205,6 +217,7 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
     With ``report``, then write report.html (:func:`report`)."""
     folder = Path(folder)
     meta, state, metrics = rf.load_checkpoint(folder)
+    remove_leftovers(folder)  # a killed run's half-written files (never its outputs, which are renamed whole)
     sc = build_scenario(_parse_toml(meta["scenario"], f"{folder}/checkpoint"), f"{folder}/checkpoint")
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Optional
@@ -160,7 +162,12 @@ def explain(
     if write is not None:
         if rule is not None:
             raise BadInput("--write writes every rule; give no RULE with it")
-        write_text(write, ex.model_markdown())
+        if write.is_dir():
+            raise BadInput(f"--write {write}: is a folder; give a file's name, e.g. {write / 'model.md'}")
+        try:
+            write_text(write, ex.model_markdown())
+        except OSError as exc:  # a file where a folder of the path should be, no permission, ...
+            raise BadInput(f"--write {write}: cannot be written ({exc.strerror or exc})") from None
         out.print(f"wrote {write}")
         return
     if rule is None:
@@ -259,7 +266,8 @@ def sweep(
     """Run every run of a sweep file on Dask; write each run folder and the sweep's tables."""
     from . import sweep as sweeps
 
-    result = _run_sweep_command(sweeps.run_sweep, quiet, sweep=sweep_file, out=out_dir, scheduler=scheduler, workers=workers)
+    spec = sweeps.load_sweep(sweep_file)  # a bad file is told before the progress bar appears
+    result = _run_sweep_command(sweeps.run_sweep, quiet, sweep=spec, out=out_dir, scheduler=scheduler, workers=workers)
     _sweep_report(result)
     if len(result.failed):
         raise typer.Exit(1)
@@ -276,8 +284,11 @@ def sensitivity(
 ):
     """Global sensitivity (SALib) of the end year and of C at chosen years; a table and a figure."""
     from . import sweep as sweeps
+    from .sweep.sensitivity import read_plan
 
-    result = _run_sweep_command(sweeps.sensitivity, quiet, sweep=sweep_file, method=method, out=out_dir,
+    spec = sweeps.load_sweep(sweep_file)  # a bad file or [sensitivity] table is told before the progress bar
+    read_plan(spec, method)
+    result = _run_sweep_command(sweeps.sensitivity, quiet, sweep=spec, method=method, out=out_dir,
                                 scheduler=scheduler, workers=workers)
     cols = ["mu_star", "mu_star_conf", "sigma"] if result.plan.method == "morris" else ["S1", "S1_conf", "ST", "ST_conf"]
     table = Table("output", "parameter", *cols)
@@ -336,6 +347,16 @@ def version():
     out.print(__version__)
 
 
+def _check_folder_option(option: str, folder: Path) -> None:
+    """:class:`BadInput` unless ``folder`` is a folder or can be made one (no file on its path)."""
+    p = folder
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if p.exists() and not p.is_dir():
+        where = "exists and is not a folder" if p == folder else f"cannot be made: {p} is a file"
+        raise BadInput(f"{option} {folder}: {where}")
+
+
 class _nullcontext:
     def __enter__(self):
         return None
@@ -375,6 +396,9 @@ def experiment(
         raise BadInput(f"--seeds: must be a positive number of seeds (got {seeds})")
     if souls is not None and souls <= 0:
         raise BadInput(f"--souls: must be a positive number of souls (got {souls})")
+    # the folders are checked before the runs, which may take hours, not after them
+    _check_folder_option("--out", out_dir / "claims" if all_ else out_dir)
+    _check_folder_option("--runs", runs_dir)
     from .experiments import claims, core
 
     seed_list = list(range(20, 20 + seeds))
@@ -398,8 +422,17 @@ def experiment(
     out.print(f"outputs: {out_dir / (name + '.json')}, {out_dir / (name + '.png')}")
 
 
+def _interrupt_on_terminate(signum, frame):
+    """SIGTERM (a job's time limit, ``timeout``, a container stopped) ends a command as Ctrl-C
+    does: a half-written output is removed, a sweep says what is left, the dashboard's pages
+    remove their folders (``atexit``). Without it Python dies at once and leaves them."""
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Entry point: map input errors to exit code 2 with one clear message."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt_on_terminate)
     try:
         code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back as its return value
         if isinstance(code, int) and code:
@@ -409,7 +442,7 @@ def main() -> None:
     except _bad_input_types() as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
-    except typer.Abort:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C or SIGTERM that Typer did not turn into Exit(130)
         err.print("interrupted")
         sys.exit(130)
     except typer.BadParameter as exc:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-import signal
 import socket
-import threading
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -49,12 +47,6 @@ def check_port(host: str, port: int) -> None:
                              f"choose another --port") from None
 
 
-def _exit_on_terminate(signum, frame):
-    """Stop on SIGTERM as on Ctrl-C, through Python's exit, so that the pages' files are removed
-    (``atexit``) rather than left in the temporary folder."""
-    raise SystemExit(128 + signum)
-
-
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_souls: int = DEFAULT_MAX_SOULS,
           show: bool = False, echo=print) -> None:
     """Serve the dashboard until interrupted. Each browser session gets its own page and run
@@ -76,9 +68,6 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_souls: int = D
     echo(f"tikkun dashboard: http://{shown}:{port}/ (Ctrl-C to stop)")
     def session():  # a plain function: pn.serve calls it once per browser session
         return page(max_souls)
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _exit_on_terminate)
 
     pn.serve({"/": session}, address=host, port=port, show=show, title="tikkun",
              websocket_origin=origins, verbose=False, threaded=False)

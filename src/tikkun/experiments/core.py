@@ -125,7 +125,8 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
     t0 = time.perf_counter()
     spec = parse_sweep(exp.sweep_table(seeds, souls), origin=f"experiment {exp.name}", stem=exp.name)
     folder = Path(runs) / exp.name
-    result = run_sweep(spec, out=folder, scheduler=scheduler, workers=workers, client=client, progress=progress)
+    result = run_sweep(spec, out=folder, scheduler=scheduler, workers=workers, client=client, progress=progress,
+                       out_option="--runs")
     failed = result.failed
     if len(failed):
         first = failed.iloc[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -36,6 +37,24 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+# the temporary files of atomic_path: ".NAME." + mkstemp's eight characters + ".tmp"
+_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_leftovers(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that :func:`atomic_path` left in ``folder`` (not in its
+    subfolders) when its process was killed in the middle of a write; return them. A run that
+    goes on in a folder (a resume, a sweep's run moved to its place) calls it first: such a
+    file is never a user's, and never a finished output."""
+    gone = []
+    for p in Path(folder).glob(".*.tmp"):
+        if _LEFTOVER.fullmatch(p.name) and p.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                gone.append(p)
+    return gone
 
 
 def _umask() -> int:

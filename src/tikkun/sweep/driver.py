@@ -145,6 +145,7 @@ def run_sweep(
     workers: int | None = None,
     client=None,
     progress: Callable[[SweepProgress], None] | None = None,
+    out_option: str = "--out",
 ) -> SweepResult:
     """Run every run of a sweep file (or :class:`SweepSpec`) and return its tables.
 
@@ -152,7 +153,8 @@ def run_sweep(
     sweep into it again skips the finished runs and resumes the others from their checkpoints.
     ``client``: a ``distributed.Client`` to use (left open); else ``scheduler`` /
     ``DASK_SCHEDULER_ADDRESS``; else a local cluster of ``workers`` processes (default: one per core).
-    ``progress(SweepProgress)`` is called as runs finish and workers warm up.
+    ``progress(SweepProgress)`` is called as runs finish and workers warm up. ``out_option``:
+    the command-line option that gave ``out``, as messages about the folder name it.
     Raises :class:`SweepError` (bad input: nothing written) and :class:`SweepInterrupted` (Ctrl-C).
     """
     spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
@@ -161,7 +163,7 @@ def run_sweep(
     if client is not None and (scheduler or workers):
         raise SweepError("client: give a Dask client, or a scheduler address or a number of workers, not both")
     folder = Path(out) if out is not None else default_folder(spec)
-    filing = Filing.open(spec, folder)
+    filing = Filing.open(spec, folder, out_option)
     todo = filing.todo()
     if todo and client is None:
         with connect(scheduler, workers) as own:  # a bad address is found before anything is written
@@ -193,12 +195,12 @@ class Filing:
     dirty: bool = False
 
     @classmethod
-    def open(cls, spec: SweepSpec, folder: Path) -> "Filing":
+    def open(cls, spec: SweepSpec, folder: Path, out_option: str = "--out") -> "Filing":
         """Plan the runs and check the folder and every run's scenario; nothing is written
         (a sweep file or folder that cannot be used changes nothing)."""
         folder = folder.absolute()
         runs = plan(spec)
-        _check_folder(folder, spec)
+        _check_folder(folder, spec, out_option)
         keys: list[str] = []
         for run in runs:
             for k, _ in run.overrides:
@@ -221,7 +223,7 @@ class Filing:
             if final.exists():
                 summary = finished_run(final, text)
                 if summary is None:
-                    conflicts.append(_conflict(final, text))
+                    conflicts.append(_conflict(final, text, out_option))
                 else:
                     records[run.run_id] = done_record(run.run_id, final, summary, reused=True, resumed_from=None)
         if conflicts:
@@ -371,34 +373,42 @@ class Filing:
         return SweepResult(self.folder, runs, metrics, self.spec)
 
 
-def _check_folder(folder: Path, spec: SweepSpec) -> None:
+def _check_folder(folder: Path, spec: SweepSpec, option: str = "--out") -> None:
     """Refuse a folder that holds anything but this very sweep (nothing a user made is touched)."""
     if not folder.exists():
         return
     if not folder.is_dir():
-        raise SweepError(f"--out {folder}: exists and is not a folder")
+        raise SweepError(f"{option} {folder}: exists and is not a folder")
     marker = folder / SPEC
     if marker.exists():
         held = marker.read_text("utf-8")
         if held != spec.canonical_toml():
-            where = _first_difference(tomllib.loads(held), spec.canonical())
-            raise SweepError(f"--out {folder}: holds the runs of another sweep (they differ at {where}); "
+            where = _where_they_differ(held, spec.canonical())
+            raise SweepError(f"{option} {folder}: holds the runs of another sweep ({where}); "
                              f"choose a new folder, or run the sweep it holds ({marker})")
     elif any(folder.iterdir()):
-        raise SweepError(f"--out {folder}: exists, is not empty and holds no sweep; choose a new folder "
+        raise SweepError(f"{option} {folder}: exists, is not empty and holds no sweep; choose a new folder "
                          "(tikkun never writes over what is there)")
 
 
-def _conflict(final: Path, text: str) -> str:
+def _where_they_differ(held: str, wanted: dict) -> str:
+    """Where the TOML ``held`` in a folder differs from ``wanted``, said for a message (a file
+    edited into invalid TOML differs everywhere)."""
+    try:
+        return f"they differ at {_first_difference(tomllib.loads(held), wanted)}"
+    except tomllib.TOMLDecodeError as exc:
+        return f"its file is not valid TOML: {exc}"
+
+
+def _conflict(final: Path, text: str, option: str = "--out") -> str:
     try:
         held = (final / "scenario.toml").read_text("utf-8")
     except OSError:
         held = None
     if held is not None and held != text:
-        where = _first_difference(tomllib.loads(held), tomllib.loads(text))
-        return (f"{final}: holds a run of another scenario (it differs at {where}); move it away or choose "
-                "a new --out")
-    return f"{final}: is not a finished run (no valid summary.json); move it away or choose a new --out"
+        where = _where_they_differ(held, tomllib.loads(text))
+        return f"{final}: holds a run of another scenario ({where}); move it away or choose a new {option}"
+    return f"{final}: is not a finished run (no valid summary.json); move it away or choose a new {option}"
 
 
 def _first_difference(a, b, path: str = "") -> str:

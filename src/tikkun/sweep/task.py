@@ -30,6 +30,7 @@ from typing import Any
 
 from .. import __version__
 from ..outputs import run_folder as rf
+from ..outputs.atomic import remove_leftovers
 from ..scenario import Scenario, ScenarioError, scenario_to_toml
 from .spec import Base, resolve_run
 from .tables import final_row, read_run_metrics, write_metrics_part
@@ -146,6 +147,7 @@ def _execute(task: RunTask) -> dict:
         metrics = read_run_metrics(partial)
         write_metrics_part(root, task.run_id, metrics, scenario_text=text, seed=task.seed)
         final.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(partial)  # a killed worker's half-written files, from before the resume
         os.rename(partial, final)
     return done_record(task.run_id, final, summary, reused=False, resumed_from=resumed_from, metrics=metrics)
 
