@@ -103,6 +103,34 @@ def test_never_overwrites_a_run_and_resume_refuses_non_checkpoint(tmp_path):
     assert sorted(os.listdir(tmp_path / "mine")) == ["notes.txt"]
 
 
+def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
+    """SIGTERM (a batch system's time limit) stops a run as Ctrl-C does: exit code 130, no
+    half-written file, and the checkpoint's years and the command that resumes it said."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tikkun.outputs import run_folder as rf
+
+    proc = subprocess.Popen([sys.executable, "-m", "tikkun", "run", "--preset", "quick", "--souls", "20000",
+                             "--years", "1000000", "--set", "run.stop_at_end=false", "--checkpoint-every", "7",
+                             "--out", "cut", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    ckpt = tmp_path / "cut" / "checkpoint.npz"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (ckpt.exists() and ckpt.stat().st_size > 0):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    years = rf.checkpoint_meta(tmp_path / "cut")["scalars"]["year"]
+    assert years > 0 and years % 7 == 0
+    assert f"interrupted: cut holds a checkpoint of its first {years:,} years; tikkun run --resume cut" in stderr
+    assert not list((tmp_path / "cut").glob(".*.tmp"))
+
+
 def test_validate_and_presets(tmp_path):
     good = tmp_path / "good.toml"
     good.write_text('[souls]\ncount = 100\n[run]\nyears = 10\n')

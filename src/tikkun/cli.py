@@ -116,8 +116,11 @@ def run(
 
         total = int(_parse_toml(meta["scenario"], "checkpoint")["run"]["years"])
         progress, callback = _progress_bar(total, state.year, quiet)
-        with progress or _nullcontext():
-            result = api.resume(resume, progress=callback)
+        try:
+            with progress or _nullcontext():
+                result = api.resume(resume, progress=callback)
+        except KeyboardInterrupt:
+            _interrupted_run(resume)
         _report(result)
         if not no_report:
             _write_report(result.folder)
@@ -133,11 +136,28 @@ def run(
     folder = out_dir if out_dir is not None else api.default_folder(sc)
     api.prepare_folder(folder)  # refuses a folder with anything in it, before any work
     progress, callback = _progress_bar(sc.run.years, 0, quiet)
-    with progress or _nullcontext():
-        result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback)
+    try:
+        with progress or _nullcontext():
+            result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback)
+    except KeyboardInterrupt:
+        _interrupted_run(folder)
     _report(result)
     if not no_report:
         _write_report(result.folder)
+
+
+def _interrupted_run(folder: Path) -> None:
+    """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130."""
+    from .outputs.run_folder import checkpoint_meta
+
+    meta = checkpoint_meta(folder)
+    if meta is None:
+        err.print(f"interrupted: {escape(str(folder))} holds no checkpoint (--checkpoint-every N makes a run "
+                  "resumable)", highlight=False)
+    else:
+        err.print(f"interrupted: {escape(str(folder))} holds a checkpoint of its first {meta['scalars']['year']:,} years; "
+                  f"tikkun run --resume {escape(str(folder))} goes on from there", highlight=False)
+    raise typer.Exit(130)
 
 
 @app.command()
