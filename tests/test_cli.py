@@ -58,7 +58,8 @@ def test_run_quick_end_to_end(tmp_path):
     (["validate", "bad.toml"], "not a valid TOML"),
     (["run", "--preset", "quick", "--out", "bad.toml/sub"], "--out bad.toml/sub: cannot be made"),
     (["explain", "--write", "."], "--write .: is a folder"),
-    (["explain", "--write", "bad.toml/model.md"], "--write bad.toml/model.md: cannot be written"),
+    (["explain", "--write", "bad.toml/model.md"], "--write bad.toml/model.md: cannot be written: bad.toml is a file"),
+    (["experiment", "--all", "--out", "bad.toml"], "--out bad.toml: exists and is not a folder"),
     (["experiment", "one-for-all", "--out", "bad.toml"], "--out bad.toml: exists and is not a folder"),
     (["experiment", "one-for-all", "--runs", "bad.toml/x"], "--runs bad.toml/x: cannot be made: bad.toml is a file"),
 ])

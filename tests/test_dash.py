@@ -266,16 +266,29 @@ def test_claims_view_makes_its_folder_only_to_run_and_removes_it(monkeypatch, tm
     monkeypatch.setattr(claims.tempfile, "tempdir", str(tmp_path))
     view = claims.ClaimsView(2_000)
     assert list(tmp_path.iterdir()) == []  # a page that runs no experiment makes no folder
-    registered = []
-    monkeypatch.setattr(atexit, "register", registered.append)
-    monkeypatch.setattr(threading.Thread, "start", lambda self: None)  # the folder, not the run
+    calls = []
+    monkeypatch.setattr(atexit, "register", lambda f: calls.append(("register", f)))
+    monkeypatch.setattr(atexit, "unregister", lambda f: calls.append(("unregister", f)))
+    monkeypatch.setattr(threading.Thread, "start", lambda self: None)  # the worker's end is played below
     view.seeds.value, view.souls.value = "20", 300
     view._run()
     (folder,) = tmp_path.iterdir()
-    assert folder.name.startswith("tikkun-dash-claims-") and registered == [view.close]
-    view.close()
+    assert folder.name.startswith("tikkun-dash-claims-")
+    assert calls == [("register", view._remove_at_exit)]  # a server stopped first removes it too
+    view.close()  # the page closes while the experiment runs: its writes would make the folder again
+    assert folder.is_dir()
+    view._finish()  # the worker ends
     assert list(tmp_path.iterdir()) == []
-    view.close()  # a second close (the session ends after the server's exit began) is harmless
+    assert calls == [("register", view._remove_at_exit), ("unregister", view._remove_at_exit)]
+    view.close()  # a second close is harmless
+
+    idle = claims.ClaimsView(2_000)
+    idle.seeds.value, idle.souls.value = "20", 300
+    idle._run()
+    idle._finish()  # an experiment that ended before the page closed: the folder goes at the close
+    assert len(list(tmp_path.iterdir())) == 1
+    idle.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_serve_refuses_bad_options_with_exit_code_2():
@@ -321,7 +334,7 @@ def server(tmp_path_factory):
             proc.kill()
             proc.wait()
     # stopped by SIGTERM with pages still open (the claims tab ran an experiment): nothing left behind
-    assert proc.returncode == 130, proc.stdout.read()  # stopped as by Ctrl-C
+    assert proc.returncode == 130, proc.stdout.read()  # SIGTERM: tikkun's commands stop as on an interrupt
     assert sorted(p.name for p in tmp.glob("tikkun-dash*")) == []
 
 

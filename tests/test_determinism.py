@@ -56,7 +56,7 @@ def test_resume_after_kill_equals_uninterrupted(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "cut" / "summary.json").exists(), "the run ended before it could be killed"
-    (tmp_path / "cut" / ".checkpoint.npz.k1ll3d9x.tmp").write_bytes(b"half")  # as a kill mid-checkpoint leaves
+    (tmp_path / "cut" / ".checkpoint.npz.tikkun-k1ll3d9x.tmp").write_bytes(b"half")  # as a kill mid-checkpoint leaves
     resumed = subprocess.run([sys.executable, "-m", "tikkun", "run", "--resume", "cut", "-q"],
                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr

@@ -91,18 +91,19 @@ def test_a_command_terminated_mid_write_leaves_no_temporary(tmp_path):
 
 
 def test_leftovers_of_atomic_writes_are_removed_and_nothing_else(tmp_path):
-    """What a killed process's ``atomic_path`` leaves (``.NAME.`` + mkstemp's eight characters +
-    ``.tmp``) goes; a user's files, hidden or named ``.tmp``, and subfolders stay."""
+    """What a killed process's ``atomic_path`` leaves (``.NAME.tikkun-`` + mkstemp's eight
+    characters + ``.tmp``) goes; a user's files, hidden or named ``.tmp``, and subfolders stay."""
     import tempfile
 
-    fd, left = tempfile.mkstemp(prefix=".metrics.parquet.", suffix=".tmp", dir=tmp_path)  # as atomic_path makes it
+    fd, left = tempfile.mkstemp(prefix=".metrics.parquet.tikkun-", suffix=".tmp", dir=tmp_path)  # as atomic_path
     os.close(fd)
-    keep = [".notes.tmp", "draft.tmp", ".metrics.parquet.short.tmp", "metrics.parquet"]
+    keep = [".notes.tmp", "draft.tmp", ".metrics.parquet.short.tmp", ".notes.backup01.tmp",
+            ".metrics.parquet.tikkun-short.tmp", "metrics.parquet"]
     for name in keep:
         (tmp_path / name).write_text("mine")
-    (tmp_path / ".sub.abcdefgh.tmp").mkdir()  # a folder is never an atomic write's
+    (tmp_path / ".sub.tikkun-abcdefgh.tmp").mkdir()  # a folder is never an atomic write's
     assert atomic.remove_leftovers(tmp_path) == [tmp_path / os.path.basename(left)]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep + [".sub.abcdefgh.tmp"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep + [".sub.tikkun-abcdefgh.tmp"])
 
 
 # ---------------------------------------------------------------- souls.parquet

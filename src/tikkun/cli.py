@@ -140,20 +140,21 @@ def run(
         with progress or _nullcontext():
             result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback)
     except KeyboardInterrupt:
-        _interrupted_run(folder)
+        _interrupted_run(folder, checkpoint_every)
     _report(result)
     if not no_report:
         _write_report(result.folder)
 
 
-def _interrupted_run(folder: Path) -> None:
+def _interrupted_run(folder: Path, checkpoint_every: int | None = None) -> None:
     """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130."""
     from .outputs.run_folder import checkpoint_meta
 
     meta = checkpoint_meta(folder)
     if meta is None:
-        err.print(f"interrupted: {escape(str(folder))} holds no checkpoint (--checkpoint-every N makes a run "
-                  "resumable)", highlight=False)
+        why = (f"the first comes after {checkpoint_every:,} years" if checkpoint_every else
+               "--checkpoint-every N makes a run resumable")
+        err.print(f"interrupted: {escape(str(folder))} holds no checkpoint ({why})", highlight=False)
     else:
         err.print(f"interrupted: {escape(str(folder))} holds a checkpoint of its first {meta['scalars']['year']:,} years; "
                   f"tikkun run --resume {escape(str(folder))} goes on from there", highlight=False)
@@ -184,6 +185,9 @@ def explain(
             raise BadInput("--write writes every rule; give no RULE with it")
         if write.is_dir():
             raise BadInput(f"--write {write}: is a folder; give a file's name, e.g. {write / 'model.md'}")
+        blocked = _file_on_path(write.parent)
+        if blocked is not None:
+            raise BadInput(f"--write {write}: cannot be written: {blocked} is a file")
         try:
             write_text(write, ex.model_markdown())
         except OSError as exc:  # a file where a folder of the path should be, no permission, ...
@@ -367,12 +371,18 @@ def version():
     out.print(__version__)
 
 
-def _check_folder_option(option: str, folder: Path) -> None:
-    """:class:`BadInput` unless ``folder`` is a folder or can be made one (no file on its path)."""
-    p = folder
+def _file_on_path(path: Path) -> Path | None:
+    """The nearest of ``path`` and its parents that exists, if it is not a folder."""
+    p = path
     while not p.exists() and p != p.parent:
         p = p.parent
-    if p.exists() and not p.is_dir():
+    return p if p.exists() and not p.is_dir() else None
+
+
+def _check_folder_option(option: str, folder: Path) -> None:
+    """:class:`BadInput` unless ``folder`` is a folder or can be made one (no file on its path)."""
+    p = _file_on_path(folder)
+    if p is not None:
         where = "exists and is not a folder" if p == folder else f"cannot be made: {p} is a file"
         raise BadInput(f"{option} {folder}: {where}")
 
@@ -417,7 +427,9 @@ def experiment(
     if souls is not None and souls <= 0:
         raise BadInput(f"--souls: must be a positive number of souls (got {souls})")
     # the folders are checked before the runs, which may take hours, not after them
-    _check_folder_option("--out", out_dir / "claims" if all_ else out_dir)
+    _check_folder_option("--out", out_dir)
+    if all_:
+        _check_folder_option("--out", out_dir / "claims")  # --all writes each claim's files there
     _check_folder_option("--runs", runs_dir)
     from .experiments import claims, core
 

@@ -49,6 +49,9 @@ class ClaimsView:
         self.max_souls = max_souls
         self.experiments, why_not = load_experiments()
         self._folder: Path | None = None  # made by the first experiment run (most pages run none)
+        self._lock = threading.Lock()  # the folder's removal: the page's close against its worker's end
+        self._running = False  # an experiment's worker has not yet ended
+        self._closed = False
         self._thread: threading.Thread | None = None
         self._done: tuple | None = None  # (record, png path) or (None, message), from the worker
         self.status = pn.pane.HTML("", sizing_mode="stretch_width")
@@ -82,7 +85,7 @@ class ClaimsView:
                              f"({html.escape(exp.why_size)})</p>")
 
     def _run(self, _event=None) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if self._running:
             return
         try:
             seeds = parse_seeds(self.seeds.value)
@@ -100,7 +103,8 @@ class ClaimsView:
         self.button.disabled = True
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="tikkun-dash-claims-"))
-            atexit.register(self.close)  # a server stopped before the page closes leaves nothing behind
+            atexit.register(self._remove_at_exit)  # a server stopped before the page closes leaves nothing behind
+        self._running = True
         self._thread = threading.Thread(target=self._work, args=(exp, seeds, souls, self._folder), daemon=True,
                                         name="tikkun-dash-claim")
         self._thread.start()
@@ -116,6 +120,15 @@ class ClaimsView:
         except Exception as exc:  # one line on the page; the traceback in the server's log
             log.exception("experiment %s failed", exp.name)
             self._done = (None, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        """The worker's end: the folder goes now if the page closed while it ran."""
+        with self._lock:
+            self._running = False
+            if self._closed:
+                self._remove()
 
     def poll(self) -> None:
         """Show a finished experiment (called on the server's loop)."""
@@ -134,8 +147,21 @@ class ClaimsView:
         self.figure.object = what.read_bytes()
 
     def close(self) -> None:
-        """Remove the page's experiment folder (the page closed, or the server stops)."""
+        """The page closed: remove its experiment folder, now or, while an experiment runs, when
+        its worker ends (removed now, the experiment's writes would make it again)."""
+        with self._lock:
+            self._closed = True
+            if not self._running:
+                self._remove()
+
+    def _remove_at_exit(self) -> None:
+        """The server stops: remove the folder whatever runs (the worker threads end with it)."""
+        with self._lock:
+            self._remove()
+
+    def _remove(self) -> None:
+        """Remove the folder (the lock held)."""
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
-            atexit.unregister(self.close)
+            atexit.unregister(self._remove_at_exit)
             self._folder = None

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 
+_MARK = ".tikkun-"  # in the temporary files' names: ".NAME.tikkun-XXXXXXXX.tmp", which no user's file is
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success rename it over ``target``.
@@ -24,11 +27,11 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}{_MARK}", suffix=".tmp", dir=target.parent)
     tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
     try:
+        os.close(fd)
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -39,8 +42,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-# the temporary files of atomic_path: ".NAME." + mkstemp's eight characters + ".tmp"
-_LEFTOVER = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+_LEFTOVER = re.compile(r"\..+\.tikkun-[a-z0-9_]{8}\.tmp")  # atomic_path's names (mkstemp: eight of a-z, 0-9, _)
 
 
 def remove_leftovers(folder: str | os.PathLike) -> list[Path]:
