@@ -16,8 +16,10 @@ SOULS = ["soul", "cleansing", "complete", "stage", "hbd", "effort", "warmth", "a
 
 
 def tikkun(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "tikkun", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    r = subprocess.run([sys.executable, "-m", "tikkun", *map(str, args)], cwd=cwd,
+                       capture_output=True, text=True, timeout=600)
+    assert "Traceback" not in r.stderr, r.stderr  # whatever a command does, it never shows one
+    return r
 
 
 def test_run_quick_end_to_end(tmp_path):
@@ -56,6 +58,8 @@ def test_run_quick_end_to_end(tmp_path):
     (["run", "--resume", "nowhere"], "no such run folder"),
     (["run", "--preset", "quick", "--bogus"], "bogus"),
     (["validate", "bad.toml"], "not a valid TOML"),
+    (["run", "--preset", "quick", "--seed", "3", "--set", "run.seed=5"], "--seed 3 and --set run.seed=5 disagree"),
+    (["run", "--preset", "quick", "--years", "30", "--set", "run.years=40"], "--years 30 and --set run.years=40"),
     (["run", "--preset", "quick", "--out", "bad.toml/sub"], "--out bad.toml/sub: cannot be made"),
     (["explain", "--write", "."], "--write .: is a folder"),
     (["explain", "--write", "bad.toml/model.md"], "--write bad.toml/model.md: cannot be written: bad.toml is a file"),
@@ -132,11 +136,32 @@ def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     assert not list((tmp_path / "cut").glob(".*.tmp"))
 
 
+def test_events_never_reached_are_named_once_by_label_and_year(monkeypatch):
+    """A chapter of the history may be two events (its light and its shocks): the run's report
+    names it once."""
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from tikkun import cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=200))
+    missed = [{"index": 5, "kind": "set", "label": "long exile", "year": 3830},
+              {"index": 6, "kind": "set", "label": "long exile", "year": 3830},
+              {"index": 7, "kind": "reset", "label": "", "year": 5700}]
+    summary = {"end_year": 3700, "souls": 10, "sparks": 40, "years_run": 3701, "wall_seconds": 1.0,
+               "stop_message": "the end of correction was reached", "events_not_reached": missed}
+    cli._report(SimpleNamespace(summary=summary, scenario=SimpleNamespace(name="history"), folder=None))
+    assert "events never reached (the run ended first): long exile (3830), reset (5700)\n" in buf.getvalue()
+
+
 def test_validate_and_presets(tmp_path):
     good = tmp_path / "good.toml"
     good.write_text('[souls]\ncount = 100\n[run]\nyears = 10\n')
     r = tikkun("validate", good, cwd=tmp_path)
-    assert r.returncode == 0 and "ok" in r.stdout
+    assert r.returncode == 0 and "ok" in r.stdout and "0 events)" in r.stdout
     r = tikkun("presets", cwd=tmp_path)
     assert r.returncode == 0 and "history" in r.stdout and "quick" in r.stdout
 

@@ -75,6 +75,10 @@ def resolve_scenario(
     """A scenario from an object, a file or a preset, with the CLI's overrides applied and
     ``events`` (tables as in a scenario file) appended to its own."""
     sets = dict(overrides or {})
+    for option, value, key in (("--seed", seed, "run.seed"), ("--souls", souls, "souls.count"),
+                               ("--years", years, "run.years")):
+        if value is not None and key in sets and sets[key] != value:  # else one would silently win
+            raise ScenarioError(f"{option} {value} and --set {key}={sets[key]} disagree; give one of them")
     if seed is not None:
         sets["run.seed"] = seed
     if souls is not None:

@@ -72,7 +72,8 @@ def _report(result) -> None:
                                        f"not reached (G = {s['weakest_link']:.4g}, C = {s['cleansing_mean']:.4g})"))
     missed = s.get("events_not_reached") or []
     if missed:
-        names = ", ".join(f"{e['label'] or e['kind']} ({e['year']})" for e in missed)
+        # one name a label and year: a chapter of the history may be several events (its light, its shocks)
+        names = ", ".join(dict.fromkeys(f"{e['label'] or e['kind']} ({e['year']})" for e in missed))
         out.print(f"events never reached (the run ended first): {names}")
     if result.folder is not None:
         out.print(f"outputs: {result.folder}")
@@ -331,7 +332,7 @@ def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
 
     sc = load_scenario(scenario)
     out.print(f"[green]ok[/]: {scenario} ({sc.name}: {sc.souls.count:,} souls, {sc.run.years:,} years, "
-              f"{len(sc.events)} events)")
+              f"{len(sc.events)} event{'' if len(sc.events) == 1 else 's'})")
 
 
 @app.command()

@@ -570,6 +570,16 @@ def _draw_inherited(name: str) -> bytes:
     return draw(*_INHERITED, name)
 
 
+def _worker_signals() -> None:
+    """A drawing process ends quietly when its pool ends it (SIGTERM) and leaves Ctrl-C to
+    the command that forked it, rather than inherit that command's handlers, which would
+    print an interrupt's traceback from each worker as the pool closes."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def draw_all(run, tl: Timeline, names: list[str], workers: int | None = None) -> dict[str, bytes]:
     """The PNG of every figure in ``names``, drawn by ``workers`` processes (default: two where
     the machine has two cores, else one).
@@ -587,7 +597,7 @@ def draw_all(run, tl: Timeline, names: list[str], workers: int | None = None) ->
     if workers > 1 and len(names) > 1 and "fork" in multiprocessing.get_all_start_methods():
         _INHERITED = (run, tl)
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals) as pool:
                 # the largest figure first, then one figure at a time: the two stay busy
                 order = sorted(names, key=lambda n: n != "souls")
                 pngs = pool.map_async(_draw_inherited, order, chunksize=1).get(timeout=120)
