@@ -135,7 +135,7 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
         raise CheckpointError(f"--resume {folder}: no such run folder")
     if not path.exists():
         raise CheckpointError(f"--resume {folder}: not a checkpointed run (no {CHECKPOINT_NAME}; "
-                              "run with --checkpoint-every YEARS to make one)")
+                              "a run with --checkpoint-every YEARS, checkpoint_every= in Python, makes one)")
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode("utf-8"))
