@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 
-_MARK = ".tikkun-"  # in the temporary files' names: ".NAME.tikkun-XXXXXXXX.tmp", which no user's file is
+# A temporary file is named "." + the target's name + _MARK + mkstemp's eight random characters
+# (a-z, 0-9, _) + ".tmp": the mark tells it from any file of a user's (remove_leftovers).
+_MARK = ".tikkun-"
 
 
 @contextlib.contextmanager
@@ -42,7 +44,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-_LEFTOVER = re.compile(r"\..+\.tikkun-[a-z0-9_]{8}\.tmp")  # atomic_path's names (mkstemp: eight of a-z, 0-9, _)
+_LEFTOVER = re.compile(r"\..+" + re.escape(_MARK) + r"[a-z0-9_]{8}\.tmp")  # atomic_path's names
 
 
 def remove_leftovers(folder: str | os.PathLike) -> list[Path]:
