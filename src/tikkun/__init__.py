@@ -4,7 +4,7 @@ The domain model is MODEL.md; every rule cites its source text. The core never i
 dashboard or plotting.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 import os as _os
 
