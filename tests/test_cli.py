@@ -41,6 +41,11 @@ def test_run_quick_end_to_end(tmp_path):
     assert r2.returncode == 0, r2.stderr
     m2 = pq.read_table(tmp_path / "r2" / "metrics.parquet")
     assert m2.equals(m)
+    # a finished run has nothing to resume, and says so (not that it was never checkpointed)
+    before = sorted(p.name for p in folder.iterdir())
+    r3 = tikkun("run", "--resume", "r1", cwd=tmp_path)
+    assert r3.returncode == 2 and "the run has finished (summary.json); nothing to resume" in r3.stderr, r3.stderr
+    assert sorted(p.name for p in folder.iterdir()) == before
     # the mean of souls.parquet's cleansing is the last row's C
     c = s.column("cleansing").to_numpy().astype(np.float64)
     assert m.column("cleansing_mean").to_numpy()[-1] == pytest.approx(c.mean(), rel=1e-12)
@@ -57,6 +62,9 @@ def test_run_quick_end_to_end(tmp_path):
     (["run", "--preset", "quick", "--checkpoint-every", "0"], "--checkpoint-every"),
     (["run", "--resume", "nowhere"], "no such run folder"),
     (["run", "--preset", "quick", "--bogus"], "bogus"),
+    (["run", "--preset", "quick", "--seed", "abc"], "Invalid value for '--seed'"),
+    (["validate", "g100.toml"], "genesis.block: block 8 must divide the grid side n = 100"),
+    (["genesis", "--preset", "history", "--set", "genesis.n=100", "--out", "g"], "genesis.block"),
     (["validate", "bad.toml"], "not a valid TOML"),
     (["run", "--preset", "quick", "--seed", "3", "--set", "run.seed=5"], "--seed 3 and --set run.seed=5 disagree"),
     (["run", "--preset", "quick", "--years", "30", "--set", "run.years=40"], "--years 30 and --set run.years=40"),
@@ -69,6 +77,9 @@ def test_run_quick_end_to_end(tmp_path):
 ])
 def test_bad_input_exit_2_and_nothing_written(tmp_path, args, needle):
     (tmp_path / "bad.toml").write_text("x = = 1")
+    from tikkun.scenario.loading import preset_text
+
+    (tmp_path / "g100.toml").write_text(preset_text("history").replace("[genesis]\nn = 256\n", "[genesis]\nn = 100\n"))
     before = sorted(os.listdir(tmp_path))
     r = tikkun(*args, cwd=tmp_path)
     assert r.returncode == 2, (r.stdout, r.stderr)

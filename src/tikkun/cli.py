@@ -479,7 +479,9 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except typer.BadParameter as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
+        # The parser's own (a value its type refuses) names the option: "Invalid value for '--seed': ..."
+        named = getattr(exc, "param", None) is not None or getattr(exc, "param_hint", None) is not None
+        err.print(f"[red]error:[/] {escape(exc.format_message() if named else str(exc))}", highlight=False)
         sys.exit(2)
     except Exception as exc:
         # Usage errors of the option parser (click's API, vendored by newer Typer releases).

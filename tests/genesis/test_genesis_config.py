@@ -106,4 +106,7 @@ def test_block_must_divide_n():
     with pytest.raises(ValidationError) as e:
         GenesisConfig(n=100, block=8)
     assert "block" in _locs(e.value)
+    with pytest.raises(ValidationError) as e:  # the block left at its default, 8: a scenario that changes n alone
+        GenesisConfig(n=100)
+    assert "block" in _locs(e.value)
     GenesisConfig(n=100, block=10)

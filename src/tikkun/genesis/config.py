@@ -87,7 +87,7 @@ class GenesisConfig(BaseModel):
     A: float = Field(1.0, gt=0.0, description="Height of the double well: the repulsion of the two qualities; light above A melts it.")
     kappa: float = Field(1.0, gt=0.0, description="Gradient energy coefficient: the cost of a boundary between the qualities.")
     M: float = Field(1.0, gt=0.0, description="Mobility of the Cahn-Hilliard dynamics.")
-    block: int = Field(8, ge=1, description="Side w of the w x w blocks averaged by the coarse mixing measure; must divide n.")
+    block: int = Field(8, ge=1, validate_default=True, description="Side w of the w x w blocks averaged by the coarse mixing measure; must divide n.")
     dt_initial: float = Field(0.01, gt=0.0, description="First time step of every stage (the controller adapts it).")
     dt_min: float = Field(1e-6, gt=0.0, description="Smallest time step; a step this small is accepted whatever its error.")
     dt_max: float = Field(500.0, gt=0.0, description="Largest time step.")
@@ -96,7 +96,7 @@ class GenesisConfig(BaseModel):
     record_every: int = Field(10, ge=1, description="Record the measures every this many accepted steps (and at every stage start and end).")
     stages: tuple[Stage, ...] = Field(DEFAULT_STAGES, min_length=1, description="The genesis script, run in order; must open with separate or fuse.")
 
-    @field_validator("block")
+    @field_validator("block")  # the default too: n alone may be what a scenario changes
     @classmethod
     def _block_divides_n(cls, v: int, info: ValidationInfo) -> int:
         n = info.data.get("n")

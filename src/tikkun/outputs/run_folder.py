@@ -133,6 +133,9 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
     path = Path(folder) / CHECKPOINT_NAME
     if not Path(folder).is_dir():
         raise CheckpointError(f"--resume {folder}: no such run folder")
+    if not path.exists() and (Path(folder) / "summary.json").exists():
+        raise CheckpointError(f"--resume {folder}: the run has finished (summary.json); nothing to resume "
+                              "(its checkpoint is removed when it ends)")
     if not path.exists():
         raise CheckpointError(f"--resume {folder}: not a checkpointed run (no {CHECKPOINT_NAME}; "
                               "a run with --checkpoint-every YEARS, checkpoint_every= in Python, makes one)")
