@@ -405,7 +405,7 @@ def experiment(
     souls: Optional[int] = typer.Option(None, "--souls", help="population (default: each claim's own, see its JSON)"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="a Dask scheduler tcp://HOST:PORT (default: this machine)"),
     workers: Optional[int] = typer.Option(None, "--workers", help="worker processes on this machine (default: one per core)"),
-    out_dir: Path = typer.Option(Path("claims"), "--out", "-o", help="where NAME.json, NAME.png (and claims.md) go"),
+    out_dir: Path = typer.Option(Path("claims"), "--out", "-o", help="where NAME.json and NAME.png go; with --all, claims.md goes here and each claim's files to claims/ inside it"),
     runs_dir: Path = typer.Option(Path("runs/experiments"), "--runs", help="the sweeps' run folders"),
 ):
     """Test a claim of the texts: its arms over seeds, a measured verdict, a figure."""

@@ -4,7 +4,7 @@
 >>> result = tikkun.sweep("betas.toml", out="sweeps/betas")     # a local cluster, one worker per core
 >>> result.runs            # sweep.parquet: one row per run
 >>> result.metrics         # sweep-metrics.parquet: every run's yearly metrics with its run id
->>> tikkun.sweep.sensitivity("betas.toml", method="sobol")
+>>> tikkun.sweep.sensitivity("sens.toml", method="sobol")    # a sweep file with a [sensitivity] table
 
 ``tikkun.sweep(...)`` is :func:`run_sweep`. The modules: :mod:`.spec` (sweep files, run ids),
 :mod:`.task` (one run as a Dask task), :mod:`.tables` (the Parquet tables), :mod:`.driver`
