@@ -426,3 +426,25 @@ def test_the_strip_lines_up_with_the_years_of_the_panels():
     assert cols.size
     scale = (box.x1 - box.x0) / tl.horizon
     assert abs(cols.min() - (box.x0 + 30 * scale)) <= 2 and abs(cols.max() - (box.x0 + 70 * scale)) <= 2
+
+
+def test_the_end_stands_clear_of_the_frame_and_rewirings_are_points():
+    """A run that ended in its last year: the time axes reach past it, so its dashed line is not
+    the frame; the rewirings (one year in ten) are points at their years, not a line through
+    the zeros between; the shepherds have a panel of their own, whole numbers from 0."""
+    import matplotlib
+
+    years = np.arange(100)
+    run = _folder(metrics={"rewired": np.where(years % 10 == 0, 200, 0), "shepherds": np.zeros(100, np.int64)},
+                  summary={"souls": 1000, "end_year": 99})
+    tl = F.timeline(run)
+    assert tl.horizon == 100 and tl.end_year == 99 and tl.right >= 101
+    section = next(s for s in F.SECTIONS if s.id == "shepherds")
+    with matplotlib.rc_context(F.RC):
+        fig = F.section_figure(run, tl, section)
+    panels = {ax.get_ylabel(): ax for ax in fig.axes if ax.get_ylabel()}
+    assert {"shepherds", "complete souls", "share of souls"} <= set(panels)
+    assert all(ax.get_xlim() == (0, tl.right) for ax in panels.values())
+    (line,) = panels["share of souls"].get_lines()
+    assert list(line.get_xdata()) == list(range(0, 100, 10)) and np.allclose(line.get_ydata(), 0.2)
+    assert panels["shepherds"].get_ylim() == (0, 1.0)

@@ -66,6 +66,12 @@ class Timeline:
     marks: tuple[Mark, ...]
     end_year: int | None
 
+    @property
+    def right(self) -> float:
+        """The time axes' right end: a hundredth past the horizon where the run ended, so that the
+        end's line, in its last year, stands clear of the frame."""
+        return self.horizon if self.end_year is None else self.horizon + max(1.0, 0.01 * self.horizon)
+
 
 def event_label(ev: dict) -> str:
     """The event's ``label``; without one, what it does (``light.light x 1.5``, ``shepherds``)."""
@@ -136,7 +142,7 @@ def _lanes(tl: Timeline, axes_px: float) -> list[tuple[int, bool]]:
 def _draw_strip(ax, tl: Timeline, lanes: list[tuple[int, bool]]) -> None:
     """Eras along the bottom row, each event in its lane above (a bar over its span, a tick at
     its first year, its label), the end of correction on a row of its own at the top."""
-    ax.set_xlim(0, tl.horizon)
+    ax.set_xlim(0, tl.right)
     n_lanes = max((lane for lane, _ in lanes), default=-1) + 1
     top = 1.15 + n_lanes + (0.8 if tl.end_year is not None else 0.0)
     ax.set_ylim(0, top)
@@ -165,7 +171,7 @@ def _draw_strip(ax, tl: Timeline, lanes: list[tuple[int, bool]]) -> None:
 def _mark_panel(ax, tl: Timeline) -> None:
     """Eras shaded, events dotted, the end dashed: one collection each (x in years, y in
     axes units, so the marks span the panel and leave its y limits alone)."""
-    ax.set_xlim(0, tl.horizon)
+    ax.set_xlim(0, tl.right)
     across = ax.get_xaxis_transform()
     if tl.eras:
         ax.add_collection(PolyCollection(
@@ -245,8 +251,9 @@ class Series:
 
 @dataclass(frozen=True)
 class Panel:
-    """A panel: its y label and lines; ``kind`` "line", "stack" (shares that add up) or
-    "steps" (counts per year); ``log`` for a logarithmic y axis."""
+    """A panel: its y label and lines; ``kind`` "line", "stack" (shares that add up), "steps"
+    (counts per year) or "points" (values of some years only, the zeros left out); ``log`` for a
+    logarithmic y axis."""
 
     ylabel: str
     series: tuple[Series, ...]
@@ -269,8 +276,9 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("correction", "Correction", "The collective correction C (mean cleansing of the souls), "
             "the weakest link G (the least corrected share of any spark: the end of correction is G = 1), "
-            "the mean illumination and the share of complete souls; below, G on a logarithmic scale.",
-            (Panel("share (0 to 1)", (Series("cleansing_mean", "cleansing C"), Series("weakest_link", "weakest link G"),
+            "the mean illumination (in units of the light: above 1 where the Upper Light is) and the share of "
+            "complete souls; below, G on a logarithmic scale.",
+            (Panel("share (0 to 1);\nillumination", (Series("cleansing_mean", "cleansing C"), Series("weakest_link", "weakest link G"),
                                       Series("illumination_mean", "illumination (mean)"),
                                       Series("complete", "complete souls", True))),
              Panel("weakest link G\n(log scale)", (Series("weakest_link", "weakest link G"),), log=True))),
@@ -305,10 +313,12 @@ SECTIONS: tuple[Section, ...] = (
             (Panel("shocks a year", (Series("shocks", "shocks"), Series("shock_rate", "their rate (Poisson mean)")),
                    kind="steps"),
              Panel("screen lost a year", (Series("screen_lost", "screen lost"),), kind="steps"))),
-    Section("shepherds", "Shepherds and the network", "Shepherds (souls whose light reaches every soul) "
-            "and complete souls, and the share of souls that rewired toward the good and pure this year.",
-            (Panel("souls", (Series("shepherds", "shepherds"), Series("complete", "complete souls")), integer=True),
-             Panel("share of souls", (Series("rewired", "rewired this year", True),), kind="steps"))),
+    Section("shepherds", "Shepherds and the network", "Shepherds (souls whose light reaches every soul), "
+            "complete souls, and the share of souls that rewired toward the good and pure in each year of a "
+            "rewiring (a point a rewiring; none in the other years).",
+            (Panel("shepherds", (Series("shepherds", "shepherds"),), integer=True),
+             Panel("complete souls", (Series("complete", "complete souls"),), integer=True),
+             Panel("share of souls", (Series("rewired", "rewired in the year", True),), kind="points"))),
 )
 
 #: Columns drawn by no figure on purpose: labels, indices.
@@ -337,6 +347,10 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                 y = _values(run, s)
                 if panel.log:
                     y = np.where(y > 0, y, np.nan)
+                if panel.kind == "points":  # a value in some years only: a line through the zeros between them would fill the panel
+                    some = y != 0
+                    ax.plot(year[some], y[some], ".", ms=2.5, label=s.label, color=c)
+                    continue
                 steps = panel.kind == "steps"  # a value a year: thin, or the years run together
                 ax.plot(year, y, label=s.label, color=c, ls=ls, lw=min(lw, 1.0) if steps else lw,
                         drawstyle="steps-post" if steps else "default")
@@ -353,6 +367,7 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
         elif not panel.log:
             ax.set_ylim(bottom=0)
         if panel.integer:
+            ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))  # a count that stays 0 still gets whole ticks
             ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
         ax.set_ylabel(panel.ylabel)
         _legend(ax)
