@@ -25,8 +25,8 @@ def _v(name, m):
 
 
 def test_here_and_now_rule():
-    base = {"compared": 10, "smallest_gap_year": 2500, "smallest_gap_seed": 20, "C_2600_here_and_now": 0.9,
-            "C_2600_slowly": 0.8}
+    base = {"compared": 10, "smallest_gap_year": 2500, "smallest_gap_seed": 20, "C_2600_here_and_now": [0.9, 0.91],
+            "C_2600_slowly": [0.8]}
     assert _v("here-and-now", {**base, "smallest_gap": 0.01})
     assert not _v("here-and-now", {**base, "smallest_gap": -0.001})
     assert not _v("here-and-now", {**base, "compared": 0, "smallest_gap": None})
@@ -82,11 +82,15 @@ def test_latecomer_rule():
 
 
 def test_warmth_and_coldness_rule():
+    from tikkun.experiments.warmth_and_coldness import RATES
+
     c = {"neither": 0.5, "warmth": 0.52, "attachment": 0.7, "both": 0.75}
-    m = {a: {20: {"C_end": x}} for a, x in c.items()}
+    m = {f"{p}-{r}": {20: {"C_end": x}} for p, x in c.items() for r in RATES}
     assert _v("warmth-and-coldness", m)
-    assert not _v("warmth-and-coldness", {**m, "both": {20: {"C_end": 0.69}}})
-    assert not _v("warmth-and-coldness", {**m, "warmth": {20: {"C_end": 0.71}}})
+    assert not _v("warmth-and-coldness", {**m, "both-0.5": {20: {"C_end": 0.69}}})
+    # at one rate alone, warmth ahead of attachment: the verdict is measured at every rate
+    assert not _v("warmth-and-coldness", {**m, f"warmth-{RATES[0]}": {20: {"C_end": 0.71}}})
+    assert "rate 0.03: neither 0.500-0.500" in EXPERIMENTS["warmth-and-coldness"].verdict(m).line
 
 
 def test_good_and_pure_rule():

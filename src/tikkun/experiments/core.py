@@ -97,6 +97,7 @@ class Experiment:
     figure: Callable[[Any, dict[str, list[RunData]], dict, Verdict], None]  # (matplotlib Figure, runs, numbers, verdict)
     set: dict = field(default_factory=dict)               # overrides shared by every arm
     construction: str = ""  # what holds by construction (an identity of the equations), if anything
+    figsize: tuple[float, float] = (9.5, 4.8)  # inches
 
     def sweep_table(self, seeds: list[int], souls: int | None = None) -> dict:
         """The sweep file, as a table, that runs this experiment (:func:`tikkun.sweep.parse_sweep`)."""
@@ -177,7 +178,7 @@ def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(9.5, 4.8))
+    fig = plt.figure(figsize=exp.figsize)
     exp.figure(fig, by_arm, numbers, verdict)
     fig.suptitle(f"{exp.name}: {verdict.word}. {exp.claim}", fontsize=10.5, wrap=True)
     fig.text(0.01, 0.005, f"{exp.source}. {verdict.line}", fontsize=7.5, color="0.3", wrap=True)
@@ -229,9 +230,12 @@ def mean_sd(values) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
 
 
-def years_text(years) -> str:
-    """``[5883, None]`` -> ``"5,883, never"``: years as the verdicts print them."""
-    return ", ".join("never" if y is None else f"{y:,}" for y in years)
+def years_text(years, missing: str = "never") -> str:
+    """``[5883, None]`` -> ``"5883, never"``: a list of years (or counts of years) as the
+    verdicts print them, seed by seed; no thousands separator, so that the commas between them
+    read as the list's. ``missing`` stands for None (``"not by 6000"`` where a run's horizon,
+    not the model, decided that no year came)."""
+    return ", ".join(missing if y is None else str(int(y)) for y in years)
 
 
 def end_year(run: RunData) -> int | None:

@@ -30,18 +30,25 @@ def measure(by_arm):
                     worst = (a - b, y, s)
     return {"recorded_years": rec, "C_here_and_now": fast, "C_slowly": slow, "compared": len(gaps),
             "smallest_gap": worst[0] if gaps else None, "smallest_gap_year": worst[1], "smallest_gap_seed": worst[2],
-            "C_2600_here_and_now": float(np.mean([r.at("cleansing_mean", 2600) for r in by_arm["here-and-now"]])),
-            "C_2600_slowly": float(np.mean([r.at("cleansing_mean", 2600) for r in by_arm["slowly"]]))}
+            "C_2600_here_and_now": [float(r.at("cleansing_mean", 2600)) for r in by_arm["here-and-now"]],
+            "C_2600_slowly": [float(r.at("cleansing_mean", 2600)) for r in by_arm["slowly"]]}
+
+
+def _range(values) -> str:
+    """The range over the seeds, ``0.997-0.998`` (one value alone as it is)."""
+    lo, hi = min(values), max(values)
+    return f"{lo:.3f}" if f"{lo:.3f}" == f"{hi:.3f}" else f"{lo:.3f}-{hi:.3f}"
 
 
 def verdict(m):
     ok = m["compared"] > 0 and m["smallest_gap"] is not None and m["smallest_gap"] > 0
-    return Verdict(ok, "C(r = 1) > C(r = 0.05) at every recorded year (every 100) once C >= 0.001, in every seed",
+    return Verdict(ok, "C(r = 1) > C(r = 0.05) at every recorded year (every 100) where both arms' C is at least 0.001 "
+                   "and below 0.999 (begun, not yet all but done), in every seed",
                    {k: m[k] for k in ("compared", "smallest_gap", "smallest_gap_year", "smallest_gap_seed",
                                       "C_2600_here_and_now", "C_2600_slowly")},
                    f"smallest gap {m['smallest_gap']:.3g} (year {m['smallest_gap_year']}, seed "
                    f"{m['smallest_gap_seed']}) over {m['compared']} comparisons; C(2600): "
-                   f"{m['C_2600_here_and_now']:.3f} against {m['C_2600_slowly']:.3f}"
+                   f"{_range(m['C_2600_here_and_now'])} against {_range(m['C_2600_slowly'])}"
                    if m["smallest_gap"] is not None else "no year where both arms had begun")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve
+from .core import Arm, Experiment, Verdict, band, curve, years_text
 
 HORIZON = 6000
 
@@ -40,7 +40,8 @@ def verdict(m):
     dc = [m["highest"][s]["C_mean"] - m["lowest"][s]["C_mean"] for s in m["highest"]]
     return Verdict(bool(ok), "under the highest judge C reaches 1/2 no later and its mean over the years is higher; every seed",
                    {"half_year_highest": hy, "half_year_lowest": ly, "C_mean_difference": dc},
-                   f"C reaches 1/2 in {hy} (highest) against {ly} (lowest); mean C higher by {min(dc):.4f}-{max(dc):.4f}")
+                   f"C reaches 1/2 in years {years_text(hy, 'never')} (highest) against {years_text(ly, 'never')} (lowest); "
+                   f"mean C higher by {min(dc):.4f}-{max(dc):.4f}")
 
 
 def figure(fig, by_arm, m, v):
@@ -66,5 +67,8 @@ EXPERIMENT = Experiment(
     base="history", souls=60_000, years=HORIZON,
     why_size="a claim about the pace of C, a mean over souls: 60,000 souls (600 of them special, who judge before the "
              "Messiah era) give it to about 0.1%",
+    construction="the holiness of the time J = kappa0 + (1 - kappa0) c_judge is higher under the more cleansed judge, "
+                 "and every soul's light is proportional to J, so in any one year the highest judge gives more light; "
+                 "what is measured is how that carries through the years (C reaching 1/2, the mean of C)",
     measure=measure, verdict=verdict, figure=figure,
 )

@@ -35,7 +35,8 @@ def verdict(m):
     ey = [v["years"] for v in m["early"].values()]
     ly = [v["years"] for v in m["late"].values()]
     return Verdict(bool(ok), "the late newcomer completes in fewer than half the early one's years; every seed",
-                   {"years_early": ey, "years_late": ly}, f"years to complete: from 500, {years_text(ey)}; from 5,500, {years_text(ly)}")
+                   {"years_early": ey, "years_late": ly}, f"years to complete: from {STARTS['early']:,}: {years_text(ey, 'not complete')}; "
+                   f"from {STARTS['late']:,}: {years_text(ly, 'not complete')}")
 
 
 def figure(fig, by_arm, m, v):

@@ -63,17 +63,21 @@ def figure(fig, by_arm, m, v):
         for i, r in enumerate(by_arm[arm]):
             yrs = r.metrics["year"]
             keep = yrs >= EVENT - 3
-            ax1.plot(yrs[keep], r.metrics["weakest_link"][keep], color=colour, marker="o", ms=3, lw=1,
-                     label=label if i == 0 else None)
+            # the arm with nothing missing as larger open circles, so that it shows where the arms coincide
+            full = arm == "nothing-missing"
+            ax1.plot(yrs[keep], r.metrics["weakest_link"][keep], color=colour, marker="o", ms=7 if full else 3,
+                     mfc="none" if full else colour, lw=1, label=label if i == 0 else None)
         share = [d["complete_soul_share_of_full"] for d in m[arm].values()]
-        ax2.bar(0 if arm == "nothing-missing" else 1, np.mean(share), 0.6, color=colour, alpha=0.8)
-        ax2.scatter(np.full(len(share), 0 if arm == "nothing-missing" else 1), share, color="k", s=10, zorder=3)
+        # each seed a dot (a bar of their mean on an axis that does not start at 0 would read as a seed's value)
+        ax2.scatter(np.full(len(share), 0 if arm == "nothing-missing" else 1), share, color=colour, s=28, zorder=3,
+                    edgecolors="k", linewidths=0.5)
     ax1.set_xlabel("year")
     ax1.set_ylabel("weakest link G")
     ax1.set_title(f"the event at year {EVENT}", fontsize=10)
     ax1.grid(alpha=0.3)
     ax1.legend(fontsize=8)
     ax2.set_xticks([0, 1], ["every spark", "one spark missing"])
+    ax2.set_xlim(-0.6, 1.6)
     ax2.set_ylabel("a complete soul's illumination / full")
     lo = min(min(d["complete_soul_share_of_full"] for d in m[a].values()) for a in m)
     ax2.set_ylim(max(0.0, lo - 0.05), 1.01)

@@ -42,9 +42,13 @@ def verdict(m):
     lows = [min(v["unity"], v["mixing"]) for v in m["strike"].values()]
     worst["strike"] = {"smallest_of_unity_and_mixing": min(lows)}
     ok &= min(lows) >= 0.95
-    mean = {a: (np.mean([v["unity"] for v in m[a].values()]), np.mean([v["mixing"] for v in m[a].values()])) for a in ARMS}
+    def rng(arm, key):
+        vals = [v[key] for v in m[arm].values()]
+        lo, hi = f"{min(vals):.2f}", f"{max(vals):.2f}"
+        return lo if lo == hi else f"{lo}-{hi}"
+
     return Verdict(bool(ok), "stir and fuse: mixing - unity >= 0.15 and unity < 0.6; strike: unity and mixing >= 0.95; every seed",
-                   worst, "mean unity / mixing: " + "; ".join(f"{a} {u:.2f} / {x:.2f}" for a, (u, x) in mean.items()))
+                   worst, "unity / mixing over the seeds: " + "; ".join(f"{a} {rng(a, 'unity')} / {rng(a, 'mixing')}" for a in ARMS))
 
 
 def figure(fig, by_arm, m, v):
