@@ -48,6 +48,11 @@ def write_claims(records: list[dict], path: Path, minutes: float) -> None:
         f"fails). In {len(built)} of them ({', '.join(f'`{n}`' for n in built)}) a part of the claim follows from "
         "the model's equations alone; each section says which part (\"By construction\"), and what the runs measure.",
         "",
+        "MODEL.md's validation against results no one here wrote is not a claim of the texts and is not run here: "
+        "the genesis solver against the phase-field community's benchmark 1a and the linear growth rate "
+        "([genesis.md](genesis.md#validation)), the warm network against the Friedkin-Johnsen steady state "
+        "solved exactly (`tests/test_collective.py`, [testing.md](testing.md)).",
+        "",
         "| claim | verdict | what was measured (seed by seed, or the range over the seeds) | source | runs | time |",
         "|---|---|---|---|---|---|",
     ]
