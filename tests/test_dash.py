@@ -126,6 +126,29 @@ def test_live_run_is_tikkun_run_year_by_year(tmp_path):
         run.write_folder(tmp_path / "live")  # never over a folder that holds anything
 
 
+def test_run_after_pause_after_goes_on_to_the_end():
+    """Paused by "pause after year", Run goes on (not one year at a time), to the end or to a
+    "pause after" set since."""
+    sc = api.resolve_scenario(preset="quick", souls=SOULS, years=60)
+    run = live_mod.LiveRun(sc, pause_after=5, years_per_second=50.0)
+    run.run()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED, FIRST_YEAR_TIMEOUT, "the pause after year 5")
+    assert run.year == 6 and run.pending_pause is None
+    run.run()
+    _wait(lambda: run.year >= 20, 10, "the run to go on past year 20")
+    run.pause()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED, 10, "the pause")
+    at = run.year
+    assert at < sc.run.years
+    run.pause_after = at + 2  # set since: a later pause
+    run.run()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED and run.year == at + 3, 10, "the later pause")
+    run.years_per_second = None
+    run.run()
+    _finish(run, timeout=30)
+    assert run.year == sc.run.years
+
+
 def test_snapshot_is_the_souls_state():
     sc = api.resolve_scenario(preset="quick", souls=SOULS, years=30)
     run = live_mod.LiveRun(sc, sample=300)

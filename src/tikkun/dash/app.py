@@ -411,8 +411,8 @@ class Dashboard:
         msg = live.message if live.phase in (Phase.PREPARING, Phase.FAILED, Phase.FINISHED) else live.phase.value
         if live.phase is Phase.RUNNING and live.rate is not None:
             msg += f", {live.rate:,.0f} years a second"
-        if live.phase is Phase.RUNNING and live.pause_after is not None:
-            msg += f"; pausing after year {live.pause_after:,}"
+        if live.phase is Phase.RUNNING and live.pending_pause is not None:
+            msg += f"; pausing after year {live.pending_pause:,}"
         colour = "#b00" if live.phase is Phase.FAILED else "#222"
         changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides().items()) or "none"
         self.status.object = (
