@@ -266,6 +266,75 @@ def test_claims_seeds_field():
             parse_seeds(bad)
 
 
+def _dashboard():
+    from tikkun.dash.app import Dashboard
+
+    return Dashboard(600_000)  # its widgets and figures, without a server or a browser
+
+
+def test_uploaded_scenario_chosen_again_is_loaded_again(tmp_path):
+    d = _dashboard()
+    d.upload.filename = "mine.toml"
+    d.upload.value = b'name = "mine"\n[run]\nseed = 20\nyears = 400\n[souls]\ncount = 1500\n'
+    assert d.source.value == "file: mine.toml" and "ready</span>: mine, 1,500 souls" in d.status.object
+    d.source.value = "quick"
+    assert "ready</span>: quick," in d.status.object
+    d.source.value = "file: mine.toml"
+    assert d.base_origin == "mine.toml" and d.souls.value == 1500
+    assert "ready</span>: mine, 1,500 souls" in d.status.object
+
+
+def test_status_describes_the_run_and_labels_the_knobs_for_the_next():
+    d = _dashboard()
+    d.source.value = "quick"
+    d.souls.value, d.seed.value = SOULS, 20
+    live = d._current()  # the run the status describes (not started: no thread)
+    assert "<small id='tk-next'" not in d.status.object
+    d.seed.value = 99  # a pending change: the run shown is still seed 20's
+    run_line, _, next_line = d.status.object.partition("id='tk-next'")
+    assert live.scenario.run.seed == 20 and "seed 20" in run_line and "run.seed" not in run_line
+    assert "Run starts a new one" in next_line and "seed 99" in next_line and "run.seed = 99" in next_line
+    d.seed.value = 20  # back to the run's knobs: nothing pending
+    assert "tk-next" not in d.status.object
+    d.souls.value = None
+    assert "tk-next" in d.status.object and "make no scenario" in d.status.object
+
+
+def test_empty_souls_box_asks_for_a_number_and_does_not_invite_run():
+    d = _dashboard()
+    d.souls.value = None
+    assert d.error.visible and "souls: give a number of souls, from 1 to 600,000" in d.error.object
+    assert "got None" not in d.error.object
+    assert "data-phase='not ready'" in d.status.object and "Press Run" not in d.status.object
+    d._run()
+    assert d.live is None
+    d.souls.value = SOULS
+    assert not d.error.visible and "Press Run" in d.status.object
+
+
+def test_genesis_tab_follows_the_seed_and_its_button_comes_back_after_a_failure():
+    from tikkun.scenario.loading import _parse_toml, preset_text
+
+    d = _dashboard()
+    raw = _parse_toml(preset_text("history"), "history")
+    raw["genesis"]["n"] = 32  # a small vessel: seconds
+    d._set_base(raw, "history, 32 x 32")
+    d._run_genesis()
+    d._genesis_thread.join(60)
+    d.poll()
+    assert "tk-genesis-stage" in d.genesis.caption.object and d.genesis_button.disabled
+    seed = d.seed.value
+    d.seed.value = seed + 1  # another seed, another vessel: not the one shown
+    assert "tk-genesis-stage" not in d.genesis.caption.object and not d.genesis_button.disabled
+    d.seed.value = seed  # back: the vessel kept for the session
+    assert "tk-genesis-stage" in d.genesis.caption.object and d.genesis_button.disabled
+    d.seed.value = seed + 2
+    d.genesis_button.disabled = True
+    d._vessel_in = RuntimeError("no memory")  # what the genesis' thread hands over when it fails
+    d.poll()
+    assert "no memory" in d.genesis.caption.object and not d.genesis_button.disabled
+
+
 def test_host_and_port_checks():
     for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
         assert is_loopback(host) and host_warning(host, 8050) is None
@@ -507,9 +576,10 @@ def test_bad_value_shows_the_error_on_the_page(server, browser, tmp_path):
         p.wait(lambda: alert.count() == 1 and alert.is_visible() and "light.alpha" in alert.inner_text(), 10,
                "the error")
         assert "greater than 0" in alert.inner_text() and "Traceback" not in alert.inner_text()
+        assert p.phase() == "not ready" and "Press Run" not in p.text("#tk-status")
         p.press(".tk-run")
         p.wait_for_timeout(1000)
-        assert p.phase() == "ready"  # nothing ran
+        assert p.phase() == "not ready" and p.year() == -1  # nothing ran
         # an uploaded scenario file: the command line's own message
         bad = tmp_path / "bad.toml"
         bad.write_text('[souls]\ncount = 1000\nwarmth_a = -2.0\n[light]\nalpah = 0.1\n')
