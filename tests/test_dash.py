@@ -221,6 +221,22 @@ def test_sweep_folder_is_followed(tmp_path):
     np.testing.assert_array_equal(reader.curves["c"][1], np.linspace(0, 1, 91))
 
 
+def test_sweep_tab_clears_the_last_folders_figures(tmp_path):
+    view = sweep_view.SweepView()
+    first = tmp_path / "first"
+    _write_sweep(first, [("a", "done", 120), ("b", "done", 90)], {"a": np.linspace(0, 1, 121)})
+    view.follow(str(first))
+    assert len(view.hist.data["count"]) > 0 and len(view.lines.data["xs"]) == 1
+    (tmp_path / "second").mkdir()  # a sweep that has finished no run yet
+    view.follow(str(tmp_path / "second"))
+    assert len(view.hist.data["count"]) == 0 and len(view.lines.data["xs"]) == 0
+    assert "no finished run yet" in view.counts.object
+    view.follow(str(first))
+    view.follow(str(tmp_path / "nowhere"))
+    assert "is not a folder" in view.counts.object
+    assert len(view.hist.data["count"]) == 0 and len(view.lines.data["xs"]) == 0
+
+
 @pytest.fixture(scope="module")
 def real_sweep(tmp_path_factory):
     """A sweep folder written by tikkun sweep itself: quick, 40 years, 500 souls, two seeds, one
