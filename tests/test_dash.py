@@ -351,6 +351,23 @@ def test_genesis_tab_follows_the_seed_and_its_button_comes_back_after_a_failure(
     assert "no memory" in d.genesis.caption.object and not d.genesis_button.disabled
 
 
+def test_claims_tab_clears_the_last_result_when_another_claim_is_chosen(tmp_path):
+    from PIL import Image
+
+    from tikkun.dash.claims import ClaimsView
+
+    view = ClaimsView(2_000)
+    png = tmp_path / "figure.png"
+    Image.new("RGB", (4, 4), "white").save(png)
+    first, other = list(view.experiments)[:2]
+    view._done = ({"name": first, "seconds": 14.0, "verdict": "holds", "summary": "as claimed"}, png)
+    view.poll()  # what the worker hands over when the experiment finishes
+    assert "finished in 14 s" in view.status.object and "holds" in view.verdict.object
+    assert view.figure.object is not None
+    view.select.value = other
+    assert view.status.object == "" and view.verdict.object == "" and view.figure.object is None
+
+
 def test_host_and_port_checks():
     for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
         assert is_loopback(host) and host_warning(host, 8050) is None

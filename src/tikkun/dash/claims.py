@@ -83,6 +83,8 @@ class ClaimsView:
                              f"<i>({html.escape(exp.source)})</i><br>arms: {html.escape(arms)}; "
                              f"by default {exp.souls:,} souls over {exp.years:,} years "
                              f"({html.escape(exp.why_size)})</p>")
+        if not self._running:  # the last experiment's time, verdict and figure are not this one's
+            self.status.object, self.verdict.object, self.figure.object = "", "", None
 
     def _run(self, _event=None) -> None:
         if self._running:
@@ -140,7 +142,8 @@ class ClaimsView:
         if record is None:
             self.status.object = f"<p class='tk-error' style='color:#b00'>error: {html.escape(what)}</p>"
             return
-        self.status.object = f"<p>finished in {record.get('seconds', 0):.0f} s</p>"
+        self.status.object = (f"<p><b>{html.escape(str(record.get('name', '')))}</b> finished in "
+                              f"{record.get('seconds', 0):.0f} s</p>")
         colour = "#2a7d2a" if str(record["verdict"]).lower().startswith("hold") else "#b35900"
         self.verdict.object = (f"<p id='tk-verdict'>verdict: <b style='color:{colour}'>{html.escape(str(record['verdict']))}"
                                f"</b>. {html.escape(str(record['summary']))}</p>")
