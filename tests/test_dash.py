@@ -13,6 +13,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -388,6 +389,7 @@ def test_claims_view_makes_its_folder_only_to_run_and_removes_it(monkeypatch, tm
 
     import tikkun.dash.claims as claims
 
+    pytest.importorskip("distributed")  # imported before atexit.register is replaced below
     monkeypatch.setattr(claims.tempfile, "tempdir", str(tmp_path))
     view = claims.ClaimsView(2_000)
     assert list(tmp_path.iterdir()) == []  # a page that runs no experiment makes no folder
@@ -430,14 +432,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _serve(tmp: Path) -> tuple[subprocess.Popen, str]:
+    """``python -m tikkun serve`` on a free loopback port with ``tmp`` as its temporary folder."""
     port = _free_port()
-    tmp = tmp_path_factory.mktemp("serve-tmp")  # the server's temporary folder, checked when it stops
     env = dict(os.environ, NUMBA_NUM_THREADS="1", TMPDIR=str(tmp))
     proc = subprocess.Popen([sys.executable, "-m", "tikkun", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
 
     def up():  # listening (a GET of the page would open a session each time)
         if proc.poll() is not None:
@@ -450,6 +450,18 @@ def server(tmp_path_factory):
 
     try:
         _wait(up, 120, "tikkun serve to answer", every=0.25)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve-tmp")  # the server's temporary folder, checked when it stops
+    proc, url = _serve(tmp)
+    try:
         yield url
     finally:
         proc.terminate()
@@ -460,7 +472,7 @@ def server(tmp_path_factory):
             proc.wait()
     # stopped by SIGTERM with pages still open (the claims tab ran an experiment): nothing left behind
     assert proc.returncode == 130, proc.stdout.read()  # SIGTERM: tikkun's commands stop as on an interrupt
-    assert sorted(p.name for p in tmp.glob("tikkun-dash*")) == []
+    assert sorted(p.name for p in tmp.iterdir()) == []  # nor Dask's dask-scratch-space
 
 
 @pytest.fixture(scope="module")
@@ -745,3 +757,36 @@ def test_claims_tab_runs_an_experiment_as_tikkun_experiment_does(server, browser
     record = run(experiments.EXPERIMENTS[name], seeds=[seed], souls=souls, out=tmp_path / "out", runs=tmp_path / "runs",
                  workers=1)
     assert f"verdict: {record['verdict']}." in shown and record["summary"] in shown
+
+
+def test_server_stopped_mid_experiment_leaves_nothing(browser, tmp_path):
+    """Ctrl-C while the claims tab runs an experiment: no folder left in the temporary folder
+    (neither the session's nor Dask's scratch), no traceback."""
+    pytest.importorskip("tikkun.experiments")
+    tmp = tmp_path / "serve-tmp"
+    tmp.mkdir()
+    proc, url = _serve(tmp)
+    p = None
+    try:
+        p = Page(browser, url)
+        p.locator(".bk-tab", has_text="Claims").click()
+        p.locator(".tk-claim select").select_option("light-maintains-unity")
+        p.set_number(".tk-claim-souls", 2000)
+        seeds = p.locator(".tk-claim-seeds input").first
+        seeds.fill("20 21 22 23 24 25 26 27")
+        seeds.press("Enter")
+        p.wait_for_timeout(300)
+        p.press(".tk-claim-run")
+        # the experiment's cluster is up: its scratch folder exists (wherever Dask puts it)
+        p.wait(lambda: any(tmp.rglob("dask-scratch-space")), 60, "the experiment's Dask cluster")
+        assert p.locator("#tk-verdict").count() == 0  # still running
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        assert "Traceback" not in out and "failed" not in out, out
+        assert sorted(str(f.relative_to(tmp)) for f in tmp.rglob("*")) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if p is not None:
+            p.close()
