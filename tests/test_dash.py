@@ -759,9 +759,9 @@ def test_claims_tab_runs_an_experiment_as_tikkun_experiment_does(server, browser
     assert f"verdict: {record['verdict']}." in shown and record["summary"] in shown
 
 
-def test_server_stopped_mid_experiment_leaves_nothing(browser, tmp_path):
+def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(browser, tmp_path):
     """Ctrl-C while the claims tab runs an experiment: no folder left in the temporary folder
-    (neither the session's nor Dask's scratch), no traceback."""
+    (neither the session's nor Dask's scratch), no traceback, and the page says it is cut off."""
     pytest.importorskip("tikkun.experiments")
     tmp = tmp_path / "serve-tmp"
     tmp.mkdir()
@@ -784,6 +784,9 @@ def test_server_stopped_mid_experiment_leaves_nothing(browser, tmp_path):
         out, _ = proc.communicate(timeout=60)
         assert "Traceback" not in out and "failed" not in out, out
         assert sorted(str(f.relative_to(tmp)) for f in tmp.rglob("*")) == []
+        note = p.locator(".notyf__message")
+        p.wait(lambda: note.count() == 1 and "connection to the tikkun server is lost" in note.inner_text(), 20,
+               "the page's notice of the lost connection")
     finally:
         if proc.poll() is None:
             proc.kill()
