@@ -550,6 +550,7 @@ def test_page_loads_without_errors(server, browser):
         for tab in ("Run", "Genesis", "Claims", "Sweep"):
             assert p.locator(".bk-tab", has_text=tab).count() == 1
         p.wait_for_timeout(1500)  # the periodic callbacks have run a few times
+        assert p.evaluate("() => document.documentElement.scrollWidth") <= 1600  # no horizontal scrollbar
         assert p.errors == []
     finally:
         p.close()

@@ -107,8 +107,11 @@ class Dashboard:
         # ---- the figures
         self.live_figures = plots.LiveFigures()
         self._last_row: dict | None = None
-        self.figures = pn.GridBox(*[pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.live_figures.figures],
-                                  ncols=2, sizing_mode="stretch_width")
+        panes = [pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.live_figures.figures]
+        # two a row, in rows of their own: a GridBox's first layout gave the right column's
+        # canvases a few pixels more than the page (a horizontal scrollbar, legends cut)
+        self.figures = pn.Column(*[pn.Row(*panes[i:i + 2], sizing_mode="stretch_width")
+                                   for i in range(0, len(panes), 2)], sizing_mode="stretch_width")
         self.genesis = GenesisView()
         self.genesis_button = pn.widgets.Button(name="Run the genesis of this scenario", width=260,
                                                 css_classes=["tk-genesis-run"])
