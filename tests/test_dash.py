@@ -600,6 +600,8 @@ def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = zf.namelist()
             stem = names[0].split("/")[0]
+            assert stem.endswith(f"-year{stopped + 1}")  # the last year computed, as the page says
+            assert info.value.suggested_filename == f"{stem}.zip"
             assert {f"{stem}/{f}" for f in ("scenario.toml", "metrics.parquet", "souls.parquet", "summary.json")} \
                 <= set(names)
             if importlib.util.find_spec("tikkun.report") is not None:

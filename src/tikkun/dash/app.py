@@ -466,7 +466,8 @@ class Dashboard:
             self._show_error("download: there is no run yet; press Run or Step one year first")
             return None
         sc = live.scenario
-        stem = f"{sc.name}-seed{sc.run.seed}-year{live.year}"
+        # named by the last year computed, as the page says it (years run - 1)
+        stem = f"{sc.name}-seed{sc.run.seed}-" + (f"year{live.year - 1}" if live.year else "before-year0")
         tmp = Path(tempfile.mkdtemp(prefix="tikkun-dash-"))
         try:
             folder = tmp / stem
