@@ -184,6 +184,16 @@ def test_markers_are_the_presets_events():
     assert plots.eras(short) == []  # the eras begin after its horizon
 
 
+def test_four_worlds_axis_keeps_a_readable_span_when_unity_stays_1():
+    figs = plots.LiveFigures()
+    figs.start(api.load_scenario(preset="quick"))
+    figs.add_rows([{c: (y if c == "year" else 1) for c in plots.COLUMNS} for y in range(3)])
+    yr = figs.series_figures[plots.WORLDS].y_range
+    assert yr.start < 1.0 < yr.end and yr.end - yr.start >= 0.01  # not 0.999999 to 1.000001
+    figs.add_rows([{c: (3 if c == "year" else 0.8 if c == "u_assiya" else 1) for c in plots.COLUMNS}])
+    assert yr.start < 0.8 and 1.0 < yr.end < 1.05  # follows a lower unity
+
+
 def test_stage_spans_of_genesis_records():
     rec = {"stage": np.array(["separate", "approach", "approach", "strike", "strike", "strike", "shatter"]),
            "time": np.arange(7.0)}
