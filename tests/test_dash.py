@@ -353,6 +353,7 @@ def test_genesis_tab_follows_the_seed_and_its_button_comes_back_after_a_failure(
     seed = d.seed.value
     d.seed.value = seed + 1  # another seed, another vessel: not the one shown
     assert "tk-genesis-stage" not in d.genesis.caption.object and not d.genesis_button.disabled
+    assert d.genesis.image.title.text == "The vessel's field phi" and len(d.genesis.curves.data["step"]) == 0
     d.seed.value = seed  # back: the vessel kept for the session
     assert "tk-genesis-stage" in d.genesis.caption.object and d.genesis_button.disabled
     d.seed.value = seed + 2
