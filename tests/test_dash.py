@@ -13,6 +13,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -126,6 +127,29 @@ def test_live_run_is_tikkun_run_year_by_year(tmp_path):
         run.write_folder(tmp_path / "live")  # never over a folder that holds anything
 
 
+def test_run_after_pause_after_goes_on_to_the_end():
+    """Paused by "pause after year", Run goes on (not one year at a time), to the end or to a
+    "pause after" set since."""
+    sc = api.resolve_scenario(preset="quick", souls=SOULS, years=60)
+    run = live_mod.LiveRun(sc, pause_after=5, years_per_second=50.0)
+    run.run()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED, FIRST_YEAR_TIMEOUT, "the pause after year 5")
+    assert run.year == 6 and run.pending_pause is None
+    run.run()
+    _wait(lambda: run.year >= 20, 10, "the run to go on past year 20")
+    run.pause()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED, 10, "the pause")
+    at = run.year
+    assert at < sc.run.years
+    run.pause_after = at + 2  # set since: a later pause
+    run.run()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED and run.year == at + 3, 10, "the later pause")
+    run.years_per_second = None
+    run.run()
+    _finish(run, timeout=30)
+    assert run.year == sc.run.years
+
+
 def test_snapshot_is_the_souls_state():
     sc = api.resolve_scenario(preset="quick", souls=SOULS, years=30)
     run = live_mod.LiveRun(sc, sample=300)
@@ -158,6 +182,16 @@ def test_markers_are_the_presets_events():
     assert joined == ["exodus / conquest"]  # 40 years apart at 6,000: one label
     short = api.load_scenario(preset="quick")
     assert plots.eras(short) == []  # the eras begin after its horizon
+
+
+def test_four_worlds_axis_keeps_a_readable_span_when_unity_stays_1():
+    figs = plots.LiveFigures()
+    figs.start(api.load_scenario(preset="quick"))
+    figs.add_rows([{c: (y if c == "year" else 1) for c in plots.COLUMNS} for y in range(3)])
+    yr = figs.series_figures[plots.WORLDS].y_range
+    assert yr.start < 1.0 < yr.end and yr.end - yr.start >= 0.01  # not 0.999999 to 1.000001
+    figs.add_rows([{c: (3 if c == "year" else 0.8 if c == "u_assiya" else 1) for c in plots.COLUMNS}])
+    assert yr.start < 0.8 and 1.0 < yr.end < 1.05  # follows a lower unity
 
 
 def test_stage_spans_of_genesis_records():
@@ -196,6 +230,22 @@ def test_sweep_folder_is_followed(tmp_path):
     assert sorted(st.end_years) == [90.0, 120.0]
     assert reader.update() and sorted(reader.curves) == ["a", "c", "d"]
     np.testing.assert_array_equal(reader.curves["c"][1], np.linspace(0, 1, 91))
+
+
+def test_sweep_tab_clears_the_last_folders_figures(tmp_path):
+    view = sweep_view.SweepView()
+    first = tmp_path / "first"
+    _write_sweep(first, [("a", "done", 120), ("b", "done", 90)], {"a": np.linspace(0, 1, 121)})
+    view.follow(str(first))
+    assert len(view.hist.data["count"]) > 0 and len(view.lines.data["xs"]) == 1
+    (tmp_path / "second").mkdir()  # a sweep that has finished no run yet
+    view.follow(str(tmp_path / "second"))
+    assert len(view.hist.data["count"]) == 0 and len(view.lines.data["xs"]) == 0
+    assert "no finished run yet" in view.counts.object
+    view.follow(str(first))
+    view.follow(str(tmp_path / "nowhere"))
+    assert "is not a folder" in view.counts.object
+    assert len(view.hist.data["count"]) == 0 and len(view.lines.data["xs"]) == 0
 
 
 @pytest.fixture(scope="module")
@@ -243,6 +293,93 @@ def test_claims_seeds_field():
             parse_seeds(bad)
 
 
+def _dashboard():
+    from tikkun.dash.app import Dashboard
+
+    return Dashboard(600_000)  # its widgets and figures, without a server or a browser
+
+
+def test_uploaded_scenario_chosen_again_is_loaded_again(tmp_path):
+    d = _dashboard()
+    d.upload.filename = "mine.toml"
+    d.upload.value = b'name = "mine"\n[run]\nseed = 20\nyears = 400\n[souls]\ncount = 1500\n'
+    assert d.source.value == "file: mine.toml" and "ready</span>: mine, 1,500 souls" in d.status.object
+    d.source.value = "quick"
+    assert "ready</span>: quick," in d.status.object
+    d.source.value = "file: mine.toml"
+    assert d.base_origin == "mine.toml" and d.souls.value == 1500
+    assert "ready</span>: mine, 1,500 souls" in d.status.object
+
+
+def test_status_describes_the_run_and_labels_the_knobs_for_the_next():
+    d = _dashboard()
+    d.source.value = "quick"
+    d.souls.value, d.seed.value = SOULS, 20
+    live = d._current()  # the run the status describes (not started: no thread)
+    assert "<small id='tk-next'" not in d.status.object
+    d.seed.value = 99  # a pending change: the run shown is still seed 20's
+    run_line, _, next_line = d.status.object.partition("id='tk-next'")
+    assert live.scenario.run.seed == 20 and "seed 20" in run_line and "run.seed" not in run_line
+    assert "Run starts a new one" in next_line and "seed 99" in next_line and "run.seed = 99" in next_line
+    d.seed.value = 20  # back to the run's knobs: nothing pending
+    assert "tk-next" not in d.status.object
+    d.souls.value = None
+    assert "tk-next" in d.status.object and "make no scenario" in d.status.object
+
+
+def test_empty_souls_box_asks_for_a_number_and_does_not_invite_run():
+    d = _dashboard()
+    d.souls.value = None
+    assert d.error.visible and "souls: give a number of souls, from 1 to 600,000" in d.error.object
+    assert "got None" not in d.error.object
+    assert "data-phase='not ready'" in d.status.object and "Press Run" not in d.status.object
+    d._run()
+    assert d.live is None
+    d.souls.value = SOULS
+    assert not d.error.visible and "Press Run" in d.status.object
+
+
+def test_genesis_tab_follows_the_seed_and_its_button_comes_back_after_a_failure():
+    from tikkun.scenario.loading import _parse_toml, preset_text
+
+    d = _dashboard()
+    raw = _parse_toml(preset_text("history"), "history")
+    raw["genesis"]["n"] = 32  # a small vessel: seconds
+    d._set_base(raw, "history, 32 x 32")
+    d._run_genesis()
+    d._genesis_thread.join(60)
+    d.poll()
+    assert "tk-genesis-stage" in d.genesis.caption.object and d.genesis_button.disabled
+    seed = d.seed.value
+    d.seed.value = seed + 1  # another seed, another vessel: not the one shown
+    assert "tk-genesis-stage" not in d.genesis.caption.object and not d.genesis_button.disabled
+    assert d.genesis.image.title.text == "The vessel's field phi" and len(d.genesis.curves.data["step"]) == 0
+    d.seed.value = seed  # back: the vessel kept for the session
+    assert "tk-genesis-stage" in d.genesis.caption.object and d.genesis_button.disabled
+    d.seed.value = seed + 2
+    d.genesis_button.disabled = True
+    d._vessel_in = RuntimeError("no memory")  # what the genesis' thread hands over when it fails
+    d.poll()
+    assert "no memory" in d.genesis.caption.object and not d.genesis_button.disabled
+
+
+def test_claims_tab_clears_the_last_result_when_another_claim_is_chosen(tmp_path):
+    from PIL import Image
+
+    from tikkun.dash.claims import ClaimsView
+
+    view = ClaimsView(2_000)
+    png = tmp_path / "figure.png"
+    Image.new("RGB", (4, 4), "white").save(png)
+    first, other = list(view.experiments)[:2]
+    view._done = ({"name": first, "seconds": 14.0, "verdict": "holds", "summary": "as claimed"}, png)
+    view.poll()  # what the worker hands over when the experiment finishes
+    assert "finished in 14 s" in view.status.object and "holds" in view.verdict.object
+    assert view.figure.object is not None
+    view.select.value = other
+    assert view.status.object == "" and view.verdict.object == "" and view.figure.object is None
+
+
 def test_host_and_port_checks():
     for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
         assert is_loopback(host) and host_warning(host, 8050) is None
@@ -263,6 +400,7 @@ def test_claims_view_makes_its_folder_only_to_run_and_removes_it(monkeypatch, tm
 
     import tikkun.dash.claims as claims
 
+    pytest.importorskip("distributed")  # imported before atexit.register is replaced below
     monkeypatch.setattr(claims.tempfile, "tempdir", str(tmp_path))
     view = claims.ClaimsView(2_000)
     assert list(tmp_path.iterdir()) == []  # a page that runs no experiment makes no folder
@@ -305,14 +443,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _serve(tmp: Path) -> tuple[subprocess.Popen, str]:
+    """``python -m tikkun serve`` on a free loopback port with ``tmp`` as its temporary folder."""
     port = _free_port()
-    tmp = tmp_path_factory.mktemp("serve-tmp")  # the server's temporary folder, checked when it stops
     env = dict(os.environ, NUMBA_NUM_THREADS="1", TMPDIR=str(tmp))
     proc = subprocess.Popen([sys.executable, "-m", "tikkun", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
 
     def up():  # listening (a GET of the page would open a session each time)
         if proc.poll() is not None:
@@ -325,6 +461,18 @@ def server(tmp_path_factory):
 
     try:
         _wait(up, 120, "tikkun serve to answer", every=0.25)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve-tmp")  # the server's temporary folder, checked when it stops
+    proc, url = _serve(tmp)
+    try:
         yield url
     finally:
         proc.terminate()
@@ -335,7 +483,7 @@ def server(tmp_path_factory):
             proc.wait()
     # stopped by SIGTERM with pages still open (the claims tab ran an experiment): nothing left behind
     assert proc.returncode == 130, proc.stdout.read()  # SIGTERM: tikkun's commands stop as on an interrupt
-    assert sorted(p.name for p in tmp.glob("tikkun-dash*")) == []
+    assert sorted(p.name for p in tmp.iterdir()) == []  # nor Dask's dask-scratch-space
 
 
 @pytest.fixture(scope="module")
@@ -413,6 +561,7 @@ def test_page_loads_without_errors(server, browser):
         for tab in ("Run", "Genesis", "Claims", "Sweep"):
             assert p.locator(".bk-tab", has_text=tab).count() == 1
         p.wait_for_timeout(1500)  # the periodic callbacks have run a few times
+        assert p.evaluate("() => document.documentElement.scrollWidth") <= 1600  # no horizontal scrollbar
         assert p.errors == []
     finally:
         p.close()
@@ -462,6 +611,8 @@ def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = zf.namelist()
             stem = names[0].split("/")[0]
+            assert stem.endswith(f"-year{stopped + 1}")  # the last year computed, as the page says
+            assert info.value.suggested_filename == f"{stem}.zip"
             assert {f"{stem}/{f}" for f in ("scenario.toml", "metrics.parquet", "souls.parquet", "summary.json")} \
                 <= set(names)
             if importlib.util.find_spec("tikkun.report") is not None:
@@ -484,9 +635,10 @@ def test_bad_value_shows_the_error_on_the_page(server, browser, tmp_path):
         p.wait(lambda: alert.count() == 1 and alert.is_visible() and "light.alpha" in alert.inner_text(), 10,
                "the error")
         assert "greater than 0" in alert.inner_text() and "Traceback" not in alert.inner_text()
+        assert p.phase() == "not ready" and "Press Run" not in p.text("#tk-status")
         p.press(".tk-run")
         p.wait_for_timeout(1000)
-        assert p.phase() == "ready"  # nothing ran
+        assert p.phase() == "not ready" and p.year() == -1  # nothing ran
         # an uploaded scenario file: the command line's own message
         bad = tmp_path / "bad.toml"
         bad.write_text('[souls]\ncount = 1000\nwarmth_a = -2.0\n[light]\nalpah = 0.1\n')
@@ -619,3 +771,39 @@ def test_claims_tab_runs_an_experiment_as_tikkun_experiment_does(server, browser
     record = run(experiments.EXPERIMENTS[name], seeds=[seed], souls=souls, out=tmp_path / "out", runs=tmp_path / "runs",
                  workers=1)
     assert f"verdict: {record['verdict']}." in shown and record["summary"] in shown
+
+
+def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(browser, tmp_path):
+    """Ctrl-C while the claims tab runs an experiment: no folder left in the temporary folder
+    (neither the session's nor Dask's scratch), no traceback, and the page says it is cut off."""
+    pytest.importorskip("tikkun.experiments")
+    tmp = tmp_path / "serve-tmp"
+    tmp.mkdir()
+    proc, url = _serve(tmp)
+    p = None
+    try:
+        p = Page(browser, url)
+        p.locator(".bk-tab", has_text="Claims").click()
+        p.locator(".tk-claim select").select_option("light-maintains-unity")
+        p.set_number(".tk-claim-souls", 2000)
+        seeds = p.locator(".tk-claim-seeds input").first
+        seeds.fill("20 21 22 23 24 25 26 27")
+        seeds.press("Enter")
+        p.wait_for_timeout(300)
+        p.press(".tk-claim-run")
+        # the experiment's cluster is up: its scratch folder exists (wherever Dask puts it)
+        p.wait(lambda: any(tmp.rglob("dask-scratch-space")), 60, "the experiment's Dask cluster")
+        assert p.locator("#tk-verdict").count() == 0  # still running
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        assert "Traceback" not in out and "failed" not in out, out
+        assert sorted(str(f.relative_to(tmp)) for f in tmp.rglob("*")) == []
+        note = p.locator(".notyf__message")
+        p.wait(lambda: note.count() == 1 and "connection to the tikkun server is lost" in note.inner_text(), 20,
+               "the page's notice of the lost connection")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if p is not None:
+            p.close()

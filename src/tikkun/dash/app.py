@@ -68,6 +68,11 @@ class Dashboard:
         self._snapshot_year = -1
         self.base_raw: dict = {}
         self.base_origin = ""
+        self.uploaded: tuple[str, dict, str] | None = None  # (label in the list, raw table, file name)
+        self._knobs = None  # the scenario the knobs make, or None
+        self._knobs_error = ""  # why the knobs make none
+        self._run_changed: dict = {}  # the overrides of the run shown, as the knobs were when it was made
+        self._genesis_key: str | None = None  # the vessel the genesis tab is about
         self.base = None
 
         # ---- the scenario and its knobs
@@ -102,8 +107,11 @@ class Dashboard:
         # ---- the figures
         self.live_figures = plots.LiveFigures()
         self._last_row: dict | None = None
-        self.figures = pn.GridBox(*[pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.live_figures.figures],
-                                  ncols=2, sizing_mode="stretch_width")
+        panes = [pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.live_figures.figures]
+        # two a row, in rows of their own: a GridBox's first layout gave the right column's
+        # canvases a few pixels more than the page (a horizontal scrollbar, legends cut)
+        self.figures = pn.Column(*[pn.Row(*panes[i:i + 2], sizing_mode="stretch_width")
+                                   for i in range(0, len(panes), 2)], sizing_mode="stretch_width")
         self.genesis = GenesisView()
         self.genesis_button = pn.widgets.Button(name="Run the genesis of this scenario", width=260,
                                                 css_classes=["tk-genesis-run"])
@@ -143,9 +151,12 @@ class Dashboard:
 
     # ---------------------------------------------------------------- the scenario
     def _load_base(self) -> None:
-        """Read the chosen preset (an uploaded file is read by :meth:`_uploaded`) and set the knobs to it."""
+        """Set the knobs to the chosen preset, or to the uploaded file chosen again in the list."""
+        if self._loading:  # the list set by _uploaded, which sets the knobs itself
+            return
         name = self.source.value
-        if name.startswith("file: "):
+        if self.uploaded is not None and name == self.uploaded[0]:
+            self._set_base(self.uploaded[1], self.uploaded[2])
             return
         self._set_base(_parse_toml(preset_text(name), f"preset {name}"), f"preset {name}")
 
@@ -165,6 +176,7 @@ class Dashboard:
             self._show_error(str(exc))
             return
         label = f"file: {name}"
+        self.uploaded = (label, raw, name)
         self._loading = True
         try:
             self.source.options = [*preset_names(), label]
@@ -194,8 +206,6 @@ class Dashboard:
         finally:
             self._loading = False
         self._changed()
-        if self.live is None:
-            self._describe_genesis(base)
 
     def overrides(self) -> dict:
         """The knobs that differ from the scenario, as ``--set`` keys and values."""
@@ -221,8 +231,10 @@ class Dashboard:
             raise ScenarioError("no scenario: choose a preset or a valid scenario file")
         ov = self.overrides()
         souls = self.souls.value
-        if souls is None or souls > self.max_souls:
-            raise ScenarioError(f"souls: at most {self.max_souls:,} in this dashboard (got {souls}); "
+        if souls is None:
+            raise ScenarioError(f"souls: give a number of souls, from 1 to {self.max_souls:,} in this dashboard")
+        if souls > self.max_souls:
+            raise ScenarioError(f"souls: at most {self.max_souls:,} in this dashboard (got {souls:,}); "
                                 f"tikkun serve --max-souls sets the cap")
         return build_scenario(apply_overrides(self.base_raw, ov), self.base_origin)
 
@@ -230,11 +242,13 @@ class Dashboard:
         if self._loading:
             return
         try:
-            self.scenario()
+            self._knobs, self._knobs_error = self.scenario(), ""
         except ScenarioError as exc:
+            self._knobs, self._knobs_error = None, str(exc)
             self._show_error(str(exc))
-            return
-        self.error.visible = False
+        else:
+            self.error.visible = False
+            self._describe_genesis(self._knobs)
         self._status()
 
     def _show_error(self, message: str) -> None:
@@ -264,13 +278,11 @@ class Dashboard:
         key = _vessel_key(sc)
         self.live = LiveRun(sc, vessel=self.vessels.get(key), on_vessel=self._vessel_ready,
                             years_per_second=SPEEDS[self.speed.value], pause_after=self.pause_after.value)
+        self._run_changed = self.overrides()
         self._clear_figures(sc)
         self._shown, self._snapshot_year = None, -1
         self.download.filename = f"{sc.name}-seed{sc.run.seed}.zip"
-        if key in self.vessels:
-            self.genesis.show(self.vessels[key])
-        else:
-            self._describe_genesis(sc)
+        self._describe_genesis(sc)
         return self.live
 
     def _run(self, _event=None) -> None:
@@ -309,8 +321,13 @@ class Dashboard:
             self.live.pause_after = event.new
 
     # ---------------------------------------------------------------- the genesis
-    def _describe_genesis(self, sc) -> None:
+    def _describe_genesis(self, sc, again: bool = False) -> None:
+        """The genesis tab about ``sc``'s vessel (the knobs' scenario); unchanged if it is already
+        about that vessel (a knob that does not change the vessel does not reset the player)."""
         key = _vessel_key(sc)
+        if key == self._genesis_key and not again:
+            return
+        self._genesis_key = key
         if sc.genesis is None:
             self.genesis_button.disabled = True
             self.genesis.clear("This scenario has no [genesis] section: its sparks' unity is drawn from "
@@ -358,10 +375,13 @@ class Dashboard:
         vessel, self._vessel_in = self._vessel_in, None
         if isinstance(vessel, Exception):
             self.genesis.clear(f"error: {type(vessel).__name__}: {html.escape(str(vessel))}")
+            self.genesis_button.disabled = False  # to try again
         elif vessel is not None:
-            self.vessels[_vessel_key_of(vessel)] = vessel
-            self.genesis.show(vessel)
-            self.genesis_button.disabled = True
+            key = _vessel_key_of(vessel)
+            self.vessels[key] = vessel
+            if key == self._genesis_key:  # else the knobs have moved to another vessel meanwhile
+                self.genesis.show(vessel)
+                self.genesis_button.disabled = True
         self.claims.poll()
         live = self.live
         if live is None:
@@ -390,9 +410,11 @@ class Dashboard:
     def _status(self, note: str = "") -> None:
         live = self.live
         if live is None:
-            try:
-                sc = self.scenario()
-            except ScenarioError:
+            sc = self._knobs
+            if sc is None:  # the error above says why; Run does nothing until it is mended
+                self.status.object = ("<p id='tk-status'><span id='tk-year' data-year='-1' data-phase='not ready'>"
+                                      "not ready</span>: the knobs do not make a scenario (the error above says "
+                                      "why); Run waits until it is mended.</p>")
                 return
             changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides().items()) or "none"
             self.status.object = (f"<p id='tk-status'><span id='tk-year' data-year='-1' data-phase='ready'>ready</span>: "
@@ -411,16 +433,30 @@ class Dashboard:
         msg = live.message if live.phase in (Phase.PREPARING, Phase.FAILED, Phase.FINISHED) else live.phase.value
         if live.phase is Phase.RUNNING and live.rate is not None:
             msg += f", {live.rate:,.0f} years a second"
-        if live.phase is Phase.RUNNING and live.pause_after is not None:
-            msg += f"; pausing after year {live.pause_after:,}"
+        if live.phase is Phase.RUNNING and live.pending_pause is not None:
+            msg += f"; pausing after year {live.pending_pause:,}"
         colour = "#b00" if live.phase is Phase.FAILED else "#222"
-        changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides().items()) or "none"
+        changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self._run_changed.items()) or "none"
         self.status.object = (
             f"<p id='tk-status' style='color:{colour}'><b><span id='tk-year' data-year='{last}' data-phase='{live.phase.value}'>"
             f"{shown}</span></b> (horizon {sc.run.years:,} years): C = <span id='tk-c'>{c:.6g}</span>, "
             f"G = {g:.4g}{end}. <i>{html.escape(msg)}</i>{(' ' + html.escape(note)) if note else ''}<br>"
             f"<small>{html.escape(sc.name)}, {sc.souls.count:,} souls, seed {sc.run.seed}; changed from the "
-            f"scenario: <span id='tk-changed'>{html.escape(changed)}</span></small></p>")
+            f"scenario: <span id='tk-changed'>{html.escape(changed)}</span></small>{self._next_run()}</p>")
+
+    def _next_run(self) -> str:
+        """The line under a run's status when the knobs no longer describe that run: what Run
+        would start (the run shown is not changed by them)."""
+        sc = self._knobs
+        if self.live is None or sc == self.live.scenario:
+            return ""
+        if sc is None:
+            what = "the knobs now make no scenario (the error above says why); Run waits until it is mended"
+        else:
+            changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides().items()) or "none"
+            what = (f"the knobs now differ from this run; Run starts a new one: {html.escape(sc.name)}, "
+                    f"{sc.souls.count:,} souls, seed {sc.run.seed}; changed from the scenario: {html.escape(changed)}")
+        return f"<br><small id='tk-next' style='color:#8a5a00'>{what}</small>"
 
     # ---------------------------------------------------------------- download
     def _zip(self):
@@ -430,7 +466,8 @@ class Dashboard:
             self._show_error("download: there is no run yet; press Run or Step one year first")
             return None
         sc = live.scenario
-        stem = f"{sc.name}-seed{sc.run.seed}-year{live.year}"
+        # named by the last year computed, as the page says it (years run - 1)
+        stem = f"{sc.name}-seed{sc.run.seed}-" + (f"year{live.year - 1}" if live.year else "before-year0")
         tmp = Path(tempfile.mkdtemp(prefix="tikkun-dash-"))
         try:
             folder = tmp / stem

@@ -1,10 +1,13 @@
 """The claims panel: pick an experiment of MODEL.md's claims, run it small, see its figure
 and verdict. The same code as ``tikkun experiment NAME``
-(:func:`tikkun.experiments.core.run`), in a worker thread, into a folder of the session's own."""
+(:func:`tikkun.experiments.core.run`), started from a worker thread of the server on a Dask
+local cluster of one worker process, into a folder of the session's own that also holds the
+cluster's scratch folder."""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import html
 import logging
 import shutil
@@ -18,6 +21,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SOULS = 2_000
 DEFAULT_SEEDS = "20, 21"
+EXIT_WAIT = 20.0  # s: how long a server that stops waits for a running experiment to end
 
 
 def load_experiments():
@@ -53,6 +57,7 @@ class ClaimsView:
         self._running = False  # an experiment's worker has not yet ended
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._client = None  # the running experiment's Dask client, closed if the server stops
         self._done: tuple | None = None  # (record, png path) or (None, message), from the worker
         self.status = pn.pane.HTML("", sizing_mode="stretch_width")
         self.figure = pn.pane.PNG(None, sizing_mode="stretch_width", max_width=1000, css_classes=["tk-claim-figure"])
@@ -83,6 +88,8 @@ class ClaimsView:
                              f"<i>({html.escape(exp.source)})</i><br>arms: {html.escape(arms)}; "
                              f"by default {exp.souls:,} souls over {exp.years:,} years "
                              f"({html.escape(exp.why_size)})</p>")
+        if not self._running:  # the last experiment's time, verdict and figure are not this one's
+            self.status.object, self.verdict.object, self.figure.object = "", "", None
 
     def _run(self, _event=None) -> None:
         if self._running:
@@ -103,6 +110,11 @@ class ClaimsView:
         self.button.disabled = True
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="tikkun-dash-claims-"))
+            with contextlib.suppress(ImportError):
+                # Dask's exit handlers (they close its clusters) are registered when it is first
+                # imported: registered after them, this one runs before them (atexit runs the
+                # last registered first) and ends the experiment while its cluster still stands
+                import distributed  # noqa: F401
             atexit.register(self._remove_at_exit)  # a server stopped before the page closes leaves nothing behind
         self._running = True
         self._thread = threading.Thread(target=self._work, args=(exp, seeds, souls, self._folder), daemon=True,
@@ -111,16 +123,24 @@ class ClaimsView:
 
     def _work(self, exp, seeds: list[int], souls: int, folder: Path) -> None:
         from tikkun.experiments.core import run
+        from tikkun.sweep.driver import connect
 
         out = folder / "out"
         runs = Path(tempfile.mkdtemp(prefix=f"{exp.name}-", dir=folder))  # a fresh sweep folder each time
         try:
-            record = run(exp, seeds=seeds, souls=souls, out=out, runs=runs, workers=1)
+            # the cluster's dask-scratch-space in the session's folder, removed with it
+            with connect(workers=1, scratch=folder) as client:
+                self._client = client
+                record = run(exp, seeds=seeds, souls=souls, out=out, runs=runs, client=client)
             self._done = (record, out / f"{exp.name}.png")
         except Exception as exc:  # one line on the page; the traceback in the server's log
-            log.exception("experiment %s failed", exp.name)
+            if self._closed:  # the server stops (its cluster closed under it): not a failure to report
+                log.debug("experiment %s stopped with the server", exp.name, exc_info=True)
+            else:
+                log.exception("experiment %s failed", exp.name)
             self._done = (None, f"{type(exc).__name__}: {exc}")
         finally:
+            self._client = None
             self._finish()
 
     def _finish(self) -> None:
@@ -140,7 +160,8 @@ class ClaimsView:
         if record is None:
             self.status.object = f"<p class='tk-error' style='color:#b00'>error: {html.escape(what)}</p>"
             return
-        self.status.object = f"<p>finished in {record.get('seconds', 0):.0f} s</p>"
+        self.status.object = (f"<p><b>{html.escape(str(record.get('name', '')))}</b> finished in "
+                              f"{record.get('seconds', 0):.0f} s</p>")
         colour = "#2a7d2a" if str(record["verdict"]).lower().startswith("hold") else "#b35900"
         self.verdict.object = (f"<p id='tk-verdict'>verdict: <b style='color:{colour}'>{html.escape(str(record['verdict']))}"
                                f"</b>. {html.escape(str(record['summary']))}</p>")
@@ -155,7 +176,16 @@ class ClaimsView:
                 self._remove()
 
     def _remove_at_exit(self) -> None:
-        """The server stops: remove the folder whatever runs (the worker threads end with it)."""
+        """The server stops: end a running experiment (its Dask client closed), wait for its
+        worker to end (its last writes would make the folder again), then remove the folder."""
+        with self._lock:
+            self._closed = True
+            thread, client = self._thread, self._client
+        if thread is not None and thread.is_alive():
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.close(timeout=5)
+            thread.join(EXIT_WAIT)
         with self._lock:
             self._remove()
 

@@ -80,6 +80,8 @@ class GenesisView:
         self.image_source.data = {"image": [], "x": [], "y": [], "dw": [], "dh": []}
         self.curves.data = {"step": [], "time": [], "unity": [], "mixing": []}
         self.stage_labels.source.data = {"x": [], "y": [], "text": []}
+        self.image.title.text = "The vessel's field phi"  # not the stage of a vessel no longer shown
+        self.now.left, self.now.right = 0, 0
         self.player.visible = False
         self.player.disabled = True
         self.caption.object = f"<p>{message}</p>"

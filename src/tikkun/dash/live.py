@@ -87,7 +87,8 @@ class LiveRun:
     ``vessel``: a :class:`tikkun.genesis.GenesisResult` already computed for this scenario's
     genesis and seed (else the thread runs the genesis first and hands it to ``on_vessel``).
     ``years_per_second``: at most this many years a second (None: as fast as the engine runs);
-    ``pause_after``: pause by itself once this year is computed (None: never).
+    ``pause_after``: pause by itself once this year is computed (None: never); once, so that
+    :meth:`run` after that pause goes on (to the end, or to a later ``pause_after`` set since).
     Commands (:meth:`run`, :meth:`pause`, :meth:`step`, :meth:`close`) return at once; the
     thread starts with the first of them.
     """
@@ -98,7 +99,8 @@ class LiveRun:
         self.vessel = vessel
         self._on_vessel = on_vessel
         self.years_per_second = years_per_second
-        self.pause_after = pause_after
+        self._pause_after = pause_after
+        self._paused_after: int | None = None  # the pause_after this run has already paused at
         self._sample_size = sample
         self._cond = threading.Condition()
         self._state_lock = threading.Lock()  # held while the state changes or is written out
@@ -176,6 +178,23 @@ class LiveRun:
         if len(marks) < 2 or marks[-1][0] - marks[0][0] < 0.5:
             return None
         return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+
+    @property
+    def pause_after(self) -> int | None:
+        """Pause by itself once this year is computed (None: never). Setting it (even to the
+        same year) arms it again: a year already passed pauses the run after its next year."""
+        return self._pause_after
+
+    @pause_after.setter
+    def pause_after(self, year: int | None) -> None:
+        self._pause_after, self._paused_after = year, None
+
+    @property
+    def pending_pause(self) -> int | None:
+        """The year after which the run will pause by itself (None: it will not): ``pause_after``
+        unless the run has already paused there."""
+        pa = self._pause_after
+        return None if pa is None or pa == self._paused_after else pa
 
     @property
     def year(self) -> int:
@@ -262,7 +281,10 @@ class LiveRun:
                 self._rows.append(row)
             self._marks.append((time.perf_counter(), self.year))
             stop = self._finished()
-            pause_here = self.pause_after is not None and int(row["year"]) >= self.pause_after
+            pa = self.pending_pause
+            pause_here = pa is not None and int(row["year"]) >= pa
+            if pause_here:
+                self._paused_after = pa  # Run after this pause goes on
             if pause_here and stop is None:
                 with self._cond:  # as if Pause were pressed after this year
                     self._running = False

@@ -189,7 +189,7 @@ class LiveFigures:
     def _sample(self):
         fig = figure(title="A sample of souls by stage", height=HEIGHT, sizing_mode="stretch_width",
                      x_range=Range1d(0, 3), y_range=Range1d(-0.02, 1.02), tools="pan,wheel_zoom,reset,save",
-                     toolbar_location="above", name="sample")
+                     toolbar_location="right", name="sample")  # above, its tools covered the title's end
         fig.scatter("hbd", "cleansing", source=self.sample, size=4, alpha=0.6, legend_field="stage",
                     color=factor_cmap("stage", STAGE_COLOURS, STAGES))
         fig.xaxis.axis_label = "measure of mind, hbd (speed, never the end)"
@@ -229,7 +229,7 @@ class LiveFigures:
         low = min(min(cols[c]) for c, _ in SERIES[WORLDS][3])
         if low < self._worlds_low:  # the worlds' axis follows their lowest unity so far, up to 1
             self._worlds_low = low
-            self.series_figures[WORLDS].y_range.update(start=low - 0.05 * (1.0 - low) - 1e-6, end=1.0 + 0.02 * (1.0 - low) + 1e-6)
+            self.series_figures[WORLDS].y_range.update(**worlds_range(low))
 
     def show_souls(self, snap) -> None:
         self.hist.data = histogram_data(snap)
@@ -240,6 +240,18 @@ class LiveFigures:
             pad = 0.03 * (hi - lo) if hi > lo else 0.5
             self.souls.x_range.update(start=lo - pad, end=hi + pad)
         self.souls.title.text = f"A sample of {len(snap.hbd):,} souls by stage"
+
+
+WORLDS_MIN_SPAN = 0.01  # the four worlds' y axis spans at least this much below 1
+
+
+def worlds_range(low: float) -> dict[str, float]:
+    """The four worlds' y axis for a lowest value ``low`` so far: a margin below it and above 1,
+    and never narrower than :data:`WORLDS_MIN_SPAN` (unity exactly 1 all along would give an
+    axis of millionths)."""
+    gap = max(1.0 - low, 0.0)
+    end = 1.0 + 0.02 * max(gap, WORLDS_MIN_SPAN)
+    return {"start": min(low - 0.05 * gap, end - WORLDS_MIN_SPAN), "end": end}
 
 
 def histogram_data(snap) -> dict[str, np.ndarray]:

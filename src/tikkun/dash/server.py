@@ -8,6 +8,8 @@ import socket
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8050
 DEFAULT_MAX_SOULS = 600_000
+DISCONNECTED = ("The connection to the tikkun server is lost (it was stopped, or cannot be reached): this page "
+                "no longer follows its run. Reload the page once the server runs again.")
 
 
 class ServeError(ValueError):
@@ -65,6 +67,9 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_souls: int = D
     origins = [f"{shown}:{port}"] + ([f"localhost:{port}", f"127.0.0.1:{port}"] if is_loopback(host) else [])
     if not is_loopback(host) and host in ("0.0.0.0", "::"):
         origins = ["*"]  # any of the machine's addresses may be the one a browser used
+    # shown on every open page when its connection to this server is lost (the server stopped):
+    # what the page shows is no longer updated
+    pn.config.disconnect_notification = DISCONNECTED
     echo(f"tikkun dashboard: http://{shown}:{port}/ (Ctrl-C to stop)")
     def session():  # a plain function: pn.serve calls it once per browser session
         return page(max_souls)

@@ -146,16 +146,21 @@ class SweepView:
                               sizing_mode="stretch_width")
 
     def follow(self, text: str) -> None:
+        """Follow another folder: the figures of the one followed before are cleared first."""
+        self.folder, self.reader, self.planned = None, None, None
+        self.hist.data = {"left": [], "right": [], "count": []}
+        self.lines.data = {"xs": [], "ys": []}
+        self.hist_fig.x_range.update(start=0, end=1)
+        self.hist_fig.y_range.update(start=0, end=1)
+        self.curve_fig.x_range.update(start=0, end=1)
         folder = Path(text.strip()).expanduser()
         if not text.strip() or not folder.is_dir():
-            self.folder = None
             self.counts.object = (f"<p class='tk-error' style='color:#b00'>error: sweep folder: "
                                   f"{html.escape(text.strip() or '(empty)')} is not a folder</p>")
             return
         self.folder = folder
         self.reader = MetricsReader(folder)
         self.planned = planned_runs(folder)
-        self.lines.data = {"xs": [], "ys": []}
         self.poll()
 
     def poll(self) -> None:

@@ -97,10 +97,15 @@ def local_cluster(workers: int | None = None, **kwargs):
         return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **kwargs)
 
 
+_SCRATCH_LOCK = threading.Lock()  # Dask's configuration is the process's: one cluster made at a time with a scratch
+
+
 @contextlib.contextmanager
-def connect(scheduler: str | None = None, workers: int | None = None):
+def connect(scheduler: str | None = None, workers: int | None = None, scratch: Path | None = None):
     """A Dask client: to ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``), else to a new
-    :func:`local_cluster`, closed on exit."""
+    :func:`local_cluster`, closed on exit. ``scratch``: the folder where the local cluster's
+    scheduler and workers make their ``dask-scratch-space`` (default: Dask's
+    ``temporary-directory``, else the system's temporary folder, where it stays after them)."""
     import dask
     from distributed import Client
 
@@ -120,7 +125,12 @@ def connect(scheduler: str | None = None, workers: int | None = None):
     saved = {k: os.environ.get(k) for k in (*dask.config.get("distributed.nanny.pre-spawn-environ"), "NUMBA_NUM_THREADS")}
     try:
         # the workers' own warnings (a task cancelled at Ctrl-C, a slow close) are not the user's concern
-        with local_cluster(workers, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        if scratch is None:
+            cluster = local_cluster(workers, silence_logs=logging.ERROR)
+        else:  # read as the scheduler and the nannies start (a nanny hands its folder to its worker)
+            with _SCRATCH_LOCK, dask.config.set({"temporary-directory": str(scratch)}):
+                cluster = local_cluster(workers, silence_logs=logging.ERROR)
+        with cluster, Client(cluster) as client:
             yield client
     finally:
         for k, v in saved.items():
