@@ -210,3 +210,27 @@ def test_published_verdicts_are_the_rules_on_the_published_measures(name):
     assert row.split("|")[3].strip().startswith(rec["verdict"]) and not (
         rec["verdict"] == "holds" and "does not hold" in row), row
     assert f"| [`{name}`](#{name}) | **{rec['verdict']}** |" in (DOCS / "claims.md").read_text()
+
+
+def test_a_figure_with_bands_says_what_they_are():
+    """The shading of core.band (the range over the seeds) is named in the figure's footer, and
+    only where a figure has it."""
+    runs = [core.RunData("a", s, None, {"cleansing_mean": np.linspace(0, 1, 10) * (1 + s / 100)}, {}) for s in (20, 21)]
+
+    def with_band(fig, by_arm, m, v):
+        core.band(fig.add_subplot(1, 1, 1), np.arange(10), np.array([core.curve(r, "cleansing_mean", 10) for r in runs]),
+                  "tab:blue", "C")
+
+    def without(fig, by_arm, m, v):
+        fig.add_subplot(1, 1, 1).plot([0, 1], [0, 1])
+
+    exp = EXPERIMENTS["judges"]
+    v = core.Verdict(True, "rule", {}, "numbers")
+    texts = {}
+    for name, draw in (("band", with_band), ("plain", without)):
+        import dataclasses
+
+        fig = core._figure(dataclasses.replace(exp, figure=draw), {"a": runs}, {}, v)
+        texts[name] = " ".join(t.get_text() for t in fig.texts)
+    assert "shaded: their range, lowest to highest" in texts["band"] and "numbers" in texts["band"]
+    assert "shaded" not in texts["plain"]

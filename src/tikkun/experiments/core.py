@@ -181,7 +181,9 @@ def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
     fig = plt.figure(figsize=exp.figsize)
     exp.figure(fig, by_arm, numbers, verdict)
     fig.suptitle(f"{exp.name}: {verdict.word}. {exp.claim}", fontsize=10.5, wrap=True)
-    fig.text(0.01, 0.005, f"{exp.source}. {verdict.line}", fontsize=7.5, color="0.3", wrap=True)
+    banded = any(c.get_gid() == SEED_RANGE for ax in fig.axes for c in ax.collections)
+    key = "Lines: the mean over the seeds; shaded: their range, lowest to highest. " if banded else ""
+    fig.text(0.01, 0.005, f"{key}{exp.source}. {verdict.line}", fontsize=8, color="0.3", wrap=True)
     fig.tight_layout(rect=(0, 0.06, 1, 0.93))
     return fig
 
@@ -217,9 +219,12 @@ def curve(run: RunData, key: str, years: int, after_end: float | None = None) ->
     return y
 
 
+SEED_RANGE = "seed-range"  # the gid of a band's shading: the figure's footer then says what it is
+
+
 def band(ax, x, arrays: np.ndarray, colour, label: str, style: str = "-") -> None:
     """Mean line and min-max band over seeds (rows of ``arrays``)."""
-    ax.fill_between(x, np.nanmin(arrays, 0), np.nanmax(arrays, 0), color=colour, alpha=0.2, lw=0)
+    ax.fill_between(x, np.nanmin(arrays, 0), np.nanmax(arrays, 0), color=colour, alpha=0.2, lw=0, gid=SEED_RANGE)
     ax.plot(x, np.nanmean(arrays, 0), color=colour, ls=style, lw=1.5, label=label)
 
 
