@@ -90,7 +90,8 @@ def test_warmth_and_coldness_rule():
     assert not _v("warmth-and-coldness", {**m, "both-0.5": {20: {"C_end": 0.69}}})
     # at one rate alone, warmth ahead of attachment: the verdict is measured at every rate
     assert not _v("warmth-and-coldness", {**m, f"warmth-{RATES[0]}": {20: {"C_end": 0.71}}})
-    assert "rate 0.03: neither 0.500-0.500" in EXPERIMENTS["warmth-and-coldness"].verdict(m).line
+    assert "rate 0.03: neither 0.500, warmth 0.520" in EXPERIMENTS["warmth-and-coldness"].verdict(m).line
+    assert (core.range_text([0.8781, 0.889, 0.88]), core.range_text([0.4, 0.4001], 2)) == ("0.878-0.889", "0.40")
 
 
 def test_good_and_pure_rule():

@@ -235,6 +235,13 @@ def mean_sd(values) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
 
 
+def range_text(values, digits: int = 3) -> str:
+    """The range over the seeds as the verdicts print it, ``0.878-0.889``; one number where the
+    two ends print alike."""
+    lo, hi = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
 def years_text(years, missing: str = "never") -> str:
     """``[5883, None]`` -> ``"5883, never"``: a list of years (or counts of years) as the
     verdicts print them, seed by seed; no thousands separator, so that the commas between them

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve
+from .core import Arm, Experiment, Verdict, band, curve, range_text
 
 YEARS = 3000
 STEP = 100
@@ -34,12 +34,6 @@ def measure(by_arm):
             "C_2600_slowly": [float(r.at("cleansing_mean", 2600)) for r in by_arm["slowly"]]}
 
 
-def _range(values) -> str:
-    """The range over the seeds, ``0.997-0.998`` (one value alone as it is)."""
-    lo, hi = min(values), max(values)
-    return f"{lo:.3f}" if f"{lo:.3f}" == f"{hi:.3f}" else f"{lo:.3f}-{hi:.3f}"
-
-
 def verdict(m):
     ok = m["compared"] > 0 and m["smallest_gap"] is not None and m["smallest_gap"] > 0
     return Verdict(ok, "C(r = 1) > C(r = 0.05) at every recorded year (every 100) where both arms' C is at least 0.001 "
@@ -48,7 +42,7 @@ def verdict(m):
                                       "C_2600_here_and_now", "C_2600_slowly")},
                    f"smallest gap {m['smallest_gap']:.3g} (year {m['smallest_gap_year']}, seed "
                    f"{m['smallest_gap_seed']}) over {m['compared']} comparisons; C(2600): "
-                   f"{_range(m['C_2600_here_and_now'])} against {_range(m['C_2600_slowly'])}"
+                   f"{range_text(m['C_2600_here_and_now'])} against {range_text(m['C_2600_slowly'])}"
                    if m["smallest_gap"] is not None else "no year where both arms had begun")
 
 

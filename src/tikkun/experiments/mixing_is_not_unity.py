@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict
+from .core import Arm, Experiment, Verdict, range_text
 
 ARMS = ("stir", "fuse", "strike")
 _OPEN = [{"kind": "separate"}, {"kind": "approach", "duration": 20.0}]
@@ -43,9 +43,7 @@ def verdict(m):
     worst["strike"] = {"smallest_of_unity_and_mixing": min(lows)}
     ok &= min(lows) >= 0.95
     def rng(arm, key):
-        vals = [v[key] for v in m[arm].values()]
-        lo, hi = f"{min(vals):.2f}", f"{max(vals):.2f}"
-        return lo if lo == hi else f"{lo}-{hi}"
+        return range_text([v[key] for v in m[arm].values()], 2)
 
     return Verdict(bool(ok), "stir and fuse: mixing - unity >= 0.15 and unity < 0.6; strike: unity and mixing >= 0.95; every seed",
                    worst, "unity / mixing over the seeds: " + "; ".join(f"{a} {rng(a, 'unity')} / {rng(a, 'mixing')}" for a in ARMS))

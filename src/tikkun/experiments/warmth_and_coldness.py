@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve
+from .core import Arm, Experiment, Verdict, band, curve, range_text
 
 YEARS = 300
 POLICIES = {"neither": (0.0, 0.0), "warmth": (0.9, 0.0), "attachment": (0.0, 0.9), "both": (0.9, 0.9)}
@@ -52,7 +52,7 @@ def verdict(m):
     parts = []
     for r in RATES:
         c = {p: [v["C_end"] for v in m[f"{p}-{r}"].values()] for p in POLICIES}
-        parts.append(f"rate {r}: " + ", ".join(f"{p} {min(x):.3f}-{max(x):.3f}" for p, x in c.items())
+        parts.append(f"rate {r}: " + ", ".join(f"{p} {range_text(x)}" for p, x in c.items())
                      + (" (holds)" if holds[r] else " (does not hold)"))
     return Verdict(all(holds.values()), "C at the end: attachment only > warmth only, and both >= every other arm; "
                    f"every seed, at each shock rate ({', '.join(map(str, RATES))} a year)",
