@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict
+from .core import COLOURS, Arm, Experiment, Verdict
 
 
 def measure(by_arm):
@@ -49,18 +49,31 @@ def verdict(m):
 def figure(fig, by_arm, m, v):
     ax1 = fig.add_subplot(1, 2, 1)
     ax2 = fig.add_subplot(1, 2, 2)
-    r = by_arm["spread"][0]
-    s = r.souls()
-    hbd = np.asarray(s["hbd"], float)
-    cy = np.asarray(s["completed_year"], float)
-    ax1.scatter(hbd, cy, s=2, alpha=0.3, color="tab:blue")
+    runs = by_arm["spread"]
+    ill_all = []
+    for k, r in enumerate(runs):
+        s = r.souls()
+        hbd = np.asarray(s["hbd"], float)
+        cy = np.asarray(s["completed_year"], float)
+        if k == 0:  # one seed's souls behind every seed's means, for the spread within a seed
+            top = float(np.nanquantile(cy, 0.99))
+            ax1.scatter(hbd, cy, s=2, alpha=0.15, color="0.6", lw=0,
+                        label=f"each soul, seed {r.seed} (the latest 1% above the frame)")
+        edges = np.quantile(hbd, np.linspace(0, 1, 11))
+        tenth = np.clip(np.searchsorted(edges, hbd, side="right") - 1, 0, 9)
+        x = [hbd[tenth == d].mean() for d in range(10)]
+        y = [np.nanmean(cy[tenth == d]) for d in range(10)]
+        ax1.plot(x, y, "o-", ms=3, lw=1.3, color=COLOURS[k % len(COLOURS)], label=f"mean of each tenth, seed {r.seed}")
+        ill_all.append(np.asarray(s["illumination"], float))
     ax1.set_xlabel("measure of mind hbd")
     ax1.set_ylabel("year the soul became complete")
-    ax1.set_title(f"speed differs (seed {r.seed})", fontsize=10)
-    ill = np.asarray(s["illumination"], float)
+    ax1.set_ylim(0, top)
+    ax1.set_title("speed differs", fontsize=10)
+    ax1.legend(fontsize=7, loc="upper right", markerscale=2)
+    ill = np.concatenate(ill_all)
     ax2.hist(ill, bins=20, color="tab:green")
     ax2.set_xlabel("illumination at the end of correction")
-    ax2.set_ylabel("souls")
+    ax2.set_ylabel(f"souls ({len(runs)} seeds together)")
     ax2.set_title("the end is the same for all", fontsize=10)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
