@@ -42,7 +42,7 @@ def figure(fig, by_arm, m, v):
         band(ax, x, np.array([curve(r, "cleansing_mean", HORIZON, 1.0) for r in by_arm[arm]]), colour, f"C, {arm}", style="--")
     ax.set_xlabel("year from creation")
     ax.set_ylabel("weakest link G (solid), C (dashed)")
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
 

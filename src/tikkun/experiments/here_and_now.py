@@ -56,7 +56,7 @@ def figure(fig, by_arm, m, v):
     ax.text(2448, 0.02, " the Torah (2,448)", fontsize=8, color="0.4")
     ax.set_xlabel("year from creation")
     ax.set_ylabel("collective correction C (mean cleansing)")
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=9)
 

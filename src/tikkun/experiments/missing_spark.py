@@ -80,7 +80,7 @@ def figure(fig, by_arm, m, v):
     ax2.set_xlim(-0.6, 1.6)
     ax2.set_ylabel("a complete soul's illumination / full")
     lo = min(min(d["complete_soul_share_of_full"] for d in m[a].values()) for a in m)
-    ax2.set_ylim(max(0.0, lo - 0.05), 1.01)
+    ax2.set_ylim(max(0.0, lo - 0.05), 1.02)
     ax2.set_title(f"in the year {EVENT}", fontsize=10)
     ax2.grid(alpha=0.3, axis="y")
 

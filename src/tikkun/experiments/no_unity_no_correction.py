@@ -59,7 +59,7 @@ def figure(fig, by_arm, m, v):
     ax.axhline(0.5, color="0.6", ls=":", lw=1)
     ax.set_xlabel("year of correction")
     ax.set_ylabel("collective correction C (mean cleansing)")
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
 

@@ -57,7 +57,7 @@ def figure(fig, by_arm, m, v):
     ax.set_xlabel("year from creation")
     ax.set_ylabel("weakest link G (solid), collective correction C (dashed)")
     ax.set_xlim(3000, HORIZON)
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
 

@@ -69,7 +69,7 @@ def figure(fig, by_arm, m, v):
                  f"{p} (warmth {w}, attachment {a})")
         ax.set_title(f"shocks at {rate} a year ({WHICH[rate]}): {'holds' if _holds_at(m, rate) else 'does not hold'}",
                      fontsize=9)
-        ax.set_ylim(0, 1.02)
+        ax.set_ylim(0, 1.05)
         ax.grid(alpha=0.3)
     for ax in axes[2:]:
         ax.set_xlabel("year")
