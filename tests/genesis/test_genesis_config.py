@@ -15,7 +15,8 @@ def _locs(err: ValidationError):
 def test_defaults_are_valid_and_frozen():
     cfg = GenesisConfig()
     assert cfg.n == 256 and cfg.A == 1.0 and cfg.kappa == 1.0 and cfg.M == 1.0 and cfg.block == 8
-    assert [s.kind for s in cfg.stages] == ["separate", "approach", "strike", "shatter"]
+    # revision 2: the breaking is the light leaving (MODEL.md), the history's own script
+    assert [s.kind for s in cfg.stages] == ["separate", "approach", "strike", "withdraw", "shatter"]
     strike = cfg.stages[2]
     assert strike.light == 1.5 > cfg.A and strike.duration > 0
     with pytest.raises(ValidationError):

@@ -104,12 +104,17 @@ def test_progress_is_called(result):
 
 
 def test_default_script_small_grid():
-    """The history's script (separate, approach, strike, shatter) on a small grid: the
-    struck vessel reaches iota_eq(1.5) = 1."""
+    """The default script (separate, approach, strike, withdraw, shatter) on a small grid: the
+    struck vessel reaches iota_eq(1.5) = 1, and the light's leaving breaks it (MODEL.md r2):
+    the unity falls in the withdraw and the vessel's end is not one."""
     cfg = GenesisConfig(n=32)
     r = run_genesis(cfg, seed=0)
-    assert r.final_unity > 0.999
-    assert list(dict.fromkeys(r.records["stage"].tolist())) == ["separate", "approach", "strike", "shatter"]
+    stages = [k for k, _ in r.stage_fields]
+    assert stages == ["separate", "approach", "strike", "withdraw", "shatter"]
+    struck = dict(r.stage_fields)["strike"]
+    assert 1.0 - np.mean(struck**2) > 0.999
+    assert r.final_unity < 0.9
+    assert list(dict.fromkeys(r.records["stage"].tolist())) == stages
 
 
 # -- shatter ------------------------------------------------------------------------
