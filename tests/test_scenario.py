@@ -217,8 +217,9 @@ def test_the_edges_of_each_cross_check():
     _refused({"events": [{"kind": "set", "year": 100, "key": "light.light", "value": 1}]}, "past the horizon")
     _refused({"events": [{"kind": "set", "year": 9, "until": 101, "key": "light.light", "value": 1}]},
              "events[0].until = 101 is past the horizon")
-    # a scale event's factor is checked by its own range, never by the key's
-    _accepted({"events": [{"kind": "scale", "year": 1, "key": "light.kappa0", "factor": 50.0}]})
+    # a scale event's factor is checked by its own range, never by the key's (1.9 > kappa0's top,
+    # 1); what it makes of the key, by the key's (0.5 x 1.9 = 0.95; test below)
+    _accepted({"events": [{"kind": "scale", "year": 1, "key": "light.kappa0", "factor": 1.9}]})
     # groups: exactly one selector; a range of souls must end inside the population
     _accepted({"events": [{"kind": "reset", "year": 1, "group": {"first": 5, "count": 5}}]})
     _refused({"events": [{"kind": "reset", "year": 1, "group": {"first": 5, "count": 6}}]},
@@ -312,6 +313,23 @@ def test_ranges_hold_their_edges():
     _refused({"events": [{"kind": "policy", "year": 1, "group": {"souls": [1]}, "effort": 1e6 + 0.5}]},
              "events[0].effort: Input should be less than or equal to 1000000")
     _refused({"network": {"k": 11}}, "network.k = 11 needs more souls than that")
+
+
+def test_what_a_scale_makes_of_its_parameter_is_in_range():
+    """A factor in range may still make its parameter leave its own: kappa0 0.5 x 3 would make
+    holiness 1.5. The value of every year is checked, after the events before it in order (a
+    set in the same span first, a second scale compounding), and the message names the event."""
+    _refused({"events": [{"kind": "scale", "year": 10, "key": "light.kappa0", "factor": 3.0}]},
+             "events[0] (scale light.kappa0 by 3) makes light.kappa0 1.5 in year 10, outside [0.0, 1.0]")
+    _accepted({"events": [{"kind": "scale", "year": 10, "key": "light.kappa0", "factor": 2.0}]})
+    _refused({"events": [{"kind": "scale", "year": 10, "until": 20, "key": "light.kappa0", "factor": 1.5},
+                         {"kind": "scale", "year": 15, "key": "light.kappa0", "factor": 1.5}]},
+             "events[1] (scale light.kappa0 by 1.5) makes light.kappa0 1.125 in year 15, outside [0.0, 1.0]")
+    _accepted({"events": [{"kind": "set", "year": 5, "key": "light.conductance", "value": 0.1},
+                          {"kind": "scale", "year": 5, "until": 9, "key": "light.conductance", "factor": 10.0}]})
+    _refused({"events": [{"kind": "set", "year": 5, "key": "light.conductance", "value": 0.1},
+                         {"kind": "scale", "year": 3, "key": "light.conductance", "factor": 10.0}]},
+             "events[1] (scale light.conductance by 10) makes light.conductance 10 in year 3, outside [0.0, 1.0]")
 
 
 

@@ -437,8 +437,8 @@ def rule_text(name: str) -> str:
     lines += [f"| `{p.key}` | {_cell(_fmt_default(p.default))} | {_cell(p.range)} | {_cell(p.description)} |"
               for p in keys]
     if r.name == "events":
-        lines += ["", "The global parameters a `set` or `scale` event may change, and the range a `set` value "
-                  "must keep:", "", "| key | range |", "|---|---|"]
+        lines += ["", "The global parameters a `set` or `scale` event may change, and the range each must keep "
+                  "in every year (a `set` value, and what a `scale` makes of the year's value):", "", "| key | range |", "|---|---|"]
         lines += [f"| `{k}` | [{_num(lo)}, {_num(hi)}] |" for k, (lo, hi) in GLOBAL_KEYS.items()]
     return "\n".join(lines) + "\n"
 

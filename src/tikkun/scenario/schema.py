@@ -343,4 +343,34 @@ class Scenario(_Section):
                     raise ValueError(f"events[{i}].group.count = {group.count} exceeds souls.count = {self.souls.count}")
                 if idx and max(idx) >= self.souls.count:
                     raise ValueError(f"events[{i}].group names soul {max(idx)} but souls.count = {self.souls.count}")
+        self._scaled_in_range()
         return self
+
+    def _scaled_in_range(self) -> None:
+        """A ``scale`` event's factor is checked alone; what it makes of the parameter (the
+        value of the year, after every earlier event) must lie in the parameter's range too:
+        ``light.kappa0`` scaled past 1 would make holiness above 1. The year's values are
+        those :func:`tikkun.rules.events.parameter_schedule` makes, events in order."""
+        import numpy as np
+
+        years = self.run.years
+        for key in dict.fromkeys(ev.key for ev in self.events if ev.kind == "scale"):
+            section, name = key.split(".")
+            values = np.full(years, float(getattr(getattr(self, section), name)))
+            scaled_by = np.full(years, -1)  # the last scale event over each year
+            for i, ev in enumerate(self.events):
+                if ev.kind in ("set", "scale") and ev.key == key:
+                    span = slice(ev.year, ev.until if ev.until is not None else years)
+                    if ev.kind == "set":
+                        values[span] = ev.value
+                        scaled_by[span] = -1
+                    else:
+                        values[span] *= ev.factor
+                        scaled_by[span] = i
+            lo, hi = GLOBAL_KEYS[key]
+            bad = np.flatnonzero(((values < lo) | (values > hi)) & (scaled_by >= 0))
+            if bad.size:
+                y = int(bad[0])
+                i = int(scaled_by[y])
+                raise ValueError(f"events[{i}] (scale {key} by {self.events[i].factor:g}) makes {key} "
+                                 f"{values[y]:g} in year {y}, outside [{lo}, {hi}]")
