@@ -12,9 +12,10 @@ The order of a year:
 1. events on souls of this year (shepherds, resets, policies);
 2. at a generation's start, its judge (002);
 3. every ``R`` years, rewiring toward the good and pure (004);
-4. the year's globals from last year's state: light, practice ``P``, conductance ``W``,
-   holiness ``J``, ``C`` (what earlier correction prepared, and the sparks' inclusion), whether
-   any shepherd exists, the shocks;
+4. the year's globals: this year's light, practice ``P`` and shocks from the schedule; the
+   worlds stepped with this year's light, whose product is this year's conductance ``W``;
+   from last year's state holiness ``J`` (the judge), ``C`` (what earlier correction
+   prepared, and the sparks' inclusion) and whether any shepherd exists;
 5. the warm network (004): this year's effort from last year's
    (:func:`tikkun.rules.network.warm_network`);
 6. the fused pass over souls (:mod:`tikkun.engine.year_kernel`): aim, shocks, light, screens,
