@@ -133,6 +133,8 @@ def test_every_preset_runs(name, tmp_path):
     ({"genesis": {"stages": [{"kind": "separate", "lite": 1}]}},
      [("genesis.stages[0].lite: unknown key (did you mean 'light'?); allowed here: kind, duration, light, "
        "stir_amplitude, stir_period, noise")]),
+    # NaN and infinity are told as every other problem: the origin first, then the key
+    ({"light": {"alpha": float("nan")}}, ["light.alpha: nan is not allowed; give a finite number"]),
 ])
 def test_bad_input_is_named_to_the_letter(raw, lines):
     with pytest.raises(ScenarioError) as info:

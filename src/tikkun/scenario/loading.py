@@ -253,7 +253,10 @@ def format_validation_error(exc: ValidationError) -> str:
 
 def build_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
     """Validate a raw table into a :class:`Scenario` or raise :class:`ScenarioError`."""
-    _check_finite(raw, "")
+    try:
+        _check_finite(raw, "")
+    except ScenarioError as exc:  # named as every other problem: the file (or preset), then the key
+        raise ScenarioError(f"{origin}: invalid scenario\n{exc}") from None
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
