@@ -340,3 +340,17 @@ def test_an_unexpected_error_exits_1_with_one_line(tmp_path):
     r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert r.returncode == 1
     assert "RuntimeError: disk on fire" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("name", ["../escaped", "a/b", "", "."])
+def test_a_scenario_name_that_is_no_file_name_is_refused(tmp_path, name):
+    """The name begins the default run folder's name: "../escaped" put a run beside runs/, not
+    in it, "a/b" a folder inside another, "" a hidden-looking "-TIMESTAMP"."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "n.toml").write_text(f'name = "{name}"\n[run]\nyears = 3\n[souls]\ncount = 50\n')
+    r = tikkun("run", "n.toml", "-q", "--no-report", cwd=work)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "name: a name is a non-empty file name" in r.stderr and f"(got {name!r})" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+    assert sorted(p.name for p in work.iterdir()) == ["n.toml"]

@@ -136,3 +136,17 @@ def test_command_line(tmp_path):
     assert r.returncode == 0 and (tmp_path / "m.md").read_text() == ex.model_markdown()
     r = tikkun("explain", "light", "--write", "n.md", cwd=tmp_path)
     assert r.returncode == 2 and not (tmp_path / "n.md").exists()
+
+
+def test_write_never_replaces_a_users_file(tmp_path):
+    """--write replaces an earlier model text (docs/model.md is remade so) but refuses a file of
+    the user's: exit code 2, the option named, the file as it was."""
+    mine = tmp_path / "notes.md"
+    mine.write_text("my own notes\n")
+    r = tikkun("explain", "--write", "notes.md", cwd=tmp_path)
+    assert r.returncode == 2 and "--write notes.md: exists and was not written by" in r.stderr, r.stderr
+    assert mine.read_text() == "my own notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.md"]
+    (tmp_path / "m.md").write_text(ex.model_markdown().replace("light", "an older light"))
+    r = tikkun("explain", "--write", "m.md", cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "m.md").read_text() == ex.model_markdown(), r.stderr

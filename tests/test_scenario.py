@@ -124,6 +124,17 @@ def test_every_preset_runs(name, tmp_path):
     ({"events": [{"kind": "set", "year": 1, "key": "light.light"}]}, ["events[0].value: Field required"]),
     ({"events": [{"kind": "set", "year": 5, "until": 5, "key": "light.light", "value": 1}]},
      ["events[0]: until (5) must be after year (5)"]),
+    # an event's kind, missing or misspelt, is named with the kinds allowed (not pydantic's "tag")
+    ({"events": [{"year": 2}]}, ["events[0].kind: missing; allowed: set, scale, shepherds, complete, reset, policy"]),
+    ({"events": [{"kind": "rest", "year": 2}]},
+     ["events[0].kind: unknown kind 'rest' (did you mean 'reset'?); allowed: set, scale, shepherds, complete, reset, "
+      "policy"]),
+    # a bad stage is the one problem: not also "Tuple should have at least 1 item" for the list
+    ({"genesis": {"stages": [{"kind": "separate", "lite": 1}]}},
+     [("genesis.stages[0].lite: unknown key (did you mean 'light'?); allowed here: kind, duration, light, "
+       "stir_amplitude, stir_period, noise")]),
+    # NaN and infinity are told as every other problem: the origin first, then the key
+    ({"light": {"alpha": float("nan")}}, ["light.alpha: nan is not allowed; give a finite number"]),
 ])
 def test_bad_input_is_named_to_the_letter(raw, lines):
     with pytest.raises(ScenarioError) as info:

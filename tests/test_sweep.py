@@ -387,3 +387,13 @@ def test_sensitivity_command_on_quick(client, tmp_path, monkeypatch, capsys):
         assert mine.loc[name, "mu_star"] == pytest.approx(np.mean(np.abs(effects[i])), rel=1e-12)
     # more light a year, more cleansing: alpha's effect on C is positive in every trajectory
     assert min(effects[0]) > 0 and mine.loc["light.alpha", "mu"] > 0
+
+
+def test_a_scheduler_address_that_is_no_address_is_bad_input(tmp_path):
+    """--scheduler foo (no port): exit code 2 naming the option and the form asked for, not
+    Dask's ValueError with exit code 1; nothing written."""
+    f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [1]\n')
+    r = tikkun_cli("sweep", f, "--scheduler", "foo", "--out", "sw", "-q", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "--scheduler foo: not an address" in r.stderr and "tcp://HOST:PORT" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]

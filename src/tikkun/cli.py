@@ -174,7 +174,7 @@ def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
 def explain(
     rule: Optional[str] = typer.Argument(None, help="a rule's name (without one: the list of rules)"),
     write: Optional[Path] = typer.Option(None, "--write", help="write every rule's text, as Markdown, to this file "
-                                         "(docs/model.md is made this way)"),
+                                         "(docs/model.md is made this way); it replaces only an earlier such text"),
 ):
     """The rules of the model: their equations, parameters (defaults, ranges), the state they
     read and write, and their sources in the texts."""
@@ -189,6 +189,9 @@ def explain(
         blocked = _file_on_path(write.parent)
         if blocked is not None:
             raise BadInput(f"--write {write}: cannot be written: {blocked} is a file")
+        if write.exists() and not ex.written_by_explain(write):  # a user's own file: never written over
+            raise BadInput(f"--write {write}: exists and was not written by `tikkun explain --write`; "
+                           "give a new file's name (only an earlier model text is replaced)")
         try:
             write_text(write, ex.model_markdown())
         except OSError as exc:  # a file where a folder of the path should be, no permission, ...

@@ -143,6 +143,12 @@ def _check_finite(obj, path: str) -> None:
 
 def _loc_path(loc: tuple, model: type[BaseModel] | None) -> tuple[str, type[BaseModel] | None, str | None]:
     """Render a pydantic error location as ``a.b[0].c`` and find the model that holds its last key."""
+    return _walk(loc, model)[:3]
+
+
+def _walk(loc: tuple, model: type[BaseModel] | None):
+    """:func:`_loc_path`'s three, and the type at the location (a dict tag -> model for a
+    discriminated union such as an event)."""
     text = ""
     current: Any = model
     parent_model: type[BaseModel] | None = None
@@ -165,7 +171,7 @@ def _loc_path(loc: tuple, model: type[BaseModel] | None) -> tuple[str, type[Base
         parent_model = current if fields is not None else None
         text += f".{part}" if text else part
         current = _field_type(fields[part].annotation) if fields is not None else None
-    return text, parent_model, loc[-1] if loc and isinstance(loc[-1], str) else None
+    return text, parent_model, loc[-1] if loc and isinstance(loc[-1], str) else None, current
 
 
 def _field_type(annotation):
@@ -203,8 +209,25 @@ def _list_item_type(current):
 def format_validation_error(exc: ValidationError) -> str:
     """One line per problem: the key path, what was given, what is allowed."""
     lines = []
-    for err in exc.errors():
-        path, parent, last = _loc_path(tuple(err["loc"]), Scenario)
+    errors = exc.errors()
+    for err in errors:
+        loc = tuple(err["loc"])
+        path, parent, last, here = _walk(loc, Scenario)
+        if err["type"] == "too_short" and any(len(e["loc"]) > len(loc) and tuple(e["loc"][:len(loc)]) == loc
+                                              for e in errors):
+            continue  # pydantic's echo of an item refused above: the list is not short, its item is bad
+        if err["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            tag = err["ctx"].get("discriminator", "kind").strip("'")
+            tags = list(here) if isinstance(here, dict) else []
+            allowed = f"; allowed: {', '.join(tags)}" if tags else ""
+            given = (err.get("ctx") or {}).get("tag")
+            if given is None:
+                lines.append(f"{path}.{tag}: missing{allowed}")
+            else:
+                close = difflib.get_close_matches(str(given), tags, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                lines.append(f"{path}.{tag}: unknown {tag} {given!r}{hint}{allowed}")
+            continue
         if err["type"] == "extra_forbidden":
             hint = ""
             if parent is not None and last is not None:
@@ -230,7 +253,10 @@ def format_validation_error(exc: ValidationError) -> str:
 
 def build_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
     """Validate a raw table into a :class:`Scenario` or raise :class:`ScenarioError`."""
-    _check_finite(raw, "")
+    try:
+        _check_finite(raw, "")
+    except ScenarioError as exc:  # named as every other problem: the file (or preset), then the key
+        raise ScenarioError(f"{origin}: invalid scenario\n{exc}") from None
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:

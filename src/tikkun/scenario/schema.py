@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..genesis.config import GenesisConfig
 
@@ -322,6 +322,16 @@ class Scenario(_Section):
     worlds: WorldsConfig = WorldsConfig()
     genesis: GenesisConfig | None = _f(None, "phase 1: the vessel, its stages and its breaking; absent: spark unity from sparks.unity")
     events: list[Event] = _f([], "events by year: set or scale a global parameter, shepherds, complete, resets, policies")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_file_name(cls, v: str) -> str:
+        # the name begins the default run folder's name (runs/NAME-TIMESTAMP): "../x" or "a/b"
+        # would put a run outside runs/, "" would hide it as runs/-TIMESTAMP
+        if not v.strip() or v in (".", "..") or any(c in v for c in "/\\") or not v.isprintable():
+            raise ValueError("a name is a non-empty file name (it begins the run folder's name): "
+                             "no '/' or '\\', no control characters, not '.' or '..'")
+        return v
 
     @model_validator(mode="after")
     def _events_in_horizon(self):

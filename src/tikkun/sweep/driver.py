@@ -118,6 +118,8 @@ def connect(scheduler: str | None = None, workers: int | None = None, scratch: P
             client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"--scheduler {address}: cannot reach the scheduler ({exc})") from None
+        except ValueError as exc:  # Dask's word for an address it cannot parse ("missing port number")
+            raise SweepError(f"--scheduler {address}: not an address ({exc}); give tcp://HOST:PORT") from None
         with client:
             yield client
         return
