@@ -147,6 +147,46 @@ def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     assert not list((tmp_path / "cut").glob(".*.tmp"))
 
 
+def test_a_run_stopped_before_any_checkpoint_leaves_nothing_and_runs_again(tmp_path):
+    """Without a checkpoint nothing of an interrupted run can be resumed, and its folder (only
+    its scenario) would refuse the same command again: the run's own files go, with the folder;
+    a file someone put beside them stays, and with it the folder."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def start(out):
+        return subprocess.Popen([sys.executable, "-m", "tikkun", "run", "--preset", "quick", "--souls", "20000",
+                                 "--years", "1000000", "--set", "run.stop_at_end=false", "--out", out, "-q"],
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def stop_when_started(proc, folder):
+        deadline = time.time() + 300
+        while time.time() < deadline and not (folder / "scenario.toml").exists():
+            time.sleep(0.05)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        return proc.communicate(timeout=120)[1]
+
+    stderr = stop_when_started(start("cut"), tmp_path / "cut")
+    assert "interrupted: no checkpoint (--checkpoint-every N makes a run resumable); cut removed" in stderr
+    assert not (tmp_path / "cut").exists()
+    proc = start("cut")  # the same command again is not refused: it starts, and is stopped the same way
+    stderr = stop_when_started(proc, tmp_path / "cut")
+    assert proc.returncode == 130 and "cut removed" in stderr and not (tmp_path / "cut").exists()
+    proc = start("mine")
+    deadline = time.time() + 300
+    while time.time() < deadline and not (tmp_path / "mine" / "scenario.toml").exists():
+        time.sleep(0.05)
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.communicate(timeout=120)[1]
+    assert "mine kept (it holds files the run did not write)" in stderr
+    assert sorted(os.listdir(tmp_path / "mine")) == ["notes.txt"]
+
+
 def test_events_never_reached_are_named_once_by_label_and_year(monkeypatch):
     """A chapter of the history may be two events (its light and its shocks): the run's report
     names it once."""

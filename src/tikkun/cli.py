@@ -149,13 +149,16 @@ def run(
 
 def _interrupted_run(folder: Path, checkpoint_every: int | None = None) -> None:
     """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130."""
-    from .outputs.run_folder import checkpoint_meta
+    from .outputs.run_folder import checkpoint_meta, remove_unfinished
 
     meta = checkpoint_meta(folder)
     if meta is None:
         why = (f"the first comes after {checkpoint_every:,} years" if checkpoint_every else
                "--checkpoint-every N makes a run resumable")
-        err.print(f"interrupted: {escape(str(folder))} holds no checkpoint ({why})", highlight=False)
+        # nothing in it can be resumed: without its files the same command runs again
+        gone = remove_unfinished(folder)
+        what = "removed" if gone else "kept (it holds files the run did not write)"
+        err.print(f"interrupted: no checkpoint ({why}); {escape(str(folder))} {what}", highlight=False)
     else:
         err.print(f"interrupted: {escape(str(folder))} holds a checkpoint of its first {meta['scalars']['year']:,} years; "
                   f"tikkun run --resume {escape(str(folder))} goes on from there", highlight=False)

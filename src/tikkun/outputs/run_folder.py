@@ -33,6 +33,38 @@ def write_scenario(folder: Path, scenario: Scenario) -> None:
     write_text(folder / "scenario.toml", scenario_to_toml(scenario))
 
 
+# What a run writes before its end, and nothing else: an interrupted run without a checkpoint
+# removes these (remove_unfinished), never a file it did not write.
+UNFINISHED_FILES = ("scenario.toml", "genesis.parquet", "field.npy")
+UNFINISHED_PATTERNS = ("genesis_*_*.png",)
+
+
+def remove_unfinished(folder: Path) -> bool:
+    """Remove what an interrupted run that left no checkpoint wrote into ``folder`` (its
+    scenario, the genesis' outputs, temporary files), and the folder if that empties it, so
+    that the same command can be run again; return whether the folder is gone. Nothing else is
+    touched: the folder was empty when the run began (:func:`tikkun.api.prepare_folder`), and
+    any other file in it is someone's."""
+    import contextlib
+
+    from .atomic import remove_leftovers
+
+    folder = Path(folder)
+    if not folder.is_dir() or (folder / CHECKPOINT_NAME).exists():
+        return False
+    remove_leftovers(folder)
+    paths = [folder / n for n in UNFINISHED_FILES] + [p for pat in UNFINISHED_PATTERNS for p in folder.glob(pat)]
+    for p in paths:
+        with contextlib.suppress(FileNotFoundError):
+            if p.is_file():
+                p.unlink()
+    try:
+        folder.rmdir()
+    except OSError:  # not empty: something not ours is in it
+        return False
+    return True
+
+
 # integer columns whose negative values mean "none": null in the Parquet file
 NULL_IF_NEGATIVE = ("completed_year",)
 
