@@ -122,6 +122,51 @@ def test_experiment_command_refuses_bad_input(tmp_path):
     assert p.returncode == 0 and all(name in p.stdout for name in EXPERIMENTS)
 
 
+def test_experiment_never_replaces_a_file_it_did_not_make(tmp_path):
+    """NAME.json, NAME.png and claims.md in --out are replaced only where an experiment wrote
+    them: a user's file of that name is refused before anything runs, and stays as it was."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from tikkun.experiments import claims
+
+    def experiment(*args):
+        return subprocess.run([sys.executable, "-m", "tikkun", "experiment", *args, "--runs", str(tmp_path / "r")],
+                              capture_output=True, text=True, timeout=300)
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "judges.json").write_text('{"my": "notes"}')
+    p = experiment("judges", "--out", str(mine))
+    assert p.returncode == 2 and "judges.json exists and was not written by `tikkun experiment`" in p.stderr, p.stderr
+    assert (mine / "judges.json").read_text() == '{"my": "notes"}' and not (tmp_path / "r").exists()
+    (mine / "judges.json").unlink()
+    Image.new("RGB", (4, 4)).save(mine / "judges.png")  # a PNG of someone else's
+    p = experiment("judges", "--out", str(mine))
+    assert p.returncode == 2 and "judges.png exists" in p.stderr, p.stderr
+    (mine / "claims.md").write_text("# My claims\n")
+    p = experiment("--all", "--out", str(mine))
+    assert p.returncode == 2 and "claims.md exist" in p.stderr, p.stderr
+    assert (mine / "claims.md").read_text() == "# My claims\n" and not (tmp_path / "r").exists()
+    # what an experiment wrote is its own to replace: the published records, figures and claims.md
+    assert core.outputs_not_ours(EXPERIMENTS, DOCS / "claims") == []
+    assert not claims.claims_md_not_ours(DOCS)
+    # a figure's mark, read by another reader than ours
+    png = mine / "marked.png"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    fig.savefig(png, format="png", metadata={"Source": core.PNG_MARK})
+    plt.close(fig)
+    assert Image.open(png).text["Source"] == core.PNG_MARK == core._png_source(png)
+    assert core._png_source(mine / "judges.png") is None
+
+
 def test_curve_holds_the_last_value_past_a_runs_end(tmp_path):
     run = core.RunData("a", 20, tmp_path, {"year": np.arange(3), "x": np.array([0.1, 0.5, 1.0])}, {})
     np.testing.assert_array_equal(core.curve(run, "x", 5), [0.1, 0.5, 1.0, 1.0, 1.0])
@@ -155,6 +200,9 @@ def test_fast_version_writes_its_files(fast_runs, name):
     assert rec["shared"]["souls.count"] == FAST_SOULS.get(name, 600)
     png = (out / f"{name}.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    from PIL import Image
+
+    assert Image.open(out / f"{name}.png").text["Source"] == core.PNG_MARK  # ours to replace next time
     # each arm ran for each seed, in its own run folder of the sweep, at the population asked for
     folders = sorted((out / "runs" / name / "runs").iterdir())
     assert len(folders) == len(EXPERIMENTS[name].arms) * 2

@@ -440,6 +440,15 @@ def experiment(
     _check_folder_option("--runs", runs_dir)
     from .experiments import claims, core
 
+    # the files a run would replace must be an earlier run's (nothing a user made is lost)
+    theirs = core.outputs_not_ours(EXPERIMENTS if all_ else [name], out_dir / "claims" if all_ else out_dir)
+    if all_ and claims.claims_md_not_ours(out_dir):
+        theirs.insert(0, out_dir / "claims.md")
+    if theirs:
+        raise BadInput(f"--out {out_dir}: {', '.join(str(p) for p in theirs)} "
+                       f"{'exists' if len(theirs) == 1 else 'exist'} and {'was' if len(theirs) == 1 else 'were'} not written by "
+                       "`tikkun experiment`; choose another --out (tikkun never replaces a file it did not make)")
+
     seed_list = list(range(20, 20 + seeds))
 
     def line(rec):

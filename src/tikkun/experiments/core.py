@@ -165,11 +165,63 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / f"{exp.name}.json", json.dumps(record, indent=2) + "\n")
     fig = _figure(exp, by_arm, numbers, verdict)
-    write_with(out / f"{exp.name}.png", lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    write_with(out / f"{exp.name}.png",
+               lambda tmp: fig.savefig(tmp, dpi=110, format="png", metadata={"Source": PNG_MARK}))
     import matplotlib.pyplot as plt
 
     plt.close(fig)
     return record
+
+
+PNG_MARK = "tikkun experiment"  # a figure's PNG text chunk "Source": it is ours to replace
+
+
+def outputs_not_ours(names, out: Path) -> list[Path]:
+    """The files among ``out/NAME.json`` and ``out/NAME.png`` that exist and were not written by
+    an experiment, which a run would replace (nothing a user made is lost). A JSON file is
+    ours if it is an experiment's record of that name; a PNG if it carries :data:`PNG_MARK`
+    or the record beside it is ours (figures made before the mark)."""
+    out = Path(out)
+    found = []
+    for name in names:
+        rec, png = out / f"{name}.json", out / f"{name}.png"
+        rec_ours = rec.is_file() and _is_record(rec, name)
+        if rec.exists() and not rec_ours:
+            found.append(rec)
+        if png.exists() and not (rec_ours or _png_source(png) == PNG_MARK):
+            found.append(png)
+    return found
+
+
+def _is_record(path: Path, name: str) -> bool:
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(rec, dict) and rec.get("name") == name and "verdict" in rec and "tikkun_version" in rec
+
+
+def _png_source(path: Path) -> str | None:
+    """The ``Source`` text chunk of a PNG file, read chunk by chunk up to the image data."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+                return None
+            while True:
+                head = fh.read(8)
+                if len(head) < 8:
+                    return None
+                length, kind = struct.unpack(">I4s", head)
+                if kind in (b"IDAT", b"IEND"):
+                    return None
+                data = fh.read(length)
+                fh.read(4)  # the chunk's CRC
+                if kind == b"tEXt" and data.startswith(b"Source\0"):
+                    return data[len(b"Source\0"):].decode("latin-1")
+    except OSError:
+        return None
 
 
 def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
