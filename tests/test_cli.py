@@ -61,6 +61,8 @@ def test_run_quick_end_to_end(tmp_path):
     (["run", "--preset", "quick", "--years", "-1"], "--years"),
     (["run", "--preset", "quick", "--checkpoint-every", "0"], "--checkpoint-every"),
     (["run", "--resume", "nowhere"], "no such run folder"),
+    (["run", "--resume", "bad.toml"], "--resume bad.toml: a file, not a run folder"),
+    (["report", "bad.toml"], "bad.toml: a file, not a run folder"),
     (["run", "--preset", "quick", "--bogus"], "bogus"),
     (["run", "--preset", "quick", "--seed", "abc"], "Invalid value for '--seed'"),
     (["validate", "g100.toml"], "genesis.block: block 8 must divide the grid side n = 100"),

@@ -164,7 +164,8 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
     """Read ``folder/checkpoint.npz`` -> (meta, state, metrics table). Raises CheckpointError."""
     path = Path(folder) / CHECKPOINT_NAME
     if not Path(folder).is_dir():
-        raise CheckpointError(f"--resume {folder}: no such run folder")
+        what = "a file, not a run folder" if Path(folder).exists() else "no such run folder"
+        raise CheckpointError(f"--resume {folder}: {what}")
     if not path.exists() and (Path(folder) / "summary.json").exists():
         raise CheckpointError(f"--resume {folder}: the run has finished (summary.json); nothing to resume "
                               "(its checkpoint is removed when it ends)")

@@ -72,7 +72,7 @@ def read_run_folder(folder) -> RunFolder:
     souls.parquet; genesis.parquet and genesis_<i>_<stage>.png when it had a genesis)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ReportError(f"{folder}: no such run folder")
+        raise ReportError(f"{folder}: {'a file, not a run folder' if folder.exists() else 'no such run folder'}")
     missing = [n for n in ("scenario.toml", "summary.json", "metrics.parquet", "souls.parquet")
                if not (folder / n).is_file()]
     if missing:
