@@ -135,6 +135,9 @@ def test_every_preset_runs(name, tmp_path):
        "stir_amplitude, stir_period, noise")]),
     # NaN and infinity are told as every other problem: the origin first, then the key
     ({"light": {"alpha": float("nan")}}, ["light.alpha: nan is not allowed; give a finite number"]),
+    # a group of no souls would be an event that does nothing, silently
+    ({"events": [{"kind": "reset", "year": 1, "group": {"souls": []}}]},
+     ["events[0].group.souls: List should have at least 1 item after validation, not 0"]),
 ])
 def test_bad_input_is_named_to_the_letter(raw, lines):
     with pytest.raises(ScenarioError) as info:

@@ -174,7 +174,7 @@ SOUL_FIELDS = ("regain", "steadiness", "effort", "warmth", "attachment", "hbd")
 class Group(_Section):
     """Which souls an event touches: exactly one of the selectors."""
 
-    souls: list[Annotated[int, Field(ge=0)]] | None = _f(None, "explicit soul indices")
+    souls: list[Annotated[int, Field(ge=0)]] | None = _f(None, "explicit soul indices (at least one)", min_length=1)
     first: int | None = _f(None, "first soul of a contiguous range", ge=0)
     count: int | None = _f(None, "number of souls (with first, or with lowest/highest)", gt=0)
     share: float | None = _f(None, "a random share of all souls, drawn from the counter-based generator", gt=0, le=1)
