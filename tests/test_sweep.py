@@ -124,6 +124,34 @@ def test_bad_sweep_file_exit_2_names_the_key(tmp_path, monkeypatch, capsys, text
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("address, needle", [
+    ("127.0.0.1:8786x", "--scheduler 127.0.0.1:8786x: not a scheduler address"),
+    ("nonsense://", "--scheduler nonsense://: not a scheduler address (unknown address scheme 'nonsense'"),
+    ("", "--scheduler: empty; give an address such as tcp://HOST:PORT"),
+])
+def test_a_malformed_scheduler_address_exit_2_nothing_written(tmp_path, monkeypatch, capsys, address, needle):
+    from tikkun.cli import main
+
+    f = write(tmp_path / "s.toml", GRID12)
+    monkeypatch.setattr(sys, "argv", ["tikkun", "sweep", str(f), "--scheduler", address, "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert exc.value.code == 2, err
+    assert needle in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_address_from_the_environment_is_named_as_such(tmp_path, monkeypatch):
+    import dask
+
+    f = write(tmp_path / "s.toml", GRID12)
+    with dask.config.set({"scheduler-address": "tcp://127.0.0.1:8786"}):
+        with pytest.raises(SweepError, match=r"^--workers: .*\(DASK_SCHEDULER_ADDRESS tcp://127.0.0.1:8786\)"):
+            tikkun.sweep(f, out=tmp_path / "out", workers=2)
+    assert not (tmp_path / "out").exists()
+
+
 def test_refuses_a_folder_it_did_not_make(tmp_path, monkeypatch, capsys):
     from tikkun.cli import main
 
