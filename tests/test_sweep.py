@@ -110,6 +110,18 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
     ('base = "quick"\nset = { "light.beta" = 1.0 }\n[grid]\n"light.beta" = [0.5]', "grid.light.beta: also in set"),
     ('base = "quick"\n[[variants]]\nname = "a"\n[[variants]]\nname = "a"', "two variants are named 'a'"),
     ('base = "quick"\n[sensitivity.parameters]\n"souls.count" = [10, 20]', "souls.count: not a real-valued key"),
+    ('base = "quick"\n[sensitivity.parameters]\n"light.beta" = [1.0, 0.0]', "light.beta: must be a range [low, high]"),
+    ('base = "quick"\n[sensitivity.parameters]\n"light.beta" = [0.0, inf]',
+     "light.beta: must be a range [low, high] of finite numbers with low < high (got [0.0, inf])"),
+    # an end of the range that the scenario refuses: every run there would fail after the others ran
+    ('base = "quick"\n[sensitivity.parameters]\n"light.alpha" = [0.0, 0.2]',
+     "light.alpha: the range's low end 0.0 is not a valid scenario: light.alpha: Input should be greater than 0"),
+    ('base = "quick"\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]\n[sensitivity.parameters.light]\nbeta = [0.0, 2.0]',
+     "sensitivity.parameters.light.beta: given twice"),
+    ('base = "quick"\n[sensitivity]\nmethod = "sobol"\nsamples = 2\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]',
+     "sensitivity.samples: Sobol' needs N >= 16"),
+    ('base = "quick"\n[sensitivity]\nlevels = 3\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]',
+     "sensitivity.levels: must be an even integer >= 2"),
 ])
 def test_bad_sweep_file_exit_2_names_the_key(tmp_path, monkeypatch, capsys, text, needle):
     from tikkun.cli import main
@@ -149,6 +161,18 @@ def test_an_address_from_the_environment_is_named_as_such(tmp_path, monkeypatch)
     with dask.config.set({"scheduler-address": "tcp://127.0.0.1:8786"}):
         with pytest.raises(SweepError, match=r"^--workers: .*\(DASK_SCHEDULER_ADDRESS tcp://127.0.0.1:8786\)"):
             tikkun.sweep(f, out=tmp_path / "out", workers=2)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_method_given_by_option_is_named_by_it(tmp_path, monkeypatch, capsys):
+    from tikkun.cli import main
+
+    f = write(tmp_path / "s.toml", 'base = "quick"\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]\n')
+    monkeypatch.setattr(sys, "argv", ["tikkun", "sensitivity", str(f), "--method", "sobl", "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    assert "--method: unknown method 'sobl'; allowed: morris, sobol" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
