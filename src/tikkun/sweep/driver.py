@@ -243,6 +243,11 @@ class Filing:
                     conflicts.append(_conflict(final, text, out_option))
                 else:
                     records[run.run_id] = done_record(run.run_id, final, summary, reused=True, resumed_from=None)
+        if not texts:  # every run would fail: a bad sweep file (a shared value, years), not failed runs
+            rid = runs[0].run_id
+            lines = records[rid]["error"].strip().splitlines()
+            why = "; ".join(lines[1:]) if len(lines) > 1 else lines[0]  # without "preset quick: invalid scenario"
+            raise SweepError(f"{spec.origin}: no run makes a valid scenario; the first, {rid}: {why}")
         if conflicts:
             more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""
             raise SweepError("; ".join(conflicts[:3]) + more)
