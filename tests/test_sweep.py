@@ -444,3 +444,29 @@ def test_sensitivity_command_on_quick(client, tmp_path, monkeypatch, capsys):
         assert mine.loc[name, "mu_star"] == pytest.approx(np.mean(np.abs(effects[i])), rel=1e-12)
     # more light a year, more cleansing: alpha's effect on C is positive in every trajectory
     assert min(effects[0]) > 0 and mine.loc["light.alpha", "mu"] > 0
+
+
+@pytest.mark.parametrize("method", ["morris", "sobol"])
+def test_the_figure_says_how_many_end_years_are_the_horizon(tmp_path, monkeypatch, method):
+    """The end year of a run that never ends is the horizon: its panel says so, or a reader of the
+    figure alone takes the horizon's effect for the parameters'."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from tikkun.sweep.sensitivity import SensitivityPlan, plot
+
+    sp = SensitivityPlan({"num_vars": 2, "names": ["light.alpha", "light.beta"], "bounds": [[0.03, 0.2], [0.0, 2.0]]},
+                         method, 16, 4, (299,), 0, 0.95, 100, 300)
+    cols = ({"mu_star": [8.6, 0.4], "mu_star_conf": [1.0, 0.1], "sigma": [17.0, 0.7], "mu": [8.6, 0.4]}
+            if method == "morris" else {"S1": [0.7, 0.1], "S1_conf": [0.1, 0.1], "ST": [0.8, 0.2], "ST_conf": [0.1, 0.1]})
+    indices = pd.concat([pd.DataFrame({"output": out, "parameter": sp.problem["names"], **cols})
+                         for out in ("end_year", "C_at_299")])
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    plot(indices, sp, tmp_path / "s.png", censored=(12, 14))
+    (fig,) = figures
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert "12 of 14 runs not ended: counted at the horizon (300)" in titles[0]
+    assert "not ended" not in titles[1]
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes if ax.get_title())
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"

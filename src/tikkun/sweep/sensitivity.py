@@ -260,7 +260,7 @@ def sensitivity(
     outputs = pd.DataFrame(X, columns=names).assign(**{o: Y[:, j] for j, o in enumerate(output_names(sp))})
     _write_indices(result.folder, indices, sp, notes)
     figure = result.folder / FIGURE
-    plot(indices, sp, figure)
+    plot(indices, sp, figure, censored=(censored, len(per_run)))
     return SensitivityResult(result.folder, sp, X, outputs, indices, tuple(notes), figure, result)
 
 
@@ -309,9 +309,11 @@ def _label(output: str) -> tuple[str, str]:
     return f"C at year {output.removeprefix('C_at_')}", "C, share of cleansing"
 
 
-def plot(indices, sp: SensitivityPlan, path: Path) -> None:
+def plot(indices, sp: SensitivityPlan, path: Path, censored: tuple[int, int] = (0, 0)) -> None:
     """Morris: sigma against mu* for each output, with mu*'s confidence interval; Sobol': S1
-    and ST for each parameter, with confidence intervals. One panel per output."""
+    and ST for each parameter, with confidence intervals. One panel per output. ``censored``:
+    (runs that did not reach the end, runs), said on the end year's panel, whose effects are
+    then partly the horizon's (a reader of the figure alone would not know it)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -343,9 +345,12 @@ def plot(indices, sp: SensitivityPlan, path: Path) -> None:
             ax.bar(x - 0.2, d["S1"], 0.4, yerr=d["S1_conf"], capsize=3, label="S1 (first order)", color="C0")
             ax.bar(x + 0.2, d["ST"], 0.4, yerr=d["ST_conf"], capsize=3, label="ST (total)", color="C1")
             ax.set_xticks(x, d["parameter"], rotation=20, ha="right")
+            ax.set_xlabel("parameter (scenario key)")
             ax.axhline(0, color="0.3", lw=0.8)
             ax.set_ylabel("Sobol' index (share of the variance)")
             ax.legend(fontsize=8, frameon=False)
+        if out == "end_year" and censored[0]:
+            title += f"\n{censored[0]} of {censored[1]} runs not ended: counted at the horizon ({sp.horizon})"
         ax.set_title(f"{title}\n(Sobol', bars: {conf} confidence)" if sp.method == "sobol" else
                      f"{title}\n(Morris, bars: {conf} confidence of μ*)", fontsize=10)
         ax.grid(alpha=0.3)
