@@ -109,7 +109,24 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
     ('base = "quick"\nset = { "run.seed" = 4 }', "set.run.seed: the seed is given by seeds"),
     ('base = "quick"\nset = { "light.beta" = 1.0 }\n[grid]\n"light.beta" = [0.5]', "grid.light.beta: also in set"),
     ('base = "quick"\n[[variants]]\nname = "a"\n[[variants]]\nname = "a"', "two variants are named 'a'"),
+    # no run would validate: a bad sweep file, not a sweep of failed runs
+    ('base = "quick"\nset = { "souls.count" = "many" }',
+     "no run makes a valid scenario; the first, seed=20: souls.count: Input should be a valid integer"),
+    ('base = "quick"\nyears = 100000000000', "seed=20: run.years: Input should be less than or equal to"),
+    ('base = "quick"\n[grid]\n"light.beta" = ["a", "b"]', "the first, light.beta=a,seed=20: light.beta: Input should be"),
     ('base = "quick"\n[sensitivity.parameters]\n"souls.count" = [10, 20]', "souls.count: not a real-valued key"),
+    ('base = "quick"\n[sensitivity.parameters]\n"light.beta" = [1.0, 0.0]', "light.beta: must be a range [low, high]"),
+    ('base = "quick"\n[sensitivity.parameters]\n"light.beta" = [0.0, inf]',
+     "light.beta: must be a range [low, high] of finite numbers with low < high (got [0.0, inf])"),
+    # an end of the range that the scenario refuses: every run there would fail after the others ran
+    ('base = "quick"\n[sensitivity.parameters]\n"light.alpha" = [0.0, 0.2]',
+     "light.alpha: the range's low end 0.0 is not a valid scenario: light.alpha: Input should be greater than 0"),
+    ('base = "quick"\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]\n[sensitivity.parameters.light]\nbeta = [0.0, 2.0]',
+     "sensitivity.parameters.light.beta: given twice"),
+    ('base = "quick"\n[sensitivity]\nmethod = "sobol"\nsamples = 2\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]',
+     "sensitivity.samples: Sobol' needs N >= 16"),
+    ('base = "quick"\n[sensitivity]\nlevels = 3\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]',
+     "sensitivity.levels: must be an even integer >= 2"),
 ])
 def test_bad_sweep_file_exit_2_names_the_key(tmp_path, monkeypatch, capsys, text, needle):
     from tikkun.cli import main
@@ -121,6 +138,46 @@ def test_bad_sweep_file_exit_2_names_the_key(tmp_path, monkeypatch, capsys, text
         main()
     assert exc.value.code == 2
     assert needle in capsys.readouterr().err.replace("\n", " ")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("address, needle", [
+    ("127.0.0.1:8786x", "--scheduler 127.0.0.1:8786x: not a scheduler address"),
+    ("nonsense://", "--scheduler nonsense://: not a scheduler address (unknown address scheme 'nonsense'"),
+    ("", "--scheduler: empty; give an address such as tcp://HOST:PORT"),
+])
+def test_a_malformed_scheduler_address_exit_2_nothing_written(tmp_path, monkeypatch, capsys, address, needle):
+    from tikkun.cli import main
+
+    f = write(tmp_path / "s.toml", GRID12)
+    monkeypatch.setattr(sys, "argv", ["tikkun", "sweep", str(f), "--scheduler", address, "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert exc.value.code == 2, err
+    assert needle in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_address_from_the_environment_is_named_as_such(tmp_path, monkeypatch):
+    import dask
+
+    f = write(tmp_path / "s.toml", GRID12)
+    with dask.config.set({"scheduler-address": "tcp://127.0.0.1:8786"}):
+        with pytest.raises(SweepError, match=r"^--workers: .*\(DASK_SCHEDULER_ADDRESS tcp://127.0.0.1:8786\)"):
+            tikkun.sweep(f, out=tmp_path / "out", workers=2)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_method_given_by_option_is_named_by_it(tmp_path, monkeypatch, capsys):
+    from tikkun.cli import main
+
+    f = write(tmp_path / "s.toml", 'base = "quick"\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]\n')
+    monkeypatch.setattr(sys, "argv", ["tikkun", "sensitivity", str(f), "--method", "sobl", "--out", str(tmp_path / "out")])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    assert "--method: unknown method 'sobl'; allowed: morris, sobol" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
@@ -395,5 +452,31 @@ def test_a_scheduler_address_that_is_no_address_is_bad_input(tmp_path):
     f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [1]\n')
     r = tikkun_cli("sweep", f, "--scheduler", "foo", "--out", "sw", "-q", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
-    assert "--scheduler foo: not an address" in r.stderr and "tcp://HOST:PORT" in r.stderr, r.stderr
+    assert "--scheduler foo: not a scheduler address" in r.stderr and "tcp://HOST:PORT" in r.stderr, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
+
+
+@pytest.mark.parametrize("method", ["morris", "sobol"])
+def test_the_figure_says_how_many_end_years_are_the_horizon(tmp_path, monkeypatch, method):
+    """The end year of a run that never ends is the horizon: its panel says so, or a reader of the
+    figure alone takes the horizon's effect for the parameters'."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from tikkun.sweep.sensitivity import SensitivityPlan, plot
+
+    sp = SensitivityPlan({"num_vars": 2, "names": ["light.alpha", "light.beta"], "bounds": [[0.03, 0.2], [0.0, 2.0]]},
+                         method, 16, 4, (299,), 0, 0.95, 100, 300)
+    cols = ({"mu_star": [8.6, 0.4], "mu_star_conf": [1.0, 0.1], "sigma": [17.0, 0.7], "mu": [8.6, 0.4]}
+            if method == "morris" else {"S1": [0.7, 0.1], "S1_conf": [0.1, 0.1], "ST": [0.8, 0.2], "ST_conf": [0.1, 0.1]})
+    indices = pd.concat([pd.DataFrame({"output": out, "parameter": sp.problem["names"], **cols})
+                         for out in ("end_year", "C_at_299")])
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    plot(indices, sp, tmp_path / "s.png", censored=(12, 14))
+    (fig,) = figures
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert "12 of 14 runs not ended: counted at the horizon (300)" in titles[0]
+    assert "not ended" not in titles[1]
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes if ax.get_title())
+    assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"

@@ -109,17 +109,22 @@ def connect(scheduler: str | None = None, workers: int | None = None, scratch: P
     import dask
     from distributed import Client
 
+    if scheduler is not None and not scheduler.strip():
+        raise SweepError("--scheduler: empty; give an address such as tcp://HOST:PORT, or leave it out for a "
+                         "local cluster")
     address = scheduler or dask.config.get("scheduler-address", None)
+    # a message names where the address came from: the user may not know the variable is set
+    source = f"--scheduler {address}" if scheduler else f"DASK_SCHEDULER_ADDRESS {address}"
     if address:
         if workers is not None:
-            raise SweepError("--workers: sets the size of the local cluster; with a scheduler address "
+            raise SweepError(f"--workers: sets the size of the local cluster; with a scheduler address ({source}) "
                              "the cluster's own workers run (start more with `dask worker ADDRESS`)")
         try:
             client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise SweepError(f"--scheduler {address}: cannot reach the scheduler ({exc})") from None
-        except ValueError as exc:  # Dask's word for an address it cannot parse ("missing port number")
-            raise SweepError(f"--scheduler {address}: not an address ({exc}); give tcp://HOST:PORT") from None
+            raise SweepError(f"{source}: cannot reach the scheduler ({exc})") from None
+        except ValueError as exc:  # Dask's parse of the address: a bad scheme, host or port
+            raise SweepError(f"{source}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
         with client:
             yield client
         return
@@ -238,6 +243,11 @@ class Filing:
                     conflicts.append(_conflict(final, text, out_option))
                 else:
                     records[run.run_id] = done_record(run.run_id, final, summary, reused=True, resumed_from=None)
+        if not texts:  # every run would fail: a bad sweep file (a shared value, years), not failed runs
+            rid = runs[0].run_id
+            lines = records[rid]["error"].strip().splitlines()
+            why = "; ".join(lines[1:]) if len(lines) > 1 else lines[0]  # without "preset quick: invalid scenario"
+            raise SweepError(f"{spec.origin}: no run makes a valid scenario; the first, {rid}: {why}")
         if conflicts:
             more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""
             raise SweepError("; ".join(conflicts[:3]) + more)

@@ -6,8 +6,8 @@ A sweep file's ``[sensitivity]`` table::
 
     [sensitivity]
     method = "morris"          # or "sobol"
-    samples = 10               # Morris: trajectories, runs = samples (k + 1); Sobol': N (a power of 2), runs = N (k + 2)
-    levels = 4                 # Morris: levels of the grid
+    samples = 10               # Morris: trajectories, runs = samples (k + 1); Sobol': N (a power of 2 >= 16), runs = N (k + 2)
+    levels = 4                 # Morris: levels of the grid (even)
     years = [50, 99]           # C at these years (default: the last year of the horizon)
     seed = 0                   # seed of SALib's sampler
     [sensitivity.parameters]   # real-valued scenario keys and their ranges [low, high]
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +33,13 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import __version__
+from ..scenario import ScenarioError
 from .driver import SweepProgress, SweepResult, default_folder, run_sweep
 from .spec import (SweepError, SweepSpec, base_seed, format_value, load_sweep, plan, resolve_run, scenario_key_problem,
                    scenario_key_type)
 
 METHODS = ("morris", "sobol")
+SOBOL_MIN = 16  # Sobol' base points below which the indices are noise (e.g. S1 > 1 with N = 2)
 KEYS = ("method", "samples", "levels", "years", "seed", "parameters", "conf_level", "resamples")
 TABLE = "sensitivity.parquet"
 FIGURE = "sensitivity.png"
@@ -90,6 +93,8 @@ def read_plan(spec: SweepSpec, method: str | None = None) -> SensitivityPlan:
         raise bad("grid", "tikkun sensitivity samples the ranges in [sensitivity.parameters]; leave [grid] out")
     if spec.variants:
         raise bad("variants", "tikkun sensitivity samples the ranges in [sensitivity.parameters]; leave variants out")
+    if method is not None and method not in METHODS:
+        raise SweepError(f"--method: unknown method {method!r}; allowed: {', '.join(METHODS)}")
     method = method or table.get("method", "morris")
     if method not in METHODS:
         raise bad("sensitivity.method", f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
@@ -98,7 +103,8 @@ def read_plan(spec: SweepSpec, method: str | None = None) -> SensitivityPlan:
     if not isinstance(params, dict) or not params:
         raise bad("sensitivity.parameters", 'give at least one "KEY" = [low, high]')
     names, bounds = [], []
-    for key, rng in _flat(params).items():
+    flat = _flat(params, bad=bad)
+    for key, rng in flat.items():
         where = f"sensitivity.parameters.{key}"
         problem = scenario_key_problem(key)
         if problem is not None:
@@ -107,9 +113,10 @@ def read_plan(spec: SweepSpec, method: str | None = None) -> SensitivityPlan:
             raise bad(where, "also given as an override (set or seeds); give each key in one place")
         if scenario_key_type(key) is not float:
             raise bad(where, f"not a real-valued key ({_type_name(scenario_key_type(key))}); the samples are real numbers")
-        if (not isinstance(rng, list) or len(rng) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rng)
+        if (not isinstance(rng, list) or len(rng) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in rng)
                 or not rng[0] < rng[1]):
-            raise bad(where, f"must be a range [low, high] with low < high (got {rng!r})")
+            raise bad(where, f"must be a range [low, high] of finite numbers with low < high (got {rng!r})")
         names.append(key)
         bounds.append([float(rng[0]), float(rng[1])])
 
@@ -118,9 +125,13 @@ def read_plan(spec: SweepSpec, method: str | None = None) -> SensitivityPlan:
         raise bad("sensitivity.samples", f"must be an integer >= 2 (got {samples!r})")
     if method == "sobol" and samples & (samples - 1):
         raise bad("sensitivity.samples", f"Sobol' sampling needs a power of 2 (got {samples})")
+    if method == "sobol" and samples < SOBOL_MIN:
+        raise bad("sensitivity.samples", f"Sobol' needs N >= {SOBOL_MIN}, a power of 2 (got {samples}): with fewer "
+                                         "points its indices and their bootstrap intervals are noise")
     levels = table.get("levels", 4)
-    if not _int(levels) or levels < 2:
-        raise bad("sensitivity.levels", f"must be an integer >= 2 (got {levels!r})")
+    if not _int(levels) or levels < 2 or levels % 2:
+        # SALib's Morris steps by levels / (2 (levels - 1)): an odd number of levels samples unevenly
+        raise bad("sensitivity.levels", f"must be an even integer >= 2, e.g. 4 (got {levels!r})")
     seed = table.get("seed", 0)
     if not _int(seed) or seed < 0:
         raise bad("sensitivity.seed", f"must be an integer >= 0 (got {seed!r})")
@@ -136,6 +147,13 @@ def read_plan(spec: SweepSpec, method: str | None = None) -> SensitivityPlan:
         horizon = resolve_run(spec.base, tuple(spec.set.items()), seed0, spec.years).run.years
     except Exception as exc:
         raise SweepError(f"{origin}: the base with set does not make a valid scenario: {exc}") from None
+    for key, (low, high) in zip(names, bounds):
+        for end, value in (("low", low), ("high", high)):
+            try:
+                resolve_run(spec.base, (*spec.set.items(), (key, value)), seed0, spec.years)
+            except ScenarioError as exc:
+                raise bad(f"sensitivity.parameters.{key}", f"the range's {end} end {value!r} is not a valid "
+                                                          f"scenario: {_last_line(exc)}") from None
     years = table.get("years", [horizon - 1])
     if not isinstance(years, list) or not years or not all(_int(y) and 0 <= y < horizon for y in years):
         raise bad("sensitivity.years", f"must be a list of years in [0, {horizon - 1}] (the horizon is {horizon}; got {years!r})")
@@ -242,7 +260,7 @@ def sensitivity(
     outputs = pd.DataFrame(X, columns=names).assign(**{o: Y[:, j] for j, o in enumerate(output_names(sp))})
     _write_indices(result.folder, indices, sp, notes)
     figure = result.folder / FIGURE
-    plot(indices, sp, figure)
+    plot(indices, sp, figure, censored=(censored, len(per_run)))
     return SensitivityResult(result.folder, sp, X, outputs, indices, tuple(notes), figure, result)
 
 
@@ -291,9 +309,11 @@ def _label(output: str) -> tuple[str, str]:
     return f"C at year {output.removeprefix('C_at_')}", "C, share of cleansing"
 
 
-def plot(indices, sp: SensitivityPlan, path: Path) -> None:
+def plot(indices, sp: SensitivityPlan, path: Path, censored: tuple[int, int] = (0, 0)) -> None:
     """Morris: sigma against mu* for each output, with mu*'s confidence interval; Sobol': S1
-    and ST for each parameter, with confidence intervals. One panel per output."""
+    and ST for each parameter, with confidence intervals. One panel per output. ``censored``:
+    (runs that did not reach the end, runs), said on the end year's panel, whose effects are
+    then partly the horizon's (a reader of the figure alone would not know it)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -325,9 +345,12 @@ def plot(indices, sp: SensitivityPlan, path: Path) -> None:
             ax.bar(x - 0.2, d["S1"], 0.4, yerr=d["S1_conf"], capsize=3, label="S1 (first order)", color="C0")
             ax.bar(x + 0.2, d["ST"], 0.4, yerr=d["ST_conf"], capsize=3, label="ST (total)", color="C1")
             ax.set_xticks(x, d["parameter"], rotation=20, ha="right")
+            ax.set_xlabel("parameter (scenario key)")
             ax.axhline(0, color="0.3", lw=0.8)
             ax.set_ylabel("Sobol' index (share of the variance)")
             ax.legend(fontsize=8, frameon=False)
+        if out == "end_year" and censored[0]:
+            title += f"\n{censored[0]} of {censored[1]} runs not ended: counted at the horizon ({sp.horizon})"
         ax.set_title(f"{title}\n(Sobol', bars: {conf} confidence)" if sp.method == "sobol" else
                      f"{title}\n(Morris, bars: {conf} confidence of μ*)", fontsize=10)
         ax.grid(alpha=0.3)
@@ -348,15 +371,24 @@ def _point_key(point: dict, names: list[str]) -> str:
     return ",".join(format_value(point[n]) for n in names)
 
 
-def _flat(table: dict, prefix: str = "") -> dict:
+def _flat(table: dict, prefix: str = "", *, bad) -> dict:
+    """``{"light": {"beta": r}}`` and ``{"light.beta": r}`` both give ``{"light.beta": r}``; a key
+    given both ways is refused (TOML holds both, and one would silently replace the other)."""
     out = {}
     for k, v in table.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flat(v, key + "."))
-        else:
-            out[key] = v
+        items = _flat(v, key + ".", bad=bad).items() if isinstance(v, dict) else [(key, v)]
+        for name, rng in items:
+            if name in out:
+                raise bad(f"sensitivity.parameters.{name}", "given twice (as a dotted key and in a table); give it once")
+            out[name] = rng
     return out
+
+
+def _last_line(exc: Exception) -> str:
+    """A scenario's message without its first line ("preset quick: invalid scenario")."""
+    lines = str(exc).strip().splitlines()
+    return "; ".join(lines[1:]) if len(lines) > 1 else lines[0]
 
 
 def _int(v) -> bool:
