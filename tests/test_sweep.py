@@ -106,6 +106,12 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
     ('base = "quick"\n[grid]\n', "grid: empty"),
     ('base = "quick"\n[grid]\n"light.beta" = [0.5, 0.50]', "grid.light.beta: the value 0.5 is given twice"),
     ('base = "quick"\nseeds = [3, 3]', "seeds: seed 3 is given twice"),
+    # a count's extra zeros: refused at once, not planned for minutes
+    ('base = "quick"\nseeds = { start = 0, count = 100000000 }',
+     "seeds: count = 100,000,000: a sweep file makes at most 1,000,000 runs"),
+    ('base = "quick"\nseeds = { start = 0, count = 1000 }\n[grid]\n"light.beta" = ['
+     + ", ".join(str(k / 1000) for k in range(1001)) + "]",
+     "grid: 1,001,000 runs (variants x grid points x seeds); a sweep file makes at most 1,000,000"),
     ('base = "quick"\nset = { "run.seed" = 4 }', "set.run.seed: the seed is given by seeds"),
     ('base = "quick"\nset = { "light.beta" = 1.0 }\n[grid]\n"light.beta" = [0.5]', "grid.light.beta: also in set"),
     ('base = "quick"\n[[variants]]\nname = "a"\n[[variants]]\nname = "a"', "two variants are named 'a'"),

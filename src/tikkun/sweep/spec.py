@@ -44,6 +44,9 @@ from pydantic import BaseModel
 from ..scenario import Scenario, ScenarioError, add_events, apply_overrides, build_scenario, preset_names, read_scenario_file
 from ..scenario.loading import _parse_toml, _with_horizon, preset_text
 
+# More runs than this in one file is a mistake (a seed count's extra zeros), not a plan: the
+# plan alone would take minutes and the sweep's tables gigabytes.
+MAX_RUNS = 1_000_000
 TOP_KEYS = ("base", "description", "seeds", "years", "checkpoint_every", "set", "grid", "variants", "sensitivity")
 VARIANT_KEYS = ("name", "set", "events")
 EVENTS = "events+"  # the overrides' entry that carries a variant's events (appended, not set)
@@ -221,6 +224,11 @@ def parse_sweep(raw: dict, *, origin: str = "sweep", folder: str | Path = ".", s
         if names.count(name) > 1:
             raise bad("variants", f"two variants are named {name!r}; names must be unique")
 
+    n_runs = max(1, len(parsed_variants)) * math.prod(len(v) for v in grid.values()) * len(seeds or [0])
+    if n_runs > MAX_RUNS:
+        raise bad("grid" if grid else "seeds", f"{n_runs:,} runs (variants x grid points x seeds); a sweep file "
+                                               f"makes at most {MAX_RUNS:,}")
+
     sensitivity = raw.get("sensitivity")
     if sensitivity is not None and not isinstance(sensitivity, dict):
         raise bad("sensitivity", "must be a table")
@@ -256,15 +264,19 @@ def _read_seeds(seeds, bad) -> tuple[int, ...]:
         start, count = seeds["start"], seeds["count"]
         if not (_is_int(start) and start >= 0 and _is_int(count) and count > 0):
             raise bad("seeds", f"start must be an integer >= 0 and count > 0 (got start = {start!r}, count = {count!r})")
+        if count > MAX_RUNS:
+            raise bad("seeds", f"count = {count:,}: a sweep file makes at most {MAX_RUNS:,} runs")
         seeds = list(range(start, start + count))
     if not isinstance(seeds, list) or not seeds:
         raise bad("seeds", "must be a non-empty list of integers, or { start = FIRST, count = HOW_MANY }")
     for s in seeds:
         if not _is_int(s) or not 0 <= s <= 2**62:
             raise bad("seeds", f"every seed is an integer in [0, 2**62] (got {s!r})")
+    seen = set()
     for s in seeds:
-        if seeds.count(s) > 1:
+        if s in seen:
             raise bad("seeds", f"seed {s} is given twice; two runs would have one id")
+        seen.add(s)
     return tuple(seeds)
 
 
