@@ -189,6 +189,57 @@ def test_a_run_stopped_before_any_checkpoint_leaves_nothing_and_runs_again(tmp_p
     assert sorted(os.listdir(tmp_path / "mine")) == ["notes.txt"]
 
 
+@pytest.mark.parametrize("user_made_it", [False, True])
+def test_a_run_stopped_in_its_last_writes_leaves_no_half_folder(tmp_path, monkeypatch, capsys, user_made_it):
+    """Stopped while writing its tables at the end (no summary.json yet, no checkpoint), a run
+    removes them too, not only its scenario: a folder of tables without a scenario could be
+    neither resumed nor reported on, and would refuse the same command. An empty folder the
+    user made for --out stays (emptied); one the run made goes."""
+    from tikkun import api, cli
+
+    def stopped_in_last_writes(sc, out, **kw):
+        for name in ("scenario.toml", "metrics.parquet", "souls.parquet"):
+            (out / name).write_text("written by the run")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "run", stopped_in_last_writes)
+    monkeypatch.chdir(tmp_path)
+    if user_made_it:
+        (tmp_path / "out").mkdir()
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "500", "--out", "out", "-q"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert exc.value.code == 130
+    if user_made_it:
+        assert "out emptied" in err and list((tmp_path / "out").iterdir()) == []
+    else:
+        assert "out removed" in err and not (tmp_path / "out").exists()
+
+
+def test_only_an_unfinished_runs_own_files_are_removed(tmp_path):
+    """remove_unfinished leaves a finished run (summary.json) and a checkpointed one whole, and
+    any file the run did not write, with its folder."""
+    from tikkun.outputs.run_folder import remove_unfinished
+
+    def folder(name, *files):
+        f = tmp_path / name
+        f.mkdir()
+        for n in files:
+            (f / n).write_text("x")
+        return f
+
+    done = folder("done", "scenario.toml", "metrics.parquet", "souls.parquet", "summary.json")
+    assert not remove_unfinished(done) and len(list(done.iterdir())) == 4
+    ckpt = folder("ckpt", "scenario.toml", "checkpoint.npz")
+    assert not remove_unfinished(ckpt) and len(list(ckpt.iterdir())) == 2
+    mixed = folder("mixed", "scenario.toml", "genesis_0_separate.png", "notes.txt")
+    assert not remove_unfinished(mixed) and [p.name for p in mixed.iterdir()] == ["notes.txt"]
+    ours = folder("ours", "scenario.toml", "genesis.parquet", "field.npy", "genesis_1_strike.png", "metrics.parquet",
+                  ".souls.parquet.tikkun-abcd1234.tmp")
+    assert remove_unfinished(ours) and not ours.exists()
+
+
 def test_events_never_reached_are_named_once_by_label_and_year(monkeypatch):
     """A chapter of the history may be two events (its light and its shocks): the run's report
     names it once."""

@@ -134,6 +134,7 @@ def run(
                               overrides=parse_set_options(set_), events=parse_event_options(event))
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
+    made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
     folder = out_dir if out_dir is not None else api.default_folder(sc)
     api.prepare_folder(folder)  # refuses a folder with anything in it, before any work
     progress, callback = _progress_bar(sc.run.years, 0, quiet)
@@ -141,23 +142,27 @@ def run(
         with progress or _nullcontext():
             result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback)
     except KeyboardInterrupt:
-        _interrupted_run(folder, checkpoint_every)
+        _interrupted_run(folder, checkpoint_every, made)
     _report(result)
     if not no_report:
         _write_report(result.folder)
 
 
-def _interrupted_run(folder: Path, checkpoint_every: int | None = None) -> None:
+def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bool = False) -> None:
     """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130."""
     from .outputs.run_folder import checkpoint_meta, remove_unfinished
 
     meta = checkpoint_meta(folder)
-    if meta is None:
+    if meta is None and (folder / "summary.json").exists():  # stopped after its last write
+        err.print(f"interrupted: the run had finished; its outputs are in {escape(str(folder))}", highlight=False)
+    elif meta is None:
         why = (f"the first comes after {checkpoint_every:,} years" if checkpoint_every else
                "--checkpoint-every N makes a run resumable")
         # nothing in it can be resumed: without its files the same command runs again
-        gone = remove_unfinished(folder)
-        what = "removed" if gone else "kept (it holds files the run did not write)"
+        if remove_unfinished(folder, remove_folder=made):
+            what = "removed" if made else "emptied"
+        else:
+            what = "kept (it holds files the run did not write)"
         err.print(f"interrupted: no checkpoint ({why}); {escape(str(folder))} {what}", highlight=False)
     else:
         err.print(f"interrupted: {escape(str(folder))} holds a checkpoint of its first {meta['scalars']['year']:,} years; "

@@ -33,24 +33,25 @@ def write_scenario(folder: Path, scenario: Scenario) -> None:
     write_text(folder / "scenario.toml", scenario_to_toml(scenario))
 
 
-# What a run writes before its end, and nothing else: an interrupted run without a checkpoint
-# removes these (remove_unfinished), never a file it did not write.
-UNFINISHED_FILES = ("scenario.toml", "genesis.parquet", "field.npy")
+# What a run writes into its folder before summary.json, which it writes last: an interrupted
+# run without a checkpoint removes these (remove_unfinished), never a file it did not write.
+UNFINISHED_FILES = ("scenario.toml", "genesis.parquet", "field.npy", "metrics.parquet", "souls.parquet")
 UNFINISHED_PATTERNS = ("genesis_*_*.png",)
 
 
-def remove_unfinished(folder: Path) -> bool:
+def remove_unfinished(folder: Path, remove_folder: bool = True) -> bool:
     """Remove what an interrupted run that left no checkpoint wrote into ``folder`` (its
-    scenario, the genesis' outputs, temporary files), and the folder if that empties it, so
-    that the same command can be run again; return whether the folder is gone. Nothing else is
-    touched: the folder was empty when the run began (:func:`tikkun.api.prepare_folder`), and
-    any other file in it is someone's."""
+    scenario, the genesis' outputs, the tables it was writing at its end, temporary files),
+    and the folder if the run made it and that empties it, so that the same command can be
+    run again; return whether nothing of the run is left. Nothing else is touched: the folder
+    was empty when the run began (:func:`tikkun.api.prepare_folder`), and any other file in
+    it is someone's. A finished run (``summary.json``) or a checkpointed one is left whole."""
     import contextlib
 
     from .atomic import remove_leftovers
 
     folder = Path(folder)
-    if not folder.is_dir() or (folder / CHECKPOINT_NAME).exists():
+    if not folder.is_dir() or (folder / CHECKPOINT_NAME).exists() or (folder / "summary.json").exists():
         return False
     remove_leftovers(folder)
     paths = [folder / n for n in UNFINISHED_FILES] + [p for pat in UNFINISHED_PATTERNS for p in folder.glob(pat)]
@@ -58,10 +59,10 @@ def remove_unfinished(folder: Path) -> bool:
         with contextlib.suppress(FileNotFoundError):
             if p.is_file():
                 p.unlink()
-    try:
-        folder.rmdir()
-    except OSError:  # not empty: something not ours is in it
+    if any(folder.iterdir()):  # something not ours is in it
         return False
+    if remove_folder:
+        folder.rmdir()
     return True
 
 
