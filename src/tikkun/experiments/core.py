@@ -179,8 +179,9 @@ PNG_MARK = "tikkun experiment"  # a figure's PNG text chunk "Source": it is ours
 def outputs_not_ours(names, out: Path) -> list[Path]:
     """The files among ``out/NAME.json`` and ``out/NAME.png`` that exist and were not written by
     an experiment, which a run would replace (nothing a user made is lost). A JSON file is
-    ours if it is an experiment's record of that name; a PNG if it carries :data:`PNG_MARK`
-    or the record beside it is ours (figures made before the mark)."""
+    ours if it is an experiment's record of that name; a PNG if it carries :data:`PNG_MARK`,
+    or, made by tikkun 0.3.0 before the mark, if matplotlib drew it and the record beside it is
+    ours."""
     out = Path(out)
     found = []
     for name in names:
@@ -188,8 +189,11 @@ def outputs_not_ours(names, out: Path) -> list[Path]:
         rec_ours = rec.is_file() and _is_record(rec, name)
         if rec.exists() and not rec_ours:
             found.append(rec)
-        if png.exists() and not (rec_ours or _png_source(png) == PNG_MARK):
-            found.append(png)
+        if png.exists():
+            text = _png_text(png)
+            before_mark = rec_ours and text.get("Software", "").startswith("Matplotlib")
+            if not (text.get("Source") == PNG_MARK or before_mark):
+                found.append(png)
     return found
 
 
@@ -201,27 +205,29 @@ def _is_record(path: Path, name: str) -> bool:
     return isinstance(rec, dict) and rec.get("name") == name and "verdict" in rec and "tikkun_version" in rec
 
 
-def _png_source(path: Path) -> str | None:
-    """The ``Source`` text chunk of a PNG file, read chunk by chunk up to the image data."""
+def _png_text(path: Path) -> dict[str, str]:
+    """The text chunks (``tEXt``) of a PNG file before its image data; empty if it is none."""
     import struct
 
+    found: dict[str, str] = {}
     try:
         with open(path, "rb") as fh:
             if fh.read(8) != b"\x89PNG\r\n\x1a\n":
-                return None
+                return found
             while True:
                 head = fh.read(8)
                 if len(head) < 8:
-                    return None
+                    return found
                 length, kind = struct.unpack(">I4s", head)
                 if kind in (b"IDAT", b"IEND"):
-                    return None
+                    return found
                 data = fh.read(length)
                 fh.read(4)  # the chunk's CRC
-                if kind == b"tEXt" and data.startswith(b"Source\0"):
-                    return data[len(b"Source\0"):].decode("latin-1")
+                if kind == b"tEXt" and b"\0" in data:
+                    key, value = data.split(b"\0", 1)
+                    found[key.decode("latin-1")] = value.decode("latin-1")
     except OSError:
-        return None
+        return found
 
 
 def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
