@@ -24,7 +24,8 @@ import tomllib
 
 from ..scenario import ScenarioError, scenario_to_toml
 from . import tables
-from .spec import EVENTS, RunSpec, SweepError, SweepSpec, checkpoint_every, load_sweep, plan, resolve_run, value_at
+from .spec import (EVENTS, RunSpec, SweepError, SweepSpec, checkpoint_every, load_sweep, plan, problems_only,
+                   resolve_run, value_at)
 from .task import EVENT_TOPIC, PARTIAL, RUNS, RunTask, digest, done_record, execute, failed_record, finished_run
 
 SPEC = "sweep.toml"
@@ -245,8 +246,7 @@ class Filing:
                     records[run.run_id] = done_record(run.run_id, final, summary, reused=True, resumed_from=None)
         if not texts:  # every run would fail: a bad sweep file (a shared value, years), not failed runs
             rid = runs[0].run_id
-            lines = records[rid]["error"].strip().splitlines()
-            why = "; ".join(lines[1:]) if len(lines) > 1 else lines[0]  # without "preset quick: invalid scenario"
+            why = problems_only(records[rid]["error"])
             raise SweepError(f"{spec.origin}: no run makes a valid scenario; the first, {rid}: {why}")
         if conflicts:
             more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""

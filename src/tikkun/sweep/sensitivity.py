@@ -35,8 +35,8 @@ import numpy as np
 from .. import __version__
 from ..scenario import ScenarioError
 from .driver import SweepProgress, SweepResult, default_folder, run_sweep
-from .spec import (SweepError, SweepSpec, base_seed, format_value, load_sweep, plan, resolve_run, scenario_key_problem,
-                   scenario_key_type)
+from .spec import (SweepError, SweepSpec, base_seed, format_value, load_sweep, plan, problems_only, resolve_run,
+                   scenario_key_problem, scenario_key_type)
 
 METHODS = ("morris", "sobol")
 SOBOL_MIN = 16  # Sobol' base points below which the indices are noise (e.g. S1 > 1 with N = 2)
@@ -153,7 +153,7 @@ def read_plan(spec: SweepSpec, method: str | None = None) -> SensitivityPlan:
                 resolve_run(spec.base, (*spec.set.items(), (key, value)), seed0, spec.years)
             except ScenarioError as exc:
                 raise bad(f"sensitivity.parameters.{key}", f"the range's {end} end {value!r} is not a valid "
-                                                          f"scenario: {_last_line(exc)}") from None
+                                                          f"scenario: {problems_only(str(exc))}") from None
     years = table.get("years", [horizon - 1])
     if not isinstance(years, list) or not years or not all(_int(y) and 0 <= y < horizon for y in years):
         raise bad("sensitivity.years", f"must be a list of years in [0, {horizon - 1}] (the horizon is {horizon}; got {years!r})")
@@ -383,12 +383,6 @@ def _flat(table: dict, prefix: str = "", *, bad) -> dict:
                 raise bad(f"sensitivity.parameters.{name}", "given twice (as a dotted key and in a table); give it once")
             out[name] = rng
     return out
-
-
-def _last_line(exc: Exception) -> str:
-    """A scenario's message without its first line ("preset quick: invalid scenario")."""
-    lines = str(exc).strip().splitlines()
-    return "; ".join(lines[1:]) if len(lines) > 1 else lines[0]
 
 
 def _int(v) -> bool:

@@ -236,6 +236,13 @@ def parse_sweep(raw: dict, *, origin: str = "sweep", folder: str | Path = ".", s
                      checkpoint_every=checkpoint_every, sensitivity=sensitivity, origin=origin, stem=stem)
 
 
+def problems_only(message: str) -> str:
+    """A scenario's message without its first line ("preset quick: invalid scenario"): its
+    problems, joined by "; "."""
+    lines = message.strip().splitlines()
+    return "; ".join(lines[1:]) if len(lines) > 1 else lines[0]
+
+
 def _read_base(value, folder: Path, bad) -> Base:
     if not isinstance(value, str) or not value:
         raise bad("base", f"must be a preset name or a scenario file (got {value!r})")
