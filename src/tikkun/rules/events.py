@@ -3,8 +3,9 @@
 Two kinds of effect:
 
 * global parameters (``set`` and ``scale``) over a span ``[year, until)``: light pulses of the
-  redemptions, shock rates. :func:`parameter_schedule` turns them into one value per year, so
-  the yearly step only looks a number up.
+  redemptions, shock rates. :func:`parameter_schedule` (made with the scenario, which checks
+  every year's value) turns them into one value per year, so the yearly step only looks a
+  number up.
 * actions on groups of souls at one year (``shepherds``, ``complete``, ``reset``, ``policy``), applied by
   :func:`apply_soul_events` at the start of that year with NumPy fancy indexing.
 """
@@ -16,35 +17,9 @@ from collections import defaultdict
 import numpy as np
 
 from .. import random as rng
-from ..scenario.schema import GLOBAL_KEYS, Group, Scenario
+# the globals' values year by year are resolved with the scenario, whose validation checks them
+from ..scenario.schema import Group, Scenario, base_parameters, parameter_schedule  # noqa: F401
 from .network import edge_weights
-
-
-def base_parameters(scenario: Scenario) -> dict[str, float]:
-    """The scenario's value of every global parameter an event may change."""
-    out = {}
-    for key in GLOBAL_KEYS:
-        section, name = key.split(".")
-        out[key] = float(getattr(getattr(scenario, section), name))
-    return out
-
-
-def parameter_schedule(scenario: Scenario) -> dict[str, np.ndarray]:
-    """float64 ``(years,)`` per global key: its value in each year after the events.
-
-    Events act in the order listed; ``set`` replaces, ``scale`` multiplies, each over its span.
-    """
-    years = scenario.run.years
-    sched = {k: np.full(years, v, dtype=np.float64) for k, v in base_parameters(scenario).items()}
-    for ev in scenario.events:
-        if ev.kind not in ("set", "scale"):
-            continue
-        span = slice(ev.year, ev.until if ev.until is not None else years)
-        if ev.kind == "set":
-            sched[ev.key][span] = ev.value
-        else:
-            sched[ev.key][span] *= ev.factor
-    return sched
 
 
 def soul_events_by_year(scenario: Scenario) -> dict[int, list[tuple[int, object]]]:

@@ -359,28 +359,50 @@ class Scenario(_Section):
     def _scaled_in_range(self) -> None:
         """A ``scale`` event's factor is checked alone; what it makes of the parameter (the
         value of the year, after every earlier event) must lie in the parameter's range too:
-        ``light.kappa0`` scaled past 1 would make holiness above 1. The year's values are
-        those :func:`tikkun.rules.events.parameter_schedule` makes, events in order."""
+        ``light.kappa0`` scaled past 1 would make holiness above 1. A year out of range is
+        told by the last ``scale`` over it (a ``set`` value is in range, and so is the base)."""
         import numpy as np
 
-        years = self.run.years
-        for key in dict.fromkeys(ev.key for ev in self.events if ev.kind == "scale"):
-            section, name = key.split(".")
-            values = np.full(years, float(getattr(getattr(self, section), name)))
-            scaled_by = np.full(years, -1)  # the last scale event over each year
-            for i, ev in enumerate(self.events):
-                if ev.kind in ("set", "scale") and ev.key == key:
-                    span = slice(ev.year, ev.until if ev.until is not None else years)
-                    if ev.kind == "set":
-                        values[span] = ev.value
-                        scaled_by[span] = -1
-                    else:
-                        values[span] *= ev.factor
-                        scaled_by[span] = i
+        scaled = {ev.key for ev in self.events if ev.kind == "scale"}
+        if not scaled:
+            return
+        sched = parameter_schedule(self)
+        for key in sorted(scaled):
             lo, hi = GLOBAL_KEYS[key]
-            bad = np.flatnonzero(((values < lo) | (values > hi)) & (scaled_by >= 0))
+            bad = np.flatnonzero((sched[key] < lo) | (sched[key] > hi))
             if bad.size:
                 y = int(bad[0])
-                i = int(scaled_by[y])
+                i = max(i for i, ev in enumerate(self.events) if ev.kind == "scale" and ev.key == key
+                        and ev.year <= y < (ev.until if ev.until is not None else self.run.years))
                 raise ValueError(f"events[{i}] (scale {key} by {self.events[i].factor:g}) makes {key} "
-                                 f"{values[y]:g} in year {y}, outside [{lo}, {hi}]")
+                                 f"{sched[key][y]:g} in year {y}, outside [{lo}, {hi}]")
+
+
+def base_parameters(scenario: Scenario) -> dict[str, float]:
+    """The scenario's value of every global parameter an event may change."""
+    out = {}
+    for key in GLOBAL_KEYS:
+        section, name = key.split(".")
+        out[key] = float(getattr(getattr(scenario, section), name))
+    return out
+
+
+def parameter_schedule(scenario: Scenario) -> dict:
+    """float64 ``(years,)`` per global key: its value in each year after the events (MODEL.md,
+    "Events"; :mod:`tikkun.rules.events` is the rule, and the engine looks each year up).
+
+    Events act in the order listed; ``set`` replaces, ``scale`` multiplies, each over its span.
+    """
+    import numpy as np
+
+    years = scenario.run.years
+    sched = {k: np.full(years, v, dtype=np.float64) for k, v in base_parameters(scenario).items()}
+    for ev in scenario.events:
+        if ev.kind not in ("set", "scale"):
+            continue
+        span = slice(ev.year, ev.until if ev.until is not None else years)
+        if ev.kind == "set":
+            sched[ev.key][span] = ev.value
+        else:
+            sched[ev.key][span] *= ev.factor
+    return sched
