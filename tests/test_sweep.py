@@ -462,6 +462,23 @@ def test_a_scheduler_address_that_is_no_address_is_bad_input(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 
 
+@pytest.mark.parametrize("command", ["sweep", "sensitivity"])
+@pytest.mark.parametrize("options, message", [
+    (["--workers", "0"], "error: --workers: must be a positive number of worker processes (got 0)"),
+    (["--out", "afile"], "error: --out {tmp}/afile: exists and is not a folder"),
+])
+def test_a_bad_option_is_told_alone_without_a_progress_bar(tmp_path, command, options, message):
+    """An option refused before any run: its message is all stderr holds (the progress bar of
+    runs appears once the input is checked)."""
+    f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [1]\nyears = 20\n'
+                                   '[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]\n')
+    (tmp_path / "afile").write_text("mine")
+    r = tikkun_cli(command, f, *options, cwd=tmp_path)
+    # the message as one line (Rich wraps a long path at the console's width)
+    assert r.returncode == 2 and r.stderr.replace("\n", "") == message.format(tmp=tmp_path), r.stderr
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
 @pytest.mark.parametrize("method", ["morris", "sobol"])
 def test_the_figure_says_how_many_end_years_are_the_horizon(tmp_path, monkeypatch, method):
     """The end year of a run that never ends is the horizon: its panel says so, or a reader of the

@@ -246,15 +246,18 @@ def _sweep_progress(quiet: bool):
         TextColumn("runs"), BarColumn(),
         TextColumn("done {task.fields[done]}  failed {task.fields[failed]}  left {task.fields[left]}  {task.fields[note]}"),
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False)
-    task = progress.add_task("sweep", total=None, done=0, failed=0, left="?", note="waiting for the cluster")
+    task = progress.add_task("sweep", total=None, done=0, failed=0, left="?", note="")
     shown = set()
 
     def callback(p):
+        if "bar" not in shown:  # shown from the first report on, after the input was checked
+            shown.add("bar")
+            progress.start()
         if p.dashboard and "dashboard" not in shown:
             shown.add("dashboard")
             progress.console.print(f"Dask dashboard: {p.dashboard}")
         threads = p.numba_threads[0] if len(p.numba_threads) == 1 else None
-        note = "" if not p.workers else f"{p.workers} workers" + (
+        note = ("waiting for the cluster" if p.left else "") if not p.workers else f"{p.workers} workers" + (
             "" if threads is None else " x all cores' Numba threads (NUMBA_NUM_THREADS not set)" if threads == 0 else
             f" x {threads} Numba thread{'s' if threads > 1 else ''}")
         if p.compiling:
@@ -283,8 +286,11 @@ def _run_sweep_command(fn, quiet: bool, **kwargs):
 
     progress, callback = _sweep_progress(quiet)
     try:
-        with progress or _nullcontext():
+        try:
             return fn(progress=callback, **kwargs)
+        finally:
+            if progress is not None and progress.live.is_started:  # started by the first report, if one came
+                progress.stop()
     except SweepInterrupted as exc:
         err.print(f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in {exc.folder}; "
                   "run the same command again to go on")

@@ -183,6 +183,8 @@ def run_sweep(
     folder = Path(out) if out is not None else default_folder(spec)
     filing = Filing.open(spec, folder, out_option)
     todo = filing.todo()
+    if progress is not None and todo:  # the input is checked: a progress bar may appear now, not before
+        progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0))
     if todo and client is None:
         with connect(scheduler, workers) as own:  # a bad address is found before anything is written
             filing.start()
