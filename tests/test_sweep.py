@@ -338,6 +338,7 @@ def test_ctrl_c_stops_cleanly_and_running_again_goes_on(client, tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "run the same command again" in err
+    assert "a run that finishes as the workers stop is kept" in err.replace("\n", " ")
     first = set(os.listdir(out / "runs"))
     assert 2 <= len(first) < 12
     before = {rid: mtimes(out / "runs" / rid) for rid in first}
