@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import random as rng
 # the globals' values year by year are resolved with the scenario, whose validation checks them
-from ..scenario.schema import Group, Scenario, base_parameters, parameter_schedule  # noqa: F401
+from ..scenario.schema import Group, Scenario, parameter_schedule  # noqa: F401 (the engine reads it here)
 from .network import edge_weights
 
 
