@@ -206,28 +206,14 @@ def _is_record(path: Path, name: str) -> bool:
 
 
 def _png_text(path: Path) -> dict[str, str]:
-    """The text chunks (``tEXt``) of a PNG file before its image data; empty if it is none."""
-    import struct
+    """The text chunks of a PNG file (Pillow, which matplotlib needs); empty if it is none."""
+    from PIL import Image, UnidentifiedImageError
 
-    found: dict[str, str] = {}
     try:
-        with open(path, "rb") as fh:
-            if fh.read(8) != b"\x89PNG\r\n\x1a\n":
-                return found
-            while True:
-                head = fh.read(8)
-                if len(head) < 8:
-                    return found
-                length, kind = struct.unpack(">I4s", head)
-                if kind in (b"IDAT", b"IEND"):
-                    return found
-                data = fh.read(length)
-                fh.read(4)  # the chunk's CRC
-                if kind == b"tEXt" and b"\0" in data:
-                    key, value = data.split(b"\0", 1)
-                    found[key.decode("latin-1")] = value.decode("latin-1")
-    except OSError:
-        return found
+        with Image.open(path) as im:
+            return {str(k): str(v) for k, v in getattr(im, "text", {}).items()}
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return {}
 
 
 def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
