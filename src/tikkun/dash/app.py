@@ -76,30 +76,30 @@ class Dashboard:
         self.base = None
 
         # ---- the scenario and its knobs
-        self.source = pn.widgets.Select(name="scenario", options=preset_names(), value=DEFAULT_PRESET, width=280,
+        self.source = pn.widgets.Select(label="scenario", options=preset_names(), value=DEFAULT_PRESET, width=280,
                                         css_classes=["tk-scenario"])
         self.upload = pn.widgets.FileInput(accept=".toml", multiple=False, width=280)
-        self.souls = pn.widgets.IntInput(name=f"souls (at most {max_souls:,})", value=2, step=1000, width=135,
+        self.souls = pn.widgets.IntInput(label=f"souls (at most {max_souls:,})", value=2, step=1000, width=135,
                                          css_classes=["tk-souls"])
-        self.seed = pn.widgets.IntInput(name="seed", value=0, width=135, css_classes=["tk-seed"])
-        self.sliders = {k: pn.widgets.EditableFloatSlider(name=label, start=a, end=b, step=s, value=a, width=280,
+        self.seed = pn.widgets.IntInput(label="seed", value=0, width=135, css_classes=["tk-seed"])
+        self.sliders = {k: pn.widgets.EditableFloatSlider(label=label, start=a, end=b, step=s, value=a, width=280,
                                                           format="0[.]000", css_classes=[_css(k)])
                         for k, (label, a, b, s) in SLIDERS.items()}
-        self.means = {q: pn.widgets.EditableFloatSlider(name=label, start=0.0, end=1.0, step=0.01, value=0.5,
+        self.means = {q: pn.widgets.EditableFloatSlider(label=label, start=0.0, end=1.0, step=0.01, value=0.5,
                                                         width=280, format="0[.]00",
                                                         css_classes=[f"tk-mean-{q}"])
                       for q, label in MEANS.items()}
-        self.speed = pn.widgets.Select(name="speed", options=list(SPEEDS), value="as fast as it runs", width=175,
+        self.speed = pn.widgets.Select(label="speed", options=list(SPEEDS), value="as fast as it runs", width=175,
                                        css_classes=["tk-speed"])
-        self.pause_after = pn.widgets.IntInput(name="pause after year", value=None, start=0, width=95,
+        self.pause_after = pn.widgets.IntInput(label="pause after year", value=None, start=0, width=95,
                                                placeholder="never", css_classes=["tk-pause-after"])
-        self.run_button = pn.widgets.Button(name="Run", button_type="primary", width=135, css_classes=["tk-run"])
-        self.pause_button = pn.widgets.Button(name="Pause", width=135, css_classes=["tk-pause"])
-        self.step_button = pn.widgets.Button(name="Step one year", width=135, css_classes=["tk-step"])
-        self.reset_button = pn.widgets.Button(name="Reset", button_type="warning", width=135,
+        self.run_button = pn.widgets.Button(label="Run", color="primary", width=135, css_classes=["tk-run"])
+        self.pause_button = pn.widgets.Button(label="Pause", width=135, css_classes=["tk-pause"])
+        self.step_button = pn.widgets.Button(label="Step one year", width=135, css_classes=["tk-step"])
+        self.reset_button = pn.widgets.Button(label="Reset", color="warning", width=135,
                                               css_classes=["tk-reset"])
         self.download = pn.widgets.FileDownload(callback=self._zip, filename="tikkun-run.zip", width=280,
-                                                label="Download the run folder (.zip)", button_type="success",
+                                                label="Download the run folder (.zip)", color="success",
                                                 embed=False, disabled=True)  # until a run has its year 0
         self.error = pn.pane.HTML("", visible=False, sizing_mode="stretch_width")
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["tk-status"])
@@ -113,7 +113,7 @@ class Dashboard:
         self.figures = pn.Column(*[pn.Row(*panes[i:i + 2], sizing_mode="stretch_width")
                                    for i in range(0, len(panes), 2)], sizing_mode="stretch_width")
         self.genesis = GenesisView()
-        self.genesis_button = pn.widgets.Button(name="Run the genesis of this scenario", width=260,
+        self.genesis_button = pn.widgets.Button(label="Run the genesis of this scenario", width=260,
                                                 css_classes=["tk-genesis-run"])
         self.claims = ClaimsView(max_souls)
         self.sweep = SweepView()

@@ -37,7 +37,7 @@ class GenesisView:
         self.image_source = ColumnDataSource({"image": [], "x": [], "y": [], "dw": [], "dh": []})
         self.curves = ColumnDataSource({"step": [], "time": [], "unity": [], "mixing": []})
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["tk-genesis-caption"])
-        self.player = pn.widgets.Player(name="stage", start=0, end=1, value=0, interval=1500, loop_policy="loop",
+        self.player = pn.widgets.Player(label="stage", start=0, end=1, value=0, interval=1500, loop_policy="loop",
                                         show_value=False, show_loop_controls=False, width=300, disabled=True,
                                         visible=False, visible_buttons=["first", "previous", "pause", "play",
                                                                         "next", "last"], css_classes=["tk-player"])

@@ -115,9 +115,9 @@ class SweepView:
     """A folder field and what the folder says, read again every few seconds."""
 
     def __init__(self):
-        self.path = pn.widgets.TextInput(name="sweep folder (tikkun sweep --out DIR)", placeholder="sweeps/my-sweep",
+        self.path = pn.widgets.TextInput(label="sweep folder (tikkun sweep --out DIR)", placeholder="sweeps/my-sweep",
                                          width=420, css_classes=["tk-sweep-path"])
-        self.button = pn.widgets.Button(name="Follow", button_type="primary", width=100,
+        self.button = pn.widgets.Button(label="Follow", color="primary", width=100,
                                         css_classes=["tk-sweep-follow"])
         self.button.on_click(lambda _e: pn.state.execute(lambda: self.follow(self.path.value), schedule=True))
         self.counts = pn.pane.HTML("<p>Give a sweep's folder to follow it while it runs.</p>",
