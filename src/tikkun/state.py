@@ -175,7 +175,8 @@ def _beta(u, a, b):
 
 
 def draw_unity(scenario: Scenario, entities: np.ndarray) -> np.ndarray:
-    """Unity ``iota_j`` of each spark from the scenario's distribution (when genesis is off)."""
+    """Unity ``iota_j`` of each spark from the scenario's distribution (when genesis is off):
+    ``entities`` int64 ``(m,)`` (:func:`spark_entities`) -> float32 ``(m,)`` in [0, 1]."""
     dist = scenario.sparks.unity
     seed = scenario.run.seed
     if dist.kind == "constant":
