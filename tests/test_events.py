@@ -43,7 +43,11 @@ def test_group_selectors():
     assert set(high) == set(np.argsort(-st.effort0, kind="stable")[:2])
     share = ev.select_group(Group(share=0.5), st, 1, 0, 0)
     assert 100 < share.size < 200
-    np.testing.assert_array_equal(share, ev.select_group(Group(share=0.5), st, 1, 0, 0))
+    # each soul's own draw (purpose 15, k = the event's index), as the plain-Python twin makes it
+    souls = {"effort": st.effort}
+    for seed, year, index in ((1, 0, 0), (1, 7, 0), (1, 0, 3), (4, 7, 3)):
+        want = naive.select_group(Group(share=0.5), souls, seed, year, index)
+        np.testing.assert_array_equal(ev.select_group(Group(share=0.5), st, seed, year, index), want)
 
 
 def test_shepherds_reset_policy_act_on_the_group_only():

@@ -127,5 +127,6 @@ def uniforms(seed: int, year: int, entities: np.ndarray, purpose: int, k: int = 
 
 
 def open_uniforms(seed: int, year: int, entities: np.ndarray, purpose: int, k: int = 0) -> np.ndarray:
-    """Uniforms on the open interval (0, 1), safe for inverse CDFs."""
+    """Uniforms on the open interval (0, 1), safe for inverse CDFs: ``entities`` int64 ``(n,)``
+    -> float64 ``(n,)``."""
     return uniforms(seed, year, entities, purpose, k) + 0.5 * _TWO_M53

@@ -175,7 +175,8 @@ def _beta(u, a, b):
 
 
 def draw_unity(scenario: Scenario, entities: np.ndarray) -> np.ndarray:
-    """Unity ``iota_j`` of each spark from the scenario's distribution (when genesis is off)."""
+    """Unity ``iota_j`` of each spark from the scenario's distribution (when genesis is off):
+    ``entities`` int64 ``(m,)`` (:func:`spark_entities`) -> float32 ``(m,)`` in [0, 1]."""
     dist = scenario.sparks.unity
     seed = scenario.run.seed
     if dist.kind == "constant":
@@ -266,8 +267,8 @@ def written_zeros(n: int, dtype) -> np.ndarray:
     page of it reads the system's one shared page of zeros. An array the passes only read
     would then stay hundreds of virtual pages over one physical page: ``shepherd`` is all
     zeros until the Messiah era, and the soul pass stores to it only where it changes. On
-    AMD's Zen 4 (machine B) the soul pass then took more than twice as long
-    (docs/performance.md). Writing the zeros gives each page its own memory."""
+    AMD's Zen 4 (machine B) the soul pass was then slower (measured: docs/performance.md).
+    Writing the zeros gives each page its own memory."""
     return np.full(n, 0, dtype=dtype)
 
 

@@ -1,8 +1,8 @@
 """Slow, obviously-correct references for the genesis tests.
 
 Written from the definitions in MODEL.md with plain loops and full complex FFTs, sharing
-no code with ``tikkun.genesis`` (only ``tikkun.random``'s scalar draw, which defines the
-randomness).
+no code with tikkun: the draws are tests/naive.py's plain-Python twin of the counter-based
+generator (on the path by tests/conftest.py), so a change to tikkun's generator shows here too.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import math
 
 import numpy as np
 
-from tikkun import random as trandom
+from naive import uniform
+
+PURPOSE_SPARK_POSITION = 18  # a spark position's draws: written out here, not read from tikkun
 
 
 def unity(phi):
@@ -148,8 +150,8 @@ def shatter_unity(field, entities, seed):
     n = field.shape[0]
     out = []
     for e in entities:
-        ux = trandom.uniform(seed, 0, int(e), trandom.PURPOSE_SPARK_POSITION, 0)
-        uy = trandom.uniform(seed, 0, int(e), trandom.PURPOSE_SPARK_POSITION, 1)
+        ux = uniform(seed, 0, int(e), PURPOSE_SPARK_POSITION, 0)
+        uy = uniform(seed, 0, int(e), PURPOSE_SPARK_POSITION, 1)
         x = min(int(math.floor(ux * n)), n - 1)
         y = min(int(math.floor(uy * n)), n - 1)
         v = 1.0 - field[y, x] ** 2

@@ -21,7 +21,8 @@ __all__ = ["unity", "coarse", "mixing", "mass"]
 
 
 def unity(phi: np.ndarray) -> float:
-    """``1 - mean(phi^2)``: pointwise inter-inclusion of the two qualities."""
+    """``1 - mean(phi^2)``: pointwise inter-inclusion of the two qualities. ``phi``: float
+    ``(n, n)``; returns a float."""
     phi = np.asarray(phi, dtype=np.float64)
     return 1.0 - float(np.mean(phi * phi))
 
@@ -37,11 +38,12 @@ def coarse(phi: np.ndarray, w: int) -> np.ndarray:
 
 
 def mixing(phi: np.ndarray, w: int) -> float:
-    """``1 - mean(coarse(phi, w)^2)``: how mixed the vessel looks at the scale ``w``."""
+    """``1 - mean(coarse(phi, w)^2)``: how mixed the vessel looks at the scale ``w``. ``phi``:
+    float ``(n, n)``, ``w`` dividing ``n``; returns a float."""
     c = coarse(phi, w)
     return 1.0 - float(np.mean(c * c))
 
 
 def mass(phi: np.ndarray) -> float:
-    """Mean of ``phi``: conserved by the dynamics."""
+    """Mean of ``phi`` (float ``(n, n)``): conserved by the dynamics. Returns a float."""
     return float(np.mean(np.asarray(phi, dtype=np.float64)))

@@ -67,7 +67,8 @@ def guide_table(cumulative, total, buckets):
 @njit(cache=True, inline="always")
 def draw_start(x, total, guide):
     """Where :func:`draw_index` starts its walk: ``guide[g]`` for the bucket ``g`` of ``x``
-    (indices below it have ``cumulative <= g total / buckets <= x``)."""
+    (indices below it have ``cumulative <= g total / buckets <= x``). ``x``, ``total``: float;
+    ``guide``: int64 ``(buckets,)`` (:func:`guide_table`); returns an int64 index."""
     buckets = guide.shape[0]
     g = min(buckets - 1, int(x * buckets / total))
     while g > 0 and g * total / buckets > x:  # rounding may put x just below its bucket
@@ -77,7 +78,7 @@ def draw_start(x, total, guide):
 
 @njit(cache=True, inline="always")
 def draw_walk(x, cumulative, m):
-    """The first index from ``m`` on with ``cumulative > x``."""
+    """The first index from ``m`` on with ``cumulative > x`` (float64 ``(n,)``; ``n`` if none)."""
     while m < cumulative.shape[0] and cumulative[m] <= x:
         m += 1
     return m
@@ -86,7 +87,8 @@ def draw_walk(x, cumulative, m):
 @njit(cache=True, inline="always")
 def draw_index(x, cumulative, total, guide):
     """``searchsorted(cumulative, x, side="right")``, exactly, by the guide table: the walk of
-    :func:`draw_walk` from :func:`draw_start`."""
+    :func:`draw_walk` from :func:`draw_start`. ``cumulative``: float64 ``(n,)`` ending at
+    ``total``; ``guide``: int64 ``(buckets,)`` over it; returns an index in ``[0, n]``."""
     return draw_walk(x, cumulative, draw_start(x, total, guide))
 
 

@@ -67,7 +67,7 @@ def _gather_here() -> bool:
 
 # Processors, as LLVM names them, whose gathers are slower than scalar loads: AMD's Zen 1 to 4
 # carry out a gather as a long sequence of micro-operations (measured on Zen 4: the warm
-# network a tenth to a sixth faster without it, docs/performance.md). Zen 5 is not measured.
+# network faster without it, docs/performance.md). Zen 5 is not measured.
 _SLOW_GATHER_CPUS = ("znver1", "znver2", "znver3", "znver4")
 
 
