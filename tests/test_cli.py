@@ -350,7 +350,7 @@ def test_seed_option_changes_the_draws(tmp_path):
     """--seed reaches the generator: the souls' hbd of seed 7 are those of year 0 drawn with
     seed 7 (the state's own draw, from the counter-based generator), not seed 20's."""
     from conftest import make_scenario
-    from tikkun.state import initial_state
+    from tikkun.rules.population import initial_state
 
     r = tikkun("run", "--preset", "quick", "--seed", "7", "--souls", "300", "--years", "5", "--out", "s7", "-q",
                cwd=tmp_path)

@@ -12,7 +12,7 @@ from tikkun.engine import build, simulate
 from tikkun.engine.native import gather
 from tikkun.rules import generations, good_and_pure
 from tikkun.rules.network import build_graph, edge_weights, warm_network
-from tikkun.state import initial_state
+from tikkun.rules.population import initial_state
 
 
 def _check_graph(nb, n, k):

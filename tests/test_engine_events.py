@@ -11,7 +11,7 @@ from conftest import make_scenario
 from tikkun.rules import events as ev
 from tikkun.scenario import build_scenario
 from tikkun.scenario.schema import Group
-from tikkun.state import initial_state
+from tikkun.rules.population import initial_state
 
 SMALL = {"souls.count": 48}
 

@@ -7,7 +7,7 @@ import naive
 from conftest import make_scenario
 from tikkun.rules import events as ev
 from tikkun.scenario import build_scenario
-from tikkun.state import initial_state
+from tikkun.rules.population import initial_state
 
 
 def _with_events(events, **kw):

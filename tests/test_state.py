@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 
 from conftest import make_scenario
-from tikkun.state import initial_state, spark_entities
+from tikkun.rules.population import initial_state
+from tikkun.state import spark_entities
 
 
 def test_distributions_follow_model():
@@ -55,7 +56,7 @@ def test_special_are_top_hbd():
 
 
 def test_poisson_quantile_matches_scipy():
-    from tikkun.state import poisson_quantile
+    from tikkun.rules.population import poisson_quantile
 
     u = np.concatenate([np.linspace(1e-12, 1 - 1e-12, 20001), [0.049787068367863944, 0.5]])
     for mean in (0.5, 3.0, 17.0):
@@ -66,6 +67,7 @@ def test_checkpoint_leaves_out_the_edge_weights_and_rebuilds_them_bit_for_bit():
     """edge_weight is derived (the graph and warmth); after rewirings and a warmth policy, the
     weights rebuilt from a checkpoint's arrays are the run's own, bit for bit."""
     from tikkun.engine import build
+    from tikkun.rules.network import edge_weights
     from tikkun.scenario import build_scenario
     from tikkun.state import State
 
@@ -87,7 +89,8 @@ def test_checkpoint_leaves_out_the_edge_weights_and_rebuilds_them_bit_for_bit():
     buf.seek(0)
     with np.load(buf) as data:
         read = {k: data[k] for k in data.files}
-    back = State.from_saved(read, st.scalars())
+    # as the checkpoint's loader rebuilds them (tikkun.outputs.run_folder.load_checkpoint)
+    back = State.from_saved(read, st.scalars(), edge_weights(read["neighbours"], read["warmth"]))
     np.testing.assert_array_equal(back.edge_weight, st.edge_weight)
     assert back.edge_weight.tobytes() == st.edge_weight.tobytes()
     for k, v in st.saved_arrays().items():

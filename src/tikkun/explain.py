@@ -1,7 +1,7 @@
 """The rules of the model as text: equation, parameters, state, source (``tikkun explain``).
 
-One :class:`Rule` for each rule of MODEL.md (a module of :mod:`tikkun.rules`, or the genesis,
-the creation of the souls, the clock). A rule names its scenario keys; their defaults, ranges
+One :class:`Rule` for each rule of MODEL.md (a module of :mod:`tikkun.rules`, the creation of
+the souls among them, or the genesis, or the clock). A rule names its scenario keys; their defaults, ranges
 and meanings are read from the scenario's pydantic schema (:mod:`tikkun.scenario.schema`), so
 the text cannot drift from the code, and ``docs/model.md`` is this text
 (``tikkun explain --write docs/model.md``; a test checks that the file is current).
@@ -68,7 +68,7 @@ RULES: tuple[Rule, ...] = (
         "relaxes the field under its light; the broken vessel gives every spark its unity and the "
         "worlds their first unity."),
     Rule(
-        "creation", "The souls and their sparks at year 0", "tikkun.state",
+        "creation", "The souls and their sparks at year 0", "tikkun.rules.population",
         "e0_i ~ Gamma(effort_shape, effort_scale)     w_i ~ Beta(warmth_a, warmth_b)\n"
         "a_i ~ Beta(attachment_a, attachment_b)       h_i ~ LogNormal(0, hbd_sigma)\n"
         "sparks of soul i: 1 + Poisson(sparks_extra_mean);  D_j ~ LogNormal(0, size_sigma);  s_j = 0\n"

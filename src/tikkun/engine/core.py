@@ -36,8 +36,9 @@ from ..rules import generations, good_and_pure, impurity, network, shepherds, wo
 from ..rules.illumination import illumination_mean
 from ..rules.inclusion import inclusion_level
 from ..rules.light import holiness, light_gain
+from ..rules.population import initial_state
 from ..scenario.schema import Scenario
-from ..state import State, initial_state
+from ..state import State
 from . import year_kernel as yk
 
 

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from .. import __version__
 from ..records import Recorder
 from ..rules.illumination import illumination
+from ..rules.network import edge_weights
 from ..rules.stages import journeys, stages
 from ..scenario import Scenario, scenario_to_toml
 from ..state import DERIVED_ARRAYS, GLOBAL_ARRAYS, SOUL_ARRAYS, SPARK_ARRAYS, State
@@ -188,5 +189,5 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
     missing = [k for k in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS if k not in arrays and k not in DERIVED_ARRAYS]
     if missing:
         raise CheckpointError(f"--resume {folder}: the checkpoint lacks {', '.join(missing)}")
-    state = State.from_saved(arrays, meta["scalars"])
+    state = State.from_saved(arrays, meta["scalars"], edge_weights(arrays["neighbours"], arrays["warmth"]))
     return meta, state, metrics
