@@ -119,6 +119,14 @@ def test_defaults_are_the_schemas():
     assert "ell_i = alpha" in text and "002" in text
 
 
+def test_events_name_every_global_key_an_event_may_change():
+    from tikkun.scenario.schema import GLOBAL_KEYS
+
+    text = ex.rule_text("events")
+    for key, (lo, hi) in GLOBAL_KEYS.items():
+        assert f"`{key}` [{lo:g}, {hi:g}]" in text
+
+
 def test_docs_model_md_is_current():
     path = ROOT / "docs" / "model.md"
     assert path.read_text() == ex.model_markdown(), "docs/model.md is stale: run `tikkun explain --write docs/model.md`"

@@ -153,6 +153,31 @@ def test_souls_table_uses_the_last_years_light_and_omega(tmp_path):
     assert all(np.isnan(souls["neighbours_mean_cleansing"]))
 
 
+def test_souls_parquet_has_the_documented_columns(tmp_path):
+    """souls.parquet's columns, in order and with their types, are those SOUL_COLUMNS documents."""
+    from tikkun.records import SOUL_COLUMNS
+
+    res = tikkun.run(preset="quick", souls=100, years=3)
+    assert list(res.souls) == list(SOUL_COLUMNS)
+    for name, (dtype, _) in SOUL_COLUMNS.items():
+        got = res.souls[name]
+        assert (got.dtype.kind in "UO" and isinstance(got[0], str)) if dtype == "str" else got.dtype == dtype, name
+
+
+def test_the_results_frames_are_the_files_as_pandas_reads_them(tmp_path):
+    """souls_frame() and metrics_frame() equal pandas.read_parquet of the run's files: a soul
+    not complete has completed_year null there, not the -1 of RunResult.souls."""
+    pd = pytest.importorskip("pandas")
+    res = tikkun.run(preset="quick", souls=200, years=12, out=tmp_path / "r",
+                     events=[{"kind": "complete", "year": 0, "group": {"first": 0, "count": 3}}])
+    assert (res.souls["completed_year"] == -1).any()
+    souls = res.souls_frame()
+    pd.testing.assert_frame_equal(souls, pd.read_parquet(tmp_path / "r" / "souls.parquet"))
+    pd.testing.assert_frame_equal(res.metrics_frame(), pd.read_parquet(tmp_path / "r" / "metrics.parquet"))
+    assert souls["completed_year"].isna().sum() == (res.souls["completed_year"] == -1).sum()
+    assert souls["completed_year"].min() == 0
+
+
 def test_a_run_of_one_year_writes_its_souls(tmp_path):
     res = tikkun.run(preset="quick", souls=100, years=1, out=tmp_path / "r", overrides={"light.light": 0.7})
     souls = pq.read_table(tmp_path / "r" / "souls.parquet").to_pydict()

@@ -124,6 +124,15 @@ def test_every_preset_runs(name, tmp_path):
     ({"events": [{"kind": "set", "year": 1, "key": "light.light"}]}, ["events[0].value: Field required"]),
     ({"events": [{"kind": "set", "year": 5, "until": 5, "key": "light.light", "value": 1}]},
      ["events[0]: until (5) must be after year (5)"]),
+    # a boolean is not a number (pydantic alone reads true as 1: network.k = true would run with k = 1)
+    ({"network": {"k": True}}, ["network.k: Input should be a whole number, not true or false (got True)"]),
+    ({"light": {"beta": False}}, ["light.beta: Input should be a number, not true or false (got False)"]),
+    ({"events": [{"kind": "reset", "year": 1, "group": {"souls": [3, True]}}]},
+     ["events[0].group.souls[1]: Input should be a whole number, not true or false (got True)"]),
+    ({"events": [{"kind": "set", "year": 1, "key": "light.light", "value": True}]},
+     ["events[0].value: Input should be a number, not true or false (got True)"]),
+    ({"genesis": {"stages": [{"kind": "separate"}, {"kind": "approach", "duration": True}]}},
+     ["genesis.stages[1].duration: Input should be a number, not true or false (got True)"]),
     # an event's kind, missing or misspelt, is named with the kinds allowed (not pydantic's "tag")
     ({"events": [{"year": 2}]}, ["events[0].kind: missing; allowed: set, scale, shepherds, complete, reset, policy"]),
     ({"events": [{"kind": "rest", "year": 2}]},

@@ -37,8 +37,11 @@ class OutputError(ValueError):
 class RunResult:
     """A finished run.
 
-    metrics: column -> array, one row per year run; souls: column -> array, one row per soul;
-    summary: the content of summary.json; folder: the run folder, or None for an in-memory run.
+    metrics: column -> array, one row per year run; souls: column -> array, one row per soul
+    (``completed_year`` is -1 for a soul not complete); summary: the content of summary.json;
+    folder: the run folder, or None for an in-memory run. :meth:`metrics_frame` and
+    :meth:`souls_frame` are the tables as pandas reads metrics.parquet and souls.parquet
+    (``completed_year`` null, not -1, for a soul not complete).
     """
 
     scenario: Scenario
@@ -50,16 +53,13 @@ class RunResult:
     report: Path | None = None
 
     def metrics_frame(self):
-        """The metrics as a pandas DataFrame (needs pandas)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.metrics)
+        """The metrics as a pandas DataFrame, equal to ``pandas.read_parquet`` of metrics.parquet (needs pandas)."""
+        return rf.arrow_table(self.metrics).to_pandas()
 
     def souls_frame(self):
-        """The souls as a pandas DataFrame (needs pandas)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.souls)
+        """The souls as a pandas DataFrame, equal to ``pandas.read_parquet`` of souls.parquet
+        (needs pandas): ``completed_year`` is null (NaN) for a soul not complete."""
+        return rf.arrow_table(self.souls).to_pandas()
 
 
 def resolve_scenario(

@@ -103,8 +103,9 @@ RULES: tuple[Rule, ...] = (
         "(a shepherd, or a soul made complete); the end withheld while a tiny part of a spark "
         "is missing (complete, sparing the smallest spark); the latecomer who gains his world in "
         "an hour (a reset).",
-        "Global keys an event may set or scale are those of GLOBAL_KEYS in the schema; a group is "
-        "explicit souls, a range, a random share, or the lowest or highest in a field."),
+        "The global keys an event may set or scale, each within its range: "
+        + ", ".join(f"`{k}` [{lo:g}, {hi:g}]" for k, (lo, hi) in GLOBAL_KEYS.items())
+        + "; a group is explicit souls, a range, a random share, or the lowest or highest in a field."),
     Rule(
         "generations", "Generations, judges and eras", "tikkun.rules.generations",
         "at t = 0, length, 2 length, ...: judge = the eligible soul of highest (or lowest, or random) c_i\n"

@@ -71,8 +71,13 @@ def remove_unfinished(folder: Path, remove_folder: bool = True) -> bool:
 NULL_IF_NEGATIVE = ("completed_year",)
 
 
+def arrow_table(columns: dict[str, np.ndarray]) -> pa.Table:
+    """The columns as the Parquet files hold them (``completed_year`` below 0: null)."""
+    return pa.table({k: pa.array(v, mask=(v < 0) if k in NULL_IF_NEGATIVE else None) for k, v in columns.items()})
+
+
 def write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
-    table = pa.table({k: pa.array(v, mask=(v < 0) if k in NULL_IF_NEGATIVE else None) for k, v in columns.items()})
+    table = arrow_table(columns)
     write_with(path, lambda tmp: pq.write_table(table, tmp))
 
 

@@ -45,6 +45,26 @@ METRIC_COLUMNS: dict[str, tuple[str, str]] = {
     "journey_david": ("int64", "complete souls, called King David"),
 }
 
+# name -> (dtype, meaning) of souls.parquet: one row per soul at the end of the run
+# (:func:`tikkun.outputs.run_folder.souls_table`). The order is the order of its columns.
+SOUL_COLUMNS: dict[str, tuple[str, str]] = {
+    "soul": ("int32", "the soul's index, 0 to souls.count - 1 (as events' groups name souls)"),
+    "cleansing": ("float32", "c_i = sum_j s_j / sum_j D_j over its sparks, in [0, 1]"),
+    "complete": ("bool", "every spark of the soul corrected"),
+    "completed_year": ("int32", "the year it became complete; null in souls.parquet (-1 in RunResult.souls) if not complete"),
+    "stage": ("str", "spark (below one degree), particular (from one degree until complete) or common (complete)"),
+    "hbd": ("float32", "h_i, the measure of mind: a speed, never the end state"),
+    "effort": ("float32", "effort e_i in the last year run"),
+    "warmth": ("float32", "warmth w_i in [0, 1]"),
+    "attachment": ("float32", "attachment a_i in [0, 1]"),
+    "illumination": ("float64", "I_i = lam W ((1 - omega) c_i + omega G) with the last year's lam, W, omega and G"),
+    "sparks": ("int32", "the soul's number of sparks (1 + Poisson)"),
+    "unity_mean": ("float64", "mean unity iota_j of its sparks, from the breaking"),
+    "special": ("bool", "among the top special_share by hbd at creation (wise disciples, prophets, priests)"),
+    "journey": ("str", "moses (below 1/3), joshua (below 2/3), solomon (below 1) or david (complete)"),
+    "neighbours_mean_cleansing": ("float64", "mean cleansing of the souls it listens to (NaN without a network)"),
+}
+
 
 class Recorder:
     """Per-year metrics, preallocated for ``years`` rows.

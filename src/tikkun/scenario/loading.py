@@ -141,6 +141,27 @@ def _check_finite(obj, path: str) -> None:
             _check_finite(v, f"{path}[{i}]")
 
 
+def _check_no_bool_numbers(obj, model, path: str) -> None:
+    # Pydantic reads true as 1 and false as 0 where a number is expected, so network.k = true
+    # or --set light.alpha=true would run with k = 1 or alpha = 1.0; refuse them, naming the key.
+    if isinstance(model, tuple) and model and model[0] == "list":
+        if isinstance(obj, list):
+            for i, v in enumerate(obj):
+                _check_no_bool_numbers(v, model[1], f"{path}[{i}]")
+        return
+    if isinstance(model, dict):  # a tagged union (an event, a distribution): the model its kind names
+        model = model.get(obj.get("kind")) if isinstance(obj, dict) and isinstance(obj.get("kind"), str) else None
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if k in model.model_fields:
+                    _check_no_bool_numbers(v, _field_type(model.model_fields[k].annotation), f"{path}.{k}" if path else k)
+        return
+    if isinstance(obj, bool) and model in (int, float):
+        what = "a whole number" if model is int else "a number"
+        raise ScenarioError(f"{path}: Input should be {what}, not true or false (got {obj!r})")
+
+
 def _loc_path(loc: tuple, model: type[BaseModel] | None) -> tuple[str, type[BaseModel] | None, str | None]:
     """Render a pydantic error location as ``a.b[0].c`` and find the model that holds its last key."""
     return _walk(loc, model)[:3]
@@ -255,6 +276,7 @@ def build_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
     """Validate a raw table into a :class:`Scenario` or raise :class:`ScenarioError`."""
     try:
         _check_finite(raw, "")
+        _check_no_bool_numbers(raw, Scenario, "")
     except ScenarioError as exc:  # named as every other problem: the file (or preset), then the key
         raise ScenarioError(f"{origin}: invalid scenario\n{exc}") from None
     try:
