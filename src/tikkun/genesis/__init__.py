@@ -10,7 +10,7 @@ Public API:
 - :func:`write_genesis_outputs` ``(result, out_dir)``.
 """
 
-from tikkun.genesis.config import DEFAULT_STAGES, GenesisConfig, Stage
+from tikkun.scenario.genesis import DEFAULT_STAGES, GenesisConfig, Stage
 from tikkun.genesis.measures import coarse, mass, mixing, unity
 from tikkun.genesis.output import write_genesis_outputs
 from tikkun.genesis.run import GenesisResult, run_genesis, shatter_unity, spark_positions

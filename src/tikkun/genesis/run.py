@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from tikkun import random as trandom
-from tikkun.genesis.config import GenesisConfig, Stage
+from tikkun.scenario.genesis import GenesisConfig, Stage
 from tikkun.genesis.measures import mass, mixing, unity
 from tikkun.genesis.solver import CahnHilliard, Shear, SpectralState, relax
 

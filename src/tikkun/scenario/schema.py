@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..genesis.config import GenesisConfig
+from .genesis import GenesisConfig
 
 
 class _Section(BaseModel):

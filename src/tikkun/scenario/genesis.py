@@ -1,4 +1,4 @@
-"""Configuration of the genesis phase: the vessel's grid, its free energy and its script.
+"""The scenario's `[genesis]` table: the vessel's grid, its free energy and its script.
 
 MODEL.md, "Phase 1: genesis". The script is a list of stages taken from the second essay
 of seed 000 ("Unity That Cannot Be Broken"): two qualities that do not overlap
