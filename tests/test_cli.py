@@ -72,6 +72,12 @@ def test_run_quick_end_to_end(tmp_path):
     (["run", "--preset", "quick", "--seed", "3", "--set", "run.seed=5"], "--seed 3 and --set run.seed=5 disagree"),
     (["run", "--preset", "quick", "--years", "30", "--set", "run.years=40"], "--years 30 and --set run.years=40"),
     (["run", "--preset", "quick", "--out", "bad.toml/sub"], "--out bad.toml/sub: cannot be made"),
+    # an `events` that is no list, cut to a horizon or given more events, is named as such
+    (["run", "--preset", "quick", "--set", "events=3", "--years", "10"], "events: Input should be a valid list"),
+    (["run", "--preset", "quick", "--set", "events=3", "--event", '{kind = "reset", year = 5}'],
+     "events: Input should be a valid list"),
+    (["run", "--preset", "quick", "--set", 'events={kind = "reset", year = 5}', "--years", "10"],
+     "events: Input should be a valid list"),
     (["explain", "--write", "."], "--write .: is a folder"),
     (["explain", "--write", "bad.toml/model.md"], "--write bad.toml/model.md: cannot be written: bad.toml is a file"),
     (["experiment", "--all", "--out", "bad.toml"], "--out bad.toml: exists and is not a folder"),

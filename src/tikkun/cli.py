@@ -172,8 +172,9 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
 
 @app.command()
 def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
-    """Write RUN_DIR/report.html: one self-contained page (figures inside, no network needed)
-    of the run's yearly trajectories, its souls at the end, its vessel, scenario and summary.
+    """Write RUN_DIR/report.html: one self-contained page of a finished run.
+
+    Its yearly trajectories, souls at the end, vessel, scenario and summary, figures inside, no network needed.
     An earlier report there is replaced; no other file is touched."""
     _write_report(run_dir)
 
@@ -184,8 +185,9 @@ def explain(
     write: Optional[Path] = typer.Option(None, "--write", help="write every rule's text, as Markdown, to this file "
                                          "(docs/model.md is made this way); it replaces only an earlier such text"),
 ):
-    """The rules of the model: their equations, parameters (defaults, ranges), the state they
-    read and write, and their sources in the texts."""
+    """The rules of the model: equations, parameters, state and sources in the texts.
+
+    With a rule's name: its equation, parameters (defaults, ranges), the state it reads and writes, its source."""
     from . import explain as ex
     from .outputs.atomic import write_text
 

@@ -114,9 +114,13 @@ def parse_event_options(items: list[str]) -> list[dict[str, Any]]:
 
 
 def add_events(raw: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
-    """A copy of ``raw`` with ``events`` appended to its list of events (validated later)."""
+    """A copy of ``raw`` with ``events`` appended to its list of events (validated later). An
+    ``events`` that is not a list is left as it is, for validation to name it."""
     out = _deepcopy(raw)
-    out["events"] = list(out.get("events", []) or []) + _deepcopy(list(events))
+    own = out.get("events", [])
+    if not isinstance(own, list):
+        return out
+    out["events"] = own + _deepcopy(list(events))
     return out
 
 
@@ -323,8 +327,10 @@ def _with_horizon(raw: dict[str, Any], years: int) -> dict[str, Any]:
     out = apply_overrides(raw, {"run.years": years})
     if not isinstance(years, int) or years <= 0:
         return out  # validation reports it
+    if not isinstance(out.get("events", []), list):
+        return out  # validation reports it
     kept = []
-    for event in out.get("events", []) or []:
+    for event in out.get("events", []):
         if not isinstance(event, dict) or not isinstance(event.get("year"), int):
             kept.append(event)  # validation reports it
             continue
