@@ -113,3 +113,12 @@ def test_wall_seconds_add_up_across_a_resume(tmp_path):
     wall = json.loads((tmp_path / "cut" / "summary.json").read_text())["wall_seconds"]
     assert wall == resumed.summary["wall_seconds"]
     assert before < wall <= before + elapsed + 0.001  # rounded to the millisecond
+
+
+@pytest.mark.parametrize("every", [True, 2.5, "5", 0, -3])
+def test_checkpoint_every_must_be_a_positive_whole_number(every, tmp_path):
+    """``checkpoint_every=True`` ran with a checkpoint every year, 2.5 went unchecked: each is
+    refused, naming the option, before anything is written."""
+    with pytest.raises(tikkun.ScenarioError, match="--checkpoint-every: must be a positive whole number"):
+        tikkun.run(out=tmp_path / "run", checkpoint_every=every, **KW)
+    assert not (tmp_path / "run").exists()

@@ -14,6 +14,7 @@ import datetime as _dt
 import os
 import time
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Callable
 
@@ -156,8 +157,9 @@ def run(
     """
     sc = resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls, overrides=overrides,
                           events=events)
-    if checkpoint_every is not None and checkpoint_every <= 0:
-        raise ScenarioError(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
+    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, Integral)
+                                         or checkpoint_every <= 0):
+        raise ScenarioError(f"--checkpoint-every: must be a positive whole number of years (got {checkpoint_every!r})")
     folder = prepare_folder(out) if out is not None else None
     if checkpoint_every and folder is None:
         raise ScenarioError("--checkpoint-every needs an output folder (--out)")
