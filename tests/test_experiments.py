@@ -289,3 +289,13 @@ def test_a_figure_with_bands_says_what_they_are():
         texts[name] = " ".join(t.get_text() for t in fig.texts)
     assert "shaded: their range, lowest to highest" in texts["band"] and "numbers" in texts["band"]
     assert "shaded" not in texts["plain"]
+
+
+def test_a_verdict_at_another_size_says_so():
+    """`--souls` other than a claim's own is said beside the verdict (the end year and the verdict
+    can depend on the population); at the claim's own size, or without --souls, nothing."""
+    for exp in EXPERIMENTS.values():
+        assert exp.scale_note(None) is None and exp.scale_note(exp.souls) is None
+        note = exp.scale_note(exp.souls // 2)
+        assert f"measured at {exp.souls // 2:,} souls, not the claim's own {exp.souls:,}" in note
+        assert f"{exp.name}.json" in note

@@ -468,6 +468,9 @@ def experiment(
     def line(rec):
         colour = "green" if rec["verdict"] == "holds" else "red"
         out.print(f"[bold]{rec['name']}[/]: [{colour}]{rec['verdict']}[/] ({rec['summary']}; {rec['seconds']:.0f} s)")
+        note = EXPERIMENTS[rec["name"]].scale_note(souls)
+        if note:
+            out.print(f"  [dim]{note}[/]")
 
     if all_:
         records = claims.run_all(EXPERIMENTS.values(), seeds=seed_list, souls=souls, out=out_dir, runs=runs_dir,

@@ -99,6 +99,15 @@ class Experiment:
     construction: str = ""  # what holds by construction (an identity of the equations), if anything
     figsize: tuple[float, float] = (9.5, 4.8)  # inches
 
+    def scale_note(self, souls: int | None) -> str | None:
+        """What to say beside a verdict measured at ``souls`` other than the claim's own
+        population (None at its own): the end year and the verdict can depend on it (the
+        history's light is calibrated for 600,000 souls; docs/claims.md)."""
+        if souls is None or souls == self.souls:
+            return None
+        return (f"measured at {souls:,} souls, not the claim's own {self.souls:,}: the verdict may differ "
+                f"at another size (why {self.souls:,}: `why_size` in {self.name}.json)")
+
     def sweep_table(self, seeds: list[int], souls: int | None = None) -> dict:
         """The sweep file, as a table, that runs this experiment (:func:`tikkun.sweep.parse_sweep`)."""
         shared = {"souls.count": souls or self.souls, **self.set}
