@@ -427,6 +427,10 @@ def test_sensitivity_command_on_quick(client, tmp_path, monkeypatch, capsys):
     assert main_exit in (None, 0), capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "mu_star" in printed and "light.alpha" in printed
+    # no run ends in 100 years: the end year is the horizon in each, said once, not twice
+    flat = " ".join(printed.split())
+    assert "runs did not reach the end of correction; their end year is the horizon (100); no sensitivity" in flat
+    assert "end_year: the same" not in flat
 
     indices = pq.read_table(tmp_path / "sens" / "sensitivity.parquet").to_pandas()
     runs = pq.read_table(tmp_path / "sens" / "sweep.parquet").to_pandas()

@@ -250,7 +250,10 @@ def sensitivity(
     for j, out_name in enumerate(output_names(sp)):
         y = Y[:, j]
         if np.ptp(y) == 0:
-            notes.append(f"{out_name}: the same ({y[0]:.6g}) in every run; no sensitivity to show")
+            if out_name == "end_year" and censored == len(per_run):  # the note above says why: once is enough
+                notes[0] += "; no sensitivity to show"
+            else:
+                notes.append(f"{out_name}: the same ({y[0]:.6g}) in every run; no sensitivity to show")
             continue
         si = analyse(sp.problem, X, y, sp.method, levels=sp.levels, conf_level=sp.conf_level,
                      resamples=sp.resamples, seed=sp.seed)
