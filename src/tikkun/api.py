@@ -24,6 +24,7 @@ from . import __version__
 from .engine import Simulation, simulate
 from .outputs import run_folder as rf
 from .outputs.atomic import remove_leftovers
+from .outputs.genesis import write_genesis_tables
 from .records import Recorder
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from .scenario.loading import build_scenario, _parse_toml
@@ -208,7 +209,7 @@ def vessel_inputs(scenario: Scenario, out: str | os.PathLike | None = None, vess
 def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: Callable | None = None):
     """Phase 1 alone: run the scenario's genesis script; with ``out``, write genesis.parquet,
     field.npy and a PNG of the vessel at each stage's end. Returns the GenesisResult."""
-    from .genesis import run_genesis, write_genesis_outputs
+    from .genesis import run_genesis
 
     if scenario.genesis is None:
         raise ScenarioError("genesis: the scenario has no [genesis] section")
@@ -216,6 +217,15 @@ def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: 
     if out is not None:
         write_genesis_outputs(result, Path(out))
     return result
+
+
+def write_genesis_outputs(result, out_dir: str | os.PathLike) -> list[Path]:
+    """Write the genesis' files into ``out_dir``: ``genesis.parquet`` and ``field.npy``
+    (:func:`tikkun.outputs.genesis.write_genesis_tables`) and ``genesis_<index>_<stage>.png``
+    for every stage end (:func:`tikkun.report.genesis.write_stage_figures`). Returns the paths."""
+    from .report.genesis import write_stage_figures
+
+    return write_genesis_tables(result, out_dir) + write_stage_figures(result, out_dir)
 
 
 def resume(folder: str | os.PathLike, progress: Callable | None = None, report: bool = False) -> RunResult:

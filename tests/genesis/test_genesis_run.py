@@ -9,8 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tikkun import random as trandom
-from tikkun.genesis import GenesisConfig, Stage, run_genesis, shatter_unity, spark_positions, write_genesis_outputs
-from tikkun.genesis.output import VESSEL_CMAP, vessel_figure, write_vessel_png
+from tikkun.api import write_genesis_outputs
+from tikkun.genesis import GenesisConfig, Stage, run_genesis, shatter_unity, spark_positions
+from tikkun.report.genesis import VESSEL_CMAP, stage_title, vessel_figure, write_vessel_png
 from tikkun.genesis.run import RECORD_COLUMNS, _stir_flows
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -215,8 +216,6 @@ def test_write_outputs(result, tmp_path):
         assert img.shape[0] > 300 and img.shape[1] > 300
         fig = vessel_figure(phi, "")
         assert fig.axes[0].get_images()[0].get_array().shape == (32, 32)
-    from tikkun.genesis.output import stage_title
-
     phi0 = result.stage_fields[0][1]
     assert stage_title(0, "separate", phi0, SMALL.block) == (
         f"stage 0, separate: unity {naive.unity(phi0):.3f}, mixing {naive.mixing(phi0, SMALL.block):.3f}")

@@ -341,15 +341,13 @@ class LiveRun:
         """Write the run so far as a run folder (scenario.toml, metrics.parquet, souls.parquet,
         summary.json, and the genesis' files when there is one) into the empty ``folder``.
         The state does not move while it is written. Returns the files written."""
-        from tikkun.genesis import write_genesis_outputs
-
         folder = api.prepare_folder(folder)
         with self._state_lock:
             if self.state is None:
                 raise RuntimeError("the run has no year 0 yet")
             rf.write_scenario(folder, self.scenario)
             if self.vessel is not None:
-                write_genesis_outputs(self.vessel, folder)
+                api.write_genesis_outputs(self.vessel, folder)
             metrics = self.recorder.table()
             rf.write_parquet(folder / "metrics.parquet", metrics)
             rf.write_parquet(folder / "souls.parquet",

@@ -6,13 +6,13 @@ Public API:
 
 - :class:`GenesisConfig`, :class:`Stage`: frozen configuration of the vessel and its script;
 - :func:`run_genesis` ``(config, seed, progress=None) -> GenesisResult``;
-- :func:`shatter_unity` ``(field, spark_entities, seed) -> float32 (m,)``;
-- :func:`write_genesis_outputs` ``(result, out_dir)``.
+- :func:`shatter_unity` ``(field, spark_entities, seed) -> float32 (m,)``.
+
+Its files in a folder (tables and figures) are written by :func:`tikkun.api.write_genesis_outputs`.
 """
 
 from tikkun.scenario.genesis import DEFAULT_STAGES, GenesisConfig, Stage
 from tikkun.genesis.measures import coarse, mass, mixing, unity
-from tikkun.genesis.output import write_genesis_outputs
 from tikkun.genesis.run import GenesisResult, run_genesis, shatter_unity, spark_positions
 from tikkun.genesis.solver import CahnHilliard, Shear, SpectralState, free_energy, make_solver, relax
 
@@ -24,7 +24,6 @@ __all__ = [
     "run_genesis",
     "shatter_unity",
     "spark_positions",
-    "write_genesis_outputs",
     "unity",
     "mixing",
     "coarse",
