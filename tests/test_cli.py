@@ -58,6 +58,7 @@ def test_run_quick_end_to_end(tmp_path):
     (["run", "--preset", "quick", "--set", "souls.count=-3"], "souls.count"),
     (["run", "--preset", "quick", "--set", "light.alpha=nan"], "light.alpha"),
     (["run", "--preset", "quick", "--set", "network.k=true"], "network.k: Input should be a whole number, not true or false"),
+    (["run", "--preset", "quick", "--set", "network.enabled=yes"], "network.enabled: Input should be true or false"),
     (["run", "--preset", "quick", "--souls", "0"], "--souls"),
     (["run", "--preset", "quick", "--years", "-1"], "--years"),
     (["run", "--preset", "quick", "--checkpoint-every", "0"], "--checkpoint-every"),

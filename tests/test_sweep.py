@@ -117,7 +117,7 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
     ('base = "quick"\n[[variants]]\nname = "a"\n[[variants]]\nname = "a"', "two variants are named 'a'"),
     # no run would validate: a bad sweep file, not a sweep of failed runs
     ('base = "quick"\nset = { "souls.count" = "many" }',
-     "no run makes a valid scenario; the first, seed=20: souls.count: Input should be a valid integer"),
+     "no run makes a valid scenario; the first, seed=20: souls.count: Input should be a whole number, not text"),
     ('base = "quick"\nyears = 100000000000', "seed=20: run.years: Input should be less than or equal to"),
     ('base = "quick"\n[grid]\n"light.beta" = ["a", "b"]', "the first, light.beta=a,seed=20: light.beta: Input should be"),
     ('base = "quick"\n[sensitivity.parameters]\n"souls.count" = [10, 20]', "souls.count: not a real-valued key"),

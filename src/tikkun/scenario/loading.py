@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
@@ -145,13 +146,14 @@ def _check_finite(obj, path: str) -> None:
             _check_finite(v, f"{path}[{i}]")
 
 
-def _check_no_bool_numbers(obj, model, path: str) -> None:
-    # Pydantic reads true as 1 and false as 0 where a number is expected, so network.k = true
-    # or --set light.alpha=true would run with k = 1 or alpha = 1.0; refuse them, naming the key.
+def _check_scalar_types(obj, model, path: str) -> None:
+    # Pydantic's lax mode reads true as 1 where a number is expected (network.k = true would run
+    # with k = 1), text as a number (alpha = "0.2") and 1, "yes" or "on" as true: a value of the
+    # wrong kind is refused here, naming the key. NumPy's numbers and booleans (API users) pass.
     if isinstance(model, tuple) and model and model[0] == "list":
         if isinstance(obj, list):
             for i, v in enumerate(obj):
-                _check_no_bool_numbers(v, model[1], f"{path}[{i}]")
+                _check_scalar_types(v, model[1], f"{path}[{i}]")
         return
     if isinstance(model, dict):  # a tagged union (an event, a distribution): the model its kind names
         model = model.get(obj.get("kind")) if isinstance(obj, dict) and isinstance(obj.get("kind"), str) else None
@@ -159,11 +161,16 @@ def _check_no_bool_numbers(obj, model, path: str) -> None:
         if isinstance(obj, dict):
             for k, v in obj.items():
                 if k in model.model_fields:
-                    _check_no_bool_numbers(v, _field_type(model.model_fields[k].annotation), f"{path}.{k}" if path else k)
+                    _check_scalar_types(v, _field_type(model.model_fields[k].annotation), f"{path}.{k}" if path else k)
         return
-    if isinstance(obj, bool) and model in (int, float):
+    if model in (int, float):
         what = "a whole number" if model is int else "a number"
-        raise ScenarioError(f"{path}: Input should be {what}, not true or false (got {obj!r})")
+        if isinstance(obj, (bool, np.bool_)):
+            raise ScenarioError(f"{path}: Input should be {what}, not true or false (got {obj!r})")
+        if isinstance(obj, str):
+            raise ScenarioError(f"{path}: Input should be {what}, not text (got {obj!r}; write it without quotes)")
+    elif model is bool and not isinstance(obj, (bool, np.bool_, dict, list)):
+        raise ScenarioError(f"{path}: Input should be true or false (got {obj!r})")
 
 
 def _loc_path(loc: tuple, model: type[BaseModel] | None) -> tuple[str, type[BaseModel] | None, str | None]:
@@ -280,7 +287,7 @@ def build_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
     """Validate a raw table into a :class:`Scenario` or raise :class:`ScenarioError`."""
     try:
         _check_finite(raw, "")
-        _check_no_bool_numbers(raw, Scenario, "")
+        _check_scalar_types(raw, Scenario, "")
     except ScenarioError as exc:  # named as every other problem: the file (or preset), then the key
         raise ScenarioError(f"{origin}: invalid scenario\n{exc}") from None
     try:
