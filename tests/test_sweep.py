@@ -512,3 +512,44 @@ def test_the_figure_says_how_many_end_years_are_the_horizon(tmp_path, monkeypatc
     assert "not ended" not in titles[1]
     assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes if ax.get_title())
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
+
+
+GUARDS = '''import tikkun
+tikkun.sweep("a")
+if __name__ == "__main__":
+    tikkun.sweep("b")
+    for seed in range(2):
+        tikkun.sweep("c")
+if __name__ == "__main__": tikkun.sweep("d")
+if len("x"):
+    tikkun.sweep("e")
+if "__main__" == __name__:
+    pass
+else:
+    tikkun.sweep("f")
+'''
+
+
+@pytest.mark.parametrize("line, unguarded", [(2, True), (4, False), (6, False), (7, False), (9, True), (13, False)])
+def test_a_line_under_the_main_guard_is_told_from_one_outside(line, unguarded):
+    from tikkun.sweep.driver import unguarded_line
+
+    assert unguarded_line(GUARDS, line) is unguarded
+
+
+def test_a_script_that_sweeps_outside_the_main_guard_is_refused_before_any_worker_starts(tmp_path):
+    (tmp_path / "s.toml").write_text('base = "quick"\nseeds = [20]\nyears = 2\n[set]\n"souls.count" = 500\n')
+    script = tmp_path / "job.py"
+    script.write_text('import tikkun\n\nresult = tikkun.sweep("s.toml", out="out")\n')
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("tikkun.sweep.spec.SweepError: ") and "job.py, line 3: " in last, r.stderr
+    assert 'under `if __name__ == "__main__":`' in last
+    assert "Nanny" not in r.stderr and not (tmp_path / "out").exists()
+    # under the guard the same script sweeps
+    script.write_text('import tikkun\n\nif __name__ == "__main__":\n    result = tikkun.sweep("s.toml", out="out")\n'
+                      '    print(len(result.runs), result.runs["status"].tolist())\n')
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "1 ['done']"

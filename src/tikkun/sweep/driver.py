@@ -11,9 +11,11 @@ sweep folder must then be on a file system that the workers share.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import logging
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -98,6 +100,60 @@ def local_cluster(workers: int | None = None, **kwargs):
         return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **kwargs)
 
 
+def unguarded_line(source: str, line: int) -> bool:
+    """True if line ``line`` of a script's ``source`` lies in no branch of an ``if`` that tests
+    ``__name__`` (the ``if __name__ == "__main__":`` guard), so that a spawned process that
+    imports the script runs it."""
+    def spans(node):
+        return node.lineno <= line <= (node.end_lineno or node.lineno)
+
+    def guarded(node):
+        for child in ast.iter_child_nodes(node):
+            if not (isinstance(child, ast.stmt) and spans(child)):
+                continue
+            if (isinstance(child, ast.If) and any(isinstance(n, ast.Name) and n.id == "__name__"
+                                                  for n in ast.walk(child.test))
+                    and any(spans(stmt) for stmt in (*child.body, *child.orelse))):
+                return True
+            if guarded(child):
+                return True
+        return False
+
+    return not guarded(ast.parse(source))
+
+
+def check_main_guard() -> None:
+    """Refuse, before any process starts, a local cluster asked for by a script's top-level code
+    outside ``if __name__ == "__main__":``: Dask starts its workers with ``spawn``, each imports
+    the script again, and the script would start a cluster in every worker (a page of Dask's
+    tracebacks, "Nanny failed to start"). Only a script read from a file of Python source is
+    looked at; a notebook, ``python -c`` and other start methods pass."""
+    import dask
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if (main is None or not path or not str(path).endswith(".py")
+            or dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "spawn"):
+        return
+    frame = sys._getframe(1)
+    line = None
+    while frame is not None:  # the outermost frame of the script's own top-level code
+        if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+        frame = frame.f_back
+    if line is None:
+        return
+    try:
+        source = Path(path).read_text("utf-8")
+        unguarded = unguarded_line(source, line)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return  # cannot tell: let Dask try
+    if unguarded:
+        raise SweepError(f"{path}, line {line}: a sweep on a local cluster from a script's top-level code must be "
+                         'under `if __name__ == "__main__":` (each worker imports the script again and would start '
+                         "the sweep again); put the script's work under it (docs/sweeps.md)")
+
+
 _SCRATCH_LOCK = threading.Lock()  # Dask's configuration is the process's: one cluster made at a time with a scratch
 
 
@@ -130,6 +186,7 @@ def connect(scheduler: str | None = None, workers: int | None = None, scratch: P
             yield client
         return
     # the nanny sets these in this process too before it starts a worker: put them back after
+    check_main_guard()
     saved = {k: os.environ.get(k) for k in (*dask.config.get("distributed.nanny.pre-spawn-environ"), "NUMBA_NUM_THREADS")}
     try:
         # the workers' own warnings (a task cancelled at Ctrl-C, a slow close) are not the user's concern
