@@ -553,3 +553,19 @@ def test_a_script_that_sweeps_outside_the_main_guard_is_refused_before_any_worke
     r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "1 ['done']"
+
+
+def test_a_package_main_and_a_module_run_with_m_are_told_apart(tmp_path):
+    # spawn does not run a package's __main__ again (python -m tikkun sweep is fine), but it does
+    # run a module given to -m
+    (tmp_path / "s.toml").write_text('base = "quick"\nseeds = [20]\nyears = 2\n[set]\n"souls.count" = 500\n')
+    pkg = tmp_path / "jobs"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "one.py").write_text('import tikkun\ntikkun.sweep("s.toml", out="out")\n')
+    (pkg / "__main__.py").write_text('import tikkun\nr = tikkun.sweep("s.toml", out="out")\nprint(r.runs["status"].tolist())\n')
+    r = subprocess.run([sys.executable, "-m", "jobs.one"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "one.py, line 2: a sweep on a local cluster" in r.stderr, r.stderr
+    r = subprocess.run([sys.executable, "-m", "jobs"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "['done']"

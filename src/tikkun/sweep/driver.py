@@ -126,14 +126,19 @@ def check_main_guard() -> None:
     """Refuse, before any process starts, a local cluster asked for by a script's top-level code
     outside ``if __name__ == "__main__":``: Dask starts its workers with ``spawn``, each imports
     the script again, and the script would start a cluster in every worker (a page of Dask's
-    tracebacks, "Nanny failed to start"). Only a script read from a file of Python source is
-    looked at; a notebook, ``python -c`` and other start methods pass."""
+    tracebacks, "Nanny failed to start"). Only what spawn runs again is looked at (a script, a
+    module run with ``-m``); a notebook, ``python -c``, a package's ``__main__`` and other start
+    methods pass."""
     import dask
 
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    if (main is None or not path or not str(path).endswith(".py")
-            or dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "spawn"):
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    # what multiprocessing's spawn runs again: a script, or a module run with -m, but not a
+    # package's __main__ (`python -m tikkun`) nor IPython's launcher
+    if (main is None or not path or dask.config.get("distributed.worker.multiprocessing-method", "spawn") != "spawn"
+            or (name is not None and (name == "__main__" or name.endswith(".__main__")))
+            or (name is None and Path(path).stem == "ipython")):
         return
     frame = sys._getframe(1)
     line = None
