@@ -291,6 +291,33 @@ def test_a_figure_with_bands_says_what_they_are():
     assert "shaded" not in texts["plain"]
 
 
+def test_a_long_footer_stays_below_the_panels():
+    """A footer of five lines or more (warmth-and-coldness: its passage and four rates) ends
+    below every panel's x label and inside the figure's width."""
+    import dataclasses
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    def four(fig, by_arm, m, v):
+        for i in range(4):
+            fig.add_subplot(2, 2, i + 1).set_xlabel("year")
+
+    exp = dataclasses.replace(EXPERIMENTS["warmth-and-coldness"], figure=four)
+    v = core.Verdict(False, "rule", {}, "; ".join(f"rate {r}: neither 0.741-0.793, warmth 0.833-0.883, attachment "
+                                                 "0.964-0.966, both 0.984-0.986 (holds)" for r in range(6)))
+    fig = core._figure(exp, {}, {}, v)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    footer = next(t for t in fig.texts if exp.source[:20] in t.get_text().replace("\n", " "))
+    box = footer.get_window_extent(r)
+    assert footer.get_text().count("\n") >= 4
+    assert box.x1 <= fig.bbox.x1 and box.y0 >= 0
+    for ax in fig.axes:
+        assert ax.xaxis.label.get_window_extent(r).y0 > box.y1, "the footer overlaps an x label"
+
+
 def test_a_verdict_at_another_size_says_so():
     """`--souls` other than a claim's own is said beside the verdict (the end year and the verdict
     can depend on the population); at the claim's own size, or without --souls, nothing."""
