@@ -267,6 +267,19 @@ def test_published_verdicts_are_the_rules_on_the_published_measures(name):
     assert f"| [`{name}`](#{name}) | **{rec['verdict']}** |" in (DOCS / "claims.md").read_text()
 
 
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_published_records_quote_what_the_code_quotes(name):
+    """docs/claims/NAME.json carries the experiment's claim, source and construction as the code
+    states them now, so a corrected citation or a new "By construction" reaches docs/claims.md."""
+    rec = json.loads((DOCS / "claims" / f"{name}.json").read_text())
+    exp = EXPERIMENTS[name]
+    assert (rec["claim"], rec["source"], rec["construction"]) == (exp.claim, exp.source, exp.construction), (
+        f"{name}: the published record quotes another text; run `tikkun experiment --all --out docs`")
+    md = (DOCS / "claims.md").read_text()
+    assert f"*{exp.claim}* ({exp.source})" in md
+    assert (f"- By construction: {exp.construction}." in md) == bool(exp.construction)
+
+
 def test_a_figure_with_bands_says_what_they_are():
     """The shading of core.band (the range over the seeds) is named in the figure's footer, and
     only where a figure has it."""
