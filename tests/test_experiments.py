@@ -267,6 +267,19 @@ def test_published_verdicts_are_the_rules_on_the_published_measures(name):
     assert f"| [`{name}`](#{name}) | **{rec['verdict']}** |" in (DOCS / "claims.md").read_text()
 
 
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_published_records_quote_what_the_code_quotes(name):
+    """docs/claims/NAME.json carries the experiment's claim, source and construction as the code
+    states them now, so a corrected citation or a new "By construction" reaches docs/claims.md."""
+    rec = json.loads((DOCS / "claims" / f"{name}.json").read_text())
+    exp = EXPERIMENTS[name]
+    assert (rec["claim"], rec["source"], rec["construction"]) == (exp.claim, exp.source, exp.construction), (
+        f"{name}: the published record quotes another text; run `tikkun experiment --all --out docs`")
+    md = (DOCS / "claims.md").read_text()
+    assert f"*{exp.claim}* ({exp.source})" in md
+    assert (f"- By construction: {exp.construction}." in md) == bool(exp.construction)
+
+
 def test_a_figure_with_bands_says_what_they_are():
     """The shading of core.band (the range over the seeds) is named in the figure's footer, and
     only where a figure has it."""
@@ -289,6 +302,33 @@ def test_a_figure_with_bands_says_what_they_are():
         texts[name] = " ".join(t.get_text() for t in fig.texts)
     assert "shaded: their range, lowest to highest" in texts["band"] and "numbers" in texts["band"]
     assert "shaded" not in texts["plain"]
+
+
+def test_a_long_footer_stays_below_the_panels():
+    """A footer of five lines or more (warmth-and-coldness: its passage and four rates) ends
+    below every panel's x label and inside the figure's width."""
+    import dataclasses
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    def four(fig, by_arm, m, v):
+        for i in range(4):
+            fig.add_subplot(2, 2, i + 1).set_xlabel("year")
+
+    exp = dataclasses.replace(EXPERIMENTS["warmth-and-coldness"], figure=four)
+    v = core.Verdict(False, "rule", {}, "; ".join(f"rate {r}: neither 0.741-0.793, warmth 0.833-0.883, attachment "
+                                                 "0.964-0.966, both 0.984-0.986 (holds)" for r in range(6)))
+    fig = core._figure(exp, {}, {}, v)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    footer = next(t for t in fig.texts if exp.source[:20] in t.get_text().replace("\n", " "))
+    box = footer.get_window_extent(r)
+    assert footer.get_text().count("\n") >= 4
+    assert box.x1 <= fig.bbox.x1 and box.y0 >= 0
+    for ax in fig.axes:
+        assert ax.xaxis.label.get_window_extent(r).y0 > box.y1, "the footer overlaps an x label"
 
 
 def test_a_verdict_at_another_size_says_so():

@@ -210,6 +210,18 @@ def test_the_report_shows_the_runs_own_numbers(run):
     assert f"<th>seed</th><td class=\"n\">{summary['seed']}</td>" in text
 
 
+def test_the_illumination_is_what_the_caption_says(run):
+    """The correction figure's caption bounds the mean illumination by the year's light times W
+    (I = lam W ((1 - omega) c + omega G)); the run's metrics keep that bound, light pulse included."""
+    import pyarrow.parquet as pq
+
+    root, _ = run
+    m = pq.read_table(root / "r" / "metrics.parquet").to_pandas()
+    assert (m["illumination_mean"] <= m["light"] * m["conductance"] * (1 + 1e-6)).all()
+    caption = next(s.caption for s in F.SECTIONS if s.id == "correction")
+    assert "never above the year's light times the worlds' conductance W" in caption
+
+
 def test_report_opens_in_headless_chromium(run, tmp_path):
     from playwright.sync_api import sync_playwright
 

@@ -162,9 +162,11 @@ RULES: tuple[Rule, ...] = (
         "the soul keeps its aim with probability (1 - K (1 - a_i))^N; a complete soul loses nothing",
         ("impurity",), ("attachment", "screen", "holding", "complete"), ("screen", "holding"),
         "004: the kelipa, in this generation the media, manifest throughout the world; one who "
-        "cleaves to the Creator with a sense of nullification is protected from all harm; warmth "
-        "alone does not protect. 002: the particular soul is permanently completed (a complete "
-        "soul is beyond the shocks).",
+        "believes that no one has any control except Hashem is protected from all harm, and so "
+        "attaches his soul to Hashem with a sense of nullification; warmth against cold "
+        "relationships is 'not the main part that we need right now' (the model: warmth does not "
+        "shield). 002: the particular soul is permanently completed (a complete soul is beyond "
+        "the shocks).",
         "The shocks' count is one counter-based draw a year, common to every soul."),
     Rule(
         "light", "The corrective light", "tikkun.rules.light",
@@ -182,7 +184,8 @@ RULES: tuple[Rule, ...] = (
         "own light of a holding soul: P * e_i * (eps + c_i)     (P: light.practice this year, by events)",
         ("light.practice",), ("effort", "cleansing"), (),
         "002: Torah and Mitzva cleanse the body; the giving of the Torah belonged to the "
-        "generation of the desert (before it, few practised).",
+        "generation of the desert (that before it few practised is the history's reading, "
+        "calibrated: docs/calibration.md).",
         "The shepherds' light does not pass through P. The history sets P low before the exodus "
         "(year 2,448) and 1 from then on."),
     Rule(

@@ -1,4 +1,4 @@
-"""``all-equal`` (002, "division only in their HBD ... from the minister to the one who sits
+"""``all-equal`` (002, "any division among them is only in their HBD ... from the minister to the one who sits
 behind the grindstone, all are equal"): hbd is speed, never the end state.
 
 Measure (one arm, the default spread of hbd, run to the end of correction): the mean year of
@@ -82,7 +82,7 @@ def figure(fig, by_arm, m, v):
 EXPERIMENT = Experiment(
     name="all-equal",
     claim="The spread of hbd makes the speed differ, and the final illumination identical.",
-    source="002, 'division only in their HBD'; 'all are equal'",
+    source="002, 'any division among them is only in their HBD'; 'all are equal'",
     arms=(Arm("spread", label="hbd ~ LogNormal(0, 0.3)"),),
     base="quick", souls=20_000, years=10_000, set={"run.stop_at_end": True},
     why_size="quarters of 5,000 souls each give the mean completion year to a fraction of a year; the quick world "

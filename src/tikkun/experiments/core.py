@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -236,9 +237,15 @@ def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
     fig.suptitle(f"{exp.name}: {verdict.word}. {exp.claim}", fontsize=10.5, wrap=True)
     banded = any(c.get_gid() == SEED_RANGE for ax in fig.axes for c in ax.collections)
     key = "Lines: the mean over the seeds; shaded: their range, lowest to highest. " if banded else ""
-    fig.text(0.01, 0.005, f"{key}{exp.source}. {verdict.line}", fontsize=8, color="0.3", wrap=True)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.93))
+    # the footer wrapped here, so its height is known and the panels (their x labels) end above it
+    lines = textwrap.wrap(f"{key}{exp.source}. {verdict.line}", int(fig.get_figwidth() * 72 / (FOOTER_PT * 0.6)))
+    fig.text(0.01, 0.005, "\n".join(lines), fontsize=FOOTER_PT, color="0.3", va="bottom")
+    bottom = (len(lines) * FOOTER_PT * 1.25 + 4) / 72 / fig.get_figheight()
+    fig.tight_layout(rect=(0, max(0.06, bottom), 1, 0.93))
     return fig
+
+
+FOOTER_PT = 8  # the footer's font size, points
 
 
 def _plain(obj):

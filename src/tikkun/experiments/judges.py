@@ -69,6 +69,10 @@ EXPERIMENT = Experiment(
              "Messiah era) give it to about 0.1%",
     construction="the holiness of the time J = kappa0 + (1 - kappa0) c_judge is higher under the more cleansed judge, "
                  "and every soul's light is proportional to J, so in any one year the highest judge gives more light; "
-                 "what is measured is how that carries through the years (C reaching 1/2, the mean of C)",
+                 "what is measured is how that carries through the years (C reaching 1/2, the mean of C); and "
+                 "once a judge is complete J = 1 in either arm: at 60,000 souls (seed 20) the highest judge is "
+                 "complete from year 1,040 and the lowest from 2,680, after the correction that follows the exodus; "
+                 "the arms differ in those years, and in the Messiah era, where every soul may judge, while the "
+                 "lowest judge is one of the last incomplete souls",
     measure=measure, verdict=verdict, figure=figure,
 )

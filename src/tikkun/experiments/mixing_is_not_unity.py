@@ -68,7 +68,7 @@ def figure(fig, by_arm, m, v):
 EXPERIMENT = Experiment(
     name="mixing-is-not-unity",
     claim="Stir and fuse: mixing high, unity low; strike: both high.",
-    source="000, 'mix liquids by way of vibration ... metals merge by way of fusion'; 'the most powerful Light'",
+    source="000, 'mix liquids together by way of vibration, or cause metals to merge together by way of fusion'; 'the most powerful Light'",
     arms=tuple(Arm(a, {"genesis.n": 64, "genesis.stages": STAGES[a]}) for a in ARMS),
     base="quick", souls=100, years=1,
     why_size="a claim about the vessel alone: a 64 x 64 vessel shows it in seconds (docs/genesis.md); the phase 2 "

@@ -73,5 +73,10 @@ EXPERIMENT = Experiment(
     why_size="the end year depends on the population (its largest sparks decide it): at 100,000 souls the history "
              "can end before the Messiah era (seed 20 in 3,565), before the shepherd comes, so the claim about the "
              "end is tested at the texts' own 600,000 souls",
+    construction="the shepherds' light (phi_s in every soul's light) reaches every soul once any shepherd exists, "
+                 "whatever their number: one shepherd gives each soul what 600,000 would ('Moses is equal to "
+                 "600,000' is in the equations); what is measured is whether and when that light brings the end. "
+                 "By the shepherd's year nearly every soul is complete in both arms (C_5000 in the record is above "
+                 "0.9999): what the shepherd changes is the weakest link G, the last sparks",
     measure=measure, verdict=verdict, figure=figure,
 )

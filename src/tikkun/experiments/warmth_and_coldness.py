@@ -81,7 +81,7 @@ def figure(fig, by_arm, m, v):
 EXPERIMENT = Experiment(
     name="warmth-and-coldness",
     claim="Under shocks, attachment (holy coldness) outlasts them better than warmth; both together best.",
-    source="004, warmth and purity, and holy coldness: 'attach his soul to Hashem ... protected from all harm'",
+    source="004, warmth and purity, and holy coldness: 'he is protected from all harm' (who believes no one has control but Hashem); 'attach his soul to Hashem'",
     arms=tuple(Arm(name, {"impurity.rate": rate},
                    events=({"kind": "policy", "year": 0, "group": {"share": 1.0}, "warmth": POLICIES[p][0],
                             "attachment": POLICIES[p][1], "label": p},), label=f"{p}, shocks at {rate} a year")

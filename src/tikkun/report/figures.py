@@ -276,7 +276,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("correction", "Correction", "The collective correction C (mean cleansing of the souls), "
             "the weakest link G (the least corrected share of any spark: the end of correction is G = 1), "
-            "the mean illumination (in units of the light: above 1 where the Upper Light is) and the share of "
+            "the mean illumination (in units of the Upper Light: never above the year's light times the worlds' conductance W, so above 1 only in a year whose light is) and the share of "
             "complete souls; below, G on a logarithmic scale.",
             (Panel("share (0 to 1);\nillumination", (Series("cleansing_mean", "cleansing C"), Series("weakest_link", "weakest link G"),
                                       Series("illumination_mean", "illumination (mean)"),

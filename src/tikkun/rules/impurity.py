@@ -4,8 +4,10 @@
 it is "the media". Shocks arrive as a Poisson process with a rate scheduled by year (an
 ordinary global: ``impurity.rate`` and events on it; the history schedules the exiles); each
 takes from every spark of an incomplete soul ``i`` the share ``K (1 - a_i)`` of its screen and
-makes the soul lose aim with that probability. Attachment ``a_i`` ("attach his soul to Hashem
-... a sense of bitul ... he is protected from all harm") protects; warmth does not. A complete
+makes the soul lose aim with that probability. Attachment ``a_i`` protects ("when a person
+believes that no one has any control other than Hashem, he is protected from all harm ...
+a person needs to attach his soul to Hashem ... and to feel a sense of bitul"); warmth does
+not (the text calls it "not the main part that we need right now"). A complete
 soul is beyond the shocks' reach (002: the particular soul "is permanently completed"): what
 was fully corrected is not lost.
 """

@@ -4,7 +4,7 @@ Every soul and spark draws its initial values from the scenario's distributions,
 function of (seed, soul or spark, purpose) through an inverse CDF of its own uniform, so a
 soul's draw depends neither on the population's size nor on any other soul: baseline effort
 ``Gamma`` (002, Torah and Mitzva), warmth and attachment ``Beta`` (004), hbd ``LogNormal``
-(002, "division only in their HBD"), the special souls the top share by hbd (002, the soul
+(002, "any division among them is only in their HBD"), the special souls the top share by hbd (002, the soul
 of Moses), ``1 + Poisson`` sparks a soul with ``LogNormal`` sizes (002, "each soul divides
 into several sparks"), and the network (:mod:`tikkun.rules.network`, 004).
 """

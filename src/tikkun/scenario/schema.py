@@ -76,7 +76,7 @@ UnityDist = Annotated[Union[BetaDist, UniformDist, ConstantDist], Field(discrimi
 class SparksConfig(_Section):
     """The sparks: sizes, unity and degrees (MODEL.md, "Shatter" and "Derived each year")."""
 
-    size_sigma: float = _f(1.0, "spark size D ~ LogNormal(0, sigma): shards of every size, many tiny ones (000)", ge=0, le=5)
+    size_sigma: float = _f(1.0, "spark size D ~ LogNormal(0, sigma): shards of every size, many tiny ones (002, 'a tiny part of a tiny spark')", ge=0, le=5)
     degrees: int = _f(10, "degrees L of a spark; crossing one brings 'a greater desire' (000)", ge=1, le=10_000)
     unity: UnityDist = _f(BetaDist(), "unity iota of a spark when genesis is off: what it kept from the breaking (000)")
     inclusion: bool = _f(True, "a spark corrects by u = iota + (1 - iota) C(t-1): its own unity and its inclusion in the whole as the whole corrects (002, 'the whole is found within each item'); off: u = iota")
