@@ -70,6 +70,27 @@ def test_one_for_all_rule():
     assert not _v("one-for-all", {"one": {20: {"end_year": None}}, "none": {20: {"end_year": None}}})
 
 
+
+def test_one_for_all_is_not_tested_by_a_history_that_ends_before_the_shepherd():
+    # at 60,000 souls seed 20 ends in 3,263 in both arms: the shepherd of 4,040 never comes
+    from tikkun.experiments import EXPERIMENTS
+
+    rule = EXPERIMENTS["one-for-all"].verdict
+    v = rule({"one": {20: {"end_year": 3263}, 21: {"end_year": 3300}},
+              "none": {20: {"end_year": 3263}, 21: {"end_year": 3300}}})
+    assert (v.word, v.holds, v.tested) == ("not tested", False, False)
+    assert v.line == "ended before the shepherd's year 4,040, not a test: seed 20 in 3,263, seed 21 in 3,300"
+    # a seed that reaches the shepherd decides; the other is named, not counted
+    v = rule({"one": {20: {"end_year": 3263}, 21: {"end_year": 4500}},
+              "none": {20: {"end_year": 3263}, 21: {"end_year": None}}})
+    assert (v.word, v.numbers["end_with_shepherd"], v.numbers["ended_before_the_shepherd"]) == (
+        "holds", [4500], {20: 3263})
+    assert v.line.endswith("; ended before the shepherd's year 4,040, not a test: seed 20 in 3,263")
+    v = rule({"one": {20: {"end_year": 3263}, 21: {"end_year": 5900}},
+              "none": {20: {"end_year": 3263}, 21: {"end_year": 5950}}})
+    assert v.word == "does not hold"
+
+
 def test_judges_rule():
     hi = {20: {"half_year": 2480, "C_mean": 0.6, "J_mean": 0.9}}
     assert _v("judges", {"highest": hi, "lowest": {20: {"half_year": 2490, "C_mean": 0.59, "J_mean": 0.6}}})

@@ -466,7 +466,7 @@ def experiment(
     seed_list = list(range(20, 20 + seeds))
 
     def line(rec):
-        colour = "green" if rec["verdict"] == "holds" else "red"
+        colour = {"holds": "green", "does not hold": "red"}.get(rec["verdict"], "yellow")  # yellow: not tested
         out.print(f"[bold]{rec['name']}[/]: [{colour}]{rec['verdict']}[/] ({rec['summary']}; {rec['seconds']:.0f} s)")
         note = EXPERIMENTS[rec["name"]].scale_note(souls)
         if note:

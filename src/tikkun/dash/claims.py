@@ -162,7 +162,7 @@ class ClaimsView:
             return
         self.status.object = (f"<p><b>{html.escape(str(record.get('name', '')))}</b> finished in "
                               f"{record.get('seconds', 0):.0f} s</p>")
-        colour = "#2a7d2a" if str(record["verdict"]).lower().startswith("hold") else "#b35900"
+        colour = {"holds": "#2a7d2a", "does not hold": "#b35900"}.get(str(record["verdict"]), "#555555")  # grey: not tested
         self.verdict.object = (f"<p id='tk-verdict'>verdict: <b style='color:{colour}'>{html.escape(str(record['verdict']))}"
                                f"</b>. {html.escape(str(record['summary']))}</p>")
         self.figure.object = what.read_bytes()

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-VERDICTS = ("holds", "does not hold")
+VERDICTS = ("holds", "does not hold", "not tested")  # not tested: no run reached what the claim is about
 
 
 @dataclass(frozen=True)
@@ -69,15 +69,20 @@ class RunData:
 @dataclass(frozen=True)
 class Verdict:
     """``holds`` or ``does not hold``, the rule that decided it, the numbers it rests on, and a
-    one-line summary."""
+    one-line summary; ``not tested`` (``tested`` False) where no run reached what the claim is
+    about (a history that ends before its event comes, at a population smaller than the
+    claim's own)."""
 
     holds: bool
     rule: str
     numbers: dict
     line: str
+    tested: bool = True
 
     @property
     def word(self) -> str:
+        if not self.tested:
+            return VERDICTS[2]
         return VERDICTS[0] if self.holds else VERDICTS[1]
 
 
