@@ -460,3 +460,22 @@ def test_the_end_stands_clear_of_the_frame_and_rewirings_are_points():
     (line,) = panels["share of souls"].get_lines()
     assert list(line.get_xdata()) == list(range(0, 100, 10)) and np.allclose(line.get_ydata(), 0.2)
     assert panels["shepherds"].get_ylim() == (0, 1.0)
+
+
+def test_effort_and_practice_share_a_log_axis_only_where_they_span_decades():
+    # the practice before the Torah (0.003) beside an effort near 1 sits on the floor of a linear
+    # axis; an effort and practice both near 1 on a log axis would get a single tick
+    section = next(s for s in F.SECTIONS if s.id == "effort-and-aim")
+
+    def panel(practice):
+        run = _folder(metrics={"effort_mean": np.linspace(1.0, 1.2, 100), "practice": practice})
+        return F.section_figure(run, F.timeline(run), section).axes[0]
+
+    ax = panel(np.r_[np.full(50, 0.003), np.ones(50)])
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "effort e, practice P\n(log scale)"
+    assert ax.get_ylim()[0] < 0.003
+    ax = panel(np.ones(100))
+    assert ax.get_yscale() == "linear" and ax.get_ylabel() == "effort e, practice P"
+    assert ax.get_ylim()[0] == 0.0
+    ax = panel(np.r_[np.zeros(50), np.full(50, 0.1)])  # zeros do not count in the span: 0.1 to 1.2 is linear
+    assert ax.get_yscale() == "linear"

@@ -252,13 +252,14 @@ class Series:
 @dataclass(frozen=True)
 class Panel:
     """A panel: its y label and lines; ``kind`` "line", "stack" (shares that add up), "steps"
-    (counts per year) or "points" (values of some years only, the zeros left out); ``log`` for a
-    logarithmic y axis."""
+    (counts per year) or "points" (values of some years only, the zeros left out); ``log`` True
+    for a logarithmic y axis, "wide" for one only where the run's values span more than
+    :data:`WIDE` (then the label says so): a narrow range on a log axis gets a single tick."""
 
     ylabel: str
     series: tuple[Series, ...]
     kind: str = "line"
-    log: bool = False
+    log: bool | str = False
     ylim: tuple[float, float] | None = None
     integer: bool = False  # counts: whole numbers on the y axis
 
@@ -286,7 +287,8 @@ SECTIONS: tuple[Section, ...] = (
             "its baseline e0 is drawn from a Gamma law) and the practice P of Torah and Mitzva this year (what "
             "there is to engage in); their aim: the share holding the goal, the losses of the aim this year (to "
             "shocks or a greater desire) and the souls that received a greater desire this year, per soul.",
-            (Panel("effort e, practice P", (Series("effort_mean", "effort (mean)"), Series("practice", "practice P"))),
+            (Panel("effort e, practice P", (Series("effort_mean", "effort (mean)"), Series("practice", "practice P")),
+                   log="wide"),
              Panel("share of souls", (Series("holding_aim", "holding the aim", True),
                                       Series("lost_aim", "losses of the aim this year", True),
                                       Series("greater_desire", "greater desire this year", True)), ylim=(0, 1.02)))),
@@ -336,6 +338,7 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
     fig, axes = time_figure(tl, section.title, len(section.panels))
     for ax, panel in zip(axes, section.panels):
         present = [s for s in panel.series if s.column in run.metrics]
+        log = panel.log is True or (panel.log == "wide" and _wide(run, present))
         colours = LINE_COLOURS if panel.kind != "stack" else ("#c7e9c0", "#74c476", "#238b45", "#00441b")
         if not present:
             ax.text(0.5, 0.5, "not recorded in this run", transform=ax.transAxes, ha="center", va="center", color="0.4")
@@ -345,7 +348,7 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
         else:
             for s, c, (ls, lw) in zip(present, colours, LINE_STYLES):
                 y = _values(run, s)
-                if panel.log:
+                if log:
                     y = np.where(y > 0, y, np.nan)
                 if panel.kind == "points":  # a value in some years only: a line through the zeros between them would fill the panel
                     some = y != 0
@@ -357,21 +360,31 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
             if all(not np.any(_values(run, s)) for s in present):
                 ax.text(0.5, 0.5, "zero throughout this run", transform=ax.transAxes, ha="center", va="center",
                         color="0.4")
-        if panel.log and present and np.isfinite(ax.dataLim.y0) and np.any(_values(run, present[0]) > 0):
+        if log and present and np.isfinite(ax.dataLim.y0) and np.any(_values(run, present[0]) > 0):
             ax.set_yscale("log")
             # Plain numbers: mathtext's powers of ten would load its parser for a few labels.
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.yaxis.set_minor_locator(NullLocator())
         if panel.ylim is not None:
             ax.set_ylim(*panel.ylim)
-        elif not panel.log:
+        elif not log:
             ax.set_ylim(bottom=0)
         if panel.integer:
             ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))  # a count that stays 0 still gets whole ticks
             ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
-        ax.set_ylabel(panel.ylabel)
+        ax.set_ylabel(panel.ylabel + ("\n(log scale)" if log and panel.log == "wide" else ""))
         _legend(ax)
     return fig
+
+
+WIDE = 20.0  # the largest positive value over the smallest, from which a "wide" panel is logarithmic
+
+
+def _wide(run, present) -> bool:
+    """True if the positive values of these series span more than :data:`WIDE`."""
+    pos = [v[v > 0] for v in (np.asarray(_values(run, s), dtype=np.float64) for s in present)]
+    pos = np.concatenate(pos) if pos else np.empty(0)
+    return pos.size > 0 and pos.max() > WIDE * pos.min()
 
 
 def drawn_columns() -> set[str]:
