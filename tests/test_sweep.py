@@ -569,3 +569,52 @@ def test_a_package_main_and_a_module_run_with_m_are_told_apart(tmp_path):
     r = subprocess.run([sys.executable, "-m", "jobs"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "['done']"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("reply, needle", [
+    (None, "no Dask scheduler answers there"),                      # accepts, never answers
+    (b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n", "not a Dask scheduler"),  # a web server
+])
+def test_a_port_that_is_no_dask_scheduler_is_bad_input_not_a_hang(tmp_path, monkeypatch, reply, needle):
+    """Dask's client waits for the scheduler's handshake without a limit: a port that accepts
+    connections but is no scheduler (its dashboard's, a web server's) hung the sweep for ever,
+    or ended it with a MemoryError (an HTTP reply read as a message's length)."""
+    import contextlib
+    import socket
+
+    from tikkun.sweep import driver
+
+    monkeypatch.setattr(driver, "CONNECT_TIMEOUT", 1.0, raising=False)
+    server = socket.create_server(("127.0.0.1", 0))
+    held, stop = [], threading.Event()
+
+    def serve():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            if reply is not None:
+                with contextlib.suppress(OSError):
+                    conn.recv(4096)
+                    conn.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    f = write(tmp_path / "s.toml", GRID12)
+    try:
+        started = time.monotonic()
+        with pytest.raises(SweepError, match=f"^--scheduler {address}: .*{needle}"):
+            tikkun.sweep(f, out=tmp_path / "out", scheduler=address)
+        assert time.monotonic() - started < 20
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+    assert not (tmp_path / "out").exists()

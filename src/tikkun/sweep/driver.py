@@ -159,6 +159,44 @@ def check_main_guard() -> None:
                          "the sweep again); put the script's work under it (docs/sweeps.md)")
 
 
+CONNECT_TIMEOUT = 20.0  # seconds for a scheduler to accept the connection and answer Dask's handshake
+
+
+def _check_scheduler(address: str, source: str) -> None:
+    """Connect to ``address`` and wait for Dask's handshake, within :data:`CONNECT_TIMEOUT`.
+
+    Dask's client limits the connection but then waits for the handshake without a limit, so a
+    port that accepts connections but is no Dask scheduler (the scheduler's dashboard, a web
+    server) would hang the command, or end it with a MemoryError as Dask reads an HTTP reply as
+    the length of a message. The probe runs in a thread of its own (the caller may be inside an
+    event loop, as in a notebook)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect as comm_connect
+
+    async def probe():
+        # Dask's own limit is on connecting; this one, longer, is on connecting and the handshake
+        comm = await asyncio.wait_for(comm_connect(address, timeout=CONNECT_TIMEOUT), 1.5 * CONNECT_TIMEOUT)
+        await comm.close()
+
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, probe()).result()
+    except ValueError as exc:  # Dask's parse of the address: a bad scheme, host or port
+        raise SweepError(f"{source}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
+    except asyncio.TimeoutError:  # connected, but no handshake came
+        raise SweepError(f"{source}: no Dask scheduler answers there (a connection, but no reply within "
+                         f"{1.5 * CONNECT_TIMEOUT:g} s); is it the scheduler's port (`dask scheduler` prints its address) "
+                         "and not its dashboard's?") from None
+    except OSError as exc:
+        raise SweepError(f"{source}: cannot reach the scheduler ({exc})") from None
+    except Exception as exc:  # a reply that is no Dask message (e.g. an HTTP server's)
+        raise SweepError(f"{source}: what answers there is not a Dask scheduler ({type(exc).__name__}: {exc}); "
+                         "is it the scheduler's port (`dask scheduler` prints its address) and not its "
+                         "dashboard's?") from None
+
+
 _SCRATCH_LOCK = threading.Lock()  # Dask's configuration is the process's: one cluster made at a time with a scratch
 
 
@@ -181,8 +219,9 @@ def connect(scheduler: str | None = None, workers: int | None = None, scratch: P
         if workers is not None:
             raise SweepError(f"--workers: sets the size of the local cluster; with a scheduler address ({source}) "
                              "the cluster's own workers run (start more with `dask worker ADDRESS`)")
+        _check_scheduler(address, source)
         try:
-            client = Client(address, timeout="20s")
+            client = Client(address, timeout=f"{CONNECT_TIMEOUT:g}s")
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"{source}: cannot reach the scheduler ({exc})") from None
         except ValueError as exc:  # Dask's parse of the address: a bad scheme, host or port
