@@ -618,3 +618,24 @@ def test_a_port_that_is_no_dask_scheduler_is_bad_input_not_a_hang(tmp_path, monk
             conn.close()
         server.close()
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_with_another_tikkun_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    """A worker of another tikkun version (or none) is named, exit code 2 and nothing written;
+    before, its runs were made by the other version with nothing said (and a worker that cannot
+    import tikkun left at its first task, the sweep waiting for ever)."""
+    from distributed import Client, LocalCluster
+
+    f = write(tmp_path / "s.toml", GRID12)
+    # a worker thread in this process: it reads tikkun's version as it is now, the client as imported
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        monkeypatch.setattr(tikkun, "__version__", "0.0.0-other")
+        address = cluster.scheduler_address
+        with pytest.raises(SweepError, match=rf"^--scheduler {address}: worker \S+ has tikkun 0.0.0-other; "
+                                             "every worker needs the client's tikkun"):
+            tikkun.sweep(f, out=tmp_path / "out", scheduler=address)
+        with Client(cluster) as client:
+            with pytest.raises(SweepError, match=r"^client: worker \S+ has tikkun 0.0.0-other"):
+                tikkun.sweep(f, out=tmp_path / "out", client=client)
+    assert not (tmp_path / "out").exists()

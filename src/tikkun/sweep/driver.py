@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import tomllib
 
+from .. import __version__
 from ..scenario import ScenarioError, scenario_to_toml
 from . import tables
 from .spec import (EVENTS, RunSpec, SweepError, SweepSpec, checkpoint_every, load_sweep, plan, problems_only,
@@ -197,6 +198,33 @@ def _check_scheduler(address: str, source: str) -> None:
                          "dashboard's?") from None
 
 
+# what each worker is asked: Python's own eval of a string, so that the question itself reaches
+# a worker that cannot import tikkun (a function of tikkun's could not be unpickled there)
+_VERSION_PROBE = "__import__('tikkun').__version__"
+
+
+def check_workers(client, source: str) -> None:
+    """Refuse, before anything is written, a cluster with a worker that cannot import tikkun or
+    imports another version than the client's. Dask would otherwise hide the first: the worker
+    fails to read its first task and leaves, and the sweep waits for ever with no message (or,
+    with other workers, goes on without it); the second makes runs of another model, with
+    nothing said. Workers that join later are checked run by run (:func:`.task.execute`)."""
+    try:
+        found = client.run(eval, _VERSION_PROBE, on_error="return")
+    except Exception:  # the scheduler cannot tell (e.g. it is closing): the runs will say
+        return
+    bad = []
+    for worker, version in sorted(found.items()):
+        if isinstance(version, BaseException):
+            bad.append(f"worker {worker} cannot import tikkun ({type(version).__name__}: {version})")
+        elif version != __version__:
+            bad.append(f"worker {worker} has tikkun {version}")
+    if bad:
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        raise SweepError(f"{source}: {'; '.join(bad[:3])}{more}; every worker needs the client's tikkun "
+                         f"{__version__} (start the workers from the same environment, docs/sweeps.md)")
+
+
 _SCRATCH_LOCK = threading.Lock()  # Dask's configuration is the process's: one cluster made at a time with a scratch
 
 
@@ -227,6 +255,7 @@ def connect(scheduler: str | None = None, workers: int | None = None, scratch: P
         except ValueError as exc:  # Dask's parse of the address: a bad scheme, host or port
             raise SweepError(f"{source}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
         with client:
+            check_workers(client, source)
             yield client
         return
     # the nanny sets these in this process too before it starts a worker: put them back after
@@ -291,6 +320,8 @@ def run_sweep(
             filing.start()
             filing.dispatch(own, todo, progress)
     else:
+        if todo:
+            check_workers(client, "client")
         filing.start()
         if todo:
             filing.dispatch(client, todo, progress)
