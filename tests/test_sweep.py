@@ -92,8 +92,14 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
 
     spec = parse_sweep({"base": "quick", "years": 10})
     run = plan(spec)[0]
-    record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64))
+    record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
+                             tikkun.__version__))
     assert record["status"] == "failed" and "resolves the run's scenario otherwise" in record["error"]
+    assert not (tmp_path / "runs").exists()
+    # a worker of another version (one that joined after the sweep checked its workers)
+    record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
+                             "0.0.1"))
+    assert record["status"] == "failed" and "has tikkun " in record["error"] and "the client 0.0.1" in record["error"]
     assert not (tmp_path / "runs").exists()
 
 
@@ -342,7 +348,7 @@ def test_ctrl_c_stops_cleanly_and_running_again_goes_on(client, tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "run the same command again" in err
-    assert "a run that finishes as the workers stop is kept" in err.replace("\n", " ")
+    assert "a run still under way on a worker may finish, and is kept" in err.replace("\n", " ")
     first = set(os.listdir(out / "runs"))
     assert 2 <= len(first) < 12
     before = {rid: mtimes(out / "runs" / rid) for rid in first}

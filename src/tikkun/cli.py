@@ -294,9 +294,10 @@ def _run_sweep_command(fn, quiet: bool, **kwargs):
             if progress is not None and progress.live.is_started:  # started by the first report, if one came
                 progress.stop()
     except SweepInterrupted as exc:
-        # runs still running are cancelled, but one may finish while its worker stops: it is kept
+        # runs under way are cancelled, but one may still finish on its worker (a local cluster's as it
+        # stops; an external cluster's workers go on): it is kept
         err.print(f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in {exc.folder} (a run "
-                  "that finishes as the workers stop is kept); run the same command again to go on")
+                  "still under way on a worker may finish, and is kept); run the same command again to go on")
         raise typer.Exit(130)
 
 

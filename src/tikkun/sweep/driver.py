@@ -208,7 +208,9 @@ def check_workers(client, source: str) -> None:
     imports another version than the client's. Dask would otherwise hide the first: the worker
     fails to read its first task and leaves, and the sweep waits for ever with no message (or,
     with other workers, goes on without it); the second makes runs of another model, with
-    nothing said. Workers that join later are checked run by run (:func:`.task.execute`)."""
+    nothing said. A worker that joins later refuses each run it is given, the run recorded as
+    failed with the reason (:func:`.task.execute` compares the versions and the resolved
+    scenarios)."""
     try:
         found = client.run(eval, _VERSION_PROBE, on_error="return")
     except Exception:  # the scheduler cannot tell (e.g. it is closing): the runs will say
@@ -406,7 +408,7 @@ class Filing:
 
     def task(self, run: RunSpec) -> RunTask:
         return RunTask(run.run_id, self.spec.base, run.overrides, run.seed, self.spec.years,
-                       self.every[run.run_id], str(self.folder), digest(self.texts[run.run_id]))
+                       self.every[run.run_id], str(self.folder), digest(self.texts[run.run_id]), __version__)
 
     def file(self, run_id: str, record: dict) -> None:
         """File a run's record; sweep.parquet is rewritten at most once a second (a row not yet

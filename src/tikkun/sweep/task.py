@@ -51,7 +51,8 @@ class RunTask:
     """What a worker needs to make one run: a few kilobytes, whatever the run's size.
 
     ``scenario_digest``: sha256 of the resolved scenario's TOML as the client resolved it; a
-    worker that resolves it otherwise (another tikkun version) refuses the run.
+    worker that resolves it otherwise refuses the run. ``tikkun_version``: the client's; a worker
+    with another refuses the run (one that joined after the sweep's check of the workers).
     """
 
     run_id: str
@@ -62,6 +63,7 @@ class RunTask:
     checkpoint_every: int
     folder: str
     scenario_digest: str
+    tikkun_version: str
 
 
 def digest(text: str) -> str:
@@ -114,6 +116,9 @@ def execute(task: RunTask) -> dict:
 def _execute(task: RunTask) -> dict:
     from .. import api
 
+    if task.tikkun_version != __version__:
+        raise RuntimeError(f"this worker ({socket.gethostname()}) has tikkun {__version__}, the client "
+                           f"{task.tikkun_version}; install the same tikkun on the client and the workers")
     scenario = resolve_run(task.base, task.overrides, task.seed, task.years)
     text = scenario_to_toml(scenario)
     if digest(text) != task.scenario_digest:
