@@ -196,8 +196,11 @@ def figure(results, seeds, horizon, path: Path) -> None:
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(names):]:
         ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel("year from creation")
+    for col in range(cols):  # the lowest panel of each column carries the years
+        last = axes[(len(names) - 1 - col) // cols, col] if col < len(names) else None
+        if last is not None:
+            last.set_xlabel("year from creation")
+            last.xaxis.set_tick_params(labelbottom=True)
     for ax in axes[:, 0]:
         ax.set_ylabel("C (solid), G (dashed)")
     handles, labels = axes.flat[0].get_legend_handles_labels()
