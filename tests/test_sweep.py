@@ -645,3 +645,61 @@ def test_a_worker_with_another_tikkun_is_refused_before_anything_is_written(tmp_
             with pytest.raises(SweepError, match=r"^client: worker \S+ has tikkun 0.0.0-other"):
                 tikkun.sweep(f, out=tmp_path / "out", client=client)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_cluster_without_workers_is_waited_for_and_said_once(tmp_path, monkeypatch):
+    """A scheduler with no worker is not an error (workers may join later), but the sweep says
+    so, once, after NO_WORKERS_WARN seconds; the progress carries how long it has waited; the
+    runs go on when a worker joins."""
+    import warnings
+
+    from distributed import LocalCluster
+
+    from tikkun.sweep import driver
+
+    monkeypatch.setattr(driver, "NO_WORKERS_WARN", 1.0)
+    f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [20]\nyears = 3\nset = { "souls.count" = 300 }\n')
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        timer = threading.Timer(3.0, lambda: cluster.scale(1))
+        timer.start()
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = tikkun.sweep(f, out=tmp_path / "out", scheduler=cluster.scheduler_address)
+        finally:
+            timer.cancel()
+    said = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)
+            and "no worker has joined" in str(w.message)]
+    assert len(said) == 1 and f"start `dask worker {cluster.scheduler_address}`" in said[0], said
+    assert result.runs["status"].tolist() == ["done"]
+    # with a progress line, its waiting time instead of a warning
+    seen = []
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        timer = threading.Timer(2.5, lambda: cluster.scale(1))
+        timer.start()
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                tikkun.sweep(f, out=tmp_path / "out2", scheduler=cluster.scheduler_address,
+                             progress=lambda p: seen.append((p.workers, p.no_workers)))
+        finally:
+            timer.cancel()
+    assert not [w for w in caught if "no worker has joined" in str(w.message)]
+    assert max(t for n, t in seen if n == 0) >= 1.0 and seen[-1][1] == 0.0
+
+
+def test_the_progress_line_says_how_long_the_cluster_has_had_no_worker():
+    from tikkun.cli import _sweep_progress
+    from tikkun.sweep.driver import NO_WORKERS_WARN, SweepProgress
+
+    progress, callback = _sweep_progress(quiet=False)
+    try:
+        callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN - 1))
+        assert progress.tasks[0].fields["note"] == "waiting for the cluster"
+        callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN + 2))
+        assert progress.tasks[0].fields["note"] == (f"waiting for the cluster: no worker for {NO_WORKERS_WARN + 2:.0f} s "
+                                                    "(start `dask worker ADDRESS`)")
+        callback(SweepProgress(4, 1, 0, 3, 2))
+        assert progress.tasks[0].fields["note"] == "2 workers"
+    finally:
+        progress.stop()

@@ -244,6 +244,8 @@ def _sweep_progress(quiet: bool):
     """A Rich bar of runs done, failed and left, with what the workers are doing."""
     if quiet:
         return None, None
+    from .sweep.driver import NO_WORKERS_WARN
+
     progress = Progress(
         TextColumn("runs"), BarColumn(),
         TextColumn("done {task.fields[done]}  failed {task.fields[failed]}  left {task.fields[left]}  {task.fields[note]}"),
@@ -259,7 +261,9 @@ def _sweep_progress(quiet: bool):
             shown.add("dashboard")
             progress.console.print(f"Dask dashboard: {p.dashboard}")
         threads = p.numba_threads[0] if len(p.numba_threads) == 1 else None
-        note = ("waiting for the cluster" if p.left else "") if not p.workers else f"{p.workers} workers" + (
+        waiting = "waiting for the cluster" + (
+            f": no worker for {p.no_workers:.0f} s (start `dask worker ADDRESS`)" if p.no_workers >= NO_WORKERS_WARN else "")
+        note = (waiting if p.left else "") if not p.workers else f"{p.workers} workers" + (
             "" if threads is None else " x all cores' Numba threads (NUMBA_NUM_THREADS not set)" if threads == 0 else
             f" x {threads} Numba thread{'s' if threads > 1 else ''}")
         if p.compiling:

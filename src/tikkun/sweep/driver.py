@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -33,6 +34,8 @@ from .task import EVENT_TOPIC, PARTIAL, RUNS, RunTask, digest, done_record, exec
 
 SPEC = "sweep.toml"
 TABLE_EVERY = 1.0  # seconds between rewrites of sweep.parquet while runs finish
+NO_WORKERS_WARN = 60.0  # seconds without a worker, runs left, after which the sweep says so (once)
+POLL = 0.25  # seconds between looks at the cluster while no run finishes
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -50,6 +53,7 @@ class SweepProgress:
     ``compiling``: the workers warming up (compiling or loading Numba's kernels);
     ``numba_threads``: the workers' ``NUMBA_NUM_THREADS`` as they report it (0: not set, so
     Numba takes every core);
+    ``no_workers``: seconds the cluster has had no worker while runs are left (0 otherwise);
     ``last``: the row of the run that just finished, or None.
     """
 
@@ -62,6 +66,7 @@ class SweepProgress:
     numba_threads: tuple[int, ...] = ()
     dashboard: str | None = None
     last: dict | None = None
+    no_workers: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -440,16 +445,34 @@ class Filing:
         compiling: dict[str, bool] = {}
         threads: dict[str, int] = {}
         last_workers = [0, 0.0]  # count, time asked
+        alone = [time.monotonic(), False]  # since when the cluster has had no worker; warned
         try:
             dashboard = client.dashboard_link or None
         except Exception:  # a scheduler without a dashboard (bokeh not installed)
             dashboard = None
 
-        def count_workers() -> None:  # from this thread only: the client's own calls block
+        def count_workers() -> bool:  # from this thread only: the client's own calls block
+            """Ask the cluster for its workers at most once a second; True if their count moved."""
+            before = last_workers[0]
             if time.monotonic() - last_workers[1] > 1.0:
                 with contextlib.suppress(Exception):
                     last_workers[0] = len(client.nthreads())
                 last_workers[1] = time.monotonic()
+            if last_workers[0]:
+                alone[0] = time.monotonic()
+            return last_workers[0] != before
+
+        def without_workers() -> float:
+            return 0.0 if last_workers[0] else time.monotonic() - alone[0]
+
+        def say_no_workers() -> None:
+            # once, for callers without a progress line (the API, --quiet): the sweep waits, as
+            # workers may join later (a batch system's jobs still queued)
+            if progress is None and not alone[1] and without_workers() >= NO_WORKERS_WARN:
+                alone[1] = True
+                address = getattr(getattr(client, "scheduler", None), "address", "the scheduler")
+                warnings.warn(f"no worker has joined {address} in {without_workers():.0f} s; the sweep waits for "
+                              f"one (start `dask worker {address}`)", RuntimeWarning, stacklevel=4)
 
         def report(last=None) -> None:
             if progress is None:
@@ -458,7 +481,8 @@ class Filing:
             with lock:
                 now = tuple(sorted(w for w, c in compiling.items() if c))
                 nthreads = tuple(sorted(set(threads.values())))
-            progress(SweepProgress(len(self.runs), done, failed, left, last_workers[0], now, nthreads, dashboard, last))
+            progress(SweepProgress(len(self.runs), done, failed, left, last_workers[0], now, nthreads, dashboard, last,
+                                   without_workers() if left else 0.0))
 
         def on_event(event) -> None:
             _, msg = event
@@ -480,19 +504,29 @@ class Filing:
                 futures[fut] = run
             count_workers()
             report()
-            for fut in as_completed(list(futures)):
-                run = futures.pop(fut)
-                try:
-                    record = fut.result()
-                except Exception as exc:  # e.g. KilledWorker: its worker died too often
-                    record = failed_record(run.run_id, f"{type(exc).__name__}: {exc}")
-                self.file(run.run_id, record)
-                with lock:  # a worker that died while warming up is not compiling any more
-                    alive = set(client.nthreads()) if any(compiling.values()) else set()
-                    for w in [w for w, c in compiling.items() if c and w not in alive]:
-                        compiling[w] = False
-                count_workers()
-                report(last=self.records[run.run_id])
+            pending = as_completed(list(futures))
+            while not pending.is_empty():
+                batch = pending.next_batch(block=False)
+                if not batch:  # no run finished: look at the cluster (its workers come and go)
+                    time.sleep(POLL)
+                    moved = count_workers()
+                    if moved or not last_workers[0]:
+                        report()
+                    say_no_workers()
+                    continue
+                for fut in batch:
+                    run = futures.pop(fut)
+                    try:
+                        record = fut.result()
+                    except Exception as exc:  # e.g. KilledWorker: its worker died too often
+                        record = failed_record(run.run_id, f"{type(exc).__name__}: {exc}")
+                    self.file(run.run_id, record)
+                    with lock:  # a worker that died while warming up is not compiling any more
+                        alive = set(client.nthreads()) if any(compiling.values()) else set()
+                        for w in [w for w, c in compiling.items() if c and w not in alive]:
+                            compiling[w] = False
+                    count_workers()
+                    report(last=self.records[run.run_id])
         except KeyboardInterrupt:
             with contextlib.suppress(Exception):
                 client.cancel(list(futures))
