@@ -64,10 +64,17 @@ def test_missing_spark_rule():
 
 
 def test_one_for_all_rule():
-    assert _v("one-for-all", {"one": {20: {"end_year": 4500}}, "none": {20: {"end_year": None}}})
+    never = {"end_year": None, "G_6000": 0.3}
+    assert _v("one-for-all", {"one": {20: {"end_year": 4500}}, "none": {20: never}})
     assert _v("one-for-all", {"one": {20: {"end_year": 4500}}, "none": {20: {"end_year": 5900}}})
     assert not _v("one-for-all", {"one": {20: {"end_year": 5850}}, "none": {20: {"end_year": 5900}}})
-    assert not _v("one-for-all", {"one": {20: {"end_year": None}}, "none": {20: {"end_year": None}}})
+    assert not _v("one-for-all", {"one": {20: {"end_year": None}}, "none": {20: never}})
+    # how far from the end the arm without a shepherd stays, over the seeds that never end
+    from tikkun.experiments import EXPERIMENTS
+
+    v = EXPERIMENTS["one-for-all"].verdict({"one": {20: {"end_year": 4500}, 21: {"end_year": 4700}},
+                                            "none": {20: never, 21: {"end_year": None, "G_6000": 0.874}}})
+    assert v.line == "end with one shepherd: 4500, 4700; without: not by 6000, not by 6000 (G at 6,000 without: 0.30-0.87)"
 
 
 
@@ -82,7 +89,7 @@ def test_one_for_all_is_not_tested_by_a_history_that_ends_before_the_shepherd():
     assert v.line == "ended before the shepherd's year 4,040, not a test: seed 20 in 3,263, seed 21 in 3,300"
     # a seed that reaches the shepherd decides; the other is named, not counted
     v = rule({"one": {20: {"end_year": 3263}, 21: {"end_year": 4500}},
-              "none": {20: {"end_year": 3263}, 21: {"end_year": None}}})
+              "none": {20: {"end_year": 3263}, 21: {"end_year": None, "G_6000": 0.5}}})
     assert (v.word, v.numbers["end_with_shepherd"], v.numbers["ended_before_the_shepherd"]) == (
         "holds", [4500], {20: 3263})
     assert v.line.endswith("; ended before the shepherd's year 4,040, not a test: seed 20 in 3,263")

@@ -46,6 +46,9 @@ def verdict(m):
     early = {s: m["none"][s]["end_year"] for s in m["one"] if s not in tested}
     line = (f"end with one shepherd: {years_text(ends, f'not by {HORIZON}')}; "
             f"without: {years_text(none, f'not by {HORIZON}')}") if tested else ""
+    short = [m["none"][s]["G_6000"] for s in tested if m["none"][s]["end_year"] is None]
+    if short:  # how far from the end the arm without a shepherd stays
+        line += f" (G at {HORIZON:,} without: {min(short):.2f}-{max(short):.2f})"
     if early:
         told = ", ".join(f"seed {s} in {y:,}" for s, y in early.items())
         line += ("; " if line else "") + f"ended before the shepherd's year {YEAR:,}, not a test: {told}"
@@ -71,7 +74,7 @@ def figure(fig, by_arm, m, v):
     ax.set_xlim(3000, HORIZON)
     ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")  # the curves keep to the lower right
 
 
 EXPERIMENT = Experiment(
