@@ -92,15 +92,37 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
 
     spec = parse_sweep({"base": "quick", "years": 10})
     run = plan(spec)[0]
+    from tikkun.sweep.task import code_digest
+
     record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
-                             tikkun.__version__))
+                             tikkun.__version__, code_digest()))
     assert record["status"] == "failed" and "resolves the run's scenario otherwise" in record["error"]
     assert not (tmp_path / "runs").exists()
     # a worker of another version (one that joined after the sweep checked its workers)
     record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
-                             "0.0.1"))
+                             "0.0.1", code_digest()))
     assert record["status"] == "failed" and "has tikkun " in record["error"] and "the client 0.0.1" in record["error"]
+    # the same version with other code (an edited checkout): its bits could differ
+    record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
+                             tikkun.__version__, "f" * 64))
+    assert record["status"] == "failed" and "runs other code than the client" in record["error"]
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
+    from tikkun.engine.native import kernel_cache
+    from tikkun.sweep.task import RESULT_SOURCES
+
+    root = tmp_path / "tikkun"
+    for rel in ("rules/light.py", "outputs/run_folder.py", "api.py", "cli.py", "report/html.py", "dash/app.py"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(f"# {rel}\n")
+    before = kernel_cache.sources_hash(root, RESULT_SOURCES)
+    for rel, counts in (("rules/light.py", True), ("outputs/run_folder.py", True), ("api.py", True),
+                        ("cli.py", False), ("report/html.py", False), ("dash/app.py", False)):
+        (root / rel).write_text(f"# {rel}, edited\n")
+        assert (kernel_cache.sources_hash(root, RESULT_SOURCES) != before) is counts, rel
+        (root / rel).write_text(f"# {rel}\n")
 
 
 @pytest.mark.parametrize("text, needle", [

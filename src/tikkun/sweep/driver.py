@@ -30,7 +30,8 @@ from ..scenario import ScenarioError, scenario_to_toml
 from . import tables
 from .spec import (EVENTS, RunSpec, SweepError, SweepSpec, checkpoint_every, load_sweep, plan, problems_only,
                    resolve_run, value_at)
-from .task import EVENT_TOPIC, PARTIAL, RUNS, RunTask, digest, done_record, execute, failed_record, finished_run
+from .task import (EVENT_TOPIC, PARTIAL, RUNS, RunTask, code_digest, digest, done_record, execute, failed_record,
+                   finished_run)
 
 SPEC = "sweep.toml"
 TABLE_EVERY = 1.0  # seconds between rewrites of sweep.parquet while runs finish
@@ -413,7 +414,8 @@ class Filing:
 
     def task(self, run: RunSpec) -> RunTask:
         return RunTask(run.run_id, self.spec.base, run.overrides, run.seed, self.spec.years,
-                       self.every[run.run_id], str(self.folder), digest(self.texts[run.run_id]), __version__)
+                       self.every[run.run_id], str(self.folder), digest(self.texts[run.run_id]), __version__,
+                       code_digest())
 
     def file(self, run_id: str, record: dict) -> None:
         """File a run's record; sweep.parquet is rewritten at most once a second (a row not yet

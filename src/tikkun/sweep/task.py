@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
+import functools
 import shutil
 import socket
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..engine.native import kernel_cache
 from ..outputs import run_folder as rf
 from ..outputs.atomic import remove_leftovers
 from ..scenario import Scenario, ScenarioError, scenario_to_toml
@@ -37,6 +39,9 @@ from .tables import final_row, read_run_metrics, write_metrics_part
 
 RUNS = "runs"
 PARTIAL = "partial"
+# what a run's files are made by: the kernels' sources, the records and the outputs (not the
+# command line, the report or the dashboard)
+RESULT_SOURCES = (*kernel_cache.KERNEL_SOURCES, "records", "outputs", "api.py")
 EVENT_TOPIC = "tikkun-sweep"
 WARM_SOULS = 64  # souls of the warm-up run: every kernel compiles, in well under a second once cached
 
@@ -53,6 +58,8 @@ class RunTask:
     ``scenario_digest``: sha256 of the resolved scenario's TOML as the client resolved it; a
     worker that resolves it otherwise refuses the run. ``tikkun_version``: the client's; a worker
     with another refuses the run (one that joined after the sweep's check of the workers).
+    ``code_digest``: the client's :func:`code_digest`; a worker whose code differs under the
+    same version (an edited checkout) refuses the run, whose bits could differ.
     """
 
     run_id: str
@@ -64,10 +71,18 @@ class RunTask:
     folder: str
     scenario_digest: str
     tikkun_version: str
+    code_digest: str
 
 
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """sha256 (hex) of the sources a run's files are made by (:data:`RESULT_SOURCES`), read once
+    a process."""
+    return kernel_cache.sources_hash(Path(__file__).resolve().parents[1], RESULT_SOURCES).hex()
 
 
 def finished_run(folder: Path, scenario_text: str) -> dict | None:
@@ -119,6 +134,10 @@ def _execute(task: RunTask) -> dict:
     if task.tikkun_version != __version__:
         raise RuntimeError(f"this worker ({socket.gethostname()}) has tikkun {__version__}, the client "
                            f"{task.tikkun_version}; install the same tikkun on the client and the workers")
+    if task.code_digest != code_digest():
+        raise RuntimeError(f"this worker ({socket.gethostname()}, tikkun {__version__}) runs other code than the "
+                           "client under the same version (an edited or other checkout); install the same tikkun "
+                           "on the client and the workers")
     scenario = resolve_run(task.base, task.overrides, task.seed, task.years)
     text = scenario_to_toml(scenario)
     if digest(text) != task.scenario_digest:
