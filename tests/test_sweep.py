@@ -669,44 +669,43 @@ def test_a_worker_with_another_tikkun_is_refused_before_anything_is_written(tmp_
     assert not (tmp_path / "out").exists()
 
 
-def test_a_cluster_without_workers_is_waited_for_and_said_once(tmp_path, monkeypatch):
-    """A scheduler with no worker is not an error (workers may join later), but the sweep says
-    so, once, after NO_WORKERS_WARN seconds; the progress carries how long it has waited; the
-    runs go on when a worker joins."""
+def _sweep_on_a_cluster_a_worker_joins_late(f, out, seconds, **kwargs):
+    """``tikkun.sweep`` on a cluster of no workers, one joining after ``seconds``; returns the
+    result, the scheduler's address and the warnings given."""
     import warnings
 
     from distributed import LocalCluster
 
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        timer = threading.Timer(seconds, lambda: cluster.scale(1))
+        timer.start()
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = tikkun.sweep(f, out=out, scheduler=cluster.scheduler_address, **kwargs)
+        finally:
+            timer.cancel()
+        return result, cluster.scheduler_address, [str(w.message) for w in caught
+                                                   if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_cluster_without_workers_is_waited_for_and_said_once(tmp_path, monkeypatch):
+    """A scheduler with no worker is not an error (workers may join later), but the sweep says
+    so, once, after NO_WORKERS_WARN seconds; the progress carries how long it has waited; the
+    runs go on when a worker joins."""
     from tikkun.sweep import driver
 
     monkeypatch.setattr(driver, "NO_WORKERS_WARN", 1.0)
     f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [20]\nyears = 3\nset = { "souls.count" = 300 }\n')
-    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
-        timer = threading.Timer(3.0, lambda: cluster.scale(1))
-        timer.start()
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = tikkun.sweep(f, out=tmp_path / "out", scheduler=cluster.scheduler_address)
-        finally:
-            timer.cancel()
-    said = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)
-            and "no worker has joined" in str(w.message)]
-    assert len(said) == 1 and f"start `dask worker {cluster.scheduler_address}`" in said[0], said
+    result, address, caught = _sweep_on_a_cluster_a_worker_joins_late(f, tmp_path / "out", 3.0)
+    said = [m for m in caught if "no worker has joined" in m]
+    assert len(said) == 1 and f"start `dask worker {address}`" in said[0], said
     assert result.runs["status"].tolist() == ["done"]
     # with a progress line, its waiting time instead of a warning
     seen = []
-    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
-        timer = threading.Timer(2.5, lambda: cluster.scale(1))
-        timer.start()
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                tikkun.sweep(f, out=tmp_path / "out2", scheduler=cluster.scheduler_address,
-                             progress=lambda p: seen.append((p.workers, p.no_workers)))
-        finally:
-            timer.cancel()
-    assert not [w for w in caught if "no worker has joined" in str(w.message)]
+    _, _, caught = _sweep_on_a_cluster_a_worker_joins_late(f, tmp_path / "out2", 2.5,
+                                                           progress=lambda p: seen.append((p.workers, p.no_workers)))
+    assert not [m for m in caught if "no worker has joined" in m]
     assert max(t for n, t in seen if n == 0) >= 1.0 and seen[-1][1] == 0.0
 
 

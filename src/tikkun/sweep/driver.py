@@ -523,8 +523,13 @@ class Filing:
                     except Exception as exc:  # e.g. KilledWorker: its worker died too often
                         record = failed_record(run.run_id, f"{type(exc).__name__}: {exc}")
                     self.file(run.run_id, record)
-                    with lock:  # a worker that died while warming up is not compiling any more
-                        alive = set(client.nthreads()) if any(compiling.values()) else set()
+                    # a worker that died while warming up is not compiling any more; the client is
+                    # asked outside the lock: its answer needs the client's event loop, which may be
+                    # waiting for the lock in on_event (a deadlock, seen once in the suite)
+                    with lock:
+                        warming = any(compiling.values())
+                    alive = set(client.nthreads()) if warming else set()
+                    with lock:
                         for w in [w for w, c in compiling.items() if c and w not in alive]:
                             compiling[w] = False
                     count_workers()

@@ -19,10 +19,10 @@ on a cluster) from working in one folder at once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
-import functools
 import shutil
 import socket
 from dataclasses import dataclass
