@@ -299,6 +299,28 @@ def _dashboard():
     return Dashboard(600_000)  # its widgets and figures, without a server or a browser
 
 
+def test_the_knobs_say_which_years_the_scenarios_events_override():
+    """The history's own events (read from its preset file) that set or scale a knob's key are named
+    under the knobs with their years; a scenario without such events shows no note."""
+    import tomllib
+
+    from tikkun.dash.app import SLIDERS
+    from tikkun.scenario.loading import preset_text
+
+    d = _dashboard()
+    d.source.value = "history"
+    raw = tomllib.loads(preset_text("history"))
+    on_knobs = [e for e in raw["events"] if e["kind"] in ("set", "scale") and e["key"] in SLIDERS]
+    assert {e["key"] for e in on_knobs} >= {"light.practice", "impurity.rate"}
+    note = d.knob_note.object
+    for e in on_knobs:
+        last = e.get("until", raw["run"]["years"]) - 1
+        assert f"{e['label']}, {e['year']:,}-{last:,}" in note, e
+    d.upload.filename = "plain.toml"
+    d.upload.value = b'name = "plain"\n[run]\nyears = 50\n[souls]\ncount = 100\n'
+    assert d.knob_note.object == ""
+
+
 def test_uploaded_scenario_chosen_again_is_loaded_again(tmp_path):
     d = _dashboard()
     d.upload.filename = "mine.toml"

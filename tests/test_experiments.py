@@ -367,3 +367,30 @@ def test_a_verdict_at_another_size_says_so():
         note = exp.scale_note(exp.souls // 2)
         assert f"measured at {exp.souls // 2:,} souls, not the claim's own {exp.souls:,}" in note
         assert f"{exp.name}.json" in note
+
+
+def test_one_for_all_figure_says_c_is_near_one_only_where_the_runs_show_it(tmp_path):
+    """The note that nearly every soul is complete before the shepherd is drawn from the runs' C
+    the year before the shepherd: with C at 0.9999 there it is on the figure, with C at 0.5 it is not."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from tikkun.experiments import RunData
+    from tikkun.experiments import one_for_all as ofa
+
+    def runs(c_at_shepherd):
+        years = np.arange(6000)
+        c = np.where(years < ofa.YEAR, c_at_shepherd, 1.0)
+        g = np.linspace(0.0, 1.0, 6000)
+        return {arm: [RunData(arm, 20, tmp_path, {"year": years, "cleansing_mean": c, "weakest_link": g},
+                              {"end_year": None})] for arm in ("none", "one")}
+
+    def texts(by_arm):
+        fig = Figure()
+        ofa.figure(fig, by_arm, None, None)
+        return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+    assert "nearly every soul is complete" in texts(runs(0.9999))
+    assert "nearly every soul is complete" not in texts(runs(0.5))

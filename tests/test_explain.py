@@ -135,7 +135,13 @@ def test_docs_model_md_is_current():
 def test_command_line(tmp_path):
     r = tikkun("explain", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert [line.split()[0] for line in r.stdout.splitlines()] == [x.name for x in ex.RULES]
+    lines = r.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:len(ex.RULES)]] == [x.name for x in ex.RULES]
+    assert lines[len(ex.RULES)] == "", "the rules, then a blank line, then the sources and the questions"
+    r = tikkun("explain", "questions", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == ex.questions_text()
+    r = tikkun("explain", "question", cwd=tmp_path)
+    assert r.returncode == 2 and "did you mean 'questions'" in r.stderr
     r = tikkun("explain", "worlds", cwd=tmp_path)
     assert r.returncode == 0 and r.stdout == ex.rule_text("worlds")
     r = tikkun("explain", "wolrds", cwd=tmp_path)
@@ -158,3 +164,36 @@ def test_write_never_replaces_a_users_file(tmp_path):
     (tmp_path / "m.md").write_text(ex.model_markdown().replace("light", "an older light"))
     r = tikkun("explain", "--write", "m.md", cwd=tmp_path)
     assert r.returncode == 0 and (tmp_path / "m.md").read_text() == ex.model_markdown(), r.stderr
+
+
+def test_the_list_names_every_seed_the_rules_cite(tmp_path):
+    """A rule's source starts with a seed's number: the list says which text each number is."""
+    cited = {s for r in ex.RULES for s in SEEDS if r.source.startswith(s) or f". {s}:" in r.source}
+    listed = {line.split()[0] for line in ex.rule_list().splitlines()[len(ex.RULES):] if line.startswith("  ")}
+    assert cited and cited <= listed, f"seeds cited but not named: {sorted(cited - listed)}"
+
+
+def test_every_question_points_to_what_exists():
+    """The rules, claims, mechanisms, report sections and dashboard knobs a question names are the
+    ones `tikkun explain`, docs/claims.md, docs/mechanisms.md, the report and the dashboard have."""
+    from tikkun.experiments import EXPERIMENTS
+    from tikkun.report.figures import SECTIONS
+
+    claims_md = (ROOT / "docs" / "claims.md").read_text()
+    mechanisms_md = (ROOT / "docs" / "mechanisms.md").read_text()
+    sections = {s.title for s in SECTIONS}
+    text = ex.questions_text()
+    assert len(ex.QUESTIONS) >= 4
+    for q in ex.QUESTIONS:
+        assert q.question in text and q.texts in text
+        assert q.texts[:3] in SEEDS, q.question  # the seed quoted is named first
+        for r in q.rules:
+            assert r in ex.RULES_BY_NAME, (q.question, r)
+        for c in q.claims:
+            assert c in EXPERIMENTS and f"\n## {c}\n" in claims_md, (q.question, c)
+        for m in q.mechanisms:
+            assert f"\n| {m} |" in mechanisms_md, (q.question, m)
+        quoted_sections = [w for w in q.see.split('"')[1::2]]
+        assert quoted_sections and set(quoted_sections) <= sections, (q.question, quoted_sections)
+        for doc in (w.strip(".,;:()") for w in (q.model + " " + q.measured).split() if w.startswith("docs/")):
+            assert (ROOT / doc).is_file(), (q.question, doc)

@@ -222,6 +222,30 @@ def test_the_illumination_is_what_the_caption_says(run):
     assert "never above the year's light times the worlds' conductance W" in caption
 
 
+def test_the_page_says_what_c_and_g_are_before_using_them_and_names_a_command_that_runs(run):
+    """Above the headline that first uses C and G, the page says what they are, and its words hold on
+    the run's own files: C is the mean of the souls' cleansing, G the least corrected spark, so never
+    above the least cleansed soul (a soul's cleansing is a weighted mean of its sparks'). The command it
+    points a reader to runs."""
+    import pyarrow.parquet as pq
+
+    from tikkun.report.html import TERMS
+
+    root, _ = run
+    text = (root / "r" / "report.html").read_text()
+    defined = text.index(html.escape("G, the weakest link"))
+    assert defined < text.index("weakest link G at the end") and defined < text.index("<figure")
+    assert "C, the collective correction, is the mean cleansing of the souls" in TERMS
+    souls = pq.read_table(root / "r" / "souls.parquet").to_pandas()
+    summary = json.loads((root / "r" / "summary.json").read_text())
+    assert summary["cleansing_mean"] == pytest.approx(souls["cleansing"].mean(), rel=1e-5)
+    assert summary["weakest_link"] <= souls["cleansing"].min() + 1e-6
+    command = re.search(r"<code>tikkun (explain \w+)</code>", text)
+    assert command, "the page names `tikkun explain TOPIC`"
+    r = tikkun(*command.group(1).split(), cwd=root)
+    assert r.returncode == 0 and "one corrected soul" in r.stdout.lower(), r.stderr
+
+
 def test_report_opens_in_headless_chromium(run, tmp_path):
     from playwright.sync_api import sync_playwright
 

@@ -181,7 +181,7 @@ def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
 
 @app.command()
 def explain(
-    rule: Optional[str] = typer.Argument(None, help="a rule's name (without one: the list of rules)"),
+    rule: Optional[str] = typer.Argument(None, help="a rule's name, or `questions` (without one: the list of rules)"),
     write: Optional[Path] = typer.Option(None, "--write", help="write every rule's text, as Markdown, to this file "
                                          "(docs/model.md is made this way); it replaces only an earlier such text"),
 ):
@@ -210,6 +210,9 @@ def explain(
         return
     if rule is None:
         print(ex.rule_list(), end="")
+        return
+    if rule == ex.QUESTIONS_TOPIC:
+        print(ex.questions_text(), end="")
         return
     if rule not in ex.RULES_BY_NAME:
         raise BadInput(ex.unknown_rule_message(rule))

@@ -239,6 +239,99 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
 
 
+#: The seed texts the sources name, by their file's number.
+SOURCES = (
+    ("000", "two short essays: \"Don't Lose Aim Of The Goal\" and \"Unity That Cannot Be Broken\""),
+    ("002", "the essay \"600,000 Souls\""),
+    ("004", "a question and its answer, \"Improvement at this Critical Time\""),
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A reader's question and where the model answers it (``tikkun explain questions``).
+
+    texts: what the seeds say, quoted word for word; model: how the rules express it; measured:
+    what the runs show, and where; rules, claims, mechanisms: the names ``tikkun explain``,
+    docs/claims.md and docs/mechanisms.md give them; see: where a run shows it."""
+
+    question: str
+    texts: str
+    model: str
+    measured: str
+    rules: tuple[str, ...]
+    claims: tuple[str, ...]
+    mechanisms: tuple[str, ...]
+    see: str
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question(
+        "What does one corrected soul do to the 600,000?",
+        "002: \"when a single soul from Israel is purified from all its filth, it will draw onto itself the whole "
+        "of the soul of Atzilut, and through it, all the souls of its generation will be corrected\"; \"Moses is "
+        "equal to 600,000\".",
+        "a complete soul becomes a shepherd (in the Messiah era by itself; before it only when an event names it). "
+        "From the year any shepherd exists, every soul's light gains phi_s, whether one soul is a shepherd or "
+        "600,000: one gives each soul what all would. That light needs neither the practice P nor the aim.",
+        "in the history nearly every soul is complete long before the Messiah era (C is near 1), so what the "
+        "shepherds' light corrects is the last sparks (the weakest link G): the claim one-for-all (one shepherd "
+        "against none) and the mechanism shepherds (none at all) show that without it no seed ends by year 6,000.",
+        ("shepherds", "light"), ("one-for-all",), ("shepherds",),
+        "report.html, \"Shepherds and the network\" and \"Correction\" (G); the dashboard's knob phi_s",
+    ),
+    Question(
+        "What does the Torah change?",
+        "002: \"by the force of the Torah and the Mitzva [commandment], the body is cleansed, and to the extent of "
+        "its cleansing, the common soul shines on him\"; \"the giving of the Torah belonged specifically to the "
+        "generation of the desert and to Moses\".",
+        "the practice P multiplies a soul's own light. The history sets P low before the giving of the Torah "
+        "(the few who practised: a calibrated number, docs/calibration.md) and 1 from the exodus on. The era of "
+        "Torah (from year 2,000) is MODEL.md's division of the 6,000 years, not the seeds'; the Torah is given at "
+        "the exodus (2,448), an event.",
+        "the mechanism torah keeps the few's practice to the end: C stays low until the Messiah era's shepherds "
+        "shine on every soul, and no seed ends by year 6,000; of all the mechanisms switched off it moves C the "
+        "most (docs/calibration.md, \"What the history shows\").",
+        ("practice", "light", "events"), (), ("torah",),
+        "report.html, \"Effort and aim\" (the practice P) and \"Correction\" (C rising after the exodus); "
+        "the dashboard's knob P (the practice after the Torah)",
+    ),
+    Question(
+        "Why does one missing spark matter?",
+        "002: \"when a tiny part of a tiny spark is missing, the end will not be able to appear\"; \"while even a "
+        "single soul is denied of complete purity, the extension of this Kedusha [Holiness] will be deficient in "
+        "every soul from Israel\".",
+        "the weakest link G is the least corrected share of any spark of any soul, and the end of correction is "
+        "G = 1: one spark not wholly corrected holds the end back. Every soul's illumination has the share "
+        "omega of G in it, so while a spark is missing even a complete soul shines short of full, by omega (1 - G).",
+        "the claim missing-spark completes every soul but the smallest spark: while the spark is missing the end "
+        "does not come and the complete souls shine below full, but the light of that year or of a few more fills "
+        "the spark, so the end waits only that long (the claim does not hold as stated: "
+        "docs/claims-discussion.md). In the history, C is near 1 for millennia before the end: the end waits for "
+        "the last sparks (G).",
+        ("cleansing", "illumination", "clock"), ("missing-spark",), (),
+        "report.html, \"Correction\": C against G, and G on a logarithmic scale",
+    ),
+    Question(
+        "What does connecting to the good and pure do?",
+        "004, the question: the two things to improve are \"to connect to people who are good and pure and to "
+        "attain connection of warmth with other people\"; the answer calls warmth \"not the main part that we "
+        "need right now\" and puts first attaching the soul to Hashem. What the good and pure do, the text "
+        "does not say: the model's reading is below.",
+        "every R years some souls replace their least cleansed neighbour by a soul drawn in proportion to its "
+        "cleansing; a neighbour's effort reaches a soul through the warm network, in proportion to the "
+        "neighbour's warmth. Attachment (holy coldness) shields from the shocks of impurity; warmth does not.",
+        "the claim good-and-pure (rewiring on against off): with rewiring the end of correction comes sooner in "
+        "every seed (in one, only with it by year 6,000); the mechanism good-and-pure is the same switch in the "
+        "history. The claim warmth-and-coldness compares warmth and attachment under shocks: attachment wins "
+        "only where shocks are frequent (it does not hold as stated: docs/claims-discussion.md).",
+        ("good_and_pure", "network", "impurity"), ("good-and-pure", "warmth-and-coldness"), ("good-and-pure",),
+        "report.html, \"Shepherds and the network\" (the souls rewired); the dashboard's knobs of warmth and "
+        "attachment",
+    ),
+)
+
+
 # ------------------------------------------------------------------ the schema's keys
 @dataclass(frozen=True)
 class Parameter:
@@ -422,9 +515,40 @@ def _cell(s: str) -> str:
 
 
 def rule_list() -> str:
-    """The rules, one a line (``tikkun explain`` without an argument)."""
+    """The rules, one a line (``tikkun explain`` without an argument); then what the sources'
+    numbers name, and the questions."""
     width = max(len(r.name) for r in RULES)
-    return "\n".join(f"{r.name:<{width}}  {r.title}" for r in RULES) + "\n"
+    lines = [f"{r.name:<{width}}  {r.title}" for r in RULES]
+    lines += ["", "Each rule's source names a seed text by its number:"]
+    lines += [f"  {number}  {what}" for number, what in SOURCES]
+    lines += ["", f"tikkun explain {QUESTIONS_TOPIC}: a reader's questions (one corrected soul and the 600,000, "
+              "the Torah, one missing spark, the good and pure) and where the model answers them."]
+    return "\n".join(lines) + "\n"
+
+
+#: What ``tikkun explain`` takes, besides a rule's name, for :func:`questions_text`.
+QUESTIONS_TOPIC = "questions"
+
+
+def questions_text() -> str:
+    """A reader's questions, each with what the texts say, how the model expresses it, what the
+    runs measure and where to look (``tikkun explain questions``), in Markdown."""
+    lines = ["# Questions, and where the model answers them", "",
+             "Each question: what the seed texts say (quoted), how the rules express it, what the runs "
+             "measure, and where to look. A rule: `tikkun explain RULE`; a claim: its section in docs/claims.md "
+             "(`tikkun experiment NAME` runs it); a mechanism: its row in docs/mechanisms.md (the history with "
+             "that one thing switched off). C is the mean cleansing of the souls, G the weakest link (the least "
+             "corrected share of any spark); both run from 0 to 1.", ""]
+    for q in QUESTIONS:
+        lines += [f"## {q.question}", "",
+                  f"- **The texts.** {q.texts}",
+                  f"- **The model.** {q.model[0].upper()}{q.model[1:]}",
+                  f"- **Measured.** {q.measured[0].upper()}{q.measured[1:]}",
+                  "- **Where.** rules: " + ", ".join(f"`{r}`" for r in q.rules)
+                  + ("; claims: " + ", ".join(f"`{c}`" for c in q.claims) if q.claims else "")
+                  + ("; mechanisms: " + ", ".join(f"`{m}`" for m in q.mechanisms) if q.mechanisms else "")
+                  + f"; in a run: {q.see}.", ""]
+    return "\n".join(lines)
 
 
 def rule_text(name: str) -> str:
@@ -491,10 +615,11 @@ def _anchor(title: str) -> str:
 def unknown_rule_message(name: str) -> str:
     import difflib
 
-    close = difflib.get_close_matches(name, RULES_BY_NAME, n=1)
+    close = difflib.get_close_matches(name, [*RULES_BY_NAME, QUESTIONS_TOPIC], n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"no rule {name!r}{hint}; the rules: {', '.join(RULES_BY_NAME)}"
+    return f"no rule {name!r}{hint}; the rules: {', '.join(RULES_BY_NAME)} (or {QUESTIONS_TOPIC!r})"
 
 
-__all__ = ["RULES", "RULES_BY_NAME", "Rule", "Parameter", "parameters", "problems", "rule_list", "rule_text",
+__all__ = ["RULES", "RULES_BY_NAME", "Rule", "Parameter", "QUESTIONS", "Question", "SOURCES", "parameters", "problems",
+           "questions_text", "rule_list", "rule_text",
            "model_markdown", "rules_of", "covers", "unknown_rule_message"]

@@ -54,6 +54,31 @@ def _get(sc, key: str):
     return getattr(getattr(sc, section), name)
 
 
+def knob_events(sc) -> dict[str, list[str]]:
+    """For each knob's key, the scenario's events that set or scale it in their years, as text
+    (``before the Torah, 0-2,447: set 0.00296``): there the event, not the knob, gives the value."""
+    out: dict[str, list[str]] = {}
+    for ev in sc.events:
+        key = getattr(ev, "key", None)
+        if ev.kind not in ("set", "scale") or key not in SLIDERS:
+            continue
+        last = (ev.until if ev.until is not None else sc.run.years) - 1
+        what = f"set {ev.value:.3g}" if ev.kind == "set" else f"times {ev.factor:.3g}"
+        out.setdefault(key, []).append(f"{ev.label or ev.kind}, {ev.year:,}-{last:,}: {what}")
+    return out
+
+
+def knob_note(sc) -> str:
+    """HTML under the knobs: which knobs the scenario's events override, in which years."""
+    found = knob_events(sc)
+    if not found:
+        return ""
+    items = "".join(f"<li>{html.escape(SLIDERS[k][0].split(',')[0])}: {html.escape('; '.join(v))}</li>"
+                    for k, v in found.items())
+    return ("<small>In their years this scenario's events set these knobs' values, or multiply them "
+            f"(the knob holds in the other years):<ul style='margin:2px 0;padding-left:16px'>{items}</ul></small>")
+
+
 class Dashboard:
     """One browser session's page. ``max_souls``: the largest population a run may have."""
 
@@ -102,6 +127,7 @@ class Dashboard:
                                                 label="Download the run folder (.zip)", color="success",
                                                 embed=False, disabled=True)  # until a run has its year 0
         self.error = pn.pane.HTML("", visible=False, sizing_mode="stretch_width")
+        self.knob_note = pn.pane.HTML("", width=290, margin=(0, 10), css_classes=["tk-knob-note"])
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["tk-status"])
 
         # ---- the figures
@@ -137,7 +163,7 @@ class Dashboard:
             pn.pane.HTML("<h2 style='margin:4px 0'>tikkun</h2><p style='margin:0'>the common soul, its breaking "
                          "and its correction</p>"),
             self.source, pn.pane.HTML("<small>or a scenario file (.toml):</small>", margin=(0, 10)), self.upload,
-            pn.Row(self.souls, self.seed), *self.sliders.values(), *self.means.values(),
+            pn.Row(self.souls, self.seed), *self.sliders.values(), *self.means.values(), self.knob_note,
             pn.Row(self.speed, self.pause_after),
             pn.Row(self.run_button, self.pause_button), pn.Row(self.step_button, self.reset_button),
             self.download, width=310)
@@ -192,6 +218,7 @@ class Dashboard:
             self._show_error(str(exc))
             return
         self.base_raw, self.base_origin, self.base = raw, origin, base
+        self.knob_note.object = knob_note(base)
         self._loading = True
         try:
             self.souls.value = min(base.souls.count, self.max_souls)

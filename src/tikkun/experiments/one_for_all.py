@@ -75,6 +75,12 @@ def figure(fig, by_arm, m, v):
     ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")  # the curves keep to the lower right
+    # where C (dashed) is near 1 in both arms the year before the shepherd, what its light lifts is G, the last sparks
+    c_before = [curve(r, "cleansing_mean", YEAR, after_end=1.0)[YEAR - 1] for rs in by_arm.values() for r in rs]
+    if min(c_before) >= 0.99:
+        ax.text(0.01, 0.72, "C (dashed) is near 1 in both arms:\nnearly every soul is complete before\nthe shepherd; "
+                "its light corrects\nthe last sparks (G, solid)", transform=ax.transAxes, ha="left", va="top",
+                fontsize=8, color="0.25")
 
 
 EXPERIMENT = Experiment(

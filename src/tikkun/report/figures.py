@@ -315,7 +315,8 @@ SECTIONS: tuple[Section, ...] = (
             (Panel("shocks a year", (Series("shocks", "shocks"), Series("shock_rate", "their rate (Poisson mean)")),
                    kind="steps"),
              Panel("screen lost a year", (Series("screen_lost", "screen lost"),), kind="steps"))),
-    Section("shepherds", "Shepherds and the network", "Shepherds (souls whose light reaches every soul), "
+    Section("shepherds", "Shepherds and the network", "Shepherds (souls whose light reaches every soul: "
+            "each soul receives the same shepherds' light, light.phi_s, from one shepherd as from all of them), "
             "complete souls, and the share of souls that rewired toward the good and pure in each year of a "
             "rewiring (a point a rewiring; none in the other years).",
             (Panel("shepherds", (Series("shepherds", "shepherds"),), integer=True),

@@ -72,6 +72,13 @@ def _headline(run: RunFolder) -> str:
                                for k, v in rows) + "</table>"
 
 
+#: Above the headline: the two measures the headline and every figure use.
+TERMS = ("C, the collective correction, is the mean cleansing of the souls: each soul's corrected share of "
+         "its sparks, 0 to 1. G, the weakest link, is the least corrected share of any spark of any soul: the "
+         "end of correction is G = 1. A reader's questions (one corrected soul and the 600,000, the Torah, "
+         "one missing spark, the good and pure) and where these figures answer them:")
+
+
 def _summary_table(summary: dict) -> str:
     return "<table>" + "".join(
         f'<tr><th>{html.escape(str(k))}</th><td class="n">{html.escape(_fmt(v))}</td></tr>'
@@ -86,8 +93,9 @@ def render(run: RunFolder, workers: int | None = None) -> str:
     parts: list[tuple[str, str, str]] = []  # (id, title, body)
     for sec in F.SECTIONS:
         body = (f"<figure>{_img(pngs[sec.id], sec.title)}"
-                f"<figcaption>{html.escape(sec.caption)} Eras shaded; dotted lines: the scenario's events; "
-                f"dashed red: the end of correction.</figcaption></figure>")
+                f"<figcaption>{html.escape(sec.caption)} Eras shaded (from generations.torah_from and "
+                f"messiah_from: MODEL.md's division of the years, not the texts'; the events need not follow it); "
+                f"dotted lines: the scenario's events; dashed red: the end of correction.</figcaption></figure>")
         parts.append((sec.id, sec.title, body))
     if "other" in pngs:
         parts.append(("other", "Other recorded columns",
@@ -122,7 +130,8 @@ def render(run: RunFolder, workers: int | None = None) -> str:
         f"<meta name=\"generator\" content=\"{GENERATOR} {html.escape(__version__)}\">"
         f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-        f"<p class=\"lead\">{html.escape(desc)}</p>{_headline(run)}<nav>{nav}</nav>{sections}"
+        f"<p class=\"lead\">{html.escape(desc)}</p><p>{html.escape(TERMS)} <code>tikkun explain questions</code>.</p>"
+        f"{_headline(run)}<nav>{nav}</nav>{sections}"
         f"<p class=\"lead\">Written by tikkun {html.escape(__version__)} from the run folder "
         f"{html.escape(run.folder.name)}.</p></body></html>\n")
 
