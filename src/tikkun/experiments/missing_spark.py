@@ -73,15 +73,15 @@ def figure(fig, by_arm, m, v):
                     edgecolors="k", linewidths=0.5)
     ax1.set_xlabel("year")
     ax1.set_ylabel("weakest link G")
-    ax1.set_title(f"every soul made complete at year {EVENT}", fontsize=10)
+    ax1.set_title(f"year {EVENT}: every soul made complete, or all but one spark", fontsize=10)
     ax1.grid(alpha=0.3)
     ax1.legend(fontsize=8)
     ax2.set_xticks([0, 1], ["every spark", "one spark missing"])
     ax2.set_xlim(-0.6, 1.6)
-    ax2.set_ylabel("illumination / full (1 - omega (1 - G))")
+    ax2.set_ylabel("illumination / full illumination")
     lo = min(min(d["complete_soul_share_of_full"] for d in m[a].values()) for a in m)
     ax2.set_ylim(max(0.0, lo - 0.05), 1.02)
-    ax2.set_title(f"a complete soul in year {EVENT}: one dot a seed", fontsize=10)
+    ax2.set_title(f"a complete soul in year {EVENT} (one dot a seed)", fontsize=10)
     ax2.grid(alpha=0.3, axis="y")
 
 
