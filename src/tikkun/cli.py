@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import threading
@@ -166,7 +167,7 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
         err.print(f"interrupted: no checkpoint ({why}); {escape(str(folder))} {what}", highlight=False)
     else:
         err.print(f"interrupted: {escape(str(folder))} holds a checkpoint of its first {meta['scalars']['year']:,} years; "
-                  f"tikkun run --resume {escape(str(folder))} goes on from there", highlight=False)
+                  f"tikkun run --resume {escape(shlex.quote(str(folder)))} goes on from there", highlight=False)
     raise typer.Exit(130)
 
 
