@@ -116,6 +116,17 @@ def prepare_folder(out: str | os.PathLike) -> Path:
     return folder
 
 
+def claim(folder: Path, scenario: Scenario) -> None:
+    """Write the run's first file, scenario.toml, into the ``folder`` :func:`prepare_folder`
+    found empty, unless another run wrote one there since (two runs started at once into one
+    folder): then OutputError, and nothing of either run is touched."""
+    try:
+        rf.write_scenario(folder, scenario)
+    except FileExistsError:
+        raise OutputError(f"--out {folder}: another run began writing into it; choose a new folder "
+                          "(tikkun never writes over an earlier run)") from None
+
+
 def default_folder(scenario: Scenario, root: str | os.PathLike = "runs") -> Path:
     """A new, empty folder ``root/NAME-YYYYmmdd-HHMMSS[-i]``, made here: two runs started in the
     same second each get their own (the first free name is claimed by ``mkdir``, which fails
@@ -165,7 +176,7 @@ def run(
     if checkpoint_every and folder is None:
         raise ScenarioError("--checkpoint-every needs an output folder (--out)")
     if folder is not None:
-        rf.write_scenario(folder, sc)
+        claim(folder, sc)
     if report and folder is None:
         raise ScenarioError("report=True needs an output folder (out)")
     vessel = genesis(sc, out=folder) if sc.genesis is not None else None

@@ -345,7 +345,7 @@ class LiveRun:
         with self._state_lock:
             if self.state is None:
                 raise RuntimeError("the run has no year 0 yet")
-            rf.write_scenario(folder, self.scenario)
+            api.claim(folder, self.scenario)
             if self.vessel is not None:
                 api.write_genesis_outputs(self.vessel, folder)
             metrics = self.recorder.table()

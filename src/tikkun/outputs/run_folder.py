@@ -31,7 +31,10 @@ class CheckpointError(ValueError):
 
 
 def write_scenario(folder: Path, scenario: Scenario) -> None:
-    write_text(folder / "scenario.toml", scenario_to_toml(scenario))
+    """Write ``folder/scenario.toml``, a run's first file, only if the folder has none: it
+    claims the folder (FileExistsError if another run has, even one that began at the same
+    moment)."""
+    write_text(folder / "scenario.toml", scenario_to_toml(scenario), exclusive=True)
 
 
 # What a run writes into its folder before summary.json, which it writes last: an interrupted
