@@ -393,9 +393,18 @@ def serve(
 
 
 @app.command()
-def version():
-    """Print the version."""
-    out.print(__version__)
+def version(
+    code: bool = typer.Option(False, "--code", help="also the digest of the code and the model's revision, "
+                              "as a run's summary.json records them (tikkun_version, tikkun_code, model_revision)"),
+):
+    """Print the version (with --code: what a run's summary.json records of the code that made it)."""
+    if not code:
+        out.print(__version__)
+        return
+    from .outputs.provenance import provenance
+
+    for key, value in provenance().items():
+        out.print(f"{key} {value}", highlight=False)
 
 
 def _file_on_path(path: Path) -> Path | None:
