@@ -131,7 +131,10 @@ def test_never_overwrites_a_run_and_resume_refuses_non_checkpoint(tmp_path):
 
 def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     """SIGTERM (a batch system's time limit) stops a run as Ctrl-C does: exit code 130, no
-    half-written file, and the checkpoint's years and the command that resumes it said."""
+    half-written file, and the checkpoint's years and the command that resumes it said, as a
+    shell takes it (the folder's name has a space)."""
+    import re
+    import shlex
     import signal
     import subprocess
     import sys
@@ -141,9 +144,9 @@ def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
 
     proc = subprocess.Popen([sys.executable, "-m", "tikkun", "run", "--preset", "quick", "--souls", "20000",
                              "--years", "1000000", "--set", "run.stop_at_end=false", "--checkpoint-every", "7",
-                             "--out", "cut", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--out", "cut here", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    ckpt = tmp_path / "cut" / "checkpoint.npz"
+    ckpt = tmp_path / "cut here" / "checkpoint.npz"
     deadline = time.time() + 300
     while time.time() < deadline and not (ckpt.exists() and ckpt.stat().st_size > 0):
         time.sleep(0.05)
@@ -151,10 +154,12 @@ def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
-    years = rf.checkpoint_meta(tmp_path / "cut")["scalars"]["year"]
+    years = rf.checkpoint_meta(tmp_path / "cut here")["scalars"]["year"]
     assert years > 0 and years % 7 == 0
-    assert f"interrupted: cut holds a checkpoint of its first {years:,} years; tikkun run --resume cut" in stderr
-    assert not list((tmp_path / "cut").glob(".*.tmp"))
+    assert f"interrupted: cut here holds a checkpoint of its first {years:,} years; tikkun run --resume " in stderr
+    command = re.search(r"; (tikkun run --resume .*) goes on from there", stderr).group(1)
+    assert shlex.split(command) == ["tikkun", "run", "--resume", "cut here"]
+    assert not list((tmp_path / "cut here").glob(".*.tmp"))
 
 
 def test_a_run_stopped_before_any_checkpoint_leaves_nothing_and_runs_again(tmp_path):

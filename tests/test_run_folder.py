@@ -55,6 +55,51 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
 
 
+@pytest.mark.parametrize("links", [True, False])
+def test_an_exclusive_write_never_replaces_a_file(tmp_path, monkeypatch, links):
+    """With ``exclusive`` a file is written only where none is; with or without hard links
+    (some file systems have none)."""
+    if not links:
+        def no_link(src, dst):
+            raise PermissionError(1, "Operation not permitted")
+
+        monkeypatch.setattr(atomic.os, "link", no_link)
+    target = tmp_path / "scenario.toml"
+    atomic.write_text(target, "first", exclusive=True)
+    assert target.read_text() == "first"
+    with pytest.raises(FileExistsError):
+        atomic.write_text(target, "second", exclusive=True)
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.toml"]  # no temporary left
+
+
+def test_two_runs_started_at_once_into_one_folder_never_mix(tmp_path, monkeypatch):
+    """Both find the folder empty; the one that writes its first file second is refused
+    (OutputError, exit code 2 on the command line) and the other's run is left whole, equal
+    to the same run made elsewhere."""
+    import tikkun.api as api
+
+    real = api.prepare_folder
+    other = []
+
+    def prepare_then_lose_the_race(out):
+        folder = real(out)
+        if not other:  # the other run, started at the same moment, writes its files now
+            other.append(folder)
+            tikkun.run(preset="quick", souls=120, years=12, seed=1, out=folder)
+        return folder
+
+    monkeypatch.setattr(api, "prepare_folder", prepare_then_lose_the_race)
+    folder = tmp_path / "shared"
+    with pytest.raises(api.OutputError, match="another run began writing into it"):
+        tikkun.run(preset="quick", souls=150, years=10, seed=2, out=folder)
+    monkeypatch.setattr(api, "prepare_folder", real)
+    alone = tikkun.run(preset="quick", souls=120, years=12, seed=1, out=tmp_path / "alone")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in alone.folder.iterdir())
+    for name in ("scenario.toml", "metrics.parquet", "souls.parquet"):
+        assert (folder / name).read_bytes() == (alone.folder / name).read_bytes(), name
+
+
 _TERMINATED_MID_WRITE = """
 import os, signal, sys, time
 from pathlib import Path

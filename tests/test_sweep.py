@@ -265,6 +265,10 @@ def test_twelve_runs_equal_tikkun_run_and_rerun_redoes_nothing(client, tmp_path)
     assert scenarios[rid] == (out / "runs" / rid / "scenario.toml").read_text()
     part = pq.read_schema(out / "sweep-metrics.parquet" / f"{rid}.parquet").metadata
     assert part[b"tikkun.seed"] == b"22" and part[b"tikkun.scenario"].decode() == scenarios[rid]
+    # ... and the code that made each run: the table's, each row's and each run's summary's
+    code = json.loads((out / "runs" / rid / "summary.json").read_text())["tikkun_code"]
+    assert meta[b"tikkun.code"].decode() == part[b"tikkun.code"].decode() == code
+    assert set(runs["tikkun_code"]) == {code}
 
     # bit for bit the same as `tikkun run` on the command line
     cli = tikkun_cli("run", "--preset", "quick", "--souls", 1000, "--years", 100, "--seed", 21,

@@ -20,11 +20,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import __version__
 from .engine import Simulation, simulate
 from .outputs import run_folder as rf
 from .outputs.atomic import remove_leftovers
 from .outputs.genesis import write_genesis_tables
+from .outputs.provenance import parquet_metadata, provenance
 from .records import Recorder
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from .scenario.loading import build_scenario, _parse_toml
@@ -116,6 +116,17 @@ def prepare_folder(out: str | os.PathLike) -> Path:
     return folder
 
 
+def claim(folder: Path, scenario: Scenario) -> None:
+    """Write the run's first file, scenario.toml, into the ``folder`` :func:`prepare_folder`
+    found empty, unless another run wrote one there since (two runs started at once into one
+    folder): then OutputError, and nothing of either run is touched."""
+    try:
+        rf.write_scenario(folder, scenario)
+    except FileExistsError:
+        raise OutputError(f"--out {folder}: another run began writing into it; choose a new folder "
+                          "(tikkun never writes over an earlier run)") from None
+
+
 def default_folder(scenario: Scenario, root: str | os.PathLike = "runs") -> Path:
     """A new, empty folder ``root/NAME-YYYYmmdd-HHMMSS[-i]``, made here: two runs started in the
     same second each get their own (the first free name is claimed by ``mkdir``, which fails
@@ -165,7 +176,7 @@ def run(
     if checkpoint_every and folder is None:
         raise ScenarioError("--checkpoint-every needs an output folder (--out)")
     if folder is not None:
-        rf.write_scenario(folder, sc)
+        claim(folder, sc)
     if report and folder is None:
         raise ScenarioError("report=True needs an output folder (out)")
     vessel = genesis(sc, out=folder) if sc.genesis is not None else None
@@ -215,17 +226,18 @@ def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: 
         raise ScenarioError("genesis: the scenario has no [genesis] section")
     result = run_genesis(scenario.genesis, scenario.run.seed, progress)
     if out is not None:
-        write_genesis_outputs(result, Path(out))
+        write_genesis_outputs(result, Path(out), parquet_metadata(scenario_to_toml(scenario), scenario.run.seed))
     return result
 
 
-def write_genesis_outputs(result, out_dir: str | os.PathLike) -> list[Path]:
-    """Write the genesis' files into ``out_dir``: ``genesis.parquet`` and ``field.npy``
-    (:func:`tikkun.outputs.genesis.write_genesis_tables`) and ``genesis_<index>_<stage>.png``
-    for every stage end (:func:`tikkun.report.genesis.write_stage_figures`). Returns the paths."""
+def write_genesis_outputs(result, out_dir: str | os.PathLike, metadata: dict[str, str] | None = None) -> list[Path]:
+    """Write the genesis' files into ``out_dir``: ``genesis.parquet`` (with ``metadata`` in its
+    schema) and ``field.npy`` (:func:`tikkun.outputs.genesis.write_genesis_tables`) and
+    ``genesis_<index>_<stage>.png`` for every stage end
+    (:func:`tikkun.report.genesis.write_stage_figures`). Returns the paths."""
     from .report.genesis import write_stage_figures
 
-    return write_genesis_tables(result, out_dir) + write_stage_figures(result, out_dir)
+    return write_genesis_tables(result, out_dir, metadata) + write_stage_figures(result, out_dir)
 
 
 def resume(folder: str | os.PathLike, progress: Callable | None = None, report: bool = False) -> RunResult:
@@ -272,7 +284,7 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
         "weakest_link": float(sim.state.weakest_link),
         "cleansing_mean": float(sim.state.cleansing_mean),
         "wall_seconds": round(wall_before + time.perf_counter() - t0, 3),
-        "tikkun_version": __version__,
+        **provenance(),  # tikkun_version, tikkun_code, model_revision
         "sparks_unity_mean": float(sim.state.unity.astype(np.float64).mean()) if sim.state.n_sparks else None,
         "events_not_reached": events_not_reached(sc, int(sim.state.year)),
     }
@@ -283,8 +295,9 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
         rec = rf.read_parquet(folder / "genesis.parquet")
         summary["genesis"] = {"final_unity": float(rec["unity"][-1]), "final_mixing": float(rec["mixing"][-1])}
     if folder is not None:
-        rf.write_parquet(folder / "metrics.parquet", sim.metrics)
-        rf.write_parquet(folder / "souls.parquet", souls_tab)
+        meta = parquet_metadata(scenario_to_toml(sc), sc.run.seed)
+        rf.write_parquet(folder / "metrics.parquet", sim.metrics, meta)
+        rf.write_parquet(folder / "souls.parquet", souls_tab, meta)
         rf.write_summary(folder, summary)
         with contextlib.suppress(FileNotFoundError):
             (folder / rf.CHECKPOINT_NAME).unlink()  # the run is finished; its checkpoint is spent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import threading
@@ -166,7 +167,7 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
         err.print(f"interrupted: no checkpoint ({why}); {escape(str(folder))} {what}", highlight=False)
     else:
         err.print(f"interrupted: {escape(str(folder))} holds a checkpoint of its first {meta['scalars']['year']:,} years; "
-                  f"tikkun run --resume {escape(str(folder))} goes on from there", highlight=False)
+                  f"tikkun run --resume {escape(shlex.quote(str(folder)))} goes on from there", highlight=False)
     raise typer.Exit(130)
 
 
@@ -395,9 +396,18 @@ def serve(
 
 
 @app.command()
-def version():
-    """Print the version."""
-    out.print(__version__)
+def version(
+    code: bool = typer.Option(False, "--code", help="also the digest of the code and the model's revision, "
+                              "as a run's summary.json records them (tikkun_version, tikkun_code, model_revision)"),
+):
+    """Print the version (with --code: what a run's summary.json records of the code that made it)."""
+    if not code:
+        out.print(__version__)
+        return
+    from .outputs.provenance import provenance
+
+    for key, value in provenance().items():
+        out.print(f"{key} {value}", highlight=False)
 
 
 def _file_on_path(path: Path) -> Path | None:

@@ -20,12 +20,13 @@ from typing import Callable
 
 import numpy as np
 
-from tikkun import __version__, api
+from tikkun import api
 from tikkun.engine import StopReason, build
 from tikkun.outputs import run_folder as rf
+from tikkun.outputs.provenance import parquet_metadata, provenance
 from tikkun.records import Recorder
 from tikkun.rules.stages import STAGES, stages
-from tikkun.scenario import Scenario
+from tikkun.scenario import Scenario, scenario_to_toml
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +329,7 @@ class LiveRun:
             "weakest_link": float(st.weakest_link),
             "cleansing_mean": float(st.cleansing_mean),
             "wall_seconds": round(self.wall_seconds, 3),
-            "tikkun_version": __version__,
+            **provenance(),  # tikkun_version, tikkun_code, model_revision
             "sparks_unity_mean": float(st.unity.astype(np.float64).mean()) if st.n_sparks else None,
             "events_not_reached": api.events_not_reached(self.scenario, int(st.year)),
         }
@@ -345,13 +346,14 @@ class LiveRun:
         with self._state_lock:
             if self.state is None:
                 raise RuntimeError("the run has no year 0 yet")
-            rf.write_scenario(folder, self.scenario)
+            api.claim(folder, self.scenario)
+            meta = parquet_metadata(scenario_to_toml(self.scenario), self.scenario.run.seed)
             if self.vessel is not None:
-                api.write_genesis_outputs(self.vessel, folder)
+                api.write_genesis_outputs(self.vessel, folder, meta)
             metrics = self.recorder.table()
-            rf.write_parquet(folder / "metrics.parquet", metrics)
+            rf.write_parquet(folder / "metrics.parquet", metrics, meta)
             rf.write_parquet(folder / "souls.parquet",
-                             rf.souls_table(self.state, self.scenario, self._step_fn.schedule, metrics))
+                             rf.souls_table(self.state, self.scenario, self._step_fn.schedule, metrics), meta)
             rf.write_summary(folder, self.summary())
         return sorted(p for p in folder.iterdir() if p.is_file())
 

@@ -134,8 +134,8 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
     Returns the record written to the JSON file."""
     import time
 
-    from .. import __version__
     from ..outputs.atomic import write_text, write_with
+    from ..outputs.provenance import provenance
     from ..sweep import parse_sweep, plan, run_sweep
 
     t0 = time.perf_counter()
@@ -173,7 +173,7 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
         "years": exp.years,
         "why_size": exp.why_size,
         "seeds": list(seeds),
-        "tikkun_version": __version__,
+        **provenance(),  # tikkun_version, tikkun_code, model_revision
         "seconds": round(time.perf_counter() - t0, 1),
     }
     out = Path(out)

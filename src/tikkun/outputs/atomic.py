@@ -21,11 +21,14 @@ _MARK = ".tikkun-"
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike, exclusive: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success rename it over ``target``.
 
     The caller writes the file at the yielded path with any library (pyarrow, numpy...).
-    On an exception the temporary file is removed and ``target`` is left untouched.
+    On an exception the temporary file is removed and ``target`` is left untouched. With
+    ``exclusive`` the file is put in place only if ``target`` does not exist, else
+    FileExistsError (checked and claimed in one step of the file system: of two processes
+    writing one new file at once, exactly one succeeds).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -37,11 +40,29 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp_path, target)
+        if exclusive:
+            _link_new(tmp_path, target)
+        else:
+            os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def _link_new(tmp: Path, target: Path) -> None:
+    """Rename the finished ``tmp`` to ``target`` if no file has that name (FileExistsError if
+    one has). A hard link checks and names at once; where the file system has none, ``target``
+    is claimed empty (``O_EXCL``) and ``tmp`` renamed over it."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here (some network or FAT file systems)
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~_umask()))
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
 
 
 _LEFTOVER = re.compile(r"\..+" + re.escape(_MARK) + r"[a-z0-9_]{8}\.tmp")  # atomic_path's names
@@ -67,15 +88,16 @@ def _umask() -> int:
     return mask
 
 
-def write_bytes(target: str | os.PathLike, data: bytes) -> None:
-    """Atomically write ``data`` to ``target``."""
-    with atomic_path(target) as tmp:
+def write_bytes(target: str | os.PathLike, data: bytes, exclusive: bool = False) -> None:
+    """Atomically write ``data`` to ``target`` (with ``exclusive``, a new file only:
+    :func:`atomic_path`)."""
+    with atomic_path(target, exclusive) as tmp:
         tmp.write_bytes(data)
 
 
-def write_text(target: str | os.PathLike, text: str) -> None:
-    """Atomically write UTF-8 ``text`` to ``target``."""
-    write_bytes(target, text.encode("utf-8"))
+def write_text(target: str | os.PathLike, text: str, exclusive: bool = False) -> None:
+    """Atomically write UTF-8 ``text`` to ``target`` (with ``exclusive``, a new file only)."""
+    write_bytes(target, text.encode("utf-8"), exclusive)
 
 
 def write_with(target: str | os.PathLike, writer: Callable[[Path], None]) -> None:

@@ -15,10 +15,11 @@ import pyarrow.parquet as pq
 from .atomic import write_with
 
 
-def write_genesis_tables(result, out_dir) -> list[Path]:
-    """Write ``genesis.parquet`` (columns time, stage, light, free_energy, unity, mixing, mass)
-    and ``field.npy`` (final phi, float64 (n, n)) of ``result`` (a
-    :class:`tikkun.genesis.GenesisResult`) into ``out_dir``. Returns the two paths."""
+def write_genesis_tables(result, out_dir, metadata: dict[str, str] | None = None) -> list[Path]:
+    """Write ``genesis.parquet`` (columns time, stage, light, free_energy, unity, mixing, mass;
+    ``metadata``, str -> str, added to its schema) and ``field.npy`` (final phi, float64
+    (n, n)) of ``result`` (a :class:`tikkun.genesis.GenesisResult`) into ``out_dir``. Returns
+    the two paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rec = result.records
@@ -31,6 +32,8 @@ def write_genesis_tables(result, out_dir) -> list[Path]:
         "mixing": pa.array(np.asarray(rec["mixing"], dtype=np.float64)),
         "mass": pa.array(np.asarray(rec["mass"], dtype=np.float64)),
     })
+    if metadata:
+        table = table.replace_schema_metadata({k.encode(): v.encode("utf-8") for k, v in metadata.items()})
     paths = [out / "genesis.parquet", out / "field.npy"]
     write_with(paths[0], lambda p: pq.write_table(table, p))
 

@@ -21,6 +21,7 @@ from ..rules.stages import journeys, stages
 from ..scenario import Scenario, scenario_to_toml
 from ..state import DERIVED_ARRAYS, GLOBAL_ARRAYS, SOUL_ARRAYS, SPARK_ARRAYS, State
 from .atomic import write_text, write_with
+from .provenance import code_digest
 
 CHECKPOINT_FORMAT = 3  # 3: completed_year (model revision 2); 2: no edge_warmth, edge_weight rebuilt on load
 CHECKPOINT_NAME = "checkpoint.npz"
@@ -31,7 +32,10 @@ class CheckpointError(ValueError):
 
 
 def write_scenario(folder: Path, scenario: Scenario) -> None:
-    write_text(folder / "scenario.toml", scenario_to_toml(scenario))
+    """Write ``folder/scenario.toml``, a run's first file, only if the folder has none: it
+    claims the folder (FileExistsError if another run has, even one that began at the same
+    moment)."""
+    write_text(folder / "scenario.toml", scenario_to_toml(scenario), exclusive=True)
 
 
 # What a run writes into its folder before summary.json, which it writes last: an interrupted
@@ -76,8 +80,13 @@ def arrow_table(columns: dict[str, np.ndarray]) -> pa.Table:
     return pa.table({k: pa.array(v, mask=(v < 0) if k in NULL_IF_NEGATIVE else None) for k, v in columns.items()})
 
 
-def write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
+def write_parquet(path: Path, columns: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> None:
+    """Atomically write ``columns`` (:func:`arrow_table`), with ``metadata`` (str -> str) added
+    to the file's schema (a run's provenance: :func:`tikkun.outputs.provenance.parquet_metadata`)."""
     table = arrow_table(columns)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               **{k.encode(): v.encode("utf-8") for k, v in metadata.items()}})
     write_with(path, lambda tmp: pq.write_table(table, tmp))
 
 
@@ -139,6 +148,7 @@ def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Sc
     meta = {
         "format": CHECKPOINT_FORMAT,
         "tikkun_version": __version__,
+        "tikkun_code": code_digest(),
         "checkpoint_every": checkpoint_every,
         "wall_seconds": wall_seconds,
         "scalars": state.scalars(),
@@ -156,7 +166,7 @@ def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Sc
 
 
 def checkpoint_meta(folder: Path) -> dict | None:
-    """The meta of ``folder/checkpoint.npz`` (format, tikkun_version, checkpoint_every,
+    """The meta of ``folder/checkpoint.npz`` (format, tikkun_version, tikkun_code, checkpoint_every,
     wall_seconds, scalars with the year, the scenario's text) without reading its arrays;
     None if there is no readable checkpoint."""
     path = Path(folder) / CHECKPOINT_NAME
@@ -191,6 +201,13 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
             f"--resume {folder}: the checkpoint was written by tikkun {meta.get('tikkun_version')} "
             f"(format {meta.get('format')}); this is tikkun {__version__} (format {CHECKPOINT_FORMAT}). "
             "Resume it with that version, or start the run again.")
+    if meta.get("tikkun_code") != code_digest():
+        raise CheckpointError(
+            f"--resume {folder}: the checkpoint was written by other code than this tikkun {__version__} "
+            f"(its sources differ: another or an edited checkout; the checkpoint's tikkun_code "
+            f"{meta.get('tikkun_code') or 'is not recorded'}, this one's {code_digest()}, `tikkun version --code` "
+            "prints it), so the resumed run could have neither code's bits. Resume it with that code, or start "
+            "the run again.")
     missing = [k for k in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS if k not in arrays and k not in DERIVED_ARRAYS]
     if missing:
         raise CheckpointError(f"--resume {folder}: the checkpoint lacks {', '.join(missing)}")

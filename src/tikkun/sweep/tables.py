@@ -3,7 +3,8 @@ yearly metrics of every run, one file per run, read together as one table).
 
 Both are written atomically as runs finish (:mod:`tikkun.outputs.atomic`), so a crash loses
 no finished run's row. Each file carries its provenance in its Parquet metadata: the tikkun
-version, and the resolved scenario and seed of its run(s) (keys ``tikkun.*``).
+version, the digest of its code and the model's revision (:mod:`tikkun.outputs.provenance`),
+and the resolved scenario and seed of its run(s) (keys ``tikkun.*``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pyarrow.parquet as pq
 
 from .. import __version__
 from ..outputs.atomic import write_with
+from ..outputs.provenance import MODEL_REVISION, code_digest, parquet_metadata
 
 TABLE = "sweep.parquet"
 METRICS = "sweep-metrics.parquet"
-SUMMARY_COLUMNS = ("end_year", "stop_reason", "years_run", "wall_seconds", "tikkun_version")
+SUMMARY_COLUMNS = ("end_year", "stop_reason", "years_run", "wall_seconds", "tikkun_version", "tikkun_code")
 
 
 def final_row(metrics: pa.Table) -> dict[str, Any]:
@@ -48,8 +50,7 @@ def write_metrics_part(root: Path, run_id: str, metrics: pa.Table, *, scenario_t
     """``DIR/sweep-metrics.parquet/<run-id>.parquet``: the run's metrics.parquet with its id in front."""
     table = metrics.add_column(0, "run_id", pa.array([run_id] * metrics.num_rows, pa.string()))
     write_parquet(Path(root) / METRICS / f"{run_id}.parquet", table, {
-        "tikkun.version": __version__, "tikkun.run_id": run_id, "tikkun.seed": str(seed),
-        "tikkun.scenario": scenario_text})
+        **parquet_metadata(scenario_text, seed), "tikkun.run_id": run_id})
 
 
 def has_metrics_part(root: Path, run_id: str) -> bool:
@@ -102,7 +103,7 @@ def sweep_table(rows: Iterable[dict], override_keys: list[str], with_variant: bo
     types = {"run_id": pa.string(), "variant": pa.string(), "seed": pa.int64(), "status": pa.string(),
              "error": pa.string(), "reused": pa.bool_(), "resumed_from": pa.int64(), "end_year": pa.int64(),
              "stop_reason": pa.string(), "years_run": pa.int64(), "wall_seconds": pa.float64(),
-             "tikkun_version": pa.string()}
+             "tikkun_version": pa.string(), "tikkun_code": pa.string()}
     arrays = {k: (pa.array(v, types[k]) if k in types else _column(v)) for k, v in cols.items()}
     return pa.table(arrays)
 
@@ -110,5 +111,6 @@ def sweep_table(rows: Iterable[dict], override_keys: list[str], with_variant: bo
 def write_sweep_table(root: Path, table: pa.Table, *, sweep_toml: str, scenarios: dict[str, str]) -> None:
     """``DIR/sweep.parquet`` with the sweep and every listed run's resolved scenario in its metadata."""
     write_parquet(Path(root) / TABLE, table, {
-        "tikkun.version": __version__, "tikkun.sweep": sweep_toml,
+        "tikkun.version": __version__, "tikkun.code": code_digest(),
+        "tikkun.model_revision": str(MODEL_REVISION), "tikkun.sweep": sweep_toml,
         "tikkun.scenarios": json.dumps(scenarios, sort_keys=True)})

@@ -19,7 +19,6 @@ on a cluster) from working in one folder at once.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -30,18 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..engine.native import kernel_cache
 from ..outputs import run_folder as rf
 from ..outputs.atomic import remove_leftovers
+from ..outputs.provenance import RESULT_SOURCES, code_digest  # noqa: F401  (RESULT_SOURCES: re-exported)
 from ..scenario import Scenario, ScenarioError, scenario_to_toml
 from .spec import Base, resolve_run
 from .tables import final_row, read_run_metrics, write_metrics_part
 
 RUNS = "runs"
 PARTIAL = "partial"
-# what a run's files are made by: the kernels' sources, the records and the outputs (not the
-# command line, the report or the dashboard)
-RESULT_SOURCES = (*kernel_cache.KERNEL_SOURCES, "records", "outputs", "api.py")
 EVENT_TOPIC = "tikkun-sweep"
 WARM_SOULS = 64  # souls of the warm-up run: every kernel compiles, in well under a second once cached
 
@@ -76,13 +72,6 @@ class RunTask:
 
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@functools.lru_cache(maxsize=1)
-def code_digest() -> str:
-    """sha256 (hex) of the sources a run's files are made by (:data:`RESULT_SOURCES`), read once
-    a process."""
-    return kernel_cache.sources_hash(Path(__file__).resolve().parents[1], RESULT_SOURCES).hex()
 
 
 def finished_run(folder: Path, scenario_text: str) -> dict | None:
@@ -180,6 +169,8 @@ def _resumable_year(partial: Path, scenario_text: str) -> int | None:
     """The year of the checkpoint in ``partial`` if this tikkun can resume it for this scenario."""
     meta = rf.checkpoint_meta(partial)
     if meta is None or meta.get("format") != rf.CHECKPOINT_FORMAT or meta.get("tikkun_version") != __version__:
+        return None
+    if meta.get("tikkun_code") != code_digest():  # other code under the same version: start afresh
         return None
     if meta.get("scenario") != scenario_text:
         return None
