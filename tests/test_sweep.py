@@ -320,6 +320,30 @@ def test_a_run_with_an_invalid_scenario_is_recorded_failed(client, tmp_path):
     assert sorted(os.listdir(tmp_path / "sw" / "runs")) == ["light.beta=0.5,seed=20"]
 
 
+def test_finished_runs_of_other_code_are_not_taken_into_the_sweep(client, tmp_path):
+    """A sweep folder whose finished runs another code made (an edited checkout, another
+    version) is refused, nothing touched: one table would hold two codes' bits."""
+    from tikkun.outputs.provenance import code_digest
+
+    f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [20, 21]\nyears = 30\nset = { "souls.count" = 500 }\n')
+    out = tmp_path / "sw"
+    tikkun.sweep(f, out=out, client=client)
+    summary_path = out / "runs" / "seed=21" / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    assert summary["tikkun_code"] == code_digest()
+    summary["tikkun_code"] = "0" * 64  # as another code would have written it
+    summary_path.write_text(json.dumps(summary))
+    before = mtimes(out)
+    with pytest.raises(SweepError, match=r"1 of its finished runs were made by other code .*runs/seed=21: "
+                                         r"tikkun \S+, tikkun_code 000000000000; .*Choose a new --out"):
+        tikkun.sweep(f, out=out, client=client)
+    assert mtimes(out) == before
+    del summary["tikkun_code"]  # a run of before the code was recorded
+    summary_path.write_text(json.dumps(summary))
+    with pytest.raises(SweepError, match=r"tikkun_code not recorded"):
+        tikkun.sweep(f, out=out, client=client)
+
+
 def test_a_killed_worker_loses_no_run_and_its_run_resumes_from_its_checkpoint(client, tmp_path):
     # 10,000 souls for 600 years: long enough (most of a second) to be killed mid-run
     text = ('base = "quick"\nseeds = [30, 31, 32, 33, 34, 35]\nyears = 600\ncheckpoint_every = 30\n'

@@ -366,7 +366,7 @@ class Filing:
             for k, _ in run.overrides:
                 if k not in keys and k != EVENTS:  # a variant's events: told by its name, not a column
                     keys.append(k)
-        texts, every, overrides, records, conflicts = {}, {}, {}, {}, []
+        texts, every, overrides, records, conflicts, other_code = {}, {}, {}, {}, [], []
         for run in runs:
             try:
                 sc = resolve_run(spec.base, run.overrides, run.seed, spec.years)
@@ -384,6 +384,8 @@ class Filing:
                 summary = finished_run(final, text)
                 if summary is None:
                     conflicts.append(_conflict(final, text, out_option))
+                elif summary.get("tikkun_code") != code_digest():
+                    other_code.append((run.run_id, summary))
                 else:
                     records[run.run_id] = done_record(run.run_id, final, summary, reused=True, resumed_from=None)
         if not texts:  # every run would fail: a bad sweep file (a shared value, years), not failed runs
@@ -393,6 +395,8 @@ class Filing:
         if conflicts:
             more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""
             raise SweepError("; ".join(conflicts[:3]) + more)
+        if other_code:
+            raise SweepError(_other_code_message(folder, other_code, out_option))
         return cls(spec, folder, runs, texts, every, overrides, records, keys)
 
     def start(self) -> None:
@@ -597,6 +601,18 @@ def _where_they_differ(held: str, wanted: dict) -> str:
         return f"they differ at {_first_difference(tomllib.loads(held), wanted)}"
     except tomllib.TOMLDecodeError as exc:
         return f"its file is not valid TOML: {exc}"
+
+
+def _other_code_message(folder: Path, runs: list[tuple[str, dict]], option: str) -> str:
+    """Why finished runs made by other code are not taken into this sweep: its table would mix
+    two codes' bits under one sweep, and redoing them would replace results made earlier."""
+    rid, summary = runs[0]
+    theirs = summary.get("tikkun_code")
+    return (f"{folder}: {len(runs)} of its finished runs were made by other code than this tikkun's "
+            f"(the first, {RUNS}/{rid}: tikkun {summary.get('tikkun_version', '?')}, tikkun_code "
+            f"{theirs[:12] if isinstance(theirs, str) else 'not recorded'}; this tikkun {__version__}, "
+            f"tikkun_code {code_digest()[:12]}); a sweep's runs are made by one code. Choose a new {option}, "
+            "or move those runs away to make them again")
 
 
 def _conflict(final: Path, text: str, option: str = "--out") -> str:
