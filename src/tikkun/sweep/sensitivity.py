@@ -9,7 +9,7 @@ A sweep file's ``[sensitivity]`` table::
     samples = 10               # Morris: trajectories, runs = samples (k + 1); Sobol': N (a power of 2 >= 16), runs = N (k + 2)
     levels = 4                 # Morris: levels of the grid (even)
     years = [50, 99]           # C at these years (default: the last year of the horizon)
-    seed = 0                   # seed of SALib's sampler
+    seed = 0                   # seed of SALib's sampler and of its bootstrap
     [sensitivity.parameters]   # real-valued scenario keys and their ranges [low, high]
     "light.beta" = [0.0, 2.0]
     "light.alpha" = [0.03, 0.1]
@@ -195,8 +195,11 @@ def analyse(problem: dict, X: np.ndarray, Y: np.ndarray, method: str, *, levels:
     elif method == "sobol":
         from SALib.analyze import sobol
 
+        # SALib's sobol.analyze seeds its bootstrap only `if seed:`, so seed 0 (the default) would
+        # draw from NumPy's global generator and the intervals would change from run to run. A
+        # Generator is always taken, and default_rng(seed) is the one SALib builds from a seed > 0.
         si = sobol.analyze(problem, Y, calc_second_order=False, conf_level=conf_level, num_resamples=resamples,
-                           seed=seed)
+                           seed=np.random.default_rng(seed))
         keys = ("S1", "S1_conf", "ST", "ST_conf")
     else:
         raise ValueError(f"method: unknown {method!r}; allowed: {', '.join(METHODS)}")
