@@ -600,6 +600,34 @@ def test_the_figure_says_how_many_end_years_are_the_horizon(tmp_path, monkeypatc
     assert (tmp_path / "s.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.parametrize("method", ["morris", "sobol"])
+def test_the_figure_names_an_output_left_without_a_panel(tmp_path, monkeypatch, method):
+    """An output that did not vary (e.g. an end year no run reached) has no panel: a line under
+    the panels says which and why, or a reader of the figure alone would not miss it."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from tikkun.sweep.sensitivity import SensitivityPlan, plot
+
+    sp = SensitivityPlan({"num_vars": 2, "names": ["light.alpha", "light.beta"], "bounds": [[0.03, 0.2], [0.0, 2.0]]},
+                         method, 16, 4, (100, 299), 0, 0.95, 100, 300)
+    cols = ({"mu_star": [0.8, 0.1], "mu_star_conf": [0.1, 0.03], "sigma": [0.2, 0.07], "mu": [0.8, 0.1]}
+            if method == "morris" else {"S1": [0.7, 0.1], "S1_conf": [0.1, 0.1], "ST": [0.8, 0.2], "ST_conf": [0.1, 0.1]})
+    indices = pd.DataFrame({"output": "C_at_299", "parameter": sp.problem["names"], **cols})
+    lines = ["end of correction: no panel, no run ended within the horizon (300)",
+             "C at year 100: no panel, the same (0) in every run"]
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    plot(indices, sp, tmp_path / "s.png", censored=(80, 80), left_out=lines)
+    (fig,) = figures
+    assert [t.get_text() for t in fig.texts] == lines[::-1]  # drawn from the bottom up
+    (ax,) = [ax for ax in fig.axes if ax.get_title()]
+    # the notes sit below the panel, not over it
+    renderer = fig.canvas.get_renderer()
+    top_of_notes = max(t.get_window_extent(renderer).y1 for t in fig.texts)
+    assert top_of_notes < ax.get_tightbbox(renderer).y0
+
+
 GUARDS = '''import tikkun
 tikkun.sweep("a")
 if __name__ == "__main__":
