@@ -222,3 +222,21 @@ def test_write_outputs(result, tmp_path):
     # rewriting replaces atomically
     write_genesis_outputs(result, out)
     assert sorted(p.name for p in out.iterdir()) == names
+
+
+def test_stage_figures_say_the_light_and_the_time_of_their_stage(result, tmp_path, monkeypatch):
+    """Each stage's figure is titled with its stage's light and the time it ends at (the last
+    record of that stage in the records), then the unity and the mixing with its block."""
+    import tikkun.report.genesis as figures
+
+    titles = []
+    monkeypatch.setattr(figures, "write_vessel_png", lambda target, phi, title: titles.append(title))
+    figures.write_stage_figures(result, tmp_path)
+    rec = result.records
+    assert len(titles) == len(SMALL.stages)
+    for i, (stage, title, (kind, phi)) in enumerate(zip(SMALL.stages, titles, result.stage_fields)):
+        first, second = title.split("\n")
+        end = float(rec["time"][rec["stage"] == kind][-1])  # each kind once in SMALL's script
+        assert first == f"stage {i}, {kind}: light {stage.light:g}, ends at t = {end:,.6g}"
+        assert second == (f"unity {naive.unity(phi):.3f}, mixing {naive.mixing(phi, SMALL.block):.3f} "
+                          f"({SMALL.block} x {SMALL.block} blocks)")

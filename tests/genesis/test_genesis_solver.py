@@ -93,6 +93,37 @@ def test_pfhub_energy_stencils_agree_at_t1():
         assert free_energy(st.phi, pfhub_bm1a.A, pfhub_bm1a.KAPPA, 0.0, gradient=g) == pytest.approx(318.85, rel=1e-3)
 
 
+def test_pfhub_sigma_is_the_energy_of_a_flat_interface():
+    """SIGMA, the closed form (4/3) sqrt(kappa A / 2), against the free energy of a stripe with
+    two flat tanh interfaces (width sqrt(2 kappa / A)) on the benchmark's grid, per interface
+    length (the bulk phases at phi = +-1 carry none)."""
+    n, A, kappa = 200, pfhub_bm1a.A, pfhub_bm1a.KAPPA
+    x = np.arange(n, dtype=np.float64)
+    xi = math.sqrt(2.0 * kappa / A)
+    row = np.tanh((x - 50.0) / xi) * np.tanh((150.0 - x) / xi)  # +1 on (50, 150), -1 outside
+    phi = np.tile(row, (n, 1))
+    assert free_energy(phi, A, kappa, 0.0) / (2 * n) == pytest.approx(pfhub_bm1a.SIGMA, rel=1e-3)
+
+
+@pytest.mark.parametrize("R", [70.0, 85.0])  # a minority and a majority disc
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("centre", [(100.0, 100.0), (0.0, 0.0), (30.0, 170.0)])
+def test_pfhub_final_domain_of_a_disc(R, sign, centre):
+    """final_domain on a tanh disc of radius R (the box periodic, the disc possibly across its
+    seams): the disc's phase, its area pi R^2 and radius R, whether it is the majority."""
+    n = 200
+    y, x = np.meshgrid(np.arange(n, dtype=np.float64), np.arange(n, dtype=np.float64), indexing="ij")
+    dy = (y - centre[0] + n / 2) % n - n / 2
+    dx = (x - centre[1] + n / 2) % n - n / 2
+    phi = sign * np.tanh((R - np.hypot(dx, dy)) / math.sqrt(2.0 * pfhub_bm1a.KAPPA / pfhub_bm1a.A))
+    d = pfhub_bm1a.final_domain(phi)
+    assert d["phase"] == ("phi > 0" if sign > 0 else "phi < 0")
+    assert d["radius"] == pytest.approx(R, abs=0.3)
+    assert d["area"] == pytest.approx(math.pi * R * R / n ** 2, rel=1e-2)
+    assert d["majority"] == (math.pi * R * R > n * n / 2)
+    assert d["sharp_interface_energy"] == pytest.approx(2 * math.pi * d["radius"] * pfhub_bm1a.SIGMA, rel=1e-12)
+
+
 # -- linear stability -----------------------------------------------------------------
 
 

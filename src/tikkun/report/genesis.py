@@ -41,9 +41,16 @@ def vessel_figure(phi: np.ndarray, title: str):
     return fig
 
 
-def stage_title(index: int, kind: str, phi: np.ndarray, block: int) -> str:
-    """``stage 2, strike: unity 0.998, mixing 0.999`` (the measures of MODEL.md, phase 1)."""
-    return f"stage {index}, {kind}: unity {unity(phi):.3f}, mixing {mixing(phi, block):.3f}"
+def stage_title(index: int, kind: str, phi: np.ndarray, block: int, *, light: float | None = None,
+                end: float | None = None) -> str:
+    """``stage 2, strike: unity 0.998, mixing 0.999`` (the measures of MODEL.md, phase 1). With
+    the stage's ``light`` and its ``end`` time (the solver's time units), a first line says
+    them and the second the measures, the mixing with its block:
+    ``stage 2, strike: light 1.5, ends at t = 12,100`` / ``unity 0.998, mixing 0.999 (8 x 8 blocks)``."""
+    if light is None or end is None:
+        return f"stage {index}, {kind}: unity {unity(phi):.3f}, mixing {mixing(phi, block):.3f}"
+    return (f"stage {index}, {kind}: light {light:g}, ends at t = {end:,.6g}\n"
+            f"unity {unity(phi):.3f}, mixing {mixing(phi, block):.3f} ({block} x {block} blocks)")
 
 
 def write_vessel_png(target, phi: np.ndarray, title: str) -> None:
@@ -59,10 +66,13 @@ def write_stage_figures(result, out_dir) -> list[Path]:
     Returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    block = result.config.block if result.config is not None else 8
+    config = result.config
+    block = config.block if config is not None else 8
+    ends = np.cumsum([st.duration for st in config.stages]) if config is not None else None
     paths = []
     for i, (kind, phi) in enumerate(result.stage_fields):
         p = out / f"genesis_{i}_{kind}.png"
-        write_vessel_png(p, phi, stage_title(i, kind, phi, block))
+        extra = {} if config is None else {"light": config.stages[i].light, "end": float(ends[i])}
+        write_vessel_png(p, phi, stage_title(i, kind, phi, block, **extra))
         paths.append(p)
     return paths

@@ -9,7 +9,7 @@ A sweep file's ``[sensitivity]`` table::
     samples = 10               # Morris: trajectories, runs = samples (k + 1); Sobol': N (a power of 2 >= 16), runs = N (k + 2)
     levels = 4                 # Morris: levels of the grid (even)
     years = [50, 99]           # C at these years (default: the last year of the horizon)
-    seed = 0                   # seed of SALib's sampler
+    seed = 0                   # seed of SALib's sampler and of its bootstrap
     [sensitivity.parameters]   # real-valued scenario keys and their ranges [low, high]
     "light.beta" = [0.0, 2.0]
     "light.alpha" = [0.03, 0.1]
@@ -195,8 +195,11 @@ def analyse(problem: dict, X: np.ndarray, Y: np.ndarray, method: str, *, levels:
     elif method == "sobol":
         from SALib.analyze import sobol
 
+        # SALib's sobol.analyze seeds its bootstrap only `if seed:`, so seed 0 (the default) would
+        # draw from NumPy's global generator and the intervals would change from run to run. A
+        # Generator is always taken, and default_rng(seed) is the one SALib builds from a seed > 0.
         si = sobol.analyze(problem, Y, calc_second_order=False, conf_level=conf_level, num_resamples=resamples,
-                           seed=seed)
+                           seed=np.random.default_rng(seed))
         keys = ("S1", "S1_conf", "ST", "ST_conf")
     else:
         raise ValueError(f"method: unknown {method!r}; allowed: {', '.join(METHODS)}")
@@ -247,13 +250,16 @@ def sensitivity(
         notes.append(f"end year: {censored} of {len(per_run)} runs did not reach the end of correction; "
                      f"their end year is the horizon ({sp.horizon})")
     records = []
+    left_out = []  # said on the figure too: a panel that is missing would otherwise go unnoticed
     for j, out_name in enumerate(output_names(sp)):
         y = Y[:, j]
         if np.ptp(y) == 0:
             if out_name == "end_year" and censored == len(per_run):  # the note above says why: once is enough
                 notes[0] += "; no sensitivity to show"
+                left_out.append(f"{_label(out_name)[0]}: no panel, no run ended within the horizon ({sp.horizon})")
             else:
                 notes.append(f"{out_name}: the same ({y[0]:.6g}) in every run; no sensitivity to show")
+                left_out.append(f"{_label(out_name)[0]}: no panel, the same ({y[0]:.6g}) in every run")
             continue
         si = analyse(sp.problem, X, y, sp.method, levels=sp.levels, conf_level=sp.conf_level,
                      resamples=sp.resamples, seed=sp.seed)
@@ -263,7 +269,7 @@ def sensitivity(
     outputs = pd.DataFrame(X, columns=names).assign(**{o: Y[:, j] for j, o in enumerate(output_names(sp))})
     _write_indices(result.folder, indices, sp, notes)
     figure = result.folder / FIGURE
-    plot(indices, sp, figure, censored=(censored, len(per_run)))
+    plot(indices, sp, figure, censored=(censored, len(per_run)), left_out=left_out)
     return SensitivityResult(result.folder, sp, X, outputs, indices, tuple(notes), figure, result)
 
 
@@ -312,11 +318,13 @@ def _label(output: str) -> tuple[str, str]:
     return f"C at year {output.removeprefix('C_at_')}", "C, share of cleansing"
 
 
-def plot(indices, sp: SensitivityPlan, path: Path, censored: tuple[int, int] = (0, 0)) -> None:
+def plot(indices, sp: SensitivityPlan, path: Path, censored: tuple[int, int] = (0, 0),
+         left_out: tuple[str, ...] | list[str] = ()) -> None:
     """Morris: sigma against mu* for each output, with mu*'s confidence interval; Sobol': S1
     and ST for each parameter, with confidence intervals. One panel per output. ``censored``:
     (runs that did not reach the end, runs), said on the end year's panel, whose effects are
-    then partly the horizon's (a reader of the figure alone would not know it)."""
+    then partly the horizon's (a reader of the figure alone would not know it). ``left_out``:
+    one line for each output without a panel (it did not vary), written under the panels."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -360,12 +368,17 @@ def plot(indices, sp: SensitivityPlan, path: Path, censored: tuple[int, int] = (
     if not outputs:
         axes[0][0].text(0.5, 0.5, "no output varies across the runs", ha="center", va="center")
         axes[0][0].set_axis_off()
+    # the bottom of the figure, from below: the notes of outputs without a panel, then Morris's legend
+    note_h = 0.05 * len(left_out)
+    for i, line in enumerate(reversed(list(left_out))):
+        fig.text(0.5, 0.01 + 0.05 * i, line, ha="center", va="bottom", fontsize=9, color="0.25")
     if sp.method == "morris" and outputs:
         # one legend for all panels, below them: points close together stay readable
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=9, frameon=False)
-        fig.tight_layout(rect=(0, 0.06 * ((len(labels) + 4) // 5), 1, 1))
-    else:
-        fig.tight_layout()
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=9, frameon=False,
+                   bbox_to_anchor=(0.5, note_h))
+        fig.tight_layout(rect=(0, note_h + 0.06 * ((len(labels) + 4) // 5), 1, 1))
+    elif outputs:
+        fig.tight_layout(rect=(0, note_h, 1, 1))
     write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
     plt.close(fig)
 
