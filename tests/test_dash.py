@@ -150,6 +150,27 @@ def test_run_after_pause_after_goes_on_to_the_end():
     assert run.year == sc.run.years
 
 
+def test_years_a_second_are_of_running_not_of_a_pause():
+    """The status line's years a second: measured while the run goes on, not over a pause (a
+    step, then a wait, then Run counted the wait as running: a third of the true rate)."""
+    sc = api.resolve_scenario(preset="quick", souls=SOULS)
+    run = live_mod.LiveRun(sc, years_per_second=20.0)
+    try:
+        run.step()
+        _wait(lambda: run.phase is live_mod.Phase.PAUSED and run.year == 1, FIRST_YEAR_TIMEOUT, "one year")
+        time.sleep(2.0)
+        run.run()
+        _wait(lambda: run.year >= 3, 10, "the run to go on")
+        y0, t0 = run.year, time.perf_counter()
+        _wait(lambda: run.year >= y0 + 30, 20, "thirty years more", every=0.01)
+        y1, t1 = run.year, time.perf_counter()
+        rate = run.rate
+        measured = (y1 - y0) / (t1 - t0)  # by the clock of this test
+        assert rate is not None and abs(rate - measured) < 0.25 * measured, (rate, measured)
+    finally:
+        run.close(wait=5)
+
+
 def test_snapshot_is_the_souls_state():
     sc = api.resolve_scenario(preset="quick", souls=SOULS, years=30)
     run = live_mod.LiveRun(sc, sample=300)

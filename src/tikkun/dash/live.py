@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 KERNEL_LOCK = threading.Lock()
 
 SNAPSHOT_EVERY = 0.25  # seconds between pictures of the souls while running
+RATE_WINDOW = 3.0  # seconds of running over which the years a second are measured
 
 
 class Phase(enum.Enum):
@@ -119,7 +120,7 @@ class LiveRun:
         self.recorder: Recorder | None = None
         self._step_fn = None
         self.wall_seconds = 0.0
-        self._marks: collections.deque = collections.deque(maxlen=200)  # (time, year) of the last years run
+        self._marks: collections.deque = collections.deque(maxlen=20_000)  # (time, year) of the years since a pause
 
     # ---------------------------------------------------------------- commands
     def run(self) -> None:
@@ -174,11 +175,17 @@ class LiveRun:
 
     @property
     def rate(self) -> float | None:
-        """Years a second over the last few seconds of running (None before two seconds' worth)."""
+        """Years a second over the last :data:`RATE_WINDOW` seconds of running since the last
+        pause (a pause, or the steps before a Run, are not counted as running); None before half a
+        second's worth."""
         marks = list(self._marks)
-        if len(marks) < 2 or marks[-1][0] - marks[0][0] < 0.5:
+        if len(marks) < 2:
             return None
-        return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+        t_end = marks[-1][0]
+        marks = [m for m in marks if m[0] >= t_end - RATE_WINDOW]
+        if len(marks) < 2 or t_end - marks[0][0] < 0.5:
+            return None
+        return (marks[-1][1] - marks[0][1]) / (t_end - marks[0][0])
 
     @property
     def pause_after(self) -> int | None:
@@ -262,6 +269,7 @@ class LiveRun:
                 while not self._closed and not (self._running or self._steps):
                     self._cond.wait()
                     next_due = time.perf_counter()
+                    self._marks.clear()  # the years a second are of running, not of the pause
                 if self._closed:
                     return
                 one = not self._running
