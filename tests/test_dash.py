@@ -171,6 +171,28 @@ def test_years_a_second_are_of_running_not_of_a_pause():
         run.close(wait=5)
 
 
+def test_a_paused_runs_summary_names_the_year_the_page_shows(tmp_path):
+    """A paused run's summary.json names the last year computed, as the page and the zip's name
+    do (not the years run, one more), and the --years it gives reproduces its metrics."""
+    import json
+
+    sc = api.resolve_scenario(preset="quick", souls=SOULS)
+    run = live_mod.LiveRun(sc, pause_after=14)
+    run.run()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED, FIRST_YEAR_TIMEOUT, "the pause after year 14")
+    run.write_folder(tmp_path / "paused")
+    run.close(wait=5)
+    last = pq.read_table(tmp_path / "paused" / "metrics.parquet").column("year").to_pylist()[-1]
+    summary = json.loads((tmp_path / "paused" / "summary.json").read_text("utf-8"))
+    assert summary["stop_reason"] == "paused" and summary["years_run"] == last + 1
+    msg = summary["stop_message"]
+    assert f"after year {last:,} " in msg and f"at year {last + 1}" not in msg, msg
+    years = int(re.search(r"--years (\d+)", msg).group(1))
+    again = api.run(api.resolve_scenario(preset="quick", souls=SOULS, years=years))
+    np.testing.assert_array_equal(again.metrics["cleansing_mean"],
+                                  pq.read_table(tmp_path / "paused" / "metrics.parquet").column("cleansing_mean"))
+
+
 def test_snapshot_is_the_souls_state():
     sc = api.resolve_scenario(preset="quick", souls=SOULS, years=30)
     run = live_mod.LiveRun(sc, sample=300)

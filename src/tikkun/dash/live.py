@@ -328,8 +328,7 @@ class LiveRun:
             "end_year": self.end_year,
             "years_run": int(st.year),
             "stop_reason": stop.value if stop is not None else "paused",
-            "stop_message": stop.message if stop is not None else
-            f"paused in the dashboard at year {int(st.year):,} (the horizon is {self.scenario.run.years:,})",
+            "stop_message": stop.message if stop is not None else _paused_message(int(st.year), self.scenario.run.years),
             "seed": self.scenario.run.seed,
             "souls": st.n_souls,
             "sparks": st.n_sparks,
@@ -364,6 +363,15 @@ class LiveRun:
                              rf.souls_table(self.state, self.scenario, self._step_fn.schedule, metrics), meta)
             rf.write_summary(folder, self.summary())
         return sorted(p for p in folder.iterdir() if p.is_file())
+
+
+def _paused_message(years_run: int, horizon: int) -> str:
+    """summary.json's stop message of a run paused on the page: named, as the page names it, by
+    the last year computed (``years_run - 1``), with the ``--years`` that reproduces it."""
+    if years_run == 0:
+        return f"paused in the dashboard before year 0 (the horizon is {horizon:,} years)"
+    return (f"paused in the dashboard after year {years_run - 1:,} ({years_run:,} of the horizon's {horizon:,} "
+            f"years run; tikkun run scenario.toml --years {years_run} gives these years)")
 
 
 __all__ = ["KERNEL_LOCK", "LiveRun", "Phase", "Snapshot", "STAGES", "picture", "sample_indices"]
