@@ -376,6 +376,23 @@ def test_uploaded_scenario_chosen_again_is_loaded_again(tmp_path):
     assert "ready</span>: mine, 1,500 souls" in d.status.object
 
 
+def test_an_empty_scenario_file_is_loaded_as_the_command_line_loads_it(tmp_path):
+    """An empty .toml file is a scenario of defaults for the command line; uploaded after a bad
+    file it was ignored, and the bad file's error stayed on the page."""
+    d = _dashboard()
+    d.upload.filename = "bad.toml"
+    d.upload.value = b"this is = not [toml\n"
+    assert d.error.visible and "bad.toml" in d.error.object
+    (tmp_path / "empty.toml").write_text("")
+    want = api.load_scenario(tmp_path / "empty.toml")
+    d.upload.filename = "empty.toml"
+    d.upload.value = b""
+    assert not d.error.visible
+    assert d.source.value == "file: empty.toml"
+    assert d.scenario() == want
+    assert f"ready</span>: {want.name}, {want.souls.count:,} souls" in d.status.object
+
+
 def test_status_describes_the_run_and_labels_the_knobs_for_the_next():
     d = _dashboard()
     d.source.value = "quick"

@@ -188,7 +188,7 @@ class Dashboard:
 
     def _uploaded(self, event) -> None:
         data, name = event.new, self.upload.filename or "uploaded.toml"
-        if not data:
+        if data is None:  # b"": an empty file, a valid scenario of defaults (tikkun validate says so)
             return
         try:
             text = data.decode("utf-8")
