@@ -237,6 +237,21 @@ def test_four_worlds_axis_keeps_a_readable_span_when_unity_stays_1():
     assert yr.start < 0.8 and 1.0 < yr.end < 1.05  # follows a lower unity
 
 
+def test_no_legend_covers_a_figures_data():
+    """Every legend of the page's figures sits beside or under the frame, never inside it (the
+    sample's legend hid the souls at the top left, where the least cleansed of the early years are)."""
+    from bokeh.models import Legend
+
+    from tikkun.dash.genesis_view import GenesisView
+
+    figs = plots.LiveFigures().figures + [GenesisView().curve_fig] + [
+        sweep_view.SweepView().hist_fig, sweep_view.SweepView().curve_fig]
+    for fig in figs:
+        assert not [m for m in fig.center if isinstance(m, Legend)], fig.name
+    with_legend = [fig.name for fig in figs if any(isinstance(m, Legend) for m in fig.right + fig.below + fig.above)]
+    assert {"sample", "genesis-curves", *(f"series-{i}" for i in range(len(plots.SERIES)))} <= set(with_legend)
+
+
 def test_stage_spans_of_genesis_records():
     rec = {"stage": np.array(["separate", "approach", "approach", "strike", "strike", "strike", "shatter"]),
            "time": np.arange(7.0)}
