@@ -9,6 +9,7 @@ by Playwright, on a server started with ``python -m tikkun serve`` on a free loo
 from __future__ import annotations
 
 import importlib.util
+from html import escape as html_escape
 import io
 import os
 import re
@@ -296,7 +297,8 @@ def test_sweep_tab_clears_the_last_folders_figures(tmp_path):
     _write_sweep(first, [("a", "done", 120), ("b", "done", 90)], {"a": np.linspace(0, 1, 121)})
     view.follow(str(first))
     assert len(view.hist.data["count"]) > 0 and len(view.lines.data["xs"]) == 1
-    (tmp_path / "second").mkdir()  # a sweep that has finished no run yet
+    (tmp_path / "second").mkdir()  # a sweep that has finished no run yet: its sweep.toml, written as it starts
+    (tmp_path / "second" / "sweep.toml").write_text('base = "quick"\n')
     view.follow(str(tmp_path / "second"))
     assert len(view.hist.data["count"]) == 0 and len(view.lines.data["xs"]) == 0
     assert "no finished run yet" in view.counts.object
@@ -340,6 +342,59 @@ def test_sweep_panel_reads_what_tikkun_sweep_writes(real_sweep):
         m = result.metrics[result.metrics["run_id"] == rid]
         np.testing.assert_array_equal(years, m["year"].to_numpy())
         np.testing.assert_array_equal(c, m["cleansing_mean"].to_numpy())
+
+
+def test_sweep_tab_says_what_a_folder_that_is_not_a_sweep_is(real_sweep, tmp_path):
+    """A folder without sweep.toml and sweep.parquet is not "waiting" for a sweep: the tab says it
+    is not a sweep's folder and names the sweep near it (a run's folder of a sweep, a parent)."""
+    folder, result = real_sweep
+    view = sweep_view.SweepView()
+    (tmp_path / "empty").mkdir()
+    view.follow(str(tmp_path / "empty"))
+    assert "is not a sweep's folder" in view.counts.object and "waiting" not in view.counts.object
+    a_run = folder / "runs" / result.runs["run_id"].iloc[0]
+    view.follow(str(a_run))
+    assert "is not a sweep's folder" in view.counts.object and f"in the sweep {folder}<" in view.counts.object
+    view.follow(str(folder.parent))
+    assert f"the sweep folders in it: {folder.name}<" in view.counts.object
+    view.follow(str(folder))
+    assert "tk-sweep-counts" in view.counts.object
+
+
+def test_sweep_tab_names_the_failed_runs_and_their_reasons(real_sweep):
+    folder, result = real_sweep
+    failed = result.runs[result.runs["status"] == "failed"]
+    assert len(failed) == 2
+    st = sweep_view.read_status(folder)
+    assert [rid for rid, _ in st.failures] == list(failed["run_id"])
+    view = sweep_view.SweepView()
+    view.follow(str(folder))
+    for rid, error in zip(failed["run_id"], failed["error"]):
+        assert rid in view.counts.object
+        last = [ln for ln in error.splitlines() if ln.strip()][-1]  # the problem, e.g. light.beta: ...
+        assert html_escape(last.strip(), quote=False) in view.counts.object
+
+
+def test_sweep_curves_are_coloured_by_what_differs_but_the_seed(tmp_path):
+    """The runs of one grid point (or variant) differ by their seed only: one colour and one
+    legend entry for them, another for each other point; every line names its run on hover."""
+    from tikkun.sweep.spec import Base, SweepSpec, plan
+
+    spec = SweepSpec(base=Base("preset", "quick", {}), seeds=(20, 21, 22), set={},
+                     grid={"light.alpha": [0.05, 0.1], "light.beta": [0.5, 1.0]}, variants=(), years=None, points=None)
+    runs = plan(spec)
+    curves = {r.run_id: (np.arange(3.0), np.full(3, 0.1)) for r in runs}
+    data = sweep_view.lines_data(curves)
+    point = {r.run_id: r.varying for r in runs}
+    colour = dict(zip(data["run"], data["color"]))
+    for a in runs:
+        for b in runs:
+            assert (colour[a.run_id] == colour[b.run_id]) == (a.varying == b.varying), (a.run_id, b.run_id)
+    assert len(set(data["group"])) == 4 and sorted(data["run"]) == sorted(point)
+    view = sweep_view.SweepView()
+    _write_sweep(tmp_path / "s", [(r, "done", None) for r in curves], {r: np.linspace(0, 1, 5) for r in curves})
+    view.follow(str(tmp_path / "s"))
+    assert view.legend.visible and sorted(view.lines.data["run"]) == sorted(curves)
 
 
 def test_claims_seeds_field():
