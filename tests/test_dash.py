@@ -515,6 +515,56 @@ def test_genesis_tab_follows_the_seed_and_its_button_comes_back_after_a_failure(
     assert "no memory" in d.genesis.caption.object and not d.genesis_button.disabled
 
 
+def test_genesis_tab_says_a_run_is_making_its_vessel(monkeypatch):
+    """While a run's first year computes the vessel, the genesis tab says so and its button waits
+    (it invited a second genesis of the same vessel); the vessel then shows; a run that fails
+    before its vessel gives the button back with the reason."""
+    from tikkun.dash import app
+    from tikkun.scenario.loading import _parse_toml, preset_text
+
+    real, gate = api.genesis, threading.Event()
+
+    def slow_genesis(sc):
+        gate.wait(60)
+        return real(sc)
+
+    monkeypatch.setattr(app.api, "genesis", slow_genesis)
+    monkeypatch.setattr(live_mod.api, "genesis", slow_genesis)
+    d = _dashboard()
+    raw = _parse_toml(preset_text("history"), "history")
+    raw["genesis"]["n"] = 32
+    raw["souls"]["count"] = 500
+    d._set_base(raw, "history, 32 x 32")
+    assert not d.genesis_button.disabled
+    d._step()
+    _wait(lambda: d.live.alive, 10, "the run's thread")
+    d.poll()
+    assert d.genesis_button.disabled and "running the genesis with the run" in d.genesis.caption.object
+    d._run_genesis()  # the button's handler, were it pressed: no second genesis
+    assert d._genesis_thread is None
+    gate.set()
+    _wait(lambda: (d.poll(), "tk-genesis-stage" in d.genesis.caption.object)[1], FIRST_YEAR_TIMEOUT, "the vessel")
+    assert d.genesis_button.disabled
+    d.live.close(wait=30)
+
+    fail = threading.Event()
+
+    def broken(sc):
+        fail.wait(60)
+        raise MemoryError("no room for the vessel")
+
+    monkeypatch.setattr(live_mod.api, "genesis", broken)
+    d.seed.value = d.seed.value + 1  # another vessel, not made yet
+    assert not d.genesis_button.disabled
+    d._step()
+    _wait(lambda: d.live.alive, 10, "the run's thread")
+    d.poll()
+    assert d.genesis_button.disabled
+    fail.set()
+    _wait(lambda: (d.poll(), not d.genesis_button.disabled)[1], 30, "the button back")
+    assert "no room for the vessel" in d.genesis.caption.object
+
+
 def test_claims_tab_clears_the_last_result_when_another_claim_is_chosen(tmp_path):
     from PIL import Image
 

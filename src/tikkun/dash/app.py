@@ -98,6 +98,7 @@ class Dashboard:
         self._knobs_error = ""  # why the knobs make none
         self._run_changed: dict = {}  # the overrides of the run shown, as the knobs were when it was made
         self._genesis_key: str | None = None  # the vessel the genesis tab is about
+        self._genesis_run: LiveRun | None = None  # a run computing the tab's vessel with its first year
         self.base = None
 
         # ---- the scenario and its knobs
@@ -380,7 +381,8 @@ class Dashboard:
         except ScenarioError as exc:
             self._show_error(str(exc))
             return
-        if sc.genesis is None or (self._genesis_thread is not None and self._genesis_thread.is_alive()):
+        if sc.genesis is None or (self._genesis_thread is not None and self._genesis_thread.is_alive()) or \
+                (self._genesis_run is not None and _vessel_key(sc) == _vessel_key(self._genesis_run.scenario)):
             return
         self.genesis_button.disabled = True
         self.genesis.clear(f"running the genesis: a {sc.genesis.n} x {sc.genesis.n} vessel through "
@@ -409,6 +411,7 @@ class Dashboard:
             if key == self._genesis_key:  # else the knobs have moved to another vessel meanwhile
                 self.genesis.show(vessel)
                 self.genesis_button.disabled = True
+        self._follow_genesis_run()
         self.claims.poll()
         live = self.live
         if live is None:
@@ -428,6 +431,30 @@ class Dashboard:
             self._shown = shown
             self._status()
             self.download.disabled = live.state is None
+
+    def _follow_genesis_run(self) -> None:
+        """While a run computes the genesis tab's vessel with its first year, the tab says so and
+        its button waits (a second genesis of the same vessel would only share the cores); a run
+        that ends without it (it failed) gives the button back."""
+        live = self.live
+        key = self._genesis_key
+        if (self._genesis_run is None and live is not None and live.alive and live.vessel is None
+                and live.scenario.genesis is not None and _vessel_key(live.scenario) == key
+                and key not in self.vessels and not (self._genesis_thread and self._genesis_thread.is_alive())):
+            g = live.scenario.genesis
+            self._genesis_run = live
+            self.genesis_button.disabled = True
+            self.genesis.clear(f"running the genesis with the run's first year: a {g.n} x {g.n} vessel through "
+                               f"{len(g.stages)} stages ...")
+        run = self._genesis_run
+        if run is not None and (run.vessel is not None or not run.alive):
+            self._genesis_run = None
+            if (_vessel_key(run.scenario) == key and key not in self.vessels and self._vessel_in is None
+                    and run.vessel is None):
+                self._describe_genesis(run.scenario, again=True)  # it failed: the button back
+                if run.phase is Phase.FAILED:
+                    self.genesis.caption.object += (f"<p style='color:#b00'>The run stopped before its vessel "
+                                                    f"was made: {html.escape(run.message)}</p>")
 
     def _clear_figures(self, sc) -> None:
         """Empty the figures for a run of ``sc`` (in a handler on the loop, the page's lock held)."""
