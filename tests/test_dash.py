@@ -769,6 +769,28 @@ def test_page_loads_without_errors(server, browser):
         p.close()
 
 
+def test_on_a_projector_run_and_the_status_are_in_view_together(server, browser):
+    """At 1280 x 720 (a projector) and 1440 x 900 (a laptop) the history's page shows Run,
+    Pause, Step and Reset and the status line on its first screen, with no scrolling either way
+    (Run sat below the knobs, past the screen's foot, so the status scrolled away to press it)."""
+    for width, height in ((1280, 720), (1440, 900)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        try:
+            page.goto(server)
+            page.wait_for_selector("#tk-year", timeout=60_000)
+            page.wait_for_timeout(1000)
+            assert page.locator("#tk-year").get_attribute("data-phase") == "ready"
+            assert page.evaluate("() => [window.scrollX, window.scrollY]") == [0, 0]
+            for css in (".tk-run", ".tk-pause", ".tk-step", ".tk-reset"):
+                box = page.locator(f"{css} button").bounding_box()
+                assert box["y"] >= 0 and box["y"] + box["height"] <= height, (width, css, box)
+            status = page.locator("#tk-status").bounding_box()
+            assert 0 <= status["y"] and status["y"] + status["height"] <= height, (width, status)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        finally:
+            page.close()
+
+
 def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):
     p = Page(browser, server)
     try:

@@ -164,10 +164,12 @@ class Dashboard:
             pn.pane.HTML("<h2 style='margin:4px 0'>tikkun</h2><p style='margin:0'>the common soul, its breaking "
                          "and its correction</p>"),
             self.source, pn.pane.HTML("<small>or a scenario file (.toml):</small>", margin=(0, 10)), self.upload,
-            pn.Row(self.souls, self.seed), *self.sliders.values(), *self.means.values(), self.knob_note,
-            pn.Row(self.speed, self.pause_after),
+            pn.Row(self.souls, self.seed),
+            # the commands above the knobs: on a projector's 1280 x 720 Run is pressed with the
+            # status line in view, no scrolling
             pn.Row(self.run_button, self.pause_button), pn.Row(self.step_button, self.reset_button),
-            self.download, width=310)
+            pn.Row(self.speed, self.pause_after), self.download,
+            *self.sliders.values(), *self.means.values(), self.knob_note, width=310)
         tabs = pn.Tabs(
             ("Run", pn.Column(self.status, self.figures, sizing_mode="stretch_width")),
             ("Genesis", pn.Column(self.genesis_button, self.genesis.view, sizing_mode="stretch_width")),
