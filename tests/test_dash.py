@@ -9,6 +9,7 @@ by Playwright, on a server started with ``python -m tikkun serve`` on a free loo
 from __future__ import annotations
 
 import importlib.util
+from html import escape as html_escape
 import io
 import os
 import re
@@ -150,6 +151,49 @@ def test_run_after_pause_after_goes_on_to_the_end():
     assert run.year == sc.run.years
 
 
+def test_years_a_second_are_of_running_not_of_a_pause():
+    """The status line's years a second: measured while the run goes on, not over a pause (a
+    step, then a wait, then Run counted the wait as running: a third of the true rate)."""
+    sc = api.resolve_scenario(preset="quick", souls=SOULS)
+    run = live_mod.LiveRun(sc, years_per_second=20.0)
+    try:
+        run.step()
+        _wait(lambda: run.phase is live_mod.Phase.PAUSED and run.year == 1, FIRST_YEAR_TIMEOUT, "one year")
+        time.sleep(2.0)
+        run.run()
+        _wait(lambda: run.year >= 3, 10, "the run to go on")
+        y0, t0 = run.year, time.perf_counter()
+        _wait(lambda: run.year >= y0 + 30, 20, "thirty years more", every=0.01)
+        y1, t1 = run.year, time.perf_counter()
+        rate = run.rate
+        measured = (y1 - y0) / (t1 - t0)  # by the clock of this test
+        assert rate is not None and abs(rate - measured) < 0.25 * measured, (rate, measured)
+    finally:
+        run.close(wait=5)
+
+
+def test_a_paused_runs_summary_names_the_year_the_page_shows(tmp_path):
+    """A paused run's summary.json names the last year computed, as the page and the zip's name
+    do (not the years run, one more), and the --years it gives reproduces its metrics."""
+    import json
+
+    sc = api.resolve_scenario(preset="quick", souls=SOULS)
+    run = live_mod.LiveRun(sc, pause_after=14)
+    run.run()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED, FIRST_YEAR_TIMEOUT, "the pause after year 14")
+    run.write_folder(tmp_path / "paused")
+    run.close(wait=5)
+    last = pq.read_table(tmp_path / "paused" / "metrics.parquet").column("year").to_pylist()[-1]
+    summary = json.loads((tmp_path / "paused" / "summary.json").read_text("utf-8"))
+    assert summary["stop_reason"] == "paused" and summary["years_run"] == last + 1
+    msg = summary["stop_message"]
+    assert f"after year {last:,} " in msg and f"at year {last + 1}" not in msg, msg
+    years = int(re.search(r"--years (\d+)", msg).group(1))
+    again = api.run(api.resolve_scenario(preset="quick", souls=SOULS, years=years))
+    np.testing.assert_array_equal(again.metrics["cleansing_mean"],
+                                  pq.read_table(tmp_path / "paused" / "metrics.parquet").column("cleansing_mean"))
+
+
 def test_snapshot_is_the_souls_state():
     sc = api.resolve_scenario(preset="quick", souls=SOULS, years=30)
     run = live_mod.LiveRun(sc, sample=300)
@@ -192,6 +236,21 @@ def test_four_worlds_axis_keeps_a_readable_span_when_unity_stays_1():
     assert yr.start < 1.0 < yr.end and yr.end - yr.start >= 0.01  # not 0.999999 to 1.000001
     figs.add_rows([{c: (3 if c == "year" else 0.8 if c == "u_assiya" else 1) for c in plots.COLUMNS}])
     assert yr.start < 0.8 and 1.0 < yr.end < 1.05  # follows a lower unity
+
+
+def test_no_legend_covers_a_figures_data():
+    """Every legend of the page's figures sits beside or under the frame, never inside it (the
+    sample's legend hid the souls at the top left, where the least cleansed of the early years are)."""
+    from bokeh.models import Legend
+
+    from tikkun.dash.genesis_view import GenesisView
+
+    figs = plots.LiveFigures().figures + [GenesisView().curve_fig] + [
+        sweep_view.SweepView().hist_fig, sweep_view.SweepView().curve_fig]
+    for fig in figs:
+        assert not [m for m in fig.center if isinstance(m, Legend)], fig.name
+    with_legend = [fig.name for fig in figs if any(isinstance(m, Legend) for m in fig.right + fig.below + fig.above)]
+    assert {"sample", "genesis-curves", *(f"series-{i}" for i in range(len(plots.SERIES)))} <= set(with_legend)
 
 
 def test_stage_spans_of_genesis_records():
@@ -238,7 +297,8 @@ def test_sweep_tab_clears_the_last_folders_figures(tmp_path):
     _write_sweep(first, [("a", "done", 120), ("b", "done", 90)], {"a": np.linspace(0, 1, 121)})
     view.follow(str(first))
     assert len(view.hist.data["count"]) > 0 and len(view.lines.data["xs"]) == 1
-    (tmp_path / "second").mkdir()  # a sweep that has finished no run yet
+    (tmp_path / "second").mkdir()  # a sweep that has finished no run yet: its sweep.toml, written as it starts
+    (tmp_path / "second" / "sweep.toml").write_text('base = "quick"\n')
     view.follow(str(tmp_path / "second"))
     assert len(view.hist.data["count"]) == 0 and len(view.lines.data["xs"]) == 0
     assert "no finished run yet" in view.counts.object
@@ -282,6 +342,59 @@ def test_sweep_panel_reads_what_tikkun_sweep_writes(real_sweep):
         m = result.metrics[result.metrics["run_id"] == rid]
         np.testing.assert_array_equal(years, m["year"].to_numpy())
         np.testing.assert_array_equal(c, m["cleansing_mean"].to_numpy())
+
+
+def test_sweep_tab_says_what_a_folder_that_is_not_a_sweep_is(real_sweep, tmp_path):
+    """A folder without sweep.toml and sweep.parquet is not "waiting" for a sweep: the tab says it
+    is not a sweep's folder and names the sweep near it (a run's folder of a sweep, a parent)."""
+    folder, result = real_sweep
+    view = sweep_view.SweepView()
+    (tmp_path / "empty").mkdir()
+    view.follow(str(tmp_path / "empty"))
+    assert "is not a sweep's folder" in view.counts.object and "waiting" not in view.counts.object
+    a_run = folder / "runs" / result.runs["run_id"].iloc[0]
+    view.follow(str(a_run))
+    assert "is not a sweep's folder" in view.counts.object and f"in the sweep {folder}<" in view.counts.object
+    view.follow(str(folder.parent))
+    assert f"the sweep folders in it: {folder.name}<" in view.counts.object
+    view.follow(str(folder))
+    assert "tk-sweep-counts" in view.counts.object
+
+
+def test_sweep_tab_names_the_failed_runs_and_their_reasons(real_sweep):
+    folder, result = real_sweep
+    failed = result.runs[result.runs["status"] == "failed"]
+    assert len(failed) == 2
+    st = sweep_view.read_status(folder)
+    assert [rid for rid, _ in st.failures] == list(failed["run_id"])
+    view = sweep_view.SweepView()
+    view.follow(str(folder))
+    for rid, error in zip(failed["run_id"], failed["error"]):
+        assert rid in view.counts.object
+        last = [ln for ln in error.splitlines() if ln.strip()][-1]  # the problem, e.g. light.beta: ...
+        assert html_escape(last.strip(), quote=False) in view.counts.object
+
+
+def test_sweep_curves_are_coloured_by_what_differs_but_the_seed(tmp_path):
+    """The runs of one grid point (or variant) differ by their seed only: one colour and one
+    legend entry for them, another for each other point; every line names its run on hover."""
+    from tikkun.sweep.spec import Base, SweepSpec, plan
+
+    spec = SweepSpec(base=Base("preset", "quick", {}), seeds=(20, 21, 22), set={},
+                     grid={"light.alpha": [0.05, 0.1], "light.beta": [0.5, 1.0]}, variants=(), years=None, points=None)
+    runs = plan(spec)
+    curves = {r.run_id: (np.arange(3.0), np.full(3, 0.1)) for r in runs}
+    data = sweep_view.lines_data(curves)
+    point = {r.run_id: r.varying for r in runs}
+    colour = dict(zip(data["run"], data["color"]))
+    for a in runs:
+        for b in runs:
+            assert (colour[a.run_id] == colour[b.run_id]) == (a.varying == b.varying), (a.run_id, b.run_id)
+    assert len(set(data["group"])) == 4 and sorted(data["run"]) == sorted(point)
+    view = sweep_view.SweepView()
+    _write_sweep(tmp_path / "s", [(r, "done", None) for r in curves], {r: np.linspace(0, 1, 5) for r in curves})
+    view.follow(str(tmp_path / "s"))
+    assert view.legend.visible and sorted(view.lines.data["run"]) == sorted(curves)
 
 
 def test_claims_seeds_field():
@@ -331,6 +444,23 @@ def test_uploaded_scenario_chosen_again_is_loaded_again(tmp_path):
     d.source.value = "file: mine.toml"
     assert d.base_origin == "mine.toml" and d.souls.value == 1500
     assert "ready</span>: mine, 1,500 souls" in d.status.object
+
+
+def test_an_empty_scenario_file_is_loaded_as_the_command_line_loads_it(tmp_path):
+    """An empty .toml file is a scenario of defaults for the command line; uploaded after a bad
+    file it was ignored, and the bad file's error stayed on the page."""
+    d = _dashboard()
+    d.upload.filename = "bad.toml"
+    d.upload.value = b"this is = not [toml\n"
+    assert d.error.visible and "bad.toml" in d.error.object
+    (tmp_path / "empty.toml").write_text("")
+    want = api.load_scenario(tmp_path / "empty.toml")
+    d.upload.filename = "empty.toml"
+    d.upload.value = b""
+    assert not d.error.visible
+    assert d.source.value == "file: empty.toml"
+    assert d.scenario() == want
+    assert f"ready</span>: {want.name}, {want.souls.count:,} souls" in d.status.object
 
 
 def test_status_describes_the_run_and_labels_the_knobs_for_the_next():
@@ -383,6 +513,56 @@ def test_genesis_tab_follows_the_seed_and_its_button_comes_back_after_a_failure(
     d._vessel_in = RuntimeError("no memory")  # what the genesis' thread hands over when it fails
     d.poll()
     assert "no memory" in d.genesis.caption.object and not d.genesis_button.disabled
+
+
+def test_genesis_tab_says_a_run_is_making_its_vessel(monkeypatch):
+    """While a run's first year computes the vessel, the genesis tab says so and its button waits
+    (it invited a second genesis of the same vessel); the vessel then shows; a run that fails
+    before its vessel gives the button back with the reason."""
+    from tikkun.dash import app
+    from tikkun.scenario.loading import _parse_toml, preset_text
+
+    real, gate = api.genesis, threading.Event()
+
+    def slow_genesis(sc):
+        gate.wait(60)
+        return real(sc)
+
+    monkeypatch.setattr(app.api, "genesis", slow_genesis)
+    monkeypatch.setattr(live_mod.api, "genesis", slow_genesis)
+    d = _dashboard()
+    raw = _parse_toml(preset_text("history"), "history")
+    raw["genesis"]["n"] = 32
+    raw["souls"]["count"] = 500
+    d._set_base(raw, "history, 32 x 32")
+    assert not d.genesis_button.disabled
+    d._step()
+    _wait(lambda: d.live.alive, 10, "the run's thread")
+    d.poll()
+    assert d.genesis_button.disabled and "running the genesis with the run" in d.genesis.caption.object
+    d._run_genesis()  # the button's handler, were it pressed: no second genesis
+    assert d._genesis_thread is None
+    gate.set()
+    _wait(lambda: (d.poll(), "tk-genesis-stage" in d.genesis.caption.object)[1], FIRST_YEAR_TIMEOUT, "the vessel")
+    assert d.genesis_button.disabled
+    d.live.close(wait=30)
+
+    fail = threading.Event()
+
+    def broken(sc):
+        fail.wait(60)
+        raise MemoryError("no room for the vessel")
+
+    monkeypatch.setattr(live_mod.api, "genesis", broken)
+    d.seed.value = d.seed.value + 1  # another vessel, not made yet
+    assert not d.genesis_button.disabled
+    d._step()
+    _wait(lambda: d.live.alive, 10, "the run's thread")
+    d.poll()
+    assert d.genesis_button.disabled
+    fail.set()
+    _wait(lambda: (d.poll(), not d.genesis_button.disabled)[1], 30, "the button back")
+    assert "no room for the vessel" in d.genesis.caption.object
 
 
 def test_claims_tab_clears_the_last_result_when_another_claim_is_chosen(tmp_path):
@@ -587,6 +767,28 @@ def test_page_loads_without_errors(server, browser):
         assert p.errors == []
     finally:
         p.close()
+
+
+def test_on_a_projector_run_and_the_status_are_in_view_together(server, browser):
+    """At 1280 x 720 (a projector) and 1440 x 900 (a laptop) the history's page shows Run,
+    Pause, Step and Reset and the status line on its first screen, with no scrolling either way
+    (Run sat below the knobs, past the screen's foot, so the status scrolled away to press it)."""
+    for width, height in ((1280, 720), (1440, 900)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        try:
+            page.goto(server)
+            page.wait_for_selector("#tk-year", timeout=60_000)
+            page.wait_for_timeout(1000)
+            assert page.locator("#tk-year").get_attribute("data-phase") == "ready"
+            assert page.evaluate("() => [window.scrollX, window.scrollY]") == [0, 0]
+            for css in (".tk-run", ".tk-pause", ".tk-step", ".tk-reset"):
+                box = page.locator(f"{css} button").bounding_box()
+                assert box["y"] >= 0 and box["y"] + box["height"] <= height, (width, css, box)
+            status = page.locator("#tk-status").bounding_box()
+            assert 0 <= status["y"] and status["y"] + status["height"] <= height, (width, status)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        finally:
+            page.close()
 
 
 def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):

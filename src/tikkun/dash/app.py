@@ -98,6 +98,7 @@ class Dashboard:
         self._knobs_error = ""  # why the knobs make none
         self._run_changed: dict = {}  # the overrides of the run shown, as the knobs were when it was made
         self._genesis_key: str | None = None  # the vessel the genesis tab is about
+        self._genesis_run: LiveRun | None = None  # a run computing the tab's vessel with its first year
         self.base = None
 
         # ---- the scenario and its knobs
@@ -163,10 +164,12 @@ class Dashboard:
             pn.pane.HTML("<h2 style='margin:4px 0'>tikkun</h2><p style='margin:0'>the common soul, its breaking "
                          "and its correction</p>"),
             self.source, pn.pane.HTML("<small>or a scenario file (.toml):</small>", margin=(0, 10)), self.upload,
-            pn.Row(self.souls, self.seed), *self.sliders.values(), *self.means.values(), self.knob_note,
-            pn.Row(self.speed, self.pause_after),
+            pn.Row(self.souls, self.seed),
+            # the commands above the knobs: on a projector's 1280 x 720 Run is pressed with the
+            # status line in view, no scrolling
             pn.Row(self.run_button, self.pause_button), pn.Row(self.step_button, self.reset_button),
-            self.download, width=310)
+            pn.Row(self.speed, self.pause_after), self.download,
+            *self.sliders.values(), *self.means.values(), self.knob_note, width=310)
         tabs = pn.Tabs(
             ("Run", pn.Column(self.status, self.figures, sizing_mode="stretch_width")),
             ("Genesis", pn.Column(self.genesis_button, self.genesis.view, sizing_mode="stretch_width")),
@@ -188,7 +191,7 @@ class Dashboard:
 
     def _uploaded(self, event) -> None:
         data, name = event.new, self.upload.filename or "uploaded.toml"
-        if not data:
+        if data is None:  # b"": an empty file, a valid scenario of defaults (tikkun validate says so)
             return
         try:
             text = data.decode("utf-8")
@@ -380,7 +383,8 @@ class Dashboard:
         except ScenarioError as exc:
             self._show_error(str(exc))
             return
-        if sc.genesis is None or (self._genesis_thread is not None and self._genesis_thread.is_alive()):
+        if sc.genesis is None or (self._genesis_thread is not None and self._genesis_thread.is_alive()) or \
+                (self._genesis_run is not None and _vessel_key(sc) == _vessel_key(self._genesis_run.scenario)):
             return
         self.genesis_button.disabled = True
         self.genesis.clear(f"running the genesis: a {sc.genesis.n} x {sc.genesis.n} vessel through "
@@ -409,6 +413,7 @@ class Dashboard:
             if key == self._genesis_key:  # else the knobs have moved to another vessel meanwhile
                 self.genesis.show(vessel)
                 self.genesis_button.disabled = True
+        self._follow_genesis_run()
         self.claims.poll()
         live = self.live
         if live is None:
@@ -428,6 +433,30 @@ class Dashboard:
             self._shown = shown
             self._status()
             self.download.disabled = live.state is None
+
+    def _follow_genesis_run(self) -> None:
+        """While a run computes the genesis tab's vessel with its first year, the tab says so and
+        its button waits (a second genesis of the same vessel would only share the cores); a run
+        that ends without it (it failed) gives the button back."""
+        live = self.live
+        key = self._genesis_key
+        if (self._genesis_run is None and live is not None and live.alive and live.vessel is None
+                and live.scenario.genesis is not None and _vessel_key(live.scenario) == key
+                and key not in self.vessels and not (self._genesis_thread and self._genesis_thread.is_alive())):
+            g = live.scenario.genesis
+            self._genesis_run = live
+            self.genesis_button.disabled = True
+            self.genesis.clear(f"running the genesis with the run's first year: a {g.n} x {g.n} vessel through "
+                               f"{len(g.stages)} stages ...")
+        run = self._genesis_run
+        if run is not None and (run.vessel is not None or not run.alive):
+            self._genesis_run = None
+            if (_vessel_key(run.scenario) == key and key not in self.vessels and self._vessel_in is None
+                    and run.vessel is None):
+                self._describe_genesis(run.scenario, again=True)  # it failed: the button back
+                if run.phase is Phase.FAILED:
+                    self.genesis.caption.object += (f"<p style='color:#b00'>The run stopped before its vessel "
+                                                    f"was made: {html.escape(run.message)}</p>")
 
     def _clear_figures(self, sc) -> None:
         """Empty the figures for a run of ``sc`` (in a handler on the loop, the page's lock held)."""

@@ -62,8 +62,10 @@ class GenesisView:
         cur.scatter("step", "mixing", source=self.curves, size=4, color="#ff7f0e")
         cur.xaxis.axis_label = "recorded step of the solver (stages marked above)"
         cur.yaxis.axis_label = "unity, mixing (0 to 1)"
-        cur.legend.location = "left"
-        cur.legend.label_text_font_size = "9pt"
+        legend = cur.legend[0]
+        cur.center.remove(legend)  # under the frame: never over a curve, whatever the stages' lengths
+        legend.update(orientation="horizontal", label_text_font_size="9pt", padding=2, margin=2)
+        cur.add_layout(legend, "below")
         self.now = BoxAnnotation(left=0, right=0, fill_color="#444444", fill_alpha=0.12)
         cur.add_layout(self.now)
         self.stage_labels = LabelSet(x="x", y="y", text="text", source=ColumnDataSource({"x": [], "y": [], "text": []}),

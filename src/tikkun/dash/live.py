@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 KERNEL_LOCK = threading.Lock()
 
 SNAPSHOT_EVERY = 0.25  # seconds between pictures of the souls while running
+RATE_WINDOW = 3.0  # seconds of running over which the years a second are measured
 
 
 class Phase(enum.Enum):
@@ -119,7 +120,7 @@ class LiveRun:
         self.recorder: Recorder | None = None
         self._step_fn = None
         self.wall_seconds = 0.0
-        self._marks: collections.deque = collections.deque(maxlen=200)  # (time, year) of the last years run
+        self._marks: collections.deque = collections.deque(maxlen=20_000)  # (time, year) of the years since a pause
 
     # ---------------------------------------------------------------- commands
     def run(self) -> None:
@@ -174,11 +175,17 @@ class LiveRun:
 
     @property
     def rate(self) -> float | None:
-        """Years a second over the last few seconds of running (None before two seconds' worth)."""
+        """Years a second over the last :data:`RATE_WINDOW` seconds of running since the last
+        pause (a pause, or the steps before a Run, are not counted as running); None before half a
+        second's worth."""
         marks = list(self._marks)
-        if len(marks) < 2 or marks[-1][0] - marks[0][0] < 0.5:
+        if len(marks) < 2:
             return None
-        return (marks[-1][1] - marks[0][1]) / (marks[-1][0] - marks[0][0])
+        t_end = marks[-1][0]
+        marks = [m for m in marks if m[0] >= t_end - RATE_WINDOW]
+        if len(marks) < 2 or t_end - marks[0][0] < 0.5:
+            return None
+        return (marks[-1][1] - marks[0][1]) / (t_end - marks[0][0])
 
     @property
     def pause_after(self) -> int | None:
@@ -262,6 +269,7 @@ class LiveRun:
                 while not self._closed and not (self._running or self._steps):
                     self._cond.wait()
                     next_due = time.perf_counter()
+                    self._marks.clear()  # the years a second are of running, not of the pause
                 if self._closed:
                     return
                 one = not self._running
@@ -320,8 +328,7 @@ class LiveRun:
             "end_year": self.end_year,
             "years_run": int(st.year),
             "stop_reason": stop.value if stop is not None else "paused",
-            "stop_message": stop.message if stop is not None else
-            f"paused in the dashboard at year {int(st.year):,} (the horizon is {self.scenario.run.years:,})",
+            "stop_message": stop.message if stop is not None else _paused_message(int(st.year), self.scenario.run.years),
             "seed": self.scenario.run.seed,
             "souls": st.n_souls,
             "sparks": st.n_sparks,
@@ -356,6 +363,15 @@ class LiveRun:
                              rf.souls_table(self.state, self.scenario, self._step_fn.schedule, metrics), meta)
             rf.write_summary(folder, self.summary())
         return sorted(p for p in folder.iterdir() if p.is_file())
+
+
+def _paused_message(years_run: int, horizon: int) -> str:
+    """summary.json's stop message of a run paused on the page: named, as the page names it, by
+    the last year computed (``years_run - 1``), with the ``--years`` that reproduces it."""
+    if years_run == 0:
+        return f"paused in the dashboard before year 0 (the horizon is {horizon:,} years)"
+    return (f"paused in the dashboard after year {years_run - 1:,} ({years_run:,} of the horizon's {horizon:,} "
+            f"years run; tikkun run scenario.toml --years {years_run} gives these years)")
 
 
 __all__ = ["KERNEL_LOCK", "LiveRun", "Phase", "Snapshot", "STAGES", "picture", "sample_indices"]

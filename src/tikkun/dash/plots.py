@@ -194,9 +194,10 @@ class LiveFigures:
                     color=factor_cmap("stage", STAGE_COLOURS, STAGES))
         fig.xaxis.axis_label = "measure of mind, hbd (speed, never the end)"
         fig.yaxis.axis_label = "cleansing c of a soul (0 to 1)"
-        fig.legend.location = "top_left"
-        fig.legend.label_text_font_size = "8pt"
-        fig.legend.background_fill_alpha = 0.7
+        legend = fig.legend[0]
+        fig.center.remove(legend)  # beside the frame, as the yearly figures': never over a soul
+        legend.update(label_text_font_size="8pt", spacing=0, padding=2, glyph_width=14, margin=4)
+        fig.add_layout(legend, "right")
         fig.title.text_font_size = "11pt"
         return fig
 

@@ -10,6 +10,7 @@ counted when :mod:`tikkun.sweep` can be imported.
 from __future__ import annotations
 
 import html
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import panel as pn
 import pyarrow.parquet as pq
-from bokeh.models import ColumnDataSource, Range1d
+from bokeh.models import ColumnDataSource, HoverTool, Range1d
+from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 TABLE = "sweep.parquet"
@@ -36,6 +38,7 @@ class SweepStatus:
     planned: int | None
     end_years: np.ndarray
     never_ended: int
+    failures: tuple[tuple[str, str], ...] = ()  # (run id, why) of the failed runs, in the table's order
 
     @property
     def left(self) -> int | None:
@@ -82,7 +85,32 @@ def read_status(folder: Path, planned: int | None = None) -> SweepStatus:
     else:
         ends = np.zeros(0)
     reached = ends[np.isfinite(ends)]
-    return SweepStatus(done, failed, planned, reached, int(np.isnan(ends).sum()))
+    failures: tuple[tuple[str, str], ...] = ()
+    if failed and "run_id" in cols:
+        ids = table.column("run_id").to_pylist()
+        errors = table.column("error").to_pylist() if "error" in cols else [None] * table.num_rows
+        failures = tuple((str(i), "; ".join(ln.strip() for ln in str(e or "no reason recorded").splitlines() if ln.strip()))
+                         for i, e, st in zip(ids, errors, status) if st == "failed")
+    return SweepStatus(done, failed, planned, reached, int(np.isnan(ends).sum()), failures)
+
+
+def not_a_sweep(folder: Path) -> str:
+    """Why ``folder``, which holds neither sweep.toml nor sweep.parquet, is not a sweep's folder
+    (``tikkun sweep`` writes both as it starts), with the sweep folders near it, as one line."""
+    why = f"{folder} is not a sweep's folder: it holds neither {SPEC} nor {TABLE} (tikkun sweep --out DIR writes them as it starts)"
+    for up in (folder.parent, folder.parent.parent):  # DIR/runs/<run-id>/: a run of a sweep
+        if (up / SPEC).is_file() and up != folder:
+            return f"{why}; it is in the sweep {up}"
+    try:
+        inside = sorted(p.name for p in folder.iterdir() if (p / SPEC).is_file())
+    except OSError:
+        inside = []
+    if inside:
+        more = f" and {len(inside) - 5} more" if len(inside) > 5 else ""
+        return f"{why}; the sweep folders in it: {', '.join(inside[:5])}{more}"
+    if (folder / "summary.json").is_file():
+        return f"{why}; it is a run's folder (tikkun run)"
+    return why
 
 
 class MetricsReader:
@@ -111,6 +139,42 @@ class MetricsReader:
         return new
 
 
+EMPTY_LINES = {"xs": [], "ys": [], "run": [], "group": [], "color": []}
+MAX_LEGEND = 10  # more groups than this: no legend (the runs' ids on hover)
+_SEED = re.compile(r"(^|,)seed=[0-9]+$")
+
+
+def run_group(run_id: str) -> str:
+    """The runs that differ only by their seed share a group: the id without its ``seed=N``
+    (:func:`tikkun.sweep.spec.plan` ends every id with it; a hashed long id is its own group)."""
+    return _SEED.sub("", run_id) or "the base"
+
+
+def lines_data(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, list]:
+    """The curves figure's data: one line per run, coloured by its group (Category10, in turn)."""
+    ids = sorted(curves)
+    groups = [run_group(r) for r in ids]
+    order = list(dict.fromkeys(groups))
+    colour = {g: Category10_10[i % len(Category10_10)] for i, g in enumerate(order)}
+    return {"xs": [curves[r][0] for r in ids], "ys": [curves[r][1] for r in ids], "run": ids, "group": groups,
+            "color": [colour[g] for g in groups]}
+
+
+SHOWN_FAILURES = 3  # failed runs named with their reason; the others counted
+
+
+def failures_html(failures: tuple[tuple[str, str], ...]) -> str:
+    """The first failed runs with their reasons (sweep.parquet's ``error``), as a short list."""
+    if not failures:
+        return ""
+    items = "".join(f"<li><code>{html.escape(rid)}</code>: {html.escape(why[:300], quote=False)}</li>"
+                    for rid, why in failures[:SHOWN_FAILURES])
+    more = (f"<li>and {len(failures) - SHOWN_FAILURES:,} more (sweep.parquet's error column)</li>"
+            if len(failures) > SHOWN_FAILURES else "")
+    return (f"<div id='tk-sweep-failures' style='color:#842029'>failed:<ul style='margin:2px 0'>"
+            f"{items}{more}</ul></div>")
+
+
 class SweepView:
     """A folder field and what the folder says, read again every few seconds."""
 
@@ -126,19 +190,27 @@ class SweepView:
         self.reader: MetricsReader | None = None
         self.planned: int | None = None
         self.hist = ColumnDataSource({"left": [], "right": [], "count": []})
-        self.lines = ColumnDataSource({"xs": [], "ys": []})
+        self.lines = ColumnDataSource({k: [] for k in EMPTY_LINES})
         h = figure(title="End of correction across the finished runs", height=300, sizing_mode="stretch_width",
                    x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="save", toolbar_location="above", name="sweep-end-years")
         h.quad(left="left", right="right", bottom=0, top="count", source=self.hist, fill_color="#1f77b4",
                line_color="white")
-        h.xaxis.axis_label = "end year (G = 1)"
         h.yaxis.axis_label = "runs"
         c = figure(title="C, mean cleansing, of the finished runs", height=300, sizing_mode="stretch_width",
                    x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="pan,xwheel_zoom,reset,save", toolbar_location="above",
                    name="sweep-curves")
-        c.multi_line("xs", "ys", source=self.lines, line_alpha=0.5, line_width=1.5, color="#1f77b4")
+        lines = c.multi_line("xs", "ys", source=self.lines, line_alpha=0.6, line_width=1.5, color="color",
+                             legend_field="group")
+        c.add_tools(HoverTool(renderers=[lines], tooltips=[("run", "@run")]))
+        legend = c.legend[0]
+        c.center.remove(legend)  # beside the frame, never over a curve
+        legend.update(title="runs but their seed", label_text_font_size="8pt", title_text_font_size="8pt",
+                      spacing=0, padding=2, glyph_width=14, margin=4)
+        c.add_layout(legend, "right")
+        self.legend = legend
         c.xaxis.axis_label = "year from creation"
         c.yaxis.axis_label = "C, mean cleansing (0 to 1)"
+        h.xaxis.axis_label = "end year, from creation (G = 1)"
         self.hist_fig, self.curve_fig = h, c
         self.view = pn.Column(pn.Row(self.path, self.button), self.counts,
                               pn.Row(pn.pane.Bokeh(h, sizing_mode="stretch_width"),
@@ -149,7 +221,7 @@ class SweepView:
         """Follow another folder: the figures of the one followed before are cleared first."""
         self.folder, self.reader, self.planned = None, None, None
         self.hist.data = {"left": [], "right": [], "count": []}
-        self.lines.data = {"xs": [], "ys": []}
+        self.lines.data = {k: [] for k in EMPTY_LINES}
         self.hist_fig.x_range.update(start=0, end=1)
         self.hist_fig.y_range.update(start=0, end=1)
         self.curve_fig.x_range.update(start=0, end=1)
@@ -172,8 +244,12 @@ class SweepView:
         try:
             st = read_status(self.folder, self.planned)
         except FileNotFoundError:
-            self.counts.object = (f"<p>{html.escape(str(self.folder))}: no finished run yet "
-                                  f"(waiting for {TABLE})</p>")
+            if (self.folder / SPEC).is_file():
+                self.counts.object = (f"<p>{html.escape(str(self.folder))}: no finished run yet "
+                                      f"(waiting for {TABLE})</p>")
+            else:  # read again all the same: a sweep may be started there
+                self.counts.object = (f"<p class='tk-error' style='color:#b00'>error: "
+                                      f"{html.escape(not_a_sweep(self.folder), quote=False)}</p>")
             return
         except Exception as exc:  # caught mid-write by a foreign writer, or not a sweep folder
             self.counts.object = f"<p class='tk-error' style='color:#b00'>error: {html.escape(str(exc))}</p>"
@@ -184,7 +260,8 @@ class SweepView:
             f"data-left='{'' if st.left is None else st.left}'>"
             f"<b>{st.done:,}</b> runs done, <b>{st.failed:,}</b> failed, <b>{left}</b> left"
             f"{'' if st.planned is None else f' of {st.planned:,} planned'}; "
-            f"{len(st.end_years):,} reached the end of correction, {st.never_ended:,} did not.</p>")
+            f"{len(st.end_years):,} reached the end of correction, {st.never_ended:,} did not.</p>"
+            + failures_html(st.failures))
         if len(st.end_years):
             lo, hi = float(st.end_years.min()), float(st.end_years.max())
             bins = max(1, min(30, len(st.end_years)))
@@ -193,7 +270,8 @@ class SweepView:
             self.hist_fig.x_range.start, self.hist_fig.x_range.end = float(edges[0]) - 0.5, float(edges[-1]) + 0.5
             self.hist_fig.y_range.end = float(counts.max()) * 1.1
         if self.reader is not None and self.reader.update():
-            curves = [self.reader.curves[k] for k in sorted(self.reader.curves)]
-            self.lines.data = {"xs": [x for x, _ in curves], "ys": [y for _, y in curves]}
+            self.lines.data = lines_data(self.reader.curves)
+            self.legend.visible = len(set(self.lines.data["group"])) <= MAX_LEGEND
+            curves = list(self.reader.curves.values())
             self.curve_fig.x_range.end = max(float(x[-1]) for x, _ in curves if len(x)) if any(
                 len(x) for x, _ in curves) else 1.0
