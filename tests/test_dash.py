@@ -253,6 +253,30 @@ def test_no_legend_covers_a_figures_data():
     assert {"sample", "genesis-curves", *(f"series-{i}" for i in range(len(plots.SERIES)))} <= set(with_legend)
 
 
+def test_a_stage_has_one_colour_and_the_stages_their_order_in_every_figure():
+    """The sample of souls lists the stages in their order (spark, particular, common; not in
+    the order the data first meets them) and colours each as the stages' yearly figure does;
+    each stage's renderer shows only that stage's souls."""
+    from bokeh.models import Legend
+
+    from tikkun.rules.stages import STAGES
+
+    live = plots.LiveFigures()
+    sample = next(f for f in live.figures if f.name == "sample")
+    legend = next(m for m in sample.right if isinstance(m, Legend))
+    assert [item.label["value"] for item in legend.items] == list(STAGES)
+    series = plots.SERIES
+    k = next(i for i, (_, _, _, lines) in enumerate(series) if all(c.startswith("stage_") for c, _ in lines))
+    stages_fig = next(f for f in live.figures if f.name == f"series-{k}")
+    line_colour = {r.glyph.y: r.glyph.line_color for r in stages_fig.renderers if hasattr(r.glyph, "y")
+                   and isinstance(r.glyph.y, str) and r.glyph.y.startswith("stage_")}
+    for item in legend.items:
+        (r,) = item.renderers
+        stage = item.label["value"]
+        assert r.glyph.fill_color == line_colour[f"stage_{stage}"], stage
+        assert r.view.filter.column_name == "stage" and r.view.filter.group == stage
+
+
 def test_stage_spans_of_genesis_records():
     rec = {"stage": np.array(["separate", "approach", "approach", "strike", "strike", "strike", "shatter"]),
            "time": np.arange(7.0)}

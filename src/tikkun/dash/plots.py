@@ -11,10 +11,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from bokeh.models import ColumnDataSource, LabelSet, Legend, Range1d
+from bokeh.models import CDSView, ColumnDataSource, GroupFilter, LabelSet, Legend, Range1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
-from bokeh.transform import factor_cmap
 
 from tikkun.records import METRIC_COLUMNS
 from tikkun.rules.stages import STAGES
@@ -161,8 +160,10 @@ class LiveFigures:
         fig.vspan(x="x", source=self.marks["lines"], line_color="#7f7f7f", line_dash="dashed")
         fig.vspan(x="x", source=self.marks["eras"], line_color="#444444", line_width=1.5)
         items = []
+        stages = all(col.startswith("stage_") for col, _ in lines)  # the sample's colours for the same stages
         for j, (col, label) in enumerate(lines):
-            r = fig.line("year", col, source=self.series, line_width=2, color=Category10_10[j])
+            r = fig.line("year", col, source=self.series, line_width=2,
+                         color=STAGE_COLOURS[j] if stages else Category10_10[j])
             items.append((label, [r]))
         fig.add_layout(Legend(items=items, label_text_font_size="8pt", click_policy="hide", spacing=0, padding=2,
                               label_width=10, glyph_width=14, margin=4), "right")  # beside the frame: never over a curve
@@ -190,8 +191,9 @@ class LiveFigures:
         fig = figure(title="A sample of souls by stage", height=HEIGHT, sizing_mode="stretch_width",
                      x_range=Range1d(0, 3), y_range=Range1d(-0.02, 1.02), tools="pan,wheel_zoom,reset,save",
                      toolbar_location="right", name="sample")  # above, its tools covered the title's end
-        fig.scatter("hbd", "cleansing", source=self.sample, size=4, alpha=0.6, legend_field="stage",
-                    color=factor_cmap("stage", STAGE_COLOURS, STAGES))
+        for stage, colour in zip(STAGES, STAGE_COLOURS):  # one renderer a stage: the legend in the stages' order
+            fig.scatter("hbd", "cleansing", source=self.sample, size=4, alpha=0.6, legend_label=stage, color=colour,
+                        view=CDSView(filter=GroupFilter(column_name="stage", group=stage)))
         fig.xaxis.axis_label = "measure of mind, hbd (speed, never the end)"
         fig.yaxis.axis_label = "cleansing c of a soul (0 to 1)"
         legend = fig.legend[0]
