@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from test_resume import Cut, _crash_after  # a run killed after a year, as test_resume.py kills its runs
+from test_run_folder import _rewrite_meta, cut_run  # noqa: F401  (cut_run: a fixture, a run cut at year 10)
 
 import tikkun
 from tikkun.outputs import run_folder as rf
@@ -87,30 +87,6 @@ def test_a_table_alone_makes_its_run_again(run_folder, tmp_path):
     assert {k: v for k, v in again.summary.items() if k != "wall_seconds"} == summary
 
 
-@pytest.fixture(scope="module")
-def cut_run(tmp_path_factory):
-    """A run stopped after year 10 with a checkpoint every 5 years."""
-    folder = tmp_path_factory.mktemp("cut") / "cut"
-    with pytest.raises(Cut):
-        tikkun.run(preset="quick", souls=150, years=40, out=folder, checkpoint_every=5, progress=_crash_after(11),
-                   overrides={"run.stop_at_end": False})
-    return folder
-
-
-def _copy_with_meta(src, dst, **changes):
-    """``src``'s checkpoint in ``dst`` with its meta changed (a value None: the key removed)."""
-    with np.load(src / rf.CHECKPOINT_NAME, allow_pickle=False) as data:
-        payload = {k: data[k] for k in data.files}
-    meta = json.loads(bytes(payload["meta"]).decode("utf-8"))
-    for k, v in changes.items():
-        meta.pop(k, None) if v is None else meta.__setitem__(k, v)
-    payload["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    dst.mkdir()
-    with open(dst / rf.CHECKPOINT_NAME, "wb") as fh:
-        np.savez(fh, **payload)
-    return dst
-
-
 def test_a_checkpoint_records_the_code_that_wrote_it(cut_run):
     assert rf.checkpoint_meta(cut_run)["tikkun_code"] == sources_sha256()
 
@@ -121,7 +97,7 @@ def test_a_checkpoint_of_other_code_under_the_same_version_is_not_resumed(cut_ru
     nothing written; a sweep starts such a run afresh instead."""
     from tikkun.sweep.task import _resumable_year
 
-    folder = _copy_with_meta(cut_run, tmp_path / "other", tikkun_code=code)
+    folder = _rewrite_meta(cut_run, tmp_path / "other", tikkun_code=code)
     before = sorted(p.name for p in folder.iterdir())
     with pytest.raises(rf.CheckpointError, match="written by other code than this tikkun"):
         tikkun.resume(folder)
@@ -131,4 +107,4 @@ def test_a_checkpoint_of_other_code_under_the_same_version_is_not_resumed(cut_ru
     assert sorted(p.name for p in folder.iterdir()) == before
     text = rf.checkpoint_meta(folder)["scenario"]
     assert _resumable_year(folder, text) is None
-    assert _resumable_year(_copy_with_meta(cut_run, tmp_path / "same"), text) == 10
+    assert _resumable_year(_rewrite_meta(cut_run, tmp_path / "same"), text) == 10

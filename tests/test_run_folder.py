@@ -243,10 +243,12 @@ def cut_run(tmp_path_factory):
 
 
 def _rewrite_meta(src, dst, **changes):
+    """``src``'s checkpoint in ``dst`` with its meta changed (a value None: the key removed)."""
     with np.load(src / rf.CHECKPOINT_NAME, allow_pickle=False) as data:
         payload = {k: data[k] for k in data.files}
     meta = json.loads(bytes(payload["meta"]).decode("utf-8"))
-    meta.update(changes)
+    for k, v in changes.items():
+        meta.pop(k, None) if v is None else meta.__setitem__(k, v)
     payload["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     dst.mkdir()
     with open(dst / rf.CHECKPOINT_NAME, "wb") as fh:

@@ -92,7 +92,7 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
 
     spec = parse_sweep({"base": "quick", "years": 10})
     run = plan(spec)[0]
-    from tikkun.sweep.task import code_digest
+    from tikkun.outputs.provenance import code_digest
 
     record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
                              tikkun.__version__, code_digest()))
@@ -111,7 +111,7 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
 
 def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
     from tikkun.engine.native import kernel_cache
-    from tikkun.sweep.task import RESULT_SOURCES
+    from tikkun.outputs.provenance import RESULT_SOURCES
 
     root = tmp_path / "tikkun"
     for rel in ("rules/light.py", "outputs/run_folder.py", "api.py", "cli.py", "report/html.py", "dash/app.py"):

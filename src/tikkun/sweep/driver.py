@@ -26,11 +26,12 @@ from typing import Any, Callable
 import tomllib
 
 from .. import __version__
+from ..outputs.provenance import code_digest
 from ..scenario import ScenarioError, scenario_to_toml
 from . import tables
 from .spec import (EVENTS, RunSpec, SweepError, SweepSpec, checkpoint_every, load_sweep, plan, problems_only,
                    resolve_run, value_at)
-from .task import (EVENT_TOPIC, PARTIAL, RUNS, RunTask, code_digest, digest, done_record, execute, failed_record,
+from .task import (EVENT_TOPIC, PARTIAL, RUNS, RunTask, digest, done_record, execute, failed_record,
                    finished_run)
 
 SPEC = "sweep.toml"

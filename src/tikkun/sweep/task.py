@@ -31,7 +31,7 @@ from typing import Any
 from .. import __version__
 from ..outputs import run_folder as rf
 from ..outputs.atomic import remove_leftovers
-from ..outputs.provenance import RESULT_SOURCES, code_digest  # noqa: F401  (RESULT_SOURCES: re-exported)
+from ..outputs.provenance import code_digest
 from ..scenario import Scenario, ScenarioError, scenario_to_toml
 from .spec import Base, resolve_run
 from .tables import final_row, read_run_metrics, write_metrics_part
