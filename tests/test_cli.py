@@ -330,6 +330,74 @@ def test_genesis_command(tmp_path):
     assert r.returncode == 2 and "no [genesis] section" in r.stderr and not (tmp_path / "c").exists()
 
 
+GENESIS32 = ('[genesis]\nn = 32\nblock = 4\n[[genesis.stages]]\nkind = "fuse"\n'
+             '[[genesis.stages]]\nkind = "approach"\nduration = 30.0\n[[genesis.stages]]\nkind = "shatter"\n')
+
+
+def _genesis_main(monkeypatch, *args):
+    """``tikkun genesis ARGS`` in this process; returns its exit code."""
+    from tikkun.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["tikkun", "genesis", *map(str, args)])
+    try:
+        main()
+    except SystemExit as exc:
+        return exc.code
+    return 0
+
+
+def test_two_geneses_started_at_once_into_one_folder_never_mix(tmp_path, monkeypatch, capsys):
+    """Both find the folder empty; the one that claims it second (its scenario.toml) is refused,
+    exit code 2, and the other's files are left whole, equal to the same genesis made elsewhere."""
+    import tikkun.api as api
+
+    scen = tmp_path / "g.toml"
+    scen.write_text(GENESIS32)
+    other = api.resolve_scenario(scen, seed=5)
+    real = api.prepare_folder
+
+    def prepare_then_lose_the_race(out):
+        folder = real(out)
+        api.claim(folder, other)  # the other command, started at the same moment, writes its files now
+        api.genesis(other, out=folder)
+        return folder
+
+    monkeypatch.setattr(api, "prepare_folder", prepare_then_lose_the_race)
+    assert _genesis_main(monkeypatch, scen, "--seed", 6, "--out", tmp_path / "shared") == 2
+    assert "another run began writing into it" in capsys.readouterr().err
+    monkeypatch.setattr(api, "prepare_folder", real)
+    assert _genesis_main(monkeypatch, scen, "--seed", 5, "--out", tmp_path / "alone") == 0
+    shared, alone = tmp_path / "shared", tmp_path / "alone"
+    assert sorted(p.name for p in shared.iterdir()) == sorted(p.name for p in alone.iterdir())
+    assert "scenario.toml" in {p.name for p in alone.iterdir()}
+    for name in ("scenario.toml", "field.npy"):
+        assert (shared / name).read_bytes() == (alone / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("made", [True, False])
+def test_an_interrupted_genesis_leaves_the_folder_as_it_found_it(tmp_path, monkeypatch, made):
+    """Ctrl-C or SIGTERM during the genesis: its scenario.toml goes, and the folder with it if
+    the command made it (an empty folder the user made stays); the same command then runs."""
+    import tikkun.api as api
+
+    scen = tmp_path / "g.toml"
+    scen.write_text(GENESIS32)
+    folder = tmp_path / "g"
+    if not made:
+        folder.mkdir()
+    real = api.genesis
+
+    def interrupted(*a, **k):
+        assert (folder / "scenario.toml").exists()  # claimed before the work
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "genesis", interrupted)
+    assert _genesis_main(monkeypatch, scen, "--out", folder) == 130
+    assert folder.exists() != made and (made or not any(folder.iterdir()))
+    monkeypatch.setattr(api, "genesis", real)
+    assert _genesis_main(monkeypatch, scen, "--out", folder) == 0
+
+
 def test_help_keeps_the_section_names(tmp_path):
     # Rich markup would swallow an unescaped "[genesis]" and leave "with a  section"
     r = tikkun("genesis", "--help", cwd=tmp_path)

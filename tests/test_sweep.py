@@ -344,6 +344,34 @@ def test_finished_runs_of_other_code_are_not_taken_into_the_sweep(client, tmp_pa
         tikkun.sweep(f, out=out, client=client)
 
 
+def test_a_finished_unmoved_run_of_other_code_is_made_again(client, tmp_path):
+    """A run a worker finished in ``partial/`` but did not move (killed between the two) is
+    moved as it is when its code is this code, and made again when it is not: the sweep's
+    scratch never brings another code's bits into its table."""
+    from tikkun.outputs.provenance import code_digest
+
+    f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [20, 21]\nyears = 30\nset = { "souls.count" = 500 }\n')
+    out = tmp_path / "sw"
+    tikkun.sweep(f, out=out, client=client)
+    rid = "seed=21"
+    metrics = (out / "runs" / rid / "metrics.parquet").read_bytes()
+    for code, made_again in ((code_digest(), False), ("0" * 64, True)):
+        (out / "partial").mkdir(exist_ok=True)
+        os.rename(out / "runs" / rid, out / "partial" / rid)  # finished, not yet moved
+        summary_path = out / "partial" / rid / "summary.json"
+        summary = json.loads(summary_path.read_text())
+        summary["tikkun_code"] = code
+        summary_path.write_text(json.dumps(summary))
+        result = tikkun.sweep(f, out=out, client=client)
+        row = result.runs.set_index("run_id").loc[rid]
+        assert row["status"] == "done" and row["tikkun_code"] == code_digest()
+        moved = json.loads((out / "runs" / rid / "summary.json").read_text())
+        assert moved["tikkun_code"] == code_digest()
+        assert (moved["wall_seconds"] != summary["wall_seconds"]) == made_again  # made again, or moved as it was
+        assert (out / "runs" / rid / "metrics.parquet").read_bytes() == metrics or made_again
+        assert not (out / "partial").exists()
+
+
 def test_a_killed_worker_loses_no_run_and_its_run_resumes_from_its_checkpoint(client, tmp_path):
     # 10,000 souls for 600 years: long enough (most of a second) to be killed mid-run
     text = ('base = "quick"\nseeds = [30, 31, 32, 33, 34, 35]\nyears = 600\ncheckpoint_every = 30\n'

@@ -235,9 +235,17 @@ def genesis(
     sc = api.resolve_scenario(scenario, preset=preset, seed=seed, overrides=parse_set_options(set_))
     if sc.genesis is None:
         raise BadInput("genesis: the scenario has no [genesis] section; add one (see docs/genesis.md)")
+    from .outputs.run_folder import remove_unfinished
+
+    made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
     folder = out_dir if out_dir is not None else api.default_folder(sc.model_copy(update={"name": f"{sc.name}-genesis"}))
     api.prepare_folder(folder)
-    result = api.genesis(sc, out=folder)
+    api.claim(folder, sc)  # its first file, scenario.toml: a second command into the folder is refused
+    try:
+        result = api.genesis(sc, out=folder)
+    except BaseException:  # Ctrl-C, SIGTERM or a failure: what it wrote goes, the folder as it was found
+        remove_unfinished(folder, remove_folder=made)
+        raise
     r = result.records
     out.print(f"genesis: {len(sc.genesis.stages)} stages on a {sc.genesis.n} x {sc.genesis.n} vessel, "
               f"{result.n_steps:,} steps; final unity {result.final_unity:.5f}, mixing {r['mixing'][-1]:.5f}")

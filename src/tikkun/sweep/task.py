@@ -144,7 +144,10 @@ def _execute(task: RunTask) -> dict:
         if summary is not None:  # finished by the task that held the lock
             return done_record(task.run_id, final, summary, reused=True, resumed_from=None)
         resumed_from = None
-        if finished_run(partial, text) is None:  # else: finished, not yet moved
+        moved = finished_run(partial, text)
+        if moved is not None and moved.get("tikkun_code") != code_digest():
+            moved = None  # finished by other code, not yet moved: the sweep's own scratch, made again
+        if moved is None:  # else: finished, not yet moved
             warm(scenario)
             year = _resumable_year(partial, text)
             if year is not None:
