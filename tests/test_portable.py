@@ -2,10 +2,12 @@
 
 import json
 import os
+import platform
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 _CHILD = """
 import json, sys
@@ -44,10 +46,10 @@ print(json.dumps({{
 """
 
 
-def _run(tmp_path, portable: str):
-    out = tmp_path / f"run_{portable}.npz"
+def _run(tmp_path, portable: str, **env_more):
+    out = tmp_path / f"run_{portable}_{len(env_more)}.npz"
     script = _CHILD.format(out=str(out))
-    env = dict(os.environ, TIKKUN_PORTABLE=portable)
+    env = dict(os.environ, TIKKUN_PORTABLE=portable, **env_more)
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     with np.load(out) as z:
@@ -81,6 +83,40 @@ def test_the_portable_switch_turns_every_native_path_off_and_keeps_every_bit(tmp
     assert native.keys() == portable.keys()
     for key in native:
         a, b = native[key], portable[key]
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), key
+
+
+def _host_features_without_avx512():
+    """This processor's features as LLVM names them, with every AVX-512 one (and what builds on
+    it) turned off: ``NUMBA_CPU_FEATURES`` for code as for a processor with AVX2 and no AVX-512;
+    None where this processor has no AVX2."""
+    import llvmlite.binding as llvm
+
+    try:
+        host = llvm.get_host_cpu_features()
+    except RuntimeError:
+        return None
+    if not host.get("avx2", False):
+        return None
+    off = ("avx512", "avx10", "evex512", "amx")
+    return ",".join(("+" if on and not name.startswith(off) else "-") + name for name, on in sorted(host.items()))
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64") or _host_features_without_avx512() is None,
+                    reason="builds for an x86 processor with AVX2")
+def test_a_processor_without_avx512_takes_its_own_paths_and_keeps_every_bit(tmp_path):
+    """Compiled as for a processor with AVX2 and no AVX-512 (AMD's Zen 2 and 3, Intel's client
+    cores), the kernels take the sparks' light by eight and the prefetch, and the souls' sums
+    one soul at a time: the metrics and the final state are the portable paths' bit for bit
+    (and so the native paths', by the test above)."""
+    flags, avx2 = _run(tmp_path, "0", NUMBA_CPU_FEATURES=_host_features_without_avx512())
+    assert flags["hardware"] is True and flags["light_by_eight"] is True and flags["prefetch_emitted"] is True
+    assert flags["avx512"] is False and flags["avx512_bw"] is False and flags["sums_by_eight"] is False
+    assert flags["sums_of_open_souls"] is False
+    _, portable = _run(tmp_path, "1")
+    assert avx2.keys() == portable.keys()
+    for key in avx2:
+        a, b = avx2[key], portable[key]
         assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), key
 
 
