@@ -46,7 +46,7 @@ from numba import njit, prange
 def _parallel_copy(dst, src):
     # each stretch as a view indexed from 0: a loop over ``range(lo, hi)`` of the whole arrays
     # pays for negative-index checks and does not vectorise, and such a copy measures the
-    # processor, not the memory (a third of the bandwidth on machine B)
+    # processor, not the memory
     n = src.shape[0]
     chunk = (n + 63) // 64
     for c in prange(64):
@@ -283,7 +283,7 @@ def default_run_peak_bytes(years: int = 60) -> int:
 
     Not ``getrusage(RUSAGE_CHILDREN)`` in this process: Linux counts in a child's maximum the
     pages it shared with its parent between fork and exec, so that figure is this benchmark's
-    own size (1.4-1.6 GB), not the run's.
+    own size, not the run's.
     """
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-c", _PEAK_CHILD, "run", "--preset", "history", "--years", str(years), "-q",
