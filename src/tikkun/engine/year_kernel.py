@@ -147,8 +147,9 @@ def _souls_after(key_aim, lo, soul_key, draw_here, messiah, degrees, total, flag
     aim or lose it (000); in the Messiah era a complete soul becomes a shepherd and stays one
     (002); the labels (002). Writes ``c_stored`` float64, the stored float32 cleansing of each
     soul (so C and the labels match souls.parquet). Returns the block's counts (losses of the
-    aim: those on a greater desire; pass 1 counts those to shocks). Without branches, as pass
-    1.
+    aim: those on a greater desire; pass 1 counts those to shocks), made in two short loops of
+    their own after the loop of updates: in one loop, where the processor has no AVX-512, the
+    compiler leaves the whole loop scalar (docs/performance.md). Without branches, as pass 1.
 
     ``draw_here`` (passed as a constant, so that each call compiles its own loop): every soul
     draws in the loop from its hash in ``soul_key`` (uint64, made by pass 1 where every soul
@@ -157,21 +158,13 @@ def _souls_after(key_aim, lo, soul_key, draw_here, messiah, degrees, total, flag
     one soul in :data:`SPARSE_DRAWS` received one (:func:`_aim_kept`), else all of them in a
     loop without branches (:func:`_aim_kept_every`).
     """
-    n_complete = 0
-    n_holding = 0
-    n_greater = 0
     n_lost_aim = 0
-    n_shepherds = 0
-    n_spark_stage = 0
-    n_moses = 0
-    n_below_two_thirds = 0
     for t in range(total.shape[0]):
         done = (flags[t] & OPEN) == 0
         greater = (flags[t] & GREATER) != 0
         c32 = np.float32(soul_cleansing(total[t], size_total[t], done))
         cleansing[t] = c32
-        c = np.float64(c32)
-        c_stored[t] = c
+        c_stored[t] = np.float64(c32)
         complete[t] = np.uint8(done)
         h = hold[t]
         if draw_here:
@@ -181,14 +174,25 @@ def _souls_after(key_aim, lo, soul_key, draw_here, messiah, degrees, total, flag
             h_after = h
         n_lost_aim += np.int64(h) - np.int64(h_after)
         holding[t] = h_after
-        sh = becomes_shepherd(shepherd[t], messiah, done)
-        shepherd[t] = sh
-        n_holding += np.int64(h_after)
-        n_shepherds += 1 if sh != 0 else 0
-        n_greater += 1 if greater else 0
-        n_complete += 1 if done else 0
-        # the incomplete souls below each threshold; the rest follow by difference
-        is_open = 0 if done else 1
+        shepherd[t] = becomes_shepherd(shepherd[t], messiah, done)
+    # the counts in loops of their own, each over one or two arrays (in one loop with the
+    # updates above, the compiler leaves the whole loop scalar where it has no AVX-512)
+    n_complete = 0
+    n_holding = 0
+    n_greater = 0
+    n_shepherds = 0
+    for t in range(total.shape[0]):
+        n_complete += np.int64(complete[t])
+        n_holding += np.int64(holding[t])
+        n_greater += np.int64((flags[t] & GREATER) != 0)
+        n_shepherds += np.int64(shepherd[t] != 0)
+    # the incomplete souls below each threshold; the rest follow by difference
+    n_spark_stage = 0
+    n_moses = 0
+    n_below_two_thirds = 0
+    for t in range(total.shape[0]):
+        c = c_stored[t]
+        is_open = 1 - np.int64(complete[t])
         n_spark_stage += is_open if stage_of(c, False, degrees) == 0 else 0
         n_moses += is_open if journey_of(c, False) == 0 else 0
         n_below_two_thirds += is_open if journey_of(c, False) <= 1 else 0
