@@ -170,6 +170,46 @@ def analyse(results: dict, seeds: list[int], horizon: int) -> list[dict]:
     return rows
 
 
+def _exiles(scenario) -> list[tuple[str, int, int]]:
+    """The history's exiles: ``(label, first year, year after the last)`` of every span whose
+    light is set below 1 (the preset's events)."""
+    return [(e.label, e.year, e.until if e.until is not None else scenario.run.years) for e in scenario.events
+            if e.kind == "set" and e.key == "light.light" and e.value < 1.0]
+
+
+def _largest_fall(c: np.ndarray) -> float:
+    """The largest fall of ``c`` from its highest value so far to a later one (0 if it never falls)."""
+    return float((np.maximum.accumulate(c) - c).max()) if c.size else 0.0
+
+
+def history_shows(results: dict, seeds: list[int], scenario) -> list[dict]:
+    """Per seed, what MODEL.md asks the default history to show (measured, not targeted): the
+    year ``C`` first reaches one half and its era; the largest fall of ``C`` within each exile;
+    ``G`` at the Messiah era's start and 500 years into it, with the shepherds and without them
+    (the ``shepherds`` variant), and both end years."""
+    from tikkun.rules.generations import ERAS, era_of
+
+    gens, horizon = scenario.generations, scenario.run.years
+    m0, m1 = gens.messiah_from, min(gens.messiah_from + 500, horizon - 1)
+    rows = []
+    for s in seeds:
+        c = _curve(results[("default", s)], horizon, "C")
+        g = _curve(results[("default", s)], horizon, "G")
+        g_off = _curve(results[("shepherds", s)], horizon, "G")
+        half = int(np.argmax(c >= 0.5)) if (c >= 0.5).any() else -1
+        rows.append({
+            "seed": s, "half": half, "era": ERAS[era_of(half, gens.torah_from, gens.messiah_from)] if half >= 0 else "",
+            "falls": [(label, _largest_fall(c[a:b]), float(c[a])) for label, a, b in _exiles(scenario)],
+            "g": (float(g[m0]), float(g[m1])), "g_off": (float(g_off[m0]), float(g_off[m1])), "years": (m0, m1),
+            "end": int(results[("default", s)]["end_year"]), "end_off": int(results[("shepherds", s)]["end_year"]),
+        })
+    return rows
+
+
+def _year(y: int) -> str:
+    return "never" if y < 0 else f"{y:,}"
+
+
 def figure(results, seeds, horizon, path: Path) -> None:
     import matplotlib
 
@@ -221,7 +261,7 @@ def _fmt_ends(ends: np.ndarray) -> str:
     return s + (f"; never in {never} of {ends.size}" if never else "")
 
 
-def write_doc(rows, seeds, souls, minutes, workers, path: Path) -> None:
+def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict] | None = None) -> None:
     from tikkun import __version__
 
     base = rows[0]
@@ -270,6 +310,28 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path) -> None:
                   + ". Why, for each, is discussed in docs/calibration.md (\"What the history shows\").", ""]
     else:
         lines += ["Every mechanism acts by this measure.", ""]
+    if shows:
+        m0, m1 = shows[0]["years"]
+        lines += [
+            "## What the default history shows over the seeds",
+            "",
+            "MODEL.md asks the default history to show, measured over the seeds and not targeted: `C` "
+            "crossing one half in the Torah era or later, dips of `C` in the exiles, and the shepherds' "
+            "effect in the Messiah era. A dip is the largest fall of `C` within the exile from its highest "
+            "value so far; the shepherds' effect is `G` with them against `G` of the `shepherds` variant "
+            "(none), the same seed.",
+            "",
+            "| seed | `C` reaches 1/2 | " + " | ".join(f"largest fall of `C` in the {label} (`C` at its start)"
+                                                  for label, _, _ in shows[0]["falls"])
+            + f" | `G` in {m0:,} and {m1:,}, with shepherds / without | end year, with / without |",
+            "|---" * (4 + len(shows[0]["falls"])) + "|",
+        ]
+        for r in shows:
+            falls = " | ".join(f"{f:.1e} ({c0:.6f})" for _, f, c0 in r["falls"])
+            lines.append(f"| {r['seed']} | {_year(r['half'])} ({r['era']} era) | {falls} | "
+                         f"{r['g'][0]:.3f}, {r['g'][1]:.3f} / {r['g_off'][0]:.3f}, {r['g_off'][1]:.3f} | "
+                         f"{_year(r['end'])} / {_year(r['end_off'])} |")
+        lines.append("")
     path.write_text("\n".join(lines))
 
 
@@ -316,11 +378,12 @@ def main() -> None:
         return
     from tikkun.scenario import load_scenario
 
-    horizon = load_scenario(preset="history").run.years
+    scenario = load_scenario(preset="history")
+    horizon = scenario.run.years
     rows = analyse(results, args.seeds, horizon)
     doc = Path(args.doc)
     figure(results, args.seeds, horizon, doc.parent / "figures" / "mechanisms.png")
-    write_doc(rows, args.seeds, args.souls, minutes, args.workers, doc)
+    write_doc(rows, args.seeds, args.souls, minutes, args.workers, doc, history_shows(results, args.seeds, scenario))
     print(f"wrote {doc} and {doc.parent / 'figures' / 'mechanisms.png'} ({minutes:.1f} minutes)")
 
 

@@ -48,7 +48,7 @@ WORK = ROOT / ".mutation"
 
 PYTEST = "python -m pytest -x -q -p no:cacheprovider -W ignore"
 
-# The fastest tests that still reach every rule (pure Python runs ~50x slower than compiled),
+# The fastest tests that still reach every rule (pure Python runs far slower than compiled),
 # in stages: the rules against hand-worked numbers (one file: they kill most mutants in a few
 # seconds), the other unit tests, and only for a mutant that survives them, the engine against
 # its NumPy twin.
@@ -107,7 +107,7 @@ REWIRING_FAST = NETWORK_FAST + [f"tests/test_collective.py::{t}" for t in (
     "test_sparse_cumulative_gives_the_sums_and_draws_of_the_dense_one",
     "test_sparse_cumulative_rounds_where_the_dense_one_does", "test_sparse_cumulative_only_for_few_other_souls",
     "test_rewiring_with_cleansing_nearly_all_one_matches_naive")]
-# 20 s each in pure Python: met by a survivor of the rest on ``recheck``
+# slow in pure Python: met by a survivor of the rest on ``recheck``
 NETWORK_SLOW = [f"tests/test_collective.py::{t}" for t in (
     "test_guide_table_inverts_the_cumulative_like_searchsorted", "test_friedkin_johnsen_steady_state")]
 
@@ -380,7 +380,7 @@ def cmd_run(group: str, fresh: bool) -> None:
         (copy / "STOP").unlink(missing_ok=True)
         print(f"skipped as performance only, in annotations or decorators: {_skip_performance_only(copy, session)}")
     # cosmic-ray's own ``exec`` starts Python, NumPy, SciPy, Numba and pytest afresh for every
-    # mutant (measured here: ~20 s a mutant on a loaded machine). The worker below imports them
+    # mutant (seconds each). The worker below imports them
     # once and forks for each mutant, so that only tikkun and the tests are imported anew, from
     # the mutated file; it records in cosmic-ray's session as ``exec`` would.
     _run([sys.executable, str(Path(__file__).resolve()), "_worker", group], copy, check=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -52,3 +53,36 @@ def test_without_the_torah_the_practice_before_it_lasts_to_the_horizon():
     assert practice.shape == (6000,) and (practice == before[0]["value"]).all()
     default = parameter_schedule(build_scenario(mechanisms.scenario_raw("default", 20, 1000)))["light.practice"]
     assert (default[:2448] == before[0]["value"]).all() and (default[2448:] == 1.0).all()
+
+
+def test_what_the_history_shows_is_read_from_the_curves_as_its_table_says():
+    """history_shows on made-up curves whose answers are known: C reaches 1/2 in a chosen year,
+    falls by a chosen amount in each exile (and by more outside them, which must not count),
+    and G at the Messiah era's start and 500 years on is read from each arm."""
+    from tikkun.scenario import load_scenario
+
+    sc = load_scenario(preset="history")
+    horizon = sc.run.years
+    exiles = mechanisms._exiles(sc)
+    assert [e[0] for e in exiles] == ["first exile", "long exile"]
+    (_, a1, b1), (_, a2, b2) = exiles
+    assert (a1, b1, a2, b2) == (3338, 3408, 3830, 5700)  # the preset's events
+    years = np.arange(horizon)
+    c = np.where(years >= 2460, 0.9, 0.2)
+    c[1000:1010] = 0.1  # a fall before the Torah: in no exile
+    c[a1 + 5: a1 + 9] = 0.9 - 3e-6
+    c[a2 + 100] = 0.9 - 7e-5
+    c[a2 + 101] = 0.9 - 2e-5
+    g = np.linspace(0.0, 0.99, horizon)
+    g_off = g / 2
+    results = {("default", 20): {"C": c, "G": g, "end_year": np.int64(5883)},
+               ("shepherds", 20): {"C": c, "G": g_off, "end_year": np.int64(-1)}}
+    (row,) = mechanisms.history_shows(results, [20], sc)
+    assert row["half"] == 2460 and row["era"] == "torah"
+    falls = {label: (f, c0) for label, f, c0 in row["falls"]}
+    assert falls["first exile"][0] == pytest.approx(3e-6) and falls["first exile"][1] == 0.9
+    assert falls["long exile"][0] == pytest.approx(7e-5)
+    m0 = sc.generations.messiah_from
+    assert row["years"] == (m0, m0 + 500)
+    assert row["g"] == (g[m0], g[m0 + 500]) and row["g_off"] == (g_off[m0], g_off[m0 + 500])
+    assert (row["end"], row["end_off"]) == (5883, -1)
