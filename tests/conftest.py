@@ -15,6 +15,21 @@ def make_scenario(**overrides):
     return load_scenario(preset="quick", overrides=base, years=base.pop("years", 60))
 
 
+#: Fixtures that make a test slow: a headless browser and the dashboard's server, a Dask
+#: cluster of worker processes, a sweep or the experiments run through one.
+SLOW_FIXTURES = {"browser", "server", "client", "real_sweep", "fast_runs"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own selection by marker reads the marks
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test that needs one of :data:`SLOW_FIXTURES` (others carry the mark
+    themselves): ``python -m pytest -q`` leaves them out, ``-m slow`` runs them, and CI runs both
+    (pyproject.toml; docs/testing.md)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def small_scenario():
     return make_scenario()

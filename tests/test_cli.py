@@ -162,6 +162,7 @@ def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     assert not list((tmp_path / "cut here").glob(".*.tmp"))
 
 
+@pytest.mark.slow
 def test_a_run_stopped_before_any_checkpoint_leaves_nothing_and_runs_again(tmp_path):
     """Without a checkpoint nothing of an interrupted run can be resumed, and its folder (only
     its scenario) would refuse the same command again: the run's own files go, with the folder;

@@ -35,6 +35,7 @@ def test_results_do_not_depend_on_thread_count():
         np.testing.assert_array_equal(a.souls[k], b.souls[k])
 
 
+@pytest.mark.slow
 def test_resume_after_kill_equals_uninterrupted(tmp_path):
     args = ["--preset", "quick", "--souls", "60000", "--years", "300", "--set", "run.stop_at_end=false",
             "--event", '{kind = "set", year = 100, key = "impurity.rate", value = 0.3}', "--set", "generations.torah_from=50",

@@ -194,6 +194,7 @@ def _run(script, env):
     return int(value), int(hits) > 0
 
 
+@pytest.mark.slow
 def test_an_edited_inlined_function_reaches_the_cached_kernel_that_inlines_it(tmp_path):
     """A cached kernel inlines a function of another module; that module is edited; a new
     process must run the edited function (Numba alone would load the cached kernel, whose own
@@ -208,6 +209,7 @@ def test_an_edited_inlined_function_reaches_the_cached_kernel_that_inlines_it(tm
     assert _run(script, env) == (14, False)
 
 
+@pytest.mark.slow
 def test_an_edit_outside_the_kernel_sources_keeps_the_cached_kernel(tmp_path):
     """Registered with the two modules kernels are built from: an edit of a third file leaves
     the cached kernel in use; an edit of the inlined module still reaches it."""
@@ -231,6 +233,7 @@ print(hardware(), int(gather.HARDWARE), int(PORTABLE), hardware.stats.cache_hits
 """
 
 
+@pytest.mark.slow
 def test_a_kernel_compiled_with_the_native_paths_is_not_served_to_a_portable_process(tmp_path):
     """A cached kernel freezes ``gather.HARDWARE`` when it compiles. A process with
     ``TIKKUN_PORTABLE=1`` must compile its own (its flag is off, whatever the processor), and

@@ -310,6 +310,7 @@ def test_figures_drawn_in_two_processes_are_the_same(run, monkeypatch):
     assert render(folder, workers=2) == one
 
 
+@pytest.mark.slow
 def test_report_refuses_what_it_cannot_describe_and_keeps_a_users_file(run, tmp_path):
     root, _ = run
     r = tikkun("report", "nowhere", cwd=tmp_path)
