@@ -120,11 +120,13 @@ def test_defaults_are_the_schemas():
 
 
 def test_events_name_every_global_key_an_event_may_change():
-    from tikkun.scenario.schema import GLOBAL_KEYS
+    from tikkun.scenario.schema import GLOBAL_KEYS, GLOBAL_OPEN
 
     text = ex.rule_text("events")
     for key, (lo, hi) in GLOBAL_KEYS.items():
-        assert f"`{key}` [{lo:g}, {hi:g}]" in text
+        lo_open, hi_open = GLOBAL_OPEN[key]
+        assert f"`{key}` {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}" in text
+    assert "`light.alpha` (0, 1e+06]" in text  # alpha must stay above 0, as in its section
 
 
 def test_docs_model_md_is_current():

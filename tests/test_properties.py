@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import naive
 from tikkun import random as rng
 from tikkun.scenario import ScenarioError, build_scenario, scenario_to_toml
-from tikkun.scenario.schema import GLOBAL_KEYS, Scenario
+from tikkun.scenario.schema import GLOBAL_KEYS, GLOBAL_OPEN, Scenario
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -127,19 +127,38 @@ def test_any_value_outside_a_keys_range_is_refused_with_the_key_named(case):
 @SETTINGS
 @given(st.sampled_from(sorted(GLOBAL_KEYS)), st.floats(-1e9, 1e9, allow_nan=False), st.booleans())
 def test_a_set_event_takes_exactly_its_keys_range(key, value, in_horizon):
-    lo, hi = GLOBAL_KEYS[key]
+    # the event's range is the section's own range for the key, its open bounds open
+    bounds = {k: (lo_, lo_in, hi_, hi_in) for k, _, lo_, lo_in, hi_, hi_in in KEYS}
+    lo, lo_in, hi, hi_in = bounds[key]
+    assert GLOBAL_KEYS[key] == (lo, hi)
     raw = {"run": {"years": 100}, "events": [{"kind": "set", "year": 10, "until": 50 if in_horizon else 100,
                                               "key": key, "value": value}]}
-    if lo <= value <= hi:
+    if (lo <= value if lo_in else lo < value) and (value <= hi if hi_in else value < hi):
         sc = build_scenario(raw)
         assert build_scenario(tomllib.loads(scenario_to_toml(sc))) == sc
     else:
         with pytest.raises(ScenarioError) as info:
             build_scenario(raw)
         assert key in str(info.value)
-    # the event's range is the section's own range for the key
-    bounds = {k: (lo_, hi_) for k, _, lo_, _, hi_, _ in KEYS}
-    assert bounds[key][0] == lo and (bounds[key][1] == hi)
+
+
+@pytest.mark.parametrize("key", sorted(GLOBAL_KEYS))
+def test_a_set_event_at_each_bound_of_its_key_is_taken_or_refused_as_the_key_itself(key):
+    """At each bound the event does what ``--set`` does with the key (``light.alpha = 0`` is
+    refused both ways: its range is open below)."""
+    for value in GLOBAL_KEYS[key]:
+        direct = {**_raw(key, value), "run": {"years": 100}}
+        event = {"run": {"years": 100}, "events": [{"kind": "set", "year": 10, "key": key, "value": value}]}
+        outcomes = []
+        for raw in (direct, event):
+            try:
+                build_scenario(raw)
+                outcomes.append("taken")
+            except ScenarioError as e:
+                assert key in str(e)
+                outcomes.append("refused")
+        assert outcomes[0] == outcomes[1], (key, value, outcomes)
+    assert [k for k in GLOBAL_KEYS if GLOBAL_OPEN[k][0]] == ["light.alpha"]
 
 
 # ----------------------------------------------------------------- the counter-based generator

@@ -156,6 +156,16 @@ def test_every_preset_runs(name, tmp_path):
     # a group of no souls would be an event that does nothing, silently
     ({"events": [{"kind": "reset", "year": 1, "group": {"souls": []}}]},
      ["events[0].group.souls: List should have at least 1 item after validation, not 0"]),
+    # every problem at once, each once: a value of the wrong kind does not hide the others
+    ({"light": {"alpah": 1, "beta": "x", "alpha": -3, "eps": float("inf")}, "souls": {"count": 0},
+      "network": {"k": True}},
+     ["light.eps: inf is not allowed; give a finite number",
+      "light.beta: Input should be a number, not text (got 'x'; write it without quotes)",
+      "network.k: Input should be a whole number, not true or false (got True)",
+      "souls.count: Input should be greater than 0 (got 0)",
+      "light.alpha: Input should be greater than 0 (got -3)",
+      "light.alpah: unknown key (did you mean 'alpha'?); allowed here: alpha, light, practice, conductance, beta, "
+      "eps, phi_s, kappa0, omega"]),
 ])
 def test_bad_input_is_named_to_the_letter(raw, lines):
     with pytest.raises(ScenarioError) as info:
@@ -343,7 +353,7 @@ def test_ranges_hold_their_edges():
     _accepted({"events": [{"kind": "set", "year": 1, "key": "light.kappa0", "value": 1.0},
                           {"kind": "set", "year": 1, "key": "light.eps", "value": 1e3}]})
     _refused({"events": [{"kind": "set", "year": 1, "key": "light.kappa0", "value": 1.0000001}]},
-             "value 1.0000001 for light.kappa0 is outside [0.0, 1.0]")
+             "value 1.0000001 for light.kappa0 is outside [0, 1]")
     _accepted({"sparks": {"unity": {"kind": "uniform", "low": 0.4, "high": 0.5}}})
     _accepted({"events": [{"kind": "scale", "year": 1, "key": "light.light", "factor": 1e6},
                           {"kind": "policy", "year": 1, "group": {"souls": [1]}, "effort": 1e6}]})
@@ -359,16 +369,16 @@ def test_what_a_scale_makes_of_its_parameter_is_in_range():
     holiness 1.5. The value of every year is checked, after the events before it in order (a
     set in the same span first, a second scale compounding), and the message names the event."""
     _refused({"events": [{"kind": "scale", "year": 10, "key": "light.kappa0", "factor": 3.0}]},
-             "events[0] (scale light.kappa0 by 3) makes light.kappa0 1.5 in year 10, outside [0.0, 1.0]")
+             "events[0] (scale light.kappa0 by 3) makes light.kappa0 1.5 in year 10, outside [0, 1]")
     _accepted({"events": [{"kind": "scale", "year": 10, "key": "light.kappa0", "factor": 2.0}]})
     _refused({"events": [{"kind": "scale", "year": 10, "until": 20, "key": "light.kappa0", "factor": 1.5},
                          {"kind": "scale", "year": 15, "key": "light.kappa0", "factor": 1.5}]},
-             "events[1] (scale light.kappa0 by 1.5) makes light.kappa0 1.125 in year 15, outside [0.0, 1.0]")
+             "events[1] (scale light.kappa0 by 1.5) makes light.kappa0 1.125 in year 15, outside [0, 1]")
     _accepted({"events": [{"kind": "set", "year": 5, "key": "light.conductance", "value": 0.1},
                           {"kind": "scale", "year": 5, "until": 9, "key": "light.conductance", "factor": 10.0}]})
     _refused({"events": [{"kind": "set", "year": 5, "key": "light.conductance", "value": 0.1},
                          {"kind": "scale", "year": 3, "key": "light.conductance", "factor": 10.0}]},
-             "events[1] (scale light.conductance by 10) makes light.conductance 10 in year 3, outside [0.0, 1.0]")
+             "events[1] (scale light.conductance by 10) makes light.conductance 10 in year 3, outside [0, 1]")
 
 
 

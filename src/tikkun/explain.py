@@ -23,7 +23,7 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from .scenario.schema import GLOBAL_KEYS, Scenario
+from .scenario.schema import GLOBAL_KEYS, Scenario, global_range_text
 
 #: Keys of the schema that label a scenario and parametrise no rule.
 LABELS = ("name", "description")
@@ -104,7 +104,7 @@ RULES: tuple[Rule, ...] = (
         "is missing (complete, sparing the smallest spark); the latecomer who gains his world in "
         "an hour (a reset).",
         "The global keys an event may set or scale, each within its range: "
-        + ", ".join(f"`{k}` [{lo:g}, {hi:g}]" for k, (lo, hi) in GLOBAL_KEYS.items())
+        + ", ".join(f"`{k}` {global_range_text(k)}" for k in GLOBAL_KEYS)
         + "; a group is explicit souls, a range, a random share, or the lowest or highest in a field."),
     Rule(
         "generations", "Generations, judges and eras", "tikkun.rules.generations",
@@ -568,7 +568,8 @@ def rule_text(name: str) -> str:
     if r.name == "events":
         lines += ["", "The global parameters a `set` or `scale` event may change, and the range each must keep "
                   "in every year (a `set` value, and what a `scale` makes of the year's value):", "", "| key | range |", "|---|---|"]
-        lines += [f"| `{k}` | [{_num(lo)}, {_num(hi)}] |" for k, (lo, hi) in GLOBAL_KEYS.items()]
+        ranges = {q.key: q.range for q in parameters()}  # an event's range is its key's own
+        lines += [f"| `{k}` | {ranges[k]} |" for k in GLOBAL_KEYS]
     return "\n".join(lines) + "\n"
 
 

@@ -133,27 +133,27 @@ def _deepcopy(obj):
     return obj
 
 
-def _check_finite(obj, path: str) -> None:
+def _check_finite(obj, path: str, problems: list[str]) -> None:
     # TOML allows nan/inf literals; refuse them with the key's name before pydantic does it
     # with a less direct message.
     if isinstance(obj, float) and not math.isfinite(obj):
-        raise ScenarioError(f"{path or 'scenario'}: {obj} is not allowed; give a finite number")
+        problems.append(f"{path or 'scenario'}: {obj} is not allowed; give a finite number")
     if isinstance(obj, dict):
         for k, v in obj.items():
-            _check_finite(v, f"{path}.{k}" if path else str(k))
+            _check_finite(v, f"{path}.{k}" if path else str(k), problems)
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
-            _check_finite(v, f"{path}[{i}]")
+            _check_finite(v, f"{path}[{i}]", problems)
 
 
-def _check_scalar_types(obj, model, path: str) -> None:
+def _check_scalar_types(obj, model, path: str, problems: list[str]) -> None:
     # Pydantic's lax mode reads true as 1 where a number is expected (network.k = true would run
     # with k = 1), text as a number (alpha = "0.2") and 1, "yes" or "on" as true: a value of the
     # wrong kind is refused here, naming the key. NumPy's numbers and booleans (API users) pass.
     if isinstance(model, tuple) and model and model[0] == "list":
         if isinstance(obj, list):
             for i, v in enumerate(obj):
-                _check_scalar_types(v, model[1], f"{path}[{i}]")
+                _check_scalar_types(v, model[1], f"{path}[{i}]", problems)
         return
     if isinstance(model, dict):  # a tagged union (an event, a distribution): the model its kind names
         model = model.get(obj.get("kind")) if isinstance(obj, dict) and isinstance(obj.get("kind"), str) else None
@@ -161,16 +161,17 @@ def _check_scalar_types(obj, model, path: str) -> None:
         if isinstance(obj, dict):
             for k, v in obj.items():
                 if k in model.model_fields:
-                    _check_scalar_types(v, _field_type(model.model_fields[k].annotation), f"{path}.{k}" if path else k)
+                    _check_scalar_types(v, _field_type(model.model_fields[k].annotation), f"{path}.{k}" if path else k,
+                                        problems)
         return
     if model in (int, float):
         what = "a whole number" if model is int else "a number"
         if isinstance(obj, (bool, np.bool_)):
-            raise ScenarioError(f"{path}: Input should be {what}, not true or false (got {obj!r})")
+            problems.append(f"{path}: Input should be {what}, not true or false (got {obj!r})")
         if isinstance(obj, str):
-            raise ScenarioError(f"{path}: Input should be {what}, not text (got {obj!r}; write it without quotes)")
+            problems.append(f"{path}: Input should be {what}, not text (got {obj!r}; write it without quotes)")
     elif model is bool and not isinstance(obj, (bool, np.bool_, dict, list)):
-        raise ScenarioError(f"{path}: Input should be true or false (got {obj!r})")
+        problems.append(f"{path}: Input should be true or false (got {obj!r})")
 
 
 def _loc_path(loc: tuple, model: type[BaseModel] | None) -> tuple[str, type[BaseModel] | None, str | None]:
@@ -284,16 +285,19 @@ def format_validation_error(exc: ValidationError) -> str:
 
 
 def build_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
-    """Validate a raw table into a :class:`Scenario` or raise :class:`ScenarioError`."""
+    """Validate a raw table into a :class:`Scenario` or raise :class:`ScenarioError` naming
+    every problem, one line each: the file (or preset) first, then each key and what it allows."""
+    problems: list[str] = []
+    _check_finite(raw, "", problems)
+    _check_scalar_types(raw, Scenario, "", problems)
     try:
-        _check_finite(raw, "")
-        _check_scalar_types(raw, Scenario, "")
-    except ScenarioError as exc:  # named as every other problem: the file (or preset), then the key
-        raise ScenarioError(f"{origin}: invalid scenario\n{exc}") from None
-    try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(f"{origin}: invalid scenario\n" + format_validation_error(exc)) from None
+        told = {line.split(": ", 1)[0] for line in problems}  # a key refused above is told once
+        problems += [line for line in format_validation_error(exc).splitlines() if line.split(": ", 1)[0] not in told]
+    if problems:
+        raise ScenarioError(f"{origin}: invalid scenario\n" + "\n".join(problems))
+    return scenario
 
 
 def load_scenario(
@@ -321,12 +325,22 @@ def load_scenario(
     else:
         name = preset or "history"
         raw, origin = _parse_toml(preset_text(name), f"preset {name}"), f"preset {name}"
+    # a problem may lie in what was given on top of the file or preset: the message says so
+    given = []
     if overrides:
         raw = apply_overrides(raw, overrides)
+        given.append("the values set on it")
     if events:
+        own = raw.get("events", []) if isinstance(raw, dict) else []
+        first = len(own) if isinstance(own, list) else 0
         raw = add_events(raw, events)
+        given.append(f"the events added to it (events[{first}] on)" if len(events) > 1 else
+                     f"the event added to it (events[{first}])")
     if years is not None:
         raw = _with_horizon(raw, years)
+        given.append(f"{years} years")
+    if given:
+        origin = f"{origin} with " + ", ".join(given)
     return build_scenario(raw, origin)
 
 

@@ -151,22 +151,52 @@ class WorldsConfig(_Section):
 
 
 # ---------------------------------------------------------------- events
-# Global parameters an event may set or scale, as "section.key".
-GLOBAL_KEYS: dict[str, tuple[float, float]] = {
-    "light.alpha": (0.0, 1e6),
-    "light.light": (0.0, 1e6),
-    "light.practice": (0.0, 1e6),
-    "light.conductance": (0.0, 1.0),
-    "light.beta": (0.0, 1e6),
-    "light.eps": (0.0, 1e3),
-    "light.phi_s": (0.0, 1e6),
-    "light.kappa0": (0.0, 1.0),
-    "light.omega": (0.0, 1.0),
-    "impurity.rate": (0.0, 1000.0),
-    "impurity.shock_size": (0.0, 1.0),
-    "network.theta_max": (0.0, 1.0),
-    "network.p_rewire": (0.0, 1.0),
-}
+_EVENT_SECTIONS = {"light": LightConfig, "impurity": ImpurityConfig, "network": NetworkConfig}
+
+
+def _field_range(key: str) -> tuple[float, float, bool, bool]:
+    """``(lo, hi, lo_open, hi_open)``: the bounds the key's own field in its section declares."""
+    import annotated_types as at
+
+    section, name = key.split(".")
+    lo = hi = None
+    lo_open = hi_open = False
+    for m in _EVENT_SECTIONS[section].model_fields[name].metadata:
+        if isinstance(m, at.Ge):
+            lo, lo_open = m.ge, False
+        elif isinstance(m, at.Gt):
+            lo, lo_open = m.gt, True
+        elif isinstance(m, at.Le):
+            hi, hi_open = m.le, False
+        elif isinstance(m, at.Lt):
+            hi, hi_open = m.lt, True
+    return float(lo), float(hi), lo_open, hi_open
+
+
+_EVENT_KEYS = ("light.alpha", "light.light", "light.practice", "light.conductance", "light.beta", "light.eps",
+               "light.phi_s", "light.kappa0", "light.omega", "impurity.rate", "impurity.shock_size",
+               "network.theta_max", "network.p_rewire")
+#: Global parameters an event may set or scale, as "section.key" -> ``(lo, hi)``: the bounds of
+#: the key's own field, which a ``set`` value and every year's value after a ``scale`` must keep
+#: (:data:`GLOBAL_OPEN` says which bound is open: ``light.alpha`` must stay above 0).
+GLOBAL_KEYS: dict[str, tuple[float, float]] = {k: _field_range(k)[:2] for k in _EVENT_KEYS}
+#: ``(lo_open, hi_open)`` of each of :data:`GLOBAL_KEYS`.
+GLOBAL_OPEN: dict[str, tuple[bool, bool]] = {k: _field_range(k)[2:] for k in _EVENT_KEYS}
+
+
+def in_global_range(key: str, value):
+    """Whether ``value`` (a number or a NumPy array) lies in ``key``'s range, its open bounds open."""
+    lo, hi = GLOBAL_KEYS[key]
+    lo_open, hi_open = GLOBAL_OPEN[key]
+    return ((value > lo) if lo_open else (value >= lo)) & ((value < hi) if hi_open else (value <= hi))
+
+
+def global_range_text(key: str) -> str:
+    """``key``'s range as an interval, e.g. ``(0, 1e+06]`` for ``light.alpha``."""
+    lo, hi = GLOBAL_KEYS[key]
+    lo_open, hi_open = GLOBAL_OPEN[key]
+    return f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+
 
 SOUL_FIELDS = ("regain", "steadiness", "effort", "warmth", "attachment", "hbd")
 
@@ -297,9 +327,8 @@ def _check_global(key: str, value: float, kind: str) -> None:
         close = difflib.get_close_matches(key, GLOBAL_KEYS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ValueError(f"unknown global parameter {key!r}{hint}; allowed: {', '.join(GLOBAL_KEYS)}")
-    lo, hi = GLOBAL_KEYS[key]
-    if kind == "set" and not (lo <= value <= hi):
-        raise ValueError(f"value {value} for {key} is outside [{lo}, {hi}]")
+    if kind == "set" and not in_global_range(key, value):
+        raise ValueError(f"value {value} for {key} is outside {global_range_text(key)}")
 
 
 def _check_span(ev) -> None:
@@ -368,14 +397,13 @@ class Scenario(_Section):
             return
         sched = parameter_schedule(self)
         for key in sorted(scaled):
-            lo, hi = GLOBAL_KEYS[key]
-            bad = np.flatnonzero((sched[key] < lo) | (sched[key] > hi))
+            bad = np.flatnonzero(~in_global_range(key, sched[key]))
             if bad.size:
                 y = int(bad[0])
                 i = max(i for i, ev in enumerate(self.events) if ev.kind == "scale" and ev.key == key
                         and ev.year <= y < (ev.until if ev.until is not None else self.run.years))
                 raise ValueError(f"events[{i}] (scale {key} by {self.events[i].factor:g}) makes {key} "
-                                 f"{sched[key][y]:g} in year {y}, outside [{lo}, {hi}]")
+                                 f"{sched[key][y]:g} in year {y}, outside {global_range_text(key)}")
 
 
 def base_parameters(scenario: Scenario) -> dict[str, float]:
