@@ -179,6 +179,7 @@ def test_bad_sweep_file_exit_2_names_the_key(tmp_path, monkeypatch, capsys, text
     ("127.0.0.1:8786x", "--scheduler 127.0.0.1:8786x: not a scheduler address"),
     ("nonsense://", "--scheduler nonsense://: not a scheduler address (unknown address scheme 'nonsense'"),
     ("", "--scheduler: empty; give an address such as tcp://HOST:PORT"),
+    ("notaurl", "--scheduler notaurl: not a scheduler address (missing port number"),
 ])
 def test_a_malformed_scheduler_address_exit_2_nothing_written(tmp_path, monkeypatch, capsys, address, needle):
     from tikkun.cli import main
@@ -190,6 +191,31 @@ def test_a_malformed_scheduler_address_exit_2_nothing_written(tmp_path, monkeypa
     err = capsys.readouterr().err.replace("\n", " ")
     assert exc.value.code == 2, err
     assert needle in err and "Traceback" not in err
+    assert err.startswith("error:") and "waiting" not in err  # the message alone: no progress bar before it
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command, extra", [("sweep", "sweep"), ("sensitivity", "sweep"), ("experiment", "sweep"),
+                                            ("serve", "dash")])
+def test_a_command_whose_extra_is_not_installed_says_which_to_install(tmp_path, monkeypatch, capsys, command, extra):
+    """A plain `pip install .` has no Dask, pandas, SALib or Panel: the commands that need them
+    say so in one line, exit 2, before anything is written."""
+    import importlib.util
+
+    from tikkun.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    f = write(tmp_path / "s.toml", GRID12)
+    args = {"sweep": [str(f)], "sensitivity": [str(f)], "experiment": ["judges"], "serve": []}[command]
+    outs = [] if command == "serve" else ["--out", str(tmp_path / "out")]
+    monkeypatch.setattr(sys, "argv", ["tikkun", command, *args, *outs])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert exc.value.code == 2, err
+    assert f'tikkun {command} needs the extra tikkun[{extra}] (distributed not installed): pip install "tikkun[{extra}]"' \
+        in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
 
 

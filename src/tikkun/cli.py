@@ -31,6 +31,21 @@ class BadInput(Exception):
     """Raised for input errors; main() turns it into exit code 2."""
 
 
+#: The modules of each optional extra (pyproject.toml) that a command needs.
+EXTRA_MODULES = {"sweep": ("distributed", "pandas", "SALib"), "dash": ("panel", "bokeh", "distributed", "pandas", "SALib")}
+
+
+def _needs_extra(command: str, extra: str) -> None:
+    """Refuse, before anything else, a command whose optional extra is not installed: one line
+    naming it and how to install it, not an import error from deep inside."""
+    import importlib.util
+
+    missing = [m for m in EXTRA_MODULES[extra] if importlib.util.find_spec(m) is None]
+    if missing:
+        raise BadInput(f"tikkun {command} needs the extra tikkun[{extra}] ({', '.join(missing)} not installed): "
+                       f'pip install "tikkun[{extra}]"')
+
+
 def _bad_input_types():
     from .api import OutputError
     from .outputs.run_folder import CheckpointError
@@ -326,6 +341,7 @@ def sweep(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Run every run of a sweep file on Dask; write each run folder and the sweep's tables."""
+    _needs_extra("sweep", "sweep")
     from . import sweep as sweeps
 
     spec = sweeps.load_sweep(sweep_file)  # a bad file is told before the progress bar appears
@@ -345,6 +361,7 @@ def sensitivity(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Global sensitivity (SALib) of the end year and of C at chosen years; a table and a figure."""
+    _needs_extra("sensitivity", "sweep")
     from . import sweep as sweeps
     from .sweep.sensitivity import read_plan
 
@@ -392,10 +409,9 @@ def serve(
     show: bool = typer.Option(False, "--show", help="open the page in a browser"),
 ):
     """Open the dashboard: pick a scenario, move its knobs and watch the years go by in a browser."""
-    try:
-        from .dash import ServeError, serve as serve_dashboard
-    except ImportError as exc:
-        raise BadInput(f"tikkun serve needs the dashboard's packages: pip install \"tikkun[dash]\" ({exc})") from None
+    _needs_extra("serve", "dash")
+    from .dash import ServeError, serve as serve_dashboard
+
     try:
         serve_dashboard(host=host, port=port, max_souls=max_souls, show=show,
                         echo=lambda line: err.print(escape(line), highlight=False))
@@ -461,6 +477,7 @@ def experiment(
         for exp in EXPERIMENTS.values():
             out.print(f"[bold]{exp.name}[/]: {exp.claim} ({exp.source})")
         return
+    _needs_extra("experiment", "sweep")
     if all_ == (name is not None):
         raise BadInput("give one claim's name or --all (see `tikkun experiment --list`)")
     if name is not None and name not in EXPERIMENTS:

@@ -237,6 +237,31 @@ def check_workers(client, source: str) -> None:
 _SCRATCH_LOCK = threading.Lock()  # Dask's configuration is the process's: one cluster made at a time with a scratch
 
 
+def scheduler_address(scheduler: str | None) -> tuple[str | None, str]:
+    """The scheduler's address a sweep connects to (``scheduler``, else ``DASK_SCHEDULER_ADDRESS``,
+    else ``None``: a local cluster) and how a message names it, its form checked by Dask's own
+    parse (not yet whether a scheduler answers there: :func:`connect` asks)."""
+    import dask
+    from distributed.comm.addressing import get_address_host_port, parse_address
+    from distributed.comm.registry import get_backend
+
+    if scheduler is not None and not scheduler.strip():
+        raise SweepError("--scheduler: empty; give an address such as tcp://HOST:PORT, or leave it out for a "
+                         "local cluster")
+    address = scheduler or dask.config.get("scheduler-address", None)
+    # a message names where the address came from: the user may not know the variable is set
+    source = f"--scheduler {address}" if scheduler else f"DASK_SCHEDULER_ADDRESS {address}"
+    if address:
+        try:
+            scheme, _ = parse_address(address)
+            get_backend(scheme)
+            if scheme in ("tcp", "tls", "ws", "wss"):
+                get_address_host_port(address)
+        except ValueError as exc:
+            raise SweepError(f"{source}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
+    return address, source
+
+
 @contextlib.contextmanager
 def connect(scheduler: str | None = None, workers: int | None = None, scratch: Path | None = None):
     """A Dask client: to ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``), else to a new
@@ -246,12 +271,7 @@ def connect(scheduler: str | None = None, workers: int | None = None, scratch: P
     import dask
     from distributed import Client
 
-    if scheduler is not None and not scheduler.strip():
-        raise SweepError("--scheduler: empty; give an address such as tcp://HOST:PORT, or leave it out for a "
-                         "local cluster")
-    address = scheduler or dask.config.get("scheduler-address", None)
-    # a message names where the address came from: the user may not know the variable is set
-    source = f"--scheduler {address}" if scheduler else f"DASK_SCHEDULER_ADDRESS {address}"
+    address, source = scheduler_address(scheduler)
     if address:
         if workers is not None:
             raise SweepError(f"--workers: sets the size of the local cluster; with a scheduler address ({source}) "
@@ -322,6 +342,8 @@ def run_sweep(
     folder = Path(out) if out is not None else default_folder(spec)
     filing = Filing.open(spec, folder, out_option)
     todo = filing.todo()
+    if todo and client is None:
+        scheduler_address(scheduler)  # its form, before a progress bar appears
     if progress is not None and todo:  # the input is checked: a progress bar may appear now, not before
         progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0))
     if todo and client is None:
