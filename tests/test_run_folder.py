@@ -288,6 +288,16 @@ def test_a_truncated_checkpoint_is_refused_by_name(cut_run, tmp_path):
         rf.load_checkpoint(folder)
 
 
+def test_a_file_that_is_no_archive_is_refused_without_numpys_advice_to_unpickle(tmp_path):
+    folder = tmp_path / "garbage"
+    folder.mkdir()
+    (folder / rf.CHECKPOINT_NAME).write_bytes(b"garbage")
+    with pytest.raises(rf.CheckpointError) as info:
+        rf.load_checkpoint(folder)
+    assert f"{rf.CHECKPOINT_NAME} cannot be read (not a NumPy .npz archive)" in str(info.value)
+    assert "allow_pickle" not in str(info.value) and "pickle.load" not in str(info.value)
+
+
 class _Marker:
     """Unpickling this writes a file: a checkpoint must never run code from the file."""
 

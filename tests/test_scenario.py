@@ -156,6 +156,9 @@ def test_every_preset_runs(name, tmp_path):
     # a group of no souls would be an event that does nothing, silently
     ({"events": [{"kind": "reset", "year": 1, "group": {"souls": []}}]},
      ["events[0].group.souls: List should have at least 1 item after validation, not 0"]),
+    # a value where a section is expected, a list where a number is: what was given, in the user's words
+    ({"light": 3}, ["light: Input should be a table of keys (a section) (got 3)"]),
+    ({"light": {"alpha": [1, 2]}}, ["light.alpha: Input should be a valid number (got [1, 2])"]),
     # every problem at once, each once: a value of the wrong kind does not hide the others
     ({"light": {"alpah": 1, "beta": "x", "alpha": -3, "eps": float("inf")}, "souls": {"count": 0},
       "network": {"k": True}},

@@ -195,7 +195,11 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
             arrays = {k[6:]: data[k] for k in data.files if k.startswith("state_")}
             metrics = {k[7:]: data[k] for k in data.files if k.startswith("metric_")}
     except Exception as exc:  # a truncated or foreign file
-        raise CheckpointError(f"--resume {folder}: {CHECKPOINT_NAME} cannot be read ({exc})") from None
+        # NumPy reads a file that is no .npz archive as a pickle, which is never loaded here: its
+        # advice to load it unsafely is not for a user resuming a run
+        why = "not a NumPy .npz archive" if "pickle" in str(exc) else str(exc)
+        raise CheckpointError(f"--resume {folder}: {CHECKPOINT_NAME} cannot be read ({why}); it is not a checkpoint "
+                              "tikkun wrote whole: start the run again") from None
     if meta.get("format") != CHECKPOINT_FORMAT or meta.get("tikkun_version") != __version__:
         raise CheckpointError(
             f"--resume {folder}: the checkpoint was written by tikkun {meta.get('tikkun_version')} "

@@ -276,8 +276,10 @@ def format_validation_error(exc: ValidationError) -> str:
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
+        if err["type"] == "model_type":  # pydantic names its class: the user wrote a value for a table
+            msg = "Input should be a table of keys (a section)"
         where = path or "scenario"
-        if isinstance(given, (dict, list)) or err["type"] in ("missing",):
+        if err["type"] in ("missing",) or (isinstance(given, (dict, list)) and (not given or len(repr(given)) > 60)):
             lines.append(f"{where}: {msg}")
         else:
             lines.append(f"{where}: {msg} (got {given!r})")
