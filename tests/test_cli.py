@@ -529,3 +529,36 @@ def test_a_scenario_name_that_is_no_file_name_is_refused(tmp_path, name):
     assert "name: a name is a non-empty file name" in r.stderr and f"(got {name!r})" in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
     assert sorted(p.name for p in work.iterdir()) == ["n.toml"]
+
+
+@pytest.mark.parametrize("command", ["run", "genesis"])
+@pytest.mark.parametrize("out", [None, "a/b/c"])
+def test_an_interrupted_command_removes_the_folders_it_made_above_its_own(tmp_path, monkeypatch, command, out):
+    """Stopped before anything could be resumed, a run (or a genesis) removes its folder and
+    the folders it made above it (`runs/` for the default folder, `a/b` for `--out a/b/c`); a
+    folder that existed before, or holds anything else, stays."""
+    import tikkun.api as api
+    from tikkun.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.toml").write_text(GENESIS32)
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, command, interrupted)
+    args = ["run", "--preset", "quick", "--souls", "300", "--years", "5"] if command == "run" else ["genesis", "g.toml"]
+    argv = ["tikkun", *args, *(["--out", out] if out else [])]
+    for round_ in ("nothing there", "a folder of the user's beside"):
+        monkeypatch.setattr(sys, "argv", argv)
+        with pytest.raises(SystemExit) as exc:
+            main()
+        assert exc.value.code == 130
+        top = tmp_path / ("runs" if out is None else "a")
+        if round_ == "nothing there":
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["g.toml"]
+            mine = (top / "mine") if out is None else (top / "b" / "mine")
+            mine.mkdir(parents=True)
+        else:  # the user's folder keeps what holds it
+            assert sorted(str(p.relative_to(tmp_path)) for p in top.rglob("*")) == (
+                ["runs/mine"] if out is None else ["a/b", "a/b/mine"])

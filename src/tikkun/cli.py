@@ -151,6 +151,7 @@ def run(
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
+    parents = _missing_parents(out_dir if out_dir is not None else Path("runs") / "x")  # the default is in runs/
     folder = out_dir if out_dir is not None else api.default_folder(sc)
     api.prepare_folder(folder)  # refuses a folder with anything in it, before any work
     progress, callback = _progress_bar(sc.run.years, 0, quiet)
@@ -158,14 +159,30 @@ def run(
         with progress or _nullcontext():
             result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback)
     except KeyboardInterrupt:
-        _interrupted_run(folder, checkpoint_every, made)
+        _interrupted_run(folder, checkpoint_every, made, parents)
     _report(result)
     if not no_report:
         _write_report(result.folder)
 
 
-def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bool = False) -> None:
-    """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130."""
+def _missing_parents(folder: Path) -> list[Path]:
+    """The folders above ``folder`` that do not exist yet, nearest first: a command that makes
+    them for its output and then removes that output removes them too, if they are empty."""
+    return [p for p in Path(folder).absolute().parents if not p.exists()]
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for p in folders:  # nearest first; one that holds anything stays, and so do those above it
+        try:
+            p.rmdir()
+        except OSError:
+            return
+
+
+def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bool = False,
+                     parents: list[Path] = ()) -> None:
+    """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130.
+    ``parents``: the folders the run made above its own (:func:`_missing_parents`)."""
     from .outputs.run_folder import checkpoint_meta, remove_unfinished
 
     meta = checkpoint_meta(folder)
@@ -177,6 +194,8 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
         # nothing in it can be resumed: without its files the same command runs again
         if remove_unfinished(folder, remove_folder=made):
             what = "removed" if made else "emptied"
+            if made:
+                _remove_empty(list(parents))
         else:
             what = "kept (it holds files the run did not write)"
         err.print(f"interrupted: no checkpoint ({why}); {escape(str(folder))} {what}", highlight=False)
@@ -253,13 +272,15 @@ def genesis(
     from .outputs.run_folder import remove_unfinished
 
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
+    parents = _missing_parents(out_dir if out_dir is not None else Path("runs") / "x")  # the default is in runs/
     folder = out_dir if out_dir is not None else api.default_folder(sc.model_copy(update={"name": f"{sc.name}-genesis"}))
     api.prepare_folder(folder)
     api.claim(folder, sc)  # its first file, scenario.toml: a second command into the folder is refused
     try:
         result = api.genesis(sc, out=folder)
     except BaseException:  # Ctrl-C, SIGTERM or a failure: what it wrote goes, the folder as it was found
-        remove_unfinished(folder, remove_folder=made)
+        if remove_unfinished(folder, remove_folder=made) and made:
+            _remove_empty(parents)
         raise
     r = result.records
     out.print(f"genesis: {len(sc.genesis.stages)} stages on a {sc.genesis.n} x {sc.genesis.n} vessel, "
