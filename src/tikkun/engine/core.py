@@ -9,7 +9,7 @@
 The order of a year:
 
 0. at a generation's start, the shepherds of the generation that ended step down (002);
-1. events on souls of this year (shepherds, resets, policies);
+1. events on souls of this year (shepherds, resets, policies, souls completed);
 2. at a generation's start, its judge (002);
 3. every ``R`` years, rewiring toward the good and pure (004);
 4. the year's globals: this year's light, practice ``P`` and shocks from the schedule; the

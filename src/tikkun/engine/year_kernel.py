@@ -327,8 +327,8 @@ def _sparks_of_open_souls(light, w, idx):
         j += 8
     for q in range(j, w):
         x = light[q]
-        light[q] = abs(x)  # the float's magnitude (the sign cleared through an int32 view of the
-        # array did not reach the growth loop in this inlined code: observed, not explained)
+        light[q] = abs(x)  # the float's magnitude, as a float: the sign cleared through an int32
+        # view of the array did not reach the growth loop where this code is inlined
         idx[k] = q
         k += 0 if math.copysign(1.0, x) < 0.0 else 1
     return k
