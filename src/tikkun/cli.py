@@ -82,7 +82,7 @@ def _report(result) -> None:
     s = result.summary
     end = s["end_year"]
     out.print(f"[bold]{result.scenario.name}[/]: {s['souls']:,} souls, {s['sparks']:,} sparks, "
-              f"{s['years_run']:,} years in {s['wall_seconds']:.1f} s")
+              f"{s['years_run']:,} year{'' if s['years_run'] == 1 else 's'} in {s['wall_seconds']:.1f} s")
     out.print(f"stopped: {s['stop_message']}")
     out.print("end of correction: " + (f"year {end}" if end is not None else
                                        f"not reached (G = {s['weakest_link']:.4g}, C = {s['cleansing_mean']:.4g})"))

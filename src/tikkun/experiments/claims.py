@@ -65,8 +65,9 @@ def write_claims(records: list[dict], path: Path, minutes: float) -> None:
         "",
         "MODEL.md's validation against results no one here wrote is not a claim of the texts and is not run here: "
         "the genesis solver against the phase-field community's benchmark 1a and the linear growth rate "
-        "([genesis.md](genesis.md#validation)), the warm network against the Friedkin-Johnsen steady state "
-        "solved exactly (`tests/test_collective.py`, [testing.md](testing.md)).",
+        "(docs/genesis.md, \"Validation\"), the warm network against the Friedkin-Johnsen steady state "
+        "solved exactly (`tests/test_collective.py`, docs/testing.md): named by their place in the repository, "
+        "as this file may be written anywhere.",
         "",
         "| claim | verdict | what was measured (seed by seed, or the range over the seeds) | source | runs | time |",
         "|---|---|---|---|---|---|",
