@@ -199,3 +199,16 @@ def test_every_question_points_to_what_exists():
         assert quoted_sections and set(quoted_sections) <= sections, (q.question, quoted_sections)
         for doc in (w.strip(".,;:()") for w in (q.model + " " + q.measured).split() if w.startswith("docs/")):
             assert (ROOT / doc).is_file(), (q.question, doc)
+
+
+@pytest.mark.parametrize("number", ["000", "002", "004"])
+def test_a_seed_texts_number_lists_every_rule_whose_source_cites_it(number):
+    """`tikkun explain 002`: the rules whose source names the text, found here by reading each
+    rule's source for the number, none left out and none added."""
+    text = ex.source_text(number)
+    assert text.startswith(f"{number}: {dict(ex.SOURCES)[number]}")
+    listed = {line.split(":")[0] for line in text.splitlines()[4:] if line and not line.startswith(" ")}
+    expected = {r.name for r in ex.RULES if number in r.source.replace("6,000", "").replace("600,000", "")}
+    assert listed == expected and listed
+    for r in ex.RULES:
+        assert (f"{r.name}: {r.title}" in text) == (r.name in expected)

@@ -216,7 +216,7 @@ def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
 
 @app.command()
 def explain(
-    rule: Optional[str] = typer.Argument(None, help="a rule's name, or `questions` (without one: the list of rules)"),
+    rule: Optional[str] = typer.Argument(None, help="a rule's name, `questions`, or a seed text's number, e.g. 002 (without one: the list of rules)"),
     write: Optional[Path] = typer.Option(None, "--write", help="write every rule's text, as Markdown, to this file "
                                          "(docs/model.md is made this way); it replaces only an earlier such text"),
 ):
@@ -248,6 +248,9 @@ def explain(
         return
     if rule == ex.QUESTIONS_TOPIC:
         print(ex.questions_text(), end="")
+        return
+    if rule in dict(ex.SOURCES):
+        print(ex.source_text(rule), end="")
         return
     if rule not in ex.RULES_BY_NAME:
         raise BadInput(ex.unknown_rule_message(rule))

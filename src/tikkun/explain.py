@@ -13,6 +13,8 @@ description), and every rule cites the seed file and passage it expresses, parap
 
 from __future__ import annotations
 
+import re
+
 import types
 import typing
 from dataclasses import dataclass
@@ -519,11 +521,28 @@ def rule_list() -> str:
     numbers name, and the questions."""
     width = max(len(r.name) for r in RULES)
     lines = [f"{r.name:<{width}}  {r.title}" for r in RULES]
-    lines += ["", "Each rule's source names a seed text by its number:"]
+    lines += ["", "Each rule's source names a seed text by its number (tikkun explain NUMBER: the rules citing it):"]
     lines += [f"  {number}  {what}" for number, what in SOURCES]
     lines += ["", f"tikkun explain {QUESTIONS_TOPIC}: a reader's questions (one corrected soul and the 600,000, "
               "the Torah, one missing spark, the good and pure) and where the model answers them."]
     return "\n".join(lines) + "\n"
+
+
+def cites(rule: "Rule", number: str) -> bool:
+    """Whether a rule's source names the seed text ``number`` (``"002"``)."""
+    # a number of its own: not the thousands of "600,000" or "6,000"
+    return re.search(rf"(?<![\d,]){re.escape(number)}(?!\d)", rule.source) is not None
+
+
+def source_text(number: str) -> str:
+    """``tikkun explain NUMBER``: what the seed text is, and every rule whose source cites it,
+    with the passage the rule paraphrases."""
+    what = dict(SOURCES)[number]
+    lines = [f"{number}: {what}", "", "The rules that cite it (tikkun explain RULE for each):", ""]
+    for r in RULES:
+        if cites(r, number):
+            lines += [f"{r.name}: {r.title}", f"  {r.source}", ""]
+    return "\n".join(lines)
 
 
 #: What ``tikkun explain`` takes, besides a rule's name, for :func:`questions_text`.
@@ -618,9 +637,10 @@ def unknown_rule_message(name: str) -> str:
 
     close = difflib.get_close_matches(name, [*RULES_BY_NAME, QUESTIONS_TOPIC], n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"no rule {name!r}{hint}; the rules: {', '.join(RULES_BY_NAME)} (or {QUESTIONS_TOPIC!r})"
+    texts = ", ".join(n for n, _ in SOURCES)
+    return f"no rule {name!r}{hint}; the rules: {', '.join(RULES_BY_NAME)} (or {QUESTIONS_TOPIC!r}, or a seed text: {texts})"
 
 
 __all__ = ["RULES", "RULES_BY_NAME", "Rule", "Parameter", "QUESTIONS", "Question", "SOURCES", "parameters", "problems",
-           "questions_text", "rule_list", "rule_text",
+           "questions_text", "rule_list", "rule_text", "source_text", "cites",
            "model_markdown", "rules_of", "covers", "unknown_rule_message"]
