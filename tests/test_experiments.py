@@ -394,3 +394,19 @@ def test_one_for_all_figure_says_c_is_near_one_only_where_the_runs_show_it(tmp_p
 
     assert "nearly every soul is complete" in texts(runs(0.9999))
     assert "nearly every soul is complete" not in texts(runs(0.5))
+
+
+def test_published_claims_md_is_what_its_writer_makes_of_the_published_records(tmp_path):
+    """docs/claims.md is `write_claims` of docs/claims/*.json in the claims' order, with the
+    minutes it states: a change of how claims.md is written reaches the published page."""
+    import re
+
+    from tikkun.experiments import claims
+
+    text = (DOCS / "claims.md").read_text()
+    minutes = int(re.search(r"; (\d+) minutes in all\.", text).group(1))
+    records = [json.loads((DOCS / "claims" / f"{name}.json").read_text()) for name in EXPERIMENTS]
+    claims.write_claims(records, tmp_path / "claims.md", minutes)
+    assert (tmp_path / "claims.md").read_text() == text, (
+        "docs/claims.md is stale: run `tikkun experiment --all --out docs`")
+    assert "1 years" not in text

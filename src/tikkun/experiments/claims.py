@@ -87,7 +87,8 @@ def write_claims(records: list[dict], path: Path, minutes: float) -> None:
                          for a in r["arms"])
         lines.append(f"- Arms: {arms}.")
         shared = ", ".join(f"{k} = {v!r}" for k, v in r["shared"].items())
-        lines.append(f"- Base `{r['base']}`, {r['years']:,} years, {shared}: {r['why_size']}.")
+        years = f"{r['years']:,} year{'' if r['years'] == 1 else 's'}"
+        lines.append(f"- Base `{r['base']}`, {years}, {shared}: {r['why_size']}.")
         lines += ["", f"**{r['verdict']}**: {r['summary']}.", "", f"![{r['name']}](claims/{r['name']}.png)"]
     write_text(Path(path), "\n".join(lines) + "\n")
 
