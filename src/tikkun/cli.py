@@ -151,7 +151,7 @@ def run(
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
-    parents = _missing_parents(out_dir if out_dir is not None else Path("runs") / "x")  # the default is in runs/
+    parents = _missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
     folder = out_dir if out_dir is not None else api.default_folder(sc)
     api.prepare_folder(folder)  # refuses a folder with anything in it, before any work
     progress, callback = _progress_bar(sc.run.years, 0, quiet)
@@ -165,10 +165,11 @@ def run(
         _write_report(result.folder)
 
 
-def _missing_parents(folder: Path) -> list[Path]:
-    """The folders above ``folder`` that do not exist yet, nearest first: a command that makes
-    them for its output and then removes that output removes them too, if they are empty."""
-    return [p for p in Path(folder).absolute().parents if not p.exists()]
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and the folders above it that do not exist yet, nearest first: a command that
+    makes them for its output folder and then removes that output removes them too, if empty."""
+    folder = Path(folder).absolute()
+    return [p for p in (folder, *folder.parents) if not p.exists()]
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -182,7 +183,7 @@ def _remove_empty(folders: list[Path]) -> None:
 def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bool = False,
                      parents: list[Path] = ()) -> None:
     """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130.
-    ``parents``: the folders the run made above its own (:func:`_missing_parents`)."""
+    ``parents``: the folders the run made above its own (:func:`_missing_folders`)."""
     from .outputs.run_folder import checkpoint_meta, remove_unfinished
 
     meta = checkpoint_meta(folder)
@@ -275,7 +276,7 @@ def genesis(
     from .outputs.run_folder import remove_unfinished
 
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
-    parents = _missing_parents(out_dir if out_dir is not None else Path("runs") / "x")  # the default is in runs/
+    parents = _missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
     folder = out_dir if out_dir is not None else api.default_folder(sc.model_copy(update={"name": f"{sc.name}-genesis"}))
     api.prepare_folder(folder)
     api.claim(folder, sc)  # its first file, scenario.toml: a second command into the folder is refused
