@@ -277,6 +277,24 @@ def test_measures_read_the_runs(fast_runs):
     assert records["all-equal"]["measures"]["20"]["completion_top_quarter"] == pytest.approx(top, rel=1e-12)
 
 
+def test_run_seconds_are_the_runs_own_and_survive_their_reuse(fast_runs, client):
+    """A record's ``run_seconds`` is the sum of its runs' ``wall_seconds`` (read here from their
+    summary.json files); an experiment made again over the same runs reuses them, and its
+    record and claims.md's table keep the time the runs took, not the new command's."""
+    out, records = fast_runs
+    name = "missing-spark"
+    folders = sorted((out / "runs" / name / "runs").iterdir())
+    total = sum(json.loads((f / "summary.json").read_text())["wall_seconds"] for f in folders)
+    assert records[name]["run_seconds"] == pytest.approx(total, abs=0.06)
+    again = core.run(EXPERIMENTS[name], seeds=[20, 21], souls=FAST_SOULS[name], out=out / "again",
+                     runs=out / "runs", client=client)
+    assert again["run_seconds"] == records[name]["run_seconds"]
+    from tikkun.experiments import claims
+
+    claims.write_claims([again], out / "again" / "claims.md", minutes=0)
+    assert f"| {len(folders)} | {again['run_seconds']:.0f} s |" in (out / "again" / "claims.md").read_text()
+
+
 # ------------------------------------------------------------------ the published verdicts
 DOCS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs"
 
@@ -404,7 +422,7 @@ def test_published_claims_md_is_what_its_writer_makes_of_the_published_records(t
     from tikkun.experiments import claims
 
     text = (DOCS / "claims.md").read_text()
-    minutes = int(re.search(r"; (\d+) minutes in all\.", text).group(1))
+    minutes = int(re.search(r"; (\d+) minutes in all,", text).group(1))
     records = [json.loads((DOCS / "claims" / f"{name}.json").read_text()) for name in EXPERIMENTS]
     claims.write_claims(records, tmp_path / "claims.md", minutes)
     assert (tmp_path / "claims.md").read_text() == text, (

@@ -120,13 +120,22 @@ def test_defaults_are_the_schemas():
 
 
 def test_events_name_every_global_key_an_event_may_change():
+    import re
+
     from tikkun.scenario.schema import GLOBAL_KEYS, GLOBAL_OPEN
 
     text = ex.rule_text("events")
+    table = ex.model_markdown()
     for key, (lo, hi) in GLOBAL_KEYS.items():
-        lo_open, hi_open = GLOBAL_OPEN[key]
-        assert f"`{key}` {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}" in text
-    assert "`light.alpha` (0, 1e+06]" in text  # alpha must stay above 0, as in its section
+        listed = re.search(rf"`{re.escape(key)}` ([\[(])(\S+), (\S+?)([\])])", text)
+        assert listed, key
+        # the bounds read back are the field's, open where it is open
+        assert (float(listed[2]), float(listed[3])) == (lo, hi), key
+        assert (listed[1] == "(", listed[4] == ")") == GLOBAL_OPEN[key], key
+        # the events' list and the table of docs/model.md write the range the same way
+        assert f"| `{key}` | {listed[0].split(' ', 1)[1]} |" in table, key
+    assert "`light.alpha` (0, 1e6]" in text  # alpha must stay above 0, as in its section
+    assert "`light.eps` [0, 1000]" in text
 
 
 def test_docs_model_md_is_current():

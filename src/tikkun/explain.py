@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Literal, Union
 
-import annotated_types as at
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from .scenario.schema import GLOBAL_KEYS, Scenario, global_range_text
+from .scenario.schema import GLOBAL_KEYS, Scenario, field_bounds, global_range_text, interval_text, number_text
 
 #: Keys of the schema that label a scenario and parametrise no rule.
 LABELS = ("name", "description")
@@ -368,14 +367,6 @@ def _union_tag(model: type[BaseModel]) -> str | None:
     return None
 
 
-def _num(v) -> str:
-    if isinstance(v, int) and not isinstance(v, bool):
-        if v >= 2**20 and v & (v - 1) == 0:
-            return f"2^{v.bit_length() - 1}"
-        return f"{v:_}" if abs(v) >= 100_000 else str(v)
-    return f"{v:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
-
-
 def _range(field) -> str:
     """The values the schema accepts, from the field's type and its ge/gt/le/lt constraints."""
     ann = field.annotation
@@ -391,24 +382,10 @@ def _range(field) -> str:
         return "text"
     if typing.get_origin(ann) in (list, tuple):
         return "a list"
-    lo = hi = None
-    lo_open = hi_open = False
-    for m in field.metadata:
-        if isinstance(m, at.Ge):
-            lo = m.ge
-        elif isinstance(m, at.Gt):
-            lo, lo_open = m.gt, True
-        elif isinstance(m, at.Le):
-            hi = m.le
-        elif isinstance(m, at.Lt):
-            hi, hi_open = m.lt, True
+    lo, hi, lo_open, hi_open = field_bounds(field)
     if lo is None and hi is None:
         return "any number" if ann in (int, float) else ""
-    if hi is None:
-        return f"{'>' if lo_open else '>='} {_num(lo)}"
-    if lo is None:
-        return f"{'<' if hi_open else '<='} {_num(hi)}"
-    return f"{'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open else ']'}"
+    return interval_text(lo, hi, lo_open, hi_open)
 
 
 def _default(field):
@@ -499,7 +476,7 @@ def _fmt_default(v) -> str:
     if isinstance(v, (list, tuple)):
         return ", ".join(_fmt_item(x) for x in v) if v else "[]"
     if isinstance(v, (int, float)):
-        return _num(v)
+        return number_text(v)
     return str(v)
 
 

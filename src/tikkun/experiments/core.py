@@ -151,9 +151,12 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
     by_arm: dict[str, list[RunData]] = {a.name: [] for a in exp.arms}
     from ..outputs.run_folder import read_parquet
 
+    run_seconds = 0.0
+
     for r in plan(spec):
         rdir = folder / "runs" / r.run_id
         summary = json.loads((rdir / "summary.json").read_text())
+        run_seconds += float(summary["wall_seconds"])
         by_arm[r.variant].append(RunData(r.variant, r.seed, rdir, read_parquet(rdir / "metrics.parquet"), summary))
     numbers = exp.measure(by_arm)
     verdict = exp.verdict(numbers)
@@ -174,7 +177,8 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
         "why_size": exp.why_size,
         "seeds": list(seeds),
         **provenance(),  # tikkun_version, tikkun_code, model_revision
-        "seconds": round(time.perf_counter() - t0, 1),
+        "seconds": round(time.perf_counter() - t0, 1),  # this command's, runs reused from --runs included
+        "run_seconds": round(run_seconds, 1),  # the runs' own, summed over them, whenever they were made
     }
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -154,14 +154,13 @@ class WorldsConfig(_Section):
 _EVENT_SECTIONS = {"light": LightConfig, "impurity": ImpurityConfig, "network": NetworkConfig}
 
 
-def _field_range(key: str) -> tuple[float, float, bool, bool]:
-    """``(lo, hi, lo_open, hi_open)``: the bounds the key's own field in its section declares."""
+def field_bounds(field) -> tuple[float | None, float | None, bool, bool]:
+    """``(lo, hi, lo_open, hi_open)`` from a field's ge/gt/le/lt constraints (``None``: no bound)."""
     import annotated_types as at
 
-    section, name = key.split(".")
     lo = hi = None
     lo_open = hi_open = False
-    for m in _EVENT_SECTIONS[section].model_fields[name].metadata:
+    for m in field.metadata:
         if isinstance(m, at.Ge):
             lo, lo_open = m.ge, False
         elif isinstance(m, at.Gt):
@@ -170,6 +169,31 @@ def _field_range(key: str) -> tuple[float, float, bool, bool]:
             hi, hi_open = m.le, False
         elif isinstance(m, at.Lt):
             hi, hi_open = m.lt, True
+    return lo, hi, lo_open, hi_open
+
+
+def number_text(v) -> str:
+    """A bound as a reader writes it: ``1e6``, ``0.01``, ``1_000_000`` for a large int, ``2^62``."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v >= 2**20 and v & (v - 1) == 0:
+            return f"2^{v.bit_length() - 1}"
+        return f"{v:_}" if abs(v) >= 100_000 else str(v)
+    return f"{v:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def interval_text(lo, hi, lo_open: bool, hi_open: bool) -> str:
+    """Bounds in interval notation (``(0, 1e6]``), or ``>= 0`` where only one is given."""
+    if hi is None:
+        return f"{'>' if lo_open else '>='} {number_text(lo)}"
+    if lo is None:
+        return f"{'<' if hi_open else '<='} {number_text(hi)}"
+    return f"{'(' if lo_open else '['}{number_text(lo)}, {number_text(hi)}{')' if hi_open else ']'}"
+
+
+def _field_range(key: str) -> tuple[float, float, bool, bool]:
+    """``(lo, hi, lo_open, hi_open)``: the bounds the key's own field in its section declares."""
+    section, name = key.split(".")
+    lo, hi, lo_open, hi_open = field_bounds(_EVENT_SECTIONS[section].model_fields[name])
     return float(lo), float(hi), lo_open, hi_open
 
 
@@ -192,10 +216,9 @@ def in_global_range(key: str, value):
 
 
 def global_range_text(key: str) -> str:
-    """``key``'s range as an interval, e.g. ``(0, 1e+06]`` for ``light.alpha``."""
-    lo, hi = GLOBAL_KEYS[key]
-    lo_open, hi_open = GLOBAL_OPEN[key]
-    return f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    """``key``'s range as an interval, e.g. ``(0, 1e6]`` for ``light.alpha``."""
+    section, name = key.split(".")
+    return interval_text(*field_bounds(_EVENT_SECTIONS[section].model_fields[name]))
 
 
 SOUL_FIELDS = ("regain", "steadiness", "effort", "warmth", "attachment", "hbd")
