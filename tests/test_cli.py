@@ -255,8 +255,8 @@ def test_only_an_unfinished_runs_own_files_are_removed(tmp_path):
 
 
 def test_events_never_reached_are_named_once_by_label_and_year(monkeypatch):
-    """A chapter of the history may be two events (its light and its shocks): the run's report
-    names it once."""
+    """A chapter of the history may be two events (its light and its shocks): the command's
+    summary and report.html name it once."""
     import io
     from types import SimpleNamespace
 
@@ -272,7 +272,12 @@ def test_events_never_reached_are_named_once_by_label_and_year(monkeypatch):
     summary = {"end_year": 3700, "souls": 10, "sparks": 40, "years_run": 3701, "wall_seconds": 1.0,
                "stop_message": "the end of correction was reached", "events_not_reached": missed}
     cli._report(SimpleNamespace(summary=summary, scenario=SimpleNamespace(name="history"), folder=None))
-    assert "events never reached (the run ended first): long exile (3830), reset (5700)\n" in buf.getvalue()
+    assert "events never reached (the run ended first): long exile (3,830), reset (5,700)\n" in buf.getvalue()
+    # report.html's headline names them the same way, each once
+    from tikkun.report import html
+
+    headline = html._headline(SimpleNamespace(summary=summary))
+    assert "<td>long exile (3,830), reset (5,700)</td>" in headline and headline.count("long exile") == 1
 
 
 def test_validate_and_presets(tmp_path):

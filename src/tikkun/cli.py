@@ -86,11 +86,10 @@ def _report(result) -> None:
     out.print(f"stopped: {s['stop_message']}")
     out.print("end of correction: " + (f"year {end}" if end is not None else
                                        f"not reached (G = {s['weakest_link']:.4g}, C = {s['cleansing_mean']:.4g})"))
-    missed = s.get("events_not_reached") or []
-    if missed:
-        # one name a label and year: a chapter of the history may be several events (its light, its shocks)
-        names = ", ".join(dict.fromkeys(f"{e['label'] or e['kind']} ({e['year']})" for e in missed))
-        out.print(f"events never reached (the run ended first): {names}")
+    if s.get("events_not_reached"):
+        from .report.html import missed_events_text
+
+        out.print(f"events never reached (the run ended first): {missed_events_text(s['events_not_reached'])}")
     if result.folder is not None:
         out.print(f"outputs: {result.folder}")
 

@@ -279,7 +279,7 @@ SECTIONS: tuple[Section, ...] = (
             "the weakest link G (the least corrected share of any spark: the end of correction is G = 1), "
             "the mean illumination (in units of the Upper Light: never above the year's light times the worlds' conductance W, so above 1 only in a year whose light is) and the share of "
             "complete souls; below, G on a logarithmic scale.",
-            (Panel("share (0 to 1);\nillumination", (Series("cleansing_mean", "cleansing C"), Series("weakest_link", "weakest link G"),
+            (Panel("C, G, complete (0 to 1);\nillumination (light units)", (Series("cleansing_mean", "cleansing C"), Series("weakest_link", "weakest link G"),
                                       Series("illumination_mean", "illumination (mean)"),
                                       Series("complete", "complete souls", True))),
              Panel("weakest link G\n(log scale)", (Series("weakest_link", "weakest link G"),), log=True))),
@@ -302,7 +302,7 @@ SECTIONS: tuple[Section, ...] = (
                    kind="stack", ylim=(0, 1)))),
     Section("judge-and-holiness", "Judge and holiness", "The cleansing of each generation's judge, "
             "frozen for the generation, and the holiness of the time it sets, J = kappa0 + (1 - kappa0) c_judge.",
-            (Panel("0 to 1", (Series("judge_cleansing", "judge's cleansing"), Series("holiness", "holiness J")),
+            (Panel("c_judge, J (0 to 1)", (Series("judge_cleansing", "judge's cleansing"), Series("holiness", "holiness J")),
                    ylim=(0, 1.02)),)),
     Section("worlds", "Light and the four worlds", "The Upper Light this year (after events), the "
             "unity of each world from the top down, and the conductance W, their product, that carries the "
@@ -369,7 +369,9 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
         if panel.ylim is not None:
             ax.set_ylim(*panel.ylim)
         elif not log:
-            ax.set_ylim(bottom=0)
+            # room above the highest line, so a plateau (the light at 1.5) is not drawn on the frame
+            top = max((np.nanmax(_values(run, s)) for s in present), default=0.0)
+            ax.set_ylim(0, max(ax.get_ylim()[1], 1.08 * top) if top > 0 else None)
         if panel.integer:
             ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))  # a count that stays 0 still gets whole ticks
             ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
@@ -501,6 +503,9 @@ def souls_figure(run, tl: Timeline) -> Figure:
     ax.set_ylabel("share (0 to 1)")
     ax.set_title("By hbd: cleansing at the end", fontsize=9.5)
     ax.legend(loc="lower right", frameon=False)
+    if done.all():  # the band and both lines lie on 1: say why the panel looks empty
+        ax.text(0.5, 0.55, "every soul complete:\ncleansing 1 in every group", transform=ax.transAxes,
+                ha="center", va="center", color="0.4")
 
     ax = fig.add_subplot(gs[1, 1])
     ax.set_xlabel(f"hbd (measure of mind; souls in {n} groups by hbd)")

@@ -52,6 +52,13 @@ def _fmt(v) -> str:
     return "none" if v is None else str(v)
 
 
+def missed_events_text(missed: list[dict]) -> str:
+    """summary.json's ``events_not_reached`` as a reader names them: one name a label and year,
+    as a chapter of the history may be several events (the exiles set their light and their
+    shocks), e.g. ``first exile (3,338), long exile (3,830)``."""
+    return ", ".join(dict.fromkeys(f"{e.get('label') or e.get('kind')} ({e.get('year'):,})" for e in missed))
+
+
 def _headline(run: RunFolder) -> str:
     s = run.summary
     end = s.get("end_year")
@@ -67,7 +74,7 @@ def _headline(run: RunFolder) -> str:
     ]
     if s.get("events_not_reached"):
         rows.append(("events never reached (the run ended first)",
-                     "; ".join(f"{e.get('label') or e.get('kind')} ({e.get('year'):,})" for e in s["events_not_reached"])))
+                     missed_events_text(s["events_not_reached"])))
     return "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                                for k, v in rows) + "</table>"
 
