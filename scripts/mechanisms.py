@@ -219,34 +219,47 @@ def figure(results, seeds, horizon, path: Path) -> None:
     names = list(MECHANISMS)
     cols = 4
     rows = (len(names) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), sharex=True, sharey=True)
+    # sized for a page about 1,000 px wide, where the docs show it: the text stays legible
+    fig, axes = plt.subplots(rows, cols, figsize=(10.0, 2.15 * rows + 0.6), sharex=True, sharey=True)
     years = np.arange(horizon)
     base_c = np.array([_curve(results[("default", s)], horizon, "C") for s in seeds])
     base_g = np.array([_curve(results[("default", s)], horizon, "G") for s in seeds])
     for ax, name in zip(axes.flat, names):
         var_c = np.array([_curve(results[(name, s)], horizon, "C") for s in seeds])
         var_g = np.array([_curve(results[(name, s)], horizon, "G") for s in seeds])
-        for arr, colour, style, label in ((base_c, "0.55", "-", "C, default"), (base_g, "0.55", "--", "G, default"),
-                                          (var_c, "tab:red", "-", "C, switched off"),
-                                          (var_g, "tab:red", "--", "G, switched off")):
+        for arr, colour, style, label in ((base_c, "0.55", "-", "C, default history"),
+                                          (base_g, "0.55", "--", "G, default history"),
+                                          (var_c, "tab:red", "-", "C, mechanism off"),
+                                          (var_g, "tab:red", "--", "G, mechanism off")):
             ax.fill_between(years, arr.min(0), arr.max(0), color=colour, alpha=0.25, lw=0)
             ax.plot(years, arr.mean(0), color=colour, ls=style, lw=1.2, label=label)
-        ax.set_title(name, fontsize=10)
+        ax.set_title(name, fontsize=9.5, pad=3)
         ax.set_ylim(-0.02, 1.02)
+        ax.set_xticks([0, 2000, 4000, 6000])
+        ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
     for ax in axes.flat[len(names):]:
         ax.axis("off")
     for col in range(cols):  # the lowest panel of each column carries the years
         last = axes[(len(names) - 1 - col) // cols, col] if col < len(names) else None
         if last is not None:
-            last.set_xlabel("year from creation")
+            last.set_xlabel("year from creation", fontsize=9)
             last.xaxis.set_tick_params(labelbottom=True)
     for ax in axes[:, 0]:
-        ax.set_ylabel("C (solid), G (dashed)")
+        ax.set_ylabel("share (0 to 1)", fontsize=9)
+    # the legend and what C and G are, in the empty places after the last panel
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower right", ncol=2, fontsize=9, frameon=False)
-    fig.suptitle(f"Each mechanism switched off: mean over seeds {seeds[0]}-{seeds[-1]} (band: min to max)", fontsize=12)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    spare = list(axes.flat[len(names):])
+    if len(spare) >= 2:
+        spare[0].legend(handles, labels, loc="center left", fontsize=8.5, frameon=False)
+        spare[1].text(0.02, 0.5, "C: the collective correction,\nthe souls' mean cleansing\n"
+                      "G: the weakest link, the least\ncorrected spark (the end: G = 1)\n\n"
+                      "line: mean over the seeds;\nband: their least to most",
+                      transform=spare[1].transAxes, fontsize=8.5, va="center", linespacing=1.35)
+    else:
+        fig.legend(handles, labels, loc="lower right", ncol=2, fontsize=9, frameon=False)
+    fig.suptitle(f"Each mechanism switched off: C and G over seeds {seeds[0]}-{seeds[-1]}", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.98), h_pad=0.6, w_pad=0.4)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
