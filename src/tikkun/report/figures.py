@@ -33,8 +33,8 @@ LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
 # Line style and width for the lines of a panel, so lines lying on each other stay visible.
 LINE_STYLES = (("-", 2.2), ("--", 1.7), ("-.", 1.5), (":", 1.6), ("-", 0.9), ("--", 0.9), ("-", 0.7))
 RC = {
-    "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
-    "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.spines.top": False, "axes.spines.right": False,
+    "font.size": 9.5, "axes.titlesize": 10.5, "axes.labelsize": 10, "legend.fontsize": 9,
+    "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.spines.top": False, "axes.spines.right": False,
     "path.simplify_threshold": 0.5,
 }
 
@@ -554,7 +554,7 @@ def genesis_figure(run) -> Figure:
     ax1.plot(x, g["unity"], color=LINE_COLOURS[0], lw=1.4, marker=".", ms=3, label="unity 1 - mean(phi^2)")
     ax1.plot(x, g["mixing"], color=LINE_COLOURS[1], lw=1.4, marker=".", ms=3, label="mixing (coarse)")
     ax1.set_ylim(-0.02, 1.02)
-    ax1.set_ylabel("0 to 1")
+    ax1.set_ylabel("unity, mixing (0 to 1)")
     ax1.tick_params(axis="x", labelbottom=False)
     _legend(ax1)
     ax2.plot(x, g["light"], color=LINE_COLOURS[4], lw=1.4, drawstyle="steps-post", label="light lam")
