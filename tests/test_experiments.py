@@ -390,6 +390,16 @@ def test_light_turns_reads_the_shepherds_and_the_judge_from_the_metrics():
         "shepherd_from": [], "shepherd_until": [], "judge_complete": None}
 
 
+def test_warmth_and_coldness_footer_says_where_the_claim_holds_and_which_part_fails():
+    """Its footer replaces the four rates' numbers (claims.md has them) by where the claim holds
+    and, at each other rate, which part of the rule fails, read from the published measures."""
+    exp = EXPERIMENTS["warmth-and-coldness"]
+    m = _keys_back(json.loads((DOCS / "claims" / f"{exp.name}.json").read_text())["measures"])
+    text = exp.caption(m, exp.verdict(m))
+    assert "Holds at 0.5 shocks a year; at 0.03, 0.05, 0.1, attachment alone does not end above warmth alone." in text
+    assert "both together" not in text
+
+
 def test_a_verdict_at_another_size_says_so():
     """`--souls` other than a claim's own is said beside the verdict (the end year and the verdict
     can depend on the population); at the claim's own size, or without --souls, nothing."""
