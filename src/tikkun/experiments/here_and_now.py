@@ -63,9 +63,9 @@ def figure(fig, by_arm, m, v):
     ax1.set_ylim(0, 1.05)
     ax1.legend(loc="upper left", fontsize=8)
 
-    # what the rule compares: the gap at each recorded year inside its window, seed by seed
+    # what the rule compares: the gap at each recorded year inside its window (as in measure), seed by seed
     rec = np.array(m["recorded_years"])
-    lows = []
+    lows, lowest = [], 0.0
     for k, s in enumerate(m["C_here_and_now"]):
         a, b = np.array(m["C_here_and_now"][s]), np.array(m["C_slowly"][s])
         inside = (np.minimum(a, b) >= 1e-3) & (np.maximum(a, b) < 0.999)
@@ -73,20 +73,21 @@ def figure(fig, by_arm, m, v):
         ax2.plot(rec[inside], gap[inside], "o-", ms=2.5, lw=0.8, color=SEED_COLOURS[k % len(SEED_COLOURS)],
                  label=f"seed {s}")
         lows += [(y, g, s) for y, g in zip(rec[inside], gap[inside]) if g <= 0]
+        lowest = min([lowest, *gap[inside]])
     ax2.axhline(0, color="k", lw=0.8)
     for y, g, s in lows:
         ax2.plot(y, g, "x", color="tab:red", ms=9, mew=2, zorder=4)
     if lows:
         ax2.plot([], [], "x", color="tab:red", ms=7, mew=2, label="r = 1 not higher")
         y, g, s = min(lows, key=lambda t: t[1])
-        ax2.annotate(f"smallest gap {g:.3g}\n(year {y:,}, seed {s})", (y, g), xytext=(y + 250, -6e-5),
+        ax2.annotate(f"smallest gap {g:.3g}\n(year {y:,}, seed {s})", (y, g), xytext=(y + 250, min(3 * g, -3 * LINTHRESH)),
                      fontsize=8, color="tab:red", va="center", arrowprops={"arrowstyle": "->", "color": "tab:red"})
         for ax in (ax1, ax2):
             ax.axvline(y, color="tab:red", ls=":", lw=1)
         ax1.text(y, 0.55, f" year {y:,}: C(r = 1) below C(r = 0.05)\n in seed {s}, by {-g:.2g} (lower panel)",
                  fontsize=8, color="tab:red", va="center")
     ax2.set_yscale("symlog", linthresh=LINTHRESH)
-    ax2.set_ylim(-2e-4, 1)
+    ax2.set_ylim(min(-2e-4, 10 * lowest), 1)
     ax2.set_ylabel(f"gap C(r = 1) \u2212 C(r = 0.05)\n(symmetric log axis,\nlinear within \u00b1{LINTHRESH:g})")
     ax2.set_xlabel("year from creation (the gap: every 100 years, where the rule compares)")
     ax2.legend(loc="upper left", fontsize=8, ncol=3)

@@ -44,13 +44,13 @@ def verdict(m):
                    f"mean C higher by {min(dc):.4f}-{max(dc):.4f}")
 
 
-ZOOM = (2430, 2530)  # the years around C = 1/2, where the arms' half years are
-
-
 def figure(fig, by_arm, m, v):
     ax1, ax2, ax3, ax4 = (fig.add_subplot(2, 2, i + 1) for i in range(4))
     x = np.arange(HORIZON)
     arms = (("highest", "tab:blue"), ("lowest", "tab:red"))
+    # the zoom: the decades around the years C reaches 1/2 in either arm
+    every = [d["half_year"] for arm, _ in arms for d in m[arm].values() if d["half_year"] is not None]
+    zoom = (10 * ((min(every) - 30) // 10), 10 * ((max(every) + 50) // 10)) if every else (0, HORIZON)
     for arm, colour in arms:
         c = np.array([curve(r, "cleansing_mean", HORIZON, 1.0) for r in by_arm[arm]])
         band(ax1, x, c, colour, f"judge: {arm} cleansing")
@@ -71,11 +71,11 @@ def figure(fig, by_arm, m, v):
     ax4.text(0.98, 0.95, f"its mean over the {HORIZON:,} years,\nseed by seed: {min(dc):.4f}-{max(dc):.4f}",
              transform=ax4.transAxes, ha="right", va="top", fontsize=8, color="tab:purple")
     ax4.axhline(0, color="k", lw=0.6)
-    ax1.axvspan(*ZOOM, color="0.85", lw=0)
-    ax1.text(ZOOM[0], 0.55, "zoom (right) ", fontsize=8, color="0.35", ha="right")
+    ax1.axvspan(*zoom, color="0.85", lw=0)
+    ax1.text(zoom[0], 0.55, "zoom (right) ", fontsize=8, color="0.35", ha="right")
     ax2.axhline(0.5, color="0.5", ls=":", lw=1)
-    ax2.set_xlim(*ZOOM)
-    ax2.set_title(f"years {ZOOM[0]:,}-{ZOOM[1]:,}: C reaches 1/2", fontsize=9)
+    ax2.set_xlim(*zoom)
+    ax2.set_title(f"years {zoom[0]:,}-{zoom[1]:,}: C reaches 1/2", fontsize=9)
     ax1.set_title(f"the whole history (years 0-{HORIZON:,})", fontsize=9)
     ax1.set_ylabel("collective correction C")
     ax2.set_ylabel("collective correction C")
