@@ -351,8 +351,8 @@ def test_a_figure_with_bands_says_what_they_are():
 
 
 def test_a_long_footer_stays_below_the_panels():
-    """A footer of five lines or more (warmth-and-coldness: its passage and four rates) ends
-    below every panel's x label and inside the figure's width."""
+    """A footer of five lines or more (a passage and a verdict's line of six rates, the default
+    footer) ends below every panel's x label and inside the figure's width."""
     import dataclasses
 
     import matplotlib
@@ -363,7 +363,7 @@ def test_a_long_footer_stays_below_the_panels():
         for i in range(4):
             fig.add_subplot(2, 2, i + 1).set_xlabel("year")
 
-    exp = dataclasses.replace(EXPERIMENTS["warmth-and-coldness"], figure=four)
+    exp = dataclasses.replace(EXPERIMENTS["warmth-and-coldness"], figure=four, caption=None)
     v = core.Verdict(False, "rule", {}, "; ".join(f"rate {r}: neither 0.741-0.793, warmth 0.833-0.883, attachment "
                                                  "0.964-0.966, both 0.984-0.986 (holds)" for r in range(6)))
     fig = core._figure(exp, {}, {}, v)
@@ -375,6 +375,29 @@ def test_a_long_footer_stays_below_the_panels():
     assert box.x1 <= fig.bbox.x1 and box.y0 >= 0
     for ax in fig.axes:
         assert ax.xaxis.label.get_window_extent(r).y0 > box.y1, "the footer overlaps an x label"
+
+
+def test_light_turns_reads_the_shepherds_and_the_judge_from_the_metrics():
+    """The years a figure marks as changing every soul's light: a shepherd's light from its first
+    year to the year it ends, and the first year of holiness J = 1."""
+    years = np.arange(300)
+    metrics = {"year": years, "shepherds": ((years >= 200) & (years < 240)).astype(int),
+               "holiness": np.where(years >= 40, 1.0, 0.5)}
+    turns = core.light_turns(core.RunData("a", 20, None, metrics, {}))
+    assert turns == {"shepherd_from": [200], "shepherd_until": [240], "judge_complete": 40}
+    metrics = {"year": years, "shepherds": np.zeros(300, int), "holiness": np.full(300, 0.5)}
+    assert core.light_turns(core.RunData("a", 20, None, metrics, {})) == {
+        "shepherd_from": [], "shepherd_until": [], "judge_complete": None}
+
+
+def test_warmth_and_coldness_footer_says_where_the_claim_holds_and_which_part_fails():
+    """Its footer replaces the four rates' numbers (claims.md has them) by where the claim holds
+    and, at each other rate, which part of the rule fails, read from the published measures."""
+    exp = EXPERIMENTS["warmth-and-coldness"]
+    m = _keys_back(json.loads((DOCS / "claims" / f"{exp.name}.json").read_text())["measures"])
+    text = exp.caption(m, exp.verdict(m))
+    assert "Holds at 0.5 shocks a year; at 0.03, 0.05, 0.1, attachment alone does not end above warmth alone." in text
+    assert "both together" not in text
 
 
 def test_a_verdict_at_another_size_says_so():

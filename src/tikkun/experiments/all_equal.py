@@ -47,6 +47,8 @@ def verdict(m):
 
 
 def figure(fig, by_arm, m, v):
+    from matplotlib.lines import Line2D
+
     ax1 = fig.add_subplot(1, 2, 1)
     ax2 = fig.add_subplot(1, 2, 2)
     runs = by_arm["spread"]
@@ -55,26 +57,38 @@ def figure(fig, by_arm, m, v):
         s = r.souls()
         hbd = np.asarray(s["hbd"], float)
         cy = np.asarray(s["completed_year"], float)
+        q1, q2, q3 = np.quantile(hbd, [0.25, 0.5, 0.75])
         if k == 0:  # one seed's souls behind every seed's means, for the spread within a seed
             top = float(np.nanquantile(cy, 0.99))
-            ax1.scatter(hbd, cy, s=2, alpha=0.15, color="0.6", lw=0,
-                        label=f"each soul, seed {r.seed} (the latest 1% above the frame)")
-        edges = np.quantile(hbd, np.linspace(0, 1, 11))
-        tenth = np.clip(np.searchsorted(edges, hbd, side="right") - 1, 0, 9)
-        x = [hbd[tenth == d].mean() for d in range(10)]
-        y = [np.nanmean(cy[tenth == d]) for d in range(10)]
-        ax1.plot(x, y, "o-", ms=3, lw=1.3, color=COLOURS[k % len(COLOURS)], label=f"mean of each tenth, seed {r.seed}")
+            shown = cy <= top
+            ax1.scatter(hbd[shown], cy[shown], s=2, alpha=0.15, color="0.6", lw=0)
+            for q in (q1, q3):
+                ax1.axvline(q, color="0.3", ls=":", lw=1)
+            ax1.text(q1, 0.02, "bottom quarter ", transform=ax1.get_xaxis_transform(), ha="right", fontsize=8)
+            ax1.text(q3, 0.02, " top quarter", transform=ax1.get_xaxis_transform(), ha="left", fontsize=8)
+        # the rule's quarters (bottom: hbd <= q1, top: hbd >= q3) and the two between
+        quarters = (hbd <= q1, (hbd > q1) & (hbd < q2), (hbd >= q2) & (hbd < q3), hbd >= q3)
+        ax1.plot([hbd[q].mean() for q in quarters], [np.nanmean(cy[q]) for q in quarters], "o-", ms=4, lw=1.2,
+                 color=COLOURS[k % len(COLOURS)])
         ill_all.append(np.asarray(s["illumination"], float))
+    keys = [Line2D([], [], ls="", marker="o", ms=4, color="0.6", label=f"each soul, seed {runs[0].seed}")]
+    keys += [Line2D([], [], marker="o", ms=4, color=COLOURS[k % len(COLOURS)], label=f"quarters' means, seed {r.seed}")
+             for k, r in enumerate(runs)]
+    ax1.legend(handles=keys, fontsize=7, loc="upper right", ncol=2)  # above the souls: the axis goes past them
+    gaps = [d["completion_bottom_quarter"] - d["completion_top_quarter"] for d in m.values()]
+    ax1.set_title(f"speed differs: the top quarter by hbd completes\n{min(gaps):.1f}-{max(gaps):.1f} years before "
+                  "the bottom quarter", fontsize=9)
     ax1.set_xlabel("measure of mind hbd")
-    ax1.set_ylabel("year the soul became complete")
-    ax1.set_ylim(0, top)
-    ax1.set_title("speed differs", fontsize=10)
-    ax1.legend(fontsize=7, loc="upper right", markerscale=2)
+    ax1.set_ylabel(f"year the soul became complete\n(the latest 1% of seed {runs[0].seed} not shown)")
+    ax1.set_ylim(0, top * 1.45)
     ill = np.concatenate(ill_all)
     ax2.hist(ill, bins=20, color="tab:green")
+    spread = float(ill.max() - ill.min())
+    ax2.text(0.03, 0.6, f"{len(ill):,} souls;\nhighest minus lowest: {spread:.3g}", transform=ax2.transAxes,
+             fontsize=8, va="center")  # left of the bar
     ax2.set_xlabel("illumination at the end of correction")
     ax2.set_ylabel(f"souls ({len(runs)} seeds together)")
-    ax2.set_title("the end is the same for all", fontsize=10)
+    ax2.set_title("the end is the same for all", fontsize=9)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
 

@@ -104,6 +104,8 @@ class Experiment:
     set: dict = field(default_factory=dict)               # overrides shared by every arm
     construction: str = ""  # what holds by construction (an identity of the equations), if anything
     figsize: tuple[float, float] = (9.5, 4.8)  # inches
+    # the figure's footer after the key to its shading: by default the source and the verdict's line
+    caption: Callable[[dict, Verdict], str] | None = None
 
     def scale_note(self, souls: int | None) -> str | None:
         """What to say beside a verdict measured at ``souls`` other than the claim's own
@@ -247,7 +249,8 @@ def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
     banded = any(c.get_gid() == SEED_RANGE for ax in fig.axes for c in ax.collections)
     key = "Lines: the mean over the seeds; shaded: their range, lowest to highest. " if banded else ""
     # the footer wrapped here, so its height is known and the panels (their x labels) end above it
-    lines = textwrap.wrap(f"{key}{exp.source}. {verdict.line}", int(fig.get_figwidth() * 72 / (FOOTER_PT * 0.6)))
+    text = exp.caption(numbers, verdict) if exp.caption else f"{exp.source}. {verdict.line}"
+    lines = textwrap.wrap(key + text, int(fig.get_figwidth() * 72 / (FOOTER_PT * 0.6)))
     fig.text(0.01, 0.005, "\n".join(lines), fontsize=FOOTER_PT, color="0.3", va="bottom")
     bottom = (len(lines) * FOOTER_PT * 1.25 + 4) / 72 / fig.get_figheight()
     fig.tight_layout(rect=(0, max(0.06, bottom), 1, 0.93))
@@ -295,6 +298,22 @@ def band(ax, x, arrays: np.ndarray, colour, label: str, style: str = "-") -> Non
     """Mean line and min-max band over seeds (rows of ``arrays``)."""
     ax.fill_between(x, np.nanmin(arrays, 0), np.nanmax(arrays, 0), color=colour, alpha=0.2, lw=0, gid=SEED_RANGE)
     ax.plot(x, np.nanmean(arrays, 0), color=colour, ls=style, lw=1.5, label=label)
+
+
+SHEPHERD_SPAN = {"color": "tab:olive", "alpha": 0.15, "lw": 0}  # axvspan style of the years of a shepherd's light
+
+
+def light_turns(run: RunData) -> dict:
+    """What changed every soul's light at once in a run, read from its metrics: the years a
+    shepherd's light began (``shepherd_from``) and ended (``shepherd_until``: its generation's
+    end, before the Messiah era), and the first year of a complete judge (``judge_complete``:
+    holiness J = 1), or None."""
+    years = run.metrics["year"]
+    on = run.metrics["shepherds"] > 0
+    full = np.flatnonzero(run.metrics["holiness"] >= 1.0)
+    return {"shepherd_from": [int(y) for y in years[1:][on[1:] & ~on[:-1]]],
+            "shepherd_until": [int(y) for y in years[1:][~on[1:] & on[:-1]]],
+            "judge_complete": int(years[full[0]]) if full.size else None}
 
 
 def mean_sd(values) -> tuple[float, float]:

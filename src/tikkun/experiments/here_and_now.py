@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve, range_text
+from .core import Arm, Experiment, Verdict, curve, range_text
 
 YEARS = 3000
 STEP = 100
@@ -46,19 +46,55 @@ def verdict(m):
                    if m["smallest_gap"] is not None else "no year where both arms had begun")
 
 
+LINTHRESH = 1e-5  # the gap's axis is linear within this of zero, logarithmic beyond
+SEED_COLOURS = ("0.1", "tab:purple", "tab:olive", "tab:cyan", "tab:brown")
+
+
 def figure(fig, by_arm, m, v):
-    ax = fig.add_subplot(1, 1, 1)
+    ax1 = fig.add_subplot(2, 1, 1)
+    ax2 = fig.add_subplot(2, 1, 2, sharex=ax1)
     x = np.arange(YEARS)
-    for (arm, colour) in (("here-and-now", "tab:blue"), ("slowly", "tab:red")):
-        band(ax, x, np.array([curve(r, "cleansing_mean", YEARS) for r in by_arm[arm]]), colour,
-             "r = 1 (here and now)" if arm == "here-and-now" else "r = 0.05")
-    ax.axvline(2448, color="0.5", ls=":", lw=1)
-    ax.text(2448, 0.02, " the Torah (2,448)", fontsize=8, color="0.4")
-    ax.set_xlabel("year from creation")
-    ax.set_ylabel("collective correction C (mean cleansing)")
-    ax.set_ylim(0, 1.05)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
+    for arm, colour, label in (("here-and-now", "tab:blue", "r = 1 (here and now)"), ("slowly", "tab:red", "r = 0.05")):
+        # one line per seed: at 60,000 souls they lie within a line's width of each other
+        for k, r in enumerate(by_arm[arm]):
+            ax1.plot(x, curve(r, "cleansing_mean", YEARS), color=colour, lw=1,
+                     label=f"{label}, each of {len(by_arm[arm])} seeds" if k == 0 else None)
+    ax1.set_ylabel("collective correction C\n(mean cleansing)")
+    ax1.set_ylim(0, 1.05)
+    ax1.legend(loc="upper left", fontsize=8)
+
+    # what the rule compares: the gap at each recorded year inside its window (as in measure), seed by seed
+    rec = np.array(m["recorded_years"])
+    lows, lowest = [], 0.0
+    for k, s in enumerate(m["C_here_and_now"]):
+        a, b = np.array(m["C_here_and_now"][s]), np.array(m["C_slowly"][s])
+        inside = (np.minimum(a, b) >= 1e-3) & (np.maximum(a, b) < 0.999)
+        gap = a - b
+        ax2.plot(rec[inside], gap[inside], "o-", ms=2.5, lw=0.8, color=SEED_COLOURS[k % len(SEED_COLOURS)],
+                 label=f"seed {s}")
+        lows += [(y, g, s) for y, g in zip(rec[inside], gap[inside]) if g <= 0]
+        lowest = min([lowest, *gap[inside]])
+    ax2.axhline(0, color="k", lw=0.8)
+    for y, g, s in lows:
+        ax2.plot(y, g, "x", color="tab:red", ms=9, mew=2, zorder=4)
+    if lows:
+        ax2.plot([], [], "x", color="tab:red", ms=7, mew=2, label="r = 1 not higher")
+        y, g, s = min(lows, key=lambda t: t[1])
+        ax2.annotate(f"smallest gap {g:.3g}\n(year {y:,}, seed {s})", (y, g), xytext=(y + 250, min(3 * g, -3 * LINTHRESH)),
+                     fontsize=8, color="tab:red", va="center", arrowprops={"arrowstyle": "->", "color": "tab:red"})
+        for ax in (ax1, ax2):
+            ax.axvline(y, color="tab:red", ls=":", lw=1)
+        ax1.text(y, 0.55, f" year {y:,}: C(r = 1) below C(r = 0.05)\n in seed {s}, by {-g:.2g} (lower panel)",
+                 fontsize=8, color="tab:red", va="center")
+    ax2.set_yscale("symlog", linthresh=LINTHRESH)
+    ax2.set_ylim(min(-2e-4, 10 * lowest), 1)
+    ax2.set_ylabel(f"gap C(r = 1) \u2212 C(r = 0.05)\n(symmetric log axis,\nlinear within \u00b1{LINTHRESH:g})")
+    ax2.set_xlabel("year from creation (the gap: every 100 years, where the rule compares)")
+    ax2.legend(loc="upper left", fontsize=8, ncol=3)
+    for ax in (ax1, ax2):
+        ax.axvline(2448, color="0.5", ls=":", lw=1)
+        ax.grid(alpha=0.3)
+    ax1.text(2448, 0.3, "the Torah (2,448) ", fontsize=8, color="0.4", ha="right")
 
 
 EXPERIMENT = Experiment(
@@ -66,7 +102,7 @@ EXPERIMENT = Experiment(
     claim="Catching the aim again at once gives higher cleansing at every recorded year once correction has begun.",
     source="000, 'Don't lose aim of the goal': catch it again right here and now",
     arms=(Arm("here-and-now", {"souls.regain": 1.0}, label="r = 1"), Arm("slowly", {"souls.regain": 0.05}, label="r = 0.05")),
-    base="history", souls=60_000, years=YEARS,
+    base="history", souls=60_000, years=YEARS, figsize=(9.5, 7.2),
     why_size="the claim is about C, a mean over souls: 60,000 souls give C to about 0.1% (the seeds' spread shows it); "
              "3,000 years cover the years before the Torah, when correction begins, and the rise after it",
     measure=measure, verdict=verdict, figure=figure,

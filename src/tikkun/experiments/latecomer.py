@@ -40,16 +40,36 @@ def verdict(m):
 
 
 def figure(fig, by_arm, m, v):
+    # points on a log axis (no bars: a bar's base on a log axis would be arbitrary)
     ax = fig.add_subplot(1, 1, 1)
+    shown = []
     for i, (arm, colour) in enumerate((("early", "tab:red"), ("late", "tab:blue"))):
-        ys = [d["years"] for d in m[arm].values()]
-        shown = [y if y is not None else np.nan for y in ys]
-        ax.bar(i, np.nanmean(shown) if np.isfinite(shown).any() else 0, 0.6, color=colour, alpha=0.8)
-        ax.scatter(np.full(len(shown), i), shown, color="k", s=12, zorder=3)
+        ys = np.array([np.nan if d["years"] is None else d["years"] for d in m[arm].values()], float)
+        if np.isfinite(ys).any():
+            lo, hi = np.nanmin(ys), np.nanmax(ys)
+            ax.plot([i, i], [lo, hi], color="0.6", lw=7, alpha=0.5, solid_capstyle="round",
+                    label="range over the seeds" if i == 0 else None)
+            ax.text(i + 0.06, np.sqrt(lo * hi), f"{lo:,.0f}-{hi:,.0f} years" if lo < hi else f"{lo:,.0f} years",
+                    va="center", fontsize=9, color=colour)
+        ax.scatter(np.full(len(ys), i), ys, color=colour, s=22, zorder=3, edgecolor="k", lw=0.5,
+                   label=f"each seed, from year {STARTS[arm]:,}")
+        shown += [y for y in ys if y > 0]
+        never = int(np.isnan(ys).sum())
+        if never:
+            ax.text(i, 0.02, f"{never} seed(s) not complete by the end", transform=ax.get_xaxis_transform(),
+                    ha="center", fontsize=8, color=colour)
+    early = [d["years"] for d in m["early"].values() if d["years"] is not None]
+    if early:  # the rule: the late newcomer in fewer than half the early one's years, seed by seed
+        ax.axhline(0.5 * min(early), color="0.4", ls="--", lw=1,
+                   label=f"half the shortest time from year {STARTS['early']:,} ({0.5 * min(early):,.0f} years)")
     ax.set_xticks([0, 1], [f"starts in year {STARTS['early']:,}", f"starts in year {STARTS['late']:,}"])
-    ax.set_ylabel("years until the newcomer is complete")
+    ax.set_xlim(-0.6, 1.6)
+    ax.set_ylabel("years until the newcomer is complete (log)")
     ax.set_yscale("log")
+    if shown:  # room above the points for the legend
+        ax.set_ylim(min(shown) / 3, max(shown) * 5)
     ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8, loc="upper right")
 
 
 def _arm(name):

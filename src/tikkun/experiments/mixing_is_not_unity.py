@@ -52,17 +52,23 @@ def verdict(m):
 def figure(fig, by_arm, m, v):
     ax = fig.add_subplot(1, 1, 1)
     w = 0.35
+    names = {"unity": "unity (pointwise, 1 - mean phi^2)", "mixing": "mixing (8 x 8 blocks)"}
     for i, arm in enumerate(ARMS):
         for j, (key, colour) in enumerate((("unity", "tab:blue"), ("mixing", "tab:orange"))):
             vals = [d[key] for d in m[arm].values()]
             ax.bar(i + (j - 0.5) * w, np.mean(vals), w, color=colour, alpha=0.8,
-                   label=("unity (pointwise, 1 - mean phi^2)" if key == "unity" else "mixing (8 x 8 blocks)") if i == 0 else None)
-            ax.scatter(np.full(len(vals), i + (j - 0.5) * w), vals, color="k", s=10, zorder=3)
+                   label=names[key] if i == 0 else None)
+            ax.scatter(np.full(len(vals), i + (j - 0.5) * w), vals, color="k", s=10, zorder=3,
+                       label=f"each of the {len(vals)} seeds" if i == j == 0 else None)
     ax.set_xticks(range(len(ARMS)), ["stir (vibration)", "fuse (melted metals)", "strike (light 1.5 > A)"])
     ax.set_ylabel("measure of the vessel at the end (0 to 1)")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.25)  # room above the bars for the legend
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(loc="upper left", fontsize=9)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda k: labels[k].startswith("each"))  # the bars' keys first
+    ax.legend([handles[k] for k in order], [labels[k] for k in order], loc="upper center", fontsize=8, ncol=3, title="bars: the mean over the seeds; dots: each seed",
+              title_fontsize=8)
 
 
 EXPERIMENT = Experiment(

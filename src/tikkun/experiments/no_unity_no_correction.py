@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve
+from .core import SHEPHERD_SPAN, Arm, Experiment, Verdict, band, curve, light_turns
 
 YEARS = 300
 _OPEN = [{"kind": "separate"}, {"kind": "approach", "duration": 20.0}]
@@ -51,17 +51,40 @@ def verdict(m):
 
 
 def figure(fig, by_arm, m, v):
-    ax = fig.add_subplot(1, 1, 1)
+    grid = fig.add_gridspec(2, 1, height_ratios=(3, 1.3))
+    ax = fig.add_subplot(grid[0])
+    axj = fig.add_subplot(grid[1], sharex=ax)
     x = np.arange(YEARS)
-    for arm, colour, label in (("struck", "tab:blue", "sparks of the struck vessel"),
-                               ("stirred", "tab:red", "sparks of the stirred vessel")):
+    arms = (("struck", "tab:blue", "sparks of the struck vessel"), ("stirred", "tab:red", "sparks of the stirred vessel"))
+    for arm, colour, label in arms:
         band(ax, x, np.array([curve(r, "cleansing_mean", YEARS) for r in by_arm[arm]]), colour, label)
+        band(axj, x, np.array([curve(r, "holiness", YEARS) for r in by_arm[arm]]), colour, label)
     ax.axhline(0.5, color="0.6", ls=":", lw=1)
-    ax.set_xlabel("year of correction")
-    ax.set_ylabel("collective correction C (mean cleansing)")
+    # the kinks of C: years in which every soul's light changed at once (both arms' runs say when)
+    turns = light_turns(by_arm["struck"][0])
+    judged = {light_turns(r)["judge_complete"] for r in by_arm["struck"]}
+    if len(judged) == 1 and None not in judged:
+        (y,) = judged
+        j0 = by_arm["struck"][0].at("holiness", y - 1)
+        ax.annotate(f"year {y}: a new generation's judge, complete:\nJ from {j0:g} to 1 multiplies every soul's "
+                    f"light by {1 / j0:.3g}",
+                    (y, curve(by_arm["struck"][0], "cleansing_mean", YEARS)[y]), xytext=(3, 0.62), fontsize=8,
+                    arrowprops={"arrowstyle": "->", "color": "0.3"})
+    for a, b in zip(turns["shepherd_from"], turns["shepherd_until"]):
+        for axis in (ax, axj):
+            axis.axvspan(a, b, zorder=0, **SHEPHERD_SPAN)
+        ax.text(a - 3, 0.25, f"years {a}-{b} (olive band): a shepherd,\nthe preset's event; its light reaches\n"
+                "every soul until its generation ends", ha="right", va="center", fontsize=8)
+    ax.set_ylabel("collective correction C\n(mean cleansing)")
     ax.set_ylim(0, 1.05)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
+    axj.set_ylabel("holiness J\n(of the judge)")
+    axj.set_title("the judge's holiness J in each arm (colours as above)", fontsize=8)
+    axj.set_xlabel("year of correction (a generation: 40 years, its judge chosen at its start)")
+    axj.set_ylim(0.45, 1.05)
+    for axis in (ax, axj):
+        axis.grid(alpha=0.3)
+    ax.tick_params(labelbottom=False)
 
 
 EXPERIMENT = Experiment(
@@ -75,5 +98,5 @@ EXPERIMENT = Experiment(
              "take the struck sparks past one half (its shepherd at year 200 comes to both arms alike)",
     construction="with inclusion (r2) a spark of unity 0 still corrects through the whole as C grows, so no spark "
                  "is barred for ever; what is measured is how far behind the stirred sparks fall",
-    measure=measure, verdict=verdict, figure=figure,
+    measure=measure, verdict=verdict, figure=figure, figsize=(9.5, 6.5),
 )

@@ -62,23 +62,45 @@ def verdict(m):
 
 
 def figure(fig, by_arm, m, v):
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     ax = fig.add_subplot(1, 1, 1)
     x = np.arange(HORIZON)
-    for arm, colour, label in (("none", "tab:red", "no shepherd"), ("one", "tab:blue", f"one soul a shepherd from {YEAR:,}")):
-        band(ax, x, np.array([curve(r, "weakest_link", HORIZON, after_end=1.0) for r in by_arm[arm]]), colour, f"G, {label}")
-        band(ax, x, np.array([curve(r, "cleansing_mean", HORIZON, after_end=1.0) for r in by_arm[arm]]), colour,
-             f"C, {label}", style="--")
+    data = {(arm, key): np.array([curve(r, key, HORIZON, after_end=1.0) for r in by_arm[arm]])
+            for arm in ("none", "one") for key in ("weakest_link", "cleansing_mean")}
+    # the arms differ only by the shepherd's event: before its year they are the same runs, drawn once
+    same = all(np.array_equal(data["none", k][:, :YEAR], data["one", k][:, :YEAR]) for k in ("weakest_link", "cleansing_mean"))
+    start = YEAR if same else 0
+    for arm, colour in (("none", "tab:red"), ("one", "tab:blue")):
+        for key, style in (("weakest_link", "-"), ("cleansing_mean", "--")):
+            band(ax, x[start:], data[arm, key][:, start:], colour, "", style=style)
+    if same:
+        for key, style in (("weakest_link", "-"), ("cleansing_mean", "--")):
+            band(ax, x[:YEAR + 1], data["none", key][:, :YEAR + 1], "0.35", "", style=style)
     ax.axvline(YEAR, color="0.5", ls=":", lw=1)
+    keys = [Line2D([], [], color="tab:red", label="no shepherd"),
+            Line2D([], [], color="tab:blue", label=f"one soul a shepherd from {YEAR:,}")]
+    if same:
+        keys.append(Line2D([], [], color="0.35", label=f"both (the same runs before {YEAR:,})"))
+    keys += [Line2D([], [], color="k", label="solid: weakest link G"),
+             Line2D([], [], color="k", ls="--", label="dashed: collective correction C")]
+    # the two shadings drawn over each other, as where the arms' ranges overlap
+    overlap = (Patch(color="tab:red", alpha=0.2, lw=0), Patch(color="tab:blue", alpha=0.2, lw=0))
+    ax.legend(handles=keys + [overlap], labels=[k.get_label() for k in keys] + ["the two arms' ranges overlapping"],
+              handler_map={tuple: HandlerTuple(ndivide=1)}, fontsize=8, loc="upper center",
+              ncol=3)  # above the curves: the axis goes past 1
     ax.set_xlabel("year from creation")
-    ax.set_ylabel("weakest link G (solid), collective correction C (dashed)")
+    ax.set_ylabel("weakest link G (solid),\ncollective correction C (dashed)")
     ax.set_xlim(3000, HORIZON)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.3)
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")  # the curves keep to the lower right
     # where C (dashed) is near 1 in both arms the year before the shepherd, what its light lifts is G, the last sparks
     c_before = [curve(r, "cleansing_mean", YEAR, after_end=1.0)[YEAR - 1] for rs in by_arm.values() for r in rs]
     if min(c_before) >= 0.99:
-        ax.text(0.01, 0.72, "C (dashed) is near 1 in both arms:\nnearly every soul is complete before\nthe shepherd; "
+        ax.text(0.01, 0.7, "C (dashed) is near 1 in both arms:\nnearly every soul is complete before\nthe shepherd; "
                 "its light corrects\nthe last sparks (G, solid)", transform=ax.transAxes, ha="left", va="top",
                 fontsize=8, color="0.25")
 

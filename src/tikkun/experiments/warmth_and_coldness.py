@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve, range_text
+from .core import SHEPHERD_SPAN, Arm, Experiment, Verdict, band, curve, light_turns, range_text
 
 YEARS = 300
 POLICIES = {"neither": (0.0, 0.0), "warmth": (0.9, 0.0), "attachment": (0.0, 0.9), "both": (0.9, 0.9)}
@@ -61,12 +61,26 @@ def verdict(m):
 
 
 def figure(fig, by_arm, m, v):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     x = np.arange(YEARS)
-    axes = [fig.add_subplot(2, 2, i + 1) for i in range(len(RATES))]
+    grid = fig.add_gridspec(3, 2, height_ratios=(0.3, 1, 1))
+    key = fig.add_subplot(grid[0, :])  # the legend of every panel, above them
+    key.axis("off")
+    axes = [fig.add_subplot(grid[1 + i // 2, i % 2]) for i in range(len(RATES))]
+    # the kinks every arm shares: the years in which every soul's light changed at once
+    turns = [light_turns(r) for rs in by_arm.values() for r in rs]
+    shared = turns[0] if all(t == turns[0] for t in turns) else None
     for ax, rate in zip(axes, RATES):
-        for (p, (w, a)), colour in zip(POLICIES.items(), ("0.4", "tab:orange", "tab:blue", "tab:green")):
+        for (p, (w, a)), colour in zip(POLICIES.items(), COLOURS.values()):
             band(ax, x, np.array([curve(r, "cleansing_mean", YEARS) for r in by_arm[f"{p}-{rate}"]]), colour,
                  f"{p} (warmth {w}, attachment {a})")
+        if shared:
+            if shared["judge_complete"] is not None:
+                ax.axvline(shared["judge_complete"], color="k", ls=":", lw=1)
+            for a, b in zip(shared["shepherd_from"], shared["shepherd_until"]):
+                ax.axvspan(a, b, **SHEPHERD_SPAN)
         ax.set_title(f"shocks at {rate} a year ({WHICH[rate]}): {'holds' if _holds_at(m, rate) else 'does not hold'}",
                      fontsize=9)
         ax.set_ylim(0, 1.05)
@@ -75,7 +89,49 @@ def figure(fig, by_arm, m, v):
         ax.set_xlabel("year")
     for ax in axes[::2]:
         ax.set_ylabel("collective correction C")
-    axes[-1].legend(fontsize=7, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if shared:
+        if shared["judge_complete"] is not None:
+            y = shared["judge_complete"]
+            j0 = by_arm[next(iter(ARMS))][0].at("holiness", y - 1)
+            handles.append(Line2D([], [], color="k", ls=":", lw=1))
+            labels.append(f"year {y}: a new generation's judge, complete:\nJ from {j0:g} to 1, every soul's "
+                          f"light \u00d7 {1 / j0:.3g}")
+        for a, b in zip(shared["shepherd_from"], shared["shepherd_until"]):
+            handles.append(Patch(**SHEPHERD_SPAN))
+            labels.append(f"years {a}-{b}: a shepherd (the preset's\nevent) until its generation ends")
+    key.legend(handles, labels, loc="center", ncol=3, fontsize=8, title="in every panel", title_fontsize=8,
+               columnspacing=1.2, handlelength=1.8)
+
+
+COLOURS = {"neither": "0.2", "warmth": "tab:orange", "attachment": "tab:blue", "both": "tab:green"}
+
+
+def caption(m, v) -> str:
+    """The footer: where the claim holds and, where it does not, which part fails (the numbers
+    are in the record and claims.md)."""
+    held = [r for r in RATES if _holds_at(m, r)]
+    text = "004, warmth and holy coldness. "
+    text += f"Holds at {_rates(held)} shocks a year" if held else "Holds at no rate of shocks"
+    for part, fails in (("attachment alone does not end above warmth alone", _attachment_not_above),
+                        ("both together do not end highest", _both_not_highest)):
+        where = [r for r in RATES if fails(m, r)]
+        if where:
+            text += f"; at {_rates(where)}, {part}"
+    return text + ". C at the end, arm by arm: claims.md."
+
+
+def _rates(rates) -> str:
+    return ", ".join(map(str, rates))
+
+
+def _attachment_not_above(m, rate) -> bool:
+    return any(m[f"attachment-{rate}"][s]["C_end"] <= m[f"warmth-{rate}"][s]["C_end"] for s in m[f"both-{rate}"])
+
+
+def _both_not_highest(m, rate) -> bool:
+    return any(m[f"both-{rate}"][s]["C_end"] < max(m[f"{p}-{rate}"][s]["C_end"] for p in ("neither", "warmth", "attachment"))
+               for s in m[f"both-{rate}"])
 
 
 EXPERIMENT = Experiment(
@@ -92,5 +148,5 @@ EXPERIMENT = Experiment(
     construction="a shock takes a share K (1 - a) of each open spark's screen: attachment shields from every shock by the "
                  "equations, warmth from none; what is measured is whether that outweighs warmth's pull through the "
                  "network at each rate",
-    measure=measure, verdict=verdict, figure=figure, figsize=(9.5, 7.5),
+    measure=measure, verdict=verdict, figure=figure, figsize=(9.5, 8.2), caption=caption,
 )
