@@ -245,7 +245,9 @@ def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
 
     fig = plt.figure(figsize=exp.figsize)
     exp.figure(fig, by_arm, numbers, verdict)
-    fig.suptitle(f"{exp.name}: {verdict.word}. {exp.claim}", fontsize=10.5, wrap=True)
+    # wrapped with a margin: matplotlib's own wrap lets a centred title touch the figure's edges
+    title = textwrap.wrap(f"{exp.name}: {verdict.word}. {exp.claim}", int(fig.get_figwidth() * 72 / (10.5 * 0.6)))
+    fig.suptitle("\n".join(title), fontsize=10.5, y=0.995, va="top")
     banded = any(c.get_gid() == SEED_RANGE for ax in fig.axes for c in ax.collections)
     key = "Lines: the mean over the seeds; shaded: their range, lowest to highest. " if banded else ""
     # the footer wrapped here, so its height is known and the panels (their x labels) end above it
@@ -253,7 +255,7 @@ def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
     lines = textwrap.wrap(key + text, int(fig.get_figwidth() * 72 / (FOOTER_PT * 0.6)))
     fig.text(0.01, 0.005, "\n".join(lines), fontsize=FOOTER_PT, color="0.3", va="bottom")
     bottom = (len(lines) * FOOTER_PT * 1.25 + 4) / 72 / fig.get_figheight()
-    fig.tight_layout(rect=(0, max(0.06, bottom), 1, 0.93))
+    fig.tight_layout(rect=(0, max(0.06, bottom), 1, 1))  # it leaves the suptitle its own room
     return fig
 
 
