@@ -35,7 +35,7 @@ pytest.importorskip("panel", reason="the dashboard's packages: pip install \"tik
 from tikkun import api  # noqa: E402
 from tikkun.dash import live as live_mod  # noqa: E402
 from tikkun.dash import plots, sweep_view  # noqa: E402
-from tikkun.dash.genesis_view import PHI_PALETTE, stage_spans  # noqa: E402
+from tikkun.dash.genesis_view import stage_spans  # noqa: E402
 from tikkun.dash.server import ServeError, check_port, host_warning, is_loopback  # noqa: E402
 from tikkun.records import METRIC_COLUMNS  # noqa: E402
 
@@ -282,6 +282,83 @@ def test_stage_spans_of_genesis_records():
            "time": np.arange(7.0)}
     assert stage_spans(rec, ["separate", "approach", "strike", "withdraw", "shatter"]) == \
         [(0, 0), (1, 2), (3, 5), (5, 5), (6, 6)]
+
+
+def _png_colours(phi: np.ndarray, tmp_path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """The colour the report's genesis PNG (matplotlib) gives the field's top rows, the colour of
+    its bottom rows, and the share of the picture's height the top colour takes: the PNG's two
+    most frequent saturated colours, told apart by where they lie (a field of two values, one in
+    its top rows and one below)."""
+    from PIL import Image
+
+    from tikkun.report.genesis import write_vessel_png
+
+    write_vessel_png(tmp_path / "vessel.png", phi, "a test")
+    img = np.asarray(Image.open(tmp_path / "vessel.png").convert("RGB"))
+    colours, counts = np.unique(img.reshape(-1, 3), axis=0, return_counts=True)
+    two = [i for i in np.argsort(counts)[::-1] if int(colours[i].max()) - int(colours[i].min()) > 60][:2]
+    rows = [np.nonzero((img == colours[i]).all(axis=2))[0] for i in two]
+    top, bottom = (0, 1) if rows[0].mean() < rows[1].mean() else (1, 0)
+    share = counts[two[top]] / (counts[two[top]] + counts[two[bottom]])
+    return colours[two[top]].astype(np.float64), colours[two[bottom]].astype(np.float64), float(share)
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+
+
+def test_genesis_image_has_the_pngs_colours_and_orientation(tmp_path):
+    """The page draws a vessel as the report's genesis PNGs do: the same colour for the same phi
+    and row 0 at the top (the page had -1 red, +1 blue and row 0 at the foot). A field of
+    reception (-1) in its top quarter and bestowal (+1) below is drawn by matplotlib; at every
+    height of the page's frame the colour shown there, by Bokeh's rule for an image (row j of an
+    image of n rows anchored at y spans y + j dh / n to y + (j + 1) dh / n; a y range's end is the
+    frame's top), must be the PNG's colour at that height."""
+    from types import SimpleNamespace
+
+    from bokeh.models import Image as ImageGlyph
+
+    from tikkun.dash.genesis_view import GenesisView
+
+    n = 16
+    phi = np.ones((n, n))
+    phi[: n // 4] = -1.0
+    png_top, png_bottom, share = _png_colours(phi, tmp_path)
+    assert png_top[2] > png_top[0] and png_bottom[0] > png_bottom[2]  # the report's own rule: -1 blue, +1 red
+    assert abs(share - 0.25) < 0.02
+
+    view = GenesisView()
+    records = {"stage": np.array(["separate", "separate"]), "time": np.array([0.0, 1.0]),
+               "unity": np.array([0.0, 0.0]), "mixing": np.array([0.0, 0.0])}
+    view.show(SimpleNamespace(stage_fields=[("separate", phi)], records=records, field=phi, final_unity=0.0))
+    fig = view.image
+    glyph = next(r.glyph for r in fig.renderers if isinstance(r.glyph, ImageGlyph))
+    mapper = glyph.color_mapper
+    data = view.image_source.data
+    shown, y0, dh = np.asarray(data["image"][0]), float(data["y"][0]), float(data["dh"][0])
+    assert (mapper.low, mapper.high) == (-1.0, 1.0)
+    top, foot = fig.y_range.end, fig.y_range.start
+    for f in (0.05, 0.2, 0.3, 0.6, 0.95):  # from the frame's top down
+        y = top + f * (foot - top)
+        row = int((y - y0) / dh * shown.shape[0])
+        value = float(shown[row].mean())
+        k = round((value - mapper.low) / (mapper.high - mapper.low) * (len(mapper.palette) - 1))
+        np.testing.assert_allclose(_rgb(mapper.palette[k]), png_top if f < share else png_bottom, atol=2,
+                                   err_msg=f"{f:.0%} of the height from the top")
+
+
+def test_genesis_curves_mark_where_each_stage_begins():
+    from types import SimpleNamespace
+
+    from tikkun.dash.genesis_view import GenesisView
+
+    view = GenesisView()
+    stages = ["separate", "approach", "approach", "strike", "shatter", "shatter"]
+    records = {"stage": np.array(stages), "time": np.arange(6.0), "unity": np.zeros(6), "mixing": np.zeros(6)}
+    phi = np.zeros((4, 4))
+    view.show(SimpleNamespace(stage_fields=[(k, phi) for k in ("separate", "approach", "strike", "shatter")],
+                              records=records, field=phi, final_unity=0.0))
+    assert list(view.boundaries.data["x"]) == [0.5, 2.5, 3.5]  # between the records of two stages
 
 
 def _write_sweep(folder: Path, runs: list[tuple[str, str, int | None]], curves: dict[str, np.ndarray]):
@@ -904,7 +981,7 @@ def test_bad_value_shows_the_error_on_the_page(server, browser, tmp_path):
         p.close()
 
 
-def test_genesis_panel_shows_the_vessel(server, browser):
+def test_genesis_panel_shows_the_vessel(server, browser, tmp_path):
     from PIL import Image
 
     p = Page(browser, server)
@@ -928,12 +1005,12 @@ def test_genesis_panel_shows_the_vessel(server, browser):
         left, right = img[rows, int(w * 0.15):int(w * 0.3)], img[rows, int(w * 0.5):int(w * 0.65)]
         assert left.std(axis=(0, 1)).max() < 10 and right.std(axis=(0, 1)).max() < 10  # each half one colour
 
-        def rgb(hex_colour):
-            return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
-
-        # the colour bar's ends: phi = -1 is the palette's first colour, +1 its last
-        np.testing.assert_allclose(left.mean(axis=(0, 1)), rgb(PHI_PALETTE[0]), atol=4)
-        np.testing.assert_allclose(right.mean(axis=(0, 1)), rgb(PHI_PALETTE[-1]), atol=4)
+        # the colours of the report's genesis PNG (matplotlib) for -1 and +1
+        halves = np.ones((8, 8))
+        halves[:4] = -1.0
+        reception, bestowal, _ = _png_colours(halves, tmp_path)
+        np.testing.assert_allclose(left.mean(axis=(0, 1)), reception, atol=4)
+        np.testing.assert_allclose(right.mean(axis=(0, 1)), bestowal, atol=4)
         p.locator(".tk-player button.last").click()  # the last stage
         p.wait(lambda: stage.inner_text() == "shatter", 20, "the last stage")
         p.wait_for_timeout(500)
