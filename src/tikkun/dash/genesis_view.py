@@ -10,6 +10,10 @@ from bokeh.plotting import figure
 
 from tikkun.report.genesis import VESSEL_CMAP
 
+from .layout import grid
+
+IMAGE_WIDTH = 460  # px, the vessel's figure with its colour bar; the curves beside it, or under it when narrow
+
 
 def _palette(n: int = 256) -> tuple[str, ...]:
     """The report's colour map for the vessel (blue at -1, reception; red at +1, bestowal),
@@ -55,7 +59,7 @@ class GenesisView:
                                                                         "next", "last"], css_classes=["tk-player"])
         self.player.param.watch(lambda e: self._show(e.new), "value")
         mapper = LinearColorMapper(palette=PHI_PALETTE, low=-1.0, high=1.0)
-        img = figure(title="The vessel's field phi", height=420, width=500, match_aspect=True,
+        img = figure(title="The vessel's field phi", height=400, width=IMAGE_WIDTH - 10, match_aspect=True,
                      tools="save", toolbar_location="above", name="genesis-image",
                      x_range=Range1d(0, 1), y_range=Range1d(1, 0))  # row 0 at the top, as the PNGs' imshow
         img.image("image", x="x", y="y", dw="dw", dh="dh", source=self.image_source, color_mapper=mapper)
@@ -88,7 +92,7 @@ class GenesisView:
         self.curve_fig = cur
         self.view = pn.Column(
             self.caption, self.player,
-            pn.Row(pn.Column(pn.pane.Bokeh(img), css_classes=["tk-genesis-image"]), pn.pane.Bokeh(cur, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            grid(pn.Column(pn.pane.Bokeh(img), css_classes=["tk-genesis-image"]), cur, min_width=IMAGE_WIDTH),
             sizing_mode="stretch_width")
 
     def clear(self, message: str) -> None:
