@@ -59,7 +59,7 @@ LEGEND_ROOM = 140
 LABEL_TOP = 1.45
 CORRECTION_HEIGHT = 330
 TICKS = 5  # about this many years named on a time axis: 0 to 6,000 in thousands ran together on a narrow one
-NOTE_BEFORE = "Press Run or Step one year: the years are drawn here"
+NOTE_BEFORE = "no run yet: press Run or Step"
 NOTE_WAITING = "waiting for the run's year 0"
 NOTE_NO_SHOCKS = "no shocks so far"
 
