@@ -248,7 +248,7 @@ def test_four_worlds_axis_starts_at_0_when_their_values_span_most_of_it():
 
 def test_the_correction_names_eras_and_events_above_every_curve():
     """The names of the eras and events lie in a band above 1 (every curve of the figure is a
-    share, at most 1): the event's name lay over C and the illumination, "Torah era" on C."""
+    share, at most 1), so none covers C, G or the illumination, and the band stays there."""
     from bokeh.models import LabelSet
 
     figs = plots.LiveFigures()
@@ -315,6 +315,8 @@ def test_an_empty_figure_says_why_it_is_empty():
                            cleansing=np.array([0.1, 0.2]), stage=np.array(["spark", "common"]))
     figs.show_souls(snap)
     assert set(notes().values()) == {None}
+    figs.start(api.load_scenario(preset="quick"), waiting=False)  # Reset: no run follows
+    assert set(notes().values()) == {plots.NOTE_BEFORE}
 
 
 def test_no_legend_covers_a_figures_data():
@@ -388,7 +390,8 @@ def _rgb(hex_colour: str) -> np.ndarray:
 
 def test_genesis_image_has_the_pngs_colours_and_orientation(tmp_path):
     """The page draws a vessel as the report's genesis PNGs do: the same colour for the same phi
-    and row 0 at the top (the page had -1 red, +1 blue and row 0 at the foot). A field of
+    and row 0 at the top (Bokeh's palettes run the other way from matplotlib's, and its image
+    puts row 0 at the foot of the frame unless the y range runs down). A field of
     reception (-1) in its top quarter and bestowal (+1) below is drawn by matplotlib; at every
     height of the page's frame the colour shown there, by Bokeh's rule for an image (row j of an
     image of n rows anchored at y spans y + j dh / n to y + (j + 1) dh / n; a y range's end is the

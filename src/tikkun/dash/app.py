@@ -334,7 +334,7 @@ class Dashboard:
     def _reset(self, _event=None) -> None:
         if self.live is not None:
             self.live.close()
-            self._clear_figures(self.live.scenario)
+            self._clear_figures(self.live.scenario, waiting=False)
         self.live = None
         self.download.disabled = True
         self._changed()
@@ -455,9 +455,10 @@ class Dashboard:
                     self.genesis.caption.object += (f"<p style='color:#b00'>The run stopped before its vessel "
                                                     f"was made: {html.escape(run.message)}</p>")
 
-    def _clear_figures(self, sc) -> None:
-        """Empty the figures for a run of ``sc`` (in a handler on the loop, the page's lock held)."""
-        self.live_figures.start(sc)
+    def _clear_figures(self, sc, waiting: bool = True) -> None:
+        """Empty the figures for a run of ``sc`` (in a handler on the loop, the page's lock held);
+        ``waiting`` False: no run follows (Reset)."""
+        self.live_figures.start(sc, waiting=waiting)
         self._last_row = None
 
     def _status(self, note: str = "") -> None:

@@ -58,7 +58,7 @@ LEGEND_ROOM = 140
 # most 1) where the eras and the events are named: no name lies on a curve.
 LABEL_TOP = 1.45
 CORRECTION_HEIGHT = 330
-TICKS = 5  # about this many years named on a time axis: 0 to 6,000 in thousands ran together on a narrow one
+TICKS = 5  # about this many years named on a time axis: apart on a figure a few hundred px wide
 NOTE_BEFORE = "no run yet: press Run or Step"
 NOTE_WAITING = "waiting for the run's year 0"
 NOTE_NO_SHOCKS = "no shocks so far"
@@ -261,9 +261,10 @@ class LiveFigures:
         for legend in fig.legend:
             legend.visible = note is None
 
-    def start(self, scenario: Scenario) -> None:
+    def start(self, scenario: Scenario, waiting: bool = True) -> None:
         """Empty the figures for a new run of ``scenario``: the years' axis to its horizon, the
-        counts' axes to its souls, its eras and events marked."""
+        counts' axes to its souls, its eras and events marked; their notes wait for its year 0
+        (``waiting``) or, the run dropped, invite the next."""
         years = scenario.run.years
         self.x_range.update(start=0, end=years, bounds=(0, years))
         self.series.data = {c: [] for c in COLUMNS}
@@ -284,7 +285,7 @@ class LiveFigures:
         self.sample.data = {"hbd": [], "cleansing": [], "stage": []}
         self.histogram.y_range.update(start=0, end=_souls_end(n))
         for fig in self.figures:
-            self._empty(fig, NOTE_WAITING)
+            self._empty(fig, NOTE_WAITING if waiting else NOTE_BEFORE)
 
     def add_rows(self, rows: list[dict]) -> None:
         cols = rows_to_columns(rows)
