@@ -35,7 +35,7 @@ pytest.importorskip("panel", reason="the dashboard's packages: pip install \"tik
 from tikkun import api  # noqa: E402
 from tikkun.dash import live as live_mod  # noqa: E402
 from tikkun.dash import plots, sweep_view  # noqa: E402
-from tikkun.dash.genesis_view import PHI_PALETTE, stage_spans  # noqa: E402
+from tikkun.dash.genesis_view import stage_spans  # noqa: E402
 from tikkun.dash.server import ServeError, check_port, host_warning, is_loopback  # noqa: E402
 from tikkun.records import METRIC_COLUMNS  # noqa: E402
 
@@ -238,6 +238,87 @@ def test_four_worlds_axis_keeps_a_readable_span_when_unity_stays_1():
     assert yr.start < 0.8 and 1.0 < yr.end < 1.05  # follows a lower unity
 
 
+def test_four_worlds_axis_starts_at_0_when_their_values_span_most_of_it():
+    figs = plots.LiveFigures()
+    figs.start(api.load_scenario(preset="quick"))
+    figs.add_rows([{c: (0 if c == "year" else 0.05 if c == "conductance" else 1) for c in plots.COLUMNS}])
+    yr = figs.series_figures[plots.WORLDS].y_range
+    assert yr.start == 0.0 and 1.0 < yr.end < 1.05
+
+
+def test_the_correction_names_eras_and_events_above_every_curve():
+    """The names of the eras and events lie in a band above 1 (every curve of the figure is a
+    share, at most 1), so none covers C, G or the illumination, and the band stays there."""
+    from bokeh.models import LabelSet
+
+    figs = plots.LiveFigures()
+    sc = api.load_scenario(preset="history")
+    figs.start(sc)
+    fig = figs.series_figures[plots.CORRECTION]
+    sets = [m for m in fig.center if isinstance(m, LabelSet)]
+    assert {id(ls.source) for ls in sets} == {id(figs.marks["eras"]), id(figs.marks["labels"])}
+    for ls in sets:
+        assert ls.y == 1.0 and ls.y_offset > 0  # anchored above y = 1, in data units
+    assert fig.y_range.end >= 1.4  # the band's room
+    assert max(fig.yaxis[0].ticker.ticks) == 1.0  # the axis names shares only
+    # zoom and pan move the years only: the band stays above the curves
+    assert all(t.dimensions == "width" for t in fig.tools if hasattr(t, "dimensions"))
+    assert list(figs.marks["eras"].data["text"]) == ["Torah era", "Messiah era"]
+
+
+def test_g_has_a_logarithmic_figure_over_its_decades():
+    """G, a few ten-thousandths for millennia, is flat at 0 on the correction's linear axis: its
+    own figure is logarithmic and spans the decades of the values seen (none at 0 or below)."""
+    from bokeh.models import LogScale
+
+    figs = plots.LiveFigures()
+    figs.start(api.load_scenario(preset="quick"))
+    fig = figs.series_figures[plots.G_LOG]
+    assert isinstance(fig.y_scale, LogScale)
+    assert [r.glyph.y for r in fig.renderers if hasattr(r.glyph, "y") and r.glyph.y == "weakest_link"]
+    row = {c: 0 for c in plots.COLUMNS}
+    figs.add_rows([{**row, "year": 0, "weakest_link": 0.0}, {**row, "year": 1, "weakest_link": 6.5e-4},
+                   {**row, "year": 2, "weakest_link": 3e-6}])
+    assert (fig.y_range.start, fig.y_range.end) == (1e-6, 1e-3)
+    figs.add_rows([{**row, "year": 3, "weakest_link": 0.2}])
+    assert (fig.y_range.start, fig.y_range.end) == (1e-6, 1.0)
+    assert plots.log_range(1.0, 1.0) == {"start": 0.1, "end": 1.0}  # at least a decade, never above 1
+
+
+def test_an_empty_figure_says_why_it_is_empty():
+    """Before a run every figure says to press Run (no empty legends); a run started waits for
+    its year 0; the yearly figures lose the note and show their legends with the first year,
+    the distribution and the sample with the first picture of the souls; shocks say when there
+    were none so far."""
+    from types import SimpleNamespace
+
+    figs = plots.LiveFigures()
+
+    def notes():
+        return {name: (n.text if n.visible else None) for name, n in figs.notes.items()}
+
+    assert set(notes()) == {f.name for f in figs.figures}
+    assert set(notes().values()) == {plots.NOTE_BEFORE}
+    assert not any(lg.visible for f in figs.figures for lg in f.legend)
+    figs.start(api.load_scenario(preset="quick"))
+    assert set(notes().values()) == {plots.NOTE_WAITING}
+    row = {c: 0 for c in plots.COLUMNS}
+    figs.add_rows([{**row, "year": 0}])
+    now = notes()
+    assert now.pop(figs.series_figures[plots.SHOCKS].name) == plots.NOTE_NO_SHOCKS
+    assert now.pop("histogram") == now.pop("sample") == plots.NOTE_WAITING
+    assert set(now.values()) == {None}
+    assert all(lg.visible for f in figs.series_figures if f is not figs.series_figures[plots.SHOCKS] for lg in f.legend)
+    figs.add_rows([{**row, "year": 1, "shocks": 2}])
+    assert notes()[figs.series_figures[plots.SHOCKS].name] is None
+    snap = SimpleNamespace(edges=np.linspace(0, 1, 41), counts=np.ones(40, int), hbd=np.array([1.0, 2.0]),
+                           cleansing=np.array([0.1, 0.2]), stage=np.array(["spark", "common"]))
+    figs.show_souls(snap)
+    assert set(notes().values()) == {None}
+    figs.start(api.load_scenario(preset="quick"), waiting=False)  # Reset: no run follows
+    assert set(notes().values()) == {plots.NOTE_BEFORE}
+
+
 def test_no_legend_covers_a_figures_data():
     """Every legend of the page's figures sits beside or under the frame, never inside it (the
     sample's legend hid the souls at the top left, where the least cleansed of the early years are)."""
@@ -282,6 +363,84 @@ def test_stage_spans_of_genesis_records():
            "time": np.arange(7.0)}
     assert stage_spans(rec, ["separate", "approach", "strike", "withdraw", "shatter"]) == \
         [(0, 0), (1, 2), (3, 5), (5, 5), (6, 6)]
+
+
+def _png_colours(phi: np.ndarray, tmp_path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """The colour the report's genesis PNG (matplotlib) gives the field's top rows, the colour of
+    its bottom rows, and the share of the picture's height the top colour takes: the PNG's two
+    most frequent saturated colours, told apart by where they lie (a field of two values, one in
+    its top rows and one below)."""
+    from PIL import Image
+
+    from tikkun.report.genesis import write_vessel_png
+
+    write_vessel_png(tmp_path / "vessel.png", phi, "a test")
+    img = np.asarray(Image.open(tmp_path / "vessel.png").convert("RGB"))
+    colours, counts = np.unique(img.reshape(-1, 3), axis=0, return_counts=True)
+    two = [i for i in np.argsort(counts)[::-1] if int(colours[i].max()) - int(colours[i].min()) > 60][:2]
+    rows = [np.nonzero((img == colours[i]).all(axis=2))[0] for i in two]
+    top, bottom = (0, 1) if rows[0].mean() < rows[1].mean() else (1, 0)
+    share = counts[two[top]] / (counts[two[top]] + counts[two[bottom]])
+    return colours[two[top]].astype(np.float64), colours[two[bottom]].astype(np.float64), float(share)
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
+
+
+def test_genesis_image_has_the_pngs_colours_and_orientation(tmp_path):
+    """The page draws a vessel as the report's genesis PNGs do: the same colour for the same phi
+    and row 0 at the top (Bokeh's palettes run the other way from matplotlib's, and its image
+    puts row 0 at the foot of the frame unless the y range runs down). A field of
+    reception (-1) in its top quarter and bestowal (+1) below is drawn by matplotlib; at every
+    height of the page's frame the colour shown there, by Bokeh's rule for an image (row j of an
+    image of n rows anchored at y spans y + j dh / n to y + (j + 1) dh / n; a y range's end is the
+    frame's top), must be the PNG's colour at that height."""
+    from types import SimpleNamespace
+
+    from bokeh.models import Image as ImageGlyph
+
+    from tikkun.dash.genesis_view import GenesisView
+
+    n = 16
+    phi = np.ones((n, n))
+    phi[: n // 4] = -1.0
+    png_top, png_bottom, share = _png_colours(phi, tmp_path)
+    assert png_top[2] > png_top[0] and png_bottom[0] > png_bottom[2]  # the report's own rule: -1 blue, +1 red
+    assert abs(share - 0.25) < 0.02
+
+    view = GenesisView()
+    records = {"stage": np.array(["separate", "separate"]), "time": np.array([0.0, 1.0]),
+               "unity": np.array([0.0, 0.0]), "mixing": np.array([0.0, 0.0])}
+    view.show(SimpleNamespace(stage_fields=[("separate", phi)], records=records, field=phi, final_unity=0.0))
+    fig = view.image
+    glyph = next(r.glyph for r in fig.renderers if isinstance(r.glyph, ImageGlyph))
+    mapper = glyph.color_mapper
+    data = view.image_source.data
+    shown, y0, dh = np.asarray(data["image"][0]), float(data["y"][0]), float(data["dh"][0])
+    assert (mapper.low, mapper.high) == (-1.0, 1.0)
+    top, foot = fig.y_range.end, fig.y_range.start
+    for f in (0.05, 0.2, 0.3, 0.6, 0.95):  # from the frame's top down
+        y = top + f * (foot - top)
+        row = int((y - y0) / dh * shown.shape[0])
+        value = float(shown[row].mean())
+        k = round((value - mapper.low) / (mapper.high - mapper.low) * (len(mapper.palette) - 1))
+        np.testing.assert_allclose(_rgb(mapper.palette[k]), png_top if f < share else png_bottom, atol=2,
+                                   err_msg=f"{f:.0%} of the height from the top")
+
+
+def test_genesis_curves_mark_where_each_stage_begins():
+    from types import SimpleNamespace
+
+    from tikkun.dash.genesis_view import GenesisView
+
+    view = GenesisView()
+    stages = ["separate", "approach", "approach", "strike", "shatter", "shatter"]
+    records = {"stage": np.array(stages), "time": np.arange(6.0), "unity": np.zeros(6), "mixing": np.zeros(6)}
+    phi = np.zeros((4, 4))
+    view.show(SimpleNamespace(stage_fields=[(k, phi) for k in ("separate", "approach", "strike", "shatter")],
+                              records=records, field=phi, final_unity=0.0))
+    assert list(view.boundaries.data["x"]) == [0.5, 2.5, 3.5]  # between the records of two stages
 
 
 def _write_sweep(folder: Path, runs: list[tuple[str, str, int | None]], curves: dict[str, np.ndarray]):
@@ -794,10 +953,10 @@ def test_page_loads_without_errors(server, browser):
 
 
 def test_on_a_projector_run_and_the_status_are_in_view_together(server, browser):
-    """At 1280 x 720 (a projector) and 1440 x 900 (a laptop) the history's page shows Run,
+    """At 1000 x 800, 1280 x 720 (a projector) and 1440 x 900 (a laptop) the history's page shows Run,
     Pause, Step and Reset and the status line on its first screen, with no scrolling either way
     (Run sat below the knobs, past the screen's foot, so the status scrolled away to press it)."""
-    for width, height in ((1280, 720), (1440, 900)):
+    for width, height in ((1000, 800), (1280, 720), (1440, 900)):
         page = browser.new_page(viewport={"width": width, "height": height})
         try:
             page.goto(server)
@@ -811,6 +970,42 @@ def test_on_a_projector_run_and_the_status_are_in_view_together(server, browser)
             status = page.locator("#tk-status").bounding_box()
             assert 0 <= status["y"] and status["y"] + status["height"] <= height, (width, status)
             assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        finally:
+            page.close()
+
+
+#: each named Bokeh figure's frame on the page: [left, right, top] in CSS pixels
+FRAMES_JS = """() => { const out = {}; const seen = new Set();
+  function walk(v) { if (!v || seen.has(v)) return; seen.add(v);
+    if (v.model && v.model.name && v.frame && v.el) { const r = v.el.getBoundingClientRect(), b = v.frame.bbox;
+      out[v.model.name] = [r.left + b.left, r.left + b.right, r.top + b.top]; }
+    if (typeof v.children === "function") for (const c of v.children()) walk(c); }
+  for (const root of Bokeh.index) walk(root);
+  return out; }"""
+
+
+def test_the_yearly_figures_time_axes_line_up_and_fit_the_window(server, browser):
+    """In a 1,400 px window the yearly figures stand two a row, in a 1,000 px one one a row; either
+    way the page is no wider than the window, the frames of a column have the same left and right
+    edges (their years line up), the correction's frame spans the others' columns, and a frame is
+    wide enough for its years (at 1,000 px the page was 1,095 wide and the years ran together)."""
+    for width, height, columns in ((1400, 900, 2), (1000, 800, 1)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        try:
+            page.goto(server)
+            page.wait_for_selector("#tk-year", timeout=60_000)
+            page.wait_for_timeout(1500)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+            frames = page.evaluate(FRAMES_JS)
+            yearly = [frames[f"series-{i}"] for i in range(1, len(plots.SERIES))]
+            lefts = sorted({round(f[0]) for f in yearly})
+            assert len(lefts) == columns, (width, yearly)
+            for left in lefts:
+                col = [f for f in yearly if round(f[0]) == left]
+                assert max(f[1] for f in col) - min(f[1] for f in col) <= 1, (width, col)
+                assert col[0][1] - col[0][0] >= 300, (width, col)
+            first = frames["series-0"]
+            assert abs(first[0] - lefts[0]) <= 1 and first[1] >= max(f[1] for f in yearly) - 1, (width, first)
         finally:
             page.close()
 
@@ -904,7 +1099,7 @@ def test_bad_value_shows_the_error_on_the_page(server, browser, tmp_path):
         p.close()
 
 
-def test_genesis_panel_shows_the_vessel(server, browser):
+def test_genesis_panel_shows_the_vessel(server, browser, tmp_path):
     from PIL import Image
 
     p = Page(browser, server)
@@ -928,12 +1123,12 @@ def test_genesis_panel_shows_the_vessel(server, browser):
         left, right = img[rows, int(w * 0.15):int(w * 0.3)], img[rows, int(w * 0.5):int(w * 0.65)]
         assert left.std(axis=(0, 1)).max() < 10 and right.std(axis=(0, 1)).max() < 10  # each half one colour
 
-        def rgb(hex_colour):
-            return np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float64)
-
-        # the colour bar's ends: phi = -1 is the palette's first colour, +1 its last
-        np.testing.assert_allclose(left.mean(axis=(0, 1)), rgb(PHI_PALETTE[0]), atol=4)
-        np.testing.assert_allclose(right.mean(axis=(0, 1)), rgb(PHI_PALETTE[-1]), atol=4)
+        # the colours of the report's genesis PNG (matplotlib) for -1 and +1
+        halves = np.ones((8, 8))
+        halves[:4] = -1.0
+        reception, bestowal, _ = _png_colours(halves, tmp_path)
+        np.testing.assert_allclose(left.mean(axis=(0, 1)), reception, atol=4)
+        np.testing.assert_allclose(right.mean(axis=(0, 1)), bestowal, atol=4)
         p.locator(".tk-player button.last").click()  # the last stage
         p.wait(lambda: stage.inner_text() == "shatter", 20, "the last stage")
         p.wait_for_timeout(500)

@@ -24,6 +24,7 @@ from tikkun.scenario.loading import _parse_toml, apply_overrides, build_scenario
 from . import plots
 from .claims import ClaimsView
 from .genesis_view import GenesisView
+from .layout import grid
 from .live import LiveRun, Phase
 from .sweep_view import SweepView
 
@@ -134,13 +135,9 @@ class Dashboard:
         # ---- the figures
         self.live_figures = plots.LiveFigures()
         self._last_row: dict | None = None
-        panes = [pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in self.live_figures.figures]
-        # two a row, in rows of their own: a GridBox's first layout gave the right column's
-        # canvases a few pixels more than the page (a horizontal scrollbar, legends cut)
-        self.figures = pn.Column(*[pn.Row(*panes[i:i + 2], sizing_mode="stretch_width")
-                                   for i in range(0, len(panes), 2)], sizing_mode="stretch_width")
+        self.figures = figure_grid(self.live_figures.figures)
         self.genesis = GenesisView()
-        self.genesis_button = pn.widgets.Button(label="Run the genesis of this scenario", width=260,
+        self.genesis_button = pn.widgets.Button(label="Run the genesis of this scenario", width=260, color="primary",
                                                 css_classes=["tk-genesis-run"])
         self.claims = ClaimsView(max_souls)
         self.sweep = SweepView()
@@ -337,7 +334,7 @@ class Dashboard:
     def _reset(self, _event=None) -> None:
         if self.live is not None:
             self.live.close()
-            self._clear_figures(self.live.scenario)
+            self._clear_figures(self.live.scenario, waiting=False)
         self.live = None
         self.download.disabled = True
         self._changed()
@@ -458,9 +455,10 @@ class Dashboard:
                     self.genesis.caption.object += (f"<p style='color:#b00'>The run stopped before its vessel "
                                                     f"was made: {html.escape(run.message)}</p>")
 
-    def _clear_figures(self, sc) -> None:
-        """Empty the figures for a run of ``sc`` (in a handler on the loop, the page's lock held)."""
-        self.live_figures.start(sc)
+    def _clear_figures(self, sc, waiting: bool = True) -> None:
+        """Empty the figures for a run of ``sc`` (in a handler on the loop, the page's lock held);
+        ``waiting`` False: no run follows (Reset)."""
+        self.live_figures.start(sc, waiting=waiting)
         self._last_row = None
 
     def _status(self, note: str = "") -> None:
@@ -547,6 +545,16 @@ class Dashboard:
         if self.live is not None:
             self.live.close()
         self.claims.close()
+
+
+FIGURE_MIN_WIDTH = 430  # px: narrower, a yearly figure's frame is too short for its years; one a row then
+
+
+def figure_grid(figures) -> pn.Column:
+    """The first figure (the correction) on a row of its own, the others two a row where the tab
+    is wide enough for two of :data:`FIGURE_MIN_WIDTH`, else one a row (in a 1,000 px window)."""
+    return pn.Column(pn.pane.Bokeh(figures[0], sizing_mode="stretch_width"),
+                     grid(*figures[1:], min_width=FIGURE_MIN_WIDTH), sizing_mode="stretch_width")
 
 
 def on_loop(handler):

@@ -66,12 +66,12 @@ class ClaimsView:
             self.view = pn.Column(pn.pane.Alert(why_not, alert_type="warning"), sizing_mode="stretch_width")
             return
         names = list(self.experiments)
-        self.select = pn.widgets.Select(label="experiment", options=names, value=names[0], width=260,
+        self.select = pn.widgets.Select(label="experiment", options=names, value=names[0], width=240,
                                         css_classes=["tk-claim"])
-        self.souls = pn.widgets.IntInput(label="souls", value=min(DEFAULT_SOULS, max_souls), step=1000, width=120,
+        self.souls = pn.widgets.IntInput(label="souls", value=min(DEFAULT_SOULS, max_souls), step=1000, width=100,
                                          css_classes=["tk-claim-souls"])
-        self.seeds = pn.widgets.TextInput(label="seeds", value=DEFAULT_SEEDS, width=120, css_classes=["tk-claim-seeds"])
-        self.button = pn.widgets.Button(label="Run the experiment", color="primary", width=180,
+        self.seeds = pn.widgets.TextInput(label="seeds", value=DEFAULT_SEEDS, width=100, css_classes=["tk-claim-seeds"])
+        self.button = pn.widgets.Button(label="Run the experiment", color="primary", width=170,
                                         css_classes=["tk-claim-run"])
         self.button.on_click(lambda _e: pn.state.execute(self._run, schedule=True))
         self.claim = pn.pane.HTML("", sizing_mode="stretch_width")

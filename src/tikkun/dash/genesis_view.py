@@ -5,12 +5,28 @@ from __future__ import annotations
 
 import numpy as np
 import panel as pn
-from bokeh.models import BoxAnnotation, ColorBar, ColumnDataSource, LabelSet, LinearColorMapper, Range1d
-from bokeh.palettes import RdBu11
+from bokeh.models import BoxAnnotation, ColorBar, ColumnDataSource, FixedTicker, LabelSet, LinearColorMapper, Range1d
 from bokeh.plotting import figure
 
-#: phi = -1 is reception, +1 bestowal (MODEL.md, phase 1)
-PHI_PALETTE = tuple(reversed(RdBu11))
+from tikkun.report.genesis import VESSEL_CMAP
+
+from .layout import grid
+
+IMAGE_WIDTH = 460  # px, the vessel's figure with its colour bar; the curves beside it, or under it when narrow
+
+
+def _palette(n: int = 256) -> tuple[str, ...]:
+    """The report's colour map for the vessel (blue at -1, reception; red at +1, bestowal),
+    sampled as matplotlib draws it, so the page and the genesis PNGs agree colour for colour."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps[VESSEL_CMAP].resampled(n)
+    return tuple(to_hex(cmap(i)) for i in range(n))
+
+
+#: phi = -1 (reception) at the first colour, +1 (bestowal) at the last (MODEL.md, phase 1)
+PHI_PALETTE = _palette()
 
 
 def stage_spans(records: dict[str, np.ndarray], kinds: list[str]) -> list[tuple[int, int]]:
@@ -43,12 +59,12 @@ class GenesisView:
                                                                         "next", "last"], css_classes=["tk-player"])
         self.player.param.watch(lambda e: self._show(e.new), "value")
         mapper = LinearColorMapper(palette=PHI_PALETTE, low=-1.0, high=1.0)
-        img = figure(title="The vessel's field phi", height=420, width=500, match_aspect=True,
+        img = figure(title="The vessel's field phi", height=400, width=IMAGE_WIDTH - 10, match_aspect=True,
                      tools="save", toolbar_location="above", name="genesis-image",
-                     x_range=Range1d(0, 1), y_range=Range1d(0, 1))
+                     x_range=Range1d(0, 1), y_range=Range1d(1, 0))  # row 0 at the top, as the PNGs' imshow
         img.image("image", x="x", y="y", dw="dw", dh="dh", source=self.image_source, color_mapper=mapper)
         img.add_layout(ColorBar(color_mapper=mapper, title="phi: -1 reception, +1 bestowal", width=12,
-                                title_text_font_size="9pt"), "right")
+                                title_text_font_size="9pt", ticker=FixedTicker(ticks=[-1, -0.5, 0, 0.5, 1])), "right")
         img.xaxis.axis_label = "x (grid cells)"
         img.yaxis.axis_label = "y (grid cells)"
         self.image = img
@@ -66,6 +82,8 @@ class GenesisView:
         cur.center.remove(legend)  # under the frame: never over a curve, whatever the stages' lengths
         legend.update(orientation="horizontal", label_text_font_size="9pt", padding=2, margin=2)
         cur.add_layout(legend, "below")
+        self.boundaries = ColumnDataSource({"x": []})  # where a stage ends and the next begins
+        cur.vspan(x="x", source=self.boundaries, line_color="#555555", line_width=1, line_alpha=0.7)
         self.now = BoxAnnotation(left=0, right=0, fill_color="#444444", fill_alpha=0.12)
         cur.add_layout(self.now)
         self.stage_labels = LabelSet(x="x", y="y", text="text", source=ColumnDataSource({"x": [], "y": [], "text": []}),
@@ -74,7 +92,7 @@ class GenesisView:
         self.curve_fig = cur
         self.view = pn.Column(
             self.caption, self.player,
-            pn.Row(pn.Column(pn.pane.Bokeh(img), css_classes=["tk-genesis-image"]), pn.pane.Bokeh(cur, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            grid(pn.Column(pn.pane.Bokeh(img), css_classes=["tk-genesis-image"]), cur, min_width=IMAGE_WIDTH),
             sizing_mode="stretch_width")
 
     def clear(self, message: str) -> None:
@@ -82,6 +100,7 @@ class GenesisView:
         self.image_source.data = {"image": [], "x": [], "y": [], "dw": [], "dh": []}
         self.curves.data = {"step": [], "time": [], "unity": [], "mixing": []}
         self.stage_labels.source.data = {"x": [], "y": [], "text": []}
+        self.boundaries.data = {"x": []}
         self.image.title.text = "The vessel's field phi"  # not the stage of a vessel no longer shown
         self.now.left, self.now.right = 0, 0
         self.player.visible = False
@@ -100,10 +119,12 @@ class GenesisView:
         # at each stage's first record, alternately high and low: short stages sit side by side
         self.stage_labels.source.data = {"x": [a for a, _ in self._spans], "text": kinds,
                                          "y": [1.055 if j % 2 == 0 else 1.015 for j in range(len(kinds))]}
+        # between a stage's last record and the next stage's first (none before the first stage)
+        self.boundaries.data = {"x": [a - 0.5 for a, _ in self._spans[1:]]}
         self.curve_fig.x_range.start, self.curve_fig.x_range.end = -0.5, n_rec + 1.5  # room for the last label
         n = result.field.shape[0]
         self.image.x_range.start, self.image.x_range.end = 0, n
-        self.image.y_range.start, self.image.y_range.end = 0, n
+        self.image.y_range.start, self.image.y_range.end = n, 0  # row 0 (y = 0) at the top
         self.player.end = max(len(kinds) - 1, 1)
         self.player.disabled = len(kinds) < 2
         self.player.visible = True

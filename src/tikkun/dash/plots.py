@@ -8,10 +8,12 @@ yearly rows into it (``source.stream``), so only the new years travel to the bro
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
-from bokeh.models import CDSView, ColumnDataSource, GroupFilter, LabelSet, Legend, Range1d
+from bokeh.models import (BasicTicker, BoxAnnotation, CDSView, ColumnDataSource, FixedTicker, GroupFilter, Label,
+                          LabelSet, Legend, Node, Range1d)
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -19,31 +21,47 @@ from tikkun.records import METRIC_COLUMNS
 from tikkun.rules.stages import STAGES
 from tikkun.scenario import Scenario
 
-#: (title, y-axis label, y range: fixed (low, high), "zero" (from 0 up to the data) or None (the
-#: data's), [(metric column, legend label)])
+#: (title, y-axis label, y range: fixed (low, high), "zero" (from 0 up to the data), "log" (a
+#: logarithmic axis over the data's decades) or None (the data's), [(metric column, legend label)])
 SERIES: tuple[tuple[str, str, tuple[float, float] | str | None, tuple[tuple[str, str], ...]], ...] = (
     ("Correction", "share of the whole (0 to 1)", (0.0, 1.0),
      (("cleansing_mean", "C, mean cleansing"), ("weakest_link", "G, weakest link"),
       ("illumination_mean", "mean illumination"))),
+    # G is a few ten-thousandths for millennia: flat at 0 on the linear axis above (the report's log panel)
+    ("Weakest link G (log scale)", "G, the weakest link", "log", (("weakest_link", "G, weakest link"),)),
     ("Stages of the souls (002)", "souls", "zero",
      (("stage_spark", "spark"), ("stage_particular", "particular"), ("stage_common", "common"))),
     ("Journeys (002)", "souls", "zero",
      (("journey_moses", "Moses, c < 1/3"), ("journey_joshua", "Joshua, c < 2/3"),
       ("journey_solomon", "Solomon, c < 1"), ("journey_david", "David, complete"))),
     ("Aim (000)", "souls", "zero",
-     (("holding_aim", "holding the aim"), ("lost_aim", "losses of aim this year"))),
+     (("holding_aim", "holding the aim"), ("lost_aim", "lost it this year"))),
     ("The four worlds (000)", "unity, conductance (0 to 1)", None,
      (("u_atzilut", "Atzilut"), ("u_beria", "Beria"), ("u_yetzira", "Yetzira"), ("u_assiya", "Assiya"),
       ("conductance", "conductance W"))),
     ("Shocks of impurity (004)", "shocks in the year", "zero", (("shocks", "shocks"),)),
 )
 
-WORLDS = 4  # the index of the four worlds' figure in SERIES
+CORRECTION, G_LOG, WORLDS, SHOCKS = 0, 1, 5, 6  # indices in SERIES
+#: a line's colour where it is not the figure's j-th of Category10: G as in the correction's figure
+COLOUR_OF = {"weakest_link": Category10_10[1]}
 #: The metric columns the figures read (numbers only), with the year.
 COLUMNS: tuple[str, ...] = ("year",) + tuple(dict.fromkeys(c for *_, lines in SERIES for c, _ in lines))
 STAGE_COLOURS = ("#d62728", "#ff7f0e", "#2ca02c")  # spark, particular, common
 YEAR_LABEL = "year from creation"
 HEIGHT = 250
+# Every yearly figure keeps the same room left of its frame (the y axis) and right of it (the
+# legend), so their frames, and their time axes, line up from one figure to the next.
+AXIS_ROOM = 72
+LEGEND_ROOM = 140
+# The correction's frame runs above 1 to LABEL_TOP, a band over every curve (all are shares, at
+# most 1) where the eras and the events are named: no name lies on a curve.
+LABEL_TOP = 1.45
+CORRECTION_HEIGHT = 330
+TICKS = 5  # about this many years named on a time axis: apart on a figure a few hundred px wide
+NOTE_BEFORE = "no run yet: press Run or Step"
+NOTE_WAITING = "waiting for the run's year 0"
+NOTE_NO_SHOCKS = "no shocks so far"
 
 
 def _check_columns() -> None:
@@ -127,11 +145,28 @@ def _souls_end(n_souls: int) -> float:
     return max(1.0, n_souls * 1.03)
 
 
+def _note(fig, text: str) -> Label:
+    """A line of grey text in the middle of ``fig``'s frame: why the figure is empty."""
+    centre = Node(target="frame", symbol="center")
+    note = Label(x=centre, y=centre, text=text, text_align="center", text_baseline="middle", text_font_size="10pt",
+                 text_color="#666666", text_font_style="italic", background_fill_color="white",
+                 background_fill_alpha=0.85)
+    fig.add_layout(note)
+    return note
+
+
+def wrap_label(text: str, width: int = 11) -> str:
+    """An event's name in lines of about ``width`` characters: read upward above the frame, a
+    name of two short lines is as wide as two letters, so names a few centuries apart stay apart."""
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
 class LiveFigures:
     """The live run's figures, made once per page and fed with data: a new run sets their
     ranges and marks (:meth:`start`), its years are streamed in (:meth:`add_rows`: only the new
     years travel to the browser) and the souls' picture replaced (:meth:`show_souls`). No figure
-    or source is made after the page is drawn, so the browser never hears of one late."""
+    or source is made after the page is drawn, so the browser never hears of one late. An empty
+    figure says why it is empty (a note in its frame; its legend shows with the first data)."""
 
     def __init__(self):
         self.series = ColumnDataSource({c: [] for c in COLUMNS})
@@ -141,18 +176,28 @@ class LiveFigures:
                       {"strips": {"left": [], "right": []}, "lines": {"x": []}, "eras": {"x": [], "text": []},
                        "labels": {"x": [], "text": []}}.items()}
         self.x_range = Range1d(0, 1)
+        self.notes: dict[str, Label] = {}
         self.series_figures = [self._series_figure(i, *entry) for i, entry in enumerate(SERIES)]
         self.histogram = self._histogram()
         self.souls = self._sample()
         self.figures = self.series_figures + [self.histogram, self.souls]
         self._shock_max = 0
         self._worlds_low = np.inf
+        self._g_low, self._g_high = np.inf, 0.0
 
     def _series_figure(self, i, title, ylabel, yr, lines):
-        fig = figure(title=title, height=HEIGHT, sizing_mode="stretch_width", x_range=self.x_range,
-                     y_range=Range1d(*yr) if isinstance(yr, tuple) else Range1d(0, 1),
-                     tools="pan,xwheel_zoom,box_zoom,reset,save", toolbar_location="above", name=f"series-{i}")
+        names = i == CORRECTION
+        fig = figure(title=title, height=CORRECTION_HEIGHT if names else HEIGHT, sizing_mode="stretch_width",
+                     x_range=self.x_range,
+                     y_range=Range1d(0, LABEL_TOP) if names else Range1d(*yr) if isinstance(yr, tuple)
+                     else Range1d(1e-4, 1) if yr == "log" else Range1d(0, 1),
+                     y_axis_type="log" if yr == "log" else "linear",
+                     # the correction's y axis stays put: its band of names stays above the curves
+                     tools="xpan,xwheel_zoom,xbox_zoom,reset,save" if names else "pan,xwheel_zoom,box_zoom,reset,save",
+                     toolbar_location="above", name=f"series-{i}", min_border_left=AXIS_ROOM,
+                     min_border_right=LEGEND_ROOM)
         fig.xaxis.axis_label = YEAR_LABEL
+        fig.xaxis.ticker = BasicTicker(desired_num_ticks=TICKS)
         fig.yaxis.axis_label = ylabel
         fig.title.text_font_size = "11pt"
         fig.vstrip(x0="left", x1="right", source=self.marks["strips"], fill_color="#7f7f7f", fill_alpha=0.10,
@@ -162,35 +207,41 @@ class LiveFigures:
         items = []
         stages = all(col.startswith("stage_") for col, _ in lines)  # the sample's colours for the same stages
         for j, (col, label) in enumerate(lines):
-            r = fig.line("year", col, source=self.series, line_width=2,
-                         color=STAGE_COLOURS[j] if stages else Category10_10[j])
+            colour = STAGE_COLOURS[j] if stages else COLOUR_OF.get(col, Category10_10[j])
+            r = fig.line("year", col, source=self.series, line_width=2, color=colour)
             items.append((label, [r]))
         fig.add_layout(Legend(items=items, label_text_font_size="8pt", click_policy="hide", spacing=0, padding=2,
-                              label_width=10, glyph_width=14, margin=4), "right")  # beside the frame: never over a curve
-        if i == 0:  # the names: eras along the foot, events read upward from it, right of their first year
-            fig.add_layout(LabelSet(x="x", y=8, y_units="screen", x_offset=3, text="text", source=self.marks["eras"],
+                              label_width=10, glyph_width=14, margin=4, visible=False),
+                       "right")  # beside the frame: never over a curve
+        if names:  # the band above 1: the eras along its foot, the events read upward above them
+            fig.yaxis.ticker = FixedTicker(ticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
+            fig.add_layout(BoxAnnotation(bottom=1.0, fill_color="white", fill_alpha=0.6, line_color="#999999",
+                                         line_alpha=0.6, level="underlay"))
+            fig.add_layout(LabelSet(x="x", y=1.0, y_offset=3, x_offset=3, text="text", source=self.marks["eras"],
                                     text_font_size="8pt", text_color="#222222", text_font_style="bold",
-                                    background_fill_color="white", background_fill_alpha=0.7))
-            fig.add_layout(LabelSet(x="x", y=30, y_units="screen", x_offset=1, angle=math.pi / 2, text="text",
+                                    text_baseline="bottom"))
+            fig.add_layout(LabelSet(x="x", y=1.0, y_offset=18, x_offset=1, angle=math.pi / 2, text="text",
                                     source=self.marks["labels"], text_font_size="7.5pt", text_color="#444444",
-                                    text_baseline="top"))
+                                    text_baseline="top", text_align="left", text_line_height=1.0))
+        self.notes[fig.name] = _note(fig, NOTE_BEFORE)
         return fig
 
     def _histogram(self):
         fig = figure(title="Cleansing across the souls", height=HEIGHT, sizing_mode="stretch_width",
                      x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="save", toolbar_location="above",
-                     name="histogram")
+                     name="histogram", min_border_left=AXIS_ROOM)
         fig.quad(left="left", right="right", bottom=0, top="count", source=self.hist, fill_color="#1f77b4",
                  line_color="white")
         fig.xaxis.axis_label = "cleansing c of a soul (0 to 1)"
         fig.yaxis.axis_label = "souls"
         fig.title.text_font_size = "11pt"
+        self.notes[fig.name] = _note(fig, NOTE_BEFORE)
         return fig
 
     def _sample(self):
         fig = figure(title="A sample of souls by stage", height=HEIGHT, sizing_mode="stretch_width",
                      x_range=Range1d(0, 3), y_range=Range1d(-0.02, 1.02), tools="pan,wheel_zoom,reset,save",
-                     toolbar_location="right", name="sample")  # above, its tools covered the title's end
+                     toolbar_location="above", name="sample", min_border_left=AXIS_ROOM)
         for stage, colour in zip(STAGES, STAGE_COLOURS):  # one renderer a stage: the legend in the stages' order
             fig.scatter("hbd", "cleansing", source=self.sample, size=4, alpha=0.6, legend_label=stage, color=colour,
                         view=CDSView(filter=GroupFilter(column_name="stage", group=stage)))
@@ -198,41 +249,66 @@ class LiveFigures:
         fig.yaxis.axis_label = "cleansing c of a soul (0 to 1)"
         legend = fig.legend[0]
         fig.center.remove(legend)  # beside the frame, as the yearly figures': never over a soul
-        legend.update(label_text_font_size="8pt", spacing=0, padding=2, glyph_width=14, margin=4)
+        legend.update(label_text_font_size="8pt", spacing=0, padding=2, glyph_width=14, margin=4, visible=False)
         fig.add_layout(legend, "right")
         fig.title.text_font_size = "11pt"
+        self.notes[fig.name] = _note(fig, NOTE_BEFORE)
         return fig
 
-    def start(self, scenario: Scenario) -> None:
+    def _empty(self, fig, note: str | None) -> None:
+        """Show ``note`` in ``fig`` and hide its legend, or (None) the reverse."""
+        self.notes[fig.name].update(text=note or "", visible=note is not None)
+        for legend in fig.legend:
+            legend.visible = note is None
+
+    def start(self, scenario: Scenario, waiting: bool = True) -> None:
         """Empty the figures for a new run of ``scenario``: the years' axis to its horizon, the
-        counts' axes to its souls, its eras and events marked."""
+        counts' axes to its souls, its eras and events marked; their notes wait for its year 0
+        (``waiting``) or, the run dropped, invite the next."""
         years = scenario.run.years
         self.x_range.update(start=0, end=years, bounds=(0, years))
         self.series.data = {c: [] for c in COLUMNS}
         for k, v in marker_data(scenario).items():
+            if k == "labels":
+                v = {"x": v["x"], "text": [wrap_label(t) for t in v["text"]]}
             self.marks[k].data = v
         n = scenario.souls.count
         for fig, (_, _, yr, _) in zip(self.series_figures, SERIES):
             if yr == "zero":
                 fig.y_range.update(start=0, end=_souls_end(n))
-        self.series_figures[-1].y_range.update(start=0, end=1)  # shocks: grows with the run's
+        self.series_figures[SHOCKS].y_range.update(start=0, end=1)  # shocks: grows with the run's
+        self.series_figures[G_LOG].y_range.update(start=1e-4, end=1)
         self._shock_max = 0
         self._worlds_low = np.inf
+        self._g_low, self._g_high = np.inf, 0.0
         self.hist.data = {"left": [], "right": [], "count": []}
         self.sample.data = {"hbd": [], "cleansing": [], "stage": []}
         self.histogram.y_range.update(start=0, end=_souls_end(n))
+        for fig in self.figures:
+            self._empty(fig, NOTE_WAITING if waiting else NOTE_BEFORE)
 
     def add_rows(self, rows: list[dict]) -> None:
         cols = rows_to_columns(rows)
+        first = not len(self.series.data["year"])
         self.series.stream(cols)
+        if first:
+            for fig in self.series_figures:
+                self._empty(fig, None)
         top = max(cols["shocks"])
         if top > self._shock_max:
             self._shock_max = top
-            self.series_figures[-1].y_range.end = top * 1.1
+            self.series_figures[SHOCKS].y_range.end = top * 1.1
+        shocks = self.series_figures[SHOCKS]
+        self._empty(shocks, NOTE_NO_SHOCKS if self._shock_max == 0 else None)
         low = min(min(cols[c]) for c, _ in SERIES[WORLDS][3])
         if low < self._worlds_low:  # the worlds' axis follows their lowest unity so far, up to 1
             self._worlds_low = low
             self.series_figures[WORLDS].y_range.update(**worlds_range(low))
+        g = np.asarray(cols["weakest_link"], dtype=float)
+        g = g[g > 0]  # none on a logarithmic axis
+        if len(g) and (g.min() < self._g_low or g.max() > self._g_high):
+            self._g_low, self._g_high = min(self._g_low, float(g.min())), max(self._g_high, float(g.max()))
+            self.series_figures[G_LOG].y_range.update(**log_range(self._g_low, self._g_high))
 
     def show_souls(self, snap) -> None:
         self.hist.data = histogram_data(snap)
@@ -243,17 +319,29 @@ class LiveFigures:
             pad = 0.03 * (hi - lo) if hi > lo else 0.5
             self.souls.x_range.update(start=lo - pad, end=hi + pad)
         self.souls.title.text = f"A sample of {len(snap.hbd):,} souls by stage"
+        self._empty(self.histogram, None)
+        self._empty(self.souls, None)
+
+
+def log_range(low: float, high: float) -> dict[str, float]:
+    """A logarithmic axis over whole decades holding ``low`` to ``high`` (both > 0), at least
+    one decade wide and no higher than 1 (G is a share)."""
+    top = min(10.0 ** math.ceil(math.log10(high) + 1e-9), 1.0)
+    bottom = min(10.0 ** math.floor(math.log10(low) - 1e-9), top / 10.0)
+    return {"start": bottom, "end": top}
 
 
 WORLDS_MIN_SPAN = 0.01  # the four worlds' y axis spans at least this much below 1
 
 
 def worlds_range(low: float) -> dict[str, float]:
-    """The four worlds' y axis for a lowest value ``low`` so far: a margin below it and above 1,
-    and never narrower than :data:`WORLDS_MIN_SPAN` (unity exactly 1 all along would give an
-    axis of millionths)."""
+    """The four worlds' y axis for a lowest value ``low`` so far: from 0 once ``low`` is below
+    one half; above, a margin below it and above 1, never narrower than :data:`WORLDS_MIN_SPAN`
+    (unity exactly 1 all along would give an axis of millionths)."""
     gap = max(1.0 - low, 0.0)
     end = 1.0 + 0.02 * max(gap, WORLDS_MIN_SPAN)
+    if low < 0.5:  # most of 0 to 1 in use: the axis from 0, as the others of shares
+        return {"start": 0.0, "end": end}
     return {"start": min(low - 0.05 * gap, end - WORLDS_MIN_SPAN), "end": end}
 
 

@@ -22,6 +22,8 @@ from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
+from .layout import grid
+
 TABLE = "sweep.parquet"
 METRICS = "sweep-metrics.parquet"
 SPEC = "sweep.toml"
@@ -140,6 +142,8 @@ class MetricsReader:
 
 
 EMPTY_LINES = {"xs": [], "ys": [], "run": [], "group": [], "color": []}
+#: the legend names what a colour holds (:func:`run_group`): a grid point or a variant, its seeds one line each
+LEGEND_TITLE = "point or variant\n(a line per seed)"
 MAX_LEGEND = 10  # more groups than this: no legend (the runs' ids on hover)
 _SEED = re.compile(r"(^|,)seed=[0-9]+$")
 
@@ -196,7 +200,7 @@ class SweepView:
         h.quad(left="left", right="right", bottom=0, top="count", source=self.hist, fill_color="#1f77b4",
                line_color="white")
         h.yaxis.axis_label = "runs"
-        c = figure(title="C, mean cleansing, of the finished runs", height=300, sizing_mode="stretch_width",
+        c = figure(title="C of the finished runs", height=300, sizing_mode="stretch_width",
                    x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="pan,xwheel_zoom,reset,save", toolbar_location="above",
                    name="sweep-curves")
         lines = c.multi_line("xs", "ys", source=self.lines, line_alpha=0.6, line_width=1.5, color="color",
@@ -204,8 +208,8 @@ class SweepView:
         c.add_tools(HoverTool(renderers=[lines], tooltips=[("run", "@run")]))
         legend = c.legend[0]
         c.center.remove(legend)  # beside the frame, never over a curve
-        legend.update(title="runs but their seed", label_text_font_size="8pt", title_text_font_size="8pt",
-                      spacing=0, padding=2, glyph_width=14, margin=4)
+        legend.update(title=LEGEND_TITLE, label_text_font_size="8pt", title_text_font_size="8pt",
+                      spacing=0, padding=2, glyph_width=14, margin=4, visible=False)  # shown with the first runs
         c.add_layout(legend, "right")
         self.legend = legend
         c.xaxis.axis_label = "year from creation"
@@ -213,8 +217,7 @@ class SweepView:
         h.xaxis.axis_label = "end year, from creation (G = 1)"
         self.hist_fig, self.curve_fig = h, c
         self.view = pn.Column(pn.Row(self.path, self.button), self.counts,
-                              pn.Row(pn.pane.Bokeh(h, sizing_mode="stretch_width"),
-                                     pn.pane.Bokeh(c, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+                              grid(h, c, min_width=430),
                               sizing_mode="stretch_width")
 
     def follow(self, text: str) -> None:
@@ -222,6 +225,7 @@ class SweepView:
         self.folder, self.reader, self.planned = None, None, None
         self.hist.data = {"left": [], "right": [], "count": []}
         self.lines.data = {k: [] for k in EMPTY_LINES}
+        self.legend.visible = False
         self.hist_fig.x_range.update(start=0, end=1)
         self.hist_fig.y_range.update(start=0, end=1)
         self.curve_fig.x_range.update(start=0, end=1)
