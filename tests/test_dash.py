@@ -617,6 +617,34 @@ def test_the_knobs_say_which_years_the_scenarios_events_override():
     assert d.knob_note.object == ""
 
 
+def test_before_a_run_the_years_axis_is_the_chosen_scenarios():
+    """With no run on the page the yearly figures span the chosen scenario's horizon (read here
+    from its preset file) and mark its eras; choosing another scenario moves them; a paused run's
+    figures stay as they are while a knob changes."""
+    import tomllib
+
+    from tikkun.scenario.loading import preset_text
+
+    d = _dashboard()
+    for name in ("history", "quick"):
+        d.source.value = name
+        years = tomllib.loads(preset_text(name))["run"]["years"]
+        rng = d.live_figures.x_range
+        assert (rng.start, rng.end) == (0, years), name
+    d.source.value = "history"
+    assert "Torah era" in d.live_figures.marks["eras"].data["text"]
+    d.source.value = "quick"
+    d.souls.value = 500
+    d._step()  # a run on the page: its figures are its own from now on
+    try:
+        shown = dict(d.live_figures.marks["eras"].data)
+        d.source.value = "history"
+        assert d.live_figures.x_range.end == tomllib.loads(preset_text("quick"))["run"]["years"]
+        assert dict(d.live_figures.marks["eras"].data) == shown
+    finally:
+        d.live.close(wait=60)
+
+
 def test_uploaded_scenario_chosen_again_is_loaded_again(tmp_path):
     d = _dashboard()
     d.upload.filename = "mine.toml"

@@ -276,6 +276,8 @@ class Dashboard:
         else:
             self.error.visible = False
             self._describe_genesis(self._knobs)
+            if self.live is None:  # no run on the page: the axes show its years and eras, ready
+                self._clear_figures(self._knobs, waiting=False)
         self._status()
 
     def _show_error(self, message: str) -> None:

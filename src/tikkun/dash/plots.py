@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from bokeh.models import (BasicTicker, BoxAnnotation, CDSView, ColumnDataSource, FixedTicker, GroupFilter, Label,
-                          LabelSet, Legend, Node, Range1d)
+                          LabelSet, Legend, Node, NumeralTickFormatter, Range1d)
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -199,6 +199,8 @@ class LiveFigures:
         fig.xaxis.axis_label = YEAR_LABEL
         fig.xaxis.ticker = BasicTicker(desired_num_ticks=TICKS)
         fig.yaxis.axis_label = ylabel
+        if yr == "zero":  # counts of souls: 600,000, not Bokeh's 6.000e+5
+            fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
         fig.title.text_font_size = "11pt"
         fig.vstrip(x0="left", x1="right", source=self.marks["strips"], fill_color="#7f7f7f", fill_alpha=0.10,
                    line_alpha=0)
@@ -234,6 +236,7 @@ class LiveFigures:
                  line_color="white")
         fig.xaxis.axis_label = "cleansing c of a soul (0 to 1)"
         fig.yaxis.axis_label = "souls"
+        fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
         fig.title.text_font_size = "11pt"
         self.notes[fig.name] = _note(fig, NOTE_BEFORE)
         return fig
