@@ -16,6 +16,14 @@ YEARS = 3000
 STEP = 100
 
 
+BEGUN, DONE = 1e-3, 0.999  # the rule compares the arms where both have begun and neither is all but done
+
+
+def _compared(a, b):
+    """Where the rule compares C(r = 1) with C(r = 0.05) (numbers or arrays of them)."""
+    return (np.minimum(a, b) >= BEGUN) & (np.maximum(a, b) < DONE)
+
+
 def measure(by_arm):
     seeds = [r.seed for r in by_arm["here-and-now"]]
     rec = list(range(0, YEARS, STEP))
@@ -24,7 +32,7 @@ def measure(by_arm):
     gaps, worst = [], (np.inf, None, None)
     for s in seeds:
         for y, a, b in zip(rec, fast[s], slow[s]):
-            if min(a, b) >= 1e-3 and max(a, b) < 0.999:
+            if _compared(a, b):
                 gaps.append(a - b)
                 if a - b < worst[0]:
                     worst = (a - b, y, s)
@@ -63,12 +71,12 @@ def figure(fig, by_arm, m, v):
     ax1.set_ylim(0, 1.05)
     ax1.legend(loc="upper left", fontsize=8)
 
-    # what the rule compares: the gap at each recorded year inside its window (as in measure), seed by seed
+    # what the rule compares: the gap at each recorded year inside its window, seed by seed
     rec = np.array(m["recorded_years"])
     lows, lowest = [], 0.0
     for k, s in enumerate(m["C_here_and_now"]):
         a, b = np.array(m["C_here_and_now"][s]), np.array(m["C_slowly"][s])
-        inside = (np.minimum(a, b) >= 1e-3) & (np.maximum(a, b) < 0.999)
+        inside = _compared(a, b)
         gap = a - b
         ax2.plot(rec[inside], gap[inside], "o-", ms=2.5, lw=0.8, color=SEED_COLOURS[k % len(SEED_COLOURS)],
                  label=f"seed {s}")
