@@ -67,7 +67,7 @@ def figure(fig, by_arm, m, v):
     diff = np.array([curve(r, "cleansing_mean", HORIZON, 1.0) for r in by_arm["highest"]]) - np.array(
         [curve(r, "cleansing_mean", HORIZON, 1.0) for r in by_arm["lowest"]])
     band(ax4, x, diff, "tab:purple", "")
-    dc = [m["highest"][s]["C_mean"] - m["lowest"][s]["C_mean"] for s in m["highest"]]
+    dc = v.numbers["C_mean_difference"]
     ax4.text(0.98, 0.95, f"its mean over the {HORIZON:,} years,\nseed by seed: {min(dc):.4f}-{max(dc):.4f}",
              transform=ax4.transAxes, ha="right", va="top", fontsize=8, color="tab:purple")
     ax4.axhline(0, color="k", lw=0.6)
