@@ -210,6 +210,20 @@ def test_the_report_shows_the_runs_own_numbers(run):
     assert f"<th>seed</th><td class=\"n\">{summary['seed']}</td>" in text
 
 
+def test_the_lead_says_this_runs_size_and_the_captions_only_the_marks_it_has(run):
+    """The scenario's description may name another size than the run's (a preset's text with
+    souls.count changed): the lead adds the run's own; a caption names the end's dashed line
+    only where the run reached the end (this one stops at its horizon)."""
+    root, _ = run
+    text = (root / "r" / "report.html").read_text()
+    summary = json.loads((root / "r" / "summary.json").read_text())
+    assert summary["end_year"] is None
+    lead = text.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
+    assert lead == (f"a small run with eras, events, shocks and a genesis. This run: {summary['souls']:,} souls, "
+                    f"a horizon of 200 years, seed {summary['seed']}.")
+    assert "dotted lines: the scenario&#x27;s events" in text and "dashed red" not in text
+
+
 def test_the_illumination_is_what_the_caption_says(run):
     """The correction figure's caption bounds the mean illumination by the year's light times W
     (I = lam W ((1 - omega) c + omega G)); the run's metrics keep that bound, light pulse included."""

@@ -24,7 +24,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 DPI = 100
 WIDTH = 10.0  # inches
-LEFT, RIGHT = 0.85, 2.45  # inches: the legends sit right of the panels
+LEFT, RIGHT = 1.0, 2.35  # inches: two-line axis names left, the legends right of the panels
 ERA_COLOURS = {"chaos": "#9a9a9a", "torah": "#d9a400", "messiah": "#2f7fd0"}
 ERA_NAMES = {"chaos": "chaos", "torah": "Torah", "messiah": "Messiah"}
 END_COLOUR = "#b2182b"
@@ -337,6 +337,7 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
     """The section's figure; lines whose column the run did not record are left out."""
     year = np.asarray(run.metrics["year"], dtype=np.float64)
     fig, axes = time_figure(tl, section.title, len(section.panels))
+    styles: dict[str, tuple] = {}  # a column drawn twice (G, then G on a log axis) looks the same both times
     for ax, panel in zip(axes, section.panels):
         present = [s for s in panel.series if s.column in run.metrics]
         log = panel.log is True or (panel.log == "wide" and _wide(run, present))
@@ -348,6 +349,7 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                          colors=colours[: len(present)], lw=0)
         else:
             for s, c, (ls, lw) in zip(present, colours, LINE_STYLES):
+                c, ls, lw = styles.setdefault(s.column, (c, ls, lw))
                 y = _values(run, s)
                 if log:
                     y = np.where(y > 0, y, np.nan)
@@ -494,13 +496,18 @@ def souls_figure(run, tl: Timeline) -> Figure:
     x = (np.bincount(group, weights=hbd, minlength=n) / np.maximum(size, 1))[filled]  # mean hbd of a group
     ax = fig.add_subplot(gs[1, 0])
     q = _group_quantiles(group, n, c, 0.0, 1.0, 1000)[filled]
-    ax.fill_between(x, q[:, 0], q[:, 2], color=LINE_COLOURS[0], alpha=0.2, lw=0, label="cleansing, 10-90% of souls")
+    spread = bool(np.any(q[:, 2] > q[:, 0]))  # most souls complete: the 10th and 90th percentiles both 1
+    ax.fill_between(x, q[:, 0], q[:, 2], color=LINE_COLOURS[0], alpha=0.2, lw=0,
+                    label="cleansing, 10-90% of souls" if spread else None)
     ax.plot(x, q[:, 1], color=LINE_COLOURS[0], marker="o", ms=3, lw=1.3, label="cleansing, median")
     share = np.bincount(group, weights=done, minlength=n)[filled] / size[filled]
     ax.plot(x, share, color=LINE_COLOURS[1], marker="s", ms=3, lw=1.3, label="share complete")
-    ax.set_ylim(-0.02, 1.02)
+    # from the tenth below the lowest value: a spread near 1 (0.94-1.0) is not pressed onto the frame
+    low = float(np.nanmin([q[:, 0].min(), share.min()])) if len(x) else 0.0
+    bottom = max(0.0, np.floor((low - 0.02) * 10) / 10)
+    ax.set_ylim(bottom - 0.01 * (1.0 - bottom), 1.0 + 0.01 * (1.0 - bottom))
     ax.set_xlabel(f"hbd (measure of mind; souls in {n} groups by hbd)")
-    ax.set_ylabel("share (0 to 1)")
+    ax.set_ylabel("share of a group's souls; cleansing" if bottom > 0 else "share (0 to 1)")
     ax.set_title("By hbd: cleansing at the end", fontsize=9.5)
     ax.legend(loc="lower right", frameon=False)
     if done.all():  # the band and both lines lie on 1: say why the panel looks empty

@@ -52,6 +52,20 @@ def _fmt(v) -> str:
     return "none" if v is None else str(v)
 
 
+def _marks_text(tl) -> str:
+    """What the time figures mark in this run: its eras, and its events and end where it has them."""
+    said = []
+    if tl.eras:
+        said.append("Eras shaded (from generations.torah_from and messiah_from: MODEL.md's division of the "
+                    "years, not the texts'; the events need not follow it)")
+    if tl.marks:
+        said.append("dotted lines: the scenario's events")
+    if tl.end_year is not None:
+        said.append("dashed red: the end of correction")
+    text = "; ".join(said)
+    return text[:1].upper() + text[1:] + "." if said else ""
+
+
 def missed_events_text(missed: list[dict]) -> str:
     """summary.json's ``events_not_reached`` as a reader names them: one name a label and year,
     as a chapter of the history may be several events (the exiles set their light and their
@@ -98,11 +112,10 @@ def render(run: RunFolder, workers: int | None = None) -> str:
     tl = F.timeline(run)
     pngs = F.draw_all(run, tl, F.figure_names(run), workers)
     parts: list[tuple[str, str, str]] = []  # (id, title, body)
+    marks = _marks_text(tl)
     for sec in F.SECTIONS:
         body = (f"<figure>{_img(pngs[sec.id], sec.title)}"
-                f"<figcaption>{html.escape(sec.caption)} Eras shaded (from generations.torah_from and "
-                f"messiah_from: MODEL.md's division of the years, not the texts'; the events need not follow it); "
-                f"dotted lines: the scenario's events; dashed red: the end of correction.</figcaption></figure>")
+                f"<figcaption>{html.escape(sec.caption)} {html.escape(marks)}</figcaption></figure>")
         parts.append((sec.id, sec.title, body))
     if "other" in pngs:
         parts.append(("other", "Other recorded columns",
@@ -130,7 +143,12 @@ def render(run: RunFolder, workers: int | None = None) -> str:
     nav = "".join(f'<a href="#{i}">{html.escape(t)}</a>' for i, t, _ in parts)
     sections = "".join(f'<section id="{i}"><h2>{html.escape(t)}</h2>{b}</section>' for i, t, b in parts)
     title = f"tikkun report: {run.name}"
-    desc = run.scenario.get("description", "")
+    # the description is the scenario's own text: a run may have changed what it says (souls.count)
+    years = run.scenario.get("run", {}).get("years")
+    this = (f"This run: {run.n_souls:,} souls" + (f", a horizon of {years:,} years" if years else "")
+            + f", seed {_fmt(run.summary.get('seed'))}.")
+    desc = run.scenario.get("description", "").strip()
+    desc = f"{desc}{'' if desc.endswith(('.', '!', '?')) else '.'} {this}" if desc else this
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
