@@ -206,11 +206,20 @@ def history_shows(results: dict, seeds: list[int], scenario) -> list[dict]:
     return rows
 
 
+def _acts(row: dict, n_seeds: int) -> tuple[str, list[str]]:
+    """Whether a variant's mechanism acts ("yes", "no", or not decided with one seed) and by
+    which measures: the end, C's area, G's area, each beyond the spread between seeds."""
+    if n_seeds < 2:  # no spread between seeds to measure an effect against
+        return "not decided (one seed: no spread)", []
+    why = [k for k, flag in (("end", row["end_acts"]), ("C", row["c_acts"]), ("G", row["g_acts"])) if flag]
+    return ("yes" if why else "no"), why
+
+
 def _year(y: int) -> str:
     return "never" if y < 0 else f"{y:,}"
 
 
-def figure(results, seeds, horizon, path: Path) -> None:
+def figure(results, seeds, horizon, path: Path, analysed: list[dict] | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -222,6 +231,10 @@ def figure(results, seeds, horizon, path: Path) -> None:
     # sized for a page about 1,000 px wide, where the docs show it: the text stays legible
     fig, axes = plt.subplots(rows, cols, figsize=(10.0, 2.15 * rows + 0.6), sharex=True, sharey=True)
     years = np.arange(horizon)
+    by_name = {}  # the doc's verdict on each panel: which measures exceed the seeds' spread
+    for r in analysed or []:
+        acts, why = _acts(r, len(seeds))
+        by_name[r["variant"]] = {"yes": f"acts ({', '.join(why)})", "no": "does not act"}.get(acts, acts)
     base_c = np.array([_curve(results[("default", s)], horizon, "C") for s in seeds])
     base_g = np.array([_curve(results[("default", s)], horizon, "G") for s in seeds])
     for ax, name in zip(axes.flat, names):
@@ -233,7 +246,9 @@ def figure(results, seeds, horizon, path: Path) -> None:
                                           (var_g, "tab:red", "--", "G, mechanism off")):
             ax.fill_between(years, arr.min(0), arr.max(0), color=colour, alpha=0.25, lw=0)
             ax.plot(years, arr.mean(0), color=colour, ls=style, lw=1.2, label=label)
-        ax.set_title(name, fontsize=9.5, pad=3)
+        verdict = by_name.get(name)
+        ax.set_title(name + ("" if verdict is None else f": {verdict}"), fontsize=9.5, pad=3,
+                     color="black" if verdict is None or not verdict.startswith("does not") else "tab:red")
         ax.set_ylim(-0.02, 1.02)
         ax.set_xticks([0, 2000, 4000, 6000])
         ax.tick_params(labelsize=8)
@@ -254,7 +269,8 @@ def figure(results, seeds, horizon, path: Path) -> None:
         spare[0].legend(handles, labels, loc="center left", fontsize=8.5, frameon=False)
         spare[1].text(0.02, 0.5, "C: the collective correction,\nthe souls' mean cleansing\n"
                       "G: the weakest link, the least\ncorrected spark (the end: G = 1)\n\n"
-                      "line: mean over the seeds;\nband: their least to most",
+                      "line: mean over the seeds;\nband: their least to most\n\n"
+                      "title: acts where its end, C or G\ndiffers beyond the seeds' spread",
                       transform=spare[1].transAxes, fontsize=8.5, va="center", linespacing=1.35)
     else:
         fig.legend(handles, labels, loc="lower right", ncol=2, fontsize=9, frameon=False)
@@ -307,10 +323,8 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict
     for r in rows[1:]:
         what = MECHANISMS[r["variant"]][0]
         shift = "" if not np.isfinite(r["end_shift"]) else f"{r['end_shift']:+,.0f}"
-        why = [k for k, flag in (("end", r["end_acts"]), ("C", r["c_acts"]), ("G", r["g_acts"])) if flag]
-        acts = "yes" if why else "**no**"
-        if len(seeds) < 2:  # no spread between seeds to measure an effect against
-            why, acts = [], "not decided (one seed: no spread)"
+        acts, why = _acts(r, len(seeds))
+        acts = "**no**" if acts == "no" else acts
         lines.append(f"| {r['variant']} | {what} | {_fmt_ends(r['ends'])} | {shift} | {r['area']:,.1f} | "
                      f"{r['area_G']:,.1f} | {acts}{' (' + ', '.join(why) + ')' if why else ''} |")
     lines += ["", "![C and G of every variant](figures/mechanisms.png)", ""]
@@ -395,7 +409,7 @@ def main() -> None:
     horizon = scenario.run.years
     rows = analyse(results, args.seeds, horizon)
     doc = Path(args.doc)
-    figure(results, args.seeds, horizon, doc.parent / "figures" / "mechanisms.png")
+    figure(results, args.seeds, horizon, doc.parent / "figures" / "mechanisms.png", rows)
     write_doc(rows, args.seeds, args.souls, minutes, args.workers, doc, history_shows(results, args.seeds, scenario))
     print(f"wrote {doc} and {doc.parent / 'figures' / 'mechanisms.png'} ({minutes:.1f} minutes)")
 
