@@ -364,7 +364,7 @@ def end_rows(ax, arms, seeds, horizon: int) -> list:
     ax.set_ylim(len(seeds) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.3)
     handles = [Line2D([], [], color=c, marker="o", ls="", ms=6, label=f"end of correction, {label}")
-               for label, c, _ in arms]
+               for label, c, ends in arms if any(e is not None for e in ends)]
     if any(e is None for _, _, ends in arms for e in ends):
         handles.append(Line2D([], [], color="0.4", marker=">", ls="", ms=6, label=f"no end by {horizon:,} (drawn at it)"))
     return handles
