@@ -74,8 +74,8 @@ def figure(fig, by_arm, m, v):
                    label=f"the rule: the stirred C below {STIRRED_BELOW:g} in that year")
         lo, hi = min(s["C_stirred_at_T"] for s in seeds), max(s["C_stirred_at_T"] for s in seeds)
         span = f"years {min(ts)}-{max(ts)}" if min(ts) != max(ts) else f"year {ts[0]}"
-        ax.text(max(ts) + 3, 0.42, f"{span} (purple): the struck C first reaches 0.5;\nthe stirred C then: "
-                f"{lo:.3f}-{hi:.3f} (the dots, below the dashed bound)", fontsize=8, va="center", color="tab:purple")
+        ax.text(max(ts) + 3, 0.435, f"{span} (purple): the struck C first reaches 0.5;\nthe stirred C then "
+                f"{lo:.3f}-{hi:.3f}\n(the dots; the dashed line: the bound)", fontsize=8, va="center", color="tab:purple")
     # the kinks of C: years in which every soul's light changed at once (both arms' runs say when)
     turns = light_turns(by_arm["struck"][0])
     judged = {light_turns(r)["judge_complete"] for r in by_arm["struck"]}
