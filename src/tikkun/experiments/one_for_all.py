@@ -84,9 +84,11 @@ def figure(fig, by_arm, m, v):
             band(ax, x[:YEAR + 1], data["none", key][:, :YEAR + 1], "0.35", "", style=style)
     for a in (ax, rows):
         a.axvline(YEAR, color="0.5", ls=":", lw=1)
-    seeds = sorted(m["one"])
-    ends = end_rows(rows, [(f"one shepherd from {YEAR:,}", "tab:blue", [m["one"][s]["end_year"] for s in seeds]),
-                           ("no shepherd", "tab:red", [m["none"][s]["end_year"] for s in seeds])], seeds, HORIZON)
+    # the end years as the measure reads them, from the runs themselves
+    end = {arm: {r.seed: end_year(r) for r in by_arm[arm]} for arm in ("one", "none")}
+    seeds = sorted(end["one"])
+    ends = end_rows(rows, [(f"one shepherd from {YEAR:,}", "tab:blue", [end["one"][s] for s in seeds]),
+                           ("no shepherd", "tab:red", [end["none"][s] for s in seeds])], seeds, HORIZON)
     keys = [Line2D([], [], color="tab:red", label="no shepherd"),
             Line2D([], [], color="tab:blue", label=f"one soul a shepherd from {YEAR:,}")]
     if same:
