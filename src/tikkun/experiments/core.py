@@ -346,3 +346,25 @@ def end_year(run: RunData) -> int | None:
 
 
 COLOURS = ("tab:blue", "tab:red", "tab:green", "tab:purple", "tab:orange")
+
+
+def end_rows(ax, arms, seeds, horizon: int) -> list:
+    """The end of correction, one row a seed, as the verdicts of the end compare it: a dot per
+    arm at its end year, or a triangle at the horizon where the run did not end by it. ``arms``:
+    ``(label, colour, end years in the order of seeds)``. Returns the legend's handles."""
+    from matplotlib.lines import Line2D
+
+    for k, _ in enumerate(seeds):
+        ends = [e[k] for _, _, e in arms]
+        xs = [horizon if e is None else e for e in ends]
+        ax.plot([min(xs), max(xs)], [k, k], color="0.6", lw=1, zorder=1)  # what one arm gains on the other
+        for (_, colour, _), e, x in zip(arms, ends, xs):
+            ax.plot(x, k, ">" if e is None else "o", color=colour, ms=6, mec="white", mew=0.5, zorder=3, clip_on=False)
+    ax.set_yticks(range(len(seeds)), [f"seed {s}" for s in seeds], fontsize=7.5)
+    ax.set_ylim(len(seeds) - 0.5, -0.5)
+    ax.grid(axis="x", alpha=0.3)
+    handles = [Line2D([], [], color=c, marker="o", ls="", ms=6, label=f"end of correction, {label}")
+               for label, c, ends in arms if any(e is not None for e in ends)]
+    if any(e is None for _, _, ends in arms for e in ends):
+        handles.append(Line2D([], [], color="0.4", marker=">", ls="", ms=6, label=f"no end by {horizon:,} (drawn at it)"))
+    return handles

@@ -86,14 +86,17 @@ def figure(fig, by_arm, m, v):
     for y, g, s in lows:
         ax2.plot(y, g, "x", color="tab:red", ms=9, mew=2, zorder=4)
     if lows:
-        ax2.plot([], [], "x", color="tab:red", ms=7, mew=2, label="r = 1 not higher")
+        ax2.plot([], [], "x", color="tab:red", ms=7, mew=2, label="r = 1 not above r = 0.05")
         y, g, s = min(lows, key=lambda t: t[1])
-        ax2.annotate(f"smallest gap {g:.3g}\n(year {y:,}, seed {s})", (y, g), xytext=(y + 250, min(3 * g, -3 * LINTHRESH)),
+        # the rule fails where the gap is not above 0: equal (at small sizes both arms can have the same
+        # C) is said so, never as a gap of "-0"
+        gap_text = f"smallest gap {g:.3g}" if g < 0 else "gap 0: equal"
+        ax2.annotate(f"{gap_text}\n(year {y:,}, seed {s})", (y, g), xytext=(y + 250, min(3 * g, -3 * LINTHRESH)),
                      fontsize=8, color="tab:red", va="center", arrowprops={"arrowstyle": "->", "color": "tab:red"})
         for ax in (ax1, ax2):
             ax.axvline(y, color="tab:red", ls=":", lw=1)
-        ax1.text(y, 0.55, f" year {y:,}: C(r = 1) below C(r = 0.05)\n in seed {s}, by {-g:.2g} (lower panel)",
-                 fontsize=8, color="tab:red", va="center")
+        how = f"below C(r = 0.05)\n in seed {s}, by {-g:.2g}" if g < 0 else f"equal to C(r = 0.05)\n in seed {s}, not above"
+        ax1.text(y, 0.55, f" year {y:,}: C(r = 1) {how} (lower panel)", fontsize=8, color="tab:red", va="center")
     ax2.set_yscale("symlog", linthresh=LINTHRESH)
     ax2.set_ylim(min(-2e-4, 10 * lowest), 1)
     ax2.set_ylabel(f"gap C(r = 1) \u2212 C(r = 0.05)\n(symmetric log axis,\nlinear within \u00b1{LINTHRESH:g})")

@@ -23,6 +23,10 @@ STAGES = {
 }
 
 
+KEPT, LOST = 0.95, 0.7  # the rule's bounds on the vessel's unity: held at least, withdrawn below
+W_KEPT, W_LOST = 0.95, 0.05  # and on the worlds' W at year 100
+
+
 def measure(by_arm):
     out = {}
     for arm in ("maintain", "withdraw"):
@@ -36,7 +40,7 @@ def verdict(m):
     lose = max(v["unity"] for v in m["withdraw"].values())
     w_keep = min(v["W_100"] for v in m["maintain"].values())
     w_lose = max(v["W_100"] for v in m["withdraw"].values())
-    ok = keep >= 0.95 and lose < 0.7 and w_keep >= 0.95 and w_lose < 0.05
+    ok = keep >= KEPT and lose < LOST and w_keep >= W_KEPT and w_lose < W_LOST
     nums = {"maintained_unity_min": keep, "withdrawn_unity_max": lose, "W_100_maintained_min": w_keep,
             "W_100_withdrawn_max": w_lose}
     return Verdict(ok, "maintained unity >= 0.95, withdrawn < 0.7; W(100) >= 0.95 under the light, < 0.05 without; every seed",
@@ -57,6 +61,23 @@ def figure(fig, by_arm, m, v):
                      label=("light held at 1.5" if arm == "maintain" else "light withdrawn (0)") if i == 0 else None)
             ax2.plot(r.metrics["year"], r.metrics["conductance"], color=colour, lw=1.2, alpha=0.8,
                      label=("light 1 (= A)" if arm == "maintain" else "light 0") if i == 0 else None)
+    # the rule's bounds, each in its arm's colour: the unity at the stage's end, W at year 100
+    end = max(np.asarray(r.genesis()["time"])[np.asarray(r.genesis()["stage"]) == r.arm][-1]
+              - np.asarray(r.genesis()["time"])[np.asarray(r.genesis()["stage"]) == r.arm][0] for r in by_arm["maintain"])
+    ax1.axvline(end, color="0.5", ls=":", lw=1)
+    ax1.axhline(KEPT, color="tab:blue", ls="--", lw=0.9, label=f"the rule at the end: held \u2265 {KEPT:g}")
+    ax1.axhline(LOST, color="tab:red", ls="--", lw=0.9, label=f"the rule at the end: withdrawn < {LOST:g}")
+    ax2.axvline(99, color="0.5", ls=":", lw=1)
+    ax2.axhline(W_KEPT, color="tab:blue", ls="--", lw=0.9, label=f"the rule at year 100: W \u2265 {W_KEPT:g} held")
+    ax2.axhline(W_LOST, color="tab:red", ls="--", lw=0.9, label=f"the rule at year 100: W < {W_LOST:g} withdrawn")
+    # why the withdrawn worlds start far below 1: each world starts at the vessel's final unity, so W
+    # (their product) starts near that unity to the fourth power, and year 0 is already a year without light
+    u0 = [m["withdraw"][s]["unity"] for s in m["withdraw"]]
+    w0 = [float(r.metrics["conductance"][0]) for r in by_arm["withdraw"]]
+    ax2.text(0.93, 0.86, f"each world starts at the vessel's final unity\n(left: {min(u0):.2f}-{max(u0):.2f} withdrawn, 1 held); "
+             f"W,\nthe four worlds' product, at {min(u0) ** 4:.3f}-{max(u0) ** 4:.3f}\nwithdrawn; "
+             f"year 0, a year without light: {min(w0):.3f}-{max(w0):.3f}",
+             transform=ax2.transAxes, ha="right", va="top", fontsize=7.5, color="0.25")
     ax1.set_xlabel("time after the strike (solver's time units)")
     ax1.set_ylabel("vessel's unity 1 - mean(phi^2)")
     ax1.set_ylim(0, 1.05)
@@ -67,7 +88,7 @@ def figure(fig, by_arm, m, v):
     ax2.set_title("the worlds", fontsize=10)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=9)
+        ax.legend(fontsize=7.5, loc="lower left")
 
 
 EXPERIMENT = Experiment(

@@ -55,32 +55,49 @@ def verdict(m):
                    + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
 
 
+DODGE = 0.08  # years between the seeds' red lines on the left, so that lines on the same values stay apart
+
+
 def figure(fig, by_arm, m, v):
     ax1 = fig.add_subplot(1, 2, 1)
     ax2 = fig.add_subplot(1, 2, 2)
     for arm, colour, label in (("nothing-missing", "tab:blue", "every spark corrected"),
                                ("one-spark-missing", "tab:red", "all but the smallest spark")):
-        for i, r in enumerate(by_arm[arm]):
+        runs = sorted(by_arm[arm], key=lambda r: r.seed)
+        full = arm == "nothing-missing"
+        for i, r in enumerate(runs):
             yrs = r.metrics["year"]
             keep = yrs >= EVENT - 3
-            # the arm with nothing missing as larger open circles, so that it shows where the arms coincide
-            full = arm == "nothing-missing"
-            ax1.plot(yrs[keep], r.metrics["weakest_link"][keep], color=colour, marker="o", ms=7 if full else 3,
-                     mfc="none" if full else colour, lw=1, label=label if i == 0 else None)
-        share = [d["complete_soul_share_of_full"] for d in m[arm].values()]
-        # each seed a dot (a bar of their mean on an axis that does not start at 0 would read as a seed's value)
-        ax2.scatter(np.full(len(share), 0 if arm == "nothing-missing" else 1), share, color=colour, s=28, zorder=3,
-                    edgecolors="k", linewidths=0.5)
+            # the arm with nothing missing as larger open circles under the others, so that it shows where
+            # the arms coincide; the other arm's seeds set a little apart, so that each is seen where they
+            # take the same values (two reach G = 1 in year 30, as the seeds with nothing missing do)
+            shift = 0.0 if full else (i - (len(runs) - 1) / 2) * DODGE
+            ax1.plot(yrs[keep] + shift, r.metrics["weakest_link"][keep], color=colour, marker="o", ms=8 if full else 3,
+                     mfc="none" if full else colour, lw=1 if full else 0.9, zorder=2 if full else 3,
+                     label=(label if full else f"{label}\n(seeds {DODGE:g} year apart,\nlabelled where they end)") if i == 0 else None)
+            if not full:
+                ax1.annotate(str(r.seed), (yrs[-1] + shift, r.metrics["weakest_link"][-1]), xytext=(0, 5),
+                             textcoords="offset points", ha="center", fontsize=7, color="0.3")
+        share = [m[arm][r.seed]["complete_soul_share_of_full"] for r in runs]
+        # each seed a dot, side by side in seed order, labelled (a bar of their mean on an axis that does not
+        # start at 0 would read as a seed's value; dots on one line would hide each other)
+        at = (0 if full else 1) + np.linspace(-0.25, 0.25, len(runs))
+        ax2.scatter(at, share, color=colour, s=28, zorder=3, edgecolors="k", linewidths=0.5)
+        for x, y, r in zip(at, share, runs):
+            ax2.annotate(str(r.seed), (x, y), xytext=(0, 5), textcoords="offset points", ha="center", fontsize=7,
+                         color="0.3")
     ax1.set_xlabel("year")
     ax1.set_ylabel("weakest link G")
     ax1.set_title(f"year {EVENT}: every soul made complete, or all but one spark", fontsize=10)
     ax1.grid(alpha=0.3)
-    ax1.legend(fontsize=8)
+    ax1.set_ylim(-0.05, 1.1)
+    ax1.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(0.0, 0.52))  # left of year 30's rise, above G = 0
     ax2.set_xticks([0, 1], ["every spark", "one spark missing"])
     ax2.set_xlim(-0.6, 1.6)
+    ax2.set_xlabel("arm (each dot labelled with its seed)")
     ax2.set_ylabel("illumination / full illumination")
     lo = min(min(d["complete_soul_share_of_full"] for d in m[a].values()) for a in m)
-    ax2.set_ylim(max(0.0, lo - 0.05), 1.02)
+    ax2.set_ylim(max(0.0, lo - 0.05), 1.04)
     ax2.set_title(f"a complete soul in year {EVENT} (one dot a seed)", fontsize=10)
     ax2.grid(alpha=0.3, axis="y")
 

@@ -31,6 +31,10 @@ def measure(by_arm):
     return out
 
 
+GAP, UNITY_BELOW = 0.15, 0.6  # the rule for stir and fuse: mixing above unity by this much, unity below this
+STRUCK_ABOVE = 0.95  # and for the strike: unity and mixing at least this
+
+
 def verdict(m):
     ok = True
     worst = {}
@@ -38,10 +42,10 @@ def verdict(m):
         gaps = [v["mixing"] - v["unity"] for v in m[arm].values()]
         unities = [v["unity"] for v in m[arm].values()]
         worst[arm] = {"smallest_gap": min(gaps), "largest_unity": max(unities)}
-        ok &= min(gaps) >= 0.15 and max(unities) < 0.6
+        ok &= min(gaps) >= GAP and max(unities) < UNITY_BELOW
     lows = [min(v["unity"], v["mixing"]) for v in m["strike"].values()]
     worst["strike"] = {"smallest_of_unity_and_mixing": min(lows)}
-    ok &= min(lows) >= 0.95
+    ok &= min(lows) >= STRUCK_ABOVE
     def rng(arm, key):
         return range_text([v[key] for v in m[arm].values()], 2)
 
@@ -60,13 +64,24 @@ def figure(fig, by_arm, m, v):
                    label=names[key] if i == 0 else None)
             ax.scatter(np.full(len(vals), i + (j - 0.5) * w), vals, color="k", s=10, zorder=3,
                        label=f"each of the {len(vals)} seeds" if i == j == 0 else None)
+    # the rule's bounds over the bars they bound; the gap, a per-seed difference, written on its bars
+    for i, arm in enumerate(ARMS):
+        if arm == "strike":
+            ax.hlines(STRUCK_ABOVE, i - 1.1 * w, i + 1.1 * w, color="k", ls="--", lw=1,
+                      label=f"the rule, strike: unity and mixing \u2265 {STRUCK_ABOVE:g}")
+            continue
+        ax.hlines(UNITY_BELOW, i - 1.1 * w, i + 0.1 * w, color="tab:red", ls="--", lw=1,
+                  label=f"the rule, stir and fuse: unity < {UNITY_BELOW:g}" if i == 0 else None)
+        gap = min(d["mixing"] - d["unity"] for d in m[arm].values())
+        ax.text(i + 0.5 * w, 0.3, f"mixing \u2212\nunity \u2265 {gap:.2f}\nin every\nseed (rule:\n\u2265 {GAP:g})",
+                ha="center", va="center", fontsize=7.5)
     ax.set_xticks(range(len(ARMS)), ["stir (vibration)", "fuse (melted metals)", "strike (light 1.5 > A)"])
     ax.set_ylabel("measure of the vessel at the end (0 to 1)")
-    ax.set_ylim(0, 1.25)  # room above the bars for the legend
+    ax.set_ylim(0, 1.3)  # room above the bars for the legend
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.grid(alpha=0.3, axis="y")
     handles, labels = ax.get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda k: labels[k].startswith("each"))  # the bars' keys first
+    order = sorted(range(len(labels)), key=lambda k: (labels[k].startswith("the rule"), labels[k].startswith("each")))
     ax.legend([handles[k] for k in order], [labels[k] for k in order], loc="upper center", fontsize=8, ncol=3, title="bars: the mean over the seeds; dots: each seed",
               title_fontsize=8)
 

@@ -13,6 +13,7 @@ import numpy as np
 from .core import SHEPHERD_SPAN, Arm, Experiment, Verdict, band, curve, light_turns
 
 YEARS = 300
+STIRRED_BELOW = 0.1  # "barely correct": the rule's bound on the stirred C (verdict and figure)
 _OPEN = [{"kind": "separate"}, {"kind": "approach", "duration": 20.0}]
 STAGES = {
     "stirred": _OPEN + [{"kind": "stir", "duration": 128.0, "light": 0.0, "stir_amplitude": 2.0, "stir_period": 8.0},
@@ -38,7 +39,7 @@ def measure(by_arm):
 
 def verdict(m):
     vals = [v["C_stirred_at_T"] for v in m["seeds"].values()]
-    ok = all(x is not None for x in vals) and max(vals) < 0.1
+    ok = all(x is not None for x in vals) and max(vals) < STIRRED_BELOW
     ts = [v["T"] for v in m["seeds"].values()]
     u = np.mean([v["unity_mean_stirred"] for v in m["seeds"].values()])
     us = np.mean([v["unity_mean_struck"] for v in m["seeds"].values()])
@@ -60,6 +61,21 @@ def figure(fig, by_arm, m, v):
         band(ax, x, np.array([curve(r, "cleansing_mean", YEARS) for r in by_arm[arm]]), colour, label)
         band(axj, x, np.array([curve(r, "holiness", YEARS) for r in by_arm[arm]]), colour, label)
     ax.axhline(0.5, color="0.6", ls=":", lw=1)
+    # what the verdict compares: the year T the struck C first reaches 0.5 (seed by seed), the stirred
+    # C in it (a dot a seed), and the rule's bound on that C
+    seeds = [s for s in m["seeds"].values() if s["T"] is not None]
+    if seeds:
+        ts = [s["T"] for s in seeds]
+        for axis in (ax, axj):
+            axis.axvspan(min(ts) - 0.5, max(ts) + 0.5, color="tab:purple", alpha=0.25, lw=0, zorder=0)
+        ax.plot(ts, [s["C_stirred_at_T"] for s in seeds], "o", color="tab:red", mec="k", mew=0.5, ms=4, zorder=4,
+                label="the stirred C in that year, a dot a seed")
+        ax.axhline(STIRRED_BELOW, color="tab:red", ls="--", lw=0.8,
+                   label=f"the rule: the stirred C below {STIRRED_BELOW:g} in that year")
+        lo, hi = min(s["C_stirred_at_T"] for s in seeds), max(s["C_stirred_at_T"] for s in seeds)
+        span = f"years {min(ts)}-{max(ts)}" if min(ts) != max(ts) else f"year {ts[0]}"
+        ax.text(max(ts) + 3, 0.435, f"{span} (purple): the struck C first reaches 0.5;\nthe stirred C then "
+                f"{lo:.3f}-{hi:.3f}\n(the dots; the dashed line: the bound)", fontsize=8, va="center", color="tab:purple")
     # the kinks of C: years in which every soul's light changed at once (both arms' runs say when)
     turns = light_turns(by_arm["struck"][0])
     judged = {light_turns(r)["judge_complete"] for r in by_arm["struck"]}

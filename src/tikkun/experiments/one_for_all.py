@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve, end_year, years_text
+from .core import Arm, Experiment, Verdict, band, curve, end_rows, end_year, years_text
 
 YEAR = 4040
 HORIZON = 6000
@@ -66,7 +66,10 @@ def figure(fig, by_arm, m, v):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    ax = fig.add_subplot(1, 1, 1)
+    # the verdict is each seed's end year: a row a seed under the curves shows it
+    grid = fig.add_gridspec(2, 1, height_ratios=(1, 0.4))
+    ax = fig.add_subplot(grid[0])
+    rows = fig.add_subplot(grid[1], sharex=ax)
     x = np.arange(HORIZON)
     data = {(arm, key): np.array([curve(r, key, HORIZON, after_end=1.0) for r in by_arm[arm]])
             for arm in ("none", "one") for key in ("weakest_link", "cleansing_mean")}
@@ -79,7 +82,13 @@ def figure(fig, by_arm, m, v):
     if same:
         for key, style in (("weakest_link", "-"), ("cleansing_mean", "--")):
             band(ax, x[:YEAR + 1], data["none", key][:, :YEAR + 1], "0.35", "", style=style)
-    ax.axvline(YEAR, color="0.5", ls=":", lw=1)
+    for a in (ax, rows):
+        a.axvline(YEAR, color="0.5", ls=":", lw=1)
+    # the end years as the measure reads them, from the runs themselves
+    end = {arm: {r.seed: end_year(r) for r in by_arm[arm]} for arm in ("one", "none")}
+    seeds = sorted(end["one"])
+    ends = end_rows(rows, [(f"one shepherd from {YEAR:,}", "tab:blue", [end["one"][s] for s in seeds]),
+                           ("no shepherd", "tab:red", [end["none"][s] for s in seeds])], seeds, HORIZON)
     keys = [Line2D([], [], color="tab:red", label="no shepherd"),
             Line2D([], [], color="tab:blue", label=f"one soul a shepherd from {YEAR:,}")]
     if same:
@@ -88,13 +97,15 @@ def figure(fig, by_arm, m, v):
              Line2D([], [], color="k", ls="--", label="dashed: collective correction C")]
     # the two shadings drawn over each other, as where the arms' ranges overlap
     overlap = (Patch(color="tab:red", alpha=0.2, lw=0), Patch(color="tab:blue", alpha=0.2, lw=0))
-    ax.legend(handles=keys + [overlap], labels=[k.get_label() for k in keys] + ["the two arms' ranges overlapping"],
+    ax.legend(handles=keys + [overlap, *ends],
+              labels=[k.get_label() for k in keys] + ["the two arms' ranges overlapping", *[k.get_label() for k in ends]],
               handler_map={tuple: HandlerTuple(ndivide=1)}, fontsize=8, loc="upper center",
               ncol=3)  # above the curves: the axis goes past 1
-    ax.set_xlabel("year from creation")
+    rows.set_xlabel("year from creation")
+    ax.tick_params(labelbottom=False)
     ax.set_ylabel("weakest link G (solid),\ncollective correction C (dashed)")
     ax.set_xlim(3000, HORIZON)
-    ax.set_ylim(0, 1.3)
+    ax.set_ylim(0, 1.42)
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.grid(alpha=0.3)
     # where C (dashed) is near 1 in both arms the year before the shepherd, what its light lifts is G, the last sparks
@@ -121,5 +132,5 @@ EXPERIMENT = Experiment(
                  "600,000' is in the equations); what is measured is whether and when that light brings the end. "
                  "By the shepherd's year nearly every soul is complete in both arms (C_5000 in the record is above "
                  "0.9999): what the shepherd changes is the weakest link G, the last sparks",
-    measure=measure, verdict=verdict, figure=figure,
+    measure=measure, verdict=verdict, figure=figure, figsize=(9.5, 6.6),
 )

@@ -26,8 +26,10 @@ from .core import SHEPHERD_SPAN, Arm, Experiment, Verdict, band, curve, light_tu
 YEARS = 300
 POLICIES = {"neither": (0.0, 0.0), "warmth": (0.9, 0.0), "attachment": (0.0, 0.9), "both": (0.9, 0.9)}
 RATES = (0.03, 0.05, 0.1, 0.5)
-WHICH = {0.03: "the history's exiles", 0.05: "the history's last centuries", 0.1: "MODEL.md's last centuries",
-         0.5: "constant shocks"}
+# what each rate is (history.toml, docs/calibration.md): the preset's exiles (3,338 on) and its years from
+# 5,700 ("the media"), and MODEL.md's starting value from 5,700, which the calibration lowered to 0.05
+WHICH = {0.03: "the history's exiles", 0.05: "the history from year 5,700",
+         0.1: "MODEL.md's start value from 5,700", 0.5: "constant shocks"}
 #: the arm of a policy at a rate, e.g. ``warmth-0.05``
 ARMS = {f"{p}-{r}": (p, r) for r in RATES for p in POLICIES}
 
@@ -65,14 +67,18 @@ def figure(fig, by_arm, m, v):
     from matplotlib.patches import Patch
 
     x = np.arange(YEARS)
-    grid = fig.add_gridspec(3, 2, height_ratios=(0.3, 1, 1))
+    # beside each panel a strip of C at the last year on its own scale: the arms differ there by
+    # about 0.01, which the 0-1 axis of the curves cannot show, and the rule compares just that
+    grid = fig.add_gridspec(3, 2, height_ratios=(0.22, 1, 1))
     key = fig.add_subplot(grid[0, :])  # the legend of every panel, above them
     key.axis("off")
-    axes = [fig.add_subplot(grid[1 + i // 2, i % 2]) for i in range(len(RATES))]
+    pairs = [grid[1 + i // 2, i % 2].subgridspec(1, 2, width_ratios=(1, 0.3), wspace=0.06) for i in range(len(RATES))]
+    axes = [fig.add_subplot(pair[0]) for pair in pairs]
+    strips = [fig.add_subplot(pair[1]) for pair in pairs]
     # the kinks every arm shares: the years in which every soul's light changed at once
     turns = [light_turns(r) for rs in by_arm.values() for r in rs]
     shared = turns[0] if all(t == turns[0] for t in turns) else None
-    for ax, rate in zip(axes, RATES):
+    for ax, strip, rate in zip(axes, strips, RATES):
         for (p, (w, a)), colour in zip(POLICIES.items(), COLOURS.values()):
             band(ax, x, np.array([curve(r, "cleansing_mean", YEARS) for r in by_arm[f"{p}-{rate}"]]), colour,
                  f"{p} (warmth {w}, attachment {a})")
@@ -81,15 +87,20 @@ def figure(fig, by_arm, m, v):
                 ax.axvline(shared["judge_complete"], color="k", ls=":", lw=1)
             for a, b in zip(shared["shepherd_from"], shared["shepherd_until"]):
                 ax.axvspan(a, b, **SHEPHERD_SPAN)
-        ax.set_title(f"shocks at {rate} a year ({WHICH[rate]}): {'holds' if _holds_at(m, rate) else 'does not hold'}",
-                     fontsize=9)
+        why = [part for part, fails in (("attachment ends below warmth", _attachment_not_above),
+                                        ("both not highest", _both_not_highest)) if fails(m, rate)]
+        ax.set_title(f"shocks at {rate} a year ({WHICH[rate]}):\n"
+                     + ("holds" if _holds_at(m, rate) else "does not hold: " + ", ".join(why)), fontsize=9)
         ax.set_ylim(0, 1.05)
         ax.grid(alpha=0.3)
+        _end_strip(strip, m, rate)
     for ax in axes[2:]:
         ax.set_xlabel("year")
     for ax in axes[::2]:
         ax.set_ylabel("collective correction C")
     handles, labels = axes[0].get_legend_handles_labels()
+    handles.append(Line2D([], [], color="0.4", marker="o", ls="", ms=4))
+    labels.append(f"beside each panel: C at year {YEARS}, one dot a seed,\non its own scale")
     if shared:
         if shared["judge_complete"] is not None:
             y = shared["judge_complete"]
@@ -102,6 +113,26 @@ def figure(fig, by_arm, m, v):
             labels.append(f"years {a}-{b}: a shepherd (the preset's\nevent) until its generation ends")
     key.legend(handles, labels, loc="center", ncol=3, fontsize=8, title="in every panel", title_fontsize=8,
                columnspacing=1.2, handlelength=1.8)
+
+
+def _end_strip(ax, m, rate) -> None:
+    """C at the last year, arm by arm, one dot a seed (spread sideways by seed so none hides
+    another), on an axis zoomed to the values: what the verdict compares."""
+    ends = {p: [m[f"{p}-{rate}"][s]["C_end"] for s in sorted(m[f"{p}-{rate}"])] for p in POLICIES}
+    for i, (p, colour) in enumerate(COLOURS.items()):
+        c = ends[p]
+        ax.plot(i + np.linspace(-0.25, 0.25, len(c)) if len(c) > 1 else [i], c, "o", color=colour, ms=3.5,
+                mec="white", mew=0.4)
+    lo, hi = min(map(min, ends.values())), max(map(max, ends.values()))
+    pad = max(hi - lo, 0.004) * 0.12
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlim(-0.6, len(POLICIES) - 0.4)
+    ax.set_xticks(range(len(POLICIES)), list(POLICIES), rotation=90, fontsize=8)
+    ax.yaxis.tick_right()
+    ax.tick_params(axis="y", labelsize=7.5)
+    ax.grid(axis="y", alpha=0.3)
+    ax.yaxis.set_label_position("right")
+    ax.set_ylabel(f"C at year {YEARS}", fontsize=8.5)
 
 
 COLOURS = {"neither": "0.2", "warmth": "tab:orange", "attachment": "tab:blue", "both": "tab:green"}
@@ -148,5 +179,5 @@ EXPERIMENT = Experiment(
     construction="a shock takes a share K (1 - a) of each open spark's screen: attachment shields from every shock by the "
                  "equations, warmth from none; what is measured is whether that outweighs warmth's pull through the "
                  "network at each rate",
-    measure=measure, verdict=verdict, figure=figure, figsize=(9.5, 8.2), caption=caption,
+    measure=measure, verdict=verdict, figure=figure, figsize=(9.5, 9.0), caption=caption,
 )
