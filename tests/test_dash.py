@@ -880,6 +880,7 @@ def test_claims_tab_clears_the_last_result_when_another_claim_is_chosen(tmp_path
     # the figure at full size: served by its token (claims.FigureHandler) as long as it is shown
     token = re.search(r"href='claim-figure/([A-Za-z0-9_-]+)\.png'", view.figure_link.object).group(1)
     assert claims.FIGURES[token] == png.read_bytes()
+    assert view.figure.max_width == 4  # the PNG's own width: never enlarged past it
     assert re.fullmatch(claims.figure_route()[0], f"/claim-figure/{token}.png")
     view.select.value = other
     assert view.status.object == "" and view.verdict.object == "" and view.figure.object is None

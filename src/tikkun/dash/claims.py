@@ -12,6 +12,7 @@ import html
 import logging
 import secrets
 import shutil
+import struct
 import tempfile
 import threading
 from pathlib import Path
@@ -202,6 +203,8 @@ class ClaimsView:
         self.figure.object = png
         self.figure_link.object = ""
         if png is not None:
+            # the tab's width, but never wider than the PNG: enlarged it only blurs
+            self.figure.max_width = struct.unpack(">I", png[16:20])[0]  # IHDR's width
             self._token = secrets.token_urlsafe(16)
             FIGURES[self._token] = png
             self.figure_link.object = (f"<a id='tk-claim-figure-link' href='{FIGURE_PATH}/{self._token}.png' "

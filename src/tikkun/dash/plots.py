@@ -51,8 +51,9 @@ STAGE_COLOURS = ("#d62728", "#ff7f0e", "#2ca02c")  # spark, particular, common
 YEAR_LABEL = "year from creation"
 HEIGHT = 250
 # Every yearly figure keeps the same room left of its frame (the y axis) and right of it (the
-# legend), so their frames, and their time axes, line up from one figure to the next.
-AXIS_ROOM = 72
+# legend), so their frames, and their time axes, line up from one figure to the next; room for
+# the widest axis, 600,000 souls with its label.
+AXIS_ROOM = 80
 LEGEND_ROOM = 140
 # The correction's frame runs above 1 to LABEL_TOP, a band over every curve (all are shares, at
 # most 1) where the eras and the events are named: no name lies on a curve.
