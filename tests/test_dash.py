@@ -24,6 +24,7 @@ import tomllib
 import zipfile
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urljoin
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +35,7 @@ pytest.importorskip("panel", reason="the dashboard's packages: pip install \"tik
 
 from tikkun import api  # noqa: E402
 from tikkun.dash import live as live_mod  # noqa: E402
-from tikkun.dash import plots, sweep_view  # noqa: E402
+from tikkun.dash import genesis_view, plots, sweep_view  # noqa: E402
 from tikkun.dash.genesis_view import stage_spans  # noqa: E402
 from tikkun.dash.server import ServeError, check_port, host_warning, is_loopback  # noqa: E402
 from tikkun.records import METRIC_COLUMNS  # noqa: E402
@@ -319,6 +320,27 @@ def test_an_empty_figure_says_why_it_is_empty():
     assert set(notes().values()) == {plots.NOTE_BEFORE}
 
 
+def _count_figures():
+    """Every figure of the page whose y axis counts (souls, shocks, runs), by name."""
+    figs = plots.LiveFigures()
+    counts = [f for f, (_, _, yr, _) in zip(figs.series_figures, plots.SERIES) if yr == "zero"]
+    return {f.name: f for f in counts + [figs.histogram, sweep_view.SweepView().hist_fig]}
+
+
+def test_count_axes_tick_whole_numbers_only():
+    """A count's axis ticks whole numbers only, written as whole numbers: the shocks' axis of 0
+    to 1 read 0, 0, 0, 1, 1, 1 (ticks at 0.2, 0.4, ... in a whole-number format) and the sweep's
+    runs 0.5, 1.5, 2.5. In the browser: test_count_axes_name_whole_numbers_on_the_page."""
+    from bokeh.models import AdaptiveTicker
+
+    figs = _count_figures()
+    assert {"series-2", "series-3", "series-4", f"series-{plots.SHOCKS}", "histogram", "sweep-end-years"} == set(figs)
+    for name, fig in figs.items():
+        (axis,) = fig.yaxis
+        assert isinstance(axis.ticker, AdaptiveTicker) and axis.ticker.min_interval >= 1, name
+        assert axis.formatter.format == "0,0", name
+
+
 def test_no_legend_covers_a_figures_data():
     """Every legend of the page's figures sits beside or under the frame, never inside it (the
     sample's legend hid the souls at the top left, where the least cleansed of the early years are)."""
@@ -443,6 +465,52 @@ def test_genesis_curves_mark_where_each_stage_begins():
     assert list(view.boundaries.data["x"]) == [0.5, 2.5, 3.5]  # between the records of two stages
 
 
+def test_genesis_figures_say_why_they_are_empty_and_name_stages_clear_of_the_lines():
+    """Before a vessel both figures say why they are empty (no empty legend); a vessel shown
+    removes the notes and shows the legend; cleared again, the note is the one given. The stages'
+    names sit in the band above the curves, each from the line where its stage begins, and the
+    lines (and the shown stage's shade) stop under that band: no line runs through a name."""
+    from types import SimpleNamespace
+
+    from bokeh.models import Segment
+
+    from tikkun.dash import genesis_view as gv
+
+    view = gv.GenesisView()
+
+    def notes():
+        return {name: (n.text if n.visible else None) for name, n in view.notes.items()}
+
+    assert notes() == {"genesis-image": gv.NOTE_NOT_YET, "genesis-curves": gv.NOTE_NOT_YET}
+    assert not view.legend.visible
+    stages = ["separate", "approach", "approach", "strike", "shatter", "shatter"]
+    records = {"stage": np.array(stages), "time": np.arange(6.0), "unity": np.zeros(6), "mixing": np.zeros(6)}
+    phi = np.zeros((4, 4))
+    view.show(SimpleNamespace(stage_fields=[(k, phi) for k in ("separate", "approach", "strike", "shatter")],
+                              records=records, field=phi, final_unity=0.0))
+    assert set(notes().values()) == {None} and view.legend.visible
+    labels = view.stage_labels.source.data
+    assert list(labels["x"]) == [-0.5, 0.5, 2.5, 3.5]  # the first stage's at the frame's left, the others at their line
+    assert min(labels["y"]) > gv.BAND_FOOT
+    (line,) = [r for r in view.curve_fig.renderers if isinstance(r.glyph, Segment)]
+    assert line.data_source is view.boundaries and line.glyph.y1 == gv.BAND_FOOT
+    assert view.now.top == gv.BAND_FOOT
+    view.clear("running", note=gv.NOTE_RUNNING)
+    assert set(notes().values()) == {gv.NOTE_RUNNING} and not view.legend.visible
+
+
+def test_genesis_tab_notes_follow_the_scenario():
+    """The page's genesis figures: "no genesis yet" for a scenario with a [genesis] section,
+    "no genesis" for one without."""
+    from tikkun.dash import genesis_view as gv
+
+    d = _dashboard()
+    d.source.value = "history"
+    assert {n.text for n in d.genesis.notes.values() if n.visible} == {gv.NOTE_NOT_YET}
+    d.source.value = "quick"
+    assert {n.text for n in d.genesis.notes.values() if n.visible} == {gv.NOTE_NONE}
+
+
 def _write_sweep(folder: Path, runs: list[tuple[str, str, int | None]], curves: dict[str, np.ndarray]):
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table({"run_id": [r for r, _, _ in runs], "status": [s for _, s, _ in runs],
@@ -476,19 +544,35 @@ def test_sweep_folder_is_followed(tmp_path):
 
 def test_sweep_tab_clears_the_last_folders_figures(tmp_path):
     view = sweep_view.SweepView()
+
+    def notes():
+        return tuple(n.text if n.visible else None for n in view.notes.values())  # end years, curves
+
+    assert notes() == (sweep_view.NOTE_BEFORE, sweep_view.NOTE_BEFORE)
     first = tmp_path / "first"
     _write_sweep(first, [("a", "done", 120), ("b", "done", 90)], {"a": np.linspace(0, 1, 121)})
     view.follow(str(first))
     assert len(view.hist.data["count"]) > 0 and len(view.lines.data["xs"]) == 1
+    assert notes() == (None, None)
     (tmp_path / "second").mkdir()  # a sweep that has finished no run yet: its sweep.toml, written as it starts
     (tmp_path / "second" / "sweep.toml").write_text('base = "quick"\n')
     view.follow(str(tmp_path / "second"))
     assert len(view.hist.data["count"]) == 0 and len(view.lines.data["xs"]) == 0
     assert "no finished run yet" in view.counts.object
+    assert notes() == (sweep_view.NOTE_WAITING, sweep_view.NOTE_WAITING)
     view.follow(str(first))
     view.follow(str(tmp_path / "nowhere"))
     assert "is not a folder" in view.counts.object
     assert len(view.hist.data["count"]) == 0 and len(view.lines.data["xs"]) == 0
+    assert notes() == (sweep_view.NOTE_NOT_A_SWEEP, sweep_view.NOTE_NOT_A_SWEEP)
+    failed = tmp_path / "failed"  # only failed runs: no end year, no curve
+    _write_sweep(failed, [("a", "failed", None)], {})
+    view.follow(str(failed))
+    assert notes() == (sweep_view.NOTE_NONE_DONE, sweep_view.NOTE_NONE_DONE)
+    never = tmp_path / "never"  # runs done that never reached the end: curves, no end year
+    _write_sweep(never, [("a", "done", None)], {"a": np.full(50, 0.5)})
+    view.follow(str(never))
+    assert notes() == (sweep_view.NOTE_NONE_ENDED, None)
 
 
 @pytest.fixture(scope="module")
@@ -713,6 +797,7 @@ def test_genesis_tab_follows_the_seed_and_its_button_comes_back_after_a_failure(
     d._genesis_thread.join(60)
     d.poll()
     assert "tk-genesis-stage" in d.genesis.caption.object and d.genesis_button.disabled
+    assert not any(n.visible for n in d.genesis.notes.values())
     seed = d.seed.value
     d.seed.value = seed + 1  # another seed, another vessel: not the one shown
     assert "tk-genesis-stage" not in d.genesis.caption.object and not d.genesis_button.disabled
@@ -724,6 +809,7 @@ def test_genesis_tab_follows_the_seed_and_its_button_comes_back_after_a_failure(
     d._vessel_in = RuntimeError("no memory")  # what the genesis' thread hands over when it fails
     d.poll()
     assert "no memory" in d.genesis.caption.object and not d.genesis_button.disabled
+    assert {n.text for n in d.genesis.notes.values() if n.visible} == {genesis_view.NOTE_FAILED}
 
 
 def test_genesis_tab_says_a_run_is_making_its_vessel(monkeypatch):
@@ -751,6 +837,7 @@ def test_genesis_tab_says_a_run_is_making_its_vessel(monkeypatch):
     _wait(lambda: d.live.alive, 10, "the run's thread")
     d.poll()
     assert d.genesis_button.disabled and "running the genesis with the run" in d.genesis.caption.object
+    assert {n.text for n in d.genesis.notes.values() if n.visible} == {genesis_view.NOTE_RUNNING}
     d._run_genesis()  # the button's handler, were it pressed: no second genesis
     assert d._genesis_thread is None
     gate.set()
@@ -779,6 +866,7 @@ def test_genesis_tab_says_a_run_is_making_its_vessel(monkeypatch):
 def test_claims_tab_clears_the_last_result_when_another_claim_is_chosen(tmp_path):
     from PIL import Image
 
+    from tikkun.dash import claims
     from tikkun.dash.claims import ClaimsView
 
     view = ClaimsView(2_000)
@@ -789,8 +877,14 @@ def test_claims_tab_clears_the_last_result_when_another_claim_is_chosen(tmp_path
     view.poll()  # what the worker hands over when the experiment finishes
     assert "finished in 14 s" in view.status.object and "holds" in view.verdict.object
     assert view.figure.object is not None
+    # the figure at full size: served by its token (claims.FigureHandler) as long as it is shown
+    token = re.search(r"href='claim-figure/([A-Za-z0-9_-]+)\.png'", view.figure_link.object).group(1)
+    assert claims.FIGURES[token] == png.read_bytes()
+    assert view.figure.max_width == 4  # the PNG's own width: never enlarged past it
+    assert re.fullmatch(claims.figure_route()[0], f"/claim-figure/{token}.png")
     view.select.value = other
     assert view.status.object == "" and view.verdict.object == "" and view.figure.object is None
+    assert view.figure_link.object == "" and token not in claims.FIGURES
 
 
 def test_host_and_port_checks():
@@ -1127,6 +1221,53 @@ def test_bad_value_shows_the_error_on_the_page(server, browser, tmp_path):
         p.close()
 
 
+#: the y axis' major ticks of the named figures as drawn, and their labels: {name: [ticks, labels]}
+YTICKS_JS = """(names) => { const out = {}; const seen = new Set();
+  function walk(v) { if (!v || seen.has(v)) return; seen.add(v);
+    if (v.model && names.includes(v.model.name) && v.axis_views) {
+      for (const a of v.axis_views) if (a.dimension == 1) {
+        const ticks = Array.from(a.tick_coords.major[1]);
+        out[v.model.name] = [ticks, a.model.formatter.doFormat(ticks, {loc: a.loc})]; } }
+    if (typeof v.children === "function") for (const c of v.children()) walk(c); }
+  for (const root of Bokeh.index) walk(root);
+  return out; }"""
+
+
+def test_count_axes_name_whole_numbers_on_the_page(server, browser, tmp_path):
+    """Every count's axis on the page ticks whole numbers, each label its own, on a range of a
+    few: the shocks' 0 to 1 before any shock, the souls' of a population of 2, the runs of a
+    sweep whose end years count 2 and 1 (they read 0, 0, 0, 1, 1, 1 and 0.5, 1.5, 2.5)."""
+    names = sorted(_count_figures())
+    p = Page(browser, server)
+    try:
+        _small_quick(p)
+        p.set_number(".tk-souls", 2)
+        p.wait(lambda: "souls.count = 2" in p.text("#tk-changed"), 10, "two souls")
+        p.wait_for_timeout(1000)
+        folder = tmp_path / "sweep"
+        _write_sweep(folder, [("a", "done", 100), ("b", "done", 100), ("c", "done", 140)], {})
+        p.locator(".bk-tab", has_text="Sweep").click()
+        box = p.locator(".tk-sweep-path input").first
+        box.fill(str(folder))
+        box.press("Enter")
+        p.press(".tk-sweep-follow")
+        p.wait(lambda: p.locator("#tk-sweep-counts").count() == 1, 20, "the sweep's counts")
+        p.wait_for_timeout(1000)
+        seen = p.evaluate(YTICKS_JS, names)
+        p.locator(".bk-tab", has_text="Run").click()
+        p.wait_for_timeout(1000)
+        seen.update({k: v for k, v in p.evaluate(YTICKS_JS, names).items() if k != "sweep-end-years"})
+        assert sorted(seen) == names
+        for name, (ticks, labels) in seen.items():
+            assert len(ticks) >= 2 and all(t == int(t) for t in ticks), (name, ticks)
+            assert labels == [f"{int(t):,}" for t in ticks], (name, labels)
+        assert seen["sweep-end-years"][0] == [0, 1, 2]
+        assert seen[f"series-{plots.SHOCKS}"][0] == [0, 1]
+        assert p.errors == []
+    finally:
+        p.close()
+
+
 def test_genesis_panel_shows_the_vessel(server, browser, tmp_path):
     from PIL import Image
 
@@ -1236,6 +1377,16 @@ def test_claims_tab_runs_an_experiment_as_tikkun_experiment_does(server, browser
         shown = verdict.inner_text()
         figure = p.locator(".tk-claim-figure img")
         p.wait(lambda: figure.count() == 1 and figure.evaluate("i => i.naturalWidth") > 0, 20, "the figure")
+        # shown at the tab's width, the figure opens at full size from its link: the same PNG, served
+        natural, shown_width = figure.evaluate("i => [i.naturalWidth, i.getBoundingClientRect().width]")
+        link = p.locator("#tk-claim-figure-link")
+        served = p.request.get(urljoin(server, link.get_attribute("href")))
+        assert served.ok and served.headers["content-type"] == "image/png"
+        from PIL import Image
+
+        assert Image.open(io.BytesIO(served.body())).size[0] == natural
+        assert link.get_attribute("target") == "_blank"
+        assert shown_width <= natural
         assert p.errors == []
     finally:
         p.close()

@@ -23,7 +23,7 @@ from tikkun.scenario.loading import _parse_toml, apply_overrides, build_scenario
 
 from . import plots
 from .claims import ClaimsView
-from .genesis_view import GenesisView
+from .genesis_view import NOTE_FAILED, NOTE_NONE, NOTE_RUNNING, GenesisView
 from .layout import grid
 from .live import LiveRun, Phase
 from .sweep_view import SweepView
@@ -360,7 +360,7 @@ class Dashboard:
         if sc.genesis is None:
             self.genesis_button.disabled = True
             self.genesis.clear("This scenario has no [genesis] section: its sparks' unity is drawn from "
-                               "sparks.unity. The history preset has one.")
+                               "sparks.unity. The history preset has one.", note=NOTE_NONE)
         elif key in self.vessels:
             self.genesis_button.disabled = True
             self.genesis.show(self.vessels[key])
@@ -387,7 +387,7 @@ class Dashboard:
             return
         self.genesis_button.disabled = True
         self.genesis.clear(f"running the genesis: a {sc.genesis.n} x {sc.genesis.n} vessel through "
-                           f"{len(sc.genesis.stages)} stages ...")
+                           f"{len(sc.genesis.stages)} stages ...", note=NOTE_RUNNING)
 
         def work():
             try:
@@ -404,7 +404,7 @@ class Dashboard:
         """Move the page to where the run is (on the server's loop, every :data:`POLL_MS`)."""
         vessel, self._vessel_in = self._vessel_in, None
         if isinstance(vessel, Exception):
-            self.genesis.clear(f"error: {type(vessel).__name__}: {html.escape(str(vessel))}")
+            self.genesis.clear(f"error: {type(vessel).__name__}: {html.escape(str(vessel))}", note=NOTE_FAILED)
             self.genesis_button.disabled = False  # to try again
         elif vessel is not None:
             key = _vessel_key_of(vessel)
@@ -446,7 +446,7 @@ class Dashboard:
             self._genesis_run = live
             self.genesis_button.disabled = True
             self.genesis.clear(f"running the genesis with the run's first year: a {g.n} x {g.n} vessel through "
-                               f"{len(g.stages)} stages ...")
+                               f"{len(g.stages)} stages ...", note=NOTE_RUNNING)
         run = self._genesis_run
         if run is not None and (run.vessel is not None or not run.alive):
             self._genesis_run = None

@@ -10,18 +10,43 @@ import atexit
 import contextlib
 import html
 import logging
+import secrets
 import shutil
+import struct
 import tempfile
 import threading
 from pathlib import Path
 
 import panel as pn
+import tornado.web
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SOULS = 2_000
 DEFAULT_SEEDS = "20, 21"
 EXIT_WAIT = 20.0  # s: how long a server that stops waits for a running experiment to end
+#: the shown experiments' figures by a token of their own, served at FIGURE_PATH/<token>.png: a
+#: link opens one at full size in a new tab (the page shows it at the tab's width, where a 1,000
+#: px window makes its legend unreadable; browsers refuse to open a data: URL in a new tab)
+FIGURES: dict[str, bytes] = {}
+FIGURE_PATH = "claim-figure"
+
+
+class FigureHandler(tornado.web.RequestHandler):
+    """``GET FIGURE_PATH/<token>.png``: a figure the claims tab shows, or 404."""
+
+    def get(self, token: str) -> None:
+        png = FIGURES.get(token)
+        if png is None:
+            raise tornado.web.HTTPError(404)
+        self.set_header("Content-Type", "image/png")
+        self.set_header("Cache-Control", "no-store")
+        self.write(png)
+
+
+def figure_route() -> tuple[str, type]:
+    """The server's route to :class:`FigureHandler` (``pn.serve``'s ``extra_patterns``)."""
+    return (rf"/{FIGURE_PATH}/([A-Za-z0-9_-]+)\.png", FigureHandler)
 
 
 def load_experiments():
@@ -60,7 +85,9 @@ class ClaimsView:
         self._client = None  # the running experiment's Dask client, closed if the server stops
         self._done: tuple | None = None  # (record, png path) or (None, message), from the worker
         self.status = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.figure = pn.pane.PNG(None, sizing_mode="stretch_width", max_width=1000, css_classes=["tk-claim-figure"])
+        self._token: str | None = None  # the shown figure's in FIGURES
+        self.figure = pn.pane.PNG(None, sizing_mode="stretch_width", css_classes=["tk-claim-figure"])
+        self.figure_link = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["tk-claim-figure-link"])
         self.verdict = pn.pane.HTML("", sizing_mode="stretch_width")
         if self.experiments is None:
             self.view = pn.Column(pn.pane.Alert(why_not, alert_type="warning"), sizing_mode="stretch_width")
@@ -79,7 +106,7 @@ class ClaimsView:
         self._describe()
         self.view = pn.Column(
             pn.Row(self.select, self.souls, self.seeds, self.button),
-            self.claim, self.status, self.verdict, self.figure, sizing_mode="stretch_width")
+            self.claim, self.status, self.verdict, self.figure_link, self.figure, sizing_mode="stretch_width")
 
     def _describe(self) -> None:
         exp = self.experiments[self.select.value]
@@ -89,7 +116,8 @@ class ClaimsView:
                              f"by default {exp.souls:,} souls over {exp.years:,} years "
                              f"({html.escape(exp.why_size)})</p>")
         if not self._running:  # the last experiment's time, verdict and figure are not this one's
-            self.status.object, self.verdict.object, self.figure.object = "", "", None
+            self.status.object, self.verdict.object = "", ""
+            self._show_figure(None)
 
     def _run(self, _event=None) -> None:
         if self._running:
@@ -106,7 +134,7 @@ class ClaimsView:
         self.status.object = (f"<p>running <b>{html.escape(exp.name)}</b>: {len(exp.arms)} arms x {len(seeds)} seeds "
                               f"of {souls:,} souls ...</p>")
         self.verdict.object = ""
-        self.figure.object = None
+        self._show_figure(None)
         self.button.disabled = True
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="tikkun-dash-claims-"))
@@ -165,7 +193,23 @@ class ClaimsView:
         colour = {"holds": "#2a7d2a", "does not hold": "#b35900"}.get(str(record["verdict"]), "#555555")  # grey: not tested
         self.verdict.object = (f"<p id='tk-verdict'>verdict: <b style='color:{colour}'>{html.escape(str(record['verdict']))}"
                                f"</b>. {html.escape(str(record['summary']))}</p>")
-        self.figure.object = what.read_bytes()
+        self._show_figure(what.read_bytes())
+
+    def _show_figure(self, png: bytes | None) -> None:
+        """Show ``png`` with its link at full size, or (None) neither; the last one is no longer served."""
+        if self._token is not None:
+            FIGURES.pop(self._token, None)
+            self._token = None
+        self.figure.object = png
+        self.figure_link.object = ""
+        if png is not None:
+            # the tab's width, but never wider than the PNG: enlarged it only blurs
+            self.figure.max_width = struct.unpack(">I", png[16:20])[0]  # IHDR's width
+            self._token = secrets.token_urlsafe(16)
+            FIGURES[self._token] = png
+            self.figure_link.object = (f"<a id='tk-claim-figure-link' href='{FIGURE_PATH}/{self._token}.png' "
+                                       f"target='_blank' rel='noopener'>open the figure at full size</a> "
+                                       f"(a new tab)")
 
     def close(self) -> None:
         """The page closed: remove its experiment folder, now or, while an experiment runs, when
@@ -174,6 +218,8 @@ class ClaimsView:
             self._closed = True
             if not self._running:
                 self._remove()
+        if self._token is not None:
+            FIGURES.pop(self._token, None)
 
     def _remove_at_exit(self) -> None:
         """The server stops: end a running experiment (its Dask client closed), wait for its

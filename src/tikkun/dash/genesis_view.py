@@ -11,8 +11,17 @@ from bokeh.plotting import figure
 from tikkun.report.genesis import VESSEL_CMAP
 
 from .layout import grid
+from .plots import empty_note
 
 IMAGE_WIDTH = 460  # px, the vessel's figure with its colour bar; the curves beside it, or under it when narrow
+# why the figures are empty, in their frames as the Run tab's say it
+NOTE_NOT_YET = "no genesis yet: press the button above, or Run"
+NOTE_NONE = "this scenario has no genesis"
+NOTE_RUNNING = "running the genesis ..."
+NOTE_FAILED = "the genesis failed: see above"
+# the stages are named in a band above the curves (unity and mixing are at most 1); the lines
+# between stages stop under it, so no line runs through a name
+BAND_FOOT = 1.005
 
 
 def _palette(n: int = 256) -> tuple[str, ...]:
@@ -69,7 +78,8 @@ class GenesisView:
         img.yaxis.axis_label = "y (grid cells)"
         self.image = img
         cur = figure(title="Unity and mixing through the genesis", height=400, sizing_mode="stretch_width",
-                     x_range=Range1d(0, 1), y_range=Range1d(-0.02, 1.1), tools="save", toolbar_location="above", name="genesis-curves")
+                     x_range=Range1d(0, 1), y_range=Range1d(-0.02, 1.1), tools="save", toolbar_location="above",
+                     name="genesis-curves")
         cur.line("step", "unity", source=self.curves, line_width=2, color="#1f77b4",
                  legend_label="unity, 1 - mean(phi^2)")
         cur.line("step", "mixing", source=self.curves, line_width=2, color="#ff7f0e",
@@ -80,23 +90,35 @@ class GenesisView:
         cur.yaxis.axis_label = "unity, mixing (0 to 1)"
         legend = cur.legend[0]
         cur.center.remove(legend)  # under the frame: never over a curve, whatever the stages' lengths
-        legend.update(orientation="horizontal", label_text_font_size="9pt", padding=2, margin=2)
+        legend.update(orientation="horizontal", label_text_font_size="9pt", padding=2, margin=2,
+                      visible=False)  # shown with the curves: before them it has no swatches
         cur.add_layout(legend, "below")
+        self.legend = legend
         self.boundaries = ColumnDataSource({"x": []})  # where a stage ends and the next begins
-        cur.vspan(x="x", source=self.boundaries, line_color="#555555", line_width=1, line_alpha=0.7)
-        self.now = BoxAnnotation(left=0, right=0, fill_color="#444444", fill_alpha=0.12)
+        cur.segment(x0="x", x1="x", y0=-0.02, y1=BAND_FOOT, source=self.boundaries, line_color="#555555",
+                    line_width=1, line_alpha=0.7)
+        self.now = BoxAnnotation(left=0, right=0, top=BAND_FOOT, fill_color="#444444", fill_alpha=0.12)
         cur.add_layout(self.now)
         self.stage_labels = LabelSet(x="x", y="y", text="text", source=ColumnDataSource({"x": [], "y": [], "text": []}),
                                      text_font_size="8pt", text_color="#333333", x_offset=2)
         cur.add_layout(self.stage_labels)
         self.curve_fig = cur
+        self.notes = {f.name: empty_note(f, NOTE_NOT_YET) for f in (img, cur)}
         self.view = pn.Column(
             self.caption, self.player,
             grid(pn.Column(pn.pane.Bokeh(img), css_classes=["tk-genesis-image"]), cur, min_width=IMAGE_WIDTH),
             sizing_mode="stretch_width")
 
-    def clear(self, message: str) -> None:
+    def _empty(self, note: str | None) -> None:
+        """Say ``note`` in both figures and hide the legend, or (None) the reverse."""
+        for n in self.notes.values():
+            n.update(text=note or "", visible=note is not None)
+        self.legend.visible = note is None
+
+    def clear(self, message: str, note: str = NOTE_NOT_YET) -> None:
+        """No vessel shown: ``message`` above the figures, ``note`` in their frames."""
         self.result = None
+        self._empty(note)
         self.image_source.data = {"image": [], "x": [], "y": [], "dw": [], "dh": []}
         self.curves.data = {"step": [], "time": [], "unity": [], "mixing": []}
         self.stage_labels.source.data = {"x": [], "y": [], "text": []}
@@ -116,8 +138,9 @@ class GenesisView:
         n_rec = len(rec["time"])
         self.curves.data = {"step": np.arange(n_rec), "time": np.asarray(rec["time"], float),
                             "unity": np.asarray(rec["unity"], float), "mixing": np.asarray(rec["mixing"], float)}
-        # at each stage's first record, alternately high and low: short stages sit side by side
-        self.stage_labels.source.data = {"x": [a for a, _ in self._spans], "text": kinds,
+        # in the band, from the line where each stage begins, alternately high and low: short
+        # stages sit side by side
+        self.stage_labels.source.data = {"x": [a - 0.5 for a, _ in self._spans], "text": kinds,
                                          "y": [1.055 if j % 2 == 0 else 1.015 for j in range(len(kinds))]}
         # between a stage's last record and the next stage's first (none before the first stage)
         self.boundaries.data = {"x": [a - 0.5 for a, _ in self._spans[1:]]}
@@ -128,6 +151,7 @@ class GenesisView:
         self.player.end = max(len(kinds) - 1, 1)
         self.player.disabled = len(kinds) < 2
         self.player.visible = True
+        self._empty(None)
         if self.player.value != 0:
             self.player.value = 0  # shows stage 0 through the watcher
         else:

@@ -51,8 +51,9 @@ STAGE_COLOURS = ("#d62728", "#ff7f0e", "#2ca02c")  # spark, particular, common
 YEAR_LABEL = "year from creation"
 HEIGHT = 250
 # Every yearly figure keeps the same room left of its frame (the y axis) and right of it (the
-# legend), so their frames, and their time axes, line up from one figure to the next.
-AXIS_ROOM = 72
+# legend), so their frames, and their time axes, line up from one figure to the next; room for
+# the widest axis, 600,000 souls with its label.
+AXIS_ROOM = 80
 LEGEND_ROOM = 140
 # The correction's frame runs above 1 to LABEL_TOP, a band over every curve (all are shares, at
 # most 1) where the eras and the events are named: no name lies on a curve.
@@ -145,14 +146,23 @@ def _souls_end(n_souls: int) -> float:
     return max(1.0, n_souls * 1.03)
 
 
-def _note(fig, text: str) -> Label:
-    """A line of grey text in the middle of ``fig``'s frame: why the figure is empty."""
+def empty_note(fig, text: str) -> Label:
+    """A line of grey text in the middle of ``fig``'s frame: why the figure is empty (the page's
+    other tabs use it too, so every empty figure says why in the same way)."""
     centre = Node(target="frame", symbol="center")
     note = Label(x=centre, y=centre, text=text, text_align="center", text_baseline="middle", text_font_size="10pt",
                  text_color="#666666", text_font_style="italic", background_fill_color="white",
                  background_fill_alpha=0.85)
     fig.add_layout(note)
     return note
+
+
+def count_axis(fig) -> None:
+    """``fig``'s y axis as counts: ticks on whole numbers only (on an axis of 0 to 1 the default
+    ticker puts ticks at 0.2, 0.4, ... which a whole-number format shows as 0, 0, 0, 1, 1, 1) and
+    written 600,000, not Bokeh's 6.000e+5."""
+    fig.yaxis.ticker = BasicTicker(min_interval=1)
+    fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
 
 
 def wrap_label(text: str, width: int = 11) -> str:
@@ -199,8 +209,8 @@ class LiveFigures:
         fig.xaxis.axis_label = YEAR_LABEL
         fig.xaxis.ticker = BasicTicker(desired_num_ticks=TICKS)
         fig.yaxis.axis_label = ylabel
-        if yr == "zero":  # counts of souls: 600,000, not Bokeh's 6.000e+5
-            fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
+        if yr == "zero":
+            count_axis(fig)
         fig.title.text_font_size = "11pt"
         fig.vstrip(x0="left", x1="right", source=self.marks["strips"], fill_color="#7f7f7f", fill_alpha=0.10,
                    line_alpha=0)
@@ -225,7 +235,7 @@ class LiveFigures:
             fig.add_layout(LabelSet(x="x", y=1.0, y_offset=18, x_offset=1, angle=math.pi / 2, text="text",
                                     source=self.marks["labels"], text_font_size="7.5pt", text_color="#444444",
                                     text_baseline="top", text_align="left", text_line_height=1.0))
-        self.notes[fig.name] = _note(fig, NOTE_BEFORE)
+        self.notes[fig.name] = empty_note(fig, NOTE_BEFORE)
         return fig
 
     def _histogram(self):
@@ -236,9 +246,9 @@ class LiveFigures:
                  line_color="white")
         fig.xaxis.axis_label = "cleansing c of a soul (0 to 1)"
         fig.yaxis.axis_label = "souls"
-        fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
+        count_axis(fig)
         fig.title.text_font_size = "11pt"
-        self.notes[fig.name] = _note(fig, NOTE_BEFORE)
+        self.notes[fig.name] = empty_note(fig, NOTE_BEFORE)
         return fig
 
     def _sample(self):
@@ -255,7 +265,7 @@ class LiveFigures:
         legend.update(label_text_font_size="8pt", spacing=0, padding=2, glyph_width=14, margin=4, visible=False)
         fig.add_layout(legend, "right")
         fig.title.text_font_size = "11pt"
-        self.notes[fig.name] = _note(fig, NOTE_BEFORE)
+        self.notes[fig.name] = empty_note(fig, NOTE_BEFORE)
         return fig
 
     def _empty(self, fig, note: str | None) -> None:

@@ -59,6 +59,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_souls: int = D
     import panel as pn
 
     from .app import page
+    from .claims import figure_route
 
     warning = host_warning(host, port)
     if warning:
@@ -75,4 +76,4 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_souls: int = D
         return page(max_souls)
 
     pn.serve({"/": session}, address=host, port=port, show=show, title="tikkun",
-             websocket_origin=origins, verbose=False, threaded=False)
+             websocket_origin=origins, verbose=False, threaded=False, extra_patterns=[figure_route()])

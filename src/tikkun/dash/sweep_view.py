@@ -23,10 +23,18 @@ from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from .layout import grid
+from .plots import count_axis, empty_note
 
 TABLE = "sweep.parquet"
 METRICS = "sweep-metrics.parquet"
 SPEC = "sweep.toml"
+# why a figure is empty, in its frame as the Run tab's say it
+NOTE_BEFORE = "no sweep followed: give its folder above and press Follow"
+NOTE_NOT_A_SWEEP = "no sweep here: see above"
+NOTE_WAITING = "no finished run yet"
+NOTE_NONE_DONE = "no run done yet (a failed run has no curve)"
+NOTE_NONE_ENDED = "no run done has reached the end of correction"
+NOTE_NO_CURVES = "no run's yearly metrics found yet"
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,7 @@ class SweepView:
         h.quad(left="left", right="right", bottom=0, top="count", source=self.hist, fill_color="#1f77b4",
                line_color="white")
         h.yaxis.axis_label = "runs"
+        count_axis(h)
         c = figure(title="C of the finished runs", height=300, sizing_mode="stretch_width",
                    x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="pan,xwheel_zoom,reset,save", toolbar_location="above",
                    name="sweep-curves")
@@ -216,6 +225,7 @@ class SweepView:
         c.yaxis.axis_label = "C, mean cleansing (0 to 1)"
         h.xaxis.axis_label = "end year, from creation (G = 1)"
         self.hist_fig, self.curve_fig = h, c
+        self.notes = {f.name: empty_note(f, NOTE_BEFORE) for f in (h, c)}
         self.view = pn.Column(pn.Row(self.path, self.button), self.counts,
                               grid(h, c, min_width=430),
                               sizing_mode="stretch_width")
@@ -231,6 +241,7 @@ class SweepView:
         self.curve_fig.x_range.update(start=0, end=1)
         folder = Path(text.strip()).expanduser()
         if not text.strip() or not folder.is_dir():
+            self._say(NOTE_NOT_A_SWEEP, NOTE_NOT_A_SWEEP)
             self.counts.object = (f"<p class='tk-error' style='color:#b00'>error: sweep folder: "
                                   f"{html.escape(text.strip() or '(empty)')} is not a folder</p>")
             return
@@ -249,9 +260,11 @@ class SweepView:
             st = read_status(self.folder, self.planned)
         except FileNotFoundError:
             if (self.folder / SPEC).is_file():
+                self._say(NOTE_WAITING, NOTE_WAITING)
                 self.counts.object = (f"<p>{html.escape(str(self.folder))}: no finished run yet "
                                       f"(waiting for {TABLE})</p>")
             else:  # read again all the same: a sweep may be started there
+                self._say(NOTE_NOT_A_SWEEP, NOTE_NOT_A_SWEEP)
                 self.counts.object = (f"<p class='tk-error' style='color:#b00'>error: "
                                       f"{html.escape(not_a_sweep(self.folder), quote=False)}</p>")
             return
@@ -279,3 +292,10 @@ class SweepView:
             curves = list(self.reader.curves.values())
             self.curve_fig.x_range.end = max(float(x[-1]) for x, _ in curves if len(x)) if any(
                 len(x) for x, _ in curves) else 1.0
+        self._say(None if len(st.end_years) else NOTE_NONE_DONE if not st.done else NOTE_NONE_ENDED,
+                  None if len(self.lines.data["xs"]) else NOTE_NONE_DONE if not st.done else NOTE_NO_CURVES)
+
+    def _say(self, hist: str | None, curves: str | None) -> None:
+        """The figures' notes (None: the figure has data, no note)."""
+        for fig, note in ((self.hist_fig, hist), (self.curve_fig, curves)):
+            self.notes[fig.name].update(text=note or "", visible=note is not None)
