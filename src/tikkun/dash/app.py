@@ -24,7 +24,7 @@ from tikkun.scenario.loading import _parse_toml, apply_overrides, build_scenario
 from . import plots
 from .claims import ClaimsView
 from .genesis_view import NOTE_FAILED, NOTE_NONE, NOTE_RUNNING, GenesisView
-from .layout import grid
+from .layout import FIGURE_MIN_WIDTH, grid
 from .live import LiveRun, Phase
 from .sweep_view import SweepView
 
@@ -547,9 +547,6 @@ class Dashboard:
         if self.live is not None:
             self.live.close()
         self.claims.close()
-
-
-FIGURE_MIN_WIDTH = 430  # px: narrower, a yearly figure's frame is too short for its years; one a row then
 
 
 def figure_grid(figures) -> pn.Column:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import panel as pn
 
+FIGURE_MIN_WIDTH = 430  # px: narrower, a yearly figure's frame is too short for its years; one a row then
+
 
 def grid(*objects, min_width: int) -> pn.Column:
     """``objects`` (Bokeh figures or Panel objects) in a CSS grid of columns of at least

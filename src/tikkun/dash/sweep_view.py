@@ -22,7 +22,7 @@ from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from .layout import grid
+from .layout import FIGURE_MIN_WIDTH, grid
 from .plots import count_axis, empty_note
 
 TABLE = "sweep.parquet"
@@ -227,7 +227,7 @@ class SweepView:
         self.hist_fig, self.curve_fig = h, c
         self.notes = {f.name: empty_note(f, NOTE_BEFORE) for f in (h, c)}
         self.view = pn.Column(pn.Row(self.path, self.button), self.counts,
-                              grid(h, c, min_width=430),
+                              grid(h, c, min_width=FIGURE_MIN_WIDTH),
                               sizing_mode="stretch_width")
 
     def follow(self, text: str) -> None:

@@ -43,7 +43,8 @@ def verdict(m):
     ok = keep >= KEPT and lose < LOST and w_keep >= W_KEPT and w_lose < W_LOST
     nums = {"maintained_unity_min": keep, "withdrawn_unity_max": lose, "W_100_maintained_min": w_keep,
             "W_100_withdrawn_max": w_lose}
-    return Verdict(ok, "maintained unity >= 0.95, withdrawn < 0.7; W(100) >= 0.95 under the light, < 0.05 without; every seed",
+    return Verdict(ok, f"maintained unity >= {KEPT:g}, withdrawn < {LOST:g}; W(100) >= {W_KEPT:g} under the light, "
+                   f"< {W_LOST:g} without; every seed",
                    nums, f"vessel's unity: maintained >= {keep:.3f}, withdrawn <= {lose:.3f}; worlds' W at year 100: "
                          f">= {w_keep:.3f} against <= {w_lose:.2g}")
 
@@ -62,8 +63,12 @@ def figure(fig, by_arm, m, v):
             ax2.plot(r.metrics["year"], r.metrics["conductance"], color=colour, lw=1.2, alpha=0.8,
                      label=("light 1 (= A)" if arm == "maintain" else "light 0") if i == 0 else None)
     # the rule's bounds, each in its arm's colour: the unity at the stage's end, W at year 100
-    end = max(np.asarray(r.genesis()["time"])[np.asarray(r.genesis()["stage"]) == r.arm][-1]
-              - np.asarray(r.genesis()["time"])[np.asarray(r.genesis()["stage"]) == r.arm][0] for r in by_arm["maintain"])
+    def stage_length(r):
+        g = r.genesis()
+        t = np.asarray(g["time"])[np.asarray(g["stage"]) == r.arm]
+        return t[-1] - t[0]
+
+    end = max(stage_length(r) for r in by_arm["maintain"])
     ax1.axvline(end, color="0.5", ls=":", lw=1)
     ax1.axhline(KEPT, color="tab:blue", ls="--", lw=0.9, label=f"the rule at the end: held \u2265 {KEPT:g}")
     ax1.axhline(LOST, color="tab:red", ls="--", lw=0.9, label=f"the rule at the end: withdrawn < {LOST:g}")

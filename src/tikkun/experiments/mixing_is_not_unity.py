@@ -49,7 +49,8 @@ def verdict(m):
     def rng(arm, key):
         return range_text([v[key] for v in m[arm].values()], 2)
 
-    return Verdict(bool(ok), "stir and fuse: mixing - unity >= 0.15 and unity < 0.6; strike: unity and mixing >= 0.95; every seed",
+    return Verdict(bool(ok), f"stir and fuse: mixing - unity >= {GAP:g} and unity < {UNITY_BELOW:g}; strike: unity and mixing "
+                   f">= {STRUCK_ABOVE:g}; every seed",
                    worst, "unity / mixing over the seeds: " + "; ".join(f"{a} {rng(a, 'unity')} / {rng(a, 'mixing')}" for a in ARMS))
 
 

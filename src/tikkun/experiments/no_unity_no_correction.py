@@ -46,7 +46,7 @@ def verdict(m):
     line = (f"when the struck sparks' C reaches 0.5 (years {min(ts)}-{max(ts)}), the stirred sparks' C is "
             f"{min(vals):.3f}-{max(vals):.3f}; sparks' mean unity {u:.2f} (stirred) against {us:.2f} (struck)"
             if all(x is not None for x in vals) else "the struck arm never reached C = 0.5")
-    return Verdict(ok, "stirred C < 0.1 in the year the struck C first reaches 0.5, every seed",
+    return Verdict(ok, f"stirred C < {STIRRED_BELOW:g} in the year the struck C first reaches 0.5, every seed",
                    {"C_stirred_at_T_max": max(v for v in vals if v is not None) if any(v is not None for v in vals) else None,
                     "T": ts, "sparks_unity_mean_stirred": u, "sparks_unity_mean_struck": us}, line)
 
