@@ -129,6 +129,46 @@ def test_never_overwrites_a_run_and_resume_refuses_non_checkpoint(tmp_path):
     assert sorted(os.listdir(tmp_path / "mine")) == ["notes.txt"]
 
 
+_SWALLOWED = """
+import os, signal, sys, time, weakref
+from tikkun import cli
+if sys.argv[1] == "installed":
+    cli._install_interrupts()
+else:
+    signal.signal(signal.SIGTERM, cli._interrupt_on_terminate)
+class Thing:
+    pass
+def callback(_ref):
+    os.kill(os.getpid(), signal.{sig})  # the handler runs here, in a weakref callback, as a signal may
+    sum(range(1000))
+thing = Thing()
+ref = weakref.ref(thing, callback)
+try:
+    del thing
+    time.sleep(5)
+    print("ran on")
+except KeyboardInterrupt as exc:
+    print("stopped by", type(exc).__name__)
+"""
+
+
+@pytest.mark.parametrize("sig, exc", [("SIGTERM", "Terminated"), ("SIGINT", "KeyboardInterrupt")])
+def test_an_interrupt_landing_in_a_callback_is_not_lost(tmp_path, sig, exc):
+    """A signal's handler runs wherever the main thread is; in a weakref callback or a finalizer its
+    KeyboardInterrupt is printed as "Exception ignored" and dropped (a dashboard stopped by SIGTERM
+    then served on). main()'s hook sends it again, so it stops the command itself."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "swallowed.py"
+    script.write_text(_SWALLOWED.replace("{sig}", sig))
+    plain = subprocess.run([sys.executable, str(script), "plain"], capture_output=True, text=True, timeout=60)
+    assert plain.stdout.strip() == "ran on" and "Exception ignored" in plain.stderr  # the fault, without the hook
+    done = subprocess.run([sys.executable, str(script), "installed"], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == f"stopped by {exc}", done.stderr
+    assert "Exception ignored" not in done.stderr
+
+
 def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     """SIGTERM (a batch system's time limit) stops a run as Ctrl-C does: exit code 130, no
     half-written file, and the checkpoint's years and the command that resumes it said, as a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import shlex
 import signal
 import sys
@@ -555,17 +556,42 @@ def experiment(
     out.print(f"outputs: {out_dir / (name + '.json')}, {out_dir / (name + '.png')}")
 
 
+class Terminated(KeyboardInterrupt):
+    """The interrupt SIGTERM raises: handled as Ctrl-C's everywhere, told apart only to be sent again."""
+
+
 def _interrupt_on_terminate(signum, frame):
     """SIGTERM (a job's time limit, ``timeout``, a container stopped) ends a command as Ctrl-C
     does: a half-written output is removed, a sweep says what is left, the dashboard's pages
     remove their folders (``atexit``). Without it Python dies at once and leaves them."""
-    raise KeyboardInterrupt
+    raise Terminated
+
+
+def _resend_swallowed_interrupt(unraisable) -> None:
+    """``sys.unraisablehook``: an interrupt that landed in a weakref callback or a finalizer is
+    printed as "Exception ignored" and lost, and the command would run on (a signal's handler runs
+    wherever the main thread is). Send it again, to land at the next step of the command itself;
+    anything else goes to Python's own hook."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        signum = signal.SIGTERM if issubclass(unraisable.exc_type, Terminated) else signal.SIGINT
+        # From another thread, a moment later: sent from here it would land in this hook and be lost again.
+        resend = threading.Timer(0.01, _thread.interrupt_main, (signum,))
+        resend.daemon = True
+        resend.start()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _install_interrupts() -> None:
+    """SIGTERM as Ctrl-C, and no interrupt lost in a callback (main thread only: signals)."""
+    signal.signal(signal.SIGTERM, _interrupt_on_terminate)
+    sys.unraisablehook = _resend_swallowed_interrupt
 
 
 def main() -> None:
     """Entry point: map input errors to exit code 2 with one clear message."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt_on_terminate)
+        _install_interrupts()
     try:
         code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back as its return value
         if isinstance(code, int) and code:
