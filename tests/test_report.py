@@ -440,6 +440,26 @@ def test_souls_figure_with_and_without_completion_years():
     assert heights.max() == np.bincount(years[done]).max()
 
 
+def test_no_completion_bar_straddles_a_marked_year():
+    """The bars are cut at each era's start and event (the Torah's line at 2,448 fell inside a
+    bar of 2,440-2,460, which seemed to begin before it), and give souls a year: the areas add
+    up to the souls counted."""
+    tl = F.Timeline(horizon=5884, eras=(("a", 0, 2000), ("b", 2000, 4000), ("c", 4000, 5884)),
+                    marks=(F.Mark("torah", 2448), F.Mark("exile", 3338, 3408)), end_year=5883)
+    bins = F.completion_bins(tl)
+    width = F._bin_width(tl.horizon)
+    assert set(np.arange(0, tl.horizon + width, width)) <= set(bins) and {2000, 2448, 3338, 4000} <= set(bins)
+    assert np.all(np.diff(bins) > 0) and bins[0] == 0 and bins[-1] >= tl.horizon
+    years = np.random.default_rng(2).integers(2440, 2470, 1000)
+    run = _folder(souls={"completed_year": np.r_[years, np.full(_folder().souls["complete"].size - 1000, -1)]})
+    fig = F.souls_figure(run, tl)
+    path = fig.axes[1].patches[0].get_path().vertices
+    heights, per_year = np.histogram(years, bins=bins)[0], np.diff(bins)
+    assert np.isclose(np.sum(heights), 1000)
+    assert np.isclose(path[:, 1].max(), (heights / per_year).max())
+    assert bins[np.searchsorted(bins, 2447, side="right")] == 2448  # the bar holding 2,447 ends at the line
+
+
 def test_a_column_no_section_draws_gets_a_figure_of_its_own():
     run = _folder(metrics={"practice": np.full(100, 0.004), "new_measure": np.arange(100.0)})
     assert F.other_columns(run) == ["new_measure"]  # practice is drawn with the effort

@@ -69,7 +69,7 @@ def figure(fig, by_arm, m, v):
     x = np.arange(YEARS)
     # beside each panel a strip of C at the last year on its own scale: the arms differ there by
     # about 0.01, which the 0-1 axis of the curves cannot show, and the rule compares just that
-    grid = fig.add_gridspec(3, 2, height_ratios=(0.22, 1, 1))
+    grid = fig.add_gridspec(3, 2, height_ratios=(0.15, 1, 1))
     key = fig.add_subplot(grid[0, :])  # the legend of every panel, above them
     key.axis("off")
     pairs = [grid[1 + i // 2, i % 2].subgridspec(1, 2, width_ratios=(1, 0.3), wspace=0.06) for i in range(len(RATES))]
@@ -111,7 +111,7 @@ def figure(fig, by_arm, m, v):
         for a, b in zip(shared["shepherd_from"], shared["shepherd_until"]):
             handles.append(Patch(**SHEPHERD_SPAN))
             labels.append(f"years {a}-{b}: a shepherd (the preset's\nevent) until its generation ends")
-    key.legend(handles, labels, loc="center", ncol=3, fontsize=8, title="in every panel", title_fontsize=8,
+    key.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, title="in every panel", title_fontsize=8,
                columnspacing=1.2, handlelength=1.8)
 
 

@@ -29,7 +29,7 @@ def vessel_figure(phi: np.ndarray, title: str):
     from matplotlib.figure import Figure
 
     phi = np.asarray(phi, dtype=np.float64)
-    fig = Figure(figsize=(5.4, 4.6), dpi=100, layout="constrained")
+    fig = Figure(figsize=(5.0, 4.3), dpi=100, layout="constrained")  # two side by side, unscaled, in the report
     ax = fig.subplots()
     im = ax.imshow(phi, cmap=VESSEL_CMAP, vmin=-1.0, vmax=1.0, interpolation="nearest", origin="upper")
     ax.set_xlabel("x (grid cells)")

@@ -30,7 +30,7 @@ figcaption{color:#444;font-size:.92em;margin-top:.3em}
 table{border-collapse:collapse;font-size:.92em}td,th{border-bottom:1px solid #ddd;padding:.2em .8em;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}
-.vessels{display:flex;flex-wrap:wrap;gap:.5em}.vessels figure{flex:0 1 49%;margin:0}
+.vessels{display:flex;flex-wrap:wrap;gap:.5em}.vessels figure{flex:0 1 auto;margin:0}
 """
 
 
