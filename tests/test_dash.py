@@ -338,6 +338,7 @@ def test_count_axes_tick_whole_numbers_only():
     for name, fig in figs.items():
         (axis,) = fig.yaxis
         assert isinstance(axis.ticker, AdaptiveTicker) and axis.ticker.min_interval >= 1, name
+        assert axis.ticker.num_minor_ticks == 0, name  # minor ticks at 0.2, 0.4 ... of a soul
         assert axis.formatter.format == "0,0", name
 
 

@@ -160,8 +160,9 @@ def empty_note(fig, text: str) -> Label:
 def count_axis(fig) -> None:
     """``fig``'s y axis as counts: ticks on whole numbers only (on an axis of 0 to 1 the default
     ticker puts ticks at 0.2, 0.4, ... which a whole-number format shows as 0, 0, 0, 1, 1, 1) and
-    written 600,000, not Bokeh's 6.000e+5."""
-    fig.yaxis.ticker = BasicTicker(min_interval=1)
+    written 600,000, not Bokeh's 6.000e+5. No minor ticks: between 0 and 1 they stood for
+    fractions of a soul."""
+    fig.yaxis.ticker = BasicTicker(min_interval=1, num_minor_ticks=0)
     fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
 
 
