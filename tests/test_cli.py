@@ -132,6 +132,7 @@ def test_never_overwrites_a_run_and_resume_refuses_non_checkpoint(tmp_path):
 _SWALLOWED = """
 import os, signal, sys, time, weakref
 from tikkun import cli
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a process started in the background inherits it ignored
 if sys.argv[1] == "installed":
     cli._install_interrupts()
 else:
@@ -140,12 +141,13 @@ class Thing:
     pass
 def callback(_ref):
     os.kill(os.getpid(), signal.{sig})  # the handler runs here, in a weakref callback, as a signal may
-    sum(range(1000))
+    for _ in range(100_000):  # Python steps: the handler runs at one of them
+        pass
 thing = Thing()
 ref = weakref.ref(thing, callback)
 try:
     del thing
-    time.sleep(5)
+    time.sleep(3)
     print("ran on")
 except KeyboardInterrupt as exc:
     print("stopped by", type(exc).__name__)
