@@ -393,3 +393,16 @@ def test_a_horizon_that_is_not_a_positive_whole_number_is_named(years, needle):
     with pytest.raises(ScenarioError) as info:
         load_scenario(preset="history", years=years)
     assert needle in str(info.value)
+
+
+def test_an_option_and_a_set_that_give_the_same_value_agree():
+    """--souls 50 with --set souls.count=50 is one value given twice (--set's is text)."""
+    from tikkun import api
+
+    sc = api.resolve_scenario(preset="quick", souls=50, seed=3, years=7,
+                              overrides={"souls.count": "50", "run.seed": "3", "run.years": "7"})
+    assert (sc.souls.count, sc.run.seed, sc.run.years) == (50, 3, 7)
+    for option, value in (("run.seed", "4"), ("run.seed", "true"), ("run.seed", "three")):
+        with pytest.raises(ScenarioError, match=f"--seed 3 and --set {option}={value} disagree"):
+            api.resolve_scenario(preset="quick", seed=3, overrides={option: value})
+
