@@ -899,8 +899,14 @@ def test_host_and_port_checks():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
-        with pytest.raises(ServeError, match="cannot listen there"):
+        with pytest.raises(ServeError, match=r"cannot listen there \(.*\); choose another --port"):
             check_port("127.0.0.1", s.getsockname()[1])
+    # a host that is no name or no address of this machine is the --host's fault, not the port's
+    for host in ("no such host!", "999.1.1.1", "192.0.2.1"):  # 192.0.2.0/24: documentation, never assigned
+        with pytest.raises(ServeError, match=rf"^--host {re.escape(host)}: cannot listen there .*give an address "
+                                             "of this machine") as info:
+            check_port(host, 8050)
+        assert "--port" not in str(info.value)
 
 
 def test_claims_view_makes_its_folder_only_to_run_and_removes_it(monkeypatch, tmp_path):

@@ -17,6 +17,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tikkun.report import figures as F
@@ -353,6 +355,46 @@ def test_report_refuses_what_it_cannot_describe_and_keeps_a_users_file(run, tmp_
     page.feed((mine / "report.html").read_text())
     assert "genesis" not in page.images  # this folder has no genesis files
     assert all(page.images.get(s) for s in FIGURE_SECTIONS if s != "genesis")
+
+
+def _damage_scenario(f):
+    (f / "scenario.toml").write_text("souls = 5\n")
+
+
+def _damage_parquet(name, table):
+    def damage(f):
+        pq.write_table(table(pq.read_table(f / name)), f / name)
+    return damage
+
+
+# a run folder whose files were damaged or written by hand: one line naming the file and what is
+# wrong, exit code 2, nothing written
+@pytest.mark.parametrize("damage, needle", [
+    (lambda f: (f / "scenario.toml").write_bytes(b"\xff\xfe"), "scenario.toml: cannot be read as UTF-8 text"),
+    (lambda f: (f / "summary.json").write_bytes(b"\xff\xfe"), "summary.json: cannot be read as UTF-8 text"),
+    (lambda f: (f / "summary.json").write_text("[1, 2]"), "summary.json: not a JSON object"),
+    (lambda f: (f / "summary.json").write_text('{"end_year": "soon"}'), "summary.json: end_year is not a whole number"),
+    (lambda f: (f / "summary.json").write_text('{"events_not_reached": [1]}'), "events_not_reached is not a list"),
+    (_damage_scenario, "scenario.toml: souls is not a table (got 5)"),
+    (lambda f: (f / "scenario.toml").write_text('[generations]\ntorah_from = "x"\n'),
+     "scenario.toml: generations.torah_from is not a number"),
+    (lambda f: (f / "scenario.toml").write_text("events = [1]\n"), "scenario.toml: events[0] is not a table"),
+    (_damage_parquet("metrics.parquet", lambda t: t.slice(0, 0)), "metrics.parquet: has no 'year' column"),
+    (_damage_parquet("metrics.parquet", lambda t: t.set_column(0, "year", pa.array(["a"] * t.num_rows))),
+     "metrics.parquet: has no 'year' column of whole numbers"),
+    (_damage_parquet("souls.parquet", lambda t: t.drop(["cleansing"])), "souls.parquet: has no 'cleansing' column"),
+])
+def test_report_names_a_damaged_file(run, tmp_path, damage, needle):
+    root, _ = run
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    for f in ("scenario.toml", "summary.json", "metrics.parquet", "souls.parquet"):
+        (folder / f).write_bytes((root / "r" / f).read_bytes())
+    damage(folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    r = tikkun("report", "damaged", cwd=tmp_path)
+    assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "Traceback" not in r.stderr and {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 # ------------------------------------------------------------------ the figures' parts

@@ -393,3 +393,35 @@ def test_a_horizon_that_is_not_a_positive_whole_number_is_named(years, needle):
     with pytest.raises(ScenarioError) as info:
         load_scenario(preset="history", years=years)
     assert needle in str(info.value)
+
+
+def test_an_option_and_a_set_that_give_the_same_value_agree():
+    """--souls 50 with --set souls.count=50 is one value given twice (--set's is text)."""
+    from tikkun import api
+
+    sc = api.resolve_scenario(preset="quick", souls=50, seed=3, years=7,
+                              overrides={"souls.count": "50", "run.seed": "3", "run.years": "7"})
+    assert (sc.souls.count, sc.run.seed, sc.run.years) == (50, 3, 7)
+    for option, value in (("run.seed", "4"), ("run.seed", "true"), ("run.seed", "three")):
+        with pytest.raises(ScenarioError, match=f"--seed 3 and --set {option}={value} disagree"):
+            api.resolve_scenario(preset="quick", seed=3, overrides={option: value})
+
+
+def test_an_empty_preset_name_is_refused_not_taken_for_the_default():
+    with pytest.raises(ScenarioError, match="preset: unknown preset ''; allowed: history, quick"):
+        load_scenario(preset="")
+
+
+def test_an_event_option_is_one_inline_table_and_nothing_after_it():
+    with pytest.raises(ScenarioError, match="not a TOML inline table"):
+        parse_event_options(['{kind = "reset", year = 5, group = {first = 0, count = 1}}\nname = "x"'])
+
+
+def test_the_added_events_are_named_by_their_index_after_the_horizon_cut():
+    """--years 100 drops the quick preset's event at year 200: the event added is events[0]."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(preset="quick", years=100, events=[{"kind": "bogus", "year": 5}])
+    assert "the event added to it (events[0])" in str(info.value) and "events[0].kind" in str(info.value)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(preset="quick", events=[{"kind": "bogus", "year": 5}])
+    assert "the event added to it (events[1])" in str(info.value) and "events[1].kind" in str(info.value)

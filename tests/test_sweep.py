@@ -159,6 +159,12 @@ def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
      "sensitivity.parameters.light.beta: given twice"),
     ('base = "quick"\n[sensitivity]\nmethod = "sobol"\nsamples = 2\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]',
      "sensitivity.samples: Sobol' needs N >= 16"),
+    # samples' extra zeros: refused before SALib draws the design, which would take minutes
+    ('base = "quick"\n[sensitivity]\nsamples = 100000000\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]',
+     "sensitivity.samples: 100,000,000 samples of 1 parameter make 200,000,000 runs (design points x seeds); "
+     "a sweep file makes at most 1,000,000"),
+    ('base = "quick"\nseeds = { start = 0, count = 1000 }\n[sensitivity]\nsamples = 1000\n'
+     '[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]', "make 2,000,000 runs (design points x seeds)"),
     ('base = "quick"\n[sensitivity]\nlevels = 3\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]',
      "sensitivity.levels: must be an even integer >= 2"),
 ])

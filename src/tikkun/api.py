@@ -27,7 +27,7 @@ from .outputs.genesis import write_genesis_tables
 from .outputs.provenance import parquet_metadata, provenance
 from .records import Recorder
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
-from .scenario.loading import build_scenario, _parse_toml
+from .scenario.loading import build_scenario, _parse_toml, _parse_value
 from .genesis.run import shatter_unity
 
 
@@ -79,7 +79,10 @@ def resolve_scenario(
     sets = dict(overrides or {})
     for option, value, key in (("--seed", seed, "run.seed"), ("--souls", souls, "souls.count"),
                                ("--years", years, "run.years")):
-        if value is not None and key in sets and sets[key] != value:  # else one would silently win
+        if value is None or key not in sets:
+            continue
+        given = _parse_value(sets[key]) if isinstance(sets[key], str) else sets[key]  # --set gives text
+        if given != value or isinstance(given, bool) != isinstance(value, bool):  # else one would silently win
             raise ScenarioError(f"{option} {value} and --set {key}={sets[key]} disagree; give one of them")
     if seed is not None:
         sets["run.seed"] = seed

@@ -511,8 +511,10 @@ def experiment(
         close = difflib.get_close_matches(name, EXPERIMENTS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise BadInput(f"unknown claim {name!r}{hint}; allowed: {', '.join(EXPERIMENTS)}")
-    if seeds <= 0:
-        raise BadInput(f"--seeds: must be a positive number of seeds (got {seeds})")
+    from .sweep.spec import MAX_RUNS
+
+    if not 0 < seeds <= MAX_RUNS:  # each seed is a run of each arm: more is a count's extra zeros
+        raise BadInput(f"--seeds: must be a positive number of seeds, at most {MAX_RUNS:,} (got {seeds:,})")
     if souls is not None and souls <= 0:
         raise BadInput(f"--souls: must be a positive number of souls (got {souls})")
     # the folders are checked before the runs, which may take hours, not after them

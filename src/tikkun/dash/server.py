@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 
@@ -45,6 +46,10 @@ def check_port(host: str, port: int) -> None:
         try:
             s.bind((host.strip("[]"), port))
         except OSError as exc:
+            # a name that does not resolve, or an address that is not this machine's: the host is wrong
+            if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+                raise ServeError(f"--host {host}: cannot listen there ({exc.strerror or exc}); give an address of "
+                                 f"this machine, e.g. {DEFAULT_HOST} (this machine only) or 0.0.0.0 (every address)") from None
             raise ServeError(f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc}); "
                              f"choose another --port") from None
 

@@ -200,6 +200,9 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
         why = "not a NumPy .npz archive" if "pickle" in str(exc) else str(exc)
         raise CheckpointError(f"--resume {folder}: {CHECKPOINT_NAME} cannot be read ({why}); it is not a checkpoint "
                               "tikkun wrote whole: start the run again") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"--resume {folder}: {CHECKPOINT_NAME} holds no run's record; it is not a checkpoint "
+                              "tikkun wrote whole: start the run again")
     if meta.get("format") != CHECKPOINT_FORMAT or meta.get("tikkun_version") != __version__:
         raise CheckpointError(
             f"--resume {folder}: the checkpoint was written by tikkun {meta.get('tikkun_version')} "
@@ -215,5 +218,53 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
     missing = [k for k in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS if k not in arrays and k not in DERIVED_ARRAYS]
     if missing:
         raise CheckpointError(f"--resume {folder}: the checkpoint lacks {', '.join(missing)}")
+    problem = _checkpoint_problem(meta, arrays, metrics)
+    if problem is not None:  # the kernels index by these arrays: one out of step would corrupt memory
+        raise CheckpointError(f"--resume {folder}: {CHECKPOINT_NAME} is inconsistent ({problem}); it is not a "
+                              "checkpoint tikkun wrote whole: start the run again")
     state = State.from_saved(arrays, meta["scalars"], edge_weights(arrays["neighbours"], arrays["warmth"]))
     return meta, state, metrics
+
+
+def _checkpoint_problem(meta: dict, arrays: dict[str, np.ndarray], metrics: dict[str, np.ndarray]) -> str | None:
+    """What does not fit in a checkpoint that passed its format and code checks, or None: its
+    record's keys, the scenario's text, the arrays' lengths and the indices into them, the
+    metrics of the years run."""
+    from ..scenario import ScenarioError
+    from ..scenario.loading import _parse_toml, build_scenario
+
+    scalars = meta.get("scalars")
+    keys = ("year", "cleansing_mean", "weakest_link", "shepherds", "judge", "judge_cleansing")
+    if not isinstance(scalars, dict) or sorted(scalars) != sorted(keys) or not all(
+            isinstance(scalars[k], (int, float)) and not isinstance(scalars[k], bool) for k in keys) \
+            or not isinstance(scalars["year"], int):
+        return f"its scalars are not {', '.join(keys)}"
+    if not isinstance(meta.get("checkpoint_every"), int) or meta["checkpoint_every"] <= 0:
+        return "checkpoint_every is not a positive number of years"
+    if not isinstance(meta.get("scenario"), str):
+        return "it holds no scenario"
+    try:
+        scenario = build_scenario(_parse_toml(meta["scenario"], "its scenario"), "its scenario")
+    except ScenarioError as exc:
+        lines = str(exc).splitlines()  # "its scenario: invalid scenario", then one line a problem
+        return lines[0] if len(lines) == 1 else f"its scenario: {'; '.join(lines[1:])}"
+    n = scenario.souls.count
+    start = arrays["spark_start"]
+    if start.ndim != 1 or start.shape[0] != n + 1 or start[0] != 0 or np.any(np.diff(start) < 0):
+        return f"spark_start is not the sparks' offsets of {n:,} souls"
+    for name in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS:
+        if name in DERIVED_ARRAYS or name == "spark_start":
+            continue
+        want = 4 if name in GLOBAL_ARRAYS else int(start[-1]) if name in SPARK_ARRAYS else n
+        if arrays[name].ndim < 1 or arrays[name].shape[0] != want:
+            return f"{name} has {arrays[name].shape[0] if arrays[name].ndim else 0:,} rows, not {want:,}"
+    nb = arrays["neighbours"]
+    if nb.ndim != 2 or (nb.size and (nb.min() < 0 or nb.max() >= n)):
+        return f"neighbours does not name souls 0 to {n - 1:,}"
+    year = scalars["year"]
+    if not 0 <= year <= scenario.run.years:
+        return f"year {year} is outside the run's {scenario.run.years:,} years"
+    for name in Recorder(scenario.run.years).table():
+        if name not in metrics or metrics[name].ndim != 1 or metrics[name].shape[0] != year:
+            return f"the metric {name} is not one value for each of its {year:,} years"
+    return None

@@ -19,6 +19,8 @@ import pyarrow.parquet as pq
 
 #: Columns of souls.parquet the report reads (the others stay on disk).
 SOUL_COLUMNS = ("cleansing", "complete", "hbd", "completed_year")
+#: Those of them the report cannot do without (an older souls.parquet has no completed_year).
+REQUIRED_SOUL_COLUMNS = ("cleansing", "complete", "hbd")
 _GENESIS_PNG = re.compile(r"genesis_(\d+)_([a-z]+)\.png$")
 
 
@@ -67,6 +69,45 @@ def _table(path: Path, columns=None) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
+
+
+def _check_read_values(folder: Path, scenario: dict, summary) -> None:
+    """The values of scenario.toml and summary.json the report computes with have their kinds
+    (the files are not validated otherwise: an older or newer tikkun may have written them)."""
+    if not isinstance(summary, dict):
+        raise ReportError(f"{folder / 'summary.json'}: not a JSON object of the run's results")
+    whole = (int, type(None))
+    checks = [(summary.get("end_year"), whole, "summary.json", "end_year", "a whole number or null"),
+              (summary.get("souls"), whole, "summary.json", "souls", "a whole number")]
+    for name in ("run", "souls", "generations", "genesis"):
+        checks.append((scenario.get(name, {}), dict, "scenario.toml", name, "a table"))
+    checks.append((scenario.get("description", ""), str, "scenario.toml", "description", "text"))
+    checks.append((scenario.get("events", []), list, "scenario.toml", "events", "a list of tables"))
+    for value, kinds, file, key, what in checks:
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise ReportError(f"{folder / file}: {key} is not {what} (got {value!r})")
+    missed = summary.get("events_not_reached") or []
+    if not isinstance(missed, list) or not all(isinstance(e, dict) and isinstance(e.get("year"), int) for e in missed):
+        raise ReportError(f"{folder / 'summary.json'}: events_not_reached is not a list of events with their years")
+    sections = {n: scenario.get(n, {}) for n in ("run", "souls", "generations", "genesis")}
+    numbers = [("run.years", sections["run"].get("years", 1)), ("souls.count", sections["souls"].get("count", 1)),
+               ("generations.torah_from", sections["generations"].get("torah_from", 0)),
+               ("generations.messiah_from", sections["generations"].get("messiah_from", 0)),
+               ("genesis.A", sections["genesis"].get("A", 1.0))]
+    for i, ev in enumerate(scenario.get("events", [])):
+        if not isinstance(ev, dict):
+            raise ReportError(f"{folder / 'scenario.toml'}: events[{i}] is not a table (got {ev!r})")
+        numbers += [(f"events[{i}].{k}", ev[k]) for k in ("year", "until", "value", "factor") if k in ev]
+    for key, value in numbers:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ReportError(f"{folder / 'scenario.toml'}: {key} is not a number (got {value!r})")
+
+
 def read_run_folder(folder) -> RunFolder:
     """Read ``folder`` (a finished run: scenario.toml, summary.json, metrics.parquet,
     souls.parquet; genesis.parquet and genesis_<i>_<stage>.png when it had a genesis)."""
@@ -78,19 +119,25 @@ def read_run_folder(folder) -> RunFolder:
     if missing:
         raise ReportError(f"{folder}: not a finished run folder (no {', '.join(missing)}); "
                           "a run writes these when it ends")
-    text = (folder / "scenario.toml").read_text(encoding="utf-8")
+    text = _text(folder / "scenario.toml")
     try:
         scenario = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ReportError(f"{folder / 'scenario.toml'}: not valid TOML ({exc})") from None
     try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        summary = json.loads(_text(folder / "summary.json"))
     except json.JSONDecodeError as exc:
         raise ReportError(f"{folder / 'summary.json'}: not valid JSON ({exc})") from None
+    _check_read_values(folder, scenario, summary)
     metrics = _table(folder / "metrics.parquet")
-    if "year" not in metrics:
-        raise ReportError(f"{folder / 'metrics.parquet'}: has no 'year' column")
+    year = metrics.get("year")
+    if year is None or not np.issubdtype(year.dtype, np.integer) or not year.size:
+        raise ReportError(f"{folder / 'metrics.parquet'}: has no 'year' column of whole numbers with a row a year")
     souls = _table(folder / "souls.parquet", SOUL_COLUMNS)
+    missing = [c for c in REQUIRED_SOUL_COLUMNS if c not in souls]
+    if missing:
+        raise ReportError(f"{folder / 'souls.parquet'}: has no {', '.join(repr(c) for c in missing)} "
+                          f"column{'' if len(missing) == 1 else 's'}")
     genesis = _table(folder / "genesis.parquet") if (folder / "genesis.parquet").is_file() else None
     pngs = []
     for p in folder.iterdir():

@@ -104,7 +104,10 @@ def parse_event_options(items: list[str]) -> list[dict[str, Any]]:
     out = []
     for item in items:
         try:
-            table = tomllib.loads(f"e = {item}")["e"]
+            doc = tomllib.loads(f"e = {item}")
+            if len(doc) != 1:  # more TOML after the table ('{...}\nx = 1'): not one event
+                raise tomllib.TOMLDecodeError("text after the table")
+            table = doc["e"]
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"--event {item!r}: not a TOML inline table ({exc}); e.g. "
                                 "'{kind = \"scale\", year = 100, until = 140, key = \"light.light\", factor = 1.5}'") from None
@@ -325,7 +328,7 @@ def load_scenario(
     if source is not None:
         raw, origin = read_scenario_file(source), str(source)
     else:
-        name = preset or "history"
+        name = "history" if preset is None else preset  # an empty name is refused, not the default
         raw, origin = _parse_toml(preset_text(name), f"preset {name}"), f"preset {name}"
     # a problem may lie in what was given on top of the file or preset: the message says so
     given = []
@@ -333,7 +336,8 @@ def load_scenario(
         raw = apply_overrides(raw, overrides)
         given.append("the values set on it")
     if events:
-        own = raw.get("events", []) if isinstance(raw, dict) else []
+        # the index the added events get, after --years has dropped the file's events past it
+        own = (_with_horizon(raw, years) if years is not None else raw).get("events", []) if isinstance(raw, dict) else []
         first = len(own) if isinstance(own, list) else 0
         raw = add_events(raw, events)
         given.append(f"the events added to it (events[{first}] on)" if len(events) > 1 else

@@ -35,8 +35,8 @@ import numpy as np
 from .. import __version__
 from ..scenario import ScenarioError
 from .driver import SweepProgress, SweepResult, default_folder, run_sweep
-from .spec import (SweepError, SweepSpec, base_seed, format_value, load_sweep, plan, problems_only, resolve_run,
-                   scenario_key_problem, scenario_key_type)
+from .spec import (MAX_RUNS, SweepError, SweepSpec, base_seed, format_value, load_sweep, plan, problems_only,
+                   resolve_run, scenario_key_problem, scenario_key_type)
 
 METHODS = ("morris", "sobol")
 SOBOL_MIN = 16  # Sobol' base points below which the indices are noise (e.g. S1 > 1 with N = 2)
@@ -128,6 +128,11 @@ def read_plan(spec: SweepSpec, method: str | None = None) -> SensitivityPlan:
     if method == "sobol" and samples < SOBOL_MIN:
         raise bad("sensitivity.samples", f"Sobol' needs N >= {SOBOL_MIN}, a power of 2 (got {samples}): with fewer "
                                          "points its indices and their bootstrap intervals are noise")
+    points = samples * (len(names) + (1 if method == "morris" else 2))  # design()'s rows
+    n_runs = points * len(spec.seeds or [0])
+    if n_runs > MAX_RUNS:  # checked before the design is drawn: SALib would build it first
+        raise bad("sensitivity.samples", f"{samples:,} samples of {len(names)} parameter{'' if len(names) == 1 else 's'} make {n_runs:,} runs "
+                                         f"(design points x seeds); a sweep file makes at most {MAX_RUNS:,}")
     levels = table.get("levels", 4)
     if not _int(levels) or levels < 2 or levels % 2:
         # SALib's Morris steps by levels / (2 (levels - 1)): an odd number of levels samples unevenly
