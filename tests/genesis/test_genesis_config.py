@@ -64,6 +64,28 @@ def test_bad_light_names_light(bad):
     assert "light" in _locs(e.value)
 
 
+@pytest.mark.parametrize("field, value", [("A", 1e300), ("kappa", 2e6), ("M", 1e7), ("stabilization", 1e300),
+                                          ("dt_min", 1e-300), ("dt_initial", 0.0), ("dt_max", 1e12)])
+def test_every_number_of_the_vessel_is_bounded(field, value):
+    """A = 1e300 overflowed in the solver and dt_min = 1e-300 divided by zero (exit 1): the
+    vessel's numbers are bounded, as the scenario's other keys are."""
+    with pytest.raises(ValidationError) as e:
+        GenesisConfig(**{field: value})
+    assert _locs(e.value) == [field]
+
+
+@pytest.mark.parametrize("stage", [{"kind": "approach", "duration": 1e300},
+                                   {"kind": "maintain", "duration": 1.0, "light": 2e6},
+                                   {"kind": "stir", "duration": 1.0, "stir_amplitude": 1e7},
+                                   {"kind": "stir", "duration": 1.0, "stir_period": 1e300}])
+def test_every_number_of_a_stage_is_bounded(stage):
+    """A stage of 1e300 time units never ends (and is no bad input to the solver, which would
+    step until stopped): a stage's numbers are bounded too."""
+    with pytest.raises(ValidationError) as e:
+        Stage(**stage)
+    assert len(_locs(e.value)) == 1 and _locs(e.value)[0] in stage
+
+
 def test_nan_anywhere_is_rejected():
     with pytest.raises(ValidationError) as e:
         GenesisConfig(A=math.nan)

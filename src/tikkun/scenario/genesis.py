@@ -7,7 +7,9 @@ fusion (``stir``, ``fuse``), struck by the most powerful Light (``strike``), kep
 that Light (``maintain``, ``withdraw``), and broken (``shatter``).
 
 Both models are frozen pydantic v2 models that reject unknown keys, NaN and infinities, so
-a scenario file that misspells a key or a number fails loudly, naming the field.
+a scenario file that misspells a key or a number fails loudly, naming the field. Every number
+is bounded, as the scenario's other keys are (at most 1e6; time steps at least 1e-12): beyond,
+the solver overflows or never ends.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ class Stage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     kind: StageKind = Field(..., description="What the stage does: separate, approach, stir, fuse, strike, maintain, withdraw or shatter.")
-    duration: float = Field(0.0, ge=0.0, description="Simulated time the stage lasts (0 for the instantaneous separate and shatter).")
-    light: float = Field(0.0, ge=0.0, description="Upper Light lam held during the stage (0 for separate, approach, fuse, withdraw, shatter).")
-    stir_amplitude: float = Field(1.0, ge=0.0, description="stir: peak speed U of the sine shear flow, grid cells per unit time.")
-    stir_period: float = Field(8.0, gt=0.0, description="stir: time each shear lasts before the flow turns to the other axis with a new random phase.")
+    duration: float = Field(0.0, ge=0.0, le=1e6, description="Simulated time the stage lasts (0 for the instantaneous separate and shatter).")
+    light: float = Field(0.0, ge=0.0, le=1e6, description="Upper Light lam held during the stage (0 for separate, approach, fuse, withdraw, shatter).")
+    stir_amplitude: float = Field(1.0, ge=0.0, le=1e6, description="stir: peak speed U of the sine shear flow, grid cells per unit time.")
+    stir_period: float = Field(8.0, gt=0.0, le=1e6, description="stir: time each shear lasts before the flow turns to the other axis with a new random phase.")
     noise: float = Field(0.05, ge=0.0, le=1.0, description="fuse: amplitude of the uniform noise the melted vessel starts from; maintain/withdraw: amplitude of the small kick that tests whether the unity holds.")
 
     @field_validator("duration")
@@ -89,15 +91,15 @@ class GenesisConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     n: int = Field(256, ge=16, le=4096, description="Grid side: the vessel is an n x n periodic grid of spacing 1.")
-    A: float = Field(1.0, gt=0.0, description="Height of the double well: the repulsion of the two qualities; light above A melts it.")
-    kappa: float = Field(1.0, gt=0.0, description="Gradient energy coefficient: the cost of a boundary between the qualities.")
-    M: float = Field(1.0, gt=0.0, description="Mobility of the Cahn-Hilliard dynamics.")
+    A: float = Field(1.0, gt=0.0, le=1e6, description="Height of the double well: the repulsion of the two qualities; light above A melts it.")
+    kappa: float = Field(1.0, gt=0.0, le=1e6, description="Gradient energy coefficient: the cost of a boundary between the qualities.")
+    M: float = Field(1.0, gt=0.0, le=1e6, description="Mobility of the Cahn-Hilliard dynamics.")
     block: int = Field(8, ge=1, validate_default=True, description="Side w of the w x w blocks averaged by the coarse mixing measure; must divide n.")
-    dt_initial: float = Field(0.01, gt=0.0, description="First time step of every stage (the controller adapts it).")
-    dt_min: float = Field(1e-6, gt=0.0, description="Smallest time step; a step this small is accepted whatever its error.")
-    dt_max: float = Field(500.0, gt=0.0, description="Largest time step.")
+    dt_initial: float = Field(0.01, ge=1e-12, le=1e6, description="First time step of every stage (the controller adapts it).")
+    dt_min: float = Field(1e-6, ge=1e-12, le=1e6, description="Smallest time step; a step this small is accepted whatever its error.")
+    dt_max: float = Field(500.0, ge=1e-12, le=1e6, description="Largest time step.")
     tolerance: float = Field(1e-3, gt=0.0, le=0.1, description="Local error allowed per step (RMS of phi): the SBDF step's own estimate when relaxing, the first-order step's (step doubling) while starting or stirring.")
-    stabilization: float = Field(2.0, ge=0.0, description="Stabilising constant S in units of A (S >= A keeps the one-step scheme energy-stable; S = 2A keeps the SBDF steps stable at large h).")
+    stabilization: float = Field(2.0, ge=0.0, le=1e6, description="Stabilising constant S in units of A (S >= A keeps the one-step scheme energy-stable; S = 2A keeps the SBDF steps stable at large h).")
     record_every: int = Field(10, ge=1, description="Record the measures every this many accepted steps (and at every stage start and end).")
     stages: tuple[Stage, ...] = Field(DEFAULT_STAGES, min_length=1, description="The genesis script, run in order; must open with separate or fuse.")
 
