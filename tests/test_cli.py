@@ -79,7 +79,8 @@ def test_run_quick_end_to_end(tmp_path):
      "events: Input should be a valid list"),
     (["run", "--preset", "quick", "--set", 'events={kind = "reset", year = 5}', "--years", "10"],
      "events: Input should be a valid list"),
-    (["explain", "--write", "."], "--write .: is a folder"),
+    (["explain", "--write", "."], "--write .: names a folder"),
+    (["explain", "--write", "newdir/"], "--write newdir/: names a folder"),  # not a file named newdir
     (["explain", "--write", "bad.toml/model.md"], "--write bad.toml/model.md: cannot be written: bad.toml is a file"),
     (["experiment", "--all", "--out", "bad.toml"], "--out bad.toml: exists and is not a folder"),
     (["experiment", "one-for-all", "--out", "bad.toml"], "--out bad.toml: exists and is not a folder"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import os
 import shlex
 import signal
 import sys
@@ -218,8 +219,9 @@ def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
 @app.command()
 def explain(
     rule: Optional[str] = typer.Argument(None, help="a rule's name, `questions`, or a seed text's number, e.g. 002 (without one: the list of rules)"),
-    write: Optional[Path] = typer.Option(None, "--write", help="write every rule's text, as Markdown, to this file "
-                                         "(docs/model.md is made this way); it replaces only an earlier such text"),
+    write_text_: Optional[str] = typer.Option(None, "--write", metavar="FILE",
+                                              help="write every rule's text, as Markdown, to this file "
+                                              "(docs/model.md is made this way); it replaces only an earlier such text"),
 ):
     """The rules of the model: equations, parameters, state and sources in the texts.
 
@@ -227,11 +229,13 @@ def explain(
     from . import explain as ex
     from .outputs.atomic import write_text
 
+    # taken as text: a path ending in a slash names a folder, which Path would turn into a file's name
+    write = None if write_text_ is None else Path(write_text_)
     if write is not None:
         if rule is not None:
             raise BadInput("--write writes every rule; give no RULE with it")
-        if write.is_dir():
-            raise BadInput(f"--write {write}: is a folder; give a file's name, e.g. {write / 'model.md'}")
+        if write.is_dir() or write_text_.endswith(("/", os.sep)):
+            raise BadInput(f"--write {write_text_}: names a folder; give a file's name, e.g. {write / 'model.md'}")
         blocked = _file_on_path(write.parent)
         if blocked is not None:
             raise BadInput(f"--write {write}: cannot be written: {blocked} is a file")
