@@ -172,6 +172,38 @@ def test_an_interrupt_landing_in_a_callback_is_not_lost(tmp_path, sig, exc):
     assert "Exception ignored" not in done.stderr
 
 
+def test_an_interrupt_no_command_tells_of_is_said(tmp_path, monkeypatch, capsys):
+    """Typer turns an interrupt a command does not catch into exit code 130 without a word (a
+    sweep stopped while its runs are planned said nothing); main() says "interrupted". A
+    command that says what its interruption left is not followed by a second line."""
+    from tikkun import cli
+    from tikkun import sweep as sweeps
+
+    def planned_for_ever(**_):
+        raise KeyboardInterrupt
+
+    (tmp_path / "s.toml").write_text('base = "quick"\nseeds = [1]\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sweeps, "run_sweep", planned_for_ever)
+    monkeypatch.setattr(cli, "_interruption_told", False)
+    monkeypatch.setattr(sys, "argv", ["tikkun", "sweep", "s.toml", "--out", "sw", "-q"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+    assert not (tmp_path / "sw").exists()
+
+    def interrupted_with_runs(**_):
+        raise sweeps.SweepInterrupted(tmp_path / "sw", 2, 0, 4)
+
+    monkeypatch.setattr(sweeps, "run_sweep", interrupted_with_runs)
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 130 and err.startswith("interrupted: 2 runs done, 0 failed, 4 left")
+    assert err.count("interrupted") == 1
+
+
 def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     """SIGTERM (a batch system's time limit) stops a run as Ctrl-C does: exit code 130, no
     half-written file, and the checkpoint's years and the command that resumes it said, as a

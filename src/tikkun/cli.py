@@ -181,6 +181,18 @@ def _remove_empty(folders: list[Path]) -> None:
             return
 
 
+#: Set by a command that said where its interruption left things; main() says "interrupted" otherwise.
+_interruption_told = False
+
+
+def _exit_interrupted(message: str) -> None:
+    """Say ``message`` (what the interrupted command leaves) and exit with code 130."""
+    global _interruption_told
+    err.print(message, highlight=False)
+    _interruption_told = True
+    raise typer.Exit(130)
+
+
 def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bool = False,
                      parents: list[Path] = ()) -> None:
     """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130.
@@ -189,7 +201,7 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
 
     meta = checkpoint_meta(folder)
     if meta is None and (folder / "summary.json").exists():  # stopped after its last write
-        err.print(f"interrupted: the run had finished; its outputs are in {escape(str(folder))}", highlight=False)
+        _exit_interrupted(f"interrupted: the run had finished; its outputs are in {escape(str(folder))}")
     elif meta is None:
         why = (f"the first comes after {checkpoint_every:,} years" if checkpoint_every else
                "--checkpoint-every N makes a run resumable")
@@ -200,11 +212,10 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
                 _remove_empty(list(parents))
         else:
             what = "kept (it holds files the run did not write)"
-        err.print(f"interrupted: no checkpoint ({why}); {escape(str(folder))} {what}", highlight=False)
-    else:
-        err.print(f"interrupted: {escape(str(folder))} holds a checkpoint of its first {meta['scalars']['year']:,} years; "
-                  f"tikkun run --resume {escape(shlex.quote(str(folder)))} goes on from there", highlight=False)
-    raise typer.Exit(130)
+        _exit_interrupted(f"interrupted: no checkpoint ({why}); {escape(str(folder))} {what}")
+    _exit_interrupted(f"interrupted: {escape(str(folder))} holds a checkpoint of its first "
+                      f"{meta['scalars']['year']:,} years; tikkun run --resume {escape(shlex.quote(str(folder)))} "
+                      "goes on from there")
 
 
 @app.command()
@@ -356,9 +367,9 @@ def _run_sweep_command(fn, quiet: bool, **kwargs):
     except SweepInterrupted as exc:
         # runs under way are cancelled, but one may still finish on its worker (a local cluster's as it
         # stops; an external cluster's workers go on): it is kept
-        err.print(f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in {exc.folder} (a run "
-                  "still under way on a worker may finish, and is kept); run the same command again to go on")
-        raise typer.Exit(130)
+        _exit_interrupted(f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in {escape(str(exc.folder))} "
+                          "(a run still under way on a worker may finish, and is kept); run the same command again "
+                          "to go on")
 
 
 @app.command()
@@ -600,6 +611,8 @@ def main() -> None:
         _install_interrupts()
     try:
         code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back as its return value
+        if code == 130 and not _interruption_told:  # Typer turns an interrupt into 130, silently
+            err.print("interrupted")
         if isinstance(code, int) and code:
             sys.exit(code)
     except typer.Exit as exc:
