@@ -909,6 +909,15 @@ def test_host_and_port_checks():
         assert "--port" not in str(info.value)
 
 
+@pytest.mark.parametrize("souls", [0, -5, 50_000_001])
+def test_max_souls_within_what_a_scenario_allows(souls):
+    """Above the scenario's own bound on souls.count the page offered runs every scenario refuses."""
+    from tikkun.dash.server import serve
+
+    with pytest.raises(ServeError, match=r"^--max-souls: must be a positive number of souls, at most 50,000,000"):
+        serve(max_souls=souls)
+
+
 def test_claims_view_makes_its_folder_only_to_run_and_removes_it(monkeypatch, tmp_path):
     import atexit
 

@@ -58,8 +58,12 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_souls: int = D
           show: bool = False, echo=print) -> None:
     """Serve the dashboard until interrupted. Each browser session gets its own page and run
     (``pn.serve`` is given a function, called once per session)."""
-    if max_souls <= 0:
-        raise ServeError(f"--max-souls: must be a positive number of souls (got {max_souls})")
+    from ..scenario.schema import SoulsConfig, field_bounds
+
+    limit = field_bounds(SoulsConfig.model_fields["count"])[1]  # the scenario's own bound
+    if not 0 < max_souls <= limit:  # above it the page would offer runs every scenario refuses
+        raise ServeError(f"--max-souls: must be a positive number of souls, at most {limit:,} as `souls.count` "
+                         f"(got {max_souls:,})")
     check_port(host, port)
     import panel as pn
 
