@@ -68,3 +68,14 @@ def test_illumination_with_omega_from_its_event(dim_run):
     t = 100
     assert m["illumination_mean"][t] == pytest.approx(
         0.95 * m["conductance"][t] * (0.5 * m["cleansing_mean"][t] + 0.5 * m["weakest_link"][t]), rel=1e-12)
+
+
+def test_a_result_shows_itself_in_one_line(dim_run):
+    """A notebook's cell showing a result printed every array and the whole scenario (~30 KB);
+    it shows what summary.json says of the run, in one line."""
+    res, out = dim_run
+    text = repr(res)
+    s = res.summary
+    assert "\n" not in text and len(text) < 300
+    assert text == (f"RunResult(scenario='quick', souls=1,500, years_run={s['years_run']:,}, end_year=None, "
+                    f"G={s['weakest_link']:.4g}, C={s['cleansing_mean']:.4g}, folder={str(out)!r})")

@@ -54,6 +54,16 @@ class RunResult:
     simulation: Simulation
     report: Path | None = None
 
+    def __repr__(self) -> str:
+        # the dataclass's own repr prints every array and the whole scenario: a notebook's cell
+        # showing a result would fill screens
+        s = self.summary
+        end = s.get("end_year")
+        return (f"RunResult(scenario={self.scenario.name!r}, souls={s.get('souls', 0):,}, "
+                f"years_run={s.get('years_run', 0):,}, end_year={'None' if end is None else f'{end:,}'}, "
+                f"G={s.get('weakest_link', float('nan')):.4g}, C={s.get('cleansing_mean', float('nan')):.4g}, "
+                f"folder={None if self.folder is None else str(self.folder)!r})")
+
     def metrics_frame(self):
         """The metrics as a pandas DataFrame, equal to ``pandas.read_parquet`` of metrics.parquet (needs pandas)."""
         return rf.arrow_table(self.metrics).to_pandas()
