@@ -185,7 +185,6 @@ def test_an_interrupt_no_command_tells_of_is_said(tmp_path, monkeypatch, capsys)
     (tmp_path / "s.toml").write_text('base = "quick"\nseeds = [1]\n')
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sweeps, "run_sweep", planned_for_ever)
-    monkeypatch.setattr(cli, "_interruption_told", False)
     monkeypatch.setattr(sys, "argv", ["tikkun", "sweep", "s.toml", "--out", "sw", "-q"])
     with pytest.raises(SystemExit) as exc:
         cli.main()
@@ -202,6 +201,11 @@ def test_an_interrupt_no_command_tells_of_is_said(tmp_path, monkeypatch, capsys)
     err = capsys.readouterr().err
     assert exc.value.code == 130 and err.startswith("interrupted: 2 runs done, 0 failed, 4 left")
     assert err.count("interrupted") == 1
+    # a later command in the same process that says nothing of it is told of again
+    monkeypatch.setattr(sweeps, "run_sweep", planned_for_ever)
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert capsys.readouterr().err.strip() == "interrupted"
 
 
 def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):

@@ -495,10 +495,13 @@ def test_no_completion_bar_straddles_a_marked_year():
     years = np.random.default_rng(2).integers(2440, 2470, 1000)
     run = _folder(souls={"completed_year": np.r_[years, np.full(_folder().souls["complete"].size - 1000, -1)]})
     fig = F.souls_figure(run, tl)
-    path = fig.axes[1].patches[0].get_path().vertices
-    heights, per_year = np.histogram(years, bins=bins)[0], np.diff(bins)
-    assert np.isclose(np.sum(heights), 1000)
-    assert np.isclose(path[:, 1].max(), (heights / per_year).max())
+    drawn, edges, _ = fig.axes[1].patches[0].get_data()  # the bars as drawn: souls a year, their edges
+    assert np.array_equal(edges, bins)
+    assert np.isclose(np.sum(drawn * np.diff(edges)), 1000)  # areas: every soul counted once
+    for y in (2440, 2447, 2448, 2469):  # each bar's height is its souls over its own years
+        i = np.searchsorted(edges, y, side="right") - 1
+        inside = np.sum((years >= edges[i]) & (years < edges[i + 1]))
+        assert np.isclose(drawn[i], inside / (edges[i + 1] - edges[i]))
     assert bins[np.searchsorted(bins, 2447, side="right")] == 2448  # the bar holding 2,447 ends at the line
 
 

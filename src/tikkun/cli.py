@@ -230,9 +230,9 @@ def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
 @app.command()
 def explain(
     rule: Optional[str] = typer.Argument(None, help="a rule's name, `questions`, or a seed text's number, e.g. 002 (without one: the list of rules)"),
-    write_text_: Optional[str] = typer.Option(None, "--write", metavar="FILE",
-                                              help="write every rule's text, as Markdown, to this file "
-                                              "(docs/model.md is made this way); it replaces only an earlier such text"),
+    write_to: Optional[str] = typer.Option(None, "--write", metavar="FILE",
+                                           help="write every rule's text, as Markdown, to this file "
+                                           "(docs/model.md is made this way); it replaces only an earlier such text"),
 ):
     """The rules of the model: equations, parameters, state and sources in the texts.
 
@@ -241,12 +241,12 @@ def explain(
     from .outputs.atomic import write_text
 
     # taken as text: a path ending in a slash names a folder, which Path would turn into a file's name
-    write = None if write_text_ is None else Path(write_text_)
+    write = None if write_to is None else Path(write_to)
     if write is not None:
         if rule is not None:
             raise BadInput("--write writes every rule; give no RULE with it")
-        if write.is_dir() or write_text_.endswith(("/", os.sep)):
-            raise BadInput(f"--write {write_text_}: names a folder; give a file's name, e.g. {write / 'model.md'}")
+        if write.is_dir() or write_to.endswith(("/", os.sep)):
+            raise BadInput(f"--write {write_to}: names a folder; give a file's name, e.g. {write / 'model.md'}")
         blocked = _file_on_path(write.parent)
         if blocked is not None:
             raise BadInput(f"--write {write}: cannot be written: {blocked} is a file")
@@ -607,6 +607,8 @@ def _install_interrupts() -> None:
 
 def main() -> None:
     """Entry point: map input errors to exit code 2 with one clear message."""
+    global _interruption_told
+    _interruption_told = False  # a command of this call says it, or main() does
     if threading.current_thread() is threading.main_thread():
         _install_interrupts()
     try:
