@@ -128,11 +128,23 @@ def test_good_and_pure_rule():
 
 
 def test_all_equal_rule():
-    seed = {"ended": True, "completion_top_quarter": 100.0, "completion_bottom_quarter": 140.0,
-            "corr_hbd_completion": -0.5, "illumination_range_at_end": 0.0}
-    assert _v("all-equal", {20: seed})
-    assert not _v("all-equal", {20: {**seed, "illumination_range_at_end": 1e-7}})
-    assert not _v("all-equal", {20: {**seed, "completion_top_quarter": 150.0}})
+    spread = {"ended": True, "completion_top_quarter": 100.0, "completion_bottom_quarter": 140.0,
+              "illumination_range_at_end": 0.0}
+    equal = {"ended": True, "completion_top_quarter": 120.0, "completion_bottom_quarter": 121.5,
+             "illumination_range_at_end": 0.0}
+    m = {"spread": {20: spread}, "equal": {20: equal}}
+    assert _v("all-equal", m)
+    assert not _v("all-equal", {**m, "spread": {20: {**spread, "illumination_range_at_end": 1e-7}}})
+    assert not _v("all-equal", {**m, "equal": {20: {**equal, "illumination_range_at_end": 1e-7}}})
+    assert not _v("all-equal", {**m, "spread": {20: {**spread, "completion_top_quarter": 150.0}}})
+    assert not _v("all-equal", {**m, "equal": {20: {**equal, "ended": False}}})
+    # the same souls' quarters differ by as much without the spread: hbd is not what makes them differ
+    assert not _v("all-equal", {**m, "equal": {20: {**equal, "completion_top_quarter": 170.0,
+                                                    "completion_bottom_quarter": 130.0}}})
+    assert _v("all-equal", {**m, "equal": {20: {**equal, "completion_top_quarter": 150.0,
+                                                "completion_bottom_quarter": 120.5}}})
+    line = EXPERIMENTS["all-equal"].verdict(m).line
+    assert "40.0-40.0 years earlier" in line and "without the spread: 1.5 to 1.5" in line
 
 
 def test_experiment_command_refuses_bad_input(tmp_path):
@@ -276,8 +288,15 @@ def test_measures_read_the_runs(fast_runs):
     import pyarrow.parquet as pq
 
     t = pq.read_table(runs / "all-equal" / "runs" / "spread,seed=20" / "souls.parquet").to_pandas()
-    top = t[t["hbd"] >= t["hbd"].quantile(0.75)]["completed_year"].mean()
-    assert records["all-equal"]["measures"]["20"]["completion_top_quarter"] == pytest.approx(top, rel=1e-12)
+    e = pq.read_table(runs / "all-equal" / "runs" / "equal,seed=20" / "souls.parquet").to_pandas()
+    top = t["hbd"] >= t["hbd"].quantile(0.75)
+    assert (e["hbd"] == 1.0).all() and (e["soul"] == t["soul"]).all()
+    measures = records["all-equal"]["measures"]
+    assert measures["spread"]["20"]["completion_top_quarter"] == pytest.approx(t[top]["completed_year"].mean(),
+                                                                               rel=1e-12)
+    # without the spread, the same souls (those of the top quarter with it)
+    assert measures["equal"]["20"]["completion_top_quarter"] == pytest.approx(e[top]["completed_year"].mean(),
+                                                                              rel=1e-12)
 
 
 def test_run_seconds_are_the_runs_own_and_survive_their_reuse(fast_runs, client):
