@@ -208,6 +208,36 @@ def test_an_interrupt_no_command_tells_of_is_said(tmp_path, monkeypatch, capsys)
     assert capsys.readouterr().err.strip() == "interrupted"
 
 
+def test_a_run_says_when_its_kernels_compile(tmp_path, monkeypatch, capsys):
+    """Before a run whose kernels are not in Numba's cache, one line says they compile (minutes,
+    with the bar at year 0, or nothing at all where the output is no terminal); not otherwise.
+    Whether they are is read from the cache's index: an empty cache folder has none, the
+    suite's own cache has the yearly pass after any run."""
+    from tikkun import cli
+
+    empty = tmp_path / "cache"
+    empty.mkdir()
+    probe = "from tikkun.cli import kernels_compiled; print(kernels_compiled())"
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "NUMBA_CACHE_DIR": str(empty)})
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
+    import tikkun
+
+    tikkun.run(preset="quick", souls=50, years=1)  # compiles here if no test did before
+    assert cli.kernels_compiled() is True
+
+    monkeypatch.chdir(tmp_path)
+    note = "compiling the kernels for this machine"
+    for compiled, quiet, said in ((False, False, True), (True, False, False), (False, True, False)):
+        monkeypatch.setattr(cli, "kernels_compiled", lambda: compiled)
+        out = f"r-{compiled}-{quiet}"
+        monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "50", "--years", "1",
+                                          "--no-report", "--out", out] + (["-q"] if quiet else []))
+        cli.main()  # returns on success
+        assert (tmp_path / out / "summary.json").exists()
+        assert (note in capsys.readouterr().err) is said, (compiled, quiet)
+
+
 def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     """SIGTERM (a batch system's time limit) stops a run as Ctrl-C does: exit code 130, no
     half-written file, and the checkpoint's years and the command that resumes it said, as a

@@ -221,3 +221,32 @@ def test_a_seed_texts_number_lists_every_rule_whose_source_cites_it(number):
     assert listed == expected and listed
     for r in ex.RULES:
         assert (f"{r.name}: {r.title}" in text) == (r.name in expected)
+
+
+@pytest.mark.slow
+def test_the_one_soul_runs_give_the_numbers_the_question_states(tmp_path):
+    """The first question's two commands (600,000 souls, 1,100 years each), run as written: the
+    complete souls at the end of the shepherd's generation and C, with and without the event,
+    are the numbers its text states."""
+    import re
+    import shlex
+
+    import pyarrow.parquet as pq
+
+    q = ex.QUESTIONS[0]
+    command = next(c for c in q.measured.split("`")[1::2] if c.startswith("tikkun run"))
+    stated = re.search(r"by year (\d[\d,]*\d), its generation's last, (\d[\d,]*\d) souls are complete against "
+                       r"(\d[\d,]*\d) \(C ([\d.]+) against ([\d.]+)", q.measured)
+    year = int(stated.group(1).replace(",", ""))
+    args = shlex.split(command)[2:]
+    without = [a for i, a in enumerate(args) if a != "--event" and (i == 0 or args[i - 1] != "--event")]
+    got = {}
+    for name, arm in (("one", args), ("none", without)):
+        r = subprocess.run([sys.executable, "-m", "tikkun", "run", *arm, "--out", name, "--no-report", "-q"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        m = pq.read_table(tmp_path / name / "metrics.parquet").to_pandas().set_index("year")
+        got[name] = (int(m.loc[year, "complete"]), round(float(m.loc[year, "cleansing_mean"]), 3))
+    assert len(without) == len(args) - 2
+    assert got["one"] == (int(stated.group(2).replace(",", "")), float(stated.group(4)))
+    assert got["none"] == (int(stated.group(3).replace(",", "")), float(stated.group(5)))

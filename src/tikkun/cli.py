@@ -80,6 +80,27 @@ def _progress_bar(total_years: int, start_year: int, quiet: bool):
     return progress, callback
 
 
+def kernels_compiled() -> bool | None:
+    """Whether Numba's cache holds the yearly pass as this code compiles it (False on the first
+    run after an install or an update, which compiles every kernel: minutes); None where that
+    cannot be told (another Numba's cache machinery). Reads the cache's index only: nothing
+    compiles."""
+    try:
+        from .engine.year_kernel import year_pass
+
+        return len(year_pass._cache._cache_file._load_index()) > 0  # {} where the stamps differ
+    except Exception:  # Numba's private cache machinery moved: say nothing rather than fail
+        return None
+
+
+def _say_if_compiling(quiet: bool) -> None:
+    """One line before a run whose kernels are not compiled yet: the bar stays at year 0 while
+    they compile, and where the output is no terminal nothing else shows for minutes."""
+    if not quiet and kernels_compiled() is False:
+        err.print("compiling the kernels for this machine (the first run after an install or an update: a few "
+                  "minutes; later runs load them)", highlight=False)
+
+
 def _report(result) -> None:
     s = result.summary
     end = s["end_year"]
@@ -133,6 +154,7 @@ def run(
         from .scenario.loading import _parse_toml
 
         total = int(_parse_toml(meta["scenario"], "checkpoint")["run"]["years"])
+        _say_if_compiling(quiet)
         progress, callback = _progress_bar(total, state.year, quiet)
         try:
             with progress or _nullcontext():
@@ -155,6 +177,7 @@ def run(
     parents = _missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
     folder = out_dir if out_dir is not None else api.default_folder(sc)
     api.prepare_folder(folder)  # refuses a folder with anything in it, before any work
+    _say_if_compiling(quiet)
     progress, callback = _progress_bar(sc.run.years, 0, quiet)
     try:
         with progress or _nullcontext():
