@@ -226,6 +226,34 @@ def test_the_lead_says_this_runs_size_and_the_captions_only_the_marks_it_has(run
     assert "dotted lines: the scenario&#x27;s events" in text and "dashed red" not in text
 
 
+def test_the_lead_says_what_a_run_changed_in_its_preset(tmp_path):
+    """A run of a preset with options: the lead lists what they changed (the horizon with what it
+    does to the preset's events, the keys set, the events added); a preset as shipped says so;
+    a scenario of the user's own is compared with nothing."""
+    import tomllib
+
+    from tikkun.report.html import changes_from_preset
+    from tikkun.scenario import load_scenario
+    from tikkun.scenario.loading import scenario_to_toml
+
+    r = tikkun("run", "--preset", "quick", "--souls", "300", "--years", "50", "--set", "light.alpha=0.5",
+               "--event", '{kind = "reset", year = 20, group = {first = 0, count = 1}}', "--out", "q", "-q",
+               cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lead = (tmp_path / "q" / "report.html").read_text().split('<p class="lead">', 1)[1].split("</p>", 1)[0]
+    assert lead.endswith(" Changed from the preset quick: run.years 400 \u2192 50 (the preset&#x27;s events past "
+                         "it dropped, its spans cut at it); light.alpha 0.069 \u2192 0.5; souls.count 4,000 \u2192 "
+                         "300; event added: reset at year 20 (group first 0, count 1)."), lead
+
+    def resolved(**kw):
+        return tomllib.loads(scenario_to_toml(load_scenario(**kw)))
+
+    assert changes_from_preset(resolved(preset="history")) == "The preset history as shipped."
+    assert changes_from_preset(resolved(preset="quick", overrides={"events": []})) == (
+        "Changed from the preset quick: its one event left out.")
+    assert changes_from_preset({**resolved(preset="quick"), "name": "mine"}) is None
+
+
 def test_the_illumination_is_what_the_caption_says(run):
     """The correction figure's caption bounds the mean illumination by the year's light times W
     (I = lam W ((1 - omega) c + omega G)); the run's metrics keep that bound, light pulse included."""

@@ -52,6 +52,67 @@ def _fmt(v) -> str:
     return "none" if v is None else str(v)
 
 
+def _flat(d: dict, prefix: str = "") -> dict:
+    """A scenario's tables as dotted keys (``souls.count``); lists, such as genesis' stages, whole."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _event_text(ev: dict) -> str:
+    rest = ", ".join(f"{k} {_fmt(v)}" for k, v in ev.items() if k not in ("kind", "year", "label"))
+    return f"{ev.get('kind')} at year {_fmt(ev.get('year'))}" + (f" ({rest})" if rest else "")
+
+
+MAX_CHANGES = 12  # listed one by one; beyond them, their number
+
+
+def changes_from_preset(scenario: dict) -> str | None:
+    """What a run's resolved scenario (scenario.toml, parsed) changes in the shipped preset of its
+    name, as one sentence: the keys whose values differ, the events added and those left out. A
+    horizon other than the preset's is one change, compared as ``--years`` makes it (the events
+    past it dropped, the spans cut at it). None where its name is no preset."""
+    import tomllib
+
+    from ..scenario import ScenarioError, load_scenario
+    from ..scenario.loading import preset_names, scenario_to_toml
+
+    name = scenario.get("name")
+    if name not in preset_names():
+        return None
+    shipped = load_scenario(preset=name)
+    years = scenario.get("run", {}).get("years")
+    try:
+        at_horizon = load_scenario(preset=name, years=years) if years != shipped.run.years else shipped
+    except (ScenarioError, TypeError, ValueError):  # a horizon the preset's events do not allow
+        at_horizon = shipped
+    theirs_all = tomllib.loads(scenario_to_toml(at_horizon))
+    ours, theirs = _flat(scenario), _flat(theirs_all)
+    said = []
+    if years != shipped.run.years:
+        cut = at_horizon.events != shipped.events
+        said.append(f"run.years {_fmt(shipped.run.years)} \u2192 {_fmt(years)}"
+                    + (" (the preset's events past it dropped, its spans cut at it)" if cut else ""))
+    said += [f"{k} {_fmt(theirs.get(k))} \u2192 {_fmt(ours.get(k))}"
+             for k in sorted(set(ours) | set(theirs))
+             if k not in ("events", "description", "run.years") and ours.get(k) != theirs.get(k)]
+    events, shipped_events = scenario.get("events", []), theirs_all.get("events", [])
+    said += [f"event added: {_event_text(e)}" for e in events if e not in shipped_events]
+    left_out = [e for e in shipped_events if e not in events]
+    if left_out:
+        n = len(shipped_events)
+        said.append("its one event left out" if n == 1 else
+                    f"{'' if len(left_out) == n else f'{len(left_out)} of '}its {n} events left out")
+    if not said:
+        return f"The preset {name} as shipped."
+    more = f"; and {len(said) - MAX_CHANGES} more (the resolved scenario, below)" if len(said) > MAX_CHANGES else ""
+    return f"Changed from the preset {name}: " + "; ".join(said[:MAX_CHANGES]) + more + "."
+
+
 def _marks_text(tl) -> str:
     """What the time figures mark in this run: its eras, and its events and end where it has them."""
     said = []
@@ -149,6 +210,9 @@ def render(run: RunFolder, workers: int | None = None) -> str:
             + f", seed {_fmt(run.summary.get('seed'))}.")
     desc = run.scenario.get("description", "").strip()
     desc = f"{desc}{'' if desc.endswith(('.', '!', '?')) else '.'} {this}" if desc else this
+    changed = changes_from_preset(run.scenario)
+    if changed:
+        desc = f"{desc} {changed}"
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
