@@ -171,6 +171,7 @@ def run(
     checkpoint_every: int | None = None,
     progress: Callable | None = None,
     report: bool = False,
+    graph: np.ndarray | str | os.PathLike | None = None,
 ) -> RunResult:
     """Run a scenario (object, TOML file, or preset; default the ``history`` preset).
 
@@ -179,9 +180,19 @@ def run(
     ``report``, then report.html, as ``tikkun run`` does: see :func:`report`).
     ``progress(state, row)`` is called after each year; it may read the state but not change
     it (the step remembers which souls it found settled: to change souls, use events).
+
+    ``graph``: a network of one's own instead of the scenario's (``tikkun run --graph``): an
+    integer array ``(souls, k)`` or a ``.npy`` file of one, row ``i`` the souls soul ``i``
+    listens to (:func:`tikkun.rules.network.given_graph` says what it must be). The scenario
+    then has ``network.kind = "given"`` and ``network.k = k``; the run folder keeps the graph as
+    ``graph.npy`` and summary.json its sha256.
     """
+    given, label = None, ""
+    if graph is not None:
+        overrides, (given, label) = with_graph(overrides, graph)
     sc = resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls, overrides=overrides,
                           events=events)
+    given = checked_graph(sc, given, label)
     if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, Integral)
                                          or checkpoint_every <= 0):
         raise ScenarioError(f"--checkpoint-every: must be a positive whole number of years (got {checkpoint_every!r})")
@@ -190,13 +201,69 @@ def run(
         raise ScenarioError("--checkpoint-every needs an output folder (--out)")
     if folder is not None:
         claim(folder, sc)
+        if given is not None:
+            rf.write_graph(folder, given)
     if report and folder is None:
         raise ScenarioError("report=True needs an output folder (out)")
     vessel = genesis(sc, out=folder) if sc.genesis is not None else None
     unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
     result = _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
-                    unity_fn=unity_fn, world_unity=world_unity, vessel=vessel)
+                    unity_fn=unity_fn, world_unity=world_unity, vessel=vessel, graph=given)
     return _with_report(result) if report else result
+
+
+def _read_graph(graph) -> tuple[np.ndarray, str]:
+    """``graph`` (an array, or the path of a ``.npy`` file) as an array, and how messages name it."""
+    if not isinstance(graph, (str, os.PathLike)):
+        return np.asarray(graph), "graph"
+    path = Path(graph)
+    label = f"graph {path}"
+    try:
+        a = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ScenarioError(f"{label}: no such file") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise ScenarioError(f"{label}: cannot be read as a NumPy array file (.npy): {exc}") from None
+    if not isinstance(a, np.ndarray):  # an .npz archive
+        a.close()
+        raise ScenarioError(f"{label}: holds several arrays (.npz); give one array, saved with numpy.save (.npy)")
+    return a, label
+
+
+def with_graph(overrides: dict[str, Any] | None, graph) -> tuple[dict[str, Any], tuple[np.ndarray, str]]:
+    """The overrides a given ``graph`` (an array, or a ``.npy`` file's path) makes, added to
+    ``overrides`` (``network.kind = "given"``, ``network.k`` its columns; ScenarioError where an
+    override says otherwise), and the graph read, with how messages name it. Check it with
+    :func:`checked_graph` once the scenario is resolved."""
+    from .rules.network import MAX_DEGREE
+
+    given, label = _read_graph(graph)
+    sets = dict(overrides or {})
+    fits = given.ndim == 2 and 1 <= given.shape[1] <= MAX_DEGREE  # else checked_graph says what is wrong
+    made = [("network.kind", "given")] + ([("network.k", int(given.shape[1]))] if fits else [])
+    for key, value in made:
+        if key in sets and (_parse_value(sets[key]) if isinstance(sets[key], str) else sets[key]) != value:
+            raise ScenarioError(f"{label} and --set {key}={sets[key]} disagree (the graph makes {key} {value})")
+        sets[key] = value
+    return sets, (given, label)
+
+
+def checked_graph(sc: Scenario, given: np.ndarray | None, label: str = "graph") -> np.ndarray | None:
+    """The given graph as the state holds it, checked against the scenario; ScenarioError where
+    it does not fit, or where the scenario asks for a graph and none is given."""
+    from .rules.network import given_graph
+
+    if given is None:
+        if sc.network.enabled and sc.network.kind == "given":
+            raise ScenarioError('network.kind = "given" needs its graph: tikkun run --graph FILE.npy, or '
+                                'tikkun.run(graph=...) (a run folder keeps its own as graph.npy)')
+        return None
+    if not sc.network.enabled:
+        raise ScenarioError(f"{label}: network.enabled is false; a graph needs the warm network on")
+    try:
+        return given_graph(given, sc.souls.count)
+    except ValueError as exc:
+        raise ScenarioError(f"{label}: {exc}") from None
 
 
 def report(folder: str | os.PathLike) -> Path:
@@ -260,6 +327,9 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
     meta, state, metrics = rf.load_checkpoint(folder)
     remove_leftovers(folder)  # a killed run's half-written files (never its outputs, which are renamed whole)
     sc = build_scenario(_parse_toml(meta["scenario"], f"{folder}/checkpoint"), f"{folder}/checkpoint")
+    if sc.network.enabled and sc.network.kind == "given" and not (folder / rf.GRAPH_NAME).is_file():
+        raise rf.CheckpointError(f"--resume {folder}: {rf.GRAPH_NAME}, the graph the run started from, is missing; "
+                                 "put it back (the checkpoint holds the graph of its year, summary.json names the first)")
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)
     result = _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
@@ -275,7 +345,7 @@ def events_not_reached(scenario: Scenario, years_run: int) -> list[dict[str, Any
 
 
 def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, state, recorder,
-           wall_before: float, unity_fn=None, world_unity=None, vessel=None) -> RunResult:
+           wall_before: float, unity_fn=None, world_unity=None, vessel=None, graph=None) -> RunResult:
     t0 = time.perf_counter()
 
     def checkpoint(st, rec):
@@ -283,7 +353,7 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
 
     sim = simulate(sc, state=state, recorder=recorder, progress=progress,
                    checkpoint=checkpoint if (folder is not None and checkpoint_every) else None,
-                   checkpoint_every=checkpoint_every, unity_fn=unity_fn, world_unity=world_unity)
+                   checkpoint_every=checkpoint_every, unity_fn=unity_fn, world_unity=world_unity, graph=graph)
     souls_tab = rf.souls_table(sim.state, sc, sim.schedule, sim.metrics)
     summary = {
         "end_year": sim.end_year,
@@ -301,6 +371,9 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
         "sparks_unity_mean": float(sim.state.unity.astype(np.float64).mean()) if sim.state.n_sparks else None,
         "events_not_reached": events_not_reached(sc, int(sim.state.year)),
     }
+    if sc.network.enabled and sc.network.kind == "given":  # the graph it started from (a resume: its file)
+        start = graph if graph is not None else rf.read_graph(folder)
+        summary["graph"] = {"souls": int(start.shape[0]), "k": int(start.shape[1]), "sha256": rf.graph_digest(start)}
     if vessel is not None:
         summary["genesis"] = {"final_unity": float(vessel.records["unity"][-1]),
                               "final_mixing": float(vessel.records["mixing"][-1])}

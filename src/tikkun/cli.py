@@ -138,6 +138,8 @@ def run(
                                     "e.g. '{kind = \"reset\", year = 500, group = {first = 0, count = 1}}' (repeatable)"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="save a resumable checkpoint every N years"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the checkpointed run in this folder"),
+    graph: Optional[Path] = typer.Option(None, "--graph", help="a network of your own: a .npy file of whole "
+                                         "numbers (souls, k), row i the souls soul i listens to (network.kind = \"given\")"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     no_report: bool = typer.Option(False, "--no-report", help="do not write report.html at the end"),
 ):
@@ -146,7 +148,8 @@ def run(
     from .scenario import parse_event_options, parse_set_options
 
     if resume is not None:
-        if any(v is not None for v in (scenario, preset, out_dir, seed, years, souls, checkpoint_every)) or set_ or event:
+        if any(v is not None for v in (scenario, preset, out_dir, seed, years, souls, checkpoint_every, graph)) \
+                or set_ or event:
             raise BadInput("--resume continues a run exactly as it was started; give no other options")
         from .outputs.run_folder import load_checkpoint
 
@@ -169,8 +172,12 @@ def run(
         raise BadInput(f"--years: must be a positive number of years (got {years})")
     if souls is not None and souls <= 0:
         raise BadInput(f"--souls: must be a positive number of souls (got {souls})")
+    sets, events, given, label = parse_set_options(set_), parse_event_options(event), None, ""
+    if graph is not None:  # read and checked with the scenario here, before any folder is made
+        sets, (given, label) = api.with_graph(sets, graph)
     sc = api.resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls,
-                              overrides=parse_set_options(set_), events=parse_event_options(event))
+                              overrides=sets, events=events)
+    given = api.checked_graph(sc, given, label)
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
@@ -181,7 +188,7 @@ def run(
     progress, callback = _progress_bar(sc.run.years, 0, quiet)
     try:
         with progress or _nullcontext():
-            result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback)
+            result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback, graph=given)
     except KeyboardInterrupt:
         _interrupted_run(folder, checkpoint_every, made, parents)
     _report(result)

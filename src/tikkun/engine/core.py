@@ -75,13 +75,14 @@ class YearGlobals:
     messiah: bool
 
 
-def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: float | None = None):
+def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: float | None = None, graph=None):
     """Return ``(init_fn, step_fn)`` for a scenario. See the module docstring.
 
     ``unity_fn`` and ``world_unity`` come from genesis' shatter when the scenario has one
     (:func:`tikkun.api.vessel_inputs`); ``init_fn`` refuses a scenario with ``[genesis]`` and no
     ``unity_fn`` rather than silently drawing unity from the distribution the vessel replaces
-    (``step_fn`` alone, as a resume uses it, needs neither).
+    (``step_fn`` alone, as a resume uses it, needs neither). ``graph``: whom each soul listens to
+    where ``network.kind = "given"`` (:func:`tikkun.rules.network.given_graph`).
 
     ``step_fn`` remembers, for speed only, which segments of souls it found settled last year
     and does not look at them again: it does so only for the state it returned (the same
@@ -103,7 +104,7 @@ def build(scenario: Scenario, unity_fn: Callable | None = None, world_unity: flo
         if scenario.genesis is not None and unity_fn is None:
             raise ValueError("the scenario has a [genesis] section: pass unity_fn and world_unity from "
                              "tikkun.api.vessel_inputs(scenario), or run it with tikkun.run")
-        return initial_state(scenario, unity_fn=unity_fn, world_unity=world_unity)
+        return initial_state(scenario, unity_fn=unity_fn, world_unity=world_unity, graph=graph)
 
     def year_globals(state: State) -> YearGlobals:
         t = state.year

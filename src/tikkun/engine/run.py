@@ -44,12 +44,14 @@ def simulate(
     checkpoint_every: int | None = None,
     unity_fn: Callable | None = None,
     world_unity: float | None = None,
+    graph=None,
 ) -> Simulation:
     """Run ``scenario`` from year 0, or from ``state`` with its ``recorder`` (a resume).
 
-    ``unity_fn`` and ``world_unity``: the sparks' unity and the worlds' start from genesis.
+    ``unity_fn`` and ``world_unity``: the sparks' unity and the worlds' start from genesis;
+    ``graph``: whom each soul listens to, where ``network.kind = "given"``.
     """
-    init_fn, step_fn = build(scenario, unity_fn=unity_fn, world_unity=world_unity)
+    init_fn, step_fn = build(scenario, unity_fn=unity_fn, world_unity=world_unity, graph=graph)
     if state is None:
         state = init_fn()
         recorder = Recorder(scenario.run.years)

@@ -40,7 +40,31 @@ def write_scenario(folder: Path, scenario: Scenario) -> None:
 
 # What a run writes into its folder before summary.json, which it writes last: an interrupted
 # run without a checkpoint removes these (remove_unfinished), never a file it did not write.
-UNFINISHED_FILES = ("scenario.toml", "genesis.parquet", "field.npy", "metrics.parquet", "souls.parquet")
+UNFINISHED_FILES = ("scenario.toml", "graph.npy", "genesis.parquet", "field.npy", "metrics.parquet", "souls.parquet")
+GRAPH_NAME = "graph.npy"  # a given graph (network.kind = "given"), as the run started from it
+
+
+def write_graph(folder: Path, graph: np.ndarray) -> None:
+    """Write ``folder/graph.npy``: the given graph, int32 ``(n, k)``, that the run starts from."""
+    import io
+
+    from .atomic import write_bytes
+
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(graph, dtype=np.int32), allow_pickle=False)
+    write_bytes(folder / GRAPH_NAME, buf.getvalue())
+
+
+def read_graph(folder: Path) -> np.ndarray:
+    """The given graph a run folder keeps (:func:`write_graph`)."""
+    return np.load(Path(folder) / GRAPH_NAME, allow_pickle=False)
+
+
+def graph_digest(graph: np.ndarray) -> str:
+    """sha256 of a graph's entries as int32 in row order (summary.json's ``graph.sha256``)."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(graph, dtype=np.int32).tobytes()).hexdigest()
 UNFINISHED_PATTERNS = ("genesis_*_*.png",)
 
 

@@ -306,3 +306,41 @@ def build_graph(kind: str, n: int, k: int, rewired_share: float, seed: int) -> n
     neighbours = np.empty((n, k), dtype=np.int32)
     _build_graph(int(seed), int(n), int(k), float(share), neighbours)
     return neighbours
+
+
+MAX_DEGREE = 256  # network.k's bound (scenario/schema.py)
+
+
+def given_graph(graph, n: int) -> np.ndarray:
+    """A graph of one's own as the state holds it (``network.kind = "given"``): a new int32 array
+    ``(n, k)``, C-contiguous, row ``i`` the ``k`` souls soul ``i`` listens to (004: each soul is warmed by
+    those it connects to; every soul the same number, so that the rewiring works in place).
+
+    Raises ValueError, saying what is wrong and where, unless ``graph`` is a 2-D array of whole
+    numbers with ``n`` rows and 1 to :data:`MAX_DEGREE` columns, every entry a soul
+    (``0 <= m < n``), and no soul listens to itself or to one soul twice (the graphs tikkun
+    builds and the rewiring toward the good and pure keep both so).
+    """
+    a = np.asarray(graph)
+    if a.ndim != 2:
+        raise ValueError(f"must be a 2-D array, a row of neighbours for each soul (it has {a.ndim} dimensions)")
+    if a.dtype.kind not in "iu":
+        raise ValueError(f"must hold whole numbers, the souls' indices (it holds {a.dtype})")
+    if a.shape[0] != n:
+        raise ValueError(f"has {a.shape[0]:,} rows and souls.count is {n:,}: a row for each soul")
+    if not 1 <= a.shape[1] <= MAX_DEGREE:
+        raise ValueError(f"has {a.shape[1]} columns: each soul listens to 1 to {MAX_DEGREE} others")
+    outside = (a < 0) | (a >= n)
+    if outside.any():
+        i, q = np.argwhere(outside)[0]
+        raise ValueError(f"soul {i} listens to {a[i, q]}, not a soul (the souls are 0 to {n - 1:,})")
+    own = (a == np.arange(n)[:, None]).any(axis=1)
+    if own.any():
+        raise ValueError(f"soul {int(np.argmax(own))} listens to itself")
+    ordered = np.sort(a, axis=1)
+    twice = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+    if twice.any():
+        i = int(np.argmax(twice))
+        m = ordered[i, 1:][ordered[i, 1:] == ordered[i, :-1]][0]
+        raise ValueError(f"soul {i} listens to soul {m} twice")
+    return np.array(a, dtype=np.int32, order="C")  # a copy: the rewiring changes the state's graph in place

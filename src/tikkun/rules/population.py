@@ -20,7 +20,7 @@ from scipy import special
 from .. import random as rng
 from ..scenario.schema import Scenario
 from ..state import MAX_SPARKS, State, spark_entities_of, written_zeros
-from .network import build_graph, edge_weights
+from .network import build_graph, edge_weights, given_graph
 
 
 @njit(cache=True)
@@ -65,13 +65,14 @@ def draw_unity(scenario: Scenario, entities: np.ndarray) -> np.ndarray:
     return np.clip(vals, 0.0, 1.0).astype(np.float32)
 
 
-def initial_state(scenario: Scenario, unity_fn=None, world_unity: float | None = None) -> State:
+def initial_state(scenario: Scenario, unity_fn=None, world_unity: float | None = None, graph=None) -> State:
     """Draw the population of year 0: every value a pure function of (seed, soul or spark, purpose).
 
     Inverse CDFs of per-entity uniforms make each soul's draw independent of the population
     size and of every other soul. ``unity_fn(entities) -> float32 (m,)`` replaces the
     scenario's unity distribution (genesis' shatter uses it); ``world_unity`` is where the
-    four worlds start (the vessel's final unity; default ``worlds.initial_unity``).
+    four worlds start (the vessel's final unity; default ``worlds.initial_unity``). ``graph``:
+    with ``network.kind = "given"``, whom each soul listens to (:func:`given_graph`).
     """
     s = scenario.souls
     seed = scenario.run.seed
@@ -105,7 +106,11 @@ def initial_state(scenario: Scenario, unity_fn=None, world_unity: float | None =
         special_mask[order[:n_special]] = 1
 
     net = scenario.network
-    if net.enabled:
+    if (graph is not None) != (net.enabled and net.kind == "given"):
+        raise ValueError('a graph is given exactly when the network is on and network.kind = "given"')
+    if graph is not None:
+        neighbours = given_graph(graph, n)
+    elif net.enabled:
         neighbours = build_graph(net.kind, n, net.k, net.rewired_share, seed)
     else:
         neighbours = np.zeros((n, 0), dtype=np.int32)

@@ -100,7 +100,7 @@ class NetworkConfig(_Section):
     """The warm network and the move toward the good and pure (004; MODEL.md, "The social network")."""
 
     enabled: bool = _f(True, "effort spreads through warm connections (Friedkin-Johnsen)")
-    kind: Literal["small-world", "ring", "random"] = _f("small-world", "graph: ring lattice with a share rewired, plain ring, or random")
+    kind: Literal["small-world", "ring", "random", "given"] = _f("small-world", "graph: ring lattice with a share rewired, plain ring, random, or given (one's own: `tikkun run --graph FILE.npy`, `tikkun.run(graph=...)`; k is its columns)")
     k: int = _f(8, "each soul listens to k others (fixed out-degree)", ge=1, le=256)
     rewired_share: float = _f(0.1, "share of a small world's ring edges rewired to random souls", ge=0, le=1)
     theta_max: float = _f(0.8, "susceptibility of the warmest soul: theta_i = theta_max * w_i", ge=0, le=1)

@@ -480,7 +480,11 @@ def resolve_run(base: Base, overrides, seed: int, years: int | None) -> Scenario
         raw = add_events(raw, list(events))
     if years is not None:
         raw = _with_horizon(raw, years)
-    return build_scenario(raw, base.origin)
+    sc = build_scenario(raw, base.origin)
+    if sc.network.enabled and sc.network.kind == "given":
+        raise ScenarioError('network.kind = "given": a sweep has no graph to give its runs; run each with '
+                            'tikkun run --graph FILE.npy, or tikkun.run(graph=...) in a loop')
+    return sc
 
 
 def checkpoint_every(spec: SweepSpec, scenario: Scenario) -> int:
