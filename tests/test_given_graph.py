@@ -72,10 +72,17 @@ def test_other_degrees_and_the_folder_reproduce_and_resume(tmp_path):
 
     with pytest.raises(Cut):
         tikkun.run(graph=graph, out=tmp_path / "cut", checkpoint_every=10, progress=cut, **KW)
+    # the graph it started from, and only that, resumes it (the checkpoint names it by its sha256)
     (tmp_path / "cut" / "graph.npy").rename(tmp_path / "away.npy")
     with pytest.raises(rf.CheckpointError, match="graph.npy, the graph the run started from, is missing"):
         tikkun.resume(tmp_path / "cut")
-    (tmp_path / "away.npy").rename(tmp_path / "cut" / "graph.npy")
+    np.save(tmp_path / "cut" / "graph.npy", graph[:, ::-1])
+    with pytest.raises(rf.CheckpointError, match="graph.npy is not the graph the run started from"):
+        tikkun.resume(tmp_path / "cut")
+    (tmp_path / "cut" / "graph.npy").write_text("garbage")
+    with pytest.raises(rf.CheckpointError, match="graph.npy cannot be read as a NumPy array file"):
+        tikkun.resume(tmp_path / "cut")
+    (tmp_path / "away.npy").replace(tmp_path / "cut" / "graph.npy")
     resumed = tikkun.resume(tmp_path / "cut")
     for k in first.metrics:
         assert np.array_equal(first.metrics[k], resumed.metrics[k]), k
@@ -105,7 +112,7 @@ def _bad(tmp_path):
         ("twice", twice, f"soul 7 listens to soul {twice[7, 0]} twice"),
         ("outside", outside, "soul 9 listens to 500, not a soul (the souls are 0 to 499)"),
         ("negative", -g, "soul 0 listens to -1, not a soul"),
-        ("wide", np.zeros((N, 0), dtype=int), "has 0 columns: each soul listens to 1 to 256 others"),
+        ("empty", np.zeros((N, 0), dtype=int), "has 0 columns: each soul listens to 1 to 256 others"),
     ]
 
 
@@ -119,6 +126,31 @@ def test_bad_graphs_are_refused_naming_what_is_wrong(tmp_path):
         tikkun.run(graph=ring(), overrides={"network.enabled": False}, **KW)
     with pytest.raises(ScenarioError, match=r"disagree \(the graph makes network.k 8\)"):
         tikkun.run(graph=ring(), overrides={"network.k": 6}, **KW)
+    with pytest.raises(ScenarioError, match=r"disagree \(the graph makes network.k 1\)"):
+        tikkun.run(graph=ring(k=1), overrides={"network.k": True}, **KW)  # True is no number of neighbours
+    with pytest.raises(ScenarioError, match="graph: cannot be made an array"):
+        tikkun.run(graph=[[1, 2], [0]], **{**KW, "souls": 2})
+    # more neighbours than a population has others: said of the graph, not of the scenario's k
+    with pytest.raises(ScenarioError) as exc:
+        tikkun.run(graph=ring(5, 300) % 5, **{**KW, "souls": 5})
+    assert str(exc.value) == "graph: has 300 columns: each soul listens to 1 to 4 others (souls.count is 5)"
+    with pytest.raises(ScenarioError) as exc:
+        tikkun.run(graph=ring(300), **KW)
+    assert str(exc.value) == ("graph: has 300 rows and souls.count is 500: a row for each soul "
+                              "(--souls 300 runs as many souls as it has rows)")
+
+
+def test_overrides_in_tables_are_read_and_never_changed():
+    """The overrides a caller passes, as dotted keys or as tables, are compared with what the graph
+    makes, and the caller's dict is left as it was."""
+    table = {"network": {"kind": "ring"}}
+    with pytest.raises(ScenarioError, match=r"the override network.kind = 'ring' disagree"):
+        tikkun.run(graph=ring(), overrides=table, **KW)
+    assert table == {"network": {"kind": "ring"}}
+    table = {"network": {"enabled": True, "theta_max": 0.5}, "light": {"alpha": 0.2}}
+    kept = json.loads(json.dumps(table))
+    r = tikkun.run(graph=ring(), overrides=table, **{**KW, "years": 5})
+    assert table == kept and r.scenario.network.theta_max == 0.5 and r.scenario.network.k == 8
 
 
 @pytest.mark.parametrize("case", ["outside", "missing", "npz", "text"])
@@ -171,3 +203,11 @@ def test_a_sweep_refuses_a_given_graph(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and 'network.kind = "given": a sweep has no graph to give its runs' in r.stderr, r.stderr
     assert not (tmp_path / "sw").exists()
+
+
+def test_validate_says_a_given_graph_is_needed(tmp_path):
+    r = tikkun.run(graph=ring(), out=tmp_path / "r", **{**KW, "years": 5})
+    p = subprocess.run([sys.executable, "-m", "tikkun", "validate", str(r.folder / "scenario.toml")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and 'network.kind = "given": run it with its graph' in p.stdout, p.stdout
+    assert "--graph FILE.npy (8 columns, 500 rows)" in p.stdout

@@ -252,6 +252,15 @@ def test_the_lead_says_what_a_run_changed_in_its_preset(tmp_path):
     assert changes_from_preset(resolved(preset="quick", overrides={"events": []})) == (
         "Changed from the preset quick: its one event left out.")
     assert changes_from_preset({**resolved(preset="quick"), "name": "mine"}) is None
+    # a vessel's stages changed, added or left out: named, not spelt out
+    stages = [{"kind": "separate"}, {"kind": "shatter"}]
+    assert changes_from_preset(resolved(preset="history", overrides={"genesis.stages": stages})) == (
+        "Changed from the preset history: genesis.stages changed.")
+    assert changes_from_preset(resolved(preset="quick", overrides={"genesis.n": 64})) == (
+        "Changed from the preset quick: [genesis] added.")
+    without = resolved(preset="history")
+    del without["genesis"]
+    assert changes_from_preset(without) == "Changed from the preset history: [genesis] left out."
 
 
 def test_the_illumination_is_what_the_caption_says(run):

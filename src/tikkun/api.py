@@ -27,7 +27,7 @@ from .outputs.genesis import write_genesis_tables
 from .outputs.provenance import parquet_metadata, provenance
 from .records import Recorder
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
-from .scenario.loading import build_scenario, _parse_toml, _parse_value
+from .scenario.loading import build_scenario, _deepcopy, _parse_toml, _parse_value
 from .genesis.run import shatter_unity
 
 
@@ -192,7 +192,7 @@ def run(
         overrides, (given, label) = with_graph(overrides, graph)
     sc = resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls, overrides=overrides,
                           events=events)
-    given = checked_graph(sc, given, label)
+    sc, given = checked_graph(sc, given, label)
     if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, Integral)
                                          or checkpoint_every <= 0):
         raise ScenarioError(f"--checkpoint-every: must be a positive whole number of years (got {checkpoint_every!r})")
@@ -214,9 +214,12 @@ def run(
 
 def _read_graph(graph) -> tuple[np.ndarray, str]:
     """``graph`` (an array, or the path of a ``.npy`` file) as an array, and how messages name it."""
-    if not isinstance(graph, (str, os.PathLike)):
-        return np.asarray(graph), "graph"
-    path = Path(graph)
+    if not isinstance(graph, (str, bytes, os.PathLike)):
+        try:
+            return np.asarray(graph), "graph"
+        except ValueError as exc:  # a ragged list of rows
+            raise ScenarioError(f"graph: cannot be made an array ({exc})") from None
+    path = Path(os.fsdecode(graph))
     label = f"graph {path}"
     try:
         a = np.load(path, allow_pickle=False)
@@ -230,40 +233,62 @@ def _read_graph(graph) -> tuple[np.ndarray, str]:
     return a, label
 
 
-def with_graph(overrides: dict[str, Any] | None, graph) -> tuple[dict[str, Any], tuple[np.ndarray, str]]:
-    """The overrides a given ``graph`` (an array, or a ``.npy`` file's path) makes, added to
-    ``overrides`` (``network.kind = "given"``, ``network.k`` its columns; ScenarioError where an
-    override says otherwise), and the graph read, with how messages name it. Check it with
-    :func:`checked_graph` once the scenario is resolved."""
-    from .rules.network import MAX_DEGREE
+def _override(sets: dict[str, Any], dotted: str):
+    """The value ``sets`` gives the dotted key, as a dotted key or inside a table (``{"network":
+    {"kind": ...}}``); ``_MISSING`` if none."""
+    if dotted in sets:
+        v = sets[dotted]
+        return _parse_value(v) if isinstance(v, str) else v
+    node: Any = sets
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node  # a table's values come typed (the API's), not as --set's text
 
+
+_MISSING = object()
+
+
+def with_graph(overrides: dict[str, Any] | None, graph) -> tuple[dict[str, Any], tuple[np.ndarray, str]]:
+    """The overrides a given ``graph`` (an array, or a ``.npy`` file's path) makes, added to a
+    copy of ``overrides`` (``network.kind = "given"``; ScenarioError where an override gives
+    another kind, or another ``network.k`` than the graph's columns), and the graph read, with
+    how messages name it. ``network.k`` is set once the graph is checked against the souls
+    (:func:`checked_graph`): until then it is 1, which every population of two souls allows."""
     given, label = _read_graph(graph)
-    sets = dict(overrides or {})
-    fits = given.ndim == 2 and 1 <= given.shape[1] <= MAX_DEGREE  # else checked_graph says what is wrong
-    made = [("network.kind", "given")] + ([("network.k", int(given.shape[1]))] if fits else [])
-    for key, value in made:
-        if key in sets and (_parse_value(sets[key]) if isinstance(sets[key], str) else sets[key]) != value:
-            raise ScenarioError(f"{label} and --set {key}={sets[key]} disagree (the graph makes {key} {value})")
-        sets[key] = value
+    sets = {k: (v if isinstance(v, str) else _deepcopy(v)) for k, v in (overrides or {}).items()}
+    wanted = [("network.kind", "given")] + ([("network.k", int(given.shape[1]))] if given.ndim == 2 else [])
+    for key, value in wanted:
+        had = _override(sets, key)
+        if had is not _MISSING and (had != value or isinstance(had, bool)):
+            raise ScenarioError(f"{label} and the override {key} = {had!r} disagree (the graph makes {key} {value!r})")
+    sets["network.kind"] = "given"
+    sets["network.k"] = 1
     return sets, (given, label)
 
 
-def checked_graph(sc: Scenario, given: np.ndarray | None, label: str = "graph") -> np.ndarray | None:
-    """The given graph as the state holds it, checked against the scenario; ScenarioError where
-    it does not fit, or where the scenario asks for a graph and none is given."""
+def checked_graph(sc: Scenario, given: np.ndarray | None, label: str = "graph") -> tuple[Scenario, np.ndarray | None]:
+    """The scenario with the graph's ``network.k``, and the given graph as the state holds it,
+    checked against the scenario; ScenarioError where it does not fit, or where the scenario
+    asks for a graph and none is given."""
     from .rules.network import given_graph
 
     if given is None:
         if sc.network.enabled and sc.network.kind == "given":
             raise ScenarioError('network.kind = "given" needs its graph: tikkun run --graph FILE.npy, or '
                                 'tikkun.run(graph=...) (a run folder keeps its own as graph.npy)')
-        return None
+        return sc, None
     if not sc.network.enabled:
         raise ScenarioError(f"{label}: network.enabled is false; a graph needs the warm network on")
     try:
-        return given_graph(given, sc.souls.count)
+        checked = given_graph(given, sc.souls.count)
     except ValueError as exc:
-        raise ScenarioError(f"{label}: {exc}") from None
+        hint = ""
+        if given.ndim == 2 and given.shape[0] != sc.souls.count:
+            hint = f" (--souls {given.shape[0]} runs as many souls as it has rows)"
+        raise ScenarioError(f"{label}: {exc}{hint}") from None
+    return resolve_scenario(sc, overrides={"network.k": int(checked.shape[1])}), checked
 
 
 def report(folder: str | os.PathLike) -> Path:
@@ -327,13 +352,19 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
     meta, state, metrics = rf.load_checkpoint(folder)
     remove_leftovers(folder)  # a killed run's half-written files (never its outputs, which are renamed whole)
     sc = build_scenario(_parse_toml(meta["scenario"], f"{folder}/checkpoint"), f"{folder}/checkpoint")
-    if sc.network.enabled and sc.network.kind == "given" and not (folder / rf.GRAPH_NAME).is_file():
-        raise rf.CheckpointError(f"--resume {folder}: {rf.GRAPH_NAME}, the graph the run started from, is missing; "
-                                 "put it back (the checkpoint holds the graph of its year, summary.json names the first)")
+    graph = None
+    if sc.network.enabled and sc.network.kind == "given":  # the graph it started from, as the checkpoint names it
+        try:
+            graph = rf.read_graph(folder)
+        except ValueError as exc:
+            raise rf.CheckpointError(f"--resume {folder}: {exc}; put back the one the run was given") from None
+        if rf.graph_digest(graph) != meta.get("graph_sha256"):
+            raise rf.CheckpointError(f"--resume {folder}: {rf.GRAPH_NAME} is not the graph the run started from (its "
+                                     "sha256 is not the checkpoint's); put back the one the run was given")
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)
     result = _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
-                    wall_before=float(meta.get("wall_seconds", 0.0)))
+                    wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph)
     return _with_report(result) if report else result
 
 
@@ -347,13 +378,15 @@ def events_not_reached(scenario: Scenario, years_run: int) -> list[dict[str, Any
 def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, state, recorder,
            wall_before: float, unity_fn=None, world_unity=None, vessel=None, graph=None) -> RunResult:
     t0 = time.perf_counter()
+    graph_sha = rf.graph_digest(graph) if graph is not None else None  # the graph the run starts from
 
     def checkpoint(st, rec):
-        rf.save_checkpoint(folder, st, rec, sc, checkpoint_every, wall_before + time.perf_counter() - t0)
+        rf.save_checkpoint(folder, st, rec, sc, checkpoint_every, wall_before + time.perf_counter() - t0, graph_sha)
 
     sim = simulate(sc, state=state, recorder=recorder, progress=progress,
                    checkpoint=checkpoint if (folder is not None and checkpoint_every) else None,
-                   checkpoint_every=checkpoint_every, unity_fn=unity_fn, world_unity=world_unity, graph=graph)
+                   checkpoint_every=checkpoint_every, unity_fn=unity_fn, world_unity=world_unity,
+                   graph=graph if state is None else None)  # a resumed state has its graph
     souls_tab = rf.souls_table(sim.state, sc, sim.schedule, sim.metrics)
     summary = {
         "end_year": sim.end_year,
@@ -371,9 +404,8 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
         "sparks_unity_mean": float(sim.state.unity.astype(np.float64).mean()) if sim.state.n_sparks else None,
         "events_not_reached": events_not_reached(sc, int(sim.state.year)),
     }
-    if sc.network.enabled and sc.network.kind == "given":  # the graph it started from (a resume: its file)
-        start = graph if graph is not None else rf.read_graph(folder)
-        summary["graph"] = {"souls": int(start.shape[0]), "k": int(start.shape[1]), "sha256": rf.graph_digest(start)}
+    if graph is not None:  # the graph it started from
+        summary["graph"] = {"souls": int(graph.shape[0]), "k": int(graph.shape[1]), "sha256": graph_sha}
     if vessel is not None:
         summary["genesis"] = {"final_unity": float(vessel.records["unity"][-1]),
                               "final_mixing": float(vessel.records["mixing"][-1])}

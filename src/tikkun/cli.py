@@ -177,7 +177,7 @@ def run(
         sets, (given, label) = api.with_graph(sets, graph)
     sc = api.resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls,
                               overrides=sets, events=events)
-    given = api.checked_graph(sc, given, label)
+    sc, given = api.checked_graph(sc, given, label)
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
@@ -457,6 +457,9 @@ def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
     sc = load_scenario(scenario)
     out.print(f"[green]ok[/]: {scenario} ({sc.name}: {sc.souls.count:,} souls, {sc.run.years:,} years, "
               f"{len(sc.events)} event{'' if len(sc.events) == 1 else 's'})")
+    if sc.network.enabled and sc.network.kind == "given":
+        out.print(f'network.kind = "given": run it with its graph, tikkun run {scenario} --graph FILE.npy '
+                  f"({sc.network.k} columns, {sc.souls.count:,} rows)", highlight=False)
 
 
 @app.command()

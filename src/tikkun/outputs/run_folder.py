@@ -56,8 +56,20 @@ def write_graph(folder: Path, graph: np.ndarray) -> None:
 
 
 def read_graph(folder: Path) -> np.ndarray:
-    """The given graph a run folder keeps (:func:`write_graph`)."""
-    return np.load(Path(folder) / GRAPH_NAME, allow_pickle=False)
+    """The given graph a run folder keeps (:func:`write_graph`); ValueError, saying why, where
+    it is missing or is not one array of whole numbers."""
+    path = Path(folder) / GRAPH_NAME
+    try:
+        a = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"{GRAPH_NAME}, the graph the run started from, is missing") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{GRAPH_NAME} cannot be read as a NumPy array file ({exc})") from None
+    if not isinstance(a, np.ndarray) or a.ndim != 2 or a.dtype.kind not in "iu":
+        if not isinstance(a, np.ndarray):
+            a.close()
+        raise ValueError(f"{GRAPH_NAME} is not the graph of a run (one 2-D array of whole numbers)")
+    return a
 
 
 def graph_digest(graph: np.ndarray) -> str:
@@ -163,8 +175,10 @@ def write_summary(folder: Path, summary: dict) -> None:
 
 # ------------------------------------------------------------------ checkpoints
 def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Scenario,
-                    checkpoint_every: int, wall_seconds: float) -> None:
-    """Write the whole state, the metrics so far and the scenario's text into one file.
+                    checkpoint_every: int, wall_seconds: float, graph_sha256: str | None = None) -> None:
+    """Write the whole state, the metrics so far and the scenario's text into one file (and, for
+    a run of a given graph, the sha256 of the graph it started from, which a resume checks
+    ``graph.npy`` against).
 
     The generator has no state to save: every draw is a function of (seed, year, entity,
     purpose), and the year is ``state.year``.
@@ -178,6 +192,8 @@ def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Sc
         "scalars": state.scalars(),
         "scenario": scenario_to_toml(scenario),
     }
+    if graph_sha256 is not None:
+        meta["graph_sha256"] = graph_sha256
     payload = {f"state_{k}": v for k, v in state.saved_arrays().items()}
     payload.update({f"metric_{k}": v for k, v in recorder.table().items()})
     payload["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)

@@ -97,9 +97,15 @@ def changes_from_preset(scenario: dict) -> str | None:
         cut = at_horizon.events != shipped.events
         said.append(f"run.years {_fmt(shipped.run.years)} \u2192 {_fmt(years)}"
                     + (" (the preset's events past it dropped, its spans cut at it)" if cut else ""))
-    said += [f"{k} {_fmt(theirs.get(k))} \u2192 {_fmt(ours.get(k))}"
-             for k in sorted(set(ours) | set(theirs))
-             if k not in ("events", "description", "run.years") and ours.get(k) != theirs.get(k)]
+    if ("genesis" in scenario) != ("genesis" in theirs_all):  # the vessel added or taken away: one change
+        said.append("[genesis] added" if "genesis" in scenario else "[genesis] left out")
+    for k in sorted(set(ours) | set(theirs)):
+        if k in ("events", "description", "run.years") or ours.get(k) == theirs.get(k):
+            continue
+        if k.startswith("genesis.") and ("genesis" in scenario) != ("genesis" in theirs_all):
+            continue
+        a, b = _fmt(theirs.get(k)), _fmt(ours.get(k))
+        said.append(f"{k} changed" if len(a) + len(b) > 60 else f"{k} {a} \u2192 {b}")  # long values (a list of stages): named, not spelt out
     events, shipped_events = scenario.get("events", []), theirs_all.get("events", [])
     said += [f"event added: {_event_text(e)}" for e in events if e not in shipped_events]
     left_out = [e for e in shipped_events if e not in events]
@@ -210,7 +216,8 @@ def render(run: RunFolder, workers: int | None = None) -> str:
             + f", seed {_fmt(run.summary.get('seed'))}.")
     desc = run.scenario.get("description", "").strip()
     desc = f"{desc}{'' if desc.endswith(('.', '!', '?')) else '.'} {this}" if desc else this
-    changed = changes_from_preset(run.scenario)
+    # against this version's presets only: another version's may differ from the one the run had
+    changed = changes_from_preset(run.scenario) if run.summary.get("tikkun_version") == __version__ else None
     if changed:
         desc = f"{desc} {changed}"
     return (

@@ -317,7 +317,7 @@ def given_graph(graph, n: int) -> np.ndarray:
     those it connects to; every soul the same number, so that the rewiring works in place).
 
     Raises ValueError, saying what is wrong and where, unless ``graph`` is a 2-D array of whole
-    numbers with ``n`` rows and 1 to :data:`MAX_DEGREE` columns, every entry a soul
+    numbers with ``n`` rows and 1 to :data:`MAX_DEGREE` columns (at most ``n - 1``), every entry a soul
     (``0 <= m < n``), and no soul listens to itself or to one soul twice (the graphs tikkun
     builds and the rewiring toward the good and pure keep both so).
     """
@@ -328,8 +328,10 @@ def given_graph(graph, n: int) -> np.ndarray:
         raise ValueError(f"must hold whole numbers, the souls' indices (it holds {a.dtype})")
     if a.shape[0] != n:
         raise ValueError(f"has {a.shape[0]:,} rows and souls.count is {n:,}: a row for each soul")
-    if not 1 <= a.shape[1] <= MAX_DEGREE:
-        raise ValueError(f"has {a.shape[1]} columns: each soul listens to 1 to {MAX_DEGREE} others")
+    most = min(MAX_DEGREE, n - 1)  # no soul listens to itself or to one soul twice
+    if not 1 <= a.shape[1] <= most:
+        raise ValueError(f"has {a.shape[1]:,} columns: each soul listens to 1 to {most} others"
+                         + ("" if most == MAX_DEGREE else f" (souls.count is {n:,})"))
     outside = (a < 0) | (a >= n)
     if outside.any():
         i, q = np.argwhere(outside)[0]

@@ -83,7 +83,7 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
             if not isinstance(child, dict):
                 raise ScenarioError(f"--set {dotted}: {part} is not a section")
             node = child
-        node[parts[-1]] = _parse_value(value) if isinstance(value, str) else value
+        node[parts[-1]] = _parse_value(value) if isinstance(value, str) else _deepcopy(value)  # never the caller's
     return out
 
 
