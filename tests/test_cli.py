@@ -271,6 +271,37 @@ def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     assert not list((tmp_path / "cut here").glob(".*.tmp"))
 
 
+def test_an_interrupted_run_leaves_no_half_written_file(tmp_path):
+    """Whatever moment an interrupt lands in, the folder it leaves holds no temporary file of a
+    write it cut (an interrupt inside mkstemp, or in contextlib's steps around atomic_path's body,
+    leaves one that atomic_path cannot remove): a run cut after a checkpoint, with such a file
+    beside it, keeps its checkpoint and loses the file."""
+    import typer
+
+    from tikkun import cli
+    from tikkun.outputs.atomic import atomic_path
+
+    class Cut(Exception):
+        pass
+
+    def cut(state, row):
+        if state.year == 25:
+            raise Cut
+
+    import tikkun
+
+    with pytest.raises(Cut):
+        tikkun.run(preset="quick", souls=300, years=60, out=tmp_path / "r", checkpoint_every=10, progress=cut)
+    cm = atomic_path(tmp_path / "r" / "checkpoint.npz")
+    half = cm.__enter__()  # a write begun and never ended, as such an interrupt leaves it
+    half.write_bytes(b"half")
+    with pytest.raises(typer.Exit) as exc:
+        cli._interrupted_run(tmp_path / "r", 10)
+    assert exc.value.exit_code == 130
+    assert not half.exists() and not list((tmp_path / "r").glob(".*.tmp"))
+    assert (tmp_path / "r" / "checkpoint.npz").exists()
+
+
 @pytest.mark.slow
 def test_a_run_stopped_before_any_checkpoint_leaves_nothing_and_runs_again(tmp_path):
     """Without a checkpoint nothing of an interrupted run can be resumed, and its folder (only

@@ -222,15 +222,11 @@ def _read_graph(graph) -> tuple[np.ndarray, str]:
     path = Path(os.fsdecode(graph))
     label = f"graph {path}"
     try:
-        a = np.load(path, allow_pickle=False)
+        return rf.load_npy(path), label
     except FileNotFoundError:
         raise ScenarioError(f"{label}: no such file") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise ScenarioError(f"{label}: cannot be read as a NumPy array file (.npy): {exc}") from None
-    if not isinstance(a, np.ndarray):  # an .npz archive
-        a.close()
-        raise ScenarioError(f"{label}: holds several arrays (.npz); give one array, saved with numpy.save (.npy)")
-    return a, label
+    except ValueError as exc:
+        raise ScenarioError(f"{label}: {exc}") from None
 
 
 def _override(sets: dict[str, Any], dotted: str):

@@ -227,8 +227,13 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
                      parents: list[Path] = ()) -> None:
     """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130.
     ``parents``: the folders the run made above its own (:func:`_missing_folders`)."""
+    from .outputs.atomic import remove_leftovers
     from .outputs.run_folder import checkpoint_meta, remove_unfinished
 
+    # a file it was writing when the interrupt came: atomic_path removes it as the interrupt
+    # unwinds, but not one the interrupt catches between the file's creation and the cleanup's
+    # reach (inside mkstemp, or in contextlib's own steps around the body)
+    remove_leftovers(folder)
     meta = checkpoint_meta(folder)
     if meta is None and (folder / "summary.json").exists():  # stopped after its last write
         _exit_interrupted(f"interrupted: the run had finished; its outputs are in {escape(str(folder))}")

@@ -55,19 +55,31 @@ def write_graph(folder: Path, graph: np.ndarray) -> None:
     write_bytes(folder / GRAPH_NAME, buf.getvalue())
 
 
-def read_graph(folder: Path) -> np.ndarray:
-    """The given graph a run folder keeps (:func:`write_graph`); ValueError, saying why, where
-    it is missing or is not one array of whole numbers."""
-    path = Path(folder) / GRAPH_NAME
+def load_npy(path: Path) -> np.ndarray:
+    """The one array of a ``.npy`` file (no pickled objects); FileNotFoundError where there is
+    none, ValueError saying why where it cannot be read as one array."""
     try:
         a = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise ValueError(f"{GRAPH_NAME}, the graph the run started from, is missing") from None
+        raise
     except (OSError, ValueError, EOFError) as exc:
-        raise ValueError(f"{GRAPH_NAME} cannot be read as a NumPy array file ({exc})") from None
-    if not isinstance(a, np.ndarray) or a.ndim != 2 or a.dtype.kind not in "iu":
-        if not isinstance(a, np.ndarray):
-            a.close()
+        raise ValueError(f"cannot be read as a NumPy array file (.npy): {exc}") from None
+    if not isinstance(a, np.ndarray):  # an .npz archive
+        a.close()
+        raise ValueError("holds several arrays (.npz); give one array, saved with numpy.save (.npy)")
+    return a
+
+
+def read_graph(folder: Path) -> np.ndarray:
+    """The given graph a run folder keeps (:func:`write_graph`); ValueError, saying why, where
+    it is missing or is not one array of whole numbers."""
+    try:
+        a = load_npy(Path(folder) / GRAPH_NAME)
+    except FileNotFoundError:
+        raise ValueError(f"{GRAPH_NAME}, the graph the run started from, is missing") from None
+    except ValueError as exc:
+        raise ValueError(f"{GRAPH_NAME} {exc}") from None
+    if a.ndim != 2 or a.dtype.kind not in "iu":
         raise ValueError(f"{GRAPH_NAME} is not the graph of a run (one 2-D array of whole numbers)")
     return a
 
