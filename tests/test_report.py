@@ -299,13 +299,12 @@ def test_the_page_says_what_c_and_g_are_before_using_them_and_names_a_command_th
     assert r.returncode == 0 and "one corrected soul" in r.stdout.lower(), r.stderr
 
 
-def test_report_opens_in_headless_chromium(run, tmp_path):
+def open_in_chromium(path):
+    """Open the page at ``path`` in headless Chromium: ``(console messages (type, text), page
+    errors, URLs requested, whether each image loaded, a full-page screenshot's PNG bytes)``."""
     from playwright.sync_api import sync_playwright
 
     assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: apt-get install -y chromium (as .ci/run does)"
-    root, _ = run
-    path = (root / "r" / "report.html").resolve()
-    n_images = (root / "r" / "report.html").read_text().count("<img ")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -319,6 +318,14 @@ def test_report_opens_in_headless_chromium(run, tmp_path):
             shot = page.screenshot(full_page=True)
         finally:
             browser.close()
+    return messages, errors, requests, loaded, shot
+
+
+def test_report_opens_in_headless_chromium(run, tmp_path):
+    root, _ = run
+    path = (root / "r" / "report.html").resolve()
+    n_images = (root / "r" / "report.html").read_text().count("<img ")
+    messages, errors, requests, loaded, shot = open_in_chromium(path)
     assert not errors, errors
     assert not [m for m in messages if m[0] in ("error", "warning")], messages
     assert len(loaded) == n_images and all(loaded)

@@ -263,6 +263,24 @@ def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
 
 
 @app.command()
+def compare(
+    run_dirs: list[Path] = typer.Argument(..., help="2 to 7 finished run folders; the first is the one the others are compared with"),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="the page to write (default: comparison.html here); "
+                                            "it replaces only an earlier comparison"),
+    year: Optional[list[int]] = typer.Option(None, "--year", min=0, help="a year whose C, G and complete souls the "
+                                             "table gives, repeatable (default: the last year every run recorded)"),
+):
+    """Compare finished runs in one self-contained page: what differs, their numbers, their trajectories together.
+
+    E.g. a run with an event and one without: `tikkun compare runs/without runs/with`."""
+    from .report import write_comparison
+
+    t0 = time.perf_counter()
+    path = write_comparison(run_dirs, out=out_file, years=year or None)
+    out.print(f"comparison: {path} ({time.perf_counter() - t0:.1f} s)")
+
+
+@app.command()
 def explain(
     rule: Optional[str] = typer.Argument(None, help="a rule's name, `questions`, or a seed text's number, e.g. 002 (without one: the list of rules)"),
     write_to: Optional[str] = typer.Option(None, "--write", metavar="FILE",

@@ -282,7 +282,8 @@ QUESTIONS: tuple[Question, ...] = (
         "what one soul's correction does: `tikkun run --years 1100 --set generations.shepherds=events --event "
         "'{kind = \"shepherds\", year = 1000, group = {count = 1, lowest = \"cleansing\"}}'` (the least cleansed "
         "soul purified at year 1,000) and the same without `--event`: by year 1,039, its generation's last, "
-        "569,103 souls are complete against 970 (C 0.989 against 0.011, seed 20).",
+        "569,103 souls are complete against 970 (C 0.989 against 0.011, seed 20); `tikkun compare` of the two run "
+        "folders, the one without the event first, draws them together with the difference.",
         ("shepherds", "light"), ("one-for-all",), ("shepherds",),
         "report.html, \"Shepherds and the network\" and \"Correction\" (G); the dashboard's knob phi_s",
     ),

@@ -6,9 +6,13 @@ engine never imports it. Figures are drawn with matplotlib (Agg, no pyplot).
 
 >>> from tikkun.report import write_report
 >>> write_report("runs/history-20270101-120000")   # -> .../report.html
+
+:func:`write_comparison` puts 2 to 7 finished runs in one such page (:mod:`tikkun.report.compare`).
 """
 
 from .folder import ReportError, RunFolder, read_run_folder
+from .compare import COMPARISON_NAME, write_comparison
 from .html import REPORT_NAME, render, write_report
 
-__all__ = ["REPORT_NAME", "ReportError", "RunFolder", "read_run_folder", "render", "write_report"]
+__all__ = ["COMPARISON_NAME", "REPORT_NAME", "ReportError", "RunFolder", "read_run_folder", "render", "write_comparison",
+           "write_report"]

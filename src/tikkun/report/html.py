@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
-import time
 from pathlib import Path
 
 from .. import __version__
@@ -207,8 +205,6 @@ def render(run: RunFolder, workers: int | None = None) -> str:
     parts.append(("scenario", "The resolved scenario",
                   "<p>scenario.toml as the run wrote it: <code>tikkun run scenario.toml</code> reproduces the run.</p>"
                   f"<pre>{html.escape(run.scenario_text)}</pre>"))
-    nav = "".join(f'<a href="#{i}">{html.escape(t)}</a>' for i, t, _ in parts)
-    sections = "".join(f'<section id="{i}"><h2>{html.escape(t)}</h2>{b}</section>' for i, t, b in parts)
     title = f"tikkun report: {run.name}"
     # the description is the scenario's own text: a run may have changed what it says (souls.count)
     years = run.scenario.get("run", {}).get("years")
@@ -220,16 +216,25 @@ def render(run: RunFolder, workers: int | None = None) -> str:
     changed = changes_from_preset(run.scenario) if run.summary.get("tikkun_version") == __version__ else None
     if changed:
         desc = f"{desc} {changed}"
+    lead = (f"<p class=\"lead\">{html.escape(desc)}</p><p>{html.escape(TERMS)} <code>tikkun explain questions</code>.</p>"
+            f"{_headline(run)}")
+    return page(GENERATOR, title, lead, parts, f"the run folder {run.folder.name}")
+
+
+def page(generator: str, title: str, lead: str, parts: list[tuple[str, str, str]], source: str) -> str:
+    """One self-contained page: ``lead`` (HTML) under the title, a link to each of ``parts``
+    (``(id, title, HTML body)``), the parts, and a last line naming ``source``; the generator's
+    tag in its head (:func:`written_by`) and a content security policy that lets it load nothing."""
+    nav = "".join(f'<a href="#{i}">{html.escape(t)}</a>' for i, t, _ in parts)
+    sections = "".join(f'<section id="{i}"><h2>{html.escape(t)}</h2>{b}</section>' for i, t, b in parts)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
-        f"<meta name=\"generator\" content=\"{GENERATOR} {html.escape(__version__)}\">"
+        f"<meta name=\"generator\" content=\"{generator} {html.escape(__version__)}\">"
         f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title>"
         f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
-        f"<p class=\"lead\">{html.escape(desc)}</p><p>{html.escape(TERMS)} <code>tikkun explain questions</code>.</p>"
-        f"{_headline(run)}<nav>{nav}</nav>{sections}"
-        f"<p class=\"lead\">Written by tikkun {html.escape(__version__)} from the run folder "
-        f"{html.escape(run.folder.name)}.</p></body></html>\n")
+        f"{lead}<nav>{nav}</nav>{sections}"
+        f"<p class=\"lead\">Written by tikkun {html.escape(__version__)} from {html.escape(source)}.</p></body></html>\n")
 
 
 def write_report(folder, out=None) -> Path:
@@ -238,17 +243,19 @@ def write_report(folder, out=None) -> Path:
     Raises :class:`~tikkun.report.folder.ReportError` for a folder that is not a finished run."""
     run = read_run_folder(folder)
     target = Path(out) if out is not None else run.folder / REPORT_NAME
-    if target.exists() and not _written_by_tikkun(target):
+    if target.exists() and not written_by(target, GENERATOR):
         raise ReportError(f"{target}: exists and is not a report tikkun wrote; move it away first "
                           "(tikkun replaces only its own reports)")
     write_text(target, render(run))
     return target
 
 
-def _written_by_tikkun(path: Path) -> bool:
+def written_by(path: Path, generator: str) -> bool:
+    """Whether ``path`` is a page of ``generator`` (its head's generator tag), so that writing
+    over it loses nothing of a user's."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(2048)
     except OSError:
         return False
-    return f'<meta name="generator" content="{GENERATOR} '.encode() in head
+    return f'<meta name="generator" content="{generator} '.encode() in head

@@ -1,0 +1,423 @@
+"""comparison.html: two to seven finished runs side by side, in one self-contained page.
+
+A reader's question is often a difference ("what does one corrected soul do to 600,000?": a
+run with the event and one without). The page names what differs between the runs'
+scenarios, gives their headline numbers in columns, draws their yearly trajectories over one
+time axis, each run in a colour and a line style of its own, with the difference from the
+first run, and their souls at the end. Like the report it reads only the folders' files
+(:func:`~tikkun.report.folder.read_run_folder`), and the page has no script and loads nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+
+from ..outputs.atomic import write_text
+from . import figures as F
+from .folder import ReportError, RunFolder, read_run_folder
+from .html import _event_text, _flat, _fmt, _img, missed_events_text, page, written_by
+
+COMPARISON_NAME = "comparison.html"
+GENERATOR = "tikkun compare"  # in the page's head: how a page tikkun wrote is told from a user's file
+MAX_RUNS = len(F.LINE_COLOURS)  # a colour and a line style each
+LETTERS = "ABCDEFG"
+
+
+def _label(run: RunFolder, i: int) -> str:
+    return f"{LETTERS[i]}: {run.folder.name}"
+
+
+def _short(text: str, n: int = 24) -> str:
+    return text if len(text) <= n else text[: n - 1] + "\u2026"
+
+
+# ------------------------------------------------------------------ what differs
+def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
+    """``(what, [its value in each run])`` for every scenario key whose value is not the same in
+    every run (dotted keys; a long value, such as genesis' stages, named ``as in A`` or
+    ``other``), then each event that some runs have and others do not (``yes``/``no``), and
+    the graph where a run was given one. The description is left out: it is prose."""
+    flats = [_flat(r.scenario) for r in runs]
+    rows: list[tuple[str, list[str]]] = []
+    for key in sorted(set().union(*flats) - {"events", "description"}):
+        values = [f.get(key) for f in flats]
+        if all(v == values[0] for v in values):
+            continue
+        texts = [_fmt(v) if key in f else "(not set)" for v, f in zip(values, flats)]
+        if max(len(t) for t in texts) > 40:  # a list of stages: which runs share it, not spelt out
+            texts = [f"as in {LETTERS[values.index(v)]}" if values.index(v) < i else "(a value of its own)"
+                     for i, v in enumerate(values)]
+        rows.append((key, texts))
+    events = [r.scenario.get("events", []) for r in runs]
+    seen: list[dict] = []
+    for evs in events:
+        seen += [e for e in evs if e not in seen]
+    for ev in seen:
+        has = [ev in evs for evs in events]
+        if not all(has):
+            rows.append((f"event: {_event_text(ev)}", ["yes" if h else "no" for h in has]))
+    graphs = [(r.summary.get("graph") or {}).get("sha256") for r in runs]
+    if any(graphs) and len(set(graphs)) > 1:
+        rows.append(("the graph given (sha256)", [g[:12] if g else "none" for g in graphs]))
+    return rows
+
+
+# ------------------------------------------------------------------ the numbers
+def first_year(run: RunFolder, column: str, at_least: float, per_soul: bool = False) -> int | None:
+    """The first recorded year whose ``column`` (a share of the souls with ``per_soul``) is at
+    least ``at_least``; None if none is."""
+    v = np.asarray(run.metrics[column], dtype=np.float64)
+    if per_soul:
+        v = v / max(run.n_souls, 1)
+    hit = np.flatnonzero(v >= at_least)
+    return int(run.metrics["year"][hit[0]]) if hit.size else None
+
+
+def at_year(run: RunFolder, column: str, year: int) -> float | None:
+    """``column`` in ``year`` (None where the run has no row for it)."""
+    years = np.asarray(run.metrics["year"])
+    hit = np.flatnonzero(years == year)
+    return float(run.metrics[column][hit[0]]) if hit.size else None
+
+
+def common_last_year(runs: list[RunFolder]) -> int:
+    """The last year every run recorded."""
+    return min(int(np.max(r.metrics["year"])) for r in runs)
+
+
+def _year_text(y: int | None) -> str:
+    return "not reached" if y is None else f"year {y:,}"
+
+
+def _share_text(run: RunFolder, count: float | None) -> str:
+    return "not recorded" if count is None else f"{int(count):,} ({count / max(run.n_souls, 1):.1%})"
+
+
+def _number(v: float | None) -> str:
+    return "not recorded" if v is None else f"{v:.4g}"
+
+
+def headline_rows(runs: list[RunFolder], years: list[int]) -> list[tuple[str, list[str]]]:
+    """The runs' headline numbers, a row a measure and a column a run: the end of correction,
+    the years when half and 99% of the souls were complete, and ``C``, ``G`` and the complete
+    souls in each of ``years`` and at the end."""
+    rows = [
+        ("scenario", [str(r.scenario.get("name", "")) for r in runs]),
+        ("souls, seed", [f"{r.n_souls:,}, {_fmt(r.summary.get('seed'))}" for r in runs]),
+        ("years run", [_fmt(r.summary.get("years_run")) for r in runs]),
+        ("end of correction", [_year_text(r.summary.get("end_year")) for r in runs]),
+        ("half the souls complete", [_year_text(first_year(r, "complete", 0.5, True)) for r in runs]),
+        ("99% of the souls complete", [_year_text(first_year(r, "complete", 0.99, True)) for r in runs]),
+    ]
+    for y in years:
+        rows += [(f"C in year {y:,}", [_number(at_year(r, "cleansing_mean", y)) for r in runs]),
+                 (f"G in year {y:,}", [_number(at_year(r, "weakest_link", y)) for r in runs]),
+                 (f"complete souls in year {y:,}", [_share_text(r, at_year(r, "complete", y)) for r in runs])]
+    rows += [("C at the end", [_number(r.summary.get("cleansing_mean")) for r in runs]),
+             ("G at the end", [_number(r.summary.get("weakest_link")) for r in runs]),
+             ("complete souls at the end", [_share_text(r, r.summary.get("complete")) for r in runs])]
+    missed = [missed_events_text(r.summary.get("events_not_reached") or []) for r in runs]
+    if any(missed):
+        rows.append(("events never reached", [m or "none" for m in missed]))
+    return rows
+
+
+# ------------------------------------------------------------------ the figures
+def _timeline(runs: list[RunFolder]) -> F.Timeline:
+    """The shared time axis: to the longest run's last year; its eras where every run has the
+    same ones (else none are shaded); the events and ends are drawn per run, in its colour."""
+    tls = [F.timeline(r) for r in runs]
+    horizon = max(t.horizon for t in tls)
+    eras = tls[0].eras if all(t.eras == tls[0].eras for t in tls) else ()
+    if eras:  # the longest run's last era reaches the shared horizon
+        eras = tuple((n, a, horizon if b == tls[0].horizon else b) for n, a, b in eras)
+    ended = [t.end_year for t in tls if t.end_year is not None]
+    return F.Timeline(horizon, eras, (), max(ended) if ended else None)
+
+
+def _style(i: int) -> dict:
+    ls, lw = F.LINE_STYLES[i]
+    return {"color": F.LINE_COLOURS[i], "ls": ls, "lw": max(lw, 1.2)}
+
+
+def _series(run: RunFolder, column: str, per_soul: bool = False, extend_to: int | None = None):
+    """``(years, values)`` of a column, float64; a run that ended in the end of correction is
+    carried on at its last values up to ``extend_to`` (after the end nothing changes)."""
+    year = np.asarray(run.metrics["year"], dtype=np.float64)
+    v = np.asarray(run.metrics[column], dtype=np.float64)
+    if per_soul:
+        v = v / max(run.n_souls, 1)
+    if extend_to is not None and run.summary.get("end_year") is not None and year[-1] < extend_to:
+        year = np.r_[year, float(extend_to)]
+        v = np.r_[v, v[-1]]
+    return year, v
+
+
+def _run_marks(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
+    """Each run's end of correction, a dashed line in its colour; each event's first year a
+    dotted line, in the colour of the one run that has it, grey where more runs have it."""
+    across = ax.get_xaxis_transform()
+    events = [r.scenario.get("events", []) for r in runs]
+    lines, colours, styles = [], [], []
+    drawn: set[tuple[int, int]] = set()
+    for evs in events:
+        for e in evs:
+            y = int(e.get("year", 0))
+            holders = [i for i, other in enumerate(events) if e in other]
+            colour = F.LINE_COLOURS[holders[0]] if len(holders) == 1 else "0.55"
+            key = (y, holders[0] if len(holders) == 1 else -1)
+            if y < tl.horizon and key not in drawn:
+                drawn.add(key)
+                lines.append([(y, 0), (y, 1)]), colours.append(colour), styles.append(":")
+    for i, run in enumerate(runs):
+        end = run.summary.get("end_year")
+        if end is not None:
+            lines.append([(end, 0), (end, 1)]), colours.append(F.LINE_COLOURS[i]), styles.append("--")
+    if lines:
+        ax.add_collection(LineCollection(lines, transform=across, colors=colours, linestyles=styles, lw=0.9),
+                          autolim=False)
+
+
+RIGHT = 0.3  # inches: the runs' legend is above the panels, not beside them
+
+
+def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: float, bottom: float):
+    gs = fig.add_gridspec(n, 1, left=F.LEFT / F.WIDTH, right=1 - RIGHT / F.WIDTH, top=top, bottom=bottom,
+                          hspace=0.18)
+    axes = []
+    for i in range(n):
+        ax = fig.add_subplot(gs[i])
+        F._mark_panel(ax, F.Timeline(tl.horizon, tl.eras, (), None))  # eras only: the runs' marks follow
+        ax.set_xlim(0, tl.right)
+        _run_marks(ax, runs, tl)
+        ax.yaxis.set_major_locator(MaxNLocator(5))
+        if i < n - 1:
+            ax.xaxis.set_major_locator(NullLocator())
+        axes.append(ax)
+    for name, a, b in tl.eras:  # named once, at the top of the first panel
+        if (b - a) / tl.horizon > 0.08:
+            axes[0].text((a + b) / 2, 0.97, f"era of {F.ERA_NAMES.get(name, name)}", transform=axes[0].get_xaxis_transform(),
+                         ha="center", va="top", fontsize=8, color="0.35")
+    axes[-1].set_xlabel("year from creation")
+    return axes
+
+
+def _run_legend(fig: Figure, runs: list[RunFolder], y: float) -> None:
+    """One legend for the figure, above its panels: a run's letter, folder and line."""
+    handles = [matplotlib.lines.Line2D([], [], **_style(i)) for i in range(len(runs))]
+    fig.legend(handles, [_short(_label(r, i), 34) for i, r in enumerate(runs)], loc="lower left",
+               bbox_to_anchor=(F.LEFT / F.WIDTH, y), ncol=min(len(runs), 3), frameon=False, fontsize=9)
+
+
+PANELS = (
+    # (column, per soul, y label, log)
+    ("cleansing_mean", False, "collective correction C\n(0 to 1)", False),
+    ("complete", True, "complete souls\n(share, 0 to 1)", False),
+    ("weakest_link", False, "weakest link G\n(log scale)", True),
+)
+MORE_PANELS = (
+    ("illumination_mean", False, "illumination, mean\n(light units)", False),
+    ("effort_mean", False, "effort e, mean", False),
+    ("holding_aim", True, "holding the aim\n(share, 0 to 1)", False),
+    ("shepherds", False, "shepherds\n(souls)", False),
+)
+
+
+def _panel(ax, runs, column, per_soul, ylabel, log, tl) -> None:
+    present = [(i, r) for i, r in enumerate(runs) if column in r.metrics]
+    for i, r in present:
+        x, v = _series(r, column, per_soul, tl.horizon)
+        if log:
+            v = np.where(v > 0, v, np.nan)
+        ax.plot(x, v, **_style(i))
+    if not present:
+        ax.text(0.5, 0.5, "not recorded in these runs", transform=ax.transAxes, ha="center", va="center", color="0.4")
+    elif log and any(np.any(_series(r, column)[1] > 0) for _, r in present):
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_locator(NullLocator())
+    elif not log:
+        top = max(float(np.nanmax(_series(r, column, per_soul)[1])) for _, r in present)
+        ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
+        if column == "shepherds":
+            ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
+    ax.set_ylabel(ylabel)
+
+
+def difference_panel(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
+    """``C`` of each run after the first minus the first's, in the years both recorded (a run
+    ended by the end of correction carried on at its end)."""
+    x0, c0 = _series(runs[0], "cleansing_mean", extend_to=tl.horizon)
+    for i, r in enumerate(runs[1:], start=1):
+        x, c = _series(r, "cleansing_mean", extend_to=tl.horizon)
+        both, a, b = np.intersect1d(x0, x, return_indices=True)
+        ax.plot(both, c[b] - c0[a], **_style(i))
+    ax.axhline(0.0, color=F.LINE_COLOURS[0], lw=0.8)
+    ax.set_ylabel("C minus A's C")
+
+
+def correction_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
+    """``C``, the complete souls' share and ``G`` (log) of every run, and ``C`` less the first's."""
+    panels = list(PANELS)
+    n = len(panels) + 1
+    fig = Figure(figsize=(F.WIDTH, 1.0 + 1.75 * n), dpi=F.DPI)
+    top = 1 - 0.75 / (1.0 + 1.75 * n)
+    axes = _time_axes(fig, n, tl, runs, top=top, bottom=0.5 / (1.0 + 1.75 * n))
+    for ax, (column, per_soul, ylabel, log) in zip(axes, panels):
+        _panel(ax, runs, column, per_soul, ylabel, log, tl)
+    difference_panel(axes[-1], runs, tl)
+    _run_legend(fig, runs, top + 0.005)
+    fig.suptitle("Correction", x=F.LEFT / F.WIDTH, ha="left", y=1 - 0.08 / (1.0 + 1.75 * n), va="top",
+                 fontsize=11, fontweight="bold")
+    return fig
+
+
+def effort_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
+    """Illumination, effort, the share holding the aim and the shepherds of every run."""
+    n = len(MORE_PANELS)
+    h = 1.0 + 1.6 * n
+    fig = Figure(figsize=(F.WIDTH, h), dpi=F.DPI)
+    top = 1 - 0.75 / h
+    axes = _time_axes(fig, n, tl, runs, top=top, bottom=0.5 / h)
+    for ax, (column, per_soul, ylabel, log) in zip(axes, MORE_PANELS):
+        _panel(ax, runs, column, per_soul, ylabel, log, tl)
+    _run_legend(fig, runs, top + 0.005)
+    fig.suptitle("Light, effort, aim and shepherds", x=F.LEFT / F.WIDTH, ha="left", y=1 - 0.08 / h, va="top",
+                 fontsize=11, fontweight="bold")
+    return fig
+
+
+def souls_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
+    """The souls at the end of each run: cleansing's distribution (share of the souls in each
+    of 50 bins) and the souls completed a year (bars of :func:`figures._bin_width` years)."""
+    fig = Figure(figsize=(F.WIDTH, 4.2), dpi=F.DPI)
+    gs = fig.add_gridspec(1, 2, left=0.09, right=0.98, top=0.8, bottom=0.14, wspace=0.28)
+    ax = fig.add_subplot(gs[0])
+    edges = np.linspace(0.0, 1.0, 51)
+    for i, r in enumerate(runs):
+        counts = np.histogram(np.asarray(r.souls["cleansing"], dtype=np.float64), bins=edges)[0] / max(r.n_souls, 1)
+        ax.stairs(np.where(counts > 0, counts, np.nan), edges, **_style(i))
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("cleansing c at the end (share of the soul's desire corrected)")
+    ax.set_ylabel("share of the souls (log scale)")
+    ax.set_title("Cleansing at the end", fontsize=9.5)
+    ax = fig.add_subplot(gs[1])
+    width = F._bin_width(tl.horizon)
+    bins = np.arange(0, tl.horizon + width, width, dtype=np.float64)
+    drawn = False
+    for i, r in enumerate(runs):
+        if "completed_year" not in r.souls:
+            continue
+        cy = np.asarray(r.souls["completed_year"], dtype=np.float64)
+        done = np.isfinite(cy) & (cy >= 0)
+        ax.stairs(np.histogram(cy[done], bins=bins)[0] / width / max(r.n_souls, 1), bins, **_style(i))
+        drawn = True
+    if not drawn:
+        ax.text(0.5, 0.5, "no run's souls.parquet has completed_year", transform=ax.transAxes, ha="center",
+                va="center", color="0.4")
+    ax.set_xlim(0, tl.right)
+    ax.set_xlabel("year from creation")
+    ax.set_ylabel(f"share of the souls completed a year\n(bars of {width} years)")
+    ax.set_title("Year of completion", fontsize=9.5)
+    _run_legend(fig, runs, 0.86)
+    fig.suptitle("The souls at the end", x=0.09, ha="left", y=0.985, va="top", fontsize=11, fontweight="bold")
+    return fig
+
+
+def draw(runs: list[RunFolder], tl: F.Timeline) -> dict[str, bytes]:
+    with matplotlib.rc_context(F.RC):
+        return {"correction": F.png(correction_figure(runs, tl)), "effort": F.png(effort_figure(runs, tl)),
+                "souls": F.png(souls_figure(runs, tl))}
+
+
+# ------------------------------------------------------------------ the page
+def _table(header: list[str], rows: list[tuple[str, list[str]]]) -> str:
+    head = "<tr><th></th>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
+    body = "".join("<tr><th>" + html.escape(k) + "</th>" + "".join(f"<td>{html.escape(v)}</td>" for v in vs)
+                   + "</tr>" for k, vs in rows)
+    return f"<table>{head}{body}</table>"
+
+
+def render(runs: list[RunFolder], years: list[int] | None = None) -> str:
+    """The HTML text comparing ``runs`` (the first is the one the differences are taken from);
+    ``years``: the years whose ``C``, ``G`` and complete souls the table gives (default: the last
+    year every run recorded)."""
+    years = sorted(set(years)) if years else [common_last_year(runs)]
+    tl = _timeline(runs)
+    pngs = draw(runs, tl)
+    letters = [_short(_label(r, i)) for i, r in enumerate(runs)]
+    diff = differences(runs)
+    diff_html = (_table(letters, diff) if diff else
+                 "<p>The runs' scenarios are the same: any difference between them is the code's or the machine's "
+                 "(a run is a pure function of its scenario).</p>")
+    names = "; ".join(f"{LETTERS[i]}: {r.folder}" for i, r in enumerate(runs))
+    eras = ("Eras shaded as the runs share them; " if tl.eras else "")
+    marks = (f"{eras}dashed lines: each run's end of correction, in its colour; dotted: events' first years, in the "
+             "colour of the one run that has an event, grey where more runs have it.")
+    parts = [
+        ("differences", "What differs", diff_html),
+        ("numbers", "The numbers", _table(letters, headline_rows(runs, years))),
+        ("correction", "Correction",
+         f"<figure>{_img(pngs['correction'], 'correction of every run')}<figcaption>The collective correction C, the "
+         "share of complete souls and the weakest link G of each run; below, C of each run minus C of run A, in the "
+         "years both ran. A run that ended in the end of correction is drawn on at its last values (after the end "
+         f"nothing changes). {marks}</figcaption></figure>"),
+        ("effort", "Light, effort, aim and shepherds",
+         f"<figure>{_img(pngs['effort'], 'effort and aim of every run')}<figcaption>The mean illumination, the mean "
+         f"effort, the share of souls holding the aim and the number of shepherds of each run. {marks}"
+         "</figcaption></figure>"),
+        ("souls", "The souls at the end",
+         f"<figure>{_img(pngs['souls'], 'souls at the end of every run')}<figcaption>From each run's souls.parquet: "
+         "the distribution of cleansing at the end and the souls completed a year, each as a share of the run's "
+         "souls, so that runs of different sizes compare.</figcaption></figure>"),
+    ]
+    title = "tikkun comparison: " + " | ".join(_short(r.folder.name, 30) for r in runs)
+    lead = (f"<p class=\"lead\">{len(runs)} runs, each with its letter: {html.escape(names)}. Differences are taken "
+            "from run A. C is the mean cleansing of the souls, G the least corrected share of any spark (the end of "
+            "correction is G = 1).</p>")
+    return page(GENERATOR, title, lead, parts, "the run folders' files")
+
+
+def check_folders(folders) -> list[Path]:
+    """The folders as paths, refused (:class:`ReportError`) unless there are 2 to
+    :data:`MAX_RUNS` and no folder is named twice."""
+    paths = [Path(f) for f in folders]
+    if not 2 <= len(paths) <= MAX_RUNS:
+        raise ReportError(f"RUN_DIRS: give 2 to {MAX_RUNS} run folders to compare (got {len(paths)})")
+    seen: dict[str, Path] = {}
+    for p in paths:
+        key = os.path.realpath(p)
+        if key in seen:
+            also = "" if str(seen[key]) == str(p) else f" (as {seen[key]} too)"
+            raise ReportError(f"RUN_DIRS: {p} is given twice{also}; give each run once")
+        seen[key] = p
+    return paths
+
+
+def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
+    """Compare the finished run ``folders`` (2 to 7, the first the reference) in one page written
+    atomically to ``out`` (default ``comparison.html`` in the current folder); returns its path.
+    An earlier comparison there is replaced; any other file is not. Raises
+    :class:`~tikkun.report.folder.ReportError` naming what is wrong, before anything is written."""
+    paths = check_folders(folders)
+    if years is not None and any(int(y) < 0 for y in years):
+        raise ReportError(f"--year: a year from creation, 0 or more (got {', '.join(str(y) for y in years)})")
+    target = Path(out) if out is not None else Path(COMPARISON_NAME)
+    if target.is_dir():
+        raise ReportError(f"--out {target}: is a folder; give a file's name, e.g. {target / COMPARISON_NAME}")
+    if target.exists() and not written_by(target, GENERATOR):
+        raise ReportError(f"--out {target}: exists and is not a comparison tikkun wrote; give a new file's name "
+                          "(tikkun replaces only its own comparisons)")
+    runs = [read_run_folder(p) for p in paths]
+    write_text(target, render(runs, years))
+    return target

@@ -1,0 +1,185 @@
+"""comparison.html (`tikkun compare`): what differs, the numbers side by side, the trajectories.
+
+Three small runs are made with `tikkun.run`: one without events, one with a shepherd, one with
+another practice and horizon. The page is read back with independent tools (the standard
+library's HTML parser, pyarrow for the runs' own tables, Pillow for the images, Debian's
+Chromium), and the refusals are checked through the command line (exit code 2, nothing
+written).
+"""
+
+import base64
+import io
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import tikkun
+from tikkun.report import COMPARISON_NAME, ReportError, write_comparison
+from tikkun.report.compare import MAX_RUNS
+
+from test_report import open_in_chromium
+
+SOULS = 1500
+SHEPHERD = {"kind": "shepherds", "year": 100, "group": {"count": 1, "lowest": "cleansing"}}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    base = dict(preset="quick", souls=SOULS, years=200)
+    tikkun.run(**base, overrides={"events": []}, out=root / "without")
+    tikkun.run(**base, overrides={"events": []}, events=[SHEPHERD], out=root / "with")
+    tikkun.run(preset="quick", souls=SOULS, years=150, overrides={"events": [], "light.practice": 0.5},
+               out=root / "half")
+    return root
+
+
+class _Tables(HTMLParser):
+    """Every table of the page as rows of cell texts, the images' sources, the generator tag."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.images, self.meta = [], [], {}
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = ""
+        elif tag == "img":
+            self.images.append(a["src"])
+        elif tag == "meta" and "name" in a:
+            self.meta[a["name"]] = a.get("content")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def _page(path):
+    p = _Tables()
+    p.feed(path.read_text(encoding="utf-8"))
+    return p
+
+
+def _rows(table):
+    return {r[0]: r[1:] for r in table[1:]}
+
+
+def _metrics(folder):
+    return pq.read_table(folder / "metrics.parquet").to_pydict()
+
+
+def test_the_page_names_what_differs_and_gives_each_runs_own_numbers(runs):
+    out = runs / "c.html"
+    assert write_comparison([runs / "without", runs / "with", runs / "half"], out=out, years=[99, 120]) == out
+    page = _page(out)
+    assert page.meta["generator"].startswith("tikkun compare ")
+    differs, numbers = _rows(page.tables[0]), _rows(page.tables[1])
+    assert page.tables[0][0][1:] == ["A: without", "B: with", "C: half"]
+    assert differs["run.years"] == ["200", "200", "150"]
+    assert differs["light.practice"] == ["1", "1", "0.5"]
+    event = [k for k in differs if k.startswith("event: shepherds at year 100")]
+    assert len(event) == 1 and differs[event[0]] == ["no", "yes", "no"]
+    assert "souls.count" not in differs  # the same in every run
+    for i, name in enumerate(("without", "with", "half")):
+        m = _metrics(runs / name)
+        year, c, g, done = (np.asarray(m[k]) for k in ("year", "cleansing_mean", "weakest_link", "complete"))
+        for y in (99, 120):
+            k = int(np.flatnonzero(year == y)[0])
+            assert float(numbers[f"C in year {y}"][i]) == pytest.approx(c[k], rel=1e-3)
+            assert float(numbers[f"G in year {y}"][i]) == pytest.approx(g[k], rel=1e-3)
+            assert numbers[f"complete souls in year {y}"][i].startswith(f"{int(done[k]):,} (")
+        half = np.flatnonzero(done >= SOULS / 2)
+        assert numbers["half the souls complete"][i] == (f"year {int(year[half[0]]):,}" if half.size else "not reached")
+        assert numbers["years run"][i] == f"{year.size:,}"
+    # the shepherd made a difference the page shows: more complete souls in B than in A at year 120
+    assert _metrics(runs / "with")["complete"][120] > _metrics(runs / "without")["complete"][120]
+
+
+def test_the_default_year_is_the_last_every_run_recorded_and_the_figures_are_pngs(runs, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "c.html"
+    write_comparison([runs / "without", runs / "half"], out=out)
+    page = _page(out)
+    assert "C in year 149" in _rows(page.tables[1]) and "C in year 199" not in _rows(page.tables[1])
+    assert len(page.images) == 3
+    for src in page.images:
+        assert src.startswith("data:image/png;base64,")
+        img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1], validate=True)))
+        img.load()
+        assert img.format == "PNG" and img.size[0] == 1000 and img.size[1] > 350
+        assert np.asarray(img.convert("L")).min() < 60  # ink on it
+
+
+def test_the_same_scenario_twice_is_said_to_differ_in_nothing(runs, tmp_path):
+    again = tmp_path / "again"
+    tikkun.run(preset="quick", souls=SOULS, years=200, overrides={"events": []}, out=again)
+    out = tmp_path / "c.html"
+    write_comparison([runs / "without", again], out=out)
+    text = out.read_text()
+    assert "scenarios are the same" in text
+    numbers = _rows(_page(out).tables[0])
+    assert numbers["C at the end"][0] == numbers["C at the end"][1]  # a run is a function of its scenario
+
+
+def tikkun_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "tikkun", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_the_command_writes_comparison_html_here_and_replaces_only_its_own(runs, tmp_path):
+    r = tikkun_cli("compare", runs / "without", runs / "with", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / COMPARISON_NAME).is_file() and "comparison: comparison.html" in r.stdout
+    r = tikkun_cli("compare", runs / "with", runs / "without", cwd=tmp_path)  # its own page: replaced
+    assert r.returncode == 0, r.stderr
+    assert "B: without" in (tmp_path / COMPARISON_NAME).read_text()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["without"], "give 2 to 7 run folders"),
+    (["without", "without"], "without is given twice"),
+    (["without", "nowhere"], "nowhere: no such run folder"),
+    (["without", "with", "--out", "mine.html"], "--out mine.html: exists and is not a comparison tikkun wrote"),
+    (["without", "with", "--out", "."], "--out .: is a folder"),
+    (["without", "with", "--year", "-1"], "--year"),
+])
+def test_bad_input_exits_2_and_writes_nothing(runs, args, needle):
+    mine = runs / "mine.html"
+    mine.write_text("a user's own page")
+    before = sorted(p.name for p in runs.iterdir())
+    r = tikkun_cli("compare", *args, cwd=runs)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert needle in " ".join(r.stderr.split()), r.stderr
+    assert r.stderr.count("error:") == 1
+    assert sorted(p.name for p in runs.iterdir()) == before
+    assert mine.read_text() == "a user's own page"
+
+
+def test_more_runs_than_colours_are_refused(runs, tmp_path):
+    with pytest.raises(ReportError, match=f"give 2 to {MAX_RUNS}"):
+        write_comparison([runs / "without"] * (MAX_RUNS + 1), out=tmp_path / "c.html")
+    assert not (tmp_path / "c.html").exists()
+
+
+def test_comparison_opens_in_headless_chromium(runs, tmp_path):
+    path = write_comparison([runs / "without", runs / "with"], out=tmp_path / "c.html").resolve()
+    messages, errors, requests, loaded, _ = open_in_chromium(path)
+    assert not errors and not [m for m in messages if m[0] in ("error", "warning")], (errors, messages)
+    assert len(loaded) == 3 and all(loaded)
+    assert [u for u in requests if not u.startswith("data:")] == [path.as_uri()]
