@@ -53,7 +53,8 @@ from .engine.native import kernel_cache as _kernel_cache  # noqa: E402
 _kernel_cache.register(_os.path.dirname(_os.path.abspath(__file__)), _kernel_cache.KERNEL_SOURCES)
 
 from .api import RunResult, resume, run  # noqa: E402
+from .records import SaveAt  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 from . import sweep  # noqa: E402  (callable: tikkun.sweep(...) runs a sweep; Dask is imported only then)
 
-__all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "resume", "run", "sweep", "__version__"]
+__all__ = ["RunResult", "SaveAt", "Scenario", "ScenarioError", "load_scenario", "resume", "run", "sweep", "__version__"]

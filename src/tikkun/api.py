@@ -5,6 +5,8 @@
 >>> result.metrics["cleansing_mean"][-1]
 >>> result = tikkun.run("my.toml", out="runs/mine")      # writes the run folder
 >>> result = tikkun.resume("runs/mine")                  # after a crash
+>>> result = tikkun.run(saveat=tikkun.SaveAt(souls=(2448,), network=True))
+>>> result.saved_souls[2448]["cleansing"], result.network  # the souls at the exodus; the graph at the end
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import datetime as _dt
 import os
 import time
+import dataclasses
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -25,7 +28,7 @@ from .outputs import run_folder as rf
 from .outputs.atomic import remove_leftovers
 from .outputs.genesis import write_genesis_tables
 from .outputs.provenance import parquet_metadata, provenance
-from .records import Recorder
+from .records import Recorder, SaveAt
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from .scenario.loading import build_scenario, _deepcopy, _parse_toml, _parse_value
 from .genesis.run import shatter_unity
@@ -43,7 +46,9 @@ class RunResult:
     (``completed_year`` is -1 for a soul not complete); summary: the content of summary.json;
     folder: the run folder, or None for an in-memory run. :meth:`metrics_frame` and
     :meth:`souls_frame` are the tables as pandas reads metrics.parquet and souls.parquet
-    (``completed_year`` null, not -1, for a soul not complete).
+    (``completed_year`` null, not -1, for a soul not complete). With a :class:`SaveAt`:
+    saved_souls: year -> the souls' table as at the end of that year (``souls_<year>.parquet``);
+    network: the graph at the end, int32 ``(souls, k)`` (``network.npy``), else None.
     """
 
     scenario: Scenario
@@ -53,6 +58,8 @@ class RunResult:
     folder: Path | None
     simulation: Simulation
     report: Path | None = None
+    saved_souls: dict[int, dict[str, np.ndarray]] = dataclasses.field(default_factory=dict)
+    network: np.ndarray | None = None
 
     def __repr__(self) -> str:
         # the dataclass's own repr prints every array and the whole scenario: a notebook's cell
@@ -172,6 +179,7 @@ def run(
     progress: Callable | None = None,
     report: bool = False,
     graph: np.ndarray | str | os.PathLike | None = None,
+    saveat: SaveAt | None = None,
 ) -> RunResult:
     """Run a scenario (object, TOML file, or preset; default the ``history`` preset).
 
@@ -186,6 +194,10 @@ def run(
     listens to (:func:`tikkun.rules.network.given_graph` says what it must be). The scenario
     then has ``network.kind = "given"`` and ``network.k = k``; the run folder keeps the graph as
     ``graph.npy`` and summary.json its sha256.
+
+    ``saveat``: what to keep besides the metrics and the souls at the end (:class:`SaveAt`):
+    the souls at the end of chosen years and the graph at the end, in the result and, with
+    ``out``, as ``souls_<year>.parquet`` and ``network.npy``.
     """
     given, label = None, ""
     if graph is not None:
@@ -193,6 +205,7 @@ def run(
     sc = resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls, overrides=overrides,
                           events=events)
     sc, given = checked_graph(sc, given, label)
+    saveat = checked_saveat(saveat, sc)
     if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, Integral)
                                          or checkpoint_every <= 0):
         raise ScenarioError(f"--checkpoint-every: must be a positive whole number of years (got {checkpoint_every!r})")
@@ -208,8 +221,24 @@ def run(
     vessel = genesis(sc, out=folder) if sc.genesis is not None else None
     unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
     result = _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
-                    unity_fn=unity_fn, world_unity=world_unity, vessel=vessel, graph=given)
+                    unity_fn=unity_fn, world_unity=world_unity, vessel=vessel, graph=given, saveat=saveat)
     return _with_report(result) if report else result
+
+
+def checked_saveat(saveat, sc: Scenario) -> SaveAt:
+    """``saveat`` (None: keep nothing more) checked against the scenario: a :class:`SaveAt`
+    whose years are the run's; ScenarioError naming what is wrong."""
+    if saveat is None:
+        return SaveAt()
+    if not isinstance(saveat, SaveAt):
+        raise ScenarioError(f"saveat: a tikkun.SaveAt (got {type(saveat).__name__})")
+    try:
+        saveat.check(sc.run.years)
+    except ValueError as exc:
+        raise ScenarioError(f"--souls-at (SaveAt.souls): {exc}") from None
+    if saveat.network and not sc.network.enabled:
+        raise ScenarioError("--save-network (SaveAt.network): the scenario has no network (network.enabled is false)")
+    return saveat
 
 
 def _read_graph(graph) -> tuple[np.ndarray, str]:
@@ -360,7 +389,8 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)
     result = _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
-                    wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph)
+                    wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph,
+                    saveat=SaveAt.from_dict(meta.get("saveat")))
     return _with_report(result) if report else result
 
 
@@ -372,17 +402,29 @@ def events_not_reached(scenario: Scenario, years_run: int) -> list[dict[str, Any
 
 
 def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, state, recorder,
-           wall_before: float, unity_fn=None, world_unity=None, vessel=None, graph=None) -> RunResult:
+           wall_before: float, unity_fn=None, world_unity=None, vessel=None, graph=None,
+           saveat: SaveAt = SaveAt()) -> RunResult:
     t0 = time.perf_counter()
     graph_sha = rf.graph_digest(graph) if graph is not None else None  # the graph the run starts from
+    meta = parquet_metadata(scenario_to_toml(sc), sc.run.seed)
 
     def checkpoint(st, rec):
-        rf.save_checkpoint(folder, st, rec, sc, checkpoint_every, wall_before + time.perf_counter() - t0, graph_sha)
+        rf.save_checkpoint(folder, st, rec, sc, checkpoint_every, wall_before + time.perf_counter() - t0, graph_sha,
+                           saveat)
+
+    saved: dict[int, dict[str, np.ndarray]] = {}
+
+    def keep_souls(st, rec, schedule):
+        year = int(st.year) - 1
+        saved[year] = rf.souls_table(st, sc, schedule, rec.table())
+        if folder is not None:
+            rf.write_parquet(folder / rf.saved_souls_name(year), saved[year], meta)
 
     sim = simulate(sc, state=state, recorder=recorder, progress=progress,
                    checkpoint=checkpoint if (folder is not None and checkpoint_every) else None,
                    checkpoint_every=checkpoint_every, unity_fn=unity_fn, world_unity=world_unity,
-                   graph=graph if state is None else None)  # a resumed state has its graph
+                   graph=graph if state is None else None,  # a resumed state has its graph
+                   saveat=saveat, keep_souls=keep_souls)
     souls_tab = rf.souls_table(sim.state, sc, sim.schedule, sim.metrics)
     summary = {
         "end_year": sim.end_year,
@@ -408,11 +450,22 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
     elif folder is not None and (folder / "genesis.parquet").exists():  # a resumed run: from its file
         rec = rf.read_parquet(folder / "genesis.parquet")
         summary["genesis"] = {"final_unity": float(rec["unity"][-1]), "final_mixing": float(rec["mixing"][-1])}
+    if saveat:
+        summary["saved"] = {"souls": [y for y in saveat.souls if y < sim.state.year],
+                            "souls_not_reached": [y for y in saveat.souls if y >= sim.state.year],
+                            "network": rf.NETWORK_NAME if saveat.network else None}
+    network = sim.state.neighbours.copy() if saveat.network else None
     if folder is not None:
-        meta = parquet_metadata(scenario_to_toml(sc), sc.run.seed)
+        if network is not None:
+            rf.write_npy(folder / rf.NETWORK_NAME, network)
         rf.write_parquet(folder / "metrics.parquet", sim.metrics, meta)
         rf.write_parquet(folder / "souls.parquet", souls_tab, meta)
         rf.write_summary(folder, summary)
         with contextlib.suppress(FileNotFoundError):
             (folder / rf.CHECKPOINT_NAME).unlink()  # the run is finished; its checkpoint is spent
-    return RunResult(sc, sim.metrics, souls_tab, summary, folder, sim)
+    if folder is not None and state is not None:  # a resumed run: the years kept before the cut, from their files
+        for y in saveat.souls:
+            if y not in saved and y < sim.state.year and (folder / rf.saved_souls_name(y)).is_file():
+                saved[y] = rf.read_parquet(folder / rf.saved_souls_name(y))
+    return RunResult(sc, sim.metrics, souls_tab, summary, folder, sim, saved_souls=dict(sorted(saved.items())),
+                     network=network)

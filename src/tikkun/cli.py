@@ -113,6 +113,9 @@ def _report(result) -> None:
         from .report.html import missed_events_text
 
         out.print(f"events never reached (the run ended first): {missed_events_text(s['events_not_reached'])}")
+    saved = s.get("saved")
+    if saved and saved["souls_not_reached"]:
+        out.print("souls not kept (the run ended first) at year " + ", ".join(f"{y:,}" for y in saved["souls_not_reached"]))
     if result.folder is not None:
         out.print(f"outputs: {result.folder}")
 
@@ -140,6 +143,10 @@ def run(
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the checkpointed run in this folder"),
     graph: Optional[Path] = typer.Option(None, "--graph", help="a network of your own: a .npy file of whole "
                                          "numbers (souls, k), row i the souls soul i listens to (network.kind = \"given\")"),
+    souls_at: list[int] = typer.Option([], "--souls-at", metavar="YEAR", help="also keep the souls as they are at "
+                                       "the end of YEAR, as souls_YEAR.parquet (repeatable)"),
+    save_network: bool = typer.Option(False, "--save-network", help="also keep the graph at the end, after every "
+                                      "rewiring, as network.npy (it can be given back with --graph)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
     no_report: bool = typer.Option(False, "--no-report", help="do not write report.html at the end"),
 ):
@@ -149,8 +156,9 @@ def run(
 
     if resume is not None:
         if any(v is not None for v in (scenario, preset, out_dir, seed, years, souls, checkpoint_every, graph)) \
-                or set_ or event:
-            raise BadInput("--resume continues a run exactly as it was started; give no other options")
+                or set_ or event or souls_at or save_network:
+            raise BadInput("--resume continues a run exactly as it was started (keeping what it kept); "
+                           "give no other options")
         from .outputs.run_folder import load_checkpoint
 
         meta, state, _ = load_checkpoint(resume)  # checks the folder before the bar appears
@@ -178,6 +186,9 @@ def run(
     sc = api.resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls,
                               overrides=sets, events=events)
     sc, given = api.checked_graph(sc, given, label)
+    from .records import SaveAt
+
+    saveat = api.checked_saveat(SaveAt(souls=tuple(souls_at), network=save_network), sc)
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
@@ -188,7 +199,8 @@ def run(
     progress, callback = _progress_bar(sc.run.years, 0, quiet)
     try:
         with progress or _nullcontext():
-            result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback, graph=given)
+            result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback, graph=given,
+                             saveat=saveat)
     except KeyboardInterrupt:
         _interrupted_run(folder, checkpoint_every, made, parents)
     _report(result)

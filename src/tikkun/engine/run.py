@@ -1,8 +1,9 @@
 """One entry point to run a scenario (Diffrax's ``diffeqsolve``): the clock loop.
 
 :func:`simulate` steps year by year until the end of correction (``G = 1``, unless the
-scenario says to go on) or the horizon, hands each year's row to a :class:`Recorder`, calls a
-progress callback, and lets a checkpoint callback save the state every so many years.
+scenario says to go on) or the horizon, hands each year's row to a :class:`Recorder`, hands
+the state at the end of each year a :class:`SaveAt` names to a keeper, calls a progress
+callback, and lets a checkpoint callback save the state every so many years.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..records import Recorder
+from ..records import Recorder, SaveAt
 from ..scenario.schema import Scenario
 from ..state import State
 from .core import StopReason, build
@@ -45,11 +46,15 @@ def simulate(
     unity_fn: Callable | None = None,
     world_unity: float | None = None,
     graph=None,
+    saveat: SaveAt | None = None,
+    keep_souls: Callable[[State, Recorder, dict], None] | None = None,
 ) -> Simulation:
     """Run ``scenario`` from year 0, or from ``state`` with its ``recorder`` (a resume).
 
     ``unity_fn`` and ``world_unity``: the sparks' unity and the worlds' start from genesis;
-    ``graph``: whom each soul listens to, where ``network.kind = "given"``.
+    ``graph``: whom each soul listens to, where ``network.kind = "given"``. At the end of each
+    year of ``saveat.souls``, ``keep_souls(state, recorder, schedule)`` is called (after the
+    year's row is recorded and before the progress callback; it may read the state, not change it).
     """
     init_fn, step_fn = build(scenario, unity_fn=unity_fn, world_unity=world_unity, graph=graph)
     if state is None:
@@ -58,6 +63,7 @@ def simulate(
     elif recorder is None:
         raise ValueError("a resumed state needs the recorder of its metrics")
     years = scenario.run.years
+    souls_years = frozenset(saveat.souls) if saveat is not None and keep_souls is not None else frozenset()
     end_year = _end_year(recorder)
     t0 = time.perf_counter()
     stop = StopReason.HORIZON
@@ -66,6 +72,8 @@ def simulate(
     while state.year < years and not (stop is StopReason.END_OF_CORRECTION):
         state, row = step_fn(state)
         recorder.record(row)
+        if row["year"] in souls_years:
+            keep_souls(state, recorder, step_fn.schedule)
         if end_year is None and row["weakest_link"] >= 1.0:
             end_year = row["year"]
             if scenario.run.stop_at_end:

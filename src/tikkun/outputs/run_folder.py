@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..records import Recorder
+from ..records import Recorder, SaveAt
 from ..rules.illumination import illumination
 from ..rules.network import edge_weights
 from ..rules.stages import journeys, stages
@@ -40,19 +40,32 @@ def write_scenario(folder: Path, scenario: Scenario) -> None:
 
 # What a run writes into its folder before summary.json, which it writes last: an interrupted
 # run without a checkpoint removes these (remove_unfinished), never a file it did not write.
-UNFINISHED_FILES = ("scenario.toml", "graph.npy", "genesis.parquet", "field.npy", "metrics.parquet", "souls.parquet")
 GRAPH_NAME = "graph.npy"  # a given graph (network.kind = "given"), as the run started from it
+NETWORK_NAME = "network.npy"  # the graph at the end, with SaveAt(network=True)
+UNFINISHED_FILES = ("scenario.toml", GRAPH_NAME, "genesis.parquet", "field.npy", "metrics.parquet", "souls.parquet",
+                    NETWORK_NAME)
+UNFINISHED_PATTERNS = ("genesis_*_*.png", "souls_*.parquet")
 
 
-def write_graph(folder: Path, graph: np.ndarray) -> None:
-    """Write ``folder/graph.npy``: the given graph, int32 ``(n, k)``, that the run starts from."""
+def saved_souls_name(year: int) -> str:
+    """The file of the souls at the end of ``year`` (:class:`tikkun.records.SaveAt`)."""
+    return f"souls_{year}.parquet"
+
+
+def write_npy(path: Path, array: np.ndarray) -> None:
+    """Write one int32 array as a ``.npy`` file, atomically (a graph: row ``i`` whom soul ``i`` hears)."""
     import io
 
     from .atomic import write_bytes
 
     buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(graph, dtype=np.int32), allow_pickle=False)
-    write_bytes(folder / GRAPH_NAME, buf.getvalue())
+    np.save(buf, np.ascontiguousarray(array, dtype=np.int32), allow_pickle=False)
+    write_bytes(path, buf.getvalue())
+
+
+def write_graph(folder: Path, graph: np.ndarray) -> None:
+    """Write ``folder/graph.npy``: the given graph, int32 ``(n, k)``, that the run starts from."""
+    write_npy(folder / GRAPH_NAME, graph)
 
 
 def load_npy(path: Path) -> np.ndarray:
@@ -89,7 +102,6 @@ def graph_digest(graph: np.ndarray) -> str:
     import hashlib
 
     return hashlib.sha256(np.ascontiguousarray(graph, dtype=np.int32).tobytes()).hexdigest()
-UNFINISHED_PATTERNS = ("genesis_*_*.png",)
 
 
 def remove_unfinished(folder: Path, remove_folder: bool = True) -> bool:
@@ -139,8 +151,10 @@ def write_parquet(path: Path, columns: dict[str, np.ndarray], metadata: dict[str
 
 
 def read_parquet(path: Path) -> dict[str, np.ndarray]:
+    """A table tikkun wrote, as it held it (a null ``completed_year`` back to -1: :func:`arrow_table`)."""
     table = pq.read_table(path)
-    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+    return {name: (table.column(name).fill_null(-1) if name in NULL_IF_NEGATIVE else table.column(name))
+            .to_numpy(zero_copy_only=False) for name in table.column_names}
 
 
 def souls_table(state: State, scenario: Scenario, schedule: dict, metrics: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -187,10 +201,12 @@ def write_summary(folder: Path, summary: dict) -> None:
 
 # ------------------------------------------------------------------ checkpoints
 def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Scenario,
-                    checkpoint_every: int, wall_seconds: float, graph_sha256: str | None = None) -> None:
+                    checkpoint_every: int, wall_seconds: float, graph_sha256: str | None = None,
+                    saveat=None) -> None:
     """Write the whole state, the metrics so far and the scenario's text into one file (and, for
     a run of a given graph, the sha256 of the graph it started from, which a resume checks
-    ``graph.npy`` against).
+    ``graph.npy`` against; with a :class:`tikkun.records.SaveAt`, what the run keeps, which
+    the resumed run keeps too).
 
     The generator has no state to save: every draw is a function of (seed, year, entity,
     purpose), and the year is ``state.year``.
@@ -206,6 +222,8 @@ def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Sc
     }
     if graph_sha256 is not None:
         meta["graph_sha256"] = graph_sha256
+    if saveat:
+        meta["saveat"] = saveat.as_dict()
     payload = {f"state_{k}": v for k, v in state.saved_arrays().items()}
     payload.update({f"metric_{k}": v for k, v in recorder.table().items()})
     payload["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
@@ -319,4 +337,11 @@ def _checkpoint_problem(meta: dict, arrays: dict[str, np.ndarray], metrics: dict
     for name in Recorder(scenario.run.years).table():
         if name not in metrics or metrics[name].ndim != 1 or metrics[name].shape[0] != year:
             return f"the metric {name} is not one value for each of its {year:,} years"
+    if "saveat" in meta:
+        try:
+            if not isinstance(meta["saveat"], dict):
+                raise ValueError("not a table")
+            SaveAt.from_dict(meta["saveat"]).check(scenario.run.years)
+        except (TypeError, ValueError) as exc:
+            return f"what it keeps (saveat) is not of this run: {exc}"
     return None

@@ -1,4 +1,4 @@
-"""What a run records: one row of metrics per year, and the souls at the end.
+"""What a run records: one row of metrics per year, the souls at the end, and what a :class:`SaveAt` asks.
 
 Diffrax's ``SaveAt`` idea: the engine never decides what is kept; it hands each year's figures
 to a :class:`Recorder`, which owns the columns. Columns are preallocated for the horizon and
@@ -6,6 +6,8 @@ cut to the years actually run.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -93,3 +95,47 @@ class Recorder:
         for k, arr in self._data.items():
             arr[:rows] = table[k]
         self.rows = rows
+
+
+
+@dataclass(frozen=True)
+class SaveAt:
+    """What a run keeps besides its yearly metrics and its souls at the end (Diffrax's
+    ``SaveAt``: an object, not code in the loop).
+
+    souls: the years whose souls to keep as they are at the year's end (a table of
+    :data:`SOUL_COLUMNS`, the run folder's ``souls_<year>.parquet``), each in ``0 .. years - 1``;
+    kept sorted, each once. network: keep the graph as it is at the end of the run
+    (``network.npy``, int32 ``(souls, k)``: row ``i`` whom soul ``i`` listens to, after every
+    rewiring; it can be given back with ``--graph``).
+    """
+
+    souls: tuple[int, ...] = ()
+    network: bool = False
+
+    def __post_init__(self):
+        for y in self.souls:
+            if isinstance(y, bool) or not isinstance(y, (int, np.integer)):
+                raise ValueError(f"souls at year {y!r}: a year is a whole number")
+        if not isinstance(self.network, bool):
+            raise ValueError(f"network: true or false (got {self.network!r})")
+        object.__setattr__(self, "souls", tuple(sorted({int(y) for y in self.souls})))
+
+    def __bool__(self) -> bool:
+        return bool(self.souls) or self.network
+
+    def check(self, years: int) -> None:
+        """ValueError naming the year unless every year of ``souls`` is one the run has."""
+        outside = [y for y in self.souls if not 0 <= y < years]
+        if outside:
+            raise ValueError(f"souls at year {outside[0]}: give a year of the run, 0 to {years - 1} "
+                             f"(its horizon, run.years, is {years})")
+
+    def as_dict(self) -> dict:
+        """For a checkpoint's record (:meth:`from_dict` reads it back)."""
+        return {"souls": list(self.souls), "network": self.network}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "SaveAt":
+        d = d or {}
+        return cls(souls=tuple(d.get("souls", ())), network=bool(d.get("network", False)))
