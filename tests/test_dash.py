@@ -775,6 +775,38 @@ def test_status_describes_the_run_and_labels_the_knobs_for_the_next():
     assert "tk-next" in d.status.object and "make no scenario" in d.status.object
 
 
+def test_the_run_before_stays_dashed_under_the_next_and_the_status_names_it():
+    """A new run (a knob moved, or Reset) keeps the run shown as the run before: its C and G as
+    the page showed them, drawn dashed in the correction's and G's figures, and named under the
+    status; a page that has run nothing shows no such line."""
+    d = _dashboard()
+    assert not any(r.visible or item.visible for r, item in d.live_figures.previous_lines)
+    assert len(d.live_figures.previous_lines) == 3  # C and G in the correction's figure, G in its own
+    d.source.value = "quick"
+    d.souls.value, d.seed.value = SOULS, 20
+    d.pause_after.value = 12
+    d._run()
+    _wait(lambda: (d.poll(), d.live.phase is live_mod.Phase.PAUSED)[1], FIRST_YEAR_TIMEOUT, "the pause after year 12")
+    d.poll()
+    shown = {c: list(d.live_figures.series.data[c]) for c in ("year", "cleansing_mean", "weakest_link")}
+    assert shown["year"][-1] == 12
+    d.seed.value = 21
+    d._step()  # the knobs differ: a new run, and the one shown becomes the run before
+    try:
+        prev = d.live_figures.previous.data
+        assert {c: list(prev[c]) for c in shown} == shown
+        assert all(r.visible and item.visible for r, item in d.live_figures.previous_lines)
+        assert d.live_figures.series.data["year"] == []  # the new run's years, none yet
+        _wait(lambda: (d.poll(), d.live.phase is live_mod.Phase.PAUSED)[1], 60, "the new run's year 0")
+        assert d.live_figures.series.data["year"] == [0]
+        line = d.status.object.partition("id='tk-previous'")[2]
+        assert "seed 20" in line and "to year 12" in line and f"C = {shown['cleansing_mean'][-1]:.6g}" in line
+        ref = api.run(api.resolve_scenario(preset="quick", souls=SOULS, years=13))
+        np.testing.assert_array_equal(np.asarray(prev["cleansing_mean"]), ref.metrics["cleansing_mean"])
+    finally:
+        d.live.close(wait=5)
+
+
 def test_empty_souls_box_asks_for_a_number_and_does_not_invite_run():
     d = _dashboard()
     d.souls.value = None
@@ -1046,6 +1078,13 @@ class Page:
         box.fill(str(value))
         box.press("Enter")
 
+    def nudge(self, css: str, steps: int) -> None:
+        """Move a slider ``steps`` steps to the right with the keyboard, as a reader would."""
+        handle = self.page.locator(f"{css} .noUi-handle")
+        handle.focus()
+        for _ in range(steps):
+            handle.press("ArrowRight")
+
     def scenario(self, name: str) -> None:
         self.page.bring_to_front()
         self.page.locator(".tk-scenario select").select_option(name)
@@ -1152,10 +1191,7 @@ def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):
     p = Page(browser, server)
     try:
         _small_quick(p)
-        handle = p.locator(".tk-light-alpha .noUi-handle")
-        handle.focus()
-        for _ in range(5):
-            handle.press("ArrowRight")  # five steps of 0.001 from the preset's 0.069
+        p.nudge(".tk-light-alpha", 5)  # five steps of 0.001 from the preset's 0.069
         p.wait(lambda: "light.alpha = 0.074" in p.text("#tk-changed"), 10, "the slider's value on the page")
         p.speed("10 years a second")
         p.press(".tk-run")
@@ -1202,6 +1238,31 @@ def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):
             metrics = pq.read_table(io.BytesIO(zf.read(f"{stem}/metrics.parquet"))).to_pydict()
             assert len(metrics["year"]) == stopped + 2
             np.testing.assert_array_equal(metrics["cleansing_mean"], ref.metrics["cleansing_mean"][: stopped + 2])
+        assert p.errors == []
+    finally:
+        p.close()
+
+
+def test_the_run_before_is_drawn_dashed_on_the_page(server, browser, tmp_path):
+    p = Page(browser, server)
+    try:
+        _small_quick(p)
+        p.set_number(".tk-pause-after", 60)
+        p.press(".tk-run")
+        p.wait(lambda: p.phase() == "paused" and p.year() == 60, FIRST_YEAR_TIMEOUT, "the pause after year 60")
+        p.nudge(".tk-light-alpha", 30)  # thirty steps of 0.001 from the preset's 0.069
+        p.wait(lambda: "light.alpha = 0.099" in p.text("#tk-next"), 10, "the new alpha, for the next run")
+        p.press(".tk-run")
+        p.wait(lambda: p.phase() == "paused" and p.year() == 60 and "light.alpha" in p.text("#tk-changed"),
+               60, "the second run's pause")
+        drawn = p.evaluate("""() => {
+            const doc = Bokeh.documents[Bokeh.documents.length - 1];
+            return ['previous-0-cleansing_mean', 'previous-0-weakest_link', 'previous-1-weakest_link'].map(name => {
+                const r = doc.get_model_by_name(name);
+                return [r.visible, r.data_source.data['year'].length]; }); }""")
+        assert drawn == [[True, 61]] * 3  # C and G of the run before, years 0-60, in the two figures
+        assert "dashed: the run before" in p.text("#tk-previous") and "to year 60" in p.text("#tk-previous")
+        p.locator(".bk-panel-models-layout-Column").first.screenshot(path=str(tmp_path / "page.png"))
         assert p.errors == []
     finally:
         p.close()

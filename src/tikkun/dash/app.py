@@ -98,6 +98,7 @@ class Dashboard:
         self._knobs = None  # the scenario the knobs make, or None
         self._knobs_error = ""  # why the knobs make none
         self._run_changed: dict = {}  # the overrides of the run shown, as the knobs were when it was made
+        self._previous = ""  # what the dashed lines of the run before are (HTML), once there is one
         self._genesis_key: str | None = None  # the vessel the genesis tab is about
         self._genesis_run: LiveRun | None = None  # a run computing the tab's vessel with its first year
         self.base = None
@@ -301,8 +302,20 @@ class Dashboard:
             return live
         return self._new_run(sc)
 
+    def _keep_as_previous(self) -> None:
+        """The run shown becomes the run before: its C and G stay, dashed, under the next run's,
+        and the status line says which run they are."""
+        if self.live is not None and self._last_row is not None and self.live_figures.keep_as_previous():
+            sc, row = self.live.scenario, self._last_row
+            changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self._run_changed.items()) or "none"
+            self._previous = (f"dashed: the run before ({html.escape(sc.name)}, {sc.souls.count:,} souls, seed "
+                              f"{sc.run.seed}; changed from the scenario: {html.escape(changed)}), to year "
+                              f"{int(row['year']):,}: C = {float(row['cleansing_mean']):.6g}, "
+                              f"G = {float(row['weakest_link']):.4g}")
+
     def _new_run(self, sc) -> LiveRun:
         if self.live is not None:
+            self._keep_as_previous()
             self.live.close()
         key = _vessel_key(sc)
         self.live = LiveRun(sc, vessel=self.vessels.get(key), on_vessel=self._vessel_ready,
@@ -335,6 +348,7 @@ class Dashboard:
 
     def _reset(self, _event=None) -> None:
         if self.live is not None:
+            self._keep_as_previous()
             self.live.close()
             self._clear_figures(self.live.scenario, waiting=False)
         self.live = None
@@ -476,7 +490,7 @@ class Dashboard:
             self.status.object = (f"<p id='tk-status'><span id='tk-year' data-year='-1' data-phase='ready'>ready</span>: "
                                   f"{html.escape(sc.name)}, {sc.souls.count:,} souls, seed {sc.run.seed}, horizon "
                                   f"{sc.run.years:,} years; changed from the scenario: "
-                                  f"<span id='tk-changed'>{html.escape(changed)}</span>. Press Run.</p>")
+                                  f"<span id='tk-changed'>{html.escape(changed)}</span>. Press Run.{self._previous_line()}</p>")
             return
         sc = live.scenario
         st = live.state
@@ -498,7 +512,11 @@ class Dashboard:
             f"{shown}</span></b> (horizon {sc.run.years:,} years): C = <span id='tk-c'>{c:.6g}</span>, "
             f"G = {g:.4g}{end}. <i>{html.escape(msg)}</i>{(' ' + html.escape(note)) if note else ''}<br>"
             f"<small>{html.escape(sc.name)}, {sc.souls.count:,} souls, seed {sc.run.seed}; changed from the "
-            f"scenario: <span id='tk-changed'>{html.escape(changed)}</span></small>{self._next_run()}</p>")
+            f"scenario: <span id='tk-changed'>{html.escape(changed)}</span></small>{self._next_run()}"
+            f"{self._previous_line()}</p>")
+
+    def _previous_line(self) -> str:
+        return f"<br><small id='tk-previous' style='color:#555'>{self._previous}</small>" if self._previous else ""
 
     def _next_run(self) -> str:
         """The line under a run's status when the knobs no longer describe that run: what Run

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from bokeh.models import (BasicTicker, BoxAnnotation, CDSView, ColumnDataSource, FixedTicker, GroupFilter, Label,
-                          LabelSet, Legend, Node, NumeralTickFormatter, Range1d)
+                          LabelSet, Legend, LegendItem, Node, NumeralTickFormatter, Range1d)
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -60,6 +60,9 @@ LEGEND_ROOM = 140
 LABEL_TOP = 1.45
 CORRECTION_HEIGHT = 330
 TICKS = 5  # about this many years named on a time axis: apart on a figure a few hundred px wide
+#: Lines the run before keeps, dashed under the run's own (the correction's and G's figures):
+#: moving a knob and running again shows what the knob did.
+PREVIOUS: dict[str, str] = {"cleansing_mean": "C, the run before", "weakest_link": "G, the run before"}
 NOTE_BEFORE = "no run yet: press Run or Step"
 NOTE_WAITING = "waiting for the run's year 0"
 NOTE_NO_SHOCKS = "no shocks so far"
@@ -181,6 +184,8 @@ class LiveFigures:
 
     def __init__(self):
         self.series = ColumnDataSource({c: [] for c in COLUMNS})
+        self.previous = ColumnDataSource({c: [] for c in ("year", *PREVIOUS)})
+        self.previous_lines: list[tuple] = []  # (renderer, legend item) of the run before, hidden without one
         self.hist = ColumnDataSource({"left": [], "right": [], "count": []})
         self.sample = ColumnDataSource({"hbd": [], "cleansing": [], "stage": []})
         self.marks = {k: ColumnDataSource(v) for k, v in
@@ -222,7 +227,13 @@ class LiveFigures:
         for j, (col, label) in enumerate(lines):
             colour = STAGE_COLOURS[j] if stages else COLOUR_OF.get(col, Category10_10[j])
             r = fig.line("year", col, source=self.series, line_width=2, color=colour)
-            items.append((label, [r]))
+            items.append(LegendItem(label=label, renderers=[r]))
+        for j, (col, _) in enumerate(lines):
+            if col in PREVIOUS and i in (CORRECTION, G_LOG):  # the same colour, dashed and fainter
+                r = fig.line("year", col, source=self.previous, line_width=1.5, line_dash="dashed", line_alpha=0.75,
+                             color=COLOUR_OF.get(col, Category10_10[j]), visible=False, name=f"previous-{i}-{col}")
+                items.append(LegendItem(label=PREVIOUS[col], renderers=[r], visible=False))
+                self.previous_lines.append((r, items[-1]))
         fig.add_layout(Legend(items=items, label_text_font_size="8pt", click_policy="hide", spacing=0, padding=2,
                               label_width=10, glyph_width=14, margin=4, visible=False),
                        "right")  # beside the frame: never over a curve
@@ -300,6 +311,17 @@ class LiveFigures:
         self.histogram.y_range.update(start=0, end=_souls_end(n))
         for fig in self.figures:
             self._empty(fig, NOTE_WAITING if waiting else NOTE_BEFORE)
+
+    def keep_as_previous(self) -> bool:
+        """The run shown becomes the run before, drawn dashed under the next (call before
+        :meth:`start`); a run without a year leaves the last one. Returns whether it was kept."""
+        data = self.series.data
+        if not len(data["year"]):
+            return False
+        self.previous.data = {c: list(data[c]) for c in self.previous.data}
+        for r, item in self.previous_lines:
+            r.visible = item.visible = True
+        return True
 
     def add_rows(self, rows: list[dict]) -> None:
         cols = rows_to_columns(rows)
