@@ -627,3 +627,32 @@ def test_effort_and_practice_share_a_log_axis_only_where_they_span_decades():
     assert ax.get_ylim()[0] == 0.0
     ax = panel(np.r_[np.zeros(50), np.full(50, 0.1)])  # zeros do not count in the span: 0.1 to 1.2 is linear
     assert ax.get_yscale() == "linear"
+
+
+def test_the_souls_kept_at_chosen_years_have_a_section_of_their_own(tmp_path):
+    """A run that kept the souls of some years (--souls-at) shows them: a row a year (complete
+    souls, C and cleansing's quartiles, computed here with NumPy from the files) and a figure;
+    a kept file without cleansing is named."""
+    import tikkun
+    from tikkun.report import ReportError, write_report
+
+    folder = tmp_path / "kept"
+    tikkun.run(preset="quick", souls=1200, years=80, overrides={"events": []}, out=folder,
+               saveat=tikkun.SaveAt(souls=(20, 50)))
+    page = _Page()
+    page.feed(write_report(folder).read_text())
+    assert len(page.images["kept"]) == 1 and _png(page.images["kept"][0]).size[0] == 1000
+    text = (folder / "report.html").read_text()
+    section = text[text.index('id="kept"'):text.index("</table>", text.index('id="kept"'))]
+    cells = re.findall(r'<td class="n">([^<]*)</td>', section)
+    assert len(cells) == 2 * 6
+    for row, year in zip((cells[:6], cells[6:]), (20, 50)):
+        t = pq.read_table(folder / f"souls_{year}.parquet").to_pydict()
+        c = np.asarray(t["cleansing"], dtype=np.float64)
+        done = int(np.count_nonzero(t["complete"]))
+        assert row[0] == f"{year:,}" and row[1].startswith(f"{done:,} (")
+        assert float(row[2]) == pytest.approx(c.mean(), rel=1e-3)
+        assert [float(v) for v in row[3:]] == pytest.approx(np.quantile(c, (0.25, 0.5, 0.75)), rel=1e-3)
+    pq.write_table(pa.table({"soul": [0, 1]}), folder / "souls_20.parquet")
+    with pytest.raises(ReportError, match="souls_20.parquet: has no 'cleansing', 'complete' column"):
+        write_report(folder)

@@ -546,6 +546,44 @@ def souls_figure(run, tl: Timeline) -> Figure:
     return fig
 
 
+# ------------------------------------------------------------------ the souls at the years kept
+def kept_figure(run) -> Figure:
+    """Cleansing across the souls at each year the run kept (``--souls-at``) and at its end: the
+    share of the souls in each of 50 bins (log scale) and the share at or below each value (the
+    distribution function), a line a year, from dark (early) to light (late); the end in black."""
+    from matplotlib import colormaps
+
+    end_year = int(np.max(run.metrics["year"]))
+    lines = [(f"year {y:,}", np.asarray(t["cleansing"], dtype=np.float64)) for y, t in run.kept if y < end_year]
+    lines.append((f"the end (year {end_year:,})", np.asarray(run.souls["cleansing"], dtype=np.float64)))
+    shades = colormaps["viridis"](np.linspace(0.0, 0.85, max(len(lines) - 1, 1)))
+    colours = [shades[i] for i in range(len(lines) - 1)] + ["black"]
+    fig = Figure(figsize=(WIDTH, 4.3), dpi=DPI)
+    gs = fig.add_gridspec(1, 2, left=0.08, right=0.8, top=0.86, bottom=0.13, wspace=0.28)
+    edges = np.linspace(0.0, 1.0, 51)
+    ax1, ax2 = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+    for (label, c), colour in zip(lines, colours):
+        share = np.histogram(c, bins=edges)[0] / max(c.size, 1)
+        ax1.stairs(np.where(share > 0, share, np.nan), edges, color=colour, lw=1.6, label=label)
+        x = np.sort(c)
+        ax2.plot(np.r_[0.0, x, 1.0], np.r_[0.0, np.arange(1, x.size + 1) / max(x.size, 1), 1.0], color=colour,
+                 lw=1.6, drawstyle="steps-post", label=label)
+    ax1.set_yscale("log")
+    ax1.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax1.yaxis.set_minor_locator(NullLocator())
+    ax1.set_xlabel("cleansing c (share of a soul's desire corrected)")
+    ax1.set_ylabel("share of the souls in the bin (log scale)")
+    ax1.set_title("How many souls at each cleansing", fontsize=9.5)
+    ax2.set_xlim(0, 1)
+    ax2.set_ylim(0, 1.02)
+    ax2.set_xlabel("cleansing c (share of a soul's desire corrected)")
+    ax2.set_ylabel("share of the souls at or below c")
+    ax2.set_title("Distribution function", fontsize=9.5)
+    ax2.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, borderaxespad=0.0)
+    fig.suptitle("The souls at the years kept", x=0.08, ha="left", fontsize=11, fontweight="bold")
+    return fig
+
+
 # ------------------------------------------------------------------ the genesis
 def genesis_figure(run) -> Figure:
     """Unity and mixing of the vessel, and the light, through the genesis script. Each stage
@@ -593,11 +631,14 @@ def genesis_figure(run) -> Figure:
 # ------------------------------------------------------------------ all the figures of a report
 def figure_names(run) -> list[str]:
     """The figures a report of ``run`` holds, by name: each section's id, ``other`` (when a
-    metrics column is drawn by no section), ``souls``, ``genesis`` (after a genesis)."""
+    metrics column is drawn by no section), ``souls``, ``kept`` (when it kept the souls of some
+    years), ``genesis`` (after a genesis)."""
     names = [s.id for s in SECTIONS]
     if other_columns(run):
         names.append("other")
     names.append("souls")
+    if run.kept:
+        names.append("kept")
     if run.genesis is not None:
         names.append("genesis")
     return names
@@ -610,6 +651,8 @@ def draw(run, tl: Timeline, name: str) -> bytes:
             fig = souls_figure(run, tl)
         elif name == "genesis":
             fig = genesis_figure(run)
+        elif name == "kept":
+            fig = kept_figure(run)
         elif name == "other":
             fig = other_figure(run, tl, other_columns(run))
         else:

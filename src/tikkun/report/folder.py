@@ -22,6 +22,9 @@ SOUL_COLUMNS = ("cleansing", "complete", "hbd", "completed_year")
 #: Those of them the report cannot do without (an older souls.parquet has no completed_year).
 REQUIRED_SOUL_COLUMNS = ("cleansing", "complete", "hbd")
 _GENESIS_PNG = re.compile(r"genesis_(\d+)_([a-z]+)\.png$")
+_KEPT = re.compile(r"souls_(\d+)\.parquet$")
+#: Columns of a souls_<year>.parquet the report reads.
+KEPT_COLUMNS = ("cleansing", "complete")
 
 
 class ReportError(ValueError):
@@ -36,7 +39,8 @@ class RunFolder:
     summary: summary.json; metrics: column -> array ``(years run,)``; souls: the
     :data:`SOUL_COLUMNS` present, column -> array ``(souls,)``; genesis: genesis.parquet's
     columns (None without genesis); vessel_pngs: ``(stage index, stage kind, PNG bytes)`` in
-    script order.
+    script order; kept: ``(year, the :data:`KEPT_COLUMNS` of souls_<year>.parquet)`` for each
+    year whose souls the run kept (``--souls-at``), in year order.
     """
 
     folder: Path
@@ -47,6 +51,7 @@ class RunFolder:
     souls: dict[str, np.ndarray]
     genesis: dict[str, np.ndarray] | None
     vessel_pngs: tuple[tuple[int, str, bytes], ...]
+    kept: tuple[tuple[int, dict[str, np.ndarray]], ...] = ()
 
     @property
     def n_souls(self) -> int:
@@ -139,9 +144,17 @@ def read_run_folder(folder) -> RunFolder:
         raise ReportError(f"{folder / 'souls.parquet'}: has no {', '.join(repr(c) for c in missing)} "
                           f"column{'' if len(missing) == 1 else 's'}")
     genesis = _table(folder / "genesis.parquet") if (folder / "genesis.parquet").is_file() else None
-    pngs = []
+    pngs, kept = [], []
     for p in folder.iterdir():
         m = _GENESIS_PNG.match(p.name)
         if m:
             pngs.append((int(m.group(1)), m.group(2), p.read_bytes()))
-    return RunFolder(folder, text, scenario, summary, metrics, souls, genesis, tuple(sorted(pngs)))
+        m = _KEPT.match(p.name)
+        if m:
+            table = _table(p, KEPT_COLUMNS)
+            missing = [c for c in KEPT_COLUMNS if c not in table]
+            if missing:
+                raise ReportError(f"{p}: has no {', '.join(repr(c) for c in missing)} column")
+            kept.append((int(m.group(1)), table))
+    return RunFolder(folder, text, scenario, summary, metrics, souls, genesis, tuple(sorted(pngs)),
+                     tuple(sorted(kept, key=lambda yk: yk[0])))

@@ -10,6 +10,8 @@ import base64
 import html
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
 from ..outputs.atomic import write_text
 from . import figures as F
@@ -158,6 +160,21 @@ def _headline(run: RunFolder) -> str:
                                for k, v in rows) + "</table>"
 
 
+def _kept_table(run: RunFolder) -> str:
+    """A row a year kept: its complete souls and the quartiles and mean of cleansing."""
+    rows = []
+    for year, t in run.kept:
+        c = np.asarray(t["cleansing"], dtype=np.float64)
+        done = int(np.count_nonzero(t["complete"]))
+        q = np.quantile(c, (0.25, 0.5, 0.75)) if c.size else (np.nan,) * 3
+        cells = [f"{year:,}", f"{done:,} ({done / max(c.size, 1):.1%})", f"{c.mean():.4g}" if c.size else "none",
+                 *(f"{v:.4g}" for v in q)]
+        rows.append("<tr>" + "".join(f'<td class="n">{html.escape(v)}</td>' for v in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("year", "complete souls", "C (mean cleansing)", "cleansing, 25%",
+                                            "median", "75%"))
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
 #: Above the headline: the two measures the headline and every figure use.
 TERMS = ("C, the collective correction, is the mean cleansing of the souls: each soul's corrected share of "
          "its sparks, 0 to 1. G, the weakest link, is the least corrected share of any spark of any soul: the "
@@ -191,6 +208,11 @@ def render(run: RunFolder, workers: int | None = None) -> str:
                   "From souls.parquet: the distribution of cleansing, the years in which souls completed, "
                   "and both against hbd, the measure of mind (a speed, never the end state)."
                   "</figcaption></figure>"))
+    if "kept" in pngs:
+        parts.append(("kept", "The souls at the years kept", _kept_table(run) +
+                      f"<figure>{_img(pngs['kept'], 'souls at the years kept')}<figcaption>From the "
+                      "souls_&lt;year&gt;.parquet files (<code>--souls-at YEAR</code>) and souls.parquet: cleansing "
+                      "across the souls at the end of each year kept and at the run's end.</figcaption></figure>"))
     if "genesis" in pngs:
         vessels = "".join(
             f'<figure>{_img(png, f"stage {i}, {kind}")}<figcaption>stage {i}: {html.escape(kind)}</figcaption></figure>'
