@@ -18,7 +18,7 @@ import matplotlib
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from ..outputs.atomic import write_text
 from . import figures as F
@@ -241,9 +241,7 @@ def _panel(ax, runs, column, per_soul, ylabel, log, tl) -> None:
     if not present:
         ax.text(0.5, 0.5, "not recorded in these runs", transform=ax.transAxes, ha="center", va="center", color="0.4")
     elif log and any(np.any(_series(r, column)[1] > 0) for _, r in present):
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_locator(NullLocator())
+        F.log_axis(ax)
     elif not log:
         top = max(float(np.nanmax(_series(r, column, per_soul)[1])) for _, r in present)
         ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
@@ -305,9 +303,7 @@ def souls_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
     for i, r in enumerate(runs):
         counts = np.histogram(np.asarray(r.souls["cleansing"], dtype=np.float64), bins=edges)[0] / max(r.n_souls, 1)
         ax.stairs(np.where(counts > 0, counts, np.nan), edges, **_style(i))
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_locator(NullLocator())
+    F.log_axis(ax)
     ax.set_xlabel("cleansing c at the end (share of the soul's desire corrected)")
     ax.set_ylabel("share of the souls (log scale)")
     ax.set_title("Cleansing at the end", fontsize=9.5)

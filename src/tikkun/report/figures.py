@@ -234,6 +234,14 @@ def time_figure(tl: Timeline, title: str, n_panels: int, panel_h: float = 1.75):
     return fig, axes
 
 
+def log_axis(ax, fmt: str = "g") -> None:
+    """A logarithmic y axis with plain numbers (``fmt``) at the decades: mathtext's powers of
+    ten would load its parser for a few labels."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format(v, fmt)))
+    ax.yaxis.set_minor_locator(NullLocator())
+
+
 def _legend(ax) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, borderaxespad=0.0)
@@ -364,10 +372,7 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                 ax.text(0.5, 0.5, "zero throughout this run", transform=ax.transAxes, ha="center", va="center",
                         color="0.4")
         if log and present and np.isfinite(ax.dataLim.y0) and np.any(_values(run, present[0]) > 0):
-            ax.set_yscale("log")
-            # Plain numbers: mathtext's powers of ten would load its parser for a few labels.
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.yaxis.set_minor_locator(NullLocator())
+            log_axis(ax)
         if panel.ylim is not None:
             ax.set_ylim(*panel.ylim)
         elif not log:
@@ -477,9 +482,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
     ax = fig.add_subplot(gs[0, 0])
     counts, edges = np.histogram(c, bins=50, range=(0.0, 1.0))
     ax.stairs(np.where(counts > 0, counts, np.nan), edges, fill=True, color=LINE_COLOURS[0], baseline=0.5)
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.yaxis.set_minor_locator(NullLocator())
+    log_axis(ax, ",.0f")
     ax.set_ylim(bottom=0.5)
     ax.set_xlabel("cleansing c at the end (share of the soul's desire corrected)")
     ax.set_ylabel("souls (log scale)")
@@ -568,9 +571,7 @@ def kept_figure(run) -> Figure:
         x = np.sort(c)
         ax2.plot(np.r_[0.0, x, 1.0], np.r_[0.0, np.arange(1, x.size + 1) / max(x.size, 1), 1.0], color=colour,
                  lw=1.6, drawstyle="steps-post", label=label)
-    ax1.set_yscale("log")
-    ax1.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax1.yaxis.set_minor_locator(NullLocator())
+    log_axis(ax1)
     ax1.set_xlabel("cleansing c (share of a soul's desire corrected)")
     ax1.set_ylabel("share of the souls in the bin (log scale)")
     ax1.set_title("How many souls at each cleansing", fontsize=9.5)
