@@ -301,7 +301,8 @@ QUESTIONS: tuple[Question, ...] = (
         "most (docs/calibration.md, \"What the history shows\").",
         ("practice", "light", "events"), (), ("torah",),
         "report.html, \"Effort and aim\" (the practice P) and \"Correction\" (C rising after the exodus); "
-        "the dashboard's knob P (the practice after the Torah)",
+        "the souls just before and after the giving: `tikkun run --souls-at 2447 --souls-at 2500` (then report.html's "
+        "section of the souls kept); the dashboard's knob P (the practice after the Torah)",
     ),
     Question(
         "Why does one missing spark matter?",
@@ -333,8 +334,9 @@ QUESTIONS: tuple[Question, ...] = (
         "history. The claim warmth-and-coldness compares warmth and attachment under shocks: attachment wins "
         "only where shocks are frequent (it does not hold as stated: docs/claims-discussion.md).",
         ("good_and_pure", "network", "impurity"), ("good-and-pure", "warmth-and-coldness"), ("good-and-pure",),
-        "report.html, \"Shepherds and the network\" (the souls rewired); the dashboard's knobs of warmth and "
-        "attachment",
+        "report.html, \"Shepherds and the network\" (the souls rewired); the graph after every rewiring: "
+        "`tikkun run --save-network` (network.npy, whom each soul listens to at the end); the dashboard's knobs "
+        "of warmth and attachment",
     ),
 )
 
