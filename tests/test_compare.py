@@ -183,3 +183,64 @@ def test_comparison_opens_in_headless_chromium(runs, tmp_path):
     assert not errors and not [m for m in messages if m[0] in ("error", "warning")], (errors, messages)
     assert len(loaded) == 3 and all(loaded)
     assert [u for u in requests if not u.startswith("data:")] == [path.as_uri()]
+
+
+@pytest.fixture(scope="module")
+def ended(runs):
+    """A run that reached the end of correction early and stopped there."""
+    folder = runs / "ended$^$"  # a "$" in a name is text, never maths
+    tikkun.run(preset="quick", souls=SOULS, years=400,
+               overrides={"events": [], "light.alpha": 5.0, "run.stop_at_end": True}, out=folder)
+    return folder
+
+
+def test_a_run_that_ended_is_carried_on_at_its_end_in_the_difference_and_the_table(runs, ended, tmp_path):
+    from matplotlib.figure import Figure
+
+    from tikkun.report import read_run_folder
+    from tikkun.report.compare import _timeline, difference_panel
+
+    a, b = read_run_folder(runs / "without"), read_run_folder(ended)
+    end = b.summary["end_year"]
+    assert end is not None and end < 150
+    tl = _timeline([a, b])
+    ax = Figure().add_subplot()
+    difference_panel(ax, [a, b], tl)
+    x, y = ax.lines[0].get_xydata().T
+    c_a = np.asarray(_metrics(runs / "without")["cleansing_mean"])
+    c_b = np.asarray(_metrics(ended)["cleansing_mean"])
+    want = np.r_[c_b, np.full(c_a.size - c_b.size, c_b[-1])] - c_a  # after its end, B's C stays at its last
+    np.testing.assert_array_equal(x, np.arange(c_a.size))
+    np.testing.assert_allclose(y, want, rtol=0, atol=0)
+    out = write_comparison([runs / "without", ended], out=tmp_path / "c.html", years=[end + 20])
+    numbers = _rows(_page(out).tables[1])
+    assert numbers[f"C in year {end + 20:,}"][1] == f"{c_b[-1]:.4g} (after its end)"
+    assert numbers["end of correction"][1] == f"year {end:,}"
+    assert "A: without" in out.read_text() and "B: ended$^$" in out.read_text()
+
+
+def test_a_year_no_run_reached_is_refused(runs, tmp_path):
+    from tikkun.report import ReportError
+
+    with pytest.raises(ReportError, match="--year 200: no run reached it; give a year from 0 to 199"):
+        write_comparison([runs / "without", runs / "half"], out=tmp_path / "c.html", years=[10, 200])
+    with pytest.raises(ReportError, match="--year: a year from creation, 0 or more"):
+        write_comparison([runs / "without", runs / "half"], out=tmp_path / "c.html", years=[-1])
+    assert not (tmp_path / "c.html").exists()
+
+
+def test_a_long_value_is_named_by_the_run_that_has_it_and_unset_keys_say_so(runs, tmp_path):
+    from tikkun.report.compare import differences
+
+    stages = [{"kind": "separate"}, {"kind": "strike", "duration": 300.0, "light": 1.5}]
+    runs_ = [_bare_folder(runs / n, {"name": "x", "genesis": {"stages": s}} if s else {"name": "x"})
+             for n, s in (("a", stages), ("b", stages), ("c", stages[:1] * 5), ("d", None))]
+    rows = dict(differences(runs_))
+    assert rows["genesis.stages"] == ["(a value of its own)", "as in A", "(a value of its own)", "(not set)"]
+
+
+def _bare_folder(folder, scenario):
+    """A run folder of a scenario alone, for what reads only the scenario."""
+    from tikkun.report import RunFolder
+
+    return RunFolder(folder, "", scenario, {}, {"year": np.arange(3)}, {}, None, ())

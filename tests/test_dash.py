@@ -803,8 +803,17 @@ def test_the_run_before_stays_dashed_under_the_next_and_the_status_names_it():
         assert "seed 20" in line and "to year 12" in line and f"C = {shown['cleansing_mean'][-1]:.6g}" in line
         ref = api.run(api.resolve_scenario(preset="quick", souls=SOULS, years=13))
         np.testing.assert_array_equal(np.asarray(prev["cleansing_mean"]), ref.metrics["cleansing_mean"])
+        # G's log axis holds the run before's G, which the new run has not reached yet
+        g = np.asarray(prev["weakest_link"])
+        fig_g = d.live_figures.series_figures[plots.G_LOG]
+        assert fig_g.y_range.start <= g[g > 0].min() and fig_g.y_range.end >= g.max()
+        # Reset: the run shown (seed 21's, one year) becomes the run before, and names itself so
+        d._reset()
+        assert list(d.live_figures.previous.data["year"]) == [0]
+        assert "seed 21" in d.status.object.partition("id='tk-previous'")[2]
     finally:
-        d.live.close(wait=5)
+        if d.live is not None:
+            d.live.close(wait=5)
 
 
 def test_empty_souls_box_asks_for_a_number_and_does_not_invite_run():

@@ -533,7 +533,7 @@ def test_no_completion_bar_straddles_a_marked_year():
     tl = F.Timeline(horizon=5884, eras=(("a", 0, 2000), ("b", 2000, 4000), ("c", 4000, 5884)),
                     marks=(F.Mark("torah", 2448), F.Mark("exile", 3338, 3408)), end_year=5883)
     bins = F.completion_bins(tl)
-    width = F._bin_width(tl.horizon)
+    width = F.bin_width(tl.horizon)
     assert set(np.arange(0, tl.horizon + width, width)) <= set(bins) and {2000, 2448, 3338, 4000} <= set(bins)
     assert np.all(np.diff(bins) > 0) and bins[0] == 0 and bins[-1] >= tl.horizon
     years = np.random.default_rng(2).integers(2440, 2470, 1000)
@@ -653,6 +653,17 @@ def test_the_souls_kept_at_chosen_years_have_a_section_of_their_own(tmp_path):
         assert row[0] == f"{year:,}" and row[1].startswith(f"{done:,} (")
         assert float(row[2]) == pytest.approx(c.mean(), rel=1e-3)
         assert [float(v) for v in row[3:]] == pytest.approx(np.quantile(c, (0.25, 0.5, 0.75)), rel=1e-3)
+    # a file of that shape the run did not keep is not read; one it kept, damaged or gone, is named
+    (folder / "souls_7.parquet").write_bytes((folder / "souls_20.parquet").read_bytes())
+    text = write_report(folder).read_text()
+    kept_part = text[text.index('id="kept"'):]
+    assert '<td class="n">20</td>' in kept_part and '<td class="n">7</td>' not in kept_part
     pq.write_table(pa.table({"soul": [0, 1]}), folder / "souls_20.parquet")
-    with pytest.raises(ReportError, match="souls_20.parquet: has no 'cleansing', 'complete' column"):
+    with pytest.raises(ReportError, match="souls_20.parquet: has no 'cleansing' or 'complete' column"):
+        write_report(folder)
+    pq.write_table(pa.table({"cleansing": [0.5, 1.0], "complete": [False, True]}), folder / "souls_20.parquet")
+    with pytest.raises(ReportError, match="souls_20.parquet: has 2 rows, not one for each of the run's 1,200"):
+        write_report(folder)
+    (folder / "souls_20.parquet").unlink()
+    with pytest.raises(ReportError, match="souls_20.parquet: missing, though summary.json says the run kept"):
         write_report(folder)

@@ -290,7 +290,8 @@ class LiveFigures:
         """Empty the figures for a new run of ``scenario``: the years' axis to its horizon, the
         counts' axes to its souls, its eras and events marked; their notes wait for its year 0
         (``waiting``) or, the run dropped, invite the next."""
-        years = scenario.run.years
+        # the run before is drawn whole: the years' axis reaches its last year too
+        years = max(scenario.run.years, int(max(self.previous.data["year"], default=-1)) + 1)
         self.x_range.update(start=0, end=years, bounds=(0, years))
         self.series.data = {c: [] for c in COLUMNS}
         for k, v in marker_data(scenario).items():
@@ -302,10 +303,14 @@ class LiveFigures:
             if yr == "zero":
                 fig.y_range.update(start=0, end=_souls_end(n))
         self.series_figures[SHOCKS].y_range.update(start=0, end=1)  # shocks: grows with the run's
-        self.series_figures[G_LOG].y_range.update(start=1e-4, end=1)
         self._shock_max = 0
         self._worlds_low = np.inf
-        self._g_low, self._g_high = np.inf, 0.0
+        # G's logarithmic axis spans the run before's G too, and widens with this run's
+        g = np.asarray(self.previous.data["weakest_link"], dtype=float)
+        g = g[g > 0]
+        self._g_low, self._g_high = (float(g.min()), float(g.max())) if g.size else (np.inf, 0.0)
+        self.series_figures[G_LOG].y_range.update(**(log_range(self._g_low, self._g_high) if g.size
+                                                     else {"start": 1e-4, "end": 1}))
         self.hist.data = {"left": [], "right": [], "count": []}
         self.sample.data = {"hbd": [], "cleansing": [], "stage": []}
         self.histogram.y_range.update(start=0, end=_souls_end(n))

@@ -31,8 +31,12 @@ MAX_RUNS = len(F.LINE_COLOURS)  # a colour and a line style each
 LETTERS = "ABCDEFG"
 
 
+def _name(run: RunFolder) -> str:
+    return run.folder.resolve().name  # "." has no name of its own
+
+
 def _label(run: RunFolder, i: int) -> str:
-    return f"{LETTERS[i]}: {run.folder.name}"
+    return f"{LETTERS[i]}: {_name(run)}"
 
 
 def _short(text: str, n: int = 24) -> str:
@@ -42,8 +46,8 @@ def _short(text: str, n: int = 24) -> str:
 # ------------------------------------------------------------------ what differs
 def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
     """``(what, [its value in each run])`` for every scenario key whose value is not the same in
-    every run (dotted keys; a long value, such as genesis' stages, named ``as in A`` or
-    ``other``), then each event that some runs have and others do not (``yes``/``no``), and
+    every run (dotted keys; a long value, such as genesis' stages, named ``as in A`` or ``(a
+    value of its own)``), then each event that some runs have and others do not (``yes``/``no``), and
     the graph where a run was given one. The description is left out: it is prose."""
     flats = [_flat(r.scenario) for r in runs]
     rows: list[tuple[str, list[str]]] = []
@@ -53,8 +57,8 @@ def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
             continue
         texts = [_fmt(v) if key in f else "(not set)" for v, f in zip(values, flats)]
         if max(len(t) for t in texts) > 40:  # a list of stages: which runs share it, not spelt out
-            texts = [f"as in {LETTERS[values.index(v)]}" if values.index(v) < i else "(a value of its own)"
-                     for i, v in enumerate(values)]
+            texts = [t if t == "(not set)" else f"as in {LETTERS[values.index(v)]}" if values.index(v) < i
+                     else "(a value of its own)" for i, (v, t) in enumerate(zip(values, texts))]
         rows.append((key, texts))
     events = [r.scenario.get("events", []) for r in runs]
     seen: list[dict] = []
@@ -81,16 +85,34 @@ def first_year(run: RunFolder, column: str, at_least: float, per_soul: bool = Fa
     return int(run.metrics["year"][hit[0]]) if hit.size else None
 
 
+def by_year(run: RunFolder, column: str, years: int, per_soul: bool = False) -> np.ndarray:
+    """float64 ``(years,)``: ``column`` in each year ``0 .. years - 1``; after the run's last
+    year, its last value where it ended in the end of correction (after the end nothing
+    changes), else NaN (a run stopped at its horizon says nothing of later years)."""
+    v = np.asarray(run.metrics[column], dtype=np.float64)
+    if per_soul:
+        v = v / max(run.n_souls, 1)
+    out = np.full(years, np.nan)
+    n = min(v.size, years)
+    out[:n] = v[:n]  # a run's rows are its years 0, 1, ... in order
+    if run.summary.get("end_year") is not None and n < years and v.size:
+        out[n:] = v[-1]
+    return out
+
+
 def at_year(run: RunFolder, column: str, year: int) -> float | None:
-    """``column`` in ``year`` (None where the run has no row for it)."""
-    years = np.asarray(run.metrics["year"])
-    hit = np.flatnonzero(years == year)
-    return float(run.metrics[column][hit[0]]) if hit.size else None
+    """``column`` in ``year``, as :func:`by_year` gives it (None where the run says nothing of it)."""
+    v = by_year(run, column, year + 1)[year]
+    return None if np.isnan(v) else float(v)
+
+
+def last_year(run: RunFolder) -> int:
+    return int(np.max(run.metrics["year"]))
 
 
 def common_last_year(runs: list[RunFolder]) -> int:
     """The last year every run recorded."""
-    return min(int(np.max(r.metrics["year"])) for r in runs)
+    return min(last_year(r) for r in runs)
 
 
 def _year_text(y: int | None) -> str:
@@ -118,9 +140,11 @@ def headline_rows(runs: list[RunFolder], years: list[int]) -> list[tuple[str, li
         ("99% of the souls complete", [_year_text(first_year(r, "complete", 0.99, True)) for r in runs]),
     ]
     for y in years:
-        rows += [(f"C in year {y:,}", [_number(at_year(r, "cleansing_mean", y)) for r in runs]),
-                 (f"G in year {y:,}", [_number(at_year(r, "weakest_link", y)) for r in runs]),
-                 (f"complete souls in year {y:,}", [_share_text(r, at_year(r, "complete", y)) for r in runs])]
+        after = [" (after its end)" if y > last_year(r) and at_year(r, "complete", y) is not None else "" for r in runs]
+        rows += [(f"C in year {y:,}", [_number(at_year(r, "cleansing_mean", y)) + a for r, a in zip(runs, after)]),
+                 (f"G in year {y:,}", [_number(at_year(r, "weakest_link", y)) + a for r, a in zip(runs, after)]),
+                 (f"complete souls in year {y:,}",
+                  [_share_text(r, at_year(r, "complete", y)) + a for r, a in zip(runs, after)])]
     rows += [("C at the end", [_number(r.summary.get("cleansing_mean")) for r in runs]),
              ("G at the end", [_number(r.summary.get("weakest_link")) for r in runs]),
              ("complete souls at the end", [_share_text(r, r.summary.get("complete")) for r in runs])]
@@ -195,7 +219,7 @@ def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: 
     axes = []
     for i in range(n):
         ax = fig.add_subplot(gs[i])
-        F._mark_panel(ax, F.Timeline(tl.horizon, tl.eras, (), None))  # eras only: the runs' marks follow
+        F.mark_panel(ax, F.Timeline(tl.horizon, tl.eras, (), None))  # eras only: the runs' marks follow
         ax.set_xlim(0, tl.right)
         _run_marks(ax, runs, tl)
         ax.yaxis.set_major_locator(MaxNLocator(5))
@@ -251,13 +275,12 @@ def _panel(ax, runs, column, per_soul, ylabel, log, tl) -> None:
 
 
 def difference_panel(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
-    """``C`` of each run after the first minus the first's, in the years both recorded (a run
-    ended by the end of correction carried on at its end)."""
-    x0, c0 = _series(runs[0], "cleansing_mean", extend_to=tl.horizon)
+    """``C`` of each run after the first minus the first's, year by year (:func:`by_year`: a
+    run ended by the end of correction carried on at its end; none where either says nothing)."""
+    years = np.arange(tl.horizon, dtype=np.float64)
+    c0 = by_year(runs[0], "cleansing_mean", tl.horizon)
     for i, r in enumerate(runs[1:], start=1):
-        x, c = _series(r, "cleansing_mean", extend_to=tl.horizon)
-        both, a, b = np.intersect1d(x0, x, return_indices=True)
-        ax.plot(both, c[b] - c0[a], **_style(i))
+        ax.plot(years, by_year(r, "cleansing_mean", tl.horizon) - c0, **_style(i))
     ax.axhline(0.0, color=F.LINE_COLOURS[0], lw=0.8)
     ax.set_ylabel("C minus A's C")
 
@@ -295,7 +318,7 @@ def effort_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
 
 def souls_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
     """The souls at the end of each run: cleansing's distribution (share of the souls in each
-    of 50 bins) and the souls completed a year (bars of :func:`figures._bin_width` years)."""
+    of 50 bins) and the souls completed a year (bars of :func:`figures.bin_width` years)."""
     fig = Figure(figsize=(F.WIDTH, 4.2), dpi=F.DPI)
     gs = fig.add_gridspec(1, 2, left=0.09, right=0.98, top=0.8, bottom=0.14, wspace=0.28)
     ax = fig.add_subplot(gs[0])
@@ -308,7 +331,7 @@ def souls_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
     ax.set_ylabel("share of the souls (log scale)")
     ax.set_title("Cleansing at the end", fontsize=9.5)
     ax = fig.add_subplot(gs[1])
-    width = F._bin_width(tl.horizon)
+    width = F.bin_width(tl.horizon)
     bins = np.arange(0, tl.horizon + width, width, dtype=np.float64)
     drawn = False
     for i, r in enumerate(runs):
@@ -377,7 +400,7 @@ def render(runs: list[RunFolder], years: list[int] | None = None) -> str:
          "the distribution of cleansing at the end and the souls completed a year, each as a share of the run's "
          "souls, so that runs of different sizes compare.</figcaption></figure>"),
     ]
-    title = "tikkun comparison: " + " | ".join(_short(r.folder.name, 30) for r in runs)
+    title = "tikkun comparison: " + " | ".join(_short(_name(r), 30) for r in runs)
     lead = (f"<p class=\"lead\">{len(runs)} runs, each with its letter: {html.escape(names)}. Differences are taken "
             "from run A. C is the mean cleansing of the souls, G the least corrected share of any spark (the end of "
             "correction is G = 1).</p>")
@@ -414,6 +437,11 @@ def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
     if target.exists() and not written_by(target, GENERATOR):
         raise ReportError(f"--out {target}: exists and is not a comparison tikkun wrote; give a new file's name "
                           "(tikkun replaces only its own comparisons)")
-    runs = [read_run_folder(p) for p in paths]
+    runs = [read_run_folder(p, kept=False) for p in paths]
+    longest = max(last_year(r) for r in runs)
+    beyond = [int(y) for y in years or () if int(y) > longest]
+    if beyond:
+        raise ReportError(f"--year {beyond[0]}: no run reached it; give a year from 0 to {longest:,} (the longest "
+                          "run's last)")
     write_text(target, render(runs, years))
     return target

@@ -36,6 +36,8 @@ RC = {
     "font.size": 9.5, "axes.titlesize": 10.5, "axes.labelsize": 10, "legend.fontsize": 9,
     "xtick.labelsize": 9, "ytick.labelsize": 9, "axes.spines.top": False, "axes.spines.right": False,
     "path.simplify_threshold": 0.5,
+    # a folder's name or an event's label is text, never TeX: "$" in it would be parsed as maths
+    "text.parse_math": False,
 }
 
 
@@ -168,7 +170,7 @@ def _draw_strip(ax, tl: Timeline, lanes: list[tuple[int, bool]]) -> None:
                 ha="right", va="center", fontsize=8)
 
 
-def _mark_panel(ax, tl: Timeline) -> None:
+def mark_panel(ax, tl: Timeline) -> None:
     """Eras shaded, events dotted, the end dashed: one collection each (x in years, y in
     axes units, so the marks span the panel and leave its y limits alone)."""
     ax.set_xlim(0, tl.right)
@@ -224,7 +226,7 @@ def time_figure(tl: Timeline, title: str, n_panels: int, panel_h: float = 1.75):
     axes = []
     for i in range(n_panels):
         ax = fig.add_subplot(gs[i + 1])
-        _mark_panel(ax, tl)
+        mark_panel(ax, tl)
         ax.yaxis.set_major_locator(MaxNLocator(5))
         if i < n_panels - 1:
             ax.xaxis.set_major_locator(NullLocator())  # the bottom panel carries the years
@@ -446,7 +448,7 @@ def _group_quantiles(group: np.ndarray, n: int, values: np.ndarray, lo: float, h
     return out
 
 
-def _bin_width(horizon: int) -> int:
+def bin_width(horizon: int) -> int:
     """Years a bar of the completion histogram: about 100 bars, a round number of years."""
     for w in (1, 2, 5, 10, 20, 40, 50, 100, 200, 500, 1000):
         if horizon / w <= 150:
@@ -455,11 +457,11 @@ def _bin_width(horizon: int) -> int:
 
 
 def completion_bins(tl: Timeline) -> np.ndarray:
-    """The completion histogram's edges, float64: every :func:`_bin_width` years from 0 to past
+    """The completion histogram's edges, float64: every :func:`bin_width` years from 0 to past
     the horizon, split at each era's start and each event, so that no bar straddles a marked
     year (a bar of 2,440-2,460 seemed to begin before the Torah's line at 2,448). The bars'
     widths differ where split: they give souls a year."""
-    width = _bin_width(tl.horizon)
+    width = bin_width(tl.horizon)
     regular = np.arange(0, tl.horizon + width, width, dtype=np.float64)
     marked = [a for _, a, _ in tl.eras] + [m.year for m in tl.marks]
     inside = [float(y) for y in marked if 0 < y < regular[-1]]
@@ -489,12 +491,12 @@ def souls_figure(run, tl: Timeline) -> Figure:
     ax.set_title(f"Cleansing: {done.sum():,} of {c.size:,} souls complete", fontsize=9.5)
 
     ax = fig.add_subplot(gs[0, 1])
-    _mark_panel(ax, tl)
+    mark_panel(ax, tl)
     bins = completion_bins(tl)
     per_year = np.diff(bins)
     if has_year:
         ax.stairs(np.histogram(cy[done_y], bins=bins)[0] / per_year, bins, fill=True, color=LINE_COLOURS[2])
-        ax.set_ylabel(f"souls completed a year\n(bars of {_bin_width(tl.horizon)} years, cut at the marks)")
+        ax.set_ylabel(f"souls completed a year\n(bars of {bin_width(tl.horizon)} years, cut at the marks)")
         ax.set_title("Year of completion", fontsize=9.5)
     else:
         # souls.parquet without completed_year: the net change of complete souls, from the metrics.
@@ -502,7 +504,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
         gained = np.diff(np.r_[0, np.asarray(run.metrics["complete"], dtype=np.float64)])
         ax.stairs(np.histogram(year, bins=bins, weights=gained)[0] / per_year, bins, fill=True,
                   color=LINE_COLOURS[2])
-        ax.set_ylabel(f"net new complete souls a year\n(bars of {_bin_width(tl.horizon)} years, cut at the marks)")
+        ax.set_ylabel(f"net new complete souls a year\n(bars of {bin_width(tl.horizon)} years, cut at the marks)")
         ax.set_title("Completions, from the yearly metrics\n(souls.parquet has no completed_year)", fontsize=9)
     ax.set_xlabel("year from creation")
 

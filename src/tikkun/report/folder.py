@@ -8,6 +8,7 @@ whose scenario an older or newer tikkun wrote.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tomllib
@@ -22,7 +23,6 @@ SOUL_COLUMNS = ("cleansing", "complete", "hbd", "completed_year")
 #: Those of them the report cannot do without (an older souls.parquet has no completed_year).
 REQUIRED_SOUL_COLUMNS = ("cleansing", "complete", "hbd")
 _GENESIS_PNG = re.compile(r"genesis_(\d+)_([a-z]+)\.png$")
-_KEPT = re.compile(r"souls_(\d+)\.parquet$")
 #: Columns of a souls_<year>.parquet the report reads.
 KEPT_COLUMNS = ("cleansing", "complete")
 
@@ -113,9 +113,10 @@ def _check_read_values(folder: Path, scenario: dict, summary) -> None:
             raise ReportError(f"{folder / 'scenario.toml'}: {key} is not a number (got {value!r})")
 
 
-def read_run_folder(folder) -> RunFolder:
+def read_run_folder(folder, kept: bool = True) -> RunFolder:
     """Read ``folder`` (a finished run: scenario.toml, summary.json, metrics.parquet,
-    souls.parquet; genesis.parquet and genesis_<i>_<stage>.png when it had a genesis)."""
+    souls.parquet; genesis.parquet and genesis_<i>_<stage>.png when it had a genesis; with
+    ``kept``, the souls_<year>.parquet of the years summary.json's ``saved`` names)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder}: {'a file, not a run folder' if folder.exists() else 'no such run folder'}")
@@ -144,17 +145,33 @@ def read_run_folder(folder) -> RunFolder:
         raise ReportError(f"{folder / 'souls.parquet'}: has no {', '.join(repr(c) for c in missing)} "
                           f"column{'' if len(missing) == 1 else 's'}")
     genesis = _table(folder / "genesis.parquet") if (folder / "genesis.parquet").is_file() else None
-    pngs, kept = [], []
+    pngs = []
     for p in folder.iterdir():
         m = _GENESIS_PNG.match(p.name)
         if m:
             pngs.append((int(m.group(1)), m.group(2), p.read_bytes()))
-        m = _KEPT.match(p.name)
-        if m:
-            table = _table(p, KEPT_COLUMNS)
-            missing = [c for c in KEPT_COLUMNS if c not in table]
-            if missing:
-                raise ReportError(f"{p}: has no {', '.join(repr(c) for c in missing)} column")
-            kept.append((int(m.group(1)), table))
-    return RunFolder(folder, text, scenario, summary, metrics, souls, genesis, tuple(sorted(pngs)),
-                     tuple(sorted(kept, key=lambda yk: yk[0])))
+    run = RunFolder(folder, text, scenario, summary, metrics, souls, genesis, tuple(sorted(pngs)))
+    return dataclasses.replace(run, kept=_kept_souls(run)) if kept else run
+
+
+def _kept_souls(run: RunFolder) -> tuple[tuple[int, dict[str, np.ndarray]], ...]:
+    """The souls of each year summary.json's ``saved`` names (the run's own files, not any file
+    of that shape someone put beside them), each with a row a soul."""
+    saved = run.summary.get("saved") or {}
+    years = saved.get("souls", []) if isinstance(saved, dict) else None
+    if not isinstance(years, list) or not all(isinstance(y, int) and not isinstance(y, bool) for y in years):
+        raise ReportError(f"{run.folder / 'summary.json'}: saved.souls is not a list of years (got {years!r})")
+    out = []
+    for year in sorted(set(years)):
+        path = run.folder / f"souls_{year}.parquet"
+        if not path.is_file():
+            raise ReportError(f"{path}: missing, though summary.json says the run kept the souls of year {year:,}")
+        table = _table(path, KEPT_COLUMNS)
+        missing = [c for c in KEPT_COLUMNS if c not in table]
+        if missing:
+            raise ReportError(f"{path}: has no {' or '.join(repr(c) for c in missing)} column")
+        rows = len(table["cleansing"])
+        if rows != run.n_souls:
+            raise ReportError(f"{path}: has {rows:,} rows, not one for each of the run's {run.n_souls:,} souls")
+        out.append((year, table))
+    return tuple(out)
