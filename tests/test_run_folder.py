@@ -310,7 +310,8 @@ def _rewrite_payload(src, dst, change):
     (lambda p, m: p.pop("metric_year"), "the metric year"),
     (lambda p, m: p.__setitem__("metric_year", p["metric_year"][:2]), "the metric year"),
     (lambda p, m: m.__setitem__("saveat", {"souls": [40]}), "saveat) is not of this run: souls at year 40"),
-    (lambda p, m: m.__setitem__("saveat", {"souls": 3}), "what it keeps (saveat)"),
+    (lambda p, m: m.__setitem__("saveat", {"souls": "3"}), "what it keeps (saveat)"),
+    (lambda p, m: m.__setitem__("saveat", {"network": "false"}), "what it keeps (saveat)"),
     (lambda p, m: m.__setitem__("saveat", [3]), "what it keeps (saveat)"),
 ])
 def test_a_checkpoint_whose_content_does_not_fit_is_refused(cut_run, tmp_path, change, needle):

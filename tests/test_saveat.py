@@ -98,6 +98,16 @@ def test_a_resumed_run_keeps_what_it_was_asked_to_the_same_bits(kept, tmp_path):
     assert sorted(resumed.saved_souls) == list(YEARS)  # the year kept before the cut, read back
 
 
+def test_a_resume_whose_kept_souls_are_gone_is_refused(tmp_path):
+    with pytest.raises(Cut):
+        tikkun.run(**KW, years=60, out=tmp_path / "cut", checkpoint_every=20, progress=_cut_after(45),
+                   saveat=tikkun.SaveAt(souls=YEARS))
+    (tmp_path / "cut" / "souls_10.parquet").unlink()
+    with pytest.raises(rf.CheckpointError, match="souls_10.parquet, kept before the checkpoint, is missing"):
+        tikkun.resume(tmp_path / "cut")
+    assert (tmp_path / "cut" / rf.CHECKPOINT_NAME).is_file()  # nothing of the run was touched
+
+
 def test_an_interrupted_run_without_a_checkpoint_removes_what_it_kept(tmp_path):
     with pytest.raises(Cut):
         tikkun.run(**KW, years=60, out=tmp_path / "cut", progress=_cut_after(30),
@@ -124,6 +134,11 @@ def test_saveat_checks_its_own_values():
     with pytest.raises(ValueError, match="network: true or false"):
         tikkun.SaveAt(network=1)
     assert tikkun.SaveAt(souls=(9, 3, 9)).souls == (3, 9)
+    assert tikkun.SaveAt(souls=2448).souls == (2448,)  # one year
+    with pytest.raises(ValueError, match="souls: a year or a list of years"):
+        tikkun.SaveAt(souls="2448")
+    with pytest.raises(ValueError, match="network: true or false"):
+        tikkun.SaveAt.from_dict({"network": "false"})
     assert not tikkun.SaveAt() and tikkun.SaveAt(network=True)
 
 

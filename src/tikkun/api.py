@@ -386,11 +386,15 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
         if rf.graph_digest(graph) != meta.get("graph_sha256"):
             raise rf.CheckpointError(f"--resume {folder}: {rf.GRAPH_NAME} is not the graph the run started from (its "
                                      "sha256 is not the checkpoint's); put back the one the run was given")
+    saveat = SaveAt.from_dict(meta.get("saveat"))
+    gone = [y for y in saveat.souls if y < state.year and not (folder / rf.saved_souls_name(y)).is_file()]
+    if gone:  # kept before the checkpoint: a resume does not make it again
+        raise rf.CheckpointError(f"--resume {folder}: {rf.saved_souls_name(gone[0])}, kept before the checkpoint, is "
+                                 "missing; put it back (or run the scenario again)")
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)
     result = _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
-                    wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph,
-                    saveat=SaveAt.from_dict(meta.get("saveat")))
+                    wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph, saveat=saveat)
     return _with_report(result) if report else result
 
 

@@ -105,7 +105,7 @@ class SaveAt:
 
     souls: the years whose souls to keep as they are at the year's end (a table of
     :data:`SOUL_COLUMNS`, the run folder's ``souls_<year>.parquet``), each in ``0 .. years - 1``;
-    kept sorted, each once. network: keep the graph as it is at the end of the run
+    one year or several, kept sorted, each once. network: keep the graph as it is at the end of the run
     (``network.npy``, int32 ``(souls, k)``: row ``i`` whom soul ``i`` listens to, after every
     rewiring; it can be given back with ``--graph``).
     """
@@ -114,6 +114,10 @@ class SaveAt:
     network: bool = False
 
     def __post_init__(self):
+        if isinstance(self.souls, (int, np.integer)) and not isinstance(self.souls, bool):
+            object.__setattr__(self, "souls", (self.souls,))  # one year
+        if not isinstance(self.souls, (tuple, list, set, frozenset, range, np.ndarray)):
+            raise ValueError(f"souls: a year or a list of years (got {self.souls!r})")
         for y in self.souls:
             if isinstance(y, bool) or not isinstance(y, (int, np.integer)):
                 raise ValueError(f"souls at year {y!r}: a year is a whole number")
@@ -138,4 +142,4 @@ class SaveAt:
     @classmethod
     def from_dict(cls, d: dict | None) -> "SaveAt":
         d = d or {}
-        return cls(souls=tuple(d.get("souls", ())), network=bool(d.get("network", False)))
+        return cls(souls=d.get("souls", ()), network=d.get("network", False))
