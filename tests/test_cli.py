@@ -631,9 +631,10 @@ def test_resume_with_other_options_is_refused(tmp_path):
         tk.run(preset="quick", souls=300, years=30, checkpoint_every=10, out=tmp_path / "c", progress=crash)
     before = {p.name: p.read_bytes() for p in (tmp_path / "c").iterdir()}
     assert "checkpoint.npz" in before
-    for extra in (["--seed", "3"], ["--set", "light.alpha=1", "--years", "50"]):
+    for extra, named in ((["--seed", "3"], "--seed"), (["--set", "light.alpha=1", "--years", "50"], "--years, --set")):
         r = tikkun("run", "--resume", "c", *extra, cwd=tmp_path)
         assert r.returncode == 2 and "--resume continues a run exactly as it was started" in r.stderr, extra
+        assert f"give it without {named}" in " ".join(r.stderr.split()), r.stderr
     assert {p.name: p.read_bytes() for p in (tmp_path / "c").iterdir()} == before
 
 

@@ -89,7 +89,7 @@ def test_the_page_names_what_differs_and_gives_each_runs_own_numbers(runs):
     page = _page(out)
     assert page.meta["generator"].startswith("tikkun compare ")
     differs, numbers = _rows(page.tables[0]), _rows(page.tables[1])
-    assert page.tables[0][0][1:] == ["A: without", "B: with", "C: half"]
+    assert page.tables[0][0][1:] == ["1: without", "2: with", "3: half"]
     assert differs["run.years"] == ["200", "200", "150"]
     assert differs["light.practice"] == ["1", "1", "0.5"]
     event = [k for k in differs if k.startswith("event: shepherds at year 100")]
@@ -148,7 +148,7 @@ def test_the_command_writes_comparison_html_here_and_replaces_only_its_own(runs,
     assert (tmp_path / COMPARISON_NAME).is_file() and "comparison: comparison.html" in r.stdout
     r = tikkun_cli("compare", runs / "with", runs / "without", cwd=tmp_path)  # its own page: replaced
     assert r.returncode == 0, r.stderr
-    assert "B: without" in (tmp_path / COMPARISON_NAME).read_text()
+    assert "2: without" in (tmp_path / COMPARISON_NAME).read_text()
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -158,6 +158,7 @@ def test_the_command_writes_comparison_html_here_and_replaces_only_its_own(runs,
     (["without", "with", "--out", "mine.html"], "--out mine.html: exists and is not a comparison tikkun wrote"),
     (["without", "with", "--out", "."], "--out .: is a folder"),
     (["without", "with", "--year", "-1"], "--year"),
+    (["without", "with", "--out", "nowhere/c.html"], "--out nowhere/c.html: its folder nowhere does not exist"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(runs, args, needle):
     mine = runs / "mine.html"
@@ -171,9 +172,11 @@ def test_bad_input_exits_2_and_writes_nothing(runs, args, needle):
     assert mine.read_text() == "a user's own page"
 
 
-def test_more_runs_than_colours_are_refused(runs, tmp_path):
+def test_more_runs_than_colours_or_one_folder_as_text_are_refused(runs, tmp_path):
     with pytest.raises(ReportError, match=f"give 2 to {MAX_RUNS}"):
         write_comparison([runs / "without"] * (MAX_RUNS + 1), out=tmp_path / "c.html")
+    with pytest.raises(ReportError, match=r"give 2 to 7 run folders to compare \(got 1\)"):
+        write_comparison(str(runs / "without"), out=tmp_path / "c.html")
     assert not (tmp_path / "c.html").exists()
 
 
@@ -216,7 +219,7 @@ def test_a_run_that_ended_is_carried_on_at_its_end_in_the_difference_and_the_tab
     numbers = _rows(_page(out).tables[1])
     assert numbers[f"C in year {end + 20:,}"][1] == f"{c_b[-1]:.4g} (after its end)"
     assert numbers["end of correction"][1] == f"year {end:,}"
-    assert "A: without" in out.read_text() and "B: ended$^$" in out.read_text()
+    assert "1: without" in out.read_text() and "2: ended$^$" in out.read_text()
 
 
 def test_a_year_no_run_reached_is_refused(runs, tmp_path):
@@ -236,7 +239,7 @@ def test_a_long_value_is_named_by_the_run_that_has_it_and_unset_keys_say_so(runs
     runs_ = [_bare_folder(runs / n, {"name": "x", "genesis": {"stages": s}} if s else {"name": "x"})
              for n, s in (("a", stages), ("b", stages), ("c", stages[:1] * 5), ("d", None))]
     rows = dict(differences(runs_))
-    assert rows["genesis.stages"] == ["(a value of its own)", "as in A", "(a value of its own)", "(not set)"]
+    assert rows["genesis.stages"] == ["(a value of its own)", "as in run 1", "(a value of its own)", "(not set)"]
 
 
 def _bare_folder(folder, scenario):
@@ -244,3 +247,15 @@ def _bare_folder(folder, scenario):
     from tikkun.report import RunFolder
 
     return RunFolder(folder, "", scenario, {}, {"year": np.arange(3)}, {}, None, ())
+
+
+def test_an_event_cut_at_a_shorter_horizon_is_the_same_event(runs):
+    from tikkun.report.compare import differences
+
+    ev = {"kind": "scale", "label": "exodus", "year": 50, "until": 90, "key": "light.light", "factor": 1.5}
+    short = _bare_folder(runs / "a", {"run": {"years": 70}, "events": [{**ev, "until": 70}]})
+    long = _bare_folder(runs / "b", {"run": {"years": 200}, "events": [ev]})
+    other = _bare_folder(runs / "c", {"run": {"years": 200}, "events": [{**ev, "factor": 2.0}]})
+    assert [k for k, _ in differences([short, long])] == ["run.years"]
+    rows = dict(differences([short, long, other]))
+    assert rows["event: exodus: scale at year 50 (until 70, key light.light, factor 1.5)"] == ["yes", "yes", "no"]

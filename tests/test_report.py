@@ -419,6 +419,7 @@ def _damage_parquet(name, table):
     (lambda f: (f / "summary.json").write_text("[1, 2]"), "summary.json: not a JSON object"),
     (lambda f: (f / "summary.json").write_text('{"end_year": "soon"}'), "summary.json: end_year is not a whole number"),
     (lambda f: (f / "summary.json").write_text('{"events_not_reached": [1]}'), "events_not_reached is not a list"),
+    (lambda f: (f / "summary.json").write_text('{"x": 1}'), "summary.json: has no end_year, years_run, stop_reason"),
     (_damage_scenario, "scenario.toml: souls is not a table (got 5)"),
     (lambda f: (f / "scenario.toml").write_text('[generations]\ntorah_from = "x"\n'),
      "scenario.toml: generations.torah_from is not a number"),

@@ -155,10 +155,14 @@ def run(
     from .scenario import parse_event_options, parse_set_options
 
     if resume is not None:
-        if any(v is not None for v in (scenario, preset, out_dir, seed, years, souls, checkpoint_every, graph)) \
-                or set_ or event or souls_at or save_network:
-            raise BadInput("--resume continues a run exactly as it was started (keeping what it kept); "
-                           "give no other options")
+        given = [name for name, v in (("SCENARIO", scenario), ("--preset", preset), ("--out", out_dir), ("--seed", seed),
+                                      ("--years", years), ("--souls", souls), ("--checkpoint-every", checkpoint_every),
+                                      ("--graph", graph), ("--set", set_ or None), ("--event", event or None),
+                                      ("--souls-at", souls_at or None), ("--save-network", save_network or None))
+                 if v is not None]
+        if given:
+            raise BadInput(f"--resume continues a run exactly as it was started (keeping what it kept); give it without "
+                           f"{', '.join(given)}")
         from .outputs.run_folder import load_checkpoint
 
         meta, state, _ = load_checkpoint(resume)  # checks the folder before the bar appears

@@ -28,7 +28,6 @@ from .html import _event_text, _flat, _fmt, _img, missed_events_text, page, writ
 COMPARISON_NAME = "comparison.html"
 GENERATOR = "tikkun compare"  # in the page's head: how a page tikkun wrote is told from a user's file
 MAX_RUNS = len(F.LINE_COLOURS)  # a colour and a line style each
-LETTERS = "ABCDEFG"
 
 
 def _name(run: RunFolder) -> str:
@@ -36,7 +35,7 @@ def _name(run: RunFolder) -> str:
 
 
 def _label(run: RunFolder, i: int) -> str:
-    return f"{LETTERS[i]}: {_name(run)}"
+    return f"{i + 1}: {_name(run)}"  # numbers: the letters C and G name the measures
 
 
 def _short(text: str, n: int = 24) -> str:
@@ -46,7 +45,7 @@ def _short(text: str, n: int = 24) -> str:
 # ------------------------------------------------------------------ what differs
 def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
     """``(what, [its value in each run])`` for every scenario key whose value is not the same in
-    every run (dotted keys; a long value, such as genesis' stages, named ``as in A`` or ``(a
+    every run (dotted keys; a long value, such as genesis' stages, named ``as in run 1`` or ``(a
     value of its own)``), then each event that some runs have and others do not (``yes``/``no``), and
     the graph where a run was given one. The description is left out: it is prose."""
     flats = [_flat(r.scenario) for r in runs]
@@ -57,21 +56,32 @@ def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
             continue
         texts = [_fmt(v) if key in f else "(not set)" for v, f in zip(values, flats)]
         if max(len(t) for t in texts) > 40:  # a list of stages: which runs share it, not spelt out
-            texts = [t if t == "(not set)" else f"as in {LETTERS[values.index(v)]}" if values.index(v) < i
+            texts = [t if t == "(not set)" else f"as in run {values.index(v) + 1}" if values.index(v) < i
                      else "(a value of its own)" for i, (v, t) in enumerate(zip(values, texts))]
         rows.append((key, texts))
-    events = [r.scenario.get("events", []) for r in runs]
+    # an event's span cut at a run's horizon (--years) is the same event in the years all ran
+    shortest = min(int(r.scenario.get("run", {}).get("years", 0) or 0) for r in runs)
+    events = [[_within(e, shortest) for e in r.scenario.get("events", [])] for r in runs]
     seen: list[dict] = []
     for evs in events:
         seen += [e for e in evs if e not in seen]
     for ev in seen:
         has = [ev in evs for evs in events]
         if not all(has):
-            rows.append((f"event: {_event_text(ev)}", ["yes" if h else "no" for h in has]))
+            label = f"{ev['label']}: " if ev.get("label") else ""
+            rows.append((f"event: {label}{_event_text(ev)}", ["yes" if h else "no" for h in has]))
     graphs = [(r.summary.get("graph") or {}).get("sha256") for r in runs]
     if any(graphs) and len(set(graphs)) > 1:
         rows.append(("the graph given (sha256)", [g[:12] if g else "none" for g in graphs]))
     return rows
+
+
+def _within(ev: dict, years: int) -> dict:
+    """The event as the first ``years`` years see it: its ``until`` cut there."""
+    until = ev.get("until")
+    if years and isinstance(until, (int, float)) and until > years:
+        return {**ev, "until": years}
+    return ev
 
 
 # ------------------------------------------------------------------ the numbers
@@ -189,7 +199,8 @@ def _run_marks(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
     """Each run's end of correction, a dashed line in its colour; each event's first year a
     dotted line, in the colour of the one run that has it, grey where more runs have it."""
     across = ax.get_xaxis_transform()
-    events = [r.scenario.get("events", []) for r in runs]
+    shortest = min(int(r.scenario.get("run", {}).get("years", 0) or 0) for r in runs)
+    events = [[_within(e, shortest) for e in r.scenario.get("events", [])] for r in runs]
     lines, colours, styles = [], [], []
     drawn: set[tuple[int, int]] = set()
     for evs in events:
@@ -234,11 +245,35 @@ def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: 
     return axes
 
 
-def _run_legend(fig: Figure, runs: list[RunFolder], y: float) -> None:
-    """One legend for the figure, above its panels: a run's letter, folder and line."""
+LEGEND_COLUMNS = 3
+TITLE_ROOM, LEGEND_ROW = 0.42, 0.24  # inches: the title's line, a row of the runs' legend
+
+
+def _legend_rows(runs: list[RunFolder]) -> int:
+    return -(-len(runs) // LEGEND_COLUMNS)
+
+
+def _run_legend(fig: Figure, runs: list[RunFolder], left: float) -> None:
+    """One legend for the figure, under its title, above its panels: a run's number, folder and
+    line, :data:`LEGEND_COLUMNS` a row, read across."""
     handles = [matplotlib.lines.Line2D([], [], **_style(i)) for i in range(len(runs))]
-    fig.legend(handles, [_short(_label(r, i), 34) for i, r in enumerate(runs)], loc="lower left",
-               bbox_to_anchor=(F.LEFT / F.WIDTH, y), ncol=min(len(runs), 3), frameon=False, fontsize=9)
+    labels = [_short(_label(r, i), 30) for i, r in enumerate(runs)]
+    rows, cols = _legend_rows(runs), min(len(runs), LEGEND_COLUMNS)
+    order = [r * cols + c for c in range(cols) for r in range(rows) if r * cols + c < len(runs)]  # fills by column
+    height = fig.get_figheight()
+    fig.legend([handles[k] for k in order], [labels[k] for k in order], loc="upper left", ncol=cols, frameon=False,
+               fontsize=9, bbox_to_anchor=(left, 1 - TITLE_ROOM / height), borderaxespad=0.0, handlelength=2.6)
+
+
+def _time_figure(runs: list[RunFolder], tl: F.Timeline, title: str, n: int, panel_h: float):
+    """A figure of ``n`` panels sharing the time axis, its title and the runs' legend above them."""
+    head = TITLE_ROOM + LEGEND_ROW * _legend_rows(runs) + 0.15
+    h = head + panel_h * n + 0.55
+    fig = Figure(figsize=(F.WIDTH, h), dpi=F.DPI)
+    axes = _time_axes(fig, n, tl, runs, top=1 - head / h, bottom=0.55 / h)
+    _run_legend(fig, runs, F.LEFT / F.WIDTH)
+    fig.suptitle(title, x=F.LEFT / F.WIDTH, ha="left", y=1 - 0.08 / h, va="top", fontsize=11, fontweight="bold")
+    return fig, axes
 
 
 PANELS = (
@@ -266,6 +301,7 @@ def _panel(ax, runs, column, per_soul, ylabel, log, tl) -> None:
         ax.text(0.5, 0.5, "not recorded in these runs", transform=ax.transAxes, ha="center", va="center", color="0.4")
     elif log and any(np.any(_series(r, column)[1] > 0) for _, r in present):
         F.log_axis(ax)
+        ax.set_ylim(top=1.5)  # G is at most 1: the end, G = 1, has its tick
     elif not log:
         top = max(float(np.nanmax(_series(r, column, per_soul)[1])) for _, r in present)
         ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
@@ -282,45 +318,33 @@ def difference_panel(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
     for i, r in enumerate(runs[1:], start=1):
         ax.plot(years, by_year(r, "cleansing_mean", tl.horizon) - c0, **_style(i))
     ax.axhline(0.0, color=F.LINE_COLOURS[0], lw=0.8)
-    ax.set_ylabel("C minus A's C")
+    ax.set_ylabel("C minus run 1's C")
 
 
 def correction_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
     """``C``, the complete souls' share and ``G`` (log) of every run, and ``C`` less the first's."""
-    panels = list(PANELS)
-    n = len(panels) + 1
-    fig = Figure(figsize=(F.WIDTH, 1.0 + 1.75 * n), dpi=F.DPI)
-    top = 1 - 0.75 / (1.0 + 1.75 * n)
-    axes = _time_axes(fig, n, tl, runs, top=top, bottom=0.5 / (1.0 + 1.75 * n))
-    for ax, (column, per_soul, ylabel, log) in zip(axes, panels):
+    fig, axes = _time_figure(runs, tl, "Correction", len(PANELS) + 1, 1.75)
+    for ax, (column, per_soul, ylabel, log) in zip(axes, PANELS):
         _panel(ax, runs, column, per_soul, ylabel, log, tl)
     difference_panel(axes[-1], runs, tl)
-    _run_legend(fig, runs, top + 0.005)
-    fig.suptitle("Correction", x=F.LEFT / F.WIDTH, ha="left", y=1 - 0.08 / (1.0 + 1.75 * n), va="top",
-                 fontsize=11, fontweight="bold")
     return fig
 
 
 def effort_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
     """Illumination, effort, the share holding the aim and the shepherds of every run."""
-    n = len(MORE_PANELS)
-    h = 1.0 + 1.6 * n
-    fig = Figure(figsize=(F.WIDTH, h), dpi=F.DPI)
-    top = 1 - 0.75 / h
-    axes = _time_axes(fig, n, tl, runs, top=top, bottom=0.5 / h)
+    fig, axes = _time_figure(runs, tl, "Light, effort, aim and shepherds", len(MORE_PANELS), 1.6)
     for ax, (column, per_soul, ylabel, log) in zip(axes, MORE_PANELS):
         _panel(ax, runs, column, per_soul, ylabel, log, tl)
-    _run_legend(fig, runs, top + 0.005)
-    fig.suptitle("Light, effort, aim and shepherds", x=F.LEFT / F.WIDTH, ha="left", y=1 - 0.08 / h, va="top",
-                 fontsize=11, fontweight="bold")
     return fig
 
 
 def souls_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
     """The souls at the end of each run: cleansing's distribution (share of the souls in each
     of 50 bins) and the souls completed a year (bars of :func:`figures.bin_width` years)."""
-    fig = Figure(figsize=(F.WIDTH, 4.2), dpi=F.DPI)
-    gs = fig.add_gridspec(1, 2, left=0.09, right=0.98, top=0.8, bottom=0.14, wspace=0.28)
+    head = TITLE_ROOM + LEGEND_ROW * _legend_rows(runs) + 0.35
+    h = head + 3.0
+    fig = Figure(figsize=(F.WIDTH, h), dpi=F.DPI)
+    gs = fig.add_gridspec(1, 2, left=0.09, right=0.98, top=1 - head / h, bottom=0.6 / h, wspace=0.28)
     ax = fig.add_subplot(gs[0])
     edges = np.linspace(0.0, 1.0, 51)
     for i, r in enumerate(runs):
@@ -348,8 +372,8 @@ def souls_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
     ax.set_xlabel("year from creation")
     ax.set_ylabel(f"share of the souls completed a year\n(bars of {width} years)")
     ax.set_title("Year of completion", fontsize=9.5)
-    _run_legend(fig, runs, 0.86)
-    fig.suptitle("The souls at the end", x=0.09, ha="left", y=0.985, va="top", fontsize=11, fontweight="bold")
+    _run_legend(fig, runs, 0.09)
+    fig.suptitle("The souls at the end", x=0.09, ha="left", y=1 - 0.08 / h, va="top", fontsize=11, fontweight="bold")
     return fig
 
 
@@ -374,21 +398,21 @@ def render(runs: list[RunFolder], years: list[int] | None = None) -> str:
     years = sorted(set(years)) if years else [common_last_year(runs)]
     tl = _timeline(runs)
     pngs = draw(runs, tl)
-    letters = [_short(_label(r, i)) for i, r in enumerate(runs)]
+    header = [_short(_label(r, i)) for i, r in enumerate(runs)]
     diff = differences(runs)
-    diff_html = (_table(letters, diff) if diff else
+    diff_html = (_table(header, diff) if diff else
                  "<p>The runs' scenarios are the same: any difference between them is the code's or the machine's "
                  "(a run is a pure function of its scenario).</p>")
-    names = "; ".join(f"{LETTERS[i]}: {r.folder}" for i, r in enumerate(runs))
-    eras = ("Eras shaded as the runs share them; " if tl.eras else "")
-    marks = (f"{eras}dashed lines: each run's end of correction, in its colour; dotted: events' first years, in the "
-             "colour of the one run that has an event, grey where more runs have it.")
+    names = "; ".join(f"{i + 1}: {r.folder}" for i, r in enumerate(runs))
+    eras = ("Eras shaded as the runs share them. " if tl.eras else "")
+    marks = (f"{eras}Dashed lines: each run's end of correction, in its colour; dotted: events' first years, in the "
+             "colour of the one run that has an event, grey where more runs have it (\"What differs\" names them).")
     parts = [
         ("differences", "What differs", diff_html),
-        ("numbers", "The numbers", _table(letters, headline_rows(runs, years))),
+        ("numbers", "The numbers", _table(header, headline_rows(runs, years))),
         ("correction", "Correction",
          f"<figure>{_img(pngs['correction'], 'correction of every run')}<figcaption>The collective correction C, the "
-         "share of complete souls and the weakest link G of each run; below, C of each run minus C of run A, in the "
+         "share of complete souls and the weakest link G of each run; below, C of each run minus C of run 1, in the "
          "years both ran. A run that ended in the end of correction is drawn on at its last values (after the end "
          f"nothing changes). {marks}</figcaption></figure>"),
         ("effort", "Light, effort, aim and shepherds",
@@ -401,8 +425,8 @@ def render(runs: list[RunFolder], years: list[int] | None = None) -> str:
          "souls, so that runs of different sizes compare.</figcaption></figure>"),
     ]
     title = "tikkun comparison: " + " | ".join(_short(_name(r), 30) for r in runs)
-    lead = (f"<p class=\"lead\">{len(runs)} runs, each with its letter: {html.escape(names)}. Differences are taken "
-            "from run A. C is the mean cleansing of the souls, G the least corrected share of any spark (the end of "
+    lead = (f"<p class=\"lead\">{len(runs)} runs, each with its number: {html.escape(names)}. Differences are taken "
+            "from run 1. C is the mean cleansing of the souls, G the least corrected share of any spark (the end of "
             "correction is G = 1).</p>")
     return page(GENERATOR, title, lead, parts, "the run folders' files")
 
@@ -428,12 +452,17 @@ def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
     atomically to ``out`` (default ``comparison.html`` in the current folder); returns its path.
     An earlier comparison there is replaced; any other file is not. Raises
     :class:`~tikkun.report.folder.ReportError` naming what is wrong, before anything is written."""
+    if isinstance(folders, (str, os.PathLike)):
+        folders = [folders]  # one folder: refused below, as one
     paths = check_folders(folders)
     if years is not None and any(int(y) < 0 for y in years):
         raise ReportError(f"--year: a year from creation, 0 or more (got {', '.join(str(y) for y in years)})")
     target = Path(out) if out is not None else Path(COMPARISON_NAME)
     if target.is_dir():
         raise ReportError(f"--out {target}: is a folder; give a file's name, e.g. {target / COMPARISON_NAME}")
+    if not target.parent.is_dir():
+        raise ReportError(f"--out {target}: its folder {target.parent} does not exist; make it first, or give "
+                          "another file's name")
     if target.exists() and not written_by(target, GENERATOR):
         raise ReportError(f"--out {target}: exists and is not a comparison tikkun wrote; give a new file's name "
                           "(tikkun replaces only its own comparisons)")

@@ -577,8 +577,8 @@ def kept_figure(run) -> Figure:
     ax1.set_xlabel("cleansing c (share of a soul's desire corrected)")
     ax1.set_ylabel("share of the souls in the bin (log scale)")
     ax1.set_title("How many souls at each cleansing", fontsize=9.5)
-    ax2.set_xlim(0, 1)
-    ax2.set_ylim(0, 1.02)
+    ax2.set_xlim(-0.02, 1.02)  # a year whose souls all stand at 0, or all at 1, has its line off the frame
+    ax2.set_ylim(-0.02, 1.02)
     ax2.set_xlabel("cleansing c (share of a soul's desire corrected)")
     ax2.set_ylabel("share of the souls at or below c")
     ax2.set_title("Distribution function", fontsize=9.5)

@@ -23,6 +23,9 @@ SOUL_COLUMNS = ("cleansing", "complete", "hbd", "completed_year")
 #: Those of them the report cannot do without (an older souls.parquet has no completed_year).
 REQUIRED_SOUL_COLUMNS = ("cleansing", "complete", "hbd")
 _GENESIS_PNG = re.compile(r"genesis_(\d+)_([a-z]+)\.png$")
+#: What every run's summary.json holds and the report shows.
+SUMMARY_KEYS = ("end_year", "years_run", "stop_reason", "seed", "souls", "complete", "cleansing_mean",
+                "weakest_link")
 #: Columns of a souls_<year>.parquet the report reads.
 KEPT_COLUMNS = ("cleansing", "complete")
 
@@ -111,6 +114,9 @@ def _check_read_values(folder: Path, scenario: dict, summary) -> None:
     for key, value in numbers:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise ReportError(f"{folder / 'scenario.toml'}: {key} is not a number (got {value!r})")
+    absent = [k for k in SUMMARY_KEYS if k not in summary]
+    if absent:
+        raise ReportError(f"{folder / 'summary.json'}: has no {', '.join(absent)} (every run's summary has them)")
 
 
 def read_run_folder(folder, kept: bool = True) -> RunFolder:
@@ -123,8 +129,9 @@ def read_run_folder(folder, kept: bool = True) -> RunFolder:
     missing = [n for n in ("scenario.toml", "summary.json", "metrics.parquet", "souls.parquet")
                if not (folder / n).is_file()]
     if missing:
-        raise ReportError(f"{folder}: not a finished run folder (no {', '.join(missing)}); "
-                          "a run writes these when it ends")
+        cut = (f"; it holds a checkpoint: `tikkun run --resume {folder}` finishes it"
+               if (folder / "checkpoint.npz").is_file() else "; a run writes these when it ends")
+        raise ReportError(f"{folder}: not a finished run folder (no {', '.join(missing)}){cut}")
     text = _text(folder / "scenario.toml")
     try:
         scenario = tomllib.loads(text)

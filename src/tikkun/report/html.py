@@ -172,7 +172,10 @@ def _kept_table(run: RunFolder) -> str:
         rows.append("<tr>" + "".join(f'<td class="n">{html.escape(v)}</td>' for v in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("year", "complete souls", "C (mean cleansing)", "cleansing, 25%",
                                             "median", "75%"))
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+    missed = (run.summary.get("saved") or {}).get("souls_not_reached") or []
+    note = (f"<p>Asked for and never reached (the run ended first): year "
+            f"{html.escape(', '.join(f'{y:,}' for y in missed))}.</p>" if missed else "")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>{note}"
 
 
 #: Above the headline: the two measures the headline and every figure use.
