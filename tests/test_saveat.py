@@ -46,6 +46,11 @@ def test_the_souls_kept_at_a_year_are_those_a_run_ending_then_writes(kept, year,
     for name, values in rf.read_parquet(root / "kept" / f"souls_{year}.parquet").items():
         np.testing.assert_array_equal(mem[name], values, err_msg=name)
     assert np.array_equal(mem["completed_year"] < 0, np.asarray(got.column("completed_year").is_null()))
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(result.souls_frame(year), pd.read_parquet(root / "kept" / f"souls_{year}.parquet"))
+    with pytest.raises(KeyError, match=r"the souls of year 11 were not kept \(kept: 10, 49\)"):
+        result.souls_frame(11)
 
 
 def test_the_summary_names_what_was_kept_and_the_graph_at_the_end_is_the_states(kept, tmp_path):
@@ -150,7 +155,7 @@ def _cli(*args, cwd):
 @pytest.mark.parametrize("args, needle", [
     (["--souls-at", "400"], "--souls-at (SaveAt.souls): souls at year 400: give a year of the run, 0 to 399"),
     (["--save-network", "--set", "network.enabled=false"], "--save-network (SaveAt.network): the scenario has no"),
-    (["--resume", "x", "--souls-at", "3"], "--resume continues a run exactly as it was started"),
+    (["--resume", "x", "--souls-at", "3"], "--resume continues a run exactly as it was started (keeping what it kept); give it without --souls-at"),
 ])
 def test_the_command_line_refuses_with_exit_2_and_writes_nothing(args, needle, tmp_path):
     r = _cli("--preset", "quick", "--out", "r", *args, cwd=tmp_path) if "--resume" not in args else \

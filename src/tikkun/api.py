@@ -75,10 +75,16 @@ class RunResult:
         """The metrics as a pandas DataFrame, equal to ``pandas.read_parquet`` of metrics.parquet (needs pandas)."""
         return rf.arrow_table(self.metrics).to_pandas()
 
-    def souls_frame(self):
+    def souls_frame(self, year: int | None = None):
         """The souls as a pandas DataFrame, equal to ``pandas.read_parquet`` of souls.parquet
-        (needs pandas): ``completed_year`` is null (NaN) for a soul not complete."""
-        return rf.arrow_table(self.souls).to_pandas()
+        (needs pandas): ``completed_year`` is null (NaN) for a soul not complete. With ``year``,
+        those kept at that year's end (:class:`SaveAt`; souls_<year>.parquet)."""
+        if year is None:
+            return rf.arrow_table(self.souls).to_pandas()
+        if year not in self.saved_souls:
+            kept = ", ".join(str(y) for y in self.saved_souls) or "none"
+            raise KeyError(f"the souls of year {year} were not kept (kept: {kept}); ask with SaveAt(souls=...)")
+        return rf.arrow_table(self.saved_souls[year]).to_pandas()
 
 
 def resolve_scenario(
