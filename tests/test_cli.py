@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -281,17 +280,12 @@ def test_an_interrupted_run_leaves_no_half_written_file(tmp_path):
     from tikkun import cli
     from tikkun.outputs.atomic import atomic_path
 
-    class Cut(Exception):
-        pass
-
-    def cut(state, row):
-        if state.year == 25:
-            raise Cut
-
     import tikkun
+    from test_resume import Cut, _crash_after
 
     with pytest.raises(Cut):
-        tikkun.run(preset="quick", souls=300, years=60, out=tmp_path / "r", checkpoint_every=10, progress=cut)
+        tikkun.run(preset="quick", souls=300, years=60, out=tmp_path / "r", checkpoint_every=10,
+                   progress=_crash_after(25))
     cm = atomic_path(tmp_path / "r" / "checkpoint.npz")
     half = cm.__enter__()  # a write begun and never ended, as such an interrupt leaves it
     half.write_bytes(b"half")
@@ -620,15 +614,11 @@ def test_progress_bar_on_stderr_without_quiet(tmp_path):
 
 def test_resume_with_other_options_is_refused(tmp_path):
     import tikkun as tk
+    from test_resume import Cut, _crash_after
 
-    class Cut(Exception):
-        pass
-
-    def crash(state, row):
-        if state.year == 15:
-            raise Cut
     with pytest.raises(Cut):
-        tk.run(preset="quick", souls=300, years=30, checkpoint_every=10, out=tmp_path / "c", progress=crash)
+        tk.run(preset="quick", souls=300, years=30, checkpoint_every=10, out=tmp_path / "c",
+               progress=_crash_after(15))
     before = {p.name: p.read_bytes() for p in (tmp_path / "c").iterdir()}
     assert "checkpoint.npz" in before
     for extra, named in ((["--seed", "3"], "--seed"), (["--set", "light.alpha=1", "--years", "50"], "--years, --set")):

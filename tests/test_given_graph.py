@@ -57,21 +57,16 @@ def test_other_degrees_and_the_folder_reproduce_and_resume(tmp_path):
     first = tikkun.run(graph=tmp_path / "mine.npy", out=tmp_path / "a", **KW)
     assert first.scenario.network.k == 5
     assert np.array_equal(np.load(tmp_path / "a" / "graph.npy"), graph)
-    again = tikkun.run(tmp_path / "a" / "scenario.toml", graph=tmp_path / "a" / "graph.npy", out=tmp_path / "b")
+    tikkun.run(tmp_path / "a" / "scenario.toml", graph=tmp_path / "a" / "graph.npy", out=tmp_path / "b")
     assert pq.read_table(tmp_path / "a" / "metrics.parquet").equals(pq.read_table(tmp_path / "b" / "metrics.parquet"))
     with pytest.raises(ScenarioError, match='network.kind = "given" needs its graph'):
         tikkun.run(tmp_path / "a" / "scenario.toml", out=tmp_path / "c")
     assert not (tmp_path / "c").exists()
 
-    class Cut(Exception):
-        pass
-
-    def cut(state, row):
-        if state.year == 35:
-            raise Cut
+    from test_resume import Cut, _crash_after
 
     with pytest.raises(Cut):
-        tikkun.run(graph=graph, out=tmp_path / "cut", checkpoint_every=10, progress=cut, **KW)
+        tikkun.run(graph=graph, out=tmp_path / "cut", checkpoint_every=10, progress=_crash_after(35), **KW)
     # the graph it started from, and only that, resumes it (the checkpoint names it by its sha256)
     (tmp_path / "cut" / "graph.npy").rename(tmp_path / "away.npy")
     with pytest.raises(rf.CheckpointError, match="graph.npy, the graph the run started from, is missing"):

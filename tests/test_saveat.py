@@ -18,6 +18,8 @@ import tikkun
 from tikkun.outputs import run_folder as rf
 from tikkun.scenario import ScenarioError
 
+from test_resume import Cut, _crash_after  # a run killed after a year, as test_resume.py kills its runs
+
 KW = dict(preset="quick", souls=1500, overrides={"events": []})
 YEARS = (10, 49)
 
@@ -79,21 +81,10 @@ def test_years_after_the_end_are_named_not_kept(tmp_path):
     assert sorted(p.name for p in (tmp_path / "r").glob("souls_*.parquet")) == ["souls_5.parquet"]
 
 
-class Cut(Exception):
-    pass
-
-
-def _cut_after(year):
-    def progress(state, row):
-        if row["year"] == year:
-            raise Cut
-    return progress
-
-
 def test_a_resumed_run_keeps_what_it_was_asked_to_the_same_bits(kept, tmp_path):
     root, _ = kept
     with pytest.raises(Cut):
-        tikkun.run(**KW, years=60, out=tmp_path / "cut", checkpoint_every=20, progress=_cut_after(45),
+        tikkun.run(**KW, years=60, out=tmp_path / "cut", checkpoint_every=20, progress=_crash_after(46),
                    saveat=tikkun.SaveAt(souls=YEARS, network=True))
     assert (tmp_path / "cut" / "souls_10.parquet").is_file() and not (tmp_path / "cut" / "network.npy").exists()
     resumed = tikkun.resume(tmp_path / "cut")
@@ -105,7 +96,7 @@ def test_a_resumed_run_keeps_what_it_was_asked_to_the_same_bits(kept, tmp_path):
 
 def test_a_resume_whose_kept_souls_are_gone_is_refused(tmp_path):
     with pytest.raises(Cut):
-        tikkun.run(**KW, years=60, out=tmp_path / "cut", checkpoint_every=20, progress=_cut_after(45),
+        tikkun.run(**KW, years=60, out=tmp_path / "cut", checkpoint_every=20, progress=_crash_after(46),
                    saveat=tikkun.SaveAt(souls=YEARS))
     (tmp_path / "cut" / "souls_10.parquet").unlink()
     with pytest.raises(rf.CheckpointError, match="souls_10.parquet, kept before the checkpoint, is missing"):
@@ -115,7 +106,7 @@ def test_a_resume_whose_kept_souls_are_gone_is_refused(tmp_path):
 
 def test_an_interrupted_run_without_a_checkpoint_removes_what_it_kept(tmp_path):
     with pytest.raises(Cut):
-        tikkun.run(**KW, years=60, out=tmp_path / "cut", progress=_cut_after(30),
+        tikkun.run(**KW, years=60, out=tmp_path / "cut", progress=_crash_after(31),
                    saveat=tikkun.SaveAt(souls=(10,)))
     assert (tmp_path / "cut" / "souls_10.parquet").is_file()
     assert rf.remove_unfinished(tmp_path / "cut")

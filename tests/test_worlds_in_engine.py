@@ -69,14 +69,10 @@ def test_resume_of_a_run_with_genesis_equals_uninterrupted(tmp_path):
                                                      "run.stop_at_end": False})
     full = tikkun.run(out=tmp_path / "full", **kw)
 
-    class Cut(Exception):
-        pass
+    from test_resume import Cut, _crash_after
 
-    def crash_after_year_5(state, row):
-        if state.year == 5:
-            raise Cut  # as if killed: the checkpoint of year 4 is on disk, no summary
-    with pytest.raises(Cut):
-        tikkun.run(out=tmp_path / "cut", checkpoint_every=2, progress=crash_after_year_5, **kw)
+    with pytest.raises(Cut):  # as if killed: the checkpoint of year 4 is on disk, no summary
+        tikkun.run(out=tmp_path / "cut", checkpoint_every=2, progress=_crash_after(5), **kw)
     assert (tmp_path / "cut" / "checkpoint.npz").exists()
     assert not (tmp_path / "cut" / "summary.json").exists()
     resumed = tikkun.resume(tmp_path / "cut")

@@ -182,19 +182,6 @@ def _style(i: int) -> dict:
     return {"color": F.LINE_COLOURS[i], "ls": ls, "lw": max(lw, 1.2)}
 
 
-def _series(run: RunFolder, column: str, per_soul: bool = False, extend_to: int | None = None):
-    """``(years, values)`` of a column, float64; a run that ended in the end of correction is
-    carried on at its last values up to ``extend_to`` (after the end nothing changes)."""
-    year = np.asarray(run.metrics["year"], dtype=np.float64)
-    v = np.asarray(run.metrics[column], dtype=np.float64)
-    if per_soul:
-        v = v / max(run.n_souls, 1)
-    if extend_to is not None and run.summary.get("end_year") is not None and year[-1] < extend_to:
-        year = np.r_[year, float(extend_to)]
-        v = np.r_[v, v[-1]]
-    return year, v
-
-
 def _run_marks(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
     """Each run's end of correction, a dashed line in its colour; each event's first year a
     dotted line, in the colour of the one run that has it, grey where more runs have it."""
@@ -291,19 +278,18 @@ MORE_PANELS = (
 
 
 def _panel(ax, runs, column, per_soul, ylabel, log, tl) -> None:
-    present = [(i, r) for i, r in enumerate(runs) if column in r.metrics]
-    for i, r in present:
-        x, v = _series(r, column, per_soul, tl.horizon)
-        if log:
-            v = np.where(v > 0, v, np.nan)
-        ax.plot(x, v, **_style(i))
-    if not present:
+    """One measure of every run over the shared years (:func:`by_year`: a run that ended carried on)."""
+    years = np.arange(tl.horizon, dtype=np.float64)
+    lines = [(i, by_year(r, column, tl.horizon, per_soul)) for i, r in enumerate(runs) if column in r.metrics]
+    for i, v in lines:
+        ax.plot(years, np.where(v > 0, v, np.nan) if log else v, **_style(i))
+    if not lines:
         ax.text(0.5, 0.5, "not recorded in these runs", transform=ax.transAxes, ha="center", va="center", color="0.4")
-    elif log and any(np.any(_series(r, column)[1] > 0) for _, r in present):
+    elif log and any(np.any(v > 0) for _, v in lines):
         F.log_axis(ax)
         ax.set_ylim(top=1.5)  # G is at most 1: the end, G = 1, has its tick
     elif not log:
-        top = max(float(np.nanmax(_series(r, column, per_soul)[1])) for _, r in present)
+        top = max(float(np.nanmax(v)) for _, v in lines)
         ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
         if column == "shepherds":
             ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
