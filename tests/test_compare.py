@@ -158,7 +158,7 @@ def test_the_command_writes_comparison_html_here_and_replaces_only_its_own(runs,
     (["without", "with", "--out", "mine.html"], "--out mine.html: exists and is not a comparison tikkun wrote"),
     (["without", "with", "--out", "."], "--out .: is a folder"),
     (["without", "with", "--year", "-1"], "--year"),
-    (["without", "with", "--out", "nowhere/c.html"], "--out nowhere/c.html: its folder nowhere does not exist"),
+    (["without", "with", "--out", "mine.html/c.html"], "--out mine.html/c.html:"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(runs, args, needle):
     mine = runs / "mine.html"
@@ -258,4 +258,59 @@ def test_an_event_cut_at_a_shorter_horizon_is_the_same_event(runs):
     other = _bare_folder(runs / "c", {"run": {"years": 200}, "events": [{**ev, "factor": 2.0}]})
     assert [k for k, _ in differences([short, long])] == ["run.years"]
     rows = dict(differences([short, long, other]))
-    assert rows["event: exodus: scale at year 50 (until 70, key light.light, factor 1.5)"] == ["yes", "yes", "no"]
+    # named as the run that ran it whole has it, its real end
+    assert rows["event: exodus: scale at year 50 (until 90, key light.light, factor 1.5)"] == ["yes", "yes", "no"]
+    assert rows["event: exodus: scale at year 50 (until 90, key light.light, factor 2)"] == ["no", "no", "yes"]
+
+
+def test_events_that_differ_stay_apart_beside_a_shorter_run_and_later_ones_are_after_its_end(runs):
+    """Two runs whose event ends in different years, and a third run shorter than both: the two
+    events stay two rows with their own ends, the short run has each as far as it ran, and an
+    event from its horizon on is neither had nor missing: after its end."""
+    from tikkun.report.compare import differences, event_rows
+
+    ev = {"kind": "set", "year": 100, "until": 300, "key": "light.practice", "value": 0.5}
+    later = {"kind": "shepherds", "year": 200, "group": {"count": 1}}
+    u300 = _bare_folder(runs / "a", {"run": {"years": 400}, "events": [ev, later]})
+    u350 = _bare_folder(runs / "b", {"run": {"years": 400}, "events": [{**ev, "until": 350}]})
+    short = _bare_folder(runs / "c", {"run": {"years": 150}, "events": [{**ev, "until": 150}]})
+    rows = dict(differences([u300, u350, short]))
+    assert rows["event: set at year 100 (until 300, key light.practice, value 0.5)"] == ["yes", "no", "yes"]
+    assert rows["event: set at year 100 (until 350, key light.practice, value 0.5)"] == ["no", "yes", "yes"]
+    assert rows["event: shepherds at year 200 (group count 1)"] == ["yes", "no", "after its end"]
+    assert [e["year"] for e, _ in event_rows([short, u350, u300])] == [100, 100, 200]  # in the order of their years
+
+
+def test_a_run_stopped_at_its_horizon_ends_in_a_bar_where_it_stops(runs, ended):
+    """A line may lie under another's: a run that stopped at its horizon before the axis' end has
+    a bar at its last value; one that runs to the end, or ended in the end of correction, none."""
+    from matplotlib.figure import Figure
+
+    from tikkun.report import read_run_folder
+    from tikkun.report.compare import _panel, _timeline
+    from tikkun.report.figures import LINE_COLOURS
+
+    runs_ = [read_run_folder(runs / "without"), read_run_folder(runs / "half"), read_run_folder(ended)]
+    ax = Figure().add_subplot()
+    _panel(ax, runs_, "cleansing_mean", False, "C", False, _timeline(runs_))
+    bars = [line for line in ax.lines if line.get_marker() == "|"]
+    c_half = np.asarray(_metrics(runs / "half")["cleansing_mean"])
+    assert len(bars) == 1 and bars[0].get_color() == LINE_COLOURS[1]
+    np.testing.assert_array_equal(bars[0].get_xydata(), [[c_half.size - 1, c_half[-1]]])
+
+
+def test_numbers_near_zero_or_one_are_never_shown_as_the_bound(runs):
+    """C = 1 and all souls complete mean the end of correction: a value short of it keeps the
+    digits that say so."""
+    from tikkun.report.compare import _number, _share_text
+
+    run = _bare_folder(runs / "a", {"souls": {"count": 4000}})
+    assert _share_text(run, 3999) == "3,999 (99.98%)" and _share_text(run, 4000) == "4,000 (100.0%)"
+    assert _share_text(run, 1) == "1 (0.03%)" and _share_text(run, 0) == "0 (0.0%)"
+    assert _number(0.99998) == "0.99998" and _number(1.0) == "1" and _number(0.5) == "0.5"
+    assert _number(0.123456) == "0.1235" and _number(2e-7) == "2e-07"
+
+
+def test_missing_folders_of_out_are_made(runs, tmp_path):
+    out = tmp_path / "new" / "deeper" / "c.html"
+    assert write_comparison([runs / "without", runs / "with"], out=out) == out and out.is_file()

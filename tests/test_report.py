@@ -631,8 +631,9 @@ def test_effort_and_practice_share_a_log_axis_only_where_they_span_decades():
 
 
 def test_the_souls_kept_at_chosen_years_have_a_section_of_their_own(tmp_path):
-    """A run that kept the souls of some years (--souls-at) shows them: a row a year (complete
-    souls, C and cleansing's quartiles, computed here with NumPy from the files) and a figure;
+    """A run that kept the souls of some years (--souls-at) shows them: a row a year and one for
+    the end (complete souls, C and cleansing's quartiles, computed here with NumPy from the
+    files) and a figure;
     a kept file without cleansing is named."""
     import tikkun
     from tikkun.report import ReportError, write_report
@@ -646,12 +647,13 @@ def test_the_souls_kept_at_chosen_years_have_a_section_of_their_own(tmp_path):
     text = (folder / "report.html").read_text()
     section = text[text.index('id="kept"'):text.index("</table>", text.index('id="kept"'))]
     cells = re.findall(r'<td class="n">([^<]*)</td>', section)
-    assert len(cells) == 2 * 6
-    for row, year in zip((cells[:6], cells[6:]), (20, 50)):
-        t = pq.read_table(folder / f"souls_{year}.parquet").to_pydict()
+    assert len(cells) == 3 * 6  # the years kept and the end, as the figure draws them
+    for row, (year, name) in zip((cells[:6], cells[6:12], cells[12:]),
+                                 ((20, "souls_20"), (50, "souls_50"), ("the end (79)", "souls"))):
+        t = pq.read_table(folder / f"{name}.parquet").to_pydict()
         c = np.asarray(t["cleansing"], dtype=np.float64)
         done = int(np.count_nonzero(t["complete"]))
-        assert row[0] == f"{year:,}" and row[1].startswith(f"{done:,} (")
+        assert row[0] == (f"{year:,}" if isinstance(year, int) else year) and row[1].startswith(f"{done:,} (")
         assert float(row[2]) == pytest.approx(c.mean(), rel=1e-3)
         assert [float(v) for v in row[3:]] == pytest.approx(np.quantile(c, (0.25, 0.5, 0.75)), rel=1e-3)
     # a file of that shape the run did not keep is not read; one it kept, damaged or gone, is named

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -78,6 +79,8 @@ def test_years_after_the_end_are_named_not_kept(tmp_path):
     end = result.summary["end_year"]
     assert end is not None and end < 399
     assert result.summary["saved"]["souls_not_reached"] == [399]
+    with pytest.raises(KeyError, match=f"the souls of year 399 were asked for, but the run ended first, in year {end}"):
+        result.souls_frame(399)
     assert sorted(p.name for p in (tmp_path / "r").glob("souls_*.parquet")) == ["souls_5.parquet"]
 
 
@@ -98,10 +101,19 @@ def test_a_resume_whose_kept_souls_are_gone_is_refused(tmp_path):
     with pytest.raises(Cut):
         tikkun.run(**KW, years=60, out=tmp_path / "cut", checkpoint_every=20, progress=_crash_after(46),
                    saveat=tikkun.SaveAt(souls=YEARS))
+    kept = (tmp_path / "cut" / "souls_10.parquet").read_bytes()
+    (tmp_path / "cut" / "souls_10.parquet").write_text("not a table")
+    with pytest.raises(rf.CheckpointError, match="souls_10.parquet, kept before the checkpoint, cannot be read"):
+        tikkun.resume(tmp_path / "cut")
+    pq.write_table(pq.read_table(pa.BufferReader(kept)).slice(0, 10), tmp_path / "cut" / "souls_10.parquet")
+    with pytest.raises(rf.CheckpointError, match="souls_10.parquet, kept before the checkpoint, holds 10 souls, "
+                                                 "not the run's 1,500"):
+        tikkun.resume(tmp_path / "cut")
     (tmp_path / "cut" / "souls_10.parquet").unlink()
     with pytest.raises(rf.CheckpointError, match="souls_10.parquet, kept before the checkpoint, is missing"):
         tikkun.resume(tmp_path / "cut")
     assert (tmp_path / "cut" / rf.CHECKPOINT_NAME).is_file()  # nothing of the run was touched
+    assert sorted(p.name for p in (tmp_path / "cut").iterdir()) == ["checkpoint.npz", "scenario.toml"]
 
 
 def test_an_interrupted_run_without_a_checkpoint_removes_what_it_kept(tmp_path):

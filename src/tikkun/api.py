@@ -83,6 +83,9 @@ class RunResult:
             return rf.arrow_table(self.souls).to_pandas()
         if year not in self.saved_souls:
             kept = ", ".join(str(y) for y in self.saved_souls) or "none"
+            if year in (self.summary.get("saved") or {}).get("souls_not_reached", []):
+                raise KeyError(f"the souls of year {year} were asked for, but the run ended first, in year "
+                               f"{self.summary['years_run'] - 1} (kept: {kept})")
             raise KeyError(f"the souls of year {year} were not kept (kept: {kept}); ask with SaveAt(souls=...)")
         return rf.arrow_table(self.saved_souls[year]).to_pandas()
 
@@ -393,15 +396,27 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
             raise rf.CheckpointError(f"--resume {folder}: {rf.GRAPH_NAME} is not the graph the run started from (its "
                                      "sha256 is not the checkpoint's); put back the one the run was given")
     saveat = SaveAt.from_dict(meta.get("saveat"))
-    gone = [y for y in saveat.souls if y < state.year and not (folder / rf.saved_souls_name(y)).is_file()]
-    if gone:  # kept before the checkpoint: a resume does not make it again
-        raise rf.CheckpointError(f"--resume {folder}: {rf.saved_souls_name(gone[0])}, kept before the checkpoint, is "
-                                 "missing; put it back (or run the scenario again)")
+    for year in (y for y in saveat.souls if y < state.year):  # kept before the checkpoint: not made again
+        problem = _kept_souls_problem(folder / rf.saved_souls_name(year), state.n_souls)
+        if problem:
+            raise rf.CheckpointError(f"--resume {folder}: {rf.saved_souls_name(year)}, kept before the checkpoint, "
+                                     f"{problem}; put it back (or run the scenario again)")
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)
     result = _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
                     wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph, saveat=saveat)
     return _with_report(result) if report else result
+
+
+def _kept_souls_problem(path: Path, souls: int) -> str | None:
+    """What is wrong with the souls a run kept at a year (``path``), as a resume finds them."""
+    if not path.is_file():
+        return "is missing"
+    try:
+        rows = len(rf.read_parquet(path)["soul"])
+    except Exception as exc:  # noqa: BLE001 - whatever the reader says of a file that is not the table
+        return f"cannot be read ({type(exc).__name__})"
+    return None if rows == souls else f"holds {rows:,} souls, not the run's {souls:,}"
 
 
 def events_not_reached(scenario: Scenario, years_run: int) -> list[dict[str, Any]]:

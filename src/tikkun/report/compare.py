@@ -59,17 +59,10 @@ def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
             texts = [t if t == "(not set)" else f"as in run {values.index(v) + 1}" if values.index(v) < i
                      else "(a value of its own)" for i, (v, t) in enumerate(zip(values, texts))]
         rows.append((key, texts))
-    # an event's span cut at a run's horizon (--years) is the same event in the years all ran
-    shortest = min(int(r.scenario.get("run", {}).get("years", 0) or 0) for r in runs)
-    events = [[_within(e, shortest) for e in r.scenario.get("events", [])] for r in runs]
-    seen: list[dict] = []
-    for evs in events:
-        seen += [e for e in evs if e not in seen]
-    for ev in seen:
-        has = [ev in evs for evs in events]
-        if not all(has):
+    for ev, cells in event_rows(runs):
+        if any(c != "yes" for c in cells):
             label = f"{ev['label']}: " if ev.get("label") else ""
-            rows.append((f"event: {label}{_event_text(ev)}", ["yes" if h else "no" for h in has]))
+            rows.append((f"event: {label}{_event_text(ev)}", cells))
     graphs = [(r.summary.get("graph") or {}).get("sha256") for r in runs]
     if any(graphs) and len(set(graphs)) > 1:
         rows.append(("the graph given (sha256)", [g[:12] if g else "none" for g in graphs]))
@@ -82,6 +75,30 @@ def _within(ev: dict, years: int) -> dict:
     if years and isinstance(until, (int, float)) and until > years:
         return {**ev, "until": years}
     return ev
+
+
+def _horizon(run: RunFolder) -> int:
+    return int(run.scenario.get("run", {}).get("years", 0) or 0)
+
+
+AFTER_ITS_END = "after its end"
+
+
+def event_rows(runs: list[RunFolder]) -> list[tuple[dict, list[str]]]:
+    """Every event of the runs, a row each in order of its year, with ``yes``, ``no`` or ``after
+    its end`` for each run. A horizon (``--years``) drops the events from it on and cuts the
+    spans at it, so an event is the same in two runs where it is the same in the years both
+    ran: a row is the event as the longest run that has it has it (its real ``until``); a run
+    has it where its own events hold it cut at the run's horizon; ``after its end`` where it
+    starts at or after the run's horizon (the run says nothing of it)."""
+    horizons = [_horizon(r) for r in runs]
+    events = [list(r.scenario.get("events", [])) for r in runs]
+    rows: list[dict] = []
+    for i in sorted(range(len(runs)), key=lambda k: -horizons[k]):  # the longest first; ties in the runs' order
+        rows += [e for e in events[i] if not any(_within(row, horizons[i]) == e for row in rows)]
+    rows.sort(key=lambda e: int(e.get("year", 0)))
+    return [(ev, [AFTER_ITS_END if h and int(ev.get("year", 0)) >= h else "yes" if _within(ev, h) in evs else "no"
+                  for evs, h in zip(events, horizons)]) for ev in rows]
 
 
 # ------------------------------------------------------------------ the numbers
@@ -129,12 +146,22 @@ def _year_text(y: int | None) -> str:
     return "not reached" if y is None else f"year {y:,}"
 
 
+def _near(v: float, digits: int, text) -> str:
+    """``text(v, digits)`` with as many more digits as it takes not to show a value as one of
+    the bounds 0 and 1 it is not (C = 1, or all complete, is the end of correction)."""
+    while digits < 12 and v not in (0.0, 1.0) and float(text(v, digits).rstrip("%").replace(",", "")) in (0.0, 1.0, 100.0):
+        digits += 1
+    return text(v, digits)
+
+
 def _share_text(run: RunFolder, count: float | None) -> str:
-    return "not recorded" if count is None else f"{int(count):,} ({count / max(run.n_souls, 1):.1%})"
+    if count is None:
+        return "not recorded"
+    return f"{int(count):,} ({_near(count / max(run.n_souls, 1), 1, lambda x, d: f'{x:.{d}%}')})"
 
 
 def _number(v: float | None) -> str:
-    return "not recorded" if v is None else f"{v:.4g}"
+    return "not recorded" if v is None else _near(v, 4, lambda x, d: f"{x:.{d}g}")
 
 
 def headline_rows(runs: list[RunFolder], years: list[int]) -> list[tuple[str, list[str]]]:
@@ -186,19 +213,16 @@ def _run_marks(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
     """Each run's end of correction, a dashed line in its colour; each event's first year a
     dotted line, in the colour of the one run that has it, grey where more runs have it."""
     across = ax.get_xaxis_transform()
-    shortest = min(int(r.scenario.get("run", {}).get("years", 0) or 0) for r in runs)
-    events = [[_within(e, shortest) for e in r.scenario.get("events", [])] for r in runs]
     lines, colours, styles = [], [], []
     drawn: set[tuple[int, int]] = set()
-    for evs in events:
-        for e in evs:
-            y = int(e.get("year", 0))
-            holders = [i for i, other in enumerate(events) if e in other]
-            colour = F.LINE_COLOURS[holders[0]] if len(holders) == 1 else "0.55"
-            key = (y, holders[0] if len(holders) == 1 else -1)
-            if y < tl.horizon and key not in drawn:
-                drawn.add(key)
-                lines.append([(y, 0), (y, 1)]), colours.append(colour), styles.append(":")
+    for ev, cells in event_rows(runs):
+        holders = [i for i, c in enumerate(cells) if c == "yes"]
+        y = int(ev.get("year", 0))
+        key = (y, holders[0] if len(holders) == 1 else -1)
+        if holders and y < tl.horizon and key not in drawn:
+            drawn.add(key)
+            lines.append([(y, 0), (y, 1)]), colours.append(F.LINE_COLOURS[key[1]] if key[1] >= 0 else "0.55")
+            styles.append(":")
     for i, run in enumerate(runs):
         end = run.summary.get("end_year")
         if end is not None:
@@ -271,10 +295,19 @@ PANELS = (
 )
 MORE_PANELS = (
     ("illumination_mean", False, "illumination, mean\n(light units)", False),
-    ("effort_mean", False, "effort e, mean", False),
+    ("effort_mean", False, "effort e, mean\n(units of baseline e0)", False),
     ("holding_aim", True, "holding the aim\n(share, 0 to 1)", False),
     ("shepherds", False, "shepherds\n(souls)", False),
 )
+
+
+def _mark_stop(ax, run: RunFolder, i: int, v: np.ndarray) -> None:
+    """A bar in the run's colour at the last value of a run that stopped at its horizon before
+    the axis' end (``v``: its values by year), which shows where it stops even where its line
+    lies under another's."""
+    last = last_year(run)
+    if run.summary.get("end_year") is None and last < v.size - 1 and np.isfinite(v[last]):
+        ax.plot([last], [v[last]], ls="none", marker="|", ms=11, mew=2.2, color=F.LINE_COLOURS[i])
 
 
 def _panel(ax, runs, column, per_soul, ylabel, log, tl) -> None:
@@ -282,7 +315,9 @@ def _panel(ax, runs, column, per_soul, ylabel, log, tl) -> None:
     years = np.arange(tl.horizon, dtype=np.float64)
     lines = [(i, by_year(r, column, tl.horizon, per_soul)) for i, r in enumerate(runs) if column in r.metrics]
     for i, v in lines:
-        ax.plot(years, np.where(v > 0, v, np.nan) if log else v, **_style(i))
+        v = np.where(v > 0, v, np.nan) if log else v
+        ax.plot(years, v, **_style(i))
+        _mark_stop(ax, runs[i], i, v)
     if not lines:
         ax.text(0.5, 0.5, "not recorded in these runs", transform=ax.transAxes, ha="center", va="center", color="0.4")
     elif log and any(np.any(v > 0) for _, v in lines):
@@ -302,7 +337,9 @@ def difference_panel(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
     years = np.arange(tl.horizon, dtype=np.float64)
     c0 = by_year(runs[0], "cleansing_mean", tl.horizon)
     for i, r in enumerate(runs[1:], start=1):
-        ax.plot(years, by_year(r, "cleansing_mean", tl.horizon) - c0, **_style(i))
+        v = by_year(r, "cleansing_mean", tl.horizon) - c0
+        ax.plot(years, v, **_style(i))
+        _mark_stop(ax, r, i, v)
     ax.axhline(0.0, color=F.LINE_COLOURS[0], lw=0.8)
     ax.set_ylabel("C minus run 1's C")
 
@@ -391,7 +428,8 @@ def render(runs: list[RunFolder], years: list[int] | None = None) -> str:
                  "(a run is a pure function of its scenario).</p>")
     names = "; ".join(f"{i + 1}: {r.folder}" for i, r in enumerate(runs))
     eras = ("Eras shaded as the runs share them. " if tl.eras else "")
-    marks = (f"{eras}Dashed lines: each run's end of correction, in its colour; dotted: events' first years, in the "
+    marks = (f"{eras}A bar ends the line of a run that stopped at its horizon before the others; dashed lines: "
+             "each run's end of correction, in its colour; dotted: events' first years, in the "
              "colour of the one run that has an event, grey where more runs have it (\"What differs\" names them).")
     parts = [
         ("differences", "What differs", diff_html),
@@ -436,7 +474,7 @@ def check_folders(folders) -> list[Path]:
 def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
     """Compare the finished run ``folders`` (2 to 7, the first the reference) in one page written
     atomically to ``out`` (default ``comparison.html`` in the current folder); returns its path.
-    An earlier comparison there is replaced; any other file is not. Raises
+    Its missing folders are made; an earlier comparison there is replaced, any other file is not. Raises
     :class:`~tikkun.report.folder.ReportError` naming what is wrong, before anything is written."""
     if isinstance(folders, (str, os.PathLike)):
         folders = [folders]  # one folder: refused below, as one
@@ -446,9 +484,9 @@ def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
     target = Path(out) if out is not None else Path(COMPARISON_NAME)
     if target.is_dir():
         raise ReportError(f"--out {target}: is a folder; give a file's name, e.g. {target / COMPARISON_NAME}")
-    if not target.parent.is_dir():
-        raise ReportError(f"--out {target}: its folder {target.parent} does not exist; make it first, or give "
-                          "another file's name")
+    above = next(p for p in target.absolute().parents if p.exists())
+    if not above.is_dir():
+        raise ReportError(f"--out {target}: {above} is a file, not a folder; give another file's name")
     if target.exists() and not written_by(target, GENERATOR):
         raise ReportError(f"--out {target}: exists and is not a comparison tikkun wrote; give a new file's name "
                           "(tikkun replaces only its own comparisons)")
@@ -458,5 +496,7 @@ def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
     if beyond:
         raise ReportError(f"--year {beyond[0]}: no run reached it; give a year from 0 to {longest:,} (the longest "
                           "run's last)")
-    write_text(target, render(runs, years))
+    text = render(runs, years)
+    target.parent.mkdir(parents=True, exist_ok=True)  # as tikkun run makes its --out
+    write_text(target, text)
     return target

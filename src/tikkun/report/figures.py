@@ -555,13 +555,13 @@ def souls_figure(run, tl: Timeline) -> Figure:
 def kept_figure(run) -> Figure:
     """Cleansing across the souls at each year the run kept (``--souls-at``) and at its end: the
     share of the souls in each of 50 bins (log scale) and the share at or below each value (the
-    distribution function), a line a year, from dark (early) to light (late); the end in black."""
+    distribution function), a line a year, from purple (early) to orange (late); the end in black."""
     from matplotlib import colormaps
 
     end_year = int(np.max(run.metrics["year"]))
     lines = [(f"year {y:,}", np.asarray(t["cleansing"], dtype=np.float64)) for y, t in run.kept if y < end_year]
     lines.append((f"the end (year {end_year:,})", np.asarray(run.souls["cleansing"], dtype=np.float64)))
-    shades = colormaps["viridis"](np.linspace(0.0, 0.85, max(len(lines) - 1, 1)))
+    shades = colormaps["plasma"](np.linspace(0.0, 0.75, max(len(lines) - 1, 1)))  # its yellow is lost on white
     colours = [shades[i] for i in range(len(lines) - 1)] + ["black"]
     fig = Figure(figsize=(WIDTH, 4.3), dpi=DPI)
     gs = fig.add_gridspec(1, 2, left=0.08, right=0.8, top=0.86, bottom=0.13, wspace=0.28)

@@ -40,7 +40,10 @@ def _img(png: bytes, alt: str) -> str:
 
 
 def _fmt(v) -> str:
-    """A value of summary.json as text: numbers with separators, lists and tables spelled out."""
+    """A value of summary.json as text: numbers with separators, lists and tables spelled out,
+    truth values as TOML writes them."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float):
         return f"{v:,.6g}"
     if isinstance(v, int) and not isinstance(v, bool):
@@ -161,13 +164,16 @@ def _headline(run: RunFolder) -> str:
 
 
 def _kept_table(run: RunFolder) -> str:
-    """A row a year kept: its complete souls and the quartiles and mean of cleansing."""
+    """A row a year kept and one for the run's end (souls.parquet), as the figure draws them:
+    the complete souls and the mean and quartiles of cleansing."""
     rows = []
-    for year, t in run.kept:
+    end_year = int(np.max(run.metrics["year"]))
+    kept = [(f"{y:,}", t) for y, t in run.kept if y < end_year] + [(f"the end ({end_year:,})", run.souls)]
+    for year, t in kept:
         c = np.asarray(t["cleansing"], dtype=np.float64)
         done = int(np.count_nonzero(t["complete"]))
         q = np.quantile(c, (0.25, 0.5, 0.75)) if c.size else (np.nan,) * 3
-        cells = [f"{year:,}", f"{done:,} ({done / max(c.size, 1):.1%})", f"{c.mean():.4g}" if c.size else "none",
+        cells = [year, f"{done:,} ({done / max(c.size, 1):.1%})", f"{c.mean():.4g}" if c.size else "none",
                  *(f"{v:.4g}" for v in q)]
         rows.append("<tr>" + "".join(f'<td class="n">{html.escape(v)}</td>' for v in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("year", "complete souls", "C (mean cleansing)", "cleansing, 25%",
