@@ -148,8 +148,18 @@ def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
      "no run makes a valid scenario; the first, seed=20: souls.count: Input should be a whole number, not text"),
     ('base = "quick"\nyears = 100000000000', "seed=20: run.years: Input should be less than or equal to"),
     ('base = "quick"\n[grid]\n"light.beta" = ["a", "b"]', "the first, light.beta=a,seed=20: light.beta: Input should be"),
+    # a variant none of whose runs is valid (a key misspelt in its events) is a bad sweep file too
+    ('base = "quick"\n[[variants]]\nname = "ok"\n[[variants]]\nname = "typo"\n'
+     'events = [{ kind = "reset", yeer = 10, group = { first = 0, count = 1 } }]',
+     "variant 'typo': none of its runs makes a valid scenario; the first, typo,seed=20: "),
+    ('base = "quick"\n[[variants]]\nname = "ok"\n[[variants]]\nname = "typo"\n'
+     'events = [{ kind = "scale", year = 10, until = 20, key = "light.lihgt", factor = 2.0 }]', "light.lihgt"),
+    ('base = "quick"\n[[variants]]\nname = "ok"\n[[variants]]\nname = "typo"\n'
+     'events = [{ kind = "resett", year = 10, group = { first = 0, count = 1 } }]', "resett"),
     ('base = "quick"\n[sensitivity.parameters]\n"souls.count" = [10, 20]', "souls.count: not a real-valued key"),
     ('base = "quick"\n[sensitivity.parameters]\n"light.beta" = [1.0, 0.0]', "light.beta: must be a range [low, high]"),
+    ('base = "quick"\n[sensitivity.parameters]\n"run.seed" = [1, 10]',
+     "sensitivity.parameters.run.seed: the seed is not a parameter: give the seeds to run each sample with as seeds"),
     ('base = "quick"\n[sensitivity.parameters]\n"light.beta" = [0.0, inf]',
      "light.beta: must be a range [low, high] of finite numbers with low < high (got [0.0, inf])"),
     # an end of the range that the scenario refuses: every run there would fail after the others ran
@@ -186,6 +196,7 @@ def test_bad_sweep_file_exit_2_names_the_key(tmp_path, monkeypatch, capsys, text
     ("nonsense://", "--scheduler nonsense://: not a scheduler address (unknown address scheme 'nonsense'"),
     ("", "--scheduler: empty; give an address such as tcp://HOST:PORT"),
     ("notaurl", "--scheduler notaurl: not a scheduler address (missing port number"),
+    ("tcp://127.0.0.1:70000", "--scheduler tcp://127.0.0.1:70000: not a scheduler address (port 70000 is not from 1 to 65535)"),
 ])
 def test_a_malformed_scheduler_address_exit_2_nothing_written(tmp_path, monkeypatch, capsys, address, needle):
     from tikkun.cli import main

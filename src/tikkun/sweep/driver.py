@@ -256,7 +256,9 @@ def scheduler_address(scheduler: str | None) -> tuple[str | None, str]:
             scheme, _ = parse_address(address)
             get_backend(scheme)
             if scheme in ("tcp", "tls", "ws", "wss"):
-                get_address_host_port(address)
+                _, port = get_address_host_port(address)
+                if not 0 < port < 65536:  # else the connection waits its whole timeout
+                    raise ValueError(f"port {port} is not from 1 to 65535")
         except ValueError as exc:
             raise SweepError(f"{source}: not a scheduler address ({exc}); give tcp://HOST:PORT") from None
     return address, source
@@ -415,6 +417,12 @@ class Filing:
             rid = runs[0].run_id
             why = problems_only(records[rid]["error"])
             raise SweepError(f"{spec.origin}: no run makes a valid scenario; the first, {rid}: {why}")
+        for variant in spec.variants or ():  # likewise a variant's own values or events (a key misspelt in them)
+            mine = [r.run_id for r in runs if r.variant == variant.name]
+            if not any(rid in texts for rid in mine):
+                why = problems_only(records[mine[0]]["error"])
+                raise SweepError(f"{spec.origin}: variant {variant.name!r}: none of its runs makes a valid scenario; "
+                                 f"the first, {mine[0]}: {why}")
         if conflicts:
             more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""
             raise SweepError("; ".join(conflicts[:3]) + more)

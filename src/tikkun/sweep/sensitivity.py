@@ -109,8 +109,10 @@ def read_plan(spec: SweepSpec, method: str | None = None) -> SensitivityPlan:
         problem = scenario_key_problem(key)
         if problem is not None:
             raise bad(where, "a section, not a value" if problem == "section" else problem)
-        if key == "run.seed" or key in spec.set:
-            raise bad(where, "also given as an override (set or seeds); give each key in one place")
+        if key == "run.seed":
+            raise bad(where, "the seed is not a parameter: give the seeds to run each sample with as seeds = [...]")
+        if key in spec.set:
+            raise bad(where, "also given in set; give each key in one place")
         if scenario_key_type(key) is not float:
             raise bad(where, f"not a real-valued key ({_type_name(scenario_key_type(key))}); the samples are real numbers")
         if (not isinstance(rng, list) or len(rng) != 2

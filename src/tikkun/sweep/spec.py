@@ -436,10 +436,10 @@ def plan(spec: SweepSpec) -> list[RunSpec]:
                     overrides[EVENTS] = variant.events
                 run = RunSpec(rid, tuple(overrides.items()), point, seed, variant.name if variant else None)
                 if rid in seen:
-                    other = seen[rid]
-                    raise SweepError(
-                        f"{spec.origin}: two runs have the id {rid!r}: {_describe(other)} and {_describe(run)}; "
-                        f"{_culprit(other, run, spec)}")
+                    twice = _value_twice(spec)
+                    raise SweepError(f"{spec.origin}: {twice}" if twice else
+                                     f"{spec.origin}: two runs have the id {rid!r}: {_describe(seen[rid])} and "
+                                     f"{_describe(run)}; give each run distinct values")
                 seen[rid] = run
                 runs.append(run)
     return runs
@@ -450,15 +450,16 @@ def _describe(run: RunSpec) -> str:
     return "(" + ", ".join(items + [f"seed {run.seed}"]) + ")"
 
 
-def _culprit(a: RunSpec, b: RunSpec, spec: SweepSpec) -> str:
+def _value_twice(spec: SweepSpec) -> str | None:
+    """A grid value given twice, as run ids spell it (``0.5`` and ``0.50``), if one is."""
     for key, values in spec.grid.items():
         spelled = [format_value(v) for v in values]
         for i, text in enumerate(spelled):
-            if spelled.index(text) != i:
-                j = spelled.index(text)
-                return (f"grid.{key}: the value {text} is given twice ({values[j]!r} and {values[i]!r}); "
-                        "give each value once")
-    return "give each run distinct values"
+            j = spelled.index(text)
+            if j != i:
+                both = f" ({values[j]!r} and {values[i]!r})" if repr(values[j]) != repr(values[i]) else ""
+                return f"grid.{key}: the value {text} is given twice{both}; give each value once"
+    return None
 
 
 def base_seed(spec: SweepSpec) -> int:
