@@ -723,6 +723,16 @@ def test_a_line_under_the_main_guard_is_told_from_one_outside(line, unguarded):
     assert unguarded_line(GUARDS, line) is unguarded
 
 
+def test_the_work_a_spawned_worker_would_run_again_is_found():
+    from tikkun.sweep.driver import unguarded_tikkun_calls
+
+    source = ('import tikkun\nr = tikkun.run(preset="quick")\nprint(tikkun.version)\n'
+              'def f():\n    tikkun.run()\nif __name__ == "__main__":\n    tikkun.sweep("s.toml")\n'
+              'else:\n    tikkun.resume("x")\nfor i in range(2):\n    x = [tikkun.resume(i)]\n'
+              'tikkun.SaveAt(souls=(3,))\n')
+    assert unguarded_tikkun_calls(source) == [(2, "run"), (11, "resume")]
+
+
 @pytest.mark.slow
 def test_a_script_that_sweeps_outside_the_main_guard_is_refused_before_any_worker_starts(tmp_path):
     (tmp_path / "s.toml").write_text('base = "quick"\nseeds = [20]\nyears = 2\n[set]\n"souls.count" = 500\n')
@@ -733,6 +743,13 @@ def test_a_script_that_sweeps_outside_the_main_guard_is_refused_before_any_worke
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("tikkun.sweep.spec.SweepError: ") and "job.py, line 3: " in last, r.stderr
     assert 'under `if __name__ == "__main__":`' in last
+    assert "Nanny" not in r.stderr and not (tmp_path / "out").exists()
+    # a guarded sweep beside a run outside the guard, which each worker would run again
+    script.write_text('import tikkun\n\nr = tikkun.run(preset="quick", years=2, souls=500)\n'
+                      'if __name__ == "__main__":\n    result = tikkun.sweep("s.toml", out="out")\n')
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode == 1 and "job.py, line 3: tikkun.run(...) outside" in last, r.stderr
     assert "Nanny" not in r.stderr and not (tmp_path / "out").exists()
     # under the guard the same script sweeps
     script.write_text('import tikkun\n\nif __name__ == "__main__":\n    result = tikkun.sweep("s.toml", out="out")\n'

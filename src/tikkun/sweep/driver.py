@@ -130,11 +130,38 @@ def unguarded_line(source: str, line: int) -> bool:
     return not guarded(ast.parse(source))
 
 
+TIKKUN_WORK = ("run", "resume", "sweep", "sensitivity", "genesis", "report")  # calls that do a run's work
+
+
+def unguarded_tikkun_calls(source: str) -> list[tuple[int, str]]:
+    """``(line, name)`` of each call ``tikkun.<name>(...)`` of :data:`TIKKUN_WORK` that a process
+    importing the script runs: outside function bodies and outside every branch of an ``if``
+    that tests ``__name__``."""
+    found = []
+
+    def visit(node):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) or (
+                    isinstance(child, ast.If) and any(isinstance(n, ast.Name) and n.id == "__name__"
+                                                      for n in ast.walk(child.test))):
+                continue
+            f = getattr(child, "func", None)
+            if (isinstance(child, ast.Call) and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
+                    and f.value.id == "tikkun" and f.attr in TIKKUN_WORK):
+                found.append((child.lineno, f.attr))
+            visit(child)
+
+    visit(ast.parse(source))
+    return sorted(found)
+
+
 def check_main_guard() -> None:
     """Refuse, before any process starts, a local cluster asked for by a script's top-level code
     outside ``if __name__ == "__main__":``: Dask starts its workers with ``spawn``, each imports
     the script again, and the script would start a cluster in every worker (a page of Dask's
-    tracebacks, "Nanny failed to start"). Only what spawn runs again is looked at (a script, a
+    tracebacks, "Nanny failed to start"); so is one from a script whose top-level code calls
+    ``tikkun.run`` or other work outside the guard, which each worker would run again
+    (:func:`unguarded_tikkun_calls`). Only what spawn runs again is looked at (a script, a
     module run with ``-m``); a notebook, ``python -c``, a package's ``__main__`` and other start
     methods pass."""
     import dask
@@ -165,6 +192,12 @@ def check_main_guard() -> None:
         raise SweepError(f"{path}, line {line}: a sweep on a local cluster from a script's top-level code must be "
                          'under `if __name__ == "__main__":` (each worker imports the script again and would start '
                          "the sweep again); put the script's work under it (docs/sweeps.md)")
+    other = [(n, name) for n, name in unguarded_tikkun_calls(source) if n != line]
+    if other:
+        n, name = other[0]
+        raise SweepError(f"{path}, line {n}: tikkun.{name}(...) outside `if __name__ == \"__main__\":` would run again "
+                         "in each worker of the sweep's local cluster (each imports the script again); put the "
+                         "script's work under it (docs/sweeps.md)")
 
 
 CONNECT_TIMEOUT = 20.0  # seconds for a scheduler to accept the connection and answer Dask's handshake
