@@ -300,14 +300,20 @@ def test_measures_read_the_runs(fast_runs):
 
 
 def test_run_seconds_are_the_runs_own_and_survive_their_reuse(fast_runs, client):
-    """A record's ``run_seconds`` is the sum of its runs' ``wall_seconds`` (read here from their
-    summary.json files); an experiment made again over the same runs reuses them, and its
-    record and claims.md's table keep the time the runs took, not the new command's."""
+    """A record's ``run_seconds`` is the sum of its runs' ``wall_seconds`` and their genesis'
+    seconds (read here from their summary.json files); an experiment made again over the same
+    runs reuses them, and its record and claims.md's table keep the time the runs took, not the
+    new command's."""
     out, records = fast_runs
+    for name in ("missing-spark", "mixing-is-not-unity"):  # without a vessel; a vessel alone
+        folders = sorted((out / "runs" / name / "runs").iterdir())
+        summaries = [json.loads((f / "summary.json").read_text()) for f in folders]
+        genesis = [s.get("genesis", {}).get("seconds", 0.0) for s in summaries]
+        assert all(g > 0 for g in genesis) == (name == "mixing-is-not-unity")
+        total = sum(s["wall_seconds"] for s in summaries) + sum(genesis)
+        assert records[name]["run_seconds"] == pytest.approx(total, abs=0.06)
     name = "missing-spark"
     folders = sorted((out / "runs" / name / "runs").iterdir())
-    total = sum(json.loads((f / "summary.json").read_text())["wall_seconds"] for f in folders)
-    assert records[name]["run_seconds"] == pytest.approx(total, abs=0.06)
     again = core.run(EXPERIMENTS[name], seeds=[20, 21], souls=FAST_SOULS[name], out=out / "again",
                      runs=out / "runs", client=client)
     assert again["run_seconds"] == records[name]["run_seconds"]

@@ -4,6 +4,7 @@ closed form, a hand computation or a count that the code under test does not mak
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -12,6 +13,7 @@ import pytest
 import tikkun
 from conftest import make_scenario
 from tikkun.engine import build, simulate
+from tikkun.outputs import run_folder as rf
 from tikkun.scenario import ScenarioError, build_scenario, load_scenario
 
 
@@ -200,14 +202,33 @@ def test_summary_names_the_events_never_reached_and_the_genesis(tmp_path):
                                           {"kind": "strike", "duration": 300.0, "light": 1.5},
                                           {"kind": "withdraw", "duration": 20.0}, {"kind": "shatter"}]}
     raw["events"] = [{"kind": "scale", "year": 250, "until": 260, "key": "light.light", "factor": 2.0, "label": "late"}]
+    t0 = time.perf_counter()
     res = tikkun.run(build_scenario(raw), out=tmp_path / "r")
+    elapsed = time.perf_counter() - t0
     s = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert s["end_year"] is not None and s["end_year"] < 250
     assert s["events_not_reached"] == [{"index": 0, "kind": "scale", "label": "late", "year": 250}]
     g = pq.read_table(tmp_path / "r" / "genesis.parquet").to_pydict()
+    seconds = s["genesis"].pop("seconds")  # the genesis' own time, which wall_seconds (the years') leaves out
     assert s["genesis"] == {"final_unity": g["unity"][-1], "final_mixing": g["mixing"][-1]}
+    assert 0 < seconds and seconds + s["wall_seconds"] <= elapsed
     assert s["sparks_unity_mean"] == pytest.approx(float(res.simulation.state.unity.astype(np.float64).mean()))
     assert 0.0 < s["sparks_unity_mean"] < 1.0
+
+
+def test_a_resumed_run_with_a_vessel_keeps_the_seconds_of_its_genesis(tmp_path):
+    from test_resume import Cut, _crash_after
+
+    raw = _raw(**{"years": 40, "souls.count": 60})
+    raw["genesis"] = {"n": 32, "stages": [{"kind": "separate"}, {"kind": "strike", "duration": 50.0, "light": 1.5},
+                                          {"kind": "shatter"}]}
+    with pytest.raises(Cut):
+        tikkun.run(build_scenario(raw), out=tmp_path / "r", checkpoint_every=10, progress=_crash_after(25))
+    meta = rf.checkpoint_meta(tmp_path / "r")
+    assert meta["genesis_seconds"] > 0
+    res = tikkun.resume(tmp_path / "r")
+    assert res.summary["genesis"]["seconds"] == meta["genesis_seconds"]
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["genesis"]["seconds"] == meta["genesis_seconds"]
 
 
 def test_event_option_appends_to_the_history(tmp_path):

@@ -593,6 +593,8 @@ def test_sensitivity_command_on_quick(client, tmp_path, monkeypatch, capsys):
 
     indices = pq.read_table(tmp_path / "sens" / "sensitivity.parquet").to_pandas()
     runs = pq.read_table(tmp_path / "sens" / "sweep.parquet").to_pandas()
+    meta = pq.read_schema(tmp_path / "sens" / "sensitivity.parquet").metadata  # made by the runs' code
+    assert meta[b"tikkun.code"].decode() == runs["tikkun_code"].iloc[0] and b"tikkun.model_revision" in meta
     metrics = pq.read_table(tmp_path / "sens" / "sweep-metrics.parquet").to_pandas()
     assert (tmp_path / "sens" / "sensitivity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(runs["status"]) == {"done"}

@@ -227,10 +227,13 @@ def run(
             rf.write_graph(folder, given)
     if report and folder is None:
         raise ScenarioError("report=True needs an output folder (out)")
+    t0 = time.perf_counter()
     vessel = genesis(sc, out=folder) if sc.genesis is not None else None
+    genesis_seconds = round(time.perf_counter() - t0, 3) if vessel is not None else None
     unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
     result = _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
-                    unity_fn=unity_fn, world_unity=world_unity, vessel=vessel, graph=given, saveat=saveat)
+                    unity_fn=unity_fn, world_unity=world_unity, vessel=vessel, graph=given, saveat=saveat,
+                    genesis_seconds=genesis_seconds)
     return _with_report(result) if report else result
 
 
@@ -404,7 +407,8 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)
     result = _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
-                    wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph, saveat=saveat)
+                    wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph, saveat=saveat,
+                    genesis_seconds=meta.get("genesis_seconds"))
     return _with_report(result) if report else result
 
 
@@ -427,7 +431,7 @@ def events_not_reached(scenario: Scenario, years_run: int) -> list[dict[str, Any
 
 
 def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, state, recorder,
-           wall_before: float, unity_fn=None, world_unity=None, vessel=None, graph=None,
+           wall_before: float, unity_fn=None, world_unity=None, vessel=None, graph=None, genesis_seconds=None,
            saveat: SaveAt = SaveAt()) -> RunResult:
     t0 = time.perf_counter()
     graph_sha = rf.graph_digest(graph) if graph is not None else None  # the graph the run starts from
@@ -435,7 +439,7 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
 
     def checkpoint(st, rec):
         rf.save_checkpoint(folder, st, rec, sc, checkpoint_every, wall_before + time.perf_counter() - t0, graph_sha,
-                           saveat)
+                           saveat, genesis_seconds)
 
     saved: dict[int, dict[str, np.ndarray]] = {}
 
@@ -475,6 +479,8 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
     elif folder is not None and (folder / "genesis.parquet").exists():  # a resumed run: from its file
         rec = rf.read_parquet(folder / "genesis.parquet")
         summary["genesis"] = {"final_unity": float(rec["unity"][-1]), "final_mixing": float(rec["mixing"][-1])}
+    if "genesis" in summary and genesis_seconds is not None:  # not in wall_seconds, which counts the years
+        summary["genesis"]["seconds"] = genesis_seconds
     if saveat:
         summary["saved"] = {"souls": [y for y in saveat.souls if y < sim.state.year],
                             "souls_not_reached": [y for y in saveat.souls if y >= sim.state.year],

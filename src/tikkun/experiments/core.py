@@ -158,7 +158,7 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
     for r in plan(spec):
         rdir = folder / "runs" / r.run_id
         summary = json.loads((rdir / "summary.json").read_text())
-        run_seconds += float(summary["wall_seconds"])
+        run_seconds += float(summary["wall_seconds"]) + float((summary.get("genesis") or {}).get("seconds", 0.0))
         by_arm[r.variant].append(RunData(r.variant, r.seed, rdir, read_parquet(rdir / "metrics.parquet"), summary))
     numbers = exp.measure(by_arm)
     verdict = exp.verdict(numbers)

@@ -202,11 +202,11 @@ def write_summary(folder: Path, summary: dict) -> None:
 # ------------------------------------------------------------------ checkpoints
 def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Scenario,
                     checkpoint_every: int, wall_seconds: float, graph_sha256: str | None = None,
-                    saveat=None) -> None:
+                    saveat=None, genesis_seconds: float | None = None) -> None:
     """Write the whole state, the metrics so far and the scenario's text into one file (and, for
     a run of a given graph, the sha256 of the graph it started from, which a resume checks
     ``graph.npy`` against; with a :class:`tikkun.records.SaveAt`, what the run keeps, which
-    the resumed run keeps too).
+    the resumed run keeps too; the seconds its genesis took, for the summary).
 
     The generator has no state to save: every draw is a function of (seed, year, entity,
     purpose), and the year is ``state.year``.
@@ -224,6 +224,8 @@ def save_checkpoint(folder: Path, state: State, recorder: Recorder, scenario: Sc
         meta["graph_sha256"] = graph_sha256
     if saveat:
         meta["saveat"] = saveat.as_dict()
+    if genesis_seconds is not None:
+        meta["genesis_seconds"] = genesis_seconds
     payload = {f"state_{k}": v for k, v in state.saved_arrays().items()}
     payload.update({f"metric_{k}": v for k, v in recorder.table().items()})
     payload["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
@@ -311,6 +313,9 @@ def _checkpoint_problem(meta: dict, arrays: dict[str, np.ndarray], metrics: dict
         return f"its scalars are not {', '.join(keys)}"
     if not isinstance(meta.get("checkpoint_every"), int) or meta["checkpoint_every"] <= 0:
         return "checkpoint_every is not a positive number of years"
+    seconds = meta.get("genesis_seconds", 0.0)
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds < float("inf"):
+        return "genesis_seconds is not a number of seconds"
     if not isinstance(meta.get("scenario"), str):
         return "it holds no scenario"
     try:

@@ -310,8 +310,11 @@ def _write_indices(folder: Path, indices, sp: SensitivityPlan, notes: list[str])
     from .tables import write_parquet
 
     table = pa.Table.from_pandas(indices, preserve_index=False) if len(indices) else pa.table({"output": pa.array([], pa.string())})
+    from ..outputs.provenance import MODEL_REVISION, code_digest
+
     write_parquet(folder / TABLE, table, {
-        "tikkun.version": __version__, "tikkun.method": sp.method, "tikkun.problem": json.dumps(sp.problem),
+        "tikkun.version": __version__, "tikkun.code": code_digest(), "tikkun.model_revision": str(MODEL_REVISION),
+        "tikkun.method": sp.method, "tikkun.problem": json.dumps(sp.problem),
         "tikkun.settings": json.dumps({"samples": sp.samples, "levels": sp.levels, "years": list(sp.years),
                                        "seed": sp.seed, "conf_level": sp.conf_level, "resamples": sp.resamples}),
         "tikkun.notes": json.dumps(notes)})
