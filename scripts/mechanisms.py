@@ -153,7 +153,9 @@ def analyse(results: dict, seeds: list[int], horizon: int) -> list[dict]:
         ended = ends[ends >= 0]
         area = {key: float(np.mean([np.abs(_curve(results[(variant, s)], horizon, key) - base[key][s]).sum()
                                     for s in seeds])) for key in ("C", "G")}
-        rows.append({"variant": variant, "ends": ends, "ended": ended, "area": area["C"], "area_G": area["G"]})
+        both = (ends >= 0) & (base_ends >= 0)  # the seeds that end in both: the end paired by seed
+        rows.append({"variant": variant, "ends": ends, "ended": ended, "area": area["C"], "area_G": area["G"],
+                     "paired": ends[both] - base_ends[both]})
     b_ended = base_ends[base_ends >= 0]
     end_spread = float(b_ended.max() - b_ended.min()) if b_ended.size > 1 else float("nan")
     for r in rows:
@@ -290,6 +292,17 @@ def _fmt_ends(ends: np.ndarray) -> str:
     return s + (f"; never in {never} of {ends.size}" if never else "")
 
 
+def _fmt_paired(d: np.ndarray) -> str:
+    """``-368 ± 124 (5 of 5 earlier)``: the end's shifts paired by seed; empty where no seed ends in both."""
+    if not d.size:
+        return ""
+    mean = float(d.mean())
+    way = "later" if mean > 0 else "earlier"
+    same = int((np.sign(d) == np.sign(mean)).sum()) if mean != 0 else int((d == 0).sum())
+    sd = f" ± {d.std(ddof=1):,.0f}" if d.size > 1 else ""
+    return f"{mean:+,.0f}{sd} ({same} of {d.size} {way if mean != 0 else 'unchanged'})"
+
+
 def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict] | None = None) -> None:
     from tikkun import __version__
 
@@ -308,6 +321,10 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict
         "  seed that never ends by year 6,000 is counted apart.",
         "- **Area**: the area between the variant's `C` curve and the default's, paired by seed,",
         "  in C-years (after the end of correction `C` stays 1), mean over seeds.",
+        "- **Paired by seed**: the variant's end year less the default's in each seed that ends in",
+        "  both, mean ± standard deviation, and in how many of those seeds the end moves the way the",
+        "  mean does. The same seed draws the same souls, so a shift can be consistent though smaller",
+        "  than the spread between seeds; it is shown beside the measure, which alone decides **acts**.",
         "- **Spread between seeds**: not measured yet (one seed)." if len(seeds) < 2 else
         f"- **Spread between seeds**: the default's own end years range over "
         f"{base['end_spread']:,.0f} years, and two seeds' `C` curves differ by {base['spread_area']:,.1f} "
@@ -315,25 +332,28 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict
         "mechanism **acts** when its shift of the mean end year exceeds that range, or it changes how many "
         "seeds end, or one of its areas exceeds the matching spread.",
         "",
-        "| mechanism | switched off | end year | shift of the mean end | area between C curves (C-years) "
-        "| area between G curves (G-years) | acts |",
-        "|---|---|---|---|---|---|---|",
-        f"| default | nothing | {_fmt_ends(base['ends'])} | | | | |",
+        "| mechanism | switched off | end year | shift of the mean end | the end paired by seed | area between C "
+        "curves (C-years) | area between G curves (G-years) | acts |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| default | nothing | {_fmt_ends(base['ends'])} | | | | | |",
     ]
     for r in rows[1:]:
         what = MECHANISMS[r["variant"]][0]
         shift = "" if not np.isfinite(r["end_shift"]) else f"{r['end_shift']:+,.0f}"
         acts, why = _acts(r, len(seeds))
         acts = "**no**" if acts == "no" else acts
-        lines.append(f"| {r['variant']} | {what} | {_fmt_ends(r['ends'])} | {shift} | {r['area']:,.1f} | "
-                     f"{r['area_G']:,.1f} | {acts}{' (' + ', '.join(why) + ')' if why else ''} |")
+        lines.append(f"| {r['variant']} | {what} | {_fmt_ends(r['ends'])} | {shift} | {_fmt_paired(r['paired'])} | "
+                     f"{r['area']:,.1f} | {r['area_G']:,.1f} | {acts}{' (' + ', '.join(why) + ')' if why else ''} |")
     lines += ["", "![C and G of every variant](figures/mechanisms.png)", ""]
     inert = [r["variant"] for r in rows[1:] if not (r["end_acts"] or r["c_acts"] or r["g_acts"])]
     if len(seeds) < 2:
         lines += [f"**Incomplete**: only seed {seeds[0]} has every variant finished, so the effects above cannot "
                   "be set against the spread between seeds yet; `python scripts/mechanisms.py` runs the rest.", ""]
     elif inert:
+        paired = {r["variant"]: r["paired"] for r in rows}
         lines += ["Mechanisms that do not act by this measure: " + ", ".join(f"`{v}`" for v in inert)
+                  + ". Paired by seed, their shifts of the end: "
+                  + "; ".join(f"`{v}` {_fmt_paired(paired[v]) or 'none (no seed ends in both)'}" for v in inert)
                   + ". Why, for each, is discussed in docs/calibration.md (\"What the history shows\").", ""]
     else:
         lines += ["Every mechanism acts by this measure.", ""]

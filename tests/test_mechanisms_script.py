@@ -86,3 +86,23 @@ def test_what_the_history_shows_is_read_from_the_curves_as_its_table_says():
     assert row["years"] == (m0, m0 + 500)
     assert row["g"] == (g[m0], g[m0 + 500]) and row["g_off"] == (g_off[m0], g_off[m0 + 500])
     assert (row["end"], row["end_off"]) == (5883, -1)
+
+
+def test_the_end_paired_by_seed_is_each_seeds_variant_less_its_default():
+    """Made-up runs (end years, flat curves): the paired shift is taken seed by seed over the
+    seeds that end in both, and said with how many move the way the mean does."""
+    seeds = [20, 21, 22]
+    ends = {"default": [4000, 5000, 4500], "shocks": [3900, 4700, -1], "attachment": [4010, 5000, 4495]}
+
+    def run(end):
+        n = (end if end >= 0 else 5999) + 1
+        return {"year": np.arange(n), "C": np.ones(n), "G": np.ones(n), "end_year": np.int64(end)}
+
+    results = {(v, s): run(ends.get(v, ends["default"])[k]) for v in ["default", *mechanisms.MECHANISMS]
+               for k, s in enumerate(seeds)}
+    rows = {r["variant"]: r for r in mechanisms.analyse(results, seeds, 6000)}
+    np.testing.assert_array_equal(rows["shocks"]["paired"], [-100, -300])  # seed 22 ends in one of the two
+    assert mechanisms._fmt_paired(rows["shocks"]["paired"]) == "-200 ± 141 (2 of 2 earlier)"
+    assert mechanisms._fmt_paired(rows["attachment"]["paired"]) == "+2 ± 8 (1 of 3 later)"
+    assert mechanisms._fmt_paired(rows["judges"]["paired"]) == "+0 ± 0 (3 of 3 unchanged)"
+    assert mechanisms._fmt_paired(np.array([], dtype=np.int64)) == ""
