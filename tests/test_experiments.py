@@ -26,9 +26,10 @@ def _v(name, m):
 
 def test_here_and_now_rule():
     base = {"compared": 10, "smallest_gap_year": 2500, "smallest_gap_seed": 20, "C_2600_here_and_now": [0.9, 0.91],
-            "C_2600_slowly": [0.8]}
-    assert _v("here-and-now", {**base, "smallest_gap": 0.01})
-    assert not _v("here-and-now", {**base, "smallest_gap": -0.001})
+            "C_2600_slowly": [0.8], "smallest_gap_C_slowly": 0.004, "against": 0}
+    assert _v("here-and-now", {**base, "smallest_gap": 0.01, "against": 0})
+    v = EXPERIMENTS["here-and-now"].verdict({**base, "smallest_gap": -0.001, "against": 1})
+    assert not v.holds and "(year 2500, seed 20, C of r = 0.05 there 0.004); 1 of 10 comparisons not ahead" in v.line
     assert not _v("here-and-now", {**base, "compared": 0, "smallest_gap": None})
 
 
@@ -320,7 +321,8 @@ def test_run_seconds_are_the_runs_own_and_survive_their_reuse(fast_runs, client)
     from tikkun.experiments import claims
 
     claims.write_claims([again], out / "again" / "claims.md", minutes=0)
-    assert f"| {len(folders)} | {again['run_seconds']:.0f} s |" in (out / "again" / "claims.md").read_text()
+    assert f"| {len(folders)} | {claims.seconds_text(again['run_seconds'])} |" in (out / "again" / "claims.md").read_text()
+    assert claims.seconds_text(0.04) == "0.04 s" and claims.seconds_text(0.46) == "0.46 s" and claims.seconds_text(36.4) == "36 s"
 
 
 # ------------------------------------------------------------------ the published verdicts

@@ -624,8 +624,10 @@ def experiment(
 
     def line(rec):
         colour = {"holds": "green", "does not hold": "red"}.get(rec["verdict"], "yellow")  # yellow: not tested
+        from .experiments.claims import seconds_text
+
         out.print(f"[bold]{rec['name']}[/]: [{colour}]{rec['verdict']}[/] ({rec['summary']}; {rec['seconds']:.0f} s, "
-                  f"its runs {rec['run_seconds']:.0f} s)")  # runs reused from --runs: their own time
+                  f"its runs {seconds_text(rec['run_seconds'])})")  # runs reused from --runs: their own time
         note = EXPERIMENTS[rec["name"]].scale_note(souls)
         if note:
             out.print(f"  [dim]{note}[/]")

@@ -50,6 +50,11 @@ def _run_seconds(record: dict) -> float:
     return record.get("run_seconds", record["seconds"])
 
 
+def seconds_text(seconds: float) -> str:
+    """``36 s``; under a second with two digits (``0.06 s``), so that runs of a moment do not read as none."""
+    return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.2g} s"
+
+
 def write_claims(records: list[dict], path: Path, minutes: float) -> None:
     from .. import __version__
     from ..outputs.atomic import write_text
@@ -82,7 +87,7 @@ def write_claims(records: list[dict], path: Path, minutes: float) -> None:
     for r in records:
         n_runs = len(r["arms"]) * len(r["seeds"])
         lines.append(f"| [`{r['name']}`](#{r['name']}) | **{r['verdict']}** | {r['summary']} | {r['source']} | "
-                     f"{n_runs} | {_run_seconds(r):.0f} s |")
+                     f"{n_runs} | {seconds_text(_run_seconds(r))} |")
     for r in records:
         lines += ["", f"## {r['name']}", "", f"*{r['claim']}* ({r['source']})", "",
                   f"- Rule (the verdict's criterion): {r['rule']}."]

@@ -29,15 +29,17 @@ def measure(by_arm):
     rec = list(range(0, YEARS, STEP))
     fast = {r.seed: [r.at("cleansing_mean", y) for y in rec] for r in by_arm["here-and-now"]}
     slow = {r.seed: [r.at("cleansing_mean", y) for y in rec] for r in by_arm["slowly"]}
-    gaps, worst = [], (np.inf, None, None)
+    gaps, worst = [], (np.inf, None, None, None)
     for s in seeds:
         for y, a, b in zip(rec, fast[s], slow[s]):
             if _compared(a, b):
                 gaps.append(a - b)
                 if a - b < worst[0]:
-                    worst = (a - b, y, s)
+                    worst = (a - b, y, s, b)
     return {"recorded_years": rec, "C_here_and_now": fast, "C_slowly": slow, "compared": len(gaps),
+            "against": sum(g <= 0 for g in gaps),  # comparisons where r = 1 is not ahead
             "smallest_gap": worst[0] if gaps else None, "smallest_gap_year": worst[1], "smallest_gap_seed": worst[2],
+            "smallest_gap_C_slowly": worst[3],
             "C_2600_here_and_now": [float(r.at("cleansing_mean", 2600)) for r in by_arm["here-and-now"]],
             "C_2600_slowly": [float(r.at("cleansing_mean", 2600)) for r in by_arm["slowly"]]}
 
@@ -46,10 +48,11 @@ def verdict(m):
     ok = m["compared"] > 0 and m["smallest_gap"] is not None and m["smallest_gap"] > 0
     return Verdict(ok, "C(r = 1) > C(r = 0.05) at every recorded year (every 100) where both arms' C is at least 0.001 "
                    "and below 0.999 (begun, not yet all but done), in every seed",
-                   {k: m[k] for k in ("compared", "smallest_gap", "smallest_gap_year", "smallest_gap_seed",
-                                      "C_2600_here_and_now", "C_2600_slowly")},
+                   {k: m[k] for k in ("compared", "against", "smallest_gap", "smallest_gap_year", "smallest_gap_seed",
+                                      "smallest_gap_C_slowly", "C_2600_here_and_now", "C_2600_slowly")},
                    f"smallest gap {m['smallest_gap']:.3g} (year {m['smallest_gap_year']}, seed "
-                   f"{m['smallest_gap_seed']}) over {m['compared']} comparisons; C(2600): "
+                   f"{m['smallest_gap_seed']}, C of r = 0.05 there {m['smallest_gap_C_slowly']:.3g}); "
+                   f"{m['against']} of {m['compared']} comparisons not ahead; C(2600): "
                    f"{range_text(m['C_2600_here_and_now'])} against {range_text(m['C_2600_slowly'])}"
                    if m["smallest_gap"] is not None else "no year where both arms had begun")
 

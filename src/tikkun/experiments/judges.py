@@ -38,7 +38,7 @@ def verdict(m):
     hy = [v["half_year"] for v in m["highest"].values()]
     ly = [v["half_year"] for v in m["lowest"].values()]
     dc = [m["highest"][s]["C_mean"] - m["lowest"][s]["C_mean"] for s in m["highest"]]
-    return Verdict(bool(ok), "under the highest judge C reaches 1/2 no later and its mean over the years is higher; every seed",
+    return Verdict(bool(ok), "under the highest judge C reaches 1/2 no later and its mean over the 6,000 years (1 after a run's end) is higher; every seed",
                    {"half_year_highest": hy, "half_year_lowest": ly, "C_mean_difference": dc},
                    f"C reaches 1/2 in years {years_text(hy, 'never')} (highest) against {years_text(ly, 'never')} (lowest); "
                    f"mean C higher by {min(dc):.4f}-{max(dc):.4f}")
@@ -104,13 +104,14 @@ EXPERIMENT = Experiment(
     arms=(Arm("highest", {"generations.judge": "highest"}), Arm("lowest", {"generations.judge": "lowest"})),
     base="history", souls=60_000, years=HORIZON, figsize=(9.5, 7.5),
     why_size="a claim about the pace of C, a mean over souls: 60,000 souls (600 of them special, who judge before the "
-             "Messiah era) give it to about 0.1%",
+             "Messiah era) give it to about 0.1%; a population smaller than the calibrated 600,000 ends sooner (its "
+             "largest sparks decide the end), so some of these runs end before the Messiah era",
     construction="the holiness of the time J = kappa0 + (1 - kappa0) c_judge is higher under the more cleansed judge, "
                  "and every soul's light is proportional to J, so in any one year the highest judge gives more light; "
                  "what is measured is how that carries through the years (C reaching 1/2, the mean of C); and "
                  "once a judge is complete J = 1 in either arm: at 60,000 souls (seed 20) the highest judge is "
                  "complete from year 1,040 and the lowest from 2,680, after the correction that follows the exodus; "
-                 "the arms differ in those years, and in the Messiah era, where every soul may judge, while the "
-                 "lowest judge is one of the last incomplete souls",
+                 "the arms differ in those years, and, in a run that reaches the Messiah era, in that era, where "
+                 "every soul may judge, while the lowest judge is one of the last incomplete souls",
     measure=measure, verdict=verdict, figure=figure,
 )
