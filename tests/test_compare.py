@@ -158,7 +158,7 @@ def test_the_command_writes_comparison_html_here_and_replaces_only_its_own(runs,
     (["without", "with", "--out", "mine.html"], "--out mine.html: exists and is not a comparison tikkun wrote"),
     (["without", "with", "--out", "."], "--out .: is a folder"),
     (["without", "with", "--year", "-1"], "--year"),
-    (["without", "with", "--out", "mine.html/c.html"], "--out mine.html/c.html:"),
+    (["without", "with", "--out", "mine.html/c.html"], "mine.html is a file, not a folder"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(runs, args, needle):
     mine = runs / "mine.html"
@@ -249,13 +249,21 @@ def _bare_folder(folder, scenario):
     return RunFolder(folder, "", scenario, {}, {"year": np.arange(3)}, {}, None, ())
 
 
+def _cut(raw, years):
+    """A scenario as ``--years`` makes it (the loader's own cut of the events)."""
+    from tikkun.scenario.loading import _with_horizon
+
+    return _with_horizon(raw, years)
+
+
 def test_an_event_cut_at_a_shorter_horizon_is_the_same_event(runs):
     from tikkun.report.compare import differences
 
     ev = {"kind": "scale", "label": "exodus", "year": 50, "until": 90, "key": "light.light", "factor": 1.5}
-    short = _bare_folder(runs / "a", {"run": {"years": 70}, "events": [{**ev, "until": 70}]})
+    short = _bare_folder(runs / "a", _cut({"run": {"years": 200}, "events": [ev]}, 70))
     long = _bare_folder(runs / "b", {"run": {"years": 200}, "events": [ev]})
     other = _bare_folder(runs / "c", {"run": {"years": 200}, "events": [{**ev, "factor": 2.0}]})
+    assert short.scenario["events"][0]["until"] == 70
     assert [k for k, _ in differences([short, long])] == ["run.years"]
     rows = dict(differences([short, long, other]))
     # named as the run that ran it whole has it, its real end
@@ -273,12 +281,31 @@ def test_events_that_differ_stay_apart_beside_a_shorter_run_and_later_ones_are_a
     later = {"kind": "shepherds", "year": 200, "group": {"count": 1}}
     u300 = _bare_folder(runs / "a", {"run": {"years": 400}, "events": [ev, later]})
     u350 = _bare_folder(runs / "b", {"run": {"years": 400}, "events": [{**ev, "until": 350}]})
-    short = _bare_folder(runs / "c", {"run": {"years": 150}, "events": [{**ev, "until": 150}]})
+    short = _bare_folder(runs / "c", _cut({"run": {"years": 400}, "events": [ev, later]}, 150))
     rows = dict(differences([u300, u350, short]))
     assert rows["event: set at year 100 (until 300, key light.practice, value 0.5)"] == ["yes", "no", "yes"]
     assert rows["event: set at year 100 (until 350, key light.practice, value 0.5)"] == ["no", "yes", "yes"]
     assert rows["event: shepherds at year 200 (group count 1)"] == ["yes", "no", "after its end"]
     assert [e["year"] for e, _ in event_rows([short, u350, u300])] == [100, 100, 200]  # in the order of their years
+
+
+def test_a_span_to_the_horizon_is_the_same_as_one_cut_there_and_an_event_twice_is_counted(runs):
+    """An event without ``until`` lasts to the horizon: the same, in the years both ran, as the
+    event a shorter run has cut at its own; an event a run gives twice (two scales multiply) is
+    not the same as once; the same events in another order are named."""
+    from tikkun.report.compare import differences
+
+    ev = {"kind": "scale", "year": 50, "key": "light.light", "factor": 1.5}
+    other = {"kind": "set", "year": 60, "until": 80, "key": "light.light", "value": 0.5}
+    whole = _bare_folder(runs / "a", {"run": {"years": 6000}, "events": [ev, other]})
+    short = _bare_folder(runs / "b", _cut({"run": {"years": 6000}, "events": [{**ev, "until": 3000}, other]}, 100))
+    assert short.scenario["events"][0]["until"] == 100
+    assert [k for k, _ in differences([whole, short])] == ["run.years"]
+    twice = _bare_folder(runs / "c", {"run": {"years": 6000}, "events": [ev, ev, other]})
+    rows = dict(differences([whole, twice]))
+    assert rows["event: scale at year 50 (key light.light, factor 1.5)"] == ["yes", "yes (x2)"]
+    swapped = _bare_folder(runs / "d", {"run": {"years": 6000}, "events": [other, ev]})
+    assert differences([whole, swapped]) == [("the order of the set and scale events", ["as in run 1", "another order"])]
 
 
 def test_a_run_stopped_at_its_horizon_ends_in_a_bar_where_it_stops(runs, ended):
@@ -297,6 +324,14 @@ def test_a_run_stopped_at_its_horizon_ends_in_a_bar_where_it_stops(runs, ended):
     c_half = np.asarray(_metrics(runs / "half")["cleansing_mean"])
     assert len(bars) == 1 and bars[0].get_color() == LINE_COLOURS[1]
     np.testing.assert_array_equal(bars[0].get_xydata(), [[c_half.size - 1, c_half[-1]]])
+    # run 1 the shorter: the differences and its own zero line stop at its end, which the bar marks
+    from tikkun.report.compare import difference_panel
+
+    ax = Figure().add_subplot()
+    difference_panel(ax, runs_[1::-1], _timeline(runs_[:2]))
+    bars = [line for line in ax.lines if line.get_marker() == "|"]
+    assert len(bars) == 1 and bars[0].get_color() == LINE_COLOURS[0]
+    np.testing.assert_array_equal(bars[0].get_xydata(), [[c_half.size - 1, 0.0]])
 
 
 def test_numbers_near_zero_or_one_are_never_shown_as_the_bound(runs):
@@ -307,6 +342,7 @@ def test_numbers_near_zero_or_one_are_never_shown_as_the_bound(runs):
     run = _bare_folder(runs / "a", {"souls": {"count": 4000}})
     assert _share_text(run, 3999) == "3,999 (99.98%)" and _share_text(run, 4000) == "4,000 (100.0%)"
     assert _share_text(run, 1) == "1 (0.03%)" and _share_text(run, 0) == "0 (0.0%)"
+    assert _share_text(run, 40) == "40 (1.0%)"  # one percent is no bound
     assert _number(0.99998) == "0.99998" and _number(1.0) == "1" and _number(0.5) == "0.5"
     assert _number(0.123456) == "0.1235" and _number(2e-7) == "2e-07"
 

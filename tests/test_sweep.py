@@ -733,6 +733,9 @@ def test_the_work_a_spawned_worker_would_run_again_is_found():
               'else:\n    tikkun.resume("x")\nfor i in range(2):\n    x = [tikkun.resume(i)]\n'
               'tikkun.SaveAt(souls=(3,))\n')
     assert unguarded_tikkun_calls(source) == [(2, "run"), (11, "resume")]
+    source = ('import tikkun as tk\nfrom tikkun import run as go, SaveAt\ngo(preset="quick")\n'
+              'tk.sweep.sensitivity("s.toml")\nSaveAt()\nrun = print\nrun(1)\n')
+    assert unguarded_tikkun_calls(source) == [(3, "run"), (4, "sweep.sensitivity")]
 
 
 @pytest.mark.slow

@@ -99,6 +99,7 @@ class LiveRun:
                  years_per_second: float | None = None, pause_after: int | None = None, sample: int = 1500):
         self.scenario = scenario
         self.vessel = vessel
+        self.genesis_seconds: float | None = None  # where this run made its vessel (not one handed to it)
         self._on_vessel = on_vessel
         self.years_per_second = years_per_second
         self._pause_after = pause_after
@@ -236,7 +237,9 @@ class LiveRun:
         if sc.genesis is not None and self.vessel is None:
             self._set(Phase.PREPARING, f"the genesis: a {sc.genesis.n} x {sc.genesis.n} vessel through "
                                        f"{len(sc.genesis.stages)} stages")
+            t0 = time.perf_counter()
             self.vessel = api.genesis(sc)
+            self.genesis_seconds = round(time.perf_counter() - t0, 3)
             if self._on_vessel is not None:
                 self._on_vessel(self.vessel)
         if self._closed:
@@ -343,6 +346,8 @@ class LiveRun:
         if self.vessel is not None:
             s["genesis"] = {"final_unity": float(self.vessel.records["unity"][-1]),
                             "final_mixing": float(self.vessel.records["mixing"][-1])}
+            if self.genesis_seconds is not None:
+                s["genesis"]["seconds"] = self.genesis_seconds
         return s
 
     def write_folder(self, folder: Path) -> list[Path]:

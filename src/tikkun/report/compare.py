@@ -10,6 +10,7 @@ first run, and their souls at the end. Like the report it reads only the folders
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 from pathlib import Path
@@ -46,8 +47,9 @@ def _short(text: str, n: int = 24) -> str:
 def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
     """``(what, [its value in each run])`` for every scenario key whose value is not the same in
     every run (dotted keys; a long value, such as genesis' stages, named ``as in run 1`` or ``(a
-    value of its own)``), then each event that some runs have and others do not (``yes``/``no``), and
-    the graph where a run was given one. The description is left out: it is prose."""
+    value of its own)``), then each event that some runs have and others do not (:func:`event_rows`),
+    the order of the set and scale events where only it differs, and the graph where a run was
+    given one. The description is left out: it is prose."""
     flats = [_flat(r.scenario) for r in runs]
     rows: list[tuple[str, list[str]]] = []
     for key in sorted(set().union(*flats) - {"events", "description"}):
@@ -60,19 +62,28 @@ def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
                      else "(a value of its own)" for i, (v, t) in enumerate(zip(values, texts))]
         rows.append((key, texts))
     for ev, cells in event_rows(runs):
-        if any(c != "yes" for c in cells):
+        if len(set(cells)) > 1:
             label = f"{ev['label']}: " if ev.get("label") else ""
             rows.append((f"event: {label}{_event_text(ev)}", cells))
+    order = order_row(runs)
+    if order:
+        rows.append(order)
     graphs = [(r.summary.get("graph") or {}).get("sha256") for r in runs]
     if any(graphs) and len(set(graphs)) > 1:
         rows.append(("the graph given (sha256)", [g[:12] if g else "none" for g in graphs]))
     return rows
 
 
+SPANNED = ("set", "scale")  # events with a span [year, until), until the horizon where none is given
+
+
 def _within(ev: dict, years: int) -> dict:
-    """The event as the first ``years`` years see it: its ``until`` cut there."""
+    """The event as the first ``years`` years see it: a span's end cut there, or made explicit
+    there where the event gives none (it lasts to the horizon), as ``--years`` cuts it."""
+    if not years or ev.get("kind") not in SPANNED:
+        return ev
     until = ev.get("until")
-    if years and isinstance(until, (int, float)) and until > years:
+    if until is None or (isinstance(until, (int, float)) and until > years):
         return {**ev, "until": years}
     return ev
 
@@ -85,20 +96,47 @@ AFTER_ITS_END = "after its end"
 
 
 def event_rows(runs: list[RunFolder]) -> list[tuple[dict, list[str]]]:
-    """Every event of the runs, a row each in order of its year, with ``yes``, ``no`` or ``after
-    its end`` for each run. A horizon (``--years``) drops the events from it on and cuts the
-    spans at it, so an event is the same in two runs where it is the same in the years both
-    ran: a row is the event as the longest run that has it has it (its real ``until``); a run
-    has it where its own events hold it cut at the run's horizon; ``after its end`` where it
-    starts at or after the run's horizon (the run says nothing of it)."""
+    """Every event of the runs, a row each in order of its year, with ``yes`` (``yes (x2)`` for
+    an event a run gives twice), ``no`` or ``after its end`` for each run. A horizon
+    (``--years``) drops the events from it on and cuts the spans at it, so an event is the same
+    in two runs where it is the same in the years both ran: a row is the event as the longest run
+    that has it gives it; a run has it where its own events hold it as the run's years see it;
+    ``after its end`` where it starts at or after the run's horizon (the run says nothing of it)."""
     horizons = [_horizon(r) for r in runs]
     events = [list(r.scenario.get("events", [])) for r in runs]
+    seen = [[_within(e, h) for e in evs] for evs, h in zip(events, horizons)]  # each run's, as its years see them
     rows: list[dict] = []
     for i in sorted(range(len(runs)), key=lambda k: -horizons[k]):  # the longest first; ties in the runs' order
-        rows += [e for e in events[i] if not any(_within(row, horizons[i]) == e for row in rows)]
+        for e, cut in zip(events[i], seen[i]):
+            if not any(_within(row, horizons[i]) == cut for row in rows):
+                rows.append(e)
     rows.sort(key=lambda e: int(e.get("year", 0)))
-    return [(ev, [AFTER_ITS_END if h and int(ev.get("year", 0)) >= h else "yes" if _within(ev, h) in evs else "no"
-                  for evs, h in zip(events, horizons)]) for ev in rows]
+
+    def cell(ev: dict, run: int) -> str:
+        h = horizons[run]
+        if h and int(ev.get("year", 0)) >= h:
+            return AFTER_ITS_END
+        n = seen[run].count(_within(ev, h))
+        return "no" if n == 0 else "yes" if n == 1 else f"yes (x{n})"
+
+    return [(ev, [cell(ev, i) for i in range(len(runs))]) for ev in rows]
+
+
+def order_row(runs: list[RunFolder]) -> tuple[str, list[str]] | None:
+    """Where every run has the same set and scale events but some give them in another order
+    (a set and a scale event over the same years make another schedule in another order): a row
+    saying which runs share run 1's order; None where the order is the same or not comparable."""
+    rows = event_rows(runs)
+    common = [row for row, cells in rows if row.get("kind") in SPANNED and all(c == "yes" for c in cells)]
+    horizons = [_horizon(r) for r in runs]
+    orders = []
+    for r, h in zip(runs, horizons):
+        mine = [_within(e, h) for e in r.scenario.get("events", [])]
+        orders.append([k for e in mine for k, row in enumerate(common) if _within(row, h) == e])
+    if all(o == orders[0] for o in orders):
+        return None
+    return ("the order of the set and scale events", ["as in run 1" if o == orders[0] else "another order"
+                                                      for o in orders])
 
 
 # ------------------------------------------------------------------ the numbers
@@ -149,7 +187,7 @@ def _year_text(y: int | None) -> str:
 def _near(v: float, digits: int, text) -> str:
     """``text(v, digits)`` with as many more digits as it takes not to show a value as one of
     the bounds 0 and 1 it is not (C = 1, or all complete, is the end of correction)."""
-    while digits < 12 and v not in (0.0, 1.0) and float(text(v, digits).rstrip("%").replace(",", "")) in (0.0, 1.0, 100.0):
+    while digits < 12 and v not in (0.0, 1.0) and text(v, digits) in (text(0.0, digits), text(1.0, digits)):
         digits += 1
     return text(v, digits)
 
@@ -216,7 +254,7 @@ def _run_marks(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
     lines, colours, styles = [], [], []
     drawn: set[tuple[int, int]] = set()
     for ev, cells in event_rows(runs):
-        holders = [i for i, c in enumerate(cells) if c == "yes"]
+        holders = [i for i, c in enumerate(cells) if c.startswith("yes")]
         y = int(ev.get("year", 0))
         key = (y, holders[0] if len(holders) == 1 else -1)
         if holders and y < tl.horizon and key not in drawn:
@@ -340,7 +378,9 @@ def difference_panel(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
         v = by_year(r, "cleansing_mean", tl.horizon) - c0
         ax.plot(years, v, **_style(i))
         _mark_stop(ax, r, i, v)
-    ax.axhline(0.0, color=F.LINE_COLOURS[0], lw=0.8)
+    zero = np.where(np.isnan(c0), np.nan, 0.0)  # run 1's own line: as far as it ran
+    ax.plot(years, zero, color=F.LINE_COLOURS[0], lw=0.8)
+    _mark_stop(ax, runs[0], 0, zero)
     ax.set_ylabel("C minus run 1's C")
 
 
@@ -497,6 +537,13 @@ def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
         raise ReportError(f"--year {beyond[0]}: no run reached it; give a year from 0 to {longest:,} (the longest "
                           "run's last)")
     text = render(runs, years)
+    made = [p for p in target.absolute().parents if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)  # as tikkun run makes its --out
-    write_text(target, text)
+    try:
+        write_text(target, text)
+    except BaseException:
+        for folder in made:  # the deepest first: nothing of a comparison not written stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return target

@@ -130,13 +130,33 @@ def unguarded_line(source: str, line: int) -> bool:
     return not guarded(ast.parse(source))
 
 
-TIKKUN_WORK = ("run", "resume", "sweep", "sensitivity", "genesis", "report")  # calls that do a run's work
+TIKKUN_WORK = ("run", "resume", "sweep")  # what does a run's work: tikkun.sweep.sensitivity is tikkun.sweep's
 
 
 def unguarded_tikkun_calls(source: str) -> list[tuple[int, str]]:
-    """``(line, name)`` of each call ``tikkun.<name>(...)`` of :data:`TIKKUN_WORK` that a process
-    importing the script runs: outside function bodies and outside every branch of an ``if``
-    that tests ``__name__``."""
+    """``(line, name)`` of each call of tikkun's :data:`TIKKUN_WORK` (``tikkun.run(...)``,
+    ``tk.sweep.sensitivity(...)`` after ``import tikkun as tk``, ``run(...)`` after ``from
+    tikkun import run``) that a process importing the script runs: outside function bodies and
+    outside every branch of an ``if`` that tests ``__name__``."""
+    tree = ast.parse(source)
+    modules, functions = {"tikkun"}, {}
+    for node in ast.walk(tree):  # the names the script gives tikkun and its work
+        if isinstance(node, ast.Import):
+            modules |= {a.asname or a.name for a in node.names if a.name == "tikkun"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "tikkun":
+            functions |= {a.asname or a.name: a.name for a in node.names if a.name in TIKKUN_WORK}
+
+    def work(f) -> str | None:
+        if isinstance(f, ast.Name):
+            return functions.get(f.id)
+        chain = []
+        while isinstance(f, ast.Attribute):
+            chain.append(f.attr)
+            f = f.value
+        if isinstance(f, ast.Name) and f.id in modules and chain and chain[-1] in TIKKUN_WORK:
+            return ".".join(reversed(chain))
+        return None
+
     found = []
 
     def visit(node):
@@ -145,13 +165,12 @@ def unguarded_tikkun_calls(source: str) -> list[tuple[int, str]]:
                     isinstance(child, ast.If) and any(isinstance(n, ast.Name) and n.id == "__name__"
                                                       for n in ast.walk(child.test))):
                 continue
-            f = getattr(child, "func", None)
-            if (isinstance(child, ast.Call) and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
-                    and f.value.id == "tikkun" and f.attr in TIKKUN_WORK):
-                found.append((child.lineno, f.attr))
+            name = work(child.func) if isinstance(child, ast.Call) else None
+            if name:
+                found.append((child.lineno, name))
             visit(child)
 
-    visit(ast.parse(source))
+    visit(tree)
     return sorted(found)
 
 
