@@ -173,6 +173,26 @@ def test_years_a_second_are_of_running_not_of_a_pause():
         run.close(wait=5)
 
 
+def test_a_live_runs_summary_gives_the_seconds_of_a_vessel_it_made_and_only_of_one():
+    from tikkun.scenario import build_scenario
+    from tikkun.scenario.loading import _parse_toml, preset_text
+
+    raw = _parse_toml(preset_text("history"), "history")
+    raw["genesis"]["n"] = 32
+    raw["souls"]["count"], raw["events"] = 300, []
+    sc = build_scenario({**raw, "run": {**raw["run"], "years": 3}})
+    made = live_mod.LiveRun(sc)
+    t0 = time.perf_counter()
+    made.run()
+    _finish(made)
+    seconds = made.summary()["genesis"]["seconds"]
+    assert 0 < seconds < time.perf_counter() - t0
+    handed = live_mod.LiveRun(sc, vessel=made.vessel)  # the page's vessel, kept for the session
+    handed.run()
+    _finish(handed)
+    assert set(handed.summary()["genesis"]) == {"final_unity", "final_mixing"}
+
+
 def test_a_paused_runs_summary_names_the_year_the_page_shows(tmp_path):
     """A paused run's summary.json names the last year computed, as the page and the zip's name
     do (not the years run, one more), and the --years it gives reproduces its metrics."""
