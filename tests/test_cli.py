@@ -698,3 +698,28 @@ def test_an_interrupted_command_removes_the_folders_it_made_above_its_own(tmp_pa
         else:  # the user's folder keeps what holds it
             assert sorted(str(p.relative_to(tmp_path)) for p in top.rglob("*")) == (
                 ["runs/mine"] if out is None else ["a/b", "a/b/mine"])
+
+
+def test_events_that_change_nothing_are_named_before_the_run():
+    """A set event to the value already there, a scale by 1, and a set that a later set replaces
+    in every year it changes leave the schedule as it is without them: each is named (the run
+    goes on); an event that changes some year is not. The schedules are compared here with the
+    events' spans worked out by hand."""
+    from tikkun.api import resolve_scenario
+    from tikkun.cli import events_that_change_nothing
+
+    evs = [{"kind": "set", "year": 10, "until": 20, "key": "light.practice", "value": 1.0},       # already 1
+           {"kind": "scale", "year": 10, "until": 20, "key": "light.light", "factor": 1.0},       # by 1
+           {"kind": "set", "year": 30, "until": 40, "key": "light.light", "value": 0.5},          # replaced below
+           {"kind": "set", "year": 25, "until": 45, "key": "light.light", "value": 0.7},          # changes 25-44
+           {"kind": "scale", "year": 50, "until": 60, "key": "light.practice", "factor": 2.0}]    # changes 50-59
+    sc = resolve_scenario(preset="quick", years=100, overrides={"events": []}, events=evs)
+    assert [i for i, _ in events_that_change_nothing(sc)] == [0, 1, 2]
+
+
+def test_the_run_command_notes_an_event_that_changes_nothing(tmp_path):
+    out = tikkun("run", "--preset", "quick", "--years", "20", "--souls", "300", "--no-report", "--out", tmp_path / "r",
+                 "--event", '{kind = "scale", year = 5, key = "light.light", factor = 1.0, label = "idle"}', cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "note: events[0], the scale of light.light at year 5 (idle), changes no year's light.light" in \
+        " ".join(out.stderr.split())

@@ -101,6 +101,32 @@ def _say_if_compiling(quiet: bool) -> None:
                   "minutes; later runs load them)", highlight=False)
 
 
+def events_that_change_nothing(sc) -> list[tuple[int, object]]:
+    """``(index, event)`` of each set or scale event whose parameter's schedule is the same
+    without it: the value it sets is already there in its years, its factor is 1, or later
+    events replace every year it changes. Such an event is allowed (a scenario may state what
+    holds anyway), but a reader who added it to see its effect should be told."""
+    import numpy as np
+
+    from .scenario.schema import parameter_schedule
+
+    full = parameter_schedule(sc)
+    found = []
+    for i, ev in enumerate(sc.events):
+        if ev.kind in ("set", "scale"):
+            without = parameter_schedule(sc.model_copy(update={"events": sc.events[:i] + sc.events[i + 1:]}))
+            if np.array_equal(without[ev.key], full[ev.key]):
+                found.append((i, ev))
+    return found
+
+
+def _say_events_that_change_nothing(sc) -> None:
+    for i, ev in events_that_change_nothing(sc):
+        what = f"{ev.kind} of {ev.key} at year {ev.year:,}" + (f" ({ev.label})" if ev.label else "")
+        err.print(f"note: events[{i}], the {what}, changes no year's {ev.key}: it gives what is there already (a value set, a factor of 1), or "
+                  "later events replace it", highlight=False)
+
+
 def _report(result) -> None:
     s = result.summary
     end = s["end_year"]
@@ -193,6 +219,8 @@ def run(
     from .records import SaveAt
 
     saveat = api.checked_saveat(SaveAt(souls=tuple(souls_at), network=save_network), sc)
+    if not quiet:
+        _say_events_that_change_nothing(sc)
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
