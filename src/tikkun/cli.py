@@ -123,8 +123,8 @@ def events_that_change_nothing(sc) -> list[tuple[int, object]]:
 def _say_events_that_change_nothing(sc) -> None:
     for i, ev in events_that_change_nothing(sc):
         what = f"{ev.kind} of {ev.key} at year {ev.year:,}" + (f" ({ev.label})" if ev.label else "")
-        err.print(f"note: events[{i}], the {what}, changes no year's {ev.key}: it gives what is there already (a value set, a factor of 1), or "
-                  "later events replace it", highlight=False)
+        err.print(f"note: events[{i}], the {what}, changes no year's {ev.key}: it gives what is there already (a "
+                  "value set, a factor of 1), or later events replace it", highlight=False)
 
 
 def _report(result) -> None:

@@ -38,7 +38,8 @@ def verdict(m):
     hy = [v["half_year"] for v in m["highest"].values()]
     ly = [v["half_year"] for v in m["lowest"].values()]
     dc = [m["highest"][s]["C_mean"] - m["lowest"][s]["C_mean"] for s in m["highest"]]
-    return Verdict(bool(ok), "under the highest judge C reaches 1/2 no later and its mean over the 6,000 years (1 after a run's end) is higher; every seed",
+    return Verdict(bool(ok), "under the highest judge C reaches 1/2 no later and its mean over the 6,000 years (1 after "
+                   "a run's end) is higher; every seed",
                    {"half_year_highest": hy, "half_year_lowest": ly, "C_mean_difference": dc},
                    f"C reaches 1/2 in years {years_text(hy, 'never')} (highest) against {years_text(ly, 'never')} (lowest); "
                    f"mean C higher by {min(dc):.4f}-{max(dc):.4f}")

@@ -61,11 +61,12 @@ def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
             texts = [t if t == "(not set)" else f"as in run {values.index(v) + 1}" if values.index(v) < i
                      else "(a value of its own)" for i, (v, t) in enumerate(zip(values, texts))]
         rows.append((key, texts))
-    for ev, cells in event_rows(runs):
+    events = event_rows(runs)
+    for ev, cells in events:
         if len(set(cells)) > 1:
             label = f"{ev['label']}: " if ev.get("label") else ""
             rows.append((f"event: {label}{_event_text(ev)}", cells))
-    order = order_row(runs)
+    order = order_row(runs, events)
     if order:
         rows.append(order)
     graphs = [(r.summary.get("graph") or {}).get("sha256") for r in runs]
@@ -122,11 +123,11 @@ def event_rows(runs: list[RunFolder]) -> list[tuple[dict, list[str]]]:
     return [(ev, [cell(ev, i) for i in range(len(runs))]) for ev in rows]
 
 
-def order_row(runs: list[RunFolder]) -> tuple[str, list[str]] | None:
-    """Where every run has the same set and scale events but some give them in another order
-    (a set and a scale event over the same years make another schedule in another order): a row
-    saying which runs share run 1's order; None where the order is the same or not comparable."""
-    rows = event_rows(runs)
+def order_row(runs: list[RunFolder], rows: list[tuple[dict, list[str]]]) -> tuple[str, list[str]] | None:
+    """Where the runs (``rows``: their :func:`event_rows`) have the same set and scale events but
+    some give them in another order (a set and a scale event over the same years make another
+    schedule in another order): a row saying which runs share run 1's order; None where the order
+    is the same."""
     common = [row for row, cells in rows if row.get("kind") in SPANNED and all(c == "yes" for c in cells)]
     horizons = [_horizon(r) for r in runs]
     orders = []
@@ -247,10 +248,10 @@ def _style(i: int) -> dict:
     return {"color": F.LINE_COLOURS[i], "ls": ls, "lw": max(lw, 1.2)}
 
 
-def _run_marks(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
-    """Each run's end of correction, a dashed line in its colour; each event's first year a
-    dotted line, in the colour of the one run that has it, grey where more runs have it."""
-    across = ax.get_xaxis_transform()
+def run_marks(runs: list[RunFolder], tl: F.Timeline) -> tuple[list, list, list]:
+    """``(lines, colours, styles)`` of the runs' marks across a panel (x in years, y from 0 to 1
+    of its height): each run's end of correction, a dashed line in its colour; each event's first
+    year a dotted line, in the colour of the one run that has it, grey where more runs have it."""
     lines, colours, styles = [], [], []
     drawn: set[tuple[int, int]] = set()
     for ev, cells in event_rows(runs):
@@ -265,9 +266,7 @@ def _run_marks(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
         end = run.summary.get("end_year")
         if end is not None:
             lines.append([(end, 0), (end, 1)]), colours.append(F.LINE_COLOURS[i]), styles.append("--")
-    if lines:
-        ax.add_collection(LineCollection(lines, transform=across, colors=colours, linestyles=styles, lw=0.9),
-                          autolim=False)
+    return lines, colours, styles
 
 
 RIGHT = 0.3  # inches: the runs' legend is above the panels, not beside them
@@ -277,11 +276,14 @@ def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: 
     gs = fig.add_gridspec(n, 1, left=F.LEFT / F.WIDTH, right=1 - RIGHT / F.WIDTH, top=top, bottom=bottom,
                           hspace=0.18)
     axes = []
+    lines, colours, styles = run_marks(runs, tl)
     for i in range(n):
         ax = fig.add_subplot(gs[i])
         F.mark_panel(ax, F.Timeline(tl.horizon, tl.eras, (), None))  # eras only: the runs' marks follow
         ax.set_xlim(0, tl.right)
-        _run_marks(ax, runs, tl)
+        if lines:
+            ax.add_collection(LineCollection(lines, transform=ax.get_xaxis_transform(), colors=colours,
+                                             linestyles=styles, lw=0.9), autolim=False)
         ax.yaxis.set_major_locator(MaxNLocator(5))
         if i < n - 1:
             ax.xaxis.set_major_locator(NullLocator())
