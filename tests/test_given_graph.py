@@ -59,9 +59,30 @@ def test_other_degrees_and_the_folder_reproduce_and_resume(tmp_path):
     assert np.array_equal(np.load(tmp_path / "a" / "graph.npy"), graph)
     tikkun.run(tmp_path / "a" / "scenario.toml", graph=tmp_path / "a" / "graph.npy", out=tmp_path / "b")
     assert pq.read_table(tmp_path / "a" / "metrics.parquet").equals(pq.read_table(tmp_path / "b" / "metrics.parquet"))
+    # the folder's scenario.toml alone takes the graph.npy beside it: the same bits
+    tikkun.run(tmp_path / "a" / "scenario.toml", out=tmp_path / "b2")
+    assert pq.read_table(tmp_path / "a" / "metrics.parquet").equals(pq.read_table(tmp_path / "b2" / "metrics.parquet"))
+    # every table names the graph, which the scenario's text cannot
+    for name in ("metrics.parquet", "souls.parquet"):
+        meta = pq.read_schema(tmp_path / "a" / name).metadata
+        assert meta[b"tikkun.graph_sha256"].decode() == first.summary["graph"]["sha256"], name
+    # a graph.npy beside it that is not the run's graph (summary.json's sha256) is refused, nothing written
+    (tmp_path / "d").mkdir()
+    for name in ("scenario.toml", "summary.json"):
+        (tmp_path / "d" / name).write_bytes((tmp_path / "a" / name).read_bytes())
+    np.save(tmp_path / "d" / "graph.npy", graph[:, ::-1])
+    with pytest.raises(ScenarioError, match=r"graph .*graph.npy: not the graph the run in .* started from"):
+        tikkun.run(tmp_path / "d" / "scenario.toml", out=tmp_path / "c")
+    (tmp_path / "d" / "graph.npy").unlink()
     with pytest.raises(ScenarioError, match='network.kind = "given" needs its graph'):
-        tikkun.run(tmp_path / "a" / "scenario.toml", out=tmp_path / "c")
+        tikkun.run(tmp_path / "d" / "scenario.toml", out=tmp_path / "c")
     assert not (tmp_path / "c").exists()
+    # without a summary.json (a scenario file of one's own beside a graph), the graph is taken as it is
+    (tmp_path / "d" / "summary.json").unlink()
+    np.save(tmp_path / "d" / "graph.npy", graph)
+    again = tikkun.run(tmp_path / "d" / "scenario.toml")
+    for k in first.metrics:
+        assert np.array_equal(again.metrics[k], first.metrics[k]), k
 
     from test_resume import Cut, _crash_after
 
@@ -132,7 +153,14 @@ def test_bad_graphs_are_refused_naming_what_is_wrong(tmp_path):
     with pytest.raises(ScenarioError) as exc:
         tikkun.run(graph=ring(300), **KW)
     assert str(exc.value) == ("graph: has 300 rows and souls.count is 500: a row for each soul "
-                              "(--souls 300 runs as many souls as it has rows)")
+                              "(souls=300 runs as many souls as it has rows)")
+    with pytest.raises(ScenarioError) as exc:  # rows and columns swapped
+        tikkun.run(graph=ring()[:, :5].T.copy(), **KW)
+    assert str(exc.value) == ("graph: has 5 rows and souls.count is 500: a row for each soul "
+                              "(its 500 columns are as many as the souls: is it transposed?)")
+    with pytest.raises(ScenarioError) as exc:  # the rows are not what is wrong: no word of them
+        tikkun.run(graph=ring(300).astype(float), **KW)
+    assert str(exc.value) == "graph: must hold whole numbers, the souls' indices (it holds float64)"
 
 
 def test_overrides_in_tables_are_read_and_never_changed():
@@ -182,6 +210,16 @@ def test_the_command_runs_a_graph_file_and_keeps_it(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tikkun", "run", "--resume", "r", "--graph", "g.npy"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "give it without --graph" in r.stderr
+    # the run folder's scenario.toml runs with the folder's graph, and says so
+    r = subprocess.run([sys.executable, "-m", "tikkun", "run", "r/scenario.toml", "--out", "r2", "--no-report"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and 'graph r/graph.npy: the graph beside the scenario' in r.stdout, r.stdout + r.stderr
+    assert pq.read_table(tmp_path / "r" / "metrics.parquet").equals(pq.read_table(tmp_path / "r2" / "metrics.parquet"))
+    # the command names its own option where the graph's rows are not the souls
+    np.save(tmp_path / "short.npy", ring(300))
+    r = subprocess.run([sys.executable, "-m", "tikkun", "run", "--preset", "quick", "--souls", str(N), "--graph",
+                        "short.npy", "--out", "r3", "-q"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "(--souls 300 runs as many souls as it has rows)" in r.stderr, r.stderr
 
 
 def test_a_given_graphs_degree_is_bounded_as_network_k_is():
@@ -204,5 +242,9 @@ def test_validate_says_a_given_graph_is_needed(tmp_path):
     r = tikkun.run(graph=ring(), out=tmp_path / "r", **{**KW, "years": 5})
     p = subprocess.run([sys.executable, "-m", "tikkun", "validate", str(r.folder / "scenario.toml")],
                        capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0 and 'network.kind = "given": run it with its graph' in p.stdout, p.stdout
-    assert "--graph FILE.npy (8 columns, 500 rows)" in p.stdout
+    assert p.returncode == 0 and 'network.kind = "given": run it with its graph (8 columns, 500 rows)' in p.stdout
+    assert "graph.npy, beside it, unless --graph gives another" in p.stdout, p.stdout
+    (r.folder / "graph.npy").unlink()
+    p = subprocess.run([sys.executable, "-m", "tikkun", "validate", str(r.folder / "scenario.toml")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "scenario.toml --graph FILE.npy" in p.stdout, p.stdout

@@ -287,8 +287,11 @@ def test_the_edges_of_each_cross_check():
     _refused({"events": [{"kind": "reset", "year": 1, "group": {"share": 0.5, "count": 2}}]}, "count does not go with share")
     _refused({"events": [{"kind": "reset", "year": 1, "group": {"highest": "warmth"}}]}, "highest needs count")
     _accepted({"network": {"k": 9}})
-    _refused({"network": {"k": 10}}, "network.k = 10 needs more souls than that")
+    _refused({"network": {"k": 10}}, "network.k = 10: each soul listens to k others, so k is 1 to souls.count - 1 = 9")
+    _refused({"network": {"k": 8}, "souls": {"count": 1}},
+             "souls.count = 1 leaves the soul no one to listen to; set network.enabled = false")
     _accepted({"network": {"enabled": False, "k": 10}})  # no graph, no need
+    _accepted({"network": {"enabled": False}, "souls": {"count": 1}})
 
 
 def test_a_scenario_file_is_read_by_keyword_or_refused_by_name(tmp_path, monkeypatch):
@@ -364,7 +367,7 @@ def test_ranges_hold_their_edges():
              "events[0].factor: Input should be less than or equal to 1000000")
     _refused({"events": [{"kind": "policy", "year": 1, "group": {"souls": [1]}, "effort": 1e6 + 0.5}]},
              "events[0].effort: Input should be less than or equal to 1000000")
-    _refused({"network": {"k": 11}}, "network.k = 11 needs more souls than that")
+    _refused({"network": {"k": 11}}, "network.k = 11: each soul listens to k others, so k is 1 to souls.count - 1")
 
 
 def test_what_a_scale_makes_of_its_parameter_is_in_range():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import os
 import time
 import dataclasses
@@ -213,6 +214,8 @@ def run(
         overrides, (given, label) = with_graph(overrides, graph)
     sc = resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls, overrides=overrides,
                           events=events)
+    if given is None:
+        given, label = graph_beside(scenario, sc)
     sc, given = checked_graph(sc, given, label)
     saveat = checked_saveat(saveat, sc)
     if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, Integral)
@@ -305,10 +308,35 @@ def with_graph(overrides: dict[str, Any] | None, graph) -> tuple[dict[str, Any],
     return sets, (given, label)
 
 
-def checked_graph(sc: Scenario, given: np.ndarray | None, label: str = "graph") -> tuple[Scenario, np.ndarray | None]:
+def graph_beside(scenario, sc: Scenario) -> tuple[np.ndarray | None, str]:
+    """The graph a scenario file asks for when none is given: where ``scenario`` is the path of a
+    file whose network is ``"given"`` (``sc``, resolved from it) and its folder keeps
+    ``graph.npy``, as a run folder does, that graph and how messages name it; else ``(None, "")``.
+    Where the folder's summary.json names the run's graph, the file must be that graph (its
+    sha256), so that ``tikkun run DIR/scenario.toml`` makes the run again or says why not."""
+    if not isinstance(scenario, (str, os.PathLike)) or not (sc.network.enabled and sc.network.kind == "given"):
+        return None, ""
+    path = Path(os.fsdecode(scenario)).parent / rf.GRAPH_NAME
+    if not path.is_file():
+        return None, ""
+    given, label = _read_graph(path)
+    recorded = None
+    try:
+        recorded = json.loads((path.parent / "summary.json").read_text(encoding="utf-8"))["graph"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):  # no finished run here: the graph file is all there is
+        pass
+    if recorded is not None and given.dtype.kind in "iu" and rf.graph_digest(given) != recorded:
+        raise ScenarioError(f"{label}: not the graph the run in {path.parent} started from (its sha256 differs from "
+                            "summary.json's graph.sha256); give that graph with --graph FILE.npy (graph=...)")
+    return given, label
+
+
+def checked_graph(sc: Scenario, given: np.ndarray | None, label: str = "graph",
+                  souls_option: str = "souls=") -> tuple[Scenario, np.ndarray | None]:
     """The scenario with the graph's ``network.k``, and the given graph as the state holds it,
     checked against the scenario; ScenarioError where it does not fit, or where the scenario
-    asks for a graph and none is given."""
+    asks for a graph and none is given. ``souls_option``: how the caller sets the number of
+    souls (``--souls `` on the command line), named where the graph's rows are another number."""
     from .rules.network import given_graph
 
     if given is None:
@@ -321,9 +349,10 @@ def checked_graph(sc: Scenario, given: np.ndarray | None, label: str = "graph") 
     try:
         checked = given_graph(given, sc.souls.count)
     except ValueError as exc:
-        hint = ""
-        if given.ndim == 2 and given.shape[0] != sc.souls.count:
-            hint = f" (--souls {given.shape[0]} runs as many souls as it has rows)"
+        hint, n = "", sc.souls.count
+        if given.ndim == 2 and given.dtype.kind in "iu" and given.shape[0] != n:  # the rows are what is wrong
+            hint = (f" (its {n:,} columns are as many as the souls: is it transposed?)" if given.shape[1] == n
+                    else f" ({souls_option}{given.shape[0]} runs as many souls as it has rows)")
         raise ScenarioError(f"{label}: {exc}{hint}") from None
     return resolve_scenario(sc, overrides={"network.k": int(checked.shape[1])}), checked
 
@@ -435,7 +464,7 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
            saveat: SaveAt = SaveAt()) -> RunResult:
     t0 = time.perf_counter()
     graph_sha = rf.graph_digest(graph) if graph is not None else None  # the graph the run starts from
-    meta = parquet_metadata(scenario_to_toml(sc), sc.run.seed)
+    meta = parquet_metadata(scenario_to_toml(sc), sc.run.seed, graph_sha)
 
     def checkpoint(st, rec):
         rf.save_checkpoint(folder, st, rec, sc, checkpoint_every, wall_before + time.perf_counter() - t0, graph_sha,

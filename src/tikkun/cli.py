@@ -215,7 +215,11 @@ def run(
         sets, (given, label) = api.with_graph(sets, graph)
     sc = api.resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls,
                               overrides=sets, events=events)
-    sc, given = api.checked_graph(sc, given, label)
+    if given is None:  # a run folder's scenario.toml runs with the graph the folder keeps
+        given, label = api.graph_beside(scenario, sc)
+        if given is not None and not quiet:
+            out.print(f"{label}: the graph beside the scenario, as network.kind = \"given\" asks")
+    sc, given = api.checked_graph(sc, given, label, souls_option="--souls ")
     from .records import SaveAt
 
     saveat = api.checked_saveat(SaveAt(souls=tuple(souls_at), network=save_network), sc)
@@ -525,8 +529,11 @@ def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
     out.print(f"[green]ok[/]: {scenario} ({sc.name}: {sc.souls.count:,} souls, {sc.run.years:,} years, "
               f"{len(sc.events)} event{'' if len(sc.events) == 1 else 's'})")
     if sc.network.enabled and sc.network.kind == "given":
-        out.print(f'network.kind = "given": run it with its graph, tikkun run {scenario} --graph FILE.npy '
-                  f"({sc.network.k} columns, {sc.souls.count:,} rows)", highlight=False)
+        beside = Path(scenario).parent / "graph.npy"
+        how = (f"tikkun run {scenario} takes {beside}, beside it, unless --graph gives another" if beside.is_file()
+               else f"tikkun run {scenario} --graph FILE.npy")
+        out.print(f'network.kind = "given": run it with its graph ({sc.network.k} columns, {sc.souls.count:,} rows): '
+                  f"{how}", highlight=False)
 
 
 @app.command()

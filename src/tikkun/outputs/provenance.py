@@ -36,8 +36,13 @@ def provenance() -> dict:
     return {"tikkun_version": __version__, "tikkun_code": code_digest(), "model_revision": MODEL_REVISION}
 
 
-def parquet_metadata(scenario_text: str, seed: int) -> dict[str, str]:
+def parquet_metadata(scenario_text: str, seed: int, graph_sha256: str | None = None) -> dict[str, str]:
     """The Parquet metadata (keys ``tikkun.*``) of a run's tables: the provenance above, the
-    seed and the resolved scenario's TOML (what ``tikkun run scenario.toml`` takes)."""
-    return {"tikkun.version": __version__, "tikkun.code": code_digest(), "tikkun.model_revision": str(MODEL_REVISION),
+    seed and the resolved scenario's TOML (what ``tikkun run scenario.toml`` takes); for a run
+    on a given graph (``network.kind = "given"``), the graph's sha256 too, which the scenario's
+    text cannot name."""
+    meta = {"tikkun.version": __version__, "tikkun.code": code_digest(), "tikkun.model_revision": str(MODEL_REVISION),
             "tikkun.seed": str(seed), "tikkun.scenario": scenario_text}
+    if graph_sha256 is not None:
+        meta["tikkun.graph_sha256"] = graph_sha256
+    return meta

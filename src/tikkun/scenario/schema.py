@@ -389,7 +389,11 @@ class Scenario(_Section):
     def _events_in_horizon(self):
         years = self.run.years
         if self.network.enabled and self.network.k >= self.souls.count:
-            raise ValueError(f"network.k = {self.network.k} needs more souls than that (souls.count = {self.souls.count})")
+            n = self.souls.count
+            raise ValueError(f"network.k = {self.network.k}: each soul listens to k others, so k is 1 to souls.count - 1 "
+                             f"= {n - 1}" if n > 1 else
+                             f"network.k = {self.network.k}: souls.count = 1 leaves the soul no one to listen to; "
+                             "set network.enabled = false")
         for i, ev in enumerate(self.events):
             if ev.year >= years:
                 raise ValueError(f"events[{i}].year = {ev.year} is past the horizon (run.years = {years})")
