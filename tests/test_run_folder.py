@@ -209,6 +209,24 @@ def test_souls_parquet_has_the_documented_columns(tmp_path):
         assert (got.dtype.kind in "UO" and isinstance(got[0], str)) if dtype == "str" else got.dtype == dtype, name
 
 
+def test_every_column_of_a_runs_tables_says_what_it_is(tmp_path):
+    """metrics.parquet, souls.parquet and a kept souls_<year>.parquet carry each column's meaning
+    as the field's ``description``, so any Parquet reader shows it; the data stay as they were."""
+    import pyarrow.parquet as pq
+
+    from tikkun.records import METRIC_COLUMNS, SOUL_COLUMNS
+
+    res = tikkun.run(preset="quick", souls=100, years=6, out=tmp_path / "r", saveat=tikkun.SaveAt(souls=(2,)))
+    for name, columns in (("metrics.parquet", METRIC_COLUMNS), ("souls.parquet", SOUL_COLUMNS),
+                          ("souls_2.parquet", SOUL_COLUMNS)):
+        schema = pq.read_schema(tmp_path / "r" / name)
+        assert schema.names == list(columns), name
+        for field in schema:
+            assert field.metadata == {b"description": columns[field.name][1].encode()}, (name, field.name)
+    assert pq.read_table(tmp_path / "r" / "souls.parquet").column("completed_year").null_count == \
+        int((res.souls["completed_year"] == -1).sum())
+
+
 def test_the_results_frames_are_the_files_as_pandas_reads_them(tmp_path):
     """souls_frame() and metrics_frame() equal pandas.read_parquet of the run's files: a soul
     not complete has completed_year null there, not the -1 of RunResult.souls."""

@@ -29,7 +29,7 @@ from .outputs import run_folder as rf
 from .outputs.atomic import remove_leftovers
 from .outputs.genesis import write_genesis_tables
 from .outputs.provenance import parquet_metadata, provenance
-from .records import Recorder, SaveAt
+from .records import METRIC_COLUMNS, SOUL_COLUMNS, Recorder, SaveAt
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
 from .scenario.loading import build_scenario, _deepcopy, _parse_toml, _parse_value
 from .genesis.run import shatter_unity
@@ -476,7 +476,7 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
         year = int(st.year) - 1
         saved[year] = rf.souls_table(st, sc, schedule, rec.table())
         if folder is not None:
-            rf.write_parquet(folder / rf.saved_souls_name(year), saved[year], meta)
+            rf.write_parquet(folder / rf.saved_souls_name(year), saved[year], meta, SOUL_COLUMNS)
 
     sim = simulate(sc, state=state, recorder=recorder, progress=progress,
                    checkpoint=checkpoint if (folder is not None and checkpoint_every) else None,
@@ -518,8 +518,8 @@ def _drive(sc: Scenario, folder: Path | None, checkpoint_every, progress, *, sta
     if folder is not None:
         if network is not None:
             rf.write_npy(folder / rf.NETWORK_NAME, network)
-        rf.write_parquet(folder / "metrics.parquet", sim.metrics, meta)
-        rf.write_parquet(folder / "souls.parquet", souls_tab, meta)
+        rf.write_parquet(folder / "metrics.parquet", sim.metrics, meta, METRIC_COLUMNS)
+        rf.write_parquet(folder / "souls.parquet", souls_tab, meta, SOUL_COLUMNS)
         rf.write_summary(folder, summary)
         with contextlib.suppress(FileNotFoundError):
             (folder / rf.CHECKPOINT_NAME).unlink()  # the run is finished; its checkpoint is spent

@@ -24,7 +24,7 @@ from tikkun import api
 from tikkun.engine import StopReason, build
 from tikkun.outputs import run_folder as rf
 from tikkun.outputs.provenance import parquet_metadata, provenance
-from tikkun.records import Recorder
+from tikkun.records import METRIC_COLUMNS, SOUL_COLUMNS, Recorder
 from tikkun.rules.stages import STAGES, stages
 from tikkun.scenario import Scenario, scenario_to_toml
 
@@ -363,9 +363,10 @@ class LiveRun:
             if self.vessel is not None:
                 api.write_genesis_outputs(self.vessel, folder, meta)
             metrics = self.recorder.table()
-            rf.write_parquet(folder / "metrics.parquet", metrics, meta)
+            rf.write_parquet(folder / "metrics.parquet", metrics, meta, METRIC_COLUMNS)
             rf.write_parquet(folder / "souls.parquet",
-                             rf.souls_table(self.state, self.scenario, self._step_fn.schedule, metrics), meta)
+                             rf.souls_table(self.state, self.scenario, self._step_fn.schedule, metrics), meta,
+                             SOUL_COLUMNS)
             rf.write_summary(folder, self.summary())
         return sorted(p for p in folder.iterdir() if p.is_file())
 

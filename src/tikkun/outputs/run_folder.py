@@ -140,10 +140,18 @@ def arrow_table(columns: dict[str, np.ndarray]) -> pa.Table:
     return pa.table({k: pa.array(v, mask=(v < 0) if k in NULL_IF_NEGATIVE else None) for k, v in columns.items()})
 
 
-def write_parquet(path: Path, columns: dict[str, np.ndarray], metadata: dict[str, str] | None = None) -> None:
+def write_parquet(path: Path, columns: dict[str, np.ndarray], metadata: dict[str, str] | None = None,
+                  described: dict[str, tuple[str, str]] | None = None) -> None:
     """Atomically write ``columns`` (:func:`arrow_table`), with ``metadata`` (str -> str) added
-    to the file's schema (a run's provenance: :func:`tikkun.outputs.provenance.parquet_metadata`)."""
+    to the file's schema (a run's provenance: :func:`tikkun.outputs.provenance.parquet_metadata`)
+    and, for each column ``described`` names (name -> (dtype, meaning), as
+    :data:`tikkun.records.METRIC_COLUMNS`), its meaning as the field's ``description``: a file
+    read by any Parquet tool says what its columns are."""
     table = arrow_table(columns)
+    if described:
+        table = pa.Table.from_arrays(table.columns, schema=pa.schema(
+            [f.with_metadata({b"description": described[f.name][1].encode("utf-8")}) if f.name in described else f
+             for f in table.schema]))
     if metadata:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                                **{k.encode(): v.encode("utf-8") for k, v in metadata.items()}})
