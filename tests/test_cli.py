@@ -717,6 +717,32 @@ def test_events_that_change_nothing_are_named_before_the_run():
     assert [i for i, _ in events_that_change_nothing(sc)] == [0, 1, 2]
 
 
+def test_the_history_at_another_population_is_noted_with_its_numbers():
+    """The history's calibration is for the texts' 600,000 souls: at another number the note says
+    so, with the special souls its judges come from (1% of the souls, counted by hand here);
+    at 600,000, and for another preset, nothing is said."""
+    from tikkun.api import resolve_scenario
+    from tikkun.explain import population_note
+
+    note = population_note(resolve_scenario(preset="history", souls=20_000))
+    assert note.startswith("the history is calibrated for 600,000 souls")
+    assert "at 20,000 the end comes sooner" in note and "the best of 200 special souls, not 6,000" in note
+    assert "the end moves" in population_note(resolve_scenario(preset="history", souls=2_000_000))
+    assert population_note(resolve_scenario(preset="history")) is None
+    assert population_note(resolve_scenario(preset="quick", souls=20_000)) is None
+
+
+def test_the_run_command_notes_the_history_at_another_population(tmp_path):
+    out = tikkun("run", "--preset", "history", "--years", "2", "--souls", "500", "--no-report", "--out",
+                 tmp_path / "r", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "note: the history is calibrated for 600,000 souls (docs/calibration.md); at 500 the end comes sooner" \
+        in " ".join(out.stderr.split())
+    quiet = tikkun("run", "--preset", "history", "--years", "2", "--souls", "500", "--no-report", "-q", "--out",
+                   tmp_path / "q", cwd=tmp_path)
+    assert quiet.returncode == 0 and "calibrated" not in quiet.stderr
+
+
 def test_the_run_command_notes_an_event_that_changes_nothing(tmp_path):
     out = tikkun("run", "--preset", "quick", "--years", "20", "--souls", "300", "--no-report", "--out", tmp_path / "r",
                  "--event", '{kind = "scale", year = 5, key = "light.light", factor = 1.0, label = "idle"}', cwd=tmp_path)

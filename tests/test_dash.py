@@ -795,6 +795,24 @@ def test_status_describes_the_run_and_labels_the_knobs_for_the_next():
     assert "tk-next" in d.status.object and "make no scenario" in d.status.object
 
 
+def test_the_status_notes_the_history_at_another_population():
+    """A class runs the history at 20,000 souls: the status line says before and during the run
+    that its years are not the history's (the calibration is for 600,000); the quick world, or
+    the history at 600,000, has no such note."""
+    d = _dashboard()
+    d.source.value = "history"
+    d.souls.value = 20_000
+    assert "id='tk-population'" in d.status.object and "at 20,000 the end comes sooner" in d.status.object
+    d._current()
+    d._status()
+    assert "id='tk-population'" in d.status.object and "not 6,000" in d.status.object
+    d.souls.value = 600_000
+    d._reset()
+    assert "tk-population" not in d.status.object
+    d.source.value = "quick"
+    assert "tk-population" not in d.status.object
+
+
 def test_the_run_before_stays_dashed_under_the_next_and_the_status_names_it():
     """A new run (a knob moved, or Reset) keeps the run shown as the run before: its C and G as
     the page showed them, drawn dashed in the correction's and G's figures, and named under the

@@ -120,7 +120,12 @@ def events_that_change_nothing(sc) -> list[tuple[int, object]]:
     return found
 
 
-def _say_events_that_change_nothing(sc) -> None:
+def _say_notes(sc) -> None:
+    from .explain import population_note
+
+    note = population_note(sc)
+    if note:
+        err.print(f"note: {note}", highlight=False)
     for i, ev in events_that_change_nothing(sc):
         what = f"{ev.kind} of {ev.key} at year {ev.year:,}" + (f" ({ev.label})" if ev.label else "")
         err.print(f"note: events[{i}], the {what}, changes no year's {ev.key}: it gives what is there already (a "
@@ -224,7 +229,7 @@ def run(
 
     saveat = api.checked_saveat(SaveAt(souls=tuple(souls_at), network=save_network), sc)
     if not quiet:
-        _say_events_that_change_nothing(sc)
+        _say_notes(sc)
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens

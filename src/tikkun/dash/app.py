@@ -18,6 +18,7 @@ from pathlib import Path
 import panel as pn
 
 from tikkun import api
+from tikkun.explain import population_note
 from tikkun.scenario import ScenarioError, preset_names
 from tikkun.scenario.loading import _parse_toml, apply_overrides, build_scenario, preset_text
 
@@ -53,6 +54,14 @@ SPEEDS: dict[str, float | None] = {"as fast as it runs": None, "1,000 years a se
 def _get(sc, key: str):
     section, name = key.split(".")
     return getattr(getattr(sc, section), name)
+
+
+def _population_line(sc) -> str:
+    """The status line's note where the history runs at another number of souls than its
+    calibration's (:func:`tikkun.explain.population_note`): a class at 20,000 souls sees
+    another history, and should be told so beside the figures."""
+    note = population_note(sc)
+    return f"<br><small id='tk-population' style='color:#8a5a00'>note: {html.escape(note)}</small>" if note else ""
 
 
 def knob_events(sc) -> dict[str, list[str]]:
@@ -490,7 +499,8 @@ class Dashboard:
             self.status.object = (f"<p id='tk-status'><span id='tk-year' data-year='-1' data-phase='ready'>ready</span>: "
                                   f"{html.escape(sc.name)}, {sc.souls.count:,} souls, seed {sc.run.seed}, horizon "
                                   f"{sc.run.years:,} years; changed from the scenario: "
-                                  f"<span id='tk-changed'>{html.escape(changed)}</span>. Press Run.{self._previous_line()}</p>")
+                                  f"<span id='tk-changed'>{html.escape(changed)}</span>. Press Run.{_population_line(sc)}"
+                                  f"{self._previous_line()}</p>")
             return
         sc = live.scenario
         st = live.state
@@ -512,8 +522,8 @@ class Dashboard:
             f"{shown}</span></b> (horizon {sc.run.years:,} years): C = <span id='tk-c'>{c:.6g}</span>, "
             f"G = {g:.4g}{end}. <i>{html.escape(msg)}</i>{(' ' + html.escape(note)) if note else ''}<br>"
             f"<small>{html.escape(sc.name)}, {sc.souls.count:,} souls, seed {sc.run.seed}; changed from the "
-            f"scenario: <span id='tk-changed'>{html.escape(changed)}</span></small>{self._next_run()}"
-            f"{self._previous_line()}</p>")
+            f"scenario: <span id='tk-changed'>{html.escape(changed)}</span></small>{_population_line(sc)}"
+            f"{self._next_run()}{self._previous_line()}</p>")
 
     def _previous_line(self) -> str:
         return f"<br><small id='tk-previous' style='color:#555'>{self._previous}</small>" if self._previous else ""
