@@ -301,9 +301,37 @@ def test_g_has_a_logarithmic_figure_over_its_decades():
     figs.add_rows([{**row, "year": 0, "weakest_link": 0.0}, {**row, "year": 1, "weakest_link": 6.5e-4},
                    {**row, "year": 2, "weakest_link": 3e-6}])
     assert (fig.y_range.start, fig.y_range.end) == (1e-6, 1e-3)
+    assert fig.yaxis[0].ticker.ticks == [1e-6, 1e-5, 1e-4, 1e-3]
     figs.add_rows([{**row, "year": 3, "weakest_link": 0.2}])
     assert (fig.y_range.start, fig.y_range.end) == (1e-6, 1.0)
     assert plots.log_range(1.0, 1.0) == {"start": 0.1, "end": 1.0}  # at least a decade, never above 1
+    # fifteen decades and more (a history's G from its first year): every second or third named,
+    # counted from the top, so the end of correction, G = 1, is named where the curve reaches the
+    # frame's top (Bokeh's own ticker named 1e-1, 1e-3, ...: the top went unnamed)
+    figs.add_rows([{**row, "year": 4, "weakest_link": 3e-15}, {**row, "year": 5, "weakest_link": 1.0}])
+    assert (fig.y_range.start, fig.y_range.end) == (1e-15, 1.0)
+    assert fig.yaxis[0].ticker.ticks == [1e-14, 1e-12, 1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1.0]
+    assert plots.log_ticks(1e-16, 1.0) == [1e-15, 1e-12, 1e-9, 1e-6, 1e-3, 1.0]
+
+
+def test_the_light_and_illumination_have_their_own_axis_in_light_units():
+    """Illumination is lam W ((1 - omega) C + omega G): above 1 in a year whose light is (the
+    Temple's), so it is not drawn on the correction's axis of shares; its figure, with the light,
+    runs from 0 to a margin above the largest value so far (never below 1)."""
+    figs = plots.LiveFigures()
+    figs.start(api.load_scenario(preset="quick"))
+    assert "illumination_mean" not in [r.glyph.y for r in figs.series_figures[plots.CORRECTION].renderers
+                                       if hasattr(r.glyph, "y")]
+    fig = figs.series_figures[plots.LIGHT]
+    assert fig.yaxis[0].axis_label == "light units"
+    assert {r.glyph.y for r in fig.renderers if hasattr(r.glyph, "y")} >= {"light", "illumination_mean"}
+    row = {c: 0 for c in plots.COLUMNS}
+    figs.add_rows([{**row, "year": 0, "light": 0.5, "illumination_mean": 0.01}])
+    assert (fig.y_range.start, fig.y_range.end) == (0, 1.0)
+    figs.add_rows([{**row, "year": 1, "light": 2.0, "illumination_mean": 1.8}])
+    assert fig.y_range.end == pytest.approx(2.2)
+    figs.start(api.load_scenario(preset="quick"))
+    assert fig.y_range.end == 1
 
 
 def test_an_empty_figure_says_why_it_is_empty():

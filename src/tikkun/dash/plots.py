@@ -21,12 +21,12 @@ from tikkun.records import METRIC_COLUMNS
 from tikkun.rules.stages import STAGES
 from tikkun.scenario import Scenario
 
-#: (title, y-axis label, y range: fixed (low, high), "zero" (from 0 up to the data), "log" (a
-#: logarithmic axis over the data's decades) or None (the data's), [(metric column, legend label)])
+#: (title, y-axis label, y range: fixed (low, high), "zero" (from 0 to the souls' number), "up"
+#: (from 0 to a margin above the data), "log" (a logarithmic axis over the data's decades) or None
+#: (the data's), [(metric column, legend label)])
 SERIES: tuple[tuple[str, str, tuple[float, float] | str | None, tuple[tuple[str, str], ...]], ...] = (
     ("Correction", "share of the whole (0 to 1)", (0.0, 1.0),
-     (("cleansing_mean", "C, mean cleansing"), ("weakest_link", "G, weakest link"),
-      ("illumination_mean", "mean illumination"))),
+     (("cleansing_mean", "C, mean cleansing"), ("weakest_link", "G, weakest link"))),
     # G is a few ten-thousandths for millennia: flat at 0 on the linear axis above (the report's log panel)
     ("Weakest link G (log scale)", "G, the weakest link", "log", (("weakest_link", "G, weakest link"),)),
     ("Stages of the souls (002)", "souls", "zero",
@@ -40,9 +40,12 @@ SERIES: tuple[tuple[str, str, tuple[float, float] | str | None, tuple[tuple[str,
      (("u_atzilut", "Atzilut"), ("u_beria", "Beria"), ("u_yetzira", "Yetzira"), ("u_assiya", "Assiya"),
       ("conductance", "conductance W"))),
     ("Shocks of impurity (004)", "shocks in the year", "zero", (("shocks", "shocks"),)),
+    # in units of the Upper Light, not a share: above 1 in a year whose light is (the Temple's)
+    ("Light and illumination (002)", "light units", "up",
+     (("light", "lam, the Upper Light"), ("illumination_mean", "mean illumination"))),
 )
 
-CORRECTION, G_LOG, WORLDS, SHOCKS = 0, 1, 5, 6  # indices in SERIES
+CORRECTION, G_LOG, WORLDS, SHOCKS, LIGHT = 0, 1, 5, 6, 7  # indices in SERIES
 #: a line's colour where it is not the figure's j-th of Category10: G as in the correction's figure
 COLOUR_OF = {"weakest_link": Category10_10[1]}
 #: The metric columns the figures read (numbers only), with the year.
@@ -200,6 +203,7 @@ class LiveFigures:
         self._shock_max = 0
         self._worlds_low = np.inf
         self._g_low, self._g_high = np.inf, 0.0
+        self._light_max = 0.0
 
     def _series_figure(self, i, title, ylabel, yr, lines):
         names = i == CORRECTION
@@ -217,6 +221,8 @@ class LiveFigures:
         fig.yaxis.axis_label = ylabel
         if yr == "zero":
             count_axis(fig)
+        if yr == "log":  # decades named down from the top, so that G = 1, the end, is named when reached
+            fig.yaxis.ticker = FixedTicker(ticks=log_ticks(1e-4, 1.0))
         fig.title.text_font_size = "11pt"
         fig.vstrip(x0="left", x1="right", source=self.marks["strips"], fill_color="#7f7f7f", fill_alpha=0.10,
                    line_alpha=0)
@@ -309,8 +315,9 @@ class LiveFigures:
         g = np.asarray(self.previous.data["weakest_link"], dtype=float)
         g = g[g > 0]
         self._g_low, self._g_high = (float(g.min()), float(g.max())) if g.size else (np.inf, 0.0)
-        self.series_figures[G_LOG].y_range.update(**(log_range(self._g_low, self._g_high) if g.size
-                                                     else {"start": 1e-4, "end": 1}))
+        self._set_g_range(log_range(self._g_low, self._g_high) if g.size else {"start": 1e-4, "end": 1.0})
+        self._light_max = 0.0
+        self.series_figures[LIGHT].y_range.update(start=0, end=1)  # grows with the run's light
         self.hist.data = {"left": [], "right": [], "count": []}
         self.sample.data = {"hbd": [], "cleansing": [], "stage": []}
         self.histogram.y_range.update(start=0, end=_souls_end(n))
@@ -349,7 +356,16 @@ class LiveFigures:
         g = g[g > 0]  # none on a logarithmic axis
         if len(g) and (g.min() < self._g_low or g.max() > self._g_high):
             self._g_low, self._g_high = min(self._g_low, float(g.min())), max(self._g_high, float(g.max()))
-            self.series_figures[G_LOG].y_range.update(**log_range(self._g_low, self._g_high))
+            self._set_g_range(log_range(self._g_low, self._g_high))
+        top = max(max(cols[c]) for c, _ in SERIES[LIGHT][3])
+        if top > self._light_max:
+            self._light_max = top
+            self.series_figures[LIGHT].y_range.end = max(1.0, top * 1.1)
+
+    def _set_g_range(self, r: dict[str, float]) -> None:
+        fig = self.series_figures[G_LOG]
+        fig.y_range.update(**r)
+        fig.yaxis.ticker.ticks = log_ticks(r["start"], r["end"])
 
     def show_souls(self, snap) -> None:
         self.hist.data = histogram_data(snap)
@@ -370,6 +386,15 @@ def log_range(low: float, high: float) -> dict[str, float]:
     top = min(10.0 ** math.ceil(math.log10(high) + 1e-9), 1.0)
     bottom = min(10.0 ** math.floor(math.log10(low) - 1e-9), top / 10.0)
     return {"start": bottom, "end": top}
+
+
+def log_ticks(start: float, end: float, most: int = 8) -> list[float]:
+    """Whole decades from ``end`` (itself a decade) down to ``start``, every one or every few so
+    that at most ``most`` are named: counted from the top, the axis names its top (G = 1, the end
+    of correction, once G reaches it), whatever the number of decades."""
+    top, bottom = round(math.log10(end)), math.ceil(math.log10(start) - 1e-9)
+    step = max(1, math.ceil((top - bottom + 1) / most))
+    return [10.0 ** k for k in range(top, bottom - 1, -step)][::-1]
 
 
 WORLDS_MIN_SPAN = 0.01  # the four worlds' y axis spans at least this much below 1
