@@ -823,6 +823,33 @@ def test_status_describes_the_run_and_labels_the_knobs_for_the_next():
     assert "tk-next" in d.status.object and "make no scenario" in d.status.object
 
 
+def test_one_soul_purified_is_the_command_lines_event_and_is_named():
+    """The page's "one soul purified in year" adds to the scenario exactly the shepherds event
+    `tikkun explain questions` gives for the command line (the least cleansed soul, a shepherd to
+    its generation's end), named in the status line and marked on the figures; a year outside the
+    run is refused with the control's name; emptied, the scenario is the preset's again."""
+    from tikkun.api import resolve_scenario
+    from tikkun.dash.app import ONE_SOUL
+
+    d = _dashboard()
+    d.source.value = "history"
+    d.souls.value = 3_000
+    plain = d.scenario()
+    d.one_soul.value = 1_000
+    event = {"kind": "shepherds", "year": 1000, "group": {"count": 1, "lowest": "cleansing"},
+             "label": "one soul purified"}
+    assert d.scenario() == resolve_scenario(preset="history", souls=3_000, events=[event])
+    assert len(d.scenario().events) == len(plain.events) + 1
+    assert f"{ONE_SOUL} = 1,000" in d.status.object
+    d._current()
+    assert "one soul\npurified" in list(d.live_figures.marks["labels"].data["text"])  # wrapped in two lines
+    d._reset()
+    d.one_soul.value = 6_000
+    assert d.error.visible and f"{ONE_SOUL}: 6,000 is not a year of the run (0 to 5,999)" in d.error.object
+    d.one_soul.value = None
+    assert not d.error.visible and d.scenario() == plain
+
+
 def test_the_status_notes_the_history_at_another_population():
     """A class runs the history at 20,000 souls: the status line says before and during the run
     that its years are not the history's (the calibration is for 600,000); the quick world, or

@@ -187,6 +187,7 @@ def test_the_list_names_every_seed_the_rules_cite(tmp_path):
 def test_every_question_points_to_what_exists():
     """The rules, claims, mechanisms, report sections and dashboard knobs a question names are the
     ones `tikkun explain`, docs/claims.md, docs/mechanisms.md, the report and the dashboard have."""
+    from tikkun.dash.app import ONE_SOUL, SLIDERS
     from tikkun.experiments import EXPERIMENTS
     from tikkun.report.figures import SECTIONS
 
@@ -204,8 +205,10 @@ def test_every_question_points_to_what_exists():
             assert c in EXPERIMENTS and f"\n## {c}\n" in claims_md, (q.question, c)
         for m in q.mechanisms:
             assert f"\n| {m} |" in mechanisms_md, (q.question, m)
-        quoted_sections = [w for w in q.see.split('"')[1::2]]
-        assert quoted_sections and set(quoted_sections) <= sections, (q.question, quoted_sections)
+        quoted = [w for w in q.see.split('"')[1::2]]  # the report's sections and the dashboard's controls
+        assert quoted and set(quoted) <= sections | {ONE_SOUL}, (q.question, quoted)
+        if "knob phi_s" in q.see:
+            assert SLIDERS["light.phi_s"][0].startswith("phi_s"), q.question
         for doc in (w.strip(".,;:()") for w in (q.model + " " + q.measured).split() if w.startswith("docs/")):
             assert (ROOT / doc).is_file(), (q.question, doc)
 

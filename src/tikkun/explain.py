@@ -125,7 +125,9 @@ RULES: tuple[Rule, ...] = (
         "  its neighbour of lowest c_m  ->  a soul drawn with probability c_m / sum(c)  (not itself, not a duplicate)",
         ("network.good_and_pure", "network.rewire_every", "network.p_rewire"),
         ("cleansing", "neighbours", "warmth"), ("neighbours", "edge_weight"),
-        "004: besides warm relationships, connect to people who are good and pure."),
+        "004, the question (not its answer): the two things to improve now are to connect to people who "
+        "are good and pure and to attain warm connection with others; the answer calls warmth not the main "
+        "part and does not return to the good and pure. The rewiring is the model's reading of the question."),
     Rule(
         "worlds", "The four worlds that carry the light", "tikkun.rules.worlds",
         "lam_w = lam * prod_{w' above w} u_w'       iota_eq(lam) = min(1, lam / A)\n"
@@ -279,13 +281,15 @@ QUESTIONS: tuple[Question, ...] = (
         "shepherds' light corrects is the last sparks (the weakest link G): the claim one-for-all (one shepherd "
         "against none) and the mechanism shepherds (none at all) show that without it no seed ends by year 6,000. "
         "Early in the history, when almost no soul is complete, two runs of the 600,000 souls (some 20 s each) show "
-        "what one soul's correction does: `tikkun run --years 1100 --set generations.shepherds=events --event "
-        "'{kind = \"shepherds\", year = 1000, group = {count = 1, lowest = \"cleansing\"}}'` (the least cleansed "
-        "soul purified at year 1,000) and the same without `--event`: by year 1,039, its generation's last, "
-        "569,103 souls are complete against 970 (C 0.989 against 0.011, seed 20); `tikkun compare` of the two run "
-        "folders, the one without the event first, draws them together with the difference.",
+        "what one soul's correction does: `tikkun run --years 1100 --out runs/none` and `tikkun run --years 1100 "
+        "--out runs/one --event '{kind = \"shepherds\", year = 1000, group = {count = 1, lowest = \"cleansing\"}}'` "
+        "(the least cleansed soul purified at year 1,000, a shepherd to its generation's end): by year 1,039, its "
+        "generation's last, 569,103 souls are complete against 970 (C 0.989 against 0.011, seed 20); `tikkun "
+        "compare runs/none runs/one --year 1039` draws the two together with the difference.",
         ("shepherds", "light"), ("one-for-all",), ("shepherds",),
-        "report.html, \"Shepherds and the network\" and \"Correction\" (G); the dashboard's knob phi_s",
+        "report.html, \"Shepherds and the network\" and \"Correction\" (G); the dashboard's \"one soul purified "
+        "in year\" (the same event; at the page's smaller populations the history's years differ, as its status "
+        "line says) and its knob phi_s, the light every soul receives while a shepherd stands",
     ),
     Question(
         "What does the Torah change?",

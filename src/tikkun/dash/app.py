@@ -51,6 +51,19 @@ SPEEDS: dict[str, float | None] = {"as fast as it runs": None, "1,000 years a se
                                    "30 years a second": 30.0, "10 years a second": 10.0, "3 years a second": 3.0}
 
 
+#: The page's question of 002 ("when a single soul ... is purified from all its filth ... all the
+#: souls of its generation will be corrected"): the least cleansed soul made a complete shepherd
+#: in a chosen year, to the end of its generation (a ``shepherds`` event; before the Messiah era
+#: it lasts that long: MODEL.md r2), the run otherwise the scenario's.
+ONE_SOUL = "one soul purified in year"
+
+
+def one_soul_event(year: int) -> dict:
+    """The event the page adds for :data:`ONE_SOUL`, as ``tikkun run --event`` takes it."""
+    return {"kind": "shepherds", "year": int(year), "group": {"count": 1, "lowest": "cleansing"},
+            "label": "one soul purified"}
+
+
 def _get(sc, key: str):
     section, name = key.split(".")
     return getattr(getattr(sc, section), name)
@@ -130,6 +143,8 @@ class Dashboard:
                                        css_classes=["tk-speed"])
         self.pause_after = pn.widgets.IntInput(label="pause after year", value=None, start=0, width=95,
                                                placeholder="never", css_classes=["tk-pause-after"])
+        self.one_soul = pn.widgets.IntInput(label=ONE_SOUL, value=None, start=0, width=280, placeholder="never",
+                                            css_classes=["tk-one-soul"])
         self.run_button = pn.widgets.Button(label="Run", color="primary", width=135, css_classes=["tk-run"])
         self.pause_button = pn.widgets.Button(label="Pause", width=135, css_classes=["tk-pause"])
         self.step_button = pn.widgets.Button(label="Step one year", width=135, css_classes=["tk-step"])
@@ -154,7 +169,7 @@ class Dashboard:
 
         self.source.param.watch(lambda e: self._load_base(), "value")
         self.upload.param.watch(self._uploaded, "value")
-        for w in (self.souls, self.seed, *self.sliders.values(), *self.means.values()):
+        for w in (self.souls, self.seed, self.one_soul, *self.sliders.values(), *self.means.values()):
             w.param.watch(lambda e: self._changed(), "value")
         self.speed.param.watch(self._set_speed, "value")
         self.pause_after.param.watch(self._set_pause_after, "value")
@@ -175,7 +190,7 @@ class Dashboard:
             # the commands above the knobs: on a projector's 1280 x 720 Run is pressed with the
             # status line in view, no scrolling
             pn.Row(self.run_button, self.pause_button), pn.Row(self.step_button, self.reset_button),
-            pn.Row(self.speed, self.pause_after), self.download,
+            pn.Row(self.speed, self.pause_after), self.download, self.one_soul,
             *self.sliders.values(), *self.means.values(), self.knob_note, width=310)
         tabs = pn.Tabs(
             ("Run", pn.Column(self.status, self.figures, sizing_mode="stretch_width")),
@@ -262,6 +277,14 @@ class Dashboard:
                 out[f"souls.{q}_b"] = (1.0 - w.value) * (a + bb)
         return out
 
+    def changes(self) -> dict:
+        """What the page changes in the scenario, as its status lines name it: the knobs'
+        overrides and the year of the one soul purified."""
+        out = self.overrides()
+        if self.one_soul.value is not None:
+            out[ONE_SOUL] = self.one_soul.value
+        return out
+
     def scenario(self):
         """The scenario the knobs describe; ScenarioError with the command line's message if it is not one."""
         if self.base is None:
@@ -273,7 +296,15 @@ class Dashboard:
         if souls > self.max_souls:
             raise ScenarioError(f"souls: at most {self.max_souls:,} in this dashboard (got {souls:,}); "
                                 f"tikkun serve --max-souls sets the cap")
-        return build_scenario(apply_overrides(self.base_raw, ov), self.base_origin)
+        raw = apply_overrides(self.base_raw, ov)
+        year = self.one_soul.value
+        if year is None:
+            return build_scenario(raw, self.base_origin)
+        horizon = build_scenario(raw, self.base_origin).run.years
+        if not 0 <= year < horizon:
+            raise ScenarioError(f"{ONE_SOUL}: {year:,} is not a year of the run (0 to {horizon - 1:,}); leave it "
+                                "empty for none")
+        return build_scenario({**raw, "events": [*raw.get("events", []), one_soul_event(year)]}, self.base_origin)
 
     def _changed(self) -> None:
         if self._loading:
@@ -329,7 +360,7 @@ class Dashboard:
         key = _vessel_key(sc)
         self.live = LiveRun(sc, vessel=self.vessels.get(key), on_vessel=self._vessel_ready,
                             years_per_second=SPEEDS[self.speed.value], pause_after=self.pause_after.value)
-        self._run_changed = self.overrides()
+        self._run_changed = self.changes()
         self._clear_figures(sc)
         self._shown, self._snapshot_year = None, -1
         self.download.filename = f"{sc.name}-seed{sc.run.seed}.zip"
@@ -495,7 +526,7 @@ class Dashboard:
                                       "not ready</span>: the knobs do not make a scenario (the error above says "
                                       "why); Run waits until it is mended.</p>")
                 return
-            changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides().items()) or "none"
+            changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.changes().items()) or "none"
             self.status.object = (f"<p id='tk-status'><span id='tk-year' data-year='-1' data-phase='ready'>ready</span>: "
                                   f"{html.escape(sc.name)}, {sc.souls.count:,} souls, seed {sc.run.seed}, horizon "
                                   f"{sc.run.years:,} years; changed from the scenario: "
@@ -537,7 +568,7 @@ class Dashboard:
         if sc is None:
             what = "the knobs now make no scenario (the error above says why); Run waits until it is mended"
         else:
-            changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.overrides().items()) or "none"
+            changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.changes().items()) or "none"
             what = (f"the knobs now differ from this run; Run starts a new one: {html.escape(sc.name)}, "
                     f"{sc.souls.count:,} souls, seed {sc.run.seed}; changed from the scenario: {html.escape(changed)}")
         return f"<br><small id='tk-next' style='color:#8a5a00'>{what}</small>"
