@@ -1022,6 +1022,33 @@ def test_claims_tab_clears_the_last_result_when_another_claim_is_chosen(tmp_path
     assert view.figure_link.object == "" and token not in claims.FIGURES
 
 
+def test_claims_tab_starts_at_each_claims_own_size_and_says_when_a_verdict_is_not_at_it(tmp_path):
+    """A claim chosen brings its own population (docs/claims.md's, at most 60,000 and the page's
+    cap); a verdict measured at another says so under it, with the claim's own size and why."""
+    from PIL import Image
+
+    from tikkun.dash.claims import ClaimsView
+    from tikkun.experiments import EXPERIMENTS
+
+    view = ClaimsView(600_000)
+    for name, exp in EXPERIMENTS.items():
+        view.select.value = name
+        assert view.souls.value == min(exp.souls, 60_000), name
+    assert ClaimsView(2_000).souls.value <= 2_000
+    png = tmp_path / "figure.png"
+    Image.new("RGB", (4, 4), "white").save(png)
+    exp = EXPERIMENTS["one-for-all"]
+    record = {"name": "one-for-all", "seconds": 9.0, "verdict": "holds", "summary": "s", "seeds": [20, 21],
+              "shared": {"souls.count": 2_000, **exp.set}}
+    view._done = (record, png)
+    view.poll()
+    note = view.verdict.object.split("id='tk-claim-size'")[1]
+    assert "at 2,000 souls, seeds 20, 21: not the claim's own 600,000 souls" in note and exp.why_size[:40] in note
+    view._done = ({**record, "shared": {"souls.count": 600_000}}, png)
+    view.poll()
+    assert "at 600,000 souls, seeds 20, 21: the claim's own size" in view.verdict.object
+
+
 def test_host_and_port_checks():
     for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
         assert is_loopback(host) and host_warning(host, 8050) is None

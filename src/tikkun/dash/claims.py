@@ -22,7 +22,9 @@ import tornado.web
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SOULS = 2_000
+#: a claim's souls by default: its own (docs/claims.md's), at most this many, so that its ten
+#: runs on the page's one worker take a minute or two, not the half hour of 600,000 souls
+DEFAULT_SOULS_CAP = 60_000
 DEFAULT_SEEDS = "20, 21"
 EXIT_WAIT = 20.0  # s: how long a server that stops waits for a running experiment to end
 #: the shown experiments' figures by a token of their own, served at FIGURE_PATH/<token>.png: a
@@ -71,6 +73,22 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def size_note(record: dict, experiments: dict) -> str:
+    """HTML under a verdict: the souls and seeds it stands on, and, where the population is not
+    the claim's own, that docs/claims.md's verdict is measured at that one and why (a history
+    of fewer souls ends sooner: a claim about its end may not be tested at all)."""
+    exp = experiments.get(record.get("name"))
+    souls = (record.get("shared") or {}).get("souls.count")
+    seeds = ", ".join(str(s) for s in record.get("seeds") or [])
+    if exp is None or souls is None:
+        return ""
+    line = f"at {souls:,} souls, seeds {seeds}"
+    if souls == exp.souls:
+        return f"<p id='tk-claim-size' style='margin:0'><small>{html.escape(line)}: the claim's own size</small></p>"
+    return (f"<p id='tk-claim-size' style='margin:0;color:#8a5a00'><small>{html.escape(line)}: not the claim's own "
+            f"{exp.souls:,} souls, at which docs/claims.md gives its verdict ({html.escape(exp.why_size)})</small></p>")
+
+
 class ClaimsView:
     """Pick, run and show one experiment at a time; ``max_souls`` caps the population."""
 
@@ -95,8 +113,8 @@ class ClaimsView:
         names = list(self.experiments)
         self.select = pn.widgets.Select(label="experiment", options=names, value=names[0], width=240,
                                         css_classes=["tk-claim"])
-        self.souls = pn.widgets.IntInput(label="souls", value=min(DEFAULT_SOULS, max_souls), step=1000, width=100,
-                                         css_classes=["tk-claim-souls"])
+        self.souls = pn.widgets.IntInput(label="souls", value=1, step=1000, width=100,
+                                         css_classes=["tk-claim-souls"])  # the claim's own: _describe
         self.seeds = pn.widgets.TextInput(label="seeds", value=DEFAULT_SEEDS, width=100, css_classes=["tk-claim-seeds"])
         self.button = pn.widgets.Button(label="Run the experiment", color="primary", width=170,
                                         css_classes=["tk-claim-run"])
@@ -115,6 +133,7 @@ class ClaimsView:
                              f"<i>({html.escape(exp.source)})</i><br>arms: {html.escape(arms)}; "
                              f"by default {exp.souls:,} souls over {exp.years:,} years "
                              f"({html.escape(exp.why_size)})</p>")
+        self.souls.value = min(exp.souls, DEFAULT_SOULS_CAP, self.max_souls)
         if not self._running:  # the last experiment's time, verdict and figure are not this one's
             self.status.object, self.verdict.object = "", ""
             self._show_figure(None)
@@ -192,7 +211,7 @@ class ClaimsView:
                               f"{record.get('seconds', 0):.0f} s</p>")
         colour = {"holds": "#2a7d2a", "does not hold": "#b35900"}.get(str(record["verdict"]), "#555555")  # grey: not tested
         self.verdict.object = (f"<p id='tk-verdict'>verdict: <b style='color:{colour}'>{html.escape(str(record['verdict']))}"
-                               f"</b>. {html.escape(str(record['summary']))}</p>")
+                               f"</b>. {html.escape(str(record['summary']))}</p>{size_note(record, self.experiments)}")
         self._show_figure(what.read_bytes())
 
     def _show_figure(self, png: bytes | None) -> None:

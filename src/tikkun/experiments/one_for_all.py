@@ -104,7 +104,10 @@ def figure(fig, by_arm, m, v):
     rows.set_xlabel("year from creation")
     ax.tick_params(labelbottom=False)
     ax.set_ylabel("weakest link G (solid),\ncollective correction C (dashed)")
-    ax.set_xlim(3000, HORIZON)
+    # from 3,000, or from before the earliest end (a smaller population can end before the shepherd):
+    # no end is drawn outside the frame
+    earliest = min([e for arm in end.values() for e in arm.values() if e is not None], default=3000)
+    ax.set_xlim(min(3000, 500 * ((earliest - 100) // 500)), HORIZON)
     ax.set_ylim(0, 1.42)
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.grid(alpha=0.3)
