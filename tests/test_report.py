@@ -611,6 +611,28 @@ def test_the_end_stands_clear_of_the_frame_and_rewirings_are_points():
     assert panels["shepherds"].get_ylim() == (0, 1.0)
 
 
+def test_shocks_are_counted_so_far_and_their_rate_has_its_own_axis():
+    """Shocks are rare (a few hundredths a year in the history): a spike each year they come ran
+    together into a wall, and a rate of 0.03 on the same axis as counts lay on its floor. Their
+    count so far is a step a shock, its legend their number; the rate has its own panel."""
+    import matplotlib
+
+    years = np.arange(200)
+    shocks = np.zeros(200, np.int64)
+    shocks[[50, 51, 120, 121, 121 + 30]] = [1, 2, 1, 1, 3]
+    rate = np.where(years >= 50, 0.03, 0.0)
+    run = _folder(years=200, metrics={"shocks": shocks, "shock_rate": rate, "screen_lost": shocks * 2.5})
+    section = next(s for s in F.SECTIONS if s.id == "shocks")
+    with matplotlib.rc_context(F.RC):
+        fig = F.section_figure(run, F.timeline(run), section)
+    panels = {ax.get_ylabel(): ax for ax in fig.axes if ax.get_ylabel()}
+    (count,) = panels["shocks so far"].get_lines()
+    assert np.array_equal(count.get_ydata(), np.cumsum(shocks)) and count.get_drawstyle() == "steps-post"
+    assert count.get_label() == "shocks (8 in all)"
+    (line,) = panels["rate a year\n(Poisson mean)"].get_lines()
+    assert np.array_equal(line.get_ydata(), rate) and panels["rate a year\n(Poisson mean)"].get_ylim()[1] < 0.04
+
+
 def test_effort_and_practice_share_a_log_axis_only_where_they_span_decades():
     # the practice before the Torah (0.003) beside an effort near 1 sits on the floor of a linear
     # axis; an effort and practice both near 1 on a log axis would get a single tick

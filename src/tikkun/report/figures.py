@@ -262,7 +262,8 @@ class Series:
 @dataclass(frozen=True)
 class Panel:
     """A panel: its y label and lines; ``kind`` "line", "stack" (shares that add up), "steps"
-    (counts per year) or "points" (values of some years only, the zeros left out); ``log`` True
+    (counts per year), "cumulative" (counts of rare events, as their sum so far) or "points"
+    (values of some years only, the zeros left out); ``log`` True
     for a logarithmic y axis, "wide" for one only where the run's values span more than
     :data:`WIDE` (then the label says so): a narrow range on a log axis gets a single tick."""
 
@@ -320,10 +321,12 @@ SECTIONS: tuple[Section, ...] = (
             (Panel("light", (Series("light", "Upper Light lam"),)),
              Panel("unity (0 to 1)", (Series("u_atzilut", "Atzilut"), Series("u_beria", "Beria"), Series("u_yetzira", "Yetzira"),
                                       Series("u_assiya", "Assiya"), Series("conductance", "conductance W"))))),
-    Section("shocks", "Shocks of impurity", "The number of shocks each year, the rate they were drawn "
-            "with, and the screen they took, summed over the sparks (in units of spark size D).",
-            (Panel("shocks a year", (Series("shocks", "shocks"), Series("shock_rate", "their rate (Poisson mean)")),
-                   kind="steps"),
+    Section("shocks", "Shocks of impurity", "The shocks counted from year 0 (a step a shock: the "
+            "steeper, the more shocks a year; the legend gives their number), the rate they were drawn with "
+            "(their Poisson mean a year, set by the eras' events), and the screen they took each year, summed "
+            "over the sparks (in units of spark size D).",
+            (Panel("shocks so far", (Series("shocks", "shocks"),), kind="cumulative", integer=True),
+             Panel("rate a year\n(Poisson mean)", (Series("shock_rate", "shock rate"),)),
              Panel("screen lost a year", (Series("screen_lost", "screen lost"),), kind="steps"))),
     Section("shepherds", "Shepherds and the network", "Shepherds (souls whose light reaches every soul: "
             "each soul receives the same shepherds' light, light.phi_s, from one shepherd as from all of them), "
@@ -363,6 +366,11 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                 y = _values(run, s)
                 if log:
                     y = np.where(y > 0, y, np.nan)
+                if panel.kind == "cumulative":  # rare events: a step each, their count so far (a year's spikes run together)
+                    total = np.cumsum(np.nan_to_num(y))
+                    ax.plot(year, total, label=f"{s.label} ({_count(total[-1] if total.size else 0)} in all)", color=c,
+                            lw=lw, drawstyle="steps-post")
+                    continue
                 if panel.kind == "points":  # a value in some years only: a line through the zeros between them would fill the panel
                     some = y != 0
                     ax.plot(year[some], y[some], ".", ms=2.5, label=s.label, color=c)
@@ -387,6 +395,10 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
         ax.set_ylabel(panel.ylabel + ("\n(log scale)" if log and panel.log == "wide" else ""))
         _legend(ax)
     return fig
+
+
+def _count(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.4g}"
 
 
 WIDE = 20.0  # the largest positive value over the smallest, from which a "wide" panel is logarithmic
