@@ -184,6 +184,25 @@ def test_the_list_names_every_seed_the_rules_cite(tmp_path):
     assert cited and cited <= listed, f"seeds cited but not named: {sorted(cited - listed)}"
 
 
+def test_every_rule_gives_its_passages_word_for_word():
+    """Each rule's source is a paraphrase; beside it, the sentences it paraphrases, word for word
+    (scripts/check_passages.py checks them against the seed texts, which the repository does not
+    hold): at least one a rule, each from a seed the source names, printed by `tikkun explain
+    RULE` and under the rule by `tikkun explain NUMBER`, and in docs/model.md."""
+    assert set(ex.PASSAGES) == set(ex.RULES_BY_NAME)
+    model_md = (ROOT / "docs" / "model.md").read_text()
+    for r in ex.RULES:
+        passages = ex.PASSAGES[r.name]
+        assert passages, r.name
+        text = ex.rule_text(r.name)
+        for number, words in passages:
+            assert number in SEEDS and ex.cites(r, number), (r.name, number)
+            assert len(words) <= 240, (r.name, words)  # a sentence, not a page
+            assert f"- {number}: \u201c{words}\u201d" in text and words in model_md, (r.name, words)
+            assert f"  \u201c{words}\u201d" in ex.source_text(number).split(f"\n{r.name}: ")[1].split("\n\n")[0], \
+                (r.name, words)
+
+
 def test_every_question_points_to_what_exists():
     """The rules, claims, mechanisms, report sections and dashboard knobs a question names are the
     ones `tikkun explain`, docs/claims.md, docs/mechanisms.md, the report and the dashboard have."""

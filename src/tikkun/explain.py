@@ -38,7 +38,7 @@ class Rule:
     equation: the rule in symbols (lines of text); parameters: scenario keys or prefixes of
     keys (``"genesis"`` covers every ``genesis.`` key); reads / writes: fields of
     :class:`tikkun.state.State`; source: seed file and passage, paraphrased (at most a few
-    words quoted); note: what the code decides where the texts are silent, if anything.
+    words quoted; the words themselves are in :data:`PASSAGES`); note: what the code decides where the texts are silent, if anything.
     """
 
     name: str
@@ -240,6 +240,92 @@ RULES: tuple[Rule, ...] = (
 )
 
 RULES_BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
+
+#: Each rule's passages, word for word (the seed's number, the words): the sentences its source
+#: paraphrases, as a reader can find them in the seed texts (scripts/check_passages.py checks
+#: them against the texts, which are not in the repository).
+PASSAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "genesis": (
+        ("000", "Prior to the breaking there were two incompatible qualities that did not overlap and even repelled each other: reception and bestowal."),
+        ("000", "we can mix liquids together by way of vibration, or cause metals to merge together by way of fusion."),
+        ("000", "under the influence of the most powerful Light, which comes from Zivug AB-SAG, they receive a blow and break."),
+        ("000", "This unity is possible only when the Upper Light maintains it and does not let it disappear."),
+    ),
+    "creation": (
+        ("002", "there is indeed only one soul in the world"),
+        ("002", "saying that there are 600,000 souls and sparks of souls appears as though it is divided by the force of the body of each person."),
+        ("002", "any division among them is only in their HBD, according to their measures."),
+        ("002", "the soul of Moses, which is found in only the wise disciples in the generation, as well as in prophets and priests."),
+    ),
+    "clock": (
+        ("002", "all the journeys that the whole world has experienced during the 6,000 years should be experienced by each individual soul."),
+        ("002", "when a tiny part of a tiny spark is missing, the end will not be able to appear."),
+    ),
+    "events": (
+        ("002", "the giving of the Torah belonged specifically to the generation of the desert and to Moses."),
+        ("002", "If even one man came before his Master in complete repentance, the Messiah King would come at once."),
+        ("002", "he will buy his world in one hour due to the ability of that generation"),
+    ),
+    "generations": (
+        ("002", "each generation behaves according to its judge, by the mind that judges it, since it receives from the Kedusha of that time."),
+        ("002", "special Kelim [vessels] were required for anointment of their judges, such as the souls of Moses and Samuel."),
+        ("002", "His Kli is within each and every soul from Israel."),
+    ),
+    "good_and_pure": (
+        ("004", "there are two parts for us to improve upon at this time, to connect to people who are good and pure and to attain connection of warmth with other people."),
+    ),
+    "worlds": (
+        ("000", "the Worlds of ABYA, which conduct Light through the quality of Malchut and Bina as one whole, are able to correct the broken soul of Adam"),
+        ("000", "This unity is possible only when the Upper Light maintains it and does not let it disappear."),
+    ),
+    "network": (
+        ("004", "a person needs to build warm relationships with other people to counter all of the cold relationships that there are in the world."),
+    ),
+    "aim": (
+        ("000", "a moment later he will receive a greater desire to enjoy, and then he will have to \u201ccatch\u201d the goal once again."),
+        ("000", "You have to attain it right here and now, and not a moment later."),
+    ),
+    "impurity": (
+        ("004", "the kelipa of the shaar hanun detuma has become physically manifest throughout the world."),
+        ("004", "when a person believes that no one has any control other than Hashem, he is protected from all harm."),
+        ("004", "But that is not the main part that we need right now."),
+        ("002", "It is permanently completed, but its flaw is with it."),
+    ),
+    "light": (
+        ("002", "by the force of the Torah and the Mitzva [commandment], the body is cleansed, and to the extent of its cleansing, the common soul shines on him."),
+        ("002", "any division among them is only in their HBD, according to their measures."),
+    ),
+    "practice": (
+        ("002", "by the force of the Torah and the Mitzva [commandment], the body is cleansed"),
+        ("002", "the giving of the Torah belonged specifically to the generation of the desert and to Moses."),
+    ),
+    "inclusion": (
+        ("002", "the whole is found within each item, since in the end, all the souls will unite into one discernment, returning to their spiritual root."),
+        ("002", "The good soul draws to it from all the discernments of Kedusha before it and after it"),
+        ("000", "Spiritual unity is when each one helps the other and each enters inside the other."),
+    ),
+    "cleansing": (
+        ("002", "to the extent of its cleansing, the common soul shines on him."),
+        ("002", "when a tiny part of a tiny spark is missing, the end will not be able to appear."),
+    ),
+    "shepherds": (
+        ("002", "Because he was their faithful shepherd, he had the same Kedusha that the whole generation merited."),
+        ("002", "when a single soul from Israel is purified from all its filth, it will draw onto itself the whole of the soul of Atzilut, and through it, all the souls of its generation will be corrected."),
+        ("002", "the Messiah is ready for each and every generation."),
+    ),
+    "illumination": (
+        ("002", "while even a single soul is denied of complete purity, the extension of this Kedusha [Holiness] will be deficient in every soul from Israel."),
+        ("002", "It was befitting for the Shechina [Divinity] to be upon him, but his generation was unworthy of it."),
+        ("002", "all are equal servants in restoring the old glory, and in this there are no degrees between one another."),
+    ),
+    "stages": (
+        ("002", "This is the meaning of the three times of a person"),
+        ("002", "During the exodus from Egypt and the reception of the Torah, the soul of Moses appears on him; in the seven that they conquered, the soul of Joshua; and in the building of the Temple, the soul of King Solomon"),
+        ("002", "anyone who cleanses and purifies his soul to be worthy of extending the revelation of Malchut in the world will truly be called King David."),
+    ),
+}
+
+
 
 
 #: The seed texts the sources name, by their file's number.
@@ -530,7 +616,9 @@ def source_text(number: str) -> str:
     lines = [f"{number}: {what}", "", "The rules that cite it (tikkun explain RULE for each):", ""]
     for r in RULES:
         if cites(r, number):
-            lines += [f"{r.name}: {r.title}", f"  {r.source}", ""]
+            lines += [f"{r.name}: {r.title}", f"  {r.source}"]
+            lines += [f"  \u201c{words}\u201d" for n, words in PASSAGES[r.name] if n == number]
+            lines += [""]
     return "\n".join(lines)
 
 
@@ -587,6 +675,8 @@ def rule_text(name: str) -> str:
     lines = [f"## {r.name}: {r.title}", "", f"Code: `{r.module}`", "", "```"]
     lines += r.equation.splitlines()
     lines += ["```", "", f"**Source.** {r.source}", ""]
+    lines += ["**In the texts**, word for word:", ""] + [f"- {n}: \u201c{words}\u201d" for n, words in PASSAGES[r.name]]
+    lines += [""]
     if r.note:
         lines += [r.note, ""]
     lines += [f"- **Reads** (state): {', '.join(f'`{f}`' for f in r.reads) or 'nothing'}.",
