@@ -726,10 +726,16 @@ def test_the_history_at_another_population_is_noted_with_its_numbers():
 
     note = population_note(resolve_scenario(preset="history", souls=20_000))
     assert note.startswith("the history is calibrated for 600,000 souls")
-    assert "at 20,000 the end comes sooner" in note and "the best of 200 special souls, not 6,000" in note
+    assert "at 20,000 the end comes sooner" in note and "chosen among 200 special souls, not 6,000" in note
     assert "the end moves" in population_note(resolve_scenario(preset="history", souls=2_000_000))
     assert population_note(resolve_scenario(preset="history")) is None
     assert population_note(resolve_scenario(preset="quick", souls=20_000)) is None
+    # the history's own number of special souls, whatever the run's share; one, or none, said so
+    shared = population_note(resolve_scenario(preset="history", souls=20_000, overrides={"souls.special_share": 0.05}))
+    assert "chosen among 1,000 special souls, not 6,000" in shared
+    assert "chosen among 1 special soul, not 6,000" in population_note(resolve_scenario(preset="history", souls=100))
+    assert "no soul is special (the history has 6,000), so no generation has a judge before the Messiah era" in \
+        population_note(resolve_scenario(preset="history", souls=30))
 
 
 def test_the_run_command_notes_the_history_at_another_population(tmp_path):

@@ -244,7 +244,43 @@ def test_validate_says_a_given_graph_is_needed(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and 'network.kind = "given": run it with its graph (8 columns, 500 rows)' in p.stdout
     assert "graph.npy, beside it, unless --graph gives another" in p.stdout, p.stdout
+    np.save(r.folder / "graph.npy", ring()[:, ::-1])  # not the run's graph: run would refuse it, and validate says so
+    p = subprocess.run([sys.executable, "-m", "tikkun", "validate", str(r.folder / "scenario.toml")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "--graph FILE.npy (the graph beside it would be refused: " in p.stdout, p.stdout
+    assert "not the graph the run in" in " ".join(p.stdout.split())
     (r.folder / "graph.npy").unlink()
     p = subprocess.run([sys.executable, "-m", "tikkun", "validate", str(r.folder / "scenario.toml")],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and "scenario.toml --graph FILE.npy" in p.stdout, p.stdout
+
+
+def test_a_folder_whose_name_reads_as_markup_is_named_as_it_is(tmp_path):
+    """A folder named like the console's markup ("[red]", "[/]") is printed as it is, never read
+    as a tag (a "[/]" stopped the run with a MarkupError)."""
+    r = tikkun.run(graph=ring(), out=tmp_path / "r", **{**KW, "years": 5})
+    odd = tmp_path / "y[" / "]x[red]"  # y[/]x[red]/scenario.toml
+    odd.mkdir(parents=True)
+    for name in ("scenario.toml", "graph.npy", "summary.json"):
+        (odd / name).write_bytes((r.folder / name).read_bytes())
+    p = subprocess.run([sys.executable, "-m", "tikkun", "run", "y[/]x[red]/scenario.toml", "--out", "again",
+                        "--no-report"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "graph y[/]x[red]/graph.npy: the graph beside the scenario" in p.stdout, p.stdout
+    p = subprocess.run([sys.executable, "-m", "tikkun", "validate", "y[/]x[red]/scenario.toml"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "ok: y[/]x[red]/scenario.toml" in p.stdout, p.stdout
+    assert "takes y[/]x[red]/graph.npy, beside it" in p.stdout, p.stdout
+
+
+def test_a_checkpointed_run_folders_graph_is_checked_against_its_checkpoint(tmp_path):
+    """A run cut after a checkpoint has no summary.json: its scenario.toml takes the graph beside
+    it only if it is the one the checkpoint names."""
+    from test_resume import Cut, _crash_after
+
+    with pytest.raises(Cut):
+        tikkun.run(graph=ring(), out=tmp_path / "cut", checkpoint_every=10, progress=_crash_after(25), **KW)
+    assert not (tmp_path / "cut" / "summary.json").exists()
+    np.save(tmp_path / "cut" / "graph.npy", ring()[:, ::-1])
+    with pytest.raises(ScenarioError, match="its sha256 differs from the checkpoint's graph_sha256"):
+        tikkun.run(tmp_path / "cut" / "scenario.toml", years=5)

@@ -320,14 +320,15 @@ def graph_beside(scenario, sc: Scenario) -> tuple[np.ndarray | None, str]:
     if not path.is_file():
         return None, ""
     given, label = _read_graph(path)
-    recorded = None
+    recorded, where = None, ""
     try:
-        recorded = json.loads((path.parent / "summary.json").read_text(encoding="utf-8"))["graph"]["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):  # no finished run here: the graph file is all there is
-        pass
+        recorded, where = (json.loads((path.parent / "summary.json").read_text(encoding="utf-8"))["graph"]["sha256"],
+                           "summary.json's graph.sha256")
+    except (OSError, ValueError, KeyError, TypeError):  # no finished run here: perhaps a checkpointed one
+        recorded, where = (rf.checkpoint_meta(path.parent) or {}).get("graph_sha256"), "the checkpoint's graph_sha256"
     if recorded is not None and given.dtype.kind in "iu" and rf.graph_digest(given) != recorded:
         raise ScenarioError(f"{label}: not the graph the run in {path.parent} started from (its sha256 differs from "
-                            "summary.json's graph.sha256); give that graph with --graph FILE.npy (graph=...)")
+                            f"{where}); give that graph with --graph FILE.npy (graph=...)")
     return given, label
 
 

@@ -125,11 +125,11 @@ def _say_notes(sc) -> None:
 
     note = population_note(sc)
     if note:
-        err.print(f"note: {note}", highlight=False)
+        err.print(f"note: {note}", markup=False, highlight=False)
     for i, ev in events_that_change_nothing(sc):
         what = f"{ev.kind} of {ev.key} at year {ev.year:,}" + (f" ({ev.label})" if ev.label else "")
         err.print(f"note: events[{i}], the {what}, changes no year's {ev.key}: it gives what is there already (a "
-                  "value set, a factor of 1), or later events replace it", highlight=False)
+                  "value set, a factor of 1), or later events replace it", markup=False, highlight=False)
 
 
 def _report(result) -> None:
@@ -223,7 +223,8 @@ def run(
     if given is None:  # a run folder's scenario.toml runs with the graph the folder keeps
         given, label = api.graph_beside(scenario, sc)
         if given is not None and not quiet:
-            out.print(f"{label}: the graph beside the scenario, as network.kind = \"given\" asks")
+            out.print(f"{label}: the graph beside the scenario, as network.kind = \"given\" asks", markup=False,
+                      highlight=False)
     sc, given = api.checked_graph(sc, given, label, souls_option="--souls ")
     from .records import SaveAt
 
@@ -528,17 +529,23 @@ def sensitivity(
 @app.command()
 def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
     """Check a scenario file; print what it resolves to, or every problem with its key."""
-    from .scenario import load_scenario
+    from . import api
+    from .scenario import ScenarioError, load_scenario
 
     sc = load_scenario(scenario)
-    out.print(f"[green]ok[/]: {scenario} ({sc.name}: {sc.souls.count:,} souls, {sc.run.years:,} years, "
+    out.print(f"[green]ok[/]: {escape(str(scenario))} ({escape(sc.name)}: {sc.souls.count:,} souls, {sc.run.years:,} years, "
               f"{len(sc.events)} event{'' if len(sc.events) == 1 else 's'})")
     if sc.network.enabled and sc.network.kind == "given":
-        beside = Path(scenario).parent / "graph.npy"
-        how = (f"tikkun run {scenario} takes {beside}, beside it, unless --graph gives another" if beside.is_file()
-               else f"tikkun run {scenario} --graph FILE.npy")
+        try:  # the graph `tikkun run` would take beside it, checked as it checks it
+            given, label = api.graph_beside(scenario, sc)
+            if given is not None:
+                api.checked_graph(sc, given, label, souls_option="--souls ")
+            how = (f"tikkun run {scenario} takes {label.removeprefix('graph ')}, beside it, unless --graph gives "
+                   "another" if given is not None else f"tikkun run {scenario} --graph FILE.npy")
+        except ScenarioError as exc:
+            how = f"tikkun run {scenario} --graph FILE.npy (the graph beside it would be refused: {exc})"
         out.print(f'network.kind = "given": run it with its graph ({sc.network.k} columns, {sc.souls.count:,} rows): '
-                  f"{how}", highlight=False)
+                  f"{how}", markup=False, highlight=False)
 
 
 @app.command()

@@ -630,21 +630,25 @@ def population_note(sc: Scenario) -> str | None:
     """What a reader of the ``history`` preset run at another number of souls should know, or
     None: its numbers (MODEL.md's calibration) are for the texts' 600,000 souls, and two of its
     figures depend on how many there are (the end waits for the largest sparks, the judges are
-    the best of the special souls). Said by ``tikkun run`` and the dashboard before a run."""
-    from .scenario.loading import _parse_toml, preset_text
+    chosen among the special souls, a share of them). Said by ``tikkun run`` and the dashboard before a run."""
+    from .scenario.loading import _parse_toml, build_scenario, preset_text
 
     if sc.name != "history":
         return None
-    calibrated = int(_parse_toml(preset_text("history"), "preset history")["souls"]["count"])
+    preset = build_scenario(_parse_toml(preset_text("history"), "preset history"), "preset history")
+    calibrated = preset.souls.count
     n = sc.souls.count
     if n == calibrated:
         return None
-    special, full = round(sc.souls.special_share * n), round(sc.souls.special_share * calibrated)
+    # the special souls as the population makes them (rules.population: the top share by hbd, rounded)
+    special, full = round(sc.souls.special_share * n), round(preset.souls.special_share * calibrated)
     end = ("the end comes sooner (the largest sparks, which it waits for, are smaller among fewer)"
            if n < calibrated else "the end moves (the largest of more sparks decide it)")
-    return (f"the history is calibrated for {calibrated:,} souls (docs/calibration.md); at {n:,} {end} and each "
-            f"generation's judge is the best of {special:,} special souls, not {full:,}: its years are not the "
-            "history's")
+    judges = (f"each generation's judge is chosen among {special:,} special soul{'' if special == 1 else 's'}, "
+              f"not {full:,}" if special else
+              f"no soul is special (the history has {full:,}), so no generation has a judge before the Messiah era")
+    return (f"the history is calibrated for {calibrated:,} souls (docs/calibration.md); at {n:,} {end} and {judges}: "
+            "its years are not the history's")
 
 
 def questions_text() -> str:

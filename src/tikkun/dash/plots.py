@@ -21,7 +21,8 @@ from tikkun.records import METRIC_COLUMNS
 from tikkun.rules.stages import STAGES
 from tikkun.scenario import Scenario
 
-#: (title, y-axis label, y range: fixed (low, high), "zero" (from 0 to the souls' number), "up"
+#: (title, y-axis label, y range: fixed (low, high), "zero" (counts from 0: to the souls' number,
+#: or for shocks to their largest count so far), "up"
 #: (from 0 to a margin above the data), "log" (a logarithmic axis over the data's decades) or None
 #: (the data's), [(metric column, legend label)])
 SERIES: tuple[tuple[str, str, tuple[float, float] | str | None, tuple[tuple[str, str], ...]], ...] = (
@@ -213,7 +214,9 @@ class LiveFigures:
                      else Range1d(1e-4, 1) if yr == "log" else Range1d(0, 1),
                      y_axis_type="log" if yr == "log" else "linear",
                      # the correction's y axis stays put: its band of names stays above the curves
-                     tools="xpan,xwheel_zoom,xbox_zoom,reset,save" if names else "pan,xwheel_zoom,box_zoom,reset,save",
+                     # G's log axis names fixed decades: zoom moves its years only, or it would name none
+                     tools="xpan,xwheel_zoom,xbox_zoom,reset,save" if names or yr == "log"
+                     else "pan,xwheel_zoom,box_zoom,reset,save",
                      toolbar_location="above", name=f"series-{i}", min_border_left=AXIS_ROOM,
                      min_border_right=LEGEND_ROOM)
         fig.xaxis.axis_label = YEAR_LABEL
@@ -222,7 +225,7 @@ class LiveFigures:
         if yr == "zero":
             count_axis(fig)
         if yr == "log":  # decades named down from the top, so that G = 1, the end, is named when reached
-            fig.yaxis.ticker = FixedTicker(ticks=log_ticks(1e-4, 1.0))
+            fig.yaxis.ticker = FixedTicker(ticks=log_ticks(1e-4, 1.0), minor_ticks=decades(1e-4, 1.0))
         fig.title.text_font_size = "11pt"
         fig.vstrip(x0="left", x1="right", source=self.marks["strips"], fill_color="#7f7f7f", fill_alpha=0.10,
                    line_alpha=0)
@@ -365,7 +368,7 @@ class LiveFigures:
     def _set_g_range(self, r: dict[str, float]) -> None:
         fig = self.series_figures[G_LOG]
         fig.y_range.update(**r)
-        fig.yaxis.ticker.ticks = log_ticks(r["start"], r["end"])
+        fig.yaxis.ticker.update(ticks=log_ticks(r["start"], r["end"]), minor_ticks=decades(r["start"], r["end"]))
 
     def show_souls(self, snap) -> None:
         self.hist.data = histogram_data(snap)
@@ -392,9 +395,14 @@ def log_ticks(start: float, end: float, most: int = 8) -> list[float]:
     """Whole decades from ``end`` (itself a decade) down to ``start``, every one or every few so
     that at most ``most`` are named: counted from the top, the axis names its top (G = 1, the end
     of correction, once G reaches it), whatever the number of decades."""
-    top, bottom = round(math.log10(end)), math.ceil(math.log10(start) - 1e-9)
+    top, bottom = math.floor(math.log10(end) + 1e-9), math.ceil(math.log10(start) - 1e-9)
     step = max(1, math.ceil((top - bottom + 1) / most))
     return [10.0 ** k for k in range(top, bottom - 1, -step)][::-1]
+
+
+def decades(start: float, end: float) -> list[float]:
+    """Every whole decade from ``start`` to ``end``: the log axis's minor ticks."""
+    return log_ticks(start, end, most=10_000)
 
 
 WORLDS_MIN_SPAN = 0.01  # the four worlds' y axis spans at least this much below 1

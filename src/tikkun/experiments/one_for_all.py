@@ -107,7 +107,7 @@ def figure(fig, by_arm, m, v):
     # from 3,000, or from before the earliest end (a smaller population can end before the shepherd):
     # no end is drawn outside the frame
     earliest = min([e for arm in end.values() for e in arm.values() if e is not None], default=3000)
-    ax.set_xlim(min(3000, 500 * ((earliest - 100) // 500)), HORIZON)
+    ax.set_xlim(max(0, min(3000, 500 * ((earliest - 100) // 500))), HORIZON)
     ax.set_ylim(0, 1.42)
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.grid(alpha=0.3)
