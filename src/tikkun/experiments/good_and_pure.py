@@ -78,7 +78,7 @@ def figure(fig, by_arm, m, v):
 EXPERIMENT = Experiment(
     name="good-and-pure",
     claim="Rewiring toward the good and pure brings the end of correction sooner.",
-    source="004, 'connect to people who are good and pure'",
+    source="004, the question (its answer does not return to it): 'to connect to people who are good and pure'",
     arms=(Arm("rewiring", {"network.good_and_pure": True}), Arm("no-rewiring", {"network.good_and_pure": False})),
     base="history", souls=600_000, years=HORIZON,
     why_size="the end year depends on the population (its largest sparks decide it) and the history's light is "
