@@ -249,26 +249,32 @@ def test_a_seed_texts_number_lists_every_rule_whose_source_cites_it(number):
 def test_the_one_soul_runs_give_the_numbers_the_question_states(tmp_path):
     """The first question's two commands (600,000 souls, 1,100 years each), run as written: the
     complete souls at the end of the shepherd's generation and C, with and without the event,
-    are the numbers its text states."""
+    are the numbers its text states; its comparison of the two runs, run as written, makes its
+    page."""
     import re
     import shlex
 
     import pyarrow.parquet as pq
 
     q = ex.QUESTIONS[0]
-    command = next(c for c in q.measured.split("`")[1::2] if c.startswith("tikkun run"))
+    commands = [c for c in q.measured.split("`")[1::2] if c.startswith("tikkun ")]
+    runs = [shlex.split(c) for c in commands if c.startswith("tikkun run")]
+    (compare,) = [shlex.split(c) for c in commands if c.startswith("tikkun compare")]
     stated = re.search(r"by year (\d[\d,]*\d), its generation's last, (\d[\d,]*\d) souls are complete against "
                        r"(\d[\d,]*\d) \(C ([\d.]+) against ([\d.]+)", q.measured)
     year = int(stated.group(1).replace(",", ""))
-    args = shlex.split(command)[2:]
-    without = [a for i, a in enumerate(args) if a != "--event" and (i == 0 or args[i - 1] != "--event")]
+    assert len(runs) == 2 and sum("--event" in r for r in runs) == 1
     got = {}
-    for name, arm in (("one", args), ("none", without)):
-        r = subprocess.run([sys.executable, "-m", "tikkun", "run", *arm, "--out", name, "--no-report", "-q"],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    for args in runs:
+        folder = args[args.index("--out") + 1]
+        r = subprocess.run([sys.executable, "-m", "tikkun", *args[1:], "--no-report", "-q"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr
-        m = pq.read_table(tmp_path / name / "metrics.parquet").to_pandas().set_index("year")
-        got[name] = (int(m.loc[year, "complete"]), round(float(m.loc[year, "cleansing_mean"]), 3))
-    assert len(without) == len(args) - 2
+        m = pq.read_table(tmp_path / folder / "metrics.parquet").to_pandas().set_index("year")
+        got["one" if "--event" in args else "none"] = (int(m.loc[year, "complete"]),
+                                                       round(float(m.loc[year, "cleansing_mean"]), 3))
     assert got["one"] == (int(stated.group(2).replace(",", "")), float(stated.group(4)))
     assert got["none"] == (int(stated.group(3).replace(",", "")), float(stated.group(5)))
+    r = subprocess.run([sys.executable, "-m", "tikkun", *compare[1:]], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0 and (tmp_path / "comparison.html").is_file(), r.stderr
