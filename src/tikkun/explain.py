@@ -13,6 +13,7 @@ description), and every rule cites the seed file and passage it expresses, parap
 
 from __future__ import annotations
 
+import functools
 import re
 
 import types
@@ -626,22 +627,29 @@ def source_text(number: str) -> str:
 QUESTIONS_TOPIC = "questions"
 
 
+@functools.cache
+def _history_population() -> tuple[int, float]:
+    """The ``history`` preset's souls and share of special souls (the dashboard asks at each
+    change of its status line: read once)."""
+    from .scenario.loading import _parse_toml, build_scenario, preset_text
+
+    preset = build_scenario(_parse_toml(preset_text("history"), "preset history"), "preset history")
+    return preset.souls.count, preset.souls.special_share
+
+
 def population_note(sc: Scenario) -> str | None:
     """What a reader of the ``history`` preset run at another number of souls should know, or
     None: its numbers (MODEL.md's calibration) are for the texts' 600,000 souls, and two of its
     figures depend on how many there are (the end waits for the largest sparks, the judges are
     chosen among the special souls, a share of them). Said by ``tikkun run`` and the dashboard before a run."""
-    from .scenario.loading import _parse_toml, build_scenario, preset_text
-
     if sc.name != "history":
         return None
-    preset = build_scenario(_parse_toml(preset_text("history"), "preset history"), "preset history")
-    calibrated = preset.souls.count
+    calibrated, share = _history_population()
     n = sc.souls.count
     if n == calibrated:
         return None
     # the special souls as the population makes them (rules.population: the top share by hbd, rounded)
-    special, full = round(sc.souls.special_share * n), round(preset.souls.special_share * calibrated)
+    special, full = round(sc.souls.special_share * n), round(share * calibrated)
     end = ("the end comes sooner (the largest sparks, which it waits for, are smaller among fewer)"
            if n < calibrated else "the end moves (the largest of more sparks decide it)")
     judges = (f"each generation's judge is chosen among {special:,} special soul{'' if special == 1 else 's'}, "

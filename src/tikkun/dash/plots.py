@@ -204,7 +204,7 @@ class LiveFigures:
         self._shock_max = 0
         self._worlds_low = np.inf
         self._g_low, self._g_high = np.inf, 0.0
-        self._light_max = 0.0
+        self._up_max: dict[int, float] = {}  # the largest value so far of each "up" figure
 
     def _series_figure(self, i, title, ylabel, yr, lines):
         names = i == CORRECTION
@@ -319,8 +319,9 @@ class LiveFigures:
         g = g[g > 0]
         self._g_low, self._g_high = (float(g.min()), float(g.max())) if g.size else (np.inf, 0.0)
         self._set_g_range(log_range(self._g_low, self._g_high) if g.size else {"start": 1e-4, "end": 1.0})
-        self._light_max = 0.0
-        self.series_figures[LIGHT].y_range.update(start=0, end=1)  # grows with the run's light
+        self._up_max = {i: 0.0 for i, (_, _, yr, _) in enumerate(SERIES) if yr == "up"}
+        for i in self._up_max:  # from 0 to 1 until a value passes it, then a margin above the largest
+            self.series_figures[i].y_range.update(start=0, end=1)
         self.hist.data = {"left": [], "right": [], "count": []}
         self.sample.data = {"hbd": [], "cleansing": [], "stage": []}
         self.histogram.y_range.update(start=0, end=_souls_end(n))
@@ -360,10 +361,11 @@ class LiveFigures:
         if len(g) and (g.min() < self._g_low or g.max() > self._g_high):
             self._g_low, self._g_high = min(self._g_low, float(g.min())), max(self._g_high, float(g.max()))
             self._set_g_range(log_range(self._g_low, self._g_high))
-        top = max(max(cols[c]) for c, _ in SERIES[LIGHT][3])
-        if top > self._light_max:
-            self._light_max = top
-            self.series_figures[LIGHT].y_range.end = max(1.0, top * 1.1)
+        for i, most in self._up_max.items():
+            top = max(max(cols[c]) for c, _ in SERIES[i][3])
+            if top > most:
+                self._up_max[i] = top
+                self.series_figures[i].y_range.end = max(1.0, top * 1.1)
 
     def _set_g_range(self, r: dict[str, float]) -> None:
         fig = self.series_figures[G_LOG]
