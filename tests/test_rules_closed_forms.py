@@ -184,6 +184,16 @@ def test_shock_count_is_the_poisson_quantile_of_the_years_uniform(rate):
     assert impurity.shocks_this_year(20, 3, 0.0) == 0
 
 
+@pytest.mark.parametrize("rate", [700.0, 745.0, 800.0, 1000.0])
+def test_shock_count_at_rates_whose_first_term_leaves_the_doubles(rate):
+    """exp(-rate) is 0 in doubles from about 745 (the schema allows rates to 1000): the count is
+    still scipy's Poisson quantile of the year's uniform, never the loop's cap."""
+    import naive
+
+    for t in range(60):
+        assert impurity.shocks_this_year(20, t, rate) == naive.shocks(20, t, rate)
+
+
 # ----------------------------------------------------------------- generations, shepherds
 def test_eras_and_generations():
     assert [generations.era_of(t, 20, 40) for t in (0, 19, 20, 39, 40, 99)] == [0, 0, 1, 1, 2, 2]

@@ -34,7 +34,11 @@ def shock_keep(shock_size, attachment, complete, n_shocks):
 
 
 def shocks_this_year(seed: int, year: int, rate: float) -> int:
-    """How many shocks arrive in ``year``: Poisson(rate) by inverting its CDF at one uniform."""
+    """How many shocks arrive in ``year``: Poisson(rate) by inverting its CDF at one uniform.
+
+    The CDF is summed term by term from ``exp(-rate)``; past :data:`LOG_TERMS_FROM`, where
+    ``exp(-rate)`` would leave the doubles (it is 0 from about 745), each term is made from its
+    logarithm instead (the terms far below the mean are 0 in doubles and add nothing)."""
     if rate <= 0.0:
         return 0
     import math
@@ -42,10 +46,22 @@ def shocks_this_year(seed: int, year: int, rate: float) -> int:
     from .. import random as rng
 
     u = float(rng.uniforms(seed, year, np.zeros(1, dtype=np.int64), rng.PURPOSE_SHOCK_COUNT)[0])
-    k, p = 0, math.exp(-rate)
-    cdf = p
-    while u >= cdf and k < 10_000:
+    if rate <= LOG_TERMS_FROM:
+        k, p = 0, math.exp(-rate)
+        cdf = p
+        while u >= cdf and k < 10_000:
+            k += 1
+            p *= rate / k
+            cdf += p
+        return k
+    log_rate = math.log(rate)
+    k, cdf = 0, 0.0
+    while k < 10 * rate:
+        cdf += math.exp(k * log_rate - rate - math.lgamma(k + 1.0))
+        if u < cdf:
+            break
         k += 1
-        p *= rate / k
-        cdf += p
     return k
+
+
+LOG_TERMS_FROM = 700.0  # rates above it sum the CDF from the terms' logarithms (exp(-700) is still a normal double)
