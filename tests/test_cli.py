@@ -207,6 +207,64 @@ def test_an_interrupt_no_command_tells_of_is_said(tmp_path, monkeypatch, capsys)
     assert capsys.readouterr().err.strip() == "interrupted"
 
 
+def test_a_run_stopped_by_an_error_leaves_nothing_and_runs_again(tmp_path, monkeypatch, capsys):
+    """A run that fails (here: the disk full as its tables are written) leaves neither its files
+    nor the folders the command made, so the same command runs again; an error after a
+    checkpoint keeps the folder, and says how the run goes on."""
+    import errno
+
+    from tikkun import api, cli
+    from tikkun.outputs import run_folder as rf
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+
+    def disk_full(*args, **kwargs):
+        raise full
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(rf, "write_parquet", disk_full)
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "300", "--years", "30",
+                                      "--out", "new/r", "-q"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 1 and "No space left on device" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()  # a folder the user made stays, emptied
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "300", "--years", "30",
+                                      "--out", "mine", "-q", "--checkpoint-every", "10"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert "mine holds a checkpoint of the run's first 20 years; tikkun run --resume mine goes on" in err
+    assert (tmp_path / "mine" / "checkpoint.npz").exists()
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "300", "--years", "30",
+                                      "--out", "new/r", "-q", "--no-report"])
+    cli.main()  # the same command again: it runs
+    assert (tmp_path / "new" / "r" / "summary.json").exists()
+    assert api.resume(tmp_path / "mine").summary["years_run"] == 30
+
+
+def test_an_api_run_stopped_by_an_error_leaves_nothing(tmp_path):
+    """tikkun.run with out=: an error in a progress callback removes what the run wrote, and
+    the folder if the call made it; an empty folder of the user's stays, emptied."""
+    import tikkun
+
+    def fails(state, row):
+        if row["year"] == 5:
+            raise RuntimeError("the caller's callback failed")
+
+    for out, stays in ((tmp_path / "made" / "r", False), (tmp_path / "mine", True)):
+        if stays:
+            out.mkdir()
+        with pytest.raises(RuntimeError):
+            tikkun.run(preset="quick", souls=300, years=30, out=out, progress=fails)
+        assert out.exists() is stays and (not stays or not any(out.iterdir()))
+        assert tikkun.run(preset="quick", souls=300, years=30, out=out).summary["years_run"] == 30
+
+
 def test_a_run_says_when_its_kernels_compile(tmp_path, monkeypatch, capsys):
     """Before a run whose kernels are not in Numba's cache, one line says they compile (minutes,
     with the bar at year 0, or nothing at all where the output is no terminal); not otherwise.

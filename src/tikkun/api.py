@@ -221,22 +221,30 @@ def run(
     if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, Integral)
                                          or checkpoint_every <= 0):
         raise ScenarioError(f"--checkpoint-every: must be a positive whole number of years (got {checkpoint_every!r})")
-    folder = prepare_folder(out) if out is not None else None
-    if checkpoint_every and folder is None:
+    if checkpoint_every and out is None:
         raise ScenarioError("--checkpoint-every needs an output folder (--out)")
-    if folder is not None:
-        claim(folder, sc)
-        if given is not None:
-            rf.write_graph(folder, given)
-    if report and folder is None:
+    if report and out is None:
         raise ScenarioError("report=True needs an output folder (out)")
-    t0 = time.perf_counter()
-    vessel = genesis(sc, out=folder) if sc.genesis is not None else None
-    genesis_seconds = round(time.perf_counter() - t0, 3) if vessel is not None else None
-    unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
-    result = _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
-                    unity_fn=unity_fn, world_unity=world_unity, vessel=vessel, graph=given, saveat=saveat,
-                    genesis_seconds=genesis_seconds)
+    made = out is not None and not Path(out).exists()
+    folder = prepare_folder(out) if out is not None else None
+    if folder is not None:
+        claim(folder, sc)  # refused where another run claimed the folder first: nothing of either is touched
+    try:
+        if folder is not None and given is not None:
+            rf.write_graph(folder, given)
+        t0 = time.perf_counter()
+        vessel = genesis(sc, out=folder) if sc.genesis is not None else None
+        genesis_seconds = round(time.perf_counter() - t0, 3) if vessel is not None else None
+        unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
+        result = _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
+                        unity_fn=unity_fn, world_unity=world_unity, vessel=vessel, graph=given, saveat=saveat,
+                        genesis_seconds=genesis_seconds)
+    except BaseException:
+        # a run stopped by an error or an interrupt before its end: what it wrote goes (the same
+        # call can then run again), unless a checkpoint lets it go on (resume)
+        if folder is not None:
+            rf.remove_unfinished(folder, remove_folder=made)
+        raise
     return _with_report(result) if report else result
 
 

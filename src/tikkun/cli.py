@@ -245,9 +245,26 @@ def run(
                              saveat=saveat)
     except KeyboardInterrupt:
         _interrupted_run(folder, checkpoint_every, made, parents)
+    except Exception:
+        _failed_run(folder, made, parents)
+        raise
     _report(result)
     if not no_report:
         _write_report(result.folder)
+
+
+def _failed_run(folder: Path, made: bool, parents: list[Path]) -> None:
+    """After a run stopped by an error (its message follows): the API has removed what the run
+    wrote unless a checkpoint lets it go on; remove the folders this command made if that left
+    them empty, or say where the run can go on from."""
+    from .outputs.run_folder import checkpoint_meta, remove_unfinished
+
+    meta = checkpoint_meta(folder) if folder.is_dir() else None
+    if meta is not None:
+        err.print(f"{escape(str(folder))} holds a checkpoint of the run's first {meta['scalars']['year']:,} years; "
+                  f"tikkun run --resume {escape(shlex.quote(str(folder)))} goes on from there", highlight=False)
+    elif remove_unfinished(folder, remove_folder=made) and made:
+        _remove_empty(list(parents))
 
 
 def _missing_folders(folder: Path) -> list[Path]:
