@@ -353,6 +353,19 @@ def test_no_report_and_the_api_without_matplotlib(tmp_path):
     assert not (tmp_path / "a" / "report.html").exists() and (tmp_path / "b" / "report.html").is_file()
 
 
+def test_the_core_imports_no_extra():
+    """Importing tikkun and its core (engine, rules, state, records, outputs, genesis) imports
+    none of the sweeps, the dashboard, the report, the experiments, nor their packages."""
+    code = ("import sys, tikkun, tikkun.engine.core, tikkun.rules, tikkun.state, tikkun.records, "
+            "tikkun.outputs.run_folder, tikkun.genesis\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('tikkun.sweep', 'tikkun.dash', 'tikkun.report', "
+            "'tikkun.experiments', 'matplotlib', 'dask', 'distributed', 'panel', 'bokeh', 'SALib', 'pandas'))))\n"
+            "print(callable(tikkun.sweep), 'tikkun.sweep' in sys.modules)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["[]", "True True"]  # tikkun.sweep is there when asked for
+
+
 def test_figures_drawn_in_two_processes_are_the_same(run, monkeypatch):
     from tikkun.report import read_run_folder, render
 

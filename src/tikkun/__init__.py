@@ -55,6 +55,15 @@ _kernel_cache.register(_os.path.dirname(_os.path.abspath(__file__)), _kernel_cac
 from .api import RunResult, resume, run  # noqa: E402
 from .records import SaveAt  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
-from . import sweep  # noqa: E402  (callable: tikkun.sweep(...) runs a sweep; Dask is imported only then)
+
+
+def __getattr__(name: str):
+    # tikkun.sweep (callable: tikkun.sweep(...) runs a sweep) is imported when first asked for,
+    # so that importing the engine or the rules never imports the sweeps' modules
+    if name == "sweep":
+        import importlib
+
+        return importlib.import_module(".sweep", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["RunResult", "SaveAt", "Scenario", "ScenarioError", "load_scenario", "resume", "run", "sweep", "__version__"]
