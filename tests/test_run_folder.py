@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import stat
+import sys
 import warnings
 from types import SimpleNamespace
 
@@ -33,6 +34,24 @@ def test_a_written_file_has_the_usual_mode_for_the_umask(tmp_path, umask, mode):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == mode
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the umask is read from /proc on Linux only")
+def test_a_write_reads_the_umask_without_setting_it(tmp_path, monkeypatch):
+    """Setting the umask to read it would give a file another thread makes in between (the
+    dashboard and the sweeps write from threads) the mode 0o666: a write never sets it."""
+    old = os.umask(0o027)
+    try:
+        def no_setting(mask):
+            raise AssertionError("the umask was set")
+
+        monkeypatch.setattr(os, "umask", no_setting)
+        atomic.write_text(tmp_path / "a.txt", "x")
+        atomic.write_text(tmp_path / "b.txt", "y", exclusive=True)
+    finally:
+        monkeypatch.undo()
+        os.umask(old)
+    assert {stat.S_IMODE((tmp_path / n).stat().st_mode) for n in ("a.txt", "b.txt")} == {0o640}
 
 
 def test_a_write_makes_the_folders_it_needs(tmp_path):

@@ -82,10 +82,27 @@ def remove_leftovers(folder: str | os.PathLike) -> list[Path]:
     return gone
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK_AT_IMPORT = _read_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it where the system says it (Linux): setting it
+    to read it would give a file another thread makes in between the mode 0666. Elsewhere, the
+    umask when this module was imported."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _UMASK_AT_IMPORT
 
 
 def write_bytes(target: str | os.PathLike, data: bytes, exclusive: bool = False) -> None:
