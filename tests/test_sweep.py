@@ -648,11 +648,25 @@ def test_a_bad_option_is_told_alone_without_a_progress_bar(tmp_path, command, op
     assert (tmp_path / "afile").read_text() == "mine"
 
 
+def _saved_figures(monkeypatch) -> list:
+    """The figures saved from now on (each one as savefig was called on it)."""
+    from matplotlib.figure import Figure
+
+    figures, real = [], Figure.savefig
+
+    def saving(fig, *args, **kwargs):
+        figures.append(fig)
+        return real(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", saving)
+    return figures
+
+
 @pytest.mark.parametrize("method", ["morris", "sobol"])
 def test_the_figure_says_how_many_end_years_are_the_horizon(tmp_path, monkeypatch, method):
     """The end year of a run that never ends is the horizon: its panel says so, or a reader of the
     figure alone takes the horizon's effect for the parameters'."""
-    import matplotlib.pyplot as plt
+    import matplotlib
     import pandas as pd
 
     from tikkun.sweep.sensitivity import SensitivityPlan, plot
@@ -663,9 +677,14 @@ def test_the_figure_says_how_many_end_years_are_the_horizon(tmp_path, monkeypatc
             if method == "morris" else {"S1": [0.7, 0.1], "S1_conf": [0.1, 0.1], "ST": [0.8, 0.2], "ST_conf": [0.1, 0.1]})
     indices = pd.concat([pd.DataFrame({"output": out, "parameter": sp.problem["names"], **cols})
                          for out in ("end_year", "C_at_299")])
-    figures = []
-    monkeypatch.setattr(plt, "close", figures.append)
-    plot(indices, sp, tmp_path / "s.png", censored=(12, 14))
+    figures = _saved_figures(monkeypatch)
+    backend = matplotlib.get_backend()
+    matplotlib.use("svg")  # a caller's own backend, which the figure leaves alone
+    try:
+        plot(indices, sp, tmp_path / "s.png", censored=(12, 14))
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(backend)
     (fig,) = figures
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert "12 of 14 runs not ended: counted at the horizon (300)" in titles[0]
@@ -678,7 +697,6 @@ def test_the_figure_says_how_many_end_years_are_the_horizon(tmp_path, monkeypatc
 def test_the_figure_names_an_output_left_without_a_panel(tmp_path, monkeypatch, method):
     """An output that did not vary (e.g. an end year no run reached) has no panel: a line under
     the panels says which and why, or a reader of the figure alone would not miss it."""
-    import matplotlib.pyplot as plt
     import pandas as pd
 
     from tikkun.sweep.sensitivity import SensitivityPlan, plot
@@ -690,8 +708,7 @@ def test_the_figure_names_an_output_left_without_a_panel(tmp_path, monkeypatch, 
     indices = pd.DataFrame({"output": "C_at_299", "parameter": sp.problem["names"], **cols})
     lines = ["end of correction: no panel, no run ended within the horizon (300)",
              "C at year 100: no panel, the same (0) in every run"]
-    figures = []
-    monkeypatch.setattr(plt, "close", figures.append)
+    figures = _saved_figures(monkeypatch)
     plot(indices, sp, tmp_path / "s.png", censored=(80, 80), left_out=lines)
     (fig,) = figures
     assert [t.get_text() for t in fig.texts] == lines[::-1]  # drawn from the bottom up

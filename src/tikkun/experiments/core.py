@@ -188,9 +188,6 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
     fig = _figure(exp, by_arm, numbers, verdict)
     write_with(out / f"{exp.name}.png",
                lambda tmp: fig.savefig(tmp, dpi=110, format="png", metadata={"Source": PNG_MARK}))
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     return record
 
 
@@ -238,12 +235,11 @@ def _png_text(path: Path) -> dict[str, str]:
 
 
 def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
-    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend and figures are left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = plt.figure(figsize=exp.figsize)
+    fig = Figure(figsize=exp.figsize)
+    FigureCanvasAgg(fig)
     exp.figure(fig, by_arm, numbers, verdict)
     # wrapped with a margin: matplotlib's own wrap lets a centred title touch the figure's edges
     title = textwrap.wrap(f"{exp.name}: {verdict.word}. {exp.claim}", int(fig.get_figwidth() * 72 / (10.5 * 0.6)))

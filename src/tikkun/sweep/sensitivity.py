@@ -335,16 +335,16 @@ def plot(indices, sp: SensitivityPlan, path: Path, censored: tuple[int, int] = (
     (runs that did not reach the end, runs), said on the end year's panel, whose effects are
     then partly the horizon's (a reader of the figure alone would not know it). ``left_out``:
     one line for each output without a panel (it did not vary), written under the panels."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend and figures are left alone
 
     from ..outputs.atomic import write_with
 
     outputs = list(dict.fromkeys(indices["output"])) if len(indices) else []
     n = max(1, len(outputs))
-    fig, axes = plt.subplots(1, n, figsize=(4.8 * n, 4.2), squeeze=False)
+    fig = Figure(figsize=(4.8 * n, 4.2))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, n, squeeze=False)
     conf = f"{sp.conf_level:.0%}"
     for ax, out in zip(axes[0], outputs):
         d = indices[indices["output"] == out]
@@ -390,7 +390,6 @@ def plot(indices, sp: SensitivityPlan, path: Path, censored: tuple[int, int] = (
     elif outputs:
         fig.tight_layout(rect=(0, note_h, 1, 1))
     write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
-    plt.close(fig)
 
 
 def _point_key(point: dict, names: list[str]) -> str:
