@@ -481,7 +481,8 @@ def test_sparse_cumulative_only_for_few_other_souls():
     """More souls with cleansing other than 1 than the limit: no segments (the dense path)."""
     c = _mostly_ones(3000, others=20)
     assert good_and_pure.sparse_cumulative(c, 19) == (None, None)
-    assert good_and_pure.sparse_cumulative(c, 20)[0] is not None
+    seg, _ = good_and_pure.sparse_cumulative(c, 20)  # at the limit: the runs, summing as the dense path does
+    np.testing.assert_array_equal(_segment_sums(seg, 3000), np.cumsum(c, dtype=np.float64))
     assert good_and_pure.sparse_cumulative(np.empty(0, np.float32), 5) == (None, None)
 
 
