@@ -11,8 +11,9 @@ final mean unity). The light reaching a world is what the worlds above it let th
 ``lam_w = lam * prod_{w' above w} u_w'``; each year ``u_w += rho (iota_eq(lam_w) - u_w)``
 with ``iota_eq(lam) = min(1, lam / A)``, the equilibrium unity of the vessel under light
 ``lam`` (its wells sit at ``phi^2 = 1 - lam / A``). The conductance to the souls is
-``W = prod_w u_w``. With ``lam >= A`` the chain holds at 1. With less, every world loses
-the same in the first year (none receives more than ``lam``), and from then on the loss
+``W = prod_w u_w``. With ``lam >= A`` the chain holds at 1. With less, worlds that start at
+unity 1 all lose the same in the first year (each receives ``lam``; from the vessel's unity
+below 1, the lower worlds receive less and lose more at once), and from then on the loss
 cascades down: what a world loses dims the light of all below it, so each lower world falls
 further, towards ``u_w = (lam / A)^(2^w)`` (w = 0 for Atzilut) and ``W = (lam / A)^15``.
 
