@@ -1,5 +1,6 @@
 """Scenarios: defaults, round trip, and every kind of bad input named by its key."""
 
+import re
 import tomllib
 
 import numpy as np
@@ -126,6 +127,8 @@ def test_every_preset_runs(name, tmp_path):
      ["events[0]: until (5) must be after year (5)"]),
     # a boolean is not a number (pydantic alone reads true as 1: network.k = true would run with k = 1)
     ({"network": {"k": True}}, ["network.k: Input should be a whole number, not true or false (got True)"]),
+    # and a check across keys says nothing of the value pydantic made of it (souls.count 1 from true)
+    ({"souls": {"count": True}}, ["souls.count: Input should be a whole number, not true or false (got True)"]),
     ({"light": {"beta": False}}, ["light.beta: Input should be a number, not true or false (got False)"]),
     ({"events": [{"kind": "reset", "year": 1, "group": {"souls": [3, True]}}]},
      ["events[0].group.souls[1]: Input should be a whole number, not true or false (got True)"]),
@@ -428,3 +431,15 @@ def test_the_added_events_are_named_by_their_index_after_the_horizon_cut():
     with pytest.raises(ScenarioError) as info:
         load_scenario(preset="quick", events=[{"kind": "bogus", "year": 5}])
     assert "the event added to it (events[1])" in str(info.value) and "events[1].kind" in str(info.value)
+
+
+@pytest.mark.parametrize("kw", [{"souls": True}, {"seed": "3"}, {"years": "5"}, {"seed": 2.5}, {"souls": 2.0}])
+def test_the_api_takes_its_numbers_as_given(kw):
+    """seed, souls and years given by name are whole numbers: not read as --set's text ("3"
+    would run seed 3), nor a float or a boolean taken for one; NumPy's integers pass."""
+    import tikkun
+
+    (name, value), = kw.items()
+    with pytest.raises(ScenarioError, match=f"^{name}: a whole number \\(got {re.escape(repr(value))}\\)$"):
+        tikkun.run(preset="quick", years=2, **kw) if name != "years" else tikkun.run(preset="quick", **kw)
+    assert tikkun.run(preset="quick", souls=np.int64(50), seed=np.int32(3), years=np.int64(2)).summary["souls"] == 50

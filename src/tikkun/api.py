@@ -103,6 +103,11 @@ def resolve_scenario(
 ) -> Scenario:
     """A scenario from an object, a file or a preset, with the CLI's overrides applied and
     ``events`` (tables as in a scenario file) appended to its own."""
+    for name, value in (("seed", seed), ("souls", souls), ("years", years)):
+        # a number given by name is taken as it is, not read as --set's text ("3") or a float (2.0)
+        if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral)):
+            raise ScenarioError(f"{name}: a whole number (got {value!r})")
+    seed, souls, years = (None if v is None else int(v) for v in (seed, souls, years))  # NumPy's as Python's
     sets = dict(overrides or {})
     for option, value, key in (("--seed", seed, "run.seed"), ("--souls", souls, "souls.count"),
                                ("--years", years, "run.years")):

@@ -299,7 +299,10 @@ def build_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         told = {line.split(": ", 1)[0] for line in problems}  # a key refused above is told once
-        problems += [line for line in format_validation_error(exc).splitlines() if line.split(": ", 1)[0] not in told]
+        # and where a key was refused above, the checks across keys (told as "scenario") read the
+        # value pydantic made of it (true as 1): their word would be about a value no one gave
+        problems += [line for line in format_validation_error(exc).splitlines()
+                     if line.split(": ", 1)[0] not in told and not (told and line.startswith("scenario: "))]
     if problems:
         raise ScenarioError(f"{origin}: invalid scenario\n" + "\n".join(problems))
     return scenario
