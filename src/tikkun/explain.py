@@ -367,7 +367,7 @@ QUESTIONS: tuple[Question, ...] = (
         "in the history nearly every soul is complete long before the Messiah era (C is near 1), so what the "
         "shepherds' light corrects is the last sparks (the weakest link G): the claim one-for-all (one shepherd "
         "against none) and the mechanism shepherds (none at all) show that without it no seed ends by year 6,000. "
-        "Early in the history, when almost no soul is complete, two runs of the 600,000 souls (some 20 s each) show "
+        "Early in the history, when almost no soul is complete, two runs of the 600,000 souls show "
         "what one soul's correction does: `tikkun run --years 1100 --out runs/none` and `tikkun run --years 1100 "
         "--out runs/one --event '{kind = \"shepherds\", year = 1000, group = {count = 1, lowest = \"cleansing\"}}'` "
         "(the least cleansed soul purified at year 1,000, a shepherd to its generation's end): by year 1,039, its "
