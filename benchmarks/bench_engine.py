@@ -80,8 +80,8 @@ def processor() -> str:
 
 
 def native_paths() -> str:
-    """Which processor-specific paths the kernels take here (tikkun.engine.native)."""
-    from tikkun.engine.native import PORTABLE, gather
+    """Which processor-specific paths the kernels take here (tikkun.native)."""
+    from tikkun.native import PORTABLE, gather
 
     if PORTABLE:
         return "none (TIKKUN_PORTABLE=1)"

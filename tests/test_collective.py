@@ -9,7 +9,7 @@ import naive
 from numba import njit
 from conftest import make_scenario
 from tikkun.engine import build, simulate
-from tikkun.engine.native import gather
+from tikkun.native import gather
 from tikkun.rules import generations, good_and_pure
 from tikkun.rules.network import build_graph, edge_weights, warm_network
 from tikkun.rules.population import initial_state

@@ -1,5 +1,5 @@
 """The kernels' cache is renewed when a source they can be built from changes, and only then, and
-is kept apart for the portable switch (tikkun.engine.native.kernel_cache).
+is kept apart for the portable switch (tikkun.native.kernel_cache).
 
 Numba would otherwise load a cached kernel while its own file is unchanged, even after a rule
 it inlines from another module has changed."""
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import tikkun
-from tikkun.engine.native import kernel_cache
+from tikkun.native import kernel_cache
 
 # settings under which Numba places or skips caches its own way (then tikkun's stamp is not used)
 _NUMBA_OWN_WAY = ("NUMBA_CACHE_DIR", "NUMBA_CACHE_LOCATOR_CLASSES", "NUMBA_DISABLE_JIT")
@@ -53,7 +53,7 @@ def test_the_stamp_follows_the_kernel_sources_only(tmp_path):
     (root / "report" / "figures.py").write_text("x = 1\n")
     (root / "explain.py").write_text("y = 2\n")
     assert kernel_cache.stamp(root, kernel_cache.KERNEL_SOURCES) == first
-    inside = ["rules/light.py", "engine/year_kernel.py", "engine/native/gather.py", "state.py", "random.py",
+    inside = ["rules/light.py", "engine/year_kernel.py", "native/gather.py", "state.py", "random.py",
               "scenario/schema.py", "genesis/solver.py"]
     for rel in inside:
         before = (root / rel).read_text()
@@ -119,7 +119,7 @@ def test_every_module_a_kernel_can_be_built_from_is_stamped():
                      [(node.module or "").split(".")[0]] if isinstance(node, ast.ImportFrom) and not node.level else [])
             if {"numba", "llvmlite"} & set(roots):
                 compiled.add(name)
-    assert {"tikkun.engine.year_kernel", "tikkun.rules.network", "tikkun.engine.native.gather"} <= compiled
+    assert {"tikkun.engine.year_kernel", "tikkun.rules.network", "tikkun.native.gather"} <= compiled
     compiled.discard("tikkun")  # the package's __init__ only chooses Numba's threading layer
     reach, todo = set(), list(compiled)
     while todo:
@@ -146,7 +146,7 @@ def test_tikkun_kernels_carry_the_stamp_of_its_kernel_sources():
 _RUN = """
 import sys
 sys.path.insert(0, {parent!r})
-from tikkun.engine.native import kernel_cache
+from tikkun.native import kernel_cache
 assert kernel_cache.register({root!r}, {include!r})
 from pkg.outer import twice_inner
 print(twice_inner(5), twice_inner.stats.cache_hits[twice_inner.signatures[0]])
@@ -226,7 +226,7 @@ def test_an_edit_outside_the_kernel_sources_keeps_the_cached_kernel(tmp_path):
 _FLAGS = """
 import sys
 sys.path.insert(0, {parent!r})
-from tikkun.engine.native import PORTABLE, gather, kernel_cache
+from tikkun.native import PORTABLE, gather, kernel_cache
 assert kernel_cache.register({root!r})
 from pkg.flags import hardware
 print(hardware(), int(gather.HARDWARE), int(PORTABLE), hardware.stats.cache_hits[hardware.signatures[0]])
@@ -244,7 +244,7 @@ def test_a_kernel_compiled_with_the_native_paths_is_not_served_to_a_portable_pro
     (pkg / "flags.py").write_text(textwrap.dedent("""
         from numba import njit
 
-        from tikkun.engine.native import gather
+        from tikkun.native import gather
 
         @njit(cache=True)
         def hardware():

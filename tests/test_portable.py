@@ -16,8 +16,8 @@ from numba import njit
 
 import tikkun
 from tikkun.engine import year_kernel as yk
-from tikkun.engine.native import PORTABLE, gather
-from tikkun.engine.native.prefetch import prefetch
+from tikkun.native import PORTABLE, gather
+from tikkun.native.prefetch import prefetch
 from tikkun.rules import network
 from tikkun.scenario import load_scenario
 
@@ -131,7 +131,7 @@ def test_the_gather_is_left_out_where_it_is_slower_than_loads(monkeypatch, tmp_p
     """The network's row is gathered only where the gather is fast: not on AMD's Zen 1 to 4
     (measured slower on Zen 4, docs/performance.md), nor where Linux reports that a mitigation
     of Gather Data Sampling slows it; elsewhere, and where nothing is reported, it is used."""
-    from tikkun.engine.native import gather
+    from tikkun.native import gather
 
     report = tmp_path / "gather_data_sampling"
     monkeypatch.setattr(gather, "_GATHER_DATA_SAMPLING", report)

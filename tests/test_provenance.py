@@ -19,7 +19,7 @@ from tikkun.outputs import run_folder as rf
 PACKAGE = Path(tikkun.__file__).resolve().parent
 REPO = PACKAGE.parents[1]
 # what a run's files are made by, written out here (docs/sweeps.md, "Nothing lost")
-RESULT_SOURCES = ("engine", "rules", "genesis", "scenario", "state.py", "random.py", "records", "outputs", "api.py")
+RESULT_SOURCES = ("engine", "rules", "native", "genesis", "scenario", "state.py", "random.py", "records", "outputs", "api.py")
 
 
 def sources_sha256() -> str:

@@ -110,7 +110,7 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
 
 
 def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
-    from tikkun.engine.native import kernel_cache
+    from tikkun.native import kernel_cache
     from tikkun.outputs.provenance import RESULT_SOURCES
 
     root = tmp_path / "tikkun"

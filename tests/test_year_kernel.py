@@ -9,7 +9,7 @@ from conftest import make_scenario
 from tikkun.engine import build
 from tikkun.engine import year_kernel as yk
 from tikkun import random as rng
-from tikkun.engine.native import gather
+from tikkun.native import gather
 from tikkun.rules.cleansing import GREATER, OPEN
 from tikkun.rules.light import corrective_light
 

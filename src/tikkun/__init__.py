@@ -47,7 +47,7 @@ if "NUMBA_THREADING_LAYER" not in _os.environ and "NUMBA_THREADING_LAYER_PRIORIT
 
     _numba.config.THREADING_LAYER_PRIORITY = ["tbb", "omp", "workqueue"]
 
-from .engine.native import kernel_cache as _kernel_cache  # noqa: E402
+from .native import kernel_cache as _kernel_cache  # noqa: E402
 
 # before any kernel is decorated: a change to a source kernels are built from renews their cache
 _kernel_cache.register(_os.path.dirname(_os.path.abspath(__file__)), _kernel_cache.KERNEL_SOURCES)

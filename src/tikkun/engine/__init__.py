@@ -1,9 +1,9 @@
 """The engine: the clock and the order of the rules (core), the fused yearly pass (year_kernel),
-the run loop (run), and beside them the processor-specific machinery (native).
+the run loop (run). The processor-specific machinery its kernels and the rules' use is beside
+the model, in :mod:`tikkun.native`.
 
-Its names are imported on first use, so that :mod:`tikkun.engine.native` can be imported, and
-the kernels' cache set up (:mod:`tikkun.engine.native.kernel_cache`), before any kernel is
-compiled.
+Its names are imported on first use, so that the kernels' cache is set up
+(:mod:`tikkun.native.kernel_cache`) before any kernel is compiled.
 """
 
 from importlib import import_module

@@ -30,8 +30,8 @@ from ..rules.light import corrective_light
 from ..rules.impurity import shock_keep
 from ..rules.shepherds import becomes_shepherd
 from ..rules.stages import journey_of, stage_of
-from .native import gather
-from .native.prefetch import prefetch
+from ..native import gather
+from ..native.prefetch import prefetch
 
 BLOCK = 2048  # souls a block; at most 65,536 (a spark's soul within its block is a uint16)
 assert 0 < BLOCK <= 1 << 16
@@ -298,7 +298,7 @@ def _settled_souls(messiah, lo, hi, shepherd, row):
 @njit(cache=True, inline="always")
 def _ask_for_sparks(screen, size, unity, lo, hi):
     """Ask for the lines of sparks ``lo:hi`` (cut at the arrays' end) of the three spark arrays
-    the flat loop reads first (:func:`tikkun.engine.native.prefetch.prefetch`; 16 float32 a line). Past the
+    the flat loop reads first (:func:`tikkun.native.prefetch.prefetch`; 16 float32 a line). Past the
     run's end the next run's sparks are asked for: a thread's next block follows its current
     one."""
     hi = min(hi, screen.shape[0])
@@ -342,7 +342,7 @@ def spread_light(ell, owner, w, out):
     load of eight souls never has to stop at the end); owner uint16, each spark's soul within
     the block (non-decreasing); out float32. Eight sparks at a time where their souls lie within
     eight of the first (always, when every soul has a spark) and the load of eight souls stays
-    inside ``ell`` (:func:`tikkun.engine.native.gather.light_of_eight`: one load and one
+    inside ``ell`` (:func:`tikkun.native.gather.light_of_eight`: one load and one
     permutation instead of eight dependent loads); otherwise, and at the end, one by one.
     Values are only copied, so the bits are the same either way.
     """
@@ -417,7 +417,7 @@ def flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell,
 
 @njit(cache=True, inline="always")
 def souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, count):
-    """Souls ``i .. i+count-1`` one by one: what :func:`tikkun.engine.native.gather.sums_of_eight`
+    """Souls ``i .. i+count-1`` one by one: what :func:`tikkun.native.gather.sums_of_eight`
     gives eight at a time (its scalar twin; see :func:`sums_by_eight`)."""
     for k in range(count):
         s = 0.0
@@ -434,7 +434,7 @@ def souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t,
 def sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flags, lo, r0, r1):
     """The sums and flags of a run's souls ``lo + r0 : lo + r1`` after its sparks have grown
     (:func:`flat_sparks` with ``sums_later``), eight souls at a time
-    (:func:`tikkun.engine.native.gather.sums_of_eight`): each soul's screens added in spark
+    (:func:`tikkun.native.gather.sums_of_eight`): each soul's screens added in spark
     order from 0.0 and its sparks' flags OR-ed, as :func:`tikkun.rules.cleansing.soul_sums`
     does, so the bits are the same; a complete soul gets 0.0 and no flag, what its sparks give
     to the flags, and its cleansing is 1 whatever its sum (:func:`flat_sparks`). The scalar

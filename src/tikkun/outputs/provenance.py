@@ -14,7 +14,7 @@ import functools
 from pathlib import Path
 
 from .. import __version__
-from ..engine.native import kernel_cache
+from ..native import kernel_cache
 
 #: The revision of MODEL.md (the specification shipped beside the code) this code implements.
 MODEL_REVISION = 2

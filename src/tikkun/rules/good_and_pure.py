@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import random as rng
-from ..engine.native.prefetch import prefetch
+from ..native.prefetch import prefetch
 from .network import MAX_TRIES, _in_row, row_weights
 
 PREFETCH_AHEAD = 8  # rewiring souls

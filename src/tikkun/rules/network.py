@@ -17,8 +17,8 @@ import numpy as np
 from numba import njit, prange
 
 from .. import random as rng
-from ..engine.native import gather
-from ..engine.native.prefetch import prefetch
+from ..native import gather
+from ..native.prefetch import prefetch
 
 
 @njit(cache=True, inline="always")
@@ -127,7 +127,7 @@ def _warm_effort_8(rows, weights, i, effort, effort0_i, theta_max):
     """:func:`warm_effort` for exactly eight neighbours (the default ``k``), bit for bit the same,
     with every index a constant offset: the compiler then keeps the row in registers, which the
     loop does not allow. Where the processor has a fast gather, the row is one vector
-    (:func:`tikkun.engine.native.gather.edge_sum8`)."""
+    (:func:`tikkun.native.gather.edge_sum8`)."""
     j = np.uint64(i) * np.uint64(8)
     return _not_below_zero(effort0_i + np.float32(theta_max) * _row_of_eight(rows, weights, effort, j, effort0_i))
 
@@ -140,7 +140,7 @@ PREFETCH_GATHERS = 16  # souls: how far ahead the efforts a row points to are as
 @njit(cache=True, inline="always")
 def _ask_ahead(row_soul, gather_soul, k, rows, weights, effort, pairs):
     """Ask for the row of soul ``row_soul`` and its weights, and for the efforts that soul
-    ``gather_soul`` will gather (:func:`tikkun.engine.native.prefetch.prefetch`); both are
+    ``gather_soul`` will gather (:func:`tikkun.native.prefetch.prefetch`); both are
     unsigned and inside the graph. ``k`` is the graph's degree, passed as the constant 8 for
     the default graph: its loop of eight asks is then unrolled, and its neighbours are read two
     at a time from ``pairs``, the graph seen as uint64 (both halves are asked for, so which is

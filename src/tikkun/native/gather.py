@@ -1,7 +1,7 @@
 """Hand-written vector instructions for four inner steps of the kernels (x86 AVX2, AVX-512).
 
 Used when Numba compiles for this machine's processor, that processor has the instruction,
-and ``TIKKUN_PORTABLE`` is not set (:mod:`tikkun.engine.native`); everywhere else the kernels
+and ``TIKKUN_PORTABLE`` is not set (:mod:`tikkun.native`); everywhere else the kernels
 take their scalar paths, which give the same bits (each intrinsic is tested against its
 scalar twin). Why they exist: each replaces eight dependent scalar steps of a hot loop by one
 or two vector instructions (measured effects: docs/performance.md).

@@ -4,7 +4,7 @@ changes, and kept apart for the portable switch.
 Numba keeps a compiled function beside its source (``__pycache__``) and loads it again while
 *that file* is unchanged. A kernel of tikkun is built from functions of several modules,
 inlined: the soul pass (``engine/year_kernel.py``) from the rules (``rules/cleansing.py``, ...)
-and from :mod:`tikkun.engine.native.gather`. Changed in one of those, a rule would not reach
+and from :mod:`tikkun.native.gather`. Changed in one of those, a rule would not reach
 the cached soul pass: a run would go on with the old rule, silently. A fresh install rewrites
 every file, so this is about sources edited in place: a clone installed with ``pip install
 -e`` and then changed or updated.
@@ -36,7 +36,7 @@ from . import PORTABLE
 #: engine. A kernel inlines functions and freezes constants only from modules it imports, and
 #: these import, within tikkun, only each other (tested). Left out: ``__init__.py``, ``cli.py``,
 #: ``__main__.py``, ``api.py``, ``outputs/``, ``records/`` and every later layer above the API.
-KERNEL_SOURCES = ("engine", "rules", "genesis", "scenario", "state.py", "random.py")
+KERNEL_SOURCES = ("engine", "rules", "native", "genesis", "scenario", "state.py", "random.py")
 
 _ROOTS: dict[str, bytes] = {}  # registered folder (absolute, normalised) -> its stamp
 

@@ -6,7 +6,7 @@ but not far enough ahead of a loop that also computes, and cannot guess random r
 kernels therefore ask for the graph's rows, the far efforts, and the sparks' arrays some
 distance ahead (the distances are constants beside each use; measured effects:
 docs/performance.md). A prefetch changes no result, only when data arrive. With
-``TIKKUN_PORTABLE=1`` (:mod:`tikkun.engine.native`) it emits nothing.
+``TIKKUN_PORTABLE=1`` (:mod:`tikkun.native`) it emits nothing.
 """
 
 from __future__ import annotations
