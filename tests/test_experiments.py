@@ -42,16 +42,39 @@ def test_mixing_is_not_unity_rule():
 
 
 def test_light_maintains_unity_rule():
-    good = {"maintain": {20: {"unity": 0.99, "W_100": 0.99}}, "withdraw": {20: {"unity": 0.3, "W_100": 0.001}}}
+    good = {"maintain": {20: {"unity": 0.99}}, "withdraw": {20: {"unity": 0.3}},
+            "worlds-held": {20: {"W_0": 1.0, "W_100": 0.99}}, "worlds-dark": {20: {"W_0": 0.66, "W_100": 0.001}}}
     assert _v("light-maintains-unity", good)
-    assert not _v("light-maintains-unity", {**good, "withdraw": {20: {"unity": 0.8, "W_100": 0.001}}})
-    assert not _v("light-maintains-unity", {**good, "maintain": {20: {"unity": 0.99, "W_100": 0.5}}})
+    assert not _v("light-maintains-unity", {**good, "withdraw": {20: {"unity": 0.8}}})
+    assert not _v("light-maintains-unity", {**good, "worlds-held": {20: {"W_0": 1.0, "W_100": 0.5}}})
+    assert not _v("light-maintains-unity", {**good, "worlds-dark": {20: {"W_0": 0.66, "W_100": 0.2}}})
+
+
+def test_the_worlds_decay_from_where_the_strike_leaves_them():
+    """The worlds' half compares two arms whose every world starts at unity 1 (the struck vessel's),
+    with no vessel of their own: from the withdrawn vessel's unity W would start below the bound."""
+    arms = {a.name: a for a in EXPERIMENTS["light-maintains-unity"].arms}
+    for name, light in (("worlds-held", 1.0), ("worlds-dark", 0.0)):
+        assert arms[name].set == {"worlds.initial_unity": 1.0, "light.light": light}
+    assert "light.light" not in arms["withdraw"].set  # the vessels' arms differ in their stages only
 
 
 def test_no_unity_no_correction_rule():
-    seed = {"T": 120, "unity_mean_stirred": 0.4, "unity_mean_struck": 0.99, "C_end_stirred": 0.5, "C_end_struck": 1.0}
+    seed = {"T": 120, "unity_mean_stirred": 0.4, "unity_mean_struck": 0.99, "C_end_stirred": 0.5, "C_end_struck": 1.0,
+            "vessel_stirred": {"final_unity": 0.45, "final_mixing": 0.75},
+            "vessel_struck": {"final_unity": 1.0, "final_mixing": 1.0}}
     assert _v("no-unity-no-correction", {"seeds": {20: {**seed, "C_stirred_at_T": 0.05}}})
     assert not _v("no-unity-no-correction", {"seeds": {20: {**seed, "C_stirred_at_T": 0.3}}})
+    v = EXPERIMENTS["no-unity-no-correction"].verdict({"seeds": {20: {**seed, "C_stirred_at_T": 0.05}}})
+    assert v.line.endswith("the stirred vessel's mixing 0.75-0.75, unity 0.45-0.45")
+
+
+def test_the_stirred_sparks_come_from_the_vessel_the_mixing_claim_measures():
+    """no-unity-no-correction breaks mixing-is-not-unity's stirred and struck vessels on its grid
+    (on a larger one the same stir leaves the vessel unmixed: no test of "mixed, not one")."""
+    mixing = {a.name: a.set for a in EXPERIMENTS["mixing-is-not-unity"].arms}
+    arms = {a.name: a.set for a in EXPERIMENTS["no-unity-no-correction"].arms}
+    assert arms["stirred"] == mixing["stir"] and arms["struck"] == mixing["strike"]
 
 
 def test_missing_spark_rule():
@@ -75,7 +98,15 @@ def test_one_for_all_rule():
 
     v = EXPERIMENTS["one-for-all"].verdict({"one": {20: {"end_year": 4500}, 21: {"end_year": 4700}},
                                             "none": {20: never, 21: {"end_year": None, "G_6000": 0.874}}})
-    assert v.line == "end with one shepherd: 4500, 4700; without: not by 6000, not by 6000 (G at 6,000 without: 0.30-0.87)"
+    assert v.line == ("end with one shepherd: 4500, 4700; without: not by 6000, not by 6000 (G at 6,000 without: "
+                      "0.30-0.87); sooner by at least 1500, at least 1300 years")
+    # a gain the horizon cuts below the rule's "much" is said to be unmeasured, and C before the shepherd given
+    v = EXPERIMENTS["one-for-all"].verdict({"one": {20: {"end_year": 5887, "C_before_shepherd": 0.99991},
+                                                    21: {"end_year": 4500, "C_before_shepherd": 0.99995}},
+                                            "none": {20: never, 21: {"end_year": 5900}}})
+    assert v.holds and v.line.endswith(
+        "sooner by at least 113, 1400 years (where at least fewer than 196, how much sooner is not measured: the arm "
+        "without is cut at 6,000); C in 4,039, before the shepherd: 0.99991-0.99995")
 
 
 
@@ -114,11 +145,15 @@ def test_warmth_and_coldness_rule():
     from tikkun.experiments.warmth_and_coldness import RATES
 
     c = {"neither": 0.5, "warmth": 0.52, "attachment": 0.7, "both": 0.75}
-    m = {f"{p}-{r}": {20: {"C_end": x}} for p, x in c.items() for r in RATES}
+    lost = {"neither": 200.0, "warmth": 190.0, "attachment": 19.0, "both": 18.0}
+    m = {f"{p}-{r}": {20: {"C_end": x, "screen_lost": lost[p]}} for p, x in c.items() for r in RATES}
     assert _v("warmth-and-coldness", m)
-    assert not _v("warmth-and-coldness", {**m, "both-0.5": {20: {"C_end": 0.69}}})
+    # what the shocks took from attachment only against warmth only is said beside the rule's C
+    assert EXPERIMENTS["warmth-and-coldness"].verdict(m).line.endswith(
+        "as a share of what they took from warmth only: 0.10 at 0.03; 0.10 at 0.05; 0.10 at 0.1; 0.10 at 0.5")
+    assert not _v("warmth-and-coldness", {**m, "both-0.5": {20: {"C_end": 0.69, "screen_lost": 18.0}}})
     # at one rate alone, warmth ahead of attachment: the verdict is measured at every rate
-    assert not _v("warmth-and-coldness", {**m, f"warmth-{RATES[0]}": {20: {"C_end": 0.71}}})
+    assert not _v("warmth-and-coldness", {**m, f"warmth-{RATES[0]}": {20: {"C_end": 0.71, "screen_lost": 190.0}}})
     assert "rate 0.03: neither 0.500, warmth 0.520" in EXPERIMENTS["warmth-and-coldness"].verdict(m).line
     assert (core.range_text([0.8781, 0.889, 0.88]), core.range_text([0.4, 0.4001], 2)) == ("0.878-0.889", "0.40")
 

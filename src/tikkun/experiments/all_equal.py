@@ -122,15 +122,24 @@ def figure(fig, by_arm, m, v):
     ax1.set_ylabel(f"year the soul became complete\n(the latest 1% of seed {runs[0].seed} not shown)")
     ax1.set_ylim(0, top * 1.6)
     ends = {arm: np.concatenate(v) for arm, v in ill_all.items()}
-    ax2.hist([ends["spread"], ends["equal"]], bins=20, color=["tab:green", "tab:olive"],
-             label=["with the spread of hbd", "every hbd 1"])
+    # every soul a dot at its illumination, an arm a column (spread a little sideways): where every
+    # soul shines alike the column is one line (side by side, a histogram's bars of one value would
+    # read as two values)
+    jitter = ((np.arange(max(len(v) for v in ends.values())) * 0.6180339887) % 1.0 - 0.5) * 0.36  # evenly, no draw
+    for k, (arm, colour) in enumerate((("spread", "tab:green"), ("equal", "tab:olive"))):
+        v = ends[arm]
+        ax2.scatter(k + jitter[:len(v)], v, s=3, alpha=0.25, color=colour, lw=0, rasterized=True)
     spread = {arm: float(v.max() - v.min()) for arm, v in ends.items()}
-    ax2.text(0.03, 0.6, f"{len(ends['spread']):,} souls in each arm;\nhighest minus lowest:\n{spread['spread']:.3g} "
-             f"with the spread,\n{spread['equal']:.3g} with every hbd 1", transform=ax2.transAxes, fontsize=8,
-             va="center")  # left of the bars
-    ax2.legend(fontsize=7, loc="upper left")
-    ax2.set_xlabel("illumination at the end of correction")
-    ax2.set_ylabel(f"souls ({len(runs)} seeds together)")
+    ax2.set_xticks([0, 1], ["with the spread\nof hbd", "every hbd 1"])
+    ax2.set_xlim(-0.6, 1.6)
+    lo, hi = min(float(v.min()) for v in ends.values()), max(float(v.max()) for v in ends.values())
+    pad = max(0.05 * (hi - lo), 0.02 * max(abs(hi), 1e-9))
+    ax2.set_ylim(lo - pad, hi + 3 * pad)
+    ax2.text(0.5, 0.97, f"{len(ends['spread']):,} souls in each arm ({len(runs)} seeds);\nhighest minus lowest: "
+             f"{spread['spread']:.3g} with the spread, {spread['equal']:.3g} with every hbd 1",
+             transform=ax2.transAxes, fontsize=8, ha="center", va="top")
+    ax2.set_xlabel("arm")
+    ax2.set_ylabel("illumination at the end of correction\n(a dot a soul)")
     ax2.set_title("the end is the same for all", fontsize=9)
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)

@@ -81,7 +81,7 @@ def figure(fig, by_arm, m, v):
     ax1.set_ylabel("collective correction C")
     ax2.set_ylabel("collective correction C")
     ax3.set_ylabel("holiness of the time J")
-    ax3.set_title("the judge's holiness J (its cleansing)", fontsize=9)
+    ax3.set_title("holiness J = kappa0 + (1 - kappa0) c_judge", fontsize=9)
     ax4.set_title("C under the highest judge minus C under the lowest", fontsize=9)
     ax4.set_ylabel("difference in C")
     ax1.legend(fontsize=8, loc="center right")

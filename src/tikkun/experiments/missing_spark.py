@@ -2,11 +2,13 @@
 soul is denied complete purity ... deficient in every soul"): every soul completed at once,
 against every soul but the smallest spark of all.
 
-Measure: in the year of the event, G and each complete soul's share of full illumination
-(the metrics' illumination_mean gives lam W ((1 - omega) C + omega G)); the years until the end
-of correction after the event. Verdict: holds if in every seed the end does not come in the
-year the spark is missing (G < 1), every complete soul then shines below full by omega (1 - G),
-and the end waits for the spark (it comes later than in the arm with nothing missing).
+Measure: in the year of the event, G, and a complete soul's share of full illumination from G
+(``1 - omega (1 - G)``), with the identity it rests on checked on the recorded mean
+(illumination_mean = lam W ((1 - omega) C + omega G)); the years until the end of correction
+after the event. The event empties the spark at the year's start, before the year's light: a
+tiny spark can be filled again within that year. Verdict: holds if in every seed the end does
+not come in the year the spark is missing (G < 1), the identity holds, and the end waits for
+the spark (it comes later than in the arm with nothing missing).
 
 By construction: illumination is lam W ((1 - omega) c_i + omega G), so a complete soul's deficit
 is omega (1 - G) whatever the model does; what the model decides is how long the end waits.
@@ -47,12 +49,17 @@ def verdict(m):
         waits.append(None if b is None else b - (a if a is not None else EVENT))
         ok &= b is None or (a is not None and b > a)
     g = [v["G_at_event"] for v in miss.values()]
-    return Verdict(bool(ok), "with one spark missing: G < 1 in the event's year, every complete soul's illumination short "
-                   "of full by omega (1 - G) (identity to 1e-9), and a later end than with nothing missing; every seed",
-                   {"G_at_event": g, "end_waits_years": waits},
-                   f"G in the event's year {min(g):.3g}-{max(g):.3g}: every complete soul shines at "
-                   f"{1 - 0.5 * (1 - min(g)):.4f}-{1 - 0.5 * (1 - max(g)):.4f} of full; the end waits "
-                   + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
+    filled = [s for s, v in miss.items() if v["G_at_event"] >= 1.0]
+    line = (f"G in the event's year {min(g):.3g}-{max(g):.3g}: every complete soul shines at "
+            f"{1 - 0.5 * (1 - min(g)):.4f}-{1 - 0.5 * (1 - max(g)):.4f} of full; the end waits "
+            + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
+    if filled:  # the spark was not missing at any year's end: the end had nothing to wait for
+        line += (f"; in seed{'s' if len(filled) > 1 else ''} {', '.join(map(str, filled))} the event's own year's "
+                 "light fills the spark before the year ends (G = 1), so the end does not wait")
+    return Verdict(bool(ok), "with one spark missing: G < 1 in the event's year, the recorded mean illumination "
+                   "lam W ((1 - omega) C + omega G) to 1e-9 (so a complete soul's is short of full by omega (1 - G)), "
+                   "and a later end than with nothing missing; every seed",
+                   {"G_at_event": g, "end_waits_years": waits, "spark_filled_in_the_event_year": filled}, line)
 
 
 DODGE = 0.08  # years between the seeds' red lines on the left, so that lines on the same values stay apart

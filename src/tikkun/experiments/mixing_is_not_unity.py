@@ -31,6 +31,7 @@ def measure(by_arm):
     return out
 
 
+GRID = 64  # the vessel's side, in cells (no-unity-no-correction breaks the same vessels)
 GAP, UNITY_BELOW = 0.15, 0.6  # the rule for stir and fuse: mixing above unity by this much, unity below this
 STRUCK_ABOVE = 0.95  # and for the strike: unity and mixing at least this
 
@@ -91,7 +92,7 @@ EXPERIMENT = Experiment(
     name="mixing-is-not-unity",
     claim="Stir and fuse: mixing high, unity low; strike: both high.",
     source="000, 'mix liquids together by way of vibration, or cause metals to merge together by way of fusion'; 'the most powerful Light'",
-    arms=tuple(Arm(a, {"genesis.n": 64, "genesis.stages": STAGES[a]}) for a in ARMS),
+    arms=tuple(Arm(a, {"genesis.n": GRID, "genesis.stages": STAGES[a]}) for a in ARMS),
     base="quick", souls=100, years=1,
     why_size="a claim about the vessel alone: a 64 x 64 vessel shows it in seconds (docs/genesis.md); the phase 2 "
              "run that carries it through the sweep is one year of 100 souls",

@@ -1,6 +1,12 @@
 """``no-unity-no-correction`` (000: only what the light united can be corrected): the sparks of
 a vessel broken after stirring (mixed, not one) against those of a struck vessel.
 
+The vessels are :mod:`.mixing_is_not_unity`'s stirred and struck ones, on its 64 x 64 grid,
+where that claim measures the stirred one mixed (coarse mixing 0.7-0.8) and not one (unity
+about half): on a larger grid the same stir has not yet mixed the vessel, and its sparks
+would be those of a vessel merely separated. Each vessel's final unity and mixing are recorded
+with the verdict.
+
 Measure: C of phase 2 (the ``quick`` world, constant light) for each vessel; the year T in
 which the struck arm's C first reaches 0.5, and the stirred arm's C in that year. Verdict: holds
 if in every seed the stirred arm's C at T is below 0.1 ("barely correct").
@@ -10,16 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import mixing_is_not_unity as mixing
 from .core import SHEPHERD_SPAN, Arm, Experiment, Verdict, band, curve, light_turns
 
 YEARS = 300
 STIRRED_BELOW = 0.1  # "barely correct": the rule's bound on the stirred C (verdict and figure)
-_OPEN = [{"kind": "separate"}, {"kind": "approach", "duration": 20.0}]
-STAGES = {
-    "stirred": _OPEN + [{"kind": "stir", "duration": 128.0, "light": 0.0, "stir_amplitude": 2.0, "stir_period": 8.0},
-                        {"kind": "shatter"}],
-    "struck": _OPEN + [{"kind": "strike", "duration": 3000.0, "light": 1.5}, {"kind": "shatter"}],
-}
+STAGES = {"stirred": mixing.STAGES["stir"], "struck": mixing.STAGES["strike"]}  # the vessels that claim measures
+GRID = mixing.GRID
 
 
 def measure(by_arm):
@@ -33,6 +36,7 @@ def measure(by_arm):
         out["seeds"][r.seed] = {
             "T": t, "C_stirred_at_T": r.at("cleansing_mean", t) if t is not None else None,
             "unity_mean_stirred": r.summary.get("sparks_unity_mean"), "unity_mean_struck": s.summary.get("sparks_unity_mean"),
+            "vessel_stirred": r.summary.get("genesis"), "vessel_struck": s.summary.get("genesis"),
             "C_end_stirred": float(r.metrics["cleansing_mean"][-1]), "C_end_struck": float(c[-1])}
     return out
 
@@ -43,12 +47,16 @@ def verdict(m):
     ts = [v["T"] for v in m["seeds"].values()]
     u = np.mean([v["unity_mean_stirred"] for v in m["seeds"].values()])
     us = np.mean([v["unity_mean_struck"] for v in m["seeds"].values()])
+    mixed = [v["vessel_stirred"]["final_mixing"] for v in m["seeds"].values()]
+    one = [v["vessel_stirred"]["final_unity"] for v in m["seeds"].values()]
     line = (f"when the struck sparks' C reaches 0.5 (years {min(ts)}-{max(ts)}), the stirred sparks' C is "
-            f"{min(vals):.3f}-{max(vals):.3f}; sparks' mean unity {u:.2f} (stirred) against {us:.2f} (struck)"
+            f"{min(vals):.3f}-{max(vals):.3f}; sparks' mean unity {u:.2f} (stirred) against {us:.2f} (struck); "
+            f"the stirred vessel's mixing {min(mixed):.2f}-{max(mixed):.2f}, unity {min(one):.2f}-{max(one):.2f}"
             if all(x is not None for x in vals) else "the struck arm never reached C = 0.5")
     return Verdict(ok, f"stirred C < {STIRRED_BELOW:g} in the year the struck C first reaches 0.5, every seed",
                    {"C_stirred_at_T_max": max(v for v in vals if v is not None) if any(v is not None for v in vals) else None,
-                    "T": ts, "sparks_unity_mean_stirred": u, "sparks_unity_mean_struck": us}, line)
+                    "T": ts, "sparks_unity_mean_stirred": u, "sparks_unity_mean_struck": us,
+                    "stirred_vessel_mixing": mixed, "stirred_vessel_unity": one}, line)
 
 
 def figure(fig, by_arm, m, v):
@@ -107,11 +115,13 @@ EXPERIMENT = Experiment(
     name="no-unity-no-correction",
     claim="Sparks from a stirred vessel barely correct; sparks from a struck one do.",
     source="000, 'only when the Upper Light maintains it'; unity that cannot be broken",
-    arms=(Arm("stirred", {"genesis.n": 128, "genesis.stages": STAGES["stirred"]}),
-          Arm("struck", {"genesis.n": 128, "genesis.stages": STAGES["struck"]})),
+    arms=(Arm("stirred", {"genesis.n": GRID, "genesis.stages": STAGES["stirred"]}),
+          Arm("struck", {"genesis.n": GRID, "genesis.stages": STAGES["struck"]})),
     base="quick", souls=20_000, years=YEARS,
-    why_size="C is a mean over souls: 20,000 give it to about 0.3%; 300 years of the quick world's constant light "
-             "take the struck sparks past one half (its shepherd at year 200 comes to both arms alike)",
+    why_size="the vessels of mixing-is-not-unity, on its 64 x 64 grid, where its stir mixes the vessel (on a larger "
+             "grid the same stir has not yet mixed it); C is a mean over souls: 20,000 give it to about 0.3%; 300 "
+             "years of the quick world's constant light take the struck sparks past one half (its shepherd at year "
+             "200 comes to both arms alike)",
     construction="with inclusion (r2) a spark of unity 0 still corrects through the whole as C grows, so no spark "
                  "is barred for ever; what is measured is how far behind the stirred sparks fall",
     measure=measure, verdict=verdict, figure=figure, figsize=(9.5, 6.5),

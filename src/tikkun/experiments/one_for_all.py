@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve, end_rows, end_year, years_text
+from .core import Arm, Experiment, Verdict, band, curve, end_rows, end_year, range_text, years_text
 
 YEAR = 4040
 HORIZON = 6000
@@ -23,7 +23,8 @@ def measure(by_arm):
     out = {}
     for arm in ("none", "one"):
         out[arm] = {r.seed: {"end_year": end_year(r), "G_6000": float(r.metrics["weakest_link"][-1]),
-                             "C_5000": r.at("cleansing_mean", 5000)} for r in by_arm[arm]}
+                             "C_5000": r.at("cleansing_mean", 5000),
+                             "C_before_shepherd": r.at("cleansing_mean", YEAR - 1)} for r in by_arm[arm]}
     return out
 
 
@@ -49,6 +50,16 @@ def verdict(m):
     short = [m["none"][s]["G_6000"] for s in tested if m["none"][s]["end_year"] is None]
     if short:  # how far from the end the arm without a shepherd stays
         line += f" (G at {HORIZON:,} without: {min(short):.2f}-{max(short):.2f})"
+    if any(g is not None for g in gains):
+        # how much sooner, seed by seed: where the arm without never ends, at least the years to the horizon
+        line += "; sooner by " + ", ".join("?" if g is None else (f"at least {g[1:]}" if isinstance(g, str) else str(g))
+                                           for g in gains) + " years"
+        if any(isinstance(g, str) and int(g[1:]) <= 0.1 * (HORIZON - YEAR) for g in gains):
+            line += (f" (where at least fewer than {0.1 * (HORIZON - YEAR):.0f}, how much sooner is not measured: the "
+                     f"arm without is cut at {HORIZON:,})")
+    before = [m["one"][s].get("C_before_shepherd") for s in tested]
+    if tested and None not in before:
+        line += f"; C in {YEAR - 1:,}, before the shepherd: {range_text(before, 5)}"
     if early:
         told = ", ".join(f"seed {s} in {y:,}" for s, y in early.items())
         line += ("; " if line else "") + f"ended before the shepherd's year {YEAR:,}, not a test: {told}"
@@ -133,7 +144,7 @@ EXPERIMENT = Experiment(
     construction="the shepherds' light (phi_s in every soul's light) reaches every soul once any shepherd exists, "
                  "whatever their number: one shepherd gives each soul what 600,000 would ('Moses is equal to "
                  "600,000' is in the equations); what is measured is whether and when that light brings the end. "
-                 "By the shepherd's year nearly every soul is complete in both arms (C_5000 in the record is above "
-                 "0.9999): what the shepherd changes is the weakest link G, the last sparks",
+                 "By the shepherd's year nearly every soul is complete in both arms (the verdict gives C in the year "
+                 "before it): what the shepherd changes is the weakest link G, the last sparks",
     measure=measure, verdict=verdict, figure=figure, figsize=(9.5, 6.6),
 )

@@ -56,10 +56,18 @@ def verdict(m):
         c = {p: [v["C_end"] for v in m[f"{p}-{r}"].values()] for p in POLICIES}
         parts.append(f"rate {r}: " + ", ".join(f"{p} {range_text(x)}" for p, x in c.items())
                      + (" (holds)" if holds[r] else " (does not hold)"))
+    # what the shocks themselves cost each arm (the claim's "outlasts the shocks"), beside the rule's C:
+    # the screen they took from attachment only, as a share of what they took from warmth only, seed by seed
+    shares = {r: [m[f"attachment-{r}"][s]["screen_lost"] / m[f"warmth-{r}"][s]["screen_lost"]
+                  for s in m[f"warmth-{r}"] if m[f"warmth-{r}"][s]["screen_lost"] > 0] for r in RATES}
+    took = "; ".join(f"{range_text(x, 2)} at {r}" for r, x in shares.items() if x)
+    numbers = {f"C_end_{a}": [v["C_end"] for v in m[a].values()] for a in ARMS}
+    numbers |= {f"screen_lost_{a}": [v["screen_lost"] for v in m[a].values()] for a in ARMS}
     return Verdict(all(holds.values()), "C at the end: attachment only > warmth only, and both >= every other arm; "
-                   f"every seed, at each shock rate ({', '.join(map(str, RATES))} a year)",
-                   {f"C_end_{a}": [v["C_end"] for v in m[a].values()] for a in ARMS},
-                   "C at the end over the seeds, " + "; ".join(parts))
+                   f"every seed, at each shock rate ({', '.join(map(str, RATES))} a year)", numbers,
+                   "C at the end over the seeds, " + "; ".join(parts)
+                   + (f". The screen the shocks took from attachment only, as a share of what they took from "
+                      f"warmth only: {took}" if took else ""))
 
 
 def figure(fig, by_arm, m, v):
