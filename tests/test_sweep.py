@@ -94,19 +94,28 @@ def test_a_worker_with_another_tikkun_refuses_the_run(tmp_path):
     run = plan(spec)[0]
     from tikkun.outputs.provenance import code_digest
 
-    record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
-                             tikkun.__version__, code_digest()))
-    assert record["status"] == "failed" and "resolves the run's scenario otherwise" in record["error"]
+    import socket
+
+    from tikkun.sweep.task import WorkerRefused
+
+    here = socket.gethostname()  # outside a Dask worker the refusal names the host
+    with pytest.raises(WorkerRefused, match=f"^worker {here} .* resolves the run's scenario otherwise") as exc:
+        execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
+                        tikkun.__version__, code_digest()))
+    assert exc.value.worker == here
     assert not (tmp_path / "runs").exists()
     # a worker of another version (one that joined after the sweep checked its workers)
-    record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
-                             "0.0.1", code_digest()))
-    assert record["status"] == "failed" and "has tikkun " in record["error"] and "the client 0.0.1" in record["error"]
+    with pytest.raises(WorkerRefused, match="has tikkun .*, the client 0.0.1"):
+        execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
+                        "0.0.1", code_digest()))
     # the same version with other code (an edited checkout): its bits could differ
-    record = execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
-                             tikkun.__version__, "f" * 64))
-    assert record["status"] == "failed" and "runs other code than the client" in record["error"]
+    with pytest.raises(WorkerRefused, match="runs other code than the client"):
+        execute(RunTask(run.run_id, spec.base, run.overrides, run.seed, 10, 5, str(tmp_path), "0" * 64,
+                        tikkun.__version__, "f" * 64))
     assert not (tmp_path / "runs").exists()
+    import pickle  # the refusal crosses from the worker to the client with its worker
+    again = pickle.loads(pickle.dumps(exc.value))
+    assert (type(again), str(again), again.worker) == (WorkerRefused, str(exc.value), here)
 
 
 def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
@@ -865,7 +874,36 @@ def test_a_worker_with_another_tikkun_is_refused_before_anything_is_written(tmp_
         with Client(cluster) as client:
             with pytest.raises(SweepError, match=r"^client: worker \S+ has tikkun 0.0.0-other"):
                 tikkun.sweep(f, out=tmp_path / "out", client=client)
+        # the same version, other code (an edited checkout): refused too, the worker named
+        # (the probe as a worker of other code answers it; the probe itself answers the same code in every
+        # other sweep of the suite on a cluster, which would be refused were it wrong)
+        monkeypatch.undo()
+        from tikkun.sweep import driver
+
+        monkeypatch.setattr(driver, "_CODE_PROBE", "'f' * 64")
+        with pytest.raises(SweepError, match=rf"^--scheduler {address}: worker inproc://\S+ runs other code than the "
+                                             "client under the same version"):
+            tikkun.sweep(f, out=tmp_path / "out", scheduler=address)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_with_other_code_that_joins_later_gives_its_runs_to_the_others(tmp_path, monkeypatch):
+    """A worker with other code that the check before the sweep did not see (it joined later)
+    refuses every run it is given at once, and so would take most of the queue: its runs go to
+    the other workers, and none fails for it."""
+    from distributed import LocalCluster
+
+    from tikkun.sweep import task as task_module
+
+    f = write(tmp_path / "s.toml", GRID12)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        bad = sorted(cluster.scheduler_info["workers"])[0]
+        real = task_module.code_digest
+        monkeypatch.setattr(task_module, "code_digest",
+                            lambda: "f" * 64 if task_module._this_worker() == bad else real())
+        result = tikkun.sweep(f, out=tmp_path / "out", scheduler=cluster.scheduler_address)
+    assert len(result.runs) == 12 and (result.runs["status"] == "done").all(), result.failed["error"].tolist()
 
 
 def _sweep_on_a_cluster_a_worker_joins_late(f, out, seconds, **kwargs):

@@ -31,8 +31,8 @@ from ..scenario import ScenarioError, scenario_to_toml
 from . import tables
 from .spec import (EVENTS, RunSpec, SweepError, SweepSpec, checkpoint_every, load_sweep, plan, problems_only,
                    resolve_run, value_at)
-from .task import (EVENT_TOPIC, PARTIAL, RUNS, RunTask, digest, done_record, execute, failed_record,
-                   finished_run)
+from .task import (EVENT_TOPIC, PARTIAL, RUNS, RunTask, WorkerRefused, digest, done_record, execute,
+                   failed_record, finished_run)
 
 SPEC = "sweep.toml"
 TABLE_EVERY = 1.0  # seconds between rewrites of sweep.parquet while runs finish
@@ -260,6 +260,7 @@ def _check_scheduler(address: str, source: str) -> None:
 # what each worker is asked: Python's own eval of a string, so that the question itself reaches
 # a worker that cannot import tikkun (a function of tikkun's could not be unpickled there)
 _VERSION_PROBE = "__import__('tikkun').__version__"
+_CODE_PROBE = "__import__('tikkun.outputs.provenance').outputs.provenance.code_digest()"
 
 
 def check_workers(client, source: str) -> None:
@@ -280,10 +281,20 @@ def check_workers(client, source: str) -> None:
             bad.append(f"worker {worker} cannot import tikkun ({type(version).__name__}: {version})")
         elif version != __version__:
             bad.append(f"worker {worker} has tikkun {version}")
+    same = [w for w, v in found.items() if v == __version__]
+    if same:  # the same version may be other code (an edited checkout): its runs' bits could differ
+        from ..outputs.provenance import code_digest
+
+        try:
+            codes = client.run(eval, _CODE_PROBE, workers=same, on_error="return")
+        except Exception:
+            codes = {}
+        bad += [f"worker {w} runs other code than the client under the same version (an edited or other checkout)"
+                for w, code in sorted(codes.items()) if code != code_digest()]
     if bad:
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
         raise SweepError(f"{source}: {'; '.join(bad[:3])}{more}; every worker needs the client's tikkun "
-                         f"{__version__} (start the workers from the same environment, docs/sweeps.md)")
+                         f"{__version__} and code (start the workers from the same environment, docs/sweeps.md)")
 
 
 _SCRATCH_LOCK = threading.Lock()  # Dask's configuration is the process's: one cluster made at a time with a scratch
@@ -504,6 +515,22 @@ class Filing:
                        self.every[run.run_id], str(self.folder), digest(self.texts[run.run_id]), __version__,
                        code_digest())
 
+    MAX_ELSEWHERE = 8  # times a run refused by workers with other code is given to another worker
+
+    def _elsewhere(self, client, run, refused: set[str], tag: str, tries: dict[str, int]):
+        """The run given again, to a worker not among ``refused`` (those that refused runs: a
+        worker that joined with other code takes each run it is given and refuses it at once,
+        and would take most of the queue); None where no other worker is there, or the run was
+        given elsewhere :data:`MAX_ELSEWHERE` times: it is then recorded as failed, with the
+        refusal's message."""
+        n = tries.get(run.run_id, 0) + 1
+        others = [w for w in client.nthreads() if w not in refused]
+        if n > self.MAX_ELSEWHERE or not others:
+            return None
+        tries[run.run_id] = n
+        return client.submit(execute, self.task(run), key=f"tikkun-run-{tag}-{run.run_id}-elsewhere-{n}", pure=False,
+                             workers=others, allow_other_workers=False)
+
     def file(self, run_id: str, record: dict) -> None:
         """File a run's record; sweep.parquet is rewritten at most once a second (a row not yet
         in it is not lost: the run's folder is finished, and the next sweep files it again)."""
@@ -587,6 +614,8 @@ class Filing:
         client.subscribe_topic(EVENT_TOPIC, on_event)
         tag = digest(str(self.folder))[:8]
         futures = {}
+        refused: set[str] = set()  # workers that refused a run: other code than the client's
+        tries: dict[str, int] = {}  # run id -> times it was given to another worker
         try:
             for run in todo:
                 fut = client.submit(execute, self.task(run), key=f"tikkun-run-{tag}-{run.run_id}", pure=False)
@@ -607,6 +636,14 @@ class Filing:
                     run = futures.pop(fut)
                     try:
                         record = fut.result()
+                    except WorkerRefused as exc:  # a worker with other code joined: the run goes elsewhere
+                        refused.add(exc.worker)
+                        again = self._elsewhere(client, run, refused, tag, tries)
+                        if again is not None:
+                            futures[again] = run
+                            pending.add(again)
+                            continue
+                        record = failed_record(run.run_id, f"{type(exc).__name__}: {exc}")
                     except Exception as exc:  # e.g. KilledWorker: its worker died too often
                         record = failed_record(run.run_id, f"{type(exc).__name__}: {exc}")
                     self.file(run.run_id, record)

@@ -106,11 +106,37 @@ def failed_record(run_id: str, error: str) -> dict:
             "summary": None, "final": None}
 
 
+class WorkerRefused(RuntimeError):
+    """A worker that imports another tikkun than the client's refuses a run (it would make a run
+    of another model): raised to the client, which gives the run to another worker.
+    ``worker``: the worker's address (its host name outside a Dask worker)."""
+
+    def __init__(self, message: str, worker: str):
+        super().__init__(message)
+        self.worker = worker
+
+    def __reduce__(self):  # across the wire with its worker
+        return type(self), (str(self), self.worker)
+
+
+def _this_worker() -> str:
+    """The Dask worker's address, which the client and the scheduler know it by; else the host."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):  # not in a worker (a run executed by hand)
+        return socket.gethostname()
+
+
 def execute(task: RunTask) -> dict:
     """Run one run of a sweep (on a Dask worker) and return its record; a run that fails by
-    itself returns a failed record with the message instead of raising, so the sweep goes on."""
+    itself returns a failed record with the message instead of raising, so the sweep goes on.
+    A worker with other code raises :class:`WorkerRefused` (the run is not its to fail)."""
     try:
         return _execute(task)
+    except WorkerRefused:
+        raise
     except ScenarioError as exc:
         return failed_record(task.run_id, str(exc))
     except Exception as exc:  # the run's own failure: recorded, the sweep goes on
@@ -120,19 +146,19 @@ def execute(task: RunTask) -> dict:
 def _execute(task: RunTask) -> dict:
     from .. import api
 
+    worker = _this_worker()
     if task.tikkun_version != __version__:
-        raise RuntimeError(f"this worker ({socket.gethostname()}) has tikkun {__version__}, the client "
-                           f"{task.tikkun_version}; install the same tikkun on the client and the workers")
+        raise WorkerRefused(f"worker {worker} has tikkun {__version__}, the client {task.tikkun_version}; install the "
+                            "same tikkun on the client and the workers", worker)
     if task.code_digest != code_digest():
-        raise RuntimeError(f"this worker ({socket.gethostname()}, tikkun {__version__}) runs other code than the "
-                           "client under the same version (an edited or other checkout); install the same tikkun "
-                           "on the client and the workers")
+        raise WorkerRefused(f"worker {worker} (tikkun {__version__}) runs other code than the client under the same "
+                            "version (an edited or other checkout); install the same tikkun on the client and the "
+                            "workers", worker)
     scenario = resolve_run(task.base, task.overrides, task.seed, task.years)
     text = scenario_to_toml(scenario)
     if digest(text) != task.scenario_digest:
-        raise RuntimeError(f"this worker ({socket.gethostname()}, tikkun {__version__}) resolves the run's "
-                           "scenario otherwise than the client did; install the same tikkun on the client "
-                           "and the workers")
+        raise WorkerRefused(f"worker {worker} (tikkun {__version__}) resolves the run's scenario otherwise than the "
+                            "client did; install the same tikkun on the client and the workers", worker)
     root = Path(task.folder)
     final = root / RUNS / task.run_id
     partial = root / PARTIAL / task.run_id
