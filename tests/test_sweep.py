@@ -142,6 +142,12 @@ def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
     ('base = "quick"\n[grid]\n"light.beta" = []', "grid.light.beta: empty list"),
     ('base = "quick"\n[grid]\n', "grid: empty"),
     ('base = "quick"\n[grid]\n"light.beta" = [0.5, 0.50]', "grid.light.beta: the value 0.5 is given twice"),
+    ('base = "quick"\n[grid]\n"light.beta" = [1, 0.5, 1.0]', "grid.light.beta: the value 1 is given twice (1 and 1.0)"),
+    # one key twice in one table (dotted and as a table): one would silently win
+    ('base = "quick"\nset = { "light.beta" = 0.3, light = { beta = 0.4 } }',
+     "set.light.beta: given twice (as a dotted key and in a table)"),
+    ('base = "quick"\n[[variants]]\nname = "a"\nset = { "light.beta" = 0.3, light = { beta = 0.4 } }',
+     "variants[0].set.light.beta: given twice"),
     ('base = "quick"\nseeds = [3, 3]', "seeds: seed 3 is given twice"),
     # a count's extra zeros: refused at once, not planned for minutes
     ('base = "quick"\nseeds = { start = 0, count = 100000000 }',

@@ -194,6 +194,11 @@ def parse_sweep(raw: dict, *, origin: str = "sweep", folder: str | Path = ".", s
                 raise bad(f"grid.{key}", "empty list; give at least one value")
             if key in shared:
                 raise bad(f"grid.{key}", "also in set; give each key in one place")
+            for i, x in enumerate(values):  # 1 and 1.0: two ids, one run twice
+                same = next((y for y in values[:i] if _same_number(x, y)), None)
+                if same is not None:
+                    raise bad(f"grid.{key}", f"the value {format_value(same)} is given twice ({same!r} and {x!r}); "
+                                             "give each value once")
     grid = dict(grid or {})
 
     variants = raw.get("variants", [])
@@ -304,21 +309,27 @@ def _read_overrides(table, where: str, bad) -> dict:
     if not isinstance(table, dict):
         raise bad(where, 'must be a table of "KEY" = VALUE, e.g. { "souls.count" = 2000 }')
     out = {}
-    for key, value in _flatten(table).items():
+    try:
+        flat = _flatten(table)
+    except KeyError as exc:
+        raise bad(f"{where}.{exc.args[0]}", "given twice (as a dotted key and in a table); give it once") from None
+    for key, value in flat.items():
         _check_override_key(key, f"{where}.{key}", bad)
         out[key] = value
     return out
 
 
 def _flatten(table: dict, prefix: str = "") -> dict:
-    """``{"light": {"beta": 1}}`` and ``{"light.beta": 1}`` both give ``{"light.beta": 1}``."""
+    """``{"light": {"beta": 1}}`` and ``{"light.beta": 1}`` both give ``{"light.beta": 1}``;
+    KeyError naming a key given both ways (one would silently win)."""
     out = {}
     for k, v in table.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and scenario_key_problem(key) == "section":
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
+        inner = _flatten(v, key + ".") if isinstance(v, dict) and scenario_key_problem(key) == "section" else {key: v}
+        for name, value in inner.items():
+            if name in out:
+                raise KeyError(name)
+            out[name] = value
     return out
 
 
@@ -443,6 +454,12 @@ def plan(spec: SweepSpec) -> list[RunSpec]:
                 seen[rid] = run
                 runs.append(run)
     return runs
+
+
+def _same_number(a, b) -> bool:
+    """Two numbers of one value written differently (1 and 1.0); booleans are not numbers here."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+    return numbers and type(a) is not type(b) and a == b
 
 
 def _describe(run: RunSpec) -> str:
