@@ -707,8 +707,8 @@ def _check_folder(folder: Path, spec: SweepSpec, option: str = "--out") -> None:
         held = marker.read_text("utf-8")
         if held != spec.canonical_toml():
             where = _where_they_differ(held, spec.canonical())
-            raise SweepError(f"{option} {folder}: holds the runs of another sweep ({where}); "
-                             f"choose a new folder, or run the sweep it holds ({marker})")
+            again = "" if "\npoints = " in held or "\n[[points]]" in held else f", or run the sweep it holds ({marker})"
+            raise SweepError(f"{option} {folder}: holds the runs of another sweep ({where}); choose a new folder{again}")
     elif any(folder.iterdir()):
         raise SweepError(f"{option} {folder}: exists, is not empty and holds no sweep; choose a new folder "
                          "(tikkun never writes over what is there)")

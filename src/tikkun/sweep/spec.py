@@ -249,6 +249,11 @@ def problems_only(message: str) -> str:
 
 
 def _read_base(value, folder: Path, bad) -> Base:
+    if isinstance(value, dict) and set(value) == {"kind", "name", "scenario"} and value["kind"] in ("preset", "file") \
+            and isinstance(value["name"], str) and isinstance(value["scenario"], dict):
+        # as a sweep folder's sweep.toml keeps it (SweepSpec.canonical): the scenario as the sweep read it, so
+        # that running that file again goes on with the same runs, whatever became of the preset or file since
+        return Base(value["kind"], value["name"], value["scenario"])
     if not isinstance(value, str) or not value:
         raise bad("base", f"must be a preset name or a scenario file (got {value!r})")
     looks_like_file = value.endswith(".toml") or "/" in value or "\\" in value
