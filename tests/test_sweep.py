@@ -350,6 +350,12 @@ def test_twelve_runs_equal_tikkun_run_and_rerun_redoes_nothing(client, tmp_path)
     # ... and the sweep it holds runs as the message says: the same runs, nothing redone
     again = tikkun.sweep(out / "sweep.toml", out=out, client=client)
     assert len(again.runs) == 12 and again.runs["reused"].all()
+    # with every run done, a bad address is still told (as with runs to do), and nothing is rewritten
+    table = (out / "sweep.parquet").stat().st_mtime_ns
+    for address, said in (("foo", "not a scheduler address"), ("tcp://127.0.0.1:9", "cannot reach the scheduler")):
+        with pytest.raises(SweepError, match=f"^--scheduler {address}: {said}"):
+            tikkun.sweep(f, out=out, scheduler=address)
+    assert (out / "sweep.parquet").stat().st_mtime_ns == table
     # its sweep.toml edited by hand into invalid TOML: refused with that said, nothing touched
     marker = out / "sweep.toml"
     held = marker.read_text()

@@ -407,8 +407,10 @@ def run_sweep(
     folder = Path(out) if out is not None else default_folder(spec)
     filing = Filing.open(spec, folder, out_option)
     todo = filing.todo()
-    if todo and client is None:
-        scheduler_address(scheduler)  # its form, before a progress bar appears
+    if client is None:
+        address, source = scheduler_address(scheduler)  # its form, before a progress bar appears
+        if address and not todo:  # nothing to run, yet an address no scheduler answers is told, as with runs
+            _check_scheduler(address, source)
     if progress is not None and todo:  # the input is checked: a progress bar may appear now, not before
         progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0))
     if todo and client is None:
