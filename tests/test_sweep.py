@@ -969,12 +969,17 @@ def test_the_progress_line_says_how_long_the_cluster_has_had_no_worker():
 
     progress, callback = _sweep_progress(quiet=False)
     try:
-        callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN - 1))
-        assert progress.tasks[0].fields["note"] == "waiting for the cluster"
-        callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN + 2))
-        assert progress.tasks[0].fields["note"] == (f"waiting for the cluster: no worker for {NO_WORKERS_WARN + 2:.0f} s "
-                                                    "(start `dask worker ADDRESS`)")
-        callback(SweepProgress(4, 1, 0, 3, 2))
-        assert progress.tasks[0].fields["note"] == "2 workers"
+        with progress.console.capture() as said:
+            callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN - 1))
+            assert progress.tasks[0].fields["note"] == "waiting for a worker"
+            for extra in (2, 3):
+                callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN + extra))
+            assert progress.tasks[0].fields["note"] == f"waiting for a worker ({NO_WORKERS_WARN + 3:.0f} s)"
+            callback(SweepProgress(4, 1, 0, 3, 2))
+            assert progress.tasks[0].fields["note"] == "2 workers"
+        # a line of its own, once, that a log without the bar keeps whole: how long, and what to start
+        lines = [line for line in said.get().splitlines() if "no worker" in line]
+        assert lines == [f"no worker has joined the cluster in {NO_WORKERS_WARN + 2:.0f} s; the sweep waits for one "
+                         "(start `dask worker SCHEDULER_ADDRESS`)"]
     finally:
         progress.stop()

@@ -452,8 +452,12 @@ def _sweep_progress(quiet: bool):
             shown.add("dashboard")
             progress.console.print(f"Dask dashboard: {p.dashboard}")
         threads = p.numba_threads[0] if len(p.numba_threads) == 1 else None
-        waiting = "waiting for the cluster" + (
-            f": no worker for {p.no_workers:.0f} s (start `dask worker ADDRESS`)" if p.no_workers >= NO_WORKERS_WARN else "")
+        waiting = "waiting for a worker" + (f" ({p.no_workers:.0f} s)" if p.no_workers >= NO_WORKERS_WARN else "")
+        if p.no_workers >= NO_WORKERS_WARN and p.left and "alone" not in shown:
+            # a line of its own, once: a log (output to a file) shows no bar, and a bar's end is cut on a narrow terminal
+            shown.add("alone")
+            progress.console.print(f"no worker has joined the cluster in {p.no_workers:.0f} s; the sweep waits for one "
+                                   "(start `dask worker SCHEDULER_ADDRESS`)", highlight=False)
         note = (waiting if p.left else "") if not p.workers else f"{p.workers} workers" + (
             "" if threads is None else " x all cores' Numba threads (NUMBA_NUM_THREADS not set)" if threads == 0 else
             f" x {threads} Numba thread{'s' if threads > 1 else ''}")
