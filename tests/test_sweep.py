@@ -143,6 +143,10 @@ def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
     ('base = "quick"\n[grid]\n', "grid: empty"),
     ('base = "quick"\n[grid]\n"light.beta" = [0.5, 0.50]', "grid.light.beta: the value 0.5 is given twice"),
     ('base = "quick"\n[grid]\n"light.beta" = [1, 0.5, 1.0]', "grid.light.beta: the value 1 is given twice (1 and 1.0)"),
+    # a value of the wrong kind: the file's fault, found before any run (not a run recorded as failed)
+    ('base = "quick"\n[grid]\n"light.beta" = [0.1, "b"]', "grid.light.beta: Input should be a number, not text"),
+    ('base = "quick"\n[grid]\n"light.beta" = [nan, 0.5]', "grid.light.beta: nan is not allowed"),
+    ('base = "quick"\n[grid]\n"network.enabled" = [true, 1]', "grid.network.enabled: Input should be true or false"),
     # one key twice in one table (dotted and as a table): one would silently win
     ('base = "quick"\nset = { "light.beta" = 0.3, light = { beta = 0.4 } }',
      "set.light.beta: given twice (as a dotted key and in a table)"),
@@ -162,7 +166,7 @@ def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
     ('base = "quick"\nset = { "souls.count" = "many" }',
      "no run makes a valid scenario; the first, seed=20: souls.count: Input should be a whole number, not text"),
     ('base = "quick"\nyears = 100000000000', "seed=20: run.years: Input should be less than or equal to"),
-    ('base = "quick"\n[grid]\n"light.beta" = ["a", "b"]', "the first, light.beta=a,seed=20: light.beta: Input should be"),
+    ('base = "quick"\n[grid]\n"light.beta" = [-1.0, -2.0]', "the first, light.beta=-1.0,seed=20: light.beta: Input should be"),
     # a variant none of whose runs is valid (a key misspelt in its events) is a bad sweep file too
     ('base = "quick"\n[[variants]]\nname = "ok"\n[[variants]]\nname = "typo"\n'
      'events = [{ kind = "reset", yeer = 10, group = { first = 0, count = 1 } }]',

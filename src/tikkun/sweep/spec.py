@@ -42,7 +42,7 @@ import tomli_w
 from pydantic import BaseModel
 
 from ..scenario import Scenario, ScenarioError, add_events, apply_overrides, build_scenario, preset_names, read_scenario_file
-from ..scenario.loading import _parse_toml, _with_horizon, preset_text
+from ..scenario.loading import _check_finite, _check_scalar_types, _parse_toml, _with_horizon, preset_text
 
 # More runs than this in one file is a mistake (a seed count's extra zeros), not a plan: the
 # plan alone would take minutes and the sweep's tables gigabytes.
@@ -194,6 +194,13 @@ def parse_sweep(raw: dict, *, origin: str = "sweep", folder: str | Path = ".", s
                 raise bad(f"grid.{key}", "empty list; give at least one value")
             if key in shared:
                 raise bad(f"grid.{key}", "also in set; give each key in one place")
+            for x in values:  # a value of the wrong kind (text for a number, nan) is the file's fault, not a run's
+                problems: list[str] = []
+                one = _nested(key, x)
+                _check_finite(one, "", problems)
+                _check_scalar_types(one, Scenario, "", problems)
+                if problems:
+                    raise bad(f"grid.{key}", problems[0].split(": ", 1)[1])
             for i, x in enumerate(values):  # 1 and 1.0: two ids, one run twice
                 same = next((y for y in values[:i] if _same_number(x, y)), None)
                 if same is not None:
@@ -459,6 +466,14 @@ def plan(spec: SweepSpec) -> list[RunSpec]:
                 seen[rid] = run
                 runs.append(run)
     return runs
+
+
+def _nested(key: str, value) -> dict:
+    """``"light.beta", 1`` -> ``{"light": {"beta": 1}}``: a dotted key as a scenario's table."""
+    out: dict = value
+    for part in reversed(key.split(".")):
+        out = {part: out}
+    return out
 
 
 def _same_number(a, b) -> bool:
