@@ -105,8 +105,9 @@ def test_one_for_all_rule():
                                                     21: {"end_year": 4500, "C_before_shepherd": 0.99995}},
                                             "none": {20: never, 21: {"end_year": 5900}}})
     assert v.holds and v.line.endswith(
-        "sooner by at least 113, 1400 years (where at least fewer than 196, how much sooner is not measured: the arm "
-        "without is cut at 6,000); C in 4,039, before the shepherd: 0.99991-0.99995")
+        "sooner by at least 113, 1400 years (seed 20: at least 113, which may be less than the 196 years of \"much "
+        "sooner\": the arm without is cut at 6,000, so how much sooner is not measured); 1 - C in 4,039, before the "
+        "shepherd: 5.0e-05 to 9.0e-05")
 
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve, end_rows, end_year, range_text, years_text
+from .core import Arm, Experiment, Verdict, band, curve, end_rows, end_year, years_text
 
 YEAR = 4040
 HORIZON = 6000
@@ -54,12 +54,15 @@ def verdict(m):
         # how much sooner, seed by seed: where the arm without never ends, at least the years to the horizon
         line += "; sooner by " + ", ".join("?" if g is None else (f"at least {g[1:]}" if isinstance(g, str) else str(g))
                                            for g in gains) + " years"
-        if any(isinstance(g, str) and int(g[1:]) <= 0.1 * (HORIZON - YEAR) for g in gains):
-            line += (f" (where at least fewer than {0.1 * (HORIZON - YEAR):.0f}, how much sooner is not measured: the "
-                     f"arm without is cut at {HORIZON:,})")
+        cut = [f"seed {s}: at least {g[1:]}" for s, g in zip(tested, gains)
+               if isinstance(g, str) and int(g[1:]) <= 0.1 * (HORIZON - YEAR)]
+        if cut:  # the rule's "much sooner" is more than this; the horizon does not let these runs say
+            line += (f" ({'; '.join(cut)}, which may be less than the {0.1 * (HORIZON - YEAR):.0f} years of \"much "
+                     f"sooner\": the arm without is cut at {HORIZON:,}, so how much sooner is not measured)")
     before = [m["one"][s].get("C_before_shepherd") for s in tested]
-    if tested and None not in before:
-        line += f"; C in {YEAR - 1:,}, before the shepherd: {range_text(before, 5)}"
+    if tested and None not in before:  # how near complete the souls are: 1 - C, which C's digits would hide
+        short = [1.0 - c for c in before]
+        line += f"; 1 - C in {YEAR - 1:,}, before the shepherd: {min(short):.1e} to {max(short):.1e}"
     if early:
         told = ", ".join(f"seed {s} in {y:,}" for s, y in early.items())
         line += ("; " if line else "") + f"ended before the shepherd's year {YEAR:,}, not a test: {told}"
