@@ -117,12 +117,20 @@ def test_a_resume_whose_kept_souls_are_gone_is_refused(tmp_path):
 
 
 def test_an_interrupted_run_without_a_checkpoint_removes_what_it_kept(tmp_path):
+    kept = []
+
+    def cut_at_31(state, row):
+        if row["year"] == 31:
+            kept.append((tmp_path / "cut" / "souls_10.parquet").is_file())
+            raise Cut
     with pytest.raises(Cut):
-        tikkun.run(**KW, years=60, out=tmp_path / "cut", progress=_crash_after(31),
-                   saveat=tikkun.SaveAt(souls=(10,)))
-    assert (tmp_path / "cut" / "souls_10.parquet").is_file()
-    assert rf.remove_unfinished(tmp_path / "cut")
+        tikkun.run(**KW, years=60, out=tmp_path / "cut", progress=cut_at_31, saveat=tikkun.SaveAt(souls=(10,)))
+    assert kept == [True]  # written at year 10, and removed with the folder the stopped run made
     assert not (tmp_path / "cut").exists()
+    (tmp_path / "left").mkdir()  # as a killed process leaves it: the cleanup of an interrupted command
+    for name in ("scenario.toml", "souls_10.parquet"):
+        (tmp_path / "left" / name).write_bytes(b"x")
+    assert rf.remove_unfinished(tmp_path / "left") and not (tmp_path / "left").exists()
 
 
 @pytest.mark.parametrize("saveat, needle", [
