@@ -673,7 +673,8 @@ class Filing:
 
     def tidy(self) -> None:
         """Once every run is filed: remove the run locks and the empty ``partial`` folder (the
-        partial folders of failed runs stay, to be looked at)."""
+        partial folder of a failed run that reached a checkpoint stays: the same sweep resumes it;
+        one that failed before its first checkpoint left nothing, :func:`tikkun.api.run`)."""
         if len(self.records) < len(self.runs):
             return
         partial = self.folder / PARTIAL
