@@ -247,6 +247,26 @@ def test_a_run_stopped_by_an_error_leaves_nothing_and_runs_again(tmp_path, monke
     assert api.resume(tmp_path / "mine").summary["years_run"] == 30
 
 
+def test_a_run_refused_a_folder_another_run_claimed_touches_nothing_of_it(tmp_path, monkeypatch, capsys):
+    """Two runs into one folder at once: the one that claims it second stops (exit 2) and
+    removes nothing, neither the other's files nor the folder."""
+    from tikkun import api, cli
+
+    def claimed_first(folder, scenario):  # the other run wrote its scenario.toml a moment before
+        (folder / "scenario.toml").write_text("# the other run's\n")
+        (folder / "metrics.parquet").write_bytes(b"the other run's")
+        raise api.OutputError(f"--out {folder}: another run began writing into it; choose a new folder")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(api, "claim", claimed_first)
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "300", "--years", "5",
+                                      "--out", "r", "-q"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 2 and "another run began writing into it" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["metrics.parquet", "scenario.toml"]
+
+
 def test_an_api_run_stopped_by_an_error_leaves_nothing(tmp_path):
     """tikkun.run with out=: an error in a progress callback removes what the run wrote, and
     the folder if the call made it; an empty folder of the user's stays, emptied."""

@@ -52,6 +52,13 @@ def test_a_write_reads_the_umask_without_setting_it(tmp_path, monkeypatch):
         monkeypatch.undo()
         os.umask(old)
     assert {stat.S_IMODE((tmp_path / n).stat().st_mode) for n in ("a.txt", "b.txt")} == {0o640}
+    # nor does importing tikkun (a Dask worker imports it while its other threads run)
+    code = ("import os\ncalls = []\nreal = os.umask\nos.umask = lambda m: (calls.append(m), real(m))[1]\n"
+            "import tikkun, tikkun.outputs.atomic, tikkun.outputs.run_folder\nprint(calls)\n")
+    import subprocess
+
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and p.stdout.strip() == "[]", p.stderr
 
 
 def test_a_write_makes_the_folders_it_needs(tmp_path):

@@ -349,7 +349,7 @@ def test_twelve_runs_equal_tikkun_run_and_rerun_redoes_nothing(client, tmp_path)
     # another sweep into the same folder is refused, naming what differs
     g = write(tmp_path / "other.toml", GRID12.replace("1000", "1200"))
     with pytest.raises(SweepError, match=r"another sweep \(they differ at set.souls.count\); choose a new "
-                                         r"folder, or run the sweep it holds \(.*sweep.toml\)$"):
+                                         r"folder, or run the sweep it holds \(tikkun sweep \S*sweep.toml --out \S+\)$"):
         tikkun.sweep(g, out=out, client=client)
     # ... and the sweep it holds runs as the message says: the same runs, nothing redone
     again = tikkun.sweep(out / "sweep.toml", out=out, client=client)

@@ -245,6 +245,8 @@ def run(
                              saveat=saveat)
     except KeyboardInterrupt:
         _interrupted_run(folder, checkpoint_every, made, parents)
+    except api.OutputError:
+        raise  # the folder is another run's (it claimed it first): nothing in it is this run's to remove
     except Exception:
         _failed_run(folder, made, parents)
         raise

@@ -530,8 +530,9 @@ class Filing:
         if n > self.MAX_ELSEWHERE or not others:
             return None
         tries[run.run_id] = n
+        # the others first, not only: were they all to leave, a run bound to them would wait for ever
         return client.submit(execute, self.task(run), key=f"tikkun-run-{tag}-{run.run_id}-elsewhere-{n}", pure=False,
-                             workers=others, allow_other_workers=False)
+                             workers=others, allow_other_workers=True)
 
     def file(self, run_id: str, record: dict) -> None:
         """File a run's record; sweep.parquet is rewritten at most once a second (a row not yet
@@ -710,7 +711,8 @@ def _check_folder(folder: Path, spec: SweepSpec, option: str = "--out") -> None:
         held = marker.read_text("utf-8")
         if held != spec.canonical_toml():
             where = _where_they_differ(held, spec.canonical())
-            again = "" if "\npoints = " in held or "\n[[points]]" in held else f", or run the sweep it holds ({marker})"
+            again = ("" if "\npoints = " in held or "\n[[points]]" in held else
+                     f", or run the sweep it holds (tikkun sweep {marker} {option} {folder})")
             raise SweepError(f"{option} {folder}: holds the runs of another sweep ({where}); choose a new folder{again}")
     elif any(folder.iterdir()):
         raise SweepError(f"{option} {folder}: exists, is not empty and holds no sweep; choose a new folder "
