@@ -207,13 +207,27 @@ def test_an_interrupt_no_command_tells_of_is_said(tmp_path, monkeypatch, capsys)
     assert capsys.readouterr().err.strip() == "interrupted"
 
 
+def _main(monkeypatch, *args) -> int:
+    """``tikkun run`` of the quick preset (300 souls, 30 years, -q) with ``args``, in this process:
+    its exit code (0 where it returns)."""
+    from tikkun import cli
+
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "300", "--years", "30", "-q",
+                                      *args])
+    try:
+        cli.main()
+    except SystemExit as exc:
+        return exc.code
+    return 0
+
+
 def test_a_run_stopped_by_an_error_leaves_nothing_and_runs_again(tmp_path, monkeypatch, capsys):
     """A run that fails (here: the disk full as its tables are written) leaves neither its files
     nor the folders the command made, so the same command runs again; an error after a
     checkpoint keeps the folder, and says how the run goes on."""
     import errno
 
-    from tikkun import api, cli
+    from tikkun import api
     from tikkun.outputs import run_folder as rf
 
     full = OSError(errno.ENOSPC, "No space left on device")
@@ -223,26 +237,16 @@ def test_a_run_stopped_by_an_error_leaves_nothing_and_runs_again(tmp_path, monke
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(rf, "write_parquet", disk_full)
-    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "300", "--years", "30",
-                                      "--out", "new/r", "-q"])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    assert exc.value.code == 1 and "No space left on device" in capsys.readouterr().err
+    assert _main(monkeypatch, "--out", "new/r") == 1 and "No space left on device" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
     (tmp_path / "mine").mkdir()  # a folder the user made stays, emptied
-    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "300", "--years", "30",
-                                      "--out", "mine", "-q", "--checkpoint-every", "10"])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    assert exc.value.code == 1
+    assert _main(monkeypatch, "--out", "mine", "--checkpoint-every", "10") == 1
     err = capsys.readouterr().err
     assert "mine holds a checkpoint of the run's first 20 years; tikkun run --resume mine goes on" in err
     assert (tmp_path / "mine" / "checkpoint.npz").exists()
     monkeypatch.undo()
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "300", "--years", "30",
-                                      "--out", "new/r", "-q", "--no-report"])
-    cli.main()  # the same command again: it runs
+    assert _main(monkeypatch, "--out", "new/r", "--no-report") == 0  # the same command again: it runs
     assert (tmp_path / "new" / "r" / "summary.json").exists()
     assert api.resume(tmp_path / "mine").summary["years_run"] == 30
 
@@ -250,7 +254,7 @@ def test_a_run_stopped_by_an_error_leaves_nothing_and_runs_again(tmp_path, monke
 def test_a_run_refused_a_folder_another_run_claimed_touches_nothing_of_it(tmp_path, monkeypatch, capsys):
     """Two runs into one folder at once: the one that claims it second stops (exit 2) and
     removes nothing, neither the other's files nor the folder."""
-    from tikkun import api, cli
+    from tikkun import api
 
     def claimed_first(folder, scenario):  # the other run wrote its scenario.toml a moment before
         (folder / "scenario.toml").write_text("# the other run's\n")
@@ -259,11 +263,7 @@ def test_a_run_refused_a_folder_another_run_claimed_touches_nothing_of_it(tmp_pa
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(api, "claim", claimed_first)
-    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--souls", "300", "--years", "5",
-                                      "--out", "r", "-q"])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    assert exc.value.code == 2 and "another run began writing into it" in capsys.readouterr().err
+    assert _main(monkeypatch, "--out", "r") == 2 and "another run began writing into it" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["metrics.parquet", "scenario.toml"]
 
 

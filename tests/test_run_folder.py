@@ -36,7 +36,9 @@ def test_a_written_file_has_the_usual_mode_for_the_umask(tmp_path, umask, mode):
     assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == mode
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the umask is read from /proc on Linux only")
+# Linux alone tells a process its umask without setting it (/proc/self/status); elsewhere a write
+# sets it and puts it back, as the test above checks the modes it gives
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="only Linux tells the umask without setting it")
 def test_a_write_reads_the_umask_without_setting_it(tmp_path, monkeypatch):
     """Setting the umask to read it would give a file another thread makes in between (the
     dashboard and the sweeps write from threads) the mode 0o666: a write never sets it."""

@@ -82,13 +82,10 @@ def remove_leftovers(folder: str | os.PathLike) -> list[Path]:
     return gone
 
 
-_UMASK_READ: list[int] = []  # where the system does not say it: the umask as first read by setting it
-
-
 def _umask() -> int:
     """The process's umask, read without setting it where the system says it (Linux): setting it
-    to read it would give a file another thread makes in between the mode 0666. Elsewhere, set
-    and put back once, at the first write."""
+    to read it would give a file another thread makes in between the mode 0666. Elsewhere it is
+    set and put back at each write (kept from one write to the next, it would miss a change)."""
     try:
         with open("/proc/self/status", encoding="ascii", errors="replace") as f:
             for line in f:
@@ -96,11 +93,9 @@ def _umask() -> int:
                     return int(line.split()[1], 8)
     except (OSError, ValueError, IndexError):
         pass
-    if not _UMASK_READ:
-        mask = os.umask(0)
-        os.umask(mask)
-        _UMASK_READ.append(mask)
-    return _UMASK_READ[0]
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(target: str | os.PathLike, data: bytes, exclusive: bool = False) -> None:
