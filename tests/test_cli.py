@@ -548,6 +548,23 @@ def test_genesis_command(tmp_path):
     assert r.returncode == 2 and "no [genesis] section" in r.stderr and not (tmp_path / "c").exists()
 
 
+def test_a_genesis_script_without_shatter_is_noted(tmp_path):
+    """The sparks are cut from the final field whatever the last stage (MODEL.md, Shatter): a
+    script that never says 'shatter' runs, and the reader is told; with it, nothing is said."""
+    unbroken = tmp_path / "u.toml"
+    unbroken.write_text(GENESIS32.replace('[[genesis.stages]]\nkind = "shatter"\n', ""))
+    r = tikkun("genesis", unbroken, "--out", "u", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    said = " ".join(r.stderr.split())
+    assert "note: genesis.stages ends with 'approach', not 'shatter'" in said
+    assert "from the vessel as the approach leaves it" in said
+    (tmp_path / "b.toml").write_text(GENESIS32)
+    r = tikkun("genesis", "b.toml", "--out", "b", cwd=tmp_path)
+    assert r.returncode == 0 and "shatter" not in r.stderr
+    r = tikkun("run", unbroken, "--set", "souls.count=64", "--years", "2", "--no-report", "--out", "r", cwd=tmp_path)
+    assert r.returncode == 0 and "not 'shatter'" in r.stderr
+
+
 GENESIS32 = ('[genesis]\nn = 32\nblock = 4\n[[genesis.stages]]\nkind = "fuse"\n'
              '[[genesis.stages]]\nkind = "approach"\nduration = 30.0\n[[genesis.stages]]\nkind = "shatter"\n')
 

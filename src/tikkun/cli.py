@@ -121,11 +121,11 @@ def events_that_change_nothing(sc) -> list[tuple[int, object]]:
 
 
 def _say_notes(sc) -> None:
-    from .explain import population_note
+    from .explain import genesis_note, population_note
 
-    note = population_note(sc)
-    if note:
-        err.print(f"note: {note}", markup=False, highlight=False)
+    for note in (population_note(sc), genesis_note(sc)):
+        if note:
+            err.print(f"note: {note}", markup=False, highlight=False)
     for i, ev in events_that_change_nothing(sc):
         what = f"{ev.kind} of {ev.key} at year {ev.year:,}" + (f" ({ev.label})" if ev.label else "")
         err.print(f"note: events[{i}], the {what}, changes no year's {ev.key}: it gives what is there already (a "
@@ -414,7 +414,12 @@ def genesis(
     sc = api.resolve_scenario(scenario, preset=preset, seed=seed, overrides=parse_set_options(set_))
     if sc.genesis is None:
         raise BadInput("genesis: the scenario has no [genesis] section; add one (see docs/genesis.md)")
+    from .explain import genesis_note
     from .outputs.run_folder import remove_unfinished
+
+    note = genesis_note(sc)
+    if note:
+        err.print(f"note: {note}", markup=False, highlight=False)
 
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
     parents = _missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root

@@ -659,6 +659,19 @@ def population_note(sc: Scenario) -> str | None:
             "its years are not the history's")
 
 
+def genesis_note(sc: Scenario) -> str | None:
+    """What a reader of a genesis script that does not end in ``shatter`` should know, or None:
+    the sparks are cut from the vessel all the same (MODEL.md, Shatter: drawn from the final
+    field), as the script's last stage leaves it, unbroken by the script. Said by
+    ``tikkun run`` and ``tikkun genesis`` before the vessel is made."""
+    if sc.genesis is None or sc.genesis.stages[-1].kind == "shatter":
+        return None
+    last = sc.genesis.stages[-1].kind
+    return (f"genesis.stages ends with {last!r}, not 'shatter' (000: \"they break\"): the sparks are cut all the "
+            f"same, from the vessel as the {last} leaves it; add {{kind = \"shatter\"}} as the last stage to "
+            "say so")
+
+
 def questions_text() -> str:
     """A reader's questions, each with what the texts say, how the model expresses it, what the
     runs measure and where to look (``tikkun explain questions``), in Markdown."""
