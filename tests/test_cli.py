@@ -251,6 +251,32 @@ def test_a_run_stopped_by_an_error_leaves_nothing_and_runs_again(tmp_path, monke
     assert api.resume(tmp_path / "mine").summary["years_run"] == 30
 
 
+def test_ctrl_c_while_the_report_is_written_says_the_run_is_whole(tmp_path, monkeypatch, capsys):
+    """Interrupted after the run's files, while its page is drawn: exit 130, the outputs stay,
+    no report.html (written atomically), and the message says how to write it."""
+    from tikkun import api
+
+    def interrupted(folder):
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(api, "report", interrupted)
+    assert _main(monkeypatch, "--out", "r") == 130
+    said = " ".join(capsys.readouterr().err.split())
+    assert "interrupted while writing the report; the run is finished, its outputs in r; tikkun report r writes" in said
+    assert (tmp_path / "r" / "summary.json").exists() and not (tmp_path / "r" / "report.html").exists()
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    from tikkun import cli
+
+    monkeypatch.setattr(sys, "argv", ["tikkun", "report", "r"])
+    try:
+        cli.main()
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert (tmp_path / "r" / "report.html").exists()
+
+
 def test_a_run_refused_a_folder_another_run_claimed_touches_nothing_of_it(tmp_path, monkeypatch, capsys):
     """Two runs into one folder at once: the one that claims it second stops (exit 2) and
     removes nothing, neither the other's files nor the folder."""
@@ -637,7 +663,17 @@ def test_help_keeps_the_section_names(tmp_path):
     # Rich markup would swallow an unescaped "[genesis]" and leave "with a  section"
     r = tikkun("genesis", "--help", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "[genesis]" in r.stdout
+    assert "[genesis]" in r.stdout and "\\[" not in r.stdout
+
+
+def test_help_gives_no_value_to_a_flag(tmp_path):
+    """A flag takes no value, and its help must not suggest one (a type beside it: "--quiet <bool>");
+    repeatable options name what they take."""
+    r = tikkun("run", "--help", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "<bool>" not in r.stdout and "list[" not in r.stdout
+    for flag in ("-q, --quiet", "--no-report", "--save-network", "--set KEY=VALUE", "--event TABLE", "--souls-at YEAR"):
+        assert flag in r.stdout
 
 
 def test_bare_run_writes_the_history_into_a_timestamped_folder(tmp_path):

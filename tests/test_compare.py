@@ -126,6 +126,21 @@ def test_the_default_year_is_the_last_every_run_recorded_and_the_figures_are_png
         assert np.asarray(img.convert("L")).min() < 60  # ink on it
 
 
+def test_an_event_every_run_has_is_named_beside_what_differs(runs, tmp_path):
+    """The grey dotted line of an event every run has is named under "What differs" (which lists
+    only what some runs lack); an event only some runs have is not listed there."""
+    both = tmp_path / "both"
+    tikkun.run(preset="quick", souls=SOULS, years=200, overrides={"events": [], "run.seed": 5}, events=[SHEPHERD],
+               out=both)
+    out = tmp_path / "c.html"
+    write_comparison([runs / "with", both], out=out)
+    text = out.read_text()
+    assert "Events every run has (grey dotted lines in the figures): shepherds at year 100" in text
+    assert "event: shepherds" not in " ".join(_rows(_page(out).tables[0]))
+    write_comparison([runs / "without", runs / "with"], out=out)
+    assert "Events every run has" not in out.read_text()
+
+
 def test_the_same_scenario_twice_is_said_to_differ_in_nothing(runs, tmp_path):
     again = tmp_path / "again"
     tikkun.run(preset="quick", souls=SOULS, years=200, overrides={"events": []}, out=again)

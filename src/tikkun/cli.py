@@ -22,6 +22,8 @@ from . import __version__
 
 app = typer.Typer(
     add_completion=False,
+    # click's own help: Typer's boxes name each flag's type ("--quiet <bool>"), as if it took a value
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="tikkun: the common soul, its breaking into 600,000 souls and sparks, and its correction.",
 )
@@ -155,7 +157,11 @@ def _write_report(folder: Path) -> None:
     from . import api
 
     t0 = time.perf_counter()
-    path = api.report(folder)
+    try:
+        path = api.report(folder)
+    except KeyboardInterrupt:  # the run is whole: say so, and how to get its page (written atomically, so none)
+        _exit_interrupted(f"interrupted while writing the report; the run is finished, its outputs in "
+                          f"{escape(str(folder))}; tikkun report {escape(shlex.quote(str(folder)))} writes the report")
     out.print(f"report: {path} ({time.perf_counter() - t0:.1f} s)")
 
 
@@ -167,8 +173,8 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="seed of the counter-based generator"),
     years: Optional[int] = typer.Option(None, "--years", help="horizon in years (events past it are dropped)"),
     souls: Optional[int] = typer.Option(None, "--souls", help="number of souls"),
-    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE override, e.g. light.alpha=0.02 (repeatable)"),
-    event: list[str] = typer.Option([], "--event", help="an event appended to the scenario's, as a TOML inline table, "
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="KEY=VALUE override, e.g. light.alpha=0.02 (repeatable)"),
+    event: list[str] = typer.Option([], "--event", metavar="TABLE", help="an event appended to the scenario's, as a TOML inline table, "
                                     "e.g. '{kind = \"reset\", year = 500, group = {first = 0, count = 1}}' (repeatable)"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="save a resumable checkpoint every N years"),
     resume: Optional[Path] = typer.Option(None, "--resume", help="continue the checkpointed run in this folder"),
@@ -178,7 +184,7 @@ def run(
                                        "the end of YEAR, as souls_YEAR.parquet (repeatable)"),
     save_network: bool = typer.Option(False, "--save-network", help="also keep the graph at the end, after every "
                                       "rewiring, as network.npy (it can be given back with --graph)"),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar and no notes: only what the run gave"),
     no_report: bool = typer.Option(False, "--no-report", help="do not write report.html at the end"),
 ):
     """Run a scenario and write its run folder, then its report.html (see `tikkun report`)."""
@@ -337,10 +343,10 @@ def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
 
 @app.command()
 def compare(
-    run_dirs: list[Path] = typer.Argument(..., help="2 to 7 finished run folders; the first is the one the others are compared with"),
+    run_dirs: list[Path] = typer.Argument(..., metavar="RUN_DIR", help="2 to 7 finished run folders; the first is the one the others are compared with"),
     out_file: Optional[Path] = typer.Option(None, "--out", help="the page to write (default: comparison.html here); "
                                             "it replaces only an earlier comparison"),
-    year: Optional[list[int]] = typer.Option(None, "--year", min=0, help="a year whose C, G and complete souls the "
+    year: Optional[list[int]] = typer.Option(None, "--year", min=0, metavar="YEAR", help="a year whose C, G and complete souls the "
                                              "table gives, repeatable (default: the last year every run recorded)"),
 ):
     """Compare finished runs in one self-contained page: what differs, their numbers, their trajectories together.
@@ -401,11 +407,11 @@ def explain(
 
 @app.command()
 def genesis(
-    scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file with a \\[genesis] section (default: the history preset)"),
+    scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file with a [genesis] section (default: the history preset)"),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="a shipped preset"),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default runs/<name>-genesis-<timestamp>)"),
     seed: Optional[int] = typer.Option(None, "--seed", help="seed of the counter-based generator"),
-    set_: list[str] = typer.Option([], "--set", help="KEY=VALUE override, e.g. genesis.n=128 (repeatable)"),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="KEY=VALUE override, e.g. genesis.n=128 (repeatable)"),
 ):
     """Run phase 1 alone: the vessel, its stages and its breaking."""
     from . import api
@@ -528,7 +534,7 @@ def sweep(
 
 @app.command()
 def sensitivity(
-    sweep_file: Path = typer.Argument(..., help="sweep file with a \\[sensitivity] table of parameter ranges"),
+    sweep_file: Path = typer.Argument(..., help="sweep file with a [sensitivity] table of parameter ranges"),
     method: Optional[str] = typer.Option(None, "--method", "-m", help="morris (default) or sobol"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler tcp://HOST:PORT (default: DASK_SCHEDULER_ADDRESS, else a local cluster)"),
     workers: Optional[int] = typer.Option(None, "--workers", help="worker processes of the local cluster (default: one per core)"),

@@ -182,7 +182,10 @@ RULES: tuple[Rule, ...] = (
         "to that cleansing; a late soul gains its world in an hour through what its generation "
         "can draw; souls differ only in their HBD, a speed.",
         "alpha is the one calibrated rate (docs/calibration.md). The light of a year is used "
-        "at once and not kept in the state."),
+        "at once and not kept in the state. The equation's other symbols are other rules' (`tikkun explain "
+        "RULE`, with their parameters): P `practice` (light.practice), W `worlds`, J `generations` "
+        "(light.kappa0), phi_s `shepherds` (light.phi_s), e_i `network`, hold_i `aim`, c_i and C `cleansing`, "
+        "h_i `creation`."),
     Rule(
         "practice", "The practice of Torah and Mitzva", "tikkun.rules.practice",
         "own light of a holding soul: P * e_i * (eps + c_i)     (P: light.practice this year, by events)",

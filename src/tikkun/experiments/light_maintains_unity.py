@@ -3,7 +3,7 @@ it"): after the strike, the light held (lam = 1.5) against the light withdrawn (
 the worlds that carry the light down, under a light held at the threshold against none.
 
 Measure: the vessel's unity at the end of the maintain or withdraw stage (200 time units,
-n = 64); the worlds' conductance W at year 100 of phase 2 in two arms of their own, whose four
+n = 64); the worlds' conductance W after 100 years of phase 2 (at the end of year 99) in two arms of their own, whose four
 worlds start at unity 1, as the strike leaves the vessel (0.99995), one under the light at 1
 (= A), the other without light. (Started from the withdrawn vessel's unity, 0.36-0.38, the
 worlds' W would be below 0.05 before any year without light: no test of its decay.) Verdict:
@@ -26,7 +26,7 @@ STAGES = {
 
 
 KEPT, LOST = 0.95, 0.7  # the rule's bounds on the vessel's unity: held at least, withdrawn below
-W_KEPT, W_LOST = 0.95, 0.05  # and on the worlds' W at year 100
+W_KEPT, W_LOST = 0.95, 0.05  # and on the worlds' W after 100 years (the end of year 99)
 
 
 WORLDS_FROM = 1.0  # where the worlds' arms start every world: the struck vessel's unity, to the solver's precision
@@ -49,9 +49,9 @@ def verdict(m):
     ok = keep >= KEPT and lose < LOST and w_keep >= W_KEPT and w_lose < W_LOST
     nums = {"maintained_unity_min": keep, "withdrawn_unity_max": lose, "W_100_maintained_min": w_keep,
             "W_100_withdrawn_max": w_lose}
-    return Verdict(ok, f"maintained unity >= {KEPT:g}, withdrawn < {LOST:g}; W(100) >= {W_KEPT:g} under the light, "
+    return Verdict(ok, f"maintained unity >= {KEPT:g}, withdrawn < {LOST:g}; W after 100 years >= {W_KEPT:g} under the light, "
                    f"< {W_LOST:g} without; every seed",
-                   nums, f"vessel's unity: maintained >= {keep:.3f}, withdrawn <= {lose:.3f}; worlds' W at year 100, "
+                   nums, f"vessel's unity: maintained >= {keep:.3f}, withdrawn <= {lose:.3f}; worlds' W after 100 years, "
                          f"every world from unity 1: >= {w_keep:.3f} under the light against <= {w_lose:.2g} without")
 
 
@@ -70,7 +70,7 @@ def figure(fig, by_arm, m, v):
         for i, r in enumerate(by_arm[arm]):
             ax2.plot(r.metrics["year"], r.metrics["conductance"], color=colour, lw=1.2, alpha=0.8,
                      label=label if i == 0 else None)
-    # the rule's bounds, each in its arm's colour: the unity at the stage's end, W at year 100
+    # the rule's bounds, each in its arm's colour: the unity at the stage's end, W after 100 years
     def stage_length(r):
         g = r.genesis()
         t = np.asarray(g["time"])[np.asarray(g["stage"]) == r.arm]
@@ -81,8 +81,8 @@ def figure(fig, by_arm, m, v):
     ax1.axhline(KEPT, color="tab:blue", ls="--", lw=0.9, label=f"the rule at the end: held \u2265 {KEPT:g}")
     ax1.axhline(LOST, color="tab:red", ls="--", lw=0.9, label=f"the rule at the end: withdrawn < {LOST:g}")
     ax2.axvline(99, color="0.5", ls=":", lw=1)
-    ax2.axhline(W_KEPT, color="tab:blue", ls="--", lw=0.9, label=f"the rule at year 100: W \u2265 {W_KEPT:g} held")
-    ax2.axhline(W_LOST, color="tab:red", ls="--", lw=0.9, label=f"the rule at year 100: W < {W_LOST:g} withdrawn")
+    ax2.axhline(W_KEPT, color="tab:blue", ls="--", lw=0.9, label=f"the rule after 100 years: W \u2265 {W_KEPT:g} held")
+    ax2.axhline(W_LOST, color="tab:red", ls="--", lw=0.9, label=f"the rule after 100 years: W < {W_LOST:g} withdrawn")
     # where the worlds start: every world at unity 1, as the strike leaves the vessel, in both arms
     w0 = [v["W_0"] for v in m["worlds-dark"].values()]
     ax2.text(0.93, 0.86, "every world starts at unity 1, as the strike\nleaves the vessel; year 0 is the first year\n"

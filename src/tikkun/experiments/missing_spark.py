@@ -50,7 +50,7 @@ def verdict(m):
         ok &= b is None or (a is not None and b > a)
     g = [v["G_at_event"] for v in miss.values()]
     filled = [s for s, v in miss.items() if v["G_at_event"] >= 1.0]
-    line = (f"G in the event's year {min(g):.3g}-{max(g):.3g}: every complete soul shines at "
+    line = (f"G at the end of the event's year: {min(g):.3g} to {max(g):.3g} over the seeds; every complete soul shines at "
             f"{1 - 0.5 * (1 - min(g)):.4f}-{1 - 0.5 * (1 - max(g)):.4f} of full; the end waits "
             + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
     if filled:  # the spark was not missing at any year's end: the end had nothing to wait for

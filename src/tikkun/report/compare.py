@@ -18,6 +18,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
@@ -121,6 +122,17 @@ def event_rows(runs: list[RunFolder]) -> list[tuple[dict, list[str]]]:
         return "no" if n == 0 else "yes" if n == 1 else f"yes (x{n})"
 
     return [(ev, [cell(ev, i) for i in range(len(runs))]) for ev in rows]
+
+
+def shared_events(runs: list[RunFolder]) -> list[str]:
+    """The events every run has within its years (:func:`event_rows`: ``yes`` in every cell), as
+    a reader names them (label, kind, year, span): the grey dotted lines that "What differs",
+    which lists only what some runs lack, does not name."""
+    out = []
+    for ev, cells in event_rows(runs):
+        if all(c.startswith("yes") for c in cells):
+            out.append((f"{ev['label']}: " if ev.get("label") else "") + _event_text(ev))
+    return out
 
 
 def order_row(runs: list[RunFolder], rows: list[tuple[dict, list[str]]]) -> tuple[str, list[str]] | None:
@@ -290,10 +302,18 @@ def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: 
         axes.append(ax)
     for name, a, b in tl.eras:  # named once, at the top of the first panel
         if (b - a) / tl.horizon > 0.08:
+            # on a box of the panel's colour: an event's dotted line may cross the era's middle
             axes[0].text((a + b) / 2, 0.97, f"era of {F.ERA_NAMES.get(name, name)}", transform=axes[0].get_xaxis_transform(),
-                         ha="center", va="top", fontsize=8, color="0.35")
+                         ha="center", va="top", fontsize=8, color="0.35", zorder=3,
+                         bbox={"facecolor": _shaded(axes[0], name), "edgecolor": "none", "pad": 1.5})
     axes[-1].set_xlabel("year from creation")
     return axes
+
+
+def _shaded(ax, era: str) -> tuple[float, float, float]:
+    """The colour of ``ax`` where :func:`tikkun.report.figures.mark_panel` shades ``era``."""
+    bg, top = np.asarray(to_rgba(ax.get_facecolor()))[:3], np.asarray(to_rgba(F.ERA_COLOURS.get(era, "0.8")))[:3]
+    return tuple((1.0 - F.ERA_SHADE) * bg + F.ERA_SHADE * top)
 
 
 LEGEND_COLUMNS = 3
@@ -468,11 +488,16 @@ def render(runs: list[RunFolder], years: list[int] | None = None) -> str:
     diff_html = (_table(header, diff) if diff else
                  "<p>The runs' scenarios are the same: any difference between them is the code's or the machine's "
                  "(a run is a pure function of its scenario).</p>")
+    shared = shared_events(runs)
+    if shared:
+        diff_html += ("<p>Events every run has (grey dotted lines in the figures): "
+                      + "; ".join(html.escape(t) for t in shared) + ".</p>")
     names = "; ".join(f"{i + 1}: {r.folder}" for i, r in enumerate(runs))
     eras = ("Eras shaded as the runs share them. " if tl.eras else "")
     marks = (f"{eras}A bar ends the line of a run that stopped at its horizon before the others; dashed lines: "
              "each run's end of correction, in its colour; dotted: events' first years, in the "
-             "colour of the one run that has an event, grey where more runs have it (\"What differs\" names them).")
+             "colour of the one run that has an event, grey where more runs have it (\"What differs\" names "
+             "those some runs lack, and lists below it those every run has).")
     parts = [
         ("differences", "What differs", diff_html),
         ("numbers", "The numbers", _table(header, headline_rows(runs, years))),

@@ -170,6 +170,9 @@ def _draw_strip(ax, tl: Timeline, lanes: list[tuple[int, bool]]) -> None:
                 ha="right", va="center", fontsize=8)
 
 
+ERA_SHADE = 0.07  # the eras' opacity over a panel of trajectories
+
+
 def mark_panel(ax, tl: Timeline) -> None:
     """Eras shaded, events dotted, the end dashed: one collection each (x in years, y in
     axes units, so the marks span the panel and leave its y limits alone)."""
@@ -178,7 +181,7 @@ def mark_panel(ax, tl: Timeline) -> None:
     if tl.eras:
         ax.add_collection(PolyCollection(
             [[(a, 0), (b, 0), (b, 1), (a, 1)] for _, a, b in tl.eras], transform=across, lw=0, zorder=0,
-            facecolors=[to_rgba(ERA_COLOURS.get(n, "0.8"), 0.07) for n, _, _ in tl.eras]), autolim=False)
+            facecolors=[to_rgba(ERA_COLOURS.get(n, "0.8"), ERA_SHADE) for n, _, _ in tl.eras]), autolim=False)
     if tl.marks:
         ax.add_collection(LineCollection([[(m.year, 0), (m.year, 1)] for m in tl.marks], transform=across,
                                          colors="0.45", lw=0.6, linestyles=":"), autolim=False)
@@ -480,6 +483,15 @@ def completion_bins(tl: Timeline) -> np.ndarray:
     return np.unique(np.r_[regular, inside])
 
 
+BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "ncol": 3, "frameon": False}  # under the x label:
+# a legend inside a panel of bands lies on its data wherever it goes
+
+
+def _bars(tl: Timeline) -> str:
+    w = bin_width(tl.horizon)
+    return f"bars of {w:,} year{'' if w == 1 else 's'}"
+
+
 def souls_figure(run, tl: Timeline) -> Figure:
     """Four panels: cleansing at the end, completion years, and both by hbd (20 groups between
     hbd quantiles: median and the 10-90% range)."""
@@ -491,8 +503,8 @@ def souls_figure(run, tl: Timeline) -> Figure:
     if has_year:
         cy = np.asarray(souls["completed_year"], dtype=np.float64)
         done_y = np.isfinite(cy) & (cy >= 0)
-    fig = Figure(figsize=(WIDTH, 6.6), dpi=DPI)
-    gs = fig.add_gridspec(2, 2, left=0.1, right=0.98, top=0.9, bottom=0.09, hspace=0.5, wspace=0.3)
+    fig = Figure(figsize=(WIDTH, 7.0), dpi=DPI)
+    gs = fig.add_gridspec(2, 2, left=0.1, right=0.98, top=0.91, bottom=0.15, hspace=0.5, wspace=0.3)
     ax = fig.add_subplot(gs[0, 0])
     counts, edges = np.histogram(c, bins=50, range=(0.0, 1.0))
     ax.stairs(np.where(counts > 0, counts, np.nan), edges, fill=True, color=LINE_COLOURS[0], baseline=0.5)
@@ -508,7 +520,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
     per_year = np.diff(bins)
     if has_year:
         ax.stairs(np.histogram(cy[done_y], bins=bins)[0] / per_year, bins, fill=True, color=LINE_COLOURS[2])
-        ax.set_ylabel(f"souls completed a year\n(bars of {bin_width(tl.horizon)} years, cut at the marks)")
+        ax.set_ylabel(f"souls completed a year\n({_bars(tl)}, cut at the marks)")
         ax.set_title("Year of completion", fontsize=9.5)
     else:
         # souls.parquet without completed_year: the net change of complete souls, from the metrics.
@@ -516,7 +528,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
         gained = np.diff(np.r_[0, np.asarray(run.metrics["complete"], dtype=np.float64)])
         ax.stairs(np.histogram(year, bins=bins, weights=gained)[0] / per_year, bins, fill=True,
                   color=LINE_COLOURS[2])
-        ax.set_ylabel(f"net new complete souls a year\n(bars of {bin_width(tl.horizon)} years, cut at the marks)")
+        ax.set_ylabel(f"net new complete souls a year\n({_bars(tl)}, cut at the marks)")
         ax.set_title("Completions, from the yearly metrics\n(souls.parquet has no completed_year)", fontsize=9)
     ax.set_xlabel("year from creation")
 
@@ -539,7 +551,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
     ax.set_xlabel(f"hbd (measure of mind; souls in {n} groups by hbd)")
     ax.set_ylabel("share of a group's souls; cleansing" if bottom > 0 else "share (0 to 1)")
     ax.set_title("By hbd: cleansing at the end", fontsize=9.5)
-    ax.legend(loc="lower right", frameon=False)
+    ax.legend(**BELOW)
     if done.all():  # the band and both lines lie on 1: say why the panel looks empty
         ax.text(0.5, 0.55, "every soul complete:\ncleansing 1 in every group", transform=ax.transAxes,
                 ha="center", va="center", color="0.4")
@@ -554,7 +566,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
                         label="10-90% of complete souls")
         ax.plot(x[ok], qy[ok, 1], color=LINE_COLOURS[2], marker="o", ms=3, lw=1.3, label="median")
         ax.set_ylabel("year of completion")
-        ax.legend(loc="upper right", frameon=False)
+        ax.legend(**BELOW)
     else:
         why = "no soul completed" if has_year else "souls.parquet has no completed_year column"
         ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", color="0.4")
@@ -630,7 +642,9 @@ def genesis_figure(run) -> Figure:
     ax1.set_ylabel("unity, mixing (0 to 1)")
     ax1.tick_params(axis="x", labelbottom=False)
     _legend(ax1)
-    ax2.plot(x, g["light"], color=LINE_COLOURS[4], lw=1.4, drawstyle="steps-post", label="light lam")
+    # a stage holds one light: drawn over the stage's whole width, not from its first record on
+    light = np.asarray(g["light"], dtype=np.float64)[starts]
+    ax2.stairs(light, np.arange(len(starts) + 1), baseline=None, color=LINE_COLOURS[4], lw=1.4, label="light lam")
     A = float(run.scenario.get("genesis", {}).get("A", 1.0))
     ax2.axhline(A, color="0.3", lw=0.8, ls="--", label=f"threshold A = {A:g}")
     ax2.set_ylabel("light")
