@@ -66,7 +66,8 @@ def _progress_bar(total_years: int, start_year: int, quiet: bool):
     progress = Progress(
         TextColumn("year {task.fields[year]:>6}"),
         BarColumn(),
-        TextColumn("G {task.fields[g]:6.2%}  C {task.fields[c]:6.2%}  complete {task.fields[done]:>9}"),
+        # as the lines after the run give them: a weakest link of 1e-05 is no "0.00%"
+        TextColumn("G {task.fields[g]:<9.4g} C {task.fields[c]:.4f}  complete {task.fields[done]:>9}"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
@@ -82,6 +83,13 @@ def _progress_bar(total_years: int, start_year: int, quiet: bool):
     return progress, callback
 
 
+def _bar_done(progress) -> None:
+    """A run that ended before its horizon (the end of correction) fills its bar: its years are done."""
+    if progress is not None:
+        for task in progress.tasks:
+            progress.update(task.id, total=task.completed)
+
+
 def kernels_compiled() -> bool | None:
     """Whether Numba's cache holds the yearly pass as this code compiles it (False on the first
     run after an install or an update, which compiles every kernel: minutes); None where that
@@ -95,12 +103,15 @@ def kernels_compiled() -> bool | None:
         return None
 
 
-def _say_if_compiling(quiet: bool) -> None:
+def _say_if_compiling(quiet: bool) -> bool:
     """One line before a run whose kernels are not compiled yet: the bar stays at year 0 while
-    they compile, and where the output is no terminal nothing else shows for minutes."""
-    if not quiet and kernels_compiled() is False:
+    they compile, and where the output is no terminal nothing else shows for minutes. Returns
+    whether they are compiled now (the run's time then is mostly theirs)."""
+    compiling = kernels_compiled() is False
+    if compiling and not quiet:
         err.print("compiling the kernels for this machine (the first run after an install or an update: a few "
                   "minutes; later runs load them)", highlight=False)
+    return compiling
 
 
 def events_that_change_nothing(sc) -> list[tuple[int, object]]:
@@ -134,11 +145,13 @@ def _say_notes(sc) -> None:
                   "value set, a factor of 1), or later events replace it", markup=False, highlight=False)
 
 
-def _report(result) -> None:
+def _report(result, compiled: bool = False) -> None:
+    """What a run gave, in a few lines; ``compiled``: its kernels were compiled during it."""
     s = result.summary
     end = s["end_year"]
     out.print(f"[bold]{result.scenario.name}[/]: {s['souls']:,} souls, {s['sparks']:,} sparks, "
-              f"{s['years_run']:,} year{'' if s['years_run'] == 1 else 's'} in {s['wall_seconds']:.1f} s")
+              f"{s['years_run']:,} year{'' if s['years_run'] == 1 else 's'} in {s['wall_seconds']:.1f} s"
+              + (" (most of it compiling the kernels, once)" if compiled else ""))
     out.print(f"stopped: {s['stop_message']}")
     out.print("end of correction: " + (f"year {end}" if end is not None else
                                        f"not reached (G = {s['weakest_link']:.4g}, C = {s['cleansing_mean']:.4g})"))
@@ -206,14 +219,15 @@ def run(
         from .scenario.loading import _parse_toml
 
         total = int(_parse_toml(meta["scenario"], "checkpoint")["run"]["years"])
-        _say_if_compiling(quiet)
+        compiled = _say_if_compiling(quiet)
         progress, callback = _progress_bar(total, state.year, quiet)
         try:
             with progress or _nullcontext():
                 result = api.resume(resume, progress=callback)
+                _bar_done(progress)
         except KeyboardInterrupt:
             _interrupted_run(resume)
-        _report(result)
+        _report(result, compiled)
         if not no_report:
             _write_report(result.folder)
         return
@@ -243,12 +257,13 @@ def run(
     parents = _missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
     folder = out_dir if out_dir is not None else api.default_folder(sc)
     api.prepare_folder(folder)  # refuses a folder with anything in it, before any work
-    _say_if_compiling(quiet)
+    compiled = _say_if_compiling(quiet)
     progress, callback = _progress_bar(sc.run.years, 0, quiet)
     try:
         with progress or _nullcontext():
             result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback, graph=given,
                              saveat=saveat)
+            _bar_done(progress)
     except KeyboardInterrupt:
         _interrupted_run(folder, checkpoint_every, made, parents)
     except api.OutputError:
@@ -256,7 +271,7 @@ def run(
     except Exception:
         _failed_run(folder, made, parents)
         raise
-    _report(result)
+    _report(result, compiled)
     if not no_report:
         _write_report(result.folder)
 
