@@ -1320,6 +1320,35 @@ def test_the_yearly_figures_time_axes_line_up_and_fit_the_window(server, browser
             page.close()
 
 
+#: the years' axis of the correction's figure on the page: [start, end]
+X_RANGE_JS = """() => { const seen = new Set(); let out = null;
+  function walk(v) { if (!v || seen.has(v) || out) return; seen.add(v);
+    if (v.model && v.model.name === "series-0") { out = [v.model.x_range.start, v.model.x_range.end]; return; }
+    if (typeof v.children === "function") for (const c of v.children()) walk(c); }
+  for (const root of Bokeh.index) walk(root);
+  return out; }"""
+
+
+def test_the_years_axis_on_the_page_follows_a_longer_scenario(server, browser):
+    """Choosing the history (6,000 years) after the quick preset (400) spans the page's years'
+    axis to 6,000, and back to 400 (the browser clamped the new end to the old bounds: the
+    history's eras and curves past year 400 were off the figure)."""
+    import tomllib
+
+    from tikkun.scenario.loading import preset_text
+
+    p = Page(browser, server)
+    try:
+        for name in ("quick", "history", "quick"):
+            p.scenario(name)
+            p.wait(lambda: f"ready: {name}," in p.text("#tk-status"), 20, name)
+            years = tomllib.loads(preset_text(name))["run"]["years"]
+            p.wait(lambda: p.evaluate(X_RANGE_JS) == [0, years], 10, f"the axis of {name} to {years}")
+        assert p.errors == []
+    finally:
+        p.close()
+
+
 def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):
     p = Page(browser, server)
     try:

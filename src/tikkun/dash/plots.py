@@ -301,7 +301,10 @@ class LiveFigures:
         (``waiting``) or, the run dropped, invite the next."""
         # the run before is drawn whole: the years' axis reaches its last year too
         years = max(scenario.run.years, int(max(self.previous.data["year"], default=-1)) + 1)
-        self.x_range.update(start=0, end=years, bounds=(0, years))
+        # the bounds first: the browser applies the changes in order and clamps each to the bounds it
+        # has, so a longer horizon's end set before its bounds stayed at the shorter one's
+        self.x_range.bounds = (0, years)
+        self.x_range.update(start=0, end=years)
         self.series.data = {c: [] for c in COLUMNS}
         for k, v in marker_data(scenario).items():
             if k == "labels":
