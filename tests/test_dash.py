@@ -826,6 +826,43 @@ def test_status_describes_the_run_and_labels_the_knobs_for_the_next():
     assert "tk-next" in d.status.object and "make no scenario" in d.status.object
 
 
+def test_a_year_before_0_is_refused_where_it_is_typed():
+    """A year before 0 for the one soul purified or the pause is named in the error box and Run
+    waits (the boxes had a lowest value: the browser kept a -1 typed in while the runs used the
+    last good year); emptied, the knobs are good again."""
+    d = _dashboard()
+    d.source.value = "quick"
+    d.souls.value = SOULS
+    for box, said in ((d.one_soul, "one soul purified in year: -1 is not a year of the run"),
+                      (d.pause_after, "pause after year: -1 is not a year (0 or later)")):
+        box.value = -1
+        assert d.error.visible and said in d.error.object, said
+        assert "data-phase='not ready'" in d.status.object
+        assert d._current() is None  # Run does nothing
+        box.value = None
+        assert not d.error.visible and "data-phase='ready'" in d.status.object
+    d.pause_after.value = 0
+    assert not d.error.visible and d._current().pause_after == 0
+
+
+def test_the_status_says_the_first_year_waits_on_the_kernels():
+    """Before a running run's first year the status gives what the run says it waits on (the
+    kernels compiling, minutes on a first run); after it, that it runs."""
+    from tikkun.dash.live import Phase
+
+    d = _dashboard()
+    d.source.value = "quick"
+    d.souls.value = SOULS
+    live = d._current()  # not started: its phase and message set here as its thread sets them
+    live.phase, live.message = Phase.RUNNING, "the first year: compiling the engine's kernels if this is the first run"
+    d._status()
+    assert "compiling the engine" in d.status.object and "year 0 not yet run" in d.status.object
+    d._last_row = {"year": 0, "cleansing_mean": 0.0, "weakest_link": 0.0}
+    live.message = "running"
+    d._status()
+    assert "<i>running</i>" in d.status.object and "compiling" not in d.status.object
+
+
 def test_one_soul_purified_is_the_command_lines_event_and_is_named():
     """The page's "one soul purified in year" adds to the scenario exactly the shepherds event
     `tikkun explain questions` gives for the command line (the least cleansed soul, a shepherd to

@@ -785,6 +785,30 @@ def test_the_work_a_spawned_worker_would_run_again_is_found():
 
 
 @pytest.mark.slow
+def test_a_local_clusters_web_server_listens_on_this_machine_only(tmp_path):
+    """Dask's default serves its dashboard on every network interface; a local cluster's is this
+    machine's (127.0.0.1), and the dashboard's own claims run with none (its status page absent)."""
+    script = tmp_path / "probe.py"
+    script.write_text(
+        "import urllib.error, urllib.request\n"
+        "from tikkun.sweep.driver import connect\n"
+        "if __name__ == '__main__':\n"
+        "    for dashboard in (True, False):\n"
+        "        with connect(workers=1, dashboard=dashboard) as client:\n"
+        "            sockets = client.cluster.scheduler.http_server._sockets.values()\n"
+        "            hosts = sorted({s.getsockname()[0] for s in sockets})\n"
+        "            port = next(iter(sockets)).getsockname()[1]\n"
+        "            try:\n"
+        "                code = urllib.request.urlopen(f'http://127.0.0.1:{port}/status', timeout=30).status\n"
+        "            except urllib.error.HTTPError as exc:\n"
+        "                code = exc.code\n"
+        "            print(dashboard, hosts, code)\n")
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["True ['127.0.0.1'] 200", "False ['127.0.0.1'] 404"], r.stdout
+
+
+@pytest.mark.slow
 def test_a_script_that_sweeps_outside_the_main_guard_is_refused_before_any_worker_starts(tmp_path):
     (tmp_path / "s.toml").write_text('base = "quick"\nseeds = [20]\nyears = 2\n[set]\n"souls.count" = 500\n')
     script = tmp_path / "job.py"

@@ -141,9 +141,11 @@ class Dashboard:
                       for q, label in MEANS.items()}
         self.speed = pn.widgets.Select(label="speed", options=list(SPEEDS), value="as fast as it runs", width=175,
                                        css_classes=["tk-speed"])
-        self.pause_after = pn.widgets.IntInput(label="pause after year", value=None, start=0, width=95,
+        # no start=0 on these two: the browser would keep a -1 typed in while the value stayed the last
+        # good one; the knobs' check (scenario) names it instead
+        self.pause_after = pn.widgets.IntInput(label="pause after year", value=None, width=95,
                                                placeholder="never", css_classes=["tk-pause-after"])
-        self.one_soul = pn.widgets.IntInput(label=ONE_SOUL, value=None, start=0, width=280, placeholder="never",
+        self.one_soul = pn.widgets.IntInput(label=ONE_SOUL, value=None, width=280, placeholder="never",
                                             css_classes=["tk-one-soul"])
         self.run_button = pn.widgets.Button(label="Run", color="primary", width=135, css_classes=["tk-run"])
         self.pause_button = pn.widgets.Button(label="Pause", width=135, css_classes=["tk-pause"])
@@ -286,9 +288,13 @@ class Dashboard:
         return out
 
     def scenario(self):
-        """The scenario the knobs describe; ScenarioError with the command line's message if it is not one."""
+        """The scenario the knobs describe; ScenarioError with the command line's message if it is not one
+        (or if the pause's year beside them is none: Run waits for it too)."""
         if self.base is None:
             raise ScenarioError("no scenario: choose a preset or a valid scenario file")
+        pause = self.pause_after.value
+        if pause is not None and pause < 0:
+            raise ScenarioError(f"pause after year: {pause:,} is not a year (0 or later); leave it empty for never")
         ov = self.overrides()
         souls = self.souls.value
         if souls is None:
@@ -400,8 +406,9 @@ class Dashboard:
             self.live.years_per_second = SPEEDS[event.new]
 
     def _set_pause_after(self, event) -> None:
-        if self.live is not None:
+        if self.live is not None and (event.new is None or event.new >= 0):
             self.live.pause_after = event.new
+        self._changed()  # says why a year before 0 is none, or that the knobs are good again
 
     # ---------------------------------------------------------------- the genesis
     def _describe_genesis(self, sc, again: bool = False) -> None:
@@ -541,7 +548,9 @@ class Dashboard:
         last = int(row["year"]) if row else -1  # the last year computed (years run - 1)
         shown = f"year {last:,}" if row else "year 0 not yet run"
         end = f"; the end of correction in year {live.end_year:,}" if live.end_year is not None else ""
-        msg = live.message if live.phase in (Phase.PREPARING, Phase.FAILED, Phase.FINISHED) else live.phase.value
+        # before its first year a running run's message says what it waits on (the kernels compiling: minutes)
+        told = live.phase in (Phase.PREPARING, Phase.FAILED, Phase.FINISHED) or (live.phase is Phase.RUNNING and not row)
+        msg = live.message if told else live.phase.value
         if live.phase is Phase.RUNNING and live.rate is not None:
             msg += f", {live.rate:,.0f} years a second"
         if live.phase is Phase.RUNNING and live.pending_pause is not None:

@@ -176,7 +176,7 @@ class ClaimsView:
         runs = Path(tempfile.mkdtemp(prefix=f"{exp.name}-", dir=folder))  # a fresh sweep folder each time
         try:
             # the cluster's dask-scratch-space in the session's folder, removed with it
-            with connect(workers=1, scratch=folder) as client:
+            with connect(workers=1, scratch=folder, dashboard=False) as client:
                 self._client = client
                 record = run(exp, seeds=seeds, souls=souls, out=out, runs=runs, client=client)
             self._done = (record, out / f"{exp.name}.png")

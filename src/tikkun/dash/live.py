@@ -279,7 +279,7 @@ class LiveRun:
                 if one:
                     self._steps -= 1
             self._set(Phase.RUNNING, "the first year: compiling the engine's kernels if this is the first run "
-                                     "since tikkun was installed or changed (about a minute)" if first else "running")
+                                     "since tikkun was installed or changed (a few minutes)" if first else "running")
             t0 = time.perf_counter()
             with self._state_lock:
                 with KERNEL_LOCK:

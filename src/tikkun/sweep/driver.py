@@ -328,11 +328,14 @@ def scheduler_address(scheduler: str | None) -> tuple[str | None, str]:
 
 
 @contextlib.contextmanager
-def connect(scheduler: str | None = None, workers: int | None = None, scratch: Path | None = None):
+def connect(scheduler: str | None = None, workers: int | None = None, scratch: Path | None = None,
+            dashboard: bool = True):
     """A Dask client: to ``scheduler`` (or ``DASK_SCHEDULER_ADDRESS``), else to a new
     :func:`local_cluster`, closed on exit. ``scratch``: the folder where the local cluster's
     scheduler and workers make their ``dask-scratch-space`` (default: Dask's
-    ``temporary-directory``, else the system's temporary folder, where it stays after them)."""
+    ``temporary-directory``, else the system's temporary folder, where it stays after them).
+    ``dashboard``: the local cluster's Dask dashboard, on this machine only (port 8787, another if
+    taken); without it, none (tikkun's own dashboard runs its claims so: no second web server)."""
     import dask
     from distributed import Client
 
@@ -357,11 +360,13 @@ def connect(scheduler: str | None = None, workers: int | None = None, scratch: P
     saved = {k: os.environ.get(k) for k in (*dask.config.get("distributed.nanny.pre-spawn-environ"), "NUMBA_NUM_THREADS")}
     try:
         # the workers' own warnings (a task cancelled at Ctrl-C, a slow close) are not the user's concern
+        # Dask's own default serves its dashboard on every network interface; a local cluster is this machine's
+        options = {"silence_logs": logging.ERROR, "dashboard_address": "127.0.0.1:8787" if dashboard else None}
         if scratch is None:
-            cluster = local_cluster(workers, silence_logs=logging.ERROR)
+            cluster = local_cluster(workers, **options)
         else:  # read as the scheduler and the nannies start (a nanny hands its folder to its worker)
             with _SCRATCH_LOCK, dask.config.set({"temporary-directory": str(scratch)}):
-                cluster = local_cluster(workers, silence_logs=logging.ERROR)
+                cluster = local_cluster(workers, **options)
         with cluster, Client(cluster) as client:
             yield client
     finally:
