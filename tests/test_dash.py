@@ -613,10 +613,20 @@ def test_sweep_tab_clears_the_last_folders_figures(tmp_path):
     assert "no finished run yet" in view.counts.object
     assert notes() == (sweep_view.NOTE_WAITING, sweep_view.NOTE_WAITING)
     view.follow(str(first))
-    view.follow(str(tmp_path / "nowhere"))
+    (tmp_path / "a-file").write_text("not a folder")
+    view.follow(str(tmp_path / "a-file"))
     assert "is not a folder" in view.counts.object
     assert len(view.hist.data["count"]) == 0 and len(view.lines.data["xs"]) == 0
     assert notes() == (sweep_view.NOTE_NOT_A_SWEEP, sweep_view.NOTE_NOT_A_SWEEP)
+    # a folder not there yet (a sweep just started): waited for, and read once the sweep makes it
+    view.follow(str(first))
+    later = tmp_path / "later"
+    view.follow(str(later))
+    assert "no such folder yet; waiting for it" in view.counts.object
+    assert len(view.hist.data["count"]) == 0 and notes() == (sweep_view.NOTE_WAITING, sweep_view.NOTE_WAITING)
+    _write_sweep(later, [("a", "done", 120)], {"a": np.linspace(0, 1, 121)})
+    view.poll()
+    assert "data-done='1'" in view.counts.object and len(view.lines.data["xs"]) == 1
     failed = tmp_path / "failed"  # only failed runs: no end year, no curve
     _write_sweep(failed, [("a", "failed", None)], {})
     view.follow(str(failed))
@@ -714,6 +724,26 @@ def test_sweep_curves_are_coloured_by_what_differs_but_the_seed(tmp_path):
     _write_sweep(tmp_path / "s", [(r, "done", None) for r in curves], {r: np.linspace(0, 1, 5) for r in curves})
     view.follow(str(tmp_path / "s"))
     assert view.legend.visible and sorted(view.lines.data["run"]) == sorted(curves)
+
+
+def test_sweep_legend_names_what_tells_a_group_apart_in_a_few_words():
+    """Two variants on a grid of two keys: ids of some 70 characters; the legend gives each group
+    what not every group shares, at most LEGEND_CHARS characters (a legend of whole ids took the
+    figure's width); the whole id stays on hover."""
+    ids = [f"variant={v},light.alpha={a},light.beta=0.5,seed=20" for v in ("with-a-long-name", "other")
+           for a in (0.05, 0.1)]
+    data = sweep_view.lines_data({r: (np.arange(3.0), np.full(3, 0.1)) for r in ids})
+    label = dict(zip(data["run"], data["label"]))
+    # light.beta=0.5, every group's, left out; alpha by its last name
+    assert label[ids[3]] == "variant=other, alpha=0.1" and label[ids[0]] == "variant=with-a-\u2026name, alpha=0.05"
+    assert all(len(t) <= sweep_view.LEGEND_CHARS for t in data["label"]) and len(set(data["label"])) == 4
+    # cut labels that would be alike (the legend would merge them) are numbered in the groups' order
+    alike = sweep_view.legend_labels([f"variant=the-start-of-{v}-and-a-long-tail-of-words,light.beta=0.5" for v in "xy"])
+    assert sorted(alike.values()) == ["1. variant=the-\u2026ng-tail-of-words", "2. variant=the-\u2026ng-tail-of-words"]
+    # two keys of one last name keep their whole names
+    assert set(sweep_view.legend_labels(["light.rate=1,impurity.rate=2", "light.rate=2,impurity.rate=3"]).values()) \
+        == {"light.rate=1, impurity.rate=2", "light.rate=2, impurity.rate=3"}
+    assert sweep_view.legend_labels(["light.beta=0.5"]) == {"light.beta=0.5": "beta=0.5"}  # one group: all of it
 
 
 def test_claims_seeds_field():
@@ -961,6 +991,23 @@ def test_empty_souls_box_asks_for_a_number_and_does_not_invite_run():
     assert not d.error.visible and "Press Run" in d.status.object
 
 
+def test_the_seed_box_asks_for_a_number_a_browser_keeps_whole():
+    """An empty seed box asks for a number (not "got None"); a seed from 2**53 on, which the browser
+    rounds before the server sees it (9007199254740993 arrives as ...992), is refused, not run as
+    another seed; the largest it keeps whole runs."""
+    d = _dashboard()
+    d.source.value = "quick"
+    d.souls.value = SOULS
+    d.seed.value = None
+    assert d.error.visible and "seed: give a whole number, from 0 to 9,007,199,254,740,991" in d.error.object
+    assert "None" not in d.error.object and "Press Run" not in d.status.object
+    d.seed.value = 2**53
+    assert d.error.visible and "seed: at most 9,007,199,254,740,991 in this dashboard" in d.error.object
+    assert d._current() is None
+    d.seed.value = 2**53 - 1
+    assert not d.error.visible and d._current().scenario.run.seed == 2**53 - 1
+
+
 def test_genesis_tab_follows_the_seed_and_its_button_comes_back_after_a_failure():
     from tikkun.scenario.loading import _parse_toml, preset_text
 
@@ -1060,6 +1107,28 @@ def test_claims_tab_clears_the_last_result_when_another_claim_is_chosen(tmp_path
     view.select.value = other
     assert view.status.object == "" and view.verdict.object == "" and view.figure.object is None
     assert view.figure_link.object == "" and token not in claims.FIGURES
+
+
+def test_claims_tab_keeps_its_claim_while_it_runs_and_asks_for_souls(monkeypatch, tmp_path):
+    """While an experiment runs no other claim can be chosen (its verdict came under the other's
+    description); an empty souls box asks for a number (it said int()'s TypeError)."""
+    import tikkun.dash.claims as claims
+
+    monkeypatch.setattr(claims.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(threading.Thread, "start", lambda self: None)  # the worker's end is played below
+    view = claims.ClaimsView(2_000)
+    view.souls.value = None
+    view._run()
+    assert "souls: give a number of souls, from 1 to 2,000" in view.status.object and "int()" not in view.status.object
+    assert not view._running and not view.select.disabled
+    view.seeds.value, view.souls.value = "20", 300
+    view._run()
+    assert view._running and view.select.disabled and view.button.disabled
+    view._done = (None, "stopped")
+    view._finish()
+    view.poll()
+    assert not view.select.disabled and not view.button.disabled
+    view.close()
 
 
 def test_claims_tab_starts_at_each_claims_own_size_and_says_when_a_verdict_is_not_at_it(tmp_path):
@@ -1381,6 +1450,23 @@ def test_the_years_axis_on_the_page_follows_a_longer_scenario(server, browser):
             p.wait(lambda: f"ready: {name}," in p.text("#tk-status"), 20, name)
             years = tomllib.loads(preset_text(name))["run"]["years"]
             p.wait(lambda: p.evaluate(X_RANGE_JS) == [0, years], 10, f"the axis of {name} to {years}")
+        assert p.errors == []
+    finally:
+        p.close()
+
+
+def test_a_knobs_box_shows_its_value_as_the_scenario_has_it(server, browser):
+    """The history's alpha, 0.3125, is shown so (three decimals showed 0.313, and typing back what
+    was shown changed the scenario); a value typed in is shown as it was given."""
+    p = Page(browser, server)
+    try:
+        p.scenario("history")
+        p.wait(lambda: "ready: history," in p.text("#tk-status"), 20, "the history")
+        box = p.locator(".tk-light-alpha input").first
+        p.wait(lambda: box.input_value() == "0.3125", 10, "alpha's box to show 0.3125")
+        p.set_number(".tk-light-alpha", "0.0000123")
+        p.wait(lambda: "light.alpha = 1.23e-05" in p.text("#tk-changed"), 10, "the typed alpha in the scenario")
+        assert float(box.input_value()) == 1.23e-05  # as typed, not rounded to 0
         assert p.errors == []
     finally:
         p.close()

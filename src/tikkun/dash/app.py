@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import panel as pn
+from bokeh.models import PrintfTickFormatter
 
 from tikkun import api
 from tikkun.explain import population_note
@@ -46,6 +47,18 @@ SLIDERS: dict[str, tuple[str, float, float, float]] = {
 }
 #: mean of a Beta(a, b) quality: the slider moves a / (a + b), keeping a + b
 MEANS: dict[str, str] = {"warmth": "mean warmth (004)", "attachment": "mean attachment, holy coldness (004)"}
+
+
+SEED_MAX = 2**53 - 1  # the largest whole number every larger one is told apart from in a browser
+
+
+def knob_format() -> PrintfTickFormatter:
+    """A knob's value as typed, to six significant digits (a fixed number of decimals showed alpha's
+    0.3125 as 0.313 and 1e-9 as 0, and typing back what was shown changed the scenario). A new one
+    for each widget: a Bokeh model belongs to one page."""
+    return PrintfTickFormatter(format="%.6g")
+
+
 SPEEDS: dict[str, float | None] = {"as fast as it runs": None, "1,000 years a second": 1000.0,
                                    "300 years a second": 300.0, "100 years a second": 100.0,
                                    "30 years a second": 30.0, "10 years a second": 10.0, "3 years a second": 3.0}
@@ -133,10 +146,10 @@ class Dashboard:
                                          css_classes=["tk-souls"])
         self.seed = pn.widgets.IntInput(label="seed", value=0, width=135, css_classes=["tk-seed"])
         self.sliders = {k: pn.widgets.EditableFloatSlider(label=label, start=a, end=b, step=s, value=a, width=280,
-                                                          format="0[.]000", css_classes=[_css(k)])
+                                                          format=knob_format(), css_classes=[_css(k)])
                         for k, (label, a, b, s) in SLIDERS.items()}
         self.means = {q: pn.widgets.EditableFloatSlider(label=label, start=0.0, end=1.0, step=0.01, value=0.5,
-                                                        width=280, format="0[.]00",
+                                                        width=280, format=knob_format(),
                                                         css_classes=[f"tk-mean-{q}"])
                       for q, label in MEANS.items()}
         self.speed = pn.widgets.Select(label="speed", options=list(SPEEDS), value="as fast as it runs", width=175,
@@ -302,6 +315,12 @@ class Dashboard:
         if souls > self.max_souls:
             raise ScenarioError(f"souls: at most {self.max_souls:,} in this dashboard (got {souls:,}); "
                                 f"tikkun serve --max-souls sets the cap")
+        seed = self.seed.value
+        if seed is None:
+            raise ScenarioError(f"seed: give a whole number, from 0 to {SEED_MAX:,} in this dashboard")
+        if seed > SEED_MAX:  # the browser has already rounded it: a seed typed above this is not the one sent
+            raise ScenarioError(f"seed: at most {SEED_MAX:,} in this dashboard (a browser's numbers are whole only "
+                                f"below 2**53; tikkun run --seed takes seeds up to 2**62)")
         raw = apply_overrides(self.base_raw, ov)
         year = self.one_soul.value
         if year is None:

@@ -143,6 +143,8 @@ class ClaimsView:
             return
         try:
             seeds = parse_seeds(self.seeds.value)
+            if self.souls.value is None:
+                raise ValueError(f"souls: give a number of souls, from 1 to {self.max_souls:,} in this dashboard")
             souls = int(self.souls.value)
             if not 0 < souls <= self.max_souls:
                 raise ValueError(f"souls: between 1 and {self.max_souls:,} in this dashboard (got {souls:,})")
@@ -155,6 +157,7 @@ class ClaimsView:
         self.verdict.object = ""
         self._show_figure(None)
         self.button.disabled = True
+        self.select.disabled = True  # the verdict shown at the end is this claim's: no other is chosen meanwhile
         if self._folder is None:
             self._folder = Path(tempfile.mkdtemp(prefix="tikkun-dash-claims-"))
             with contextlib.suppress(ImportError):
@@ -202,7 +205,7 @@ class ClaimsView:
         done, self._done = self._done, None
         if done is None:
             return
-        self.button.disabled = False
+        self.button.disabled = self.select.disabled = False
         record, what = done
         if record is None:
             self.status.object = f"<p class='tk-error' style='color:#b00'>error: {html.escape(what)}</p>"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import panel as pn
 import pyarrow.parquet as pq
-from bokeh.models import ColumnDataSource, HoverTool, Range1d
+from bokeh.models import BasicTicker, ColumnDataSource, HoverTool, Range1d
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -149,9 +149,9 @@ class MetricsReader:
         return new
 
 
-EMPTY_LINES = {"xs": [], "ys": [], "run": [], "group": [], "color": []}
+EMPTY_LINES = {"xs": [], "ys": [], "run": [], "group": [], "label": [], "color": []}
 #: the legend names what a colour holds (:func:`run_group`): a grid point or a variant, its seeds one line each
-LEGEND_TITLE = "point or variant\n(a line per seed)"
+LEGEND_TITLE = "point or variant\n(a line per seed;\nits run on hover)"
 MAX_LEGEND = 10  # more groups than this: no legend (the runs' ids on hover)
 _SEED = re.compile(r"(^|,)seed=[0-9]+$")
 
@@ -162,14 +162,52 @@ def run_group(run_id: str) -> str:
     return _SEED.sub("", run_id) or "the base"
 
 
+LEGEND_CHARS = 32  # a legend's label at most: the runs' ids (on hover) run to 70 characters and more
+
+
+def legend_labels(groups: list[str]) -> dict[str, str]:
+    """Each group's label in the legend: its id's ``key=value`` parts that not every group shares
+    (what tells it from the others; a key by its last name where that is one key's), cut in the
+    middle to :data:`LEGEND_CHARS` characters; where cut labels
+    would be alike (the legend would merge them), each is numbered in the groups' order. A
+    legend of whole ids took the figure's width, its frame and the histogram's beside it a few
+    dozen pixels."""
+    parts = {g: g.split(",") for g in groups}
+    common = set.intersection(*(set(p) for p in parts.values())) if len(parts) > 1 else set()
+    differing = {g: [x for x in ps if x not in common] for g, ps in parts.items()}
+    # a key by its last name where that names one key only (light.alpha=0.1 as alpha=0.1)
+    keys = {x.partition("=")[0] for ps in differing.values() for x in ps if "=" in x}
+    last = {k: k.rpartition(".")[2] for k in keys}
+    short = last if len(set(last.values())) == len(last) else {k: k for k in keys}
+
+    def named(x: str) -> str:
+        key, eq, value = x.partition("=")
+        return f"{short[key]}={value}" if eq else x
+
+    whole = {g: ", ".join(named(x) for x in ps) or g for g, ps in differing.items()}
+
+    def cut(text: str, room: int) -> str:  # in the middle: a group's values are often at its id's end
+        if len(text) <= room:
+            return text
+        head = (room - 1) // 2
+        return text[:head] + "\u2026" + text[len(text) - (room - 1 - head):]
+
+    out = {g: cut(t, LEGEND_CHARS) for g, t in whole.items()}
+    if len(set(out.values())) < len(out):
+        out = {g: cut(f"{k + 1}. {t}", LEGEND_CHARS) for k, (g, t) in enumerate(whole.items())}
+    return out
+
+
 def lines_data(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, list]:
-    """The curves figure's data: one line per run, coloured by its group (Category10, in turn)."""
+    """The curves figure's data: one line per run, coloured by its group (Category10, in turn),
+    labelled in the legend by what tells its group apart (:func:`legend_labels`)."""
     ids = sorted(curves)
     groups = [run_group(r) for r in ids]
     order = list(dict.fromkeys(groups))
     colour = {g: Category10_10[i % len(Category10_10)] for i, g in enumerate(order)}
+    label = legend_labels(order)
     return {"xs": [curves[r][0] for r in ids], "ys": [curves[r][1] for r in ids], "run": ids, "group": groups,
-            "color": [colour[g] for g in groups]}
+            "label": [label[g] for g in groups], "color": [colour[g] for g in groups]}
 
 
 SHOWN_FAILURES = 3  # failed runs named with their reason; the others counted
@@ -209,11 +247,12 @@ class SweepView:
                line_color="white")
         h.yaxis.axis_label = "runs"
         count_axis(h)
+        h.xaxis.ticker = BasicTicker(min_interval=1, num_minor_ticks=0)  # years: one end year read 392.5 beside 392
         c = figure(title="C of the finished runs", height=300, sizing_mode="stretch_width",
                    x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="pan,xwheel_zoom,reset,save", toolbar_location="above",
                    name="sweep-curves")
         lines = c.multi_line("xs", "ys", source=self.lines, line_alpha=0.6, line_width=1.5, color="color",
-                             legend_field="group")
+                             legend_field="label")
         c.add_tools(HoverTool(renderers=[lines], tooltips=[("run", "@run")]))
         legend = c.legend[0]
         c.center.remove(legend)  # beside the frame, never over a curve
@@ -240,12 +279,12 @@ class SweepView:
         self.hist_fig.y_range.update(start=0, end=1)
         self.curve_fig.x_range.update(start=0, end=1)
         folder = Path(text.strip()).expanduser()
-        if not text.strip() or not folder.is_dir():
+        if not text.strip() or (folder.exists() and not folder.is_dir()):
             self._say(NOTE_NOT_A_SWEEP, NOTE_NOT_A_SWEEP)
             self.counts.object = (f"<p class='tk-error' style='color:#b00'>error: sweep folder: "
                                   f"{html.escape(text.strip() or '(empty)')} is not a folder</p>")
             return
-        self.folder = folder
+        self.folder = folder  # one not there yet is waited for: a sweep just started makes it
         self.reader = MetricsReader(folder)
         self.planned = planned_runs(folder)
         self.poll()
@@ -253,6 +292,11 @@ class SweepView:
     def poll(self) -> None:
         """Read the folder again (called on the server's loop every few seconds)."""
         if self.folder is None:
+            return
+        if not self.folder.is_dir():
+            self._say(NOTE_WAITING, NOTE_WAITING)
+            self.counts.object = (f"<p>{html.escape(str(self.folder))}: no such folder yet; waiting for it "
+                                  "(tikkun sweep --out DIR makes it as it starts)</p>")
             return
         if self.planned is None:
             self.planned = planned_runs(self.folder)
