@@ -69,6 +69,7 @@ def test_resume_of_a_checkpoint_past_the_end_with_stop_at_end(full, tmp_path):
     meta["scenario"] = scenario_to_toml(sc)
     payload["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     np.savez(path, **payload)
+    (tmp_path / "cut" / "scenario.toml").write_text(meta["scenario"])  # the folder's says the same (a resume checks)
     resumed = tikkun.resume(tmp_path / "cut")
     end = int(np.flatnonzero(full.metrics["weakest_link"] >= 1.0)[0])
     assert resumed.summary["stop_reason"] == "end_of_correction" and resumed.summary["end_year"] == end
@@ -122,3 +123,25 @@ def test_checkpoint_every_must_be_a_positive_whole_number(every, tmp_path):
     with pytest.raises(tikkun.ScenarioError, match="--checkpoint-every: must be a positive whole number"):
         tikkun.run(out=tmp_path / "run", checkpoint_every=every, **KW)
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_refuses_an_edited_scenario_file_and_puts_back_a_missing_one(full, tmp_path):
+    """The finished folder must say what made its results: a scenario.toml edited after the run
+    began is refused before any year (the checkpoint and the file as they were), one removed is
+    written back from the checkpoint, and the resumed run is the uninterrupted one."""
+    with pytest.raises(Cut):
+        tikkun.run(out=tmp_path / "cut", checkpoint_every=10, progress=_crash_after(25), **KW)
+    path = tmp_path / "cut" / "scenario.toml"
+    original = path.read_text()
+    edited = original.replace("alpha = 20.0", "alpha = 0.5")
+    assert edited != original
+    path.write_text(edited)
+    before = (tmp_path / "cut" / rf.CHECKPOINT_NAME).read_bytes()
+    with pytest.raises(rf.CheckpointError, match="scenario.toml is not the scenario the run began with"):
+        tikkun.resume(tmp_path / "cut")
+    assert path.read_text() == edited and (tmp_path / "cut" / rf.CHECKPOINT_NAME).read_bytes() == before
+    path.unlink()
+    resumed = tikkun.resume(tmp_path / "cut")
+    assert path.read_text() == original
+    for k in full.metrics:
+        np.testing.assert_array_equal(full.metrics[k], resumed.metrics[k], err_msg=k)

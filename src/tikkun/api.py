@@ -430,6 +430,7 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
     With ``report``, then write report.html (:func:`report`)."""
     folder = Path(folder)
     meta, state, metrics = rf.load_checkpoint(folder)
+    rf.restore_scenario(folder, meta["scenario"])  # before any work: an edited scenario.toml is refused
     remove_leftovers(folder)  # a killed run's half-written files (never its outputs, which are renamed whole)
     sc = build_scenario(_parse_toml(meta["scenario"], f"{folder}/checkpoint"), f"{folder}/checkpoint")
     graph = None

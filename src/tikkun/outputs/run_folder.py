@@ -38,6 +38,31 @@ def write_scenario(folder: Path, scenario: Scenario) -> None:
     write_text(folder / "scenario.toml", scenario_to_toml(scenario), exclusive=True)
 
 
+def scenario_file_differs(folder: Path, text: str) -> bool:
+    """Whether ``folder/scenario.toml`` is there and is not exactly ``text`` (a checkpoint's
+    scenario): edited, or unreadable, after the run began."""
+    try:
+        return (Path(folder) / "scenario.toml").read_text(encoding="utf-8") != text
+    except FileNotFoundError:
+        return False
+    except (OSError, UnicodeDecodeError):
+        return True
+
+
+def restore_scenario(folder: Path, text: str) -> None:
+    """Before a resume: ``folder/scenario.toml`` must be the scenario the run began with (``text``,
+    the checkpoint's), or the finished folder would not say what made its results (its report,
+    and ``tikkun run DIR/scenario.toml``, would be of another run). Written back where it is
+    missing; CheckpointError where it differs."""
+    folder = Path(folder)
+    if scenario_file_differs(folder, text):
+        raise CheckpointError(f"--resume {folder}: scenario.toml is not the scenario the run began with (the "
+                              "checkpoint's): the finished folder would not say what made its results; put it back as "
+                              f"it was, or run the edited file as a new run (tikkun run {folder}/scenario.toml --out NEW)")
+    if not (folder / "scenario.toml").exists():
+        write_text(folder / "scenario.toml", text, exclusive=True)
+
+
 # What a run writes into its folder before summary.json, which it writes last: an interrupted
 # run without a checkpoint removes these (remove_unfinished), never a file it did not write.
 GRAPH_NAME = "graph.npy"  # a given graph (network.kind = "given"), as the run started from it

@@ -203,6 +203,8 @@ def _resumable_year(partial: Path, scenario_text: str) -> int | None:
         return None
     if meta.get("scenario") != scenario_text:
         return None
+    if rf.scenario_file_differs(partial, scenario_text):  # edited in the sweep's scratch: a resume would refuse it
+        return None
     return int(meta["scalars"]["year"])
 
 
