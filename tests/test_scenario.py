@@ -207,6 +207,27 @@ def test_overrides_parse_toml_values_and_reach_any_depth():
         apply_overrides({}, {"light..alpha": "1"})
 
 
+def test_a_sections_table_is_merged_key_by_key_and_a_key_given_twice_is_refused():
+    """``--set 'light={beta=0.5}'`` changes beta and keeps the section's other keys, as a sweep's
+    ``set`` does (it replaced the section: the preset's alpha fell back to the default); a table
+    for a distribution replaces it (another kind's keys are not its own); a key given twice, in
+    two --set or dotted and in a table, is refused (one silently won)."""
+    raw = {"light": {"alpha": 0.069, "beta": 1.0}, "sparks": {"unity": {"kind": "beta", "a": 8.0, "b": 2.0}}}
+    out = apply_overrides(raw, {"light": "{beta = 0.5}", "sparks.unity": '{kind = "uniform", low = 0.1, high = 0.2}'})
+    assert out["light"] == {"alpha": 0.069, "beta": 0.5}
+    assert out["sparks"]["unity"] == {"kind": "uniform", "low": 0.1, "high": 0.2}
+    assert apply_overrides(raw, {"sparks": {"unity": {"kind": "constant", "value": 1.0}}})["sparks"]["unity"] == \
+        {"kind": "constant", "value": 1.0}
+    sc = load_scenario(preset="quick", overrides={"light": {"beta": 0.5}})
+    assert (sc.light.alpha, sc.light.beta) == (load_scenario(preset="quick").light.alpha, 0.5)
+    with pytest.raises(ScenarioError, match="--set light.alpha: given twice"):
+        apply_overrides(raw, {"light.alpha": "0.1", "light": "{alpha = 0.2}"})
+    with pytest.raises(ScenarioError, match=r"--set light.alpha: given twice \('0.1' and '0.2'\)"):
+        parse_set_options(["light.alpha=0.1", "light.alpha = 0.2"])
+    with pytest.raises(ScenarioError, match="a dotted path"):
+        apply_overrides(raw, {1: 2})
+
+
 def test_event_options_are_inline_tables_appended_to_the_history():
     ev = parse_event_options(['{kind = "reset", year = 5, group = {first = 0, count = 2}}'])
     assert ev == [{"kind": "reset", "year": 5, "group": {"first": 0, "count": 2}}]

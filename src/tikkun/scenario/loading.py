@@ -70,10 +70,38 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of ``raw`` with dotted ``key.path = value`` overrides applied."""
-    out = _deepcopy(raw)
+def dotted_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` as dotted keys, each value parsed (a text as ``--set`` gives it, TOML's
+    spelling): a table given for a section (``light = {beta = 0.5}``) becomes its keys
+    (``light.beta``), so that it changes those and keeps the section's others, as a sweep's ``set``
+    does; a table for a value of several kinds (a distribution) stays whole and replaces it
+    (:func:`tikkun.scenario.keys.is_section`). ScenarioError for a key given twice (once dotted,
+    once in a table), where one would silently win."""
+    from .keys import is_section
+
+    out: dict[str, Any] = {}
+
+    def put(key: str, value: Any) -> None:
+        if isinstance(value, dict) and value and is_section(key):
+            for k, v in value.items():
+                put(f"{key}.{k}", v)
+            return
+        if key in out:
+            raise ScenarioError(f"--set {key}: given twice (once in a table); give it once")
+        out[key] = value
+
     for dotted, value in overrides.items():
+        if not isinstance(dotted, str):
+            raise ScenarioError(f"--set {dotted!r}: a key is a dotted path such as light.alpha")
+        put(dotted, _parse_value(value) if isinstance(value, str) else _deepcopy(value))  # never the caller's
+    return out
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with dotted ``key.path = value`` overrides applied
+    (:func:`dotted_overrides`: a section's table merged into it key by key)."""
+    out = _deepcopy(raw)
+    for dotted, value in dotted_overrides(overrides).items():
         parts = dotted.split(".")
         if not all(parts):
             raise ScenarioError(f"--set {dotted}: a key is a dotted path such as light.alpha")
@@ -83,17 +111,21 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
             if not isinstance(child, dict):
                 raise ScenarioError(f"--set {dotted}: {part} is not a section")
             node = child
-        node[parts[-1]] = _parse_value(value) if isinstance(value, str) else _deepcopy(value)  # never the caller's
+        node[parts[-1]] = value
     return out
 
 
 def parse_set_options(items: list[str]) -> dict[str, Any]:
-    """``["light.alpha=0.5", ...]`` -> ``{"light.alpha": "0.5"}``."""
+    """``["light.alpha=0.5", ...]`` -> ``{"light.alpha": "0.5"}``; ScenarioError for a key given
+    twice (the last would silently win; a sweep refuses it too)."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ScenarioError(f"--set {item!r}: expected KEY=VALUE, e.g. light.alpha=0.02")
+        if key.strip() in out:
+            raise ScenarioError(f"--set {key.strip()}: given twice ({out[key.strip()]!r} and {value.strip()!r}); "
+                                "give it once")
         out[key.strip()] = value.strip()
     return out
 

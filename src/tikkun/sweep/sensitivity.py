@@ -35,8 +35,9 @@ import numpy as np
 from .. import __version__
 from ..scenario import ScenarioError
 from .driver import SweepProgress, SweepResult, default_folder, run_sweep
+from ..scenario.keys import scenario_key_problem, scenario_key_type
 from .spec import (MAX_RUNS, SweepError, SweepSpec, base_seed, format_value, load_sweep, plan, problems_only,
-                   resolve_run, scenario_key_problem, scenario_key_type)
+                   resolve_run)
 
 METHODS = ("morris", "sobol")
 SOBOL_MIN = 16  # Sobol' base points below which the indices are noise (e.g. S1 > 1 with N = 2)

@@ -32,16 +32,14 @@ import itertools
 import json
 import math
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel
 
 from ..scenario import Scenario, ScenarioError, add_events, apply_overrides, build_scenario, preset_names, read_scenario_file
+from ..scenario.keys import is_section, scenario_key_problem
 from ..scenario.loading import _check_finite, _check_scalar_types, _parse_toml, _with_horizon, preset_text
 
 # More runs than this in one file is a mistake (a seed count's extra zeros), not a plan: the
@@ -337,7 +335,7 @@ def _flatten(table: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in table.items():
         key = f"{prefix}{k}"
-        inner = _flatten(v, key + ".") if isinstance(v, dict) and scenario_key_problem(key) == "section" else {key: v}
+        inner = _flatten(v, key + ".") if isinstance(v, dict) and is_section(key) else {key: v}
         for name, value in inner.items():
             if name in out:
                 raise KeyError(name)
@@ -351,55 +349,6 @@ def _check_override_key(key: str, where: str, bad) -> None:
     problem = scenario_key_problem(key)
     if problem not in (None, "section"):
         raise bad(where, problem)
-
-
-# ---------------------------------------------------------------- scenario keys
-def _models(annotation) -> list[type[BaseModel]]:
-    """The pydantic models an annotation can hold (several for a tagged union; none for a value)."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _models(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [m for a in typing.get_args(annotation) for m in _models(a)]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return []
-
-
-def scenario_key_problem(dotted: str) -> str | None:
-    """None if ``dotted`` names a value of the scenario, "section" if it names a section, else
-    a message naming the unknown part and what is allowed there. Read from the scenario's
-    schema, so it follows the model as keys are added."""
-    parts = dotted.split(".")
-    if not all(parts):
-        return "a key is a dotted path such as light.alpha"
-    models = [Scenario]
-    for i, part in enumerate(parts):
-        if not models:
-            return f"{'.'.join(parts[:i])} is a value, not a section"
-        fields = {}
-        for m in models:
-            fields.update(m.model_fields)
-        if part not in fields:
-            close = difflib.get_close_matches(part, list(fields), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            where = ".".join(parts[:i]) or "the scenario"
-            return f"unknown key {part!r}{hint}; allowed in {where}: {', '.join(fields)}"
-        models = _models(fields[part].annotation)
-    return "section" if models else None
-
-
-def scenario_key_type(dotted: str):
-    """The annotation of a scenario value key (e.g. ``float``), or None for a section."""
-    models = [Scenario]
-    annotation = None
-    for part in dotted.split("."):
-        fields = {}
-        for m in models:
-            fields.update(m.model_fields)
-        annotation = fields[part].annotation
-        models = _models(annotation)
-    return None if models else annotation
 
 
 # ---------------------------------------------------------------- runs
