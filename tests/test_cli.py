@@ -890,3 +890,15 @@ def test_the_run_command_notes_an_event_that_changes_nothing(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "note: events[0], the scale of light.light at year 5 (idle), changes no year's light.light" in \
         " ".join(out.stderr.split())
+
+
+def test_the_run_command_notes_an_event_of_its_own_that_years_drops(tmp_path):
+    """--years drops every event from its year on (README); one given with --event is named, not
+    dropped silently."""
+    late = '{kind = "reset", year = 25, group = {first = 0, count = 1}}'
+    out = tikkun("run", "--preset", "quick", "--years", "20", "--souls", "300", "--no-report", "--out", tmp_path / "r",
+                 "--event", late, "--event", late.replace("25", "19"), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    said = " ".join(out.stderr.split())
+    assert "note: the --event at year 25 is dropped: --years 20 drops every event from year 20 on" in said
+    assert "year 19 is dropped" not in said

@@ -251,6 +251,10 @@ def run(
     saveat = api.checked_saveat(SaveAt(souls=tuple(souls_at), network=save_network), sc)
     if not quiet:
         _say_notes(sc)
+        for ev in events:  # --years drops events from its year on: the reader's own are named
+            if years is not None and isinstance(ev.get("year"), int) and ev["year"] >= years:
+                err.print(f"note: the --event at year {ev['year']:,} is dropped: --years {years:,} drops every event from "
+                          f"year {years:,} on", markup=False, highlight=False)
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
