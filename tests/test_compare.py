@@ -174,6 +174,7 @@ def test_the_command_writes_comparison_html_here_and_replaces_only_its_own(runs,
     (["without", "with", "--out", "."], "--out .: is a folder"),
     (["without", "with", "--year", "-1"], "--year"),
     (["without", "with", "--out", "mine.html/c.html"], "mine.html is a file, not a folder"),
+    (["without", "with", "--out", "new/"], "--out new/: names a folder; give a file's name"),  # no file named new
 ])
 def test_bad_input_exits_2_and_writes_nothing(runs, args, needle):
     mine = runs / "mine.html"

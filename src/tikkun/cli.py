@@ -363,8 +363,8 @@ def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
 @app.command()
 def compare(
     run_dirs: list[Path] = typer.Argument(..., metavar="RUN_DIR", help="2 to 7 finished run folders; the first is the one the others are compared with"),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="the page to write (default: comparison.html here); "
-                                            "it replaces only an earlier comparison"),
+    out_file: Optional[str] = typer.Option(None, "--out", metavar="FILE", help="the page to write (default: "
+                                           "comparison.html here); it replaces only an earlier comparison"),
     year: Optional[list[int]] = typer.Option(None, "--year", min=0, metavar="YEAR", help="a year whose C, G and complete souls the "
                                              "table gives, repeatable (default: the last year every run recorded)"),
 ):
@@ -373,8 +373,11 @@ def compare(
     E.g. a run with an event and one without: `tikkun compare runs/without runs/with`."""
     from .report import write_comparison
 
+    # taken as text: a path ending in a slash names a folder, which Path would turn into a file's name
+    if out_file is not None and out_file.endswith(("/", os.sep)):
+        raise BadInput(f"--out {out_file}: names a folder; give a file's name, e.g. {Path(out_file) / 'comparison.html'}")
     t0 = time.perf_counter()
-    path = write_comparison(run_dirs, out=out_file, years=year or None)
+    path = write_comparison(run_dirs, out=None if out_file is None else Path(out_file), years=year or None)
     out.print(f"comparison: {path} ({time.perf_counter() - t0:.1f} s)")
 
 
