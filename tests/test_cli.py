@@ -251,6 +251,22 @@ def test_a_run_stopped_by_an_error_leaves_nothing_and_runs_again(tmp_path, monke
     assert api.resume(tmp_path / "mine").summary["years_run"] == 30
 
 
+def test_an_interrupt_while_an_error_is_told_exits_130_in_one_line(tmp_path, monkeypatch, capsys):
+    """SIGTERM or Ctrl-C while main() imports the error types to tell a bad input (the report's and
+    the sweep's, a second or so): exit 130 and "interrupted", not a traceback of both exceptions."""
+    from tikkun import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "_bad_input_types", interrupted)
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--resume", "nowhere", "-q"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 130 and capsys.readouterr().err.strip() == "interrupted"
+
+
 def test_ctrl_c_while_the_report_is_written_says_the_run_is_whole(tmp_path, monkeypatch, capsys):
     """Interrupted after the run's files, while its page is drawn: exit 130, the outputs stay,
     no report.html (written atomically), and the message says how to write it."""

@@ -789,6 +789,14 @@ def main() -> None:
     if threading.current_thread() is threading.main_thread():
         _install_interrupts()
     try:
+        _main()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while an error was being told (its types are imported then)
+        err.print("interrupted")
+        sys.exit(130)
+
+
+def _main() -> None:
+    try:
         code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back as its return value
         if code == 130 and not _interruption_told:  # Typer turns an interrupt into 130, silently
             err.print("interrupted")
@@ -796,12 +804,12 @@ def main() -> None:
             sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except _bad_input_types() as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):  # Ctrl-C or SIGTERM that Typer did not turn into Exit(130)
         err.print("interrupted")
         sys.exit(130)
+    except _bad_input_types() as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(2)
     except typer.BadParameter as exc:
         # The parser's own (a value its type refuses) names the option: "Invalid value for '--seed': ..."
         named = getattr(exc, "param", None) is not None or getattr(exc, "param_hint", None) is not None
