@@ -370,6 +370,34 @@ def test_twelve_runs_equal_tikkun_run_and_rerun_redoes_nothing(client, tmp_path)
     assert mtimes(out / "runs") == before
 
 
+def test_a_folder_a_sweep_left_before_any_run_is_free_for_another(tmp_path):
+    """Ctrl-C while the cluster starts leaves sweep.toml (perhaps an empty table, a lock): the
+    folder holds no run, and a corrected sweep takes it (it was refused as "another sweep's
+    runs"); once it holds a run, or a row of its table, it is refused as before."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tikkun.sweep import driver
+    from tikkun.sweep.spec import parse_sweep
+
+    first = parse_sweep({"base": "quick", "seeds": [20], "set": {"souls.count": 500}})
+    second = parse_sweep({"base": "quick", "seeds": [20], "set": {"souls.count": 600}})
+    folder = tmp_path / "early"
+    (folder / "partial").mkdir(parents=True)
+    (folder / "runs").mkdir()
+    (folder / "sweep.toml").write_text(first.canonical_toml())
+    (folder / "partial" / "seed=20.lock").write_text("host 1\n")
+    pq.write_table(pa.table({"run_id": pa.array([], pa.string())}), folder / "sweep.parquet")
+    driver._check_folder(folder, second)  # free
+    pq.write_table(pa.table({"run_id": ["seed=20"]}), folder / "sweep.parquet")
+    with pytest.raises(SweepError, match="holds the runs of another sweep"):
+        driver._check_folder(folder, second)
+    (folder / "sweep.parquet").unlink()
+    (folder / "partial" / "seed=20").mkdir()  # a run begun: its checkpoint may be there
+    with pytest.raises(SweepError, match="holds the runs of another sweep"):
+        driver._check_folder(folder, second)
+
+
 def test_a_folder_refused_is_named_by_the_option_that_gave_it(tmp_path):
     """``tikkun experiment`` gives its sweeps' folder with --runs (its --out is the claims' folder)."""
     from tikkun.sweep import run_sweep

@@ -505,8 +505,9 @@ class Filing:
         from ..outputs.atomic import write_text
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        if not (self.folder / SPEC).exists():
-            write_text(self.folder / SPEC, self.spec.canonical_toml())
+        spec_path, text = self.folder / SPEC, self.spec.canonical_toml()
+        if not spec_path.exists() or spec_path.read_text("utf-8") != text:  # another only where it holds no run
+            write_text(spec_path, text)
         seeds = {r.run_id: r.seed for r in self.runs}
         for rid, rec in self.records.items():
             if rec["status"] == "done" and not tables.has_metrics_part(self.folder, rid):
@@ -714,7 +715,7 @@ def _check_folder(folder: Path, spec: SweepSpec, option: str = "--out") -> None:
     marker = folder / SPEC
     if marker.exists():
         held = marker.read_text("utf-8")
-        if held != spec.canonical_toml():
+        if held != spec.canonical_toml() and not _holds_no_runs(folder):  # else free: its sweep.toml is replaced
             where = _where_they_differ(held, spec.canonical())
             again = ("" if "\npoints = " in held or "\n[[points]]" in held else
                      f", or run the sweep it holds (tikkun sweep {marker} {option} {folder})")
@@ -722,6 +723,30 @@ def _check_folder(folder: Path, spec: SweepSpec, option: str = "--out") -> None:
     elif any(folder.iterdir()):
         raise SweepError(f"{option} {folder}: exists, is not empty and holds no sweep; choose a new folder "
                          "(tikkun never writes over what is there)")
+
+
+def _holds_no_runs(folder: Path) -> bool:
+    """Whether a sweep's folder holds nothing of any run: its sweep.toml, a sweep.parquet of no
+    row, and empty folders of runs (a lock file at most): what a sweep interrupted before its
+    first run began leaves. Another sweep may take it (its sweep.toml is replaced)."""
+    import pyarrow.parquet as pq
+
+    for p in folder.iterdir():
+        if p.name == SPEC:
+            continue
+        if p.name == tables.TABLE and p.is_file():
+            try:
+                if pq.ParquetFile(p).metadata.num_rows:
+                    return False
+            except Exception:  # noqa: BLE001 - not the sweep's table: not taken
+                return False
+            continue
+        if p.name in (RUNS, PARTIAL, tables.METRICS) and p.is_dir():
+            if any(not (q.name.endswith(".lock") and q.is_file()) for q in p.iterdir()):
+                return False
+            continue
+        return False
+    return True
 
 
 def _where_they_differ(held: str, wanted: dict) -> str:
