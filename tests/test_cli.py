@@ -267,6 +267,28 @@ def test_an_interrupt_while_an_error_is_told_exits_130_in_one_line(tmp_path, mon
     assert exc.value.code == 130 and capsys.readouterr().err.strip() == "interrupted"
 
 
+def test_an_out_that_cannot_be_made_or_written_leaves_no_folder_and_exits_2(tmp_path, monkeypatch, capsys):
+    """A folder's name too long for the system (Linux: 255 bytes), under folders the command would
+    make: exit 2 and none of them is left; a folder that cannot be written (read-only, no
+    permission: played by the first write failing so) is named, exit 2, not an OSError's exit 1."""
+    from tikkun.outputs import run_folder as rf
+
+    monkeypatch.chdir(tmp_path)
+    assert _main(monkeypatch, "--out", "new/deeper/" + "y" * 300) == 2
+    assert "cannot be made (File name too long)" in capsys.readouterr().err and not (tmp_path / "new").exists()
+    assert _main(monkeypatch, "--set", "name=" + "y" * 300) == 2  # the default folder runs/<name>-<time>
+    assert "give --out" in capsys.readouterr().err and not (tmp_path / "runs").exists()
+
+    def read_only(folder, scenario):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(rf, "write_scenario", read_only)
+    (tmp_path / "ro").mkdir()
+    assert _main(monkeypatch, "--out", "ro") == 2
+    assert "--out ro: cannot be written (Permission denied)" in " ".join(capsys.readouterr().err.split())
+    assert (tmp_path / "ro").is_dir() and not any((tmp_path / "ro").iterdir())  # the user's folder, as it was
+
+
 def test_ctrl_c_while_the_report_is_written_says_the_run_is_whole(tmp_path, monkeypatch, capsys):
     """Interrupted after the run's files, while its page is drawn: exit 130, the outputs stay,
     no report.html (written atomically), and the message says how to write it."""

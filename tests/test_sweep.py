@@ -398,6 +398,19 @@ def test_a_folder_a_sweep_left_before_any_run_is_free_for_another(tmp_path):
         driver._check_folder(folder, second)
 
 
+def test_a_sweep_folder_that_cannot_be_made_is_named_and_leaves_nothing(tmp_path):
+    """A sweep folder's name too long for the system (Linux: 255 bytes) under a folder the sweep
+    would make: SweepError naming the option (exit 2), not an OSError (exit 1), and nothing made."""
+    from tikkun.sweep import driver
+    from tikkun.sweep.spec import parse_sweep
+
+    spec = parse_sweep({"base": "quick", "seeds": [20], "set": {"souls.count": 500}})
+    filing = driver.Filing.open(spec, tmp_path / "np3" / ("y" * 300), "--out")
+    with pytest.raises(SweepError, match=r"^--out \S+: cannot be made or written \(File name too long\)"):
+        filing.start("--out")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_folder_refused_is_named_by_the_option_that_gave_it(tmp_path):
     """``tikkun experiment`` gives its sweeps' folder with --runs (its --out is the claims' folder)."""
     from tikkun.sweep import run_sweep

@@ -144,9 +144,11 @@ def prepare_folder(out: str | os.PathLike) -> Path:
         if any(folder.iterdir()):
             raise OutputError(f"--out {folder}: exists and is not empty; choose a new folder "
                               "(tikkun never writes over an earlier run)")
+    missing = rf.missing_folders(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a file where a parent folder should be, no permission, ...
+    except OSError as exc:  # a file where a parent folder should be, no permission, a name too long, ...
+        rf.remove_empty(missing)  # the folders above it made on the way: nothing half-made is left
         raise OutputError(f"--out {folder}: cannot be made ({exc.strerror or exc}); choose another folder") from None
     return folder
 
@@ -160,6 +162,8 @@ def claim(folder: Path, scenario: Scenario) -> None:
     except FileExistsError:
         raise OutputError(f"--out {folder}: another run began writing into it; choose a new folder "
                           "(tikkun never writes over an earlier run)") from None
+    except OSError as exc:  # a folder one may not write into (read-only, no permission), a full disk
+        raise OutputError(f"--out {folder}: cannot be written ({exc.strerror or exc}); choose another folder") from None
 
 
 def default_folder(scenario: Scenario, root: str | os.PathLike = "runs") -> Path:
@@ -170,12 +174,14 @@ def default_folder(scenario: Scenario, root: str | os.PathLike = "runs") -> Path
     base = Path(root) / f"{scenario.name}-{stamp}"
     for i in range(10_000):
         folder = base if i == 0 else Path(f"{base}-{i}")
+        missing = rf.missing_folders(folder)
         try:
             folder.mkdir(parents=True)
             return folder
         except FileExistsError:
             continue
-        except OSError as exc:  # a file named like the root, no permission, ...
+        except OSError as exc:  # a file named like the root, no permission, a name too long, ...
+            rf.remove_empty(missing)
             raise OutputError(f"{folder}: cannot be made ({exc.strerror or exc}); give --out") from None
     raise OutputError(f"{base}: 10,000 runs of this name this second; give --out")
 

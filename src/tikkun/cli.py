@@ -257,8 +257,10 @@ def run(
                           f"year {years:,} on", markup=False, highlight=False)
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise BadInput(f"--checkpoint-every: must be a positive number of years (got {checkpoint_every})")
+    from .outputs.run_folder import missing_folders
+
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
-    parents = _missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
+    parents = missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
     folder = out_dir if out_dir is not None else api.default_folder(sc)
     api.prepare_folder(folder)  # refuses a folder with anything in it, before any work
     compiled = _say_if_compiling(quiet)
@@ -284,29 +286,14 @@ def _failed_run(folder: Path, made: bool, parents: list[Path]) -> None:
     """After a run stopped by an error (its message follows): the API has removed what the run
     wrote unless a checkpoint lets it go on; remove the folders this command made if that left
     them empty, or say where the run can go on from."""
-    from .outputs.run_folder import checkpoint_meta, remove_unfinished
+    from .outputs.run_folder import checkpoint_meta, remove_empty, remove_unfinished
 
     meta = checkpoint_meta(folder) if folder.is_dir() else None
     if meta is not None:
         err.print(f"{escape(str(folder))} holds a checkpoint of the run's first {meta['scalars']['year']:,} years; "
                   f"tikkun run --resume {escape(shlex.quote(str(folder)))} goes on from there", highlight=False)
     elif remove_unfinished(folder, remove_folder=made) and made:
-        _remove_empty(list(parents))
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """``folder`` and the folders above it that do not exist yet, nearest first: a command that
-    makes them for its output folder and then removes that output removes them too, if empty."""
-    folder = Path(folder).absolute()
-    return [p for p in (folder, *folder.parents) if not p.exists()]
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    for p in folders:  # nearest first; one that holds anything stays, and so do those above it
-        try:
-            p.rmdir()
-        except OSError:
-            return
+        remove_empty(list(parents))
 
 
 #: Set by a command that said where its interruption left things; main() says "interrupted" otherwise.
@@ -324,9 +311,9 @@ def _exit_interrupted(message: str) -> None:
 def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bool = False,
                      parents: list[Path] = ()) -> None:
     """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130.
-    ``parents``: the folders the run made above its own (:func:`_missing_folders`)."""
+    ``parents``: the folders the run made above its own (:func:`tikkun.outputs.run_folder.missing_folders`)."""
     from .outputs.atomic import remove_leftovers
-    from .outputs.run_folder import checkpoint_meta, remove_unfinished
+    from .outputs.run_folder import checkpoint_meta, remove_empty, remove_unfinished
 
     # a file it was writing when the interrupt came: atomic_path removes it as the interrupt
     # unwinds, but not one the interrupt catches between the file's creation and the cleanup's
@@ -342,7 +329,7 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
         if remove_unfinished(folder, remove_folder=made):
             what = "removed" if made else "emptied"
             if made:
-                _remove_empty(list(parents))
+                remove_empty(list(parents))
         else:
             what = "kept (it holds files the run did not write)"
         _exit_interrupted(f"interrupted: no checkpoint ({why}); {escape(str(folder))} {what}")
@@ -443,14 +430,14 @@ def genesis(
     if sc.genesis is None:
         raise BadInput("genesis: the scenario has no [genesis] section; add one (see docs/genesis.md)")
     from .explain import genesis_note
-    from .outputs.run_folder import remove_unfinished
+    from .outputs.run_folder import missing_folders, remove_empty, remove_unfinished
 
     note = genesis_note(sc)
     if note:
         err.print(f"note: {note}", markup=False, highlight=False)
 
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
-    parents = _missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
+    parents = missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
     folder = out_dir if out_dir is not None else api.default_folder(sc.model_copy(update={"name": f"{sc.name}-genesis"}))
     api.prepare_folder(folder)
     api.claim(folder, sc)  # its first file, scenario.toml: a second command into the folder is refused
@@ -458,7 +445,7 @@ def genesis(
         result = api.genesis(sc, out=folder)
     except BaseException:  # Ctrl-C, SIGTERM or a failure: what it wrote goes, the folder as it was found
         if remove_unfinished(folder, remove_folder=made) and made:
-            _remove_empty(parents)
+            remove_empty(parents)
         raise
     r = result.records
     out.print(f"genesis: {len(sc.genesis.stages)} stages on a {sc.genesis.n} x {sc.genesis.n} vessel, "

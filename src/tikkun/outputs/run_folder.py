@@ -7,6 +7,7 @@ Every file is written atomically (:mod:`tikkun.outputs.atomic`). A checkpoint is
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,25 @@ def write_scenario(folder: Path, scenario: Scenario) -> None:
     claims the folder (FileExistsError if another run has, even one that began at the same
     moment)."""
     write_text(folder / "scenario.toml", scenario_to_toml(scenario), exclusive=True)
+
+
+def missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and the folders above it that do not exist yet, nearest first: a command that
+    makes them and then fails, or removes what it wrote, removes them too (:func:`remove_empty`)."""
+    folder = Path(folder).absolute()
+    return [p for p in (folder, *folder.parents) if not os.path.exists(p)]  # False for a name too long, too
+
+
+def remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (nearest first) while they are empty: one that holds anything stays, and
+    so do those above it."""
+    for p in folders:
+        if not os.path.exists(p):  # never made (the command failed on its way down): those above may have been
+            continue
+        try:
+            p.rmdir()
+        except OSError:
+            return
 
 
 def scenario_file_differs(folder: Path, text: str) -> bool:

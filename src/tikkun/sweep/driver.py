@@ -420,12 +420,12 @@ def run_sweep(
         progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0))
     if todo and client is None:
         with connect(scheduler, workers) as own:  # a bad address is found before anything is written
-            filing.start()
+            filing.start(out_option)
             filing.dispatch(own, todo, progress)
     else:
         if todo:
             check_workers(client, "client")
-        filing.start()
+        filing.start(out_option)
         if todo:
             filing.dispatch(client, todo, progress)
         elif progress is not None:
@@ -500,14 +500,23 @@ class Filing:
             raise SweepError(_other_code_message(folder, other_code, out_option))
         return cls(spec, folder, runs, texts, every, overrides, records, keys)
 
-    def start(self) -> None:
-        """Write ``sweep.toml`` and the tables of the runs already finished or invalid."""
+    def start(self, option: str = "--out") -> None:
+        """Write ``sweep.toml`` and the tables of the runs already finished or invalid. SweepError,
+        naming ``option``, where the folder cannot be made or written (the folders made on the way
+        are removed)."""
         from ..outputs.atomic import write_text
+        from ..outputs.run_folder import missing_folders, remove_empty
 
-        self.folder.mkdir(parents=True, exist_ok=True)
+        missing = missing_folders(self.folder)
         spec_path, text = self.folder / SPEC, self.spec.canonical_toml()
-        if not spec_path.exists() or spec_path.read_text("utf-8") != text:  # another only where it holds no run
-            write_text(spec_path, text)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not spec_path.exists() or spec_path.read_text("utf-8") != text:  # another only where it holds no run
+                write_text(spec_path, text)
+        except OSError as exc:  # a name too long, a read-only folder, no permission, ...
+            remove_empty(missing)
+            raise SweepError(f"{option} {self.folder}: cannot be made or written ({exc.strerror or exc}); "
+                             "choose another folder") from None
         seeds = {r.run_id: r.seed for r in self.runs}
         for rid, rec in self.records.items():
             if rec["status"] == "done" and not tables.has_metrics_part(self.folder, rid):
