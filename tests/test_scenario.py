@@ -228,6 +228,22 @@ def test_a_sections_table_is_merged_key_by_key_and_a_key_given_twice_is_refused(
         apply_overrides(raw, {1: 2})
 
 
+def test_a_quoted_dotted_key_is_told_as_one_name_and_a_byte_order_mark_is_read(tmp_path):
+    """``"light.alpha" = 0.1`` is one key named with a dot (TOML), which the scenario has not: the
+    message says so and how to write the path (it said: unknown, did you mean 'light'); --set with a
+    quoted key asks for it without quotes; a file saved with a byte-order mark reads as without."""
+    quoted = tmp_path / "q.toml"
+    quoted.write_text('"light.alpha" = 0.1\n')
+    with pytest.raises(ScenarioError, match=r'"light.alpha": unknown key: a key in quotes is one name with a dot in it; '
+                                            r"write the path light.alpha without quotes"):
+        load_scenario(quoted)
+    with pytest.raises(ScenarioError, match=r"give the key without quotes, e.g. light.alpha=0.1"):
+        parse_set_options(['"light.alpha"=0.1'])
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes("\ufeff[light]\nalpha = 0.25\n".encode("utf-8"))
+    assert load_scenario(bom).light.alpha == 0.25
+
+
 def test_event_options_are_inline_tables_appended_to_the_history():
     ev = parse_event_options(['{kind = "reset", year = 5, group = {first = 0, count = 2}}'])
     assert ev == [{"kind": "reset", "year": 5, "group": {"first": 0, "count": 2}}]

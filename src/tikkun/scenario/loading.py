@@ -56,7 +56,7 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
     if p.is_dir():
         raise ScenarioError(f"{p}: is a folder, not a scenario file (a run folder holds scenario.toml)")
     try:
-        text = p.read_text("utf-8")
+        text = p.read_text("utf-8-sig")  # a byte-order mark (Windows editors) is no TOML: dropped
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{p}: cannot be read as UTF-8 text: {exc}") from None
     return _parse_toml(text, str(p))
@@ -115,6 +115,12 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     return out
 
 
+def _names_a_key(dotted: str) -> bool:
+    from .keys import scenario_key_problem
+
+    return scenario_key_problem(dotted) in (None, "section")
+
+
 def parse_set_options(items: list[str]) -> dict[str, Any]:
     """``["light.alpha=0.5", ...]`` -> ``{"light.alpha": "0.5"}``; ScenarioError for a key given
     twice (the last would silently win; a sweep refuses it too)."""
@@ -123,6 +129,9 @@ def parse_set_options(items: list[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ScenarioError(f"--set {item!r}: expected KEY=VALUE, e.g. light.alpha=0.02")
+        if key.strip()[:1] in ("'", '"'):  # as TOML would quote a name: here a key is always a path
+            raise ScenarioError(f"--set {item!r}: give the key without quotes, e.g. "
+                                f"{key.strip().strip(chr(34) + chr(39))}={value.strip()}")
         if key.strip() in out:
             raise ScenarioError(f"--set {key.strip()}: given twice ({out[key.strip()]!r} and {value.strip()!r}); "
                                 "give it once")
@@ -298,6 +307,11 @@ def format_validation_error(exc: ValidationError) -> str:
             continue
         if err["type"] == "extra_forbidden":
             hint = ""
+            dotted = ".".join(str(x) for x in loc)
+            if isinstance(last, str) and "." in last and _names_a_key(dotted):  # "light.alpha" = 1: one name
+                lines.append(f'"{last}": unknown key: a key in quotes is one name with a dot in it; write the path '
+                             f"{dotted} without quotes (or the key under its section's [table])")
+                continue
             if parent is not None and last is not None:
                 close = difflib.get_close_matches(last, list(parent.model_fields), n=1)
                 if close:

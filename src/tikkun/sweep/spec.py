@@ -144,7 +144,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     if not p.is_file():
         raise SweepError(f"{p}: no such sweep file")
     try:
-        text = p.read_text("utf-8")
+        text = p.read_text("utf-8-sig")  # a byte-order mark (Windows editors) is no TOML: dropped
     except (OSError, UnicodeDecodeError) as exc:
         raise SweepError(f"{p}: cannot be read as UTF-8 text: {exc}") from None
     try:
