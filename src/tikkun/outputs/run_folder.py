@@ -121,10 +121,15 @@ def load_npy(path: Path) -> np.ndarray:
     except FileNotFoundError:
         raise
     except (OSError, ValueError, EOFError) as exc:
-        raise ValueError(f"cannot be read as a NumPy array file (.npy): {exc}") from None
+        # NumPy's own words advise loading "unsafely" (allow_pickle) a file it cannot read: not said here
+        why = ("a file of another kind, or of pickled Python objects" if "pickle" in str(exc)
+               else str(exc))
+        raise ValueError(f"cannot be read as a NumPy array file (.npy): {why}") from None
     if not isinstance(a, np.ndarray):  # an .npz archive
+        n = len(a.files)
         a.close()
-        raise ValueError("holds several arrays (.npz); give one array, saved with numpy.save (.npy)")
+        raise ValueError(f"is an archive of {n} array{'' if n == 1 else 's'} (.npz); give one array, saved with "
+                         "numpy.save (.npy)")
     return a
 
 
