@@ -48,6 +48,9 @@ def _parse_toml(text: str, origin: str) -> dict[str, Any]:
         raise ScenarioError(f"{origin}: not a valid TOML file: {exc}") from None
 
 
+SWEEP_KEYS = ("base", "seeds", "grid", "variants")  # a sweep file's, none a scenario's (docs/sweeps.md)
+
+
 def read_scenario_file(path: str | Path) -> dict[str, Any]:
     """The raw table of a scenario file (not yet validated)."""
     p = Path(path)
@@ -59,7 +62,11 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
         text = p.read_text("utf-8-sig")  # a byte-order mark (Windows editors) is no TOML: dropped
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{p}: cannot be read as UTF-8 text: {exc}") from None
-    return _parse_toml(text, str(p))
+    raw = _parse_toml(text, str(p))
+    sweep = [k for k in SWEEP_KEYS if k in raw]
+    if sweep:  # keys no scenario has, every sweep file's: one line, not one per key
+        raise ScenarioError(f"{p}: a sweep file ({', '.join(sweep)}), not a scenario: tikkun sweep {p} runs it")
+    return raw
 
 
 def _parse_value(text: str) -> Any:
