@@ -244,21 +244,17 @@ def test_a_quoted_dotted_key_is_told_as_one_name_and_a_byte_order_mark_is_read(t
     assert load_scenario(bom).light.alpha == 0.25
 
 
-def test_a_sweep_file_run_as_a_scenario_is_named_so():
+def test_a_sweep_file_run_as_a_scenario_is_named_so(tmp_path):
     """A sweep file given where a scenario goes: one line naming it and the command that runs it
     (it listed each of its keys as unknown); no key of a sweep file's is a scenario's."""
-    import tempfile
-    from pathlib import Path
-
     from tikkun.scenario.loading import SWEEP_KEYS
 
     assert not set(SWEEP_KEYS) & set(Scenario.model_fields)
-    with tempfile.TemporaryDirectory() as d:
-        f = Path(d) / "betas.toml"
-        f.write_text('base = "quick"\nseeds = [20, 21]\n[grid]\n"light.beta" = [0.0, 1.0]\n')
-        with pytest.raises(ScenarioError, match=r"betas.toml: a sweep file \(base, seeds, grid\), not a scenario: "
-                                                r"tikkun sweep \S*betas.toml runs it$"):
-            load_scenario(f)
+    f = tmp_path / "betas.toml"
+    f.write_text('base = "quick"\nseeds = [20, 21]\n[grid]\n"light.beta" = [0.0, 1.0]\n')
+    with pytest.raises(ScenarioError, match=r"betas.toml: a sweep file \(base, seeds, grid\), not a scenario: "
+                                            r"tikkun sweep \S*betas.toml runs it$"):
+        load_scenario(f)
 
 
 def test_event_options_are_inline_tables_appended_to_the_history():
