@@ -367,6 +367,9 @@ def test_an_empty_figure_says_why_it_is_empty():
                            cleansing=np.array([0.1, 0.2]), stage=np.array(["spark", "common"]))
     figs.show_souls(snap)
     assert set(notes().values()) == {None}
+    # a stage no sampled soul is in has no dot in the legend: its name says so, not a bare title
+    labels = [item.label["value"] for item in figs.souls.legend[0].items]
+    assert labels == ["spark", "particular (none)", "common"]
     figs.start(api.load_scenario(preset="quick"), waiting=False)  # Reset: no run follows
     assert set(notes().values()) == {plots.NOTE_BEFORE}
 

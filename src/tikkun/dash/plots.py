@@ -379,6 +379,11 @@ class LiveFigures:
         self.hist.data = histogram_data(snap)
         self.histogram.y_range.end = max(1.0, float(snap.counts.max()) * 1.05)
         self.sample.data = sample_data(snap)
+        # a stage with no soul in the sample has no dot to draw in the legend: its name alone read as
+        # a title; it says "none" instead
+        present = set(self.sample.data["stage"])
+        for item, stage in zip(self.souls.legend[0].items, STAGES):
+            item.label = {"value": stage if stage in present else f"{stage} (none)"}
         if len(snap.hbd):
             lo, hi = float(snap.hbd.min()), float(snap.hbd.max())
             pad = 0.03 * (hi - lo) if hi > lo else 0.5

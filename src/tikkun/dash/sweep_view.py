@@ -319,7 +319,7 @@ class SweepView:
         self.counts.object = (
             f"<p id='tk-sweep-counts' data-done='{st.done}' data-failed='{st.failed}' "
             f"data-left='{'' if st.left is None else st.left}'>"
-            f"<b>{st.done:,}</b> runs done, <b>{st.failed:,}</b> failed, <b>{left}</b> left"
+            f"<b>{st.done:,}</b> run{'' if st.done == 1 else 's'} done, <b>{st.failed:,}</b> failed, <b>{left}</b> left"
             f"{'' if st.planned is None else f' of {st.planned:,} planned'}; "
             f"{len(st.end_years):,} reached the end of correction, {st.never_ended:,} did not.</p>"
             + failures_html(st.failures))
