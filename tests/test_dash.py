@@ -1343,7 +1343,11 @@ class Page:
         return self.page.locator(css).inner_text()
 
     def wait(self, pred, timeout: float, what: str):
-        return _wait(pred, timeout, what, every=0.2)
+        try:
+            return _wait(pred, timeout, what, every=0.2)
+        except AssertionError as exc:  # what the page said then: the reason is usually there
+            status = self.page.locator("#tk-status").inner_text() if self.page.locator("#tk-status").count() else ""
+            raise AssertionError(f"{exc}; the status line: {status!r}") from None
 
 
 def _small_quick(p: Page, seed: int | None = None) -> None:

@@ -425,9 +425,13 @@ class Dashboard:
             self.live.years_per_second = SPEEDS[event.new]
 
     def _set_pause_after(self, event) -> None:
-        if self.live is not None and (event.new is None or event.new >= 0):
+        def bad(year):
+            return year is not None and year < 0
+
+        if self.live is not None and not bad(event.new):
             self.live.pause_after = event.new
-        self._changed()  # says why a year before 0 is none, or that the knobs are good again
+        if bad(event.new) or bad(event.old):  # says why a year before 0 is none, or that the knobs are good again
+            self._changed()
 
     # ---------------------------------------------------------------- the genesis
     def _describe_genesis(self, sc, again: bool = False) -> None:
