@@ -415,6 +415,40 @@ def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     assert not list((tmp_path / "cut here").glob(".*.tmp"))
 
 
+def test_a_run_still_going_cannot_be_resumed_beside_it(tmp_path):
+    """A resume started while the run writes its folder (a second terminal, a batch job started
+    twice) is refused in one line and touches nothing: it would have removed the files the run
+    was writing. Once the run is stopped, the folder is free to resume."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "tikkun", "run", "--preset", "quick", "--souls", "20000",
+                             "--years", "1000000", "--set", "run.stop_at_end=false", "--checkpoint-every", "7",
+                             "--out", "going", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        ckpt = tmp_path / "going" / "checkpoint.npz"
+        deadline = time.time() + 300
+        while time.time() < deadline and not (ckpt.exists() and ckpt.stat().st_size > 0):
+            time.sleep(0.05)
+        r = tikkun("run", "--resume", "going", cwd=tmp_path)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip().splitlines() == [
+            "error: --resume going: another tikkun process is writing this run (the run, or a resume of it); wait for "
+            "it to end, then resume it"]
+        assert proc.poll() is None  # the run goes on, its files untouched
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    from tikkun.outputs import run_folder as rf
+
+    with rf.held(tmp_path / "going", "--resume"):  # the stopped run's hold went with its process
+        pass
+
+
 def test_an_interrupted_run_leaves_no_half_written_file(tmp_path):
     """Whatever moment an interrupt lands in, the folder it leaves holds no temporary file of a
     write it cut (an interrupt inside mkstemp, or in contextlib's steps around atomic_path's body,

@@ -7,6 +7,22 @@ import naive
 from tikkun import random as rng
 
 
+# SplitMix64's published outputs for the seed 1234567 (Vigna's splitmix64.c; Rosetta Code,
+# "Pseudo-random numbers/Splitmix64"): the n-th is the finaliser of seed + n * 0x9E3779B97F4A7C15
+SPLITMIX64_1234567 = [6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431,
+                      16408922859458223821]
+
+
+def test_the_hash_is_splitmix64_as_published():
+    """The finaliser both the kernels and the twin chain gives the reference generator's outputs,
+    so the twin agreeing with the kernels is not two copies of one mistake."""
+    golden = 0x9E3779B97F4A7C15
+    states = [(1234567 + n * golden) % 2**64 for n in range(5)]  # _mix adds the gamma itself
+    assert [int(rng._mix(np.uint64(s))) for s in states] == SPLITMIX64_1234567
+    assert [naive.mix(s) for s in states] == SPLITMIX64_1234567
+    assert int(rng._mix(np.uint64(0))) == 0xE220A8397B1DCDAF  # and the seed 0's first output
+
+
 def test_bits_match_pure_python_twin():
     ents = np.array([0, 1, 2, 12345, 2**40 + 7], dtype=np.int64)
     for seed, year, purpose, k in [(0, 0, 1, 0), (20, 5999, 8, 1), (2**40, 3, 17, 9)]:

@@ -34,6 +34,10 @@ def _load_tbb() -> None:
 
 _load_tbb()
 
+# before Numba reads its variables: a value it or tikkun cannot use is set aside here, and every
+# run refuses to start with a message naming it (native/environment.py)
+from .native import environment as _environment  # noqa: E402
+
 if "NUMBA_THREADING_LAYER" not in _os.environ and "NUMBA_THREADING_LAYER_PRIORITY" not in _os.environ:
     # TBB first (a dependency on Linux x86-64): about as fast as OpenMP with sleeping threads,
     # quiet or beside a busy process, faster than the workqueue, and safe in a process forked

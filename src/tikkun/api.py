@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .engine import Simulation, simulate
+from .native import environment
 from .outputs import run_folder as rf
 from .outputs.atomic import remove_leftovers
 from .outputs.genesis import write_genesis_tables
@@ -220,6 +221,7 @@ def run(
     the souls at the end of chosen years and the graph at the end, in the result and, with
     ``out``, as ``souls_<year>.parquet`` and ``network.npy``.
     """
+    environment.check()  # a NUMBA_ or TIKKUN_ variable that cannot be used: refused before anything is written
     given, label = None, ""
     if graph is not None:
         overrides, (given, label) = with_graph(overrides, graph)
@@ -240,6 +242,13 @@ def run(
     folder = prepare_folder(out) if out is not None else None
     if folder is not None:
         claim(folder, sc)  # refused where another run claimed the folder first: nothing of either is touched
+    with rf.held(folder, "--out") if folder is not None else contextlib.nullcontext():
+        result = _run_in(folder, made, sc, given, checkpoint_every, progress, saveat)
+    return _with_report(result) if report else result
+
+
+def _run_in(folder: Path | None, made: bool, sc: Scenario, given, checkpoint_every, progress, saveat) -> RunResult:
+    """:func:`run`'s genesis and years, into ``folder`` (claimed, held) if given."""
     try:
         if folder is not None and given is not None:
             rf.write_graph(folder, given)
@@ -256,7 +265,7 @@ def run(
         if folder is not None:
             rf.remove_unfinished(folder, remove_folder=made)
         raise
-    return _with_report(result) if report else result
+    return result
 
 
 def checked_saveat(saveat, sc: Scenario) -> SaveAt:
@@ -413,6 +422,7 @@ def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: 
     field.npy and a PNG of the vessel at each stage's end. Returns the GenesisResult."""
     from .genesis import run_genesis
 
+    environment.check()
     if scenario.genesis is None:
         raise ScenarioError("genesis: the scenario has no [genesis] section")
     result = run_genesis(scenario.genesis, scenario.run.seed, progress)
@@ -434,8 +444,16 @@ def write_genesis_outputs(result, out_dir: str | os.PathLike, metadata: dict[str
 def resume(folder: str | os.PathLike, progress: Callable | None = None, report: bool = False) -> RunResult:
     """Continue a checkpointed run in its folder; the result equals an uninterrupted run.
     With ``report``, then write report.html (:func:`report`)."""
+    environment.check()
     folder = Path(folder)
     meta, state, metrics = rf.load_checkpoint(folder)
+    with rf.held(folder, "--resume"):  # a second resume of the run, or the run still going, is refused
+        result = _resume_in(folder, meta, state, metrics, progress)
+    return _with_report(result) if report else result
+
+
+def _resume_in(folder: Path, meta: dict, state, metrics, progress) -> RunResult:
+    """:func:`resume` in the held ``folder``, from its checkpoint (``meta``, ``state``, ``metrics``)."""
     rf.restore_scenario(folder, meta["scenario"])  # before any work: an edited scenario.toml is refused
     remove_leftovers(folder)  # a killed run's half-written files (never its outputs, which are renamed whole)
     sc = build_scenario(_parse_toml(meta["scenario"], f"{folder}/checkpoint"), f"{folder}/checkpoint")
@@ -456,10 +474,9 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
                                      f"{problem}; put it back (or run the scenario again)")
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)
-    result = _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
-                    wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph, saveat=saveat,
-                    genesis_seconds=meta.get("genesis_seconds"))
-    return _with_report(result) if report else result
+    return _drive(sc, folder, meta["checkpoint_every"], progress, state=state, recorder=recorder,
+                  wall_before=float(meta.get("wall_seconds", 0.0)), graph=graph, saveat=saveat,
+                  genesis_seconds=meta.get("genesis_seconds"))
 
 
 def _kept_souls_problem(path: Path, souls: int) -> str | None:

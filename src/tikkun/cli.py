@@ -50,14 +50,23 @@ def _needs_extra(command: str, extra: str) -> None:
                        f'pip install "tikkun[{extra}]"')
 
 
+def _environment_check() -> None:
+    """Refuse a command that runs the kernels under an environment variable tikkun or Numba
+    cannot use, before a bar or a folder appears (native/environment.py)."""
+    from .native import environment
+
+    environment.check()
+
+
 def _bad_input_types():
     from .api import OutputError
+    from .native.environment import SettingError
     from .outputs.run_folder import CheckpointError
     from .report.folder import ReportError
     from .scenario import ScenarioError
     from .sweep import SweepError
 
-    return (ScenarioError, OutputError, CheckpointError, SweepError, ReportError, BadInput)
+    return (ScenarioError, OutputError, CheckpointError, SweepError, ReportError, BadInput, SettingError)
 
 
 def _progress_bar(total_years: int, start_year: int, quiet: bool):
@@ -201,6 +210,7 @@ def run(
     no_report: bool = typer.Option(False, "--no-report", help="do not write report.html at the end"),
 ):
     """Run a scenario and write its run folder, then its report.html (see `tikkun report`)."""
+    _environment_check()
     from . import api
     from .scenario import parse_event_options, parse_set_options
 
@@ -213,9 +223,11 @@ def run(
         if given:
             raise BadInput(f"--resume continues a run exactly as it was started (keeping what it kept); give it without "
                            f"{', '.join(given)}")
-        from .outputs.run_folder import load_checkpoint
+        from .outputs.run_folder import held, load_checkpoint
 
         meta, state, _ = load_checkpoint(resume)  # checks the folder before the bar appears
+        with held(resume, "--resume"):  # and that no other process writes it (api.resume holds it for the run)
+            pass
         from .scenario.loading import _parse_toml
 
         total = int(_parse_toml(meta["scenario"], "checkpoint")["run"]["years"])
@@ -423,6 +435,7 @@ def genesis(
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="KEY=VALUE override, e.g. genesis.n=128 (repeatable)"),
 ):
     """Run phase 1 alone: the vessel, its stages and its breaking."""
+    _environment_check()
     from . import api
     from .scenario import parse_set_options
 
@@ -531,6 +544,7 @@ def sweep(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Run every run of a sweep file on Dask; write each run folder and the sweep's tables."""
+    _environment_check()
     _needs_extra("sweep", "sweep")
     from . import sweep as sweeps
 
@@ -551,6 +565,7 @@ def sensitivity(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ):
     """Global sensitivity (SALib) of the end year and of C at chosen years; a table and a figure."""
+    _environment_check()
     _needs_extra("sensitivity", "sweep")
     from . import sweep as sweeps
     from .sweep.sensitivity import read_plan
@@ -614,6 +629,8 @@ def serve(
     _needs_extra("serve", "dash")
     from .dash import ServeError, serve as serve_dashboard
 
+    _environment_check()  # the page's runs would each fail on it
+
     try:
         serve_dashboard(host=host, port=port, max_souls=max_souls, show=show,
                         echo=lambda line: err.print(escape(line), highlight=False))
@@ -673,6 +690,7 @@ def experiment(
     runs_dir: Path = typer.Option(Path("runs/experiments"), "--runs", help="the sweeps' run folders"),
 ):
     """Test a claim of the texts: its arms over seeds, a measured verdict, a figure."""
+    _environment_check()
     from .experiments import EXPERIMENTS
 
     if list_:

@@ -15,23 +15,14 @@ processor-specific path off: no hand-written vector instruction is used (:data:`
 :data:`.gather.AVAILABLE`, :data:`.gather.AVX512` and :data:`.gather.AVX512_BW` are False) and
 the prefetch emits nothing.
 The kernels then run their scalar paths, which give the same bits. Unset, empty or ``0``
-leaves the paths on where the processor has them; any other value is refused.
+leaves the paths on where the processor has them; any other value is refused
+(:mod:`.environment`, which checks the environment variables of Numba's threads too).
 """
 
 from __future__ import annotations
 
 import os
 
+from . import environment
 
-def _portable(value: str | None) -> bool:
-    """The portable switch from the value of ``TIKKUN_PORTABLE`` (None when unset)."""
-    if value is None or value.strip() in ("", "0"):
-        return False
-    if value.strip() == "1":
-        return True
-    raise ValueError(f"TIKKUN_PORTABLE must be 1 (processor-specific paths off) or 0 / unset (on where "
-                     f"the processor has them), got {value!r}")
-
-
-PORTABLE = _portable(os.environ.get("TIKKUN_PORTABLE"))
-
+PORTABLE = environment.portable(os.environ)

@@ -6,6 +6,7 @@ Every file is written atomically (:mod:`tikkun.outputs.atomic`). A checkpoint is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -37,6 +38,30 @@ def write_scenario(folder: Path, scenario: Scenario) -> None:
     claims the folder (FileExistsError if another run has, even one that began at the same
     moment)."""
     write_text(folder / "scenario.toml", scenario_to_toml(scenario), exclusive=True)
+
+
+@contextlib.contextmanager
+def held(folder: Path, option: str):
+    """Hold ``folder`` while a run writes into it: another process that would write there (a
+    resume of the same run, started while it runs) is refused (:class:`CheckpointError`, its
+    message beginning with ``option``) rather than removing the files it is writing. The hold is
+    the system's lock on the folder itself (``flock``), released when the process ends however
+    it ends, so nothing is left in the folder; where there is no ``fcntl`` nothing is held."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CheckpointError(f"{option} {folder}: another tikkun process is writing this run (the run, or a "
+                                  "resume of it); wait for it to end, then resume it") from None
+        yield
+    finally:
+        os.close(fd)  # the lock goes with it
 
 
 def missing_folders(folder: Path) -> list[Path]:

@@ -26,6 +26,7 @@ from typing import Any, Callable
 import tomllib
 
 from .. import __version__
+from ..native import environment
 from ..outputs.provenance import code_digest
 from ..scenario import ScenarioError, scenario_to_toml
 from . import tables
@@ -404,6 +405,7 @@ def run_sweep(
     the command-line option that gave ``out``, as messages about the folder name it.
     Raises :class:`SweepError` (bad input: nothing written) and :class:`SweepInterrupted` (Ctrl-C).
     """
+    environment.check()  # a local cluster's workers would inherit the setting it set aside
     spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
     if workers is not None and workers <= 0:
         raise SweepError(f"--workers: must be a positive number of worker processes (got {workers})")
