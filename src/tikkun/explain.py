@@ -170,7 +170,8 @@ RULES: tuple[Rule, ...] = (
         "attaches his soul to Hashem with a sense of nullification; warmth against cold "
         "relationships is 'not the main part that we need right now' (the model: warmth does not "
         "shield). 002: the particular soul is permanently completed (a complete soul is beyond "
-        "the shocks).",
+        "the shocks: MODEL.md, revision 2, gives to complete souls what 002 says of the particular "
+        "soul, the middle of its three times; docs/rules.md).",
         "The shocks' count is one counter-based draw a year, common to every soul."),
     Rule(
         "light", "The corrective light", "tikkun.rules.light",
