@@ -278,3 +278,27 @@ def test_the_one_soul_runs_give_the_numbers_the_question_states(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tikkun", *compare[1:]], cwd=tmp_path, capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0 and (tmp_path / "comparison.html").is_file(), r.stderr
+
+
+def test_a_write_that_fails_leaves_no_folder_it_made(tmp_path, monkeypatch, capsys):
+    """A full disk (or any failure after the folders of --write's path were made): exit code 2,
+    the option named, and the folders made on the way gone; a folder that was there stays."""
+    import errno
+    import sys
+
+    from tikkun import cli
+    from tikkun.outputs import atomic
+
+    def full_disk(path, text, **kw):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # as write_text makes them, before the bytes
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic, "write_text", full_disk)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kept").mkdir()
+    monkeypatch.setattr(sys, "argv", ["tikkun", "explain", "--write", "kept/new/sub/m.md"])
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 2
+    assert "--write kept/new/sub/m.md: cannot be written (No space left on device)" in capsys.readouterr().err
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["kept"]

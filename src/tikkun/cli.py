@@ -406,9 +406,13 @@ def explain(
         if write.exists() and not ex.written_by_explain(write):  # a user's own file: never written over
             raise BadInput(f"--write {write}: exists and was not written by `tikkun explain --write`; "
                            "give a new file's name (only an earlier model text is replaced)")
+        from .outputs.run_folder import missing_folders, remove_empty
+
+        missing = missing_folders(write.parent)
         try:
             write_text(write, ex.model_markdown())
-        except OSError as exc:  # a file where a folder of the path should be, no permission, ...
+        except OSError as exc:  # a file where a folder of the path should be, no permission, a full disk, ...
+            remove_empty(missing)  # the folders made on the way: nothing half-made is left
             raise BadInput(f"--write {write}: cannot be written ({exc.strerror or exc})") from None
         out.print(f"wrote {write}")
         return
