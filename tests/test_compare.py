@@ -175,6 +175,9 @@ def test_the_command_writes_comparison_html_here_and_replaces_only_its_own(runs,
     (["without", "with", "--year", "-1"], "--year"),
     (["without", "with", "--out", "mine.html/c.html"], "mine.html is a file, not a folder"),
     (["without", "with", "--out", "new/"], "--out new/: names a folder; give a file's name"),  # no file named new
+    (["without", "with", "--from", "150", "--to", "100"], "--from 150 --to 100: the first year shown must come before"),
+    (["without", "with", "--from", "199"], "--from 199: no run goes past it; give a year from 0 to 198"),
+    (["without", "with", "--to", "-5"], "Invalid value for '--to'"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(runs, args, needle):
     mine = runs / "mine.html"
@@ -366,3 +369,30 @@ def test_numbers_near_zero_or_one_are_never_shown_as_the_bound(runs):
 def test_missing_folders_of_out_are_made(runs, tmp_path):
     out = tmp_path / "new" / "deeper" / "c.html"
     assert write_comparison([runs / "without", runs / "with"], out=out) == out and out.is_file()
+
+
+def test_the_years_shown_frame_every_time_axis_and_scale_the_y_axes_to_them(runs, tmp_path):
+    """`--from` and `--to` (a teacher's zoom on the years an event acts): every time axis of the
+    figures spans those years, the y axes are scaled to the values within them (read from the
+    runs' own metrics), and the page says which years it shows."""
+    from tikkun.report import read_run_folder
+    from tikkun.report.compare import _timeline, correction_figure, effort_figure, shown_years, souls_figure
+
+    runs_ = [read_run_folder(runs / "without"), read_run_folder(runs / "with")]
+    tl = _timeline(runs_)
+    shown = shown_years(tl, 90, 130)
+    assert shown == (90.0, 130.0) and shown_years(tl, None, 10_000) == (0.0, tl.right)
+    c = {name: np.asarray(_metrics(runs / name)["cleansing_mean"]) for name in ("without", "with")}
+    fig = correction_figure(runs_, tl, shown)
+    axes = fig.axes
+    assert all(ax.get_xlim() == shown for ax in axes)
+    assert axes[0].get_ylim()[1] == pytest.approx(1.08 * max(c["without"][90:131].max(), c["with"][90:131].max()))
+    low, high = axes[-1].get_ylim()  # C of run 2 less run 1's, in those years, with its margin
+    d = c["with"][90:131] - c["without"][90:131]
+    assert low <= min(d.min(), 0.0) and high >= d.max() and high - low <= 1.2 * (max(d.max(), 0) - min(d.min(), 0))
+    assert all(ax.get_xlim() == shown for ax in effort_figure(runs_, tl, shown).axes)
+    assert souls_figure(runs_, tl, shown).axes[1].get_xlim() == shown
+    path = write_comparison([runs / "without", runs / "with"], out=tmp_path / "c.html", first=90, last=130)
+    text = path.read_text(encoding="utf-8")
+    assert "Years 90 to 130 shown (of 0 to 199), the y axes scaled to them." in text
+    assert "Years " not in write_comparison([runs / "without", runs / "with"], out=tmp_path / "d.html").read_text()

@@ -302,3 +302,36 @@ def test_a_write_that_fails_leaves_no_folder_it_made(tmp_path, monkeypatch, caps
     assert stop.value.code == 2
     assert "--write kept/new/sub/m.md: cannot be written (No space left on device)" in capsys.readouterr().err
     assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == ["kept"]
+
+
+def test_the_first_questions_recipe_gives_the_numbers_it_says(tmp_path):
+    """`tikkun explain questions` gives three command lines for "one corrected soul" and what they
+    show by year 1,039: run as written, they give those numbers (and the phi_s = 0 run shows the
+    effect is the shepherds' light)."""
+    import re
+    import shlex
+
+    import pandas as pd
+
+    q = ex.QUESTIONS[0]
+    commands = [c for c in re.findall(r"`(tikkun run [^`]*)`", q.measured) if "--souls 20000" in c]
+    assert len(commands) == 2, commands
+    plain, one = commands
+    no_phi = one.replace("--out runs/one ", "--out runs/one-no-phi ") + " --set light.phi_s=0"
+    assert "`--set light.phi_s=0 --out runs/one-no-phi`" in q.measured
+    for command in (plain, one, no_phi):
+        r = subprocess.run([sys.executable, "-m", "tikkun", *shlex.split(command)[1:], "-q", "--no-report"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, (command, r.stderr)
+    at = {}
+    for name in ("none", "one", "one-no-phi"):
+        m = pd.read_parquet(tmp_path / "runs" / name / "metrics.parquet")
+        at[name] = m[m.year == 1039].iloc[0]
+    assert (int(at["one"].complete), int(at["none"].complete), int(at["one-no-phi"].complete)) == (16_092, 9, 10)
+    assert "16,092 of the 20,000 souls are complete against 9" in q.measured and "with phi_s = 0, 10" in q.measured
+    c = f"C {at['one'].cleansing_mean:.3f} against {at['none'].cleansing_mean:.3f}"
+    assert c == "C 0.955 against 0.004" and c in q.measured
+    compare = re.search(r"`(tikkun compare [^`]*)`", q.measured).group(1)
+    r = subprocess.run([sys.executable, "-m", "tikkun", *shlex.split(compare)[1:]], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and (tmp_path / "comparison.html").is_file(), r.stderr

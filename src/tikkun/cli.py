@@ -366,6 +366,10 @@ def compare(
                                            "comparison.html here); it replaces only an earlier comparison"),
     year: Optional[list[int]] = typer.Option(None, "--year", min=0, metavar="YEAR", help="a year whose C, G and complete souls the "
                                              "table gives, repeatable (default: the last year every run recorded)"),
+    first: Optional[int] = typer.Option(None, "--from", min=0, metavar="YEAR",
+                                        help="the figures' first year (default 0): their y axes scale to the years shown"),
+    last: Optional[int] = typer.Option(None, "--to", min=0, metavar="YEAR",
+                                       help="the figures' last year (default the longest run's last)"),
 ):
     """Compare finished runs in one self-contained page: what differs, their numbers, their trajectories together.
 
@@ -376,7 +380,8 @@ def compare(
     if out_file is not None and out_file.endswith(("/", os.sep)):
         raise BadInput(f"--out {out_file}: names a folder; give a file's name, e.g. {Path(out_file) / 'comparison.html'}")
     t0 = time.perf_counter()
-    path = write_comparison(run_dirs, out=None if out_file is None else Path(out_file), years=year or None)
+    path = write_comparison(run_dirs, out=None if out_file is None else Path(out_file), years=year or None,
+                            first=first, last=last)
     out.print(f"comparison: {path} ({time.perf_counter() - t0:.1f} s)")
 
 

@@ -371,12 +371,17 @@ QUESTIONS: tuple[Question, ...] = (
         "in the history nearly every soul is complete long before the Messiah era (C is near 1), so what the "
         "shepherds' light corrects is the last sparks (the weakest link G): the claim one-for-all (one shepherd "
         "against none) and the mechanism shepherds (none at all) show that without it no seed ends by year 6,000. "
-        "Early in the history, when almost no soul is complete, two runs of the 600,000 souls show "
-        "what one soul's correction does: `tikkun run --years 1100 --out runs/none` and `tikkun run --years 1100 "
-        "--out runs/one --event '{kind = \"shepherds\", year = 1000, group = {count = 1, lowest = \"cleansing\"}}'` "
-        "(the least cleansed soul purified at year 1,000, a shepherd to its generation's end): by year 1,039, its "
-        "generation's last, 569,103 souls are complete against 970 (C 0.989 against 0.011, seed 20); `tikkun "
-        "compare runs/none runs/one --year 1039` draws the two together with the difference.",
+        "Early in the history, when almost no soul is complete, three runs show what one soul's correction does "
+        "and what it rests on (20,000 souls, seconds each): `tikkun run --souls 20000 --years 1100 --out runs/none`; "
+        "`tikkun run --souls 20000 --years 1100 --out runs/one --event '{kind = \"shepherds\", year = 1000, group = "
+        "{count = 1, lowest = \"cleansing\"}, label = \"one soul purified\"}'` (the least cleansed soul purified "
+        "at year 1,000, a shepherd to its generation's end); and that one again with `--set light.phi_s=0 --out "
+        "runs/one-no-phi`. By year 1,039, the generation's last, 16,092 of the 20,000 souls are complete against 9 "
+        "without the purified soul (C 0.955 against 0.004, seed 20; at 600,000 souls, 569,103 against 970, C 0.989 "
+        "against 0.011), and with phi_s = 0, 10 (the purified soul and the 9): what one soul does is the shepherds' "
+        "light phi_s, which the equations give every soul once any shepherd stands (by construction, as the claim "
+        "one-for-all says); what the runs measure is how much that light corrects, and how soon. `tikkun compare "
+        "runs/none runs/one runs/one-no-phi --year 1039 --from 950` draws the three together, from year 950.",
         ("shepherds", "light"), ("one-for-all",), ("shepherds",),
         "report.html, \"Shepherds and the network\" and \"Correction\" (G); the dashboard's \"one soul purified "
         "in year\" (the same event; at the page's smaller populations the history's years differ, as its status "

@@ -255,6 +255,21 @@ def _timeline(runs: list[RunFolder]) -> F.Timeline:
     return F.Timeline(horizon, eras, (), max(ended) if ended else None)
 
 
+def shown_years(tl: F.Timeline, first: int | None = None, last: int | None = None) -> tuple[float, float]:
+    """The time axes' ``(left, right)``: from ``first`` (default 0) to ``last`` (default the
+    axis' end, :attr:`~tikkun.report.figures.Timeline.right`); a ``last`` at or past the longest
+    run's last year is the axis' end."""
+    left = float(first or 0)
+    right = tl.right if last is None or last >= tl.horizon - 1 else float(last)
+    return left, right
+
+
+def _within_shown(v: np.ndarray, shown: tuple[float, float]) -> np.ndarray:
+    """The values of ``v`` (one a year from 0) in the years shown: the y axes scale to them."""
+    a, b = int(np.floor(shown[0])), int(np.ceil(shown[1])) + 1
+    return v[max(a, 0):max(b, 0)]
+
+
 def _style(i: int) -> dict:
     ls, lw = F.LINE_STYLES[i]
     return {"color": F.LINE_COLOURS[i], "ls": ls, "lw": max(lw, 1.2)}
@@ -284,7 +299,8 @@ def run_marks(runs: list[RunFolder], tl: F.Timeline) -> tuple[list, list, list]:
 RIGHT = 0.3  # inches: the runs' legend is above the panels, not beside them
 
 
-def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: float, bottom: float):
+def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: float, bottom: float,
+               shown: tuple[float, float]):
     gs = fig.add_gridspec(n, 1, left=F.LEFT / F.WIDTH, right=1 - RIGHT / F.WIDTH, top=top, bottom=bottom,
                           hspace=0.18)
     axes = []
@@ -292,7 +308,7 @@ def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: 
     for i in range(n):
         ax = fig.add_subplot(gs[i])
         F.mark_panel(ax, F.Timeline(tl.horizon, tl.eras, (), None))  # eras only: the runs' marks follow
-        ax.set_xlim(0, tl.right)
+        ax.set_xlim(*shown)
         if lines:
             ax.add_collection(LineCollection(lines, transform=ax.get_xaxis_transform(), colors=colours,
                                              linestyles=styles, lw=0.9), autolim=False)
@@ -300,8 +316,9 @@ def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: 
         if i < n - 1:
             ax.xaxis.set_major_locator(NullLocator())
         axes.append(ax)
-    for name, a, b in tl.eras:  # named once, at the top of the first panel
-        if (b - a) / tl.horizon > 0.08:
+    for name, a, b in tl.eras:  # named once, at the top of the first panel, over its part of the years shown
+        a, b = max(a, shown[0]), min(b, shown[1])
+        if (b - a) / (shown[1] - shown[0]) > 0.08:
             # on a box of the panel's colour: an event's dotted line may cross the era's middle
             axes[0].text((a + b) / 2, 0.97, f"era of {F.ERA_NAMES.get(name, name)}", transform=axes[0].get_xaxis_transform(),
                          ha="center", va="top", fontsize=8, color="0.35", zorder=3,
@@ -336,12 +353,13 @@ def _run_legend(fig: Figure, runs: list[RunFolder], left: float) -> None:
                fontsize=9, bbox_to_anchor=(left, 1 - TITLE_ROOM / height), borderaxespad=0.0, handlelength=2.6)
 
 
-def _time_figure(runs: list[RunFolder], tl: F.Timeline, title: str, n: int, panel_h: float):
+def _time_figure(runs: list[RunFolder], tl: F.Timeline, title: str, n: int, panel_h: float,
+                 shown: tuple[float, float]):
     """A figure of ``n`` panels sharing the time axis, its title and the runs' legend above them."""
     head = TITLE_ROOM + LEGEND_ROW * _legend_rows(runs) + 0.15
     h = head + panel_h * n + 0.55
     fig = Figure(figsize=(F.WIDTH, h), dpi=F.DPI)
-    axes = _time_axes(fig, n, tl, runs, top=1 - head / h, bottom=0.55 / h)
+    axes = _time_axes(fig, n, tl, runs, top=1 - head / h, bottom=0.55 / h, shown=shown)
     _run_legend(fig, runs, F.LEFT / F.WIDTH)
     fig.suptitle(title, x=F.LEFT / F.WIDTH, ha="left", y=1 - 0.08 / h, va="top", fontsize=11, fontweight="bold")
     return fig, axes
@@ -370,8 +388,10 @@ def _mark_stop(ax, run: RunFolder, i: int, v: np.ndarray) -> None:
         ax.plot([last], [v[last]], ls="none", marker="|", ms=11, mew=2.2, color=F.LINE_COLOURS[i])
 
 
-def _panel(ax, runs, column, per_soul, ylabel, log, tl) -> None:
-    """One measure of every run over the shared years (:func:`by_year`: a run that ended carried on)."""
+def _panel(ax, runs, column, per_soul, ylabel, log, tl, shown=None) -> None:
+    """One measure of every run over the shared years (:func:`by_year`: a run that ended carried on),
+    its y axis scaled to the years ``shown`` (default all)."""
+    shown = shown or shown_years(tl)
     years = np.arange(tl.horizon, dtype=np.float64)
     lines = [(i, by_year(r, column, tl.horizon, per_soul)) for i, r in enumerate(runs) if column in r.metrics]
     for i, v in lines:
@@ -382,48 +402,58 @@ def _panel(ax, runs, column, per_soul, ylabel, log, tl) -> None:
         ax.text(0.5, 0.5, "not recorded in these runs", transform=ax.transAxes, ha="center", va="center", color="0.4")
     elif log and any(np.any(v > 0) for _, v in lines):
         F.log_axis(ax)
-        ax.set_ylim(top=1.5)  # G is at most 1: the end, G = 1, has its tick
+        low = [float(np.nanmin(w[w > 0])) for _, v in lines if np.any((w := _within_shown(v, shown)) > 0)]
+        ax.set_ylim(bottom=min(low) / 2 if low else None, top=1.5)  # G is at most 1: the end, G = 1, has its tick
     elif not log:
-        top = max(float(np.nanmax(v)) for _, v in lines)
+        seen = [w for _, v in lines if np.any(np.isfinite(w := _within_shown(v, shown)))]
+        top = max(float(np.nanmax(w)) for w in seen) if seen else 0.0
         ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
         if column == "shepherds":
             ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
     ax.set_ylabel(ylabel)
 
 
-def difference_panel(ax, runs: list[RunFolder], tl: F.Timeline) -> None:
+def difference_panel(ax, runs: list[RunFolder], tl: F.Timeline, shown: tuple[float, float] | None = None) -> None:
     """``C`` of each run after the first minus the first's, year by year (:func:`by_year`: a
-    run ended by the end of correction carried on at its end; none where either says nothing)."""
+    run ended by the end of correction carried on at its end; none where either says nothing),
+    its y axis scaled to the years ``shown`` (default all)."""
+    shown = shown or shown_years(tl)
     years = np.arange(tl.horizon, dtype=np.float64)
     c0 = by_year(runs[0], "cleansing_mean", tl.horizon)
+    drawn = []
     for i, r in enumerate(runs[1:], start=1):
         v = by_year(r, "cleansing_mean", tl.horizon) - c0
         ax.plot(years, v, **_style(i))
         _mark_stop(ax, r, i, v)
+        drawn.append(_within_shown(v, shown))
     zero = np.where(np.isnan(c0), np.nan, 0.0)  # run 1's own line: as far as it ran
     ax.plot(years, zero, color=F.LINE_COLOURS[0], lw=0.8)
     _mark_stop(ax, runs[0], 0, zero)
+    values = np.concatenate([np.zeros(1), *drawn])
+    low, high = float(np.nanmin(values)), float(np.nanmax(values))  # 0 is among them: run 1's own line
+    pad = 0.06 * (high - low) if high > low else 0.01
+    ax.set_ylim(low - pad, high + pad)  # the years shown, not all the years run
     ax.set_ylabel("C minus run 1's C")
 
 
-def correction_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
+def correction_figure(runs: list[RunFolder], tl: F.Timeline, shown: tuple[float, float]) -> Figure:
     """``C``, the complete souls' share and ``G`` (log) of every run, and ``C`` less the first's."""
-    fig, axes = _time_figure(runs, tl, "Correction", len(PANELS) + 1, 1.75)
+    fig, axes = _time_figure(runs, tl, "Correction", len(PANELS) + 1, 1.75, shown)
     for ax, (column, per_soul, ylabel, log) in zip(axes, PANELS):
-        _panel(ax, runs, column, per_soul, ylabel, log, tl)
-    difference_panel(axes[-1], runs, tl)
+        _panel(ax, runs, column, per_soul, ylabel, log, tl, shown)
+    difference_panel(axes[-1], runs, tl, shown)
     return fig
 
 
-def effort_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
+def effort_figure(runs: list[RunFolder], tl: F.Timeline, shown: tuple[float, float]) -> Figure:
     """Illumination, effort, the share holding the aim and the shepherds of every run."""
-    fig, axes = _time_figure(runs, tl, "Light, effort, aim and shepherds", len(MORE_PANELS), 1.6)
+    fig, axes = _time_figure(runs, tl, "Light, effort, aim and shepherds", len(MORE_PANELS), 1.6, shown)
     for ax, (column, per_soul, ylabel, log) in zip(axes, MORE_PANELS):
-        _panel(ax, runs, column, per_soul, ylabel, log, tl)
+        _panel(ax, runs, column, per_soul, ylabel, log, tl, shown)
     return fig
 
 
-def souls_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
+def souls_figure(runs: list[RunFolder], tl: F.Timeline, shown: tuple[float, float]) -> Figure:
     """The souls at the end of each run: cleansing's distribution (share of the souls in each
     of 50 bins) and the souls completed a year (bars of :func:`figures.bin_width` years)."""
     head = TITLE_ROOM + LEGEND_ROW * _legend_rows(runs) + 0.35
@@ -440,32 +470,40 @@ def souls_figure(runs: list[RunFolder], tl: F.Timeline) -> Figure:
     ax.set_ylabel("share of the souls (log scale)")
     ax.set_title("Cleansing at the end", fontsize=9.5)
     ax = fig.add_subplot(gs[1])
-    width = F.bin_width(tl.horizon)
+    width = F.bin_width(int(np.ceil(shown[1] - shown[0])))  # bars for the years shown
     bins = np.arange(0, tl.horizon + width, width, dtype=np.float64)
-    drawn = False
+    drawn, top = False, 0.0
+    inside = (bins[1:] > shown[0]) & (bins[:-1] < shown[1])  # the bars in the years shown scale the y axis
     for i, r in enumerate(runs):
         if "completed_year" not in r.souls:
             continue
         cy = np.asarray(r.souls["completed_year"], dtype=np.float64)
         done = np.isfinite(cy) & (cy >= 0)
-        ax.stairs(np.histogram(cy[done], bins=bins)[0] / width / max(r.n_souls, 1), bins, **_style(i))
+        share = np.histogram(cy[done], bins=bins)[0] / width / max(r.n_souls, 1)
+        ax.stairs(share, bins, **_style(i))
+        top = max(top, float(share[inside].max(initial=0.0)))
         drawn = True
     if not drawn:
         ax.text(0.5, 0.5, "no run's souls.parquet has completed_year", transform=ax.transAxes, ha="center",
                 va="center", color="0.4")
-    ax.set_xlim(0, tl.right)
+    elif top > 0:
+        ax.set_ylim(0, 1.08 * top)
+    ax.set_xlim(*shown)
     ax.set_xlabel("year from creation")
-    ax.set_ylabel(f"share of the souls completed a year\n(bars of {width} years)")
+    ax.set_ylabel(f"share of the souls completed a year\n(bars of {width:,} year{'' if width == 1 else 's'})")
     ax.set_title("Year of completion", fontsize=9.5)
     _run_legend(fig, runs, 0.09)
     fig.suptitle("The souls at the end", x=0.09, ha="left", y=1 - 0.08 / h, va="top", fontsize=11, fontweight="bold")
     return fig
 
 
-def draw(runs: list[RunFolder], tl: F.Timeline) -> dict[str, bytes]:
+def draw(runs: list[RunFolder], tl: F.Timeline, shown: tuple[float, float] | None = None) -> dict[str, bytes]:
+    """The page's three figures as PNG bytes; ``shown``: the years of their time axes
+    (:func:`shown_years`; default all)."""
+    shown = shown or shown_years(tl)
     with matplotlib.rc_context(F.RC):
-        return {"correction": F.png(correction_figure(runs, tl)), "effort": F.png(effort_figure(runs, tl)),
-                "souls": F.png(souls_figure(runs, tl))}
+        return {"correction": F.png(correction_figure(runs, tl, shown)), "effort": F.png(effort_figure(runs, tl, shown)),
+                "souls": F.png(souls_figure(runs, tl, shown))}
 
 
 # ------------------------------------------------------------------ the page
@@ -476,13 +514,15 @@ def _table(header: list[str], rows: list[tuple[str, list[str]]]) -> str:
     return f"<table>{head}{body}</table>"
 
 
-def render(runs: list[RunFolder], years: list[int] | None = None) -> str:
+def render(runs: list[RunFolder], years: list[int] | None = None, first: int | None = None,
+           last: int | None = None) -> str:
     """The HTML text comparing ``runs`` (the first is the one the differences are taken from);
     ``years``: the years whose ``C``, ``G`` and complete souls the table gives (default: the last
-    year every run recorded)."""
+    year every run recorded); ``first``, ``last``: the years the figures show (default all)."""
     years = sorted(set(years)) if years else [common_last_year(runs)]
     tl = _timeline(runs)
-    pngs = draw(runs, tl)
+    shown = shown_years(tl, first, last)
+    pngs = draw(runs, tl, shown)
     header = [_short(_label(r, i)) for i, r in enumerate(runs)]
     diff = differences(runs)
     diff_html = (_table(header, diff) if diff else
@@ -494,6 +534,9 @@ def render(runs: list[RunFolder], years: list[int] | None = None) -> str:
                       + "; ".join(html.escape(t) for t in shared) + ".</p>")
     names = "; ".join(f"{i + 1}: {r.folder}" for i, r in enumerate(runs))
     eras = ("Eras shaded as the runs share them. " if tl.eras else "")
+    if (first, last) != (None, None):  # the y axes are scaled to these years too
+        eras = (f"Years {shown[0]:,.0f} to {min(shown[1], tl.horizon - 1):,.0f} shown (of 0 to {tl.horizon - 1:,}), "
+                f"the y axes scaled to them. {eras}")
     marks = (f"{eras}A bar ends the line of a run that stopped at its horizon before the others; dashed lines: "
              "each run's end of correction, in its colour; dotted: events' first years, in the "
              "colour of the one run that has an event, grey where more runs have it (\"What differs\" names "
@@ -538,9 +581,11 @@ def check_folders(folders) -> list[Path]:
     return paths
 
 
-def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
+def write_comparison(folders, out=None, years: list[int] | None = None, first: int | None = None,
+                     last: int | None = None) -> Path:
     """Compare the finished run ``folders`` (2 to 7, the first the reference) in one page written
     atomically to ``out`` (default ``comparison.html`` in the current folder); returns its path.
+    ``first``, ``last``: the years the figures show (``--from``, ``--to``; default all).
     Its missing folders are made; an earlier comparison there is replaced, any other file is not. Raises
     :class:`~tikkun.report.folder.ReportError` naming what is wrong, before anything is written."""
     if isinstance(folders, (str, os.PathLike)):
@@ -548,6 +593,11 @@ def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
     paths = check_folders(folders)
     if years is not None and any(int(y) < 0 for y in years):
         raise ReportError(f"--year: a year from creation, 0 or more (got {', '.join(str(y) for y in years)})")
+    for option, y in (("--from", first), ("--to", last)):
+        if y is not None and int(y) < 0:
+            raise ReportError(f"{option}: a year from creation, 0 or more (got {y})")
+    if first is not None and last is not None and int(first) >= int(last):
+        raise ReportError(f"--from {first} --to {last}: the first year shown must come before the last")
     target = Path(out) if out is not None else Path(COMPARISON_NAME)
     if target.is_dir():
         raise ReportError(f"--out {target}: is a folder; give a file's name, e.g. {target / COMPARISON_NAME}")
@@ -563,7 +613,10 @@ def write_comparison(folders, out=None, years: list[int] | None = None) -> Path:
     if beyond:
         raise ReportError(f"--year {beyond[0]}: no run reached it; give a year from 0 to {longest:,} (the longest "
                           "run's last)")
-    text = render(runs, years)
+    if first is not None and int(first) >= longest:
+        raise ReportError(f"--from {first}: no run goes past it; give a year from 0 to {longest - 1:,} (the longest "
+                          f"run's last is {longest:,})")
+    text = render(runs, years, first, last)
     made = [p for p in target.absolute().parents if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)  # as tikkun run makes its --out
     try:
