@@ -624,6 +624,26 @@ def test_the_end_stands_clear_of_the_frame_and_rewirings_are_points():
     assert panels["shepherds"].get_ylim() == (0, 1.0)
 
 
+def test_counts_of_souls_carry_thousands_separators():
+    """600,000 complete souls are ticked 0, 150,000, ..., as the tables write them (matplotlib
+    wrote 600000); a small count or a share keeps matplotlib's own ticks."""
+    import matplotlib
+
+    years = np.arange(100)
+    run = _folder(metrics={"complete": np.linspace(0, 600_000, 100).astype(np.int64),
+                           "rewired": np.where(years % 10 == 0, 200, 0), "shepherds": np.zeros(100, np.int64)},
+                  summary={"souls": 600_000})
+    section = next(s for s in F.SECTIONS if s.id == "shepherds")
+    with matplotlib.rc_context(F.RC):
+        fig = F.section_figure(run, F.timeline(run), section)
+        fig.canvas.draw()
+    panels = {ax.get_ylabel(): ax for ax in fig.axes if ax.get_ylabel()}
+    ticks = [t.get_text() for t in panels["complete souls"].get_yticklabels()]
+    assert "600,000" in ticks and all("," in t for t in ticks if t not in ("0", "")), ticks
+    shares = [t.get_text() for t in panels["share of souls"].get_yticklabels()]
+    assert shares and not any("," in t for t in shares), shares
+
+
 def test_shocks_are_counted_so_far_and_their_rate_has_its_own_axis():
     """Shocks are rare (a few hundredths a year in the history): a spike each year they come ran
     together into a wall, and a rate of 0.03 on the same axis as counts lay on its floor. Their

@@ -410,6 +410,7 @@ def _panel(ax, runs, column, per_soul, ylabel, log, tl, shown=None) -> None:
         ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
         if column == "shepherds":
             ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
+        F.thousands(ax)
     ax.set_ylabel(ylabel)
 
 

@@ -395,9 +395,18 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
         if panel.integer:
             ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))  # a count that stays 0 still gets whole ticks
             ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
+        if not log:
+            thousands(ax)
         ax.set_ylabel(panel.ylabel + ("\n(log scale)" if log and panel.log == "wide" else ""))
         _legend(ax)
     return fig
+
+
+def thousands(ax) -> None:
+    """Whole ticks with thousands' separators on a linear y axis that reaches 10,000 (600,000
+    complete souls, not 600000 nor matplotlib's 6e5 with its offset); others as matplotlib gives."""
+    if ax.get_ylim()[1] >= 10_000:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
 def _count(x: float) -> str:
