@@ -1471,12 +1471,31 @@ def test_a_knobs_box_shows_its_value_as_the_scenario_has_it(server, browser):
         p.wait(lambda: "ready: history," in p.text("#tk-status"), 20, "the history")
         box = p.locator(".tk-light-alpha input").first
         p.wait(lambda: box.input_value() == "0.3125", 10, "alpha's box to show 0.3125")
+        # the six digits the boxes show stand clear of the box's arrows (they lay under them), and every knob's box
+        # stays inside the sidebar (the longest labels push it right)
+        warmth = p.locator(".tk-mean-warmth input").first
+        p.wait(lambda: warmth.input_value() == "0.285714", 10, "the mean warmth's box to show 0.285714")
+        for knob in p.page.locator(".slider-edit input").all():
+            text_right, arrows_left, arrows_right = knob.evaluate(KNOB_BOX_JS)
+            assert text_right <= arrows_left - 2, (knob.input_value(), text_right, arrows_left)
+            assert arrows_right <= 310, (knob.input_value(), arrows_right)  # the sidebar's width
         p.set_number(".tk-light-alpha", "0.0000123")
         p.wait(lambda: "light.alpha = 1.23e-05" in p.text("#tk-changed"), 10, "the typed alpha in the scenario")
         assert float(box.input_value()) == 1.23e-05  # as typed, not rounded to 0
         assert p.errors == []
     finally:
         p.close()
+
+
+# where a knob's value ends (its text measured in its own font) and where the box's arrows are
+KNOB_BOX_JS = """el => {
+    const cs = getComputedStyle(el);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = cs.font;
+    const left = el.getBoundingClientRect().left + parseFloat(cs.paddingLeft);
+    const arrows = el.parentElement.querySelector('.bk-spin-btn-up').getBoundingClientRect();
+    return [left + ctx.measureText(el.value).width, arrows.left, arrows.right];
+}"""
 
 
 def test_slider_and_run_advance_the_plots_and_pause_stops_them(server, browser):

@@ -52,6 +52,18 @@ MEANS: dict[str, str] = {"warmth": "mean warmth (004)", "attachment": "mean atta
 SEED_MAX = 2**53 - 1  # the largest whole number every larger one is told apart from in a browser
 
 
+# what the marks on every time axis are (plots.py draws them): the figures have no room for a key
+MARKS_KEY = ("<small style='color:#555'>On every time axis: dark lines, the first years of the eras (named at the "
+             "top of Correction); <span style='background:rgba(127,127,127,0.22);padding:0 3px'>grey bands</span>, "
+             "the years an event lasts; grey dashed lines, an event of one year (the events named above Correction, "
+             "read upward).</small>")
+
+# a knob's box: Panel's own leaves no room between a value's last digit and the box's arrows
+KNOB_BOX_CSS = ":host(.slider-edit) .bk-input-group .bk-input { padding-right: 18px; }"
+KNOB_BOX_WIDTH = 92  # px: "0.285714" in bold and the arrows
+KNOB_WIDTH = 280  # px: a knob, its name and box above its slider
+
+
 def knob_format() -> PrintfTickFormatter:
     """A knob's value as typed, to six significant digits (a fixed number of decimals showed alpha's
     0.3125 as 0.313 and 1e-9 as 0, and typing back what was shown changed the scenario). A new one
@@ -145,13 +157,17 @@ class Dashboard:
         self.souls = pn.widgets.IntInput(label=f"souls (at most {max_souls:,})", value=2, step=1000, width=135,
                                          css_classes=["tk-souls"])
         self.seed = pn.widgets.IntInput(label="seed", value=0, width=135, css_classes=["tk-seed"])
-        self.sliders = {k: pn.widgets.EditableFloatSlider(label=label, start=a, end=b, step=s, value=a, width=280,
+        self.sliders = {k: pn.widgets.EditableFloatSlider(label=label, start=a, end=b, step=s, value=a, width=KNOB_WIDTH,
                                                           format=knob_format(), css_classes=[_css(k)])
                         for k, (label, a, b, s) in SLIDERS.items()}
         self.means = {q: pn.widgets.EditableFloatSlider(label=label, start=0.0, end=1.0, step=0.01, value=0.5,
-                                                        width=280, format=knob_format(),
+                                                        width=KNOB_WIDTH, format=knob_format(),
                                                         css_classes=[f"tk-mean-{q}"])
                       for q, label in MEANS.items()}
+        for knob in (*self.sliders.values(), *self.means.values()):  # six digits clear of the box's arrows
+            knob._value_edit.stylesheets = [*knob._value_edit.stylesheets, KNOB_BOX_CSS]
+            knob._value_edit.width = KNOB_BOX_WIDTH
+            knob._label.width = KNOB_WIDTH - KNOB_BOX_WIDTH - 10  # a long name wraps rather than push the box out
         self.speed = pn.widgets.Select(label="speed", options=list(SPEEDS), value="as fast as it runs", width=175,
                                        css_classes=["tk-speed"])
         # no start=0 on these two: the browser would keep a -1 typed in while the value stayed the last
@@ -171,6 +187,7 @@ class Dashboard:
         self.error = pn.pane.HTML("", visible=False, sizing_mode="stretch_width")
         self.knob_note = pn.pane.HTML("", width=290, margin=(0, 10), css_classes=["tk-knob-note"])
         self.status = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["tk-status"])
+        self.marks_key = pn.pane.HTML(MARKS_KEY, sizing_mode="stretch_width", margin=(0, 10), css_classes=["tk-marks-key"])
 
         # ---- the figures
         self.live_figures = plots.LiveFigures()
@@ -208,7 +225,7 @@ class Dashboard:
             pn.Row(self.speed, self.pause_after), self.download, self.one_soul,
             *self.sliders.values(), *self.means.values(), self.knob_note, width=310)
         tabs = pn.Tabs(
-            ("Run", pn.Column(self.status, self.figures, sizing_mode="stretch_width")),
+            ("Run", pn.Column(self.status, self.marks_key, self.figures, sizing_mode="stretch_width")),
             ("Genesis", pn.Column(self.genesis_button, self.genesis.view, sizing_mode="stretch_width")),
             ("Claims", self.claims.view),
             ("Sweep", self.sweep.view),
