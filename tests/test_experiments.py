@@ -6,8 +6,11 @@ import json
 import numpy as np
 import pytest
 
+import tikkun
+from tikkun.outputs.run_folder import read_parquet
 from tikkun.experiments import EXPERIMENTS
 from tikkun.experiments import core
+
 
 def test_every_claim_of_model_md_is_an_experiment():
     assert list(EXPERIMENTS) == ["here-and-now", "mixing-is-not-unity", "light-maintains-unity",
@@ -78,37 +81,53 @@ def test_the_stirred_sparks_come_from_the_vessel_the_mixing_claim_measures():
 
 
 def test_missing_spark_rule():
-    full = {20: {"G_at_event": 1.0, "complete_soul_share_of_full": 1.0, "identity_error": 0.0, "end_year": 30,
-                 "years_after_event": 0}}
-    miss = {20: {"G_at_event": 0.2, "complete_soul_share_of_full": 0.6, "identity_error": 0.0, "end_year": 34,
-                 "years_after_event": 4}}
+    full = {20: {"G_at_event": 1.0, "complete_soul_share_of_full": 1.0, "end_year": 30, "years_after_event": 0}}
+    miss = {20: {"G_at_event": 0.2, "complete_soul_share_of_full": 0.6, "end_year": 34, "years_after_event": 4}}
     assert _v("missing-spark", {"nothing-missing": full, "one-spark-missing": miss})
     assert not _v("missing-spark", {"nothing-missing": full,
                                     "one-spark-missing": {20: {**miss[20], "G_at_event": 1.0, "end_year": 30}}})
+    v = EXPERIMENTS["missing-spark"].verdict({"nothing-missing": full, "one-spark-missing": miss})
+    assert "every complete soul shines at 0.6000-0.6000 of full" in v.line and "by construction" in v.rule
+
+
+def test_missing_spark_reads_the_runs_own_omega(tmp_path):
+    """What G makes of a complete soul's light is 1 - omega (1 - G) with the omega of the run's
+    scenario, not the default's."""
+    from tikkun.experiments.core import RunData
+    from tikkun.experiments.missing_spark import EVENT, measure
+
+    tikkun.run(preset="quick", souls=300, years=40, overrides={"light.omega": 0.8}, out=tmp_path / "r")
+    r = RunData("x", 20, tmp_path / "r", read_parquet(tmp_path / "r" / "metrics.parquet"),
+                {"end_year": None})
+    m = measure({"nothing-missing": [r], "one-spark-missing": [r]})["one-spark-missing"][20]
+    assert m["omega"] == 0.8
+    assert m["complete_soul_share_of_full"] == 1.0 - 0.8 * (1.0 - r.metrics["weakest_link"][EVENT])
 
 
 def test_one_for_all_rule():
-    never = {"end_year": None, "G_6000": 0.3}
+    never = {"end_year": None, "G_6000": 0.3, "G_end": 0.35}
     assert _v("one-for-all", {"one": {20: {"end_year": 4500}}, "none": {20: never}})
     assert _v("one-for-all", {"one": {20: {"end_year": 4500}}, "none": {20: {"end_year": 5900}}})
+    assert _v("one-for-all", {"one": {20: {"end_year": 5800}}, "none": {20: {"end_year": 7000}}})
     assert not _v("one-for-all", {"one": {20: {"end_year": 5850}}, "none": {20: {"end_year": 5900}}})
     assert not _v("one-for-all", {"one": {20: {"end_year": None}}, "none": {20: never}})
+    # the end must come within the texts' 6,000 years, however long the arm without lasts
+    assert not _v("one-for-all", {"one": {20: {"end_year": 6000}}, "none": {20: never}})
     # how far from the end the arm without a shepherd stays, over the seeds that never end
     from tikkun.experiments import EXPERIMENTS
 
     v = EXPERIMENTS["one-for-all"].verdict({"one": {20: {"end_year": 4500}, 21: {"end_year": 4700}},
-                                            "none": {20: never, 21: {"end_year": None, "G_6000": 0.874}}})
-    assert v.line == ("end with one shepherd: 4500, 4700; without: not by 6000, not by 6000 (G at 6,000 without: "
-                      "0.30-0.87); sooner by at least 1500, at least 1300 years")
-    # a gain the horizon cuts below the rule's "much" is said to be unmeasured, and C before the shepherd given
+                                            "none": {20: never, 21: {"end_year": None, "G_6000": 0.874,
+                                                                      "G_end": 0.9}}})
+    assert v.line == ("end with one shepherd: 4500, 4700; without: not by 10000, not by 10000 (G without: 0.30-0.87 "
+                      "at 6,000, 0.35-0.90 at 10,000); sooner by at least 5500, at least 5300 years")
+    # an end late in the 6,000 years is measured against the arm without run on to 10,000, and C
+    # before the shepherd given
     v = EXPERIMENTS["one-for-all"].verdict({"one": {20: {"end_year": 5887, "C_before_shepherd": 0.99991},
                                                     21: {"end_year": 4500, "C_before_shepherd": 0.99995}},
                                             "none": {20: never, 21: {"end_year": 5900}}})
     assert v.holds and v.line.endswith(
-        "sooner by at least 113, 1400 years (seed 20: at least 113, which may be less than the 196 years of \"much "
-        "sooner\": the arm without is cut at 6,000, so how much sooner is not measured); 1 - C in 4,039, before the "
-        "shepherd: 5.0e-05 to 9.0e-05")
-
+        "sooner by at least 4113, 1400 years; 1 - C in 4,039, before the shepherd: 5.0e-05 to 9.0e-05")
 
 
 def test_one_for_all_is_not_tested_by_a_history_that_ends_before_the_shepherd():
@@ -277,6 +296,29 @@ def fast_runs(client, tmp_path_factory):
     return out, records
 
 
+def test_a_verdict_at_another_size_says_so_in_its_record_its_figure_and_claims_md(fast_runs):
+    """Run at a population other than the claim's own, an experiment's record, the footer of its
+    figure and its section of claims.md carry the note the command line prints."""
+    from tikkun.experiments import claims
+
+    out, records = fast_runs
+    name, exp = "missing-spark", EXPERIMENTS["missing-spark"]
+    note = exp.scale_note(FAST_SOULS[name])
+    assert note.startswith(f"measured at {FAST_SOULS[name]:,} souls, not the claim's own 2,000")
+    assert exp.scale_note(exp.souls) is None
+    assert json.loads((out / f"{name}.json").read_text())["scale_note"] == records[name]["scale_note"] == note
+    claims.write_claims([records[name]], out / "notes.md", minutes=0)
+    assert f"- {note[0].upper()}{note[1:]}." in (out / "notes.md").read_text()
+    runs = {a.name: [] for a in exp.arms}  # the figure made again from the runs, its footer read back
+    for folder in sorted((out / "runs" / name / "runs").iterdir()):
+        arm, seed = folder.name.split(",seed=")
+        runs[arm].append(core.RunData(arm, int(seed), folder, read_parquet(folder / "metrics.parquet"),
+                                      json.loads((folder / "summary.json").read_text())))
+    numbers = exp.measure(runs)
+    footer = " ".join(t.get_text() for t in core._figure(exp, runs, numbers, exp.verdict(numbers), note).texts)
+    assert f"{note[0].upper()}{note[1:]}" in " ".join(footer.split())
+
+
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_fast_version_writes_its_files(fast_runs, name):
     out, records = fast_runs
@@ -334,6 +376,22 @@ def test_measures_read_the_runs(fast_runs):
     # without the spread, the same souls (those of the top quarter with it)
     assert measures["equal"]["20"]["completion_top_quarter"] == pytest.approx(e[top]["completed_year"].mean(),
                                                                               rel=1e-12)
+
+
+def test_other_seeds_into_the_same_runs_folder_are_told_what_to_give(fast_runs, client):
+    """An experiment's runs folder holds one set of seeds and souls: another is refused before
+    anything runs, with what to do in the experiment's own terms (its sweep has no --runs)."""
+    from tikkun.sweep import SweepError
+
+    out, _ = fast_runs
+    name = "missing-spark"
+    with pytest.raises(SweepError) as refused:
+        core.run(EXPERIMENTS[name], seeds=[20, 21, 22], souls=FAST_SOULS[name], out=out / "other",
+                 runs=out / "runs", client=client)
+    message = str(refused.value)
+    assert message.startswith(f"--runs {out / 'runs' / name}: holds the runs of another sweep (they differ at ")
+    assert message.endswith("; choose a new folder, or give the --seeds and --souls its runs were made with")
+    assert not (out / "other").exists()
 
 
 def test_run_seconds_are_the_runs_own_and_survive_their_reuse(fast_runs, client):
@@ -511,9 +569,12 @@ def test_published_claims_md_is_what_its_writer_makes_of_the_published_records(t
     from tikkun.experiments import claims
 
     text = (DOCS / "claims.md").read_text()
-    minutes = int(re.search(r"; (\d+) minutes in all,", text).group(1))
+    stated = re.search(r"; (under a minute|(\d+) minutes?) in all,", text)
+    minutes = 0 if stated.group(2) is None else int(stated.group(2))  # "under a minute": every run reused
     records = [json.loads((DOCS / "claims" / f"{name}.json").read_text()) for name in EXPERIMENTS]
     claims.write_claims(records, tmp_path / "claims.md", minutes)
     assert (tmp_path / "claims.md").read_text() == text, (
         "docs/claims.md is stale: run `tikkun experiment --all --out docs`")
     assert "1 years" not in text
+    assert claims._minutes_text(0.2) == "under a minute" and claims._minutes_text(1.2) == "1 minute"
+    assert claims._minutes_text(19.4) == "19 minutes"

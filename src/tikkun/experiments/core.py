@@ -177,6 +177,7 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
         "base": exp.base,
         "years": exp.years,
         "why_size": exp.why_size,
+        **({"scale_note": note} if (note := exp.scale_note(souls)) else {}),  # the verdict at another size
         "seeds": list(seeds),
         **provenance(),  # tikkun_version, tikkun_code, model_revision
         "seconds": round(time.perf_counter() - t0, 1),  # this command's, runs reused from --runs included
@@ -185,7 +186,7 @@ def run(exp: Experiment, *, seeds: list[int], souls: int | None = None, out: Pat
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / f"{exp.name}.json", json.dumps(record, indent=2) + "\n")
-    fig = _figure(exp, by_arm, numbers, verdict)
+    fig = _figure(exp, by_arm, numbers, verdict, note)
     write_with(out / f"{exp.name}.png",
                lambda tmp: fig.savefig(tmp, dpi=110, format="png", metadata={"Source": PNG_MARK}))
     return record
@@ -234,7 +235,7 @@ def _png_text(path: Path) -> dict[str, str]:
         return {}
 
 
-def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
+def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict, note: str | None = None):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # no pyplot: the caller's backend and figures are left alone
 
@@ -248,6 +249,7 @@ def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict):
     key = "Lines: the mean over the seeds; shaded: their range, lowest to highest. " if banded else ""
     # the footer wrapped here, so its height is known and the panels (their x labels) end above it
     text = exp.caption(numbers, verdict) if exp.caption else f"{exp.source}. {verdict.line}"
+    text += f" ({note[0].upper()}{note[1:]}.)" if note else ""  # a verdict measured at another size says so
     lines = textwrap.wrap(key + text, int(fig.get_figwidth() * 72 / (FOOTER_PT * 0.6)))
     fig.text(0.01, 0.005, "\n".join(lines), fontsize=FOOTER_PT, color="0.3", va="bottom")
     bottom = (len(lines) * FOOTER_PT * 1.25 + 4) / 72 / fig.get_figheight()

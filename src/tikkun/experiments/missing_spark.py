@@ -2,19 +2,21 @@
 soul is denied complete purity ... deficient in every soul"): every soul completed at once,
 against every soul but the smallest spark of all.
 
-Measure: in the year of the event, G, and a complete soul's share of full illumination from G
-(``1 - omega (1 - G)``), with the identity it rests on checked on the recorded mean
-(illumination_mean = lam W ((1 - omega) C + omega G)); the years until the end of correction
-after the event. The event empties the spark at the year's start, before the year's light: a
-tiny spark can be filled again within that year. Verdict: holds if in every seed the end does
-not come in the year the spark is missing (G < 1), the identity holds, and the end waits for
-the spark (it comes later than in the arm with nothing missing).
+Measure: in the year of the event, G, and what it makes of a complete soul's illumination
+(``1 - omega (1 - G)`` of full, with the run's own omega: an identity of the equations, not a
+measurement); the years until the end of correction after the event. The event empties the
+spark at the year's start, before the year's light: a tiny spark can be filled again within
+that year. Verdict: holds if in every seed the end does not come in the year the spark is
+missing (G < 1) and the end waits for the spark (it comes later than in the arm with nothing
+missing).
 
 By construction: illumination is lam W ((1 - omega) c_i + omega G), so a complete soul's deficit
 is omega (1 - G) whatever the model does; what the model decides is how long the end waits.
 """
 
 from __future__ import annotations
+
+import tomllib
 
 import numpy as np
 
@@ -24,41 +26,45 @@ EVENT = 30
 YEARS = 400
 
 
+def _omega(r) -> float:
+    """The run's own omega, from the scenario its folder keeps (written whole, every key)."""
+    return float(tomllib.loads((r.folder / "scenario.toml").read_text(encoding="utf-8"))["light"]["omega"])
+
+
 def measure(by_arm):
     out = {}
     for arm in ("nothing-missing", "one-spark-missing"):
         out[arm] = {}
         for r in by_arm[arm]:
-            lam, w = r.at("light", EVENT), r.at("conductance", EVENT)
-            c, g, ill = r.at("cleansing_mean", EVENT), r.at("weakest_link", EVENT), r.at("illumination_mean", EVENT)
-            complete_share = 1.0 - 0.5 * (1.0 - g)  # lam W (1 - omega + omega G) / (lam W), omega = 0.5
-            # the identity, checked on the recorded numbers: mean illumination = lam W ((1 - w) C + w G)
-            identity = abs(ill - lam * w * (0.5 * c + 0.5 * g))
+            g, omega = r.at("weakest_link", EVENT), _omega(r)
+            # by construction: lam W (1 - omega + omega G) / (lam W), what G makes of a complete soul's light
+            complete_share = 1.0 - omega * (1.0 - g)
             e = end_year(r)
-            out[arm][r.seed] = {"G_at_event": g, "complete_soul_share_of_full": complete_share, "identity_error": identity,
+            out[arm][r.seed] = {"G_at_event": g, "omega": omega, "complete_soul_share_of_full": complete_share,
                                 "end_year": e, "years_after_event": None if e is None else e - EVENT}
     return out
 
 
 def verdict(m):
     miss, full = m["one-spark-missing"], m["nothing-missing"]
-    ok = all(v["G_at_event"] < 1.0 and v["identity_error"] < 1e-9 for v in miss.values())
+    ok = all(v["G_at_event"] < 1.0 for v in miss.values())
     waits = []
     for s, v in miss.items():
         a, b = full[s]["end_year"], v["end_year"]
         waits.append(None if b is None else b - (a if a is not None else EVENT))
         ok &= b is None or (a is not None and b > a)
     g = [v["G_at_event"] for v in miss.values()]
+    share = [v["complete_soul_share_of_full"] for v in miss.values()]
     filled = [s for s, v in miss.items() if v["G_at_event"] >= 1.0]
-    line = (f"G at the end of the event's year: {min(g):.3g} to {max(g):.3g} over the seeds; every complete soul shines at "
-            f"{1 - 0.5 * (1 - min(g)):.4f}-{1 - 0.5 * (1 - max(g)):.4f} of full; the end waits "
+    line = (f"G at the end of the event's year: {min(g):.3g} to {max(g):.3g} over the seeds, so (by construction) every "
+            f"complete soul shines at {min(share):.4f}-{max(share):.4f} of full; the end waits "
             + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
     if filled:  # the spark was not missing at any year's end: the end had nothing to wait for
         line += (f"; in seed{'s' if len(filled) > 1 else ''} {', '.join(map(str, filled))} the event's own year's "
                  "light fills the spark before the year ends (G = 1), so the end does not wait")
-    return Verdict(bool(ok), "with one spark missing: G < 1 in the event's year, the recorded mean illumination "
-                   "lam W ((1 - omega) C + omega G) to 1e-9 (so a complete soul's is short of full by omega (1 - G)), "
-                   "and a later end than with nothing missing; every seed",
+    return Verdict(bool(ok), "with one spark missing: G < 1 in the event's year (a complete soul's illumination is "
+                   "then short of full by omega (1 - G), by construction), and a later end than with nothing missing; "
+                   "every seed",
                    {"G_at_event": g, "end_waits_years": waits, "spark_filled_in_the_event_year": filled}, line)
 
 

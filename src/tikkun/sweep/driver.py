@@ -728,8 +728,12 @@ def _check_folder(folder: Path, spec: SweepSpec, option: str = "--out") -> None:
         held = marker.read_text("utf-8")
         if held != spec.canonical_toml() and not _holds_no_runs(folder):  # else free: its sweep.toml is replaced
             where = _where_they_differ(held, spec.canonical())
-            again = ("" if "\npoints = " in held or "\n[[points]]" in held else
-                     f", or run the sweep it holds (tikkun sweep {marker} {option} {folder})")
+            if option == "--runs":  # an experiment's runs: its sweep is made from --seeds and --souls
+                again = ", or give the --seeds and --souls its runs were made with"
+            elif "\npoints = " in held or "\n[[points]]" in held:  # a sensitivity's sample
+                again = ""
+            else:
+                again = f", or run the sweep it holds (tikkun sweep {marker} --out {folder})"
             raise SweepError(f"{option} {folder}: holds the runs of another sweep ({where}); choose a new folder{again}")
     elif any(folder.iterdir()):
         raise SweepError(f"{option} {folder}: exists, is not empty and holds no sweep; choose a new folder "
