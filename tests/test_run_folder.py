@@ -413,3 +413,25 @@ def test_a_checkpoint_never_unpickles(cut_run, tmp_path):
     with pytest.raises(rf.CheckpointError, match="cannot be read"):
         rf.load_checkpoint(folder)
     assert not marker.exists()
+
+
+def test_a_folder_is_held_by_one_writer_and_a_file_system_without_locks_holds_none(tmp_path, monkeypatch):
+    """A second hold of a held folder is refused (another process writing it: a second open
+    file is as another process to flock); where the file system keeps no locks the run goes on
+    unheld rather than fail."""
+    import errno
+    import fcntl
+
+    with rf.held(tmp_path, "--resume"):
+        with pytest.raises(rf.CheckpointError, match=r"^--resume .*: another tikkun process is writing this run"):
+            with rf.held(tmp_path, "--resume"):
+                pass
+    with rf.held(tmp_path, "--resume"):  # released with the first
+        pass
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with rf.held(tmp_path, "--out"):
+        pass

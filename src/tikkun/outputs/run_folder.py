@@ -46,7 +46,8 @@ def held(folder: Path, option: str):
     resume of the same run, started while it runs) is refused (:class:`CheckpointError`, its
     message beginning with ``option``) rather than removing the files it is writing. The hold is
     the system's lock on the folder itself (``flock``), released when the process ends however
-    it ends, so nothing is left in the folder; where there is no ``fcntl`` nothing is held."""
+    it ends, so nothing is left in the folder; where there is no ``fcntl``, or the file system
+    keeps no locks, nothing is held and the run goes on."""
     try:
         import fcntl
     except ImportError:  # not POSIX
@@ -59,6 +60,8 @@ def held(folder: Path, option: str):
         except BlockingIOError:
             raise CheckpointError(f"{option} {folder}: another tikkun process is writing this run (the run, or a "
                                   "resume of it); wait for it to end, then resume it") from None
+        except OSError:  # a file system without locks (ENOLCK, EOPNOTSUPP: some network mounts): not held
+            pass
         yield
     finally:
         os.close(fd)  # the lock goes with it
