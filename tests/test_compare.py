@@ -175,7 +175,8 @@ def test_the_command_writes_comparison_html_here_and_replaces_only_its_own(runs,
     (["without", "with", "--year", "-1"], "--year"),
     (["without", "with", "--out", "mine.html/c.html"], "mine.html is a file, not a folder"),
     (["without", "with", "--out", "new/"], "--out new/: names a folder; give a file's name"),  # no file named new
-    (["without", "with", "--from", "150", "--to", "100"], "--from 150 --to 100: the first year shown must come before"),
+    (["without", "with", "--from", "150", "--to", "100"], "--from 150 --to 100: the first year shown (150) must come"),
+    (["without", "with", "--to", "0"], "--to 0: the first year shown (0) must come before the last"),
     (["without", "with", "--from", "199"], "--from 199: no run goes past it; give a year from 0 to 198"),
     (["without", "with", "--to", "-5"], "Invalid value for '--to'"),
 ])

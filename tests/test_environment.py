@@ -13,6 +13,8 @@ from tikkun.native import environment
     ({}, []),
     ({"TIKKUN_PORTABLE": "1", "NUMBA_NUM_THREADS": "2", "NUMBA_THREADING_LAYER": "omp"}, []),
     ({"TIKKUN_PORTABLE": "", "NUMBA_THREADING_LAYER_PRIORITY": "workqueue omp tbb"}, []),
+    ({"NUMBA_THREADING_LAYER": "TBB"}, []),  # Numba lowers the case
+    ({"NUMBA_THREADING_LAYER": " tbb"}, ["NUMBA_THREADING_LAYER"]),  # and keeps the space: unknown to it
     ({"TIKKUN_PORTABLE": "yes"}, ["TIKKUN_PORTABLE"]),
     ({"NUMBA_NUM_THREADS": "0"}, ["NUMBA_NUM_THREADS"]),
     ({"NUMBA_NUM_THREADS": "two"}, ["NUMBA_NUM_THREADS"]),

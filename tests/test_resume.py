@@ -145,3 +145,28 @@ def test_resume_refuses_an_edited_scenario_file_and_puts_back_a_missing_one(full
     assert path.read_text() == original
     for k in full.metrics:
         np.testing.assert_array_equal(full.metrics[k], resumed.metrics[k], err_msg=k)
+
+
+def test_a_resume_reads_its_checkpoint_while_it_holds_the_folder(tmp_path, monkeypatch):
+    """The checkpoint a resume goes on from is read under its hold: read before it, it could be
+    one that another resume has since carried on, or whose run has since finished, and this
+    resume would run those years again over what was written."""
+    with pytest.raises(Cut):
+        tikkun.run(out=tmp_path / "cut", checkpoint_every=10, progress=_crash_after(45), **KW)
+    seen = []
+    real = rf.load_checkpoint
+
+    def watched(folder):
+        try:
+            with rf.held(folder, "--resume"):  # a second hold fails where the folder is held
+                seen.append("free")
+        except rf.CheckpointError:
+            seen.append("held")
+        return real(folder)
+
+    monkeypatch.setattr(rf, "load_checkpoint", watched)
+    tikkun.resume(tmp_path / "cut")
+    assert seen == ["held"]
+    monkeypatch.undo()
+    with pytest.raises(rf.CheckpointError, match="no such run folder"):  # said before any hold is tried
+        tikkun.resume(tmp_path / "nowhere")

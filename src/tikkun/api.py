@@ -242,30 +242,35 @@ def run(
     folder = prepare_folder(out) if out is not None else None
     if folder is not None:
         claim(folder, sc)  # refused where another run claimed the folder first: nothing of either is touched
-    with rf.held(folder, "--out") if folder is not None else contextlib.nullcontext():
-        result = _run_in(folder, made, sc, given, checkpoint_every, progress, saveat)
+    result = _run_in(folder, made, sc, given, checkpoint_every, progress, saveat)
     return _with_report(result) if report else result
 
 
 def _run_in(folder: Path | None, made: bool, sc: Scenario, given, checkpoint_every, progress, saveat) -> RunResult:
-    """:func:`run`'s genesis and years, into ``folder`` (claimed, held) if given."""
-    try:
-        if folder is not None and given is not None:
-            rf.write_graph(folder, given)
-        t0 = time.perf_counter()
-        vessel = genesis(sc, out=folder) if sc.genesis is not None else None
-        genesis_seconds = round(time.perf_counter() - t0, 3) if vessel is not None else None
-        unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
-        result = _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
-                        unity_fn=unity_fn, world_unity=world_unity, vessel=vessel, graph=given, saveat=saveat,
-                        genesis_seconds=genesis_seconds)
-    except BaseException:
-        # a run stopped by an error or an interrupt before its end: what it wrote goes (the same
-        # call can then run again), unless a checkpoint lets it go on (resume)
-        if folder is not None:
-            rf.remove_unfinished(folder, remove_folder=made)
-        raise
-    return result
+    """:func:`run`'s genesis and years, into ``folder`` (claimed) if given, held while it writes
+    (no other process can hold a folder just claimed: a resume needs the checkpoint this run writes)."""
+    with rf.held(folder, "--out") if folder is not None else contextlib.nullcontext():
+        try:
+            return _genesis_and_years(folder, sc, given, checkpoint_every, progress, saveat)
+        except BaseException:
+            # a run stopped by an error or an interrupt before its end: what it wrote goes (the same
+            # call can then run again), unless a checkpoint lets it go on (resume); still held
+            if folder is not None:
+                rf.remove_unfinished(folder, remove_folder=made)
+            raise
+
+
+def _genesis_and_years(folder: Path | None, sc: Scenario, given, checkpoint_every, progress, saveat) -> RunResult:
+    """The genesis (if the scenario has one) and the years of a new run, into ``folder`` if given."""
+    if folder is not None and given is not None:
+        rf.write_graph(folder, given)
+    t0 = time.perf_counter()
+    vessel = genesis(sc, out=folder) if sc.genesis is not None else None
+    genesis_seconds = round(time.perf_counter() - t0, 3) if vessel is not None else None
+    unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
+    return _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
+                  unity_fn=unity_fn, world_unity=world_unity, vessel=vessel, graph=given, saveat=saveat,
+                  genesis_seconds=genesis_seconds)
 
 
 def checked_saveat(saveat, sc: Scenario) -> SaveAt:
@@ -446,8 +451,12 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
     With ``report``, then write report.html (:func:`report`)."""
     environment.check()
     folder = Path(folder)
-    meta, state, metrics = rf.load_checkpoint(folder)
+    if not folder.is_dir():
+        rf.load_checkpoint(folder)  # says what the path is instead (no such folder, a file, ...)
     with rf.held(folder, "--resume"):  # a second resume of the run, or the run still going, is refused
+        # read inside the hold: one read before it could be a checkpoint another resume has since
+        # carried on (or a run finished), which this one would then run again over it
+        meta, state, metrics = rf.load_checkpoint(folder)
         result = _resume_in(folder, meta, state, metrics, progress)
     return _with_report(result) if report else result
 

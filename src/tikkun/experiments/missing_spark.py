@@ -108,7 +108,7 @@ def figure(fig, by_arm, m, v):
     ax2.set_xticks([0, 1], ["every spark", "one spark missing"])
     ax2.set_xlim(-0.6, 1.6)
     ax2.set_xlabel("arm (each dot labelled with its seed)")
-    ax2.set_ylabel("illumination / full illumination")
+    ax2.set_ylabel("illumination / full illumination\n(1 - omega (1 - G), by construction)")
     lo = min(min(d["complete_soul_share_of_full"] for d in m[a].values()) for a in m)
     ax2.set_ylim(max(0.0, lo - 0.05), 1.04)
     ax2.set_title(f"a complete soul in year {EVENT} (one dot a seed)", fontsize=10)

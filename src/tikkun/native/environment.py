@@ -45,7 +45,7 @@ def problems(environ: Mapping[str, str]) -> dict[str, str]:
             found["NUMBA_NUM_THREADS"] = (f"NUMBA_NUM_THREADS must be a whole number of threads, 1 or more "
                                           f"(unset: one a core), got {value!r}")
     value = environ.get("NUMBA_THREADING_LAYER")
-    if value is not None and value not in LAYERS:  # Numba takes the value as it is: " tbb" is unknown to it
+    if value is not None and value.lower() not in LAYERS:  # Numba lowers its case, and keeps spaces: " tbb" is unknown
         found["NUMBA_THREADING_LAYER"] = (f"NUMBA_THREADING_LAYER must be one of {', '.join(LAYERS)} "
                                           f"(unset: tbb, then omp, then workqueue), got {value!r}")
     value = environ.get("NUMBA_THREADING_LAYER_PRIORITY")

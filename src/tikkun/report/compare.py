@@ -597,8 +597,9 @@ def write_comparison(folders, out=None, years: list[int] | None = None, first: i
     for option, y in (("--from", first), ("--to", last)):
         if y is not None and int(y) < 0:
             raise ReportError(f"{option}: a year from creation, 0 or more (got {y})")
-    if first is not None and last is not None and int(first) >= int(last):
-        raise ReportError(f"--from {first} --to {last}: the first year shown must come before the last")
+    if last is not None and int(first or 0) >= int(last):  # without --from the figures start at 0
+        given = f"--from {first} --to {last}" if first is not None else f"--to {last}"
+        raise ReportError(f"{given}: the first year shown ({first or 0}) must come before the last")
     target = Path(out) if out is not None else Path(COMPARISON_NAME)
     if target.is_dir():
         raise ReportError(f"--out {target}: is a folder; give a file's name, e.g. {target / COMPARISON_NAME}")
