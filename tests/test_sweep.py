@@ -1052,3 +1052,22 @@ def test_the_progress_line_says_how_long_the_cluster_has_had_no_worker():
                          "(start `dask worker SCHEDULER_ADDRESS`)"]
     finally:
         progress.stop()
+
+
+def test_an_interrupt_outside_the_runs_dispatch_still_says_what_is_filed(client, tmp_path, monkeypatch):
+    """An interrupt can land after the runs' loop (the local cluster closing, the tidying, or one
+    a callback swallowed and the command line sent again): it is a SweepInterrupted with the
+    counts, as inside the loop, never a bare interrupt that says nothing of the runs."""
+    from tikkun.sweep import SweepInterrupted
+    from tikkun.sweep import driver
+
+    f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [20, 21]\nyears = 30\nset = { "souls.count" = 500 }\n')
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver.Filing, "tidy", interrupted)
+    with pytest.raises(SweepInterrupted) as stop:
+        tikkun.sweep(f, out=tmp_path / "sw", client=client)
+    assert (stop.value.done, stop.value.failed, stop.value.left) == (2, 0, 0)
+    assert stop.value.folder == tmp_path / "sw"

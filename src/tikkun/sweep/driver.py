@@ -420,19 +420,27 @@ def run_sweep(
             _check_scheduler(address, source)
     if progress is not None and todo:  # the input is checked: a progress bar may appear now, not before
         progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0))
-    if todo and client is None:
-        with connect(scheduler, workers) as own:  # a bad address is found before anything is written
+    try:
+        if todo and client is None:
+            with connect(scheduler, workers) as own:  # a bad address is found before anything is written
+                filing.start(out_option)
+                filing.dispatch(own, todo, progress)
+        else:
+            if todo:
+                check_workers(client, "client")
             filing.start(out_option)
-            filing.dispatch(own, todo, progress)
-    else:
-        if todo:
-            check_workers(client, "client")
-        filing.start(out_option)
-        if todo:
-            filing.dispatch(client, todo, progress)
-        elif progress is not None:
-            progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0))
-    filing.tidy()
+            if todo:
+                filing.dispatch(client, todo, progress)
+            elif progress is not None:
+                progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0))
+        filing.tidy()
+    except SweepInterrupted:
+        raise
+    except KeyboardInterrupt:
+        # one that lands outside the runs' dispatch (the local cluster starting or closing, the
+        # tidying, or an interrupt a callback swallowed and the command line sent again later):
+        # what is filed is said all the same
+        raise SweepInterrupted(filing.folder, *filing.counts()) from None
     return filing.result()
 
 
