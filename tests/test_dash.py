@@ -1783,9 +1783,11 @@ def test_claims_tab_runs_an_experiment_as_tikkun_experiment_does(server, browser
     assert f"verdict: {record['verdict']}." in shown and record["summary"] in shown
 
 
-def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(browser, tmp_path):
-    """Ctrl-C while the claims tab runs an experiment: no folder left in the temporary folder
-    (neither the session's nor Dask's scratch), no traceback, and the page says it is cut off."""
+@pytest.mark.parametrize("when", ["starting", "running"])
+def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(browser, tmp_path, when):
+    """Ctrl-C while the claims tab's experiment starts its cluster or runs: no folder left in
+    the temporary folder (neither the session's nor Dask's scratch), no traceback, and the page
+    says it is cut off."""
     pytest.importorskip("tikkun.experiments")
     tmp = tmp_path / "serve-tmp"
     tmp.mkdir()
@@ -1803,6 +1805,8 @@ def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(brows
         p.press(".tk-claim-run")
         # the experiment's cluster is up: its scratch folder exists (wherever Dask puts it)
         p.wait(lambda: any(tmp.rglob("dask-scratch-space")), 60, "the experiment's Dask cluster")
+        if when == "running":
+            p.wait(lambda: any(tmp.rglob("summary.json")), 60, "the experiment's first run")
         assert p.locator("#tk-verdict").count() == 0  # still running
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)

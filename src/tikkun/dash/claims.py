@@ -32,6 +32,21 @@ EXIT_WAIT = 20.0  # s: how long a server that stops waits for a running experime
 #: px window makes its legend unreadable; browsers refuse to open a data: URL in a new tab)
 FIGURES: dict[str, bytes] = {}
 FIGURE_PATH = "claim-figure"
+#: the views holding an experiment folder, stopped by :func:`stop_experiments`
+_HOLDING: set[ClaimsView] = set()
+_HOLDING_LOCK = threading.Lock()
+
+
+def stop_experiments() -> None:
+    """The server stops: end every running experiment and remove every page's folder.
+
+    Called when the server's loop returns, while the interpreter still runs: at its shutdown
+    (atexit, the fallback) Dask's thread pools take no more work and its cluster's close fails
+    with errors in the log."""
+    with _HOLDING_LOCK:
+        views = list(_HOLDING)
+    for view in views:
+        view._remove_at_exit()
 
 
 class FigureHandler(tornado.web.RequestHandler):
@@ -166,6 +181,8 @@ class ClaimsView:
                 # last registered first) and ends the experiment while its cluster still stands
                 import distributed  # noqa: F401
             atexit.register(self._remove_at_exit)  # a server stopped before the page closes leaves nothing behind
+            with _HOLDING_LOCK:
+                _HOLDING.add(self)
         self._running = True
         self._thread = threading.Thread(target=self._work, args=(exp, seeds, souls, self._folder), daemon=True,
                                         name="tikkun-dash-claim")
@@ -180,7 +197,10 @@ class ClaimsView:
         try:
             # the cluster's dask-scratch-space in the session's folder, removed with it
             with connect(workers=1, scratch=folder, dashboard=False) as client:
-                self._client = client
+                with self._lock:  # a server stopping while the cluster started: it saw no client to close
+                    if self._closed:
+                        return
+                    self._client = client
                 record = run(exp, seeds=seeds, souls=souls, out=out, runs=runs, client=client)
             self._done = (record, out / f"{exp.name}.png")
         except Exception as exc:  # one line on the page; the traceback in the server's log
@@ -246,14 +266,14 @@ class ClaimsView:
     def _remove_at_exit(self) -> None:
         """The server stops: end a running experiment (its Dask client closed), wait for its
         worker to end (its last writes would make the folder again), then remove the folder."""
-        with self._lock:
+        with self._lock:  # from here on the worker starts no experiment (it checks under the lock)
             self._closed = True
             thread, client = self._thread, self._client
         if thread is not None and thread.is_alive():
             if client is not None:
                 with contextlib.suppress(Exception):
                     client.close(timeout=5)
-            thread.join(EXIT_WAIT)
+            thread.join(EXIT_WAIT)  # its cluster closes as it leaves `connect`
         with self._lock:
             self._remove()
 
@@ -262,4 +282,6 @@ class ClaimsView:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             atexit.unregister(self._remove_at_exit)
+            with _HOLDING_LOCK:
+                _HOLDING.discard(self)
             self._folder = None

@@ -68,7 +68,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_souls: int = D
     import panel as pn
 
     from .app import page
-    from .claims import figure_route
+    from .claims import figure_route, stop_experiments
 
     warning = host_warning(host, port)
     if warning:
@@ -84,5 +84,8 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_souls: int = D
     def session():  # a plain function: pn.serve calls it once per browser session
         return page(max_souls)
 
-    pn.serve({"/": session}, address=host, port=port, show=show, title="tikkun",
-             websocket_origin=origins, verbose=False, threaded=False, extra_patterns=[figure_route()])
+    try:  # returns when Ctrl-C stops the server's loop
+        pn.serve({"/": session}, address=host, port=port, show=show, title="tikkun",
+                 websocket_origin=origins, verbose=False, threaded=False, extra_patterns=[figure_route()])
+    finally:
+        stop_experiments()
