@@ -294,7 +294,7 @@ def test_ctrl_c_while_the_report_is_written_says_the_run_is_whole(tmp_path, monk
     no report.html (written atomically), and the message says how to write it."""
     from tikkun import api
 
-    def interrupted(folder):
+    def interrupted(folder, **_):
         raise KeyboardInterrupt
 
     monkeypatch.chdir(tmp_path)

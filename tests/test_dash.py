@@ -1240,16 +1240,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(tmp: Path) -> tuple[subprocess.Popen, str]:
-    """``python -m tikkun serve`` on a free loopback port with ``tmp`` as its temporary folder."""
+def _serve(tmp: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """``python -m tikkun serve`` on a free loopback port with ``tmp`` as its temporary folder,
+    what it prints in the file ``log`` (a pipe no one reads while it runs would fill, and the
+    server would stop at its next line)."""
     port = _free_port()
     env = dict(os.environ, NUMBA_NUM_THREADS="1", TMPDIR=str(tmp))
-    proc = subprocess.Popen([sys.executable, "-m", "tikkun", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "tikkun", "serve", "--port", str(port)], env=env,
+                                stdout=fh, stderr=subprocess.STDOUT, text=True)
 
     def up():  # listening (a GET of the page would open a session each time)
         if proc.poll() is not None:
-            raise AssertionError(f"tikkun serve ended: {proc.stdout.read()}")
+            raise AssertionError(f"tikkun serve ended: {log.read_text()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2):
                 return True
@@ -1268,7 +1271,9 @@ def _serve(tmp: Path) -> tuple[subprocess.Popen, str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve-tmp")  # the server's temporary folder, checked when it stops
-    proc, url = _serve(tmp)
+    log = tmp_path_factory.mktemp("serve-log") / "serve.log"
+    proc, url = _serve(tmp, log)
+    SERVER_LOG[url] = log
     try:
         yield url
     finally:
@@ -1279,7 +1284,7 @@ def server(tmp_path_factory):
             proc.kill()
             proc.wait()
     # stopped by SIGTERM with pages still open (the claims tab ran an experiment): nothing left behind
-    assert proc.returncode == 130, proc.stdout.read()  # SIGTERM: tikkun's commands stop as on an interrupt
+    assert proc.returncode == 130, log.read_text()  # SIGTERM: tikkun's commands stop as on an interrupt
     assert sorted(p.name for p in tmp.iterdir()) == []  # nor Dask's dask-scratch-space
 
 
@@ -1294,10 +1299,14 @@ def browser():
         b.close()
 
 
+SERVER_LOG: dict[str, Path] = {}  # a server's printed lines by its URL: a timed-out wait shows their end
+
+
 class Page:
     """A dashboard page in a browser tab, with the console's errors collected."""
 
     def __init__(self, browser, url: str):
+        self.url = url
         self.page = browser.new_page(viewport={"width": 1600, "height": 1000})
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
@@ -1347,7 +1356,10 @@ class Page:
             return _wait(pred, timeout, what, every=0.2)
         except AssertionError as exc:  # what the page said then: the reason is usually there
             status = self.page.locator("#tk-status").inner_text() if self.page.locator("#tk-status").count() else ""
-            raise AssertionError(f"{exc}; the status line: {status!r}") from None
+            log = SERVER_LOG.get(self.url)
+            printed = log.read_text()[-3000:] if log is not None and log.exists() else ""
+            raise AssertionError(f"{exc}; the status line: {status!r}; the page's console errors: {self.errors}; "
+                                 f"the server printed: {printed!r}") from None
 
 
 def _small_quick(p: Page, seed: int | None = None) -> None:
@@ -1791,7 +1803,8 @@ def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(brows
     pytest.importorskip("tikkun.experiments")
     tmp = tmp_path / "serve-tmp"
     tmp.mkdir()
-    proc, url = _serve(tmp)
+    log = tmp_path / "serve.log"
+    proc, url = _serve(tmp, log)
     p = None
     try:
         p = Page(browser, url)
@@ -1809,7 +1822,8 @@ def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(brows
             p.wait(lambda: any(tmp.rglob("summary.json")), 60, "the experiment's first run")
         assert p.locator("#tk-verdict").count() == 0  # still running
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        out = log.read_text()
         assert "Traceback" not in out and "failed" not in out, out
         assert sorted(str(f.relative_to(tmp)) for f in tmp.rglob("*")) == []
         note = p.locator(".notyf__message")

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -725,3 +726,60 @@ def test_the_souls_kept_at_chosen_years_have_a_section_of_their_own(tmp_path):
     (folder / "souls_20.parquet").unlink()
     with pytest.raises(ReportError, match="souls_20.parquet: missing, though summary.json says the run kept"):
         write_report(folder)
+
+
+def test_the_years_shown_frame_every_time_axis_and_scale_the_y_axes_to_them():
+    """`--from` and `--to` (a teacher's zoom on the years an event acts): every yearly figure's
+    time axis spans those years, its y axes are scaled to the values in them (read from the
+    metrics themselves), the events of those years alone are marked, and the souls at the end
+    keep the whole run's years."""
+    import dataclasses
+
+    import matplotlib
+
+    years = np.arange(100)
+    g = np.where(years < 50, 1e-4 * (years + 1), 0.01 * (years - 49))
+    sc = {"run": {"years": 100}, "generations": {"torah_from": 30, "messiah_from": 70},
+          "events": [{"kind": "scale", "label": "early", "year": 5, "until": 10, "key": "light.light", "factor": 2},
+                     {"kind": "scale", "label": "across", "year": 15, "until": 25, "key": "light.light", "factor": 2},
+                     {"kind": "shepherds", "label": "inside", "year": 30},
+                     {"kind": "reset", "label": "late", "year": 60}]}
+    run = _folder(metrics={"weakest_link": g}, scenario=sc)
+    full = F.timeline(run)
+    tl = dataclasses.replace(full, first=20, last=40)
+    assert tl.windowed and not full.windowed and (tl.left, tl.right) == (20.0, 40.0)
+    assert [m.label for m in tl.shown_marks] == ["across", "inside"]  # the span begun before 20 runs into them
+    with matplotlib.rc_context(F.RC):
+        fig = F.section_figure(run, tl, F.SECTIONS[0])
+        souls = F.draw(run, tl, "souls")  # drawn whole: its years of completion are the whole run's
+    top, log = [ax for ax in fig.axes if ax.get_ylabel()]
+    assert all(ax.get_xlim() == (20.0, 40.0) for ax in (top, log))
+    shown = [np.asarray(run.metrics["cleansing_mean"])[20:41], g[20:41],
+             np.asarray(run.metrics["complete"])[20:41] / 1000]
+    assert top.get_ylim() == pytest.approx((0.0, 1.08 * max(v.max() for v in shown)))
+    assert log.get_ylim() == pytest.approx((g[20] / 1.5, g[40] * 1.5))
+    # the whole run: its axes as before, to the horizon
+    with matplotlib.rc_context(F.RC):
+        whole = F.section_figure(run, full, F.SECTIONS[0])
+    assert all(ax.get_xlim() == (0.0, 100.0) for ax in whole.axes if ax.get_ylabel())
+    assert souls == F.draw(run, full, "souls")
+
+
+def test_the_report_command_shows_the_years_it_is_given_and_refuses_others(run, tmp_path):
+    root, _ = run
+    folder = tmp_path / "r"
+    shutil.copytree(root / "r", folder)
+    r = tikkun("report", "r", "--from", "50", "--to", "120", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    text = (folder / "report.html").read_text()
+    assert "Years 50 to 120 shown (of 0 to 199), the y axes scaled to them." in text
+    before = (folder / "report.html").read_bytes()
+    for args, needle in ((["--from", "120", "--to", "50"], "--from 120 --to 50: the first year shown (120) must come"),
+                         (["--to", "0"], "--to 0: the first year shown (0) must come before the last"),
+                         (["--from", "199"], "--from 199: the run does not go past it; give a year from 0 to 198"),
+                         (["--to", "-5"], "Invalid value for '--to'")):
+        r = tikkun("report", "r", *args, cwd=tmp_path)
+        assert r.returncode == 2 and needle in " ".join(r.stderr.split()), r.stderr
+        assert (folder / "report.html").read_bytes() == before
+    r = tikkun("report", "r", cwd=tmp_path)
+    assert r.returncode == 0 and "Years " not in (folder / "report.html").read_text()

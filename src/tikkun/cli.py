@@ -175,12 +175,12 @@ def _report(result, compiled: bool = False) -> None:
         out.print(f"outputs: {result.folder}")
 
 
-def _write_report(folder: Path) -> None:
+def _write_report(folder: Path, first: int | None = None, last: int | None = None) -> None:
     from . import api
 
     t0 = time.perf_counter()
     try:
-        path = api.report(folder)
+        path = api.report(folder, first=first, last=last)
     except KeyboardInterrupt:  # the run is whole: say so, and how to get its page (written atomically, so none)
         _exit_interrupted(f"interrupted while writing the report; the run is finished, its outputs in "
                           f"{escape(str(folder))}; tikkun report {escape(shlex.quote(str(folder)))} writes the report")
@@ -351,12 +351,18 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
 
 
 @app.command()
-def report(run_dir: Path = typer.Argument(..., help="a finished run folder")):
+def report(
+    run_dir: Path = typer.Argument(..., help="a finished run folder"),
+    first: Optional[int] = typer.Option(None, "--from", min=0, metavar="YEAR",
+                                        help="the yearly figures' first year (default 0): their y axes scale to the years shown"),
+    last: Optional[int] = typer.Option(None, "--to", min=0, metavar="YEAR",
+                                       help="the yearly figures' last year (default the run's last)"),
+):
     """Write RUN_DIR/report.html: one self-contained page of a finished run.
 
     Its yearly trajectories, souls at the end, vessel, scenario and summary, figures inside, no network needed.
     An earlier report there is replaced; no other file is touched."""
-    _write_report(run_dir)
+    _write_report(run_dir, first, last)
 
 
 @app.command()

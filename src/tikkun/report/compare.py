@@ -11,6 +11,7 @@ first run, and their souls at the end. Like the report it reads only the folders
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import html
 import os
 from pathlib import Path
@@ -24,7 +25,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 
 from ..outputs.atomic import write_text
 from . import figures as F
-from .folder import ReportError, RunFolder, read_run_folder
+from .folder import ReportError, RunFolder, check_shown_years, read_run_folder
 from .html import _event_text, _flat, _fmt, _img, missed_events_text, page, written_by
 
 COMPARISON_NAME = "comparison.html"
@@ -259,9 +260,8 @@ def shown_years(tl: F.Timeline, first: int | None = None, last: int | None = Non
     """The time axes' ``(left, right)``: from ``first`` (default 0) to ``last`` (default the
     axis' end, :attr:`~tikkun.report.figures.Timeline.right`); a ``last`` at or past the longest
     run's last year is the axis' end."""
-    left = float(first or 0)
-    right = tl.right if last is None or last >= tl.horizon - 1 else float(last)
-    return left, right
+    window = dataclasses.replace(tl, first=int(first or 0), last=None if last is None else int(last))
+    return window.left, window.right
 
 
 def _within_shown(v: np.ndarray, shown: tuple[float, float]) -> np.ndarray:
@@ -594,12 +594,7 @@ def write_comparison(folders, out=None, years: list[int] | None = None, first: i
     paths = check_folders(folders)
     if years is not None and any(int(y) < 0 for y in years):
         raise ReportError(f"--year: a year from creation, 0 or more (got {', '.join(str(y) for y in years)})")
-    for option, y in (("--from", first), ("--to", last)):
-        if y is not None and int(y) < 0:
-            raise ReportError(f"{option}: a year from creation, 0 or more (got {y})")
-    if last is not None and int(first or 0) >= int(last):  # without --from the figures start at 0
-        given = f"--from {first} --to {last}" if first is not None else f"--to {last}"
-        raise ReportError(f"{given}: the first year shown ({first or 0}) must come before the last")
+    check_shown_years(first, last)
     target = Path(out) if out is not None else Path(COMPARISON_NAME)
     if target.is_dir():
         raise ReportError(f"--out {target}: is a folder; give a file's name, e.g. {target / COMPARISON_NAME}")

@@ -10,6 +10,7 @@ panel and every event's first year is a dotted line.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 DPI = 100
 WIDTH = 10.0  # inches
@@ -61,18 +62,44 @@ class Mark:
 
 @dataclass(frozen=True)
 class Timeline:
-    """The years shown (``0 .. horizon``), the eras ``(name, first, end)``, the events, the end."""
+    """The years run (``0 .. horizon``), the eras ``(name, first, end)``, the events, the end;
+    the years the time axes show, ``first`` to ``last`` (default all: ``tikkun report --from
+    --to``), their y axes scaled to the values in them."""
 
     horizon: int
     eras: tuple[tuple[str, int, int], ...]
     marks: tuple[Mark, ...]
     end_year: int | None
+    first: int = 0
+    last: int | None = None
+
+    @property
+    def windowed(self) -> bool:
+        """Whether the axes show only some of the years."""
+        return self.first > 0 or (self.last is not None and self.last < self.horizon - 1)
+
+    @property
+    def left(self) -> float:
+        """The time axes' left end."""
+        return float(self.first)
 
     @property
     def right(self) -> float:
-        """The time axes' right end: a hundredth past the horizon where the run ended, so that the
+        """The time axes' right end: ``last``; without one (or one at the run's last year or past
+        it), a hundredth of the years shown past the horizon where the run ended, so that the
         end's line, in its last year, stands clear of the frame."""
-        return self.horizon if self.end_year is None else self.horizon + max(1.0, 0.01 * self.horizon)
+        if self.last is not None and self.last < self.horizon - 1:
+            return float(self.last)
+        return self.horizon if self.end_year is None else self.horizon + max(1.0, 0.01 * (self.horizon - self.first))
+
+    @property
+    def shown_marks(self) -> tuple[Mark, ...]:
+        """The events in the years shown (a span begun before them and lasting into them too)."""
+        return tuple(m for m in self.marks if m.year <= self.right and max(m.until or m.year, m.year) >= self.left)
+
+    def shown(self, v: np.ndarray) -> np.ndarray:
+        """The values of ``v`` (one a year from 0) in the years the axes show."""
+        return v[max(self.first, 0):int(np.ceil(self.right)) + 1]
 
 
 def event_label(ev: dict) -> str:
@@ -122,14 +149,15 @@ def timeline(run) -> Timeline:
 def _lanes(tl: Timeline, axes_px: float) -> list[tuple[int, bool]]:
     """``(lane, label on the left)`` for each mark, so that no two labels overlap (greedy, in
     year order); a label that would run past the last year goes left of its tick."""
-    per_px = tl.horizon / max(axes_px, 1.0)
+    per_px = (tl.right - tl.left) / max(axes_px, 1.0)
     ends: list[float] = []
     out = []
-    for m in tl.marks:
+    for m in tl.shown_marks:
         width = (5.2 * len(m.label) + 24.0) * per_px  # ~5 px a character at 7.5 pt, and a margin
-        left_side = m.year + width > tl.horizon
-        lo = m.year - width if left_side else m.year
-        hi = max(m.until or m.year, m.year if left_side else m.year + width)
+        x = max(m.year, tl.left)  # a span begun before the years shown is labelled where they start
+        left_side = x + width > min(tl.horizon, tl.right)
+        lo = x - width if left_side else x
+        hi = max(m.until or m.year, x if left_side else x + width)
         for i, e in enumerate(ends):
             if e < lo:
                 ends[i] = hi
@@ -144,7 +172,7 @@ def _lanes(tl: Timeline, axes_px: float) -> list[tuple[int, bool]]:
 def _draw_strip(ax, tl: Timeline, lanes: list[tuple[int, bool]]) -> None:
     """Eras along the bottom row, each event in its lane above (a bar over its span, a tick at
     its first year, its label), the end of correction on a row of its own at the top."""
-    ax.set_xlim(0, tl.right)
+    ax.set_xlim(tl.left, tl.right)
     n_lanes = max((lane for lane, _ in lanes), default=-1) + 1
     top = 1.15 + n_lanes + (0.8 if tl.end_year is not None else 0.0)
     ax.set_ylim(0, top)
@@ -152,19 +180,24 @@ def _draw_strip(ax, tl: Timeline, lanes: list[tuple[int, bool]]) -> None:
     ax.yaxis.set_major_locator(NullLocator())
     for s in ("left", "top", "right", "bottom"):
         ax.spines[s].set_visible(False)
+    span = tl.right - tl.left
     for name, a, b in tl.eras:
+        a, b = max(a, tl.left), min(b, tl.right)  # the part of the era in the years shown
+        if b <= a:
+            continue
         ax.broken_barh([(a, b - a)], (0.05, 0.9), color=ERA_COLOURS.get(name, "0.8"), alpha=0.35, lw=0)
-        if (b - a) / tl.horizon > 0.06:
-            ax.text((a + b) / 2, 0.5, f"era of {ERA_NAMES.get(name, name)}" if (b - a) / tl.horizon > 0.15
+        if (b - a) / span > 0.06:
+            ax.text((a + b) / 2, 0.5, f"era of {ERA_NAMES.get(name, name)}" if (b - a) / span > 0.15
                     else ERA_NAMES.get(name, name), ha="center", va="center", fontsize=8)
-    for m, (lane, left_side) in zip(tl.marks, lanes):
+    for m, (lane, left_side) in zip(tl.shown_marks, lanes):
         y = 1.15 + lane
         if m.until is not None and m.until > m.year:
             ax.broken_barh([(m.year, m.until - m.year)], (y + 0.1, 0.7), color="0.8", lw=0)
-        ax.plot([m.year], [y + 0.45], marker="|", color="0.1", ms=9, mew=1.5)
-        ax.text(m.year, y + 0.45, m.label + "  " if left_side else "  " + m.label, fontsize=7.5, va="center",
-                ha="right" if left_side else "left", color="0.1")
-    if tl.end_year is not None:
+        if m.year >= tl.left:
+            ax.plot([m.year], [y + 0.45], marker="|", color="0.1", ms=9, mew=1.5)
+        ax.text(max(m.year, tl.left), y + 0.45, m.label + "  " if left_side else "  " + m.label, fontsize=7.5,
+                va="center", ha="right" if left_side else "left", color="0.1", clip_on=True)
+    if tl.end_year is not None and tl.left <= tl.end_year <= tl.right:
         ax.plot([tl.end_year, tl.end_year], [0, top], color=END_COLOUR, lw=1.4)
         ax.text(tl.end_year, top - 0.4, f"end of correction, year {tl.end_year:,}  ", color=END_COLOUR,
                 ha="right", va="center", fontsize=8)
@@ -176,14 +209,14 @@ ERA_SHADE = 0.07  # the eras' opacity over a panel of trajectories
 def mark_panel(ax, tl: Timeline) -> None:
     """Eras shaded, events dotted, the end dashed: one collection each (x in years, y in
     axes units, so the marks span the panel and leave its y limits alone)."""
-    ax.set_xlim(0, tl.right)
+    ax.set_xlim(tl.left, tl.right)
     across = ax.get_xaxis_transform()
     if tl.eras:
         ax.add_collection(PolyCollection(
             [[(a, 0), (b, 0), (b, 1), (a, 1)] for _, a, b in tl.eras], transform=across, lw=0, zorder=0,
             facecolors=[to_rgba(ERA_COLOURS.get(n, "0.8"), ERA_SHADE) for n, _, _ in tl.eras]), autolim=False)
-    if tl.marks:
-        ax.add_collection(LineCollection([[(m.year, 0), (m.year, 1)] for m in tl.marks], transform=across,
+    if tl.shown_marks:
+        ax.add_collection(LineCollection([[(m.year, 0), (m.year, 1)] for m in tl.shown_marks], transform=across,
                                          colors="0.45", lw=0.6, linestyles=":"), autolim=False)
     if tl.end_year is not None:
         ax.add_collection(LineCollection([[(tl.end_year, 0), (tl.end_year, 1)]], transform=across,
@@ -386,12 +419,19 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                         color="0.4")
         if log and present and np.isfinite(ax.dataLim.y0) and np.any(_values(run, present[0]) > 0):
             log_axis(ax)
+        drawn = [_drawn(run, s, panel.kind) for s in present]
         if panel.ylim is not None:
             ax.set_ylim(*panel.ylim)
+        elif log and tl.windowed:
+            _log_limits(ax, [tl.shown(v) for v in drawn])
         elif not log:
-            # room above the highest line, so a plateau (the light at 1.5) is not drawn on the frame
-            top = max((np.nanmax(_values(run, s)) for s in present), default=0.0)
-            ax.set_ylim(0, max(ax.get_ylim()[1], 1.08 * top) if top > 0 else None)
+            # room above the highest line, so a plateau (the light at 1.5) is not drawn on the frame;
+            # with some years shown, the highest in them (the autoscale saw every year)
+            top = max((np.nanmax(tl.shown(v), initial=0.0) for v in drawn), default=0.0)
+            if tl.windowed:
+                ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
+            else:
+                ax.set_ylim(0, max(ax.get_ylim()[1], 1.08 * top) if top > 0 else None)
         if panel.integer:
             ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))  # a count that stays 0 still gets whole ticks
             ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
@@ -400,6 +440,23 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
         ax.set_ylabel(panel.ylabel + ("\n(log scale)" if log and panel.log == "wide" else ""))
         _legend(ax)
     return fig
+
+
+def _drawn(run, s: Series, kind: str) -> np.ndarray:
+    """The values a panel of ``kind`` draws of ``s``, one a year: the sum so far for "cumulative"."""
+    v = _values(run, s)
+    return np.cumsum(np.nan_to_num(v)) if kind == "cumulative" else v
+
+
+def _log_limits(ax, shown: list[np.ndarray]) -> None:
+    """A log axis' limits from the positive values in the years shown, with room on each side."""
+    pos = [w[w > 0] for w in shown]
+    pos = np.concatenate(pos) if pos else np.empty(0)
+    if pos.size:
+        lo, hi = float(pos.min()) / 1.5, float(pos.max()) * 1.5
+        ax.set_ylim(lo, hi)
+        if hi < 100 * lo:  # fewer than two decades: ticks at 1, 2 and 5 of each, or one tick or none
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
 
 
 def thousands(ax) -> None:
@@ -438,7 +495,13 @@ def other_figure(run, tl: Timeline, columns: list[str]) -> Figure:
     year = np.asarray(run.metrics["year"], dtype=np.float64)
     fig, axes = time_figure(tl, "Other recorded columns", len(columns), panel_h=1.3)
     for ax, c in zip(axes, columns):
-        ax.plot(year, np.asarray(run.metrics[c], dtype=np.float64), color=LINE_COLOURS[0], lw=1.3, label=c)
+        v = np.asarray(run.metrics[c], dtype=np.float64)
+        ax.plot(year, v, color=LINE_COLOURS[0], lw=1.3, label=c)
+        w = tl.shown(v)
+        if tl.windowed and np.isfinite(w).any():
+            lo, hi = float(np.nanmin(w)), float(np.nanmax(w))
+            pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(hi), 1.0)
+            ax.set_ylim(lo - pad, hi + pad)
         ax.set_ylabel(c)
         _legend(ax)
     return fig
@@ -685,8 +748,8 @@ def figure_names(run) -> list[str]:
 def draw(run, tl: Timeline, name: str) -> bytes:
     """The PNG of one figure of :func:`figure_names`."""
     with matplotlib.rc_context(RC):
-        if name == "souls":
-            fig = souls_figure(run, tl)
+        if name == "souls":  # the souls at the end: their years of completion over the whole run
+            fig = souls_figure(run, dataclasses.replace(tl, first=0, last=None))
         elif name == "genesis":
             fig = genesis_figure(run)
         elif name == "kept":

@@ -182,3 +182,14 @@ def _kept_souls(run: RunFolder) -> tuple[tuple[int, dict[str, np.ndarray]], ...]
             raise ReportError(f"{path}: has {rows:,} rows, not one for each of the run's {run.n_souls:,} souls")
         out.append((year, table))
     return tuple(out)
+
+
+def check_shown_years(first: int | None, last: int | None) -> None:
+    """``--from`` and ``--to`` of a page's time figures: years from creation, the first before
+    the last; raises :class:`ReportError` naming the option."""
+    for option, y in (("--from", first), ("--to", last)):
+        if y is not None and int(y) < 0:
+            raise ReportError(f"{option}: a year from creation, 0 or more (got {y})")
+    if last is not None and int(first or 0) >= int(last):  # without --from the figures start at 0
+        given = f"--from {first} --to {last}" if first is not None else f"--to {last}"
+        raise ReportError(f"{given}: the first year shown ({first or 0}) must come before the last")

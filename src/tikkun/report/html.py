@@ -7,6 +7,7 @@ Every figure is a PNG inside the file (a ``data:`` URI); the page has no script,
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 from .. import __version__
 from ..outputs.atomic import write_text
 from . import figures as F
-from .folder import ReportError, RunFolder, read_run_folder
+from .folder import ReportError, RunFolder, check_shown_years, read_run_folder
 
 REPORT_NAME = "report.html"
 GENERATOR = "tikkun report"  # in the page's head: how a report tikkun wrote is told from a user's file
@@ -197,13 +198,17 @@ def _summary_table(summary: dict) -> str:
         for k, v in summary.items()) + "</table>"
 
 
-def render(run: RunFolder, workers: int | None = None) -> str:
+def render(run: RunFolder, workers: int | None = None, first: int | None = None, last: int | None = None) -> str:
     """The HTML text of the report of ``run``; its figures are drawn by ``workers`` processes
-    (:func:`tikkun.report.figures.draw_all`)."""
-    tl = F.timeline(run)
+    (:func:`tikkun.report.figures.draw_all`). ``first``, ``last``: the years the time figures
+    show, their y axes scaled to them (default all)."""
+    tl = dataclasses.replace(F.timeline(run), first=int(first or 0), last=None if last is None else int(last))
     pngs = F.draw_all(run, tl, F.figure_names(run), workers)
     parts: list[tuple[str, str, str]] = []  # (id, title, body)
     marks = _marks_text(tl)
+    if tl.windowed:
+        marks = (f"Years {tl.left:,.0f} to {min(tl.right, tl.horizon - 1):,.0f} shown (of 0 to {tl.horizon - 1:,}), "
+                 f"the y axes scaled to them. {marks}")
     for sec in F.SECTIONS:
         body = (f"<figure>{_img(pngs[sec.id], sec.title)}"
                 f"<figcaption>{html.escape(sec.caption)} {html.escape(marks)}</figcaption></figure>")
@@ -268,16 +273,24 @@ def page(generator: str, title: str, lead: str, parts: list[tuple[str, str, str]
         f"<p class=\"lead\">Written by tikkun {html.escape(__version__)} from {html.escape(source)}.</p></body></html>\n")
 
 
-def write_report(folder, out=None) -> Path:
+def write_report(folder, out=None, first: int | None = None, last: int | None = None) -> Path:
     """Write the report of the run ``folder`` to ``out`` (default ``folder/report.html``),
-    atomically; returns its path. An earlier report there is replaced; any other file is not.
-    Raises :class:`~tikkun.report.folder.ReportError` for a folder that is not a finished run."""
+    atomically; returns its path. ``first``, ``last``: the years the time figures show (``--from``,
+    ``--to``; default all). An earlier report there is replaced; any other file is not.
+    Raises :class:`~tikkun.report.folder.ReportError` for a folder that is not a finished run or
+    years it cannot show, before anything is written."""
+    check_shown_years(first, last)
     run = read_run_folder(folder)
     target = Path(out) if out is not None else run.folder / REPORT_NAME
     if target.exists() and not written_by(target, GENERATOR):
         raise ReportError(f"{target}: exists and is not a report tikkun wrote; move it away first "
                           "(tikkun replaces only its own reports)")
-    write_text(target, render(run))
+    recorded = np.asarray(run.metrics["year"])
+    final = int(recorded.max()) if recorded.size else 0
+    if first is not None and int(first) >= final:
+        raise ReportError(f"--from {first}: the run does not go past it; give a year from 0 to {final - 1:,} "
+                          f"(its last is {final:,})")
+    write_text(target, render(run, first=first, last=last))
     return target
 
 
