@@ -1817,8 +1817,10 @@ def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(brows
         p.wait_for_timeout(300)
         p.press(".tk-claim-run")
         # the experiment's cluster is up: its scratch folder exists (wherever Dask puts it)
-        p.wait(lambda: any(tmp.rglob("dask-scratch-space")), 60, "the experiment's Dask cluster")
-        if when == "running":
+        if when == "starting":  # the page's folder is made as the button is handled, the cluster then starts
+            p.wait(lambda: any(tmp.glob("tikkun-dash-claims-*")), 60, "the experiment's folder")
+        else:
+            p.wait(lambda: any(tmp.rglob("dask-scratch-space")), 60, "the experiment's Dask cluster")
             p.wait(lambda: any(tmp.rglob("summary.json")), 60, "the experiment's first run")
         assert p.locator("#tk-verdict").count() == 0  # still running
         proc.send_signal(signal.SIGINT)

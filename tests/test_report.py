@@ -749,6 +749,11 @@ def test_the_years_shown_frame_every_time_axis_and_scale_the_y_axes_to_them():
     tl = dataclasses.replace(full, first=20, last=40)
     assert tl.windowed and not full.windowed and (tl.left, tl.right) == (20.0, 40.0)
     assert [m.label for m in tl.shown_marks] == ["across", "inside"]  # the span begun before 20 runs into them
+    # a span [5, 10) ends before year 10: not in years 10 to 40; [15, 25) is, to its last year 24
+    assert [m.label for m in dataclasses.replace(full, first=10, last=40).shown_marks] == ["across", "inside"]
+    assert [m.label for m in dataclasses.replace(full, first=24, last=40).shown_marks] == ["across", "inside"]
+    assert [m.label for m in dataclasses.replace(full, first=25, last=40).shown_marks] == ["inside"]
+    assert [m.label for m in dataclasses.replace(full, first=0, last=30).shown_marks] == ["early", "across", "inside"]
     with matplotlib.rc_context(F.RC):
         fig = F.section_figure(run, tl, F.SECTIONS[0])
         souls = F.draw(run, tl, "souls")  # drawn whole: its years of completion are the whole run's
@@ -783,3 +788,27 @@ def test_the_report_command_shows_the_years_it_is_given_and_refuses_others(run, 
         assert (folder / "report.html").read_bytes() == before
     r = tikkun("report", "r", cwd=tmp_path)
     assert r.returncode == 0 and "Years " not in (folder / "report.html").read_text()
+
+
+def test_an_end_outside_the_years_shown_is_neither_drawn_nor_told():
+    """The end of correction in year 99, the years shown 20 to 40: no end line in any panel, no
+    row for it in the strip, and the caption does not speak of it; shown from 90, all three."""
+    import dataclasses
+
+    import matplotlib
+
+    from tikkun.report.html import _marks_text
+
+    run = _folder(summary={"souls": 1000, "end_year": 99})
+    full = F.timeline(run)
+    inside, outside = dataclasses.replace(full, first=90), dataclasses.replace(full, first=20, last=40)
+    assert (inside.shown_end, outside.shown_end) == (99, None)
+    assert "end of correction" in _marks_text(inside) and "end of correction" not in _marks_text(outside)
+    with matplotlib.rc_context(F.RC):
+        for tl, lines in ((inside, 1), (outside, 0)):
+            fig = F.section_figure(run, tl, F.SECTIONS[0])
+            ends = [c for ax in fig.axes for c in ax.collections
+                    if isinstance(c, F.LineCollection) and c.get_linestyle()[0][1] is not None
+                    and np.allclose(c.get_segments()[0][:, 0], 99)]
+            assert len(ends) == 2 * lines  # one a panel
+    assert F.time_figure(outside, "", 1)[0].get_figheight() < F.time_figure(inside, "", 1)[0].get_figheight()

@@ -275,7 +275,10 @@ class ClaimsView:
                     client.close(timeout=5)
             thread.join(EXIT_WAIT)  # its cluster closes as it leaves `connect`
         with self._lock:
-            self._remove()
+            if thread is None or not thread.is_alive():
+                self._remove()
+            # else the worker, still writing, removes the folder as it ends (_finish: closed);
+            # removed now, its writes would make parts of it again, left behind
 
     def _remove(self) -> None:
         """Remove the folder (the lock held)."""

@@ -94,8 +94,16 @@ class Timeline:
 
     @property
     def shown_marks(self) -> tuple[Mark, ...]:
-        """The events in the years shown (a span begun before them and lasting into them too)."""
-        return tuple(m for m in self.marks if m.year <= self.right and max(m.until or m.year, m.year) >= self.left)
+        """The events in the years shown (a span ``[year, until)`` begun before them and lasting
+        into them too)."""
+        return tuple(m for m in self.marks
+                     if m.year <= self.right and max(m.until or 0, m.year + 1) > self.left)
+
+    @property
+    def shown_end(self) -> int | None:
+        """The end of correction, where it is in the years shown."""
+        end = self.end_year
+        return end if end is not None and self.left <= end <= self.right else None
 
     def shown(self, v: np.ndarray) -> np.ndarray:
         """The values of ``v`` (one a year from 0) in the years the axes show."""
@@ -174,7 +182,7 @@ def _draw_strip(ax, tl: Timeline, lanes: list[tuple[int, bool]]) -> None:
     its first year, its label), the end of correction on a row of its own at the top."""
     ax.set_xlim(tl.left, tl.right)
     n_lanes = max((lane for lane, _ in lanes), default=-1) + 1
-    top = 1.15 + n_lanes + (0.8 if tl.end_year is not None else 0.0)
+    top = 1.15 + n_lanes + (0.8 if tl.shown_end is not None else 0.0)
     ax.set_ylim(0, top)
     ax.xaxis.set_major_locator(NullLocator())  # the panels below carry the years
     ax.yaxis.set_major_locator(NullLocator())
@@ -197,10 +205,13 @@ def _draw_strip(ax, tl: Timeline, lanes: list[tuple[int, bool]]) -> None:
             ax.plot([m.year], [y + 0.45], marker="|", color="0.1", ms=9, mew=1.5)
         ax.text(max(m.year, tl.left), y + 0.45, m.label + "  " if left_side else "  " + m.label, fontsize=7.5,
                 va="center", ha="right" if left_side else "left", color="0.1", clip_on=True)
-    if tl.end_year is not None and tl.left <= tl.end_year <= tl.right:
-        ax.plot([tl.end_year, tl.end_year], [0, top], color=END_COLOUR, lw=1.4)
-        ax.text(tl.end_year, top - 0.4, f"end of correction, year {tl.end_year:,}  ", color=END_COLOUR,
-                ha="right", va="center", fontsize=8)
+    end = tl.shown_end
+    if end is not None:
+        ax.plot([end, end], [0, top], color=END_COLOUR, lw=1.4)
+        near_left = end - tl.left < 0.25 * span  # its label would run past the strip's left end
+        ax.text(end, top - 0.4, f"  end of correction, year {end:,}" if near_left else
+                f"end of correction, year {end:,}  ", color=END_COLOUR, ha="left" if near_left else "right",
+                va="center", fontsize=8)
 
 
 ERA_SHADE = 0.07  # the eras' opacity over a panel of trajectories
@@ -218,7 +229,7 @@ def mark_panel(ax, tl: Timeline) -> None:
     if tl.shown_marks:
         ax.add_collection(LineCollection([[(m.year, 0), (m.year, 1)] for m in tl.shown_marks], transform=across,
                                          colors="0.45", lw=0.6, linestyles=":"), autolim=False)
-    if tl.end_year is not None:
+    if tl.shown_end is not None:
         ax.add_collection(LineCollection([[(tl.end_year, 0), (tl.end_year, 1)]], transform=across,
                                          colors=END_COLOUR, lw=1.0, linestyles="--"), autolim=False)
 
@@ -245,7 +256,7 @@ def time_figure(tl: Timeline, title: str, n_panels: int, panel_h: float = 1.75):
 
     Returns ``(fig, [panel axes])``; the bottom panel carries the year labels."""
     lanes = _lanes(tl, round((WIDTH - LEFT - RIGHT) * DPI))  # as strip_image will find them
-    strip_h = 0.3 + 0.2 * (max((lane for lane, _ in lanes), default=-1) + 1) + (0.16 if tl.end_year is not None else 0.0)
+    strip_h = 0.3 + 0.2 * (max((lane for lane, _ in lanes), default=-1) + 1) + (0.16 if tl.shown_end is not None else 0.0)
     gap, top, bottom = 0.22, 0.42, 0.5
     heights = [strip_h] + [panel_h] * n_panels
     total = top + bottom + sum(heights) + gap * n_panels
@@ -427,10 +438,11 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
         elif not log:
             # room above the highest line, so a plateau (the light at 1.5) is not drawn on the frame;
             # with some years shown, the highest in them (the autoscale saw every year)
-            top = max((np.nanmax(tl.shown(v), initial=0.0) for v in drawn), default=0.0)
             if tl.windowed:
+                top = max((np.nanmax(tl.shown(v), initial=0.0) for v in drawn), default=0.0)
                 ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
             else:
+                top = max((np.nanmax(_values(run, s)) for s in present), default=0.0)
                 ax.set_ylim(0, max(ax.get_ylim()[1], 1.08 * top) if top > 0 else None)
         if panel.integer:
             ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))  # a count that stays 0 still gets whole ticks

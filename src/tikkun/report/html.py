@@ -129,9 +129,9 @@ def _marks_text(tl) -> str:
     if tl.eras:
         said.append("Eras shaded (from generations.torah_from and messiah_from: MODEL.md's division of the "
                     "years, not the texts'; the events need not follow it)")
-    if tl.marks:
+    if tl.shown_marks:
         said.append("dotted lines: the scenario's events")
-    if tl.end_year is not None:
+    if tl.shown_end is not None:
         said.append("dashed red: the end of correction")
     text = "; ".join(said)
     return text[:1].upper() + text[1:] + "." if said else ""
@@ -206,9 +206,11 @@ def render(run: RunFolder, workers: int | None = None, first: int | None = None,
     pngs = F.draw_all(run, tl, F.figure_names(run), workers)
     parts: list[tuple[str, str, str]] = []  # (id, title, body)
     marks = _marks_text(tl)
+    years = ""
     if tl.windowed:
-        marks = (f"Years {tl.left:,.0f} to {min(tl.right, tl.horizon - 1):,.0f} shown (of 0 to {tl.horizon - 1:,}), "
-                 f"the y axes scaled to them. {marks}")
+        years = (f"Years {tl.left:,.0f} to {min(tl.right, tl.horizon - 1):,.0f} shown (of 0 to {tl.horizon - 1:,}), "
+                 "the y axes scaled to them.")
+        marks = f"{years} {marks}"
     for sec in F.SECTIONS:
         body = (f"<figure>{_img(pngs[sec.id], sec.title)}"
                 f"<figcaption>{html.escape(sec.caption)} {html.escape(marks)}</figcaption></figure>")
@@ -216,7 +218,8 @@ def render(run: RunFolder, workers: int | None = None, first: int | None = None,
     if "other" in pngs:
         parts.append(("other", "Other recorded columns",
                       f"<figure>{_img(pngs['other'], 'other columns')}"
-                      "<figcaption>Columns of metrics.parquet that no section above draws.</figcaption></figure>"))
+                      f"<figcaption>Columns of metrics.parquet that no section above draws.{' ' + years if years else ''}"
+                      "</figcaption></figure>"))
     parts.append(("souls", "The souls at the end",
                   f"<figure>{_img(pngs['souls'], 'souls at the end')}<figcaption>"
                   "From souls.parquet: the distribution of cleansing, the years in which souls completed, "
@@ -287,7 +290,7 @@ def write_report(folder, out=None, first: int | None = None, last: int | None = 
                           "(tikkun replaces only its own reports)")
     recorded = np.asarray(run.metrics["year"])
     final = int(recorded.max()) if recorded.size else 0
-    if first is not None and int(first) >= final:
+    if first and int(first) >= final:  # from 0, the default, every run has years to show
         raise ReportError(f"--from {first}: the run does not go past it; give a year from 0 to {final - 1:,} "
                           f"(its last is {final:,})")
     write_text(target, render(run, first=first, last=last))
