@@ -437,6 +437,17 @@ def test_published_verdicts_are_the_rules_on_the_published_measures(name):
     assert f"| [`{name}`](#{name}) | **{rec['verdict']}** |" in (DOCS / "claims.md").read_text()
 
 
+def test_published_records_are_of_this_code():
+    """Every docs/claims/NAME.json was made by the code that would make it now (the digest a
+    run's summary.json records: the model's sources, not the report's or the dashboard's), so
+    that a reader's `tikkun version --code` names the code of every published verdict."""
+    from tikkun.outputs.provenance import code_digest
+
+    made_by = {json.loads(p.read_text())["tikkun_code"] for p in sorted((DOCS / "claims").glob("*.json"))}
+    assert made_by == {code_digest()}, (
+        "docs/claims was made by other code than this; run `tikkun experiment --all --out docs`")
+
+
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_published_records_quote_what_the_code_quotes(name):
     """docs/claims/NAME.json carries the experiment's claim, source and construction as the code

@@ -391,14 +391,13 @@ def checked_graph(sc: Scenario, given: np.ndarray | None, label: str = "graph",
     return resolve_scenario(sc, overrides={"network.k": int(checked.shape[1])}), checked
 
 
-def report(folder: str | os.PathLike, first: int | None = None, last: int | None = None) -> Path:
+def report(folder: str | os.PathLike) -> Path:
     """Write ``folder/report.html`` for a finished run folder and return its path: one
     self-contained page of the run's figures and tables (:mod:`tikkun.report`; matplotlib is
-    imported here, never by a run without a report). ``first``, ``last``: the years its time
-    figures show, their y axes scaled to them (default all)."""
+    imported here, never by a run without a report)."""
     from .report import write_report
 
-    return write_report(folder, first=first, last=last)
+    return write_report(folder)
 
 
 def _with_report(result: RunResult) -> RunResult:

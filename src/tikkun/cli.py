@@ -180,7 +180,12 @@ def _write_report(folder: Path, first: int | None = None, last: int | None = Non
 
     t0 = time.perf_counter()
     try:
-        path = api.report(folder, first=first, last=last)
+        if first is None and last is None:
+            path = api.report(folder)
+        else:  # the years shown: the report package's own entry (tikkun.report's is the whole run)
+            from .report import write_report
+
+            path = write_report(folder, first=first, last=last)
     except KeyboardInterrupt:  # the run is whole: say so, and how to get its page (written atomically, so none)
         _exit_interrupted(f"interrupted while writing the report; the run is finished, its outputs in "
                           f"{escape(str(folder))}; tikkun report {escape(shlex.quote(str(folder)))} writes the report")
