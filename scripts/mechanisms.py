@@ -11,8 +11,9 @@ figure of the ``C`` and ``G`` curves of every variant (``docs/figures/mechanisms
     python scripts/mechanisms.py [--seeds 20 21 22 23 24] [--workers 2] [--souls 600000]
 
 Runs are spread over ``--workers`` processes, one Numba thread each (all cores by default).
-Each finished run is kept in ``runs/mechanisms/`` (metrics only), so an interrupted
-measurement resumes where it stopped; ``--fresh`` starts over.
+Each finished run is kept in ``runs/mechanisms/`` (metrics only, named by a digest of its
+scenario and of tikkun's code), so an interrupted measurement resumes where it stopped;
+``--fresh`` starts over.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import copy
+import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -36,8 +39,16 @@ def _drop_events(raw, keep):
 
 
 def _unity_one(raw):
-    raw.pop("genesis", None)  # no vessel: every spark keeps all its unity, the worlds start whole
+    """MODEL.md's "the breaking: sparks' unity 1": every spark keeps all its unity, and the worlds
+    start where the breaking left them (the vessel's final unity, this seed's genesis run here),
+    so that only the sparks' part of the breaking is switched off."""
+    from tikkun.api import genesis
+    from tikkun.scenario import build_scenario
+
+    vessel = genesis(build_scenario(copy.deepcopy(raw), "the history's genesis"))
+    raw.pop("genesis", None)
     raw["sparks"] = {**raw.get("sparks", {}), "unity": {"kind": "constant", "value": 1.0}}
+    raw["worlds"] = {**raw.get("worlds", {}), "initial_unity": float(vessel.final_unity)}
     return raw
 
 
@@ -73,7 +84,8 @@ def _no_torah(raw):
 #: name -> (what is switched off, how): MODEL.md's list, in its order, then the practice of
 #: Torah and Mitzva (r2), which the list leaves out and a reader of 002 asks about first.
 MECHANISMS = {
-    "breaking": ("the breaking: every spark keeps unity 1 (no vessel)", _unity_one),
+    "breaking": ("the breaking's sparks: every spark keeps unity 1 (the worlds start at the broken vessel's "
+                 "unity, as in the history)", _unity_one),
     "inclusion": ("inclusion: u = iota (sparks.inclusion = false)", _set("sparks.inclusion", False)),
     "worlds": ("the four worlds: W = 1 (worlds.enabled = false)", _set("worlds.enabled", False)),
     "judges": ("judges: J = 1 (light.kappa0 = 1)", _set("light.kappa0", 1.0)),
@@ -104,9 +116,20 @@ def scenario_raw(variant: str, seed: int, souls: int) -> dict:
     return raw
 
 
+def kept_path(cache: Path, variant: str, seed: int, raw: dict) -> Path:
+    """Where the run of ``raw`` is kept: named by the variant and seed and by a digest of its
+    scenario and of tikkun's code, so that a run kept from another definition of a variant, or
+    from other code, is never taken for this one."""
+    from tikkun.outputs.provenance import code_digest
+
+    digest = hashlib.sha256((json.dumps(raw, sort_keys=True) + code_digest()).encode()).hexdigest()[:12]
+    return Path(cache) / f"{variant}-{seed}-{digest}.npz"
+
+
 def run_one(variant: str, seed: int, souls: int, cache: str) -> dict:
     """One run in a worker process; its metrics are kept in ``cache`` (atomically)."""
-    path = Path(cache) / f"{variant}-{seed}.npz"
+    raw = scenario_raw(variant, seed, souls)
+    path = kept_path(Path(cache), variant, seed, raw)
     if path.exists():
         with np.load(path) as d:
             return {k: d[k] for k in d.files}
@@ -115,7 +138,7 @@ def run_one(variant: str, seed: int, souls: int, cache: str) -> dict:
     from tikkun.scenario import build_scenario
 
     t = time.perf_counter()
-    res = tikkun.run(build_scenario(scenario_raw(variant, seed, souls), f"{variant} seed {seed}"))
+    res = tikkun.run(build_scenario(raw, f"{variant} seed {seed}"))
     m = res.metrics
     out = {"year": m["year"], "C": m["cleansing_mean"], "G": m["weakest_link"], "complete": m["complete"],
            "end_year": np.int64(-1 if res.summary["end_year"] is None else res.summary["end_year"]),
@@ -159,11 +182,9 @@ def analyse(results: dict, seeds: list[int], horizon: int) -> list[dict]:
     b_ended = base_ends[base_ends >= 0]
     end_spread = float(b_ended.max() - b_ended.min()) if b_ended.size > 1 else float("nan")
     for r in rows:
-        # end-year effect: the variant's mean end against the default's, beyond the default's range
-        if r["ended"].size and b_ended.size:
-            r["end_shift"] = float(r["ended"].mean() - b_ended.mean())
-        else:
-            r["end_shift"] = float("nan")
+        # end-year effect: the mean shift over the seeds that end in both (paired by seed: the
+        # same seeds on both sides), against the default's range
+        r["end_shift"] = float(r["paired"].mean()) if r["paired"].size else float("nan")
         never_diff = (r["ends"] < 0).sum() != (base_ends < 0).sum()
         r["end_acts"] = bool(never_diff or (np.isfinite(r["end_shift"]) and abs(r["end_shift"]) > end_spread))
         r["c_acts"] = r["area"] > spread_area
@@ -293,14 +314,16 @@ def _fmt_ends(ends: np.ndarray) -> str:
 
 
 def _fmt_paired(d: np.ndarray) -> str:
-    """``-368 ± 124 (5 of 5 earlier)``: the end's shifts paired by seed; empty where no seed ends in both."""
+    """``-368 ± 124 (5 of 5 earlier)``, ``+2 ± 27 (1 later, 3 earlier, 1 unchanged)``: the end's
+    shifts paired by seed, with how many seeds move each way; empty where no seed ends in both."""
     if not d.size:
         return ""
     mean = float(d.mean())
-    way = "later" if mean > 0 else "earlier"
-    same = int((np.sign(d) == np.sign(mean)).sum()) if mean != 0 else int((d == 0).sum())
+    ways = [(int(n), word) for n, word in (((d > 0).sum(), "later"), ((d < 0).sum(), "earlier"),
+                                          ((d == 0).sum(), "unchanged")) if n]
     sd = f" ± {d.std(ddof=1):,.0f}" if d.size > 1 else ""
-    return f"{mean:+,.0f}{sd} ({same} of {d.size} {way if mean != 0 else 'unchanged'})"
+    counts = f"{d.size} of {d.size} {ways[0][1]}" if len(ways) == 1 else ", ".join(f"{n} {w}" for n, w in ways)
+    return f"{mean:+,.0f}{sd} ({counts})"
 
 
 def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict] | None = None) -> None:
@@ -321,28 +344,28 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict
         "  seed that never ends by year 6,000 is counted apart.",
         "- **Area**: the area between the variant's `C` curve and the default's, paired by seed,",
         "  in C-years (after the end of correction `C` stays 1), mean over seeds.",
-        "- **Paired by seed**: the variant's end year less the default's in each seed that ends in",
-        "  both, mean ± standard deviation, and in how many of those seeds the end moves the way the",
-        "  mean does. The same seed draws the same souls, so a shift can be consistent though smaller",
-        "  than the spread between seeds; it is shown beside the measure, which alone decides **acts**.",
+        "- **Shift of the end, paired by seed**: the variant's end year less the default's in each",
+        "  seed that ends in both (the same seeds on both sides), mean ± standard deviation, and in",
+        "  how many of those seeds the end comes later, earlier or in the same year. The same seed",
+        "  draws the same souls, so a shift can be consistent though smaller than the spread between",
+        "  seeds; MODEL.md's measure, the spread, alone decides **acts**.",
         "- **Spread between seeds**: not measured yet (one seed)." if len(seeds) < 2 else
         f"- **Spread between seeds**: the default's own end years range over "
         f"{base['end_spread']:,.0f} years, and two seeds' `C` curves differ by {base['spread_area']:,.1f} "
         f"C-years, their `G` curves by {base['spread_area_G']:,.1f} G-years on average (mean over pairs). A "
-        "mechanism **acts** when its shift of the mean end year exceeds that range, or it changes how many "
+        "mechanism **acts** when its mean shift of the end exceeds that range, or it changes how many "
         "seeds end, or one of its areas exceeds the matching spread.",
         "",
-        "| mechanism | switched off | end year | shift of the mean end | the end paired by seed | area between C "
+        "| mechanism | switched off | end year | shift of the end, paired by seed | area between C "
         "curves (C-years) | area between G curves (G-years) | acts |",
-        "|---|---|---|---|---|---|---|---|",
-        f"| default | nothing | {_fmt_ends(base['ends'])} | | | | | |",
+        "|---|---|---|---|---|---|---|",
+        f"| default | nothing | {_fmt_ends(base['ends'])} | | | | |",
     ]
     for r in rows[1:]:
         what = MECHANISMS[r["variant"]][0]
-        shift = "" if not np.isfinite(r["end_shift"]) else f"{r['end_shift']:+,.0f}"
         acts, why = _acts(r, len(seeds))
         acts = "**no**" if acts == "no" else acts
-        lines.append(f"| {r['variant']} | {what} | {_fmt_ends(r['ends'])} | {shift} | {_fmt_paired(r['paired'])} | "
+        lines.append(f"| {r['variant']} | {what} | {_fmt_ends(r['ends'])} | {_fmt_paired(r['paired'])} | "
                      f"{r['area']:,.1f} | {r['area_G']:,.1f} | {acts}{' (' + ', '.join(why) + ')' if why else ''} |")
     lines += ["", "![C and G of every variant](figures/mechanisms.png)", ""]
     inert = [r["variant"] for r in rows[1:] if not (r["end_acts"] or r["c_acts"] or r["g_acts"])]
@@ -402,7 +425,8 @@ def main() -> None:
             p.unlink()
     variants = ["default", *(args.only if args.only else MECHANISMS)]
     if args.partial:
-        kept = [s for s in args.seeds if all((cache / f"{v}-{s}.npz").exists() for v in variants)]
+        kept = [s for s in args.seeds
+                if all(kept_path(cache, v, s, scenario_raw(v, s, args.souls)).exists() for v in variants)]
         if not kept:
             raise SystemExit(f"no seed has every variant finished in {cache}")
         args.seeds = kept

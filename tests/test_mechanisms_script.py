@@ -27,7 +27,7 @@ def _changed(a, b, path=""):
 
 
 EXPECTED = {
-    "breaking": {"genesis", "sparks.unity"}, "inclusion": {"sparks.inclusion"}, "worlds": {"worlds.enabled"},
+    "breaking": {"genesis", "sparks.unity", "worlds.initial_unity"}, "inclusion": {"sparks.inclusion"}, "worlds": {"worlds.enabled"},
     "judges": {"light.kappa0"}, "preparation": {"light.beta"}, "aim": {"souls.steadiness", "souls.regain"},
     "warm-network": {"network.theta_max"}, "good-and-pure": {"network.good_and_pure"}, "shocks": {"events"},
     "attachment": {"events"}, "shepherds": {"generations.shepherds"}, "hbd-spread": {"souls.hbd_sigma"},
@@ -43,6 +43,18 @@ def test_each_variant_changes_only_its_mechanism_and_is_a_valid_scenario(variant
     changed = {k if not k.startswith("sparks.unity") else "sparks.unity" for k in changed}
     assert changed == EXPECTED[variant]
     build_scenario(raw)
+
+
+def test_without_the_breaking_the_sparks_keep_their_unity_and_the_worlds_start_broken():
+    """MODEL.md's variant is "sparks' unity 1" alone: the worlds start at the unity the history's
+    own genesis leaves them (what the engine is handed with the genesis, for this seed)."""
+    from tikkun.api import vessel_inputs
+
+    raw = mechanisms.scenario_raw("breaking", 21, 1000)
+    _, world_unity = vessel_inputs(build_scenario(mechanisms.scenario_raw("default", 21, 1000)))
+    assert 0.0 < world_unity < 1.0
+    assert raw["worlds"]["initial_unity"] == world_unity
+    assert raw["sparks"]["unity"] == {"kind": "constant", "value": 1.0} and "genesis" not in raw
 
 
 def test_without_the_torah_the_practice_before_it_lasts_to_the_horizon():
@@ -90,7 +102,7 @@ def test_what_the_history_shows_is_read_from_the_curves_as_its_table_says():
 
 def test_the_end_paired_by_seed_is_each_seeds_variant_less_its_default():
     """Made-up runs (end years, flat curves): the paired shift is taken seed by seed over the
-    seeds that end in both, and said with how many move the way the mean does."""
+    seeds that end in both, and said with how many move each way."""
     seeds = [20, 21, 22]
     ends = {"default": [4000, 5000, 4500], "shocks": [3900, 4700, -1], "attachment": [4010, 5000, 4495]}
 
@@ -102,7 +114,20 @@ def test_the_end_paired_by_seed_is_each_seeds_variant_less_its_default():
                for k, s in enumerate(seeds)}
     rows = {r["variant"]: r for r in mechanisms.analyse(results, seeds, 6000)}
     np.testing.assert_array_equal(rows["shocks"]["paired"], [-100, -300])  # seed 22 ends in one of the two
+    # the shift of the end is over the same seeds on both sides (not 4,300 against 4,500)
+    assert rows["shocks"]["end_shift"] == -200 and rows["attachment"]["end_shift"] == pytest.approx(5 / 3)
     assert mechanisms._fmt_paired(rows["shocks"]["paired"]) == "-200 ± 141 (2 of 2 earlier)"
-    assert mechanisms._fmt_paired(rows["attachment"]["paired"]) == "+2 ± 8 (1 of 3 later)"
+    assert mechanisms._fmt_paired(rows["attachment"]["paired"]) == "+2 ± 8 (1 later, 1 earlier, 1 unchanged)"
     assert mechanisms._fmt_paired(rows["judges"]["paired"]) == "+0 ± 0 (3 of 3 unchanged)"
     assert mechanisms._fmt_paired(np.array([], dtype=np.int64)) == ""
+
+
+def test_a_kept_run_is_named_by_its_scenario(tmp_path):
+    """A run kept from another definition of a variant (or another seed or size) is never taken
+    for this one: the file's name follows the scenario."""
+    base = mechanisms.scenario_raw("default", 20, 1000)
+    path = mechanisms.kept_path(tmp_path, "default", 20, base)
+    assert path.parent == tmp_path and path.name.startswith("default-20-")
+    assert mechanisms.kept_path(tmp_path, "default", 20, mechanisms.scenario_raw("default", 20, 1000)) == path
+    for other in (mechanisms.scenario_raw("default", 20, 2000), mechanisms.scenario_raw("judges", 20, 1000)):
+        assert mechanisms.kept_path(tmp_path, "default", 20, other) != path
