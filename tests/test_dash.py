@@ -42,7 +42,11 @@ from tikkun.records import METRIC_COLUMNS  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 # two tabs of one test run at once: the one behind is a reader's other window, not
+                 # one Chromium may slow down (its timers, its renderer's priority)
+                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                 "--disable-backgrounding-occluded-windows"]
 SOULS = 2_000
 FIRST_YEAR_TIMEOUT = 300  # s: the server compiles the engine's kernels if no test has yet
 
