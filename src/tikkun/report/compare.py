@@ -26,7 +26,7 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 from ..outputs.atomic import write_text
 from . import figures as F
 from .folder import ReportError, RunFolder, check_shown_years, read_run_folder
-from .html import _event_text, _flat, _fmt, _img, missed_events_text, page, written_by
+from .html import _event_text, _flat, _fmt, _img, missed_events_text, page, written_by, years_shown_text
 
 COMPARISON_NAME = "comparison.html"
 GENERATOR = "tikkun compare"  # in the page's head: how a page tikkun wrote is told from a user's file
@@ -536,8 +536,7 @@ def render(runs: list[RunFolder], years: list[int] | None = None, first: int | N
     names = "; ".join(f"{i + 1}: {r.folder}" for i, r in enumerate(runs))
     eras = ("Eras shaded as the runs share them. " if tl.eras else "")
     if (first, last) != (None, None):  # the y axes are scaled to these years too
-        eras = (f"Years {shown[0]:,.0f} to {min(shown[1], tl.horizon - 1):,.0f} shown (of 0 to {tl.horizon - 1:,}), "
-                f"the y axes scaled to them. {eras}")
+        eras = f"{years_shown_text(*shown, tl.horizon)} {eras}"
     marks = (f"{eras}A bar ends the line of a run that stopped at its horizon before the others; dashed lines: "
              "each run's end of correction, in its colour; dotted: events' first years, in the "
              "colour of the one run that has an event, grey where more runs have it (\"What differs\" names "

@@ -430,20 +430,19 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                         color="0.4")
         if log and present and np.isfinite(ax.dataLim.y0) and np.any(_values(run, present[0]) > 0):
             log_axis(ax)
-        drawn = [_drawn(run, s, panel.kind) for s in present]
         if panel.ylim is not None:
             ax.set_ylim(*panel.ylim)
-        elif log and tl.windowed:
-            _log_limits(ax, [tl.shown(v) for v in drawn])
-        elif not log:
-            # room above the highest line, so a plateau (the light at 1.5) is not drawn on the frame;
-            # with some years shown, the highest in them (the autoscale saw every year)
-            if tl.windowed:
-                top = max((np.nanmax(tl.shown(v), initial=0.0) for v in drawn), default=0.0)
-                ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
+        elif tl.windowed:  # scaled to the years shown (the autoscale saw every year)
+            shown = [tl.shown(_drawn(run, s, panel.kind)) for s in present]
+            if log:
+                _log_limits(ax, shown)
             else:
-                top = max((np.nanmax(_values(run, s)) for s in present), default=0.0)
-                ax.set_ylim(0, max(ax.get_ylim()[1], 1.08 * top) if top > 0 else None)
+                top = max((np.nanmax(v, initial=0.0) for v in shown), default=0.0)
+                ax.set_ylim(0, 1.08 * top if top > 0 else 1.0)
+        elif not log:
+            # room above the highest line, so a plateau (the light at 1.5) is not drawn on the frame
+            top = max((np.nanmax(_values(run, s)) for s in present), default=0.0)
+            ax.set_ylim(0, max(ax.get_ylim()[1], 1.08 * top) if top > 0 else None)
         if panel.integer:
             ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))  # a count that stays 0 still gets whole ticks
             ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))

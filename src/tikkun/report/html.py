@@ -123,6 +123,12 @@ def changes_from_preset(scenario: dict) -> str | None:
     return f"Changed from the preset {name}: " + "; ".join(said[:MAX_CHANGES]) + more + "."
 
 
+def years_shown_text(left: float, right: float, horizon: int) -> str:
+    """What a page whose time axes show ``left`` to ``right`` of a run's ``horizon`` years says of them."""
+    return (f"Years {left:,.0f} to {min(right, horizon - 1):,.0f} shown (of 0 to {horizon - 1:,}), "
+            "the y axes scaled to them.")
+
+
 def _marks_text(tl) -> str:
     """What the time figures mark in this run: its eras, and its events and end where it has them."""
     said = []
@@ -206,10 +212,8 @@ def render(run: RunFolder, workers: int | None = None, first: int | None = None,
     pngs = F.draw_all(run, tl, F.figure_names(run), workers)
     parts: list[tuple[str, str, str]] = []  # (id, title, body)
     marks = _marks_text(tl)
-    years = ""
-    if tl.windowed:
-        years = (f"Years {tl.left:,.0f} to {min(tl.right, tl.horizon - 1):,.0f} shown (of 0 to {tl.horizon - 1:,}), "
-                 "the y axes scaled to them.")
+    years = years_shown_text(tl.left, tl.right, tl.horizon) if tl.windowed else ""
+    if years:
         marks = f"{years} {marks}"
     for sec in F.SECTIONS:
         body = (f"<figure>{_img(pngs[sec.id], sec.title)}"
