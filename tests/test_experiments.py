@@ -116,11 +116,14 @@ def test_one_for_all_rule():
     # how far from the end the arm without a shepherd stays, over the seeds that never end
     from tikkun.experiments import EXPERIMENTS
 
-    v = EXPERIMENTS["one-for-all"].verdict({"one": {20: {"end_year": 4500}, 21: {"end_year": 4700}},
+    v = EXPERIMENTS["one-for-all"].verdict({"one": {20: {"end_year": 4500}, 21: {"end_year": 4700},
+                                                    22: {"end_year": 4300}},
                                             "none": {20: never, 21: {"end_year": None, "G_6000": 0.874,
-                                                                      "G_end": 0.9}}})
-    assert v.line == ("end with one shepherd: 4500, 4700; without: not by 10000, not by 10000 (G without: 0.30-0.87 "
-                      "at 6,000, 0.35-0.90 at 10,000); sooner by at least 5500, at least 5300 years")
+                                                                      "G_end": 0.9},
+                                                     22: {"end_year": 6157, "G_6000": 0.95}}})
+    assert v.line == ("end with one shepherd: 4500, 4700, 4300; without: not by 10000, not by 10000, 6157 (G "
+                      "without, in the seeds that never end: 0.30-0.87 at 6,000, 0.35-0.90 at 10,000); sooner by "
+                      "at least 5500, at least 5300, 1857 years")
     # an end late in the 6,000 years is measured against the arm without run on to 10,000, and C
     # before the shepherd given
     v = EXPERIMENTS["one-for-all"].verdict({"one": {20: {"end_year": 5887, "C_before_shepherd": 0.99991},

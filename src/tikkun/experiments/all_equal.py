@@ -152,7 +152,7 @@ EXPERIMENT = Experiment(
     arms=(Arm("spread", label="hbd ~ LogNormal(0, 0.3)"), Arm("equal", {"souls.hbd_sigma": 0.0}, label="every hbd 1")),
     base="quick", souls=20_000, years=10_000, set={"run.stop_at_end": True},
     why_size="quarters of 5,000 souls each give the mean completion year to a fraction of a year; the quick world "
-             "of 20,000 souls ends in years 2,250-4,676 (seeds 20-22), so a horizon of 10,000 years lets every seed "
+             "of 20,000 souls ends in years 1,864-4,676 (seeds 20-24, both arms), so a horizon of 10,000 years lets every seed "
              "end (the run stops there)",
     construction="illumination lam W ((1 - omega) c_i + omega G) has no hbd in it: identical at the end by construction; "
                  "the measured part is that the speed differs",

@@ -118,8 +118,8 @@ EXPERIMENT = Experiment(
     arms=(Arm("here-and-now", {"souls.regain": 1.0}, label="r = 1"), Arm("slowly", {"souls.regain": 0.05}, label="r = 0.05")),
     base="history", souls=60_000, years=YEARS, figsize=(9.5, 7.2),
     why_size="the claim is about C, a mean over souls, compared seed by seed: the two arms of a seed share their "
-             "souls, graph and draws, and differ in the aim's regaining alone (between seeds C differs far more, up to "
-             "twice in the chaos era, through different souls and judges); 60,000 souls, a tenth of the texts' "
+             "souls, graph and draws, and differ in the aim's regaining alone (between seeds C differs far more, more "
+             "than twofold in the chaos era, through different souls and judges); 60,000 souls, a tenth of the texts' "
              "population, since the claim is about a mean, not about the end; 3,000 years cover the years before "
              "the Torah, when correction begins, and the rise after it",
     measure=measure, verdict=verdict, figure=figure,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import mixing_is_not_unity as mixing
-from .core import SHEPHERD_SPAN, Arm, Experiment, Verdict, band, curve, light_turns
+from .core import SHEPHERD_SPAN, Arm, Experiment, Verdict, band, curve, light_turns, range_text
 
 YEARS = 300
 STIRRED_BELOW = 0.1  # "barely correct": the rule's bound on the stirred C (verdict and figure)
@@ -45,17 +45,19 @@ def verdict(m):
     vals = [v["C_stirred_at_T"] for v in m["seeds"].values()]
     ok = all(x is not None for x in vals) and max(vals) < STIRRED_BELOW
     ts = [v["T"] for v in m["seeds"].values()]
-    u = np.mean([v["unity_mean_stirred"] for v in m["seeds"].values()])
-    us = np.mean([v["unity_mean_struck"] for v in m["seeds"].values()])
+    u = [v["unity_mean_stirred"] for v in m["seeds"].values()]
+    us = [v["unity_mean_struck"] for v in m["seeds"].values()]
     mixed = [v["vessel_stirred"]["final_mixing"] for v in m["seeds"].values()]
     one = [v["vessel_stirred"]["final_unity"] for v in m["seeds"].values()]
     line = (f"when the struck sparks' C reaches 0.5 (years {min(ts)}-{max(ts)}), the stirred sparks' C is "
-            f"{min(vals):.3f}-{max(vals):.3f}; sparks' mean unity {u:.2f} (stirred) against {us:.2f} (struck); "
+            f"{min(vals):.3f}-{max(vals):.3f}; sparks' mean unity {range_text(u, 2)} (stirred) against "
+            f"{range_text(us, 2)} (struck); "
             f"the stirred vessel's mixing {min(mixed):.2f}-{max(mixed):.2f}, unity {min(one):.2f}-{max(one):.2f}"
             if all(x is not None for x in vals) else "the struck arm never reached C = 0.5")
     return Verdict(ok, f"stirred C < {STIRRED_BELOW:g} in the year the struck C first reaches 0.5, every seed",
                    {"C_stirred_at_T_max": max(v for v in vals if v is not None) if any(v is not None for v in vals) else None,
-                    "T": ts, "sparks_unity_mean_stirred": u, "sparks_unity_mean_struck": us,
+                    "T": ts, "sparks_unity_mean_stirred": float(np.mean(u)),
+                    "sparks_unity_mean_struck": float(np.mean(us)),
                     "stirred_vessel_mixing": mixed, "stirred_vessel_unity": one}, line)
 
 

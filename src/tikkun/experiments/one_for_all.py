@@ -55,7 +55,7 @@ def verdict(m):
     if never:  # how far from the end the arm without a shepherd stays
         at_6000 = [m["none"][s]["G_6000"] for s in never]
         at_end = [m["none"][s].get("G_end") for s in never]
-        line += f" (G without: {min(at_6000):.2f}-{max(at_6000):.2f} at {HORIZON:,}"
+        line += f" (G without, in the seeds that never end: {min(at_6000):.2f}-{max(at_6000):.2f} at {HORIZON:,}"
         line += f", {min(at_end):.2f}-{max(at_end):.2f} at {LONG:,})" if None not in at_end else ")"
     if any(g is not None for g in gains):
         # how much sooner, seed by seed: where the arm without never ends, at least the years to its horizon
