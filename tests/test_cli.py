@@ -974,3 +974,26 @@ def test_the_run_command_notes_an_event_of_its_own_that_years_drops(tmp_path):
     said = " ".join(out.stderr.split())
     assert "note: the --event at year 25 is dropped: --years 20 drops every event from year 20 on" in said
     assert "year 19 is dropped" not in said
+    # the scenario's own events it drops are named too (quick's shepherd comes at year 200)
+    assert "note: --years 20 drops the scenario's events from year 20 on: shepherds (200)" in said
+
+
+def test_the_run_command_names_the_preset_events_years_drops_and_only_those(tmp_path):
+    said = {}
+    for years in (150, 300):
+        r = tikkun("run", "--preset", "quick", "--years", str(years), "--souls", "300", "--no-report", "--out",
+                   tmp_path / f"r{years}", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        said[years] = " ".join(r.stderr.split())
+    assert "note: --years 150 drops the scenario's events from year 150 on: shepherds (200)" in said[150]
+    assert "drops the scenario's events" not in said[300]  # its shepherd at 200 is inside 300 years
+
+
+def test_c_is_never_printed_as_1_short_of_1():
+    from tikkun.cli import _short_of_one
+
+    assert _short_of_one(1.0) == "1" and _short_of_one(0.5886123) == "0.5886"
+    assert _short_of_one(0.99998) == "0.99998"
+    for x in (1 - 1e-9, 1 - 2.0 ** -52, 0.99995):
+        assert float(_short_of_one(x)) == x or float(_short_of_one(x)) < 1.0
+        assert _short_of_one(x) != "1"

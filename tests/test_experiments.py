@@ -69,7 +69,7 @@ def test_no_unity_no_correction_rule():
     assert _v("no-unity-no-correction", {"seeds": {20: {**seed, "C_stirred_at_T": 0.05}}})
     assert not _v("no-unity-no-correction", {"seeds": {20: {**seed, "C_stirred_at_T": 0.3}}})
     v = EXPERIMENTS["no-unity-no-correction"].verdict({"seeds": {20: {**seed, "C_stirred_at_T": 0.05}}})
-    assert v.line.endswith("the stirred vessel's mixing 0.75-0.75, unity 0.45-0.45")
+    assert v.line.endswith("the stirred vessel's mixing 0.75, unity 0.45")  # one seed: one number
 
 
 def test_the_stirred_sparks_come_from_the_vessel_the_mixing_claim_measures():
@@ -87,7 +87,7 @@ def test_missing_spark_rule():
     assert not _v("missing-spark", {"nothing-missing": full,
                                     "one-spark-missing": {20: {**miss[20], "G_at_event": 1.0, "end_year": 30}}})
     v = EXPERIMENTS["missing-spark"].verdict({"nothing-missing": full, "one-spark-missing": miss})
-    assert "every complete soul shines at 0.6000-0.6000 of full" in v.line and "by construction" in v.rule
+    assert "every complete soul shines at 0.6000 of full" in v.line and "by construction" in v.rule
 
 
 def test_missing_spark_reads_the_runs_own_omega(tmp_path):
@@ -203,7 +203,8 @@ def test_all_equal_rule():
     assert _v("all-equal", {**m, "equal": {20: {**equal, "completion_top_quarter": 150.0,
                                                 "completion_bottom_quarter": 120.5}}})
     line = EXPERIMENTS["all-equal"].verdict(m).line
-    assert "40.0-40.0 years earlier" in line and "without the spread: 1.5 to 1.5" in line
+    # a range whose two ends print alike is one number
+    assert "completes 40.0 years earlier" in line and "without the spread: 1.5 to 1.5" in line
 
 
 def test_experiment_command_refuses_bad_input(tmp_path):
@@ -222,6 +223,18 @@ def test_experiment_command_refuses_bad_input(tmp_path):
     p = subprocess.run([sys.executable, "-m", "tikkun", "experiment", "--list"], capture_output=True, text=True,
                        timeout=300)
     assert p.returncode == 0 and all(name in p.stdout for name in EXPERIMENTS)
+    p = subprocess.run([sys.executable, "-m", "tikkun", "experiment", "judges", "--list"], capture_output=True,
+                       text=True, timeout=300)  # with a name: that claim alone
+    assert p.returncode == 0 and p.stdout.startswith("judges: ") and "one-for-all" not in p.stdout
+    # a run's folder is the run's: a claim's files do not go into it, nor its runs
+    run = tmp_path / "run"
+    tikkun.run(preset="quick", out=run, souls=300, years=5, report=False)
+    before = sorted(q.name for q in run.iterdir())
+    for option in ("--out", "--runs"):
+        p = subprocess.run([sys.executable, "-m", "tikkun", "experiment", "judges", option, str(run)],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 2 and f"{option} {run}: a run's folder (it holds scenario.toml)" in p.stderr, p.stderr
+    assert sorted(q.name for q in run.iterdir()) == before
 
 
 def test_experiment_never_replaces_a_file_it_did_not_make(tmp_path):

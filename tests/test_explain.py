@@ -332,3 +332,12 @@ def test_the_first_questions_recipe_gives_the_numbers_it_says(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tikkun", *shlex.split(compare)[1:]], cwd=tmp_path,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and (tmp_path / "comparison.html").is_file(), r.stderr
+
+
+def test_a_rule_may_be_named_as_the_claims_are_spelt():
+    hyphen = subprocess.run([sys.executable, "-m", "tikkun", "explain", "good-and-pure"], capture_output=True,
+                            text=True, timeout=300)
+    underscore = subprocess.run([sys.executable, "-m", "tikkun", "explain", "good_and_pure"], capture_output=True,
+                                text=True, timeout=300)
+    assert hyphen.returncode == 0 and hyphen.stdout == underscore.stdout
+    assert hyphen.stdout.startswith("## good_and_pure: ")

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 from rich.console import Console
@@ -162,8 +162,12 @@ def _report(result, compiled: bool = False) -> None:
               f"{s['years_run']:,} year{'' if s['years_run'] == 1 else 's'} in {s['wall_seconds']:.1f} s"
               + (" (most of it compiling the kernels, once)" if compiled else ""))
     out.print(f"stopped: {s['stop_message']}")
-    out.print("end of correction: " + (f"year {end}" if end is not None else
-                                       f"not reached (G = {s['weakest_link']:.4g}, C = {s['cleansing_mean']:.4g})"))
+    if end is not None:
+        out.print(f"end of correction: year {end:,}")
+    else:
+        left = s["souls"] - s["complete"]
+        out.print(f"end of correction: not reached (G = {s['weakest_link']:.4g}, C = {_short_of_one(s['cleansing_mean'])}; "
+                  f"{left:,} soul{'' if left == 1 else 's'} not complete)")
     if s.get("events_not_reached"):
         from .report.html import missed_events_text
 
@@ -173,6 +177,29 @@ def _report(result, compiled: bool = False) -> None:
         out.print("souls not kept (the run ended first) at year " + ", ".join(f"{y:,}" for y in saved["souls_not_reached"]))
     if result.folder is not None:
         out.print(f"outputs: {result.folder}")
+
+
+def _short_of_one(x: float) -> str:
+    """``x`` in 4 significant digits, or as many more as it takes not to print 1 for a value short
+    of 1 (C of 0.99998 is not every soul complete)."""
+    for digits in range(4, 18):
+        text = f"{x:.{digits}g}"
+        if x == 1.0 or float(text) != 1.0:
+            return text
+    return repr(x)
+
+
+def _dropped_events(scenario: Path | None, preset: str | None, sets: dict, years: int) -> list[dict]:
+    """The scenario's own events (its file or preset, with ``--set``) that ``--years`` drops: those
+    from its year on, as summary.json names events (index, kind, label, year)."""
+    from .scenario.loading import _parse_toml, apply_overrides, preset_text, read_scenario_file
+
+    raw = (read_scenario_file(scenario) if scenario is not None else
+           _parse_toml(preset_text("history" if preset is None else preset), "preset"))
+    events = apply_overrides(raw, sets).get("events", []) if sets else raw.get("events", [])
+    return [{"index": i, "kind": e.get("kind"), "label": e.get("label"), "year": e["year"]}
+            for i, e in enumerate(events if isinstance(events, list) else [])
+            if isinstance(e, dict) and isinstance(e.get("year"), int) and e["year"] >= years]
 
 
 def _write_report(folder: Path, first: int | None = None, last: int | None = None) -> None:
@@ -268,6 +295,12 @@ def run(
     saveat = api.checked_saveat(SaveAt(souls=tuple(souls_at), network=save_network), sc)
     if not quiet:
         _say_notes(sc)
+        dropped = _dropped_events(scenario, preset, sets, years) if years is not None else []
+        if dropped:  # a run shorter than its scenario: what of the history it leaves out
+            from .report.html import missed_events_text
+
+            err.print(f"note: --years {years:,} drops the scenario's events from year {years:,} on: "
+                      f"{missed_events_text(dropped)}", markup=False, highlight=False)
         for ev in events:  # --years drops events from its year on: the reader's own are named
             if years is not None and isinstance(ev.get("year"), int) and ev["year"] >= years:
                 err.print(f"note: the --event at year {ev['year']:,} is dropped: --years {years:,} drops every event from "
@@ -361,7 +394,8 @@ def report(
     first: Optional[int] = typer.Option(None, "--from", min=0, metavar="YEAR",
                                         help="the yearly figures' first year (default 0): their y axes scale to the years shown"),
     last: Optional[int] = typer.Option(None, "--to", min=0, metavar="YEAR",
-                                       help="the yearly figures' last year (default the run's last)"),
+                                       help="the yearly figures' last year (default the run's last; "
+                                       "a later one shows up to it)"),
 ):
     """Write RUN_DIR/report.html: one self-contained page of a finished run.
 
@@ -380,7 +414,8 @@ def compare(
     first: Optional[int] = typer.Option(None, "--from", min=0, metavar="YEAR",
                                         help="the figures' first year (default 0): their y axes scale to the years shown"),
     last: Optional[int] = typer.Option(None, "--to", min=0, metavar="YEAR",
-                                       help="the figures' last year (default the longest run's last)"),
+                                       help="the figures' last year (default the longest run's last; "
+                                       "a later one shows up to it)"),
 ):
     """Compare finished runs in one self-contained page: what differs, their numbers, their trajectories together.
 
@@ -441,6 +476,8 @@ def explain(
     if rule in dict(ex.SOURCES):
         print(ex.source_text(rule), end="")
         return
+    if rule not in ex.RULES_BY_NAME and rule.replace("-", "_") in ex.RULES_BY_NAME:
+        rule = rule.replace("-", "_")  # spelt as the claims are (good-and-pure)
     if rule not in ex.RULES_BY_NAME:
         raise BadInput(ex.unknown_rule_message(rule))
     print(ex.rule_text(rule), end="")
@@ -486,17 +523,18 @@ def genesis(
     out.print(f"outputs: {folder}")
 
 
-def _sweep_progress(quiet: bool):
-    """A Rich bar of runs done, failed and left, with what the workers are doing."""
+def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
+    """A Rich bar of runs done, failed and left, with what the workers are doing; ``what()``
+    names the runs at each report."""
     if quiet:
         return None, None
     from .sweep.driver import NO_WORKERS_WARN
 
     progress = Progress(
-        TextColumn("runs"), BarColumn(),
+        TextColumn("{task.fields[what]}"), BarColumn(),
         TextColumn("done {task.fields[done]}  failed {task.fields[failed]}  left {task.fields[left]}  {task.fields[note]}"),
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False)
-    task = progress.add_task("sweep", total=None, done=0, failed=0, left="?", note="")
+    task = progress.add_task("sweep", total=None, done=0, failed=0, left="?", note="", what=what())
     shown = set()
 
     def callback(p):
@@ -519,7 +557,7 @@ def _sweep_progress(quiet: bool):
         if p.compiling:
             note += f", {len(p.compiling)} compiling the kernels"
         progress.update(task, total=p.total, completed=p.done + p.failed, done=p.done, failed=p.failed, left=p.left,
-                        note=note)
+                        note=note, what=what())
         if p.last is not None and p.last["status"] == "failed":
             progress.console.print(f"[red]failed[/] {escape(p.last['run_id'])}: {escape(p.last['error'] or '')}",
                                    highlight=False)
@@ -606,7 +644,10 @@ def sensitivity(
 
 @app.command()
 def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
-    """Check a scenario file; print what it resolves to, or every problem with its key."""
+    """Check a scenario file; print what it resolves to, or every problem with its key.
+
+    Each key is checked first; the checks between keys (a graph's degree against the souls, the
+    events against the horizon) follow once every key is valid."""
     from . import api
     from .scenario import ScenarioError, load_scenario
 
@@ -713,19 +754,19 @@ def experiment(
     _environment_check()
     from .experiments import EXPERIMENTS
 
-    if list_:
-        for exp in EXPERIMENTS.values():
-            out.print(f"[bold]{exp.name}[/]: {exp.claim} ({exp.source})")
-        return
-    _needs_extra("experiment", "sweep")
-    if all_ == (name is not None):
-        raise BadInput("give one claim's name or --all (see `tikkun experiment --list`)")
     if name is not None and name not in EXPERIMENTS:
         import difflib
 
         close = difflib.get_close_matches(name, EXPERIMENTS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise BadInput(f"unknown claim {name!r}{hint}; allowed: {', '.join(EXPERIMENTS)}")
+    if list_:  # with a name, that claim alone
+        for exp in EXPERIMENTS.values() if name is None else [EXPERIMENTS[name]]:
+            out.print(f"[bold]{exp.name}[/]: {exp.claim} ({exp.source})")
+        return
+    _needs_extra("experiment", "sweep")
+    if all_ == (name is not None):
+        raise BadInput("give one claim's name or --all (see `tikkun experiment --list`)")
     from .sweep.spec import MAX_RUNS
 
     if not 0 < seeds <= MAX_RUNS:  # each seed is a run of each arm: more is a count's extra zeros
@@ -737,6 +778,10 @@ def experiment(
     if all_:
         _check_folder_option("--out", out_dir / "claims")  # --all writes each claim's files there
     _check_folder_option("--runs", runs_dir)
+    for folder in (out_dir, runs_dir):  # a run's outputs are its own: a claim's files do not go among them
+        if (folder / "scenario.toml").is_file():
+            option = "--out" if folder == out_dir else "--runs"
+            raise BadInput(f"{option} {folder}: a run's folder (it holds scenario.toml); choose another {option}")
     from .experiments import claims, core
 
     # the files a run would replace must be an earlier run's (nothing a user made is lost)
@@ -760,17 +805,43 @@ def experiment(
         if note:
             out.print(f"  [dim]{note}[/]")
 
+    names = iter(EXPERIMENTS if all_ else [name])
+    under_way = [next(names)]  # the claim whose runs the bar shows
+
+    def done(rec):
+        line(rec)
+        under_way[0] = next(names, None)
+
+    from .sweep import SweepInterrupted
+
+    progress, callback = _sweep_progress(False, lambda: f"runs of {under_way[0]}")
+    try:
+        try:
+            if all_:
+                records = claims.run_all(EXPERIMENTS.values(), seeds=seed_list, souls=souls, out=out_dir,
+                                         runs=runs_dir, scheduler=scheduler, workers=workers, progress=callback,
+                                         on_done=done)
+            else:
+                rec = core.run(EXPERIMENTS[name], seeds=seed_list, souls=souls, out=out_dir, runs=runs_dir,
+                               scheduler=scheduler, workers=workers, progress=callback)
+        finally:
+            if progress is not None and progress.live.is_started:
+                progress.stop()
+    except SweepInterrupted as exc:
+        _exit_interrupted(f"interrupted: {under_way[0]}: {exc.done} runs done, {exc.failed} failed, {exc.left} left in "
+                          f"{escape(str(exc.folder))}; the same command again goes on from there (finished runs are "
+                          "kept, claims already measured are measured again from their runs)"
+                          if all_ else
+                          f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in "
+                          f"{escape(str(exc.folder))}; the same command again goes on from there (finished runs are "
+                          "kept)")
     if all_:
-        records = claims.run_all(EXPERIMENTS.values(), seeds=seed_list, souls=souls, out=out_dir, runs=runs_dir,
-                                 scheduler=scheduler, workers=workers, on_done=line)
         table = Table("claim", "verdict", "seconds")
         for rec in records:
             table.add_row(rec["name"], rec["verdict"], f"{rec['seconds']:.0f}")
         out.print(table)
         out.print(f"claims: {out_dir / 'claims.md'}")
         return
-    rec = core.run(EXPERIMENTS[name], seeds=seed_list, souls=souls, out=out_dir, runs=runs_dir, scheduler=scheduler,
-                   workers=workers)
     line(rec)
     out.print(f"outputs: {out_dir / (name + '.json')}, {out_dir / (name + '.png')}")
 

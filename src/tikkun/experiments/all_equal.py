@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import COLOURS, Arm, Experiment, Verdict
+from .core import COLOURS, Arm, Experiment, Verdict, range_text
 
 
 def _quarters(spread_souls):
@@ -69,7 +69,7 @@ def verdict(m):
                    "illumination is identical for every soul in each arm; every seed",
                    {"completion_gap_years": gaps, "completion_gap_years_equal": gaps_equal,
                     "illumination_range_at_end": rng},
-                   f"the top quarter by hbd completes {min(gaps):.1f}-{max(gaps):.1f} years earlier on average "
+                   f"the top quarter by hbd completes {range_text(gaps, 1)} years earlier on average "
                    f"(the same souls without the spread: {min(gaps_equal):.1f} to {max(gaps_equal):.1f}); "
                    f"final illumination range across souls {rng['spread']:.3g} (spread), {rng['equal']:.3g} (equal)")
 
@@ -115,7 +115,7 @@ def figure(fig, by_arm, m, v):
     ax1.legend(handles=keys, fontsize=7, loc="upper right")  # above the souls: the axis goes past them
     gaps = [_gap(d) for d in m["spread"].values()]
     gaps_equal = [_gap(d) for d in m["equal"].values()]
-    ax1.set_title(f"speed differs: with the spread the top quarter by hbd completes\n{min(gaps):.1f}-{max(gaps):.1f} "
+    ax1.set_title(f"speed differs: with the spread the top quarter by hbd completes\n{range_text(gaps, 1)} "
                   f"years before the bottom quarter (without it: {min(gaps_equal):.1f} to {max(gaps_equal):.1f})",
                   fontsize=9)
     ax1.set_xlabel("measure of mind hbd (in the arm with the spread)")

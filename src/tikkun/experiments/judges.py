@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve, years_text
+from .core import Arm, Experiment, Verdict, band, curve, range_text, years_text
 
 HORIZON = 6000
 
@@ -42,7 +42,7 @@ def verdict(m):
                    "a run's end) is higher; every seed",
                    {"half_year_highest": hy, "half_year_lowest": ly, "C_mean_difference": dc},
                    f"C reaches 1/2 in years {years_text(hy, 'never')} (highest) against {years_text(ly, 'never')} (lowest); "
-                   f"mean C higher by {min(dc):.4f}-{max(dc):.4f}")
+                   f"mean C higher by {range_text(dc, 4)}")
 
 
 def figure(fig, by_arm, m, v):
@@ -69,7 +69,7 @@ def figure(fig, by_arm, m, v):
         [curve(r, "cleansing_mean", HORIZON, 1.0) for r in by_arm["lowest"]])
     band(ax4, x, diff, "tab:purple", "")
     dc = v.numbers["C_mean_difference"]
-    ax4.text(0.98, 0.95, f"its mean over the {HORIZON:,} years,\nseed by seed: {min(dc):.4f}-{max(dc):.4f}",
+    ax4.text(0.98, 0.95, f"its mean over the {HORIZON:,} years,\nseed by seed: {range_text(dc, 4)}",
              transform=ax4.transAxes, ha="right", va="top", fontsize=8, color="tab:purple")
     ax4.axhline(0, color="k", lw=0.6)
     ax1.axvspan(*zoom, color="0.85", lw=0)

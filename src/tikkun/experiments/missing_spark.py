@@ -20,7 +20,7 @@ import tomllib
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, end_year
+from .core import Arm, Experiment, Verdict, end_year, range_text
 
 EVENT = 30
 YEARS = 400
@@ -57,7 +57,7 @@ def verdict(m):
     share = [v["complete_soul_share_of_full"] for v in miss.values()]
     filled = [s for s, v in miss.items() if v["G_at_event"] >= 1.0]
     line = (f"G at the end of the event's year: {min(g):.3g} to {max(g):.3g} over the seeds, so (by construction) every "
-            f"complete soul shines at {min(share):.4f}-{max(share):.4f} of full; the end waits "
+            f"complete soul shines at {range_text(share, 4)} of full; the end waits "
             + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
     if filled:  # the spark was not missing at any year's end: the end had nothing to wait for
         line += (f"; in seed{'s' if len(filled) > 1 else ''} {', '.join(map(str, filled))} the event's own year's "

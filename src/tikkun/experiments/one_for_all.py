@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, band, curve, end_rows, end_year, years_text
+from .core import Arm, Experiment, Verdict, band, curve, end_rows, end_year, range_text, years_text
 
 YEAR = 4040
 HORIZON = 6000  # the end must come by it with the shepherd
@@ -55,8 +55,8 @@ def verdict(m):
     if never:  # how far from the end the arm without a shepherd stays
         at_6000 = [m["none"][s]["G_6000"] for s in never]
         at_end = [m["none"][s].get("G_end") for s in never]
-        line += f" (G without, in the seeds that never end: {min(at_6000):.2f}-{max(at_6000):.2f} at {HORIZON:,}"
-        line += f", {min(at_end):.2f}-{max(at_end):.2f} at {LONG:,})" if None not in at_end else ")"
+        line += f" (G without, in the seeds that never end: {range_text(at_6000, 2)} at {HORIZON:,}"
+        line += f", {range_text(at_end, 2)} at {LONG:,})" if None not in at_end else ")"
     if any(g is not None for g in gains):
         # how much sooner, seed by seed: where the arm without never ends, at least the years to its horizon
         line += "; sooner by " + ", ".join("?" if g is None else (f"at least {g[1:]}" if isinstance(g, str) else str(g))

@@ -570,13 +570,13 @@ def check_folders(folders) -> list[Path]:
     :data:`MAX_RUNS` and no folder is named twice."""
     paths = [Path(f) for f in folders]
     if not 2 <= len(paths) <= MAX_RUNS:
-        raise ReportError(f"RUN_DIRS: give 2 to {MAX_RUNS} run folders to compare (got {len(paths)})")
+        raise ReportError(f"RUN_DIR: give 2 to {MAX_RUNS} run folders to compare (got {len(paths)})")
     seen: dict[str, Path] = {}
     for p in paths:
         key = os.path.realpath(p)
         if key in seen:
             also = "" if str(seen[key]) == str(p) else f" (as {seen[key]} too)"
-            raise ReportError(f"RUN_DIRS: {p} is given twice{also}; give each run once")
+            raise ReportError(f"RUN_DIR: {p} is given twice{also}; give each run once")
         seen[key] = p
     return paths
 
