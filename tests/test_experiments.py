@@ -582,7 +582,7 @@ def test_one_for_all_figure_says_c_is_near_one_only_where_the_runs_show_it(tmp_p
     def texts(by_arm):
         fig = Figure()
         ofa.figure(fig, by_arm, None, None)
-        return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+        return " ".join(" ".join(t.get_text().split()) for ax in fig.axes for t in ax.texts)  # lines joined
 
     assert "nearly every soul is complete" in texts(runs(0.9999))
     assert "nearly every soul is complete" not in texts(runs(0.5))

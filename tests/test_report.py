@@ -812,3 +812,18 @@ def test_an_end_outside_the_years_shown_is_neither_drawn_nor_told():
                     and np.allclose(c.get_segments()[0][:, 0], 99)]
             assert len(ends) == 2 * lines  # one a panel
     assert F.time_figure(outside, "", 1)[0].get_figheight() < F.time_figure(inside, "", 1)[0].get_figheight()
+
+
+def test_the_events_lines_are_dotted_as_the_captions_say():
+    """At the figures' resolution each dot and each gap of an event's line is at least a pixel
+    (a dotted pattern scaled to a thin line drew a solid grey line: the captions say dotted)."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    ax = Figure(dpi=F.DPI).add_subplot()
+    F.mark_panel(ax, F.Timeline(400, (), (F.Mark("shepherds", 200),), None))
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    (offset, pattern), = lines.get_dashes()
+    assert pattern is not None and len(pattern) == 2  # dashed, not solid
+    on, off = (points * F.DPI / 72.0 for points in pattern)
+    assert on >= 1.0 and off >= 2.0

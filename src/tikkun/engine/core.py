@@ -20,7 +20,9 @@ The order of a year:
    (:func:`tikkun.rules.network.warm_network`);
 6. the fused pass over souls (:mod:`tikkun.engine.year_kernel`): aim, shocks, light, screens,
    greater desire, shepherds;
-7. the weakest link ``G``, the end of correction; the year each newly complete soul completed.
+7. the weakest link ``G``, the end of correction (002: the final purpose depends on the whole,
+   "when a tiny part of a tiny spark is missing, the end will not be able to appear"); the year
+   each newly complete soul completed.
 """
 
 from __future__ import annotations

@@ -134,9 +134,10 @@ def figure(fig, by_arm, m, v):
     # where C (dashed) is near 1 in both arms the year before the shepherd, what its light lifts is G, the last sparks
     c_before = [curve(r, "cleansing_mean", YEAR, after_end=1.0)[YEAR - 1] for rs in by_arm.values() for r in rs]
     if min(c_before) >= 0.99:
-        ax.text(0.01, 0.7, "C (dashed) is near 1 in both arms:\nnearly every soul is complete before\nthe shepherd; "
-                "its light corrects\nthe last sparks (G, solid)", transform=ax.transAxes, ha="left", va="top",
-                fontsize=8, color="0.25")
+        # in the years before the shepherd, above the bands there (they rise only after it)
+        ax.text(0.01, 0.66, "C (dashed) is near 1 in\nboth arms: nearly every\nsoul is complete before\nthe shepherd; "
+                "its light\ncorrects the last sparks\n(G, solid)", transform=ax.transAxes, ha="left", va="top",
+                fontsize=8, color="0.25", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
 
 
 EXPERIMENT = Experiment(

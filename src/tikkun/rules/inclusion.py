@@ -4,7 +4,7 @@
 
 A spark corrects by the unity it kept from the breaking (``iota_j``, 000: only what the light
 united can be corrected) and by its inclusion in the whole, in proportion to how far the whole
-is corrected already (002: "the whole is found within each item, since in the end all the souls
+is corrected already (002: "the whole is found within each item, since in the end, all the souls
 will unite into one discernment"; "the good soul draws to it from all the discernments of
 Kedusha before it and after it"). A spark with no unity of its own corrects only through the
 others: nothing while ``C = 0``, ever faster as they correct. So every spark can be corrected

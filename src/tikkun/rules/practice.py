@@ -1,6 +1,6 @@
 """The practice of Torah and Mitzva, ``P`` (MODEL.md, "Light and correction", (r2)).
 
-"By the force of the Torah and the Mitzva the body is cleansed" (002): a soul's own light is
+"by the force of the Torah and the Mitzva [commandment], the body is cleansed" (002): a soul's own light is
 ``P * e_i * (eps + c_i)``, where ``e_i`` is how much the soul engages and ``P`` what there is to
 engage in this year. ``P`` is a scheduled global (``light.practice``, default 1): the history
 sets it low before the Torah is given at the exodus (year 2,448), for the few who practised
