@@ -997,3 +997,16 @@ def test_c_is_never_printed_as_1_short_of_1():
     for x in (1 - 1e-9, 1 - 2.0 ** -52, 0.99995):
         assert float(_short_of_one(x)) == x or float(_short_of_one(x)) < 1.0
         assert _short_of_one(x) != "1"
+
+
+def test_a_sweeps_absolute_folder_is_shown_as_given(tmp_path, monkeypatch):
+    """A sweep's folder is absolute (its workers may start in another folder); the command shows
+    it as `run` shows its own, relative to the working folder where it lies inside it."""
+    from pathlib import Path
+
+    from tikkun.cli import _as_given
+
+    monkeypatch.chdir(tmp_path)
+    assert _as_given(tmp_path / "sweeps" / "s") == Path("sweeps/s")
+    outside = tmp_path.parent / "elsewhere" / "s"
+    assert _as_given(outside) == outside

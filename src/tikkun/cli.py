@@ -533,7 +533,9 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
     progress = Progress(
         TextColumn("{task.fields[what]}"), BarColumn(),
         TextColumn("done {task.fields[done]}  failed {task.fields[failed]}  left {task.fields[left]}  {task.fields[note]}"),
-        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False)
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        # a log (no terminal) gets the bar's last state once, whole: at a terminal's 80 columns it was cut
+        console=err if err.is_terminal else Console(stderr=True, soft_wrap=True, width=200), transient=False)
     task = progress.add_task("sweep", total=None, done=0, failed=0, left="?", note="", what=what())
     shown = set()
 
@@ -565,12 +567,22 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
     return progress, callback
 
 
+def _as_given(path: Path) -> Path:
+    """A path the sweep made absolute (its workers may start elsewhere), shown as ``run`` shows its
+    folder: relative to the working folder where it lies inside it."""
+    try:
+        return Path(path).relative_to(Path.cwd())
+    except ValueError:
+        return Path(path)
+
+
 def _sweep_report(result) -> None:
     runs = result.runs
     done = int((runs["status"] == "done").sum())
     reused = int(runs["reused"].sum())
     out.print(f"[bold]{len(runs)} runs[/]: {done} done ({reused} from an earlier sweep), {len(result.failed)} failed")
-    out.print(f"tables: {result.folder / 'sweep.parquet'}, {result.folder / 'sweep-metrics.parquet'}")
+    folder = _as_given(result.folder)
+    out.print(f"tables: {folder / 'sweep.parquet'}, {folder / 'sweep-metrics.parquet'}")
     for row in result.failed.head(10).itertuples():
         out.print(f"[red]failed[/] {escape(row.run_id)}: {escape(str(row.error))}", highlight=False)
 
@@ -588,7 +600,7 @@ def _run_sweep_command(fn, quiet: bool, **kwargs):
     except SweepInterrupted as exc:
         # runs under way are cancelled, but one may still finish on its worker (a local cluster's as it
         # stops; an external cluster's workers go on): it is kept
-        _exit_interrupted(f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in {escape(str(exc.folder))} "
+        _exit_interrupted(f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in {escape(str(_as_given(exc.folder)))} "
                           "(a run still under way on a worker may finish, and is kept); run the same command again "
                           "to go on")
 
@@ -639,7 +651,7 @@ def sensitivity(
     out.print(table)
     for note in result.notes:
         out.print(f"note: {escape(note)}")
-    out.print(f"outputs: {result.folder / 'sensitivity.parquet'}, {result.figure}")
+    out.print(f"outputs: {_as_given(result.folder / 'sensitivity.parquet')}, {_as_given(result.figure)}")
 
 
 @app.command()
@@ -829,11 +841,11 @@ def experiment(
                 progress.stop()
     except SweepInterrupted as exc:
         _exit_interrupted(f"interrupted: {under_way[0]}: {exc.done} runs done, {exc.failed} failed, {exc.left} left in "
-                          f"{escape(str(exc.folder))}; the same command again goes on from there (finished runs are "
+                          f"{escape(str(_as_given(exc.folder)))}; the same command again goes on from there (finished runs are "
                           "kept, claims already measured are measured again from their runs)"
                           if all_ else
                           f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in "
-                          f"{escape(str(exc.folder))}; the same command again goes on from there (finished runs are "
+                          f"{escape(str(_as_given(exc.folder)))}; the same command again goes on from there (finished runs are "
                           "kept)")
     if all_:
         table = Table("claim", "verdict", "seconds")
