@@ -1010,3 +1010,14 @@ def test_a_sweeps_absolute_folder_is_shown_as_given(tmp_path, monkeypatch):
     assert _as_given(tmp_path / "sweeps" / "s") == Path("sweeps/s")
     outside = tmp_path.parent / "elsewhere" / "s"
     assert _as_given(outside) == outside
+
+
+def test_a_bad_value_given_by_an_option_names_the_option(tmp_path):
+    for args, key, said in ((["--souls", "3"], "souls.count", "(--souls 3 sets souls.count)"),
+                            (["--seed", "-1"], "run.seed", "(--seed -1 sets run.seed)")):
+        r = tikkun("run", "--preset", "quick", *args, "--out", tmp_path / "r", cwd=tmp_path)
+        assert r.returncode == 2 and key in r.stderr and said in r.stderr, r.stderr
+        assert not (tmp_path / "r").exists()
+    r = tikkun("run", "--preset", "quick", "--souls", "300", "--set", "light.alpha=-1", "--out", tmp_path / "r",
+               cwd=tmp_path)  # a key no option set: no option named
+    assert r.returncode == 2 and "light.alpha" in r.stderr and "sets" not in r.stderr, r.stderr

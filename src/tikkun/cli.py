@@ -282,8 +282,18 @@ def run(
     sets, events, given, label = parse_set_options(set_), parse_event_options(event), None, ""
     if graph is not None:  # read and checked with the scenario here, before any folder is made
         sets, (given, label) = api.with_graph(sets, graph)
-    sc = api.resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls,
-                              overrides=sets, events=events)
+    from .scenario import ScenarioError
+
+    try:
+        sc = api.resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls,
+                                  overrides=sets, events=events)
+    except ScenarioError as exc:  # a key the reader set by an option: named by that option too
+        told = [f"{option} {value:,} sets {key}" for option, value, key in
+                (("--seed", seed, "run.seed"), ("--souls", souls, "souls.count"), ("--years", years, "run.years"))
+                if value is not None and key in str(exc)]
+        if told:
+            raise ScenarioError(f"{exc}\n({'; '.join(told)})") from None
+        raise
     if given is None:  # a run folder's scenario.toml runs with the graph the folder keeps
         given, label = api.graph_beside(scenario, sc)
         if given is not None and not quiet:
