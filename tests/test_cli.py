@@ -1020,4 +1020,32 @@ def test_a_bad_value_given_by_an_option_names_the_option(tmp_path):
         assert not (tmp_path / "r").exists()
     r = tikkun("run", "--preset", "quick", "--souls", "300", "--set", "light.alpha=-1", "--out", tmp_path / "r",
                cwd=tmp_path)  # a key no option set: no option named
-    assert r.returncode == 2 and "light.alpha" in r.stderr and "sets" not in r.stderr, r.stderr
+    assert r.returncode == 2 and "light.alpha" in r.stderr and "(--" not in r.stderr, r.stderr
+
+
+def test_the_runs_bar_starts_anew_for_each_claim():
+    """`tikkun experiment --all` shows one bar for the claims in turn: a claim's runs start from 0
+    with a clock of their own, even where the last claim had as many runs (the bar was left
+    finished, its clock stopped)."""
+    from types import SimpleNamespace
+
+    from tikkun import cli
+
+    name = ["judges"]
+    progress, callback = cli._sweep_progress(False, lambda: f"runs of {name[0]}")
+
+    def report(done, total=10):
+        callback(SimpleNamespace(dashboard=None, numba_threads=[1], no_workers=0.0, left=total - done, workers=2,
+                                 compiling=[], total=total, done=done, failed=0, last=None))
+
+    try:
+        report(10)
+        (task,) = progress.tasks
+        assert task.finished and task.fields["what"] == "runs of judges"
+        name[0] = "latecomer"
+        report(1)
+        (task,) = progress.tasks
+        assert not task.finished and task.completed == 1 and task.fields["what"] == "runs of latecomer"
+        assert task.time_remaining is None or task.time_remaining > 0
+    finally:
+        progress.stop()

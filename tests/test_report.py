@@ -816,7 +816,7 @@ def test_an_end_outside_the_years_shown_is_neither_drawn_nor_told():
 
 def test_the_events_lines_are_dotted_as_the_captions_say():
     """At the figures' resolution each dot and each gap of an event's line is at least a pixel
-    (a dotted pattern scaled to a thin line drew a solid grey line: the captions say dotted)."""
+    (a dotted pattern scaled to a thin line draws it solid; the captions say dotted)."""
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
 

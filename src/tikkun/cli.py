@@ -166,7 +166,8 @@ def _report(result, compiled: bool = False) -> None:
         out.print(f"end of correction: year {end:,}")
     else:
         left = s["souls"] - s["complete"]
-        out.print(f"end of correction: not reached (G = {s['weakest_link']:.4g}, C = {_short_of_one(s['cleansing_mean'])}; "
+        out.print(f"end of correction: not reached (G = {_short_of_one(s['weakest_link'])}, "
+                  f"C = {_short_of_one(s['cleansing_mean'])}; "
                   f"{left:,} soul{'' if left == 1 else 's'} not complete)")
     if s.get("events_not_reached"):
         from .report.html import missed_events_text
@@ -405,7 +406,7 @@ def report(
                                         help="the yearly figures' first year (default 0): their y axes scale to the years shown"),
     last: Optional[int] = typer.Option(None, "--to", min=0, metavar="YEAR",
                                        help="the yearly figures' last year (default the run's last; "
-                                       "a later one shows up to it)"),
+                                       "a later one: the run's last)"),
 ):
     """Write RUN_DIR/report.html: one self-contained page of a finished run.
 
@@ -425,7 +426,7 @@ def compare(
                                         help="the figures' first year (default 0): their y axes scale to the years shown"),
     last: Optional[int] = typer.Option(None, "--to", min=0, metavar="YEAR",
                                        help="the figures' last year (default the longest run's last; "
-                                       "a later one shows up to it)"),
+                                       "a later one: the longest run's last)"),
 ):
     """Compare finished runs in one self-contained page: what differs, their numbers, their trajectories together.
 
@@ -544,12 +545,15 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
         TextColumn("{task.fields[what]}"), BarColumn(),
         TextColumn("done {task.fields[done]}  failed {task.fields[failed]}  left {task.fields[left]}  {task.fields[note]}"),
         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        # a log (no terminal) gets the bar's last state once, whole: at a terminal's 80 columns it was cut
+        # a log (no terminal) gets the bar's last state once: wide, so that a log shows it uncut
         console=err if err.is_terminal else Console(stderr=True, soft_wrap=True, width=200), transient=False)
     task = progress.add_task("sweep", total=None, done=0, failed=0, left="?", note="", what=what())
-    shown = set()
+    shown, current = set(), [what()]
 
     def callback(p):
+        if what() != current[0]:  # another sweep's runs (the next claim): its own count and clock
+            current[0] = what()
+            progress.reset(task, total=None, completed=0, done=0, failed=0, left="?", note="", what=current[0])
         if "bar" not in shown:  # shown from the first report on, after the input was checked
             shown.add("bar")
             progress.start()
@@ -764,7 +768,7 @@ class _nullcontext:
 def experiment(
     name: Optional[str] = typer.Argument(None, help="the claim, e.g. one-for-all (see `tikkun experiment --list`)"),
     all_: bool = typer.Option(False, "--all", help="every claim; writes claims.md with the table of verdicts"),
-    list_: bool = typer.Option(False, "--list", help="list the claims and exit"),
+    list_: bool = typer.Option(False, "--list", help="list the claims (with a NAME: that claim) and exit"),
     seeds: int = typer.Option(5, "--seeds", help="seeds 20, 21, ... (the spread over them is reported)"),
     souls: Optional[int] = typer.Option(None, "--souls", help="population (default: each claim's own, see its JSON)"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="a Dask scheduler tcp://HOST:PORT (default: this machine)"),
@@ -857,6 +861,9 @@ def experiment(
                           f"interrupted: {exc.done} runs done, {exc.failed} failed, {exc.left} left in "
                           f"{escape(str(_as_given(exc.folder)))}; the same command again goes on from there (finished runs are "
                           "kept)")
+    except KeyboardInterrupt:  # between the runs (a claim measured, its figure, claims.md): each file whole or none
+        _exit_interrupted(f"interrupted while measuring {under_way[0] or 'the claims'}; its runs are kept in "
+                          f"{escape(str(runs_dir))}, and the same command again goes on from there")
     if all_:
         table = Table("claim", "verdict", "seconds")
         for rec in records:

@@ -70,7 +70,7 @@ def verdict(m):
                    {"completion_gap_years": gaps, "completion_gap_years_equal": gaps_equal,
                     "illumination_range_at_end": rng},
                    f"the top quarter by hbd completes {range_text(gaps, 1)} years earlier on average "
-                   f"(the same souls without the spread: {min(gaps_equal):.1f} to {max(gaps_equal):.1f}); "
+                   f"(the same souls without the spread: {range_text(gaps_equal, 1, ' to ')}); "
                    f"final illumination range across souls {rng['spread']:.3g} (spread), {rng['equal']:.3g} (equal)")
 
 
@@ -116,7 +116,7 @@ def figure(fig, by_arm, m, v):
     gaps = [_gap(d) for d in m["spread"].values()]
     gaps_equal = [_gap(d) for d in m["equal"].values()]
     ax1.set_title(f"speed differs: with the spread the top quarter by hbd completes\n{range_text(gaps, 1)} "
-                  f"years before the bottom quarter (without it: {min(gaps_equal):.1f} to {max(gaps_equal):.1f})",
+                  f"years before the bottom quarter (without it: {range_text(gaps_equal, 1, ' to ')})",
                   fontsize=9)
     ax1.set_xlabel("measure of mind hbd (in the arm with the spread)")
     ax1.set_ylabel(f"year the soul became complete\n(the latest 1% of seed {runs[0].seed} not shown)")

@@ -323,11 +323,12 @@ def mean_sd(values) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
 
 
-def range_text(values, digits: int = 3) -> str:
-    """The range over the seeds as the verdicts print it, ``0.878-0.889``; one number where the
-    two ends print alike."""
-    lo, hi = f"{min(values):.{digits}f}", f"{max(values):.{digits}f}"
-    return lo if lo == hi else f"{lo}-{hi}"
+def range_text(values, digits: int = 3, sep: str = "-", kind: str = "f") -> str:
+    """The range over the seeds as the verdicts print it, ``0.878-0.889`` (``sep=" to "`` where an
+    end may be negative: ``-2.9 to 3.7``; ``kind`` the format's type, ``f``, ``g`` or ``e``); one
+    number where the two ends print alike."""
+    lo, hi = f"{min(values):.{digits}{kind}}", f"{max(values):.{digits}{kind}}"
+    return lo if lo == hi else f"{lo}{sep}{hi}"
 
 
 def years_text(years, missing: str = "never") -> str:

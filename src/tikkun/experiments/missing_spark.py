@@ -56,7 +56,7 @@ def verdict(m):
     g = [v["G_at_event"] for v in miss.values()]
     share = [v["complete_soul_share_of_full"] for v in miss.values()]
     filled = [s for s, v in miss.items() if v["G_at_event"] >= 1.0]
-    line = (f"G at the end of the event's year: {min(g):.3g} to {max(g):.3g} over the seeds, so (by construction) every "
+    line = (f"G at the end of the event's year: {range_text(g, 3, ' to ', 'g')} over the seeds, so (by construction) every "
             f"complete soul shines at {range_text(share, 4)} of full; the end waits "
             + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
     if filled:  # the spark was not missing at any year's end: the end had nothing to wait for

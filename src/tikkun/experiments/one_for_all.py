@@ -1,5 +1,5 @@
 """``one-for-all`` (002, "when a single soul from Israel is purified from all its filth ...
-through it all the souls of its generation will be corrected"; "Moses is equal to 600,000"):
+through it, all the souls of its generation will be corrected"; "Moses is equal to 600,000"):
 with shepherds by events only (r2), no shepherd at all against one soul made complete and a
 shepherd early in the Messiah era.
 
@@ -64,7 +64,7 @@ def verdict(m):
     before = [m["one"][s].get("C_before_shepherd") for s in tested]
     if tested and None not in before:  # how near complete the souls are: 1 - C, which C's digits would hide
         short = [1.0 - c for c in before]
-        line += f"; 1 - C in {YEAR - 1:,}, before the shepherd: {min(short):.1e} to {max(short):.1e}"
+        line += f"; 1 - C in {YEAR - 1:,}, before the shepherd: {range_text(short, 1, ' to ', 'e')}"
     if early:
         told = ", ".join(f"seed {s} in {y:,}" for s, y in early.items())
         line += ("; " if line else "") + f"ended before the shepherd's year {YEAR:,}, not a test: {told}"
@@ -143,7 +143,7 @@ def figure(fig, by_arm, m, v):
 EXPERIMENT = Experiment(
     name="one-for-all",
     claim="With shepherds by events only: one soul made complete early in the Messiah era brings the end of correction, and much sooner.",
-    source="002, 'Moses is equal to 600,000'; 'through it all the souls of its generation will be corrected'",
+    source="002, 'Moses is equal to 600,000'; 'through it, all the souls of its generation will be corrected'",
     arms=(Arm("none", label="no shepherd"),
           Arm("one", events=({"kind": "shepherds", "year": YEAR, "group": {"first": 0, "count": 1}, "label": "one shepherd"},),
               label="one shepherd")),

@@ -228,7 +228,7 @@ def mark_panel(ax, tl: Timeline) -> None:
             facecolors=[to_rgba(ERA_COLOURS.get(n, "0.8"), ERA_SHADE) for n, _, _ in tl.eras]), autolim=False)
     if tl.shown_marks:
         ax.add_collection(LineCollection([[(m.year, 0), (m.year, 1)] for m in tl.shown_marks], transform=across,
-                                         colors="0.45", lw=0.7, linestyles=[(0, (1.5, 3.0))]), autolim=False)  # dots at any dpi
+                                         colors="0.45", lw=0.7, linestyles=[(0, (1.5, 3.0))]), autolim=False)  # dots, gaps: a pixel or more at DPI
     if tl.shown_end is not None:
         ax.add_collection(LineCollection([[(tl.end_year, 0), (tl.end_year, 1)]], transform=across,
                                          colors=END_COLOUR, lw=1.0, linestyles="--"), autolim=False)

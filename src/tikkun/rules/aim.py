@@ -1,6 +1,6 @@
 """Keeping and catching the aim (000, "Don't lose aim of the goal").
 
-"A moment later he will receive a greater desire to enjoy, and then he will have to catch the
+"A moment later he will receive a greater desire to enjoy, and then he will have to “catch” the
 goal once again": on a greater desire a holding soul keeps aim with probability ``p_i`` (its
 steadiness), else loses it. A soul without aim catches it again with probability ``r_i`` each
 year; the draw comes at the start of the year, before the light, so ``r = 1`` ("right here

@@ -61,7 +61,7 @@ def apply_soul_events(state, events: list[tuple[int, object]], seed: int, year: 
     """Apply this year's actions on souls to the state's arrays, in place, in listed order.
 
     shepherds: the souls become complete and shepherds (002, "when a single soul ... is purified
-      from all its filth ... through it all the souls of its generation will be corrected"),
+      from all its filth ... through it, all the souls of its generation will be corrected"),
       with the flag ``shepherd_flag`` (:mod:`tikkun.rules.shepherds`: for good in the Messiah
       era, until the generation's end before it); souls not yet complete complete this year.
     complete: the souls become complete without becoming shepherds; with ``spare = "smallest"``

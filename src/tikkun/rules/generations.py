@@ -6,9 +6,9 @@ generation lasts ``length`` years; at its start the judge is chosen among the el
 (the highest cleansing by default; the lowest or a random one as alternatives) and its
 cleansing ``c_judge`` is frozen for the generation: ``J = kappa0 + (1 - kappa0) c_judge``.
 
-Eras: chaos, Torah, Messiah. "In all the previous generations, which were but a preparation
-for Malchut, special Kelim were required for anointment of their judges, such as the souls of
-Moses and Samuel" -- before the Messiah era only ``special`` souls may judge. "His Kli is
+Eras: chaos, Torah, Messiah. "in all the previous generations, which were but a preparation
+for Malchut, special Kelim [vessels] were required for anointment of their judges, such as the
+souls of Moses and Samuel" -- before the Messiah era only ``special`` souls may judge. "His Kli is
 within each and every soul from Israel" -- in it, any soul may. And "the Messiah is ready for
 each and every generation": in it a complete soul becomes a shepherd and stays one.
 """

@@ -2,8 +2,8 @@
 
     ell_i = alpha * lam * W * J * (1 + beta * C) * h_i * [hold_i * P * e_i * (eps + c_i) + phi_s * shepherd]
 
-002: "by the force of the Torah and the Mitzva the body is cleansed, and to the extent of its
-cleansing the common soul shines on him" (effort times ``eps + c_i``); "each generation behaves
+002: "by the force of the Torah and the Mitzva [commandment], the body is cleansed, and to the
+extent of its cleansing, the common soul shines on him" (effort times ``eps + c_i``); "each generation behaves
 according to its judge" (``J``); "he will buy his world in one hour due to the ability of that
 generation" (``1 + beta C``); "Moses is equal to 600,000" (the shepherd term); division is
 "only in their HBD" (``h_i``, a speed). 000: while aim is lost, own effort corrects nothing.

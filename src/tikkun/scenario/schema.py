@@ -87,7 +87,7 @@ class LightConfig(_Section):
 
     alpha: float = _f(0.3125, "light a year, the one rate of the model: calibrated with the practice before the Torah so that the history ends in years 5,500-6,000 (docs/calibration.md)", gt=0, le=1e6)
     light: float = _f(1.0, "the Upper Light lam this year (000, 'the Upper Light maintains it')", ge=0, le=1e6)
-    practice: float = _f(1.0, "P, the practice of Torah and Mitzva this year: a soul's own light is P e_i (eps + c_i) (002, 'by the force of the Torah and the Mitzva the body is cleansed')", ge=0, le=1e6)
+    practice: float = _f(1.0, "P, the practice of Torah and Mitzva this year: a soul's own light is P e_i (eps + c_i) (002, 'by the force of the Torah and the Mitzva [commandment], the body is cleansed')", ge=0, le=1e6)
     conductance: float = _f(1.0, "conductance W of the four worlds when worlds.enabled is false", ge=0, le=1)
     beta: float = _f(1.0, "what earlier correction prepared: light grows by (1 + beta C) (002, 'buy his world in one hour')", ge=0, le=1e6)
     eps: float = _f(0.01, "the first spark of light: a soul with no cleansing still gets eps (002)", ge=0, le=1e3)
