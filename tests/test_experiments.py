@@ -70,6 +70,10 @@ def test_no_unity_no_correction_rule():
     assert not _v("no-unity-no-correction", {"seeds": {20: {**seed, "C_stirred_at_T": 0.3}}})
     v = EXPERIMENTS["no-unity-no-correction"].verdict({"seeds": {20: {**seed, "C_stirred_at_T": 0.05}}})
     assert v.line.endswith("the stirred vessel's mixing 0.75, unity 0.45")  # one seed: one number
+    assert v.line.startswith("when the struck sparks' C reaches 0.5 (year 120), ")
+    # a struck arm that never reaches one half: not a pass, and said so
+    v = EXPERIMENTS["no-unity-no-correction"].verdict({"seeds": {20: {**seed, "T": None, "C_stirred_at_T": None}}})
+    assert not v.holds and v.line == "the struck arm never reached C = 0.5"
 
 
 def test_the_stirred_sparks_come_from_the_vessel_the_mixing_claim_measures():

@@ -49,11 +49,12 @@ def verdict(m):
     us = [v["unity_mean_struck"] for v in m["seeds"].values()]
     mixed = [v["vessel_stirred"]["final_mixing"] for v in m["seeds"].values()]
     one = [v["vessel_stirred"]["final_unity"] for v in m["seeds"].values()]
-    line = (f"when the struck sparks' C reaches 0.5 (year{'s' if min(ts) != max(ts) else ''} {range_text(ts, 0)}), the stirred sparks' C is "
-            f"{range_text(vals, 3)}; sparks' mean unity {range_text(u, 2)} (stirred) against "
-            f"{range_text(us, 2)} (struck); "
+    reached = all(x is not None for x in vals)
+    when = f"year{'s' if min(ts) != max(ts) else ''} {range_text(ts, 0)}" if reached else ""
+    line = (f"when the struck sparks' C reaches 0.5 ({when}), the stirred sparks' C is {range_text(vals, 3)}; "
+            f"sparks' mean unity {range_text(u, 2)} (stirred) against {range_text(us, 2)} (struck); "
             f"the stirred vessel's mixing {range_text(mixed, 2)}, unity {range_text(one, 2)}"
-            if all(x is not None for x in vals) else "the struck arm never reached C = 0.5")
+            if reached else "the struck arm never reached C = 0.5")
     return Verdict(ok, f"stirred C < {STIRRED_BELOW:g} in the year the struck C first reaches 0.5, every seed",
                    {"C_stirred_at_T_max": max(v for v in vals if v is not None) if any(v is not None for v in vals) else None,
                     "T": ts, "sparks_unity_mean_stirred": float(np.mean(u)),
