@@ -42,9 +42,8 @@ from tikkun.outputs.atomic import write_text
 N = 200
 A, KAPPA, M = 0.032, 0.08, 125.0
 MARKS = (1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0)
-#: Local error tolerance per step (RMS of phi) of the default run: the whole curve within
-#: 0.44% of a converged reference; 1.5x looser gives 0.92%, 2x looser 1.40% (measured,
-#: docs/genesis.md), tighter no better than ~0.45% at 1.3-2x the steps.
+#: Local error tolerance per step (RMS of phi) of the default run: the loosest whose curve is as
+#: close to a converged reference as tighter ones give (docs/genesis.md has the measured table).
 TOL = 3e-7
 #: Stabilisation in units of A: 2 makes the explicit part vanish to first order in the bulk
 #: phases and keeps the SBDF steps stable at large h (solver module docstring).

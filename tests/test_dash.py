@@ -395,9 +395,31 @@ def test_count_axes_tick_whole_numbers_only():
     assert {"series-2", "series-3", "series-4", f"series-{plots.SHOCKS}", "histogram", "sweep-end-years"} == set(figs)
     for name, fig in figs.items():
         (axis,) = fig.yaxis
+        assert axis.formatter.format == "0,0", name
+        if name == "histogram":  # souls on a log axis: whole decades from 1 to its end, no minor ticks
+            assert fig.y_scale.__class__.__name__ == "LogScale"
+            assert list(axis.ticker.ticks) == [1.0, 10.0]  # before a run: whole decades up to the axis' end
+            assert list(axis.ticker.minor_ticks) == []
+            continue
         assert isinstance(axis.ticker, AdaptiveTicker) and axis.ticker.min_interval >= 1, name
         assert axis.ticker.num_minor_ticks == 0, name  # minor ticks at 0.2, 0.4 ... of a soul
-        assert axis.formatter.format == "0,0", name
+
+
+def test_the_cleansing_histogram_is_on_a_log_axis_a_decade_above_its_tallest_bar():
+    """The souls by cleansing on a log axis (the few not yet complete show beside the many that
+    are): a bin without a soul draws no bar, the axis ends at the decade above the tallest bar
+    and names the decades from 1 to it."""
+    figs = plots.LiveFigures()
+    counts = np.zeros(40, np.int64)
+    counts[[3, 20, 39]] = [2, 69, 3931]
+    snap = live_mod.Snapshot(10, np.linspace(0.0, 1.0, 41), counts, np.ones(3), np.ones(3),
+                             np.array(["common"] * 3))
+    figs.show_souls(snap)
+    bars = np.asarray(figs.hist.data["count"], dtype=float)
+    np.testing.assert_array_equal(bars[counts > 0], counts[counts > 0])
+    assert np.all(bars[counts == 0] == plots.HIST_BOTTOM)  # no height above the bars' bottom
+    assert figs.histogram.y_range.start == plots.HIST_BOTTOM and figs.histogram.y_range.end == 10_000
+    assert list(figs.histogram.yaxis[0].ticker.ticks) == [1, 10, 100, 1_000, 10_000]
 
 
 def test_no_legend_covers_a_figures_data():

@@ -185,6 +185,63 @@ def test_every_figure_is_inside_the_file(run):
     assert {p.read_bytes() for p in vessels} <= embedded
 
 
+def test_a_run_without_its_report_leaves_the_vessels_figures_to_it(run, tmp_path):
+    """A run without a report imports no plotting library: it keeps the vessel at each stage's
+    end (genesis_stages.npz), and its report draws the figures from it, the same PNGs, to the
+    byte, as a run with its report leaves."""
+    root, _ = run
+    bare = tmp_path / "bare"
+    code = ("import sys, tikkun\n"
+            f"tikkun.run({str(root / 's.toml')!r}, out={str(bare)!r}, report=False)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'PIL') "
+            "or m.startswith('tikkun.report')))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+    assert (bare / "genesis_stages.npz").is_file() and not list(bare.glob("genesis_*.png"))
+    with_report = {p.name: p.read_bytes() for p in (root / "r").glob("genesis_*.png")}
+    assert len(with_report) == N_STAGES
+    # a report written elsewhere draws them into its page only
+    from tikkun.report import write_report
+
+    write_report(bare, out=tmp_path / "page.html")
+    assert not list(bare.glob("genesis_*.png"))
+    page = _Page()
+    page.feed((tmp_path / "page.html").read_text())
+    assert set(with_report.values()) <= {base64.b64decode(s.split(",", 1)[1]) for s in page.images["genesis"]}
+    # in the run's folder, beside its report, as a run with its report leaves them
+    r = tikkun("report", bare, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert {p.name: p.read_bytes() for p in bare.glob("genesis_*.png")} == with_report
+    # one of them lost: the next report draws it again
+    (bare / "genesis_2_strike.png").unlink()
+    write_report(bare)
+    assert {p.name: p.read_bytes() for p in bare.glob("genesis_*.png")} == with_report
+    # the stages' file damaged: the report says which file, and writes nothing
+    (bare / "genesis_2_strike.png").unlink()
+    (bare / "genesis_stages.npz").write_bytes(b"not a zip")
+    before = (bare / "report.html").read_bytes()
+    r = tikkun("report", bare, cwd=tmp_path)
+    assert r.returncode == 2 and "genesis_stages.npz: not the vessel's stages a run writes" in r.stderr, r.stderr
+    assert (bare / "report.html").read_bytes() == before and not (bare / "genesis_2_strike.png").exists()
+
+
+def test_the_correction_figure_shows_the_souls_not_complete_on_a_log_axis(run):
+    """Below C and G, the souls not yet complete (the souls less the metrics' `complete`) on a log
+    axis, the years with none left out: the last few souls, which hold back the end, show there."""
+    from tikkun.report.folder import read_run_folder
+
+    root, _ = run
+    folder = read_run_folder(root / "r")
+    (section,) = [s for s in F.SECTIONS if s.id == "correction"]
+    fig = F.section_figure(folder, F.timeline(folder), section)
+    ax = fig.axes[-1]
+    assert ax.get_yscale() == "log" and "not complete" in ax.get_ylabel()
+    (line,) = ax.get_lines()[-1:]
+    want = folder.n_souls - np.asarray(folder.metrics["complete"], dtype=float)
+    np.testing.assert_array_equal(line.get_ydata(), np.where(want > 0, want, np.nan))
+
+
 def test_nothing_outside_the_file(run):
     root, _ = run
     text = (root / "r" / "report.html").read_text()

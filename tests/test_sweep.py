@@ -176,6 +176,13 @@ def test_the_code_digest_covers_what_a_runs_files_are_made_by(tmp_path):
     ('base = "quick"\n[[variants]]\nname = "ok"\n[[variants]]\nname = "typo"\n'
      'events = [{ kind = "resett", year = 10, group = { first = 0, count = 1 } }]', "resett"),
     ('base = "quick"\n[sensitivity.parameters]\n"souls.count" = [10, 20]', "souls.count: not a real-valued key"),
+    ('base = "quick"\n[sensitivity.parameters]\n"network.kind" = [4, 8]',
+     "network.kind: not a real-valued key (one of 'small-world', 'ring', 'random', 'given')"),
+    ('base = "quick"\n[sensitivity]\nsample = 8\n[sensitivity.parameters]\n"light.beta" = [0.0, 1.0]',
+     "sensitivity.sample: unknown key (did you mean 'samples'?)"),
+    ('base = "quick"\n[grid.light]\nbeta = [0.0, 1.0]',
+     'grid.light: must be a list of values (got a table); write the key dotted under [grid]: '
+     '"light.beta" = [0.0, 1.0]'),
     ('base = "quick"\n[sensitivity.parameters]\n"light.beta" = [1.0, 0.0]', "light.beta: must be a range [low, high]"),
     ('base = "quick"\n[sensitivity.parameters]\n"run.seed" = [1, 10]',
      "sensitivity.parameters.run.seed: the seed is not a parameter: give the seeds to run each sample with as seeds"),
@@ -704,7 +711,7 @@ def test_a_scheduler_address_that_is_no_address_is_bad_input(tmp_path):
 @pytest.mark.parametrize("command", ["sweep", "sensitivity"])
 @pytest.mark.parametrize("options, message", [
     (["--workers", "0"], "error: --workers: must be a positive number of worker processes (got 0)"),
-    (["--out", "afile"], "error: --out {tmp}/afile: exists and is not a folder"),
+    (["--out", "afile"], "error: --out afile: exists and is not a folder"),  # as given, not made absolute
 ])
 def test_a_bad_option_is_told_alone_without_a_progress_bar(tmp_path, command, options, message):
     """An option refused before any run: its message is all stderr holds (the progress bar of
@@ -1032,6 +1039,19 @@ def test_a_cluster_without_workers_is_waited_for_and_said_once(tmp_path, monkeyp
     assert max(t for n, t in seen if n == 0) >= 1.0 and seen[-1][1] == 0.0
 
 
+def test_the_first_report_says_the_sweep_is_reaching_its_scheduler(tmp_path, monkeypatch):
+    """Before the sweep has a cluster its progress says what it is doing, not that it waits for a
+    worker: an address where no scheduler answers is reached for until the timeout, then named."""
+    from tikkun.sweep import driver
+
+    monkeypatch.setattr(driver, "CONNECT_TIMEOUT", 1.0)
+    f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [20]\nyears = 3\nset = { "souls.count" = 300 }\n')
+    seen = []
+    with pytest.raises(SweepError, match=r"^--scheduler tcp://127.0.0.1:9: cannot reach the scheduler"):
+        tikkun.sweep(f, out=tmp_path / "out", scheduler="tcp://127.0.0.1:9", progress=seen.append)
+    assert [p.connecting for p in seen] == ["reaching the scheduler"] and seen[0].workers == 0
+
+
 def test_the_progress_line_says_how_long_the_cluster_has_had_no_worker():
     from tikkun.cli import _sweep_progress
     from tikkun.sweep.driver import NO_WORKERS_WARN, SweepProgress
@@ -1039,6 +1059,8 @@ def test_the_progress_line_says_how_long_the_cluster_has_had_no_worker():
     progress, callback = _sweep_progress(quiet=False)
     try:
         with progress.console.capture() as said:
+            callback(SweepProgress(4, 0, 0, 4, 0, connecting="reaching the scheduler"))
+            assert progress.tasks[0].fields["note"] == "reaching the scheduler"  # no cluster yet to join
             callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN - 1))
             assert progress.tasks[0].fields["note"] == "waiting for a worker"
             for extra in (2, 3):

@@ -11,7 +11,6 @@ from tikkun.engine import year_kernel as yk
 from tikkun import random as rng
 from tikkun.native import gather
 from tikkun.rules.cleansing import GREATER, OPEN
-from tikkun.rules.light import corrective_light
 
 FIELDS = ("effort", "holding", "shepherd", "complete", "completed_year", "cleansing", "screen")
 
@@ -600,8 +599,8 @@ def test_the_aim_is_drawn_for_at_the_years_start_exactly_by_the_souls_without_it
     """Pass 1 makes the regain draw (000) only for souls without the aim where they are few (at
     most one in ``SPARSE_DRAWS``: 0, 1 or 2 of 300), and for every soul where they are many
     (150): either way each soul's aim and light are those of its own draw,
-    ``uniform(seed, year, soul, PURPOSE_AIM, 0) < r_i``, made here by the vectorised
-    ``uniforms``, and the count of open souls is the same."""
+    ``uniform(seed, year, soul, PURPOSE_AIM, 0) < r_i``, made here by the twin's ``uniforms``
+    (tests/naive.py), and the count of open souls is the same."""
     n, lo, seed, year = 300, 4096, 20, 77
     g = np.random.default_rng(missing)
     holding = np.ones(n, np.uint8)
@@ -614,12 +613,13 @@ def test_the_aim_is_drawn_for_at_the_years_start_exactly_by_the_souls_without_it
     key = np.uint64(rng.year_key(seed, year, rng.PURPOSE_AIM))  # uint64, as the kernel has it
     n_open, n_lost, every = _souls_before(key, lo, 0.7, effort, effort, hbd, regain, holding, complete, cleansing,
                                           ell[:n], keep, hold, soul_key)
-    u = rng.uniforms(seed, year, np.arange(lo, lo + n), rng.PURPOSE_AIM, 0)
+    u = naive.uniforms(seed, year, np.arange(lo, lo + n), rng.PURPOSE_AIM, 0)
     want = np.where(holding == 1, 1, (u < regain).astype(np.uint8))
     np.testing.assert_array_equal(hold, want)
-    light = [corrective_light.py_func(0.7, float(hbd[t]), int(want[t]), 1.0, float(effort[t]), float(cleansing[t]), 0.01, 0.0)
-             for t in range(n)]  # in float64, as the kernel computes it
-    np.testing.assert_array_equal(ell[:n], np.float32(light))
+    # the light as the twin makes it (gain 0.7, P = 1, eps = 0.01, no shepherd), in float64
+    own = 1.0 * (effort.astype(np.float64) * (0.01 + cleansing.astype(np.float64)))
+    light = 0.7 * hbd.astype(np.float64) * (np.where(want == 1, own, 0.0) + 0.0)
+    np.testing.assert_array_equal(ell[:n], light.astype(np.float32))
     assert (n_open, n_lost) == (n - complete.sum(), 0)
     assert every == (missing * yk.SPARSE_DRAWS > n)
     if every:  # the hashes a greater desire's draw shares
@@ -652,7 +652,7 @@ def test_a_greater_desire_draws_for_the_aim_exactly_where_it_comes(greater, keys
     cleansing, shepherd, c_stored = np.empty(n, np.float32), np.zeros(n, np.uint8), np.empty(n)
     counts = _souls_after(keys_made, key, lo, soul_key, total, flags, hold, size_total, steadiness, holding, complete,
                           cleansing, shepherd, c_stored)
-    u = rng.uniforms(seed, year, np.arange(lo, lo + n), rng.PURPOSE_AIM, 1)
+    u = naive.uniforms(seed, year, np.arange(lo, lo + n), rng.PURPOSE_AIM, 1)
     lose = got_one & (hold == 1) & (u < 1.0 - steadiness.astype(np.float64))
     want = np.where(lose, 0, hold).astype(np.uint8)
     np.testing.assert_array_equal(holding, want)

@@ -265,7 +265,8 @@ def _genesis_and_years(folder: Path | None, sc: Scenario, given, checkpoint_ever
     if folder is not None and given is not None:
         rf.write_graph(folder, given)
     t0 = time.perf_counter()
-    vessel = genesis(sc, out=folder) if sc.genesis is not None else None
+    # the vessel's figures are its report's: a run without one imports no plotting library
+    vessel = genesis(sc, out=folder, figures=False) if sc.genesis is not None else None
     genesis_seconds = round(time.perf_counter() - t0, 3) if vessel is not None else None
     unity_fn, world_unity = vessel_inputs(sc, vessel=vessel)
     return _drive(sc, folder, checkpoint_every, progress, state=None, recorder=None, wall_before=0.0,
@@ -422,9 +423,11 @@ def vessel_inputs(scenario: Scenario, out: str | os.PathLike | None = None, vess
     return (lambda entities: shatter_unity(field, entities, seed)), vessel.final_unity
 
 
-def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: Callable | None = None):
+def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: Callable | None = None,
+            figures: bool = True):
     """Phase 1 alone: run the scenario's genesis script; with ``out``, write genesis.parquet,
-    field.npy and a PNG of the vessel at each stage's end. Returns the GenesisResult."""
+    field.npy, genesis_stages.npz and, with ``figures``, a PNG of the vessel at each stage's
+    end (:func:`write_genesis_outputs`). Returns the GenesisResult."""
     from .genesis import run_genesis
 
     environment.check()
@@ -432,18 +435,25 @@ def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: 
         raise ScenarioError("genesis: the scenario has no [genesis] section")
     result = run_genesis(scenario.genesis, scenario.run.seed, progress)
     if out is not None:
-        write_genesis_outputs(result, Path(out), parquet_metadata(scenario_to_toml(scenario), scenario.run.seed))
+        write_genesis_outputs(result, Path(out), parquet_metadata(scenario_to_toml(scenario), scenario.run.seed),
+                              figures=figures)
     return result
 
 
-def write_genesis_outputs(result, out_dir: str | os.PathLike, metadata: dict[str, str] | None = None) -> list[Path]:
+def write_genesis_outputs(result, out_dir: str | os.PathLike, metadata: dict[str, str] | None = None,
+                          figures: bool = True) -> list[Path]:
     """Write the genesis' files into ``out_dir``: ``genesis.parquet`` (with ``metadata`` in its
-    schema) and ``field.npy`` (:func:`tikkun.outputs.genesis.write_genesis_tables`) and
+    schema), ``field.npy`` and ``genesis_stages.npz``
+    (:func:`tikkun.outputs.genesis.write_genesis_tables`) and, with ``figures``,
     ``genesis_<index>_<stage>.png`` for every stage end
-    (:func:`tikkun.report.genesis.write_stage_figures`). Returns the paths."""
-    from .report.genesis import write_stage_figures
+    (:func:`tikkun.report.genesis.write_stage_figures`, which imports matplotlib). A run leaves
+    the figures to its report, which draws them from ``genesis_stages.npz``. Returns the paths."""
+    paths = write_genesis_tables(result, out_dir, metadata)
+    if figures:
+        from .report.genesis import write_stage_figures
 
-    return write_genesis_tables(result, out_dir, metadata) + write_stage_figures(result, out_dir)
+        paths += write_stage_figures(Path(out_dir))
+    return paths
 
 
 def resume(folder: str | os.PathLike, progress: Callable | None = None, report: bool = False) -> RunResult:

@@ -411,7 +411,8 @@ def report(
     """Write RUN_DIR/report.html: one self-contained page of a finished run.
 
     Its yearly trajectories, souls at the end, vessel, scenario and summary, figures inside, no network needed.
-    An earlier report there is replaced; no other file is touched."""
+    An earlier report there is replaced; the vessel's figures (genesis_<i>_<stage>.png) a run leaves to its
+    report are drawn beside it; no other file is touched."""
     _write_report(run_dir, first, last)
 
 
@@ -567,6 +568,8 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
             shown.add("alone")
             progress.console.print(f"no worker has joined the cluster in {p.no_workers:.0f} s; the sweep waits for one "
                                    "(start `dask worker SCHEDULER_ADDRESS`)", highlight=False)
+        if p.connecting:  # no cluster yet: no worker can have joined it
+            waiting = p.connecting
         note = (waiting if p.left else "") if not p.workers else f"{p.workers} workers" + (
             "" if threads is None else " x all cores' Numba threads (NUMBA_NUM_THREADS not set)" if threads == 0 else
             f" x {threads} Numba thread{'s' if threads > 1 else ''}")
@@ -582,19 +585,18 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
 
 
 def _as_given(path: Path) -> Path:
-    """A path the sweep made absolute (its workers may start elsewhere), shown as ``run`` shows its
-    folder: relative to the working folder where it lies inside it."""
-    try:
-        return Path(path).relative_to(Path.cwd())
-    except ValueError:
-        return Path(path)
+    """A path a sweep made absolute, as its messages show it (:func:`tikkun.sweep.driver.shown`)."""
+    from .sweep.driver import shown
+
+    return shown(path)
 
 
 def _sweep_report(result) -> None:
     runs = result.runs
     done = int((runs["status"] == "done").sum())
     reused = int(runs["reused"].sum())
-    out.print(f"[bold]{len(runs)} runs[/]: {done} done ({reused} from an earlier sweep), {len(result.failed)} failed")
+    runs_said = f"{len(runs)} run{'' if len(runs) == 1 else 's'}"
+    out.print(f"[bold]{runs_said}[/]: {done} done ({reused} from an earlier sweep), {len(result.failed)} failed")
     folder = _as_given(result.folder)
     out.print(f"tables: {folder / 'sweep.parquet'}, {folder / 'sweep-metrics.parquet'}")
     for row in result.failed.head(10).itertuples():

@@ -146,9 +146,9 @@ def written_zeros(n: int, dtype) -> np.ndarray:
     ``np.zeros`` may get memory the system has not touched, and until a page is written, every
     page of it reads the system's one shared page of zeros. An array the passes only read
     would then stay hundreds of virtual pages over one physical page: ``shepherd`` is all
-    zeros until the Messiah era, and the soul pass stores to it only where it changes. On
-    AMD's Zen 4 (machine B) the soul pass was then slower (measured: docs/performance.md).
-    Writing the zeros gives each page its own memory."""
+    zeros until the Messiah era, and the soul pass stores to it only where it changes, which
+    slows the soul pass on AMD's Zen 4 (docs/performance.md). Writing the zeros gives each page
+    its own memory."""
     return np.full(n, 0, dtype=dtype)
 
 

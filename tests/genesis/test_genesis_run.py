@@ -203,35 +203,85 @@ def test_write_outputs(result, tmp_path):
     names = sorted(p.name for p in out.iterdir())
     assert not [n for n in names if n.startswith(".")], "temporary files left behind"
     expected_png = [f"genesis_{i}_{s.kind}.png" for i, s in enumerate(SMALL.stages)]
-    assert set(names) == {"genesis.parquet", "field.npy", *expected_png}
-    assert len(paths) == 2 + len(expected_png)
+    assert set(names) == {"genesis.parquet", "field.npy", "genesis_stages.npz", *expected_png}
+    assert len(paths) == 3 + len(expected_png)
     table = pq.read_table(out / "genesis.parquet")
     assert table.column_names == list(RECORD_COLUMNS)
     np.testing.assert_array_equal(table.column("unity").to_numpy(), result.records["unity"])
     assert table.column("stage").to_pylist() == result.records["stage"].tolist()
     np.testing.assert_array_equal(np.load(out / "field.npy"), result.field)
-    # each stage's figure: a PNG named by the stage, titled with its unity and mixing
+    # the vessel at each stage's end, in half precision, with its measures on the full field
+    with np.load(out / "genesis_stages.npz", allow_pickle=False) as npz:
+        assert npz["kind"].tolist() == [s.kind for s in SMALL.stages]
+        assert npz["phi"].dtype == np.float16 and npz["phi"].shape == (len(SMALL.stages), 32, 32)
+        for i, (kind, phi) in enumerate(result.stage_fields):
+            np.testing.assert_allclose(npz["phi"][i], phi, atol=1e-3)  # float16 near 1: steps of 2**-10
+            assert np.isclose(npz["unity"][i], naive.unity(phi), rtol=1e-12)
+            assert np.isclose(npz["mixing"][i], naive.mixing(phi, SMALL.block), rtol=1e-12)
+            assert npz["light"][i] == SMALL.stages[i].light
+        np.testing.assert_allclose(npz["end"], np.cumsum([s.duration for s in SMALL.stages]))
+        assert int(npz["block"]) == SMALL.block
+    # each stage's figure: a PNG named by the stage, titled with its unity and mixing, drawn from
+    # the stored float16 field: against the figure of the full field, the same but where float16's
+    # rounding moves a pixel by a step of the colour map (a few of 255 levels, a few pixels in 100)
+    titles = []
     for i, (kind, phi) in enumerate(result.stage_fields):
         img = _read_png((out / f"genesis_{i}_{kind}.png").read_bytes())
         assert img.shape[0] > 300 and img.shape[1] > 300
         fig = vessel_figure(phi, "")
         assert fig.axes[0].get_images()[0].get_array().shape == (32, 32)
+        title = (f"stage {i}, {kind}: light {SMALL.stages[i].light:g}, ends at t = "
+                 f"{sum(st.duration for st in SMALL.stages[:i + 1]):,.6g}\nunity {naive.unity(phi):.3f}, "
+                 f"mixing {naive.mixing(phi, SMALL.block):.3f} ({SMALL.block} x {SMALL.block} blocks)")
+        write_vessel_png(tmp_path / "full.png", phi, title)
+        full = _read_png((tmp_path / "full.png").read_bytes()).astype(int)
+        moved = np.abs(img.astype(int) - full).max(axis=2)
+        assert moved.max() <= 8 and (moved > 0).mean() < 0.03, (kind, moved.max(), (moved > 0).mean())
+        titles.append(title)
+    separate, shatter = (_read_png((out / f"genesis_{i}_{k}.png").read_bytes()).astype(int)
+                         for i, k in ((0, "separate"), (len(SMALL.stages) - 1, "shatter")))
+    assert (np.abs(separate - shatter).max(axis=2) > 8).mean() > 0.1  # the comparison tells stages apart
     phi0 = result.stage_fields[0][1]
     assert stage_title(0, "separate", phi0, SMALL.block) == (
         f"stage 0, separate: unity {naive.unity(phi0):.3f}, mixing {naive.mixing(phi0, SMALL.block):.3f}")
     # rewriting replaces atomically
     write_genesis_outputs(result, out)
     assert sorted(p.name for p in out.iterdir()) == names
+    # without the figures: the tables alone, and no PNG
+    bare = tmp_path / "bare"
+    write_genesis_outputs(result, bare, figures=False)
+    assert sorted(p.name for p in bare.iterdir()) == ["field.npy", "genesis.parquet", "genesis_stages.npz"]
+
+
+def test_the_stages_of_a_result_without_its_script(result, tmp_path):
+    """A GenesisResult made without its script (config None) keeps its stages with what it has:
+    their kinds and fields, the measures (the mixing over 8 x 8 blocks), NaN for the light and
+    the end it does not know; its figures' titles then give the measures alone."""
+    import dataclasses
+
+    from tikkun.report.genesis import stage_figures
+
+    bare = dataclasses.replace(result, config=None)
+    write_genesis_outputs(bare, tmp_path, figures=False)
+    with np.load(tmp_path / "genesis_stages.npz", allow_pickle=False) as npz:
+        assert npz["kind"].tolist() == [k for k, _ in result.stage_fields] and int(npz["block"]) == 8
+        assert np.isnan(npz["light"]).all() and np.isnan(npz["end"]).all()
+        np.testing.assert_allclose(npz["mixing"], [naive.mixing(phi, 8) for _, phi in result.stage_fields], rtol=1e-12)
+    drawn = stage_figures(tmp_path)
+    assert [(i, k) for i, k, _ in drawn] == [(i, k) for i, (k, _) in enumerate(result.stage_fields)]
 
 
 def test_stage_figures_say_the_light_and_the_time_of_their_stage(result, tmp_path, monkeypatch):
     """Each stage's figure is titled with its stage's light and the time it ends at (the last
     record of that stage in the records), then the unity and the mixing with its block."""
+    from matplotlib.figure import Figure
+
     import tikkun.report.genesis as figures
 
     titles = []
-    monkeypatch.setattr(figures, "write_vessel_png", lambda target, phi, title: titles.append(title))
-    figures.write_stage_figures(result, tmp_path)
+    monkeypatch.setattr(figures, "vessel_figure", lambda phi, title: titles.append(title) or Figure())
+    write_genesis_outputs(result, tmp_path, figures=False)
+    figures.write_stage_figures(tmp_path)
     rec = result.records
     assert len(titles) == len(SMALL.stages)
     for i, (stage, title, (kind, phi)) in enumerate(zip(SMALL.stages, titles, result.stage_fields)):

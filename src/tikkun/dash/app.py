@@ -56,7 +56,8 @@ SEED_MAX = 2**53 - 1  # the largest whole number every larger one is told apart 
 MARKS_KEY = ("<small style='color:#555'>On every time axis: dark lines, the first years of the eras (named at the "
              "top of Correction); <span style='background:rgba(127,127,127,0.22);padding:0 3px'>grey bands</span>, "
              "the years an event lasts; grey dashed lines, an event of one year (the events named above Correction, "
-             "read upward).</small>")
+             "read upward). A title's (000), (002) or (004) names the source text of its rule "
+             "(<code>tikkun explain RULE</code> quotes it).</small>")
 
 # a knob's box: Panel's own leaves no room between a value's last digit and the box's arrows
 KNOB_BOX_CSS = ":host(.slider-edit) .bk-input-group .bk-input { padding-right: 18px; }"

@@ -144,11 +144,14 @@ class ClaimsView:
     def _describe(self) -> None:
         exp = self.experiments[self.select.value]
         arms = ", ".join(a.name for a in exp.arms)
+        souls = min(exp.souls, DEFAULT_SOULS_CAP, self.max_souls)
         self.claim.object = (f"<p><b>{html.escape(exp.name)}</b>: {html.escape(exp.claim)} "
                              f"<i>({html.escape(exp.source)})</i><br>arms: {html.escape(arms)}; "
-                             f"by default {exp.souls:,} souls over {exp.years:,} years "
-                             f"({html.escape(exp.why_size)})</p>")
-        self.souls.value = min(exp.souls, DEFAULT_SOULS_CAP, self.max_souls)
+                             f"docs/claims.md measures it with {exp.souls:,} souls over {exp.years:,} years "
+                             f"({html.escape(exp.why_size)})"
+                             + (f"; here {souls:,} by default"
+                                if souls < exp.souls else "") + "</p>")
+        self.souls.value = souls
         if not self._running:  # the last experiment's time, verdict and figure are not this one's
             self.status.object, self.verdict.object = "", ""
             self._show_figure(None)

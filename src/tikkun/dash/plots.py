@@ -149,6 +149,11 @@ def marker_data(scenario: Scenario) -> dict[str, dict[str, list]]:
             "labels": {"x": [y for y, _ in groups], "text": [t for _, t in groups]}}
 
 
+def _decade_above(count: float) -> float:
+    """The decade above ``count`` souls with room for a bar's top (10 at least): a log axis's end."""
+    return 10.0 ** max(1, math.ceil(math.log10(max(count, 1.0) * 1.2)))
+
+
 def _souls_end(n_souls: int) -> float:
     return max(1.0, n_souls * 1.03)
 
@@ -170,6 +175,13 @@ def count_axis(fig) -> None:
     written 600,000, not Bokeh's 6.000e+5. No minor ticks: between 0 and 1 they stood for
     fractions of a soul."""
     fig.yaxis.ticker = BasicTicker(min_interval=1, num_minor_ticks=0)
+    fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
+
+
+def log_count_axis(fig, end: float) -> None:
+    """``fig``'s log y axis as counts from 1 to ``end`` (a decade): whole decades named as whole
+    numbers (10,000, not 1e+4), no minor ticks."""
+    fig.yaxis.ticker = FixedTicker(ticks=log_ticks(1.0, end), minor_ticks=[])
     fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
 
 
@@ -260,14 +272,16 @@ class LiveFigures:
         return fig
 
     def _histogram(self):
+        # souls on a log axis, as the report's: the few souls not yet complete, which hold back the
+        # end, show beside the many complete ones
         fig = figure(title="Cleansing across the souls", height=HEIGHT, sizing_mode="stretch_width",
-                     x_range=Range1d(0, 1), y_range=Range1d(0, 1), tools="save", toolbar_location="above",
-                     name="histogram", min_border_left=AXIS_ROOM)
-        fig.quad(left="left", right="right", bottom=0, top="count", source=self.hist, fill_color="#1f77b4",
+                     x_range=Range1d(0, 1), y_range=Range1d(HIST_BOTTOM, 10), y_axis_type="log", tools="save",
+                     toolbar_location="above", name="histogram", min_border_left=AXIS_ROOM)
+        fig.quad(left="left", right="right", bottom=HIST_BOTTOM, top="count", source=self.hist, fill_color="#1f77b4",
                  line_color="white")
         fig.xaxis.axis_label = "cleansing c of a soul (0 to 1)"
-        fig.yaxis.axis_label = "souls"
-        count_axis(fig)
+        fig.yaxis.axis_label = "souls (log scale)"
+        log_count_axis(fig, 10.0)
         fig.title.text_font_size = "11pt"
         self.notes[fig.name] = empty_note(fig, NOTE_BEFORE)
         return fig
@@ -327,7 +341,9 @@ class LiveFigures:
             self.series_figures[i].y_range.update(start=0, end=1)
         self.hist.data = {"left": [], "right": [], "count": []}
         self.sample.data = {"hbd": [], "cleansing": [], "stage": []}
-        self.histogram.y_range.update(start=0, end=_souls_end(n))
+        top = _decade_above(n)
+        self.histogram.y_range.update(start=HIST_BOTTOM, end=top)
+        log_count_axis(self.histogram, top)
         for fig in self.figures:
             self._empty(fig, NOTE_WAITING if waiting else NOTE_BEFORE)
 
@@ -377,7 +393,9 @@ class LiveFigures:
 
     def show_souls(self, snap) -> None:
         self.hist.data = histogram_data(snap)
-        self.histogram.y_range.end = max(1.0, float(snap.counts.max()) * 1.05)
+        top = _decade_above(float(snap.counts.max()))
+        self.histogram.y_range.end = top
+        log_count_axis(self.histogram, top)
         self.sample.data = sample_data(snap)
         # a stage with no soul in the sample has no dot to draw in the legend: its name alone read as
         # a title; it says "none" instead
@@ -429,8 +447,14 @@ def worlds_range(low: float) -> dict[str, float]:
     return {"start": min(low - 0.05 * gap, end - WORLDS_MIN_SPAN), "end": end}
 
 
+HIST_BOTTOM = 0.5  # souls: where the histogram's bars start on its log axis (an empty bin's bar has no height)
+
+
 def histogram_data(snap) -> dict[str, np.ndarray]:
-    return {"left": snap.edges[:-1], "right": snap.edges[1:], "count": snap.counts}
+    """The histogram's bars: ``left``, ``right`` float64 and ``count`` float64 (a bin without a
+    soul at :data:`HIST_BOTTOM`, so that the log axis draws it as no bar)."""
+    counts = np.asarray(snap.counts, dtype=np.float64)
+    return {"left": snap.edges[:-1], "right": snap.edges[1:], "count": np.where(counts > 0, counts, HIST_BOTTOM)}
 
 
 def sample_data(snap) -> dict[str, np.ndarray]:

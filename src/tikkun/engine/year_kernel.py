@@ -418,7 +418,9 @@ def flat_sparks(screen, size, unity, level, owner, ell, total, flags, spark_ell,
 @njit(cache=True, inline="always")
 def souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, count):
     """Souls ``i .. i+count-1`` one by one: what :func:`tikkun.native.gather.sums_of_eight`
-    gives eight at a time (its scalar twin; see :func:`sums_by_eight`)."""
+    gives eight at a time (its scalar twin; see :func:`sums_by_eight`). screen float32 ``(m,)``;
+    run_flag uint8, the flags of sparks ``jlo:``; spark_start int64 ``(n + 1,)``; complete uint8
+    ``(n,)``; writes ``total`` float64 and ``flags`` uint8 (the block's scratch) from place ``t``."""
     for k in range(count):
         s = 0.0
         f = np.uint8(0)
@@ -434,7 +436,8 @@ def souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t,
 def sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flags, lo, r0, r1):
     """The sums and flags of a run's souls ``lo + r0 : lo + r1`` after its sparks have grown
     (:func:`flat_sparks` with ``sums_later``), eight souls at a time
-    (:func:`tikkun.native.gather.sums_of_eight`): each soul's screens added in spark
+    (:func:`tikkun.native.gather.sums_of_eight`; the arrays as in :func:`souls_sums`, the
+    block's scratch ``total`` and ``flags`` indexed from its first soul ``lo``): each soul's screens added in spark
     order from 0.0 and its sparks' flags OR-ed, as :func:`tikkun.rules.cleansing.soul_sums`
     does, so the bits are the same; a complete soul gets 0.0 and no flag, what its sparks give
     to the flags, and its cleansing is 1 whatever its sum (:func:`flat_sparks`). The scalar
@@ -750,6 +753,7 @@ def _may_hold_settled(partials, n_souls, out):
 
 
 def n_blocks(n_souls: int) -> int:
+    """How many blocks of :data:`BLOCK` souls ``n_souls`` souls make (the last may be shorter)."""
     return (n_souls + BLOCK - 1) // BLOCK
 
 

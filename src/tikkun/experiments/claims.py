@@ -81,6 +81,14 @@ def write_claims(records: list[dict], path: Path, minutes: float) -> None:
         "solved exactly (`tests/test_collective.py`, docs/testing.md): named by their place in the repository, "
         "as this file may be written anywhere.",
         "",
+        "The symbols are MODEL.md's (`tikkun explain RULE` gives each rule, docs/model.md every key): `C` the "
+        "collective correction, the souls' mean cleansing; `G` the weakest link, the least corrected share of any "
+        "spark (the end of correction is `G = 1`); a soul's cleansing `c`, its measure of mind `hbd`, its regain "
+        "of the aim `r` (the chance a year to catch it again); the Upper Light `lam`, the worlds' conductance `W` "
+        "and the unity a world tends to under a light, `iota_eq`; the judges' holiness `J`, from `kappa0` (no "
+        "judge's cleansing) to 1; a shepherd's light `phi_s`; and `omega`, the share of a complete soul's "
+        "illumination that waits on the whole (its illumination is full times `1 - omega (1 - G)`).",
+        "",
         "| claim | verdict | what was measured (seed by seed, or the range over the seeds) | source | runs | time |",
         "|---|---|---|---|---|---|",
     ]

@@ -316,13 +316,6 @@ def light_turns(run: RunData) -> dict:
             "judge_complete": int(years[full[0]]) if full.size else None}
 
 
-def mean_sd(values) -> tuple[float, float]:
-    a = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], float)
-    if not a.size:
-        return float("nan"), float("nan")
-    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
-
-
 def range_text(values, digits: int = 3, sep: str = "-", kind: str = "f") -> str:
     """The range over the seeds as the verdicts print it, ``0.878-0.889`` (``sep=" to "`` where an
     end may be negative: ``-2.9 to 3.7``; ``kind`` the format's type, ``f``, ``g`` or ``e``); one
@@ -364,6 +357,8 @@ def end_rows(ax, arms, seeds, horizon: int) -> list:
     ax.grid(axis="x", alpha=0.3)
     handles = [Line2D([], [], color=c, marker="o", ls="", ms=6, label=f"end of correction, {label}")
                for label, c, ends in arms if any(e is not None for e in ends)]
-    if any(e is None for _, _, ends in arms for e in ends):
-        handles.append(Line2D([], [], color="0.4", marker=">", ls="", ms=6, label=f"no end by {horizon:,} (drawn at it)"))
+    unended = [(label, c) for label, c, ends in arms if any(e is None for e in ends)]
+    for label, c in unended:  # in the colour it is drawn in, with its arm's name where there are two arms or more
+        what = f"no end by {horizon:,}" + (f", {label}" if len(arms) > 1 else "")
+        handles.append(Line2D([], [], color=c, marker=">", ls="", ms=6, label=f"{what} (drawn at it)"))
     return handles

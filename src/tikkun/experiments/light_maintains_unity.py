@@ -86,7 +86,7 @@ def figure(fig, by_arm, m, v):
     # where the worlds start: every world at unity 1, as the strike leaves the vessel, in both arms
     w0 = [v["W_0"] for v in m["worlds-dark"].values()]
     ax2.text(0.93, 0.86, "every world starts at unity 1, as the strike\nleaves the vessel; year 0 is the first year\n"
-             f"of each arm's light (W at its end: {min(w0):.3f}\nwithout light)",
+             f"of each arm's light (W at the end of year 0:\n{min(w0):.3f} without light)",
              transform=ax2.transAxes, ha="right", va="top", fontsize=7.5, color="0.25")
     ax1.set_xlabel("time after the strike (solver's time units)")
     ax1.set_ylabel("vessel's unity 1 - mean(phi^2)")

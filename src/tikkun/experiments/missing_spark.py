@@ -87,9 +87,10 @@ def figure(fig, by_arm, m, v):
             shift = 0.0 if full else (i - (len(runs) - 1) / 2) * DODGE
             ax1.plot(yrs[keep] + shift, r.metrics["weakest_link"][keep], color=colour, marker="o", ms=8 if full else 3,
                      mfc="none" if full else colour, lw=1 if full else 0.9, zorder=2 if full else 3,
-                     label=(label if full else f"{label}\n(seeds {DODGE:g} year apart,\nlabelled where they end)") if i == 0 else None)
+                     label=(label if full else f"{label}\n(each seed moved {DODGE:g} year from\nthe next, so none "
+                            "hides another;\nlabelled where it ends)") if i == 0 else None)
             if not full:
-                ax1.annotate(str(r.seed), (yrs[-1] + shift, r.metrics["weakest_link"][-1]), xytext=(0, 5),
+                ax1.annotate(str(r.seed), (yrs[-1] + shift, r.metrics["weakest_link"][-1]), xytext=(0, 8),
                              textcoords="offset points", ha="center", fontsize=7, color="0.3")
         share = [m[arm][r.seed]["complete_soul_share_of_full"] for r in runs]
         # each seed a dot, side by side in seed order, labelled (a bar of their mean on an axis that does not

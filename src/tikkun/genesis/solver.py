@@ -336,9 +336,11 @@ class CahnHilliard:
 
     # -- transforms -------------------------------------------------------------------
     def fft(self, phi: np.ndarray) -> np.ndarray:
+        """rfft2 of a real field ``phi`` float64 ``(n, n)``: complex128 ``(n, n // 2 + 1)``."""
         return sfft.rfft2(phi, workers=self.workers)
 
     def ifft(self, phi_hat: np.ndarray) -> np.ndarray:
+        """The real field float64 ``(n, n)`` whose rfft2 is ``phi_hat`` complex128 ``(n, n // 2 + 1)``."""
         return sfft.irfft2(phi_hat, s=(self.n, self.n), workers=self.workers)
 
     def init(self, phi: np.ndarray) -> SpectralState:
@@ -347,10 +349,6 @@ class CahnHilliard:
         if phi.shape != (self.n, self.n):
             raise ValueError(f"phi must have shape {(self.n, self.n)}, got {phi.shape}")
         return SpectralState(phi, self.fft(phi))
-
-    def rms(self, d_hat: np.ndarray) -> float:
-        """RMS over the grid of the field whose rfft2 is ``d_hat`` (Parseval, no transform)."""
-        return float(np.sqrt(_weighted_power(d_hat, self.parseval_w))) / self.n ** 2
 
     def history_key(self, lam: float) -> tuple:
         """What a BDF2 history depends on besides the fields: the parameters and the light

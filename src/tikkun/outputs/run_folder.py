@@ -119,8 +119,8 @@ def restore_scenario(folder: Path, text: str) -> None:
 # run without a checkpoint removes these (remove_unfinished), never a file it did not write.
 GRAPH_NAME = "graph.npy"  # a given graph (network.kind = "given"), as the run started from it
 NETWORK_NAME = "network.npy"  # the graph at the end, with SaveAt(network=True)
-UNFINISHED_FILES = ("scenario.toml", GRAPH_NAME, "genesis.parquet", "field.npy", "metrics.parquet", "souls.parquet",
-                    NETWORK_NAME)
+UNFINISHED_FILES = ("scenario.toml", GRAPH_NAME, "genesis.parquet", "field.npy", "genesis_stages.npz",
+                    "metrics.parquet", "souls.parquet", NETWORK_NAME)
 UNFINISHED_PATTERNS = ("genesis_*_*.png", "souls_*.parquet")
 
 
@@ -286,6 +286,7 @@ def neighbours_mean_cleansing(state: State) -> np.ndarray:
 
 
 def write_summary(folder: Path, summary: dict) -> None:
+    """Write ``summary`` (JSON-able: str keys, numbers, text, lists) as ``folder/summary.json``, atomically."""
     write_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
 
 

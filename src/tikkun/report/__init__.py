@@ -1,8 +1,8 @@
 """The report of a run folder: ``report.html``, one self-contained file of figures and tables.
 
 It reads the files a run wrote (scenario.toml, summary.json, metrics.parquet, souls.parquet and,
-after a genesis, genesis.parquet and the vessel's PNGs) and never the engine's objects; the
-engine never imports it. Figures are drawn with matplotlib (Agg, no pyplot).
+after a genesis, genesis.parquet and the vessel's stages, genesis_stages.npz, or its PNGs) and
+never the engine's objects; the engine never imports it. Figures are drawn with matplotlib (Agg, no pyplot).
 
 >>> from tikkun.report import write_report
 >>> write_report("runs/history-20270101-120000")   # -> .../report.html

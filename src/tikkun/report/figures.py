@@ -304,6 +304,7 @@ class Series:
     column: str
     label: str
     per_soul: bool = False
+    others: bool = False  # the souls the column does not count (souls not complete, from "complete")
 
 
 @dataclass(frozen=True)
@@ -336,11 +337,14 @@ SECTIONS: tuple[Section, ...] = (
     Section("correction", "Correction", "The collective correction C (mean cleansing of the souls), "
             "the weakest link G (the least corrected share of any spark: the end of correction is G = 1), "
             "the mean illumination (in units of the Upper Light: never above the year's light times the worlds' conductance W, so above 1 only in a year whose light is) and the share of "
-            "complete souls; below, G on a logarithmic scale.",
+            "complete souls; below, G and the souls not yet complete on logarithmic scales (the last few souls, "
+            "which hold back the end, show there).",
             (Panel("C, G, complete (0 to 1);\nillumination (light units)", (Series("cleansing_mean", "cleansing C"), Series("weakest_link", "weakest link G"),
                                       Series("illumination_mean", "illumination (mean)"),
                                       Series("complete", "complete souls", True))),
-             Panel("weakest link G\n(log scale)", (Series("weakest_link", "weakest link G"),), log=True))),
+             Panel("weakest link G\n(log scale)", (Series("weakest_link", "weakest link G"),), log=True),
+             Panel("souls not complete\n(log scale)", (Series("complete", "souls not complete", others=True),),
+                   log=True))),
     Section("effort-and-aim", "Effort and aim", "The souls' mean effort e (how much a soul engages; "
             "its baseline e0 is drawn from a Gamma law) and the practice P of Torah and Mitzva this year (what "
             "there is to engage in); their aim: the share holding the goal, the losses of the aim this year (to "
@@ -365,7 +369,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("worlds", "Light and the four worlds", "The Upper Light this year (after events), the "
             "unity of each world from the top down, and the conductance W, their product, that carries the "
             "light to the souls.",
-            (Panel("light", (Series("light", "Upper Light lam"),)),
+            (Panel("light (relative:\n1 by default)", (Series("light", "the Upper Light"),)),
              Panel("unity (0 to 1)", (Series("u_atzilut", "Atzilut"), Series("u_beria", "Beria"), Series("u_yetzira", "Yetzira"),
                                       Series("u_assiya", "Assiya"), Series("conductance", "conductance W"))))),
     Section("shocks", "Shocks of impurity", "The shocks counted from year 0 (a step a shock: the "
@@ -390,6 +394,8 @@ NOT_DRAWN = frozenset({"year", "era", "judge"})
 
 def _values(run, s: Series) -> np.ndarray:
     v = np.asarray(run.metrics[s.column], dtype=np.float64)
+    if s.others:
+        v = run.n_souls - v
     return v / max(run.n_souls, 1) if s.per_soul else v
 
 
@@ -409,7 +415,10 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                          colors=colours[: len(present)], lw=0)
         else:
             for s, c, (ls, lw) in zip(present, colours, LINE_STYLES):
-                c, ls, lw = styles.setdefault(s.column, (c, ls, lw))
+                if s.others:  # the souls a column does not count: its colour, solid (dotted is faint on a log axis)
+                    c, ls, lw = styles.get(s.column, (c, ls, lw))[0], "-", 1.4
+                else:
+                    c, ls, lw = styles.setdefault(s.column, (c, ls, lw))
                 y = _values(run, s)
                 if log:
                     y = np.where(y > 0, y, np.nan)
@@ -603,7 +612,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
     per_year = np.diff(bins)
     if has_year:
         ax.stairs(np.histogram(cy[done_y], bins=bins)[0] / per_year, bins, fill=True, color=LINE_COLOURS[2])
-        ax.set_ylabel(f"souls completed a year\n({_bars(tl)}, cut at the marks)")
+        ax.set_ylabel(f"souls completed a year\n(mean over {_bars(tl)},\ncut at era and event lines)")
         ax.set_title("Year of completion", fontsize=9.5)
     else:
         # souls.parquet without completed_year: the net change of complete souls, from the metrics.
@@ -611,7 +620,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
         gained = np.diff(np.r_[0, np.asarray(run.metrics["complete"], dtype=np.float64)])
         ax.stairs(np.histogram(year, bins=bins, weights=gained)[0] / per_year, bins, fill=True,
                   color=LINE_COLOURS[2])
-        ax.set_ylabel(f"net new complete souls a year\n({_bars(tl)}, cut at the marks)")
+        ax.set_ylabel(f"net new complete souls a year\n(mean over {_bars(tl)},\ncut at era and event lines)")
         ax.set_title("Completions, from the yearly metrics\n(souls.parquet has no completed_year)", fontsize=9)
     ax.set_xlabel("year from creation")
 

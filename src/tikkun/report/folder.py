@@ -121,7 +121,8 @@ def _check_read_values(folder: Path, scenario: dict, summary) -> None:
 
 def read_run_folder(folder, kept: bool = True) -> RunFolder:
     """Read ``folder`` (a finished run: scenario.toml, summary.json, metrics.parquet,
-    souls.parquet; genesis.parquet and genesis_<i>_<stage>.png when it had a genesis; with
+    souls.parquet; genesis.parquet and the genesis_<i>_<stage>.png there are when it had a
+    genesis (:func:`tikkun.report.html.write_report` draws those its genesis_stages.npz gives); with
     ``kept``, the souls_<year>.parquet of the years summary.json's ``saved`` names)."""
     folder = Path(folder)
     if not folder.is_dir():

@@ -1,9 +1,11 @@
 """The vessel's figures: a picture of the genesis' field at every stage's end.
 
-Drawn with matplotlib (imported when a figure is made; the engine and the genesis never import
-this module): the vessel in a diverging colour map, blue for reception (``phi = -1``), white
-for the melted, mutual quality (0), red for bestowal (+1), with a colour bar, the grid's axes
-and a title naming the stage with its unity and mixing (MODEL.md, phase 1). Written through
+Drawn with matplotlib (imported when a figure is made; the engine, the genesis and a run
+without a report never import this module), from the vessel at each stage's end that a run
+keeps in ``genesis_stages.npz`` (:mod:`tikkun.outputs.genesis`): the vessel in a diverging
+colour map, blue for reception (``phi = -1``), white for the melted, mutual quality (0), red
+for bestowal (+1), with a colour bar, the grid's axes and a title naming the stage with its
+unity and mixing (MODEL.md, phase 1). Written through
 :mod:`tikkun.outputs.atomic` (a reader sees the old file or the new one, never half).
 """
 
@@ -16,8 +18,11 @@ import numpy as np
 
 from ..genesis.measures import mixing, unity
 from ..outputs.atomic import write_bytes
+from ..outputs.genesis import STAGES_NAME, read_stage_ends
+from .folder import ReportError
 
-__all__ = ["VESSEL_CMAP", "stage_title", "vessel_figure", "write_stage_figures", "write_vessel_png"]
+__all__ = ["VESSEL_CMAP", "stage_figures", "stage_names", "stage_title", "title_of", "vessel_figure",
+           "write_stage_figures", "write_vessel_png"]
 
 #: Matplotlib's diverging map: blue at phi = -1 (reception), white at 0, red at +1 (bestowal).
 VESSEL_CMAP = "RdBu_r"
@@ -43,14 +48,23 @@ def vessel_figure(phi: np.ndarray, title: str):
 
 def stage_title(index: int, kind: str, phi: np.ndarray, block: int, *, light: float | None = None,
                 end: float | None = None) -> str:
-    """``stage 2, strike: unity 0.998, mixing 0.999`` (the measures of MODEL.md, phase 1). With
-    the stage's ``light`` and its ``end`` time (the solver's time units), a first line says
-    them and the second the measures, the mixing with its block:
-    ``stage 2, strike: light 1.5, ends at t = 12,100`` / ``unity 0.998, mixing 0.999 (8 x 8 blocks)``."""
-    if light is None or end is None:
-        return f"stage {index}, {kind}: unity {unity(phi):.3f}, mixing {mixing(phi, block):.3f}"
+    """``stage 2, strike: unity 0.998, mixing 0.999`` (the measures of MODEL.md, phase 1) of the
+    field ``phi`` (n, n) float: :func:`title_of` with its unity and mixing over ``block`` x
+    ``block`` cells."""
+    return title_of(index, kind, unity(phi), mixing(phi, block), block, light=light, end=end)
+
+
+def title_of(index: int, kind: str, unity_: float, mixing_: float, block: int, *, light: float | None = None,
+             end: float | None = None) -> str:
+    """A vessel figure's title from its stage's measures: ``stage 2, strike: unity 0.998,
+    mixing 0.999``. With the stage's ``light`` and its ``end`` time (the solver's time units;
+    None or NaN: not known), a first line says them and the second the measures, the mixing
+    with its block: ``stage 2, strike: light 1.5, ends at t = 12,100`` / ``unity 0.998, mixing
+    0.999 (8 x 8 blocks)``."""
+    if light is None or end is None or np.isnan(light) or np.isnan(end):
+        return f"stage {index}, {kind}: unity {unity_:.3f}, mixing {mixing_:.3f}"
     return (f"stage {index}, {kind}: light {light:g}, ends at t = {end:,.6g}\n"
-            f"unity {unity(phi):.3f}, mixing {mixing(phi, block):.3f} ({block} x {block} blocks)")
+            f"unity {unity_:.3f}, mixing {mixing_:.3f} ({block} x {block} blocks)")
 
 
 def write_vessel_png(target, phi: np.ndarray, title: str) -> None:
@@ -60,19 +74,56 @@ def write_vessel_png(target, phi: np.ndarray, title: str) -> None:
     write_bytes(target, buf.getvalue())
 
 
-def write_stage_figures(result, out_dir) -> list[Path]:
-    """Write ``genesis_<index>_<stage>.png`` for every stage end of ``result`` (a
-    :class:`tikkun.genesis.GenesisResult`; index from 0 in script order) into ``out_dir``.
-    Returns the paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    config = result.config
-    block = config.block if config is not None else 8
-    ends = np.cumsum([st.duration for st in config.stages]) if config is not None else None
+def stage_names(folder) -> list[tuple[int, str]]:
+    """``(index, stage kind)`` of every stage end ``folder``'s ``genesis_stages.npz`` holds, in
+    script order; none without that file. ReportError where it cannot be read."""
+    ends = _stage_ends(Path(folder) / STAGES_NAME)
+    return [] if ends is None else [(i, str(kind)) for i, kind in enumerate(ends["kind"])]
+
+
+def _stage_ends(source: Path) -> dict[str, np.ndarray] | None:
+    """:func:`tikkun.outputs.genesis.read_stage_ends` of ``source``, None where it is not there;
+    a file that is not what a run writes is a ReportError naming it."""
+    if not source.is_file():
+        return None
+    try:
+        ends = read_stage_ends(source)
+        n = len(ends["kind"])
+        if ends["phi"].ndim != 3 or ends["phi"].shape[0] != n or any(
+                ends[k].shape != (n,) for k in ("unity", "mixing", "light", "end")):
+            raise ValueError("its arrays do not agree in length")
+        return ends
+    except (OSError, ValueError, KeyError, EOFError) as exc:  # a zip that is none (BadZipFile) is an OSError
+        raise ReportError(f"{source}: not the vessel's stages a run writes ({exc})") from None
+
+
+def stage_figures(folder) -> list[tuple[int, str, bytes]]:
+    """``(index, stage kind, PNG bytes)`` of :func:`vessel_figure` for every stage end that
+    ``folder``'s ``genesis_stages.npz`` holds (:func:`tikkun.outputs.genesis.stage_ends`), index
+    from 0 in script order, titled by :func:`title_of`; none without that file. ReportError
+    where it cannot be read."""
+    ends = _stage_ends(Path(folder) / STAGES_NAME)
+    if ends is None:
+        return []
+    block = int(ends["block"])
+    drawn = []
+    for i, kind in enumerate(ends["kind"]):
+        kind = str(kind)
+        title = title_of(i, kind, float(ends["unity"][i]), float(ends["mixing"][i]), block,
+                         light=float(ends["light"][i]), end=float(ends["end"][i]))
+        buf = io.BytesIO()
+        vessel_figure(ends["phi"][i], title).savefig(buf, format="png")
+        drawn.append((i, kind, buf.getvalue()))
+    return drawn
+
+
+def write_stage_figures(folder) -> list[Path]:
+    """Write :func:`stage_figures` into ``folder`` as ``genesis_<index>_<stage>.png``; returns
+    the paths."""
+    folder = Path(folder)
     paths = []
-    for i, (kind, phi) in enumerate(result.stage_fields):
-        p = out / f"genesis_{i}_{kind}.png"
-        extra = {} if config is None else {"light": config.stages[i].light, "end": float(ends[i])}
-        write_vessel_png(p, phi, stage_title(i, kind, phi, block, **extra))
+    for i, kind, png in stage_figures(folder):
+        p = folder / f"genesis_{i}_{kind}.png"
+        write_bytes(p, png)
         paths.append(p)
     return paths

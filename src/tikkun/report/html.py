@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..outputs.atomic import write_text
+from ..outputs.atomic import write_bytes, write_text
 from . import figures as F
 from .folder import ReportError, RunFolder, check_shown_years, read_run_folder
+from .genesis import stage_figures, stage_names
 
 REPORT_NAME = "report.html"
 GENERATOR = "tikkun report"  # in the page's head: how a report tikkun wrote is told from a user's file
@@ -30,7 +31,7 @@ figure{margin:1em 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{color:#444;font-size:.92em;margin-top:.3em}
 table{border-collapse:collapse;font-size:.92em}td,th{border-bottom:1px solid #ddd;padding:.2em .8em;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
-pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}
+pre{background:#f6f6f6;padding:.8em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
 .vessels{display:flex;flex-wrap:wrap;gap:.5em}.vessels figure{flex:0 1 auto;margin:0}
 """
 
@@ -283,9 +284,11 @@ def page(generator: str, title: str, lead: str, parts: list[tuple[str, str, str]
 def write_report(folder, out=None, first: int | None = None, last: int | None = None) -> Path:
     """Write the report of the run ``folder`` to ``out`` (default ``folder/report.html``),
     atomically; returns its path. ``first``, ``last``: the years the time figures show (``--from``,
-    ``--to``; default all). An earlier report there is replaced; any other file is not.
-    Raises :class:`~tikkun.report.folder.ReportError` for a folder that is not a finished run or
-    years it cannot show, before anything is written."""
+    ``--to``; default all). An earlier report there is replaced; a report written into its run
+    folder also writes there the vessel's figures (``genesis_<i>_<stage>.png``) that the folder's
+    ``genesis_stages.npz`` gives and it lacks; no other file is touched. Raises
+    :class:`~tikkun.report.folder.ReportError` for a folder that is not a finished run, years it
+    cannot show or vessel's stages it cannot read, before anything is written."""
     check_shown_years(first, last)
     run = read_run_folder(folder)
     target = Path(out) if out is not None else run.folder / REPORT_NAME
@@ -297,6 +300,14 @@ def write_report(folder, out=None, first: int | None = None, last: int | None = 
     if first and int(first) >= final:  # from 0, the default, every run has years to show
         raise ReportError(f"--from {first}: the run does not go past it; give a year from 0 to {final - 1:,} "
                           f"(its last is {final:,})")
+    stages = stage_names(run.folder)
+    if stages and [(i, kind) for i, kind, _ in run.vessel_pngs] != stages:
+        # a run leaves its vessel's figures to its report (or some are missing): drawn from its stages
+        drawn = tuple(stage_figures(run.folder))
+        if target.parent.resolve() == run.folder.resolve():  # beside the report, as the README lists them
+            for i, kind, png in drawn:
+                write_bytes(run.folder / f"genesis_{i}_{kind}.png", png)
+        run = dataclasses.replace(run, vessel_pngs=drawn)
     write_text(target, render(run, first=first, last=last))
     return target
 

@@ -225,13 +225,9 @@ def _check_scalar_types(obj, model, path: str, problems: list[str]) -> None:
         problems.append(f"{path}: Input should be true or false (got {obj!r})")
 
 
-def _loc_path(loc: tuple, model: type[BaseModel] | None) -> tuple[str, type[BaseModel] | None, str | None]:
-    """Render a pydantic error location as ``a.b[0].c`` and find the model that holds its last key."""
-    return _walk(loc, model)[:3]
-
-
 def _walk(loc: tuple, model: type[BaseModel] | None):
-    """:func:`_loc_path`'s three, and the type at the location (a dict tag -> model for a
+    """A pydantic error location rendered as ``a.b[0].c``, the model that holds its last key,
+    that key (None for a list index), and the type at the location (a dict tag -> model for a
     discriminated union such as an event)."""
     text = ""
     current: Any = model

@@ -57,7 +57,9 @@ class SweepProgress:
     ``numba_threads``: the workers' ``NUMBA_NUM_THREADS`` as they report it (0: not set, so
     Numba takes every core);
     ``no_workers``: seconds the cluster has had no worker while runs are left (0 otherwise);
-    ``last``: the row of the run that just finished, or None.
+    ``last``: the row of the run that just finished, or None; ``connecting``: before the sweep
+    has its cluster, what it is doing ("reaching the scheduler", "starting a local cluster"),
+    else "".
     """
 
     total: int
@@ -70,6 +72,7 @@ class SweepProgress:
     dashboard: str | None = None
     last: dict | None = None
     no_workers: float = 0.0
+    connecting: str = ""
 
 
 @dataclass(frozen=True)
@@ -363,11 +366,15 @@ def connect(scheduler: str | None = None, workers: int | None = None, scratch: P
         # the workers' own warnings (a task cancelled at Ctrl-C, a slow close) are not the user's concern
         # Dask's own default serves its dashboard on every network interface; a local cluster is this machine's
         options = {"silence_logs": logging.ERROR, "dashboard_address": "127.0.0.1:8787" if dashboard else None}
-        if scratch is None:
-            cluster = local_cluster(workers, **options)
-        else:  # read as the scheduler and the nannies start (a nanny hands its folder to its worker)
-            with _SCRATCH_LOCK, dask.config.set({"temporary-directory": str(scratch)}):
+        with warnings.catch_warnings():
+            # port 8787 taken (another cluster's dashboard): Dask serves on another port, which the
+            # progress names; its warning would print a path inside Dask instead
+            warnings.filterwarnings("ignore", message=r"Port \d+ is already in use", category=UserWarning)
+            if scratch is None:
                 cluster = local_cluster(workers, **options)
+            else:  # read as the scheduler and the nannies start (a nanny hands its folder to its worker)
+                with _SCRATCH_LOCK, dask.config.set({"temporary-directory": str(scratch)}):
+                    cluster = local_cluster(workers, **options)
         with cluster, Client(cluster) as client:
             yield client
     finally:
@@ -414,12 +421,14 @@ def run_sweep(
     folder = Path(out) if out is not None else default_folder(spec)
     filing = Filing.open(spec, folder, out_option)
     todo = filing.todo()
+    connecting = ""
     if client is None:
         address, source = scheduler_address(scheduler)  # its form, before a progress bar appears
         if address and not todo:  # nothing to run, yet an address no scheduler answers is told, as with runs
             _check_scheduler(address, source)
+        connecting = "reaching the scheduler" if address else "starting a local cluster"
     if progress is not None and todo:  # the input is checked: a progress bar may appear now, not before
-        progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0))
+        progress(SweepProgress(len(filing.runs), *filing.counts(), workers=0, connecting=connecting))
     try:
         if todo and client is None:
             with connect(scheduler, workers) as own:  # a bad address is found before anything is written
@@ -725,13 +734,22 @@ class Filing:
         return SweepResult(self.folder, runs, metrics, self.spec)
 
 
+def shown(path: Path) -> Path:
+    """A path the sweep made absolute (its workers may start elsewhere), as messages show it:
+    relative to the working folder where it lies inside it, as ``tikkun run`` shows its folder."""
+    try:
+        return Path(path).relative_to(Path.cwd())
+    except ValueError:
+        return Path(path)
+
+
 def _check_folder(folder: Path, spec: SweepSpec, option: str = "--out") -> None:
     """Refuse a folder that holds anything but this very sweep (nothing a user made is touched)."""
     if not folder.exists():
         return
+    name, marker = shown(folder), folder / SPEC  # messages show the folder as given
     if not folder.is_dir():
-        raise SweepError(f"{option} {folder}: exists and is not a folder")
-    marker = folder / SPEC
+        raise SweepError(f"{option} {name}: exists and is not a folder")
     if marker.exists():
         held = marker.read_text("utf-8")
         if held != spec.canonical_toml() and not _holds_no_runs(folder):  # else free: its sweep.toml is replaced
@@ -741,10 +759,10 @@ def _check_folder(folder: Path, spec: SweepSpec, option: str = "--out") -> None:
             elif "\npoints = " in held or "\n[[points]]" in held:  # a sensitivity's sample
                 again = ""
             else:
-                again = f", or run the sweep it holds (tikkun sweep {marker} --out {folder})"
-            raise SweepError(f"{option} {folder}: holds the runs of another sweep ({where}); choose a new folder{again}")
+                again = f", or run the sweep it holds (tikkun sweep {shown(marker)} --out {name})"
+            raise SweepError(f"{option} {name}: holds the runs of another sweep ({where}); choose a new folder{again}")
     elif any(folder.iterdir()):
-        raise SweepError(f"{option} {folder}: exists, is not empty and holds no sweep; choose a new folder "
+        raise SweepError(f"{option} {name}: exists, is not empty and holds no sweep; choose a new folder "
                          "(tikkun never writes over what is there)")
 
 

@@ -23,9 +23,11 @@ left out, with a note.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -89,7 +91,9 @@ def read_plan(spec: SweepSpec, method: str | None = None) -> SensitivityPlan:
         raise bad("sensitivity", "missing; add a [sensitivity] table with [sensitivity.parameters] (see docs/sweeps.md)")
     for key in table:
         if key not in KEYS:
-            raise bad(f"sensitivity.{key}", f"unknown key; allowed: {', '.join(KEYS)}")
+            close = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise bad(f"sensitivity.{key}", f"unknown key{hint}; allowed: {', '.join(KEYS)}")
     if spec.grid:
         raise bad("grid", "tikkun sensitivity samples the ranges in [sensitivity.parameters]; leave [grid] out")
     if spec.variants:
@@ -416,4 +420,7 @@ def _int(v) -> bool:
 
 
 def _type_name(t) -> str:
+    """How a message names a key's type: ``int``, ``bool``, or the names a key of names allows."""
+    if typing.get_origin(t) is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(t))
     return getattr(t, "__name__", str(t))

@@ -186,6 +186,10 @@ def parse_sweep(raw: dict, *, origin: str = "sweep", folder: str | Path = ".", s
             raise bad("grid", "empty; give at least one KEY = [values], or leave [grid] out")
         for key, values in grid.items():
             _check_override_key(key, f"grid.{key}", bad)
+            if isinstance(values, dict) and values:  # [grid.light] beta = [...]: the key's path is written dotted
+                sub, first = next(iter(values.items()))
+                raise bad(f"grid.{key}", f"must be a list of values (got a table); write the key dotted under "
+                                         f"[grid]: \"{key}.{sub}\" = {_toml_text(first)}")
             if not isinstance(values, list):
                 raise bad(f"grid.{key}", f"must be a list of values (got {values!r})")
             if not values:
@@ -349,6 +353,15 @@ def _check_override_key(key: str, where: str, bad) -> None:
     problem = scenario_key_problem(key)
     if problem not in (None, "section"):
         raise bad(where, problem)
+
+
+def _toml_text(value) -> str:
+    """A value as a TOML file writes it on one line (a message's hint): ``[0.0, true, "ring"]``."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_text(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return format_value(value)
 
 
 # ---------------------------------------------------------------- runs
