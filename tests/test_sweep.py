@@ -1068,10 +1068,16 @@ def test_the_progress_line_says_how_long_the_cluster_has_had_no_worker():
             assert progress.tasks[0].fields["note"] == f"waiting for a worker ({NO_WORKERS_WARN + 3:.0f} s)"
             callback(SweepProgress(4, 1, 0, 3, 2))
             assert progress.tasks[0].fields["note"] == "2 workers"
+            for _ in range(2):  # in a log (no terminal, as here), compiling is said once on a line of its own
+                callback(SweepProgress(4, 1, 0, 3, 2, compiling=("tcp://127.0.0.1:1",)))
+            assert progress.tasks[0].fields["note"] == "2 workers, 1 compiling the kernels"
         # a line of its own, once, that a log without the bar keeps whole: how long, and what to start
         lines = [line for line in said.get().splitlines() if "no worker" in line]
         assert lines == [f"no worker has joined the cluster in {NO_WORKERS_WARN + 2:.0f} s; the sweep waits for one "
                          "(start `dask worker SCHEDULER_ADDRESS`)"]
+        compiling = [line for line in said.get().splitlines() if line.startswith("the workers are compiling")]
+        assert compiling == ["the workers are compiling the kernels (a few minutes the first time; then they are "
+                             "cached)"]
     finally:
         progress.stop()
 

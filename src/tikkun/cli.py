@@ -575,6 +575,11 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
             f" x {threads} Numba thread{'s' if threads > 1 else ''}")
         if p.compiling:
             note += f", {len(p.compiling)} compiling the kernels"
+            if not err.is_terminal and "compiling" not in shown:
+                # a log shows no bar until the end: a first run's minutes of compiling would be silent
+                shown.add("compiling")
+                progress.console.print("the workers are compiling the kernels (a few minutes the first time; "
+                                       "then they are cached)", highlight=False)
         progress.update(task, total=p.total, completed=p.done + p.failed, done=p.done, failed=p.failed, left=p.left,
                         note=note, what=what())
         if p.last is not None and p.last["status"] == "failed":
