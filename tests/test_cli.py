@@ -1027,16 +1027,14 @@ def test_the_runs_bar_starts_anew_for_each_claim():
     """`tikkun experiment --all` shows one bar for the claims in turn: a claim's runs start from 0
     with a clock of their own, even where the last claim had as many runs (the bar was left
     finished, its clock stopped)."""
-    from types import SimpleNamespace
-
     from tikkun import cli
+    from tikkun.sweep.driver import SweepProgress
 
     name = ["judges"]
     progress, callback = cli._sweep_progress(False, lambda: f"runs of {name[0]}")
 
     def report(done, total=10):
-        callback(SimpleNamespace(dashboard=None, numba_threads=[1], no_workers=0.0, left=total - done, workers=2,
-                                 compiling=[], total=total, done=done, failed=0, last=None))
+        callback(SweepProgress(total, done, 0, total - done, 2, numba_threads=(1,)))
 
     try:
         report(10)
