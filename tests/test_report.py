@@ -814,12 +814,15 @@ def test_the_years_shown_frame_every_time_axis_and_scale_the_y_axes_to_them():
     with matplotlib.rc_context(F.RC):
         fig = F.section_figure(run, tl, F.SECTIONS[0])
         souls = F.draw(run, tl, "souls")  # drawn whole: its years of completion are the whole run's
-    top, log = [ax for ax in fig.axes if ax.get_ylabel()]
-    assert all(ax.get_xlim() == (20.0, 40.0) for ax in (top, log))
+    top, log, left = [ax for ax in fig.axes if ax.get_ylabel()]
+    assert all(ax.get_xlim() == (20.0, 40.0) for ax in (top, log, left))
     shown = [np.asarray(run.metrics["cleansing_mean"])[20:41], g[20:41],
              np.asarray(run.metrics["complete"])[20:41] / 1000]
     assert top.get_ylim() == pytest.approx((0.0, 1.08 * max(v.max() for v in shown)))
     assert log.get_ylim() == pytest.approx((g[20] / 1.5, g[40] * 1.5))
+    not_complete = run.n_souls - np.asarray(run.metrics["complete"], dtype=float)[20:41]  # the souls left, on a log axis
+    not_complete = not_complete[not_complete > 0]
+    assert left.get_ylim() == pytest.approx((not_complete.min() / 1.5, not_complete.max() * 1.5))
     # the whole run: its axes as before, to the horizon
     with matplotlib.rc_context(F.RC):
         whole = F.section_figure(run, full, F.SECTIONS[0])
@@ -867,7 +870,7 @@ def test_an_end_outside_the_years_shown_is_neither_drawn_nor_told():
             ends = [c for ax in fig.axes for c in ax.collections
                     if isinstance(c, F.LineCollection) and c.get_linestyle()[0][1] is not None
                     and np.allclose(c.get_segments()[0][:, 0], 99)]
-            assert len(ends) == 2 * lines  # one a panel
+            assert len(ends) == len(F.SECTIONS[0].panels) * lines  # one a panel
     assert F.time_figure(outside, "", 1)[0].get_figheight() < F.time_figure(inside, "", 1)[0].get_figheight()
 
 
