@@ -149,9 +149,11 @@ def marker_data(scenario: Scenario) -> dict[str, dict[str, list]]:
             "labels": {"x": [y for y, _ in groups], "text": [t for _, t in groups]}}
 
 
-def _decade_above(count: float) -> float:
-    """The decade above ``count`` souls with room for a bar's top (10 at least): a log axis's end."""
-    return 10.0 ** max(1, math.ceil(math.log10(max(count, 1.0) * 1.2)))
+def _log_end(count: float) -> float:
+    """The end of a log axis of souls whose tallest bar is ``count``: room above it, 10 at least
+    (not the decade above: 1,000,000 for 600,000 souls would widen the axis' labels past the
+    room the page keeps for them, and the columns' years would no longer line up)."""
+    return max(10.0, 1.5 * count)
 
 
 def _souls_end(n_souls: int) -> float:
@@ -179,7 +181,7 @@ def count_axis(fig) -> None:
 
 
 def log_count_axis(fig, end: float) -> None:
-    """``fig``'s log y axis as counts from 1 to ``end`` (a decade): whole decades named as whole
+    """``fig``'s log y axis as counts up to ``end``: the whole decades from 1 to it named as whole
     numbers (10,000, not 1e+4), no minor ticks."""
     fig.yaxis.ticker = FixedTicker(ticks=log_ticks(1.0, end), minor_ticks=[])
     fig.yaxis.formatter = NumeralTickFormatter(format="0,0")
@@ -341,7 +343,7 @@ class LiveFigures:
             self.series_figures[i].y_range.update(start=0, end=1)
         self.hist.data = {"left": [], "right": [], "count": []}
         self.sample.data = {"hbd": [], "cleansing": [], "stage": []}
-        top = _decade_above(n)
+        top = _log_end(n)
         self.histogram.y_range.update(start=HIST_BOTTOM, end=top)
         log_count_axis(self.histogram, top)
         for fig in self.figures:
@@ -393,7 +395,7 @@ class LiveFigures:
 
     def show_souls(self, snap) -> None:
         self.hist.data = histogram_data(snap)
-        top = _decade_above(float(snap.counts.max()))
+        top = _log_end(float(snap.counts.max()))
         self.histogram.y_range.end = top
         log_count_axis(self.histogram, top)
         self.sample.data = sample_data(snap)
