@@ -259,7 +259,7 @@ def test_the_stages_of_a_result_without_its_script(result, tmp_path):
     the end it does not know; its figures' titles then give the measures alone."""
     import dataclasses
 
-    from tikkun.report.genesis import stage_figures
+    from tikkun.report.genesis import read_stages, stage_figures
 
     bare = dataclasses.replace(result, config=None)
     write_genesis_outputs(bare, tmp_path, figures=False)
@@ -267,7 +267,7 @@ def test_the_stages_of_a_result_without_its_script(result, tmp_path):
         assert npz["kind"].tolist() == [k for k, _ in result.stage_fields] and int(npz["block"]) == 8
         assert np.isnan(npz["light"]).all() and np.isnan(npz["end"]).all()
         np.testing.assert_allclose(npz["mixing"], [naive.mixing(phi, 8) for _, phi in result.stage_fields], rtol=1e-12)
-    drawn = stage_figures(tmp_path)
+    drawn = stage_figures(read_stages(tmp_path))
     assert [(i, k) for i, k, _ in drawn] == [(i, k) for i, (k, _) in enumerate(result.stage_fields)]
 
 

@@ -21,8 +21,8 @@ from ..outputs.atomic import write_bytes
 from ..outputs.genesis import STAGES_NAME, read_stage_ends
 from .folder import ReportError
 
-__all__ = ["VESSEL_CMAP", "stage_figures", "stage_names", "stage_title", "title_of", "vessel_figure",
-           "write_stage_figures", "write_vessel_png"]
+__all__ = ["VESSEL_CMAP", "read_stages", "stage_figures", "stage_names", "stage_title", "title_of",
+           "vessel_figure", "write_stage_figures", "write_vessel_png"]
 
 #: Matplotlib's diverging map: blue at phi = -1 (reception), white at 0, red at +1 (bestowal).
 VESSEL_CMAP = "RdBu_r"
@@ -74,16 +74,10 @@ def write_vessel_png(target, phi: np.ndarray, title: str) -> None:
     write_bytes(target, buf.getvalue())
 
 
-def stage_names(folder) -> list[tuple[int, str]]:
-    """``(index, stage kind)`` of every stage end ``folder``'s ``genesis_stages.npz`` holds, in
-    script order; none without that file. ReportError where it cannot be read."""
-    ends = _stage_ends(Path(folder) / STAGES_NAME)
-    return [] if ends is None else [(i, str(kind)) for i, kind in enumerate(ends["kind"])]
-
-
-def _stage_ends(source: Path) -> dict[str, np.ndarray] | None:
-    """:func:`tikkun.outputs.genesis.read_stage_ends` of ``source``, None where it is not there;
-    a file that is not what a run writes is a ReportError naming it."""
+def read_stages(folder) -> dict[str, np.ndarray] | None:
+    """``folder``'s ``genesis_stages.npz`` (:func:`tikkun.outputs.genesis.stage_ends`), None where
+    it has none; a file that is not what a run writes is a ReportError naming it."""
+    source = Path(folder) / STAGES_NAME
     if not source.is_file():
         return None
     try:
@@ -97,18 +91,17 @@ def _stage_ends(source: Path) -> dict[str, np.ndarray] | None:
         raise ReportError(f"{source}: not the vessel's stages a run writes ({exc})") from None
 
 
-def stage_figures(folder) -> list[tuple[int, str, bytes]]:
-    """``(index, stage kind, PNG bytes)`` of :func:`vessel_figure` for every stage end that
-    ``folder``'s ``genesis_stages.npz`` holds (:func:`tikkun.outputs.genesis.stage_ends`), index
-    from 0 in script order, titled by :func:`title_of`; none without that file. ReportError
-    where it cannot be read."""
-    ends = _stage_ends(Path(folder) / STAGES_NAME)
-    if ends is None:
-        return []
+def stage_names(ends: dict[str, np.ndarray]) -> list[tuple[int, str]]:
+    """``(index, stage kind)`` of every stage end of :func:`read_stages`' ``ends``, in script order."""
+    return [(i, str(kind)) for i, kind in enumerate(ends["kind"])]
+
+
+def stage_figures(ends: dict[str, np.ndarray]) -> list[tuple[int, str, bytes]]:
+    """``(index, stage kind, PNG bytes)`` of :func:`vessel_figure` for every stage end of
+    :func:`read_stages`' ``ends``, index from 0 in script order, titled by :func:`title_of`."""
     block = int(ends["block"])
     drawn = []
-    for i, kind in enumerate(ends["kind"]):
-        kind = str(kind)
+    for i, kind in stage_names(ends):
         title = title_of(i, kind, float(ends["unity"][i]), float(ends["mixing"][i]), block,
                          light=float(ends["light"][i]), end=float(ends["end"][i]))
         buf = io.BytesIO()
@@ -118,11 +111,12 @@ def stage_figures(folder) -> list[tuple[int, str, bytes]]:
 
 
 def write_stage_figures(folder) -> list[Path]:
-    """Write :func:`stage_figures` into ``folder`` as ``genesis_<index>_<stage>.png``; returns
-    the paths."""
+    """Write :func:`stage_figures` of ``folder``'s stages into it as ``genesis_<index>_<stage>.png``
+    (none without ``genesis_stages.npz``); returns the paths."""
     folder = Path(folder)
+    ends = read_stages(folder)
     paths = []
-    for i, kind, png in stage_figures(folder):
+    for i, kind, png in ([] if ends is None else stage_figures(ends)):
         p = folder / f"genesis_{i}_{kind}.png"
         write_bytes(p, png)
         paths.append(p)

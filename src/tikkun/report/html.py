@@ -17,7 +17,7 @@ from .. import __version__
 from ..outputs.atomic import write_bytes, write_text
 from . import figures as F
 from .folder import ReportError, RunFolder, check_shown_years, read_run_folder
-from .genesis import stage_figures, stage_names
+from .genesis import read_stages, stage_figures, stage_names
 
 REPORT_NAME = "report.html"
 GENERATOR = "tikkun report"  # in the page's head: how a report tikkun wrote is told from a user's file
@@ -300,10 +300,10 @@ def write_report(folder, out=None, first: int | None = None, last: int | None = 
     if first and int(first) >= final:  # from 0, the default, every run has years to show
         raise ReportError(f"--from {first}: the run does not go past it; give a year from 0 to {final - 1:,} "
                           f"(its last is {final:,})")
-    stages = stage_names(run.folder)
-    if stages and [(i, kind) for i, kind, _ in run.vessel_pngs] != stages:
+    stages = read_stages(run.folder)
+    if stages is not None and [(i, kind) for i, kind, _ in run.vessel_pngs] != stage_names(stages):
         # a run leaves its vessel's figures to its report (or some are missing): drawn from its stages
-        drawn = tuple(stage_figures(run.folder))
+        drawn = tuple(stage_figures(stages))
         if target.parent.resolve() == run.folder.resolve():  # beside the report, as the README lists them
             for i, kind, png in drawn:
                 write_bytes(run.folder / f"genesis_{i}_{kind}.png", png)
