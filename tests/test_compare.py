@@ -397,3 +397,37 @@ def test_the_years_shown_frame_every_time_axis_and_scale_the_y_axes_to_them(runs
     text = path.read_text(encoding="utf-8")
     assert "Years 90 to 130 shown (of 0 to 199), the y axes scaled to them." in text
     assert "Years " not in write_comparison([runs / "without", runs / "with"], out=tmp_path / "d.html").read_text()
+
+
+def test_runs_that_end_in_different_years_share_their_eras_named_above_the_curves(runs, tmp_path):
+    """Runs of 200 and 150 years have the same era, each as far as it went: it is shaded (it was
+    left out, the eras' ends differing), and its name stands above the first panel, where no
+    curve runs (inside, a C at 1 ran through it). A run with another era from year 100 has
+    eras that disagree: none are shaded."""
+    from tikkun.report import read_run_folder
+    from tikkun.report.compare import _timeline, correction_figure, shown_years
+
+    a, b = read_run_folder(runs / "without"), read_run_folder(runs / "half")
+    tl = _timeline([b, a])
+    assert tl.eras == (("chaos", 0, 200),)
+    fig = correction_figure([b, a], tl, shown_years(tl))
+    names = [t for t in fig.axes[0].texts if t.get_text() == "era of chaos"]
+    assert len(names) == 1 and names[0].get_position()[1] > 1.0 and names[0].get_va() == "bottom"
+    tikkun.run(preset="quick", souls=SOULS, years=150, overrides={"events": [], "generations.torah_from": 100},
+               out=tmp_path / "torah")
+    assert _timeline([a, read_run_folder(tmp_path / "torah")]).eras == ()
+
+
+def test_the_share_of_the_souls_axis_ends_above_1_not_at_the_decade_after(runs):
+    """Every soul of a run in one bin of cleansing (a share of 1): the log axis ends at 1.5 and
+    starts at least a decade below, not matplotlib's 0.1 to 10 around a lone value."""
+    from tikkun.report import read_run_folder
+    from tikkun.report.compare import _timeline, shown_years, souls_figure
+
+    rs = [read_run_folder(runs / "without"), read_run_folder(runs / "with")]
+    tl = _timeline(rs)
+    ax = souls_figure(rs, tl, shown_years(tl)).axes[0]
+    shares = [np.histogram(np.asarray(r.souls["cleansing"], dtype=np.float64), bins=np.linspace(0, 1, 51))[0]
+              / r.n_souls for r in rs]
+    least = min(s[s > 0].min() for s in shares)
+    assert ax.get_yscale() == "log" and ax.get_ylim() == pytest.approx((min(least / 2, 0.05), 1.5))

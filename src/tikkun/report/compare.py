@@ -245,13 +245,16 @@ def headline_rows(runs: list[RunFolder], years: list[int]) -> list[tuple[str, li
 
 # ------------------------------------------------------------------ the figures
 def _timeline(runs: list[RunFolder]) -> F.Timeline:
-    """The shared time axis: to the longest run's last year; its eras where every run has the
-    same ones (else none are shaded); the events and ends are drawn per run, in its colour."""
+    """The shared time axis: to the longest run's last year; its eras where every run's agree
+    (the same eras from the same years, as far as each run went: runs that end in different
+    years have the same eras; else none are shaded); the events and ends are drawn per run, in
+    its colour."""
     tls = [F.timeline(r) for r in runs]
-    horizon = max(t.horizon for t in tls)
-    eras = tls[0].eras if all(t.eras == tls[0].eras for t in tls) else ()
-    if eras:  # the longest run's last era reaches the shared horizon
-        eras = tuple((n, a, horizon if b == tls[0].horizon else b) for n, a, b in eras)
+    longest = max(tls, key=lambda t: t.horizon)
+    horizon = longest.horizon
+    starts = [tuple((n, a) for n, a, _ in t.eras) for t in tls]
+    agree = all(s == starts[tls.index(longest)][:len(s)] for s in starts)
+    eras = longest.eras if agree else ()
     ended = [t.end_year for t in tls if t.end_year is not None]
     return F.Timeline(horizon, eras, (), max(ended) if ended else None)
 
@@ -316,12 +319,11 @@ def _time_axes(fig: Figure, n: int, tl: F.Timeline, runs: list[RunFolder], top: 
         if i < n - 1:
             ax.xaxis.set_major_locator(NullLocator())
         axes.append(ax)
-    for name, a, b in tl.eras:  # named once, at the top of the first panel, over its part of the years shown
+    for name, a, b in tl.eras:  # named once, just above the first panel (inside, a curve at 1 ran through them)
         a, b = max(a, shown[0]), min(b, shown[1])
         if (b - a) / (shown[1] - shown[0]) > 0.08:
-            # on a box of the panel's colour: an event's dotted line may cross the era's middle
-            axes[0].text((a + b) / 2, 0.97, f"era of {F.ERA_NAMES.get(name, name)}", transform=axes[0].get_xaxis_transform(),
-                         ha="center", va="top", fontsize=8, color="0.35", zorder=3,
+            axes[0].text((a + b) / 2, 1.02, f"era of {F.ERA_NAMES.get(name, name)}", transform=axes[0].get_xaxis_transform(),
+                         ha="center", va="bottom", fontsize=8, color="0.35", clip_on=False,
                          bbox={"facecolor": _shaded(axes[0], name), "edgecolor": "none", "pad": 1.5})
     axes[-1].set_xlabel("year from creation")
     return axes
@@ -334,7 +336,7 @@ def _shaded(ax, era: str) -> tuple[float, float, float]:
 
 
 LEGEND_COLUMNS = 3
-TITLE_ROOM, LEGEND_ROW = 0.42, 0.24  # inches: the title's line, a row of the runs' legend
+TITLE_ROOM, LEGEND_ROW, ERA_ROW = 0.42, 0.24, 0.2  # inches: the title's line, a row of the runs' legend, the eras' names
 
 
 def _legend_rows(runs: list[RunFolder]) -> int:
@@ -356,7 +358,7 @@ def _run_legend(fig: Figure, runs: list[RunFolder], left: float) -> None:
 def _time_figure(runs: list[RunFolder], tl: F.Timeline, title: str, n: int, panel_h: float,
                  shown: tuple[float, float]):
     """A figure of ``n`` panels sharing the time axis, its title and the runs' legend above them."""
-    head = TITLE_ROOM + LEGEND_ROW * _legend_rows(runs) + 0.15
+    head = TITLE_ROOM + LEGEND_ROW * _legend_rows(runs) + 0.15 + (ERA_ROW if tl.eras else 0.0)
     h = head + panel_h * n + 0.55
     fig = Figure(figsize=(F.WIDTH, h), dpi=F.DPI)
     axes = _time_axes(fig, n, tl, runs, top=1 - head / h, bottom=0.55 / h, shown=shown)
@@ -463,10 +465,12 @@ def souls_figure(runs: list[RunFolder], tl: F.Timeline, shown: tuple[float, floa
     gs = fig.add_gridspec(1, 2, left=0.09, right=0.98, top=1 - head / h, bottom=0.6 / h, wspace=0.28)
     ax = fig.add_subplot(gs[0])
     edges = np.linspace(0.0, 1.0, 51)
+    least = 1.0
     for i, r in enumerate(runs):
         counts = np.histogram(np.asarray(r.souls["cleansing"], dtype=np.float64), bins=edges)[0] / max(r.n_souls, 1)
         ax.stairs(np.where(counts > 0, counts, np.nan), edges, **_style(i))
-    F.log_axis(ax)
+        least = min(least, float(counts[counts > 0].min(initial=1.0)))
+    F.share_log_axis(ax, least)
     ax.set_xlabel("cleansing c at the end (share of the soul's desire corrected)")
     ax.set_ylabel("share of the souls (log scale)")
     ax.set_title("Cleansing at the end", fontsize=9.5)

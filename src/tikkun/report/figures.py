@@ -291,6 +291,14 @@ def log_axis(ax, fmt: str = "g") -> None:
     ax.yaxis.set_minor_locator(NullLocator())
 
 
+def share_log_axis(ax, least: float) -> None:
+    """:func:`log_axis` for shares of the souls: from half the least share drawn (``least``), or
+    0.05 where that is higher (two decades' ticks show), to 1.5, so that the tick of 1 shows
+    (matplotlib's limits around a lone bar at 1 went to 10)."""
+    log_axis(ax)
+    ax.set_ylim(min(least / 2, 0.05), 1.5)
+
+
 def _legend(ax) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, borderaxespad=0.0)
@@ -683,13 +691,15 @@ def kept_figure(run) -> Figure:
     gs = fig.add_gridspec(1, 2, left=0.08, right=0.8, top=0.86, bottom=0.13, wspace=0.28)
     edges = np.linspace(0.0, 1.0, 51)
     ax1, ax2 = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+    least = 1.0
     for (label, c), colour in zip(lines, colours):
         share = np.histogram(c, bins=edges)[0] / max(c.size, 1)
         ax1.stairs(np.where(share > 0, share, np.nan), edges, color=colour, lw=1.6, label=label)
+        least = min(least, float(share[share > 0].min(initial=1.0)))
         x = np.sort(c)
         ax2.plot(np.r_[0.0, x, 1.0], np.r_[0.0, np.arange(1, x.size + 1) / max(x.size, 1), 1.0], color=colour,
                  lw=1.6, drawstyle="steps-post", label=label)
-    log_axis(ax1)
+    share_log_axis(ax1, least)
     ax1.set_xlabel("cleansing c (share of a soul's desire corrected)")
     ax1.set_ylabel("share of the souls in the bin (log scale)")
     ax1.set_title("How many souls at each cleansing", fontsize=9.5)
