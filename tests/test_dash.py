@@ -790,6 +790,25 @@ def _dashboard():
     return Dashboard(600_000)  # its widgets and figures, without a server or a browser
 
 
+def test_the_sidebar_shows_the_scenarios_knobs_only_beside_the_tabs_that_use_them():
+    """Run and Genesis use the sidebar's scenario; beside Claims and Sweep, which have their own
+    controls, the knobs give way to a line naming those, and come back as they were left."""
+    from tikkun.dash.app import OWN_CONTROLS
+
+    d = _dashboard()
+    d.view()
+    d.seed.value = 7
+    assert d.tab_names == ["Run", "Genesis", "Claims", "Sweep"] and sorted(OWN_CONTROLS) == ["Claims", "Sweep"]
+    for index, name in enumerate(d.tab_names):
+        d.tabs.active = index
+        own = name in OWN_CONTROLS
+        assert d.knobs.visible is not own and d.knobs_elsewhere.visible is own, name
+        assert d.knobs_elsewhere.object == (OWN_CONTROLS[name] if own else "")
+        assert (f"<b>{name}</b>" in d.knobs_elsewhere.object) is own
+    d.tabs.active = 0
+    assert d.knobs.visible and d.seed.value == 7
+
+
 def test_the_knobs_say_which_years_the_scenarios_events_override():
     """The history's own events (read from its preset file) that set or scale a knob's key are named
     under the knobs with their years; a scenario without such events shows no note."""
@@ -1778,6 +1797,15 @@ def test_sweep_tab_follows_a_sweep_folder(server, browser, real_sweep):
             const doc = Bokeh.documents[Bokeh.documents.length - 1];
             return doc.get_model_by_name('sweep-curves').renderers[0].data_source.data['xs'].length; }""")
         assert n_curves == 2
+        # the legend, beside C's frame, stands clear of the window's right edge
+        right, inner = p.evaluate("""() => { const seen = new Set(); let out = null;
+            function walk(v) { if (!v || seen.has(v) || out) return; seen.add(v);
+              if (v.model && v.model.name === "sweep-curves") { out = v.el.getBoundingClientRect().right; return; }
+              if (typeof v.children === "function") for (const c of v.children()) walk(c); }
+            for (const root of Bokeh.index) walk(root);
+            return [out, window.innerWidth]; }""")
+        assert p.evaluate("() => document.documentElement.scrollWidth") <= inner
+        assert right <= inner - 12, (right, inner)
         assert p.errors == []
     finally:
         p.close()

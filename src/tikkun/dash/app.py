@@ -60,6 +60,14 @@ MARKS_KEY = ("<small style='color:#555'>On every time axis: dark lines, the firs
              "(<code>tikkun explain RULE</code> quotes it).</small>")
 
 # a knob's box: Panel's own leaves no room between a value's last digit and the box's arrows
+OWN_CONTROLS = {  # the tabs that do not use the sidebar's scenario: what they use instead
+    "Claims": "<p><b>Claims</b> runs an experiment of docs/claims.md with the souls and seeds at the top of "
+              "its tab, not the Run tab's scenario: that scenario and its knobs wait beside the Run and "
+              "Genesis tabs, as they were left.</p>",
+    "Sweep": "<p><b>Sweep</b> follows a folder that <code>tikkun sweep</code> writes: its runs are the "
+             "sweep file's, not the Run tab's scenario: that scenario and its knobs wait beside the Run "
+             "and Genesis tabs, as they were left.</p>",
+}
 KNOB_BOX_CSS = ":host(.slider-edit) .bk-input-group .bk-input { padding-right: 18px; }"
 KNOB_BOX_WIDTH = 92  # px: "0.285714" in bold and the arrows
 KNOB_WIDTH = 280  # px: a knob, its name and box above its slider
@@ -217,23 +225,39 @@ class Dashboard:
 
     # ---------------------------------------------------------------- the page
     def view(self):
-        sidebar = pn.Column(
-            pn.pane.HTML("<h2 style='margin:4px 0'>tikkun</h2><p style='margin:0'>the common soul, its breaking "
-                         "and its correction</p>"),
+        # the scenario's knobs are the Run and Genesis tabs'; beside Claims and Sweep, which have
+        # their own, a line says so in their place (knobs that do nothing there were taken for theirs)
+        self.knobs = pn.Column(
             self.source, pn.pane.HTML("<small>or a scenario file (.toml):</small>", margin=(0, 10)), self.upload,
             pn.Row(self.souls, self.seed),
             # the commands above the knobs: on a projector's 1280 x 720 Run is pressed with the
             # status line in view, no scrolling
             pn.Row(self.run_button, self.pause_button), pn.Row(self.step_button, self.reset_button),
             pn.Row(self.speed, self.pause_after), self.download, self.one_soul,
-            *self.sliders.values(), *self.means.values(), self.knob_note, width=310)
-        tabs = pn.Tabs(
-            ("Run", pn.Column(self.status, self.marks_key, self.figures, sizing_mode="stretch_width")),
-            ("Genesis", pn.Column(self.genesis_button, self.genesis.view, sizing_mode="stretch_width")),
-            ("Claims", self.claims.view),
-            ("Sweep", self.sweep.view),
-            dynamic=False, sizing_mode="stretch_width")
-        return pn.Row(sidebar, pn.Column(self.error, tabs, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+            *self.sliders.values(), *self.means.values(), self.knob_note, width=310, margin=0)
+        self.knobs_elsewhere = pn.pane.HTML("", visible=False, width=290, margin=(10, 10), css_classes=["tk-knobs-elsewhere"])
+        sidebar = pn.Column(
+            pn.pane.HTML("<h2 style='margin:4px 0'>tikkun</h2><p style='margin:0'>the common soul, its breaking "
+                         "and its correction</p>"),
+            self.knobs, self.knobs_elsewhere, width=310)
+        tabs = (("Run", pn.Column(self.status, self.marks_key, self.figures, sizing_mode="stretch_width")),
+                ("Genesis", pn.Column(self.genesis_button, self.genesis.view, sizing_mode="stretch_width")),
+                ("Claims", self.claims.view),
+                ("Sweep", self.sweep.view))
+        self.tab_names = [name for name, _ in tabs]
+        self.tabs = pn.Tabs(*tabs, dynamic=False, sizing_mode="stretch_width")
+        self.tabs.param.watch(lambda e: self._tab_shown(e.new), "active")
+        # room at the right: a legend beside its frame (the Sweep tab's) stood at the window's edge
+        return pn.Row(sidebar, pn.Column(self.error, self.tabs, sizing_mode="stretch_width", margin=(5, 16, 5, 5)),
+                      sizing_mode="stretch_width")
+
+    def _tab_shown(self, index: int) -> None:
+        """The sidebar beside tab ``index``: the scenario's knobs beside Run and Genesis, a line
+        naming the tab's own controls beside Claims and Sweep."""
+        own = OWN_CONTROLS.get(self.tab_names[index])
+        self.knobs.visible = own is None
+        self.knobs_elsewhere.object = own or ""
+        self.knobs_elsewhere.visible = own is not None
 
     # ---------------------------------------------------------------- the scenario
     def _load_base(self) -> None:
