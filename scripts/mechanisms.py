@@ -174,10 +174,12 @@ def analyse(results: dict, seeds: list[int], horizon: int) -> list[dict]:
     for variant in ["default", *MECHANISMS]:
         ends = np.array([int(results[(variant, s)]["end_year"]) for s in seeds])
         ended = ends[ends >= 0]
-        area = {key: float(np.mean([np.abs(_curve(results[(variant, s)], horizon, key) - base[key][s]).sum()
-                                    for s in seeds])) for key in ("C", "G")}
+        diff = {key: [_curve(results[(variant, s)], horizon, key) - base[key][s] for s in seeds] for key in ("C", "G")}
+        area = {key: float(np.mean([np.abs(d).sum() for d in diff[key]])) for key in ("C", "G")}
+        net = {key: float(np.mean([d.sum() for d in diff[key]])) for key in ("C", "G")}  # + where the variant is ahead
         both = (ends >= 0) & (base_ends >= 0)  # the seeds that end in both: the end paired by seed
         rows.append({"variant": variant, "ends": ends, "ended": ended, "area": area["C"], "area_G": area["G"],
+                     "net": net["C"], "net_G": net["G"],
                      "paired": ends[both] - base_ends[both]})
     b_ended = base_ends[base_ends >= 0]
     end_spread = float(b_ended.max() - b_ended.min()) if b_ended.size > 1 else float("nan")
@@ -313,6 +315,14 @@ def _fmt_ends(ends: np.ndarray) -> str:
     return s + (f"; never in {never} of {ends.size}" if never else "")
 
 
+def _area(x: float, sign: str = "") -> str:
+    """An area in the table: one decimal; one that would read 0.0 or -0.0 but is not 0, with two
+    significant digits (``2.3e-03``), so that a small effect is not taken for none."""
+    if x == 0:
+        return "0"
+    return f"{x:{sign}.1e}" if abs(x) < 0.05 else f"{x:{sign},.1f}"
+
+
 def _fmt_paired(d: np.ndarray) -> str:
     """``-368 ± 124 (5 of 5 earlier)``, ``+2 ± 27 (1 later, 3 earlier, 1 unchanged)``: the end's
     shifts paired by seed, with how many seeds move each way; empty where no seed ends in both."""
@@ -343,7 +353,10 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict
         "- **End year**: mean ± standard deviation over the seeds that end (range in brackets); a",
         "  seed that never ends by year 6,000 is counted apart.",
         "- **Area**: the area between the variant's `C` curve and the default's, paired by seed,",
-        "  in C-years (after the end of correction `C` stays 1), mean over seeds.",
+        "  in C-years (after the end of correction `C` stays 1), mean over seeds; likewise for `G`.",
+        "  In brackets the net area: the years where the variant's curve lies above the default's",
+        "  count plus, below minus (a mechanism whose absence slows correction has a net area below",
+        "  zero; one near zero against a large area moves the curve both ways).",
         "- **Shift of the end, paired by seed**: the variant's end year less the default's in each",
         "  seed that ends in both (the same seeds on both sides), mean ± standard deviation, and in",
         "  how many of those seeds the end comes later, earlier or in the same year. The same seed",
@@ -366,7 +379,7 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict
         acts, why = _acts(r, len(seeds))
         acts = "**no**" if acts == "no" else acts
         lines.append(f"| {r['variant']} | {what} | {_fmt_ends(r['ends'])} | {_fmt_paired(r['paired'])} | "
-                     f"{r['area']:,.1f} | {r['area_G']:,.1f} | {acts}{' (' + ', '.join(why) + ')' if why else ''} |")
+                     f"{_area(r['area'])} (net {_area(r['net'], '+')}) | {_area(r['area_G'])} (net {_area(r['net_G'], '+')}) | {acts}{' (' + ', '.join(why) + ')' if why else ''} |")
     lines += ["", "![C and G of every variant](figures/mechanisms.png)", ""]
     inert = [r["variant"] for r in rows[1:] if not (r["end_acts"] or r["c_acts"] or r["g_acts"])]
     if len(seeds) < 2:

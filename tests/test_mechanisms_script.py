@@ -122,6 +122,24 @@ def test_the_end_paired_by_seed_is_each_seeds_variant_less_its_default():
     assert mechanisms._fmt_paired(np.array([], dtype=np.int64)) == ""
 
 
+def test_the_net_area_counts_the_variant_above_the_default_plus_and_below_minus():
+    """Made-up curves over 10 years: a variant 0.1 above the default for 4 years and 0.1 below
+    for 2 has an area of 0.6 and a net area of +0.2 C-years; G the same way, in its own column."""
+    seeds = [20, 21]
+    base = np.full(10, 0.5)
+    var = base.copy()
+    var[:4] += 0.1
+    var[6:8] -= 0.1
+
+    def run(c):
+        return {"year": np.arange(10), "C": c, "G": c / 2, "end_year": np.int64(-1)}
+
+    results = {(v, s): run(var if v == "worlds" else base) for v in ["default", *mechanisms.MECHANISMS] for s in seeds}
+    rows = {r["variant"]: r for r in mechanisms.analyse(results, seeds, 10)}
+    assert rows["worlds"]["area"] == pytest.approx(0.6) and rows["worlds"]["net"] == pytest.approx(0.2)
+    assert rows["worlds"]["area_G"] == pytest.approx(0.3) and rows["worlds"]["net_G"] == pytest.approx(0.1)
+    assert rows["judges"]["area"] == 0 and rows["judges"]["net"] == 0
+
 def test_a_kept_run_is_named_by_its_scenario(tmp_path):
     """A run kept from another definition of a variant (or another seed or size) is never taken
     for this one: the file's name follows the scenario."""
@@ -131,3 +149,8 @@ def test_a_kept_run_is_named_by_its_scenario(tmp_path):
     assert mechanisms.kept_path(tmp_path, "default", 20, mechanisms.scenario_raw("default", 20, 1000)) == path
     for other in (mechanisms.scenario_raw("default", 20, 2000), mechanisms.scenario_raw("judges", 20, 1000)):
         assert mechanisms.kept_path(tmp_path, "default", 20, other) != path
+
+
+def test_a_small_area_is_not_written_as_none():
+    assert [mechanisms._area(x) for x in (0.0, 0.0023, 128.24, 1911.3)] == ["0", "2.3e-03", "128.2", "1,911.3"]
+    assert [mechanisms._area(x, "+") for x in (-0.0004, 0.0, -38.94, 203.7)] == ["-4.0e-04", "0", "-38.9", "+203.7"]
