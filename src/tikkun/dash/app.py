@@ -59,7 +59,6 @@ MARKS_KEY = ("<small style='color:#555'>On every time axis: dark lines, the firs
              "read upward). A title's (000), (002) or (004) names the source text of its rule "
              "(<code>tikkun explain RULE</code> quotes it).</small>")
 
-# a knob's box: Panel's own leaves no room between a value's last digit and the box's arrows
 OWN_CONTROLS = {  # the tabs that do not use the sidebar's scenario: what they use instead
     "Claims": "<p><b>Claims</b> runs an experiment of docs/claims.md with the souls and seeds at the top of "
               "its tab, not the Run tab's scenario: that scenario and its knobs wait beside the Run and "
@@ -68,6 +67,8 @@ OWN_CONTROLS = {  # the tabs that do not use the sidebar's scenario: what they u
              "sweep file's, not the Run tab's scenario: that scenario and its knobs wait beside the Run "
              "and Genesis tabs, as they were left.</p>",
 }
+
+# a knob's box: Panel's own leaves no room between a value's last digit and the box's arrows
 KNOB_BOX_CSS = ":host(.slider-edit) .bk-input-group .bk-input { padding-right: 18px; }"
 KNOB_BOX_WIDTH = 92  # px: "0.285714" in bold and the arrows
 KNOB_WIDTH = 280  # px: a knob, its name and box above its slider
