@@ -499,6 +499,8 @@ def _damage_parquet(name, table):
     (_damage_parquet("metrics.parquet", lambda t: t.set_column(0, "year", pa.array(["a"] * t.num_rows))),
      "metrics.parquet: has no 'year' column of whole numbers"),
     (_damage_parquet("souls.parquet", lambda t: t.drop(["cleansing"])), "souls.parquet: has no 'cleansing' column"),
+    (_damage_parquet("souls.parquet", lambda t: t.slice(0, 0)), "souls.parquet: has 0 rows, not one for each of"),
+    (_damage_parquet("souls.parquet", lambda t: t.slice(0, 5)), "souls.parquet: has 5 rows, not one for each of"),
 ])
 def test_report_names_a_damaged_file(run, tmp_path, damage, needle):
     root, _ = run

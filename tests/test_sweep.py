@@ -7,6 +7,7 @@ on-disk cache). Runs are the quick preset at 500 to 20,000 souls.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -462,6 +464,31 @@ def test_finished_runs_of_other_code_are_not_taken_into_the_sweep(client, tmp_pa
     summary_path.write_text(json.dumps(summary))
     with pytest.raises(SweepError, match=r"tikkun_code not recorded"):
         tikkun.sweep(f, out=out, client=client)
+
+
+def test_a_users_file_under_the_sweeps_names_is_never_written_over(client, tmp_path):
+    """A file the sweep did not write, named as its table or as a run's metrics, in the folder of
+    a sweep taken up again: refused, named, nothing touched (it was written over, or failed to be
+    read with Arrow's error); once moved away, the sweep goes on and writes its own."""
+    f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [20, 21]\nyears = 30\nset = { "souls.count" = 500 }\n')
+    out = tmp_path / "sw"
+    tikkun.sweep(f, out=out, client=client)
+    part = out / "sweep-metrics.parquet" / "seed=21.parquet"
+    for mine in (out / "sweep.parquet", part):
+        kept = mine.read_bytes()
+        mine.write_text("my notes")
+        before = mtimes(out)
+        with pytest.raises(SweepError, match=rf"^--out .*sw: .*{re.escape(mine.name)} was not written by a sweep .*"
+                                             r"move it away"):
+            tikkun.sweep(f, out=out, client=client)
+        assert mtimes(out) == before and mine.read_text() == "my notes"
+        mine.write_bytes(kept)
+    pq.write_table(pa.table({"x": [1]}), part)  # Parquet, but not the sweep's
+    with pytest.raises(SweepError, match=r"seed=21.parquet was not written by a sweep"):
+        tikkun.sweep(f, out=out, client=client)
+    part.unlink()
+    again = tikkun.sweep(f, out=out, client=client)
+    assert set(again.runs["status"]) == {"done"} and b"tikkun.version" in pq.read_schema(part).metadata
 
 
 def test_a_finished_unmoved_run_of_other_code_is_made_again(client, tmp_path):

@@ -159,6 +159,10 @@ def read_run_folder(folder, kept: bool = True) -> RunFolder:
         if m:
             pngs.append((int(m.group(1)), m.group(2), p.read_bytes()))
     run = RunFolder(folder, text, scenario, summary, metrics, souls, genesis, tuple(sorted(pngs)))
+    rows = len(next(iter(souls.values())))
+    if rows != run.n_souls:  # an emptied or cut file drew an IndexError deep in a figure
+        raise ReportError(f"{folder / 'souls.parquet'}: has {rows:,} rows, not one for each of the run's "
+                          f"{run.n_souls:,} souls")
     return dataclasses.replace(run, kept=_kept_souls(run)) if kept else run
 
 

@@ -764,6 +764,35 @@ def _check_folder(folder: Path, spec: SweepSpec, option: str = "--out") -> None:
     elif any(folder.iterdir()):
         raise SweepError(f"{option} {name}: exists, is not empty and holds no sweep; choose a new folder "
                          "(tikkun never writes over what is there)")
+    if marker.exists():
+        foreign = _not_the_sweeps(folder)
+        if foreign is not None:
+            raise SweepError(f"{option} {name}: {shown(foreign)} was not written by a sweep (a sweep's table is "
+                             "Parquet with tikkun's keys); move it away to go on with the sweep here (tikkun never "
+                             "writes over what is there)")
+
+
+def _not_the_sweeps(folder: Path) -> Path | None:
+    """The first file under a sweep's names in ``folder`` that the sweep did not write (a user's
+    file named ``sweep.parquet``, or ``<id>.parquet`` among the runs' metrics, which the sweep
+    would write over or fail to read), or None. A sweep's tables carry ``tikkun.version`` in
+    their Parquet metadata (:mod:`tikkun.sweep.tables`)."""
+    import pyarrow.parquet as pq
+
+    table, parts = folder / tables.TABLE, folder / tables.METRICS
+    candidates = [table] if table.exists() else []
+    if parts.is_dir():
+        candidates += sorted(parts.glob("*.parquet"))
+    elif parts.exists():
+        return parts
+    for path in candidates:
+        try:
+            meta = pq.read_schema(path).metadata or {}
+        except Exception:  # noqa: BLE001 - not Parquet, a folder, unreadable: not the sweep's
+            return path
+        if b"tikkun.version" not in meta:
+            return path
+    return None
 
 
 def _holds_no_runs(folder: Path) -> bool:
