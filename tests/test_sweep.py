@@ -274,6 +274,29 @@ def test_an_address_from_the_environment_is_named_as_such(tmp_path, monkeypatch)
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("kwargs, needle", [
+    (dict(workers="2"), "workers: a whole number of worker processes (got '2')"),
+    (dict(workers=1.5), "workers: a whole number of worker processes (got 1.5)"),
+    (dict(workers=True), "workers: a whole number of worker processes (got True)"),
+    (dict(scheduler=5), "scheduler: a scheduler's address as text"),
+    (dict(progress=5), "progress: a function of a SweepProgress (got int)"),
+    (dict(client="x"), "client: a distributed.Client (got str)"),
+    (dict(out=5), "out: a folder's path (got int)"),
+])
+def test_arguments_of_the_wrong_kind_are_named_before_anything_is_written(tmp_path, monkeypatch, kwargs, needle):
+    """Through the API: a SweepError naming the argument (they were Python's TypeErrors and
+    AttributeErrors from inside Dask, and a client given as text left a folder half made)."""
+    monkeypatch.chdir(tmp_path)
+    f = write(tmp_path / "s.toml", 'base = "quick"\nseeds = [20]\nyears = 30\nset = { "souls.count" = 500 }\n')
+    with pytest.raises(SweepError, match=re.escape(needle)):
+        tikkun.sweep(f, **({"out": tmp_path / "out"} | kwargs))
+    assert sorted(os.listdir(tmp_path)) == ["s.toml"]
+    for sweep in (5, {"base": "quick"}):
+        with pytest.raises(SweepError, match=r"^sweep: a sweep file's path or a SweepSpec"):
+            tikkun.sweep(sweep, out=tmp_path / "out")
+    assert sorted(os.listdir(tmp_path)) == ["s.toml"]
+
+
 def test_a_method_given_by_option_is_named_by_it(tmp_path, monkeypatch, capsys):
     from tikkun.cli import main
 
@@ -386,7 +409,7 @@ def test_a_folder_a_sweep_left_before_any_run_is_free_for_another(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from tikkun.sweep import driver
+    from tikkun.sweep import driver, tables
     from tikkun.sweep.spec import parse_sweep
 
     first = parse_sweep({"base": "quick", "seeds": [20], "set": {"souls.count": 500}})
@@ -396,9 +419,10 @@ def test_a_folder_a_sweep_left_before_any_run_is_free_for_another(tmp_path):
     (folder / "runs").mkdir()
     (folder / "sweep.toml").write_text(first.canonical_toml())
     (folder / "partial" / "seed=20.lock").write_text("host 1\n")
-    pq.write_table(pa.table({"run_id": pa.array([], pa.string())}), folder / "sweep.parquet")
+    ours = {"tikkun.version": tikkun.__version__}  # the sweep's table carries its keys (tables.py)
+    tables.write_parquet(folder / "sweep.parquet", pa.table({"run_id": pa.array([], pa.string())}), ours)
     driver._check_folder(folder, second)  # free
-    pq.write_table(pa.table({"run_id": ["seed=20"]}), folder / "sweep.parquet")
+    tables.write_parquet(folder / "sweep.parquet", pa.table({"run_id": ["seed=20"]}), ours)
     with pytest.raises(SweepError, match="holds the runs of another sweep"):
         driver._check_folder(folder, second)
     (folder / "sweep.parquet").unlink()

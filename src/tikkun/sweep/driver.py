@@ -392,6 +392,25 @@ def default_folder(spec: SweepSpec, suffix: str = "") -> Path:
 
 
 # ---------------------------------------------------------------- the sweep
+def _check_arguments(sweep, out, scheduler, workers, client, progress) -> None:
+    """SweepError naming an argument of the wrong kind, before anything is read or written (a
+    Python type error from deep inside Dask, or a folder half made, came of them)."""
+    from numbers import Integral
+
+    if not isinstance(sweep, (SweepSpec, str, os.PathLike)):
+        raise SweepError(f"sweep: a sweep file's path or a SweepSpec (got {type(sweep).__name__})")
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise SweepError(f"out: a folder's path (got {type(out).__name__})")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise SweepError(f"scheduler: a scheduler's address as text, e.g. tcp://host:8786 (got {type(scheduler).__name__})")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, Integral)):
+        raise SweepError(f"workers: a whole number of worker processes (got {workers!r})")
+    if progress is not None and not callable(progress):
+        raise SweepError(f"progress: a function of a SweepProgress (got {type(progress).__name__})")
+    if client is not None and not all(hasattr(client, a) for a in ("submit", "subscribe_topic", "scheduler_info")):
+        raise SweepError(f"client: a distributed.Client (got {type(client).__name__})")
+
+
 def run_sweep(
     sweep: SweepSpec | str | os.PathLike,
     *,
@@ -413,6 +432,7 @@ def run_sweep(
     Raises :class:`SweepError` (bad input: nothing written) and :class:`SweepInterrupted` (Ctrl-C).
     """
     environment.check()  # a local cluster's workers would inherit the setting it set aside
+    _check_arguments(sweep, out, scheduler, workers, client, progress)
     spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
     if workers is not None and workers <= 0:
         raise SweepError(f"--workers: must be a positive number of worker processes (got {workers})")
