@@ -1047,3 +1047,25 @@ def test_the_runs_bar_starts_anew_for_each_claim():
         assert task.time_remaining is None or task.time_remaining > 0
     finally:
         progress.stop()
+
+
+def test_an_option_of_one_value_given_twice_is_refused_and_nothing_is_written(tmp_path):
+    """The parser kept the last silently (`--preset quick --preset history` ran the history),
+    while `--set` given twice for one key is refused: every option of one value is refused when
+    given twice, in either form (`--seed 1 --seed=2`); options that may repeat are left alone."""
+    from tikkun.cli import repeated_option
+
+    r = tikkun("run", "--preset", "quick", "--preset", "history", "--souls", 500, "--years", 20, "--out", "d",
+               cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "error: --preset: given 2 times (--preset quick, --preset history); give it once"]
+    assert os.listdir(tmp_path) == []
+    assert repeated_option(["run", "--seed", "1", "--souls", "5", "--seed=2"]) == \
+        "--seed: given 2 times (--seed 1, --seed 2); give it once"
+    assert repeated_option(["report", "r", "--from", "10", "--from", "20"]).startswith("--from: given 2 times")
+    assert repeated_option(["run", "--out", "a", "-q", "--out", "b"]).startswith("--out: given 2 times")
+    for fine in (["run", "--set", "a=1", "--set", "b=2", "--souls-at", "5", "--souls-at", "9", "-q", "-q"],
+                 ["compare", "a", "b", "--year", "1", "--year", "2"],
+                 ["run", "--out", "--out"],  # a folder named --out: the value, not the option again
+                 ["run", "--", "--seed", "1", "--seed", "2"], ["nosuchcommand", "--x", "1", "--x", "2"], []):
+        assert repeated_option(fine) is None, fine

@@ -927,7 +927,46 @@ def main() -> None:
         sys.exit(130)
 
 
+def repeated_option(argv: list[str]) -> str | None:
+    """The message for an option of one value given more than once in ``argv`` (the parser keeps
+    the last silently: ``--preset quick --preset history`` ran the history), or None. Options
+    that may repeat (``--set``, ``--event``, ``--year``, ...) and flags are left alone."""
+    cmd, rest = typer.main.get_command(app), list(argv)
+    while rest and hasattr(cmd, "commands"):  # down to the command the words name
+        word = next((t for t in rest if not t.startswith("-")), None)
+        if word not in cmd.commands:
+            return None
+        cmd, rest = cmd.commands[word], rest[rest.index(word) + 1:]
+    options = {name: prm for prm in cmd.params if getattr(prm, "param_type_name", "") == "option"
+               for name in (*prm.opts, *prm.secondary_opts)}
+    given: dict[str, list[str]] = {}
+    i = 0
+    while i < len(rest):
+        tok = rest[i]
+        if tok == "--":
+            break
+        name = tok.split("=", 1)[0] if tok.startswith("--") else tok
+        prm = options.get(name)
+        i += 1
+        if prm is None:
+            continue
+        takes_value = not (prm.is_flag or prm.count)
+        value = tok.split("=", 1)[1] if "=" in tok else (rest[i] if takes_value and i < len(rest) else None)
+        if takes_value and "=" not in tok:
+            i += 1
+        if takes_value and not prm.multiple:
+            given.setdefault(prm.opts[0], []).append(f"{name} {value}")
+    for option, uses in given.items():
+        if len(uses) > 1:
+            return f"{option}: given {len(uses)} times ({', '.join(uses)}); give it once"
+    return None
+
+
 def _main() -> None:
+    twice = repeated_option(sys.argv[1:])
+    if twice is not None:
+        err.print(f"[red]error:[/] {escape(twice)}", highlight=False)
+        sys.exit(2)
     try:
         code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back as its return value
         if code == 130 and not _interruption_told:  # Typer turns an interrupt into 130, silently
