@@ -3,6 +3,7 @@ reached before the checkpoint, a kill between summary.json and the checkpoint's 
 the wall time of a run that was cut."""
 
 import json
+import re
 import shutil
 import time
 
@@ -123,6 +124,42 @@ def test_checkpoint_every_must_be_a_positive_whole_number(every, tmp_path):
     with pytest.raises(tikkun.ScenarioError, match="--checkpoint-every: must be a positive whole number"):
         tikkun.run(out=tmp_path / "run", checkpoint_every=every, **KW)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(preset=5), "preset: a preset's name as text, e.g. \"quick\" (got int)"),
+    (dict(scenario=5), "scenario: a Scenario, or a scenario file's path (got int)"),
+    (dict(preset="quick", overrides="light.alpha=1"), "overrides: a dict of dotted keys and values, e.g. "
+     "{\"light.alpha\": 0.5} (got str)"),
+    (dict(preset="quick", overrides={("light", "alpha"): 1}), "(got a dict with the key ('light', 'alpha'))"),
+    (dict(preset="quick", events="reset"), "events: a list of dicts, each an event's table as in a scenario file"),
+    (dict(preset="quick", events=[{"kind": "reset", "year": 5}, 7]), "(got a list holding int 7)"),
+    (dict(preset="quick", years=5, progress=5), "progress: a function of the state and the year's row (got int)"),
+    (dict(preset="quick", years=5, out=5), "out: a folder's path (got int)"),
+    (dict(preset="quick", years=5, out="OUT", report="yes"), "report: True or False (got 'yes')"),
+])
+def test_run_names_an_argument_of_the_wrong_kind(kw, message, tmp_path, monkeypatch):
+    """Each of these raised Python's TypeError or ValueError from inside the run ('int' object is
+    not iterable, ... is not callable); now a ScenarioError names the argument and what it takes,
+    and nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(tikkun.ScenarioError) as exc:
+        tikkun.run(**kw)
+    assert message in str(exc.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(folder=5), "folder: a folder's path (got int)"),
+    (dict(folder=None), "folder: the path of a checkpointed run's folder (got None)"),
+    (dict(folder="cut", progress=5), "progress: a function of the state and the year's row (got int)"),
+    (dict(folder="cut", report="no"), "report: True or False (got 'no')"),
+])
+def test_resume_names_an_argument_of_the_wrong_kind(kw, message, tmp_path, monkeypatch):
+    """As for run: ScenarioError naming the argument before the checkpoint is read."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(tikkun.ScenarioError, match=re.escape(message)):
+        tikkun.resume(**kw)
 
 
 def test_resume_refuses_an_edited_scenario_file_and_puts_back_a_missing_one(full, tmp_path):

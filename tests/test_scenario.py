@@ -8,7 +8,7 @@ import pytest
 
 from tikkun.scenario import (ScenarioError, add_events, apply_overrides, build_scenario, load_scenario,
                              parse_event_options, parse_set_options, preset_names, scenario_to_toml)
-from tikkun.scenario.loading import _with_horizon
+from tikkun.scenario.loading import _with_horizon, preset_text
 from tikkun.scenario.schema import Scenario
 
 
@@ -205,6 +205,38 @@ def test_overrides_parse_toml_values_and_reach_any_depth():
         apply_overrides({"light": 3}, {"light.alpha": "1"})
     with pytest.raises(ScenarioError, match="a dotted path"):
         apply_overrides({}, {"light..alpha": "1"})
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(source=5), "scenario: a scenario file's path (got int)"),
+    (dict(preset=5), "preset: a preset's name as text"),
+    (dict(preset="quick", overrides="light.alpha=1"), "overrides: a dict of dotted keys and values"),
+    (dict(preset="quick", overrides={1: 2}), "(got a dict with the key 1)"),
+    (dict(preset="quick", events={"kind": "reset", "year": 5}), "events: a list of dicts"),
+    (dict(preset="quick", years="5"), "years: a whole number (got '5')"),
+    (dict(preset="quick", years=2.0), "years: a whole number (got 2.0)"),
+    (dict(preset="quick", years=True), "years: a whole number (got True)"),
+])
+def test_load_scenario_names_an_argument_of_the_wrong_kind(kw, message):
+    """Python's TypeError or AttributeError came of these ('int' object is not iterable, 'str'
+    object has no attribute 'items'), or a horizon of 2.0 years read on: now one message each."""
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(**kw)
+    assert load_scenario(preset="quick", years=np.int64(300)).run.years == 300  # NumPy's whole numbers are whole
+
+
+def test_a_key_set_inside_a_distribution_the_scenario_leaves_out_is_a_key_of_the_default_kind():
+    """``--set sparks.unity.a=5`` on a scenario without ``sparks.unity`` was refused as
+    ``sparks.unity.kind: missing``, which named no key the user gave: the table is the default's
+    kind (Beta), so ``a`` is set on it; a key of another kind is named as not allowed there."""
+    assert "unity" not in tomllib.loads(preset_text("quick")).get("sparks", {})
+    sc = load_scenario(preset="quick", overrides={"sparks.unity.a": "5"})
+    assert (sc.sparks.unity.kind, sc.sparks.unity.a, sc.sparks.unity.b) == ("beta", 5.0, Scenario().sparks.unity.b)
+    with pytest.raises(ScenarioError, match=r"sparks.unity.low: unknown key; allowed here: kind, a, b"):
+        load_scenario(preset="quick", overrides={"sparks.unity.low": "0.2"})
+    sc = load_scenario(preset="quick", overrides={"sparks.unity.low": "0.2", "sparks.unity.kind": "uniform"})
+    assert (sc.sparks.unity.kind, sc.sparks.unity.low) == ("uniform", 0.2)
+    assert apply_overrides({}, {"light.alpha": "1"}) == {"light": {"alpha": 1}}  # a section of one kind: no kind
 
 
 def test_a_sections_table_is_merged_key_by_key_and_a_key_given_twice_is_refused():
@@ -441,7 +473,8 @@ def test_what_a_scale_makes_of_its_parameter_is_in_range():
 
 
 
-@pytest.mark.parametrize("years, needle", [("40", "past the horizon"), (2.5, "run.years"), (0, "run.years"),
+@pytest.mark.parametrize("years, needle", [("40", "years: a whole number (got '40')"),
+                                           (2.5, "years: a whole number (got 2.5)"), (0, "run.years"),
                                            (-3, "run.years")])
 def test_a_horizon_that_is_not_a_positive_whole_number_is_named(years, needle):
     """``years`` from Python (a form, a notebook) that is not a positive int: nothing is trimmed,

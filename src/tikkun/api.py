@@ -32,7 +32,7 @@ from .outputs.genesis import write_genesis_tables
 from .outputs.provenance import parquet_metadata, provenance
 from .records import METRIC_COLUMNS, SOUL_COLUMNS, Recorder, SaveAt
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_to_toml
-from .scenario.loading import build_scenario, _deepcopy, _parse_toml, _parse_value
+from .scenario.loading import build_scenario, check_kinds, _deepcopy, _parse_toml, _parse_value
 from .genesis.run import shatter_unity
 
 
@@ -104,6 +104,9 @@ def resolve_scenario(
 ) -> Scenario:
     """A scenario from an object, a file or a preset, with the CLI's overrides applied and
     ``events`` (tables as in a scenario file) appended to its own."""
+    if scenario is not None and not isinstance(scenario, (Scenario, str, os.PathLike)):
+        raise ScenarioError(f"scenario: a Scenario, or a scenario file's path (got {type(scenario).__name__})")
+    check_kinds(preset=preset, overrides=overrides, events=events)
     for name, value in (("seed", seed), ("souls", souls), ("years", years)):
         # a number given by name is taken as it is, not read as --set's text ("3") or a float (2.0)
         if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral)):
@@ -134,6 +137,17 @@ def resolve_scenario(
             raw = _with_horizon(raw, years)
         return build_scenario(raw)
     return load_scenario(scenario, preset=preset, overrides=sets, years=years, events=events)
+
+
+def _check_arguments(out, progress, report, out_name: str = "out") -> None:
+    """ScenarioError naming an argument of :func:`run` or :func:`resume` of the wrong kind, before
+    anything is written (Python's errors from inside came of them, or a run cut short by one)."""
+    if out is not None and not isinstance(out, (str, os.PathLike)):
+        raise ScenarioError(f"{out_name}: a folder's path (got {type(out).__name__})")
+    if progress is not None and not callable(progress):
+        raise ScenarioError(f"progress: a function of the state and the year's row (got {type(progress).__name__})")
+    if not isinstance(report, (bool, np.bool_)):
+        raise ScenarioError(f"report: True or False (got {report!r})")
 
 
 def prepare_folder(out: str | os.PathLike) -> Path:
@@ -222,6 +236,7 @@ def run(
     ``out``, as ``souls_<year>.parquet`` and ``network.npy``.
     """
     environment.check()  # a NUMBA_ or TIKKUN_ variable that cannot be used: refused before anything is written
+    _check_arguments(out, progress, report)
     given, label = None, ""
     if graph is not None:
         overrides, (given, label) = with_graph(overrides, graph)
@@ -460,6 +475,9 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
     """Continue a checkpointed run in its folder; the result equals an uninterrupted run.
     With ``report``, then write report.html (:func:`report`)."""
     environment.check()
+    _check_arguments(folder, progress, report, "folder")
+    if folder is None:
+        raise ScenarioError("folder: the path of a checkpointed run's folder (got None)")
     folder = Path(folder)
     if not folder.is_dir():
         rf.load_checkpoint(folder)  # says what the path is instead (no such folder, a file, ...)

@@ -68,6 +68,21 @@ def is_section(dotted: str) -> bool:
     return scenario_key_problem(dotted) == "section" and len(_key_models(dotted)) == 1
 
 
+def default_kind(dotted: str) -> str | None:
+    """The ``kind`` of the default of ``dotted`` where it names a table of one of several kinds
+    (``sparks.unity``: ``"beta"``), else None. A key set inside such a table that the scenario
+    leaves out (``--set sparks.unity.a=5``) is then a key of the default's kind, not a table
+    without a kind."""
+    if scenario_key_problem(dotted) != "section" or len(_key_models(dotted)) < 2:
+        return None
+    *above, last = dotted.split(".")
+    model = Scenario
+    for part in above:
+        model = _models(model.model_fields[part].annotation)[0]  # sections above a tagged table are of one kind
+    default = model.model_fields[last].default
+    return getattr(default, "kind", None)
+
+
 def _key_models(dotted: str) -> list[type[BaseModel]]:
     models = [Scenario]
     for part in dotted.split("."):

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import tomllib
 import types
 import typing
 from importlib import resources
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -107,14 +109,19 @@ def dotted_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``raw`` with dotted ``key.path = value`` overrides applied
     (:func:`dotted_overrides`: a section's table merged into it key by key)."""
+    from .keys import default_kind
+
     out = _deepcopy(raw)
     for dotted, value in dotted_overrides(overrides).items():
         parts = dotted.split(".")
         if not all(parts):
             raise ScenarioError(f"--set {dotted}: a key is a dotted path such as light.alpha")
         node = out
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
+        for i, part in enumerate(parts[:-1]):
+            if part not in node:  # a table of one of several kinds, left out: the default's kind
+                kind = default_kind(".".join(parts[: i + 1]))
+                node[part] = {} if kind is None else {"kind": kind}
+            child = node[part]
             if not isinstance(child, dict):
                 raise ScenarioError(f"--set {dotted}: {part} is not a section")
             node = child
@@ -357,6 +364,35 @@ def build_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
     return scenario
 
 
+def _kind_of(value) -> str:
+    """How a message names what was given: its type, and a wrong key of a dict or member of a list."""
+    if isinstance(value, dict):
+        bad = next((k for k in value if not isinstance(k, str)), None)
+        return f"a dict with the key {bad!r}" if bad is not None else "a dict"
+    if isinstance(value, (list, tuple)):
+        bad = next((e for e in value if not isinstance(e, dict)), None)
+        return f"a {type(value).__name__} holding {type(bad).__name__} {bad!r}" if bad is not None else type(value).__name__
+    return type(value).__name__
+
+
+def check_kinds(*, source=None, preset=None, overrides=None, events=None, years=None) -> None:
+    """ScenarioError naming an argument of :func:`load_scenario` (and of ``tikkun.run``) of the
+    wrong kind, before anything is read (Python's TypeError or AttributeError from inside came of
+    them: ``preset=5``, ``overrides="a=1"``)."""
+    if source is not None and not isinstance(source, (str, os.PathLike)):
+        raise ScenarioError(f"scenario: a scenario file's path (got {type(source).__name__})")
+    if preset is not None and not isinstance(preset, str):
+        raise ScenarioError(f"preset: a preset's name as text, e.g. \"quick\" (got {type(preset).__name__})")
+    if overrides is not None and not (isinstance(overrides, dict) and all(isinstance(k, str) for k in overrides)):
+        raise ScenarioError("overrides: a dict of dotted keys and values, e.g. {\"light.alpha\": 0.5} "
+                            f"(got {_kind_of(overrides) if isinstance(overrides, dict) else type(overrides).__name__})")
+    if events is not None and not (isinstance(events, (list, tuple)) and all(isinstance(e, dict) for e in events)):
+        raise ScenarioError("events: a list of dicts, each an event's table as in a scenario file, e.g. "
+                            f"[{{\"kind\": \"reset\", \"year\": 100}}] (got {_kind_of(events)})")
+    if years is not None and (isinstance(years, (bool, np.bool_)) or not isinstance(years, Integral)):
+        raise ScenarioError(f"years: a whole number (got {years!r})")
+
+
 def load_scenario(
     source: str | Path | None = None,
     *,
@@ -375,6 +411,7 @@ def load_scenario(
 
     >>> s = load_scenario(preset="quick", overrides={"run.seed": 3})
     """
+    check_kinds(source=source, preset=preset, overrides=overrides, events=events, years=years)
     if source is not None and preset is not None:
         raise ScenarioError("give a scenario file or a preset, not both")
     if source is not None:
