@@ -698,6 +698,27 @@ def test_the_confidence_intervals_are_reproducible_with_every_seed(method):
         np.testing.assert_array_equal(value, np.asarray(theirs[key]), err_msg=key)
 
 
+def test_sobol_estimates_outside_their_bounds_are_named():
+    """Sobol' estimates can break what the indices are (0 <= S1 <= ST <= 1), at small N by far;
+    each is named (the note a sensitivity writes), and none where every estimate keeps its bounds."""
+    from SALib.test_functions import Ishigami
+
+    from tikkun.sweep import analyse, design
+    from tikkun.sweep.sensitivity import out_of_bounds
+
+    assert out_of_bounds({"S1": np.array([-0.0035, 0.3, 0.5]), "ST": np.array([0.2, 1.685, 0.4])}, ["a", "b", "c"]) == [
+        "S1 of a -0.0035 < 0", "ST of b 1.685 > 1", "S1 of c 0.5 > its ST 0.4"]
+    assert out_of_bounds({"mu": np.array([-3.0]), "mu_star": np.array([3.0])}, ["a"]) == []  # Morris has no bounds
+    problem = {"num_vars": 3, "names": ["x1", "x2", "x3"], "bounds": [[-np.pi, np.pi]] * 3}
+    for n, seed in ((16, 2), (1024, 2)):
+        X = design(problem, "sobol", n, seed=seed)
+        si = analyse(problem, X, Ishigami.evaluate(X), "sobol", seed=seed)
+        s1, st = si["S1"], si["ST"]
+        broken = int(((s1 < 0) | (s1 > 1)).sum() + ((st < 0) | (st > 1)).sum() + (s1 > st).sum())
+        assert len(out_of_bounds(si, problem["names"])) == broken
+        assert broken > 0 or n > 16, (n, s1, st)  # at N = 16 x3's S1 (0 in truth) is above its ST
+
+
 def test_sensitivity_command_on_quick(client, tmp_path, monkeypatch, capsys):
     from tikkun.cli import main
 
@@ -714,6 +735,8 @@ def test_sensitivity_command_on_quick(client, tmp_path, monkeypatch, capsys):
     assert main_exit in (None, 0), capsys.readouterr().err
     printed = capsys.readouterr().out
     assert "mu_star" in printed and "light.alpha" in printed
+    header = next(line for line in printed.splitlines() if "mu_star" in line)
+    assert re.findall(r"[\w.]+", header) == ["output", "parameter", "mu", "mu_star", "mu_star_conf", "sigma"]  # mu's sign
     # no run ends in 100 years: the end year is the horizon in each, said once, not twice
     flat = " ".join(printed.split())
     assert "runs did not reach the end of correction; their end year is the horizon (100); no sensitivity" in flat
@@ -1103,6 +1126,27 @@ def test_the_first_report_says_the_sweep_is_reaching_its_scheduler(tmp_path, mon
     assert [p.connecting for p in seen] == ["reaching the scheduler"] and seen[0].workers == 0
 
 
+def test_workers_that_left_are_said_to_have_left():
+    """A cluster whose workers all left (killed, their jobs ended) is not one no worker joined:
+    the line says how many left and when, with the scheduler's address to start new ones."""
+    from tikkun.cli import _sweep_progress
+    from tikkun.sweep.driver import NO_WORKERS_WARN, SweepProgress, no_workers_message
+
+    assert no_workers_message(75.4, "tcp://h:1", 2) == ("the cluster's 2 workers left it 75 s ago; the sweep waits for "
+                                                        "one (start `dask worker tcp://h:1`)")
+    assert no_workers_message(61, "tcp://h:1", 1).startswith("the cluster's 1 worker left it 61 s ago;")
+    progress, callback = _sweep_progress(quiet=False)
+    try:
+        with progress.console.capture() as said:
+            callback(SweepProgress(6, 2, 0, 4, 2, scheduler="tcp://h:1", workers_left=0))
+            callback(SweepProgress(6, 2, 0, 4, 0, no_workers=NO_WORKERS_WARN + 1, scheduler="tcp://h:1", workers_left=2))
+        lines = [line for line in said.get().splitlines() if "worker" in line]
+        assert lines == [f"the cluster's 2 workers left it {NO_WORKERS_WARN + 1:.0f} s ago; the sweep waits for one "
+                         "(start `dask worker tcp://h:1`)"]
+    finally:
+        progress.stop()
+
+
 def test_the_progress_line_says_how_long_the_cluster_has_had_no_worker():
     from tikkun.cli import _sweep_progress
     from tikkun.sweep.driver import NO_WORKERS_WARN, SweepProgress
@@ -1115,8 +1159,10 @@ def test_the_progress_line_says_how_long_the_cluster_has_had_no_worker():
             callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN - 1))
             assert progress.tasks[0].fields["note"] == "waiting for a worker"
             for extra in (2, 3):
-                callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN + extra))
+                callback(SweepProgress(4, 0, 0, 4, 0, no_workers=NO_WORKERS_WARN + extra, scheduler="tcp://10.0.0.5:8786"))
             assert progress.tasks[0].fields["note"] == f"waiting for a worker ({NO_WORKERS_WARN + 3:.0f} s)"
+            callback(SweepProgress(4, 1, 0, 3, 1, numba_threads=(1,)))
+            assert progress.tasks[0].fields["note"] == "1 worker x 1 Numba thread"  # it said "1 workers"
             callback(SweepProgress(4, 1, 0, 3, 2))
             assert progress.tasks[0].fields["note"] == "2 workers"
             for _ in range(2):  # in a log (no terminal, as here), compiling is said once on a line of its own
@@ -1124,8 +1170,8 @@ def test_the_progress_line_says_how_long_the_cluster_has_had_no_worker():
             assert progress.tasks[0].fields["note"] == "2 workers, 1 compiling the kernels"
         # a line of its own, once, that a log without the bar keeps whole: how long, and what to start
         lines = [line for line in said.get().splitlines() if "no worker" in line]
-        assert lines == [f"no worker has joined the cluster in {NO_WORKERS_WARN + 2:.0f} s; the sweep waits for one "
-                         "(start `dask worker SCHEDULER_ADDRESS`)"]
+        assert lines == [f"no worker has joined tcp://10.0.0.5:8786 in {NO_WORKERS_WARN + 2:.0f} s; the sweep waits "
+                         "for one (start `dask worker tcp://10.0.0.5:8786`)"]  # it said SCHEDULER_ADDRESS
         compiling = [line for line in said.get().splitlines() if line.startswith("the workers are compiling")]
         assert compiling == ["the workers are compiling the kernels (a few minutes the first time; then they are "
                              "cached)"]

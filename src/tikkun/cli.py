@@ -540,7 +540,7 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
     names the runs at each report."""
     if quiet:
         return None, None
-    from .sweep.driver import NO_WORKERS_WARN
+    from .sweep.driver import NO_WORKERS_WARN, no_workers_message
 
     progress = Progress(
         TextColumn("{task.fields[what]}"), BarColumn(),
@@ -566,11 +566,11 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
         if p.no_workers >= NO_WORKERS_WARN and p.left and "alone" not in shown:
             # a line of its own, once: a log (output to a file) shows no bar, and a bar's end is cut on a narrow terminal
             shown.add("alone")
-            progress.console.print(f"no worker has joined the cluster in {p.no_workers:.0f} s; the sweep waits for one "
-                                   "(start `dask worker SCHEDULER_ADDRESS`)", highlight=False)
+            progress.console.print(no_workers_message(p.no_workers, p.scheduler or "SCHEDULER_ADDRESS", p.workers_left),
+                                   highlight=False)
         if p.connecting:  # no cluster yet: no worker can have joined it
             waiting = p.connecting
-        note = (waiting if p.left else "") if not p.workers else f"{p.workers} workers" + (
+        note = (waiting if p.left else "") if not p.workers else f"{p.workers} worker{'s' if p.workers > 1 else ''}" + (
             "" if threads is None else " x all cores' Numba threads (NUMBA_NUM_THREADS not set)" if threads == 0 else
             f" x {threads} Numba thread{'s' if threads > 1 else ''}")
         if p.compiling:
@@ -665,7 +665,7 @@ def sensitivity(
     read_plan(spec, method)
     result = _run_sweep_command(sweeps.sensitivity, quiet, sweep=spec, method=method, out=out_dir,
                                 scheduler=scheduler, workers=workers)
-    cols = ["mu_star", "mu_star_conf", "sigma"] if result.plan.method == "morris" else ["S1", "S1_conf", "ST", "ST_conf"]
+    cols = ["mu", "mu_star", "mu_star_conf", "sigma"] if result.plan.method == "morris" else ["S1", "S1_conf", "ST", "ST_conf"]
     table = Table("output", "parameter", *cols)
     for row in result.indices.itertuples(index=False):
         table.add_row(row.output, row.parameter, *(f"{getattr(row, c):.4g}" for c in cols))

@@ -59,7 +59,8 @@ class SweepProgress:
     ``no_workers``: seconds the cluster has had no worker while runs are left (0 otherwise);
     ``last``: the row of the run that just finished, or None; ``connecting``: before the sweep
     has its cluster, what it is doing ("reaching the scheduler", "starting a local cluster"),
-    else "".
+    else ""; ``scheduler``: the cluster's address ("" before there is one); ``workers_left``:
+    how many workers the cluster had before it had none (0 if none had joined).
     """
 
     total: int
@@ -73,6 +74,17 @@ class SweepProgress:
     last: dict | None = None
     no_workers: float = 0.0
     connecting: str = ""
+    scheduler: str = ""
+    workers_left: int = 0
+
+
+def no_workers_message(seconds: float, address: str, workers_left: int) -> str:
+    """What a sweep says once it has had no worker for ``seconds``: that none joined the
+    cluster at ``address``, or that its ``workers_left`` workers left it; it waits, as workers
+    may join later (a batch system's jobs still queued)."""
+    what = (f"the cluster's {workers_left} worker{'s' if workers_left > 1 else ''} left it "
+            f"{seconds:.0f} s ago" if workers_left else f"no worker has joined {address} in {seconds:.0f} s")
+    return f"{what}; the sweep waits for one (start `dask worker {address}`)"
 
 
 @dataclass(frozen=True)
@@ -617,8 +629,9 @@ class Filing:
         lock = threading.Lock()
         compiling: dict[str, bool] = {}
         threads: dict[str, int] = {}
-        last_workers = [0, 0.0]  # count, time asked
+        last_workers = [0, 0.0, 0]  # count, time asked, the last count that was not 0
         alone = [time.monotonic(), False]  # since when the cluster has had no worker; warned
+        address = str(getattr(getattr(client, "scheduler", None), "address", "") or "")
         try:
             dashboard = client.dashboard_link or None
         except Exception:  # a scheduler without a dashboard (bokeh not installed)
@@ -633,6 +646,7 @@ class Filing:
                 last_workers[1] = time.monotonic()
             if last_workers[0]:
                 alone[0] = time.monotonic()
+                last_workers[2] = last_workers[0]
             return last_workers[0] != before
 
         def without_workers() -> float:
@@ -643,9 +657,8 @@ class Filing:
             # workers may join later (a batch system's jobs still queued)
             if progress is None and not alone[1] and without_workers() >= NO_WORKERS_WARN:
                 alone[1] = True
-                address = getattr(getattr(client, "scheduler", None), "address", "the scheduler")
-                warnings.warn(f"no worker has joined {address} in {without_workers():.0f} s; the sweep waits for "
-                              f"one (start `dask worker {address}`)", RuntimeWarning, stacklevel=4)
+                warnings.warn(no_workers_message(without_workers(), address or "the scheduler", last_workers[2]),
+                              RuntimeWarning, stacklevel=4)
 
         def report(last=None) -> None:
             if progress is None:
@@ -655,7 +668,8 @@ class Filing:
                 now = tuple(sorted(w for w, c in compiling.items() if c))
                 nthreads = tuple(sorted(set(threads.values())))
             progress(SweepProgress(len(self.runs), done, failed, left, last_workers[0], now, nthreads, dashboard, last,
-                                   without_workers() if left else 0.0))
+                                   without_workers() if left else 0.0, scheduler=address,
+                                   workers_left=last_workers[2]))
 
         def on_event(event) -> None:
             _, msg = event

@@ -277,12 +277,30 @@ def sensitivity(
                      resamples=sp.resamples, seed=sp.seed)
         for i, name in enumerate(names):
             records.append({"output": out_name, "parameter": name, **{k: float(v[i]) for k, v in si.items()}})
+        broken = out_of_bounds(si, names)
+        if broken:
+            notes.append(f"{out_name}: {'; '.join(broken)}: estimates outside the indices' bounds (sampling error: more samples narrow it)")
     indices = pd.DataFrame.from_records(records)
     outputs = pd.DataFrame(X, columns=names).assign(**{o: Y[:, j] for j, o in enumerate(output_names(sp))})
     _write_indices(result.folder, indices, sp, notes)
     figure = result.folder / FIGURE
     plot(indices, sp, figure, censored=(censored, len(per_run)), left_out=left_out)
     return SensitivityResult(result.folder, sp, X, outputs, indices, tuple(notes), figure, result)
+
+
+def out_of_bounds(si: dict[str, np.ndarray], names: list[str]) -> list[str]:
+    """Where Sobol' estimates break what the indices are (shares of a variance: ``0 <= S1 <=
+    ST <= 1``), one phrase each, e.g. ``ST of light.alpha 1.685 > 1``; none for Morris."""
+    if "S1" not in si:
+        return []
+    said = []
+    for i, name in enumerate(names):
+        s1, st = float(si["S1"][i]), float(si["ST"][i])
+        said += [f"{k} of {name} {v:.4g} {'< 0' if v < 0 else '> 1'}" for k, v in (("S1", s1), ("ST", st))
+                 if v < 0 or v > 1]
+        if s1 > st:
+            said.append(f"S1 of {name} {s1:.4g} > its ST {st:.4g}")
+    return said
 
 
 def output_names(sp: SensitivityPlan) -> tuple[str, ...]:
@@ -321,7 +339,9 @@ def _write_indices(folder: Path, indices, sp: SensitivityPlan, notes: list[str])
         "tikkun.version": __version__, "tikkun.code": code_digest(), "tikkun.model_revision": str(MODEL_REVISION),
         "tikkun.method": sp.method, "tikkun.problem": json.dumps(sp.problem),
         "tikkun.settings": json.dumps({"samples": sp.samples, "levels": sp.levels, "years": list(sp.years),
-                                       "seed": sp.seed, "conf_level": sp.conf_level, "resamples": sp.resamples}),
+                                       "seed": sp.seed, "conf_level": sp.conf_level, "resamples": sp.resamples,
+                                       # as SALib is called: Sobol' first-order and total only
+                                       **({"calc_second_order": False} if sp.method == "sobol" else {})}),
         "tikkun.notes": json.dumps(notes)})
 
 
