@@ -719,6 +719,37 @@ def test_sobol_estimates_outside_their_bounds_are_named():
         assert broken > 0 or n > 16, (n, s1, st)  # at N = 16 x3's S1 (0 in truth) is above its ST
 
 
+def test_a_sobol_sensitivity_notes_each_estimate_outside_its_bounds(client, tmp_path):
+    """The notes of a Sobol' sensitivity on `quick` (N = 16: estimates break their bounds) name
+    exactly the rows of sensitivity.parquet whose S1 or ST lies outside [0, 1] or whose S1
+    exceeds its ST, read from the table itself."""
+    from tikkun.sweep import sensitivity
+
+    f = write(tmp_path / "sens.toml", 'base = "quick"\nyears = 120\nset = { "souls.count" = 500 }\n'
+                                      '[sensitivity]\nsamples = 16\nyears = [100]\nseed = 0\n'
+                                      '[sensitivity.parameters]\n"light.alpha" = [0.03, 0.3]\n"light.beta" = [0.0, 2.0]\n')
+    result = sensitivity(f, method="sobol", out=tmp_path / "sens", client=client)
+    table = pq.read_table(tmp_path / "sens" / "sensitivity.parquet")
+    notes = json.loads(table.schema.metadata[b"tikkun.notes"])
+    assert notes == list(result.notes)
+    rows = table.to_pandas()
+    expected = set()
+    for r in rows.itertuples(index=False):
+        for key, v in (("S1", r.S1), ("ST", r.ST)):
+            if not 0 <= v <= 1:
+                expected.add((r.output, f"{key} of {r.parameter}"))
+        if r.S1 > r.ST:
+            expected.add((r.output, f"S1 of {r.parameter} {r.S1:.4g} > its ST"))
+    assert expected  # N = 16 breaks a bound here; else this test would check nothing
+    bounds = [n for n in notes if "outside the indices' bounds" in n]
+    said = " | ".join(bounds)
+    for output, phrase in expected:
+        assert any(n.startswith(f"{output}: ") and phrase in n for n in bounds), (output, phrase, said)
+    assert sum(n.count(" of ") for n in bounds) == len(expected)  # nothing named that keeps its bounds
+    settings = json.loads(table.schema.metadata[b"tikkun.settings"])
+    assert settings["calc_second_order"] is False
+
+
 def test_sensitivity_command_on_quick(client, tmp_path, monkeypatch, capsys):
     from tikkun.cli import main
 
