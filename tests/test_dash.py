@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from html import escape as html_escape
+from html import unescape as html_unescape
 import io
 import os
 import re
@@ -1403,7 +1404,13 @@ class Page:
             status = self.page.locator("#tk-status").inner_text() if self.page.locator("#tk-status").count() else ""
             log = SERVER_LOG.get(self.url)
             printed = log.read_text()[-3000:] if log is not None and log.exists() else ""
+            # what the server last sent, beside what the page shows: they differ where the page
+            # stopped drawing, not the server sending
+            sent = self.page.evaluate("""() => { for (const doc of Bokeh.documents) for (const m of doc.all_models)
+                if (typeof m.text === 'string' && m.text.includes('tk-status')) return m.text; return null; }""")
+            shown = self.page.evaluate("() => document.visibilityState")
             raise AssertionError(f"{exc}; the status line: {status!r}; the page's console errors: {self.errors}; "
+                                 f"its status model: {html_unescape(sent or '')!r}; the page is {shown}; "
                                  f"the server printed: {printed!r}") from None
 
 
@@ -1780,6 +1787,70 @@ def test_two_tabs_do_not_share_a_run(server, browser):
         b.close()
 
 
+def test_an_update_panel_leaves_queued_reaches_the_page_with_the_beat(browser, monkeypatch):
+    """Panel's race, made on purpose: a page's update queued while its doc's write block is set,
+    the block then cleared by the write task before it (as that task does when it finishes
+    first), leaves the update unsent until the page's next change. Without the beat it stays
+    unsent (the race is real: the control); with it the page shows the update within a beat."""
+    pn = pytest.importorskip("panel")
+    from panel.io import document as panel_document
+
+    from tikkun.dash import app
+
+    made = []
+
+    class Kept(app.Dashboard):  # each session's dashboard and document, to change them on its loop
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append((self, pn.state.curdoc))
+
+    monkeypatch.setattr(app, "Dashboard", Kept)
+    port = _free_port()
+    srv = pn.serve({"/": lambda: app.page(SOULS)}, port=port, address="127.0.0.1", show=False, threaded=True,
+                   websocket_origin=[f"127.0.0.1:{port}"])
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        def up():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    return True
+            except OSError:
+                return False
+        _wait(up, 30, "the server to listen", every=0.1)
+
+        def shown_after_the_race(page):
+            dash, doc = made[-1]
+            probe = "<p id='tk-status'><span id='tk-year' data-year='-1' data-phase='probe'>probe</span></p>"
+
+            def race():
+                panel_document._WRITE_BLOCK[doc] = True  # a write task is in flight
+                dash.status.object = probe  # queued behind it, with a task of its own to write it
+                del panel_document._WRITE_BLOCK[doc]  # the task in flight finishes first
+            doc.add_next_tick_callback(race)
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 3 * app.BEAT_MS / 1000:
+                if page.locator("#tk-year").get_attribute("data-phase") == "probe":
+                    return True
+                time.sleep(0.05)
+            return False
+
+        beat = app.BEAT_MS
+        monkeypatch.setattr(app, "BEAT_MS", 10 ** 8)  # the control: a page without a beat
+        silent = browser.new_page()
+        silent.goto(url)
+        silent.wait_for_selector("#tk-year", timeout=60_000)
+        monkeypatch.setattr(app, "BEAT_MS", beat)
+        assert not shown_after_the_race(silent), "Panel no longer loses this update: the beat may go"
+        silent.close()
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("#tk-year", timeout=60_000)
+        assert shown_after_the_race(page)
+        page.close()
+    finally:
+        srv.stop()
+
+
 def test_sweep_tab_follows_a_sweep_folder(server, browser, real_sweep):
     folder, _ = real_sweep
     p = Page(browser, server)
@@ -1891,3 +1962,4 @@ def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(brows
             proc.wait()
         if p is not None:
             p.close()
+

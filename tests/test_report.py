@@ -424,6 +424,27 @@ def test_the_core_imports_no_extra():
     assert p.stdout.splitlines() == ["[]", "True True"]  # tikkun.sweep is there when asked for
 
 
+def test_reading_a_folder_and_bad_input_import_no_matplotlib(run):
+    """A run folder read, its damage named, or a command's bad input told: none of them waits for
+    matplotlib's import; the pages' names still come from tikkun.report, loading what they need."""
+    root, _ = run
+    code = ("import sys\n"
+            "from tikkun.cli import _bad_input_types\n"
+            "from tikkun.report import ReportError, read_run_folder\n"
+            "_bad_input_types()\n"
+            f"read_run_folder({str(root / 'r')!r})\n"
+            "try:\n"
+            f"    read_run_folder({str(root)!r})\n"
+            "except ReportError:\n"
+            "    pass\n"
+            "print('matplotlib' in sys.modules)\n"
+            "import tikkun.report as r\n"
+            "print(r.REPORT_NAME, r.COMPARISON_NAME, callable(r.render), 'matplotlib' in sys.modules)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["False", "report.html comparison.html True True"]
+
+
 def test_figures_drawn_in_two_processes_are_the_same(run, monkeypatch):
     from tikkun.report import read_run_folder, render
 

@@ -11,8 +11,20 @@ never the engine's objects; the engine never imports it. Figures are drawn with 
 """
 
 from .folder import ReportError, RunFolder, read_run_folder
-from .compare import COMPARISON_NAME, write_comparison
-from .html import REPORT_NAME, render, write_report
+
+# the pages' modules import matplotlib (most of a second): only a command that draws loads them,
+# so that reading a folder, or naming bad input, does not wait for it (PEP 562)
+_LAZY = {"COMPARISON_NAME": "compare", "write_comparison": "compare", "REPORT_NAME": "html", "render": "html",
+         "write_report": "html"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["COMPARISON_NAME", "REPORT_NAME", "ReportError", "RunFolder", "read_run_folder", "render", "write_comparison",
            "write_report"]
