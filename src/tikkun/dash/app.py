@@ -37,7 +37,7 @@ SWEEP_POLL_MS = 2000   # a sweep's folder is read every two seconds
 #: A change is sent to each page every second, whatever else changes: Panel (1.9) can leave a
 #: page's last update unsent, queued until the next change of that page (a task that writes queued
 #: messages may find its doc's write block already cleared by the one before it). Seen as a
-#: status that stayed "running" after Pause, with nothing left to change it, 4 times in 40 tries of
+#: status that stayed "running" after Pause, with nothing left to change it, 7 times in 57 tries of
 #: two tabs beside a busy test suite. The beat is the next change: what the page shows is at most
 #: a second late.
 BEAT_MS = 1000
