@@ -36,10 +36,9 @@ POLL_MS = 200          # the figures follow the run five times a second
 SWEEP_POLL_MS = 2000   # a sweep's folder is read every two seconds
 #: A change is sent to each page every second, whatever else changes: Panel (1.9) can leave a
 #: page's last update unsent, queued until the next change of that page (a task that writes queued
-#: messages may find its doc's write block already cleared by the one before it). Seen as a
-#: status that stayed "running" after Pause, with nothing left to change it, 7 times in 57 tries of
-#: two tabs beside a busy test suite. The beat is the next change: what the page shows is at most
-#: a second late.
+#: messages may find its doc's write block already cleared by the one before it), as a status
+#: that stays "running" after Pause (docs/dashboard.md). The beat is that next change: what the
+#: page shows is at most a second late.
 BEAT_MS = 1000
 DEFAULT_PRESET = "history"
 
