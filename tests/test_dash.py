@@ -9,8 +9,7 @@ by Playwright, on a server started with ``python -m tikkun serve`` on a free loo
 from __future__ import annotations
 
 import importlib.util
-from html import escape as html_escape
-from html import unescape as html_unescape
+from html import escape as html_escape, unescape as html_unescape
 import io
 import os
 import re
@@ -1962,4 +1961,3 @@ def test_server_stopped_mid_experiment_leaves_nothing_and_the_page_says_so(brows
             proc.wait()
         if p is not None:
             p.close()
-
