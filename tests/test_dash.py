@@ -1285,6 +1285,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _listening(port: int) -> bool:
+    """Whether a server listens on the loopback ``port`` (a connection only: a GET of the page
+    would open a session each time)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def _serve(tmp: Path, log: Path) -> tuple[subprocess.Popen, str]:
     """``python -m tikkun serve`` on a free loopback port with ``tmp`` as its temporary folder,
     what it prints in the file ``log`` (a pipe no one reads while it runs would fill, and the
@@ -1295,14 +1305,10 @@ def _serve(tmp: Path, log: Path) -> tuple[subprocess.Popen, str]:
         proc = subprocess.Popen([sys.executable, "-m", "tikkun", "serve", "--port", str(port)], env=env,
                                 stdout=fh, stderr=subprocess.STDOUT, text=True)
 
-    def up():  # listening (a GET of the page would open a session each time)
+    def up():
         if proc.poll() is not None:
             raise AssertionError(f"tikkun serve ended: {log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
-                return True
-        except OSError:
-            return False
+        return _listening(port)
 
     try:
         _wait(up, 120, "tikkun serve to answer", every=0.25)
@@ -1809,13 +1815,7 @@ def test_an_update_panel_leaves_queued_reaches_the_page_with_the_beat(browser, m
                    websocket_origin=[f"127.0.0.1:{port}"])
     url = f"http://127.0.0.1:{port}/"
     try:
-        def up():
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2):
-                    return True
-            except OSError:
-                return False
-        _wait(up, 30, "the server to listen", every=0.1)
+        _wait(lambda: _listening(port), 30, "the server to listen", every=0.1)
 
         def shown_after_the_race(page):
             dash, doc = made[-1]
