@@ -397,11 +397,15 @@ def test_souls_sums_one_by_one_are_the_sums_in_spark_order():
 def test_the_sums_of_eight_souls_are_their_sums_in_spark_order():
     """The vector form (a lane a soul, rank by rank, the ranks picked by permutations from 64
     sparks) against NumPy's sums in spark order, bit for bit: groups of 8 to 64 sparks, souls of
-    one spark and of up to 57, complete souls (0.0 and no flag, however many sparks), all eight
-    complete, a group not at the arrays' start; and nothing written outside the eight souls."""
+    one spark, of up to 57 and of 9 to 12 beside seven small ones, complete souls (0.0 and no
+    flag, however many sparks), all eight complete, a group not at the arrays' start; and nothing
+    written outside the eight souls."""
     rs = np.random.default_rng(32)
     shapes = [np.ones(8, int), np.full(8, 8), np.r_[57, np.ones(7, int)], np.r_[np.ones(7, int), 57]]
     shapes += [rs.integers(1, 9, 8) for _ in range(300)]
+    # groups whose largest soul has 9 to 12 sparks, more ranks than most groups have
+    shapes += [np.r_[9, np.ones(7, int)]]
+    shapes += [rs.permutation(np.r_[rs.integers(9, 13), rs.integers(1, 8, 7)]) for _ in range(100)]
     for case, counts in enumerate(shapes):
         lead = int(rs.integers(0, 5))  # souls before the group
         counts = np.r_[rs.integers(1, 5, lead), counts, rs.integers(1, 5, 3)]
