@@ -639,7 +639,9 @@ def test_no_completion_bar_straddles_a_marked_year():
     fig = F.souls_figure(run, tl)
     drawn, edges, _ = fig.axes[1].patches[0].get_data()  # the bars as drawn: souls a year, their edges
     assert np.array_equal(edges, bins)
-    assert np.isclose(np.sum(drawn * np.diff(edges)), 1000)  # areas: every soul counted once
+    assert np.isclose(np.nansum(drawn * np.diff(edges)), 1000)  # areas: every soul counted once
+    assert fig.axes[1].get_yscale() == "log"  # the few last souls show beside the many
+    assert np.all(np.isnan(drawn[(edges[1:] <= 2440) | (edges[:-1] >= 2470)]))  # no bar where none completed
     for y in (2440, 2447, 2448, 2469):  # each bar's height is its souls over its own years
         i = np.searchsorted(edges, y, side="right") - 1
         inside = np.sum((years >= edges[i]) & (years < edges[i + 1]))
@@ -662,6 +664,42 @@ def test_report_html_escapes_the_scenario():
                     run.souls, None, ())
     text = render(run)
     assert "<b>x</b>" not in text and html.escape("<b>x</b>") in text and "a &amp; b" in text
+
+
+def test_the_headline_says_when_c_reaches_one_half_and_the_souls_complete():
+    """The findings under the page's title, against metrics whose years are known by
+    construction: C reaches 0.5 in year 150; 5 souls of 1,000 complete a year, so half by 100,
+    99% by 198, all by 200; and in a run that reaches none of them, what it did reach."""
+    from tikkun.report.html import _headline, milestones
+
+    c = np.r_[np.linspace(0.0, 0.49, 150), np.linspace(0.5, 0.9, 150)]
+    run = _folder(300, metrics={"cleansing_mean": c, "complete": np.minimum(1000, 5 * np.arange(300))})
+    assert milestones(run) == [("C reaches one half", "year 150"),
+                               ("souls complete", "half by year 100; 99% by year 198; all by year 200")]
+    assert "<th>C reaches one half</th><td>year 150</td>" in _headline(run)
+    run = _folder(300, metrics={"cleansing_mean": c / 2, "complete": 3 * np.arange(300)})
+    assert milestones(run) == [
+        ("C reaches one half", "not reached (at most 0.45)"),
+        ("souls complete", "half by year 167; 99%: not reached; all: not reached (at most 897 of 1,000)")]
+
+
+def test_the_eras_are_explained_once_and_keyed_in_every_caption():
+    """What the shaded eras are is said once, above the first figure; each time figure's caption
+    keeps the short key."""
+    from tikkun.report.html import ERAS_NOTE, render
+
+    run = _folder(scenario={"generations": {"torah_from": 30, "messiah_from": 70}})
+    text = render(run, workers=1)
+    assert text.count(html.escape(ERAS_NOTE)) == 1
+    assert text.index(html.escape(ERAS_NOTE)) < text.index("<figure>")
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", text)
+    assert sum("Eras shaded" in c for c in captions) == len(F.SECTIONS)
+    assert "torah_from" not in " ".join(captions)
+
+
+def test_log_ticks_are_written_in_one_style():
+    assert [F.log_tick(v) for v in (1e6, 1e5, 1e4, 1.0, 0.5, 0.01, 0.001, 1e-4, 2e-9, 1e-15)] == [
+        "1,000,000", "100,000", "10,000", "1", "0.5", "0.01", "0.001", "1e-4", "2e-9", "1e-15"]
 
 
 def test_the_strip_lines_up_with_the_years_of_the_panels():

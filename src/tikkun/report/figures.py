@@ -25,7 +25,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 
 DPI = 100
 WIDTH = 10.0  # inches
-LEFT, RIGHT = 1.0, 2.35  # inches: two-line axis names left, the legends right of the panels
+LEFT, RIGHT = 1.15, 2.35  # inches: two-line axis names left, the legends right of the panels
 ERA_COLOURS = {"chaos": "#9a9a9a", "torah": "#d9a400", "messiah": "#2f7fd0"}
 ERA_NAMES = {"chaos": "chaos", "torah": "Torah", "messiah": "Messiah"}
 END_COLOUR = "#b2182b"
@@ -283,11 +283,23 @@ def time_figure(tl: Timeline, title: str, n_panels: int, panel_h: float = 1.75):
     return fig, axes
 
 
-def log_axis(ax, fmt: str = "g") -> None:
-    """A logarithmic y axis with plain numbers (``fmt``) at the decades: mathtext's powers of
-    ten would load its parser for a few labels."""
+def log_tick(v: float) -> str:
+    """A logarithmic axis' tick in one style from 1e-15 to millions: whole numbers with
+    separators (1,000,000), plain decimals down to 0.001, then a power of ten without its
+    plus sign and leading zero (1e-6)."""
+    if v >= 1:
+        return f"{v:,.0f}"
+    if v >= 1e-3:
+        return format(v, "g")
+    mantissa, exponent = format(v, ".0e").split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def log_axis(ax) -> None:
+    """A logarithmic y axis with plain numbers at the decades (:func:`log_tick`): mathtext's
+    powers of ten would load its parser for a few labels."""
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format(v, fmt)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: log_tick(v)))
     ax.yaxis.set_minor_locator(NullLocator())
 
 
@@ -608,7 +620,7 @@ def souls_figure(run, tl: Timeline) -> Figure:
     ax = fig.add_subplot(gs[0, 0])
     counts, edges = np.histogram(c, bins=50, range=(0.0, 1.0))
     ax.stairs(np.where(counts > 0, counts, np.nan), edges, fill=True, color=LINE_COLOURS[0], baseline=0.5)
-    log_axis(ax, ",.0f")
+    log_axis(ax)
     ax.set_ylim(bottom=0.5)
     ax.set_xlabel("cleansing c at the end (share of the soul's desire corrected)")
     ax.set_ylabel("souls (log scale)")
@@ -619,8 +631,14 @@ def souls_figure(run, tl: Timeline) -> Figure:
     bins = completion_bins(tl)
     per_year = np.diff(bins)
     if has_year:
-        ax.stairs(np.histogram(cy[done_y], bins=bins)[0] / per_year, bins, fill=True, color=LINE_COLOURS[2])
-        ax.set_ylabel(f"souls completed a year\n(mean over {_bars(tl)},\ncut at era and event lines)")
+        rate = np.histogram(cy[done_y], bins=bins)[0] / per_year
+        # a log axis: the last few souls, which hold back the end, show beside the many
+        least = float(rate[rate > 0].min()) if np.any(rate > 0) else 1.0
+        ax.stairs(np.where(rate > 0, rate, np.nan), bins, fill=True, color=LINE_COLOURS[2], baseline=least / 2)
+        if np.any(rate > 0):
+            log_axis(ax)
+            ax.set_ylim(bottom=least / 2)
+        ax.set_ylabel(f"souls completed a year\n(log scale; mean over {_bars(tl)},\ncut at era and event lines)")
         ax.set_title("Year of completion", fontsize=9.5)
     else:
         # souls.parquet without completed_year: the net change of complete souls, from the metrics.

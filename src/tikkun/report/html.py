@@ -30,7 +30,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:2em;border-
 figure{margin:1em 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{color:#444;font-size:.92em;margin-top:.3em}
 table{border-collapse:collapse;font-size:.92em}td,th{border-bottom:1px solid #ddd;padding:.2em .8em;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n{text-align:right;font-variant-numeric:tabular-nums}td{overflow-wrap:anywhere}
 pre{background:#f6f6f6;padding:.8em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
 .vessels{display:flex;flex-wrap:wrap;gap:.5em}.vessels figure{flex:0 1 auto;margin:0}
 """
@@ -131,17 +131,23 @@ def years_shown_text(left: float, right: float, horizon: int) -> str:
 
 
 def _marks_text(tl) -> str:
-    """What the time figures mark in this run: its eras, and its events and end where it has them."""
+    """What the time figures mark in this run: its eras, and its events and end where it has them
+    (each caption's key; :data:`ERAS_NOTE` says once what the eras are)."""
     said = []
     if tl.eras:
-        said.append("Eras shaded (from generations.torah_from and messiah_from: MODEL.md's division of the "
-                    "years, not the texts'; the events need not follow it)")
+        said.append("eras shaded")
     if tl.shown_marks:
         said.append("dotted lines: the scenario's events")
     if tl.shown_end is not None:
         said.append("dashed red: the end of correction")
     text = "; ".join(said)
     return text[:1].upper() + text[1:] + "." if said else ""
+
+
+#: Under the page's links, where its time figures shade eras: what those eras are, said once.
+ERAS_NOTE = ("The time figures shade the eras of chaos, Torah and Messiah: MODEL.md's division of the "
+             "years (the scenario's generations.torah_from and messiah_from), not the texts'; the events "
+             "need not follow it.")
 
 
 def missed_events_text(missed: list[dict]) -> str:
@@ -151,11 +157,41 @@ def missed_events_text(missed: list[dict]) -> str:
     return ", ".join(dict.fromkeys(f"{e.get('label') or e.get('kind')} ({e.get('year'):,})" for e in missed))
 
 
+def _first_year(years: np.ndarray, reached: np.ndarray) -> int | None:
+    """The first of ``years`` where ``reached`` (bool, the same length) holds, None if none."""
+    hit = np.flatnonzero(reached)
+    return int(years[hit[0]]) if hit.size else None
+
+
+def milestones(run: RunFolder) -> list[tuple[str, str]]:
+    """What the run found, as the headline's rows: the year C first reaches one half, and the
+    years by which half, 99% and all of the souls are complete (metrics.parquet), each "not
+    reached" with the highest value the run had where it never came."""
+    m = run.metrics
+    years = np.asarray(m["year"], dtype=np.int64)
+    if years.size == 0:
+        return []
+    c = np.asarray(m["cleansing_mean"], dtype=np.float64)
+    done = np.asarray(m["complete"], dtype=np.float64)
+    n = float(run.n_souls)
+    half_c = _first_year(years, c >= 0.5)
+    rows = [("C reaches one half", f"year {half_c:,}" if half_c is not None else
+             f"not reached (at most {c.max():.4g})")]
+    said = []
+    for share, name in ((0.5, "half"), (0.99, "99%"), (1.0, "all")):
+        year = _first_year(years, done >= share * n)
+        said.append(f"{name} by year {year:,}" if year is not None else f"{name}: not reached")
+    rows.append(("souls complete", "; ".join(said) + f" (at most {int(done.max()):,} of {int(n):,})"
+                 if done.max() < n else "; ".join(said)))
+    return rows
+
+
 def _headline(run: RunFolder) -> str:
     s = run.summary
     end = s.get("end_year")
     rows = [
         ("end of correction", f"year {end:,}" if end is not None else "not reached"),
+        *milestones(run),
         ("stopped", s.get("stop_message", s.get("stop_reason", ""))),
         ("years run", _fmt(s.get("years_run"))),
         ("souls, sparks", f"{_fmt(s.get('souls'))}, {_fmt(s.get('sparks'))}"),
@@ -216,8 +252,9 @@ def render(run: RunFolder, workers: int | None = None, first: int | None = None,
     years = years_shown_text(tl.left, tl.right, tl.horizon) if tl.windowed else ""
     if years:
         marks = f"{years} {marks}"
-    for sec in F.SECTIONS:
-        body = (f"<figure>{_img(pngs[sec.id], sec.title)}"
+    for k, sec in enumerate(F.SECTIONS):
+        body = (f"<p>{html.escape(ERAS_NOTE)}</p>" if k == 0 and tl.eras else "") + (
+                f"<figure>{_img(pngs[sec.id], sec.title)}"
                 f"<figcaption>{html.escape(sec.caption)} {html.escape(marks)}</figcaption></figure>")
         parts.append((sec.id, sec.title, body))
     if "other" in pngs:
@@ -245,7 +282,7 @@ def render(run: RunFolder, workers: int | None = None, first: int | None = None,
                 + (f'<p>The vessel at the end of each stage (blue: reception, phi = -1; white: the melted, '
                    f'mutual quality; red: bestowal, +1):</p><div class="vessels">{vessels}</div>' if vessels else ""))
         parts.append(("genesis", "The vessel: genesis", body))
-    parts.append(("summary", "Summary", _summary_table(run.summary)))
+    parts.append(("summary", "Summary", "<p>summary.json as the run wrote it.</p>" + _summary_table(run.summary)))
     parts.append(("scenario", "The resolved scenario",
                   "<p>scenario.toml as the run wrote it: <code>tikkun run scenario.toml</code> reproduces the run.</p>"
                   f"<pre>{html.escape(run.scenario_text)}</pre>"))
