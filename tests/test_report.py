@@ -569,6 +569,23 @@ def test_timeline_eras_and_events_from_the_scenario():
     assert tl.eras == (("chaos", 0, 30), ("torah", 30, 80), ("messiah", 80, 100))
 
 
+def test_a_shepherds_event_before_the_messiah_era_spans_the_years_it_had_shepherds(tmp_path):
+    """The strip's bar for a shepherds event before the Messiah era covers exactly the years in
+    which the run had shepherds (the engine ends them with their generation, 002); one in the
+    Messiah era, whose shepherds stay, has no end."""
+    import tikkun
+    from tikkun.report import read_run_folder
+
+    tikkun.run(preset="quick", souls=300, out=tmp_path / "q")
+    run = read_run_folder(tmp_path / "q")
+    (mark,) = [m for m in F.timeline(run).marks if m.year == 200]
+    years = np.asarray(run.metrics["year"])[np.asarray(run.metrics["shepherds"]) > 0]
+    assert (mark.year, mark.until) == (years.min(), years.max() + 1) == (200, 240)
+    sc = {"generations": {"length": 40, "torah_from": 30, "messiah_from": 70},
+          "events": [{"kind": "shepherds", "year": 20}, {"kind": "shepherds", "year": 75}]}
+    assert [(m.year, m.until) for m in F.timeline(_folder(scenario=sc)).marks] == [(20, 40), (75, None)]
+
+
 def test_event_labels_never_overlap():
     rng = np.random.default_rng(3)
     for trial in range(20):

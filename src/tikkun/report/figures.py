@@ -147,6 +147,10 @@ def timeline(run) -> Timeline:
         until = ev.get("until")
         if until is None and ev.get("kind") in ("set", "scale"):
             until = int(run.scenario.get("run", {}).get("years", horizon))
+        elif until is None and ev.get("kind") == "shepherds" and "messiah_from" in gen and "length" in gen \
+                and year < int(gen["messiah_from"]):
+            # before the Messiah era its shepherds are shepherds to their generation's end (002)
+            until = (year // int(gen["length"]) + 1) * int(gen["length"])
         marks.append(Mark(event_label(ev), year, None if until is None else min(int(until), horizon)))
     # one mark for events that share label and span (an exile dims the light and brings shocks)
     marks = sorted(set(marks), key=lambda m: (m.year, m.until or m.year, m.label))
