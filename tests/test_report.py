@@ -183,6 +183,8 @@ def test_every_figure_is_inside_the_file(run):
     assert len(vessels) == N_STAGES
     embedded = {base64.b64decode(s.split(",", 1)[1]) for s in page.images["genesis"]}
     assert {p.read_bytes() for p in vessels} <= embedded
+    # the shatter's field is the withdraw's: its caption says what the figure cannot show
+    assert re.search(r"<figcaption>stage 4: shatter \(the field the stage before left, cut into the souls", text)
 
 
 def test_a_run_without_its_report_leaves_the_vessels_figures_to_it(run, tmp_path):

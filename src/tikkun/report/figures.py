@@ -387,7 +387,7 @@ SECTIONS: tuple[Section, ...] = (
                                       Series("journey_solomon", "Solomon", True), Series("journey_david", "David", True)),
                    kind="stack", ylim=(0, 1)))),
     Section("judge-and-holiness", "Judge and holiness", "The cleansing of each generation's judge, "
-            "frozen for the generation, and the holiness of the time it sets, J = kappa0 + (1 - kappa0) c_judge.",
+            "frozen for the generation, and the holiness of the time it sets, J = \u03ba\u2080 + (1 - \u03ba\u2080) c_judge (\u03ba\u2080: light.kappa0).",
             (Panel("c_judge, J (0 to 1)", (Series("judge_cleansing", "judge's cleansing"), Series("holiness", "holiness J")),
                    ylim=(0, 1.02)),)),
     Section("worlds", "Light and the four worlds", "The Upper Light this year (after events), the "
@@ -404,7 +404,7 @@ SECTIONS: tuple[Section, ...] = (
              Panel("rate a year\n(Poisson mean)", (Series("shock_rate", "shock rate"),)),
              Panel("screen lost a year", (Series("screen_lost", "screen lost"),), kind="steps"))),
     Section("shepherds", "Shepherds and the network", "Shepherds (souls whose light reaches every soul: "
-            "each soul receives the same shepherds' light, light.phi_s, from one shepherd as from all of them), "
+            "each soul receives the same shepherds' light, \u03c6_s (light.phi_s), from one shepherd as from all of them), "
             "complete souls, and the share of souls that rewired toward the good and pure in each year of a "
             "rewiring (a point a rewiring; none in the other years).",
             (Panel("shepherds", (Series("shepherds", "shepherds"),), integer=True),
@@ -760,7 +760,7 @@ def genesis_figure(run) -> Figure:
     for ax in (ax1, ax2):
         for k in range(1, len(starts)):
             ax.axvline(k, color="0.75", lw=0.8)
-    ax1.plot(x, g["unity"], color=LINE_COLOURS[0], lw=1.4, marker=".", ms=3, label="unity 1 - mean(phi^2)")
+    ax1.plot(x, g["unity"], color=LINE_COLOURS[0], lw=1.4, marker=".", ms=3, label="unity 1 - mean(\u03c6\u00b2)")
     ax1.plot(x, g["mixing"], color=LINE_COLOURS[1], lw=1.4, marker=".", ms=3, label="mixing (coarse)")
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("unity, mixing (0 to 1)")
@@ -768,7 +768,7 @@ def genesis_figure(run) -> Figure:
     _legend(ax1)
     # a stage holds one light: drawn over the stage's whole width, not from its first record on
     light = np.asarray(g["light"], dtype=np.float64)[starts]
-    ax2.stairs(light, np.arange(len(starts) + 1), baseline=None, color=LINE_COLOURS[4], lw=1.4, label="light lam")
+    ax2.stairs(light, np.arange(len(starts) + 1), baseline=None, color=LINE_COLOURS[4], lw=1.4, label="light \u03bb")
     A = float(run.scenario.get("genesis", {}).get("A", 1.0))
     ax2.axhline(A, color="0.3", lw=0.8, ls="--", label=f"threshold A = {A:g}")
     ax2.set_ylabel("light")

@@ -144,6 +144,9 @@ def _marks_text(tl) -> str:
     return text[:1].upper() + text[1:] + "." if said else ""
 
 
+#: What a vessel's figure cannot show of its stage, after the stage's name.
+STAGE_NOTES = {"shatter": " (the field the stage before left, cut into the souls' sparks: the cut is not drawn)"}
+
 #: Under the page's links, where its time figures shade eras: what those eras are, said once.
 ERAS_NOTE = ("The time figures shade the eras of chaos, Torah and Messiah: MODEL.md's division of the "
              "years (the scenario's generations.torah_from and messiah_from), not the texts'; the events "
@@ -274,7 +277,8 @@ def render(run: RunFolder, workers: int | None = None, first: int | None = None,
                       "across the souls at the end of each year kept and at the run's end.</figcaption></figure>"))
     if "genesis" in pngs:
         vessels = "".join(
-            f'<figure>{_img(png, f"stage {i}, {kind}")}<figcaption>stage {i}: {html.escape(kind)}</figcaption></figure>'
+            f'<figure>{_img(png, f"stage {i}, {kind}")}<figcaption>stage {i}: {html.escape(kind)}'
+            f'{html.escape(STAGE_NOTES.get(kind, ""))}</figcaption></figure>'
             for i, kind, png in run.vessel_pngs)
         body = (f"<figure>{_img(pngs['genesis'], 'genesis measures')}<figcaption>From "
                 "genesis.parquet: unity (every point holds both qualities) and mixing (coarse blocks hold "
