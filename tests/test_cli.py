@@ -382,6 +382,25 @@ def test_a_run_says_when_its_kernels_compile(tmp_path, monkeypatch, capsys):
         assert ("(most of it compiling the kernels, once)" in printed.out) is (not compiled), (compiled, quiet)
 
 
+def test_a_sweep_worker_says_it_compiles_only_where_its_kernels_are_not_cached(monkeypatch):
+    """A worker's warm-up tells the client it compiles only where the cache lacks the kernels
+    (loading them takes seconds): what the sweep's progress line then says."""
+    import tikkun
+    from tikkun.native import kernel_cache
+    from tikkun.scenario import load_scenario
+    from tikkun.sweep import task
+
+    tikkun.run(preset="quick", souls=50, years=1)  # compiles here if no test did before
+    sent = []
+    monkeypatch.setattr(task, "_event", lambda **msg: sent.append(msg["compiling"]))
+    for in_cache, compiling in ((True, False), (False, True), (None, True)):
+        monkeypatch.setattr(kernel_cache, "cached", lambda kernel: in_cache)
+        monkeypatch.setattr(task, "_WARM", False)
+        sent.clear()
+        task.warm(load_scenario(preset="quick", years=2))
+        assert sent == [compiling, False], in_cache  # then False once warm
+
+
 def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     """SIGTERM (a batch system's time limit) stops a run as Ctrl-C does: exit code 130, no
     half-written file, and the checkpoint's years and the command that resumes it said, as a
@@ -589,7 +608,8 @@ def test_events_never_reached_are_named_once_by_label_and_year(monkeypatch):
     # report.html's headline names them the same way, each once
     from tikkun.report import html
 
-    headline = html._headline(SimpleNamespace(summary=summary))
+    metrics = {"year": np.arange(3701), "cleansing_mean": np.linspace(0, 1, 3701), "complete": np.full(3701, 10)}
+    headline = html._headline(SimpleNamespace(summary=summary, metrics=metrics, n_souls=10))
     assert "<td>long exile (3,830), reset (5,700)</td>" in headline and headline.count("long exile") == 1
 
 

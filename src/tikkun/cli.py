@@ -104,12 +104,10 @@ def kernels_compiled() -> bool | None:
     run after an install or an update, which compiles every kernel: minutes); None where that
     cannot be told (another Numba's cache machinery). Reads the cache's index only: nothing
     compiles."""
-    try:
-        from .engine.year_kernel import year_pass
+    from .engine.year_kernel import year_pass
+    from .native.kernel_cache import cached
 
-        return len(year_pass._cache._cache_file._load_index()) > 0  # {} where the stamps differ
-    except Exception:  # Numba's private cache machinery moved: say nothing rather than fail
-        return None
+    return cached(year_pass)
 
 
 def _say_if_compiling(quiet: bool) -> bool:

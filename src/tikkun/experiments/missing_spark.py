@@ -58,7 +58,8 @@ def verdict(m):
     filled = [s for s, v in miss.items() if v["G_at_event"] >= 1.0]
     line = (f"G at the end of the event's year: {range_text(g, 3, ' to ', 'g')} over the seeds, so (by construction) every "
             f"complete soul shines at {range_text(share, 4)} of full; the end waits "
-            + ", ".join("never" if w is None else f"{w}" for w in waits) + " years for the spark")
+            + ", ".join("never" if w is None else f"{w}" for w in waits)
+            + f" year{'' if waits == [1] else 's'} for the spark")
     if filled:  # the spark was not missing at any year's end: the end had nothing to wait for
         line += (f"; in seed{'s' if len(filled) > 1 else ''} {', '.join(map(str, filled))} the event's own year's "
                  "light fills the spark before the year ends (G = 1), so the end does not wait")

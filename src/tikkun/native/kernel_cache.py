@@ -140,3 +140,14 @@ def register(root: str | os.PathLike, include: Iterable[str] | None = None) -> b
             stamped.append(cls)
         classes[:0] = stamped  # tried first, in Numba's own order
     return True
+
+
+def cached(kernel) -> bool | None:
+    """Whether Numba's cache on disk holds ``kernel`` (an ``@njit(cache=True)`` function) as this
+    code compiles it: False where it would compile (the first run after an install or an
+    update: minutes), None where that cannot be told (another Numba's cache machinery). Reads
+    the cache's index only: nothing compiles."""
+    try:
+        return len(kernel._cache._cache_file._load_index()) > 0  # {} where the stamps differ
+    except Exception:  # Numba's private cache machinery moved: say nothing rather than fail
+        return None

@@ -227,9 +227,20 @@ def _check_scalar_types(obj, model, path: str, problems: list[str]) -> None:
         if isinstance(obj, (bool, np.bool_)):
             problems.append(f"{path}: Input should be {what}, not true or false (got {obj!r})")
         if isinstance(obj, str):
-            problems.append(f"{path}: Input should be {what}, not text (got {obj!r}; write it without quotes)")
+            quoted = _is_number_text(obj)  # a number in quotes in a file; else text where a number goes
+            problems.append(f"{path}: Input should be {what}, not text (got {obj!r}"
+                            + ("; write it without quotes)" if quoted else ")"))
     elif model is bool and not isinstance(obj, (bool, np.bool_, dict, list)):
         problems.append(f"{path}: Input should be true or false (got {obj!r})")
+
+
+def _is_number_text(text: str) -> bool:
+    """Whether ``text`` reads as a number (``"0.5"``, ``"1e3"``), as a number quoted by mistake does."""
+    try:
+        float(text.replace("_", ""))
+    except ValueError:
+        return False
+    return True
 
 
 def _walk(loc: tuple, model: type[BaseModel] | None):

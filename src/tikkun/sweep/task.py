@@ -234,14 +234,17 @@ _WARM = False
 def warm(scenario: Scenario) -> None:
     """Once per worker process: a small run of ``scenario`` (its years, events and rules, a
     few souls) so that Numba compiles or loads every kernel before the first run's clock
-    starts. The worker tells the client (a Dask event) while it does, so that the progress
-    line can say that it is compiling."""
+    starts. Where the kernels are not in Numba's cache yet, the worker tells the client (a Dask
+    event) while it compiles them, so that the progress line can say so (loading them from the
+    cache takes seconds, and is not called compiling)."""
     global _WARM
     if _WARM:
         return
     from .. import api
+    from ..engine.year_kernel import year_pass
+    from ..native.kernel_cache import cached
 
-    _event(compiling=True)
+    _event(compiling=cached(year_pass) is not True)
     try:
         small = api.resolve_scenario(scenario, souls=min(scenario.souls.count, WARM_SOULS))
     except ScenarioError:
