@@ -26,7 +26,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;max-width:1060px;
 margin:1.5em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}
-.lead{color:#444;margin-top:0}nav a{margin-right:1em}
+.lead{color:#444;margin-top:0}nav{margin-top:.8em}nav a{margin-right:1em}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;display:block}
 figcaption{color:#444;font-size:.92em;margin-top:.3em}
 table{border-collapse:collapse;font-size:.92em}td,th{border-bottom:1px solid #ddd;padding:.2em .8em;text-align:left}
