@@ -135,7 +135,8 @@ def figure(fig, by_arm, m, v):
     lo, hi = min(float(v.min()) for v in ends.values()), max(float(v.max()) for v in ends.values())
     pad = max(0.05 * (hi - lo), 0.02 * max(abs(hi), 1e-9))
     ax2.set_ylim(lo - pad, hi + 3 * pad)
-    ax2.text(0.5, 0.97, f"{len(ends['spread']):,} souls in each arm ({len(runs)} seed{'' if len(runs) == 1 else 's'});\nhighest minus lowest: "
+    seeds = f"{len(runs)} seed{'' if len(runs) == 1 else 's'}"
+    ax2.text(0.5, 0.97, f"{len(ends['spread']):,} souls in each arm ({seeds});\nhighest minus lowest: "
              f"{spread['spread']:.3g} with the spread, {spread['equal']:.3g} with every hbd 1",
              transform=ax2.transAxes, fontsize=8, ha="center", va="top")
     ax2.set_xlabel("arm")

@@ -387,7 +387,8 @@ SECTIONS: tuple[Section, ...] = (
                                       Series("journey_solomon", "Solomon", True), Series("journey_david", "David", True)),
                    kind="stack", ylim=(0, 1)))),
     Section("judge-and-holiness", "Judge and holiness", "The cleansing of each generation's judge, "
-            "frozen for the generation, and the holiness of the time it sets, J = \u03ba\u2080 + (1 - \u03ba\u2080) c_judge (\u03ba\u2080: light.kappa0).",
+            "frozen for the generation, and the holiness of the time it sets, "
+            "J = \u03ba\u2080 + (1 - \u03ba\u2080) c_judge (\u03ba\u2080: light.kappa0).",
             (Panel("c_judge, J (0 to 1)", (Series("judge_cleansing", "judge's cleansing"), Series("holiness", "holiness J")),
                    ylim=(0, 1.02)),)),
     Section("worlds", "Light and the four worlds", "The Upper Light this year (after events), the "
@@ -404,7 +405,8 @@ SECTIONS: tuple[Section, ...] = (
              Panel("rate a year\n(Poisson mean)", (Series("shock_rate", "shock rate"),)),
              Panel("screen lost a year", (Series("screen_lost", "screen lost"),), kind="steps"))),
     Section("shepherds", "Shepherds and the network", "Shepherds (souls whose light reaches every soul: "
-            "each soul receives the same shepherds' light, \u03c6_s (light.phi_s), from one shepherd as from all of them), "
+            "each soul receives the same shepherds' light, \u03c6_s (light.phi_s), from one shepherd as from all of "
+            "them), "
             "complete souls, and the share of souls that rewired toward the good and pure in each year of a "
             "rewiring (a point a rewiring; none in the other years).",
             (Panel("shepherds", (Series("shepherds", "shepherds"),), integer=True),

@@ -147,8 +147,8 @@ def _marks_text(tl) -> str:
 #: What a vessel's figure cannot show of its stage, after the stage's name.
 STAGE_NOTES = {"shatter": " (the field the stage before left, cut into the souls' sparks: the cut is not drawn)"}
 
-#: Under the page's links, where its time figures shade eras: what those eras are, said once.
-ERAS_NOTE = ("The time figures shade the eras of chaos, Torah and Messiah: MODEL.md's division of the "
+#: Above the first figure, where the time figures shade eras: what those eras are, said once.
+ERAS_NOTE = ("The time figures shade the eras (chaos, Torah, Messiah): MODEL.md's division of the "
              "years (the scenario's generations.torah_from and messiah_from), not the texts'; the events "
              "need not follow it.")
 
