@@ -3,6 +3,10 @@ Debian's Chromium (headless, driven by Playwright) runs the history with a given
 souls and pauses it after a given year (the page's own "pause after year"), and the page is saved as a PNG.
 
     python scripts/dashboard_screenshot.py [--souls 20000] [--year 2470] [--out docs/figures/dashboard.png]
+                                          [--top 753]
+
+``--top N`` also saves the page's first N pixels beside it (``dashboard-top.png``): the controls
+and the first charts, legible at the width of a README.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ def main() -> None:
     ap.add_argument("--souls", type=int, default=20_000)
     ap.add_argument("--year", type=int, default=2_470, help="pause after this year (0: run to the end)")
     ap.add_argument("--out", type=Path, default=Path("docs/figures/dashboard.png"))
+    ap.add_argument("--top", type=int, default=0, help="also save the page's first TOP pixels as OUT-top.png")
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
     args = ap.parse_args()
 
@@ -67,6 +72,10 @@ def main() -> None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out), full_page=True)
             print(f"{args.out}: {year.inner_text()}")
+            if args.top > 0:
+                top = args.out.with_name(f"{args.out.stem}-top{args.out.suffix}")
+                page.screenshot(path=str(top), clip={"x": 0, "y": 0, "width": 1500, "height": args.top})
+                print(f"{top}: the page's first {args.top} pixels")
             browser.close()
     finally:
         server.terminate()
