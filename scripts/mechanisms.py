@@ -265,12 +265,14 @@ def figure(results, seeds, horizon, path: Path, analysed: list[dict] | None = No
     for ax, name in zip(axes.flat, names):
         var_c = np.array([_curve(results[(name, s)], horizon, "C") for s in seeds])
         var_g = np.array([_curve(results[(name, s)], horizon, "G") for s in seeds])
-        for arr, colour, style, label in ((base_c, "0.55", "-", "C, default history"),
-                                          (base_g, "0.55", "--", "G, default history"),
-                                          (var_c, "tab:red", "-", "C, mechanism off"),
-                                          (var_g, "tab:red", "--", "G, mechanism off")):
-            ax.fill_between(years, arr.min(0), arr.max(0), color=colour, alpha=0.25, lw=0)
-            ax.plot(years, arr.mean(0), color=colour, ls=style, lw=1.2, label=label)
+        # the variant's lines wide and light, the default's narrow and dark on top: where the
+        # two coincide both stay visible
+        for arr, colour, style, width, label in ((var_c, "tab:red", "-", 2.2, "C, mechanism off"),
+                                                 (var_g, "tab:red", "--", 2.2, "G, mechanism off"),
+                                                 (base_c, "0.15", "-", 0.9, "C, default history"),
+                                                 (base_g, "0.15", "--", 0.9, "G, default history")):
+            ax.fill_between(years, arr.min(0), arr.max(0), color=colour, alpha=0.2, lw=0)
+            ax.plot(years, arr.mean(0), color=colour, ls=style, lw=width, label=label)
         verdict = by_name.get(name)
         ax.set_title(name + ("" if verdict is None else f": {verdict}"), fontsize=9.5, pad=3,
                      color="black" if verdict is None or not verdict.startswith("does not") else "tab:red")
