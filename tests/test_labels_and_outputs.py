@@ -79,3 +79,25 @@ def test_a_result_shows_itself_in_one_line(dim_run):
     assert "\n" not in text and len(text) < 300
     assert text == (f"RunResult(scenario='quick', souls=1,500, years_run={s['years_run']:,}, end_year=None, "
                     f"G={s['weakest_link']:.4g}, C={s['cleansing_mean']:.4g}, folder={str(out)!r})")
+
+
+def test_a_result_arrays_have_the_kinds_its_docstring_gives(dim_run):
+    """RunResult's docstring gives each table's shapes and kinds: a user reading it must find
+    them so (the metrics' integers, the souls' float32 state, -1 for a year not reached)."""
+    res, _ = dim_run
+    years, n = res.summary["years_run"], res.summary["souls"]
+    counts = {"judge", "complete", "shepherds", "holding_aim", "greater_desire", "lost_aim", "shocks", "rewired",
+              "stage_spark", "stage_particular", "stage_common", "journey_moses", "journey_joshua",
+              "journey_solomon", "journey_david"}
+    for name, a in res.metrics.items():
+        assert a.shape == (years,), name
+        want = {"year": "i4", "era": "U"}.get(name, "i8" if name in counts else "f8")
+        assert a.dtype.str[1:].startswith(want), (name, a.dtype)
+    f64 = {"illumination", "unity_mean", "neighbours_mean_cleansing"}
+    for name, a in res.souls.items():
+        assert a.shape == (n,), name
+        want = ("i4" if name in ("soul", "sparks", "completed_year") else "b1" if name in ("complete", "special")
+                else "U" if name in ("stage", "journey") else "f8" if name in f64 else "f4")
+        assert a.dtype.str[1:].startswith(want), (name, a.dtype)
+    assert res.souls["completed_year"][~res.souls["complete"]].tolist() == [-1] * int((~res.souls["complete"]).sum())
+    assert (res.souls["completed_year"][res.souls["complete"]] >= 0).all()

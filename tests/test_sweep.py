@@ -1103,6 +1103,87 @@ def test_a_worker_with_other_code_that_joins_later_gives_its_runs_to_the_others(
     assert len(result.runs) == 12 and (result.runs["status"] == "done").all(), result.failed["error"].tolist()
 
 
+@pytest.mark.timeout(300)
+def test_runs_a_worker_refused_are_not_taken_back_by_it_while_the_others_are_busy(tmp_path, monkeypatch):
+    """A run given elsewhere after a refusal is bound to the other workers: Dask's work stealing
+    moved such runs back to the idle worker that had refused them (its queue empty, the others'
+    long), until each had been refused eight times and failed. Here the good worker is slow."""
+    import time as _time
+
+    from distributed import LocalCluster
+
+    from tikkun.sweep import task as task_module
+
+    f = write(tmp_path / "s.toml", GRID12)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        bad = sorted(cluster.scheduler_info["workers"])[0]
+        real = task_module.code_digest
+
+        def digest_here():
+            if task_module._this_worker() == bad:
+                return "f" * 64
+            _time.sleep(2.0)  # the good worker's runs take long: its queue stays full
+            return real()
+
+        monkeypatch.setattr(task_module, "code_digest", digest_here)
+        result = tikkun.sweep(f, out=tmp_path / "out", scheduler=cluster.scheduler_address)
+    assert len(result.runs) == 12 and (result.runs["status"] == "done").all(), result.failed["error"].tolist()
+
+
+def test_a_run_bound_to_workers_that_all_left_is_given_again():
+    """A run given elsewhere waits only for the workers it was bound to: were they all to leave,
+    it would wait for ever. The sweep's look at the cluster gives it again to the workers there
+    now that did not refuse it, or records it failed where none is left."""
+    import types
+
+    from tikkun.sweep.driver import Filing
+
+    class Fut:  # a run's future, as the sweep holds it
+        def __init__(self, key, workers=None):
+            self.key, self.workers, self.cancelled = key, workers, False
+
+        def done(self):
+            return False
+
+        def cancel(self):
+            self.cancelled = True
+
+    class Client:
+        def __init__(self, alive):
+            self.alive, self.given = alive, []
+
+        def nthreads(self):
+            return {w: 1 for w in self.alive}
+
+        def submit(self, fn, task, key, pure, workers, allow_other_workers):
+            assert not allow_other_workers  # bound: Dask's stealing may not move it back
+            self.given.append(Fut(key, workers))
+            return self.given[-1]
+
+    filed = {}
+    run = types.SimpleNamespace(run_id="r1")
+    filing = types.SimpleNamespace(bound={}, MAX_ELSEWHERE=Filing.MAX_ELSEWHERE, task=lambda r: r,
+                                   file=lambda rid, record: filed.__setitem__(rid, record))
+    filing._elsewhere = types.MethodType(Filing._elsewhere, filing)
+    rebind = types.MethodType(Filing._rebind, filing)
+    client = Client(["bad", "a"])
+    first = filing._elsewhere(client, run, {"bad"}, "t", {})
+    assert client.given[-1].workers == ["a"] and filing.bound == {first: {"a"}}
+    futures, pending, tries = {first: run}, types.SimpleNamespace(added=[]), {"r1": 1}
+    pending.add = pending.added.append
+    rebind(client, futures, pending, {"bad"}, "t", tries)  # "a" still there: nothing moves
+    assert futures == {first: run} and not first.cancelled
+    client.alive = ["bad", "b"]  # "a" left, "b" joined
+    rebind(client, futures, pending, {"bad"}, "t", tries)
+    second = client.given[-1]
+    assert first.cancelled and second.workers == ["b"] and futures == {second: run} and pending.added == [second]
+    assert filing.bound == {second: {"b"}} and tries == {"r1": 2}
+    client.alive = ["bad"]  # only the worker that refused it: failed, with why
+    rebind(client, futures, pending, {"bad"}, "t", tries)
+    assert second.cancelled and futures == {} and filing.bound == {}
+    assert filed["r1"]["status"] == "failed" and "left the cluster" in filed["r1"]["error"]
+
+
 def _sweep_on_a_cluster_a_worker_joins_late(f, out, seconds, **kwargs):
     """``tikkun.sweep`` on a cluster of no workers, one joining after ``seconds``; returns the
     result, the scheduler's address and the warnings given."""

@@ -56,7 +56,9 @@ from .native import kernel_cache as _kernel_cache  # noqa: E402
 # before any kernel is decorated: a change to a source kernels are built from renews their cache
 _kernel_cache.register(_os.path.dirname(_os.path.abspath(__file__)), _kernel_cache.KERNEL_SOURCES)
 
-from .api import RunResult, resume, run  # noqa: E402
+from .api import OutputError, RunResult, resume, run  # noqa: E402
+from .native.environment import SettingError  # noqa: E402
+from .outputs.run_folder import CheckpointError  # noqa: E402
 from .records import SaveAt  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
@@ -70,4 +72,5 @@ def __getattr__(name: str):
         return importlib.import_module(".sweep", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["RunResult", "SaveAt", "Scenario", "ScenarioError", "load_scenario", "resume", "run", "sweep", "__version__"]
+__all__ = ["CheckpointError", "OutputError", "RunResult", "SaveAt", "Scenario", "ScenarioError", "SettingError",
+           "load_scenario", "resume", "run", "sweep", "__version__"]

@@ -6,7 +6,8 @@
 >>> result.metrics         # sweep-metrics.parquet: every run's yearly metrics with its run id
 >>> tikkun.sweep.sensitivity("sens.toml", method="sobol")    # a sweep file with a [sensitivity] table
 
-``tikkun.sweep(...)`` is :func:`run_sweep`. The modules: :mod:`.spec` (sweep files, run ids),
+``tikkun.sweep(sweep, *, out=None, scheduler=None, workers=None, client=None, progress=None)`` is
+:func:`run_sweep` (``help(tikkun.sweep.run_sweep)``: what each does). The modules: :mod:`.spec` (sweep files, run ids),
 :mod:`.task` (one run as a Dask task), :mod:`.tables` (the Parquet tables), :mod:`.driver`
 (the cluster and the filing of results), :mod:`.sensitivity` (SALib). Dask and SALib are
 imported only when a sweep runs.
@@ -14,6 +15,7 @@ imported only when a sweep runs.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import types
 
@@ -37,3 +39,5 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+# what inspect.signature and an editor's hints show for tikkun.sweep(...): run_sweep's parameters
+sys.modules[__name__].__signature__ = inspect.signature(run_sweep)

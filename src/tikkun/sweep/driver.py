@@ -499,6 +499,7 @@ class Filing:
     override_keys: list[str]
     written: float = 0.0                  # when sweep.parquet was last written (monotonic)
     dirty: bool = False
+    bound: dict = field(default_factory=dict)  # a run given elsewhere (its future) -> the workers it may run on
 
     @classmethod
     def open(cls, spec: SweepSpec, folder: Path, out_option: str = "--out") -> "Filing":
@@ -596,9 +597,35 @@ class Filing:
         if n > self.MAX_ELSEWHERE or not others:
             return None
         tries[run.run_id] = n
-        # the others first, not only: were they all to leave, a run bound to them would wait for ever
-        return client.submit(execute, self.task(run), key=f"tikkun-run-{tag}-{run.run_id}-elsewhere-{n}", pure=False,
-                             workers=others, allow_other_workers=True)
+        # bound to the others only: Dask's work stealing moves a run merely preferring them to an idle
+        # worker, and the worker that refused it is idle while the others are busy. Were they all
+        # to leave, the run would wait for ever: the sweep gives it again (:meth:`_rebind`)
+        fut = client.submit(execute, self.task(run), key=f"tikkun-run-{tag}-{run.run_id}-elsewhere-{n}", pure=False,
+                            workers=others, allow_other_workers=False)
+        self.bound[fut] = set(others)
+        return fut
+
+    def _rebind(self, client, futures: dict, pending, refused: set[str], tag: str, tries: dict[str, int]) -> None:
+        """The runs given elsewhere whose workers have all left the cluster: given again to the
+        workers there now (or failed, as :meth:`_elsewhere` says)."""
+        for fut in [f for f in self.bound if f.done() or f not in futures]:
+            del self.bound[fut]
+        if not self.bound:
+            return
+        alive = set(client.nthreads())
+        for fut, workers in list(self.bound.items()):
+            if workers & alive:
+                continue
+            del self.bound[fut]
+            run = futures.pop(fut)
+            fut.cancel()
+            again = self._elsewhere(client, run, refused, tag, tries)
+            if again is None:
+                self.file(run.run_id, failed_record(run.run_id, "every worker it could run on left the cluster "
+                                                                "(the others run other code than the client)"))
+                continue
+            futures[again] = run
+            pending.add(again)
 
     def file(self, run_id: str, record: dict) -> None:
         """File a run's record; sweep.parquet is rewritten at most once a second (a row not yet
@@ -698,13 +725,16 @@ class Filing:
                 batch = pending.next_batch(block=False)
                 if not batch:  # no run finished: look at the cluster (its workers come and go)
                     time.sleep(POLL)
+                    self._rebind(client, futures, pending, refused, tag, tries)
                     moved = count_workers()
                     if moved or not last_workers[0]:
                         report()
                     say_no_workers()
                     continue
                 for fut in batch:
-                    run = futures.pop(fut)
+                    run = futures.pop(fut, None)
+                    if run is None:  # given again by _rebind (this one cancelled)
+                        continue
                     try:
                         record = fut.result()
                     except WorkerRefused as exc:  # a worker with other code joined: the run goes elsewhere
