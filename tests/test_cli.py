@@ -320,14 +320,14 @@ def test_a_run_refused_a_folder_another_run_claimed_touches_nothing_of_it(tmp_pa
     removes nothing, neither the other's files nor the folder."""
     from tikkun import api
 
-    def claimed_first(folder, scenario):  # the other run wrote its scenario.toml a moment before
+    def claimed_first(folder, scenario, option):  # the other run wrote its scenario.toml a moment before
         (folder / "scenario.toml").write_text("# the other run's\n")
         (folder / "metrics.parquet").write_bytes(b"the other run's")
-        raise api.OutputError(f"--out {folder}: another run began writing into it; choose a new folder")
+        raise api.OutputError(f"{option} {folder}: another run began writing into it; choose a new folder")
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(api, "claim", claimed_first)
-    assert _main(monkeypatch, "--out", "r") == 2 and "another run began writing into it" in capsys.readouterr().err
+    assert _main(monkeypatch, "--out", "r") == 2 and "--out r: another run began writing into it" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["metrics.parquet", "scenario.toml"]
 
 
@@ -712,8 +712,8 @@ def test_two_geneses_started_at_once_into_one_folder_never_mix(tmp_path, monkeyp
     other = api.resolve_scenario(scen, seed=5)
     real = api.prepare_folder
 
-    def prepare_then_lose_the_race(out):
-        folder = real(out)
+    def prepare_then_lose_the_race(out, option):
+        folder = real(out, option)
         api.claim(folder, other)  # the other command, started at the same moment, writes its files now
         api.genesis(other, out=folder)
         return folder

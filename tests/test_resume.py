@@ -5,6 +5,7 @@ the wall time of a run that was cut."""
 import json
 import re
 import shutil
+import sys
 import time
 
 import numpy as np
@@ -121,7 +122,7 @@ def test_wall_seconds_add_up_across_a_resume(tmp_path):
 def test_checkpoint_every_must_be_a_positive_whole_number(every, tmp_path):
     """``checkpoint_every=True`` ran with a checkpoint every year, 2.5 went unchecked: each is
     refused, naming the option, before anything is written."""
-    with pytest.raises(tikkun.ScenarioError, match="--checkpoint-every: must be a positive whole number"):
+    with pytest.raises(tikkun.ScenarioError, match="^checkpoint_every: must be a positive whole number"):
         tikkun.run(out=tmp_path / "run", checkpoint_every=every, **KW)
     assert not (tmp_path / "run").exists()
 
@@ -193,13 +194,13 @@ def test_a_resume_reads_its_checkpoint_while_it_holds_the_folder(tmp_path, monke
     seen = []
     real = rf.load_checkpoint
 
-    def watched(folder):
+    def watched(folder, option):
         try:
             with rf.held(folder, "--resume"):  # a second hold fails where the folder is held
                 seen.append("free")
         except rf.CheckpointError:
             seen.append("held")
-        return real(folder)
+        return real(folder, option)
 
     monkeypatch.setattr(rf, "load_checkpoint", watched)
     tikkun.resume(tmp_path / "cut")
@@ -207,3 +208,35 @@ def test_a_resume_reads_its_checkpoint_while_it_holds_the_folder(tmp_path, monke
     monkeypatch.undo()
     with pytest.raises(rf.CheckpointError, match="no such run folder"):  # said before any hold is tried
         tikkun.resume(tmp_path / "nowhere")
+
+
+def test_messages_name_the_api_arguments_and_the_command_line_options(tmp_path, monkeypatch, capsys):
+    """tikkun.run and tikkun.resume name what their caller gave: ``out``, ``checkpoint_every``,
+    ``folder``; ``tikkun run`` names its options (``--out``, ``--resume``), also for what only the
+    resume itself finds (a scenario.toml edited after the run began)."""
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("a user's file")
+    with pytest.raises(tikkun.OutputError, match=f"^out {re.escape(str(tmp_path / 'full'))}: exists and is not empty"):
+        tikkun.run(out=tmp_path / "full", **KW)
+    with pytest.raises(tikkun.ScenarioError, match=r"^checkpoint_every needs an output folder \(out\)$"):
+        tikkun.run(checkpoint_every=10, **KW)
+    with pytest.raises(tikkun.CheckpointError, match=f"^folder {re.escape(str(tmp_path / 'nowhere'))}: no such run folder"):
+        tikkun.resume(tmp_path / "nowhere")
+    with pytest.raises(Cut):
+        tikkun.run(out=tmp_path / "cut", checkpoint_every=10, progress=_crash_after(25), **KW)
+    path = tmp_path / "cut" / "scenario.toml"
+    path.write_text(path.read_text().replace("alpha = 20.0", "alpha = 0.5"))
+    with pytest.raises(tikkun.CheckpointError, match=f"^folder {re.escape(str(tmp_path / 'cut'))}: scenario.toml is not"):
+        tikkun.resume(tmp_path / "cut")
+    from tikkun import cli
+
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "-q", "--no-report", "--resume", str(tmp_path / "cut")])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and f"--resume {tmp_path / 'cut'}: scenario.toml is not" in err.replace("\n", " "), err
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--years", "5", "-q", "--out", str(tmp_path / "full")])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and f"--out {tmp_path / 'full'}: exists and is not empty" in err.replace("\n", " "), err

@@ -8,6 +8,7 @@ written atomically", the checkpoint's documented format), not read from the code
 import json
 import os
 import pickle
+import re
 import stat
 import sys
 import warnings
@@ -110,8 +111,8 @@ def test_two_runs_started_at_once_into_one_folder_never_mix(tmp_path, monkeypatc
     real = api.prepare_folder
     other = []
 
-    def prepare_then_lose_the_race(out):
-        folder = real(out)
+    def prepare_then_lose_the_race(out, option):
+        folder = real(out, option)
         if not other:  # the other run, started at the same moment, writes its files now
             other.append(folder)
             tikkun.run(preset="quick", souls=120, years=12, seed=1, out=folder)
@@ -119,7 +120,7 @@ def test_two_runs_started_at_once_into_one_folder_never_mix(tmp_path, monkeypatc
 
     monkeypatch.setattr(api, "prepare_folder", prepare_then_lose_the_race)
     folder = tmp_path / "shared"
-    with pytest.raises(api.OutputError, match="another run began writing into it"):
+    with pytest.raises(api.OutputError, match=f"^out {re.escape(str(folder))}: another run began writing into it"):
         tikkun.run(preset="quick", souls=150, years=10, seed=2, out=folder)
     monkeypatch.setattr(api, "prepare_folder", real)
     alone = tikkun.run(preset="quick", souls=120, years=12, seed=1, out=tmp_path / "alone")

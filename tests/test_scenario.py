@@ -120,6 +120,11 @@ def test_every_preset_runs(name, tmp_path):
       "events[1].group.sould: unknown key (did you mean 'souls'?); allowed here: souls, first, count, share, lowest, highest"]),
     ({"events": [{"kind": "reset", "year": 1, "group": {"souls": [1, -2]}}]},
      ["events[0].group.souls[1]: Input should be greater than or equal to 0 (got -2)"]),
+    # a required key misspelt is one problem, its "did you mean", not also "Field required"
+    ({"events": [{"kind": "reset", "yeer": 10, "group": {"first": 0, "count": 1}}]},
+     ["events[0].yeer: unknown key (did you mean 'year'?); allowed here: kind, year, group, label, hbd"]),
+    ({"events": [{"kind": "set", "year": 1, "key": "light.light", "valeu": 1}]},
+     ["events[0].valeu: unknown key (did you mean 'value'?); allowed here: kind, year, until, key, value, label"]),
     # what was given is shown, except for a missing key (nothing was given) and a table
     ({"run": {"stop_at_end": "maybe"}}, ["run.stop_at_end: Input should be true or false (got 'maybe')"]),
     ({"events": [{"kind": "set", "year": 1, "key": "light.light"}]}, ["events[0].value: Field required"]),

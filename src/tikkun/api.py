@@ -44,8 +44,12 @@ class OutputError(ValueError):
 class RunResult:
     """A finished run.
 
-    metrics: column -> array, one row per year run; souls: column -> array, one row per soul
-    (``completed_year`` is -1 for a soul not complete); summary: the content of summary.json;
+    metrics: column -> array ``(years_run,)``, one row per year (``year`` int32, ``era`` text,
+    the counts and ``judge`` int64, the rest float64); souls: column -> array ``(souls,)`` (``soul``,
+    ``sparks`` and ``completed_year`` int32, -1 for a soul not complete; ``complete`` and
+    ``special`` bool; ``stage`` and ``journey`` text; the souls' state as the state keeps it,
+    float32; ``illumination``, ``unity_mean`` and ``neighbours_mean_cleansing`` float64;
+    each column described in its Parquet file's schema); summary: the content of summary.json;
     folder: the run folder, or None for an in-memory run. :meth:`metrics_frame` and
     :meth:`souls_frame` are the tables as pandas reads metrics.parquet and souls.parquet
     (``completed_year`` null, not -1, for a soul not complete). With a :class:`SaveAt`:
@@ -150,35 +154,36 @@ def _check_arguments(out, progress, report, out_name: str = "out") -> None:
         raise ScenarioError(f"report: True or False (got {report!r})")
 
 
-def prepare_folder(out: str | os.PathLike) -> Path:
-    """Create an empty run folder; refuse one that holds anything (nothing a user made is lost)."""
+def prepare_folder(out: str | os.PathLike, option: str = "out") -> Path:
+    """Create an empty run folder; refuse one that holds anything (nothing a user made is lost).
+    ``option``: how messages name the folder's argument (``--out`` on the command line)."""
     folder = Path(out)
     if folder.exists():
         if not folder.is_dir():
-            raise OutputError(f"--out {folder}: exists and is not a folder")
+            raise OutputError(f"{option} {folder}: exists and is not a folder")
         if any(folder.iterdir()):
-            raise OutputError(f"--out {folder}: exists and is not empty; choose a new folder "
+            raise OutputError(f"{option} {folder}: exists and is not empty; choose a new folder "
                               "(tikkun never writes over an earlier run)")
     missing = rf.missing_folders(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file where a parent folder should be, no permission, a name too long, ...
         rf.remove_empty(missing)  # the folders above it made on the way: nothing half-made is left
-        raise OutputError(f"--out {folder}: cannot be made ({exc.strerror or exc}); choose another folder") from None
+        raise OutputError(f"{option} {folder}: cannot be made ({exc.strerror or exc}); choose another folder") from None
     return folder
 
 
-def claim(folder: Path, scenario: Scenario) -> None:
+def claim(folder: Path, scenario: Scenario, option: str = "out") -> None:
     """Write the run's first file, scenario.toml, into the ``folder`` :func:`prepare_folder`
     found empty, unless another run wrote one there since (two runs started at once into one
     folder): then OutputError, and nothing of either run is touched."""
     try:
         rf.write_scenario(folder, scenario)
     except FileExistsError:
-        raise OutputError(f"--out {folder}: another run began writing into it; choose a new folder "
+        raise OutputError(f"{option} {folder}: another run began writing into it; choose a new folder "
                           "(tikkun never writes over an earlier run)") from None
     except OSError as exc:  # a folder one may not write into (read-only, no permission), a full disk
-        raise OutputError(f"--out {folder}: cannot be written ({exc.strerror or exc}); choose another folder") from None
+        raise OutputError(f"{option} {folder}: cannot be written ({exc.strerror or exc}); choose another folder") from None
 
 
 def default_folder(scenario: Scenario, root: str | os.PathLike = "runs") -> Path:
@@ -216,8 +221,14 @@ def run(
     report: bool = False,
     graph: np.ndarray | str | os.PathLike | None = None,
     saveat: SaveAt | None = None,
+    out_option: str = "out",
 ) -> RunResult:
     """Run a scenario (object, TOML file, or preset; default the ``history`` preset).
+
+    ``seed``, ``years``, ``souls``: the scenario's ``run.seed``, ``run.years`` and ``souls.count``
+    (``years`` also drops the events from that year on, as ``tikkun run --years`` does);
+    ``overrides``: dotted keys and their values, as ``--set`` gives them (``{"light.alpha":
+    0.3}``); ``events``: tables as in a scenario file, appended to the scenario's own.
 
     With ``out`` the run folder is written (scenario.toml first, then checkpoints every
     ``checkpoint_every`` years, then metrics.parquet, souls.parquet and summary.json; with
@@ -233,7 +244,13 @@ def run(
 
     ``saveat``: what to keep besides the metrics and the souls at the end (:class:`SaveAt`):
     the souls at the end of chosen years and the graph at the end, in the result and, with
-    ``out``, as ``souls_<year>.parquet`` and ``network.npy``.
+    ``out``, as ``souls_<year>.parquet`` and ``network.npy``. ``out_option``: how messages name
+    ``out`` (the command line's ``--out``).
+
+    Returns a :class:`RunResult`. Raises ``tikkun.ScenarioError`` (a scenario or argument that
+    cannot be run), ``tikkun.OutputError`` (an ``out`` that holds anything, or cannot be made)
+    and ``tikkun.SettingError`` (a ``NUMBA_`` or ``TIKKUN_`` variable that cannot be used), each
+    before anything is written; all three are ``ValueError``.
     """
     environment.check()  # a NUMBA_ or TIKKUN_ variable that cannot be used: refused before anything is written
     _check_arguments(out, progress, report)
@@ -248,23 +265,24 @@ def run(
     saveat = checked_saveat(saveat, sc)
     if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, Integral)
                                          or checkpoint_every <= 0):
-        raise ScenarioError(f"--checkpoint-every: must be a positive whole number of years (got {checkpoint_every!r})")
+        raise ScenarioError(f"checkpoint_every: must be a positive whole number of years (got {checkpoint_every!r})")
     if checkpoint_every and out is None:
-        raise ScenarioError("--checkpoint-every needs an output folder (--out)")
+        raise ScenarioError("checkpoint_every needs an output folder (out)")
     if report and out is None:
         raise ScenarioError("report=True needs an output folder (out)")
     made = out is not None and not Path(out).exists()
-    folder = prepare_folder(out) if out is not None else None
+    folder = prepare_folder(out, out_option) if out is not None else None
     if folder is not None:
-        claim(folder, sc)  # refused where another run claimed the folder first: nothing of either is touched
-    result = _run_in(folder, made, sc, given, checkpoint_every, progress, saveat)
+        claim(folder, sc, out_option)  # refused where another run claimed the folder first: nothing of either is touched
+    result = _run_in(folder, made, sc, given, checkpoint_every, progress, saveat, out_option)
     return _with_report(result) if report else result
 
 
-def _run_in(folder: Path | None, made: bool, sc: Scenario, given, checkpoint_every, progress, saveat) -> RunResult:
+def _run_in(folder: Path | None, made: bool, sc: Scenario, given, checkpoint_every, progress, saveat,
+            out_option: str) -> RunResult:
     """:func:`run`'s genesis and years, into ``folder`` (claimed) if given, held while it writes
     (no other process can hold a folder just claimed: a resume needs the checkpoint this run writes)."""
-    with rf.held(folder, "--out") if folder is not None else contextlib.nullcontext():
+    with rf.held(folder, out_option) if folder is not None else contextlib.nullcontext():
         try:
             return _genesis_and_years(folder, sc, given, checkpoint_every, progress, saveat)
         except BaseException:
@@ -471,27 +489,32 @@ def write_genesis_outputs(result, out_dir: str | os.PathLike, metadata: dict[str
     return paths
 
 
-def resume(folder: str | os.PathLike, progress: Callable | None = None, report: bool = False) -> RunResult:
+def resume(folder: str | os.PathLike, progress: Callable | None = None, report: bool = False, *,
+           folder_option: str = "folder") -> RunResult:
     """Continue a checkpointed run in its folder; the result equals an uninterrupted run.
-    With ``report``, then write report.html (:func:`report`)."""
+    With ``report``, then write report.html (:func:`report`). ``folder_option``: how messages
+    name ``folder`` (the command line's ``--resume``). Raises ``tikkun.CheckpointError`` (a
+    ``ValueError``) where the folder holds no checkpoint this code can continue, before anything
+    is written."""
     environment.check()
     _check_arguments(folder, progress, report, "folder")
     if folder is None:
         raise ScenarioError("folder: the path of a checkpointed run's folder (got None)")
     folder = Path(folder)
     if not folder.is_dir():
-        rf.load_checkpoint(folder)  # says what the path is instead (no such folder, a file, ...)
-    with rf.held(folder, "--resume"):  # a second resume of the run, or the run still going, is refused
+        rf.load_checkpoint(folder, folder_option)  # says what the path is instead (no such folder, a file, ...)
+    with rf.held(folder, folder_option):  # a second resume of the run, or the run still going, is refused
         # read inside the hold: one read before it could be a checkpoint another resume has since
         # carried on (or a run finished), which this one would then run again over it
-        meta, state, metrics = rf.load_checkpoint(folder)
-        result = _resume_in(folder, meta, state, metrics, progress)
+        meta, state, metrics = rf.load_checkpoint(folder, folder_option)
+        result = _resume_in(folder, meta, state, metrics, progress, folder_option)
     return _with_report(result) if report else result
 
 
-def _resume_in(folder: Path, meta: dict, state, metrics, progress) -> RunResult:
-    """:func:`resume` in the held ``folder``, from its checkpoint (``meta``, ``state``, ``metrics``)."""
-    rf.restore_scenario(folder, meta["scenario"])  # before any work: an edited scenario.toml is refused
+def _resume_in(folder: Path, meta: dict, state, metrics, progress, option: str) -> RunResult:
+    """:func:`resume` in the held ``folder``, from its checkpoint (``meta``, ``state``, ``metrics``);
+    messages name the folder by ``option``."""
+    rf.restore_scenario(folder, meta["scenario"], option)  # before any work: an edited scenario.toml is refused
     remove_leftovers(folder)  # a killed run's half-written files (never its outputs, which are renamed whole)
     sc = build_scenario(_parse_toml(meta["scenario"], f"{folder}/checkpoint"), f"{folder}/checkpoint")
     graph = None
@@ -499,15 +522,15 @@ def _resume_in(folder: Path, meta: dict, state, metrics, progress) -> RunResult:
         try:
             graph = rf.read_graph(folder)
         except ValueError as exc:
-            raise rf.CheckpointError(f"--resume {folder}: {exc}; put back the one the run was given") from None
+            raise rf.CheckpointError(f"{option} {folder}: {exc}; put back the one the run was given") from None
         if rf.graph_digest(graph) != meta.get("graph_sha256"):
-            raise rf.CheckpointError(f"--resume {folder}: {rf.GRAPH_NAME} is not the graph the run started from (its "
+            raise rf.CheckpointError(f"{option} {folder}: {rf.GRAPH_NAME} is not the graph the run started from (its "
                                      "sha256 is not the checkpoint's); put back the one the run was given")
     saveat = SaveAt.from_dict(meta.get("saveat"))
     for year in (y for y in saveat.souls if y < state.year):  # kept before the checkpoint: not made again
         problem = _kept_souls_problem(folder / rf.saved_souls_name(year), state.n_souls)
         if problem:
-            raise rf.CheckpointError(f"--resume {folder}: {rf.saved_souls_name(year)}, kept before the checkpoint, "
+            raise rf.CheckpointError(f"{option} {folder}: {rf.saved_souls_name(year)}, kept before the checkpoint, "
                                      f"{problem}; put it back (or run the scenario again)")
     recorder = Recorder(sc.run.years)
     recorder.restore(metrics)

@@ -266,7 +266,7 @@ def run(
         progress, callback = _progress_bar(total, state.year, quiet)
         try:
             with progress or _nullcontext():
-                result = api.resume(resume, progress=callback)
+                result = api.resume(resume, progress=callback, folder_option="--resume")
                 _bar_done(progress)
         except KeyboardInterrupt:
             _interrupted_run(resume)
@@ -321,13 +321,13 @@ def run(
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
     parents = missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
     folder = out_dir if out_dir is not None else api.default_folder(sc)
-    api.prepare_folder(folder)  # refuses a folder with anything in it, before any work
+    api.prepare_folder(folder, "--out")  # refuses a folder with anything in it, before any work
     compiled = _say_if_compiling(quiet)
     progress, callback = _progress_bar(sc.run.years, 0, quiet)
     try:
         with progress or _nullcontext():
             result = api.run(sc, out=folder, checkpoint_every=checkpoint_every, progress=callback, graph=given,
-                             saveat=saveat)
+                             saveat=saveat, out_option="--out")
             _bar_done(progress)
     except KeyboardInterrupt:
         _interrupted_run(folder, checkpoint_every, made, parents)
@@ -519,8 +519,8 @@ def genesis(
     made = out_dir is None or not out_dir.exists()  # an empty folder the user made stays, whatever happens
     parents = missing_folders(out_dir.parent if out_dir is not None else Path("runs"))  # api.default_folder's root
     folder = out_dir if out_dir is not None else api.default_folder(sc.model_copy(update={"name": f"{sc.name}-genesis"}))
-    api.prepare_folder(folder)
-    api.claim(folder, sc)  # its first file, scenario.toml: a second command into the folder is refused
+    api.prepare_folder(folder, "--out")
+    api.claim(folder, sc, "--out")  # its first file, scenario.toml: a second command into the folder is refused
     try:
         result = api.genesis(sc, out=folder)
     except BaseException:  # Ctrl-C, SIGTERM or a failure: what it wrote goes, the folder as it was found

@@ -101,14 +101,14 @@ def scenario_file_differs(folder: Path, text: str) -> bool:
         return True
 
 
-def restore_scenario(folder: Path, text: str) -> None:
+def restore_scenario(folder: Path, text: str, option: str = "--resume") -> None:
     """Before a resume: ``folder/scenario.toml`` must be the scenario the run began with (``text``,
     the checkpoint's), or the finished folder would not say what made its results (its report,
     and ``tikkun run DIR/scenario.toml``, would be of another run). Written back where it is
-    missing; CheckpointError where it differs."""
+    missing; CheckpointError where it differs, its message naming the folder by ``option``."""
     folder = Path(folder)
     if scenario_file_differs(folder, text):
-        raise CheckpointError(f"--resume {folder}: scenario.toml is not the scenario the run began with (the "
+        raise CheckpointError(f"{option} {folder}: scenario.toml is not the scenario the run began with (the "
                               "checkpoint's): the finished folder would not say what made its results; put it back as "
                               f"it was, or run the edited file as a new run (tikkun run {folder}/scenario.toml --out NEW)")
     if not (folder / "scenario.toml").exists():
@@ -340,17 +340,18 @@ def checkpoint_meta(folder: Path) -> dict | None:
         return None
 
 
-def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
-    """Read ``folder/checkpoint.npz`` -> (meta, state, metrics table). Raises CheckpointError."""
+def load_checkpoint(folder: Path, option: str = "--resume") -> tuple[dict, State, dict[str, np.ndarray]]:
+    """Read ``folder/checkpoint.npz`` -> (meta, state, metrics table). Raises CheckpointError, its
+    message naming the folder by ``option`` (``folder`` for :func:`tikkun.resume`)."""
     path = Path(folder) / CHECKPOINT_NAME
     if not Path(folder).is_dir():
         what = "a file, not a run folder" if Path(folder).exists() else "no such run folder"
-        raise CheckpointError(f"--resume {folder}: {what}")
+        raise CheckpointError(f"{option} {folder}: {what}")
     if not path.exists() and (Path(folder) / "summary.json").exists():
-        raise CheckpointError(f"--resume {folder}: the run has finished (summary.json); nothing to resume "
+        raise CheckpointError(f"{option} {folder}: the run has finished (summary.json); nothing to resume "
                               "(its checkpoint is removed when it ends)")
     if not path.exists():
-        raise CheckpointError(f"--resume {folder}: not a checkpointed run (no {CHECKPOINT_NAME}; "
+        raise CheckpointError(f"{option} {folder}: not a checkpointed run (no {CHECKPOINT_NAME}; "
                               "a run with --checkpoint-every YEARS, checkpoint_every= in Python, makes one)")
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -361,29 +362,29 @@ def load_checkpoint(folder: Path) -> tuple[dict, State, dict[str, np.ndarray]]:
         # NumPy reads a file that is no .npz archive as a pickle, which is never loaded here: its
         # advice to load it unsafely is not for a user resuming a run
         why = "not a NumPy .npz archive" if "pickle" in str(exc) else str(exc)
-        raise CheckpointError(f"--resume {folder}: {CHECKPOINT_NAME} cannot be read ({why}); it is not a checkpoint "
+        raise CheckpointError(f"{option} {folder}: {CHECKPOINT_NAME} cannot be read ({why}); it is not a checkpoint "
                               "tikkun wrote whole: start the run again") from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"--resume {folder}: {CHECKPOINT_NAME} holds no run's record; it is not a checkpoint "
+        raise CheckpointError(f"{option} {folder}: {CHECKPOINT_NAME} holds no run's record; it is not a checkpoint "
                               "tikkun wrote whole: start the run again")
     if meta.get("format") != CHECKPOINT_FORMAT or meta.get("tikkun_version") != __version__:
         raise CheckpointError(
-            f"--resume {folder}: the checkpoint was written by tikkun {meta.get('tikkun_version')} "
+            f"{option} {folder}: the checkpoint was written by tikkun {meta.get('tikkun_version')} "
             f"(format {meta.get('format')}); this is tikkun {__version__} (format {CHECKPOINT_FORMAT}). "
             "Resume it with that version, or start the run again.")
     if meta.get("tikkun_code") != code_digest():
         raise CheckpointError(
-            f"--resume {folder}: the checkpoint was written by other code than this tikkun {__version__} "
+            f"{option} {folder}: the checkpoint was written by other code than this tikkun {__version__} "
             f"(its sources differ: another or an edited checkout; the checkpoint's tikkun_code "
             f"{meta.get('tikkun_code') or 'is not recorded'}, this one's {code_digest()}, `tikkun version --code` "
             "prints it), so the resumed run could have neither code's bits. Resume it with that code, or start "
             "the run again.")
     missing = [k for k in SOUL_ARRAYS + SPARK_ARRAYS + GLOBAL_ARRAYS if k not in arrays and k not in DERIVED_ARRAYS]
     if missing:
-        raise CheckpointError(f"--resume {folder}: the checkpoint lacks {', '.join(missing)}")
+        raise CheckpointError(f"{option} {folder}: the checkpoint lacks {', '.join(missing)}")
     problem = _checkpoint_problem(meta, arrays, metrics)
     if problem is not None:  # the kernels index by these arrays: one out of step would corrupt memory
-        raise CheckpointError(f"--resume {folder}: {CHECKPOINT_NAME} is inconsistent ({problem}); it is not a "
+        raise CheckpointError(f"{option} {folder}: {CHECKPOINT_NAME} is inconsistent ({problem}); it is not a "
                               "checkpoint tikkun wrote whole: start the run again")
     state = State.from_saved(arrays, meta["scalars"], edge_weights(arrays["neighbours"], arrays["warmth"]))
     return meta, state, metrics

@@ -308,8 +308,17 @@ def format_validation_error(exc: ValidationError) -> str:
     """One line per problem: the key path, what was given, what is allowed."""
     lines = []
     errors = exc.errors()
+    meant = set()  # required keys a misspelt key stands for: its "did you mean" says it, not a second line
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc = tuple(err["loc"])
+            _, parent, last, _ = _walk(loc, Scenario)
+            if parent is not None and isinstance(last, str):
+                meant.update(loc[:-1] + (m,) for m in difflib.get_close_matches(last, list(parent.model_fields), n=1))
     for err in errors:
         loc = tuple(err["loc"])
+        if err["type"] == "missing" and loc in meant:
+            continue
         path, parent, last, here = _walk(loc, Scenario)
         if err["type"] == "too_short" and any(len(e["loc"]) > len(loc) and tuple(e["loc"][:len(loc)]) == loc
                                               for e in errors):
