@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+WIDTH = 1500  # px: the page's width, wide enough for the charts side by side
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -49,7 +50,7 @@ def main() -> None:
                 time.sleep(0.5)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("#tk-year", timeout=60_000)
             box = page.locator(".tk-souls input").first
@@ -74,7 +75,7 @@ def main() -> None:
             print(f"{args.out}: {year.inner_text()}")
             if args.top > 0:
                 top = args.out.with_name(f"{args.out.stem}-top{args.out.suffix}")
-                page.screenshot(path=str(top), clip={"x": 0, "y": 0, "width": 1500, "height": args.top})
+                page.screenshot(path=str(top), clip={"x": 0, "y": 0, "width": WIDTH, "height": args.top})
                 print(f"{top}: the page's first {args.top} pixels")
             browser.close()
     finally:

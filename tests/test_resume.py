@@ -235,7 +235,8 @@ def test_messages_name_the_api_arguments_and_the_command_line_options(tmp_path, 
         cli.main()
     err = capsys.readouterr().err
     assert exc.value.code == 2 and f"--resume {tmp_path / 'cut'}: scenario.toml is not" in err.replace("\n", " "), err
-    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--years", "5", "-q", "--out", str(tmp_path / "full")])
+    monkeypatch.setattr(sys, "argv", ["tikkun", "run", "--preset", "quick", "--years", "5", "-q",
+                                      "--out", str(tmp_path / "full")])
     with pytest.raises(SystemExit) as exc:
         cli.main()
     err = capsys.readouterr().err

@@ -1103,6 +1103,7 @@ def test_a_worker_with_other_code_that_joins_later_gives_its_runs_to_the_others(
     assert len(result.runs) == 12 and (result.runs["status"] == "done").all(), result.failed["error"].tolist()
 
 
+@pytest.mark.slow  # its good worker waits 2 s a run: 25 s
 @pytest.mark.timeout(300)
 def test_runs_a_worker_refused_are_not_taken_back_by_it_while_the_others_are_busy(tmp_path, monkeypatch):
     """A run given elsewhere after a refusal is bound to the other workers: Dask's work stealing

@@ -7,10 +7,10 @@
 >>> tikkun.sweep.sensitivity("sens.toml", method="sobol")    # a sweep file with a [sensitivity] table
 
 ``tikkun.sweep(sweep, *, out=None, scheduler=None, workers=None, client=None, progress=None)`` is
-:func:`run_sweep` (``help(tikkun.sweep.run_sweep)``: what each does). The modules: :mod:`.spec` (sweep files, run ids),
-:mod:`.task` (one run as a Dask task), :mod:`.tables` (the Parquet tables), :mod:`.driver`
-(the cluster and the filing of results), :mod:`.sensitivity` (SALib). Dask and SALib are
-imported only when a sweep runs.
+:func:`run_sweep` (``help(tikkun.sweep.run_sweep)``: what each does). The modules:
+:mod:`.spec` (sweep files, run ids), :mod:`.task` (one run as a Dask task), :mod:`.tables` (the
+Parquet tables), :mod:`.driver` (the cluster and the filing of results), :mod:`.sensitivity`
+(SALib). Dask and SALib are imported only when a sweep runs.
 """
 
 from __future__ import annotations
