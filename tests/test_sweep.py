@@ -378,6 +378,8 @@ def test_twelve_runs_equal_tikkun_run_and_rerun_redoes_nothing(client, tmp_path)
     again = tikkun.sweep(f, out=out, client=client)
     assert len(again.runs) == 12 and again.runs["reused"].all()
     assert mtimes(out / "runs") == before
+    # a result shown in a notebook is one line, not its two tables
+    assert repr(again) == f"SweepResult(folder={str(out)!r}, runs=12, failed=0, reused=12, metrics_rows=1200)"
     # another sweep into the same folder is refused, naming what differs
     g = write(tmp_path / "other.toml", GRID12.replace("1000", "1200"))
     with pytest.raises(SweepError, match=r"another sweep \(they differ at set.souls.count\); choose a new "

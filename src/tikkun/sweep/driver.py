@@ -101,6 +101,15 @@ class SweepResult:
     def failed(self):
         return self.runs[self.runs["status"] == "failed"]
 
+    def __repr__(self) -> str:
+        # the dataclass's own repr prints both tables: a notebook's cell showing a result would fill
+        # screens (as RunResult's)
+        runs = len(self.runs)
+        failed = int((self.runs["status"] == "failed").sum()) if runs else 0
+        reused = int(self.runs["reused"].sum()) if runs else 0
+        return (f"SweepResult(folder={str(self.folder)!r}, runs={runs}, failed={failed}, reused={reused}, "
+                f"metrics_rows={len(self.metrics)})")
+
 
 def available_cores() -> int:
     """The cores this process may use, as Dask counts them (affinity and cgroup quotas)."""
