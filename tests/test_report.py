@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from matplotlib.figure import Figure
 
 from tikkun.report import figures as F
 from tikkun.report.folder import RunFolder
@@ -719,6 +720,34 @@ def test_the_eras_are_explained_once_and_keyed_in_every_caption():
 def test_log_ticks_are_written_in_one_style():
     assert [F.log_tick(v) for v in (1e6, 1e5, 1e4, 1.0, 0.5, 0.01, 0.001, 1e-4, 2e-9, 1e-15)] == [
         "1,000,000", "100,000", "10,000", "1", "0.5", "0.01", "0.001", "1e-4", "2e-9", "1e-15"]
+    # between the decades (a narrow axis' evenly spaced ticks), each tick its own label
+    assert [F.log_tick(v) for v in (19_992.0, 2.5, 0.0125, 2.5e-5, 1.25e-7)] == [
+        "19,992", "2.5", "0.0125", "2.5e-5", "1.25e-7"]
+
+
+@pytest.mark.parametrize("lo, hi, want", [
+    (1e-6, 1.0, [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]),  # two decades and more: the decades
+    (3_759.0, 20_000.0, [5_000.0, 10_000.0, 20_000.0]),  # under two: 1, 2 and 5 of each
+    (0.06, 0.16, [0.1]),  # 1, 2 and 5 give one: evenly spaced ticks (checked below)
+    (19_991.0, 20_000.0, [20_000.0]),
+])
+def test_a_log_axis_always_names_two_values_or_more(lo, hi, want):
+    """A panel of the souls not complete from 19,991 to 20,000, or from 3,759 to 20,000, got no
+    label or one: every logarithmic axis of the report names two values or more, the decades
+    where it spans two decades, else 1, 2 and 5 of each, else evenly spaced values."""
+    fig = Figure()
+    ax = fig.add_subplot()
+    F.log_axis(ax)
+    ax.set_ylim(lo, hi)
+    ticks = [t for t in ax.yaxis.get_majorticklocs() if lo <= t <= hi]
+    if len(want) >= 2:
+        np.testing.assert_allclose(ticks, want)
+    else:  # evenly spaced, two to five of them, each labelled distinctly
+        assert 2 <= len(ticks) <= 5 and np.allclose(np.diff(ticks), np.diff(ticks)[0])
+        labels = [F.log_tick(t) for t in ticks]
+        assert len(set(labels)) == len(labels), labels
+        if lo >= 1:  # counts of souls: whole numbers
+            assert all(t == round(t) for t in ticks), ticks
 
 
 def test_the_strip_lines_up_with_the_years_of_the_panels():

@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, Locator, LogLocator, MaxNLocator, NullLocator
 
 DPI = 100
 WIDTH = 10.0  # inches
@@ -292,17 +292,42 @@ def log_tick(v: float) -> str:
     separators (1,000,000), plain decimals down to 0.001, then a power of ten without its
     plus sign and leading zero (1e-6)."""
     if v >= 1:
-        return f"{v:,.0f}"
+        return f"{v:,.0f}" if v == round(v) else f"{v:,.6g}"
     if v >= 1e-3:
-        return format(v, "g")
-    mantissa, exponent = format(v, ".0e").split("e")
-    return f"{mantissa}e{int(exponent)}"
+        return format(v, ".6g")
+    mantissa, exponent = format(v, ".5e").split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+class LogTicks(Locator):
+    """A logarithmic axis' ticks that always name two values or more: the decades where the axis
+    spans two decades or more; under two, 1, 2 and 5 of each decade; where even those give fewer
+    than two ticks (the souls not complete from 19,991 to 20,000), evenly spaced ones."""
+
+    def __call__(self):
+        return self.tick_values(*self.axis.get_view_interval())
+
+    def tick_values(self, vmin, vmax):
+        vmin, vmax = sorted((vmin, vmax))
+        decades = LogLocator(base=10)
+        decades.set_axis(self.axis)
+        if vmin <= 0 or vmax >= 100 * vmin:
+            return decades.tick_values(vmin, vmax)
+        # by hand: matplotlib's LogLocator with subs turns linear below two ticks, with up to ten
+        powers = 10.0 ** np.arange(np.floor(np.log10(vmin)), np.ceil(np.log10(vmax)) + 1)
+        ticks = np.outer(powers, (1.0, 2.0, 5.0)).ravel()
+        ticks = ticks[(ticks >= vmin) & (ticks <= vmax)]
+        if ticks.size >= 2:
+            return ticks
+        # whole numbers where the axis spans a few (counts of souls: not 19,992.5)
+        return MaxNLocator(4, steps=[1, 2, 2.5, 5, 10], integer=vmin >= 1 and vmax - vmin >= 4).tick_values(vmin, vmax)
 
 
 def log_axis(ax) -> None:
-    """A logarithmic y axis with plain numbers at the decades (:func:`log_tick`): mathtext's
+    """A logarithmic y axis with plain numbers (:func:`log_tick`) at :class:`LogTicks`: mathtext's
     powers of ten would load its parser for a few labels."""
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogTicks())
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: log_tick(v)))
     ax.yaxis.set_minor_locator(NullLocator())
 
@@ -501,8 +526,6 @@ def _log_limits(ax, shown: list[np.ndarray]) -> None:
     if pos.size:
         lo, hi = float(pos.min()) / 1.5, float(pos.max()) * 1.5
         ax.set_ylim(lo, hi)
-        if hi < 100 * lo:  # fewer than two decades: ticks at 1, 2 and 5 of each, or one tick or none
-            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
 
 
 def thousands(ax) -> None:
@@ -703,7 +726,8 @@ def souls_figure(run, tl: Timeline) -> Figure:
 def kept_figure(run) -> Figure:
     """Cleansing across the souls at each year the run kept (``--souls-at``) and at its end: the
     share of the souls in each of 50 bins (log scale) and the share at or below each value (the
-    distribution function), a line a year, from purple (early) to orange (late); the end in black."""
+    distribution function), a line a year, from purple (early) to orange (late); the end in black,
+    narrow, over them."""
     from matplotlib import colormaps
 
     end_year = int(np.max(run.metrics["year"]))
@@ -716,13 +740,15 @@ def kept_figure(run) -> Figure:
     edges = np.linspace(0.0, 1.0, 51)
     ax1, ax2 = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
     least = 1.0
-    for (label, c), colour in zip(lines, colours):
+    for k, ((label, c), colour) in enumerate(zip(lines, colours)):
+        # the end narrow over the years' wide lines: where a year's line meets the end's, both show
+        lw = 0.9 if k == len(lines) - 1 else 2.2
         share = np.histogram(c, bins=edges)[0] / max(c.size, 1)
-        ax1.stairs(np.where(share > 0, share, np.nan), edges, color=colour, lw=1.6, label=label)
+        ax1.stairs(np.where(share > 0, share, np.nan), edges, color=colour, lw=lw, label=label)
         least = min(least, float(share[share > 0].min(initial=1.0)))
         x = np.sort(c)
         ax2.plot(np.r_[0.0, x, 1.0], np.r_[0.0, np.arange(1, x.size + 1) / max(x.size, 1), 1.0], color=colour,
-                 lw=1.6, drawstyle="steps-post", label=label)
+                 lw=lw, drawstyle="steps-post", label=label)
     share_log_axis(ax1, least)
     ax1.set_xlabel("cleansing c (share of a soul's desire corrected)")
     ax1.set_ylabel("share of the souls in the bin (log scale)")
