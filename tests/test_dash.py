@@ -36,6 +36,7 @@ pytest.importorskip("panel", reason="the dashboard's packages: pip install \"tik
 from tikkun import api  # noqa: E402
 from tikkun.dash import live as live_mod  # noqa: E402
 from tikkun.dash import genesis_view, plots, sweep_view  # noqa: E402
+from tikkun.dash.app import MEANS  # noqa: E402
 from tikkun.dash.genesis_view import stage_spans  # noqa: E402
 from tikkun.dash.server import ServeError, check_port, host_warning, is_loopback  # noqa: E402
 from tikkun.records import METRIC_COLUMNS  # noqa: E402
@@ -195,6 +196,24 @@ def test_a_live_runs_summary_gives_the_seconds_of_a_vessel_it_made_and_only_of_o
     handed.run()
     _finish(handed)
     assert set(handed.summary()["genesis"]) == {"final_unity", "final_mixing"}
+
+
+def test_a_live_runs_wall_seconds_count_the_population_as_tikkun_run_does(monkeypatch):
+    """summary.json's wall_seconds is the population and the years (README): the page counted
+    only the years."""
+    real_build = live_mod.build
+
+    def slow_build(*args, **kwargs):  # a population that takes half a second to make
+        init_fn, step_fn = real_build(*args, **kwargs)
+        return (lambda: (time.sleep(0.5), init_fn())[1]), step_fn
+
+    monkeypatch.setattr(live_mod, "build", slow_build)
+    run = live_mod.LiveRun(api.resolve_scenario(preset="quick", souls=SOULS), pause_after=0)
+    run.run()
+    _wait(lambda: run.phase is live_mod.Phase.PAUSED, FIRST_YEAR_TIMEOUT, "the pause after year 0")
+    seconds = run.summary()["wall_seconds"]
+    run.close(wait=5)
+    assert seconds >= 0.5
 
 
 def test_a_paused_runs_summary_names_the_year_the_page_shows(tmp_path):
@@ -902,6 +921,34 @@ def test_status_describes_the_run_and_labels_the_knobs_for_the_next():
     assert "tk-next" not in d.status.object
     d.souls.value = None
     assert "tk-next" in d.status.object and "make no scenario" in d.status.object
+
+
+def test_a_knob_typed_back_as_its_box_shows_it_is_the_scenarios_value():
+    """The mean warmth of `quick` is 2/7, shown 0.285714: typed back so, it is no change (it ran
+    Beta(1.999998, 5.000002) while the status line said warmth_a = 2, warmth_b = 5); a mean out
+    of (0, 1) is named by its knob, not by the a or b it moves."""
+    d = _dashboard()
+    d.source.value = "quick"
+    d.souls.value = SOULS
+    base, souls_only = d.scenario(), d.overrides()
+    assert set(souls_only) == {"souls.count"}
+    for q in ("warmth", "attachment"):
+        w = d.means[q]
+        shown = float(f"{w.value:.6g}")
+        assert shown != w.value or q == "attachment"  # 2/7 is not exact at six digits (1/5 is)
+        w.value = 0.3
+        assert set(d.overrides()) == {"souls.count", f"souls.{q}_a", f"souls.{q}_b"}
+        w.value = shown
+        assert d.overrides() == souls_only and d.scenario() == base
+        for bad in (1.5, 1.0, 0.0, -0.2):
+            w.value = bad
+            assert d.error.visible and (f"{MEANS[q]}: the mean of a Beta law, strictly between 0 and 1 (got {bad:g})"
+                                        in d.error.object), d.error.object
+            assert "data-phase='not ready'" in d.status.object
+        w.value = shown
+        assert not d.error.visible
+    d.sliders["light.alpha"].value = 0.3125
+    assert d.overrides() == souls_only | {"light.alpha": 0.3125}  # a change the box shows is one
 
 
 def test_a_year_before_0_is_refused_where_it_is_typed():

@@ -335,12 +335,14 @@ class Dashboard:
             out["souls.count"] = self.souls.value
         if self.seed.value != b.run.seed:
             out["run.seed"] = self.seed.value
+        # a knob that reads as the scenario's value in its box (six digits) is the scenario's: the
+        # mean warmth 2/7, shown 0.285714 and typed back so, is not a change of the scenario
         for k, w in self.sliders.items():
-            if w.value != _get(b, k):
+            if not _reads_as(w.value, _get(b, k)):
                 out[k] = w.value
         for q, w in self.means.items():
             a, bb = getattr(b.souls, f"{q}_a"), getattr(b.souls, f"{q}_b")
-            if w.value != a / (a + bb):
+            if not _reads_as(w.value, a / (a + bb)):
                 out[f"souls.{q}_a"] = w.value * (a + bb)
                 out[f"souls.{q}_b"] = (1.0 - w.value) * (a + bb)
         return out
@@ -361,6 +363,10 @@ class Dashboard:
         pause = self.pause_after.value
         if pause is not None and pause < 0:
             raise ScenarioError(f"pause after year: {pause:,} is not a year (0 or later); leave it empty for never")
+        for q, w in self.means.items():  # named by its knob, not by the Beta law's a or b it moves
+            if w.value is None or not 0.0 < w.value < 1.0:
+                raise ScenarioError(f"{MEANS[q]}: the mean of a Beta law, strictly between 0 and 1 "
+                                    f"(got {'nothing' if w.value is None else _fmt(float(w.value))})")
         ov = self.overrides()
         souls = self.souls.value
         if souls is None:
@@ -739,6 +745,14 @@ def _css(key: str) -> str:
 
 def _fmt(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _reads_as(value, scenario_value) -> bool:
+    """Whether a knob's ``value`` reads as ``scenario_value`` in its box (six significant digits,
+    :func:`knob_format`)."""
+    if value is None or scenario_value is None:
+        return value is scenario_value
+    return value == scenario_value or f"{float(value):.6g}" == f"{float(scenario_value):.6g}"
 
 
 def _vessel_key(sc) -> str:

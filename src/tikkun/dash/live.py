@@ -247,9 +247,11 @@ class LiveRun:
         unity_fn, world_unity = api.vessel_inputs(sc, vessel=self.vessel)
         self._set(Phase.PREPARING, f"the souls of year 0: {sc.souls.count:,} souls")
         init_fn, self._step_fn = build(sc, unity_fn=unity_fn, world_unity=world_unity)
+        t0 = time.perf_counter()
         with self._state_lock:
             self.state = init_fn()
             self.recorder = Recorder(sc.run.years)
+        self.wall_seconds += time.perf_counter() - t0  # the population, as tikkun run counts it
         self._sample = sample_indices(self.state.n_souls, self._sample_size)
         self._snapshot = picture(self.state, sc.sparks.degrees, self._sample)
 
