@@ -53,6 +53,8 @@ def test_run_quick_end_to_end(tmp_path):
 @pytest.mark.parametrize("args, needle", [
     (["run", "--preset", "quik"], "did you mean 'quick'"),
     (["run", "missing.toml"], "no such scenario file"),
+    (["run", "quick"], "quick: no such scenario file ('quick' is a preset: --preset quick on the command line, "
+                       "preset='quick' in Python)"),
     (["run", "--preset", "quick", "--set", "light.alfa=2"], "light.alfa"),
     (["run", "--preset", "quick", "--set", "souls.count=-3"], "souls.count"),
     (["run", "--preset", "quick", "--set", "light.alpha=nan"], "light.alpha"),
@@ -1034,7 +1036,8 @@ def test_a_sweeps_absolute_folder_is_shown_as_given(tmp_path, monkeypatch):
 
 def test_a_bad_value_given_by_an_option_names_the_option(tmp_path):
     for args, key, said in ((["--souls", "3"], "souls.count", "(--souls 3 sets souls.count)"),
-                            (["--seed", "-1"], "run.seed", "(--seed -1 sets run.seed)")):
+                            (["--seed", "-1"], "run.seed", "(--seed -1 sets run.seed)"),
+                            (["--seed", "9" * 24], "run.seed", f"(--seed {'9' * 24} sets run.seed)")):
         r = tikkun("run", "--preset", "quick", *args, "--out", tmp_path / "r", cwd=tmp_path)
         assert r.returncode == 2 and key in r.stderr and said in r.stderr, r.stderr
         assert not (tmp_path / "r").exists()

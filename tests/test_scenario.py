@@ -59,8 +59,13 @@ def test_bad_input_names_the_key(raw, needle):
 
 
 def test_bad_files(tmp_path):
-    with pytest.raises(ScenarioError, match="no such scenario file"):
+    with pytest.raises(ScenarioError, match="no such scenario file") as info:
         load_scenario(tmp_path / "missing.toml")
+    assert "preset" not in str(info.value)
+    # a preset's name where a file goes: the file is missing, and the preset is named the way to run it
+    with pytest.raises(ScenarioError, match=r"^history: no such scenario file \('history' is a preset: "
+                                            r"--preset history on the command line, preset='history' in Python\)$"):
+        load_scenario("history")
     bad = tmp_path / "bad.toml"
     bad.write_text("this is = = not toml")
     with pytest.raises(ScenarioError, match="not a valid TOML"):
@@ -148,6 +153,9 @@ def test_every_preset_runs(name, tmp_path):
                                "quotes)"]),
     ({"events": [{"kind": "scale", "year": 1, "key": "light.light", "factor": "2"}]},
      ["events[0].factor: Input should be a number, not text (got '2'; write it without quotes)"]),
+    # "nan" and "inf" read as numbers, but unquoted they are refused too: no hint to unquote them
+    ({"light": {"light": "nan"}}, ["light.light: Input should be a number, not text (got 'nan')"]),
+    ({"light": {"alpha": "-inf"}}, ["light.alpha: Input should be a number, not text (got '-inf')"]),
     ({"network": {"enabled": 1}}, ["network.enabled: Input should be true or false (got 1)"]),
     ({"sparks": {"inclusion": "yes"}}, ["sparks.inclusion: Input should be true or false (got 'yes')"]),
     # an event's kind, missing or misspelt, is named with the kinds allowed (not pydantic's "tag")

@@ -287,7 +287,8 @@ def run(
         sc = api.resolve_scenario(scenario, preset=preset, seed=seed, years=years, souls=souls,
                                   overrides=sets, events=events)
     except ScenarioError as exc:  # a key the reader set by an option: named by that option too
-        told = [f"{option} {value:,} sets {key}" for option, value, key in
+        # each value as typed, without separators
+        told = [f"{option} {value} sets {key}" for option, value, key in
                 (("--seed", seed, "run.seed"), ("--souls", souls, "souls.count"), ("--years", years, "run.years"))
                 if value is not None and key in str(exc)]
         if told:

@@ -57,7 +57,9 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
     """The raw table of a scenario file (not yet validated)."""
     p = Path(path)
     if not p.exists():
-        raise ScenarioError(f"{p}: no such scenario file")
+        preset = (f" ({str(path)!r} is a preset: --preset {path} on the command line, preset={str(path)!r} in "
+                  f"Python)" if str(path) in preset_names() else "")
+        raise ScenarioError(f"{p}: no such scenario file{preset}")
     if p.is_dir():
         raise ScenarioError(f"{p}: is a folder, not a scenario file (a run folder holds scenario.toml)")
     try:
@@ -235,12 +237,12 @@ def _check_scalar_types(obj, model, path: str, problems: list[str]) -> None:
 
 
 def _is_number_text(text: str) -> bool:
-    """Whether ``text`` reads as a number (``"0.5"``, ``"1e3"``), as a number quoted by mistake does."""
+    """Whether ``text`` reads as a finite number (``"0.5"``, ``"1e3"``), as a number quoted by mistake
+    does; ``"nan"`` and ``"inf"`` do not, since unquoted they are refused as not finite."""
     try:
-        float(text.replace("_", ""))
+        return math.isfinite(float(text.replace("_", "")))
     except ValueError:
         return False
-    return True
 
 
 def _walk(loc: tuple, model: type[BaseModel] | None):
