@@ -290,7 +290,8 @@ def time_figure(tl: Timeline, title: str, n_panels: int, panel_h: float = 1.75):
 def log_tick(v: float) -> str:
     """A logarithmic axis' tick in one style from 1e-15 to millions: whole numbers with
     separators (1,000,000), plain decimals down to 0.001, then a power of ten without its
-    plus sign and leading zero (1e-6)."""
+    plus sign and leading zero (1e-6); a tick between the decades keeps its digits (19,992.5,
+    2.5e-5)."""
     if v >= 1:
         return f"{v:,.0f}" if v == round(v) else f"{v:,.6g}"
     if v >= 1e-3:
