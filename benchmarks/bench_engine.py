@@ -22,8 +22,8 @@ they cost when memory is not the limit: the compute floor of these kernels, each
 the mean year's lower bound with these instructions (that compute floor on every thread, plus
 the mean time of a year outside its two passes: the rewiring, Python); the start-up
 time of a second run (compiled kernels come from Numba's cache) and the peak resident memory
-of a default run (read by the child process itself, so the benchmark's own arrays do not
-count).
+of a history run of 60 years (read by the child process itself, so the benchmark's own arrays
+do not count).
 """
 
 from __future__ import annotations
@@ -479,7 +479,8 @@ def main() -> None:
           f"{sc.network.rewire_every} years, Python); the target needs fewer instructions or a cheaper rewiring "
           f"where this is above 1.5x")
     print(f"6,000 years at this rate {6000 * mean_year:.0f} s (mean year)")
-    print(f"peak memory, default run {peak / 1e9:.2f} GB (history preset in a child process; target < 1.5 GB)")
+    print(f"peak memory, history run {peak / 1e9:.2f} GB (the history preset's genesis, souls and first 60 years, "
+          f"in a child process; target < 1.5 GB)")
     print(f"second run start-up      {start2:.2f} s (whole 1-year quick run, cached kernels; target < 3 s)")
 
 
