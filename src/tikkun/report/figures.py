@@ -310,9 +310,9 @@ class LogTicks(Locator):
 
     def tick_values(self, vmin, vmax):
         vmin, vmax = sorted((vmin, vmax))
-        decades = LogLocator(base=10)
-        decades.set_axis(self.axis)
         if vmin <= 0 or vmax >= 100 * vmin:
+            decades = LogLocator(base=10)
+            decades.set_axis(self.axis)
             return decades.tick_values(vmin, vmax)
         # by hand: matplotlib's LogLocator with subs turns linear below two ticks, with up to ten
         powers = 10.0 ** np.arange(np.floor(np.log10(vmin)), np.ceil(np.log10(vmax)) + 1)
