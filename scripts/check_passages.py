@@ -5,9 +5,10 @@ The seed texts are not in the repository; give their folder (files named by thei
 
     python scripts/check_passages.py SEEDS_DIR
 
-Each rule's passages (``tikkun.explain.PASSAGES``) and each question's quotations (the words
-between double quotes in ``QUESTIONS[i].texts``) are looked for in the text of the seed they
-name, whitespace and the typographic apostrophe made plain on both sides. Prints what is not
+Each rule's passages (``tikkun.explain.PASSAGES``), each question's quotations (the words
+between double quotes in ``QUESTIONS[i].texts``) and the quotations of the history's reasons
+(between typographic quotes in ``HISTORY_REASONS``, under the seed each names first) are looked
+for in the text of the seed they name, whitespace and the typographic apostrophe made plain on both sides. Prints what is not
 found and exits 1 if anything is not.
 """
 
@@ -17,7 +18,7 @@ import re
 import sys
 from pathlib import Path
 
-from tikkun.explain import PASSAGES, QUESTIONS
+from tikkun.explain import HISTORY_REASONS, PASSAGES, QUESTIONS
 
 
 def plain(text: str) -> str:
@@ -35,6 +36,10 @@ def main() -> int:
     wanted = [(f"rule {rule}", n, words) for rule, passages in PASSAGES.items() for n, words in passages]
     for q in QUESTIONS:
         wanted += [(f"question {q.question!r}", q.texts[:3], words) for words in q.texts.split('"')[1::2]]
+    for label, reason in HISTORY_REASONS.items():
+        for words in re.findall("\u201c([^\u201d]+)\u201d", reason):
+            seed = re.search(r"\b(000|002|004)\b", reason).group(1)
+            wanted.append((f"history {label!r}", seed, words))
     missing = [(who, n, words) for who, n, words in wanted if n not in seeds or plain(words) not in seeds[n]]
     for who, n, words in missing:
         print(f"not in {n}: {who}: {words}")

@@ -341,3 +341,47 @@ def test_a_rule_may_be_named_as_the_claims_are_spelt():
                                 text=True, timeout=300)
     assert hyphen.returncode == 0 and hyphen.stdout == underscore.stdout
     assert hyphen.stdout.startswith("## good_and_pure: ")
+
+
+def test_explain_history_is_the_preset_with_a_reason_for_each_event(tmp_path):
+    """`tikkun explain history` shows the history preset as shipped (read here from its TOML file,
+    not through the scenario's code): the vessel's stages in order, every event with its years
+    and what it sets, each with a reason whose quotations are passages explain gives word for
+    word (scripts/check_passages.py checks those against the texts)."""
+    import re
+    import tomllib
+
+    raw = tomllib.loads((ROOT / "src" / "tikkun" / "scenario" / "presets" / "history.toml").read_text())
+    r = tikkun("explain", "history", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == ex.history_text(), r.stderr
+    text = r.stdout
+    kinds = [st["kind"] for st in raw["genesis"]["stages"]]
+    vessel = next(line for line in text.splitlines() if line.startswith("**The vessel**")).split("): ", 1)[1]
+    assert re.sub(r" \([^)]*\)", "", vessel.split(". ")[0]).split(", ") == kinds, vessel
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| years")]
+    for e in raw["events"]:
+        span = f"{e['year']:,} on" if "until" not in e else f"{e['year']:,}-{e['until'] - 1:,}"
+        what = f"`{e['key']}` = {e['value']}" if e["kind"] == "set" else f"`{e['key']}` x {e['factor']}"
+        assert [row for row in rows if row.startswith(f"| {span} | {e['label']} |") and what in row], (e, rows)
+    assert len(rows) == len({(e["year"], e.get("until"), e["label"]) for e in raw["events"]})
+    passages = [words for ps in ex.PASSAGES.values() for _, words in ps]
+    for label, reason in ex.HISTORY_REASONS.items():
+        for quoted in re.findall("\u201c([^\u201d]+)\u201d", reason):
+            assert any(quoted in words for words in passages), (label, quoted)
+    # a label the preset gains without a reason is a failure, not a row without one
+    assert {e["label"] for e in raw["events"]} == set(ex.HISTORY_REASONS)
+
+
+def test_explain_claims_lists_every_experiment(tmp_path):
+    """`tikkun explain claims`: every claim of MODEL.md's table, in its order, with the command
+    that runs it; a misspelt topic is named with the topics."""
+    from tikkun.experiments import EXPERIMENTS
+
+    r = tikkun("explain", "claims", cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout == ex.claims_text(), r.stderr
+    heads = [line[3:] for line in r.stdout.splitlines() if line.startswith("## ")]
+    assert heads == list(EXPERIMENTS)
+    for name, x in EXPERIMENTS.items():
+        assert f"`tikkun experiment {name}`" in r.stdout and x.claim in r.stdout
+    r = tikkun("explain", "claim", cwd=tmp_path)
+    assert r.returncode == 2 and "did you mean 'claims'" in r.stderr and "'history'" in r.stderr

@@ -897,6 +897,32 @@ def test_the_souls_kept_at_chosen_years_have_a_section_of_their_own(tmp_path):
         write_report(folder)
 
 
+def test_the_kept_souls_table_never_shows_a_bound_a_value_is_not():
+    """The kept souls' table, like the headline and the comparison, prints C short of 1 and a
+    share short of 100% (or above 0) with the digits it takes: 19,999 of 20,000 souls complete is
+    not "100.0%", a mean cleansing of 0.99998 is not "1"."""
+    import types
+
+    from tikkun.report.html import _kept_table
+
+    n = 20_000
+    c = np.ones(n)
+    c[0] = 0.59795  # one soul far from complete: C = 0.99997989...
+    done = np.ones(n, dtype=bool)
+    done[0] = False
+    run = types.SimpleNamespace(metrics={"year": np.arange(3000)}, kept=[],
+                                souls={"cleansing": c, "complete": done}, summary={})
+    cells = re.findall(r'<td class="n">([^<]*)</td>', _kept_table(run))
+    assert cells[0] == "the end (2,999)"
+    assert cells[1] == "19,999 (99.995%)" or cells[1] == "19,999 (99.99%)", cells[1]
+    assert cells[2] == "0.99998" and float(cells[2]) != 1.0
+    assert cells[3:] == ["1", "1", "1"]  # quartiles that are 1 are shown as 1
+    done[:] = True
+    c[0] = 1.0
+    cells = re.findall(r'<td class="n">([^<]*)</td>', _kept_table(run))
+    assert cells[1:3] == ["20,000 (100.0%)", "1"]
+
+
 def test_the_years_shown_frame_every_time_axis_and_scale_the_y_axes_to_them():
     """`--from` and `--to` (a teacher's zoom on the years an event acts): every yearly figure's
     time axis spans those years, its y axes are scaled to the values in them (read from the

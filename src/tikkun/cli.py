@@ -444,7 +444,7 @@ def compare(
 
 @app.command()
 def explain(
-    rule: Optional[str] = typer.Argument(None, help="a rule's name, `questions`, or a seed text's number, e.g. 002 (without one: the list of rules)"),
+    rule: Optional[str] = typer.Argument(None, help="a rule's name, `questions`, `history`, `claims`, or a seed text's number, e.g. 002 (without one: the list of rules)"),
     write_to: Optional[str] = typer.Option(None, "--write", metavar="FILE",
                                            help="write every rule's text, as Markdown, to this file "
                                            "(docs/model.md is made this way); it replaces only an earlier such text"),
@@ -481,8 +481,9 @@ def explain(
     if rule is None:
         print(ex.rule_list(), end="")
         return
-    if rule == ex.QUESTIONS_TOPIC:
-        print(ex.questions_text(), end="")
+    topics = {ex.QUESTIONS_TOPIC: ex.questions_text, ex.HISTORY_TOPIC: ex.history_text, ex.CLAIMS_TOPIC: ex.claims_text}
+    if rule in topics:
+        print(topics[rule](), end="")
         return
     if rule in dict(ex.SOURCES):
         print(ex.source_text(rule), end="")

@@ -65,10 +65,15 @@ RULES: tuple[Rule, ...] = (
         "stirring or fusing them only sets them side by side; struck by the most powerful light "
         "they melt into a mutual quality and break; that unity holds only while the upper light "
         "maintains it.",
-        "The grid's composition phi runs from -1 (reception, Malchut) to +1 (bestowal, Bina). Each "
+        "The grid's composition phi runs from -1 (reception, Malchut) to +1 (bestowal, Bina); u is the "
+        "stirring's velocity (0 unless a stage stirs). Each "
         "stage of the script (separate, approach, stir, fuse, strike, maintain, withdraw, shatter) "
         "relaxes the field under its light; the broken vessel gives every spark its unity and the "
-        "worlds their first unity."),
+        "worlds their first unity. In the history (MODEL.md, revision 2) the breaking is the light "
+        "leaving: the strike unites the two qualities while its light holds them, the withdraw takes "
+        "the light away and the united mixture comes apart, and the shatter cuts the sparks, each "
+        "keeping the unity its place still had; a withdraw of 80 leaves them a mean unity of one half "
+        "(docs/genesis.md; `tikkun explain history`)."),
     Rule(
         "creation", "The souls and their sparks at year 0", "tikkun.rules.population",
         "e0_i ~ Gamma(effort_shape, effort_scale)     w_i ~ Beta(warmth_a, warmth_b)\n"
@@ -79,7 +84,7 @@ RULES: tuple[Rule, ...] = (
         ("effort", "effort0", "warmth", "attachment", "hbd", "steadiness", "regain", "holding", "special",
          "complete", "completed_year", "shepherd", "spark_start", "size", "size_total", "unity", "screen"),
         "002: one soul, divided as if by the bodies into 600,000 souls, each into several sparks; "
-        "the division is only in their measure of mind (HBD); the soul of Moses is found only in "
+        "the division is only in their measure of mind (HBD: Chochma, Bina, Daat); the soul of Moses is found only in "
         "the wise, the prophets and the priests (the special souls).",
         "Every draw is an inverse CDF of a counter-based uniform of (seed, soul or spark, purpose), "
         "so a soul's values do not depend on the population's size."),
@@ -215,6 +220,7 @@ RULES: tuple[Rule, ...] = (
         ("screen", "cleansing", "complete", "completed_year", "cleansing_mean", "weakest_link"),
         "002: the soul shines in proportion to its cleansing; the end cannot come while the "
         "smallest part of any spark is missing. 000: each step brings a greater desire.",
+        "A spark's screen s_j is the correction it has gained so far, from 0 up to its size D_j. "
         "Completion reveals nothing further, so it is not a greater desire."),
     Rule(
         "shepherds", "Shepherds", "tikkun.rules.shepherds",
@@ -377,8 +383,7 @@ QUESTIONS: tuple[Question, ...] = (
         "{count = 1, lowest = \"cleansing\"}, label = \"one soul purified\"}'` (the least cleansed soul purified "
         "at year 1,000, a shepherd to its generation's end); and that one again with `--set light.phi_s=0 --out "
         "runs/one-no-phi`. By year 1,039, the generation's last, 16,092 of the 20,000 souls are complete against 9 "
-        "without the purified soul (C 0.955 against 0.004, seed 20; at 600,000 souls, 569,103 against 970, C 0.989 "
-        "against 0.011), and with phi_s = 0, 10 (the purified soul and the 9): what one soul does is the shepherds' "
+        "without the purified soul (C 0.955 against 0.004, seed 20), and with phi_s = 0, 10 (the purified soul and the 9): what one soul does is the shepherds' "
         "light phi_s, which the equations give every soul once any shepherd stands (by construction, as the claim "
         "one-for-all says); what the runs measure is how much that light corrects, and how soon. `tikkun compare "
         "runs/none runs/one runs/one-no-phi --year 1039 --from 950` draws the three together, from year 950.",
@@ -609,7 +614,10 @@ def rule_list() -> str:
     lines += ["", "Each rule's source names a seed text by its number (tikkun explain NUMBER: the rules citing it):"]
     lines += [f"  {number}  {what}" for number, what in SOURCES]
     lines += ["", f"tikkun explain {QUESTIONS_TOPIC}: a reader's questions (one corrected soul and the 600,000, "
-              "the Torah, one missing spark, the good and pure) and where the model answers them."]
+              "the Torah, one missing spark, the good and pure) and where the model answers them.",
+              f"tikkun explain {HISTORY_TOPIC}: the default history (what `tikkun run` runs): the vessel, the eras, "
+              "every event and why.",
+              f"tikkun explain {CLAIMS_TOPIC}: the claims of the texts, as experiments (their verdicts: docs/claims.md)."]
     return "\n".join(lines) + "\n"
 
 
@@ -681,6 +689,114 @@ def genesis_note(sc: Scenario) -> str | None:
             "say so")
 
 
+#: What ``tikkun explain`` takes for :func:`history_text` and :func:`claims_text`.
+HISTORY_TOPIC = "history"
+CLAIMS_TOPIC = "claims"
+
+#: Why each event of the ``history`` preset is there, by its label: the passage it expresses and
+#: whether its number is calibrated or chosen (a test checks every label of the preset has one).
+HISTORY_REASONS: dict[str, str] = {
+    "before the Torah": "002: \u201cby the force of the Torah and the Mitzva [commandment], the body is "
+                        "cleansed\u201d; before the Torah was given (the exodus, 2,448) few practised. Calibrated "
+                        "with light.alpha so that C at year 2,448 lies between 0.02 and 0.1 (docs/calibration.md)",
+    "exodus": "002: \u201cthe giving of the Torah belonged specifically to the generation of the desert and to "
+              "Moses\u201d: a redemption before the Messiah era is one generation's, a pulse of light for 40 years",
+    "conquest": "002: the soul of Joshua \u201cin the seven that they conquered\u201d: a pulse of one generation",
+    "temple": "002: the soul of King Solomon \u201cin the building of the Temple\u201d: a pulse of one generation",
+    "first exile": "the light hidden below the threshold A = 1, so the four worlds sink (000: the unity holds only "
+                   "while the Upper Light maintains it; W falls toward 0.95^15 = 0.46), and the kelipa's shocks "
+                   "(004) at 0.03 a year. Chosen, with reasons: docs/calibration.md",
+    "long exile": "as the first exile, from the second Temple's fall to the last centuries. Chosen, with reasons: "
+                  "docs/calibration.md",
+    "the media": "004: \u201cthe kelipa of the shaar hanun detuma has become physically manifest throughout the "
+                 "world\u201d (in this generation, the media): the light returns, the shocks come at 0.05 a year "
+                 "(chosen: at 0.1 they hold the last soul's weakest spark back for good, docs/calibration.md)",
+}
+
+
+@functools.cache
+def _preset(name: str) -> Scenario:
+    from .scenario.loading import _parse_toml, build_scenario, preset_text
+
+    return build_scenario(_parse_toml(preset_text(name), f"preset {name}"), f"preset {name}")
+
+
+def _years(year: int, until: int | None) -> str:
+    return f"{year:,} on" if until is None else f"{year:,}-{until - 1:,}"
+
+
+def _event_does(e) -> str:
+    if e.kind == "set":
+        return f"`{e.key}` = {e.value:.10g}"
+    if e.kind == "scale":
+        return f"`{e.key}` x {e.factor:.10g}"
+    return e.kind  # an event on souls
+
+
+def history_text() -> str:
+    """``tikkun explain history``: the default history (the ``history`` preset, MODEL.md
+    revision 2, "The default history"), read from the preset: the vessel's stages, the eras,
+    every event with its years, what it sets and why (:data:`HISTORY_REASONS`), in Markdown."""
+    sc = _preset("history")
+    g = sc.generations
+    stages = []
+    for st in sc.genesis.stages:
+        extra = [f"{st.duration:,g}"] if st.duration else []
+        extra += [f"light {st.light:g}"] if st.kind == "strike" else []
+        stages.append(f"{st.kind}" + (f" ({', '.join(extra)})" if extra else ""))
+    lines = [
+        "# The default history (the `history` preset; MODEL.md revision 2, \u201cThe default history\u201d)", "",
+        f"`tikkun run` runs it: seed {sc.run.seed}, {sc.souls.count:,} souls, up to {sc.run.years:,} years. The "
+        "defaults `tikkun explain RULE` prints are the schema's, for a scenario that sets nothing; the history "
+        "sets what follows (src/tikkun/scenario/presets/history.toml).", "",
+        f"**The vessel** ({sc.genesis.n} x {sc.genesis.n}, `tikkun explain genesis`): " + ", ".join(stages)
+        + ". The breaking is the light leaving (revision 2): the withdraw's length is chosen so that the sparks "
+        "keep a mean unity of one half (docs/genesis.md).", "",
+        f"**The eras** (`tikkun explain generations`): chaos before year {g.torah_from:,}, the Torah to "
+        f"{g.messiah_from:,}, then the Messiah era; generations of {g.length} years, each following its judge "
+        f"(the {g.judge} cleansing among the eligible souls); shepherds `{g.shepherds}` (in the Messiah era a "
+        "complete soul becomes one).", "",
+        "**The events** (`tikkun explain events`), in the order they are applied:", "",
+        "| years | event | sets | why |", "|---|---|---|---|",
+    ]
+    rows: list[tuple[tuple, list[str]]] = []  # events of one label and span in one row
+    for e in sc.events:
+        span = (e.year, getattr(e, "until", None), e.label)
+        if rows and rows[-1][0] == span:
+            rows[-1][1].append(_event_does(e))
+        else:
+            rows.append((span, [_event_does(e)]))
+    for (year, until, label), does in rows:
+        lines.append(f"| {_years(year, until)} | {label} | {'; '.join(does)} | {_cell(HISTORY_REASONS[label])} |")
+    lines += ["", f"**Calibrated** (docs/calibration.md: a calibration, not a prediction): `light.alpha` = "
+              f"{sc.light.alpha:g} and the practice before the Torah, so that C at year 2,448 and the end year of "
+              "seed 20 fall in MODEL.md's windows. **Chosen**, with reasons there: the withdraw's duration, the "
+              "exiles' light and the shocks' rates. Every other number is MODEL.md's default.", "",
+              "Each mechanism of the history switched off in turn, over seeds 20-24, with its effect and spread: "
+              "docs/mechanisms.md (`python scripts/mechanisms.py`). The claims tested on it: `tikkun explain "
+              "claims`.", ""]
+    return "\n".join(lines)
+
+
+def claims_text() -> str:
+    """``tikkun explain claims``: every claim of MODEL.md's table as an experiment: what the
+    texts say, the passage, the arms and how to run it; the verdicts are measured
+    (docs/claims.md), not stated here."""
+    from .experiments import EXPERIMENTS
+
+    lines = ["# The claims of the texts, as experiments", "",
+             "Each claim is an experiment whose arms differ in one thing, run over seeds; `tikkun experiment NAME` "
+             "runs one and gives a verdict measured from the runs (`holds`, `does not hold` or `not tested`). The "
+             "verdicts, their numbers and spread for seeds 20-24: docs/claims.md (why three do not hold: "
+             "docs/claims-discussion.md).", ""]
+    for x in EXPERIMENTS.values():
+        lines += [f"## {x.name}", "", f"- **The claim.** {x.claim}", f"- **Source.** {x.source}",
+                  "- **Arms.** " + "; ".join(f"`{a.name}`" for a in x.arms)
+                  + f" (on the `{x.base}` preset, {x.souls:,} souls, {x.years:,} year{'' if x.years == 1 else 's'})",
+                  f"- **Run it.** `tikkun experiment {x.name}`", ""]
+    return "\n".join(lines)
+
+
 def questions_text() -> str:
     """A reader's questions, each with what the texts say, how the model expresses it, what the
     runs measure and where to look (``tikkun explain questions``), in Markdown."""
@@ -736,7 +852,8 @@ def model_markdown() -> str:
         "`tikkun explain RULE` prints one rule. The sources are the three seed texts: **000** (keeping",
         "aim of the goal; unity through the breaking), **002** (the essay on 600,000 souls), **004**",
         "(warmth, purity and holy coldness). A parameter's source is the source of the rule that lists it;",
-        "ranges are those the scenario validates, in interval notation.",
+        "ranges are those the scenario validates, in interval notation. The defaults are the schema's;",
+        "the default history (`tikkun run`) sets more: `tikkun explain history` lists it, event by event.",
         "",
         "| rule | what it is | code |",
         "|---|---|---|",
@@ -769,12 +886,14 @@ def _anchor(title: str) -> str:
 def unknown_rule_message(name: str) -> str:
     import difflib
 
-    close = difflib.get_close_matches(name, [*RULES_BY_NAME, QUESTIONS_TOPIC], n=1)
+    topics = (QUESTIONS_TOPIC, HISTORY_TOPIC, CLAIMS_TOPIC)
+    close = difflib.get_close_matches(name, [*RULES_BY_NAME, *topics], n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     texts = ", ".join(n for n, _ in SOURCES)
-    return f"no rule {name!r}{hint}; the rules: {', '.join(RULES_BY_NAME)} (or {QUESTIONS_TOPIC!r}, or a seed text: {texts})"
+    return (f"no rule {name!r}{hint}; the rules: {', '.join(RULES_BY_NAME)} (or {', '.join(map(repr, topics))}, "
+            f"or a seed text: {texts})")
 
 
 __all__ = ["RULES", "RULES_BY_NAME", "Rule", "Parameter", "QUESTIONS", "Question", "SOURCES", "parameters", "problems",
-           "questions_text", "rule_list", "rule_text", "source_text", "cites",
+           "questions_text", "history_text", "claims_text", "rule_list", "rule_text", "source_text", "cites",
            "model_markdown", "rules_of", "covers", "unknown_rule_message"]

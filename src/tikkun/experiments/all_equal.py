@@ -1,4 +1,4 @@
-"""``all-equal`` (002, "any division among them is only in their HBD ... from the minister to the one who sits
+"""``all-equal`` (002, "any division among them is only in their HBD ... from the minister ... to the one who sits
 behind the grindstone, all are equal"): hbd is speed, never the end state.
 
 Arms (MODEL.md: the spread of hbd): ``spread``, hbd ~ LogNormal(0, 0.3) (the default), and ``equal``,

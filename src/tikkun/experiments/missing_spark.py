@@ -1,5 +1,5 @@
 """``missing-spark`` (002, "when a tiny part of a tiny spark is missing"; "while even a single
-soul is denied complete purity ... deficient in every soul"): every soul completed at once,
+soul is denied of complete purity ... deficient in every soul"): every soul completed at once,
 against every soul but the smallest spark of all.
 
 Measure: in the year of the event, G, and what it makes of a complete soul's illumination

@@ -26,7 +26,8 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 from ..outputs.atomic import write_text
 from . import figures as F
 from .folder import ReportError, RunFolder, check_shown_years, read_run_folder
-from .html import _event_text, _flat, _fmt, _img, missed_events_text, page, written_by, years_shown_text
+from .html import (_event_text, _flat, _fmt, _img, missed_events_text, near_number, near_share, page, written_by,
+                   years_shown_text)
 
 COMPARISON_NAME = "comparison.html"
 GENERATOR = "tikkun compare"  # in the page's head: how a page tikkun wrote is told from a user's file
@@ -198,22 +199,14 @@ def _year_text(y: int | None) -> str:
     return "not reached" if y is None else f"year {y:,}"
 
 
-def _near(v: float, digits: int, text) -> str:
-    """``text(v, digits)`` with as many more digits as it takes not to show a value as one of
-    the bounds 0 and 1 it is not (C = 1, or all complete, is the end of correction)."""
-    while digits < 12 and v not in (0.0, 1.0) and text(v, digits) in (text(0.0, digits), text(1.0, digits)):
-        digits += 1
-    return text(v, digits)
-
-
 def _share_text(run: RunFolder, count: float | None) -> str:
     if count is None:
         return "not recorded"
-    return f"{int(count):,} ({_near(count / max(run.n_souls, 1), 1, lambda x, d: f'{x:.{d}%}')})"
+    return f"{int(count):,} ({near_share(count / max(run.n_souls, 1))})"
 
 
 def _number(v: float | None) -> str:
-    return "not recorded" if v is None else _near(v, 4, lambda x, d: f"{x:.{d}g}")
+    return "not recorded" if v is None else near_number(v)
 
 
 def headline_rows(runs: list[RunFolder], years: list[int]) -> list[tuple[str, list[str]]]:

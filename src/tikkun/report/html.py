@@ -210,6 +210,24 @@ def _headline(run: RunFolder) -> str:
                                for k, v in rows) + "</table>"
 
 
+def _near(v: float, digits: int, text) -> str:
+    """``text(v, digits)`` with as many more digits as it takes not to show a value as one of
+    the bounds 0 and 1 it is not (C = 1, or all complete, is the end of correction)."""
+    while digits < 12 and v not in (0.0, 1.0) and text(v, digits) in (text(0.0, digits), text(1.0, digits)):
+        digits += 1
+    return text(v, digits)
+
+
+def near_number(v: float) -> str:
+    """``v`` in 4 significant digits, more where 4 would show 0 or 1 it is not."""
+    return _near(v, 4, lambda x, d: f"{x:.{d}g}")
+
+
+def near_share(v: float) -> str:
+    """``v`` as a percentage with one decimal, more where that would show 0% or 100% it is not."""
+    return _near(v, 1, lambda x, d: f"{x:.{d}%}")
+
+
 def _kept_table(run: RunFolder) -> str:
     """A row a year kept and one for the run's end (souls.parquet), as the figure draws them:
     the complete souls and the mean and quartiles of cleansing."""
@@ -220,8 +238,8 @@ def _kept_table(run: RunFolder) -> str:
         c = np.asarray(t["cleansing"], dtype=np.float64)
         done = int(np.count_nonzero(t["complete"]))
         q = np.quantile(c, (0.25, 0.5, 0.75)) if c.size else (np.nan,) * 3
-        cells = [year, f"{done:,} ({done / max(c.size, 1):.1%})", f"{c.mean():.4g}" if c.size else "none",
-                 *(f"{v:.4g}" for v in q)]
+        cells = [year, f"{done:,} ({near_share(done / max(c.size, 1))})",
+                 near_number(c.mean()) if c.size else "none", *(near_number(v) for v in q)]
         rows.append("<tr>" + "".join(f'<td class="n">{html.escape(v)}</td>' for v in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("year", "complete souls", "C (mean cleansing)", "cleansing, 25%",
                                             "median", "75%"))
