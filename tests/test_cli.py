@@ -67,7 +67,9 @@ def test_run_quick_end_to_end(tmp_path):
     (["run", "--resume", "bad.toml"], "--resume bad.toml: a file, not a run folder"),
     (["report", "bad.toml"], "bad.toml: a file, not a run folder"),
     (["run", "--preset", "quick", "--bogus"], "bogus"),
-    (["run", "--preset", "quick", "--seed", "abc"], "Invalid value for '--seed'"),
+    (["run", "--preset", "quick", "--seed", "abc"], "Invalid value for '--seed' ('abc'): "),
+    (["run", "--preset", "quick", "--years=1.5"], "Invalid value for '--years' ('1.5'): "),
+    (["run", "--preset", "quick", "--souls-at", "5", "--souls-at", "x"], "Invalid value for '--souls-at' ('5', 'x'): "),
     (["validate", "g100.toml"], "genesis.block: block 8 must divide the grid side n = 100"),
     (["genesis", "--preset", "history", "--set", "genesis.n=100", "--out", "g"], "genesis.block"),
     (["validate", "bad.toml"], "not a valid TOML"),
@@ -289,6 +291,56 @@ def test_an_out_that_cannot_be_made_or_written_leaves_no_folder_and_exits_2(tmp_
     assert _main(monkeypatch, "--out", "ro") == 2
     assert "--out ro: cannot be written (Permission denied)" in " ".join(capsys.readouterr().err.split())
     assert (tmp_path / "ro").is_dir() and not any((tmp_path / "ro").iterdir())  # the user's folder, as it was
+
+
+def _zip_closed_under_an_interrupt(*_, **__):
+    """What np.savez raises when Ctrl-C lands inside it: zipfile's close fails on the handle the
+    interrupt left open, and its ValueError carries the interrupt as its context."""
+    try:
+        raise KeyboardInterrupt
+    finally:
+        raise ValueError("Can't close the ZIP file while there is an open writing handle on it")
+
+
+def _numba_under_an_interrupt(*_, **__):
+    """What a compiled call raises when Ctrl-C lands inside it: a SystemError caused by the interrupt."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as exc:
+        raise SystemError("CPUDispatcher(<function step>) returned a result with an exception set") from exc
+
+
+@pytest.mark.parametrize("stopped", [_zip_closed_under_an_interrupt, _numba_under_an_interrupt])
+def test_an_interrupt_that_comes_out_as_a_librarys_error_is_an_interrupt(tmp_path, monkeypatch, capsys, stopped):
+    """Ctrl-C inside np.savez (a checkpoint) or a compiled call (the genesis) comes out as
+    zipfile's ValueError or Numba's SystemError: tikkun.run raises the interrupt itself, and the
+    command exits with 130 and says what the run left, as for any interrupt (it exited with 1 and
+    Python's error)."""
+    import tikkun
+    from tikkun import api
+
+    def writes_then_stops(folder, *args):
+        (folder / "scenario.toml").write_text("written by the run")
+        stopped()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(api, "_genesis_and_years", writes_then_stops)
+    with pytest.raises(KeyboardInterrupt):
+        tikkun.run(preset="quick", souls=300, out="api")
+    assert not (tmp_path / "api").exists()
+    assert _main(monkeypatch, "--out", "r") == 130
+    said = " ".join(capsys.readouterr().err.split())
+    assert "interrupted: no checkpoint" in said and "r removed" in said, said
+    assert "Error" not in said and not (tmp_path / "r").exists()
+    # a command that does not say what it left: main() says "interrupted"
+    from tikkun import cli
+
+    monkeypatch.setattr(api, "genesis", stopped)
+    monkeypatch.setattr(sys, "argv", ["tikkun", "genesis", "--preset", "history", "--out", "v"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 130 and capsys.readouterr().err.strip() == "interrupted"
+    assert not (tmp_path / "v").exists()
 
 
 def test_ctrl_c_while_the_report_is_written_says_the_run_is_whole(tmp_path, monkeypatch, capsys):
@@ -1092,3 +1144,15 @@ def test_an_option_of_one_value_given_twice_is_refused_and_nothing_is_written(tm
                  ["run", "--out", "--out"],  # a folder named --out: the value, not the option again
                  ["run", "--", "--seed", "1", "--seed", "2"], ["nosuchcommand", "--x", "1", "--x", "2"], []):
         assert repeated_option(fine) is None, fine
+
+
+def test_a_failed_sweep_runs_message_is_one_line():
+    """A run of a sweep whose scenario does not validate is printed on one line, its problems
+    after "failed ID:", as docs/sweeps.md shows it; another error keeps every line, joined."""
+    from tikkun.cli import _one_line
+
+    assert _one_line("preset quick: invalid scenario\nlight.beta: Input should be greater than or equal to 0 (got -3.0)"
+                     ) == "light.beta: Input should be greater than or equal to 0 (got -3.0)"
+    assert _one_line("preset quick: invalid scenario\na: x\nb: y") == "a: x; b: y"
+    assert _one_line("the worker left the cluster\nwhile running it") == "the worker left the cluster; while running it"
+    assert _one_line(None) == "" and _one_line("MemoryError") == "MemoryError"

@@ -9,6 +9,7 @@ written).
 
 import base64
 import io
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -190,6 +191,31 @@ def test_bad_input_exits_2_and_writes_nothing(runs, args, needle):
     assert r.stderr.count("error:") == 1
     assert sorted(p.name for p in runs.iterdir()) == before
     assert mine.read_text() == "a user's own page"
+
+
+def test_a_link_or_a_folder_not_writable_is_named_and_kept(runs, tmp_path, monkeypatch):
+    """--out at a symbolic link (to a user's file, or to nothing) is refused, the link kept: the
+    page written over it replaced the link by a file. A folder that cannot be written into is
+    named with the page's name (not the temporary file's) as bad input, and no folder is left."""
+    from tikkun.report import compare
+
+    (tmp_path / "mine.html").write_text("a user's own page")
+    (tmp_path / "to-mine.html").symlink_to(tmp_path / "mine.html")
+    (tmp_path / "to-nothing.html").symlink_to(tmp_path / "nowhere" / "x.html")
+    for link in ("to-mine.html", "to-nothing.html"):
+        with pytest.raises(ReportError, match=f"--out {re.escape(str(tmp_path / link))}: is a symbolic link"):
+            write_comparison([runs / "without", runs / "with"], out=tmp_path / link)
+        assert (tmp_path / link).is_symlink()
+    assert (tmp_path / "mine.html").read_text() == "a user's own page" and not (tmp_path / "nowhere").exists()
+
+    def denied(path, text):
+        raise PermissionError(13, "Permission denied", str(path.parent / ".c.html.tikkun-x.tmp"))
+
+    monkeypatch.setattr(compare, "write_text", denied)
+    target = tmp_path / "new" / "c.html"
+    with pytest.raises(ReportError, match=re.escape(f"--out {target}: cannot be written (Permission denied)")):
+        write_comparison([runs / "without", runs / "with"], out=target)
+    assert not (tmp_path / "new").exists()
 
 
 def test_more_runs_than_colours_or_one_folder_as_text_are_refused(runs, tmp_path):

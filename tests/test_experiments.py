@@ -2,6 +2,7 @@
 hand on both sides of its threshold."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -609,3 +610,46 @@ def test_published_claims_md_is_what_its_writer_makes_of_the_published_records(t
     assert "1 years" not in text
     assert claims._minutes_text(0.2) == "under a minute" and claims._minutes_text(1.2) == "1 minute"
     assert claims._minutes_text(19.4) == "19 minutes"
+
+
+def test_a_bound_is_shown_so_that_it_still_holds():
+    """A verdict's "at least" and "at most" are rounded so that they stay true: the maintained
+    vessel's least unity 0.9999995 is ">= 0.999", not ">= 1.000" (which no seed reached)."""
+    from tikkun.experiments.core import bound_text
+
+    assert bound_text(0.99999949, below=False) == "0.999" and bound_text(1.0, below=False) == "1.000"
+    assert bound_text(0.38001, below=True) == "0.381" and bound_text(0.375, below=True) == "0.375"
+    for x in np.random.default_rng(1).random(1000):
+        assert float(bound_text(x, below=False)) <= x <= float(bound_text(x, below=True))
+
+
+def test_an_experiment_into_a_folder_not_writable_is_refused_before_its_runs(tmp_path, monkeypatch, capsys):
+    """--out or --runs where nothing can be written: refused by name before any run (it ran every
+    run first, hours at the texts' scale, then stopped with Python's PermissionError)."""
+    import sys
+    import tempfile
+
+    from tikkun import cli
+    from tikkun.sweep import driver
+
+    real = tempfile.TemporaryFile
+
+    def denied(*args, dir=None, **kw):  # in ro only, as a read-only folder would
+        if Path(dir).name == "ro":
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kw)
+
+    def no_run(*args, **kw):
+        raise AssertionError("a run started")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", denied)
+    monkeypatch.setattr(driver, "run_sweep", no_run)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ro").mkdir()
+    for option in ("--out", "--runs"):
+        monkeypatch.setattr(sys, "argv", ["tikkun", "experiment", "judges", option, "ro/x"])
+        with pytest.raises(SystemExit) as exc:
+            cli.main()
+        said = " ".join(capsys.readouterr().err.split())
+        assert exc.value.code == 2 and f"{option} ro/x: cannot be written (Permission denied)" in said, said
+        assert said.count("error:") == 1 and sorted(q.name for q in tmp_path.iterdir()) == ["ro"]

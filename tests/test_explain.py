@@ -175,6 +175,14 @@ def test_write_never_replaces_a_users_file(tmp_path):
     (tmp_path / "m.md").write_text(ex.model_markdown().replace("light", "an older light"))
     r = tikkun("explain", "--write", "m.md", cwd=tmp_path)
     assert r.returncode == 0 and (tmp_path / "m.md").read_text() == ex.model_markdown(), r.stderr
+    # a symbolic link, to a model text or to nothing, is kept: written over, it became a file
+    (tmp_path / "to-m.md").symlink_to(tmp_path / "m.md")
+    (tmp_path / "to-nothing.md").symlink_to(tmp_path / "gone" / "m.md")
+    for link in ("to-m.md", "to-nothing.md"):
+        r = tikkun("explain", "--write", link, cwd=tmp_path)
+        assert r.returncode == 2 and f"--write {link}: is a symbolic link" in r.stderr, r.stderr
+        assert (tmp_path / link).is_symlink()
+    assert not (tmp_path / "gone").exists()
 
 
 def test_the_list_names_every_seed_the_rules_cite(tmp_path):

@@ -222,11 +222,13 @@ def test_a_run_without_its_report_leaves_the_vessels_figures_to_it(run, tmp_path
     assert {p.name: p.read_bytes() for p in bare.glob("genesis_*.png")} == with_report
     # the stages' file damaged: the report says which file, and writes nothing
     (bare / "genesis_2_strike.png").unlink()
-    (bare / "genesis_stages.npz").write_bytes(b"not a zip")
-    before = (bare / "report.html").read_bytes()
-    r = tikkun("report", bare, cwd=tmp_path)
-    assert r.returncode == 2 and "genesis_stages.npz: not the vessel's stages a run writes" in r.stderr, r.stderr
-    assert (bare / "report.html").read_bytes() == before and not (bare / "genesis_2_strike.png").exists()
+    good = (bare / "genesis_stages.npz").read_bytes()
+    for damaged in (b"not a zip", good[:100]):  # foreign, and cut short (a zip without its end: BadZipFile)
+        (bare / "genesis_stages.npz").write_bytes(damaged)
+        before = (bare / "report.html").read_bytes()
+        r = tikkun("report", bare, cwd=tmp_path)
+        assert r.returncode == 2 and "genesis_stages.npz: not the vessel's stages a run writes" in r.stderr, r.stderr
+        assert (bare / "report.html").read_bytes() == before and not (bare / "genesis_2_strike.png").exists()
 
 
 def test_the_correction_figure_shows_the_souls_not_complete_on_a_log_axis(run):
@@ -509,9 +511,28 @@ def _damage_parquet(name, table):
     return damage
 
 
+def _damage_summary(key, value):
+    def damage(f):
+        summary = json.loads((f / "summary.json").read_text())
+        (f / "summary.json").write_text(json.dumps({**summary, key: value}))
+    return damage
+
+
 # a run folder whose files were damaged or written by hand: one line naming the file and what is
 # wrong, exit code 2, nothing written
 @pytest.mark.parametrize("damage, needle", [
+    (_damage_summary("cleansing_mean", "abc"), "summary.json: cleansing_mean is not a number (got 'abc')"),
+    (_damage_summary("weakest_link", [1]), "summary.json: weakest_link is not a number"),
+    (_damage_summary("complete", "abc"), "summary.json: complete is not a whole number"),
+    (_damage_summary("graph", 5), "summary.json: graph is not a table (got 5)"),
+    (_damage_parquet("metrics.parquet", lambda t: t.drop(["cleansing_mean"])),
+     "metrics.parquet: has no 'cleansing_mean' column"),
+    (_damage_parquet("metrics.parquet", lambda t: t.set_column(t.schema.get_field_index("cleansing_mean"),
+                                                               "cleansing_mean", pa.array(["a"] * t.num_rows))),
+     "metrics.parquet: its column 'cleansing_mean' does not hold numbers"),
+    (_damage_parquet("souls.parquet", lambda t: t.set_column(t.schema.get_field_index("cleansing"), "cleansing",
+                                                             pa.array(["a"] * t.num_rows))),
+     "souls.parquet: its column 'cleansing' does not hold numbers"),
     (lambda f: (f / "scenario.toml").write_bytes(b"\xff\xfe"), "scenario.toml: cannot be read as UTF-8 text"),
     (lambda f: (f / "summary.json").write_bytes(b"\xff\xfe"), "summary.json: cannot be read as UTF-8 text"),
     (lambda f: (f / "summary.json").write_text("[1, 2]"), "summary.json: not a JSON object"),
@@ -894,6 +915,30 @@ def test_the_souls_kept_at_chosen_years_have_a_section_of_their_own(tmp_path):
         write_report(folder)
     (folder / "souls_20.parquet").unlink()
     with pytest.raises(ReportError, match="souls_20.parquet: missing, though summary.json says the run kept"):
+        write_report(folder)
+
+
+def test_a_report_over_a_link_or_in_a_folder_not_writable_is_bad_input(run, tmp_path, monkeypatch):
+    """report.html as a symbolic link is refused and kept (the page replaced the link by a file);
+    a folder the page cannot be written into is named with the page's name, not the temporary
+    file's, as bad input (exit 2), not Python's PermissionError."""
+    from tikkun.report import ReportError, html as report_html, write_report
+
+    root, _ = run
+    folder = tmp_path / "r"
+    shutil.copytree(root / "r", folder)
+    (folder / "report.html").unlink(missing_ok=True)
+    (folder / "report.html").symlink_to(tmp_path / "nowhere.html")
+    with pytest.raises(ReportError, match="report.html: is a symbolic link"):
+        write_report(folder)
+    assert (folder / "report.html").is_symlink() and not (tmp_path / "nowhere.html").exists()
+    (folder / "report.html").unlink()
+
+    def denied(path, text):
+        raise PermissionError(13, "Permission denied", str(path.parent / ".report.html.tikkun-x.tmp"))
+
+    monkeypatch.setattr(report_html, "write_text", denied)
+    with pytest.raises(ReportError, match=re.escape(f"{folder / 'report.html'}: cannot be written (Permission denied)")):
         write_report(folder)
 
 

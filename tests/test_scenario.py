@@ -539,3 +539,24 @@ def test_the_api_takes_its_numbers_as_given(kw):
     with pytest.raises(ScenarioError, match=f"^{name}: a whole number \\(got {re.escape(repr(value))}\\)$"):
         tikkun.run(preset="quick", years=2, **kw) if name != "years" else tikkun.run(preset="quick", **kw)
     assert tikkun.run(preset="quick", souls=np.int64(50), seed=np.int32(3), years=np.int64(2)).summary["souls"] == 50
+
+
+def test_toml_nested_hundreds_deep_is_refused_by_name(tmp_path):
+    """The TOML parser recurses at every level of nesting: a file, a --set value or an --event
+    hundreds of levels deep is one ScenarioError naming it (it was Python's RecursionError)."""
+    from tikkun.scenario.loading import dotted_overrides, parse_event_options
+
+    deep = "[" * 600 + "]" * 600
+    path = tmp_path / "deep.toml"
+    path.write_text(f"x = {deep}\n")
+    with pytest.raises(ScenarioError, match=r"deep.toml: arrays or tables nested too deeply"):
+        load_scenario(path)
+    with pytest.raises(ScenarioError, match=r"--set light.beta=\[+\.\.\.: arrays or tables nested too deeply"):
+        dotted_overrides({"light.beta": deep})
+    with pytest.raises(ScenarioError, match=r"--event '\{a=\{a=.*: arrays or tables nested too deeply"):
+        parse_event_options(["{a=" * 400 + "1" + "}" * 400])
+    # a few levels are TOML like any other: refused for what they are, not for their depth
+    (tmp_path / "shallow.toml").write_text("[light]\nbeta = [[[1]]]\n")
+    with pytest.raises(ScenarioError, match="light.beta") as info:
+        load_scenario(tmp_path / "shallow.toml")
+    assert "nested too deeply" not in str(info.value)

@@ -94,6 +94,10 @@ def test_checkpoint_leaves_out_the_edge_weights_and_rebuilds_them_bit_for_bit():
         read = {k: data[k] for k in data.files}
     # as the checkpoint's loader rebuilds them (tikkun.outputs.run_folder.load_checkpoint)
     back = State.from_saved(read, st.scalars(), edge_weights(read["neighbours"], read["warmth"]))
+    # each array in the dtype State documents, which a checkpoint's loader checks (ARRAY_DTYPES)
+    from tikkun.state import ARRAY_DTYPES
+
+    assert {k: v.dtype for k, v in st.arrays().items()} == ARRAY_DTYPES
     np.testing.assert_array_equal(back.edge_weight, st.edge_weight)
     assert back.edge_weight.tobytes() == st.edge_weight.tobytes()
     for k, v in st.saved_arrays().items():

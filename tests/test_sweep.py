@@ -1311,3 +1311,35 @@ def test_an_interrupt_outside_the_runs_dispatch_still_says_what_is_filed(client,
         tikkun.sweep(f, out=tmp_path / "sw", client=client)
     assert (stop.value.done, stop.value.failed, stop.value.left) == (2, 0, 0)
     assert stop.value.folder == tmp_path / "sw"
+
+
+@pytest.mark.parametrize("seed, shown", [("1.5", "1.5"), ("true", "true"), ('"abc"', '"abc"'), ("[1]", "[1]"),
+                                         ("-3", "-3")])
+def test_a_base_seed_that_is_no_seed_is_refused_before_any_run(tmp_path, seed, shown):
+    """Without `seeds`, the runs take the base scenario's seed: one that is not a whole number in
+    the schema's range is refused, named, before anything runs (1.5 and true ran as seed 1;
+    text stopped the sweep with Python's ValueError)."""
+    (tmp_path / "scen.toml").write_text(f"[run]\nseed = {seed}\n")
+    (tmp_path / "s.toml").write_text('base = "scen.toml"\n')
+    from tikkun.sweep import load_sweep
+
+    with pytest.raises(SweepError, match=re.escape(f"scen.toml: run.seed: must be a whole number from 0 to "
+                                                   f"{2**62:,} (got {shown})")):
+        plan(load_sweep(tmp_path / "s.toml"))
+    (tmp_path / "scen.toml").write_text("[run]\nseed = 7\n")
+    assert [r.seed for r in plan(load_sweep(tmp_path / "s.toml"))] == [7]
+
+
+def test_a_folder_or_a_scenario_given_as_the_sweep_file_is_named_as_such(tmp_path):
+    """`tikkun sweep FOLDER` said "no such sweep file" of a folder that exists; `tikkun sweep
+    run/scenario.toml` named the scenario's first key as unknown: each says what it is."""
+    from tikkun.sweep import load_sweep
+
+    with pytest.raises(SweepError, match="a folder, not a sweep file"):
+        load_sweep(tmp_path)
+    (tmp_path / "scenario.toml").write_text('name = "mine"\n[run]\nseed = 3\n[souls]\ncount = 100\n')
+    with pytest.raises(SweepError, match=re.escape("scenario.toml: a scenario file (name, run, souls), not a sweep "
+                                                   "file: `tikkun run ")):
+        load_sweep(tmp_path / "scenario.toml")
+    (tmp_path / "s.toml").write_text('base = "scenario.toml"\nseeds = [1]\n')
+    assert [r.seed for r in plan(load_sweep(tmp_path / "s.toml"))] == [1]

@@ -121,7 +121,7 @@ def resolve_scenario(
                                ("--years", years, "run.years")):
         if value is None or key not in sets:
             continue
-        given = _parse_value(sets[key]) if isinstance(sets[key], str) else sets[key]  # --set gives text
+        given = _parse_value(sets[key], key) if isinstance(sets[key], str) else sets[key]  # --set gives text
         if given != value or isinstance(given, bool) != isinstance(value, bool):  # else one would silently win
             raise ScenarioError(f"{option} {value} and --set {key}={sets[key]} disagree; give one of them")
     if seed is not None:
@@ -141,6 +141,35 @@ def resolve_scenario(
             raw = _with_horizon(raw, years)
         return build_scenario(raw)
     return load_scenario(scenario, preset=preset, overrides=sets, years=years, events=events)
+
+
+def interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The interrupt (Ctrl-C, SIGTERM) an error came of, or None. An interrupt that lands inside
+    a library's call can come out as that library's error: zipfile's "Can't close the ZIP file
+    while there is an open writing handle" after one inside ``np.savez`` (a checkpoint), Numba's
+    SystemError "returned a result with an exception set" after one inside a compiled call."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+@contextlib.contextmanager
+def _interrupts_as_themselves():
+    """Raise an interrupt that came out as another error (:func:`interrupt_behind`) as itself, so
+    that a caller sees it stopped (the command line exits with 130 and says where to go on)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        interrupt = interrupt_behind(exc)
+        if interrupt is None:
+            raise
+        raise interrupt.with_traceback(interrupt.__traceback__) from None
 
 
 def _check_arguments(out, progress, report, out_name: str = "out") -> None:
@@ -284,7 +313,8 @@ def _run_in(folder: Path | None, made: bool, sc: Scenario, given, checkpoint_eve
     (no other process can hold a folder just claimed: a resume needs the checkpoint this run writes)."""
     with rf.held(folder, out_option) if folder is not None else contextlib.nullcontext():
         try:
-            return _genesis_and_years(folder, sc, given, checkpoint_every, progress, saveat)
+            with _interrupts_as_themselves():
+                return _genesis_and_years(folder, sc, given, checkpoint_every, progress, saveat)
         except BaseException:
             # a run stopped by an error or an interrupt before its end: what it wrote goes (the same
             # call can then run again), unless a checkpoint lets it go on (resume); still held
@@ -345,7 +375,7 @@ def _override(sets: dict[str, Any], dotted: str):
     {"kind": ...}}``); ``_MISSING`` if none."""
     if dotted in sets:
         v = sets[dotted]
-        return _parse_value(v) if isinstance(v, str) else v
+        return _parse_value(v, dotted) if isinstance(v, str) else v
     node: Any = sets
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -466,10 +496,11 @@ def genesis(scenario: Scenario, out: str | os.PathLike | None = None, progress: 
     environment.check()
     if scenario.genesis is None:
         raise ScenarioError("genesis: the scenario has no [genesis] section")
-    result = run_genesis(scenario.genesis, scenario.run.seed, progress)
-    if out is not None:
-        write_genesis_outputs(result, Path(out), parquet_metadata(scenario_to_toml(scenario), scenario.run.seed),
-                              figures=figures)
+    with _interrupts_as_themselves():
+        result = run_genesis(scenario.genesis, scenario.run.seed, progress)
+        if out is not None:
+            write_genesis_outputs(result, Path(out), parquet_metadata(scenario_to_toml(scenario), scenario.run.seed),
+                                  figures=figures)
     return result
 
 
@@ -507,7 +538,8 @@ def resume(folder: str | os.PathLike, progress: Callable | None = None, report: 
         # read inside the hold: one read before it could be a checkpoint another resume has since
         # carried on (or a run finished), which this one would then run again over it
         meta, state, metrics = rf.load_checkpoint(folder, folder_option)
-        result = _resume_in(folder, meta, state, metrics, progress, folder_option)
+        with _interrupts_as_themselves():
+            result = _resume_in(folder, meta, state, metrics, progress, folder_option)
     return _with_report(result) if report else result
 
 

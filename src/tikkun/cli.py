@@ -465,6 +465,8 @@ def explain(
         blocked = _file_on_path(write.parent)
         if blocked is not None:
             raise BadInput(f"--write {write}: cannot be written: {blocked} is a file")
+        if write.is_symlink():  # replaced by the text, the link would be lost (a link to nothing does not exist)
+            raise BadInput(f"--write {write}: is a symbolic link; give a file's own path or a new name")
         if write.exists() and not ex.written_by_explain(write):  # a user's own file: never written over
             raise BadInput(f"--write {write}: exists and was not written by `tikkun explain --write`; "
                            "give a new file's name (only an earlier model text is replaced)")
@@ -583,10 +585,19 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
         progress.update(task, total=p.total, completed=p.done + p.failed, done=p.done, failed=p.failed, left=p.left,
                         note=note, what=what())
         if p.last is not None and p.last["status"] == "failed":
-            progress.console.print(f"[red]failed[/] {escape(p.last['run_id'])}: {escape(p.last['error'] or '')}",
+            progress.console.print(f"[red]failed[/] {escape(p.last['run_id'])}: {escape(_one_line(p.last['error']))}",
                                    highlight=False)
 
     return progress, callback
+
+
+def _one_line(error) -> str:
+    """A failed run's message on one line: a scenario's problems after its first line, joined
+    ("light.beta: Input should be greater than or equal to 0"), as docs/sweeps.md shows them."""
+    lines = str(error or "").strip().splitlines()
+    if len(lines) > 1 and lines[0].endswith("invalid scenario"):
+        lines = lines[1:]
+    return "; ".join(lines)
 
 
 def _as_given(path: Path) -> Path:
@@ -605,7 +616,7 @@ def _sweep_report(result) -> None:
     folder = _as_given(result.folder)
     out.print(f"tables: {folder / 'sweep.parquet'}, {folder / 'sweep-metrics.parquet'}")
     for row in result.failed.head(10).itertuples():
-        out.print(f"[red]failed[/] {escape(row.run_id)}: {escape(str(row.error))}", highlight=False)
+        out.print(f"[red]failed[/] {escape(row.run_id)}: {escape(_one_line(row.error))}", highlight=False)
 
 
 def _run_sweep_command(fn, quiet: bool, **kwargs):
@@ -756,11 +767,20 @@ def _file_on_path(path: Path) -> Path | None:
 
 
 def _check_folder_option(option: str, folder: Path) -> None:
-    """:class:`BadInput` unless ``folder`` is a folder or can be made one (no file on its path)."""
+    """:class:`BadInput` unless ``folder`` is a folder or can be made one (no file on its path)
+    and can be written into: checked before the runs, which take hours at the texts' scale."""
     p = _file_on_path(folder)
     if p is not None:
         where = "exists and is not a folder" if p == folder else f"cannot be made: {p} is a file"
         raise BadInput(f"{option} {folder}: {where}")
+    import tempfile
+
+    above = next((q for q in (folder.absolute(), *folder.absolute().parents) if q.exists()), None)
+    try:  # a file made and removed at once where the first folder would go (its mode, a read-only mount, ...)
+        with tempfile.TemporaryFile(dir=above):
+            pass
+    except OSError as exc:
+        raise BadInput(f"{option} {folder}: cannot be written ({exc.strerror or exc})") from None
 
 
 class _nullcontext:
@@ -962,6 +982,18 @@ def repeated_option(argv: list[str]) -> str | None:
     return None
 
 
+def _typed_values(argv: list[str], opts) -> list[str]:
+    """The values ``argv`` gives the option named ``opts`` (``--seed abc``, ``--seed=abc``)."""
+    values = []
+    for i, tok in enumerate(argv):
+        name, eq, value = tok.partition("=")
+        if name in opts and tok.startswith("--") and eq:
+            values.append(value)
+        elif tok in opts and i + 1 < len(argv):
+            values.append(argv[i + 1])
+    return values
+
+
 def _main() -> None:
     twice = repeated_option(sys.argv[1:])
     if twice is not None:
@@ -984,9 +1016,19 @@ def _main() -> None:
     except typer.BadParameter as exc:
         # The parser's own (a value its type refuses) names the option: "Invalid value for '--seed': ..."
         named = getattr(exc, "param", None) is not None or getattr(exc, "param_hint", None) is not None
-        err.print(f"[red]error:[/] {escape(exc.format_message() if named else str(exc))}", highlight=False)
+        message = exc.format_message() if named else str(exc)
+        typed = _typed_values(sys.argv[1:], getattr(getattr(exc, "param", None), "opts", ()))
+        if typed and message.startswith("Invalid value for '") and "': " in message:  # the value as typed
+            head, why = message.split("': ", 1)
+            message = f"{head}' ({', '.join(repr(v) for v in typed)}): {why}"
+        err.print(f"[red]error:[/] {escape(message)}", highlight=False)
         sys.exit(2)
     except Exception as exc:
+        from .api import interrupt_behind
+
+        if interrupt_behind(exc) is not None:  # an interrupt that came out of a library as its own error
+            err.print("interrupted")
+            sys.exit(130)
         # Usage errors of the option parser (click's API, vendored by newer Typer releases).
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()

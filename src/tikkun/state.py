@@ -26,6 +26,14 @@ SPARK_ARRAYS = ("size", "unity", "screen")
 GLOBAL_ARRAYS = ("worlds",)
 # kept for speed, but a function of other arrays: not written into checkpoints, rebuilt on load
 DERIVED_ARRAYS = ("edge_weight",)
+#: Each array's dtype, as :class:`State` documents it (a checkpoint's arrays are checked against it).
+ARRAY_DTYPES: dict[str, np.dtype] = {name: np.dtype(t) for name, t in (
+    ("effort", np.float32), ("effort_next", np.float32), ("neighbours", np.int32), ("edge_weight", np.float32),
+    ("effort0", np.float32), ("warmth", np.float32), ("attachment", np.float32), ("hbd", np.float32),
+    ("steadiness", np.float32), ("regain", np.float32), ("holding", np.uint8), ("shepherd", np.uint8),
+    ("special", np.uint8), ("complete", np.uint8), ("completed_year", np.int32), ("cleansing", np.float32),
+    ("size_total", np.float64), ("spark_start", np.int64), ("size", np.float32), ("unity", np.float32),
+    ("screen", np.float32), ("worlds", np.float64))}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@
 * ``step_fn(state) -> (state, row)``: one year, returning the next state and the year's
   metrics row (a dict of numbers, see :data:`tikkun.records.METRIC_COLUMNS`).
 
-The order of a year:
+The order of a year (numbered as in docs/rules.md):
 
 0. at a generation's start, the shepherds of the generation that ended step down (002);
 1. events on souls of this year (shepherds, resets, policies, souls completed);
@@ -16,13 +16,14 @@ The order of a year:
    worlds stepped with this year's light, whose product is this year's conductance ``W``;
    from last year's state holiness ``J`` (the judge), ``C`` (what earlier correction
    prepared, and the sparks' inclusion) and whether any shepherd exists;
-5. the warm network (004): this year's effort from last year's
-   (:func:`tikkun.rules.network.warm_network`);
-6. the fused pass over souls (:mod:`tikkun.engine.year_kernel`): aim, shocks, light, screens,
-   greater desire, shepherds;
-7. the weakest link ``G``, the end of correction (002: the final purpose depends on the whole,
+5a. the warm network (004): this year's effort from last year's
+    (:func:`tikkun.rules.network.warm_network`);
+5b-5g. the fused pass over souls (:mod:`tikkun.engine.year_kernel`): aim, shocks, light,
+    screens, greater desire, shepherds (and each soul's stage and journey, reported);
+6. the weakest link ``G``, the end of correction (002: the final purpose depends on the whole,
    "when a tiny part of a tiny spark is missing, the end will not be able to appear"); the year
-   each newly complete soul completed.
+   each newly complete soul completed;
+7. the mean illumination, reported, from this year's ``G``.
 """
 
 from __future__ import annotations

@@ -324,6 +324,14 @@ def range_text(values, digits: int = 3, sep: str = "-", kind: str = "f") -> str:
     return lo if lo == hi else f"{lo}{sep}{hi}"
 
 
+def bound_text(value: float, below: bool, digits: int = 3) -> str:
+    """``value`` as a bound in ``digits`` decimals that still holds: rounded down for a lower
+    bound (``>= 0.999`` for 0.9999995, never ``>= 1.000``), up for an upper one (``below``)."""
+    scale = 10.0 ** digits
+    shown = math.ceil(value * scale) / scale if below else math.floor(value * scale) / scale
+    return f"{shown:.{digits}f}"
+
+
 def years_text(years, missing: str = "never") -> str:
     """``[5883, None]`` -> ``"5883, never"``: a list of years (or counts of years) as the
     verdicts print them, seed by seed; no thousands separator, so that the commas between them

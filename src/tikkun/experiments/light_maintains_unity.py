@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict
+from .core import Arm, Experiment, Verdict, bound_text
 
 _STRUCK = [{"kind": "separate"}, {"kind": "approach", "duration": 20.0},
            {"kind": "strike", "duration": 3000.0, "light": 1.5}]
@@ -51,8 +51,9 @@ def verdict(m):
             "W_100_withdrawn_max": w_lose}
     return Verdict(ok, f"maintained unity >= {KEPT:g}, withdrawn < {LOST:g}; W after 100 years >= {W_KEPT:g} under the light, "
                    f"< {W_LOST:g} without; every seed",
-                   nums, f"vessel's unity: maintained >= {keep:.3f}, withdrawn <= {lose:.3f}; worlds' W after 100 years, "
-                         f"every world from unity 1: >= {w_keep:.3f} under the light against <= {w_lose:.2g} without")
+                   nums, f"vessel's unity: maintained >= {bound_text(keep, False)}, withdrawn <= "
+                         f"{bound_text(lose, True)}; worlds' W after 100 years, every world from unity 1: >= "
+                         f"{bound_text(w_keep, False)} under the light against <= {w_lose:.2g} without")
 
 
 def figure(fig, by_arm, m, v):

@@ -21,7 +21,7 @@ from ..rules.illumination import illumination
 from ..rules.network import edge_weights
 from ..rules.stages import journeys, stages
 from ..scenario import Scenario, scenario_to_toml
-from ..state import DERIVED_ARRAYS, GLOBAL_ARRAYS, SOUL_ARRAYS, SPARK_ARRAYS, State
+from ..state import ARRAY_DTYPES, DERIVED_ARRAYS, GLOBAL_ARRAYS, SOUL_ARRAYS, SPARK_ARRAYS, State
 from .atomic import write_text, write_with
 from .provenance import code_digest
 
@@ -415,6 +415,14 @@ def _checkpoint_problem(meta: dict, arrays: dict[str, np.ndarray], metrics: dict
     except ScenarioError as exc:
         lines = str(exc).splitlines()  # "its scenario: invalid scenario", then one line a problem
         return lines[0] if len(lines) == 1 else f"its scenario: {'; '.join(lines[1:])}"
+    wall = meta.get("wall_seconds", 0.0)
+    if not isinstance(wall, (int, float)) or isinstance(wall, bool) or not 0 <= wall < float("inf"):
+        return "wall_seconds is not a number of seconds"
+    for name, a in arrays.items():  # the kernels take each array only in the state's own dtype
+        if a.dtype != ARRAY_DTYPES[name]:
+            return f"{name} is {a.dtype}, not {ARRAY_DTYPES[name]}"
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            return f"{name} holds values that are not finite"
     n = scenario.souls.count
     start = arrays["spark_start"]
     if start.ndim != 1 or start.shape[0] != n + 1 or start[0] != 0 or np.any(np.diff(start) < 0):
@@ -425,9 +433,14 @@ def _checkpoint_problem(meta: dict, arrays: dict[str, np.ndarray], metrics: dict
         want = 4 if name in GLOBAL_ARRAYS else int(start[-1]) if name in SPARK_ARRAYS else n
         if arrays[name].ndim < 1 or arrays[name].shape[0] != want:
             return f"{name} has {arrays[name].shape[0] if arrays[name].ndim else 0:,} rows, not {want:,}"
+        if name != "neighbours" and arrays[name].ndim != 1:
+            return f"{name} is not one value a row (its shape is {arrays[name].shape})"
     nb = arrays["neighbours"]
+    k = scenario.network.k if scenario.network.enabled else 0
     if nb.ndim != 2 or (nb.size and (nb.min() < 0 or nb.max() >= n)):
         return f"neighbours does not name souls 0 to {n - 1:,}"
+    if nb.shape[1] != k:
+        return f"neighbours has {nb.shape[1]} columns, not the scenario's {k} (network.k)"
     year = scalars["year"]
     if not 0 <= year <= scenario.run.years:
         return f"year {year} is outside the run's {scenario.run.years:,} years"

@@ -597,6 +597,8 @@ def write_comparison(folders, out=None, years: list[int] | None = None, first: i
     above = next(p for p in target.absolute().parents if p.exists())
     if not above.is_dir():
         raise ReportError(f"--out {target}: {above} is a file, not a folder; give another file's name")
+    if target.is_symlink():  # replaced by the page, the link would be lost (a link to nothing does not exist)
+        raise ReportError(f"--out {target}: is a symbolic link; give a file's own path or a new name")
     if target.exists() and not written_by(target, GENERATOR):
         raise ReportError(f"--out {target}: exists and is not a comparison tikkun wrote; give a new file's name "
                           "(tikkun replaces only its own comparisons)")
@@ -614,9 +616,11 @@ def write_comparison(folders, out=None, years: list[int] | None = None, first: i
     target.parent.mkdir(parents=True, exist_ok=True)  # as tikkun run makes its --out
     try:
         write_text(target, text)
-    except BaseException:
+    except BaseException as exc:
         for folder in made:  # the deepest first: nothing of a comparison not written stays
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        if isinstance(exc, OSError):  # a folder one may not write into, a full disk
+            raise ReportError(f"--out {target}: cannot be written ({exc.strerror or exc})") from None
         raise
     return target

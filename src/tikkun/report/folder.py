@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from ..records import METRIC_COLUMNS
+
 #: Columns of souls.parquet the report reads (the others stay on disk).
 SOUL_COLUMNS = ("cleansing", "complete", "hbd", "completed_year")
 #: Those of them the report cannot do without (an older souls.parquet has no completed_year).
@@ -26,6 +28,8 @@ _GENESIS_PNG = re.compile(r"genesis_(\d+)_([a-z]+)\.png$")
 #: What every run's summary.json holds and the report shows.
 SUMMARY_KEYS = ("end_year", "years_run", "stop_reason", "seed", "souls", "complete", "cleansing_mean",
                 "weakest_link")
+#: Columns of metrics.parquet the report cannot do without (its headline's).
+REQUIRED_METRIC_COLUMNS = ("year", "cleansing_mean", "complete")
 #: Columns of a souls_<year>.parquet the report reads.
 KEPT_COLUMNS = ("cleansing", "complete")
 
@@ -90,8 +94,13 @@ def _check_read_values(folder: Path, scenario: dict, summary) -> None:
     if not isinstance(summary, dict):
         raise ReportError(f"{folder / 'summary.json'}: not a JSON object of the run's results")
     whole = (int, type(None))
+    number = (int, float, type(None))
     checks = [(summary.get("end_year"), whole, "summary.json", "end_year", "a whole number or null"),
               (summary.get("souls"), whole, "summary.json", "souls", "a whole number")]
+    checks += [(summary.get(k), whole, "summary.json", k, "a whole number") for k in ("years_run", "complete")]
+    checks += [(summary.get(k), number, "summary.json", k, "a number")
+               for k in ("cleansing_mean", "weakest_link", "wall_seconds")]
+    checks.append((summary.get("graph", {}), dict, "summary.json", "graph", "a table"))
     for name in ("run", "souls", "generations", "genesis"):
         checks.append((scenario.get(name, {}), dict, "scenario.toml", name, "a table"))
     checks.append((scenario.get("description", ""), str, "scenario.toml", "description", "text"))
@@ -117,6 +126,19 @@ def _check_read_values(folder: Path, scenario: dict, summary) -> None:
     absent = [k for k in SUMMARY_KEYS if k not in summary]
     if absent:
         raise ReportError(f"{folder / 'summary.json'}: has no {', '.join(absent)} (every run's summary has them)")
+
+
+def _check_numbers(path: Path, table: dict[str, np.ndarray], required, known) -> None:
+    """``table`` has the ``required`` columns, and each of the ``known`` columns it has (but the
+    era, which is text) holds numbers or booleans, as a run writes them: the report computes with
+    them (a column of text stopped it with Python's ValueError)."""
+    missing = [c for c in required if c not in table]
+    if missing:
+        raise ReportError(f"{path}: has no {', '.join(repr(c) for c in missing)} "
+                          f"column{'' if len(missing) == 1 else 's'} (every run's has them)")
+    for name, values in table.items():
+        if name in known and name != "era" and values.dtype.kind not in "biuf":
+            raise ReportError(f"{path}: its column {name!r} does not hold numbers (it holds {values.dtype})")
 
 
 def read_run_folder(folder, kept: bool = True) -> RunFolder:
@@ -147,11 +169,9 @@ def read_run_folder(folder, kept: bool = True) -> RunFolder:
     year = metrics.get("year")
     if year is None or not np.issubdtype(year.dtype, np.integer) or not year.size:
         raise ReportError(f"{folder / 'metrics.parquet'}: has no 'year' column of whole numbers with a row a year")
+    _check_numbers(folder / "metrics.parquet", metrics, REQUIRED_METRIC_COLUMNS, METRIC_COLUMNS)
     souls = _table(folder / "souls.parquet", SOUL_COLUMNS)
-    missing = [c for c in REQUIRED_SOUL_COLUMNS if c not in souls]
-    if missing:
-        raise ReportError(f"{folder / 'souls.parquet'}: has no {', '.join(repr(c) for c in missing)} "
-                          f"column{'' if len(missing) == 1 else 's'}")
+    _check_numbers(folder / "souls.parquet", souls, REQUIRED_SOUL_COLUMNS, SOUL_COLUMNS)
     genesis = _table(folder / "genesis.parquet") if (folder / "genesis.parquet").is_file() else None
     pngs = []
     for p in folder.iterdir():
@@ -182,6 +202,7 @@ def _kept_souls(run: RunFolder) -> tuple[tuple[int, dict[str, np.ndarray]], ...]
         missing = [c for c in KEPT_COLUMNS if c not in table]
         if missing:
             raise ReportError(f"{path}: has no {' or '.join(repr(c) for c in missing)} column")
+        _check_numbers(path, table, (), KEPT_COLUMNS)
         rows = len(table["cleansing"])
         if rows != run.n_souls:
             raise ReportError(f"{path}: has {rows:,} rows, not one for each of the run's {run.n_souls:,} souls")

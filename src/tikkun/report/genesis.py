@@ -12,6 +12,7 @@ unity and mixing (MODEL.md, phase 1). Written through
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +88,7 @@ def read_stages(folder) -> dict[str, np.ndarray] | None:
                 ends[k].shape != (n,) for k in ("unity", "mixing", "light", "end")):
             raise ValueError("its arrays do not agree in length")
         return ends
-    except (OSError, ValueError, KeyError, EOFError) as exc:  # a zip that is none (BadZipFile) is an OSError
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a cut file: a zip that is none
         raise ReportError(f"{source}: not the vessel's stages a run writes ({exc})") from None
 
 

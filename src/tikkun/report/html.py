@@ -351,6 +351,8 @@ def write_report(folder, out=None, first: int | None = None, last: int | None = 
     check_shown_years(first, last)
     run = read_run_folder(folder)
     target = Path(out) if out is not None else run.folder / REPORT_NAME
+    if target.is_symlink():  # replaced by the page, the link would be lost (a link to nothing does not exist)
+        raise ReportError(f"{target}: is a symbolic link; give a file's own path or a new name")
     if target.exists() and not written_by(target, GENERATOR):
         raise ReportError(f"{target}: exists and is not a report tikkun wrote; move it away first "
                           "(tikkun replaces only its own reports)")
@@ -365,10 +367,19 @@ def write_report(folder, out=None, first: int | None = None, last: int | None = 
         drawn = tuple(stage_figures(stages))
         if target.parent.resolve() == run.folder.resolve():  # beside the report, as the README lists them
             for i, kind, png in drawn:
-                write_bytes(run.folder / f"genesis_{i}_{kind}.png", png)
+                _written(run.folder / f"genesis_{i}_{kind}.png", write_bytes, png)
         run = dataclasses.replace(run, vessel_pngs=drawn)
-    write_text(target, render(run, first=first, last=last))
+    _written(target, write_text, render(run, first=first, last=last))
     return target
+
+
+def _written(path: Path, write, content) -> None:
+    """``write(path, content)``; a folder one may not write into (or a full disk) is a
+    ReportError naming the file, not the temporary name the atomic write failed on."""
+    try:
+        write(path, content)
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
 
 def written_by(path: Path, generator: str) -> bool:

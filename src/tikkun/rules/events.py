@@ -1,5 +1,12 @@
 """Events by year (MODEL.md, "Events"): the history is nothing but a list of them.
 
+What they express (002): redemptions before the Messiah belong to their generation ("the
+giving of the Torah belonged specifically to the generation of the desert and to Moses"), so
+the history's light pulses last one generation; one soul's complete repentance ("If even one
+man came before his Master in complete repentance, the Messiah King would come at once") is a
+``shepherds`` or ``complete`` event; the latecomer who "will buy his world in one hour due to
+the ability of that generation" is a ``reset``.
+
 Two kinds of effect:
 
 * global parameters (``set`` and ``scale``) over a span ``[year, until)``: light pulses of the

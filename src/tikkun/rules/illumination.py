@@ -2,8 +2,8 @@
 
     I_i = lam * W * [(1 - omega) * c_i + omega * G]
 
-002: "while even a single soul is denied complete purity, the extension of this Kedusha will
-be deficient in every soul" (the ``omega G`` share: a complete soul shines short of full while
+002: "while even a single soul is denied of complete purity, the extension of this Kedusha
+[Holiness] will be deficient in every soul" (the ``omega G`` share: a complete soul shines short of full while
 any spark anywhere is uncorrected); "from the minister ... to the one who sits behind the
 grindstone, all are equal" (no ``hbd`` here: at the end every soul shines alike).
 """

@@ -3,7 +3,7 @@
 Stage, "the three times of a person", by the soul's degree ``floor(L c_i)``: ``spark`` below one
 degree, ``particular`` from one degree until complete, ``common`` once complete.
 Journey, "during the exodus ... the soul of Moses appears on him; in the seven that they
-conquered, the soul of Joshua; in the building of the Temple, the soul of King Solomon":
+conquered, the soul of Joshua; and in the building of the Temple, the soul of King Solomon":
 Moses below 1/3 cleansing, Joshua below 2/3, Solomon below 1, and "anyone who cleanses and
 purifies his soul ... will truly be called King David" once complete.
 """

@@ -48,6 +48,12 @@ def _parse_toml(text: str, origin: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{origin}: not a valid TOML file: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{origin}: {TOO_DEEP}") from None
+
+
+#: Why TOML nested hundreds of levels deep is refused (the parser recurses at every level).
+TOO_DEEP = "arrays or tables nested too deeply (hundreds of levels, one within another)"
 
 
 SWEEP_KEYS = ("base", "seeds", "grid", "variants")  # a sweep file's, none a scenario's (docs/sweeps.md)
@@ -73,12 +79,15 @@ def read_scenario_file(path: str | Path) -> dict[str, Any]:
     return raw
 
 
-def _parse_value(text: str) -> Any:
-    """A ``--set`` value: TOML syntax if it parses (numbers, booleans, arrays), else a string."""
+def _parse_value(text: str, key: str = "") -> Any:
+    """A ``--set`` value: TOML syntax if it parses (numbers, booleans, arrays), else a string.
+    ``key``: the key it is set to, for the message."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise ScenarioError(f"--set {key}={text[:20]}...: {TOO_DEEP}") from None
 
 
 def dotted_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +113,7 @@ def dotted_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     for dotted, value in overrides.items():
         if not isinstance(dotted, str):
             raise ScenarioError(f"--set {dotted!r}: a key is a dotted path such as light.alpha")
-        put(dotted, _parse_value(value) if isinstance(value, str) else _deepcopy(value))  # never the caller's
+        put(dotted, _parse_value(value, dotted) if isinstance(value, str) else _deepcopy(value))  # never the caller's
     return out
 
 
@@ -165,6 +174,8 @@ def parse_event_options(items: list[str]) -> list[dict[str, Any]]:
             if len(doc) != 1:  # more TOML after the table ('{...}\nx = 1'): not one event
                 raise tomllib.TOMLDecodeError("text after the table")
             table = doc["e"]
+        except RecursionError:
+            raise ScenarioError(f"--event {item[:40]!r}...: {TOO_DEEP}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"--event {item!r}: not a TOML inline table ({exc}); e.g. "
                                 "'{kind = \"scale\", year = 100, until = 140, key = \"light.light\", factor = 1.5}'") from None

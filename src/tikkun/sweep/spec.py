@@ -141,6 +141,8 @@ class RunSpec:
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and check a sweep file. Raises :class:`SweepError`."""
     p = Path(path)
+    if p.is_dir():
+        raise SweepError(f"{p}: a folder, not a sweep file; give the sweep's TOML file (docs/sweeps.md)")
     if not p.is_file():
         raise SweepError(f"{p}: no such sweep file")
     try:
@@ -151,6 +153,11 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raw = _parse_toml(text, str(p))
     except ScenarioError as exc:
         raise SweepError(str(exc)) from None
+    scenario_keys = set(Scenario.model_fields) - {"description"}
+    if "base" not in raw and raw.keys() & scenario_keys:  # e.g. a run folder's scenario.toml
+        keys = sorted(raw.keys() & scenario_keys)
+        raise SweepError(f"{p}: a scenario file ({', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''}), not a sweep file: "
+                         f"`tikkun run {p}` runs it; a sweep file names it as its base (base = \"{p.name}\")")
     return parse_sweep(raw, origin=str(p), folder=p.parent, stem=p.stem)
 
 
@@ -465,8 +472,16 @@ def base_seed(spec: SweepSpec) -> int:
     """The seed of the base scenario (the runs' seed when the sweep gives none)."""
     seed = spec.base.raw.get("run", {}).get("seed") if isinstance(spec.base.raw.get("run"), dict) else None
     if seed is None:
-        seed = Scenario.model_fields["run"].default.seed
-    return int(seed)
+        return Scenario.model_fields["run"].default.seed
+    # the base as written, before any run is made of it: a seed of 1.5 or true is not seed 1
+    from ..scenario.schema import RunConfig, field_bounds
+
+    low, high = field_bounds(RunConfig.model_fields["seed"])[:2]
+    if not isinstance(seed, int) or isinstance(seed, bool) or not low <= seed <= high:
+        raise SweepError(f"{spec.base.origin}: run.seed: must be a whole number from {low} to {high:,} "
+                         f"(got {json.dumps(seed, default=str)}); the runs take the base's seed where the sweep "
+                         "gives no seeds")
+    return seed
 
 
 def resolve_run(base: Base, overrides, seed: int, years: int | None) -> Scenario:
