@@ -1343,3 +1343,20 @@ def test_a_folder_or_a_scenario_given_as_the_sweep_file_is_named_as_such(tmp_pat
         load_sweep(tmp_path / "scenario.toml")
     (tmp_path / "s.toml").write_text('base = "scenario.toml"\nseeds = [1]\n')
     assert [r.seed for r in plan(load_sweep(tmp_path / "s.toml"))] == [1]
+
+
+def test_a_run_folder_in_the_way_is_named_with_what_it_lacks(tmp_path):
+    """A run's folder in a sweep's folder that is not a finished run of its scenario: the message
+    says what it lacks (it said "no valid summary.json" of a run that lacked only its metrics)."""
+    from tikkun.sweep.driver import _conflict
+
+    final = tmp_path / "runs" / "seed=20"
+    final.mkdir(parents=True)
+    (final / "scenario.toml").write_text("x = 1\n")
+    (final / "summary.json").write_text("{}")
+    (final / "souls.parquet").write_text("")
+    assert _conflict(final, "x = 1\n") == (f"{final}: is not a finished run (no metrics.parquet); move it away or "
+                                           "choose a new --out")
+    (final / "metrics.parquet").write_text("")
+    assert "(its summary.json is not a finished run's)" in _conflict(final, "x = 1\n", "--runs")
+    assert "holds a run of another scenario (they differ at x" in _conflict(final, "x = 2\n")

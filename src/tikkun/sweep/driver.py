@@ -921,7 +921,9 @@ def _conflict(final: Path, text: str, option: str = "--out") -> str:
     if held is not None and held != text:
         where = _where_they_differ(held, tomllib.loads(text))
         return f"{final}: holds a run of another scenario ({where}); move it away or choose a new {option}"
-    return f"{final}: is not a finished run (no valid summary.json); move it away or choose a new {option}"
+    missing = [n for n in ("summary.json", "metrics.parquet", "souls.parquet") if not (final / n).is_file()]
+    why = f"no {', '.join(missing)}" if missing else "its summary.json is not a finished run's"
+    return f"{final}: is not a finished run ({why}); move it away or choose a new {option}"
 
 
 def _first_difference(a, b, path: str = "") -> str:
