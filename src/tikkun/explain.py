@@ -697,8 +697,9 @@ CLAIMS_TOPIC = "claims"
 #: whether its number is calibrated or chosen (a test checks every label of the preset has one).
 HISTORY_REASONS: dict[str, str] = {
     "before the Torah": "002: \u201cby the force of the Torah and the Mitzva [commandment], the body is "
-                        "cleansed\u201d; before the Torah was given (the exodus, 2,448) few practised. Calibrated "
-                        "with light.alpha so that C at year 2,448 lies between 0.02 and 0.1 (docs/calibration.md)",
+                        "cleansed\u201d; before the Torah was given (the exodus, 2,448) few practised, and from then "
+                        "on P is 1 (the default). Calibrated with light.alpha so that C at year 2,448 lies between "
+                        "0.02 and 0.1 (docs/calibration.md)",
     "exodus": "002: \u201cthe giving of the Torah belonged specifically to the generation of the desert and to "
               "Moses\u201d: a redemption before the Messiah era is one generation's, a pulse of light for 40 years",
     "conquest": "002: the soul of Joshua \u201cin the seven that they conquered\u201d: a pulse of one generation",
