@@ -265,8 +265,9 @@ def test_the_one_soul_runs_at_600000_give_the_numbers_the_question_states(tmp_pa
 
     q = ex.QUESTIONS[0]
     runs = [shlex.split(c) for c in re.findall(r"`(tikkun run [^`]*)`", q.measured) if "--souls 20000" in c]
-    stated = re.search(r"By year (\d[\d,]*\d), the generation's last, .*?; at 600,000 souls, (\d[\d,]*\d) against "
-                       r"(\d[\d,]*\d), C ([\d.]+) against ([\d.]+)\)", q.measured)
+    stated = re.search(r"By year (\d[\d,]*\d), the generation's last, .*?; at 600,000 souls, the same commands "
+                       r"without `--souls 20000`: (\d[\d,]*\d) against (\d[\d,]*\d), C ([\d.]+) against ([\d.]+)\)",
+                       q.measured)
     year = int(stated.group(1).replace(",", ""))
     assert len(runs) == 2 and sum("--event" in r for r in runs) == 1
     got = {}
