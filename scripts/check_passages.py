@@ -8,8 +8,8 @@ The seed texts are not in the repository; give their folder (files named by thei
 Each rule's passages (``tikkun.explain.PASSAGES``), each question's quotations (the words
 between double quotes in ``QUESTIONS[i].texts``) and the quotations of the history's reasons
 (between typographic quotes in ``HISTORY_REASONS``, under the seed each names first) are looked
-for in the text of the seed they name, whitespace and the typographic apostrophe made plain on both sides. Prints what is not
-found and exits 1 if anything is not.
+for in the text of the seed they name, whitespace and the typographic apostrophe made plain on
+both sides. Prints what is not found and exits 1 if anything is not.
 """
 
 from __future__ import annotations

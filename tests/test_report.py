@@ -938,7 +938,8 @@ def test_a_report_over_a_link_or_in_a_folder_not_writable_is_bad_input(run, tmp_
         raise PermissionError(13, "Permission denied", str(path.parent / ".report.html.tikkun-x.tmp"))
 
     monkeypatch.setattr(report_html, "write_text", denied)
-    with pytest.raises(ReportError, match=re.escape(f"{folder / 'report.html'}: cannot be written (Permission denied)")):
+    denied_message = f"{folder / 'report.html'}: cannot be written (Permission denied)"
+    with pytest.raises(ReportError, match=re.escape(denied_message)):
         write_report(folder)
 
 

@@ -444,7 +444,8 @@ def compare(
 
 @app.command()
 def explain(
-    rule: Optional[str] = typer.Argument(None, help="a rule's name, `questions`, `history`, `claims`, or a seed text's number, e.g. 002 (without one: the list of rules)"),
+    rule: Optional[str] = typer.Argument(None, help="a rule's name, `questions`, `history`, `claims`, or a seed "
+                                         "text's number, e.g. 002 (without one: the list of rules)"),
     write_to: Optional[str] = typer.Option(None, "--write", metavar="FILE",
                                            help="write every rule's text, as Markdown, to this file "
                                            "(docs/model.md is made this way); it replaces only an earlier such text"),
@@ -594,10 +595,12 @@ def _sweep_progress(quiet: bool, what: Callable[[], str] = lambda: "runs"):
 def _one_line(error) -> str:
     """A failed run's message on one line: a scenario's problems after its first line, joined
     ("light.beta: Input should be greater than or equal to 0"), as docs/sweeps.md shows them."""
-    lines = str(error or "").strip().splitlines()
-    if len(lines) > 1 and lines[0].endswith("invalid scenario"):
-        lines = lines[1:]
-    return "; ".join(lines)
+    from .sweep.spec import problems_only
+
+    text = str(error or "").strip()
+    if text.split("\n", 1)[0].endswith("invalid scenario"):
+        return problems_only(text)
+    return "; ".join(text.splitlines())
 
 
 def _as_given(path: Path) -> Path:

@@ -384,7 +384,8 @@ QUESTIONS: tuple[Question, ...] = (
         "at year 1,000, a shepherd to its generation's end); and that one again with `--set light.phi_s=0 --out "
         "runs/one-no-phi`. By year 1,039, the generation's last, 16,092 of the 20,000 souls are complete against 9 "
         "without the purified soul (C 0.955 against 0.004, seed 20; at 600,000 souls, "
-        "the same commands without `--souls 20000`: 569,103 against 970, C 0.989 against 0.011), and with phi_s = 0, 10 (the purified soul and the 9): what one soul does is the shepherds' "
+        "the same commands without `--souls 20000`: 569,103 against 970, C 0.989 against 0.011), and with "
+        "phi_s = 0, 10 (the purified soul and the 9): what one soul does is the shepherds' "
         "light phi_s, which the equations give every soul once any shepherd stands (by construction, as the claim "
         "one-for-all says); what the runs measure is how much that light corrects, and how soon. `tikkun compare "
         "runs/none runs/one runs/one-no-phi --year 1039 --from 950` draws the three together, from year 950.",
@@ -618,7 +619,8 @@ def rule_list() -> str:
               "the Torah, one missing spark, the good and pure) and where the model answers them.",
               f"tikkun explain {HISTORY_TOPIC}: the default history (what `tikkun run` runs): the vessel, the eras, "
               "every event and why.",
-              f"tikkun explain {CLAIMS_TOPIC}: the claims of the texts, as experiments (their verdicts: docs/claims.md)."]
+              f"tikkun explain {CLAIMS_TOPIC}: the claims of the texts, as experiments (their verdicts: "
+              "docs/claims.md)."]
     return "\n".join(lines) + "\n"
 
 

@@ -156,8 +156,9 @@ def load_sweep(path: str | Path) -> SweepSpec:
     scenario_keys = set(Scenario.model_fields) - {"description"}
     if "base" not in raw and raw.keys() & scenario_keys:  # e.g. a run folder's scenario.toml
         keys = sorted(raw.keys() & scenario_keys)
-        raise SweepError(f"{p}: a scenario file ({', '.join(keys[:3])}{', ...' if len(keys) > 3 else ''}), not a sweep file: "
-                         f"`tikkun run {p}` runs it; a sweep file names it as its base (base = \"{p.name}\")")
+        shown = ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
+        raise SweepError(f"{p}: a scenario file ({shown}), not a sweep file: `tikkun run {p}` runs it; a sweep "
+                         f"file names it as its base (base = \"{p.name}\")")
     return parse_sweep(raw, origin=str(p), folder=p.parent, stem=p.stem)
 
 
