@@ -286,6 +286,19 @@ def test_a_long_value_is_named_by_the_run_that_has_it_and_unset_keys_say_so(runs
              for n, s in (("a", stages), ("b", stages), ("c", stages[:1] * 5), ("d", None))]
     rows = dict(differences(runs_))
     assert rows["genesis.stages"] == ["(a value of its own)", "as in run 1", "(a value of its own)", "(not set)"]
+    assert rows["[genesis]"] == ["yes", "yes", "yes", "none"]
+
+
+def test_a_table_one_run_lacks_whole_is_one_row_and_its_keys_only_where_the_others_differ(runs):
+    from tikkun.report.compare import differences
+
+    genesis = {"A": 1.0, "tolerance": 1e-6, "stages": [{"kind": "separate"}]}
+    with_a = _bare_folder(runs / "a", {"name": "x", "genesis": genesis})
+    with_b = _bare_folder(runs / "b", {"name": "x", "genesis": {**genesis, "A": 2.0}})
+    without = _bare_folder(runs / "c", {"name": "x"})
+    assert differences([with_a, without]) == [("[genesis]", ["yes", "none"])]
+    assert differences([with_a, with_b, without]) == [("[genesis]", ["yes", "yes", "none"]),
+                                                     ("genesis.A", ["1", "2", "(not set)"])]
 
 
 def _bare_folder(folder, scenario):
@@ -333,6 +346,29 @@ def test_events_that_differ_stay_apart_beside_a_shorter_run_and_later_ones_are_a
     assert rows["event: set at year 100 (until 350, key light.practice, value 0.5)"] == ["no", "yes", "yes"]
     assert rows["event: shepherds at year 200 (group count 1)"] == ["yes", "no", "after its end"]
     assert [e["year"] for e, _ in event_rows([short, u350, u300])] == [100, 100, 200]  # in the order of their years
+
+
+def test_an_event_after_a_runs_end_of_correction_is_not_reached(runs):
+    """A run that ended in the end of correction before an event of its scenario never had it
+    act: "not reached", not "yes" (its summary's years_run, not its horizon, says so), and the
+    event is no longer among those every run has."""
+    from tikkun.report import RunFolder
+    from tikkun.report.compare import NOT_REACHED, differences, shared_events
+
+    early = {"kind": "scale", "label": "exodus", "year": 50, "until": 90, "key": "light.light", "factor": 1.5}
+    late = {"kind": "set", "label": "exile", "year": 300, "key": "impurity.rate", "value": 0.03}
+    scenario = {"run": {"years": 400}, "events": [early, late]}
+
+    def folder(name, years_run):
+        return RunFolder(runs / name, "", scenario, {"years_run": years_run}, {"year": np.arange(years_run)}, {},
+                         None, ())
+
+    whole, ended = folder("a", 400), folder("b", 250)
+    rows = dict(differences([whole, ended]))
+    assert rows["event: exile: set at year 300 (key impurity.rate, value 0.03)"] == ["yes", NOT_REACHED]
+    assert not any(k.startswith("event: exodus") for k in rows)  # both had it: not a difference
+    assert shared_events([whole, ended]) == ["exodus: scale at year 50 (until 90, key light.light, factor 1.5)"]
+    assert dict(differences([ended, folder("c", 299)])) == {}  # neither reached it
 
 
 def test_a_span_to_the_horizon_is_the_same_as_one_cut_there_and_an_event_twice_is_counted(runs):

@@ -726,13 +726,16 @@ def test_the_headline_says_when_c_reaches_one_half_and_the_souls_complete():
 
 def test_the_eras_are_explained_once_and_keyed_in_every_caption():
     """What the shaded eras are is said once, above the first figure; each time figure's caption
-    keeps the short key."""
-    from tikkun.report.html import ERAS_NOTE, render
+    keeps the short key; the note names the eras the run has, and only those."""
+    from tikkun.report.html import render
 
     run = _folder(scenario={"generations": {"torah_from": 30, "messiah_from": 70}})
     text = render(run, workers=1)
-    assert text.count(html.escape(ERAS_NOTE)) == 1
-    assert text.index(html.escape(ERAS_NOTE)) < text.index("<figure>")
+    note = "The time figures shade the eras (chaos, Torah, Messiah): "
+    assert text.count(note) == 1
+    assert text.index(note) < text.index("<figure>")
+    chaos_only = render(_folder(scenario={"generations": {"torah_from": 500, "messiah_from": 900}}), workers=1)
+    assert "The time figures shade the era of chaos: " in chaos_only and "shade the eras" not in chaos_only
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", text)
     assert sum("Eras shaded" in c for c in captions) == len(F.SECTIONS)
     assert "torah_from" not in " ".join(captions)
@@ -869,6 +872,9 @@ def test_effort_and_practice_share_a_log_axis_only_where_they_span_decades():
     ax = panel(np.r_[np.full(50, 0.003), np.ones(50)])
     assert ax.get_yscale() == "log" and ax.get_ylabel() == "effort e, practice P\n(log scale)"
     assert ax.get_ylim()[0] < 0.003
+    lo, hi = ax.get_ylim()
+    named = [t for t in ax.yaxis.get_major_locator()() if lo <= t <= hi]
+    assert min(named) <= 0.003  # a tick at or under the practice: a value to read it by
     ax = panel(np.ones(100))
     assert ax.get_yscale() == "linear" and ax.get_ylabel() == "effort e, practice P"
     assert ax.get_ylim()[0] == 0.0
@@ -1071,3 +1077,17 @@ def test_the_events_lines_are_dotted_as_the_captions_say():
     assert pattern is not None and len(pattern) == 2  # dashed, not solid
     on, off = (points * F.DPI / 72.0 for points in pattern)
     assert on >= 1.0 and off >= 2.0
+
+
+def test_the_summary_names_each_event_never_reached_by_its_place_label_kind_and_year():
+    """summary.json's events_not_reached in the Summary table: one readable entry an event (an
+    exile's two events, its light and its shocks, two entries under one label)."""
+    from tikkun.report.html import render
+
+    missed = [{"index": 4, "kind": "set", "label": "first exile", "year": 3338},
+              {"index": 5, "kind": "set", "label": "first exile", "year": 3338},
+              {"index": 7, "kind": "reset", "label": "", "year": 5000}]
+    text = render(_folder(summary={"souls": 1000, "end_year": 99, "events_not_reached": missed}), workers=1)
+    row = re.search(r"<th>events_not_reached</th><td[^>]*>(.*?)</td>", text).group(1)
+    assert row == ("event 4: first exile (set, year 3,338); event 5: first exile (set, year 3,338); "
+                   "event 7: reset (reset, year 5,000)")

@@ -50,15 +50,27 @@ def _short(text: str, n: int = 24) -> str:
 def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
     """``(what, [its value in each run])`` for every scenario key whose value is not the same in
     every run (dotted keys; a long value, such as genesis' stages, named ``as in run 1`` or ``(a
-    value of its own)``), then each event that some runs have and others do not (:func:`event_rows`),
+    value of its own)``; a table some runs lack whole, ``[genesis]``, one row of ``yes`` or
+    ``none``, and its keys only where the runs that have it differ), then each event that some runs have and others do not (:func:`event_rows`),
     the order of the set and scale events where only it differs, and the graph where a run was
     given one. The description is left out: it is prose."""
     flats = [_flat(r.scenario) for r in runs]
     rows: list[tuple[str, list[str]]] = []
+    # a table some runs lack whole (a run without a genesis): one row, not one a key
+    tables = sorted({k.split(".")[0] for f in flats for k in f if "." in k})
+    has = {t: [any(k.startswith(t + ".") for k in f) for f in flats] for t in tables}
+    lacking = {t for t in tables if not all(has[t])}
+    for t in sorted(lacking):
+        rows.append((f"[{t}]", ["yes" if h else "none" for h in has[t]]))
     for key in sorted(set().union(*flats) - {"events", "description"}):
         values = [f.get(key) for f in flats]
         if all(v == values[0] for v in values):
             continue
+        table = key.split(".")[0] if "." in key else None
+        if table in lacking:  # the runs without the table are in its row: here, those that have it
+            mine = [(v, key in f) for v, f, h in zip(values, flats, has[table]) if h]
+            if all(m == mine[0] for m in mine):
+                continue
         texts = [_fmt(v) if key in f else "(not set)" for v, f in zip(values, flats)]
         if max(len(t) for t in texts) > 40:  # a list of stages: which runs share it, not spelt out
             texts = [t if t == "(not set)" else f"as in run {values.index(v) + 1}" if values.index(v) < i
@@ -97,6 +109,13 @@ def _horizon(run: RunFolder) -> int:
 
 
 AFTER_ITS_END = "after its end"
+NOT_REACHED = "not reached"
+
+
+def _years_run(run: RunFolder) -> int | None:
+    """The years a run stepped (fewer than its horizon where the end of correction came first)."""
+    ran = run.summary.get("years_run")
+    return int(ran) if isinstance(ran, (int, float)) else None
 
 
 def event_rows(runs: list[RunFolder]) -> list[tuple[dict, list[str]]]:
@@ -105,8 +124,11 @@ def event_rows(runs: list[RunFolder]) -> list[tuple[dict, list[str]]]:
     (``--years``) drops the events from it on and cuts the spans at it, so an event is the same
     in two runs where it is the same in the years both ran: a row is the event as the longest run
     that has it gives it; a run has it where its own events hold it as the run's years see it;
-    ``after its end`` where it starts at or after the run's horizon (the run says nothing of it)."""
+    ``after its end`` where it starts at or after the run's horizon (the run says nothing of it);
+    ``not reached`` where the run has it but ended in the end of correction before its year (it
+    never acted: the run's summary lists it among the events never reached)."""
     horizons = [_horizon(r) for r in runs]
+    ran = [_years_run(r) for r in runs]
     events = [list(r.scenario.get("events", [])) for r in runs]
     seen = [[_within(e, h) for e in evs] for evs, h in zip(events, horizons)]  # each run's, as its years see them
     rows: list[dict] = []
@@ -121,6 +143,8 @@ def event_rows(runs: list[RunFolder]) -> list[tuple[dict, list[str]]]:
         if h and int(ev.get("year", 0)) >= h:
             return AFTER_ITS_END
         n = seen[run].count(_within(ev, h))
+        if n and ran[run] is not None and int(ev.get("year", 0)) >= ran[run]:
+            return NOT_REACHED
         return "no" if n == 0 else "yes" if n == 1 else f"yes (x{n})"
 
     return [(ev, [cell(ev, i) for i in range(len(runs))]) for ev in rows]
@@ -399,6 +423,7 @@ def _panel(ax, runs, column, per_soul, ylabel, log, tl, shown=None) -> None:
         F.log_axis(ax)
         low = [float(np.nanmin(w[w > 0])) for _, v in lines if np.any((w := _within_shown(v, shown)) > 0)]
         ax.set_ylim(bottom=min(low) / 2 if low else None, top=1.5)  # G is at most 1: the end, G = 1, has its tick
+        F.down_to_a_decade(ax)
     elif not log:
         seen = [w for _, v in lines if np.any(np.isfinite(w := _within_shown(v, shown)))]
         top = max(float(np.nanmax(w)) for w in seen) if seen else 0.0

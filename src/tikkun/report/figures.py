@@ -333,6 +333,15 @@ def log_axis(ax) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
 
 
+def down_to_a_decade(ax) -> None:
+    """Lower a logarithmic axis' bottom to the decade at or under it where the axis names decades
+    (it spans two or more): else its lowest values lie under its lowest named tick with no value
+    to read them by (the practice before the Torah, 0.003, under a tick of 0.01)."""
+    lo, hi = ax.get_ylim()
+    if 0 < lo and hi >= 100 * lo:
+        ax.set_ylim(10.0 ** np.floor(np.log10(lo)), hi)
+
+
 def share_log_axis(ax, least: float) -> None:
     """:func:`log_axis` for shares of the souls: from half the least share drawn (``least``), or
     0.05 where that is higher (two decades' ticks show), to 1.5, so that the tick of 1 shows
@@ -491,6 +500,8 @@ def section_figure(run, tl: Timeline, section: Section) -> Figure:
                         color="0.4")
         if log and present and np.isfinite(ax.dataLim.y0) and np.any(_values(run, present[0]) > 0):
             log_axis(ax)
+            if panel.ylim is None and not tl.windowed:
+                down_to_a_decade(ax)
         if panel.ylim is not None:
             ax.set_ylim(*panel.ylim)
         elif tl.windowed:  # scaled to the years shown (the autoscale saw every year)
@@ -636,7 +647,8 @@ def _bars(tl: Timeline) -> str:
 
 def souls_figure(run, tl: Timeline) -> Figure:
     """Four panels: cleansing at the end, completion years, and both by hbd (20 groups between
-    hbd quantiles: median and the 10-90% range)."""
+    hbd quantiles: the cleansing's median, its 10-90% range where the souls differ and the share
+    complete; the completion years' median and 10-90% range)."""
     souls = run.souls
     c = np.asarray(souls["cleansing"], dtype=np.float64)
     hbd = np.asarray(souls["hbd"], dtype=np.float64)
@@ -789,8 +801,9 @@ def genesis_figure(run) -> Figure:
     for ax in (ax1, ax2):
         for k in range(1, len(starts)):
             ax.axvline(k, color="0.75", lw=0.8)
-    ax1.plot(x, g["unity"], color=LINE_COLOURS[0], lw=1.4, marker=".", ms=3, label="unity 1 - mean(\u03c6\u00b2)")
-    ax1.plot(x, g["mixing"], color=LINE_COLOURS[1], lw=1.4, marker=".", ms=3, label="mixing (coarse)")
+    # unity wide and mixing dashed over it: where both are 1 (the strike), both show
+    ax1.plot(x, g["unity"], color=LINE_COLOURS[0], lw=2.6, marker=".", ms=4, label="unity 1 - mean(\u03c6\u00b2)")
+    ax1.plot(x, g["mixing"], color=LINE_COLOURS[1], lw=1.3, ls=(0, (4, 2)), label="mixing (coarse)")
     ax1.set_ylim(-0.02, 1.02)
     ax1.set_ylabel("unity, mixing (0 to 1)")
     ax1.tick_params(axis="x", labelbottom=False)

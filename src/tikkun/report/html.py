@@ -132,7 +132,7 @@ def years_shown_text(left: float, right: float, horizon: int) -> str:
 
 def _marks_text(tl) -> str:
     """What the time figures mark in this run: its eras, and its events and end where it has them
-    (each caption's key; :data:`ERAS_NOTE` says once what the eras are)."""
+    (each caption's key; :func:`eras_note` says once what the eras are)."""
     said = []
     if tl.eras:
         said.append("eras shaded")
@@ -147,10 +147,13 @@ def _marks_text(tl) -> str:
 #: What a vessel's figure cannot show of its stage, after the stage's name.
 STAGE_NOTES = {"shatter": " (the field the stage before left, cut into the souls' sparks: the cut is not drawn)"}
 
-#: Above the first figure, where the time figures shade eras: what those eras are, said once.
-ERAS_NOTE = ("The time figures shade the eras (chaos, Torah, Messiah): MODEL.md's division of the "
-             "years (the scenario's generations.torah_from and messiah_from), not the texts'; the events "
-             "need not follow it.")
+def eras_note(tl) -> str:
+    """Above the first figure, where the time figures shade eras: what the eras of this run are,
+    said once (a run of 400 years has only the era of chaos)."""
+    names = [F.ERA_NAMES.get(n, n) for n, _, _ in tl.eras]
+    what = f"the era of {names[0]}" if len(names) == 1 else f"the eras ({', '.join(names)})"
+    return (f"The time figures shade {what}: MODEL.md's division of the years (the scenario's "
+            "generations.torah_from and messiah_from), not the texts'; the events need not follow it.")
 
 
 def missed_events_text(missed: list[dict]) -> str:
@@ -256,9 +259,18 @@ TERMS = ("C, the collective correction, is the mean cleansing of the souls: each
          "one missing spark, the good and pure) and where these figures answer them:")
 
 
+def _summary_value(key: str, v) -> str:
+    """A summary.json value as text; the events never reached one a scenario's event, by its
+    place in the scenario's list (an exile is two events under one label: its light and its shocks)."""
+    if key == "events_not_reached" and isinstance(v, list) and all(isinstance(e, dict) for e in v) and v:
+        return "; ".join(f"event {_fmt(e.get('index'))}: {e.get('label') or e.get('kind')} "
+                         f"({e.get('kind')}, year {_fmt(e.get('year'))})" for e in v)
+    return _fmt(v)
+
+
 def _summary_table(summary: dict) -> str:
     return "<table>" + "".join(
-        f'<tr><th>{html.escape(str(k))}</th><td class="n">{html.escape(_fmt(v))}</td></tr>'
+        f'<tr><th>{html.escape(str(k))}</th><td class="n">{html.escape(_summary_value(k, v))}</td></tr>'
         for k, v in summary.items()) + "</table>"
 
 
@@ -274,7 +286,7 @@ def render(run: RunFolder, workers: int | None = None, first: int | None = None,
     if years:
         marks = f"{years} {marks}"
     for k, sec in enumerate(F.SECTIONS):
-        body = (f"<p>{html.escape(ERAS_NOTE)}</p>" if k == 0 and tl.eras else "") + (
+        body = (f"<p>{html.escape(eras_note(tl))}</p>" if k == 0 and tl.eras else "") + (
                 f"<figure>{_img(pngs[sec.id], sec.title)}"
                 f"<figcaption>{html.escape(sec.caption)} {html.escape(marks)}</figcaption></figure>")
         parts.append((sec.id, sec.title, body))
