@@ -310,6 +310,37 @@ def test_the_correction_names_eras_and_events_above_every_curve():
     assert list(figs.marks["eras"].data["text"]) == ["Torah era", "Messiah era"]
 
 
+def test_the_marks_are_the_reports_eras_shaded_and_events_dotted(tmp_path):
+    """The dashboard marks what the report marks, alike: the eras' spans in the report's colours
+    (its timeline read from a run folder), every event's first year a line, and the years an
+    event lasts as bars in the band; a shepherds event before the Messiah era lasts the years the
+    engine keeps its shepherd (metrics' shepherds > 0), not one year."""
+    from tikkun.report import read_run_folder
+    from tikkun.report.figures import ERA_COLOURS, timeline
+
+    folder = tmp_path / "q"
+    api.run(preset="quick", souls=600, years=300, out=folder)
+    run = read_run_folder(folder)
+    sc = api.load_scenario(folder / "scenario.toml")
+    data = plots.marker_data(sc)
+    tl = timeline(run)
+    assert list(zip(data["shades"]["left"], data["shades"]["right"], data["shades"]["colour"])) == [
+        (a, b, ERA_COLOURS[n]) for n, a, b in tl.eras]
+    assert sorted(data["lines"]["x"]) == sorted({m.year for m in tl.marks})
+    spans = sorted((m.year, m.until) for m in tl.marks if m.until is not None and m.until > m.year + 1)
+    drawn = sorted(zip(data["spans"]["left"], data["spans"]["right"]))
+    assert [a for a, _ in drawn] == [a for a, _ in spans]
+    for (a, b), (_, until) in zip(drawn, spans):  # a bar another begins at stops short of it, else at its end
+        meets = any(a2 == until for a2, _ in spans)
+        assert (a + (until - a) / 2 <= b < until) if meets else b == until
+    shepherd_years = np.asarray(run.metrics["year"])[np.asarray(run.metrics["shepherds"]) > 0]
+    (shepherds,) = [m for m in plots.markers(sc) if m.label == "shepherds" or "shepherd" in m.label]
+    assert (shepherds.year, shepherds.until) == (shepherd_years.min(), shepherd_years.max() + 1)
+    figs = plots.LiveFigures()
+    figs.start(sc)
+    assert dict(figs.marks["spans"].data) == data["spans"]
+
+
 def test_g_has_a_logarithmic_figure_over_its_decades():
     """G, a few ten-thousandths for millennia, is flat at 0 on the correction's linear axis: its
     own figure is logarithmic and spans the decades of the values seen (none at 0 or below)."""

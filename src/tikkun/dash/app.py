@@ -59,11 +59,13 @@ SEED_MAX = 2**53 - 1  # the largest whole number every larger one is told apart 
 
 
 # what the marks on every time axis are (plots.py draws them): the figures have no room for a key
-MARKS_KEY = ("<small style='color:#555'>On every time axis: dark lines, the first years of the eras (named at the "
-             "top of Correction); <span style='background:rgba(127,127,127,0.22);padding:0 3px'>grey bands</span>, "
-             "the years an event lasts; grey dashed lines, an event of one year (the events named above Correction, "
-             "read upward). A title's (000), (002) or (004) names the source text of its rule "
-             "(<code>tikkun explain RULE</code> quotes it).</small>")
+MARKS_KEY = ("<small style='color:#555'>On every time axis, as in the report: the eras shaded "
+             "(<span style='background:rgba(154,154,154,0.3);padding:0 3px'>chaos</span>, "
+             "<span style='background:rgba(217,164,0,0.3);padding:0 3px'>Torah</span>, "
+             "<span style='background:rgba(47,127,208,0.3);padding:0 3px'>Messiah</span>; named at the top of "
+             "Correction); dotted lines, the first year of each event (named above Correction, read upward; a grey "
+             "bar along the foot of those names, the years it lasts). A title's (000), (002) or (004) names the "
+             "source text of its rule (<code>tikkun explain RULE</code> quotes it).</small>")
 
 OWN_CONTROLS = {  # the tabs that do not use the sidebar's scenario: what they use instead
     "Claims": "<p><b>Claims</b> runs an experiment of docs/claims.md with the souls and seeds at the top of "

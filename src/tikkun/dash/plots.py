@@ -18,6 +18,7 @@ from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from tikkun.records import METRIC_COLUMNS
+from tikkun.report.figures import ERA_COLOURS, shepherds_until
 from tikkun.rules.stages import STAGES
 from tikkun.scenario import Scenario
 
@@ -51,7 +52,13 @@ CORRECTION, G_LOG, WORLDS, SHOCKS, LIGHT = 0, 1, 5, 6, 7  # indices in SERIES
 COLOUR_OF = {"weakest_link": Category10_10[1]}
 #: The metric columns the figures read (numbers only), with the year.
 COLUMNS: tuple[str, ...] = ("year",) + tuple(dict.fromkeys(c for *_, lines in SERIES for c, _ in lines))
-STAGE_COLOURS = ("#d62728", "#ff7f0e", "#2ca02c")  # spark, particular, common
+# The stages and the journeys as the report's green ramps, darker the further along (its lightest,
+# a fill, is too faint for a line or a dot on white): spark, particular, common; Moses to David.
+STAGE_COLOURS = ("#74c476", "#238b45", "#00441b")
+JOURNEY_COLOURS = ("#a1d99b", "#74c476", "#238b45", "#00441b")
+ERA_ALPHA = 0.12  # the eras' shade over a figure (the report's, a little stronger on a screen)
+SPAN_BAR = (1.006, 1.024)  # an event's bar in the correction's band of names: just above 1 (y units)
+SPAN_GAP = 0.004  # of the horizon: the room between two bars that meet
 YEAR_LABEL = "year from creation"
 HEIGHT = 250
 # Every yearly figure keeps the same room left of its frame (the y axis) and right of it (the
@@ -102,15 +109,27 @@ class Marker:
 
 def markers(scenario: Scenario) -> list[Marker]:
     """The scenario's events as markers, one per (label, year, until): the history's exiles set
-    two keys over one span under one name."""
+    two keys over one span under one name; a ``shepherds`` event before the Messiah era spans its
+    generation (the report's :func:`tikkun.report.figures.shepherds_until`)."""
     seen: dict[tuple, Marker] = {}
+    g = scenario.generations
     for ev in scenario.events:
         until = getattr(ev, "until", None)
         if ev.kind in ("set", "scale") and until is None:
             until = scenario.run.years
+        elif ev.kind == "shepherds" and until is None:
+            until = shepherds_until(ev.year, g.length, g.messiah_from)
         label = ev.label or (f"{ev.kind} {ev.key}" if hasattr(ev, "key") else ev.kind)
         seen.setdefault((label, ev.year, until), Marker(label, ev.year, until))
     return list(seen.values())
+
+
+def era_spans(scenario: Scenario) -> list[tuple[str, int, int]]:
+    """(report's name, first year, last year + 1) of every era within the horizon: chaos, Torah,
+    Messiah, as the report shades them (:data:`tikkun.report.figures.ERA_COLOURS`)."""
+    g, h = scenario.generations, scenario.run.years
+    bounds = (("chaos", 0, g.torah_from), ("torah", g.torah_from, g.messiah_from), ("messiah", g.messiah_from, h))
+    return [(name, max(a, 0), min(b, h)) for name, a, b in bounds if min(b, h) > max(a, 0)]
 
 
 def eras(scenario: Scenario) -> list[tuple[str, int]]:
@@ -134,18 +153,31 @@ def label_groups(scenario: Scenario, gap: float = 0.015) -> list[tuple[int, str]
 
 
 def marker_data(scenario: Scenario) -> dict[str, dict[str, list]]:
-    """The eras and events of a scenario as the data of the figures' marks: ``strips`` (spans of
-    years: left, right), ``lines`` (single years: x), ``eras`` (x, text) and ``labels`` (x, text)."""
-    strips, lines = {"left": [], "right": []}, {"x": []}
-    for m in markers(scenario):
-        if m.until is not None and m.until > m.year + 1:
-            strips["left"].append(m.year)
-            strips["right"].append(m.until)
-        else:
+    """The eras and events of a scenario as the data of the figures' marks, as the report draws
+    them: ``shades`` (the eras' spans: left, right, colour), ``lines`` (each event's first year:
+    x), ``spans`` (the years an event of more than one year lasts: left, right; drawn as bars in
+    the correction's band of names), ``eras`` (the Torah and Messiah eras' first years: x, text)
+    and ``labels`` (the events' names: x, text)."""
+    shades = {"left": [], "right": [], "colour": []}
+    for name, a, b in era_spans(scenario):
+        shades["left"].append(a)
+        shades["right"].append(b)
+        shades["colour"].append(ERA_COLOURS.get(name, "#cccccc"))
+    lines, spans = {"x": []}, {"left": [], "right": []}
+    ms = markers(scenario)
+    starts = {m.year for m in ms}
+    gap = SPAN_GAP * scenario.run.years
+    for m in ms:
+        if m.year not in lines["x"]:
             lines["x"].append(m.year)
+        if m.until is not None and m.until > m.year + 1:
+            spans["left"].append(m.year)
+            # a span that another begins where it ends stops short: the two bars read as two
+            spans["right"].append(m.until - min(gap, (m.until - m.year) / 2) if m.until in starts else m.until)
     era = eras(scenario)
     groups = label_groups(scenario)
-    return {"strips": strips, "lines": lines, "eras": {"x": [y for _, y in era], "text": [n for n, _ in era]},
+    return {"shades": shades, "lines": lines, "spans": spans,
+            "eras": {"x": [y for _, y in era], "text": [n for n, _ in era]},
             "labels": {"x": [y for y, _ in groups], "text": [t for _, t in groups]}}
 
 
@@ -207,7 +239,8 @@ class LiveFigures:
         self.hist = ColumnDataSource({"left": [], "right": [], "count": []})
         self.sample = ColumnDataSource({"hbd": [], "cleansing": [], "stage": []})
         self.marks = {k: ColumnDataSource(v) for k, v in
-                      {"strips": {"left": [], "right": []}, "lines": {"x": []}, "eras": {"x": [], "text": []},
+                      {"shades": {"left": [], "right": [], "colour": []}, "lines": {"x": []},
+                       "spans": {"left": [], "right": []}, "eras": {"x": [], "text": []},
                        "labels": {"x": [], "text": []}}.items()}
         self.x_range = Range1d(0, 1)
         self.notes: dict[str, Label] = {}
@@ -241,14 +274,16 @@ class LiveFigures:
         if yr == "log":  # decades named down from the top, so that G = 1, the end, is named when reached
             fig.yaxis.ticker = FixedTicker(ticks=log_ticks(1e-4, 1.0), minor_ticks=decades(1e-4, 1.0))
         fig.title.text_font_size = "11pt"
-        fig.vstrip(x0="left", x1="right", source=self.marks["strips"], fill_color="#7f7f7f", fill_alpha=0.10,
-                   line_alpha=0)
-        fig.vspan(x="x", source=self.marks["lines"], line_color="#7f7f7f", line_dash="dashed")
-        fig.vspan(x="x", source=self.marks["eras"], line_color="#444444", line_width=1.5)
+        # as the report: the eras shaded in their colours, each event's first year dotted
+        fig.vstrip(x0="left", x1="right", source=self.marks["shades"], fill_color="colour", fill_alpha=ERA_ALPHA,
+                   line_alpha=0, level="underlay")
+        fig.vspan(x="x", source=self.marks["lines"], line_color="#737373", line_dash="dotted", line_width=1.2)
         items = []
-        stages = all(col.startswith("stage_") for col, _ in lines)  # the sample's colours for the same stages
+        # the stages and journeys in the report's ramps (the sample's dots in the same stages' colours)
+        ramp = STAGE_COLOURS if all(c.startswith("stage_") for c, _ in lines) else \
+            JOURNEY_COLOURS if all(c.startswith("journey_") for c, _ in lines) else None
         for j, (col, label) in enumerate(lines):
-            colour = STAGE_COLOURS[j] if stages else COLOUR_OF.get(col, Category10_10[j])
+            colour = ramp[j] if ramp else COLOUR_OF.get(col, Category10_10[j])
             r = fig.line("year", col, source=self.series, line_width=2, color=colour)
             items.append(LegendItem(label=label, renderers=[r]))
         for j, (col, _) in enumerate(lines):
@@ -264,10 +299,13 @@ class LiveFigures:
             fig.yaxis.ticker = FixedTicker(ticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
             fig.add_layout(BoxAnnotation(bottom=1.0, fill_color="white", fill_alpha=0.6, line_color="#999999",
                                          line_alpha=0.6, level="underlay"))
-            fig.add_layout(LabelSet(x="x", y=1.0, y_offset=3, x_offset=3, text="text", source=self.marks["eras"],
+            # the years an event lasts: a bar along the band's foot, as the report's strip draws it
+            fig.quad(left="left", right="right", bottom=SPAN_BAR[0], top=SPAN_BAR[1], source=self.marks["spans"],
+                     fill_color="#a6a6a6", line_alpha=0)
+            fig.add_layout(LabelSet(x="x", y=1.0, y_offset=7, x_offset=3, text="text", source=self.marks["eras"],
                                     text_font_size="8pt", text_color="#222222", text_font_style="bold",
                                     text_baseline="bottom"))
-            fig.add_layout(LabelSet(x="x", y=1.0, y_offset=18, x_offset=1, angle=math.pi / 2, text="text",
+            fig.add_layout(LabelSet(x="x", y=1.0, y_offset=22, x_offset=1, angle=math.pi / 2, text="text",
                                     source=self.marks["labels"], text_font_size="7.5pt", text_color="#444444",
                                     text_baseline="top", text_align="left", text_line_height=1.0))
         self.notes[fig.name] = empty_note(fig, NOTE_BEFORE)

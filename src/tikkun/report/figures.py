@@ -122,6 +122,13 @@ def event_label(ev: dict) -> str:
     return str(kind)
 
 
+def shepherds_until(year: int, length: int, messiah_from: int) -> int | None:
+    """The year a ``shepherds`` event of ``year`` stops acting: before the Messiah era, the start
+    of the next generation (its shepherds are shepherds to their generation's end, 002;
+    :mod:`tikkun.rules.shepherds`); from that era on, None (for good)."""
+    return (year // length + 1) * length if year < messiah_from else None
+
+
 def timeline(run) -> Timeline:
     """The time axis of a :class:`RunFolder`: years run, eras from the scenario, its events."""
     years = np.asarray(run.metrics["year"])
@@ -147,10 +154,8 @@ def timeline(run) -> Timeline:
         until = ev.get("until")
         if until is None and ev.get("kind") in ("set", "scale"):
             until = int(run.scenario.get("run", {}).get("years", horizon))
-        elif until is None and ev.get("kind") == "shepherds" and "messiah_from" in gen and "length" in gen \
-                and year < int(gen["messiah_from"]):
-            # before the Messiah era its shepherds are shepherds to their generation's end (002)
-            until = (year // int(gen["length"]) + 1) * int(gen["length"])
+        elif until is None and ev.get("kind") == "shepherds" and "messiah_from" in gen and "length" in gen:
+            until = shepherds_until(year, int(gen["length"]), int(gen["messiah_from"]))
         marks.append(Mark(event_label(ev), year, None if until is None else min(int(until), horizon)))
     # one mark for events that share label and span (an exile dims the light and brings shocks)
     marks = sorted(set(marks), key=lambda m: (m.year, m.until or m.year, m.label))
