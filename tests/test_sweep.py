@@ -330,6 +330,17 @@ def test_local_cluster_has_a_thread_per_worker_and_numba_to_match(client):
     assert set(numba_threads.values()) == {max(1, available_cores() // 2)}
 
 
+def test_a_second_sweep_on_warm_workers_still_shows_their_numba_threads(client, tmp_path):
+    """The progress line's threads come from the workers' events: a worker that warmed up in an
+    earlier sweep still sends them (it compiles nothing the second time)."""
+    f = write(tmp_path / "grid.toml", 'base = "quick"\nseeds = [20, 21]\nyears = 20\nset = { "souls.count" = 500 }\n')
+    want = (max(1, available_cores() // 2),)
+    for k in range(2):
+        seen = []
+        tikkun.sweep(f, out=tmp_path / f"sw{k}", client=client, progress=seen.append)
+        assert seen[-1].numba_threads == want, k
+
+
 def test_twelve_runs_equal_tikkun_run_and_rerun_redoes_nothing(client, tmp_path):
     f = write(tmp_path / "grid.toml", GRID12)
     out = tmp_path / "sw"
@@ -482,7 +493,7 @@ def test_finished_runs_of_other_code_are_not_taken_into_the_sweep(client, tmp_pa
     summary["tikkun_code"] = "0" * 64  # as another code would have written it
     summary_path.write_text(json.dumps(summary))
     before = mtimes(out)
-    with pytest.raises(SweepError, match=r"1 of its finished runs were made by other code .*runs/seed=21: "
+    with pytest.raises(SweepError, match=r"1 of its finished runs was made by other code .*runs/seed=21: "
                                          r"tikkun \S+, tikkun_code 000000000000; .*Choose a new --out"):
         tikkun.sweep(f, out=out, client=client)
     assert mtimes(out) == before

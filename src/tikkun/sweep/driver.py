@@ -906,7 +906,8 @@ def _other_code_message(folder: Path, runs: list[tuple[str, dict]], option: str)
     two codes' bits under one sweep, and redoing them would replace results made earlier."""
     rid, summary = runs[0]
     theirs = summary.get("tikkun_code")
-    return (f"{folder}: {len(runs)} of its finished runs were made by other code than this tikkun's "
+    were = "was" if len(runs) == 1 else "were"
+    return (f"{folder}: {len(runs)} of its finished runs {were} made by other code than this tikkun's "
             f"(the first, {RUNS}/{rid}: tikkun {summary.get('tikkun_version', '?')}, tikkun_code "
             f"{theirs[:12] if isinstance(theirs, str) else 'not recorded'}; this tikkun {__version__}, "
             f"tikkun_code {code_digest()[:12]}); a sweep's runs are made by one code. Choose a new {option}, "

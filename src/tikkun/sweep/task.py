@@ -239,6 +239,7 @@ def warm(scenario: Scenario) -> None:
     cache takes seconds, and is not called compiling)."""
     global _WARM
     if _WARM:
+        _event()  # a later sweep on this worker still learns the Numba threads it started with
         return
     from .. import api
     from ..engine.year_kernel import year_pass
