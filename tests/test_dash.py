@@ -703,6 +703,9 @@ def test_sweep_tab_clears_the_last_folders_figures(tmp_path):
     view.follow(str(later))
     assert "no such folder yet; waiting for it" in view.counts.object
     assert len(view.hist.data["count"]) == 0 and notes() == (sweep_view.NOTE_WAITING, sweep_view.NOTE_WAITING)
+    view.follow(str(tmp_path / "mistyped" / "sweep"))  # nor the folder above: most likely a wrong path
+    assert f"nor is the folder above it, {tmp_path / 'mistyped'}: check the path; waiting" in view.counts.object
+    view.follow(str(later))
     _write_sweep(later, [("a", "done", 120)], {"a": np.linspace(0, 1, 121)})
     view.poll()
     assert "data-done='1'" in view.counts.object and len(view.lines.data["xs"]) == 1
@@ -925,9 +928,12 @@ def test_an_empty_scenario_file_is_loaded_as_the_command_line_loads_it(tmp_path)
     """An empty .toml file is a scenario of defaults for the command line; uploaded after a bad
     file it was ignored, and the bad file's error stayed on the page."""
     d = _dashboard()
+    cleared = []
+    d.upload.clear = lambda: cleared.append(d.upload.filename)  # the browser's chooser emptied
     d.upload.filename = "bad.toml"
     d.upload.value = b"this is = not [toml\n"
     assert d.error.visible and "bad.toml" in d.error.object
+    assert cleared == ["bad.toml"]  # a refused file's name does not stay as if it were loaded
     (tmp_path / "empty.toml").write_text("")
     want = api.load_scenario(tmp_path / "empty.toml")
     d.upload.filename = "empty.toml"

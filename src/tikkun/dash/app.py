@@ -287,14 +287,14 @@ class Dashboard:
             return
         try:
             text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self._show_error(f"{name}: cannot be read as UTF-8 text: {exc}")
-            return
-        try:
             raw = _parse_toml(text, name)
             build_scenario(raw, name)  # the command line's validation and message
-        except ScenarioError as exc:
-            self._show_error(str(exc))
+        except (UnicodeDecodeError, ScenarioError) as exc:
+            self._show_error(f"{name}: cannot be read as UTF-8 text: {exc}" if isinstance(exc, UnicodeDecodeError)
+                             else str(exc))
+            # the refused file's name leaves the chooser: it is not loaded, and choosing it again once
+            # mended is a change the browser reports
+            self.upload.clear()
             return
         label = f"file: {name}"
         self.uploaded = (label, raw, name)
