@@ -45,7 +45,7 @@ class SweepInterrupted(KeyboardInterrupt):
     """Ctrl-C during a sweep: the finished runs are filed, the others left to a re-run."""
 
     def __init__(self, folder: Path, done: int, failed: int, left: int):
-        super().__init__(f"{folder}: interrupted with {done} runs done, {failed} failed, {left} left")
+        super().__init__(f"{shown(folder)}: interrupted with {done} runs done, {failed} failed, {left} left")
         self.folder, self.done, self.failed, self.left = folder, done, failed, left
 
 
@@ -576,7 +576,7 @@ class Filing:
                 write_text(spec_path, text)
         except OSError as exc:  # a name too long, a read-only folder, no permission, ...
             remove_empty(missing)
-            raise SweepError(f"{option} {self.folder}: cannot be made or written ({exc.strerror or exc}); "
+            raise SweepError(f"{option} {shown(self.folder)}: cannot be made or written ({exc.strerror or exc}); "
                              "choose another folder") from None
         seeds = {r.run_id: r.seed for r in self.runs}
         for rid, rec in self.records.items():
@@ -907,7 +907,7 @@ def _other_code_message(folder: Path, runs: list[tuple[str, dict]], option: str)
     rid, summary = runs[0]
     theirs = summary.get("tikkun_code")
     were = "was" if len(runs) == 1 else "were"
-    return (f"{folder}: {len(runs)} of its finished runs {were} made by other code than this tikkun's "
+    return (f"{shown(folder)}: {len(runs)} of its finished runs {were} made by other code than this tikkun's "
             f"(the first, {RUNS}/{rid}: tikkun {summary.get('tikkun_version', '?')}, tikkun_code "
             f"{theirs[:12] if isinstance(theirs, str) else 'not recorded'}; this tikkun {__version__}, "
             f"tikkun_code {code_digest()[:12]}); a sweep's runs are made by one code. Choose a new {option}, "
