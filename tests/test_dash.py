@@ -835,6 +835,8 @@ def test_claims_seeds_field():
     for bad in ("", "20, x", "-1"):
         with pytest.raises(ValueError, match="seeds:"):
             parse_seeds(bad)
+    with pytest.raises(ValueError, match="seeds: seed 20 is given twice; give each seed once"):
+        parse_seeds("20, 21 20")
 
 
 def _dashboard():
@@ -1256,6 +1258,18 @@ def test_claims_tab_keeps_its_claim_while_it_runs_and_asks_for_souls(monkeypatch
     view.seeds.value, view.souls.value = "20", 300
     view._run()
     assert view._running and view.select.disabled and view.button.disabled
+    png = tmp_path / "figure.png"
+    png.write_bytes(b"")  # its bytes are not looked at here
+    view._done = ({"name": "x", "seconds": 1.0, "verdict": "holds", "summary": "as claimed"}, png)
+    view._show_figure = lambda png: None  # no figure in this play of the worker's end
+    view._finish()
+    view.poll()
+    assert "holds" in view.verdict.object
+    view.souls.value = 0  # refused: the verdict of the run before does not stay under the error
+    view._run()
+    assert "souls: between 1 and 2,000" in view.status.object and view.verdict.object == ""
+    view.souls.value = 300
+    view._run()
     view._done = (None, "stopped")
     view._finish()
     view.poll()

@@ -623,6 +623,19 @@ def test_a_bound_is_shown_so_that_it_still_holds():
         assert float(bound_text(x, below=False)) <= x <= float(bound_text(x, below=True))
 
 
+def test_a_bound_in_significant_digits_still_holds_at_any_size():
+    """The worlds' conductance without light, 4.98e-19, is "<= 5e-19" (and 4.91e-19 would not
+    be "<= 4.9e-19"); the stirred vessel's gap 0.2552 in the figure is ">= 0.25", not 0.26."""
+    from tikkun.experiments.core import bound_sig, bound_text
+
+    assert bound_sig(4.977e-19, below=True) == "5e-19" and bound_sig(4.91e-19, below=True) == "5e-19"
+    assert bound_sig(0.0123, below=False) == "0.012" and bound_sig(0.0, below=True) == "0"
+    assert bound_text(0.25517642968747467, below=False, digits=2) == "0.25"
+    rng = np.random.default_rng(2)
+    for x in 10.0 ** rng.uniform(-30, 5, 2000) * rng.choice([-1, 1], 2000):
+        assert float(bound_sig(x, below=False)) <= x <= float(bound_sig(x, below=True))
+
+
 def test_an_experiment_into_a_folder_not_writable_is_refused_before_its_runs(tmp_path, monkeypatch, capsys):
     """--out or --runs where nothing can be written: refused by name before any run (it ran every
     run first, hours at the texts' scale, then stopped with Python's PermissionError)."""

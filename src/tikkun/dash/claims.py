@@ -85,6 +85,9 @@ def parse_seeds(text: str) -> list[int]:
         raise ValueError(f"seeds: give whole numbers separated by commas, e.g. 20, 21 (got {text!r})") from None
     if not seeds or any(s < 0 for s in seeds):
         raise ValueError(f"seeds: give one or more seeds, each 0 or more (got {text!r})")
+    twice = next((x for i, x in enumerate(seeds) if x in seeds[:i]), None)
+    if twice is not None:  # two runs of one seed would be one run: the experiment refuses it
+        raise ValueError(f"seeds: seed {twice} is given twice; give each seed once (got {text!r})")
     return seeds
 
 
@@ -168,6 +171,9 @@ class ClaimsView:
                 raise ValueError(f"souls: between 1 and {self.max_souls:,} in this dashboard (got {souls:,})")
         except (TypeError, ValueError) as exc:
             self.status.object = f"<p class='tk-error' style='color:#b00'>error: {html.escape(str(exc))}</p>"
+            # nothing ran: a verdict left under the error would read as the answer to these values
+            self.verdict.object = ""
+            self._show_figure(None)
             return
         exp = self.experiments[self.select.value]
         self.status.object = (f"<p>running <b>{html.escape(exp.name)}</b>: {len(exp.arms)} arms x {len(seeds)} seeds "
@@ -206,6 +212,9 @@ class ClaimsView:
                     self._client = client
                 record = run(exp, seeds=seeds, souls=souls, out=out, runs=runs, client=client)
             self._done = (record, out / f"{exp.name}.png")
+        except ValueError as exc:  # the experiment refused its input (SweepError, ScenarioError): its message
+            log.warning("experiment %s refused: %s", exp.name, exc)
+            self._done = (None, str(exc))
         except Exception as exc:  # one line on the page; the traceback in the server's log
             if self._closed:  # the server stops (its cluster closed under it): not a failure to report
                 log.debug("experiment %s stopped with the server", exp.name, exc_info=True)

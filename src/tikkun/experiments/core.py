@@ -332,6 +332,16 @@ def bound_text(value: float, below: bool, digits: int = 3) -> str:
     return f"{shown:.{digits}f}"
 
 
+def bound_sig(value: float, below: bool, sig: int = 2) -> str:
+    """:func:`bound_text` in ``sig`` significant digits, for values of any size (``<= 5e-19`` for
+    4.98e-19): rounded up for an upper bound (``below``), down for a lower one."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    scale = 10.0 ** (sig - 1 - math.floor(math.log10(abs(value))))
+    shown = (math.ceil(value * scale) if below else math.floor(value * scale)) / scale
+    return f"{shown:.{sig}g}"
+
+
 def years_text(years, missing: str = "never") -> str:
     """``[5883, None]`` -> ``"5883, never"``: a list of years (or counts of years) as the
     verdicts print them, seed by seed; no thousands separator, so that the commas between them

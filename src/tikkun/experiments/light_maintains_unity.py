@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, bound_text
+from .core import Arm, Experiment, Verdict, bound_sig, bound_text
 
 _STRUCK = [{"kind": "separate"}, {"kind": "approach", "duration": 20.0},
            {"kind": "strike", "duration": 3000.0, "light": 1.5}]
@@ -53,7 +53,7 @@ def verdict(m):
                    f"< {W_LOST:g} without; every seed",
                    nums, f"vessel's unity: maintained >= {bound_text(keep, False)}, withdrawn <= "
                          f"{bound_text(lose, True)}; worlds' W after 100 years, every world from unity 1: >= "
-                         f"{bound_text(w_keep, False)} under the light against <= {w_lose:.2g} without")
+                         f"{bound_text(w_keep, False)} under the light against <= {bound_sig(w_lose, True)} without")
 
 
 def figure(fig, by_arm, m, v):

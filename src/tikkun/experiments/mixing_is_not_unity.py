@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Arm, Experiment, Verdict, range_text
+from .core import Arm, Experiment, Verdict, bound_text, range_text
 
 ARMS = ("stir", "fuse", "strike")
 _OPEN = [{"kind": "separate"}, {"kind": "approach", "duration": 20.0}]
@@ -75,7 +75,8 @@ def figure(fig, by_arm, m, v):
         ax.hlines(UNITY_BELOW, i - 1.1 * w, i + 0.1 * w, color="tab:red", ls="--", lw=1,
                   label=f"the rule, stir and fuse: unity < {UNITY_BELOW:g}" if i == 0 else None)
         gap = min(d["mixing"] - d["unity"] for d in m[arm].values())
-        ax.text(i + 0.5 * w, 0.3, f"mixing \u2212\nunity \u2265 {gap:.2f}\nin every\nseed (rule:\n\u2265 {GAP:g})",
+        ax.text(i + 0.5 * w, 0.3, f"mixing \u2212\nunity \u2265 {bound_text(gap, False, 2)}\nin every\nseed "
+                f"(rule:\n\u2265 {GAP:g})",
                 ha="center", va="center", fontsize=7.5)
     ax.set_xticks(range(len(ARMS)), ["stir (vibration)", "fuse (melted metals)", "strike (light 1.5 > A)"])
     ax.set_ylabel("measure of the vessel at the end (0 to 1)")

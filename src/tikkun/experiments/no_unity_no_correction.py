@@ -9,7 +9,9 @@ with the verdict.
 
 Measure: C of phase 2 (the ``quick`` world, constant light) for each vessel; the year T in
 which the struck arm's C first reaches 0.5, and the stirred arm's C in that year. Verdict: holds
-if in every seed the stirred arm's C at T is below 0.1 ("barely correct").
+if in every seed the stirred arm's C at T is below 0.1 ("barely correct"). The line also gives
+the year the stirred arm's C reaches 0.5 and both arms' C in the last year: a verdict at one
+year cannot tell a delay from a stop, and the reader is told which it is.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ def measure(by_arm):
         c = s.metrics["cleansing_mean"]
         hit = np.nonzero(c >= 0.5)[0]
         t = int(s.metrics["year"][hit[0]]) if hit.size else None
+        cs = r.metrics["cleansing_mean"]
+        hit_s = np.nonzero(cs >= 0.5)[0]
         out["seeds"][r.seed] = {
             "T": t, "C_stirred_at_T": r.at("cleansing_mean", t) if t is not None else None,
+            "T_stirred": int(r.metrics["year"][hit_s[0]]) if hit_s.size else None,
             "unity_mean_stirred": r.summary.get("sparks_unity_mean"), "unity_mean_struck": s.summary.get("sparks_unity_mean"),
             "vessel_stirred": r.summary.get("genesis"), "vessel_struck": s.summary.get("genesis"),
             "C_end_stirred": float(r.metrics["cleansing_mean"][-1]), "C_end_struck": float(c[-1])}
@@ -51,7 +56,15 @@ def verdict(m):
     one = [v["vessel_stirred"]["final_unity"] for v in m["seeds"].values()]
     reached = all(x is not None for x in vals)
     when = f"year{'s' if min(ts) != max(ts) else ''} {range_text(ts, 0)}" if reached else ""
+    # what comes after the rule's year: the stirred sparks are late, or never correct (a reader of
+    # "barely correct" at one year must see which)
+    later = [v.get("T_stirred") for v in m["seeds"].values()]
+    late = (f"years {range_text([y for y in later if y is not None], 0)}" if all(y is not None for y in later)
+            else f"{sum(y is None for y in later)} of {len(later)} seeds never")
+    ends = ([v["C_end_stirred"] for v in m["seeds"].values()], [v["C_end_struck"] for v in m["seeds"].values()])
     line = (f"when the struck sparks' C reaches 0.5 ({when}), the stirred sparks' C is {range_text(vals, 3)}; "
+            f"the stirred C reaches 0.5 in {late} (C at the end: {range_text(ends[0], 3)} stirred, "
+            f"{range_text(ends[1], 3)} struck); "
             f"sparks' mean unity {range_text(u, 2)} (stirred) against {range_text(us, 2)} (struck); "
             f"the stirred vessel's mixing {range_text(mixed, 2)}, unity {range_text(one, 2)}"
             if reached else "the struck arm never reached C = 0.5")
