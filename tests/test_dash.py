@@ -1277,6 +1277,34 @@ def test_claims_tab_keeps_its_claim_while_it_runs_and_asks_for_souls(monkeypatch
     view.close()
 
 
+def test_claims_tab_shows_an_experiments_refusal_as_its_message_alone(monkeypatch, tmp_path, caplog):
+    """An experiment that refuses its input (a SweepError, a ValueError) shows its message, not
+    its class's name, and the server's log has no traceback for it; another error keeps both."""
+    import contextlib
+
+    import tikkun.dash.claims as claims
+    import tikkun.experiments.core as core
+    import tikkun.sweep.driver as driver
+    from tikkun.sweep.spec import SweepError
+
+    monkeypatch.setattr(driver, "connect", lambda **kw: contextlib.nullcontext(None))
+    view = claims.ClaimsView(2_000)
+    exp = view.experiments[view.select.value]
+    for error, shown in ((SweepError("seeds: seed 20 is given twice"), "error: seeds: seed 20 is given twice"),
+                         (RuntimeError("worker lost"), "error: RuntimeError: worker lost")):
+        def refuse(*a, error=error, **k):
+            raise error
+
+        monkeypatch.setattr(core, "run", refuse)
+        caplog.clear()
+        view._running = True
+        view._work(exp, [20], 300, tmp_path)
+        view.poll()
+        assert shown in view.status.object
+        assert any(r.exc_info for r in caplog.records) is isinstance(error, RuntimeError)
+    view.close()
+
+
 def test_claims_tab_starts_at_each_claims_own_size_and_says_when_a_verdict_is_not_at_it(tmp_path):
     """A claim chosen brings its own population (docs/claims.md's, at most 60,000 and the page's
     cap); a verdict measured at another says so under it, with the claim's own size and why."""

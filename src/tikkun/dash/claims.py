@@ -212,15 +212,14 @@ class ClaimsView:
                     self._client = client
                 record = run(exp, seeds=seeds, souls=souls, out=out, runs=runs, client=client)
             self._done = (record, out / f"{exp.name}.png")
-        except ValueError as exc:  # the experiment refused its input (SweepError, ScenarioError): its message
-            log.warning("experiment %s refused: %s", exp.name, exc)
-            self._done = (None, str(exc))
         except Exception as exc:  # one line on the page; the traceback in the server's log
             if self._closed:  # the server stops (its cluster closed under it): not a failure to report
                 log.debug("experiment %s stopped with the server", exp.name, exc_info=True)
+            elif isinstance(exc, ValueError):  # it refused its input (SweepError, ScenarioError): its message
+                log.warning("experiment %s refused: %s", exp.name, exc)
             else:
                 log.exception("experiment %s failed", exp.name)
-            self._done = (None, f"{type(exc).__name__}: {exc}")
+            self._done = (None, str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}")
         finally:
             self._client = None
             self._finish()
