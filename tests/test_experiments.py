@@ -72,6 +72,14 @@ def test_no_unity_no_correction_rule():
     v = EXPERIMENTS["no-unity-no-correction"].verdict({"seeds": {20: {**seed, "C_stirred_at_T": 0.05}}})
     assert v.line.endswith("the stirred vessel's mixing 0.75, unity 0.45")  # one seed: one number
     assert v.line.startswith("when the struck sparks' C reaches 0.5 (year 120), ")
+    # what follows the rule's year: a delay (the stirred C's own year) or a stop (never), and the ends
+    late = {20: {**seed, "C_stirred_at_T": 0.05, "T_stirred": 210},
+            21: {**seed, "C_stirred_at_T": 0.06, "T_stirred": 230}}
+    assert "the stirred C reaches 0.5 in years 210-230 (C at the end: 0.500 stirred, 1.000 struck)" in (
+        EXPERIMENTS["no-unity-no-correction"].verdict({"seeds": late}).line)
+    late[21]["T_stirred"] = None
+    assert "the stirred C never reaches 0.5 in 1 of 2 seeds (C at the end" in (
+        EXPERIMENTS["no-unity-no-correction"].verdict({"seeds": late}).line)
     # a struck arm that never reaches one half: not a pass, and said so
     v = EXPERIMENTS["no-unity-no-correction"].verdict({"seeds": {20: {**seed, "T": None, "C_stirred_at_T": None}}})
     assert not v.holds and v.line == "the struck arm never reached C = 0.5"

@@ -18,7 +18,7 @@ from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from tikkun.records import METRIC_COLUMNS
-from tikkun.report.figures import ERA_COLOURS, shepherds_until
+from tikkun.report.figures import ERA_COLOURS, era_bounds, shepherds_until
 from tikkun.rules.stages import STAGES
 from tikkun.scenario import Scenario
 
@@ -124,14 +124,6 @@ def markers(scenario: Scenario) -> list[Marker]:
     return list(seen.values())
 
 
-def era_spans(scenario: Scenario) -> list[tuple[str, int, int]]:
-    """(report's name, first year, last year + 1) of every era within the horizon: chaos, Torah,
-    Messiah, as the report shades them (:data:`tikkun.report.figures.ERA_COLOURS`)."""
-    g, h = scenario.generations, scenario.run.years
-    bounds = (("chaos", 0, g.torah_from), ("torah", g.torah_from, g.messiah_from), ("messiah", g.messiah_from, h))
-    return [(name, max(a, 0), min(b, h)) for name, a, b in bounds if min(b, h) > max(a, 0)]
-
-
 def eras(scenario: Scenario) -> list[tuple[str, int]]:
     """(name, first year) of the eras that begin within the horizon after year 0."""
     g = scenario.generations
@@ -159,7 +151,8 @@ def marker_data(scenario: Scenario) -> dict[str, dict[str, list]]:
     the correction's band of names), ``eras`` (the Torah and Messiah eras' first years: x, text)
     and ``labels`` (the events' names: x, text)."""
     shades = {"left": [], "right": [], "colour": []}
-    for name, a, b in era_spans(scenario):
+    g = scenario.generations
+    for name, a, b in era_bounds(g.torah_from, g.messiah_from, scenario.run.years):  # as the report shades them
         shades["left"].append(a)
         shades["right"].append(b)
         shades["colour"].append(ERA_COLOURS.get(name, "#cccccc"))

@@ -296,7 +296,8 @@ class SweepView:
         if not self.folder.is_dir():
             self._say(NOTE_WAITING, NOTE_WAITING)
             parent = self.folder.parent
-            hint = "" if parent.is_dir() else f"; nor is the folder above it, {html.escape(str(parent))}: check the path"
+            hint = ("" if parent.is_dir() else
+                    f"; nor is the folder above it, {html.escape(str(parent))}: check the path")
             self.counts.object = (f"<p>{html.escape(str(self.folder))}: no such folder yet{hint}; waiting for it "
                                   "(tikkun sweep --out DIR makes it as it starts)</p>")
             return

@@ -10,7 +10,7 @@ with the verdict.
 Measure: C of phase 2 (the ``quick`` world, constant light) for each vessel; the year T in
 which the struck arm's C first reaches 0.5, and the stirred arm's C in that year. Verdict: holds
 if in every seed the stirred arm's C at T is below 0.1 ("barely correct"). The line also gives
-the year the stirred arm's C reaches 0.5 and both arms' C in the last year: a verdict at one
+the year the stirred arm's C reaches 0.5 and both arms' C at the end: a verdict at one
 year cannot tell a delay from a stop, and the reader is told which it is.
 """
 
@@ -27,23 +27,31 @@ STAGES = {"stirred": mixing.STAGES["stir"], "struck": mixing.STAGES["strike"]}  
 GRID = mixing.GRID
 
 
+def _half_year(run) -> int | None:
+    """The first year the run's C reaches 0.5 (None if it never does)."""
+    hit = np.nonzero(run.metrics["cleansing_mean"] >= 0.5)[0]
+    return int(run.metrics["year"][hit[0]]) if hit.size else None
+
+
 def measure(by_arm):
     out = {"seeds": {}}
     struck = {r.seed: r for r in by_arm["struck"]}
     for r in by_arm["stirred"]:
         s = struck[r.seed]
-        c = s.metrics["cleansing_mean"]
-        hit = np.nonzero(c >= 0.5)[0]
-        t = int(s.metrics["year"][hit[0]]) if hit.size else None
-        cs = r.metrics["cleansing_mean"]
-        hit_s = np.nonzero(cs >= 0.5)[0]
+        t = _half_year(s)
         out["seeds"][r.seed] = {
             "T": t, "C_stirred_at_T": r.at("cleansing_mean", t) if t is not None else None,
-            "T_stirred": int(r.metrics["year"][hit_s[0]]) if hit_s.size else None,
+            "T_stirred": _half_year(r),
             "unity_mean_stirred": r.summary.get("sparks_unity_mean"), "unity_mean_struck": s.summary.get("sparks_unity_mean"),
             "vessel_stirred": r.summary.get("genesis"), "vessel_struck": s.summary.get("genesis"),
-            "C_end_stirred": float(r.metrics["cleansing_mean"][-1]), "C_end_struck": float(c[-1])}
+            "C_end_stirred": float(r.metrics["cleansing_mean"][-1]),
+            "C_end_struck": float(s.metrics["cleansing_mean"][-1])}
     return out
+
+
+def years_span(ys) -> str:
+    """``year 105`` or ``years 105-106``: the years over the seeds."""
+    return f"year{'s' if min(ys) != max(ys) else ''} {range_text(ys, 0)}"
 
 
 def verdict(m):
@@ -55,15 +63,15 @@ def verdict(m):
     mixed = [v["vessel_stirred"]["final_mixing"] for v in m["seeds"].values()]
     one = [v["vessel_stirred"]["final_unity"] for v in m["seeds"].values()]
     reached = all(x is not None for x in vals)
-    when = f"year{'s' if min(ts) != max(ts) else ''} {range_text(ts, 0)}" if reached else ""
+    when = years_span(ts) if reached else ""
     # what comes after the rule's year: the stirred sparks are late, or never correct (a reader of
     # "barely correct" at one year must see which)
     later = [v.get("T_stirred") for v in m["seeds"].values()]
-    late = (f"years {range_text([y for y in later if y is not None], 0)}" if all(y is not None for y in later)
-            else f"{sum(y is None for y in later)} of {len(later)} seeds never")
+    late = (f"reaches 0.5 in {years_span(later)}" if all(y is not None for y in later)
+            else f"never reaches 0.5 in {sum(y is None for y in later)} of {len(later)} seeds")
     ends = ([v["C_end_stirred"] for v in m["seeds"].values()], [v["C_end_struck"] for v in m["seeds"].values()])
     line = (f"when the struck sparks' C reaches 0.5 ({when}), the stirred sparks' C is {range_text(vals, 3)}; "
-            f"the stirred C reaches 0.5 in {late} (C at the end: {range_text(ends[0], 3)} stirred, "
+            f"the stirred C {late} (C at the end: {range_text(ends[0], 3)} stirred, "
             f"{range_text(ends[1], 3)} struck); "
             f"sparks' mean unity {range_text(u, 2)} (stirred) against {range_text(us, 2)} (struck); "
             f"the stirred vessel's mixing {range_text(mixed, 2)}, unity {range_text(one, 2)}"
@@ -97,7 +105,7 @@ def figure(fig, by_arm, m, v):
         ax.axhline(STIRRED_BELOW, color="tab:red", ls="--", lw=0.8,
                    label=f"the rule: the stirred C below {STIRRED_BELOW:g} in that year")
         lo, hi = min(s["C_stirred_at_T"] for s in seeds), max(s["C_stirred_at_T"] for s in seeds)
-        span = f"years {min(ts)}-{max(ts)}" if min(ts) != max(ts) else f"year {ts[0]}"
+        span = years_span(ts)
         ax.text(max(ts) + 3, 0.435, f"{span} (purple): the struck C first reaches 0.5;\nthe stirred C then "
                 f"{lo:.3f}-{hi:.3f}\n(the dots; the dashed line: the bound)", fontsize=8, va="center", color="tab:purple")
     # the kinks of C: years in which every soul's light changed at once (both arms' runs say when)

@@ -51,9 +51,10 @@ def differences(runs: list[RunFolder]) -> list[tuple[str, list[str]]]:
     """``(what, [its value in each run])`` for every scenario key whose value is not the same in
     every run (dotted keys; a long value, such as genesis' stages, named ``as in run 1`` or ``(a
     value of its own)``; a table some runs lack whole, ``[genesis]``, one row of ``yes`` or
-    ``none``, and its keys only where the runs that have it differ), then each event that some runs have and others do not (:func:`event_rows`),
-    the order of the set and scale events where only it differs, and the graph where a run was
-    given one. The description is left out: it is prose."""
+    ``none``, and its keys only where the runs that have it differ), then each event that some
+    runs have and others do not (:func:`event_rows`), the order of the set and scale events where
+    only it differs, and the graph where a run was given one. The description is left out: it is
+    prose."""
     flats = [_flat(r.scenario) for r in runs]
     rows: list[tuple[str, list[str]]] = []
     # a table some runs lack whole (a run without a genesis): one row, not one a key

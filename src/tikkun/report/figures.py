@@ -122,6 +122,14 @@ def event_label(ev: dict) -> str:
     return str(kind)
 
 
+def era_bounds(torah_from: int, messiah_from: int, horizon: int) -> list[tuple[str, int, int]]:
+    """``(era, first year, last year + 1)`` of MODEL.md's eras (chaos, Torah, Messiah) from the
+    scenario's ``generations.torah_from`` and ``messiah_from``, cut to ``horizon`` (an era wholly
+    after it left out)."""
+    bounds = (("chaos", 0, torah_from), ("torah", torah_from, messiah_from), ("messiah", messiah_from, horizon))
+    return [(n, max(a, 0), min(b, horizon)) for n, a, b in bounds if min(b, horizon) > max(a, 0)]
+
+
 def shepherds_until(year: int, length: int, messiah_from: int) -> int | None:
     """The year a ``shepherds`` event of ``year`` stops acting: before the Messiah era, the start
     of the next generation (its shepherds are shepherds to their generation's end, 002;
@@ -135,8 +143,7 @@ def timeline(run) -> Timeline:
     horizon = int(years.max()) + 1 if years.size else 1
     gen = run.scenario.get("generations", {})
     if "torah_from" in gen and "messiah_from" in gen:
-        bounds = [("chaos", 0, int(gen["torah_from"])), ("torah", int(gen["torah_from"]), int(gen["messiah_from"])),
-                  ("messiah", int(gen["messiah_from"]), horizon)]
+        bounds = era_bounds(int(gen["torah_from"]), int(gen["messiah_from"]), horizon)
     elif "era" in run.metrics and years.size:
         # Without the keys: the eras the engine recorded, year by year.
         era = np.asarray(run.metrics["era"]).astype(str)
