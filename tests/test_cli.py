@@ -1156,3 +1156,43 @@ def test_a_failed_sweep_runs_message_is_one_line():
     assert _one_line("preset quick: invalid scenario\na: x\nb: y") == "a: x; b: y"
     assert _one_line("the worker left the cluster\nwhile running it") == "the worker left the cluster; while running it"
     assert _one_line(None) == "" and _one_line("MemoryError") == "MemoryError"
+
+
+ENTRY = """
+import atexit, sys, threading, time
+from pathlib import Path
+here = Path(sys.argv[1])
+atexit.register(lambda: (here / "atexit-ran").write_text("yes"))
+mode = sys.argv[2]
+sys.argv = ["tikkun", *sys.argv[3:]]
+from tikkun.cli import entry
+if mode == "thread":  # a thread that is not a daemon, still running when the command ends: the exit waits
+    threading.Thread(target=lambda: (time.sleep(2.0), (here / "thread-ran").write_text("yes"))).start()
+entry()
+raise SystemExit("entry() returned")
+"""
+
+
+@pytest.mark.parametrize("mode, args, code", [
+    ("plain", ["presets"], 0),
+    ("plain", ["run", "--preset", "no-such-preset"], 2),
+    ("thread", ["presets"], 0),
+])
+def test_entry_ends_after_atexit_and_threads(tmp_path, mode, args, code):
+    """The command's entry point ends the process itself (Python's teardown of the modules is left
+    out): with the command's exit code, after every atexit handler, after a thread that is not a
+    daemon has ended, and with what the command printed all there."""
+    r = subprocess.run([sys.executable, "-c", ENTRY, str(tmp_path), mode, *args], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == code, r.stderr
+    assert "entry() returned" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert (tmp_path / "atexit-ran").read_text() == "yes"
+    if mode == "thread":
+        assert (tmp_path / "thread-ran").read_text() == "yes"
+    if code == 0:  # printed in full: the listing ends with the last preset shipped
+        inproc = subprocess.run([sys.executable, "-c", "import sys; sys.argv = ['tikkun', 'presets']\n"
+                                 "from tikkun.cli import main; main()"], capture_output=True, text=True, timeout=300)
+        assert r.stdout == inproc.stdout and r.stdout.strip()
+    else:
+        assert "no-such-preset" in r.stderr
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import atexit
 import os
 import shlex
 import signal
@@ -948,6 +949,46 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while an error was being told (its types are imported then)
         err.print("interrupted")
         sys.exit(130)
+
+
+def entry() -> None:
+    """The command's entry point (the ``tikkun`` script and ``python -m tikkun``): :func:`main`,
+    then the process ends without Python's teardown of its modules.
+
+    By the end every output is written and closed (atomically), the atexit handlers have run
+    (Dask's, the dashboard's removals) and the standard streams are flushed: what the teardown of
+    NumPy, Numba, pyarrow, pandas and matplotlib would add is time only, about half a second
+    after every command (docs/performance.md). Where a thread that is not a daemon still runs,
+    the exit is Python's own, which waits for it. Tests call :func:`main`, which returns."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    _exit_now(code)
+
+
+def _exit_now(code) -> None:
+    """End the process with ``code`` (a ``SystemExit``'s: None is 0, text is told and is 1)
+    after the atexit handlers and a flush of the standard streams; Python's own exit where a
+    thread that is not a daemon is still running (its exit joins such threads first)."""
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        sys.exit(code)
+    try:
+        atexit._run_exitfuncs()  # as Python's exit runs them; the module has no public name for it
+    except KeyboardInterrupt:
+        code = 130
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (``| head``), a stream closed
+            pass
+    os._exit(code)
 
 
 def repeated_option(argv: list[str]) -> str | None:
