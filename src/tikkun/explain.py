@@ -687,7 +687,7 @@ def genesis_note(sc: Scenario) -> str | None:
     if sc.genesis is None or sc.genesis.stages[-1].kind == "shatter":
         return None
     last = sc.genesis.stages[-1].kind
-    return (f"genesis.stages ends with {last!r}, not 'shatter' (000: \"they break\"): the sparks are cut all the "
+    return (f"genesis.stages ends with {last!r}, not 'shatter' (000: \"they receive a blow and break\"): the sparks are cut all the "
             f"same, from the vessel as the {last} leaves it; add {{kind = \"shatter\"}} as the last stage to "
             "say so")
 

@@ -5,8 +5,11 @@ did not overlap" (separate); "they came closer to one another ... a common bound
 (approach); "we can mix liquids together by way of vibration, or cause metals to merge
 together by way of fusion ... this is not true unification" (stir, fuse); "under the
 influence of the most powerful Light ... they receive a blow and break. That is when their
-qualities 'melt' and a new, mutual quality is born" (strike, shatter); "this unity is
-possible only when the Upper Light maintains it" (maintain, withdraw).
+qualities “melt” and a new, mutual quality is born" (strike); "This unity is possible
+only when the Upper Light maintains it and does not let it disappear" (maintain, and in
+revision 2 the breaking itself: the light withdraws and the unity it held decays, withdraw;
+the sparks are then cut from the vessel, shatter; MODEL.md, "the breaking is the light
+leaving").
 
 Every random draw comes from :mod:`tikkun.random`, so a run is a pure function of
 ``(config, seed)``.
