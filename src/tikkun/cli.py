@@ -965,6 +965,8 @@ def entry() -> None:
         code = 0
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt:  # after the command's own handlers: it is whole, there is nothing to tell
+        code = 130
     _exit_now(code)
 
 
