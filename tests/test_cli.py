@@ -569,7 +569,9 @@ def test_a_run_stopped_before_any_checkpoint_leaves_nothing_and_runs_again(tmp_p
             time.sleep(0.05)
         time.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
-        return proc.communicate(timeout=120)[1]
+        stdout, stderr = proc.communicate(timeout=120)
+        assert "interrupted" in stderr, (proc.returncode, stdout, stderr)
+        return stderr
 
     stderr = stop_when_started(start("cut"), tmp_path / "cut")
     assert "interrupted: no checkpoint (--checkpoint-every N makes a run resumable); cut removed" in stderr
@@ -584,8 +586,9 @@ def test_a_run_stopped_before_any_checkpoint_leaves_nothing_and_runs_again(tmp_p
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
-    stderr = proc.communicate(timeout=120)[1]
-    assert "mine kept (it holds files the run did not write)" in stderr
+    stdout, stderr = proc.communicate(timeout=120)
+    assert "mine kept (it holds files the run did not write)" in stderr, (proc.returncode, stdout, stderr)
+    assert proc.returncode == 130
     assert sorted(os.listdir(tmp_path / "mine")) == ["notes.txt"]
 
 
