@@ -1198,4 +1198,3 @@ def test_entry_ends_after_atexit_and_threads(tmp_path, mode, args, code):
         assert r.stdout == inproc.stdout and r.stdout.strip()
     else:
         assert "no-such-preset" in r.stderr
-

@@ -957,8 +957,8 @@ def entry() -> None:
 
     By the end every output is written and closed (atomically), the atexit handlers have run
     (Dask's, the dashboard's removals) and the standard streams are flushed: what the teardown of
-    NumPy, Numba, pyarrow, pandas and matplotlib would add is time only, about half a second
-    after every command (docs/performance.md). Where a thread that is not a daemon still runs,
+    NumPy, Numba, pyarrow, pandas and matplotlib would add is time only (measured in
+    docs/performance.md, "Measured effects"). Where a thread that is not a daemon still runs,
     the exit is Python's own, which waits for it. Tests call :func:`main`, which returns."""
     try:
         main()
