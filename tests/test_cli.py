@@ -73,6 +73,9 @@ def test_run_quick_end_to_end(tmp_path):
     (["validate", "g100.toml"], "genesis.block: block 8 must divide the grid side n = 100"),
     (["genesis", "--preset", "history", "--set", "genesis.n=100", "--out", "g"], "genesis.block"),
     (["validate", "bad.toml"], "not a valid TOML"),
+    (["validate"], "validate: give a scenario file, or --preset NAME"),
+    (["validate", "--preset", "nope"], "preset: unknown preset 'nope'; allowed: history, quick"),
+    (["validate", "bad.toml", "--preset", "quick"], "give a scenario file or a preset, not both"),
     (["run", "--preset", "quick", "--seed", "3", "--set", "run.seed=5"], "--seed 3 and --set run.seed=5 disagree"),
     (["run", "--preset", "quick", "--years", "30", "--set", "run.years=40"], "--years 30 and --set run.years=40"),
     (["run", "--preset", "quick", "--out", "bad.toml/sub"], "--out bad.toml/sub: cannot be made"),
@@ -677,6 +680,11 @@ def test_validate_and_presets(tmp_path):
     assert r.returncode == 0 and "ok" in r.stdout and "0 events)" in r.stdout
     r = tikkun("presets", cwd=tmp_path)
     assert r.returncode == 0 and "history" in r.stdout and "quick" in r.stdout
+    # a preset checked by name, as `tikkun validate quick`'s message suggests
+    r = tikkun("validate", "quick", cwd=tmp_path)
+    assert r.returncode == 2 and "--preset quick" in r.stderr
+    r = tikkun("validate", "--preset", "quick", cwd=tmp_path)
+    assert r.returncode == 0 and "ok: preset quick (quick: 4,000 souls, 400 years, 1 event)" in r.stdout
 
 
 def test_resume_refuses_a_checkpoint_of_another_version(tmp_path):

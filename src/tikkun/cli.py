@@ -691,18 +691,23 @@ def sensitivity(
 
 
 @app.command()
-def validate(scenario: Path = typer.Argument(..., help="scenario TOML file")):
-    """Check a scenario file; print what it resolves to, or every problem with its key.
+def validate(scenario: Optional[Path] = typer.Argument(None, help="scenario TOML file"),
+             preset: Optional[str] = typer.Option(None, "--preset", "-p",
+                                                  help="a shipped preset instead (see `tikkun presets`)")):
+    """Check a scenario file (or a preset); print what it resolves to, or every problem with its key.
 
     Each key is checked first; the checks between keys (a graph's degree against the souls, the
     events against the horizon) follow once every key is valid."""
     from . import api
     from .scenario import ScenarioError, load_scenario
 
-    sc = load_scenario(scenario)
-    out.print(f"[green]ok[/]: {escape(str(scenario))} ({escape(sc.name)}: {sc.souls.count:,} souls, {sc.run.years:,} years, "
+    if scenario is None and preset is None:
+        raise BadInput("validate: give a scenario file, or --preset NAME (see `tikkun presets`)")
+    sc = load_scenario(scenario, preset=preset)
+    what = f"preset {preset}" if scenario is None else str(scenario)
+    out.print(f"[green]ok[/]: {escape(what)} ({escape(sc.name)}: {sc.souls.count:,} souls, {sc.run.years:,} years, "
               f"{len(sc.events)} event{'' if len(sc.events) == 1 else 's'})")
-    if sc.network.enabled and sc.network.kind == "given":
+    if scenario is not None and sc.network.enabled and sc.network.kind == "given":
         try:  # the graph `tikkun run` would take beside it, checked as it checks it
             given, label = api.graph_beside(scenario, sc)
             if given is not None:
