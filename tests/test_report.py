@@ -220,6 +220,23 @@ def test_a_run_without_its_report_leaves_the_vessels_figures_to_it(run, tmp_path
     (bare / "genesis_2_strike.png").unlink()
     write_report(bare)
     assert {p.name: p.read_bytes() for p in bare.glob("genesis_*.png")} == with_report
+    # a user's file and a user's folder at two of the names, the others lost: those are kept as
+    # they are, the others drawn again, and the page holds every figure drawn from the stages
+    names = sorted(with_report)
+    for name in names:
+        (bare / name).unlink()
+    (bare / names[0]).write_bytes(b"my picture")
+    (bare / names[1]).mkdir()
+    r = tikkun("report", bare, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (bare / names[0]).read_bytes() == b"my picture" and (bare / names[1]).is_dir()
+    assert {n: (bare / n).read_bytes() for n in names[2:]} == {n: with_report[n] for n in names[2:]}
+    page = _Page()
+    page.feed((bare / "report.html").read_text())
+    assert set(with_report.values()) <= {base64.b64decode(s.split(",", 1)[1]) for s in page.images["genesis"]}
+    (bare / names[0]).write_bytes(with_report[names[0]])
+    (bare / names[1]).rmdir()
+    (bare / names[1]).write_bytes(with_report[names[1]])
     # the stages' file damaged: the report says which file, and writes nothing
     (bare / "genesis_2_strike.png").unlink()
     good = (bare / "genesis_stages.npz").read_bytes()

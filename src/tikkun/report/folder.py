@@ -176,7 +176,7 @@ def read_run_folder(folder, kept: bool = True) -> RunFolder:
     pngs = []
     for p in folder.iterdir():
         m = _GENESIS_PNG.match(p.name)
-        if m:
+        if m and p.is_file():  # a folder of that name is no figure
             pngs.append((int(m.group(1)), m.group(2), p.read_bytes()))
     run = RunFolder(folder, text, scenario, summary, metrics, souls, genesis, tuple(sorted(pngs)))
     rows = len(next(iter(souls.values())))

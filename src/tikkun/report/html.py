@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import html
+import os
 from pathlib import Path
 
 import numpy as np
@@ -357,7 +358,8 @@ def write_report(folder, out=None, first: int | None = None, last: int | None = 
     atomically; returns its path. ``first``, ``last``: the years the time figures show (``--from``,
     ``--to``; default all). An earlier report there is replaced; a report written into its run
     folder also writes there the vessel's figures (``genesis_<i>_<stage>.png``) that the folder's
-    ``genesis_stages.npz`` gives and it lacks; no other file is touched. Raises
+    ``genesis_stages.npz`` gives and it lacks (a name already taken is left as it is: the page
+    holds the figures drawn from the stages); no other file is touched. Raises
     :class:`~tikkun.report.folder.ReportError` for a folder that is not a finished run, years it
     cannot show or vessel's stages it cannot read, before anything is written."""
     check_shown_years(first, last)
@@ -379,7 +381,9 @@ def write_report(folder, out=None, first: int | None = None, last: int | None = 
         drawn = tuple(stage_figures(stages))
         if target.parent.resolve() == run.folder.resolve():  # beside the report, as the README lists them
             for i, kind, png in drawn:
-                _written(run.folder / f"genesis_{i}_{kind}.png", write_bytes, png)
+                path = run.folder / f"genesis_{i}_{kind}.png"
+                if not os.path.lexists(path):  # a file (or folder) of that name there is kept as it is
+                    _written(path, write_bytes, png)
         run = dataclasses.replace(run, vessel_pngs=drawn)
     _written(target, write_text, render(run, first=first, last=last))
     return target
