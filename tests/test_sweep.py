@@ -815,6 +815,32 @@ def test_sensitivity_command_on_quick(client, tmp_path, monkeypatch, capsys):
     # more light a year, more cleansing: alpha's effect on C is positive in every trajectory
     assert min(effects[0]) > 0 and mine.loc["light.alpha", "mu"] > 0
 
+    # the same command again replaces its own table and figure; a user's file under either name
+    # (or a folder) is refused before anything runs or is written, and kept as it was
+    def again():
+        try:
+            main()
+        except SystemExit as exc:
+            return exc.code
+        return 0
+
+    assert again() in (None, 0), capsys.readouterr().err
+    capsys.readouterr()
+    for name in ("sensitivity.png", "sensitivity.parquet"):
+        path = tmp_path / "sens" / name
+        mine_before = path.read_bytes()
+        for kind in ("file", "folder"):
+            path.unlink()
+            path.write_bytes(b"my own " + name.encode()) if kind == "file" else path.mkdir()
+            before = sorted(p.name for p in (tmp_path / "sens").iterdir())
+            assert again() == 2
+            err = " ".join(capsys.readouterr().err.split())
+            assert f"{name} was not written by tikkun sensitivity; move it away first" in err, err
+            assert (path.read_bytes() == b"my own " + name.encode()) if kind == "file" else path.is_dir()
+            assert sorted(p.name for p in (tmp_path / "sens").iterdir()) == before
+            path.rmdir() if kind == "folder" else path.unlink()
+            path.write_bytes(mine_before)
+
 
 def test_a_scheduler_address_that_is_no_address_is_bad_input(tmp_path):
     """--scheduler foo (no port): exit code 2 naming the option and the form asked for, not

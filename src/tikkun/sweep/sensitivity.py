@@ -244,6 +244,7 @@ def sensitivity(
         unique.setdefault(key, row)  # Morris trajectories may meet at a point: it runs once
     spec_runs = dataclasses.replace(spec, points=tuple(unique.values()))
     folder = Path(out) if out is not None else default_folder(spec, f"-{sp.method}")
+    _check_outputs(folder)
     result = run_sweep(spec_runs, out=folder, scheduler=scheduler, workers=workers, client=client, progress=progress)
     if len(result.failed):
         first = result.failed.iloc[0]
@@ -414,7 +415,56 @@ def plot(indices, sp: SensitivityPlan, path: Path, censored: tuple[int, int] = (
         fig.tight_layout(rect=(0, note_h + 0.06 * ((len(labels) + 4) // 5), 1, 1))
     elif outputs:
         fig.tight_layout(rect=(0, note_h, 1, 1))
-    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, metadata={"Software": FIGURE_SOFTWARE}))
+
+
+FIGURE_SOFTWARE = f"tikkun sensitivity {__version__}"  # the figure's PNG Software tag: how ours is told from a user's
+
+
+def _png_software(path: Path) -> str | None:
+    """The Software text of the PNG at ``path`` (what wrote it), or None: not a PNG, or untagged."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(1 << 16)
+    except OSError:
+        return None
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    at = 8
+    while at + 8 <= len(data):  # chunks: length, type, data, CRC; the tags come before the image
+        length, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
+        if kind == b"IDAT":
+            return None
+        if kind == b"tEXt":
+            key, _, text = data[at + 8:at + 8 + length].partition(b"\0")
+            if key == b"Software":
+                return text.decode("latin-1")
+        at += 12 + length
+    return None
+
+
+def _check_outputs(folder: Path) -> None:
+    """Refuse, before any run, a folder whose ``sensitivity.parquet`` or ``sensitivity.png`` tikkun
+    did not write: they are replaced at the end (nothing a user made is touched). The table is
+    ours with tikkun's keys in its Parquet metadata; the figure with :data:`FIGURE_SOFTWARE`'s
+    tag, or, beside our table, Matplotlib's (as earlier versions left it)."""
+    import pyarrow.parquet as pq
+
+    table, figure = folder / TABLE, folder / FIGURE
+    ours = False
+    if os.path.lexists(table):
+        try:
+            ours = table.is_file() and b"tikkun.method" in (pq.read_schema(table).metadata or {})
+        except Exception:  # anything pyarrow cannot read as Parquet is not ours
+            ours = False
+        if not ours:
+            raise SweepError(f"--out {folder}: {table.name} was not written by tikkun sensitivity; move it away "
+                             "first (tikkun never writes over what is there)")
+    if os.path.lexists(figure):
+        tag = _png_software(figure) if figure.is_file() else None
+        if tag is None or not (tag.startswith("tikkun sensitivity ") or (ours and tag.startswith("Matplotlib"))):
+            raise SweepError(f"--out {folder}: {figure.name} was not written by tikkun sensitivity; move it away "
+                             "first (tikkun never writes over what is there)")
 
 
 def _point_key(point: dict, names: list[str]) -> str:
