@@ -1118,8 +1118,15 @@ def test_a_worker_with_another_tikkun_is_refused_before_anything_is_written(tmp_
 
         monkeypatch.setattr(driver, "_CODE_PROBE", "'f' * 64")
         with pytest.raises(SweepError, match=rf"^--scheduler {address}: worker inproc://\S+ runs other code than the "
-                                             "client under the same version"):
+                                             "client under the same version") as refused:
             tikkun.sweep(f, out=tmp_path / "out", scheduler=address)
+        assert "start the workers from the same environment" in str(refused.value)
+        # a client of a local cluster: its workers are this environment's, so the code changed
+        # after this process imported it (a dashboard left running), and the advice says so
+        with Client(cluster) as client:
+            with pytest.raises(SweepError, match=r"^client: worker \S+ runs other code") as refused:
+                tikkun.sweep(f, out=tmp_path / "out", client=client)
+        assert "start this process again (e.g. tikkun serve)" in str(refused.value)
     assert not (tmp_path / "out").exists()
 
 

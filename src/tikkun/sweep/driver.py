@@ -317,9 +317,16 @@ def check_workers(client, source: str) -> None:
         bad += [f"worker {w} runs other code than the client under the same version (an edited or other checkout)"
                 for w, code in sorted(codes.items()) if code != code_digest()]
     if bad:
+        from distributed import LocalCluster
+
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        # a local cluster's workers start from this environment, importing tikkun as it is now:
+        # it changed after this process imported it (a long-lived one, such as tikkun serve)
+        how = ("this process imported it before it changed, its local cluster's workers after: start this process "
+               "again (e.g. tikkun serve)" if isinstance(getattr(client, "cluster", None), LocalCluster)
+               else "start the workers from the same environment, docs/sweeps.md")
         raise SweepError(f"{source}: {'; '.join(bad[:3])}{more}; every worker needs the client's tikkun "
-                         f"{__version__} and code (start the workers from the same environment, docs/sweeps.md)")
+                         f"{__version__} and code ({how})")
 
 
 _SCRATCH_LOCK = threading.Lock()  # Dask's configuration is the process's: one cluster made at a time with a scratch
