@@ -381,7 +381,8 @@ class Series:
 @dataclass(frozen=True)
 class Panel:
     """A panel: its y label and lines; ``kind`` "line", "stack" (shares that add up), "steps"
-    (counts per year), "cumulative" (counts of rare events, as their sum so far) or "points"
+    (a value held through its year: counts per year, a scheduled rate, the shepherds; a change
+    shows at its own year, not a year before), "cumulative" (counts of rare events, as their sum so far) or "points"
     (values of some years only, the zeros left out); ``log`` True
     for a logarithmic y axis, "wide" for one only where the run's values span more than
     :data:`WIDE` (then the label says so): a narrow range on a log axis gets a single tick."""
@@ -449,14 +450,14 @@ SECTIONS: tuple[Section, ...] = (
             "(their Poisson mean a year, set by the eras' events), and the screen they took each year, summed "
             "over the sparks (in units of spark size D).",
             (Panel("shocks so far", (Series("shocks", "shocks"),), kind="cumulative", integer=True),
-             Panel("rate a year\n(Poisson mean)", (Series("shock_rate", "shock rate"),)),
+             Panel("rate a year\n(Poisson mean)", (Series("shock_rate", "shock rate"),), kind="steps"),
              Panel("screen lost a year", (Series("screen_lost", "screen lost"),), kind="steps"))),
     Section("shepherds", "Shepherds and the network", "Shepherds (souls whose light reaches every soul: "
             "each soul receives the same shepherds' light, \u03c6_s (light.phi_s), from one shepherd as from all of "
             "them), "
             "complete souls, and the share of souls that rewired toward the good and pure in each year of a "
             "rewiring (a point a rewiring; none in the other years).",
-            (Panel("shepherds", (Series("shepherds", "shepherds"),), integer=True),
+            (Panel("shepherds", (Series("shepherds", "shepherds"),), integer=True, kind="steps"),
              Panel("complete souls", (Series("complete", "complete souls"),), integer=True),
              Panel("share of souls", (Series("rewired", "rewired in the year", True),), kind="points"))),
 )
