@@ -1113,6 +1113,39 @@ def test_the_run_before_stays_dashed_under_the_next_and_the_status_names_it():
             d.live.close(wait=5)
 
 
+def test_the_status_says_paused_only_with_the_year_of_the_pause():
+    """The page's refresh takes the rows, draws them, then writes the status: a run that reaches its
+    pause meanwhile must not show "paused" beside a year before the pause (it showed "year 271 ...
+    paused" on the way to a pause after year 300, the figures slow on a loaded server). The figures
+    are made slow here: the refresh draws until the run has paused."""
+    import re
+
+    d = _dashboard()
+    d.source.value = "quick"
+    d.souls.value, d.seed.value = SOULS, 20
+    d.speed.value = "30 years a second"
+    d.pause_after.value = 12
+    d._run()
+    try:
+        _wait(lambda: d.live.year >= 3, FIRST_YEAR_TIMEOUT, "year 3")
+        add = d.live_figures.add_rows
+
+        def slow(rows):  # the thread reaches its pause while the figures draw
+            add(rows)
+            _wait(lambda: d.live.phase is live_mod.Phase.PAUSED, 30, "the pause after year 12")
+
+        d.live_figures.add_rows = slow
+        d.poll()
+        year, phase = re.search(r"data-year='(-?\d+)' data-phase='(\w+)'", d.status.object).groups()
+        assert phase == "running" and int(year) < 12, (year, phase)
+        assert "pausing after year 12" in d.status.object
+        d.live_figures.add_rows = add
+        d.poll()
+        assert re.search(r"data-year='(-?\d+)' data-phase='(\w+)'", d.status.object).groups() == ("12", "paused")
+    finally:
+        d.live.close(wait=5)
+
+
 def test_empty_souls_box_asks_for_a_number_and_does_not_invite_run():
     d = _dashboard()
     d.souls.value = None

@@ -568,6 +568,9 @@ class Dashboard:
         live = self.live
         if live is None:
             return
+        # the phase before the rows: a run that is paused or finished now has all its rows in
+        # take_rows, read after; its phase read after them could be one the thread reached since
+        phase, message, pending = live.phase, live.message, live.pending_pause
         rows = live.take_rows()
         snap = live.snapshot()
         if rows:
@@ -577,11 +580,10 @@ class Dashboard:
         if snap is not None and snap.year != self._snapshot_year:
             self._snapshot_year = snap.year
             self.live_figures.show_souls(snap)
-        # the rows taken and the phase read are not one instant: both decide what the status shows
-        shown = (self._last_row["year"] if self._last_row else None, live.year, live.phase, live.message)
+        shown = (self._last_row["year"] if self._last_row else None, live.year, phase, message)
         if shown != self._shown:
             self._shown = shown
-            self._status()
+            self._status(phase=phase, message=message, pending=pending)
             self.download.disabled = live.state is None
 
     def _follow_genesis_run(self) -> None:
@@ -614,7 +616,9 @@ class Dashboard:
         self.live_figures.start(sc, waiting=waiting)
         self._last_row = None
 
-    def _status(self, note: str = "") -> None:
+    def _status(self, note: str = "", phase=None, message=None, pending=None) -> None:
+        """The status line; ``phase``, ``message`` and ``pending`` (its pause to come): the run's as
+        :meth:`poll` read them before taking its rows (else read now)."""
         live = self.live
         if live is None:
             sc = self._knobs
@@ -639,16 +643,18 @@ class Dashboard:
         shown = f"year {last:,}" if row else "year 0 not yet run"
         end = f"; the end of correction in year {live.end_year:,}" if live.end_year is not None else ""
         # before its first year a running run's message says what it waits on (the kernels compiling: minutes)
-        told = live.phase in (Phase.PREPARING, Phase.FAILED, Phase.FINISHED) or (live.phase is Phase.RUNNING and not row)
-        msg = live.message if told else live.phase.value
-        if live.phase is Phase.RUNNING and live.rate is not None:
+        if phase is None:
+            phase, message, pending = live.phase, live.message, live.pending_pause
+        told = phase in (Phase.PREPARING, Phase.FAILED, Phase.FINISHED) or (phase is Phase.RUNNING and not row)
+        msg = message if told else phase.value
+        if phase is Phase.RUNNING and live.rate is not None:
             msg += f", {live.rate:,.0f} years a second"
-        if live.phase is Phase.RUNNING and live.pending_pause is not None:
-            msg += f"; pausing after year {live.pending_pause:,}"
-        colour = "#b00" if live.phase is Phase.FAILED else "#222"
+        if phase is Phase.RUNNING and pending is not None:
+            msg += f"; pausing after year {pending:,}"
+        colour = "#b00" if phase is Phase.FAILED else "#222"
         changed = ", ".join(f"{k} = {_fmt(v)}" for k, v in self._run_changed.items()) or "none"
         self.status.object = (
-            f"<p id='tk-status' style='color:{colour}'><b><span id='tk-year' data-year='{last}' data-phase='{live.phase.value}'>"
+            f"<p id='tk-status' style='color:{colour}'><b><span id='tk-year' data-year='{last}' data-phase='{phase.value}'>"
             f"{shown}</span></b> (horizon {sc.run.years:,} years): C = <span id='tk-c'>{c:.6g}</span>, "
             f"G = {g:.4g}{end}. <i>{html.escape(msg)}</i>{(' ' + html.escape(note)) if note else ''}<br>"
             f"<small>{html.escape(sc.name)}, {sc.souls.count:,} souls, seed {sc.run.seed}; changed from the "
