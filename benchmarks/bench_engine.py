@@ -87,6 +87,7 @@ def native_paths() -> str:
         return "none (TIKKUN_PORTABLE=1)"
     used = [name for name, on in (("gathered network row", gather.AVAILABLE), ("sparks' light by eight", gather.HARDWARE),
                                   ("souls' sums by eight", gather.AVX512_BW),
+                                  ("souls' sums by eight, gathered", gather.GATHERED_SUMS and not gather.AVX512_BW),
                                   ("open souls' sums", gather.AVX512 and not gather.AVX512_BW), ("prefetch", True)) if on]
     return ", ".join(used)
 

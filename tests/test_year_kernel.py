@@ -276,6 +276,7 @@ def test_flat_and_per_soul_spark_loops_agree_bit_for_bit():
 
 _NO_AVX512 = "AVX-512 not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums take every spark"
 _NO_BW = "AVX-512 BW not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums go spark by spark"
+_NO_AVX2 = "AVX2 not on this processor, or off (TIKKUN_PORTABLE=1): the souls' sums go spark by spark"
 
 
 @pytest.mark.parametrize("mode", [
@@ -358,6 +359,11 @@ def _sums_of_eight(screen, run_flag, jlo, spark_start, complete, total, flags, i
 
 
 @njit
+def _sums_of_eight_gathered(screen, run_flag, jlo, spark_start, complete, total, flags, i, t):
+    gather.sums_of_eight_gathered(screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
+
+
+@njit
 def _souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, count):
     yk.souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, count)
 
@@ -393,13 +399,17 @@ def test_souls_sums_one_by_one_are_the_sums_in_spark_order():
     assert np.isnan(total[190:]).all()  # nothing past the souls asked for
 
 
-@pytest.mark.skipif(not gather.AVX512_BW, reason=_NO_BW)
-def test_the_sums_of_eight_souls_are_their_sums_in_spark_order():
-    """The vector form (a lane a soul, rank by rank, the ranks picked by permutations from 64
-    sparks) against NumPy's sums in spark order, bit for bit: groups of 8 to 64 sparks, souls of
-    one spark, of up to 57 and of 9 to 12 beside seven small ones, complete souls (0.0 and no
-    flag, however many sparks), all eight complete, a group not at the arrays' start; and nothing
-    written outside the eight souls."""
+@pytest.mark.parametrize("form", [
+    pytest.param(_sums_of_eight, marks=pytest.mark.skipif(not gather.AVX512_BW, reason=_NO_BW), id="permuted"),
+    pytest.param(_sums_of_eight_gathered, marks=pytest.mark.skipif(not gather.HARDWARE, reason=_NO_AVX2),
+                 id="gathered"),
+])
+def test_the_sums_of_eight_souls_are_their_sums_in_spark_order(form):
+    """The vector forms (a lane a soul, rank by rank, the ranks picked by permutations from 64
+    sparks with AVX-512 BW, or gathered with AVX2) against NumPy's sums in spark order, bit for
+    bit: groups of 8 to 64 sparks, souls of one spark, of up to 57 and of 9 to 12 beside seven
+    small ones, complete souls (0.0 and no flag, however many sparks), all eight complete, a
+    group not at the arrays' start; and nothing written outside the eight souls."""
     rs = np.random.default_rng(32)
     shapes = [np.ones(8, int), np.full(8, 8), np.r_[57, np.ones(7, int)], np.r_[np.ones(7, int), 57]]
     shapes += [rs.integers(1, 9, 8) for _ in range(300)]
@@ -416,7 +426,7 @@ def test_the_sums_of_eight_souls_are_their_sums_in_spark_order():
         run_flag = rs.integers(0, 4, m - jlo).astype(np.uint8)
         complete = (rs.random(counts.size) < (1.0 if case == 1 else 0.3)).astype(np.uint8)
         total, flags = np.full(20, np.nan), np.full(20, 9, np.uint8)
-        _sums_of_eight(screen, run_flag, jlo, start, complete, total, flags, lead, 4)
+        form(screen, run_flag, jlo, start, complete, total, flags, lead, 4)
         want_total, want_flags = _sums_in_numpy(screen, run_flag, jlo, start, complete, lead, 8)
         assert total[4:12].tobytes() == want_total.tobytes(), case
         assert (flags[4:12] == want_flags).all(), case

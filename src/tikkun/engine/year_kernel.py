@@ -311,7 +311,8 @@ def _ask_for_sparks(screen, size, unity, lo, hi):
 LIGHT_BY_EIGHT = gather.HARDWARE  # the sparks' light eight at a time (x86 with AVX2), else one by one
 SUMS_OF_OPEN_SOULS = gather.AVX512  # the souls' sums may skip complete souls' sparks (below)
 SKIP_COMPLETE_FROM = (5, 8)  # ... in runs where at least 5 souls in 8 are complete
-SUMS_BY_EIGHT = gather.AVX512_BW  # the souls' sums eight souls at a time, after a run's sparks (AVX-512 BW)
+SUMS_BY_EIGHT = gather.AVX512_BW or gather.GATHERED_SUMS  # the souls' sums eight souls at a time, after a run's sparks
+SUMS_BY_PERMUTATION = gather.AVX512_BW  # ... each rank picked by permutations (AVX-512 BW), else gathered (AVX2)
 assert (OPEN | GREATER) < 1 << gather.FLAG_BITS  # every bit of a spark's flag reaches its soul's
 
 
@@ -444,7 +445,9 @@ def sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flag
     loop's chain through memory (each spark's sum waits for the last) becomes a lane's chain in
     a register. Groups whose sparks are more than 64, or within 64 places of the run's end (the
     vector loads would read past it), and the run's last souls short of eight, go one by one
-    (:func:`souls_sums`), as every soul does where the processor lacks AVX-512 BW.
+    (:func:`souls_sums`), as every soul does where neither form runs (:data:`SUMS_BY_EIGHT`). With
+    AVX-512 BW a rank's eight screens are picked from the group's 64 by permutations; with AVX2
+    alone they are one hardware gather (:func:`tikkun.native.gather.sums_of_eight_gathered`).
     ``run_flag`` holds the flags of sparks ``jlo:jhi``. Every soul of the run gets its sum and
     flags written: the caller need not zero them.
     """
@@ -452,8 +455,10 @@ def sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flag
     while t + 8 <= r1:
         i = lo + t
         first = spark_start[i]
-        if SUMS_BY_EIGHT and spark_start[i + 8] - first <= 64 and first + 64 <= jhi:
+        if SUMS_BY_PERMUTATION and spark_start[i + 8] - first <= 64 and first + 64 <= jhi:
             gather.sums_of_eight(screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
+        elif SUMS_BY_EIGHT and spark_start[i + 8] - first <= 64 and first + 64 <= jhi:
+            gather.sums_of_eight_gathered(screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
         else:
             souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, 8)
         t += 8
@@ -582,7 +587,7 @@ def year_pass(
     end and cannot be vectorised. In years with shocks, and in runs with fewer than one
     open soul in :data:`FLAT_MIN_OPEN`, the loop per soul (:func:`cleanse_sparks`) is used
     instead: it applies the shocks and skips complete souls' sparks. Both give the same bits, so
-    which one ran never shows. Where the processor has AVX-512 BW (:data:`SUMS_BY_EIGHT`), the
+    which one ran never shows. Where the processor has AVX-512 BW, or AVX2 (:data:`SUMS_BY_EIGHT`), the
     flat loop leaves the souls' sums to one pass after the run's sparks, eight souls at a time
     (:func:`sums_by_eight`), again with the same bits. (The loop per soul is faster only where nearly every soul is
     complete, hence the switch; measured: docs/performance.md.)

@@ -23,7 +23,11 @@ or two vector instructions (measured effects: docs/performance.md).
   rank (each soul's first sparks, then its second, ...): every lane adds its own soul's sparks
   in spark order, as the scalar loop does, so the bits are the same; a rank's eight sparks are
   picked from the group's 64 sparks in registers by permutations (``vpermi2ps``); the flags
-  by bit masks (AVX-512 BW).
+  by bit masks (AVX-512 BW). :func:`sums_of_eight_gathered` is the same with AVX2 alone: a
+  rank's eight sparks are one masked hardware gather (``vgatherdps``). Even where a gather is
+  slower than the eight loads it replaces (AMD's Zen), it is faster than the scalar sums, whose
+  additions wait on each other through memory; it is not used where a mitigation slows the
+  gather (:data:`GATHERED_SUMS`).
 """
 
 from __future__ import annotations
@@ -71,6 +75,14 @@ def _gather_here() -> bool:
 _SLOW_GATHER_CPUS = ("znver1", "znver2", "znver3", "znver4")
 
 
+def _gather_mitigated() -> bool:
+    """True where the system says that a mitigation slows the processor's gathers."""
+    try:
+        return "mitigation" in _GATHER_DATA_SAMPLING.read_text().lower()
+    except OSError:  # not Linux, or an older kernel: nothing reported
+        return False
+
+
 def _gather_slowed() -> bool:
     """True where the processor's gathers cost more than the loads they replace: where the
     system says that a mitigation slows them, or on a processor of :data:`_SLOW_GATHER_CPUS`."""
@@ -79,10 +91,7 @@ def _gather_slowed() -> bool:
             return True
     except RuntimeError:
         pass
-    try:
-        return "mitigation" in _GATHER_DATA_SAMPLING.read_text().lower()
-    except OSError:  # not Linux, or an older kernel: nothing reported
-        return False
+    return _gather_mitigated()
 
 
 # Intrinsics exist only in compiled code: with NUMBA_DISABLE_JIT (pure Python, as mutation
@@ -91,6 +100,7 @@ HARDWARE = not PORTABLE and not config.DISABLE_JIT and _gather_here()  # AVX2 ca
 AVAILABLE = HARDWARE and not _gather_slowed()  # ... and the gather is fast: the network uses it
 AVX512 = HARDWARE and _host_has("avx512f", "avx512vl")  # :func:`open_of_eight` can run here
 AVX512_BW = AVX512 and _host_has("avx512bw")  # :func:`sums_of_eight` can run here
+GATHERED_SUMS = HARDWARE and not _gather_mitigated()  # :func:`sums_of_eight_gathered` pays here (tested on Zen 3)
 FLAG_BITS = 2  # the low bits of a spark's flag that :func:`sums_of_eight` ORs (the growth loop sets no other)
 
 
@@ -230,6 +240,112 @@ def open_of_eight(typingctx, light, j, idx, k):
     return sig, codegen
 
 
+def _sums_of_eight(gathered: bool):
+    """The typing and code of :func:`sums_of_eight` (``gathered`` False: AVX-512 BW's permutations)
+    and :func:`sums_of_eight_gathered` (True: AVX2's gathers); the same bits."""
+
+    def typer(typingctx, screen, run_flag, jlo, spark_start, complete, total, flags, i, t):
+        if not (_flat(screen, types.float32) and _flat(run_flag, types.uint8) and _flat(spark_start, types.int64)
+                and _flat(complete, types.uint8) and _flat(total, types.float64) and _flat(flags, types.uint8)
+                and isinstance(jlo, types.Integer) and isinstance(i, types.Integer) and isinstance(t, types.Integer)):
+            return None
+        sig = types.void(screen, run_flag, types.int64, spark_start, complete, total, flags, types.int64, types.int64)
+
+        def codegen(context, builder, signature, args):
+            def data(k):
+                return _data(context, builder, signature, args, k)
+
+            f32, f64, i8, i32, i64 = ir.FloatType(), ir.DoubleType(), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+            v8i, v16i, v8l = ir.VectorType(i32, 8), ir.VectorType(i32, 16), ir.VectorType(i64, 8)
+            v8f, v16f, v8d = ir.VectorType(f32, 8), ir.VectorType(f32, 16), ir.VectorType(f64, 8)
+            v8b, v64b = ir.VectorType(i8, 8), ir.VectorType(i8, 64)
+            first, soul, lane0 = args[2], args[7], args[8]
+
+            def splat(x, kind, n):
+                v = builder.insert_element(ir.Constant(kind, ir.Undefined), x, ir.Constant(i32, 0))
+                return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, n), [0] * n))
+
+            def load(k, at, kind, align):
+                return builder.load(builder.bitcast(builder.gep(data(k), [at]), kind.as_pointer()), align=align)
+
+            starts = load(3, soul, v8l, 8)
+            ends = load(3, builder.add(soul, ir.Constant(i64, 1)), v8l, 8)
+            base = builder.extract_element(starts, ir.Constant(i32, 0))
+            rel = builder.trunc(builder.sub(starts, splat(base, v8l, 8)), v8i)  # 0..63: each soul's first spark
+            done = builder.icmp_unsigned("!=", load(4, soul, v8b, 1), ir.Constant(v8b, [0] * 8))
+            counts = builder.select(done, ir.Constant(v8i, [0] * 8), builder.trunc(builder.sub(ends, starts), v8i))
+            rel_end = builder.add(rel, counts)  # past each open soul's last spark (its first for a complete one)
+            umax = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i32, [v8i]),
+                                                  "llvm.vector.reduce.umax.v8i32")
+            ranks = builder.call(umax, [counts])
+            # the flags: for each of the two bits, the group's 64 sparks as the bits of one integer,
+            # and each soul's sparks as a mask of consecutive bits ((2**count - 1) << first)
+            flag_table = load(1, builder.sub(base, first), v64b, 1)
+            rel64, counts64 = builder.zext(rel, v8l), builder.zext(counts, v8l)
+            shift = builder.and_(builder.sub(ir.Constant(v8l, [64] * 8), counts64), ir.Constant(v8l, [63] * 8))
+            ones = builder.lshr(ir.Constant(v8l, [-1] * 8), shift)
+            mine = builder.select(builder.icmp_unsigned("==", counts64, ir.Constant(v8l, [0] * 8)),
+                                  ir.Constant(v8l, [0] * 8), builder.shl(ones, rel64))
+            ors = ir.Constant(v8b, [0] * 8)
+            for bit in range(FLAG_BITS):
+                marked = builder.icmp_unsigned("!=", builder.and_(flag_table, ir.Constant(v64b, [1 << bit] * 64)),
+                                               ir.Constant(v64b, [0] * 64))
+                sparks = builder.bitcast(marked, i64)  # bit p: the group's spark p has the flag
+                hit = builder.icmp_unsigned("!=", builder.and_(mine, splat(sparks, v8l, 8)), ir.Constant(v8l, [0] * 8))
+                ors = builder.or_(ors, builder.shl(builder.zext(hit, v8b), ir.Constant(v8b, [bit] * 8)))
+            at = builder.gep(data(0), [base])
+            if gathered:
+                gather = cgutils.get_or_insert_function(
+                    builder.module, ir.FunctionType(v8f, [v8f, i8.as_pointer(), v8i, v8f, i8]),
+                    "llvm.x86.avx2.gather.d.ps.256")
+            else:  # the group's 64 screens in four registers
+                quarter = [builder.load(builder.bitcast(builder.gep(at, [ir.Constant(i64, 16 * h)]), v16f.as_pointer()),
+                                        align=4) for h in range(4)]
+                perm = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v16f, [v16f, v16i, v16f]),
+                                                      "llvm.x86.avx512.vpermi2var.ps.512")
+            idx16_first = builder.shuffle_vector(rel, rel, ir.Constant(v16i, list(range(8)) * 2))
+            entry = builder.block
+            loop = builder.append_basic_block("ranks")
+            after = builder.append_basic_block("ranks_done")
+            builder.cbranch(builder.icmp_unsigned(">", ranks, ir.Constant(i32, 0)), loop, after)
+            builder.position_at_end(loop)
+            q = builder.phi(i32)
+            acc = builder.phi(v8d)
+            idx16 = builder.phi(v16i)  # each lane's spark of this rank (0..63) in both halves, one more a rank
+            pick8 = ir.Constant(v8i, list(range(8)))
+            idx = builder.shuffle_vector(idx16, idx16, pick8)
+            live = builder.icmp_unsigned("<", idx, rel_end)
+            if gathered:  # lanes past their soul's last spark are masked: nothing read for them
+                rank = builder.call(gather, [ir.Constant(v8f, [0.0] * 8), builder.bitcast(at, i8.as_pointer()), idx,
+                                             builder.bitcast(builder.sext(live, v8i), v8f), ir.Constant(i8, 4)])
+            else:
+                low = builder.call(perm, [quarter[0], idx16, quarter[1]])  # from places 0..31 (index bits 0-4)
+                high = builder.call(perm, [quarter[2], idx16, quarter[3]])  # from places 32..63
+                upper = builder.icmp_unsigned(">=", idx, ir.Constant(v8i, [32] * 8))
+                rank = builder.select(upper, builder.shuffle_vector(high, high, pick8),
+                                      builder.shuffle_vector(low, low, pick8))
+            acc_next = builder.select(live, builder.fadd(acc, builder.fpext(rank, v8d)), acc)
+            q_next = builder.add(q, ir.Constant(i32, 1))
+            q.add_incoming(ir.Constant(i32, 0), entry)
+            q.add_incoming(q_next, loop)
+            acc.add_incoming(ir.Constant(v8d, [0.0] * 8), entry)
+            acc.add_incoming(acc_next, loop)
+            idx16.add_incoming(idx16_first, entry)
+            idx16.add_incoming(builder.add(idx16, ir.Constant(v16i, [1] * 16)), loop)
+            builder.cbranch(builder.icmp_unsigned("<", q_next, ranks), loop, after)
+            builder.position_at_end(after)
+            sums = builder.phi(v8d)
+            sums.add_incoming(ir.Constant(v8d, [0.0] * 8), entry)
+            sums.add_incoming(acc_next, loop)
+            builder.store(sums, builder.bitcast(builder.gep(data(5), [lane0]), v8d.as_pointer()), align=8)
+            builder.store(ors, builder.bitcast(builder.gep(data(6), [lane0]), v8b.as_pointer()), align=1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return typer
+
+
 @intrinsic
 def sums_of_eight(typingctx, screen, run_flag, jlo, spark_start, complete, total, flags, i, t):
     """The sums of souls ``i .. i+7`` into ``total[t .. t+7]`` (float64: ``0.0 + s_0 + s_1 + ...``
@@ -249,88 +365,15 @@ def sums_of_eight(typingctx, screen, run_flag, jlo, spark_start, complete, total
     read in ``screen`` and in ``run_flag`` (those past the group are never used).
     Runs only where :data:`AVX512_BW`.
     """
-    if not (_flat(screen, types.float32) and _flat(run_flag, types.uint8) and _flat(spark_start, types.int64)
-            and _flat(complete, types.uint8) and _flat(total, types.float64) and _flat(flags, types.uint8)
-            and isinstance(jlo, types.Integer) and isinstance(i, types.Integer) and isinstance(t, types.Integer)):
-        return None
-    sig = types.void(screen, run_flag, types.int64, spark_start, complete, total, flags, types.int64, types.int64)
+    return _sums_of_eight(False)(typingctx, screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
 
-    def codegen(context, builder, signature, args):
-        def data(k):
-            return _data(context, builder, signature, args, k)
 
-        f32, f64, i8, i32, i64 = ir.FloatType(), ir.DoubleType(), ir.IntType(8), ir.IntType(32), ir.IntType(64)
-        v8i, v16i, v8l = ir.VectorType(i32, 8), ir.VectorType(i32, 16), ir.VectorType(i64, 8)
-        v16f, v8d, v8b, v64b = ir.VectorType(f32, 16), ir.VectorType(f64, 8), ir.VectorType(i8, 8), ir.VectorType(i8, 64)
-        first, soul, lane0 = args[2], args[7], args[8]
-
-        def splat(x, kind, n):
-            v = builder.insert_element(ir.Constant(kind, ir.Undefined), x, ir.Constant(i32, 0))
-            return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, n), [0] * n))
-
-        def load(k, at, kind, align):
-            return builder.load(builder.bitcast(builder.gep(data(k), [at]), kind.as_pointer()), align=align)
-
-        starts = load(3, soul, v8l, 8)
-        ends = load(3, builder.add(soul, ir.Constant(i64, 1)), v8l, 8)
-        base = builder.extract_element(starts, ir.Constant(i32, 0))
-        rel = builder.trunc(builder.sub(starts, splat(base, v8l, 8)), v8i)  # 0..63: each soul's first spark
-        done = builder.icmp_unsigned("!=", load(4, soul, v8b, 1), ir.Constant(v8b, [0] * 8))
-        counts = builder.select(done, ir.Constant(v8i, [0] * 8), builder.trunc(builder.sub(ends, starts), v8i))
-        rel_end = builder.add(rel, counts)  # past each open soul's last spark (its first for a complete one)
-        umax = cgutils.get_or_insert_function(builder.module, ir.FunctionType(i32, [v8i]), "llvm.vector.reduce.umax.v8i32")
-        ranks = builder.call(umax, [counts])
-        # the flags: for each of the two bits, the group's 64 sparks as the bits of one integer,
-        # and each soul's sparks as a mask of consecutive bits ((2**count - 1) << first)
-        flag_table = load(1, builder.sub(base, first), v64b, 1)
-        rel64, counts64 = builder.zext(rel, v8l), builder.zext(counts, v8l)
-        shift = builder.and_(builder.sub(ir.Constant(v8l, [64] * 8), counts64), ir.Constant(v8l, [63] * 8))
-        ones = builder.lshr(ir.Constant(v8l, [-1] * 8), shift)
-        mine = builder.select(builder.icmp_unsigned("==", counts64, ir.Constant(v8l, [0] * 8)),
-                              ir.Constant(v8l, [0] * 8), builder.shl(ones, rel64))
-        ors = ir.Constant(v8b, [0] * 8)
-        for bit in range(FLAG_BITS):
-            marked = builder.icmp_unsigned("!=", builder.and_(flag_table, ir.Constant(v64b, [1 << bit] * 64)),
-                                           ir.Constant(v64b, [0] * 64))
-            sparks = builder.bitcast(marked, i64)  # bit p: the group's spark p has the flag
-            hit = builder.icmp_unsigned("!=", builder.and_(mine, splat(sparks, v8l, 8)), ir.Constant(v8l, [0] * 8))
-            ors = builder.or_(ors, builder.shl(builder.zext(hit, v8b), ir.Constant(v8b, [bit] * 8)))
-        at = builder.gep(data(0), [base])
-        quarter = [builder.load(builder.bitcast(builder.gep(at, [ir.Constant(i64, 16 * h)]), v16f.as_pointer()), align=4)
-                   for h in range(4)]
-        perm = cgutils.get_or_insert_function(builder.module, ir.FunctionType(v16f, [v16f, v16i, v16f]),
-                                              "llvm.x86.avx512.vpermi2var.ps.512")
-        idx16_first = builder.shuffle_vector(rel, rel, ir.Constant(v16i, list(range(8)) * 2))
-        entry = builder.block
-        loop = builder.append_basic_block("ranks")
-        after = builder.append_basic_block("ranks_done")
-        builder.cbranch(builder.icmp_unsigned(">", ranks, ir.Constant(i32, 0)), loop, after)
-        builder.position_at_end(loop)
-        q = builder.phi(i32)
-        acc = builder.phi(v8d)
-        idx16 = builder.phi(v16i)  # each lane's spark of this rank (0..63) in both halves, one more a rank
-        pick8 = ir.Constant(v8i, list(range(8)))
-        idx = builder.shuffle_vector(idx16, idx16, pick8)
-        live = builder.icmp_unsigned("<", idx, rel_end)
-        low = builder.call(perm, [quarter[0], idx16, quarter[1]])  # from places 0..31 (index bits 0-4)
-        high = builder.call(perm, [quarter[2], idx16, quarter[3]])  # from places 32..63
-        upper = builder.icmp_unsigned(">=", idx, ir.Constant(v8i, [32] * 8))
-        rank = builder.select(upper, builder.shuffle_vector(high, high, pick8), builder.shuffle_vector(low, low, pick8))
-        acc_next = builder.select(live, builder.fadd(acc, builder.fpext(rank, v8d)), acc)
-        q_next = builder.add(q, ir.Constant(i32, 1))
-        q.add_incoming(ir.Constant(i32, 0), entry)
-        q.add_incoming(q_next, loop)
-        acc.add_incoming(ir.Constant(v8d, [0.0] * 8), entry)
-        acc.add_incoming(acc_next, loop)
-        idx16.add_incoming(idx16_first, entry)
-        idx16.add_incoming(builder.add(idx16, ir.Constant(v16i, [1] * 16)), loop)
-        builder.cbranch(builder.icmp_unsigned("<", q_next, ranks), loop, after)
-        builder.position_at_end(after)
-        sums = builder.phi(v8d)
-        sums.add_incoming(ir.Constant(v8d, [0.0] * 8), entry)
-        sums.add_incoming(acc_next, loop)
-        builder.store(sums, builder.bitcast(builder.gep(data(5), [lane0]), v8d.as_pointer()), align=8)
-        builder.store(ors, builder.bitcast(builder.gep(data(6), [lane0]), v8b.as_pointer()), align=1)
-        return context.get_dummy_value()
-
-    return sig, codegen
+@intrinsic
+def sums_of_eight_gathered(typingctx, screen, run_flag, jlo, spark_start, complete, total, flags, i, t):
+    """:func:`sums_of_eight` with AVX2 alone: a rank's eight screens are one hardware gather
+    (``vgatherdps``) whose lanes past their soul's last spark are masked, not two permutations
+    of the group's 64 screens; the same bits, the same arguments and conditions (64 flags read
+    from the group's first spark). Runs only where :data:`HARDWARE`; the kernels use it where
+    :data:`GATHERED_SUMS` and not :data:`AVX512_BW`.
+    """
+    return _sums_of_eight(True)(typingctx, screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
