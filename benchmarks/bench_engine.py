@@ -149,10 +149,11 @@ def bytes_per_year(state, scenario) -> int:
 
 
 _PEAK_CHILD = """
-import resource, runpy, sys
+import resource, sys
+from tikkun.cli import main
 sys.argv = ["tikkun"] + sys.argv[1:]
-try:
-    runpy.run_module("tikkun", run_name="__main__", alter_sys=True)
+try:  # main(), not the script's entry, which ends the process itself once the run is written
+    main()
 except SystemExit as stop:
     if stop.code:
         raise

@@ -120,3 +120,13 @@ def test_the_split_tells_the_rewirings_by_the_cumulative_they_drew_from():
     assert got["runs"] == {"count": 3, "total": 12.0, "median": 4.0, "first_year": 30}
     none = bench_history.rewirings_by_cumulative(seconds[:2], runs[:2], np.array([10, 20]))["runs"]
     assert none["count"] == 0 and none["first_year"] is None
+
+
+@pytest.mark.slow
+def test_the_peak_memory_of_a_history_run_is_read_from_the_run_itself():
+    """The benchmark's peak memory comes from a child that runs the command and then prints its
+    own peak: a run of the history's 600,000 souls holds at least the year's 114 MB of state,
+    and the number is the child's last line (the script's entry, which ends the process itself
+    once a run is written, would leave it unprinted)."""
+    peak = bench_engine.default_run_peak_bytes(years=2)
+    assert 114e6 < peak < 24 * 2**30
