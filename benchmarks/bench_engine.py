@@ -85,10 +85,14 @@ def native_paths() -> str:
 
     if PORTABLE:
         return "none (TIKKUN_PORTABLE=1)"
-    used = [name for name, on in (("gathered network row", gather.AVAILABLE), ("sparks' light by eight", gather.HARDWARE),
-                                  ("souls' sums by eight", gather.AVX512_BW),
-                                  ("souls' sums by eight, gathered", gather.GATHERED_SUMS and not gather.AVX512_BW),
-                                  ("open souls' sums", gather.AVX512 and not gather.AVX512_BW), ("prefetch", True)) if on]
+    from tikkun.engine import year_kernel as yk
+
+    used = [name for name, on in (("gathered network row", gather.AVAILABLE),
+                                  ("sparks' light by eight", yk.LIGHT_BY_EIGHT),
+                                  ("souls' sums by eight", yk.SUMS_BY_PERMUTATION),
+                                  ("souls' sums by eight, gathered", yk.SUMS_BY_EIGHT and not yk.SUMS_BY_PERMUTATION),
+                                  ("open souls' sums", yk.SUMS_OF_OPEN_SOULS and not yk.SUMS_BY_EIGHT),
+                                  ("prefetch", True)) if on]
     return ", ".join(used)
 
 

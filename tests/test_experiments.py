@@ -292,10 +292,12 @@ def test_experiment_never_replaces_a_file_it_did_not_make(tmp_path):
     fig.savefig(png, format="png", metadata={"Source": core.PNG_MARK})
     plt.close(fig)
     assert b"tEXtSource\x00" + core.PNG_MARK.encode() in png.read_bytes()  # the chunk itself, in the file's bytes
-    assert core._png_text(png)["Source"] == core.PNG_MARK
-    assert "Source" not in core._png_text(mine / "judges.png")
+    from tikkun.sweep.tables import png_text
+
+    assert png_text(png)["Source"] == core.PNG_MARK
+    assert "Source" not in png_text(mine / "judges.png")
     (mine / "notes.png").write_text("not a picture")
-    assert core._png_text(mine / "notes.png") == {}
+    assert png_text(mine / "notes.png") == {}
     # a user's figure beside an experiment's record (copied there) is still the user's
     (mine / "judges.json").write_text((DOCS / "claims" / "judges.json").read_text())
     assert core.outputs_not_ours(["judges"], mine) == [mine / "judges.png"]

@@ -201,6 +201,8 @@ def outputs_not_ours(names, out: Path) -> list[Path]:
     ours if it is an experiment's record of that name; a PNG if it carries :data:`PNG_MARK`,
     or, made by tikkun 0.3.0 before the mark, if matplotlib drew it and the record beside it is
     ours."""
+    from ..sweep.tables import png_text
+
     out = Path(out)
     found = []
     for name in names:
@@ -209,7 +211,7 @@ def outputs_not_ours(names, out: Path) -> list[Path]:
         if rec.exists() and not rec_ours:
             found.append(rec)
         if png.exists():
-            text = _png_text(png)
+            text = png_text(png)
             before_mark = rec_ours and text.get("Software", "").startswith("Matplotlib")
             if not (text.get("Source") == PNG_MARK or before_mark):
                 found.append(png)
@@ -222,17 +224,6 @@ def _is_record(path: Path, name: str) -> bool:
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(rec, dict) and rec.get("name") == name and "verdict" in rec and "tikkun_version" in rec
-
-
-def _png_text(path: Path) -> dict[str, str]:
-    """The text chunks of a PNG file (Pillow, which matplotlib needs); empty if it is none."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return {str(k): str(v) for k, v in getattr(im, "text", {}).items()}
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
-        return {}
 
 
 def _figure(exp: Experiment, by_arm, numbers, verdict: Verdict, note: str | None = None):

@@ -46,6 +46,7 @@ SOBOL_MIN = 16  # Sobol' base points below which the indices are noise (e.g. S1 
 KEYS = ("method", "samples", "levels", "years", "seed", "parameters", "conf_level", "resamples")
 TABLE = "sensitivity.parquet"
 FIGURE = "sensitivity.png"
+PNG_MARK = "tikkun sensitivity"  # the figure's PNG text chunk "Source": it is ours to replace
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 
 
@@ -415,40 +416,17 @@ def plot(indices, sp: SensitivityPlan, path: Path, censored: tuple[int, int] = (
         fig.tight_layout(rect=(0, note_h + 0.06 * ((len(labels) + 4) // 5), 1, 1))
     elif outputs:
         fig.tight_layout(rect=(0, note_h, 1, 1))
-    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, metadata={"Software": FIGURE_SOFTWARE}))
-
-
-FIGURE_SOFTWARE = f"tikkun sensitivity {__version__}"  # the figure's PNG Software tag: how ours is told from a user's
-
-
-def _png_software(path: Path) -> str | None:
-    """The Software text of the PNG at ``path`` (what wrote it), or None: not a PNG, or untagged."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(1 << 16)
-    except OSError:
-        return None
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return None
-    at = 8
-    while at + 8 <= len(data):  # chunks: length, type, data, CRC; the tags come before the image
-        length, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8]
-        if kind == b"IDAT":
-            return None
-        if kind == b"tEXt":
-            key, _, text = data[at + 8:at + 8 + length].partition(b"\0")
-            if key == b"Software":
-                return text.decode("latin-1")
-        at += 12 + length
-    return None
+    write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, metadata={"Source": PNG_MARK}))
 
 
 def _check_outputs(folder: Path) -> None:
     """Refuse, before any run, a folder whose ``sensitivity.parquet`` or ``sensitivity.png`` tikkun
     did not write: they are replaced at the end (nothing a user made is touched). The table is
-    ours with tikkun's keys in its Parquet metadata; the figure with :data:`FIGURE_SOFTWARE`'s
-    tag, or, beside our table, Matplotlib's (as earlier versions left it)."""
+    ours with tikkun's keys in its Parquet metadata; the figure with :data:`PNG_MARK`, or, beside
+    our table, drawn by Matplotlib (as tikkun 0.3.0 left it), as the experiments tell theirs."""
     import pyarrow.parquet as pq
+
+    from .tables import png_text
 
     table, figure = folder / TABLE, folder / FIGURE
     ours = False
@@ -461,8 +439,8 @@ def _check_outputs(folder: Path) -> None:
             raise SweepError(f"--out {folder}: {table.name} was not written by tikkun sensitivity; move it away "
                              "first (tikkun never writes over what is there)")
     if os.path.lexists(figure):
-        tag = _png_software(figure) if figure.is_file() else None
-        if tag is None or not (tag.startswith("tikkun sensitivity ") or (ours and tag.startswith("Matplotlib"))):
+        text = png_text(figure) if figure.is_file() else {}
+        if not (text.get("Source") == PNG_MARK or (ours and text.get("Software", "").startswith("Matplotlib"))):
             raise SweepError(f"--out {folder}: {figure.name} was not written by tikkun sensitivity; move it away "
                              "first (tikkun never writes over what is there)")
 

@@ -114,3 +114,15 @@ def write_sweep_table(root: Path, table: pa.Table, *, sweep_toml: str, scenarios
         "tikkun.version": __version__, "tikkun.code": code_digest(),
         "tikkun.model_revision": str(MODEL_REVISION), "tikkun.sweep": sweep_toml,
         "tikkun.scenarios": json.dumps(scenarios, sort_keys=True)})
+
+
+def png_text(path: Path) -> dict[str, str]:
+    """The text chunks of a PNG file (Pillow, which matplotlib needs); empty if it is none. How a
+    figure tikkun wrote (its ``Source`` chunk) is told from a user's file under the same name."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return {str(k): str(v) for k, v in getattr(im, "text", {}).items()}
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return {}
