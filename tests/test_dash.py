@@ -414,6 +414,8 @@ def test_an_empty_figure_says_why_it_is_empty():
     assert now.pop(figs.series_figures[plots.SHOCKS].name) == plots.NOTE_NO_SHOCKS
     assert now.pop("histogram") == now.pop("sample") == plots.NOTE_WAITING
     assert set(now.values()) == {None}
+    figs.finish()  # the run ended with none: no longer "so far"
+    assert notes()[figs.series_figures[plots.SHOCKS].name] == plots.NOTE_NONE_CAME
     assert all(lg.visible for f in figs.series_figures if f is not figs.series_figures[plots.SHOCKS] for lg in f.legend)
     figs.add_rows([{**row, "year": 1, "shocks": 2}])
     assert notes()[figs.series_figures[plots.SHOCKS].name] is None
@@ -1111,6 +1113,23 @@ def test_the_run_before_stays_dashed_under_the_next_and_the_status_names_it():
     finally:
         if d.live is not None:
             d.live.close(wait=5)
+
+
+def test_a_run_ended_without_shocks_says_none_came():
+    """While a run goes its shocks figure says "no shocks so far"; once it has ended with none
+    (quick's 400 years have no shock), that none came."""
+    d = _dashboard()
+    d.source.value = "quick"
+    d.souls.value, d.seed.value = SOULS, 20
+    d._run()
+    try:
+        _wait(lambda: (d.poll(), d.live.phase is live_mod.Phase.FINISHED)[1], FIRST_YEAR_TIMEOUT, "the run's end")
+        d.poll()
+        shocks = d.live_figures.series_figures[plots.SHOCKS]
+        assert max(d.live_figures.series.data["shocks"]) == 0 and d.live_figures.series.data["year"][-1] == 399
+        assert d.live_figures.notes[shocks.name].text == plots.NOTE_NONE_CAME
+    finally:
+        d.live.close(wait=5)
 
 
 def test_the_status_says_paused_only_with_the_year_of_the_pause():

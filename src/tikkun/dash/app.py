@@ -577,6 +577,8 @@ class Dashboard:
             self._last_row = rows[-1]
         if rows:
             self.live_figures.add_rows(rows)
+        if phase is Phase.FINISHED:
+            self.live_figures.finish()
         if snap is not None and snap.year != self._snapshot_year:
             self._snapshot_year = snap.year
             self.live_figures.show_souls(snap)

@@ -77,6 +77,7 @@ PREVIOUS: dict[str, str] = {"cleansing_mean": "C, the run before", "weakest_link
 NOTE_BEFORE = "no run yet: press Run or Step"
 NOTE_WAITING = "waiting for the run's year 0"
 NOTE_NO_SHOCKS = "no shocks so far"
+NOTE_NONE_CAME = "no shocks came"  # the run has ended without one
 
 
 def _check_columns() -> None:
@@ -418,6 +419,12 @@ class LiveFigures:
             if top > most:
                 self._up_max[i] = top
                 self.series_figures[i].y_range.end = max(1.0, top * 1.1)
+
+    def finish(self) -> None:
+        """The run has ended: a shocks figure still empty says none came, not "so far"."""
+        note = self.notes[self.series_figures[SHOCKS].name]
+        if self._shock_max == 0 and len(self.series.data["year"]) and note.text != NOTE_NONE_CAME:
+            self._empty(self.series_figures[SHOCKS], NOTE_NONE_CAME)
 
     def _set_g_range(self, r: dict[str, float]) -> None:
         fig = self.series_figures[G_LOG]
