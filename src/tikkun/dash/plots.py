@@ -296,9 +296,11 @@ class LiveFigures:
             # the years an event lasts: a bar along the band's foot, as the report's strip draws it
             fig.quad(left="left", right="right", bottom=SPAN_BAR[0], top=SPAN_BAR[1], source=self.marks["spans"],
                      fill_color="#a6a6a6", line_alpha=0)
+            # on a ground of their own: an event's dotted line in the era's first years would cross the name
             fig.add_layout(LabelSet(x="x", y=1.0, y_offset=7, x_offset=3, text="text", source=self.marks["eras"],
                                     text_font_size="8pt", text_color="#222222", text_font_style="bold",
-                                    text_baseline="bottom"))
+                                    text_baseline="bottom", background_fill_color="white",
+                                    background_fill_alpha=0.85))
             fig.add_layout(LabelSet(x="x", y=1.0, y_offset=22, x_offset=1, angle=math.pi / 2, text="text",
                                     source=self.marks["labels"], text_font_size="7.5pt", text_color="#444444",
                                     text_baseline="top", text_align="left", text_line_height=1.0))
