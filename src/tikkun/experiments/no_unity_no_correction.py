@@ -106,8 +106,10 @@ def figure(fig, by_arm, m, v):
                    label=f"the rule: the stirred C below {STIRRED_BELOW:g} in that year")
         lo, hi = min(s["C_stirred_at_T"] for s in seeds), max(s["C_stirred_at_T"] for s in seeds)
         span = years_span(ts)
-        ax.text(max(ts) + 3, 0.435, f"{span} (purple): the struck C first reaches 0.5;\nthe stirred C then "
-                f"{lo:.3f}-{hi:.3f}\n(the dots; the dashed line: the bound)", fontsize=8, va="center", color="tab:purple")
+        # under the dotted 0.5 and above the stirred curve, which climbs to the right
+        ax.text(max(ts) + 3, 0.475, f"{span} (purple): the struck C\nfirst reaches 0.5; the stirred C\n"
+                f"then {lo:.3f}-{hi:.3f} (the dots;\nthe dashed line: the bound)", fontsize=8, va="top",
+                color="tab:purple")
     # the kinks of C: years in which every soul's light changed at once (both arms' runs say when)
     turns = light_turns(by_arm["struck"][0])
     judged = {light_turns(r)["judge_complete"] for r in by_arm["struck"]}
@@ -121,8 +123,9 @@ def figure(fig, by_arm, m, v):
     for a, b in zip(turns["shepherd_from"], turns["shepherd_until"]):
         for axis in (ax, axj):
             axis.axvspan(a, b, zorder=0, **SHEPHERD_SPAN)
-        ax.text(a - 3, 0.25, f"years {a}-{b} (olive band): a shepherd,\nthe preset's event; its light reaches\n"
-                "every soul until its generation ends", ha="right", va="center", fontsize=8)
+        # right of the band, where both curves are above 0.9: clear of them
+        ax.text(b + 3, 0.3, f"years {a}-{b} (olive\nband): a shepherd,\nthe preset's event;\nits light reaches "
+                "every\nsoul until its\ngeneration ends", ha="left", va="center", fontsize=8)
     ax.set_ylabel("collective correction C\n(mean cleansing)")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=8, loc="upper left")
