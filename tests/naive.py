@@ -178,11 +178,15 @@ def build_graph(kind, n, k, rewired_share, seed, tries=64):
 
 
 def rewire(seed, year, p, neighbours, cleansing, tries=64):
-    """Toward the good and pure, soul by soul in plain Python."""
+    """Toward the good and pure, soul by soul in plain Python. With no cleansing anywhere a
+    draw "proportional to cleansing" (MODEL.md) names no soul, and with no edge there is none to
+    replace: the graph comes back unchanged."""
     nb = neighbours.copy()
     n, k = nb.shape
     cum = np.cumsum(cleansing.astype(np.float64))
     total = cum[-1]
+    if total <= 0.0 or k == 0:
+        return nb
     for i in range(n):
         if uniform(seed, year, i, 11, 0) >= p:
             continue

@@ -382,12 +382,17 @@ def test_rewiring_matches_naive_at_its_edges(n, k, p, cleansing, weights):
 
 
 def test_no_rewiring_without_cleansing_or_without_neighbours():
-    """Nothing to draw toward (no cleansing anywhere) or no edge to replace: 0 souls rewired."""
+    """Nothing to draw toward (no cleansing anywhere) or no edge to replace: 0 souls rewired,
+    the graph as the twin leaves it (unchanged), though every soul is chosen to rewire (p = 1)."""
     nb = build_graph("small-world", 200, 4, 0.1, seed=5)
     before = nb.copy()
-    assert good_and_pure.rewire(5, 30, 1.0, nb, np.zeros(200, np.float32)) == 0
+    nothing = np.zeros(200, np.float32)
+    assert good_and_pure.rewire(5, 30, 1.0, nb, nothing) == 0
+    np.testing.assert_array_equal(nb, naive.rewire(5, 30, 1.0, before, nothing))
     np.testing.assert_array_equal(nb, before)
-    assert good_and_pure.rewire(5, 30, 1.0, np.empty((200, 0), np.int32), np.ones(200, np.float32)) == 0
+    empty = np.empty((200, 0), np.int32)
+    assert good_and_pure.rewire(5, 30, 1.0, empty, np.ones(200, np.float32)) == 0
+    assert naive.rewire(5, 30, 1.0, empty, np.ones(200, np.float32)).shape == (200, 0)
 
 
 def test_rewiring_refuses_a_graph_or_weights_it_could_not_write_in_place():
