@@ -30,11 +30,19 @@ def uniforms(seed, year, entities, purpose, k=0) -> np.ndarray:
     return np.array([uniform(seed, year, int(e), purpose, k) for e in entities])
 
 
-def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s, degrees,
+def size_totals(st: dict) -> np.ndarray:
+    """float64 ``(n,)``: ``sum_j D_j`` over each soul's sparks, added one by one in spark order."""
+    starts = st["spark_start"]
+    return np.array([sum(float(d) for d in st["size"][a:b]) for a, b in zip(starts[:-1], starts[1:])])
+
+
+def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s, degrees, c_prev,
          practice=1.0, inclusion=True, n_shocks=0, shock_size=0.0, messiah=False, neighbours=None,
          theta_max=0.0, judge_cleansing=0.0):
     """One year of MODEL.md phase 2 on a dict of arrays (modified in place). Returns metrics.
 
+    ``c_prev``: ``C(t-1)``, the mean cleansing at the end of last year (0 before the first
+    year); the year's events on souls, applied to ``st`` before, do not change it.
     ``messiah``: complete souls become shepherds this year (the Messiah era, automatic
     shepherds)."""
     n = st["effort"].shape[0]
@@ -68,7 +76,7 @@ def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s
         lost_to_shocks = int((hold & ~hold_after).sum())
         hold = hold_after
     # light
-    c_mean = st["cleansing_mean"]
+    c_mean = float(c_prev)
     j = kappa0 + (1 - kappa0) * judge_cleansing
     gain = alpha * lam * conductance * j * (1 + beta * c_mean)
     shepherd_light = phi_s if st["shepherds"] > 0 else 0.0
@@ -91,7 +99,7 @@ def year(st: dict, *, seed, t, alpha, lam, conductance, kappa0, beta, eps, phi_s
     st["screen"][:] = s_new
     complete = np.array([np.all(s_new[a:b] == D[a:b]) for a, b in zip(st["spark_start"][:-1], st["spark_start"][1:])])
     sums = np.array([s_new[a:b].astype(np.float64).sum() for a, b in zip(st["spark_start"][:-1], st["spark_start"][1:])])
-    c = np.where(complete, 1.0, np.minimum(1.0, sums / st["size_total"]))
+    c = np.where(complete, 1.0, np.minimum(1.0, sums / size_totals(st)))
     greater = np.array([greater_spark[a:b].any() for a, b in zip(st["spark_start"][:-1], st["spark_start"][1:])])
     # greater desire: keep aim with steadiness
     u_keep = uniforms(seed, t, souls, 8, 1)
@@ -275,7 +283,8 @@ def soul_events(st, events, seed, t, forever):
                     st["screen"][spared] = 0.0
                     st["complete"][i] = 0
                     st["completed_year"][i] = -1
-                    st["cleansing"][i] = min(1.0, st["screen"][a:b].astype(np.float64).sum() / st["size_total"][i])
+                    st["cleansing"][i] = min(1.0, st["screen"][a:b].astype(np.float64).sum()
+                                             / sum(float(d) for d in st["size"][a:b]))
                     continue
                 st["cleansing"][i] = 1.0
                 if not st["complete"][i]:

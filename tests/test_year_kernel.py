@@ -111,6 +111,8 @@ def test_engine_matches_naive_year_by_year(extra, case):
     u = np.full(4, sc.worlds.initial_unity)
     graph = st.neighbours.copy()
     judge_c = 0.0
+    assert not st.cleansing.any()
+    c_prev = 0.0  # C(-1): no screen before the first year; then the twin's own C of each year
     totals = dict.fromkeys(("greater_desire", "lost_aim", "shocks", "rewired"), 0)
     low_w = 1.0
     for t in range(sc.run.years):
@@ -144,7 +146,7 @@ def test_engine_matches_naive_year_by_year(extra, case):
         want = naive.year(
             ref, seed=seed, t=t, alpha=sched["light.alpha"][t], lam=lam, conductance=W, kappa0=kappa0,
             beta=sched["light.beta"][t], eps=sched["light.eps"][t], phi_s=sched["light.phi_s"][t],
-            degrees=sc.sparks.degrees, practice=sched["light.practice"][t], inclusion=sc.sparks.inclusion,
+            degrees=sc.sparks.degrees, c_prev=c_prev, practice=sched["light.practice"][t], inclusion=sc.sparks.inclusion,
             n_shocks=n_shocks, shock_size=sched["impurity.shock_size"][t],
             messiah=messiah_era and gens.shepherds == "auto",
             neighbours=graph if net.enabled else None, theta_max=sched["network.theta_max"][t],
@@ -179,6 +181,7 @@ def test_engine_matches_naive_year_by_year(extra, case):
         assert row["illumination_mean"] == pytest.approx(illumination, rel=1e-6, abs=1e-12)
         for key in totals:
             totals[key] += row[key]
+        c_prev = want["cleansing_mean"]
     # the comparison is meaningful only if every rule acted
     assert totals["greater_desire"] > 50 and totals["lost_aim"] > 10 and totals["shocks"] > 3
     assert row["complete"] > 1
