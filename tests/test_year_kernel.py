@@ -33,8 +33,11 @@ EVENTS = [
 # Under a dim light: the worlds sink (W well below 1) while shocks come, every global key is
 # set or scaled by an event (light.conductance acts only with the worlds off), the graph is
 # rewired, a shepherd serves one generation before the Messiah era, and warmth, effort and
-# attachment policies change the network's weights and the shocks' bite.
+# attachment policies change the network's weights and the shocks' bite. Two souls are made
+# complete in year 0, and so keep completed_year 0 to the end (year 0 is a year like any other:
+# it is not "no year yet").
 DIM_EVENTS = [
+    {"kind": "complete", "year": 0, "group": {"souls": [21, 20]}},
     {"kind": "set", "year": 3, "until": 50, "key": "light.light", "value": 0.8},
     {"kind": "scale", "year": 50, "until": 55, "key": "light.light", "factor": 1.5},
     {"kind": "scale", "year": 0, "until": 30, "key": "light.alpha", "factor": 1.6},
@@ -191,6 +194,8 @@ def test_engine_matches_naive_year_by_year(extra, case):
         assert totals["rewired"] > 0
     if case["events"] is DIM_EVENTS:
         assert low_w <= 0.6  # the light's gain really carried a W well below 1
+        # the souls completed in year 0 kept their year through the later years' events
+        np.testing.assert_array_equal(st.completed_year[[20, 21]], 0)
 
 
 def test_block_reduction_is_sequential_and_exact():
