@@ -4,6 +4,7 @@ the conductance from the worlds."""
 import numpy as np
 import pytest
 
+import naive
 import tikkun
 from conftest import make_scenario
 from tikkun.genesis import run_genesis, shatter_unity
@@ -42,6 +43,33 @@ def test_run_with_genesis_draws_unity_from_the_broken_vessel(tmp_path):
     # the worlds start at the vessel's final unity and relax toward iota_eq(1) = 1
     u0 = worlds.step_worlds(np.full(4, vessel.final_unity), 1.0, 1.0, 0.1)
     assert res.metrics["u_atzilut"][0] == pytest.approx(u0[0])
+
+
+def test_the_worlds_hold_or_sink_against_the_genesis_threshold_A():
+    """The light's threshold is the vessel's A (MODEL.md: "with lam >= A all four hold at 1; a
+    light below A makes the chain collapse from the top down"). With A = 2 the default light
+    lam = 1 is below it: year by year the four unities and the conductance are those of the
+    twin's rule with A = 2 (naive.worlds_year), from the vessel's final unity, and they sink,
+    where under A = 1 the same light would hold them near 1."""
+    raw = make_scenario(**{"years": 20}).model_dump(mode="json", exclude_none=True)
+    raw["genesis"] = {"n": 16, "block": 4, "A": 2.0, "stages": [
+        {"kind": "separate"}, {"kind": "approach", "duration": 10.0},
+        {"kind": "strike", "duration": 20.0, "light": 3.0}, {"kind": "shatter"}]}
+    sc = tikkun.scenario.build_scenario(raw)
+    m = tikkun.run(sc).metrics
+    assert (m["light"] == 1.0).all()
+    u = np.full(4, run_genesis(sc.genesis, sc.run.seed).final_unity)
+    start = u.copy()
+    for t in range(20):
+        u = naive.worlds_year(u, 1.0, A=2.0, rho=sc.worlds.rho)
+        got = [m["u_atzilut"][t], m["u_beria"][t], m["u_yetzira"][t], m["u_assiya"][t]]
+        np.testing.assert_allclose(got, u, rtol=1e-12, err_msg=f"year {t}")
+        assert m["conductance"][t] == pytest.approx(np.prod(u), rel=1e-12)
+    assert (u < start).all() and u[0] < 0.7 and m["conductance"][-1] < 0.1  # the threshold acted
+    held = start
+    for _ in range(20):
+        held = naive.worlds_year(held, 1.0, A=1.0, rho=sc.worlds.rho)
+    assert np.prod(held) > 0.99  # the same light, were A 1
 
 
 def test_engine_refuses_a_genesis_scenario_without_the_vessel():
