@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+import naive
 import tikkun
 from conftest import make_scenario
 from tikkun.engine import build, simulate
@@ -50,15 +51,19 @@ def test_a_spark_without_unity_corrects_through_the_whole(inclusion):
     raw = _raw(**{"sparks.unity": {"kind": "constant", "value": 0.0}, "years": 12, "network.enabled": False,
                   "sparks.inclusion": inclusion})
     raw["events"] = [{"kind": "shepherds", "year": 5, "group": {"first": 0, "count": 30}}]
-    init, step = build(build_scenario(raw))
+    sc = build_scenario(raw)
+    init, step = build(sc)
     st = init()
+    # the judge of the first generation (from the year-0 cleansings), as the twin chooses it
+    c_judge = naive.judge_cleansing(sc.generations.judge, st.cleansing, st.special, False, sc.run.seed, 0)
+    assert sc.generations.length > 6 and sc.generations.messiah_from > 6
     for _ in range(5):
         st, row = step(st)
     assert row["cleansing_mean"] == 0.0 and (st.screen == 0).all()
     st, row = step(st)  # year 5: the shepherds are made; C(4) = 0, so nothing else grows yet
     others = slice(int(st.spark_start[30]), None)
     assert (st.screen[others] == 0).all() and row["cleansing_mean"] == pytest.approx(30 / 300, rel=1e-6)
-    c_prev = row["cleansing_mean"]
+    c_prev = float(st.cleansing.astype(np.float64).mean())  # C(5), MODEL.md's mean of the c_i
     before = st.screen.copy()
     assert st.holding.all()  # every soul holds the aim through year 6 (losses come at its end)
     st, row = step(st)  # year 6: C(5) = 0.1 > 0
@@ -69,10 +74,15 @@ def test_a_spark_without_unity_corrects_through_the_whole(inclusion):
     assert (grown > 0).all()
     # the light of a soul this year, by hand: alpha lam W J (1 + beta C) h (P e (eps + c) + phi_s),
     # with c = 0 for these souls, every soul holding its aim, and the shepherds' light on (30
-    # shepherds since year 5)
-    sc = build_scenario(raw)
+    # shepherds since year 5); W from the twin's four worlds over years 0-6 under lam = 1, J
+    # from the twin's judge
+    u = np.full(4, sc.worlds.initial_unity)
+    for _ in range(7):
+        u = naive.worlds_year(u, 1.0, A=1.0, rho=sc.worlds.rho)
+    conductance = float(np.prod(u))
+    holiness = sc.light.kappa0 + (1 - sc.light.kappa0) * c_judge
     owner = np.repeat(np.arange(st.n_souls), st.sparks_per_soul)[others]
-    gain = sc.light.alpha * 1.0 * row["conductance"] * row["holiness"] * (1 + sc.light.beta * c_prev)
+    gain = sc.light.alpha * 1.0 * conductance * holiness * (1 + sc.light.beta * c_prev)
     e = st.effort.astype(np.float64)[owner]
     ell = (gain * st.hbd.astype(np.float64)[owner] * (1.0 * (e * (sc.light.eps + 0.0)) + sc.light.phi_s)).astype(np.float32)
     np.testing.assert_allclose(grown, np.float32(c_prev) * ell, rtol=1e-6)

@@ -635,7 +635,7 @@ def test_the_aim_is_drawn_for_at_the_years_start_exactly_by_the_souls_without_it
     key = np.uint64(rng.year_key(seed, year, rng.PURPOSE_AIM))  # uint64, as the kernel has it
     n_open, n_lost, every = _souls_before(key, lo, 0.7, effort, effort, hbd, regain, holding, complete, cleansing,
                                           ell[:n], keep, hold, soul_key)
-    u = naive.uniforms(seed, year, np.arange(lo, lo + n), rng.PURPOSE_AIM, 0)
+    u = naive.uniforms(seed, year, np.arange(lo, lo + n), 8, 0)  # purpose 8: the aim's draws
     want = np.where(holding == 1, 1, (u < regain).astype(np.uint8))
     np.testing.assert_array_equal(hold, want)
     # the light as the twin makes it (gain 0.7, P = 1, eps = 0.01, no shepherd), in float64
@@ -674,7 +674,7 @@ def test_a_greater_desire_draws_for_the_aim_exactly_where_it_comes(greater, keys
     cleansing, shepherd, c_stored = np.empty(n, np.float32), np.zeros(n, np.uint8), np.empty(n)
     counts = _souls_after(keys_made, key, lo, soul_key, total, flags, hold, size_total, steadiness, holding, complete,
                           cleansing, shepherd, c_stored)
-    u = naive.uniforms(seed, year, np.arange(lo, lo + n), rng.PURPOSE_AIM, 1)
+    u = naive.uniforms(seed, year, np.arange(lo, lo + n), 8, 1)
     lose = got_one & (hold == 1) & (u < 1.0 - steadiness.astype(np.float64))
     want = np.where(lose, 0, hold).astype(np.uint8)
     np.testing.assert_array_equal(holding, want)
