@@ -226,6 +226,7 @@ def test_experiment_command_refuses_bad_input(tmp_path):
 
     for args, words in ((["experiment", "one-for-al"], "did you mean 'one-for-all'"),
                         (["experiment"], "--all"), (["experiment", "judges", "--seeds", "0"], "--seeds"),
+                        (["experiment", "latecomer", "--all"], "not both (got latecomer and --all)"),
                         # a count's extra zeros: named, not a list of seeds too long for memory
                         (["experiment", "judges", "--seeds", "99999999999999999999"],
                          "--seeds: must be a positive number of seeds, at most 1,000,000")):
@@ -568,9 +569,15 @@ def test_warmth_and_coldness_footer_says_where_the_claim_holds_and_which_part_fa
 
 def test_a_verdict_at_another_size_says_so():
     """`--souls` other than a claim's own is said beside the verdict (the end year and the verdict
-    can depend on the population); at the claim's own size, or without --souls, nothing."""
+    can depend on the population); at the claim's own size, or without --souls, nothing; nor for
+    the claims whose verdict is the vessel's or the worlds' alone, measured without the souls."""
+    alone = {name for name, exp in EXPERIMENTS.items() if not exp.by_population}
+    assert alone == {"mixing-is-not-unity", "light-maintains-unity"}
     for exp in EXPERIMENTS.values():
         assert exp.scale_note(None) is None and exp.scale_note(exp.souls) is None
+        if exp.name in alone:
+            assert exp.scale_note(exp.souls // 2) is None
+            continue
         note = exp.scale_note(exp.souls // 2)
         assert f"measured at {exp.souls // 2:,} souls, not the claim's own {exp.souls:,}" in note
         assert f"{exp.name}.json" in note
@@ -620,6 +627,9 @@ def test_published_claims_md_is_what_its_writer_makes_of_the_published_records(t
     assert "1 years" not in text
     assert claims._minutes_text(0.2) == "under a minute" and claims._minutes_text(1.2) == "1 minute"
     assert claims._minutes_text(19.4) == "19 minutes"
+    one = [dict(records[0], run_seconds=60.0)]  # the runs' sum in the same words ("its runs 1 minutes" before)
+    claims.write_claims(one, tmp_path / "one.md", 0)
+    assert "under a minute in all, its runs 1 minute summed" in (tmp_path / "one.md").read_text()
 
 
 def test_a_bound_is_shown_so_that_it_still_holds():

@@ -122,7 +122,7 @@ def _bad(tmp_path):
     outside[9, 4] = N
     return [
         ("rows", g[:400], "has 400 rows and souls.count is 500: a row for each soul"),
-        ("flat", g.ravel(), "must be a 2-D array, a row of neighbours for each soul (it has 1 dimensions)"),
+        ("flat", g.ravel(), "must be a 2-D array, a row of neighbours for each soul (it has 1 dimension)"),
         ("float", g.astype(float), "must hold whole numbers, the souls' indices (it holds float64)"),
         ("self", self_loop, "soul 3 listens to itself"),
         ("twice", twice, f"soul 7 listens to soul {twice[7, 0]} twice"),

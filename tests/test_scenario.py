@@ -212,12 +212,44 @@ def test_overrides_parse_toml_values_and_reach_any_depth():
     out = apply_overrides(raw, {"light.alpha": "0.5", "sparks.unity.a": "3", "run.stop_at_end": "false",
                                 "name": "[1, 2]", "description": "two words", "run.years": 7})
     assert out == {"light": {"alpha": 0.5}, "sparks": {"unity": {"kind": "beta", "a": 3}},
-                   "run": {"stop_at_end": False, "years": 7}, "name": [1, 2], "description": "two words"}
+                   "run": {"stop_at_end": False, "years": 7}, "name": "[1, 2]", "description": "two words"}
     assert raw["light"]["alpha"] == 1.0 and raw["sparks"]["unity"]["a"] == 8.0  # the input is left as it was
     with pytest.raises(ScenarioError, match="light is not a section"):
         apply_overrides({"light": 3}, {"light.alpha": "1"})
     with pytest.raises(ScenarioError, match="a dotted path"):
         apply_overrides({}, {"light..alpha": "1"})
+
+
+def test_a_text_key_keeps_the_text_as_given():
+    """``--set name=2024`` was read as TOML, the number 2024, and refused as no text (``inf``
+    likewise, ``description=true`` as a boolean, even given from Python as a ``str``): a key whose
+    value is text takes the text as typed; quoted, TOML's string, as before."""
+    for value in ("2024", "inf", "true", "[1, 2]"):
+        assert load_scenario(preset="quick", overrides={"description": value}).description == value
+    assert load_scenario(preset="quick", overrides={"name": "2024"}).name == "2024"
+    assert load_scenario(preset="quick", overrides={"name": '"x2"'}).name == "x2"
+    assert load_scenario(preset="quick", overrides={"light.alpha": "0.5"}).light.alpha == 0.5  # numbers still parse
+
+
+@pytest.mark.parametrize("overrides", [{"run": "5", "run.seed": "3"}, {"light": "5", "light.alpha": "0.1"},
+                                       {"run": 5}])
+def test_a_value_set_for_a_section_is_named_as_the_mistake(overrides):
+    """``--set run=5 --seed 3`` said "--set run.seed: run is not a section", blaming the seed:
+    the override that gives a section a plain value is the one named."""
+    section = next(k for k in overrides if "." not in k)
+    with pytest.raises(ScenarioError, match=f"^--set {section}=5: {section} is a section, not a value; set its keys"):
+        load_scenario(preset="quick", overrides=overrides)
+
+
+def test_a_check_across_keys_does_not_echo_the_whole_scenario(tmp_path):
+    """A check across keys is given the whole table; its message names the keys and stops there
+    (a small scenario's table was appended as "(got {...})")."""
+    path = tmp_path / "bad.toml"
+    path.write_text("[network]\nk = 10\n[souls]\ncount = 5\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(source=path)
+    (line,) = [ln for ln in str(err.value).splitlines() if ln.startswith("scenario: ")]
+    assert "network.k = 10" in line and "(got" not in line
 
 
 @pytest.mark.parametrize("kw, message", [
@@ -560,3 +592,23 @@ def test_toml_nested_hundreds_deep_is_refused_by_name(tmp_path):
     with pytest.raises(ScenarioError, match="light.beta") as info:
         load_scenario(tmp_path / "shallow.toml")
     assert "nested too deeply" not in str(info.value)
+
+
+def test_scenario_toml_says_what_it_reproduces():
+    """A run folder's scenario.toml names what running it gives back: the results, not the files
+    of --souls-at or --save-network; a run on one's own graph names the graph.npy it reads."""
+    own = scenario_to_toml(load_scenario(preset="quick"))
+    given = scenario_to_toml(load_scenario(preset="quick", overrides={"network.kind": "given"}))
+    for text in (own, given):
+        head = [ln for ln in text.splitlines() if ln.startswith("#")]
+        assert "reproduces this run's results" in head[0] and "--souls-at and --save-network" in head[1]
+    assert "graph.npy" not in own and "graph.npy beside this file" in given
+
+
+def test_an_event_past_a_horizon_set_by_hand_points_to_the_years_option():
+    """``--set run.years=100`` on quick keeps its shepherds event of year 200 and is refused; the
+    message says that the horizon given as ``--years`` leaves such events out, and it does."""
+    with pytest.raises(ScenarioError, match=re.escape("events[0].year = 200 is past the horizon (run.years = 100); "
+                                                      "for a shorter run give --years 100")):
+        load_scenario(preset="quick", overrides={"run.years": "100"})
+    assert list(load_scenario(preset="quick", years=100).events) == []

@@ -295,6 +295,7 @@ def test_arguments_of_the_wrong_kind_are_named_before_anything_is_written(tmp_pa
         with pytest.raises(SweepError, match=r"^sweep: a sweep file's path or a SweepSpec"):
             tikkun.sweep(sweep, out=tmp_path / "out")
     assert sorted(os.listdir(tmp_path)) == ["s.toml"]
+    assert tikkun.SweepError is SweepError and "SweepError" in tikkun.__all__  # caught without its module's path
 
 
 def test_a_method_given_by_option_is_named_by_it(tmp_path, monkeypatch, capsys):

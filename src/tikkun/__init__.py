@@ -70,7 +70,11 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(".sweep", __name__)
+    if name == "SweepError":  # what tikkun.sweep(...) raises for bad input, from the same lazy import
+        from .sweep.spec import SweepError
+
+        return SweepError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["CheckpointError", "OutputError", "RunResult", "SaveAt", "Scenario", "ScenarioError", "SettingError",
-           "load_scenario", "resume", "run", "sweep", "__version__"]
+           "SweepError", "load_scenario", "resume", "run", "sweep", "__version__"]

@@ -261,9 +261,10 @@ def run(
 
     With ``out`` the run folder is written (scenario.toml first, then checkpoints every
     ``checkpoint_every`` years, then metrics.parquet, souls.parquet and summary.json; with
-    ``report``, then report.html, as ``tikkun run`` does: see :func:`report`).
+    ``report``, then report.html, as ``tikkun run`` does: see :func:`tikkun.api.report`).
     ``progress(state, row)`` is called after each year; it may read the state but not change
-    it (the step remembers which souls it found settled: to change souls, use events).
+    it: its arrays are read-only views, and a write raises NumPy's ValueError (the step
+    remembers which souls it found settled: to change souls, use events).
 
     ``graph``: a network of one's own instead of the scenario's (``tikkun run --graph``): an
     integer array ``(souls, k)`` or a ``.npy`` file of one, row ``i`` the souls soul ``i``
@@ -523,7 +524,7 @@ def write_genesis_outputs(result, out_dir: str | os.PathLike, metadata: dict[str
 def resume(folder: str | os.PathLike, progress: Callable | None = None, report: bool = False, *,
            folder_option: str = "folder") -> RunResult:
     """Continue a checkpointed run in its folder; the result equals an uninterrupted run.
-    With ``report``, then write report.html (:func:`report`). ``folder_option``: how messages
+    With ``report``, then write report.html (:func:`tikkun.api.report`). ``folder_option``: how messages
     name ``folder`` (the command line's ``--resume``). Raises ``tikkun.CheckpointError`` (a
     ``ValueError``) where the folder holds no checkpoint this code can continue, before anything
     is written."""

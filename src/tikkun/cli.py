@@ -70,7 +70,9 @@ def _bad_input_types():
     return (ScenarioError, OutputError, CheckpointError, SweepError, ReportError, BadInput, SettingError)
 
 
-def _progress_bar(total_years: int, start_year: int, quiet: bool):
+def _progress_bar(total_years: int, start_year: int, quiet: bool, last: dict | None = None):
+    """The run's bar from ``start_year``; ``last``: the metrics of the year before it (a resume),
+    which the bar shows until the first year is run."""
     if quiet:
         return None, None
     progress = Progress(
@@ -84,7 +86,9 @@ def _progress_bar(total_years: int, start_year: int, quiet: bool):
         console=err,
         transient=False,
     )
-    task = progress.add_task("run", total=total_years, completed=start_year, year=start_year, g=0.0, c=0.0, done=0)
+    last = last or {"weakest_link": 0.0, "cleansing_mean": 0.0, "complete": 0}
+    task = progress.add_task("run", total=total_years, completed=start_year, year=start_year,
+                             g=float(last["weakest_link"]), c=float(last["cleansing_mean"]), done=int(last["complete"]))
 
     def callback(state, row):
         progress.update(task, completed=state.year, year=row["year"], g=row["weakest_link"],
@@ -255,16 +259,19 @@ def run(
         if given:
             raise BadInput(f"--resume continues a run exactly as it was started (keeping what it kept); give it without "
                            f"{', '.join(given)}")
-        from .outputs.run_folder import held, load_checkpoint
+        from .outputs.run_folder import held, load_checkpoint, restore_scenario, scenario_file_differs
 
-        meta, state, _ = load_checkpoint(resume)  # checks the folder before the bar appears
+        meta, state, metrics = load_checkpoint(resume)  # checks the folder before the bar appears
+        if scenario_file_differs(resume, meta["scenario"]):
+            restore_scenario(resume, meta["scenario"], "--resume")  # its refusal, before the bar too
         with held(resume, "--resume"):  # and that no other process writes it (api.resume holds it for the run)
             pass
         from .scenario.loading import _parse_toml
 
         total = int(_parse_toml(meta["scenario"], "checkpoint")["run"]["years"])
         compiled = _say_if_compiling(quiet)
-        progress, callback = _progress_bar(total, state.year, quiet)
+        last = {k: metrics[k][-1] for k in ("weakest_link", "cleansing_mean", "complete")} if len(metrics["year"]) else None
+        progress, callback = _progress_bar(total, state.year, quiet, last)
         try:
             with progress or _nullcontext():
                 result = api.resume(resume, progress=callback, folder_option="--resume")
@@ -827,7 +834,9 @@ def experiment(
             out.print(f"[bold]{exp.name}[/]: {exp.claim} ({exp.source})")
         return
     _needs_extra("experiment", "sweep")
-    if all_ == (name is not None):
+    if all_ and name is not None:
+        raise BadInput(f"give one claim's name or --all, not both (got {name} and --all)")
+    if not all_ and name is None:
         raise BadInput("give one claim's name or --all (see `tikkun experiment --list`)")
     from .sweep.spec import MAX_RUNS
 

@@ -108,6 +108,16 @@ class State:
         """int64 ``(n,)``: how many sparks each soul has."""
         return np.diff(self.spark_start)
 
+    def read_only(self) -> "State":
+        """The same state with every array a read-only view of its own: what a progress callback
+        is given, so that one that writes fails instead of changing the run's results."""
+        views = {}
+        for name, value in self.__dict__.items():
+            if isinstance(value, np.ndarray):
+                views[name] = value.view()
+                views[name].flags.writeable = False
+        return self.replace(**views)
+
     def replace(self, **changes) -> "State":
         """A new state with ``changes`` (field -> value), sharing every other array.
 

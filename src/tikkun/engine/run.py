@@ -79,7 +79,7 @@ def simulate(
             if scenario.run.stop_at_end:
                 stop = StopReason.END_OF_CORRECTION
         if progress is not None:
-            progress(state, row)
+            progress(state.read_only(), row)  # it may read the state; a write fails, never changes the run
         if checkpoint is not None and checkpoint_every and state.year % checkpoint_every == 0 \
                 and state.year < years and stop is not StopReason.END_OF_CORRECTION:
             checkpoint(state, recorder)

@@ -455,9 +455,10 @@ def sums_by_eight(screen, run_flag, jlo, jhi, spark_start, complete, total, flag
     while t + 8 <= r1:
         i = lo + t
         first = spark_start[i]
-        if SUMS_BY_PERMUTATION and spark_start[i + 8] - first <= 64 and first + 64 <= jhi:
+        fits = spark_start[i + 8] - first <= 64 and first + 64 <= jhi  # the group's 64 places, inside the run
+        if SUMS_BY_PERMUTATION and fits:
             gather.sums_of_eight(screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
-        elif SUMS_BY_EIGHT and spark_start[i + 8] - first <= 64 and first + 64 <= jhi:
+        elif SUMS_BY_EIGHT and fits:
             gather.sums_of_eight_gathered(screen, run_flag, jlo, spark_start, complete, total, flags, i, t)
         else:
             souls_sums(screen, run_flag, jlo, spark_start, complete, total, flags, i, t, 8)

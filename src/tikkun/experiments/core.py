@@ -106,12 +106,14 @@ class Experiment:
     figsize: tuple[float, float] = (9.5, 4.8)  # inches
     # the figure's footer after the key to its shading: by default the source and the verdict's line
     caption: Callable[[dict, Verdict], str] | None = None
+    # False where the verdict is the vessel's or the worlds' alone, which the population does not change
+    by_population: bool = True
 
     def scale_note(self, souls: int | None) -> str | None:
         """What to say beside a verdict measured at ``souls`` other than the claim's own
         population (None at its own): the end year and the verdict can depend on it (the
         history's light is calibrated for 600,000 souls; docs/claims.md)."""
-        if souls is None or souls == self.souls:
+        if souls is None or souls == self.souls or not self.by_population:
             return None
         return (f"measured at {souls:,} souls, not the claim's own {self.souls:,}: the verdict may differ "
                 f"at another size (why {self.souls:,}: `why_size` in {self.name}.json)")

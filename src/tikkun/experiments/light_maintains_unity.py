@@ -116,5 +116,5 @@ EXPERIMENT = Experiment(
     construction="the worlds' half: each world's unity relaxes by a tenth a year toward iota_eq(light) = min(1, light / A), "
                  "1 under the light at A and 0 without it, so W = prod u_w tends to 1 in one arm and falls as about "
                  "0.9^(4t) in the other; the vessel's half is measured (the phase-field solver)",
-    measure=measure, verdict=verdict, figure=figure,
+    measure=measure, verdict=verdict, figure=figure, by_population=False,
 )

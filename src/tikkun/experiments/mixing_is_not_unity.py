@@ -97,5 +97,5 @@ EXPERIMENT = Experiment(
     base="quick", souls=100, years=1,
     why_size="a claim about the vessel alone: a 64 x 64 vessel shows it in seconds (docs/genesis.md); the phase 2 "
              "run that carries it through the sweep is one year of 100 souls",
-    measure=measure, verdict=verdict, figure=figure,
+    measure=measure, verdict=verdict, figure=figure, by_population=False,
 )

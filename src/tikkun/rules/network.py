@@ -323,7 +323,7 @@ def given_graph(graph, n: int) -> np.ndarray:
     """
     a = np.asarray(graph)
     if a.ndim != 2:
-        raise ValueError(f"must be a 2-D array, a row of neighbours for each soul (it has {a.ndim} dimensions)")
+        raise ValueError(f"must be a 2-D array, a row of neighbours for each soul (it has {a.ndim} dimension{'' if a.ndim == 1 else 's'})")
     if a.dtype.kind not in "iu":
         raise ValueError(f"must hold whole numbers, the souls' indices (it holds {a.dtype})")
     if a.shape[0] != n:

@@ -97,7 +97,7 @@ def dotted_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     does; a table for a value of several kinds (a distribution) stays whole and replaces it
     (:func:`tikkun.scenario.keys.is_section`). ScenarioError for a key given twice (once dotted,
     once in a table), where one would silently win."""
-    from .keys import is_section
+    from .keys import is_section, scenario_key_problem, scenario_key_type
 
     out: dict[str, Any] = {}
 
@@ -106,6 +106,10 @@ def dotted_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
             for k, v in value.items():
                 put(f"{key}.{k}", v)
             return
+        if not isinstance(value, dict) and scenario_key_problem(key) == "section":
+            # else the section's keys, set next, are told that it is no section: the wrong key named
+            raise ScenarioError(f"--set {key}={value!r}: {key} is a section, not a value; set its keys, "
+                                f"e.g. --set {key}.KEY=VALUE")
         if key in out:
             raise ScenarioError(f"--set {key}: given twice (once in a table); give it once")
         out[key] = value
@@ -113,7 +117,14 @@ def dotted_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     for dotted, value in overrides.items():
         if not isinstance(dotted, str):
             raise ScenarioError(f"--set {dotted!r}: a key is a dotted path such as light.alpha")
-        put(dotted, _parse_value(value, dotted) if isinstance(value, str) else _deepcopy(value))  # never the caller's
+        if isinstance(value, str):
+            parsed = _parse_value(value, dotted)
+            if (not isinstance(parsed, str) and scenario_key_problem(dotted) is None
+                    and scenario_key_type(dotted) is str):
+                parsed = value  # a text key keeps the text as given: a name "2024" is no number
+            put(dotted, parsed)
+        else:
+            put(dotted, _deepcopy(value))  # never the caller's
     return out
 
 
@@ -371,7 +382,9 @@ def format_validation_error(exc: ValidationError) -> str:
         if err["type"] == "model_type":  # pydantic names its class: the user wrote a value for a table
             msg = "Input should be a table of keys (a section)"
         where = path or "scenario"
-        if err["type"] in ("missing",) or (isinstance(given, (dict, list)) and (not given or len(repr(given)) > 60)):
+        # a check across keys (told as "scenario") was given the whole table: its message names the keys
+        if err["type"] in ("missing",) or not path or (isinstance(given, (dict, list))
+                                                        and (not given or len(repr(given)) > 60)):
             lines.append(f"{where}: {msg}")
         else:
             lines.append(f"{where}: {msg} (got {given!r})")
@@ -504,5 +517,8 @@ def _drop_none(obj):
 def scenario_to_toml(scenario: Scenario) -> str:
     """The fully resolved scenario as TOML; loading it gives back an equal scenario."""
     data = _drop_none(scenario.model_dump(mode="json"))
-    head = "# Fully resolved tikkun scenario: `tikkun run scenario.toml` reproduces this run.\n"
+    head = ("# Fully resolved tikkun scenario: `tikkun run scenario.toml` reproduces this run's results\n"
+            "# (the souls of other years and the network, --souls-at and --save-network, with those options).\n")
+    if scenario.network.kind == "given":
+        head += "# Its network is one's own: the run reads it from graph.npy beside this file.\n"
     return head + tomli_w.dumps(data)

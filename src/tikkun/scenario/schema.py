@@ -395,11 +395,13 @@ class Scenario(_Section):
                              f"network.k = {self.network.k}: souls.count = 1 leaves the soul no one to listen to; "
                              "set network.enabled = false")
         for i, ev in enumerate(self.events):
+            # run.years set by hand keeps every event; the horizon given as years drops or cuts them
+            shorter = f"; for a shorter run give --years {years} (the API's years={years}), which leaves out what comes after"
             if ev.year >= years:
-                raise ValueError(f"events[{i}].year = {ev.year} is past the horizon (run.years = {years})")
+                raise ValueError(f"events[{i}].year = {ev.year} is past the horizon (run.years = {years}){shorter}")
             until = getattr(ev, "until", None)
             if until is not None and until > years:
-                raise ValueError(f"events[{i}].until = {until} is past the horizon (run.years = {years})")
+                raise ValueError(f"events[{i}].until = {until} is past the horizon (run.years = {years}){shorter}")
             group = getattr(ev, "group", None)
             if group is not None:
                 idx = list(group.souls or [])
