@@ -1,7 +1,7 @@
 """The runs of docs/calibration.md's tables, made again from the history preset as it is.
 
 docs/calibration.md gives every run of the calibration (seed 20, 600,000 souls): three runs of
-the years before the Torah that fix ``alpha * P``, and six full runs at that product with
+the years before the Torah that fix ``alpha * P``, and sixteen full runs at that product with
 other values of ``alpha`` and of the shocks' rates (the exiles' and the last centuries'). This
 script makes each of them from the ``history`` preset, changing only what its row names, and
 prints the tables' rows in Markdown:
@@ -23,9 +23,11 @@ import calibrate
 
 PRODUCT_ALPHA = 0.25
 PRACTICES = (0.004, 0.002, 0.00369788)  # runs 1-3: alpha 0.25, the years before the Torah
-# runs 4-9: (alpha, the exiles' shock rate, the rate from 5,700); MODEL.md's starting rates first
+# runs 4-9: (alpha, the exiles' shock rate, the rate from 5,700); MODEL.md's starting rates first;
+# runs 10-19: MODEL.md's starting rates at larger alphas, where the search did not go
 FULL = ((0.25, 0.05, 0.1), (0.3125, 0.05, 0.1), (0.3125, 0.05, 0.075), (0.3125, 0.05, 0.05),
-        (0.3125, 0.03, 0.05), (0.35, 0.03, 0.05))
+        (0.3125, 0.03, 0.05), (0.35, 0.03, 0.05),
+        *((a, 0.05, 0.1) for a in (0.35, 0.375, 0.4, 0.45, 0.455, 0.4625, 0.47, 0.475, 0.5, 0.55)))
 EXILES, LATE = ("first exile", "long exile"), "the media"
 YEARS_SHOWN = (4000, 5699, 5999)
 
