@@ -172,6 +172,34 @@ def test_judges_rule():
     assert not _v("judges", {"highest": hi, "lowest": {20: {"half_year": 2470, "C_mean": 0.59, "J_mean": 0.6}}})
 
 
+def test_judges_measure_reads_the_half_year_and_the_mean_of_c(tmp_path):
+    """The year C first reaches 1/2 (reaching it exactly counts; None where it never does) and C's
+    mean over the 6,000 years, a run that ended early counted at C = 1 for the years after its end."""
+    from tikkun.experiments.judges import measure
+
+    years = np.arange(6000)
+
+    def run(arm, seed, c, j=0.75):
+        y = np.arange(len(c))
+        return core.RunData(arm, seed, tmp_path, {"year": y, "cleansing_mean": np.asarray(c, float),
+                                                  "holiness": np.full(len(c), j)}, {})
+
+    by_arm = {"highest": [run("highest", 20, np.where(years >= 2000, 0.6, 0.0)),
+                          run("highest", 21, [0.1, 0.3, 0.7, 1.0])],  # ended in year 3
+              "lowest": [run("lowest", 20, np.where(years >= 3000, 0.5, 0.2)),  # 1/2 exactly from 3000
+                         run("lowest", 21, np.full(6000, 0.49), j=0.5)]}  # never 1/2
+    m = measure(by_arm)
+    assert {arm: {s: d["half_year"] for s, d in m[arm].items()} for arm in m} == {
+        "highest": {20: 2000, 21: 2}, "lowest": {20: 3000, 21: None}}
+    assert m["highest"][20]["C_mean"] == pytest.approx(0.6 * 4000 / 6000)
+    assert m["highest"][21]["C_mean"] == pytest.approx((0.1 + 0.3 + 0.7 + 1.0 + 5996) / 6000)
+    assert m["lowest"][20]["C_mean"] == pytest.approx((0.2 * 3000 + 0.5 * 3000) / 6000)
+    assert m["lowest"][21]["C_mean"] == pytest.approx(0.49)
+    assert (m["highest"][20]["J_mean"], m["lowest"][21]["J_mean"]) == (0.75, 0.5)
+    v = EXPERIMENTS["judges"].verdict(m)
+    assert v.holds and v.numbers["half_year_highest"] == [2000, 2] and v.numbers["half_year_lowest"] == [3000, None]
+
+
 def test_latecomer_rule():
     assert _v("latecomer", {"early": {20: {"years": 2000}}, "late": {20: {"years": 50}}})
     assert not _v("latecomer", {"early": {20: {"years": 100}}, "late": {20: {"years": 60}}})
