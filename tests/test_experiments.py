@@ -205,6 +205,32 @@ def test_latecomer_rule():
     assert not _v("latecomer", {"early": {20: {"years": 100}}, "late": {20: {"years": 60}}})
 
 
+def test_latecomer_measure_counts_soul_0s_years_from_its_start(tmp_path):
+    """The newcomer is soul 0: its completed_year in souls.parquet (null there when never
+    complete) less the arm's start, 500 or 5,500; the other souls' years are not its own."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tikkun.experiments.latecomer import measure
+
+    def run(arm, seed, completed):  # completed_year of souls 0, 1, 2 (None: not complete)
+        folder = tmp_path / f"{arm},seed={seed}"
+        folder.mkdir()
+        pq.write_table(pa.table({"soul": pa.array([0, 1, 2], pa.int32()),
+                                 "completed_year": pa.array(completed, pa.int32())}), folder / "souls.parquet")
+        return core.RunData(arm, seed, folder, {}, {})
+
+    by_arm = {"early": [run("early", 20, [2500, 120, None]), run("early", 21, [None, 40, 60])],
+              "late": [run("late", 20, [5530, 120, None]), run("late", 21, [5500, 40, 60])]}  # 21: in its first year
+    m = measure(by_arm)
+    assert m == {"early": {20: {"start": 500, "completed_year": 2500, "years": 2000},
+                           21: {"start": 500, "completed_year": None, "years": None}},
+                 "late": {20: {"start": 5500, "completed_year": 5530, "years": 30},
+                          21: {"start": 5500, "completed_year": 5500, "years": 0}}}
+    v = EXPERIMENTS["latecomer"].verdict(m)
+    assert v.holds and v.numbers == {"years_early": [2000, None], "years_late": [30, 0]}
+
+
 def test_warmth_and_coldness_rule():
     from tikkun.experiments.warmth_and_coldness import RATES
 
