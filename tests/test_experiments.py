@@ -37,6 +37,44 @@ def test_here_and_now_rule():
     assert not _v("here-and-now", {**base, "compared": 0, "smallest_gap": None})
 
 
+def test_here_and_now_measure_compares_where_both_arms_have_begun_and_neither_is_done(tmp_path):
+    """C every 100 years of 0-2,900, compared seed by seed where both arms' C is at least 0.001 and
+    below 0.999; a gap of 0 is not ahead (the claim is "exceeds"), and the smallest gap is named
+    by its year, seed and C of r = 0.05."""
+    from tikkun.experiments.here_and_now import measure
+
+    def run(arm, seed, every_100):  # C held for the hundred years from each recorded year
+        return core.RunData(arm, seed, tmp_path, {"year": np.arange(3000),
+                                                  "cleansing_mean": np.repeat(np.asarray(every_100, float), 100)}, {})
+
+    # seed 20: r = 1 ahead by 0.1 at each recorded year from 200 to 2,700
+    fast20 = [0.0, 0.0005, *[0.3] * 26, 0.9985, 1.0]
+    slow20 = [0.0, 0.0008, *[0.2] * 26, 0.9995, 0.999]
+    # year 0: both 0; 100: r = 1 behind, neither begun; 2,800: behind, r = 0.05 all but done; 2,900: done
+    # seed 21: equal at the threshold in year 200, behind by 0.02 in year 1,000, else ahead
+    fast21, slow21 = [0.1] * 30, [0.05] * 30
+    fast21[2], slow21[2] = 0.001, 0.001
+    fast21[10], slow21[10] = 0.5, 0.52
+    by_arm = {"here-and-now": [run("here-and-now", 20, fast20), run("here-and-now", 21, fast21)],
+              "slowly": [run("slowly", 21, slow21), run("slowly", 20, slow20)]}  # paired by seed, not by order
+    m = measure(by_arm)
+    assert m["recorded_years"] == [100 * k for k in range(30)]
+    assert m["C_here_and_now"] == {20: fast20, 21: fast21} and m["C_slowly"] == {20: slow20, 21: slow21}
+    assert (m["compared"], m["against"]) == (26 + 30, 2)
+    assert m["smallest_gap"] == pytest.approx(-0.02)
+    assert (m["smallest_gap_year"], m["smallest_gap_seed"], m["smallest_gap_C_slowly"]) == (1000, 21, 0.52)
+    assert m["C_2600_here_and_now"] == [0.3, 0.1] and sorted(m["C_2600_slowly"]) == [0.05, 0.2]
+    assert not EXPERIMENTS["here-and-now"].verdict(m).holds
+    # seed 21 ahead in those two years: every comparison ahead, the smallest gap 0.001, seed 21's in year 200
+    fast21[2], fast21[10] = 0.002, 0.6
+    m = measure(by_arm | {"here-and-now": [run("here-and-now", 20, fast20), run("here-and-now", 21, fast21)]})
+    assert (m["compared"], m["against"], m["smallest_gap_seed"]) == (56, 0, 21)
+    assert m["smallest_gap"] == pytest.approx(0.001) and m["smallest_gap_year"] == 200
+    # no year where both have begun: nothing compared, no gap
+    m = measure({arm: [run(arm, 20, [0.0005] * 30)] for arm in ("here-and-now", "slowly")})
+    assert (m["compared"], m["against"], m["smallest_gap"], m["smallest_gap_year"]) == (0, 0, None, None)
+
+
 def test_mixing_is_not_unity_rule():
     good = {"stir": {20: {"unity": 0.4, "mixing": 0.7}}, "fuse": {20: {"unity": 0.45, "mixing": 0.8}},
             "strike": {20: {"unity": 0.99, "mixing": 0.99}}}
