@@ -286,6 +286,42 @@ def test_warmth_and_coldness_rule():
     assert (core.range_text([0.8781, 0.889, 0.88]), core.range_text([0.4, 0.4001], 2)) == ("0.878-0.889", "0.40")
 
 
+def test_warmth_and_coldness_measure_reads_the_last_year_and_the_shocks_summed(tmp_path):
+    """For each policy at each rate: C in the run's last year (not its highest), and the screen
+    and the aims the shocks took, summed over the years."""
+    from tikkun.experiments.warmth_and_coldness import measure
+
+    policies, rates = {"neither": 0.5, "warmth": 0.6, "attachment": 0.7, "both": 0.8}, (0.03, 0.05, 0.1, 0.5)
+
+    def c_end(p, r, seed):  # every arm and seed ends at a C of its own: by policy, + 0.01 a rate, + 0.001 a seed
+        return policies[p] + 0.01 * rates.index(r) + 0.001 * (seed - 20)
+
+    def run(p, r, seed):
+        years = 300 if seed == 20 else 120  # seed 21's table shorter: its last row is its last year
+        c = np.full(years, 0.99)  # before the last year, above its C there
+        c[-1] = c_end(p, r, seed)
+        lost = np.zeros(years)
+        lost[[10, 50, -1]] = (1.0, 2.0, 0.5) if p != "attachment" else (0.1, 0.0, 0.0)
+        aims = np.zeros(years, int)
+        aims[[0, 7]] = (3, 4)
+        return core.RunData(f"{p}-{r}", seed, tmp_path, {"year": np.arange(years), "cleansing_mean": c,
+                                                         "screen_lost": lost, "lost_aim": aims}, {})
+
+    by_arm = {f"{p}-{r}": [run(p, r, 20), run(p, r, 21)] for r in rates for p in policies}
+    m = measure(by_arm)
+    assert set(m) == set(by_arm)
+    assert m["neither-0.03"][20]["C_end"] == pytest.approx(0.5)
+    assert m["both-0.5"][21]["C_end"] == pytest.approx(0.831)
+    assert m["attachment-0.1"][20] == {"C_end": pytest.approx(0.72), "screen_lost": pytest.approx(0.1), "lost_aim": 7}
+    assert m["warmth-0.05"][21] == {"C_end": pytest.approx(0.611), "screen_lost": 3.5, "lost_aim": 7}
+    for p in policies:
+        for r in rates:
+            ends = {s: d["C_end"] for s, d in m[f"{p}-{r}"].items()}
+            assert ends == {s: pytest.approx(c_end(p, r, s)) for s in (20, 21)}
+    v = EXPERIMENTS["warmth-and-coldness"].verdict(m)
+    assert v.holds and v.line.endswith("0.03 at 0.03; 0.03 at 0.05; 0.03 at 0.1; 0.03 at 0.5")  # 0.1 of 3.5
+
+
 def test_good_and_pure_rule():
     assert _v("good-and-pure", {"rewiring": {20: {"end_year": 5600}}, "no-rewiring": {20: {"end_year": 5700}}})
     assert not _v("good-and-pure", {"rewiring": {20: {"end_year": 5800}}, "no-rewiring": {20: {"end_year": 5700}}})
