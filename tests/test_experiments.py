@@ -123,6 +123,36 @@ def test_no_unity_no_correction_rule():
     assert not v.holds and v.line == "the struck arm never reached C = 0.5"
 
 
+def test_no_unity_no_correction_measure_reads_the_stirred_c_in_the_struck_arms_half_year(tmp_path):
+    """T is the first year the struck arm's C reaches 0.5 (exactly 0.5 counts); the stirred arm of
+    the same seed is read in that year, and its own year of 0.5 and both arms' last C beside it.
+    A struck arm that never reaches 0.5 has no T and nothing read at it."""
+    from tikkun.experiments.no_unity_no_correction import measure
+
+    years = np.arange(300)
+    vessel = {"stirred": {"final_unity": 0.45, "final_mixing": 0.75},
+              "struck": {"final_unity": 1.0, "final_mixing": 1.0}}
+
+    def run(arm, seed, c, unity):
+        return core.RunData(arm, seed, tmp_path, {"year": np.arange(len(c)), "cleansing_mean": np.asarray(c, float)},
+                            {"sparks_unity_mean": unity, "genesis": vessel[arm]})
+
+    by_arm = {"stirred": [run("stirred", 20, years / 2000, 0.4),  # 0.05 in year 100, never 0.5
+                          run("stirred", 21, np.where(years >= 250, 0.6, 0.02), 0.41)],
+              # seed 21 never 0.5, and its last C not its highest; seed 20: 0.5 in year 100, 1 from 200
+              "struck": [run("struck", 21, np.where(years == 150, 0.45, 0.4), 0.99),
+                         run("struck", 20, np.minimum(years / 200, 1.0), 0.98)]}  # paired by seed, not by order
+    m = measure(by_arm)["seeds"]
+    assert m[20] == {"T": 100, "C_stirred_at_T": pytest.approx(0.05), "T_stirred": None,
+                     "unity_mean_stirred": 0.4, "unity_mean_struck": 0.98,
+                     "vessel_stirred": vessel["stirred"], "vessel_struck": vessel["struck"],
+                     "C_end_stirred": pytest.approx(299 / 2000), "C_end_struck": 1.0}
+    assert m[21] == {"T": None, "C_stirred_at_T": None, "T_stirred": 250,
+                     "unity_mean_stirred": 0.41, "unity_mean_struck": 0.99,
+                     "vessel_stirred": vessel["stirred"], "vessel_struck": vessel["struck"],
+                     "C_end_stirred": 0.6, "C_end_struck": 0.4}
+
+
 def test_the_stirred_sparks_come_from_the_vessel_the_mixing_claim_measures():
     """no-unity-no-correction breaks mixing-is-not-unity's stirred and struck vessels on its grid
     (on a larger one the same stir leaves the vessel unmixed: no test of "mixed, not one")."""
