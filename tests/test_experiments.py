@@ -83,6 +83,38 @@ def test_mixing_is_not_unity_rule():
     assert not _v("mixing-is-not-unity", {**good, "strike": {20: {"unity": 0.9, "mixing": 0.99}}})
 
 
+def _genesis_run(folder, arm, seed, stages, unity, mixing=None, metrics=None):
+    """A run whose genesis.parquet holds the rows given (stage, unity and mixing at each record)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True)
+    n = len(stages)
+    pq.write_table(pa.table({"time": np.arange(n, dtype=float), "stage": stages, "unity": np.asarray(unity, float),
+                             "mixing": np.asarray(mixing if mixing is not None else unity, float)}),
+                   folder / "genesis.parquet")
+    return core.RunData(arm, seed, folder, metrics or {}, {})
+
+
+def test_mixing_is_not_unity_measure_reads_the_vessel_at_the_end_of_its_genesis(tmp_path):
+    """Each arm's unity and mixing in the last row of its genesis.parquet (the shatter that ends
+    it, which records the vessel as its last stage left it), seed by seed."""
+    from tikkun.experiments.mixing_is_not_unity import measure
+
+    opened = ["separate", "approach", "approach"]
+    by_arm = {"stir": [_genesis_run(tmp_path / f"stir{s}", "stir", s, [*opened, "stir", "stir", "shatter"],
+                                    [0.0, 0.2, 0.3, 0.6, u, u], [0.0, 0.1, 0.2, 0.9, x, x])
+                       for s, u, x in ((20, 0.41, 0.72), (21, 0.43, 0.78))],
+              "fuse": [_genesis_run(tmp_path / "fuse", "fuse", 20, ["fuse", "fuse", "shatter"], [0.99, 0.46, 0.46],
+                                    [1.0, 0.81, 0.81])],
+              "strike": [_genesis_run(tmp_path / "strike", "strike", 20, [*opened, "strike", "shatter"],
+                                      [0.0, 0.2, 0.3, 0.99995, 0.99995], [0.0, 0.1, 0.2, 0.999, 0.999])]}
+    m = measure(by_arm)
+    assert m == {"stir": {20: {"unity": 0.41, "mixing": 0.72}, 21: {"unity": 0.43, "mixing": 0.78}},
+                 "fuse": {20: {"unity": 0.46, "mixing": 0.81}}, "strike": {20: {"unity": 0.99995, "mixing": 0.999}}}
+    assert EXPERIMENTS["mixing-is-not-unity"].verdict(m).holds
+
+
 def test_light_maintains_unity_rule():
     good = {"maintain": {20: {"unity": 0.99}}, "withdraw": {20: {"unity": 0.3}},
             "worlds-held": {20: {"W_0": 1.0, "W_100": 0.99}}, "worlds-dark": {20: {"W_0": 0.66, "W_100": 0.001}}}
