@@ -124,6 +124,30 @@ def test_light_maintains_unity_rule():
     assert not _v("light-maintains-unity", {**good, "worlds-dark": {20: {"W_0": 0.66, "W_100": 0.2}}})
 
 
+def test_light_maintains_unity_measure_reads_the_stages_end_and_w_at_the_end_of_year_99(tmp_path):
+    """The vessel's unity at the end of its maintain or withdraw stage (the shatter after it
+    records the same vessel), not its highest; the worlds' W at the end of year 0 and of year 99,
+    after 100 years."""
+    from tikkun.experiments.light_maintains_unity import measure
+
+    struck = ["separate", "approach", "strike", "strike"]
+    years = np.arange(200)
+    by_arm = {
+        "maintain": [_genesis_run(tmp_path / "maintain", "maintain", 20, [*struck, "maintain", "maintain", "shatter"],
+                                  [0.0, 0.3, 0.9, 0.99995, 1.0, 0.98, 0.98])],
+        "withdraw": [_genesis_run(tmp_path / "withdraw", "withdraw", 20, [*struck, "withdraw", "withdraw", "shatter"],
+                                  [0.0, 0.3, 0.9, 0.99995, 0.8, 0.37, 0.37])],
+        "worlds-held": [core.RunData("worlds-held", 20, tmp_path,
+                                     {"year": years, "conductance": 1 - 1e-4 * years}, {})],
+        "worlds-dark": [core.RunData("worlds-dark", 20, tmp_path,
+                                     {"year": years, "conductance": 0.9 ** (4.0 * (years + 1))}, {})]}
+    m = measure(by_arm)
+    assert m["maintain"] == {20: {"unity": 0.98}} and m["withdraw"] == {20: {"unity": 0.37}}
+    assert m["worlds-held"][20] == {"W_0": 1.0, "W_100": pytest.approx(0.9901)}
+    assert m["worlds-dark"][20] == {"W_0": pytest.approx(0.6561), "W_100": pytest.approx(0.9 ** 400)}
+    assert EXPERIMENTS["light-maintains-unity"].verdict(m).holds
+
+
 def test_the_worlds_decay_from_where_the_strike_leaves_them():
     """The worlds' half compares two arms whose every world starts at unity 1 (the struck vessel's),
     with no vessel of their own: from the withdrawn vessel's unity W would start below the bound."""
