@@ -458,10 +458,11 @@ def test_a_sweep_worker_says_it_compiles_only_where_its_kernels_are_not_cached(m
         assert sent == [compiling, False], in_cache  # then False once warm
 
 
-def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
+@pytest.mark.parametrize("no_report", [False, True])
+def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path, no_report):
     """SIGTERM (a batch system's time limit) stops a run as Ctrl-C does: exit code 130, no
     half-written file, and the checkpoint's years and the command that resumes it said, as a
-    shell takes it (the folder's name has a space)."""
+    shell takes it (the folder's name has a space), with ``--no-report`` if the run had it."""
     import re
     import shlex
     import signal
@@ -473,8 +474,8 @@ def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
 
     proc = subprocess.Popen([sys.executable, "-m", "tikkun", "run", "--preset", "quick", "--souls", "20000",
                              "--years", "1000000", "--set", "run.stop_at_end=false", "--checkpoint-every", "7",
-                             "--out", "cut here", "-q"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             "--out", "cut here", "-q", *(["--no-report"] if no_report else [])], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ckpt = tmp_path / "cut here" / "checkpoint.npz"
     deadline = time.time() + 300
     while time.time() < deadline and not (ckpt.exists() and ckpt.stat().st_size > 0):
@@ -487,7 +488,7 @@ def test_a_terminated_run_says_where_it_can_go_on_from(tmp_path):
     assert years > 0 and years % 7 == 0
     assert f"interrupted: cut here holds a checkpoint of its first {years:,} years; tikkun run --resume " in stderr
     command = re.search(r"; (tikkun run --resume .*) goes on from there", stderr).group(1)
-    assert shlex.split(command) == ["tikkun", "run", "--resume", "cut here"]
+    assert shlex.split(command) == ["tikkun", "run", "--resume", "cut here", *(["--no-report"] if no_report else [])]
     assert not list((tmp_path / "cut here").glob(".*.tmp"))
 
 

@@ -277,7 +277,7 @@ def run(
                 result = api.resume(resume, progress=callback, folder_option="--resume")
                 _bar_done(progress)
         except KeyboardInterrupt:
-            _interrupted_run(resume)
+            _interrupted_run(resume, no_report=no_report)
         _report(result, compiled)
         if not no_report:
             _write_report(result.folder)
@@ -339,18 +339,24 @@ def run(
                              saveat=saveat, out_option="--out")
             _bar_done(progress)
     except KeyboardInterrupt:
-        _interrupted_run(folder, checkpoint_every, made, parents)
+        _interrupted_run(folder, checkpoint_every, made, parents, no_report)
     except api.OutputError:
         raise  # the folder is another run's (it claimed it first): nothing in it is this run's to remove
     except Exception:
-        _failed_run(folder, made, parents)
+        _failed_run(folder, made, parents, no_report)
         raise
     _report(result, compiled)
     if not no_report:
         _write_report(result.folder)
 
 
-def _failed_run(folder: Path, made: bool, parents: list[Path]) -> None:
+def _resume_command(folder: Path, no_report: bool) -> str:
+    """The command that goes on with the run in ``folder``, as a shell takes it: with
+    ``--no-report`` if the run was started with it (the checkpoint does not keep that choice)."""
+    return f"tikkun run --resume {escape(shlex.quote(str(folder)))}" + (" --no-report" if no_report else "")
+
+
+def _failed_run(folder: Path, made: bool, parents: list[Path], no_report: bool = False) -> None:
     """After a run stopped by an error (its message follows): the API has removed what the run
     wrote unless a checkpoint lets it go on; remove the folders this command made if that left
     them empty, or say where the run can go on from."""
@@ -359,7 +365,7 @@ def _failed_run(folder: Path, made: bool, parents: list[Path]) -> None:
     meta = checkpoint_meta(folder) if folder.is_dir() else None
     if meta is not None:
         err.print(f"{escape(str(folder))} holds a checkpoint of the run's first {meta['scalars']['year']:,} years; "
-                  f"tikkun run --resume {escape(shlex.quote(str(folder)))} goes on from there", highlight=False)
+                  f"{_resume_command(folder, no_report)} goes on from there", highlight=False)
     elif remove_unfinished(folder, remove_folder=made) and made:
         remove_empty(list(parents))
 
@@ -377,7 +383,7 @@ def _exit_interrupted(message: str) -> None:
 
 
 def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bool = False,
-                     parents: list[Path] = ()) -> None:
+                     parents: list[Path] = (), no_report: bool = False) -> None:
     """Say where an interrupted run (Ctrl-C, SIGTERM) can go on from; exit with code 130.
     ``parents``: the folders the run made above its own (:func:`tikkun.outputs.run_folder.missing_folders`)."""
     from .outputs.atomic import remove_leftovers
@@ -402,8 +408,7 @@ def _interrupted_run(folder: Path, checkpoint_every: int | None = None, made: bo
             what = "kept (it holds files the run did not write)"
         _exit_interrupted(f"interrupted: no checkpoint ({why}); {escape(str(folder))} {what}")
     _exit_interrupted(f"interrupted: {escape(str(folder))} holds a checkpoint of its first "
-                      f"{meta['scalars']['year']:,} years; tikkun run --resume {escape(shlex.quote(str(folder)))} "
-                      "goes on from there")
+                      f"{meta['scalars']['year']:,} years; {_resume_command(folder, no_report)} goes on from there")
 
 
 @app.command()
