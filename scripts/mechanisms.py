@@ -180,6 +180,7 @@ def analyse(results: dict, seeds: list[int], horizon: int) -> list[dict]:
         both = (ends >= 0) & (base_ends >= 0)  # the seeds that end in both: the end paired by seed
         rows.append({"variant": variant, "ends": ends, "ended": ended, "area": area["C"], "area_G": area["G"],
                      "net": net["C"], "net_G": net["G"],
+                     "areas_by_seed": {key: [float(np.abs(d).sum()) for d in diff[key]] for key in ("C", "G")},
                      "paired": ends[both] - base_ends[both]})
     b_ended = base_ends[base_ends >= 0]
     end_spread = float(b_ended.max() - b_ended.min()) if b_ended.size > 1 else float("nan")
@@ -350,7 +351,7 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict
         f"`history` preset with one mechanism switched off (MODEL.md's list, then the practice of Torah and "
         f"Mitzva, `torah`, which the list leaves out), run over seeds {', '.join(map(str, seeds))} "
         f"at {souls:,} souls (tikkun {__version__}; {len(rows) * len(seeds)} runs in {minutes:.0f} minutes on "
-        f"{workers} worker processes of one thread each, on a machine shared with other work).",
+        f"{workers} worker processes of one thread each).",
         "",
         "- **End year**: mean ± standard deviation over the seeds that end (range in brackets); a",
         "  seed that never ends by year 6,000 is counted apart.",
@@ -383,6 +384,23 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict
         lines.append(f"| {r['variant']} | {what} | {_fmt_ends(r['ends'])} | {_fmt_paired(r['paired'])} | "
                      f"{_area(r['area'])} (net {_area(r['net'], '+')}) | {_area(r['area_G'])} (net {_area(r['net_G'], '+')}) | {acts}{' (' + ', '.join(why) + ')' if why else ''} |")
     lines += ["", "![C and G of every variant](figures/mechanisms.png)", ""]
+    if len(seeds) > 1:
+        lines += [
+            "## Seed by seed",
+            "",
+            "The end year of every run, and in brackets its area between `C` curves and between `G` curves "
+            "against the default's of the same seed (C-years, G-years). The same numbers, unrounded, are in "
+            "`mechanisms.json` beside this page.",
+            "",
+            "| mechanism | " + " | ".join(f"seed {s}" for s in seeds) + " |",
+            "|---" * (1 + len(seeds)) + "|",
+        ]
+        for r in rows:
+            cells = [_year(int(e)) if r is base else
+                     f"{_year(int(e))} ({_area(ac)}, {_area(ag)})"
+                     for e, ac, ag in zip(r["ends"], r["areas_by_seed"]["C"], r["areas_by_seed"]["G"])]
+            lines.append(f"| {r['variant']} | " + " | ".join(cells) + " |")
+        lines.append("")
     inert = [r["variant"] for r in rows[1:] if not (r["end_acts"] or r["c_acts"] or r["g_acts"])]
     if len(seeds) < 2:
         lines += [f"**Incomplete**: only seed {seeds[0]} has every variant finished, so the effects above cannot "
@@ -417,7 +435,22 @@ def write_doc(rows, seeds, souls, minutes, workers, path: Path, shows: list[dict
                          f"{r['g'][0]:.3f}, {r['g'][1]:.3f} / {r['g_off'][0]:.3f}, {r['g_off'][1]:.3f} | "
                          f"{_year(r['end'])} / {_year(r['end_off'])} |")
         lines.append("")
-    path.write_text("\n".join(lines))
+    from tikkun.outputs.atomic import write_with
+
+    write_with(path, lambda tmp: Path(tmp).write_text("\n".join(lines)))
+    data = {"seeds": list(seeds), "souls": souls, "runs_minutes": round(minutes, 1), "workers": workers,
+            "spread": {k: (v if np.isfinite(v) else None) for k, v in  # none with one seed
+                       (("end_years", base["end_spread"]), ("area_C", base["spread_area"]),
+                        ("area_G", base["spread_area_G"]))},
+            "variants": {r["variant"]: {
+                "switched_off": "nothing" if r is base else MECHANISMS[r["variant"]][0],
+                "end_year": {str(s): (None if e < 0 else int(e)) for s, e in zip(seeds, r["ends"])},
+                "area_C": dict(zip(map(str, seeds), r["areas_by_seed"]["C"])),
+                "area_G": dict(zip(map(str, seeds), r["areas_by_seed"]["G"])),
+                **({} if r is base else {"acts": _acts(r, len(seeds))[0], "by": _acts(r, len(seeds))[1]}),
+            } for r in rows}}
+    write_with(path.with_suffix(".json"),
+               lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1, allow_nan=False) + "\n"))
 
 
 def main() -> None:
@@ -470,7 +503,7 @@ def main() -> None:
     doc = Path(args.doc)
     figure(results, args.seeds, horizon, doc.parent / "figures" / "mechanisms.png", rows)
     write_doc(rows, args.seeds, args.souls, minutes, args.workers, doc, history_shows(results, args.seeds, scenario))
-    print(f"wrote {doc} and {doc.parent / 'figures' / 'mechanisms.png'} ({minutes:.1f} minutes)")
+    print(f"wrote {doc}, {doc.with_suffix('.json')} and {doc.parent / 'figures' / 'mechanisms.png'} ({minutes:.1f} minutes)")
 
 
 if __name__ == "__main__":

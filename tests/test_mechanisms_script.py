@@ -154,3 +154,36 @@ def test_a_kept_run_is_named_by_its_scenario(tmp_path):
 def test_a_small_area_is_not_written_as_none():
     assert [mechanisms._area(x) for x in (0.0, 0.0023, 128.24, 1911.3)] == ["0", "2.3e-03", "128.2", "1,911.3"]
     assert [mechanisms._area(x, "+") for x in (-0.0004, 0.0, -38.94, 203.7)] == ["-4.0e-04", "0", "-38.9", "+203.7"]
+
+
+def test_the_doc_and_its_json_give_every_runs_end_and_areas_seed_by_seed(tmp_path):
+    """Made-up runs over 10 years: the variant `worlds` lies 0.1 above the default's C for 4
+    years in seed 20 only and never ends in seed 21. The page's seed-by-seed table and
+    mechanisms.json give each run's end and its own areas (not the mean over seeds)."""
+    import json
+
+    seeds = [20, 21]
+    base = np.full(10, 0.5)
+    up = base.copy()
+    up[:4] += 0.1
+
+    def run(c, end):
+        return {"year": np.arange(10), "C": c, "G": c, "end_year": np.int64(end)}
+
+    results = {(v, s): run(up if (v, s) == ("worlds", 20) else base, -1 if (v, s) == ("worlds", 21) else 7 + s - 20)
+               for v in ["default", *mechanisms.MECHANISMS] for s in seeds}
+    rows = mechanisms.analyse(results, seeds, 10)
+    doc = tmp_path / "mechanisms.md"
+    mechanisms.write_doc(rows, seeds, 1000, 1.5, 2, doc)
+    text = doc.read_text()
+    assert "| mechanism | seed 20 | seed 21 |" in text
+    assert "| default | 7 | 8 |" in text
+    assert "| worlds | 7 (0.4, 0.4) | never (0, 0) |" in text
+    data = json.loads((tmp_path / "mechanisms.json").read_text())
+    assert data["seeds"] == seeds and data["souls"] == 1000
+    w = data["variants"]["worlds"]
+    assert w["end_year"] == {"20": 7, "21": None}
+    assert w["area_C"] == {"20": pytest.approx(0.4), "21": 0.0}
+    assert w["acts"] == "yes" and w["by"] == ["end", "C", "G"]  # a seed that never ends; areas above the spread 0
+    assert data["variants"]["default"]["end_year"] == {"20": 7, "21": 8} and "acts" not in data["variants"]["default"]
+    assert data["spread"]["end_years"] == 1.0 and not list(tmp_path.glob("*.tmp"))
