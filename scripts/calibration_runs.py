@@ -1,10 +1,10 @@
 """The runs of docs/calibration.md's tables, made again from the history preset as it is.
 
 docs/calibration.md gives every run of the calibration (seed 20, 600,000 souls): three runs of
-the years before the Torah that fix ``alpha * P``, and sixteen full runs at that product with
-other values of ``alpha`` and of the shocks' rates (the exiles' and the last centuries'). This
-script makes each of them from the ``history`` preset, changing only what its row names, and
-prints the tables' rows in Markdown:
+the years before the Torah that fix ``alpha * P``, and seventeen full runs at that product with
+other values of ``alpha`` and of the shocks' rates (the exiles' and the last centuries'), the
+last of them the preset itself. This script makes each of them from the ``history`` preset,
+changing only what its row names, and prints the tables' rows in Markdown:
 
     python scripts/calibration_runs.py [--seed 20] [--souls 600000] [--workers 2]
 
@@ -23,11 +23,15 @@ import calibrate
 
 PRODUCT_ALPHA = 0.25
 PRACTICES = (0.004, 0.002, 0.00369788)  # runs 1-3: alpha 0.25, the years before the Torah
-# runs 4-9: (alpha, the exiles' shock rate, the rate from 5,700); MODEL.md's starting rates first;
-# runs 10-19: MODEL.md's starting rates at larger alphas, where the search did not go
+#: alpha * P before the Torah, as the search found it from run 3 (every full run keeps it)
+PRODUCT = 0.000924471
+# runs 4-19: (alpha, the exiles' shock rate, the rate from 5,700): MODEL.md's starting rates over a
+# range of alphas, and at two alphas lower rates, to show what the rates do to the end;
+# run 20: the preset's own alpha and rates (the default history)
 FULL = ((0.25, 0.05, 0.1), (0.3125, 0.05, 0.1), (0.3125, 0.05, 0.075), (0.3125, 0.05, 0.05),
         (0.3125, 0.03, 0.05), (0.35, 0.03, 0.05),
-        *((a, 0.05, 0.1) for a in (0.35, 0.375, 0.4, 0.45, 0.455, 0.4625, 0.47, 0.475, 0.5, 0.55)))
+        *((a, 0.05, 0.1) for a in (0.35, 0.375, 0.4, 0.45, 0.455, 0.4625, 0.47, 0.475, 0.5, 0.55)),
+        (None, None, None))
 EXILES, LATE = ("first exile", "long exile"), "the media"
 YEARS_SHOWN = (4000, 5699, 5999)
 
@@ -42,10 +46,10 @@ def preset_light() -> tuple[float, float]:
 
 
 def practice_for(alpha: float) -> float:
-    """The practice before the Torah that keeps the preset's ``alpha * P`` at ``alpha``: the
-    preset's own at its own alpha (bit for bit: run 8 is the default history)."""
+    """The practice before the Torah that keeps ``alpha * P = PRODUCT`` at ``alpha``: the
+    preset's own at its own alpha (bit for bit: the last run is the default history)."""
     alpha0, practice0 = preset_light()
-    return practice0 if alpha == alpha0 else alpha0 * practice0 / alpha
+    return practice0 if alpha == alpha0 else PRODUCT / alpha
 
 
 def scenario(alpha: float, practice: float, exiles: float | None, late: float | None, seed: int, souls: int):
@@ -92,22 +96,24 @@ def main() -> None:
     os.environ["NUMBA_NUM_THREADS"] = "1"
     t0 = time.perf_counter()
     with cf.ProcessPoolExecutor(max_workers=args.workers) as pool:
-        full = [pool.submit(full_run, a, ex, late, args.seed, args.souls) for a, ex, late in FULL]
+        alpha0, practice0 = preset_light()
+        rows = [(alpha0 if a is None else a, ex, late) for a, ex, late in FULL]
+        full = [pool.submit(full_run, a, ex, late, args.seed, args.souls) for a, ex, late in rows]
         product = [pool.submit(product_run, p, args.seed, args.souls) for p in PRACTICES]
         print("| run | practice | `C(2448)` |\n|---|---|---|")
         for i, (p, f) in enumerate(zip(PRACTICES, product), 1):
             print(f"| {i} | {p:g} | {f.result()['c2448']:.4f} |", flush=True)
-        alpha0, practice0 = preset_light()
         print(f"\nthe preset: alpha = {alpha0:g}, P before the Torah = {practice0:g}: alpha * P = "
               f"{alpha0 * practice0:.6g}\n")
         head = " | ".join(f"`G` at {y:,}" for y in YEARS_SHOWN)
         print(f"| run | alpha | shocks: exiles / from 5,700 | end of correction | {head} | `C(2448)` |")
         print("|---" * (5 + len(YEARS_SHOWN)) + "|")
-        for i, ((a, ex, late), f) in enumerate(zip(FULL, full), len(PRACTICES) + 1):
+        for i, ((a, ex, late), f) in enumerate(zip(rows, full), len(PRACTICES) + 1):
             r = f.result()
             gs = " | ".join("(ended)" if v is None else f"{v:.3f}" for v in r["g"].values())
             end = "never" if r["end"] is None else f"{r['end']:,}"
-            print(f"| {i} | {a:g} | {ex:g} / {late:g} | {end} | {gs} | {r['c2448']:.4f} |", flush=True)
+            shocks = "the preset's" if ex is None else f"{ex:g} / {late:g}"
+            print(f"| {i} | {a:g} | {shocks} | {end} | {gs} | {r['c2448']:.4f} |", flush=True)
     print(f"\n{len(FULL) + len(PRACTICES)} runs in {(time.perf_counter() - t0) / 60:.1f} minutes "
           f"on {args.workers} worker processes")
 

@@ -1710,14 +1710,14 @@ def test_the_years_axis_on_the_page_follows_a_longer_scenario(server, browser):
 
 
 def test_a_knobs_box_shows_its_value_as_the_scenario_has_it(server, browser):
-    """The history's alpha, 0.3125, is shown so (three decimals showed 0.313, and typing back what
+    """The history's alpha, 0.468273, is shown so (three decimals showed 0.468, and typing back what
     was shown changed the scenario); a value typed in is shown as it was given."""
     p = Page(browser, server)
     try:
         p.scenario("history")
         p.wait(lambda: "ready: history," in p.text("#tk-status"), 20, "the history")
         box = p.locator(".tk-light-alpha input").first
-        p.wait(lambda: box.input_value() == "0.3125", 10, "alpha's box to show 0.3125")
+        p.wait(lambda: box.input_value() == "0.468273", 10, "alpha's box to show 0.468273")
         # the six digits the boxes show stand clear of the box's arrows (they lay under them), and every knob's box
         # stays inside the sidebar (the longest labels push it right)
         warmth = p.locator(".tk-mean-warmth input").first

@@ -375,16 +375,17 @@ QUESTIONS: tuple[Question, ...] = (
         "From the year any shepherd exists, every soul's light gains phi_s, whether one soul is a shepherd or "
         "600,000: one gives each soul what all would. That light needs neither the practice P nor the aim.",
         "in the history nearly every soul is complete long before the Messiah era (C is near 1), so what the "
-        "shepherds' light corrects is the last sparks (the weakest link G): the claim one-for-all (one shepherd "
-        "against none) and the mechanism shepherds (none at all) show that without it no seed ends by year 6,000. "
+        "shepherds' light corrects is the last sparks (the weakest link G): the mechanism shepherds (none at all) "
+        "shows that without it three seeds of five do not end by year 6,000 (the other two end before the "
+        "Messiah era), and the claim one-for-all what one shepherd does to the end. "
         "Early in the history, when almost no soul is complete, three runs show what one soul's correction does "
         "and what it rests on (20,000 souls, seconds each): `tikkun run --souls 20000 --years 1100 --out runs/none`; "
         "`tikkun run --souls 20000 --years 1100 --out runs/one --event '{kind = \"shepherds\", year = 1000, group = "
         "{count = 1, lowest = \"cleansing\"}, label = \"one soul purified\"}'` (the least cleansed soul purified "
         "at year 1,000, a shepherd to its generation's end); and that one again with `--set light.phi_s=0 --out "
-        "runs/one-no-phi`. By year 1,039, the generation's last, 16,092 of the 20,000 souls are complete against 9 "
-        "without the purified soul (C 0.955 against 0.004, seed 20; at 600,000 souls, "
-        "the same commands without `--souls 20000`: 569,103 against 970, C 0.989 against 0.011), and with "
+        "runs/one-no-phi`. By year 1,039, the generation's last, 18,591 of the 20,000 souls are complete against 9 "
+        "without the purified soul (C 0.985 against 0.004, seed 20; at 600,000 souls, "
+        "the same commands without `--souls 20000`: 590,936 against 970, C 0.997 against 0.011), and with "
         "phi_s = 0, 10 (the purified soul and the 9): what one soul does is the shepherds' "
         "light phi_s, which the equations give every soul once any shepherd stands (by construction, as the claim "
         "one-for-all says); what the runs measure is how much that light corrects, and how soon. `tikkun compare "
@@ -709,12 +710,12 @@ HISTORY_REASONS: dict[str, str] = {
     "temple": "002: the soul of King Solomon \u201cin the building of the Temple\u201d: a pulse of one generation",
     "first exile": "the light hidden below the threshold A = 1, so the four worlds sink (000: the unity holds only "
                    "while the Upper Light maintains it; W falls toward 0.95^15 = 0.46), and the kelipa's shocks "
-                   "(004) at 0.03 a year. Chosen, with reasons: docs/calibration.md",
+                   "(004) at 0.05 a year (MODEL.md's starting values). Chosen, with reasons: docs/calibration.md",
     "long exile": "as the first exile, from the second Temple's fall to the last centuries. Chosen, with reasons: "
                   "docs/calibration.md",
     "the media": "004: \u201cthe kelipa of the shaar hanun detuma has become physically manifest throughout the "
-                 "world\u201d (in this generation, the media): the light returns, the shocks come at 0.05 a year "
-                 "(chosen: at 0.1 they hold the last soul's weakest spark back for good, docs/calibration.md)",
+                 "world\u201d (in this generation, the media): the light returns, the shocks come at 0.1 a year, "
+                 "twice the exiles' rate (MODEL.md's starting values; chosen, docs/calibration.md)",
 }
 
 
@@ -731,9 +732,9 @@ def _years(year: int, until: int | None) -> str:
 
 def _event_does(e) -> str:
     if e.kind == "set":
-        return f"`{e.key}` = {e.value:.10g}"
+        return f"`{e.key}` = {e.value!r}"  # as shipped, every digit: the shortest text that reads back the same
     if e.kind == "scale":
-        return f"`{e.key}` x {e.factor:.10g}"
+        return f"`{e.key}` x {e.factor!r}"
     return e.kind  # an event on souls
 
 

@@ -84,7 +84,7 @@ KNOB_WIDTH = 280  # px: a knob, its name and box above its slider
 
 def knob_format() -> PrintfTickFormatter:
     """A knob's value as typed, to six significant digits (a fixed number of decimals showed alpha's
-    0.3125 as 0.313 and 1e-9 as 0, and typing back what was shown changed the scenario). A new one
+    0.468273 as 0.468 and 1e-9 as 0, and typing back what was shown changed the scenario). A new one
     for each widget: a Bokeh model belongs to one page."""
     return PrintfTickFormatter(format="%.6g")
 

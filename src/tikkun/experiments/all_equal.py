@@ -109,7 +109,9 @@ def figure(fig, by_arm, m, v):
         ill_all["equal"].append(np.asarray(e["illumination"], float))
     keys = [Line2D([], [], ls="", marker="o", ms=4, color="0.6", label=f"each soul, seed {runs[0].seed}"),
             Line2D([], [], marker="o", ms=4, color=COLOURS[0],
-                   label=f"quarters' means, a colour a seed ({runs[0].seed}-{runs[-1].seed})"),
+                   label=f"quarters' means, a colour a seed ({runs[0].seed}-{runs[-1].seed}, overlapping)"
+                   if len(runs) > 1 else
+                   f"quarters' means, seed {runs[0].seed}"),
             Line2D([], [], marker="o", ms=4, ls="--", color=COLOURS[0], mfc="white",
                    label="the same souls without the spread (every hbd 1)")]
     ax1.legend(handles=keys, fontsize=7, loc="upper right")  # above the souls: the axis goes past them

@@ -2,9 +2,9 @@
 impurity, souls with neither, warmth only, attachment ("holy coldness") only, or both.
 
 Every soul is given warmth 0 or 0.9 and attachment 0 or 0.9 (a policy at year 0); shocks come
-throughout at one of four rates a year: the history preset's (0.03 in the exiles, 0.05 in the
-last centuries), MODEL.md's starting value for the last centuries (0.1), and 0.5, a world of
-constant shocks. MODEL.md names no rate for the claim, so the verdict is measured at each and
+throughout at one of four rates a year: 0.03, rarer than anywhere in the history; the history
+preset's (MODEL.md's starting values: 0.05 in the exiles, 0.1 in the last centuries); and 0.5, a
+world of constant shocks. MODEL.md names no rate for the claim, so the verdict is measured at each and
 holds only where it holds at all four.
 Measure: C at the last year and the screen the shocks took. Verdict: holds if at every rate, in
 every seed, attachment only ends with higher C than warmth only, and both with C at least as
@@ -26,10 +26,10 @@ from .core import SHEPHERD_SPAN, Arm, Experiment, Verdict, band, curve, light_tu
 YEARS = 300
 POLICIES = {"neither": (0.0, 0.0), "warmth": (0.9, 0.0), "attachment": (0.0, 0.9), "both": (0.9, 0.9)}
 RATES = (0.03, 0.05, 0.1, 0.5)
-# what each rate is (history.toml, docs/calibration.md): the preset's exiles (3,338 on) and its years from
-# 5,700 ("the media"), and MODEL.md's starting value from 5,700, which the calibration lowered to 0.05
-WHICH = {0.03: "the history's exiles", 0.05: "the history from year 5,700",
-         0.1: "MODEL.md's start value from 5,700", 0.5: "constant shocks"}
+# what each rate is (history.toml, docs/calibration.md): below the history's, its exiles' (3,338 on) and
+# its years from 5,700 ("the media"), and a world of constant shocks
+WHICH = {0.03: "rarer than in the history", 0.05: "the history's exiles",
+         0.1: "the history from year 5,700", 0.5: "constant shocks"}
 #: the arm of a policy at a rate, e.g. ``warmth-0.05``
 ARMS = {f"{p}-{r}": (p, r) for r in RATES for p in POLICIES}
 

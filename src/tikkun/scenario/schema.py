@@ -85,7 +85,7 @@ class SparksConfig(_Section):
 class LightConfig(_Section):
     """The corrective light ``ell_i`` and the illumination ``I_i`` (MODEL.md, "Light and correction")."""
 
-    alpha: float = _f(0.3125, "light a year, the one rate of the model: calibrated with the practice before the Torah so that the history, seed 20, ends in years 5,500-6,000 (docs/calibration.md; other seeds end sooner)", gt=0, le=1e6)
+    alpha: float = _f(0.468273, "light a year, the one rate of the model: calibrated with the practice before the Torah so that the history, seed 20, ends in years 5,500-6,000 (docs/calibration.md; other seeds end sooner)", gt=0, le=1e6)
     light: float = _f(1.0, "the Upper Light lam this year (000, 'the Upper Light maintains it')", ge=0, le=1e6)
     practice: float = _f(1.0, "P, the practice of Torah and Mitzva this year: a soul's own light is P e_i (eps + c_i) (002, 'by the force of the Torah and the Mitzva [commandment], the body is cleansed')", ge=0, le=1e6)
     conductance: float = _f(1.0, "conductance W of the four worlds when worlds.enabled is false", ge=0, le=1)
